@@ -1,0 +1,58 @@
+# Front door for data engineers. Every target sets up .venv itself when it is missing or stale,
+# so a fresh clone needs nothing but python3 (3.11) and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Dagster keeps its run history here (ignored by git).
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+
+.PHONY: help run test dev docs bench lint lock clean
+
+help:
+	@echo "make run    build the warehouse from raw/ (generates the Musterstadt demo extracts if raw/ is empty)"
+	@echo "make test   run the test suite"
+	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
+	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
+	@echo "make bench  benchmark the pipeline, write docs/performance.md"
+	@echo "make lint   ruff over the Python code"
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sozialmonitor run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+dev: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/sozialmonitor dbt-parse
+	$(BIN)/dagster dev -m orchestration.definitions
+
+docs: $(STAMP)
+	$(BIN)/sozialmonitor docs
+
+bench: $(STAMP)
+	$(BIN)/python -m orchestration.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check orchestration data_quality tests
+
+# Regenerate requirements.lock from pyproject.toml in a throw-away environment.
+lock:
+	rm -rf /tmp/sozialmonitor-lock && $(PYTHON) -m venv /tmp/sozialmonitor-lock
+	/tmp/sozialmonitor-lock/bin/pip install --quiet --upgrade "pip>=24"
+	/tmp/sozialmonitor-lock/bin/pip install --quiet ".[dev]"
+	( echo "# Fully pinned lock of every package the project installs (generated with \`make lock\`)."; \
+	  echo "# A fresh machine gets exactly these versions: \`make\` installs from this file."; \
+	  /tmp/sozialmonitor-lock/bin/pip freeze --all --exclude pip --exclude sozialmonitor ) > requirements.lock
+
+clean:
+	rm -rf warehouse quarantine dbt_project/target dbt_project/logs

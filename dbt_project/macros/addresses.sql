@@ -1,0 +1,44 @@
+{#- Address normalisation. Departments type street names and house numbers freely
+    ("Hauptstraße", "Hauptstr.", "Hauptstrasse", "hauptstraße"; "12a", "12 A"). Both the register
+    and every extract go through the same macros, so they meet on one key. Kept to replace/lower/
+    regexp functions that DuckDB, Spark and Trino all have; engine specifics stay in these macros. -#}
+
+{% macro normalize_street_name(name) -%}
+    {{ sozialmonitor.regexp_replace_all(
+        sozialmonitor.regexp_replace_all(
+            "replace(replace(replace(replace(lower(trim(" ~ name ~ ")), 'ß', 'ss'), 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue')",
+            "'[^a-z0-9]'", "''"),
+        "'(strasse|str)$'", "'str'") }}
+{%- endmacro %}
+
+{% macro house_number_from_text(text) -%}
+    try_cast(nullif({{ sozialmonitor.regexp_extract_group(text, "'^\\s*(\\d+)'", 1) }}, '') as integer)
+{%- endmacro %}
+
+{% macro house_number_suffix_from_text(text) -%}
+    lower({{ sozialmonitor.regexp_extract_group(text, "'^\\s*\\d+\\s*([A-Za-z]?)'", 1) }})
+{%- endmacro %}
+
+{% macro normalize_suffix(suffix) -%}
+    coalesce(lower(trim({{ suffix }})), '')
+{%- endmacro %}
+
+{% macro regexp_replace_all(text, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regexp_replace_all', 'sozialmonitor')(text, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
+{%- endmacro %}
+
+{% macro duckdb__regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+
+{% macro regexp_extract_group(text, pattern, group) -%}
+    {{ return(adapter.dispatch('regexp_extract_group', 'sozialmonitor')(text, pattern, group)) }}
+{%- endmacro %}
+
+{% macro default__regexp_extract_group(text, pattern, group) -%}
+    regexp_extract({{ text }}, {{ pattern }}, {{ group }})
+{%- endmacro %}

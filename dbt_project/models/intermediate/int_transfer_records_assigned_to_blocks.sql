@@ -1,0 +1,53 @@
+{#- Records of the departments that deliver addresses as typed (Jobcenter SGB II members,
+    Sozialamt SGB XII cases, Wohngeld households), assigned to a Baublock by the normalised
+    street name, house number and suffix through the address register valid at the Stichtag. -#}
+with sgb2 as (
+    select
+        'jobcenter_sgb2' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, age, is_employable, cast(null as varchar) as benefit_type,
+        cast(null as integer) as household_size
+    from {{ ref('stg_jobcenter__sgb2_members') }}
+),
+
+sgb12 as (
+    select
+        'sozialamt_sgb12' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, age, cast(null as boolean) as is_employable, benefit_type,
+        cast(null as integer) as household_size
+    from {{ ref('stg_sozialamt__sgb12_cases') }}
+),
+
+wohngeld as (
+    select
+        'wohngeld' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, cast(null as integer) as age, cast(null as boolean) as is_employable,
+        cast(null as varchar) as benefit_type, household_size
+    from {{ ref('stg_wohngeld__households') }}
+),
+
+records as (
+    select * from sgb2
+    union all
+    select * from sgb12
+    union all
+    select * from wohngeld
+),
+
+addresses as (
+    select * from {{ ref('stg_geo__addresses') }}
+),
+
+assigned as (
+    select
+        r.*,
+        a.address_id,
+        a.block_id
+    from records as r
+    left join addresses as a
+        on a.street_name_normalized = r.street_name_normalized
+        and a.house_number = r.house_number
+        and a.house_number_suffix = coalesce(r.house_number_suffix, '')
+        and {{ valid_at('a', 'r.stichtag') }}
+)
+
+select * from assigned

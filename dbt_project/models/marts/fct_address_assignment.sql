@@ -1,0 +1,39 @@
+{#- How many records of each address-carrying source could be assigned to a Baublock, per
+    Stichtag. Unassigned records are counted here, never dropped silently. -#}
+with persons as (
+    select 'register_persons' as source, stichtag, block_id from {{ ref('int_persons_assigned_to_blocks') }}
+),
+
+movement_sides as (
+    select 'register_movements' as source, stichtag, from_block_id as block_id
+    from {{ ref('int_movements_assigned_to_blocks') }} where has_from_address
+    union all
+    select 'register_movements' as source, stichtag, to_block_id as block_id
+    from {{ ref('int_movements_assigned_to_blocks') }} where has_to_address
+),
+
+transfers as (
+    select source, stichtag, block_id from {{ ref('int_transfer_records_assigned_to_blocks') }}
+),
+
+records as (
+    select * from persons
+    union all
+    select * from movement_sides
+    union all
+    select * from transfers
+),
+
+final as (
+    select
+        source,
+        stichtag,
+        count(*) as records,
+        count(block_id) as assigned,
+        count(*) - count(block_id) as unassigned,
+        100.0 * count(block_id) / count(*) as assignment_rate
+    from records
+    group by source, stichtag
+)
+
+select * from final

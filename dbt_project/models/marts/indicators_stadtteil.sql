@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+{{ wide_indicator_view('stadtteil') }}

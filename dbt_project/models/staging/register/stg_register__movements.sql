@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('raw', 'register_movements') }}
+),
+
+renamed as (
+    select
+        stichtag,
+        person_key,
+        event_type,
+        event_date,
+        from_street_key,
+        from_house_number,
+        {{ normalize_suffix('from_house_number_suffix') }} as from_house_number_suffix,
+        to_street_key,
+        to_house_number,
+        {{ normalize_suffix('to_house_number_suffix') }} as to_house_number_suffix,
+        _source_file,
+        _source_line
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,25 @@
+with source as (
+    select * from {{ source('raw', 'sozialamt_sgb12') }}
+),
+
+renamed as (
+    select
+        stichtag,
+        case_number as record_id,
+        benefit_type,
+        birth_year,
+        -- The case list gives the birth year only: age in completed years at the 31.12. Stichtag.
+        extract(year from stichtag) - birth_year as age,
+        sex,
+        street_name,
+        {{ normalize_street_name('street_name') }} as street_name_normalized,
+        house_number_text,
+        {{ house_number_from_text('house_number_text') }} as house_number,
+        {{ house_number_suffix_from_text('house_number_text') }} as house_number_suffix,
+        benefit_start,
+        _source_file,
+        _source_line
+    from source
+)
+
+select * from renamed

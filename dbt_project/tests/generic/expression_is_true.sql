@@ -1,0 +1,7 @@
+{#- Every row satisfies the SQL expression (rows where it is false or null fail). -#}
+{% test expression_is_true(model, expression, where=none) %}
+select *
+from {{ model }}
+where not coalesce({{ expression }}, false)
+{% if where %}and {{ where }}{% endif %}
+{% endtest %}

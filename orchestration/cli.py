@@ -1,0 +1,232 @@
+"""`sozialmonitor`: the front door for people. Dagster (`make dev`) is the front door for machines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .settings import Settings
+
+app = typer.Typer(
+    help="Sozialmonitoring warehouse: department extracts in, small-area social indicators out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEFAULT_STICHTAGE = ("2019-12-31", "2020-12-31", "2021-12-31", "2022-12-31", "2023-12-31", "2024-12-31")
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@app.command("demo-data")
+def demo_data(
+    residents: int = typer.Option(100_000, help="Residents of Musterstadt at the first Stichtag."),
+    seed: int = typer.Option(20241231, help="Seed: the same seed gives byte-identical files."),
+    out: Path | None = typer.Option(None, help="Target folder (default: the raw/ folder)."),
+    force: bool = typer.Option(False, help="Write even if the folder already holds extracts."),
+) -> None:
+    """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
+    from .demo import DemoConfig, generate
+    from .pipeline import has_extracts
+
+    settings = _settings()
+    target = out or settings.raw_dir
+    if not force and has_extracts(settings.with_paths(raw_dir=target)):
+        err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
+        raise typer.Exit(1)
+    started = time.perf_counter()
+    with console.status(f"Generating Musterstadt with {residents:,} residents …"):
+        paths = generate(target, DemoConfig(residents=residents, seed=seed))
+    console.print(
+        f"[green]✓[/] {len(paths)} extract files for {residents:,} residents written to {target} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@app.command()
+def run(
+    demo: bool = typer.Option(True, help="Generate the Musterstadt demo extracts when raw/ holds none."),
+    force_reload: bool = typer.Option(False, help="Reload every extract, even unchanged ones."),
+) -> None:
+    """Run the whole pipeline: ingest every extract in raw/, build and test the warehouse."""
+    from .ingest import IngestFailed
+    from .locking import RunInProgress
+    from .pipeline import DbtFailed, has_extracts, run_pipeline
+
+    settings = _settings()
+    if not has_extracts(settings):
+        if not demo:
+            err.print(f"[red]No extracts in {settings.raw_dir}.[/] Put the period's files there (see raw/README.md).")
+            raise typer.Exit(1)
+        console.rule("Demo data")
+        demo_data(residents=100_000, seed=20241231, out=None, force=False)
+
+    console.rule("Ingest")
+
+    def progress(kind, extract, result):
+        if kind != "done":
+            return
+        label = f"{extract.source:<22} {extract.path.name:<40}"
+        if result.status == "loaded":
+            extra = f", {result.footer_rows} total/footnote rows dropped" if result.footer_rows else ""
+            console.print(f"  [green]✓[/] {label} {result.rows:>10,} rows  {result.seconds:5.1f} s{extra}")
+        elif result.status == "unchanged":
+            console.print(f"  [dim]= {label} unchanged since last load[/]")
+        else:
+            console.print(f"  [red]✗ {label} rejected → {result.quarantined_to}[/]")
+            for violation in result.violations[:10]:
+                console.print(f"      {violation}", markup=False)
+
+    try:
+        summary = run_pipeline(settings, progress=progress, force_reload=force_reload)
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except IngestFailed as exc:
+        err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) broke their contract.")
+        err.print("Nothing downstream was built. The broken files are in quarantine with an .error.txt each;")
+        err.print("fix them, put them back into raw/ and run again.")
+        raise typer.Exit(2) from exc
+    except DbtFailed as exc:
+        err.print(f"\n[red]Run stopped in dbt:[/]\n{exc}", markup=False)
+        raise typer.Exit(4) from exc
+    console.rule("Done")
+    console.print(
+        f"[green]✓[/] Warehouse built: {settings.warehouse_path}\n"
+        f"  Stichtage: {', '.join(d.strftime('%d.%m.%Y') for d in summary.stichtage)}\n"
+        f"  ingest {summary.timings.get('ingest', 0):.1f} s, dbt {summary.timings.get('dbt', 0):.1f} s\n"
+        f"  Query it:  duckdb -readonly {settings.warehouse_path} "
+        '"select * from marts.indicators_stadtteil limit 5"\n'
+        "  Status:    sozialmonitor status"
+    )
+
+
+@app.command()
+def status() -> None:
+    """What is loaded, for which Stichtage, and how the last run went."""
+    import duckdb
+
+    from .warehouse import connect
+
+    settings = _settings()
+    if not settings.warehouse_path.exists():
+        console.print(f"No warehouse yet at {settings.warehouse_path}. Run `make run`.")
+        raise typer.Exit(1)
+    try:
+        con = connect(settings.warehouse_path, read_only=True, extensions=())
+    except duckdb.IOException as exc:
+        err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
+        raise typer.Exit(3) from exc
+    try:
+        tables = {
+            r[0]
+            for r in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
+        }
+        if "ops.pipeline_runs" in tables:
+            row = con.execute(
+                "select run_id, started_at, finished_at, status, files_loaded, files_unchanged, files_rejected, "
+                "message from ops.pipeline_runs order by started_at desc limit 1"
+            ).fetchone()
+            if row:
+                colour = {"succeeded": "green", "failed": "red"}.get(row[3], "yellow")
+                console.print(
+                    f"Last run {row[0]}: [{colour}]{row[3]}[/] — started {row[1]:%d.%m.%Y %H:%M:%S}"
+                    + (f", finished {row[2]:%H:%M:%S}" if row[2] else "")
+                    + f"; files loaded {row[4]}, unchanged {row[5]}, rejected {row[6]}"
+                )
+                if row[3] == "failed" and row[7]:
+                    console.print(row[7].splitlines()[0], markup=False)
+        if "raw._load_log" in tables:
+            table = Table(title="Loaded extracts (latest load per source and Stichtag)")
+            for col in ("source", "Stichtag", "file", "rows", "loaded at"):
+                table.add_column(col)
+            for src, day, file, rows, at in con.execute(
+                """select source, stichtag, file, rows, loaded_at from raw._load_log
+                   qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
+                   order by source, stichtag"""
+            ).fetchall():
+                table.add_row(
+                    src, day.strftime("%d.%m.%Y") if day else "(reference)", file, f"{rows:,}", f"{at:%d.%m.%Y %H:%M}"
+                )
+            console.print(table)
+        if "raw._rejected_files" in tables:
+            rejected = con.execute("select count(*) from raw._rejected_files").fetchone()[0]
+            if rejected:
+                console.print(f"[yellow]{rejected} file(s) were rejected so far; see {settings.quarantine_dir}[/]")
+        if "marts.fct_indicator_values" in tables:
+            n, indicators, stichtage = con.execute(
+                "select count(*), count(distinct indicator_id), list(distinct stichtag order by stichtag) "
+                "from marts.fct_indicator_values"
+            ).fetchone()
+            console.print(
+                f"marts.fct_indicator_values: {n:,} values, {indicators} indicators, Stichtage "
+                + ", ".join(d.strftime("%d.%m.%Y") for d in stichtage)
+            )
+        if "marts.fct_address_assignment" in tables:
+            worst = con.execute(
+                "select source, stichtag, assignment_rate from marts.fct_address_assignment "
+                "order by assignment_rate limit 1"
+            ).fetchone()
+            if worst:
+                console.print(f"Lowest address assignment rate: {worst[0]} {worst[1]:%d.%m.%Y}: {worst[2]:.2f} %")
+    finally:
+        con.close()
+
+
+@app.command()
+def ingest(
+    source: list[str] = typer.Option(None, help="Only these sources (repeatable)."),
+    stichtag: list[str] = typer.Option(None, help="Only these Stichtage, YYYY-MM-DD (repeatable)."),
+    force: bool = typer.Option(False, help="Reload even unchanged files."),
+) -> None:
+    """Only load extracts into the raw schema (no dbt)."""
+    from .ingest import IngestFailed
+    from .locking import run_lock
+    from .pipeline import run_ingest
+
+    settings = _settings()
+    days = [date.fromisoformat(s) for s in stichtag] if stichtag else None
+    try:
+        with run_lock(settings.warehouse_path, purpose="ingest"):
+            report = run_ingest(settings, sources=source or None, stichtage=days, force=force)
+    except IngestFailed as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+    for r in report.results:
+        console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
+
+
+@app.command("dbt-parse")
+def dbt_parse() -> None:
+    """Parse the dbt project (writes the manifest Dagster reads)."""
+    from .pipeline import run_dbt
+
+    run_dbt(_settings(), ["parse", "--quiet"])
+
+
+@app.command()
+def docs() -> None:
+    """Generate the dbt lineage docs as one static HTML file that works offline."""
+    from .pipeline import run_dbt
+
+    settings = _settings()
+    run_dbt(settings, ["docs", "generate", "--static"])
+    console.print(f"[green]✓[/] {settings.dbt_target_dir / 'static_index.html'}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

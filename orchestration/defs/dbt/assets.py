@@ -1,0 +1,53 @@
+"""The dbt project as Dagster assets, grouped by dbt layer (staging, intermediate, marts,
+reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
+unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ...settings import Settings
+from ..ingest.assets import POOL
+
+
+class LayerTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def dbt_project(settings: Settings) -> DbtProject:
+    project = DbtProject(
+        project_dir=settings.dbt_project_dir,
+        profiles_dir=settings.dbt_project_dir,
+        target_path=settings.dbt_target_dir,
+    )
+    project.prepare_if_dev()
+    return project
+
+
+def build_dbt_assets(settings: Settings):
+    project = dbt_project(settings)
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"{project.manifest_path} is missing: run `sozialmonitor dbt-parse` (make dev does) first"
+        )
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        dagster_dbt_translator=LayerTranslator(),
+        pool=POOL,
+        name="sozialmonitor_dbt",
+    )
+    def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        os.environ.update(settings.env())
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return project, sozialmonitor_dbt

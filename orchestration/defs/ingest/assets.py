@@ -1,0 +1,84 @@
+"""One Dagster asset per department extract (raw source), partitioned by Stichtag.
+
+Each asset loads its source's file for the partition's Stichtag through the source contract. A
+file that breaks the contract fails the asset with the contract's message and is quarantined, so
+nothing downstream runs on it. Every asset that touches the DuckDB file is in the `duckdb` pool:
+one writer at a time (../shared/docs/stack.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from ...ingest import IngestFailed, ingest
+from ...ingest.contracts import Contract, load_contracts
+from ...settings import Settings
+from ...warehouse import connect
+from ..resources import WarehouseResource
+
+POOL = "duckdb"
+
+
+def raw_asset_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source])
+
+
+def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource, contract: Contract):
+    settings = warehouse.settings()
+    days = [date.fromisoformat(context.partition_key)] if context.has_partition_key else None
+    con = connect(settings.warehouse_path)
+    try:
+        report = ingest(settings, con, sources=[contract.source], stichtage=days)
+    except IngestFailed as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    finally:
+        con.close()
+    if not report.results:
+        raise dg.Failure(
+            description=f"No file for source '{contract.source}'"
+            + (f" and Stichtag {days[0]}" if days else "")
+            + f" in {settings.raw_dir / contract.directory} (pattern {contract.file_pattern})"
+        )
+    result = report.results[-1]
+    return dg.MaterializeResult(
+        metadata={
+            "file": str(result.extract.path.name),
+            "sha256": result.sha256,
+            "status": result.status,
+            "rows": dg.MetadataValue.int(result.rows),
+            "footer_rows_dropped": dg.MetadataValue.int(result.footer_rows),
+            "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+        }
+    )
+
+
+def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    assets = []
+    for contract in load_contracts(settings.contracts_dir).values():
+        deps = sorted({raw_asset_key(c.references.source) for c in contract.columns if c.references}, key=str)
+        columns = "\n".join(f"- `{c.name}` ← '{c.header}' ({c.type})" for c in contract.columns)
+
+        def make(contract: Contract = contract, deps: list = deps, columns: str = columns):
+            @dg.asset(
+                key=raw_asset_key(contract.source),
+                group_name="raw",
+                description=(
+                    f"{contract.title} — {contract.department}.\n\n{contract.description}\n\n"
+                    f"Contract: orchestration/contracts/{contract.source}.yml; files: "
+                    f"raw/{contract.directory}/{contract.file_pattern}\n\n{columns}"
+                ),
+                partitions_def=partitions if contract.period == "stichtag" else None,
+                deps=deps,
+                pool=POOL,
+                kinds={"duckdb", contract.format},
+                metadata={"contract": f"orchestration/contracts/{contract.source}.yml"},
+            )
+            def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+                return _materialize(context, warehouse, contract)
+
+            return _asset
+
+        assets.append(make())
+    return assets

@@ -1,0 +1,331 @@
+"""Contract checks on a staged extract, as set-based SQL over the whole file at once.
+
+For every contract column this module builds two SQL expressions from the contract: the typed
+value (what goes into the warehouse) and the conditions under which a value breaks the contract,
+each with the sentence that tells the department what was expected. One query finds every
+violation in the file; no Python loop ever touches a row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from .contracts import Column, Contract
+from .reading import STAGE, Violation
+
+
+def lit(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _v(col: Column) -> str:
+    return f"nullif(trim({col.name}), '')"
+
+
+@dataclass(frozen=True)
+class Check:
+    column: Column
+    condition: str  # true where the value breaks the contract
+    problem: str
+    fix: str
+
+
+def _bounds(col: Column, stichtag: date | None) -> tuple[object, object]:
+    def relative(kind: str | None):
+        if kind is None or stichtag is None:
+            return None
+        return {
+            "year": stichtag.year,
+            "date": stichtag,
+            "year_start": date(stichtag.year, 1, 1),
+        }[kind]
+
+    low = col.min if col.min is not None else relative(col.min_from_stichtag)
+    high = col.max if col.max is not None else relative(col.max_from_stichtag)
+    if col.type == "date":
+        low = date.fromisoformat(str(low)) if low is not None and not isinstance(low, date) else low
+        high = date.fromisoformat(str(high)) if high is not None and not isinstance(high, date) else high
+    elif col.type in ("integer", "count"):
+        low = int(low) if low is not None else None
+        high = int(high) if high is not None else None
+    return low, high
+
+
+def _number_regex(contract: Contract) -> str:
+    dec = re.escape(contract.decimal)
+    if contract.thousands:
+        th = re.escape(contract.thousands)
+        return rf"[+-]?(\d{{1,3}}({th}\d{{3}})+|\d+)({dec}\d+)?"
+    return rf"[+-]?\d+({dec}\d+)?"
+
+
+def typed_expression(contract: Contract, col: Column) -> str:
+    """SQL turning the staged text into the warehouse value (valid rows only reach the insert)."""
+    v = _v(col)
+    if col.type == "varchar":
+        return v
+    if col.type == "code":
+        if col.pad:
+            return f"case when regexp_full_match({v}, '\\d+') and length({v}) < {col.pad} then lpad({v}, {col.pad}, '0') else {v} end"
+        return v
+    if col.type == "integer":
+        return f"try_cast({v} as bigint)"
+    if col.type == "decimal":
+        text = v
+        if contract.thousands:
+            text = f"replace({text}, {lit(contract.thousands)}, '')"
+        if contract.decimal != ".":
+            text = f"replace({text}, {lit(contract.decimal)}, '.')"
+        return f"try_cast({text} as double)"
+    if col.type == "date":
+        return f"cast(try_strptime({v}, {lit(col.date_format)}) as date)"
+    if col.type == "count":
+        parts = ["case"]
+        if col.suppressed:
+            parts.append(f"when {v} in ({', '.join(lit(m) for m in col.suppressed)}) then null")
+        if col.zero:
+            parts.append(f"when {v} in ({', '.join(lit(m) for m in col.zero)}) then 0")
+        parts.append(f"else try_cast({v} as bigint) end")
+        return " ".join(parts)
+    raise ValueError(col.type)
+
+
+def suppressed_expression(col: Column) -> str:
+    return f"coalesce({_v(col)} in ({', '.join(lit(m) for m in col.suppressed)}), false)"
+
+
+def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
+    checks: list[Check] = []
+    source_file = f"orchestration/contracts/{contract.source}.yml"
+    fix_value = "correct the value in the department's system and deliver the file again"
+    for col in contract.columns:
+        v = _v(col)
+        typed = typed_expression(contract, col)
+        if col.required:
+            checks.append(Check(col, f"{v} is null", "value is missing but the column is required", fix_value))
+        if col.type == "integer":
+            checks.append(
+                Check(
+                    col, f"{v} is not null and not regexp_full_match({v}, '[+-]?\\d+')", "not a whole number", fix_value
+                )
+            )
+        elif col.type == "decimal":
+            mark = "decimal comma" if contract.decimal == "," else "decimal point"
+            example = "1.234,56" if contract.decimal == "," else "1234.56"
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and not regexp_full_match({v}, {lit(_number_regex(contract))})",
+                    f"not a number with {mark} (like {example})",
+                    fix_value,
+                )
+            )
+        elif col.type == "date":
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and {typed} is null",
+                    f"not a valid date in the form {col.date_format} (like {date(2024, 12, 31).strftime(col.date_format)})",
+                    fix_value,
+                )
+            )
+        elif col.type == "count":
+            markers = [*col.suppressed, *col.zero]
+            not_marker = f"{v} not in ({', '.join(lit(m) for m in markers)})" if markers else "true"
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and regexp_full_match({v}, '-\\d+')",
+                    "a count cannot be negative",
+                    fix_value,
+                )
+            )
+            allowed = f", or one of {markers} for suppressed/zero" if markers else ""
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and {not_marker} and not regexp_full_match({v}, '-?\\d+')",
+                    f"not a count (a whole number{allowed})",
+                    fix_value,
+                )
+            )
+        if col.pattern:
+            checks.append(
+                Check(
+                    col,
+                    f"{typed} is not null and not regexp_full_match({typed}, {lit(col.pattern)})",
+                    f"does not have the expected form {col.pattern}",
+                    fix_value,
+                )
+            )
+        if col.values:
+            checks.append(
+                Check(
+                    col,
+                    f"{typed} is not null and {typed} not in ({', '.join(lit(x) for x in col.values)})",
+                    f"not in the code list {col.values}",
+                    f"use one of the codes, or add the new code to `values` in {source_file} after the working group agreed on it",
+                )
+            )
+        low, high = _bounds(col, stichtag)
+        if col.type in ("integer", "decimal", "date", "count") and (low is not None or high is not None):
+            if low is not None and high is not None:
+                text, cond = f"outside the range {low} to {high}", f"({typed} < {lit(low)} or {typed} > {lit(high)})"
+            elif low is not None:
+                text, cond = f"below the minimum {low}", f"{typed} < {lit(low)}"
+            else:
+                text, cond = f"above the maximum {high}", f"{typed} > {lit(high)}"
+            if col.type == "date" and (col.max_from_stichtag == "date" and col.max is None):
+                text += " (a date after the Stichtag is impossible in this extract)"
+            checks.append(Check(col, f"{typed} is not null and {cond}", text, fix_value))
+    return checks
+
+
+def find_violations(
+    con: duckdb.DuckDBPyConnection, contract: Contract, stichtag: date | None, name: str, limit: int = 20
+) -> list[Violation]:
+    """Every value that breaks the contract: the first `limit` by line, plus one summary per check."""
+    checks = build_checks(contract, stichtag)
+    if not checks:
+        return []
+    header_of = _headers_in_file(contract)
+    union = "\nunion all\n".join(
+        f"select _line, {i} as check_id, cast({c.column.name} as varchar) as value from {STAGE} where {c.condition}"
+        for i, c in enumerate(checks)
+    )
+    con.execute(f"create or replace temp table _violations as {union}")
+    summary = con.execute("select check_id, count(*) from _violations group by check_id order by check_id").fetchall()
+    if not summary:
+        return []
+    rows = con.execute(
+        f"select _line, check_id, value from _violations order by _line, check_id limit {limit}"
+    ).fetchall()
+    violations = [
+        Violation(name, int(line), header_of[checks[cid].column.name], checks[cid].problem, checks[cid].fix, value)
+        for line, cid, value in rows
+    ]
+    total = sum(n for _, n in summary)
+    if total > len(violations):
+        counts = "; ".join(f"'{header_of[checks[cid].column.name]}': {n} × {checks[cid].problem}" for cid, n in summary)
+        violations.append(
+            Violation(name, None, None, f"{total} values break the contract in all ({counts})", "see the lines above")
+        )
+    return violations
+
+
+def _headers_in_file(contract: Contract) -> dict[str, str]:
+    return {c.name: c.header for c in contract.columns}
+
+
+def drop_footer(con: duckdb.DuckDBPyConnection, contract: Contract, name: str) -> int:
+    """Remove total rows and footnotes at the end; a 'total' in the middle of the data is an error."""
+    if not contract.footer:
+        return 0
+    col = contract.footer.column
+    pattern = lit(contract.footer.pattern)
+    first = con.execute(f"select min(_line) from {STAGE} where regexp_matches(trim({col}), {pattern})").fetchone()[0]
+    if first is None:
+        return 0
+    after = con.execute(
+        f"select min(_line), any_value({col}) from {STAGE} where _line > ? "
+        f"and not coalesce(regexp_matches(trim({col}), {pattern}), false)",
+        [first],
+    ).fetchone()
+    if after[0] is not None:
+        from .reading import Unreadable
+
+        header = contract.column(col).header
+        raise Unreadable(
+            [
+                Violation(
+                    name,
+                    int(first),
+                    header,
+                    f"a total/footnote row appears before the end of the data (data continues at line {after[0]})",
+                    "deliver the total row only once, below the last data row",
+                )
+            ]
+        )
+    return con.execute(f"delete from {STAGE} where _line >= ?", [first]).fetchone()[0]
+
+
+def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name: str) -> list[Violation]:
+    if not contract.unique_key:
+        return []
+    keys = [contract.column(k) for k in contract.unique_key]
+    exprs = ", ".join(f"{typed_expression(contract, k)} as {k.name}" for k in keys)
+    names = ", ".join(k.name for k in keys)
+    rows = con.execute(
+        f"""
+        select {names}, count(*) as n, list(_line order by _line)[1:3] as lines
+        from (select _line, {exprs} from {STAGE})
+        group by {names} having count(*) > 1
+        order by min(_line) limit 10
+        """
+    ).fetchall()
+    out = []
+    for row in rows:
+        key = ", ".join(f"{k.header}={v!r}" for k, v in zip(keys, row[: len(keys)], strict=True))
+        lines = row[-1]
+        out.append(
+            Violation(
+                name,
+                int(lines[0]),
+                keys[0].header,
+                f"duplicate key ({key}) occurs {row[-2]} times, at lines {', '.join(map(str, lines))}",
+                "each record must occur once: remove the duplicate rows in the export",
+            )
+        )
+    return out
+
+
+def find_unknown_references(
+    con: duckdb.DuckDBPyConnection, contract: Contract, name: str, loaded_tables: set[str]
+) -> list[Violation]:
+    out: list[Violation] = []
+    for col in contract.columns:
+        ref = col.references
+        if not ref:
+            continue
+        table = f"raw.{ref.source}"
+        if table not in loaded_tables:
+            out.append(
+                Violation(
+                    name,
+                    None,
+                    col.header,
+                    f"cannot check codes: the reference source '{ref.source}' is not loaded",
+                    f"deliver the {ref.source} extract (see orchestration/contracts/{ref.source}.yml) first",
+                )
+            )
+            continue
+        typed = typed_expression(contract, col)
+        rows = con.execute(
+            f"""
+            select _line, {typed} as code from {STAGE}
+            where {typed} is not null and {typed} not in (select {ref.column} from {table} where {ref.column} is not null)
+            order by _line limit 10
+            """
+        ).fetchall()
+        for line, code in rows:
+            out.append(
+                Violation(
+                    name,
+                    int(line),
+                    col.header,
+                    f"unknown area code: '{code}' is not in {ref.source}.{ref.column}",
+                    "correct the code, or deliver the updated reference data (Gebietsgliederung / Adressregister) first",
+                    value=code,
+                )
+            )
+    return out

@@ -1,0 +1,240 @@
+"""Source contracts: one YAML file per department extract, validated when loaded.
+
+A contract says where a source's files are, how they are encoded and delimited, which columns
+they carry under which headers (and which older or newer headers mean the same), the type and
+code list of every column, how suppressed values are written and what key is unique. The loader
+follows it to the letter; a wrong contract entry is reported with file, source and field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
+RelativeBound = Literal["year", "date", "year_start"]
+
+SQL_TYPES: dict[str, str] = {
+    "varchar": "VARCHAR",
+    "code": "VARCHAR",
+    "integer": "BIGINT",
+    "decimal": "DOUBLE",
+    "date": "DATE",
+    "count": "BIGINT",
+}
+
+
+class ContractError(Exception):
+    """A contract file itself is wrong."""
+
+
+class Reference(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    column: str
+
+
+class Footer(BaseModel):
+    """Rows from the first match of `pattern` in `column` to the end are totals or footnotes."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    header: str
+    aliases: list[str] = []
+    type: ColumnType
+    required: bool = False
+    pattern: str | None = None
+    values: list[str] | None = None
+    pad: int | None = Field(default=None, ge=1, le=20)
+    min: float | date | None = None
+    max: float | date | None = None
+    min_from_stichtag: RelativeBound | None = None
+    max_from_stichtag: RelativeBound | None = None
+    date_format: str | None = None
+    suppressed: list[str] = []
+    zero: list[str] = []
+    references: Reference | None = None
+    description: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        if self.type == "date" and not self.date_format:
+            raise ValueError(f"column '{self.name}': a date column needs date_format (e.g. '%d.%m.%Y')")
+        if self.type != "date" and self.date_format:
+            raise ValueError(f"column '{self.name}': date_format only applies to type date")
+        if (self.suppressed or self.zero) and self.type != "count":
+            raise ValueError(f"column '{self.name}': suppressed/zero markers only apply to type count")
+        if self.pad and self.type != "code":
+            raise ValueError(f"column '{self.name}': pad only applies to type code")
+        return self
+
+    @property
+    def headers(self) -> list[str]:
+        return [self.header, *self.aliases]
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    department: str
+    description: str
+    format: Literal["csv", "xlsx", "geojson"]
+    directory: str
+    file_pattern: str
+    period: Literal["stichtag", "reference"]
+    stichtag_format: str = "%Y%m%d"
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = "utf-8"
+    delimiter: str = ";"
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[".", ",", " "] | None = None
+    sheet: str | None = None
+    header_row: int | Literal["auto"] = 1
+    footer: Footer | None = None
+    crs: str | None = None
+    unique_key: list[str] = []
+    columns: list[Column]
+
+    @field_validator("file_pattern")
+    @classmethod
+    def _file_pattern(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        names = [c.name for c in self.columns]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"column names used twice: {sorted(dupes)}")
+        headers = [h for c in self.columns for h in c.headers]
+        dupes = {h for h in headers if headers.count(h) > 1}
+        if dupes:
+            raise ValueError(f"headers or aliases used twice: {sorted(dupes)}")
+        groups = set(re.compile(self.file_pattern).groupindex)
+        if self.period == "stichtag" and not groups & {"stichtag", "year"}:
+            raise ValueError("file_pattern of a stichtag source needs a named group (?P<stichtag>…) or (?P<year>…)")
+        for key in self.unique_key:
+            if key not in names:
+                raise ValueError(f"unique_key names unknown column '{key}'")
+        if self.footer and self.footer.column not in names:
+            raise ValueError(f"footer names unknown column '{self.footer.column}'")
+        if self.format == "xlsx" and not self.sheet:
+            raise ValueError("an xlsx source needs sheet")
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.file_pattern)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    def match(self, filename: str) -> date | None | Literal[False]:
+        """The file's Stichtag (None for reference data), or False when the name does not match."""
+        m = self.pattern.fullmatch(filename)
+        if not m:
+            return False
+        if self.period == "reference":
+            return None
+        groups = m.groupdict()
+        if groups.get("stichtag"):
+            return datetime.strptime(groups["stichtag"], self.stichtag_format).date()
+        return date(int(groups["year"]), 12, 31)
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.source}"
+
+
+def load_contract(path: Path) -> Contract:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as exc:
+        source = data.get("source", "?") if isinstance(data, dict) else "?"
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            if err["loc"][:1] == ("columns",) and len(err["loc"]) > 1 and isinstance(data, dict):
+                try:
+                    col = data["columns"][err["loc"][1]]["name"]
+                    loc = f"columns[{col}]" + "".join(f".{p}" for p in err["loc"][2:])
+                except (KeyError, IndexError, TypeError):
+                    pass
+            problems.append(f"  - field '{loc}': {err['msg']}")
+        raise ContractError(f"{path} (source '{source}') is not a valid contract:\n" + "\n".join(problems)) from exc
+
+
+def load_contracts(directory: Path) -> dict[str, Contract]:
+    """All contracts, ordered so that a source comes after every source it references."""
+    contracts: dict[str, Contract] = {}
+    for path in sorted(directory.glob("*.yml")):
+        contract = load_contract(path)
+        if contract.source in contracts:
+            raise ContractError(f"{path}: source '{contract.source}' is defined twice")
+        if path.stem != contract.source:
+            raise ContractError(f"{path}: file name must be the source name ('{contract.source}.yml')")
+        contracts[contract.source] = contract
+    for contract in contracts.values():
+        for col in contract.columns:
+            ref = col.references
+            if ref and (
+                ref.source not in contracts or ref.column not in {c.name for c in contracts[ref.source].columns}
+            ):
+                raise ContractError(
+                    f"{directory / (contract.source + '.yml')}: column '{col.name}' references "
+                    f"{ref.source}.{ref.column}, which no contract defines"
+                )
+    ordered: dict[str, Contract] = {}
+
+    def visit(name: str, trail: tuple[str, ...] = ()) -> None:
+        if name in ordered:
+            return
+        if name in trail:
+            raise ContractError(f"contracts reference each other in a cycle: {' -> '.join(trail + (name,))}")
+        for col in contracts[name].columns:
+            if col.references:
+                visit(col.references.source, trail + (name,))
+        ordered[name] = contracts[name]
+
+    for name in sorted(contracts, key=lambda n: (contracts[n].period != "reference", n)):
+        visit(name)
+    return ordered
