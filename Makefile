@@ -40,7 +40,7 @@ docs: $(STAMP)
 	$(BIN)/sozialmonitor docs
 
 bench: $(STAMP)
-	$(BIN)/python -m orchestration.bench
+	$(BIN)/python -m orchestration.benchmark
 
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration data_quality tests

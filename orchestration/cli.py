@@ -18,8 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_STICHTAGE = ("2019-12-31", "2020-12-31", "2021-12-31", "2022-12-31", "2023-12-31", "2024-12-31")
 
@@ -98,7 +98,8 @@ def run(
         err.print("fix them, put them back into raw/ and run again.")
         raise typer.Exit(2) from exc
     except DbtFailed as exc:
-        err.print(f"\n[red]Run stopped in dbt:[/]\n{exc}", markup=False)
+        err.print("\n[red]Run stopped in dbt:[/]")
+        err.print(str(exc), markup=False)
         raise typer.Exit(4) from exc
     console.rule("Done")
     console.print(

@@ -124,7 +124,10 @@ def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = 
 
     os.environ.update(settings.env())
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
-    result = runner.invoke(dbt_args(settings, command))
+    try:
+        result = runner.invoke(dbt_args(settings, command))
+    finally:
+        _release_dbt_duckdb()
     if not result.success:
         failed = []
         res = result.result
@@ -134,6 +137,19 @@ def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = 
         detail = "\n".join(failed) or str(result.exception or "see dbt's output above")
         raise DbtFailed(f"dbt {' '.join(command)} failed:\n{detail}")
     return result
+
+
+def _release_dbt_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB database open in the process after dbt returns; close it so that
+    this process (and others) can open the warehouse file again with our own settings."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a pinned dependency
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def run_pipeline(

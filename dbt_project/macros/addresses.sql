@@ -3,12 +3,11 @@
     and every extract go through the same macros, so they meet on one key. Kept to replace/lower/
     regexp functions that DuckDB, Spark and Trino all have; engine specifics stay in these macros. -#}
 
+{#- "Hauptstraße", "Hauptstr.", "Hauptstrasse" → "hauptstr"; "Marktplatz", "Marktpl." → "marktpl". -#}
 {% macro normalize_street_name(name) -%}
-    {{ sozialmonitor.regexp_replace_all(
-        sozialmonitor.regexp_replace_all(
-            "replace(replace(replace(replace(lower(trim(" ~ name ~ ")), 'ß', 'ss'), 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue')",
-            "'[^a-z0-9]'", "''"),
-        "'(strasse|str)$'", "'str'") }}
+    {%- set spelled = "replace(replace(replace(replace(lower(trim(" ~ name ~ ")), 'ß', 'ss'), 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue')" -%}
+    {%- set letters = sozialmonitor.regexp_replace_all(spelled, "'[^a-z0-9]'", "''") -%}
+    {{ sozialmonitor.regexp_replace_all(sozialmonitor.regexp_replace_all(letters, "'(strasse|str)$'", "'str'"), "'(platz|pl)$'", "'pl'") }}
 {%- endmacro %}
 
 {% macro house_number_from_text(text) -%}

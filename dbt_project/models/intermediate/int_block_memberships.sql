@@ -14,9 +14,11 @@ areas as (
 ),
 
 blocks as (
+    -- every Baublock of the Gebietsgliederung, also those without any address (parks, fields)
     select block_id, min(valid_from) as valid_from,
         case when count(*) = count(valid_to) then max(valid_to) end as valid_to
-    from {{ ref('stg_geo__addresses') }}
+    from memberships
+    where level = '{{ nested[0] }}'
     group by block_id
 ),
 

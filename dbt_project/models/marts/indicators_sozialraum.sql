@@ -1,2 +1,3 @@
+-- depends_on: {{ ref('indicator_catalogue') }}
 {{ config(materialized='view') }}
 {{ wide_indicator_view('sozialraum') }}

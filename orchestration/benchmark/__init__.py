@@ -1,0 +1,1 @@
+"""Benchmark: the pipeline against a floor of the same work hand-written as one DuckDB statement."""

@@ -1,0 +1,94 @@
+"""One benchmark case in its own process (so its peak memory is its own): generate a city,
+run the pipeline, run the floor, check that both give the same numbers. Prints JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from ..demo import DemoConfig, generate
+from ..pipeline import run_pipeline
+from ..settings import Settings
+from ..warehouse import connect
+
+FLOOR_SQL = (Path(__file__).parent / "floor.sql").read_text(encoding="utf-8")
+INDICATORS = (
+    "residents", "share_under_18", "share_65_plus", "jugendquotient", "altenquotient", "share_foreign",
+    "sgb2_quote", "unemployed_per_100", "migration_balance_per_1000", "single_parent_share",
+)
+
+
+def run_floor(con) -> float:
+    start = time.perf_counter()
+    con.execute(FLOOR_SQL)
+    return time.perf_counter() - start
+
+
+def compare_with_marts(con) -> dict:
+    """Every indicator value of the marts against the floor's: count of rows compared and differing."""
+    unpivot = " union all ".join(
+        f"select level, area_id, stichtag, '{i}' as indicator_id, {i} as value from floor_result" for i in INDICATORS
+    )
+    compared, differing = con.execute(
+        f"""
+        with floor as ({unpivot})
+        select count(*), count(*) filter (
+            where not (f.value is not distinct from v.value or abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value))))
+        from floor f
+        full join marts.fct_indicator_values v
+            using (level, area_id, stichtag, indicator_id)
+        """
+    ).fetchone()
+    return {"values_compared": compared, "values_differing": differing}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, required=True)
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--floor-repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.dir.exists():
+        shutil.rmtree(args.dir)
+    settings = Settings.from_env().with_paths(
+        raw_dir=args.dir / "raw",
+        warehouse_path=args.dir / "warehouse" / "sozialmonitor.duckdb",
+        quarantine_dir=args.dir / "quarantine",
+        dbt_target_dir=args.dir / "dbt_target",
+    )
+    start = time.perf_counter()
+    paths = generate(settings.raw_dir, DemoConfig(residents=args.residents))
+    t_generate = time.perf_counter() - start
+    raw_bytes = sum(p.stat().st_size for p in paths)
+    summary = run_pipeline(settings)
+    con = connect(settings.warehouse_path, extensions=())
+    try:
+        floors = [run_floor(con) for _ in range(args.floor_repeats)]
+        check = compare_with_marts(con)
+        persons = con.execute("select count(*) from raw.register_persons").fetchone()[0]
+        values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
+    finally:
+        con.close()
+    print(
+        json.dumps(
+            {
+                "residents": args.residents,
+                "raw_mb": round(raw_bytes / 1e6, 1),
+                "person_rows": persons,
+                "indicator_values": values,
+                "generate_s": t_generate,
+                "ingest_s": summary.timings["ingest"],
+                "dbt_s": summary.timings["dbt"],
+                "floor_s": min(floors),
+                "floor_runs_s": floors,
+                **check,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

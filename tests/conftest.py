@@ -1,0 +1,56 @@
+"""Session fixtures: one small Musterstadt, generated once, ingested once, built once; tests copy
+what they change so that they never disturb each other."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestration.demo import DemoConfig, generate, simulate
+from orchestration.pipeline import run_ingest, run_pipeline
+from tests.helpers import settings_for
+
+# Small enough for a quick suite, large enough that every level has several units.
+TEST_CITY = DemoConfig(residents=20_000, seed=424242)
+
+
+@pytest.fixture(scope="session")
+def city_truth():
+    return simulate(TEST_CITY)
+
+
+@pytest.fixture(scope="session")
+def city_raw(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("generated") / "raw"
+    generate(raw, TEST_CITY)
+    return raw
+
+
+@pytest.fixture(scope="session")
+def ingested_city(tmp_path_factory, city_raw):
+    """raw/ plus a warehouse into which every extract was loaded (no dbt)."""
+    base = tmp_path_factory.mktemp("ingested")
+    shutil.copytree(city_raw, base / "raw")
+    settings = settings_for(base)
+    run_ingest(settings)
+    return base
+
+
+@pytest.fixture(scope="session")
+def built_city(tmp_path_factory, city_raw):
+    """The whole pipeline run on the test city: its settings."""
+    base = tmp_path_factory.mktemp("built")
+    shutil.copytree(city_raw, base / "raw")
+    settings = settings_for(base)
+    run_pipeline(settings)
+    return settings
+
+
+@pytest.fixture
+def city_copy(tmp_path, ingested_city):
+    """A private copy of the ingested city (raw/ and warehouse) to break things in."""
+    base = tmp_path / "city"
+    shutil.copytree(ingested_city, base, ignore=shutil.ignore_patterns("*.lock"))
+    return settings_for(base)

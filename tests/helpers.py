@@ -1,0 +1,23 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestration.settings import Settings
+
+
+def settings_for(base: Path) -> Settings:
+    """Settings whose raw/, warehouse, quarantine and dbt target all live under `base`."""
+    return Settings.from_env().with_paths(
+        raw_dir=base / "raw",
+        warehouse_path=base / "warehouse" / "sozialmonitor.duckdb",
+        quarantine_dir=base / "quarantine",
+        dbt_target_dir=base / "dbt_target",
+    )
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
