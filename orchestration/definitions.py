@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -20,7 +23,6 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     warehouse_job = dg.define_asset_job(
         "warehouse_job",
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         description=(
             "Everything for one Stichtag: load its extracts (and the reference data), then build and "
             "test the whole dbt project. Launch a backfill over all partitions for a full rebuild."
@@ -34,6 +36,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "dbt": DbtCliResource(
                 project_dir=project,
                 profiles_dir=str(settings.dbt_project_dir),
+                # the dbt of this environment, also when .venv/bin is not on PATH
+                dbt_executable=str(Path(sys.executable).parent / "dbt"),
             ),
         },
     )

@@ -32,14 +32,17 @@ def test_definitions_show_the_whole_graph(dagster_city):
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     for source in load_contracts(settings.contracts_dir):
         assert f"raw/{source}" in keys
-    for model in ("stg_register__persons", "int_block_memberships", "fct_indicator_values", "dim_area",
-                  "indicator_catalogue", "indicators_sozialraum"):
+    # dbt models are keyed by their schema, i.e. their layer
+    for model in ("staging/stg_register__persons", "intermediate/int_block_memberships", "marts/fct_indicator_values",
+                  "marts/dim_area", "reference/indicator_catalogue", "marts/indicators_sozialraum"):
         assert model in keys, sorted(keys)
     # lineage runs unbroken from the raw extract to the marts
-    upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("stg_register__persons")).parent_keys}
-    assert upstream == {"raw/register_persons"}
-    groups = {graph.get(dg.AssetKey(name)).group_name for name in ("stg_register__persons", "fct_indicator_values")}
-    assert groups == {"staging", "marts"}
+    staging = dg.AssetKey(["staging", "stg_register__persons"])
+    assert {k.to_user_string() for k in graph.get(staging).parent_keys} == {"raw/register_persons"}
+    assert graph.get(staging).group_name == "staging"
+    assert graph.get(dg.AssetKey(["marts", "fct_indicator_values"])).group_name == "marts"
+    assert graph.get(dg.AssetKey(["reference", "indicator_catalogue"])).group_name == "reference"
+    assert "Every indicator of the catalogue" in graph.get(dg.AssetKey(["marts", "fct_indicator_values"])).description
     assert graph.get(dg.AssetKey(["raw", "register_persons"])).group_name == "raw"
     # raw period sources are partitioned by the Stichtage found in raw/
     partitions = graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def
@@ -57,7 +60,7 @@ def test_the_job_runs_from_raw_files_to_marts(dagster_city):
     result = job.execute_in_process(partition_key="2024-12-31", instance=dg.DagsterInstance.ephemeral())
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw/register_persons", "raw/geo_addresses", "fct_indicator_values"} <= materialized
+    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values"} <= materialized
     checks = [e for e in result.get_asset_check_evaluations()]
     assert checks and all(c.passed for c in checks)
     import duckdb

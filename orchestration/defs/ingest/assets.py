@@ -1,12 +1,13 @@
 """One Dagster asset per department extract (raw source), partitioned by Stichtag.
 
+(No `from __future__ import annotations` here: Dagster inspects the `context` annotation at runtime.)
+
 Each asset loads its source's file for the partition's Stichtag through the source contract. A
 file that breaks the contract fails the asset with the contract's message and is quarantined, so
 nothing downstream runs on it. Every asset that touches the DuckDB file is in the `duckdb` pool:
 one writer at a time (../shared/docs/stack.md).
 """
 
-from __future__ import annotations
 
 from datetime import date
 
