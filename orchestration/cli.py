@@ -106,7 +106,7 @@ def run(
         f"[green]✓[/] Warehouse built: {settings.warehouse_path}\n"
         f"  Stichtage: {', '.join(d.strftime('%d.%m.%Y') for d in summary.stichtage)}\n"
         f"  ingest {summary.timings.get('ingest', 0):.1f} s, dbt {summary.timings.get('dbt', 0):.1f} s\n"
-        f"  Query it:  duckdb -readonly {settings.warehouse_path} "
+        f"  Query it:  {Path(sys.executable).parent / 'duckdb'} -readonly {settings.warehouse_path} "
         '"select * from marts.indicators_stadtteil limit 5"\n'
         "  Status:    sozialmonitor status"
     )
