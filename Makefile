@@ -33,6 +33,7 @@ test: $(STAMP)
 
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sozialmonitor dbt-parse
 	$(BIN)/dagster dev -m orchestration.definitions
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-EXTENSIONS = ("encodings", "spatial")
+# Loaded into every connection. (CSV encodings are handled in Python, XLSX by calamine.)
+EXTENSIONS = ("spatial",)
 
 
 def extension_path(name: str) -> Path:

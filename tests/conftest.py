@@ -28,12 +28,16 @@ def city_raw(tmp_path_factory) -> Path:
     return raw
 
 
+def _fresh_city(tmp_path_factory, name: str, city_raw: Path):
+    base = tmp_path_factory.mktemp(name)
+    shutil.copytree(city_raw, base / "raw")
+    return base, settings_for(base)
+
+
 @pytest.fixture(scope="session")
 def ingested_city(tmp_path_factory, city_raw):
-    """raw/ plus a warehouse into which every extract was loaded (no dbt)."""
-    base = tmp_path_factory.mktemp("ingested")
-    shutil.copytree(city_raw, base / "raw")
-    settings = settings_for(base)
+    """raw/ plus a warehouse into which every extract was loaded (no dbt): its folder."""
+    base, settings = _fresh_city(tmp_path_factory, "ingested", city_raw)
     run_ingest(settings)
     return base
 
@@ -41,9 +45,7 @@ def ingested_city(tmp_path_factory, city_raw):
 @pytest.fixture(scope="session")
 def built_city(tmp_path_factory, city_raw):
     """The whole pipeline run on the test city: its settings."""
-    base = tmp_path_factory.mktemp("built")
-    shutil.copytree(city_raw, base / "raw")
-    settings = settings_for(base)
+    _, settings = _fresh_city(tmp_path_factory, "built", city_raw)
     run_pipeline(settings)
     return settings
 

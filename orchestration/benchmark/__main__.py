@@ -23,8 +23,15 @@ from ..settings import Settings
 def run_case(residents: int, workdir: Path) -> dict:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestration.benchmark.run_one", "--residents", str(residents),
-         "--dir", str(workdir / f"city_{residents}")],
+        [
+            sys.executable,
+            "-m",
+            "orchestration.benchmark.run_one",
+            "--residents",
+            str(residents),
+            "--dir",
+            str(workdir / f"city_{residents}"),
+        ],
         stdout=subprocess.PIPE,
     )
     output = proc.stdout.read()
@@ -82,7 +89,8 @@ def write_report(results: list[dict], path: Path) -> None:
         lines += [
             "",
             f"From {small['residents']:,} to {large['residents']:,} residents ({scale:.0f}× the data) the pipeline "
-            f"(ingest + dbt) took {grow:.1f}× as long and the floor {large['floor_s'] / small['floor_s']:.1f}× as long.",
+            f"(ingest + dbt) took {grow:.1f}× as long and the floor "
+            f"{large['floor_s'] / small['floor_s']:.1f}× as long.",
         ]
     lines += [
         "",

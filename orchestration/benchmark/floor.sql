@@ -56,7 +56,7 @@ persons as (
     from raw.register_persons p
     join addresses a on a.street_key = p.street_key and a.house_number = p.house_number
         and a.suffix = coalesce(lower(trim(p.house_number_suffix)), '')
-        and a.valid_from <= p.stichtag and (a.valid_to is null or a.valid_to >= p.stichtag)
+        and a.valid_from <= p.stichtag and coalesce(a.valid_to, date '9999-12-31') >= p.stichtag
     where p.residence_status = 'H'
 ),
 population as (
@@ -82,10 +82,10 @@ moves as (
     from raw.register_movements m
     left join addresses f on f.street_key = m.from_street_key and f.house_number = m.from_house_number
         and f.suffix = coalesce(lower(trim(m.from_house_number_suffix)), '')
-        and f.valid_from <= m.event_date and (f.valid_to is null or f.valid_to >= m.event_date)
+        and f.valid_from <= m.event_date and coalesce(f.valid_to, date '9999-12-31') >= m.event_date
     left join addresses t on t.street_key = m.to_street_key and t.house_number = m.to_house_number
         and t.suffix = coalesce(lower(trim(m.to_house_number_suffix)), '')
-        and t.valid_from <= m.event_date and (t.valid_to is null or t.valid_to >= m.event_date)
+        and t.valid_from <= m.event_date and coalesce(t.valid_to, date '9999-12-31') >= m.event_date
     where m.event_type in ('ZUZUG', 'FORTZUG', 'UMZUG')
 ),
 migration as (
@@ -105,7 +105,7 @@ sgb2 as (
             '[^a-z0-9]', '', 'g'), '(strasse|str)$', 'str'), '(platz|pl)$', 'pl')
         and a.house_number = try_cast(regexp_extract(j.house_number_text, '^\s*(\d+)', 1) as integer)
         and a.suffix = lower(regexp_extract(j.house_number_text, '^\s*\d+\s*([A-Za-z]?)', 1))
-        and a.valid_from <= j.stichtag and (a.valid_to is null or a.valid_to >= j.stichtag)
+        and a.valid_from <= j.stichtag and coalesce(a.valid_to, date '9999-12-31') >= j.stichtag
 ),
 sgb2_counts as (select block_code, stichtag, count(*) as recipients from sgb2 group by block_code, stichtag),
 ba as (

@@ -16,8 +16,16 @@ from ..warehouse import connect
 
 FLOOR_SQL = (Path(__file__).parent / "floor.sql").read_text(encoding="utf-8")
 INDICATORS = (
-    "residents", "share_under_18", "share_65_plus", "jugendquotient", "altenquotient", "share_foreign",
-    "sgb2_quote", "unemployed_per_100", "migration_balance_per_1000", "single_parent_share",
+    "residents",
+    "share_under_18",
+    "share_65_plus",
+    "jugendquotient",
+    "altenquotient",
+    "share_foreign",
+    "sgb2_quote",
+    "unemployed_per_100",
+    "migration_balance_per_1000",
+    "single_parent_share",
 )
 
 
@@ -36,7 +44,8 @@ def compare_with_marts(con) -> dict:
         f"""
         with floor as ({unpivot})
         select count(*), count(*) filter (
-            where not (f.value is not distinct from v.value or abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value))))
+            where not (f.value is not distinct from v.value
+                       or abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value))))
         from floor f
         full join marts.fct_indicator_values v
             using (level, area_id, stichtag, indicator_id)

@@ -28,8 +28,33 @@ def lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+TYPED = "_typed"
+
+
 def _v(col: Column) -> str:
-    return f"nullif(trim({col.name}), '')"
+    """The trimmed text of a column in the typed stage (empty text is null)."""
+    return f"v__{col.name}"
+
+
+def _t(col: Column) -> str:
+    """The warehouse value of a column in the typed stage."""
+    return f"t__{col.name}"
+
+
+def materialize_typed(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """One pass over the staged text: trimmed text, typed value and suppression flag per column.
+    Every check and the insert read these columns, so no value is converted twice."""
+    trimmed = ", ".join(f"nullif(trim({c.name}), '') as {_v(c)}" for c in contract.columns)
+    typed = ", ".join(f"{typed_expression(contract, c)} as {_t(c)}" for c in contract.columns)
+    flags = "".join(
+        f", {suppressed_expression(c)} as s__{c.name}" for c in contract.columns if c.type == "count" and c.suppressed
+    )
+    extra = ", _geometry" if contract.format == "geojson" else ""
+    con.execute(
+        f"""create or replace temp table {TYPED} as
+        select *, {typed}{flags}
+        from (select _line{extra}, {trimmed} from {STAGE})"""
+    )
 
 
 @dataclass(frozen=True)
@@ -70,13 +95,14 @@ def _number_regex(contract: Contract) -> str:
 
 
 def typed_expression(contract: Contract, col: Column) -> str:
-    """SQL turning the staged text into the warehouse value (valid rows only reach the insert)."""
+    """SQL turning the trimmed text into the warehouse value (valid rows only reach the insert)."""
     v = _v(col)
     if col.type == "varchar":
         return v
     if col.type == "code":
         if col.pad:
-            return f"case when regexp_full_match({v}, '\\d+') and length({v}) < {col.pad} then lpad({v}, {col.pad}, '0') else {v} end"
+            short_number = f"regexp_full_match({v}, '\\d+') and length({v}) < {col.pad}"
+            return f"case when {short_number} then lpad({v}, {col.pad}, '0') else {v} end"
         return v
     if col.type == "integer":
         return f"try_cast({v} as bigint)"
@@ -110,7 +136,7 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
     fix_value = "correct the value in the department's system and deliver the file again"
     for col in contract.columns:
         v = _v(col)
-        typed = typed_expression(contract, col)
+        typed = _t(col)
         if col.required:
             checks.append(Check(col, f"{v} is null", "value is missing but the column is required", fix_value))
         if col.type == "integer":
@@ -135,7 +161,8 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
                 Check(
                     col,
                     f"{v} is not null and {typed} is null",
-                    f"not a valid date in the form {col.date_format} (like {date(2024, 12, 31).strftime(col.date_format)})",
+                    f"not a valid date in the form {col.date_format} "
+                    f"(like {date(2024, 12, 31).strftime(col.date_format)})",
                     fix_value,
                 )
             )
@@ -174,7 +201,8 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
                     col,
                     f"{typed} is not null and {typed} not in ({', '.join(lit(x) for x in col.values)})",
                     f"not in the code list {col.values}",
-                    f"use one of the codes, or add the new code to `values` in {source_file} after the working group agreed on it",
+                    f"use one of the codes, or add the new code to `values` in {source_file} "
+                    "after the working group agreed on it",
                 )
             )
         low, high = _bounds(col, stichtag)
@@ -200,7 +228,7 @@ def find_violations(
         return []
     header_of = _headers_in_file(contract)
     union = "\nunion all\n".join(
-        f"select _line, {i} as check_id, cast({c.column.name} as varchar) as value from {STAGE} where {c.condition}"
+        f"select _line, {i} as check_id, cast({_v(c.column)} as varchar) as value from {TYPED} where {c.condition}"
         for i, c in enumerate(checks)
     )
     con.execute(f"create or replace temp table _violations as {union}")
@@ -263,12 +291,11 @@ def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name
     if not contract.unique_key:
         return []
     keys = [contract.column(k) for k in contract.unique_key]
-    exprs = ", ".join(f"{typed_expression(contract, k)} as {k.name}" for k in keys)
-    names = ", ".join(k.name for k in keys)
+    names = ", ".join(_t(k) for k in keys)
     rows = con.execute(
         f"""
         select {names}, count(*) as n, list(_line order by _line)[1:3] as lines
-        from (select _line, {exprs} from {STAGE})
+        from {TYPED}
         group by {names} having count(*) > 1
         order by min(_line) limit 10
         """
@@ -309,11 +336,12 @@ def find_unknown_references(
                 )
             )
             continue
-        typed = typed_expression(contract, col)
+        typed = _t(col)
         rows = con.execute(
             f"""
-            select _line, {typed} as code from {STAGE}
-            where {typed} is not null and {typed} not in (select {ref.column} from {table} where {ref.column} is not null)
+            select _line, {typed} as code from {TYPED}
+            where {typed} is not null
+                and {typed} not in (select {ref.column} from {table} where {ref.column} is not null)
             order by _line limit 10
             """
         ).fetchall()
@@ -324,7 +352,8 @@ def find_unknown_references(
                     int(line),
                     col.header,
                     f"unknown area code: '{code}' is not in {ref.source}.{ref.column}",
-                    "correct the code, or deliver the updated reference data (Gebietsgliederung / Adressregister) first",
+                    "correct the code, or deliver the updated reference data "
+                    "(Gebietsgliederung, Baublock membership) first",
                     value=code,
                 )
             )

@@ -26,12 +26,12 @@ import duckdb
 
 from ..settings import Settings
 from .checks import (
+    TYPED,
     drop_footer,
     find_duplicate_keys,
     find_unknown_references,
     find_violations,
-    suppressed_expression,
-    typed_expression,
+    materialize_typed,
 )
 from .contracts import Contract, load_contracts
 from .reading import STAGE, Unreadable, Violation, stage_csv, stage_geojson, stage_xlsx
@@ -214,6 +214,7 @@ def load_extract(
     try:
         _stage(con, extract, name)
         footer_rows = drop_footer(con, contract, name)
+        materialize_typed(con, contract)
         violations = find_violations(con, contract, extract.stichtag, name)
         if not violations:
             violations = find_duplicate_keys(con, contract, name)
@@ -246,15 +247,15 @@ def load_extract(
 
 
 def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"drop table if exists {STAGE}; drop table if exists _violations")
+    con.execute(f"drop table if exists {STAGE}; drop table if exists {TYPED}; drop table if exists _violations")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, name: str, sha: str) -> int:
     selects = ["cast(? as date) as stichtag"]
     for col in contract.columns:
-        selects.append(f"{typed_expression(contract, col)} as {col.name}")
+        selects.append(f"t__{col.name} as {col.name}")
         if col.type == "count" and col.suppressed:
-            selects.append(f"{suppressed_expression(col)} as {col.name}_suppressed")
+            selects.append(f"s__{col.name} as {col.name}_suppressed")
     if contract.format == "geojson":
         selects.append("_geometry as geometry_geojson")
     selects += [
@@ -270,10 +271,10 @@ def _insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract
         else:
             con.execute(f"delete from {contract.table} where stichtag = ?", [extract.stichtag])
         con.execute(
-            f"insert into {contract.table} select {', '.join(selects)} from {STAGE} order by _line",
+            f"insert into {contract.table} select {', '.join(selects)} from {TYPED}",
             [extract.stichtag, name, sha, datetime.now()],
         )
-        rows = con.execute(f"select count(*) from {STAGE}").fetchone()[0]
+        rows = con.execute(f"select count(*) from {TYPED}").fetchone()[0]
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -21,7 +21,9 @@ def blocks_of(sim, level: str, area: str, stichtag: date) -> set[str]:
     if level == "gemeinde":
         return set(b.block_code)
     column = {
-        "stadtviertel": "stadtviertel_code_after" if pd.Timestamp(stichtag) >= RECUT_FROM else "stadtviertel_code_before",
+        "stadtviertel": "stadtviertel_code_after"
+        if pd.Timestamp(stichtag) >= RECUT_FROM
+        else "stadtviertel_code_before",
         "stadtteil": "stadtteil_code",
         "stadtbezirk": "stadtbezirk_code",
         "sozialraum": "sozialraum_code",
@@ -65,15 +67,18 @@ def by_hand(sim, indicator: str, level: str, area: str, stichtag: date) -> float
         published = counts.where(counts > 2, 0)  # the BA writes 1 and 2 as '*'
         return ratio(published.sum(), ((age >= 15) & (age <= 64)).sum())
     if indicator == "migration_balance_per_1000":
-        moves = sim.movements[(sim.movements.year == stichtag.year)
-                              & sim.movements.event_type.isin(["ZUZUG", "FORTZUG", "UMZUG"])]
+        moves = sim.movements[
+            (sim.movements.year == stichtag.year) & sim.movements.event_type.isin(["ZUZUG", "FORTZUG", "UMZUG"])
+        ]
         into = moves.to_block_code.isin(blocks) & ~moves.from_block_code.isin(blocks)
         out_of = moves.from_block_code.isin(blocks) & ~moves.to_block_code.isin(blocks)
         return ratio(into.sum() - out_of.sum(), n, 1000.0)
     if indicator == "single_parent_share":
         everyone = persons[persons.residence_status == "H"]
         households = everyone.groupby("household_key", observed=True).agg(
-            block=("block_code", "first"), adults=("age", lambda a: (a >= 18).sum()), minors=("age", lambda a: (a < 18).sum())
+            block=("block_code", "first"),
+            adults=("age", lambda a: (a >= 18).sum()),
+            minors=("age", lambda a: (a < 18).sum()),
         )
         households = households[households.block.isin(blocks)]
         with_children = households[households.minors > 0]
@@ -82,8 +87,16 @@ def by_hand(sim, indicator: str, level: str, area: str, stichtag: date) -> float
 
 
 INDICATORS = [
-    "residents", "share_under_18", "share_65_plus", "jugendquotient", "altenquotient", "share_foreign",
-    "sgb2_quote", "unemployed_per_100", "migration_balance_per_1000", "single_parent_share",
+    "residents",
+    "share_under_18",
+    "share_65_plus",
+    "jugendquotient",
+    "altenquotient",
+    "share_foreign",
+    "sgb2_quote",
+    "unemployed_per_100",
+    "migration_balance_per_1000",
+    "single_parent_share",
 ]
 
 
@@ -115,9 +128,7 @@ def areas(city_truth):
 def warehouse_values(built_city):
     con = duckdb.connect(str(built_city.warehouse_path), read_only=True)
     try:
-        frame = con.execute(
-            "select indicator_id, level, area_id, stichtag, value from marts.fct_indicator_values"
-        ).df()
+        frame = con.execute("select indicator_id, level, area_id, stichtag, value from marts.fct_indicator_values").df()
     finally:
         con.close()
     frame["stichtag"] = pd.to_datetime(frame["stichtag"]).dt.date

@@ -4,10 +4,9 @@ explanation; the warehouse keeps what it had; a rerun after the fix completes.""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import openpyxl
 import pytest
@@ -38,11 +37,8 @@ class Case:
     breaker: Callable[[Path], tuple[int | None, str | None, str]]  # returns expected line, column, fragment
 
 
-def register(path: Path):
-    return path, "cp1252"
-
-
 # --- breakers: each edits the file in place and says what the message must contain -------------
+
 
 def utf8_bytes_in_cp1252_file(path: Path):
     lines = csv_lines(path, "cp1252")
@@ -54,7 +50,13 @@ def cp1252_bytes_in_utf8_file(path: Path):
     text = path.read_bytes().decode("utf-8-sig")
     lines = text.split("\n")
     i = first_non_ascii_line(lines[1:]) + 1
-    raw = "\n".join(lines[:i]).encode("utf-8-sig") + b"\n" + lines[i].encode("cp1252") + b"\n" + "\n".join(lines[i + 1 :]).encode("utf-8")
+    raw = (
+        "\n".join(lines[:i]).encode("utf-8-sig")
+        + b"\n"
+        + lines[i].encode("cp1252")
+        + b"\n"
+        + "\n".join(lines[i + 1 :]).encode("utf-8")
+    )
     path.write_bytes(raw)
     return i + 1, None, "is not valid UTF-8"
 
@@ -69,7 +71,9 @@ def missing_column(path: Path):
 
 def extra_unknown_column(path: Path):
     lines = csv_lines(path, "cp1252")
-    write_lines(path, [line + (";Religion" if i == 0 else ";rk") if line else line for i, line in enumerate(lines)], "cp1252")
+    write_lines(
+        path, [line + (";Religion" if i == 0 else ";rk") if line else line for i, line in enumerate(lines)], "cp1252"
+    )
     return 1, "Religion", "is not in the contract"
 
 
@@ -105,24 +109,22 @@ def duplicate_key(path: Path):
     return 4, "Personen_ID", "duplicate key"
 
 
-def future_moved_in_date(path: Path):
+def set_field(path: Path, index: int, header: str, value: str) -> int:
+    """Replace one field of line `index` (0 = header) of a cp1252 CSV; returns the 1-based line."""
     lines = csv_lines(path, "cp1252")
-    header = lines[0].split(";")
-    fields = lines[5].split(";")
-    fields[header.index("Einzugsdatum")] = "15.03.2023"
-    lines[5] = ";".join(fields)
+    fields = lines[index].split(";")
+    fields[lines[0].split(";").index(header)] = value
+    lines[index] = ";".join(fields)
     write_lines(path, lines, "cp1252")
-    return 6, "Einzugsdatum", "after the Stichtag is impossible"
+    return index + 1
+
+
+def future_moved_in_date(path: Path):
+    return set_field(path, 5, "Einzugsdatum", "15.03.2023"), "Einzugsdatum", "after the Stichtag is impossible"
 
 
 def impossible_date(path: Path):
-    lines = csv_lines(path, "cp1252")
-    header = lines[0].split(";")
-    fields = lines[3].split(";")
-    fields[header.index("Bewilligt_bis")] = "31.02.2024"
-    lines[3] = ";".join(fields)
-    write_lines(path, lines, "cp1252")
-    return 4, "Bewilligt_bis", "not a valid date"
+    return set_field(path, 3, "Bewilligt_bis", "31.02.2024"), "Bewilligt_bis", "not a valid date"
 
 
 def _ba_cell(path: Path, header: str, value):
@@ -173,8 +175,11 @@ CASES = {
 }
 
 TABLE = {
-    "wohngeld": "wohngeld", "jobcenter": "jobcenter_sgb2", "einwohner": "register_persons",
-    "arbeitsagentur": "ba_labour_market", "sozialamt": "sozialamt_sgb12",
+    "wohngeld": "wohngeld",
+    "jobcenter": "jobcenter_sgb2",
+    "einwohner": "register_persons",
+    "arbeitsagentur": "ba_labour_market",
+    "sozialamt": "sozialamt_sgb12",
 }
 
 
@@ -185,7 +190,9 @@ def test_broken_extract_stops_the_run_and_is_quarantined(kind, city_copy):
     path = settings.raw_dir / case.relpath
     table = "raw." + TABLE[case.relpath.split("/")[0]]
     with connect(settings.warehouse_path, extensions=()) as con:
-        before = con.execute(f"select count(*), min(_source_sha256) from {table} where stichtag = date '2022-12-31'").fetchone()
+        before = con.execute(
+            f"select count(*), min(_source_sha256) from {table} where stichtag = date '2022-12-31'"
+        ).fetchone()
     assert before[0] > 0
     good = path.read_bytes()
     line, column, fragment = case.breaker(path)
@@ -210,13 +217,17 @@ def test_broken_extract_stops_the_run_and_is_quarantined(kind, city_copy):
 
     with connect(settings.warehouse_path, read_only=True, extensions=()) as con:
         # nothing of the broken file was loaded; what was there before is untouched
-        after = con.execute(f"select count(*), min(_source_sha256) from {table} where stichtag = date '2022-12-31'").fetchone()
+        after = con.execute(
+            f"select count(*), min(_source_sha256) from {table} where stichtag = date '2022-12-31'"
+        ).fetchone()
         assert after == before
         assert con.execute(f"select count(*) from {table} where _source_sha256 = ?", [broken_sha]).fetchone()[0] == 0
         # nothing downstream ran, and the run is recorded as failed
         schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
         assert "marts" not in schemas and "staging" not in schemas
-        assert con.execute("select status from ops.pipeline_runs order by started_at desc limit 1").fetchone() == ("failed",)
+        assert con.execute("select status from ops.pipeline_runs order by started_at desc limit 1").fetchone() == (
+            "failed",
+        )
 
 
 def test_rerun_after_the_fix_completes(city_copy):

@@ -14,8 +14,18 @@ CONTRACTS = Settings.from_env().contracts_dir
 def test_shipped_contracts_load_with_references_first():
     contracts = load_contracts(CONTRACTS)
     names = list(contracts)
-    assert {"register_persons", "register_movements", "ba_labour_market", "jobcenter_sgb2", "sozialamt_sgb12",
-            "wohngeld", "geo_addresses", "geo_areas", "geo_block_membership", "geo_block_polygons"} == set(names)
+    assert {
+        "register_persons",
+        "register_movements",
+        "ba_labour_market",
+        "jobcenter_sgb2",
+        "sozialamt_sgb12",
+        "wohngeld",
+        "geo_addresses",
+        "geo_areas",
+        "geo_block_membership",
+        "geo_block_polygons",
+    } == set(names)
     # the BA's Baublock codes are checked against the Baublock list, so it must load first
     assert names.index("geo_block_membership") < names.index("ba_labour_market")
     # reference data before period data
@@ -78,6 +88,8 @@ def test_unknown_keys_are_rejected_not_ignored(tmp_path):
 
 
 def test_a_stichtag_source_needs_a_date_in_its_file_name(tmp_path):
-    path = _write(tmp_path, BASE.replace("(?P<stichtag>\\d{8})", "\\d{8}") + "  - {name: x, header: X, type: varchar}\n")
+    path = _write(
+        tmp_path, BASE.replace("(?P<stichtag>\\d{8})", "\\d{8}") + "  - {name: x, header: X, type: varchar}\n"
+    )
     with pytest.raises(ContractError, match="named group"):
         load_contract(path)

@@ -52,8 +52,16 @@ def _ba_workbook(path, rows):
     ws.append(["Arbeitsmarktstatistik nach Baublöcken"])
     ws.append(["Musterstadt, Dezember 2021"])
     ws.append([])
-    ws.append(["Baublock", "Arbeitslose insgesamt", "Arbeitslose SGB III", "Arbeitslose SGB II",
-               "Langzeitarbeitslose", "SV-Beschäftigte am Wohnort"])
+    ws.append(
+        [
+            "Baublock",
+            "Arbeitslose insgesamt",
+            "Arbeitslose SGB III",
+            "Arbeitslose SGB II",
+            "Langzeitarbeitslose",
+            "SV-Beschäftigte am Wohnort",
+        ]
+    )
     for row in rows:
         ws.append(row)
     wb.save(path)
@@ -124,5 +132,6 @@ def test_unchanged_files_are_skipped_and_a_new_delivery_replaces_only_its_sticht
     assert [r.status for r in third.results if r.extract.source == "wohngeld"] == ["unchanged", "loaded"]
     counts = dict(con.execute("select stichtag, count(*) from raw.wohngeld group by stichtag").fetchall())
     assert counts == {date(2022, 12, 31): 2, date(2023, 12, 31): 3}
-    assert con.execute("select benefit_eur from raw.wohngeld where application_number = 'WG0000002' "
-                       "and stichtag = date '2023-12-31'").fetchone() == (97.5,)
+    assert con.execute(
+        "select benefit_eur from raw.wohngeld where application_number = 'WG0000002' and stichtag = date '2023-12-31'"
+    ).fetchone() == (97.5,)

@@ -33,8 +33,14 @@ def test_definitions_show_the_whole_graph(dagster_city):
     for source in load_contracts(settings.contracts_dir):
         assert f"raw/{source}" in keys
     # dbt models are keyed by their schema, i.e. their layer
-    for model in ("staging/stg_register__persons", "intermediate/int_block_memberships", "marts/fct_indicator_values",
-                  "marts/dim_area", "reference/indicator_catalogue", "marts/indicators_sozialraum"):
+    for model in (
+        "staging/stg_register__persons",
+        "intermediate/int_block_memberships",
+        "marts/fct_indicator_values",
+        "marts/dim_area",
+        "reference/indicator_catalogue",
+        "marts/indicators_sozialraum",
+    ):
         assert model in keys, sorted(keys)
     # lineage runs unbroken from the raw extract to the marts
     staging = dg.AssetKey(["staging", "stg_register__persons"])

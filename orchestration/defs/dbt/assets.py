@@ -2,7 +2,6 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
-
 import os
 from collections.abc import Mapping
 from typing import Any

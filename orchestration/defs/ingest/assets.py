@@ -8,7 +8,6 @@ nothing downstream runs on it. Every asset that touches the DuckDB file is in th
 one writer at a time (../shared/docs/stack.md).
 """
 
-
 from datetime import date
 
 import dagster as dg
