@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Dagster keeps its run history here (ignored by git).
-export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+# Dagster keeps the run history of `make dev` here (ignored by git).
+DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
 .PHONY: help run test dev docs bench lint lock clean
 
@@ -31,6 +31,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+dev: export DAGSTER_HOME := $(DAGSTER_HOME)
+# dagster-dbt re-parses the dbt project under `dagster dev` and looks for `dbt` on PATH
+dev: export PATH := $(CURDIR)/$(BIN):$(PATH)
 dev: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
