@@ -148,17 +148,22 @@ def status() -> None:
                 if row[3] == "failed" and row[7]:
                     console.print(row[7].splitlines()[0], markup=False)
         if "raw._load_log" in tables:
-            table = Table(title="Loaded extracts (latest load per source and Stichtag)")
-            for col in ("source", "Stichtag", "file", "rows", "loaded at"):
-                table.add_column(col)
-            for src, day, file, rows, at in con.execute(
-                """select source, stichtag, file, rows, loaded_at from raw._load_log
-                   qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
-                   order by source, stichtag"""
+            table = Table(title="Loaded extracts (latest load of each file)")
+            for col, justify in (("source", "left"), ("Stichtage", "left"), ("rows", "right"), ("last load", "left")):
+                table.add_column(col, justify=justify, no_wrap=col != "Stichtage")
+            for src, years, rows, at in con.execute(
+                """with latest as (
+                       select * from raw._load_log
+                       qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1)
+                   select source,
+                       case when count(stichtag) = 0 then 'reference'
+                            when count(stichtag) = 1 then strftime(min(stichtag), '%d.%m.%Y')
+                            else strftime(min(stichtag), '%Y') || '–' || strftime(max(stichtag), '%Y')
+                                 || ' (' || count(stichtag) || ')' end,
+                       sum(rows), max(loaded_at)
+                   from latest group by source order by source"""
             ).fetchall():
-                table.add_row(
-                    src, day.strftime("%d.%m.%Y") if day else "(reference)", file, f"{rows:,}", f"{at:%d.%m.%Y %H:%M}"
-                )
+                table.add_row(src, years, f"{rows:,}", f"{at:%d.%m.%Y %H:%M}")
             console.print(table)
         if "raw._rejected_files" in tables:
             rejected = con.execute("select count(*) from raw._rejected_files").fetchone()[0]
