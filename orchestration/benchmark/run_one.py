@@ -15,18 +15,6 @@ from ..settings import Settings
 from ..warehouse import connect
 
 FLOOR_SQL = (Path(__file__).parent / "floor.sql").read_text(encoding="utf-8")
-INDICATORS = (
-    "residents",
-    "share_under_18",
-    "share_65_plus",
-    "jugendquotient",
-    "altenquotient",
-    "share_foreign",
-    "sgb2_quote",
-    "unemployed_per_100",
-    "migration_balance_per_1000",
-    "single_parent_share",
-)
 
 
 def run_floor(con) -> float:
@@ -37,8 +25,15 @@ def run_floor(con) -> float:
 
 def compare_with_marts(con) -> dict:
     """Every indicator value of the marts against the floor's: count of rows compared and differing."""
+    indicators = [
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_name = 'floor_result' "
+            "and column_name not in ('level', 'area_id', 'stichtag') order by ordinal_position"
+        ).fetchall()
+    ]
     unpivot = " union all ".join(
-        f"select level, area_id, stichtag, '{i}' as indicator_id, {i} as value from floor_result" for i in INDICATORS
+        f"select level, area_id, stichtag, '{i}' as indicator_id, {i} as value from floor_result" for i in indicators
     )
     compared, differing = con.execute(
         f"""

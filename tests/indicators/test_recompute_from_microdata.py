@@ -10,6 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.settings import Settings
+
 STICHTAGE = [date(2019, 12, 31), date(2022, 12, 31), date(2024, 12, 31)]
 RECUT_FROM = pd.Timestamp("2022-01-01")
 
@@ -86,18 +88,9 @@ def by_hand(sim, indicator: str, level: str, area: str, stichtag: date) -> float
     raise KeyError(indicator)
 
 
-INDICATORS = [
-    "residents",
-    "share_under_18",
-    "share_65_plus",
-    "jugendquotient",
-    "altenquotient",
-    "share_foreign",
-    "sgb2_quote",
-    "unemployed_per_100",
-    "migration_balance_per_1000",
-    "single_parent_share",
-]
+# Every indicator of the catalogue: one without a hand recomputation above fails (KeyError).
+CATALOGUE = Settings.from_env().dbt_project_dir / "seeds" / "indicator_catalogue.csv"
+INDICATORS = list(pd.read_csv(CATALOGUE, dtype=str)["indicator_id"])
 
 
 @pytest.fixture(scope="module")
