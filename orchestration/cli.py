@@ -101,6 +101,10 @@ def run(
         err.print("\n[red]Run stopped in dbt:[/]")
         err.print(str(exc), markup=False)
         raise typer.Exit(4) from exc
+    from .ingest.loader import describe_unrecognised
+
+    for line in describe_unrecognised(settings, summary.ingest):
+        console.print(f"[yellow]! {line}[/]")
     console.rule("Done")
     console.print(
         f"[green]✓[/] Warehouse built: {settings.warehouse_path}\n"
@@ -210,6 +214,10 @@ def ingest(
         raise typer.Exit(2) from exc
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
+    from .ingest.loader import describe_unrecognised
+
+    for line in describe_unrecognised(settings, report):
+        console.print(f"[yellow]! {line}[/]")
 
 
 @app.command("dbt-parse")

@@ -77,6 +77,18 @@ class IngestReport:
         return sorted({r.extract.stichtag for r in self.results if r.extract.stichtag})
 
 
+def describe_unrecognised(settings: Settings, report: IngestReport) -> list[str]:
+    """One line per file in raw/ that no contract claims, with the names its folder expects."""
+    contracts = load_contracts(settings.contracts_dir)
+    lines = []
+    for path in report.unrecognised:
+        folder = path.parent.relative_to(settings.raw_dir).as_posix() if path.is_relative_to(settings.raw_dir) else ""
+        expected = [f"{c.file_pattern} ({c.source})" for c in contracts.values() if c.directory == folder]
+        hint = f"expected names: {', '.join(expected)}" if expected else "no source reads this folder"
+        lines.append(f"{path.relative_to(settings.raw_dir) if folder else path} was not loaded: {hint}")
+    return lines
+
+
 class IngestFailed(Exception):
     def __init__(self, report: IngestReport):
         self.report = report

@@ -52,3 +52,13 @@ def test_run_stops_with_exit_code_2_on_a_broken_extract(city_copy):
     assert result.exit_code == 2
     assert "Wohngeld_20231231.csv" in result.output and "the file is empty" in result.output
     assert "Nothing downstream was built" in result.output
+
+
+def test_a_file_no_contract_claims_is_named_not_ignored(city_copy):
+    settings = city_copy
+    stray = settings.raw_dir / "wohngeld" / "Wohngeld_2024-12-31.csv"  # date written the wrong way
+    stray.write_bytes(b"Antragsnummer;Strasse\r\n")
+    result = runner.invoke(app, ["ingest"], env=_env(settings))
+    assert result.exit_code == 0, result.output
+    assert "wohngeld/Wohngeld_2024-12-31.csv was not loaded" in result.output
+    assert "Wohngeld_(?P<stichtag>" in result.output
