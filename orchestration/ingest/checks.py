@@ -36,18 +36,25 @@ def _v(col: Column) -> str:
     return f"v__{col.name}"
 
 
-def _t(col: Column) -> str:
-    """The warehouse value of a column in the typed stage."""
+def typed_column(col: Column) -> str:
+    """Name of the column in the typed stage that holds the warehouse value."""
     return f"t__{col.name}"
+
+
+def suppressed_column(col: Column) -> str:
+    """Name of the column in the typed stage that says a count was suppressed."""
+    return f"s__{col.name}"
 
 
 def materialize_typed(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """One pass over the staged text: trimmed text, typed value and suppression flag per column.
     Every check and the insert read these columns, so no value is converted twice."""
     trimmed = ", ".join(f"nullif(trim({c.name}), '') as {_v(c)}" for c in contract.columns)
-    typed = ", ".join(f"{typed_expression(contract, c)} as {_t(c)}" for c in contract.columns)
+    typed = ", ".join(f"{typed_expression(contract, c)} as {typed_column(c)}" for c in contract.columns)
     flags = "".join(
-        f", {suppressed_expression(c)} as s__{c.name}" for c in contract.columns if c.type == "count" and c.suppressed
+        f", {suppressed_expression(c)} as {suppressed_column(c)}"
+        for c in contract.columns
+        if c.type == "count" and c.suppressed
     )
     extra = ", _geometry" if contract.format == "geojson" else ""
     con.execute(
@@ -136,7 +143,7 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
     fix_value = "correct the value in the department's system and deliver the file again"
     for col in contract.columns:
         v = _v(col)
-        typed = _t(col)
+        typed = typed_column(col)
         if col.required:
             checks.append(Check(col, f"{v} is null", "value is missing but the column is required", fix_value))
         if col.type == "integer":
@@ -291,7 +298,7 @@ def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name
     if not contract.unique_key:
         return []
     keys = [contract.column(k) for k in contract.unique_key]
-    names = ", ".join(_t(k) for k in keys)
+    names = ", ".join(typed_column(k) for k in keys)
     rows = con.execute(
         f"""
         select {names}, count(*) as n, list(_line order by _line)[1:3] as lines
@@ -336,7 +343,7 @@ def find_unknown_references(
                 )
             )
             continue
-        typed = _t(col)
+        typed = typed_column(col)
         rows = con.execute(
             f"""
             select _line, {typed} as code from {TYPED}

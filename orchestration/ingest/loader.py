@@ -32,6 +32,8 @@ from .checks import (
     find_unknown_references,
     find_violations,
     materialize_typed,
+    suppressed_column,
+    typed_column,
 )
 from .contracts import Contract, load_contracts
 from .reading import STAGE, Unreadable, Violation, stage_csv, stage_geojson, stage_xlsx
@@ -265,9 +267,9 @@ def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
 def _insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, name: str, sha: str) -> int:
     selects = ["cast(? as date) as stichtag"]
     for col in contract.columns:
-        selects.append(f"t__{col.name} as {col.name}")
+        selects.append(f"{typed_column(col)} as {col.name}")
         if col.type == "count" and col.suppressed:
-            selects.append(f"s__{col.name} as {col.name}_suppressed")
+            selects.append(f"{suppressed_column(col)} as {col.name}_suppressed")
     if contract.format == "geojson":
         selects.append("_geometry as geometry_geojson")
     selects += [

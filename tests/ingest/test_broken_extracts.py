@@ -20,7 +20,8 @@ STICHTAG = "20221231"
 
 
 def csv_lines(path: Path, encoding: str) -> list[str]:
-    return path.read_bytes().decode(encoding).split("\r\n" if b"\r\n" in path.read_bytes() else "\n")
+    data = path.read_bytes()
+    return data.decode(encoding).split("\r\n" if b"\r\n" in data else "\n")
 
 
 def write_lines(path: Path, lines: list[str], encoding: str, newline: str = "\r\n") -> None:
