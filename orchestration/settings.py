@@ -19,6 +19,7 @@ class Settings:
     dbt_project_dir: Path
     contracts_dir: Path
     dbt_target_dir: Path
+    releases_dir: Path
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,6 +34,7 @@ class Settings:
             dbt_project_dir=project / "dbt_project",
             contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR", Path(__file__).parent / "contracts")),
             dbt_target_dir=Path(env("SOZIALMONITOR_DBT_TARGET_DIR", project / "dbt_project" / "target")),
+            releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", project / "releases")),
         )
 
     def with_paths(self, **paths: Path) -> Settings:
@@ -46,4 +48,5 @@ class Settings:
             "SOZIALMONITOR_QUARANTINE_DIR": str(self.quarantine_dir),
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
+            "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
         }

@@ -15,6 +15,7 @@ def settings_for(base: Path) -> Settings:
         warehouse_path=base / "warehouse" / "sozialmonitor.duckdb",
         quarantine_dir=base / "quarantine",
         dbt_target_dir=base / "dbt_target",
+        releases_dir=base / "releases",
     )
 
 

@@ -1,0 +1,293 @@
+"""Running the release gates: each suite's frame is computed in DuckDB, validated by Great
+Expectations as a pandas dataframe asset (GX 1.x has no working DuckDB datasource, see
+../shared/docs/stack.md), and turned into plain results that the CLI, Dagster's asset checks and
+the release all read the same way.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .suites import BLOCK, SUITES, Catalogue, Suite
+
+CONFIG_PATH = Path(__file__).with_name("gates.yml")
+
+# Great Expectations must never phone home (no network here, and none wanted in a warehouse).
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+class GateFailed(Exception):
+    def __init__(self, report: GateReport):
+        self.report = report
+        lines = [f"{len(report.blocking_failures)} blocking quality gate(s) failed; nothing was released."]
+        for r in report.blocking_failures:
+            lines.append(f"  ✗ {r.suite}: {r.description} — {r.observed}")
+            for ex in r.examples[:3]:
+                lines.append(f"      e.g. {ex}")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class ExpectationResult:
+    suite: str
+    target: str
+    expectation: str
+    description: str
+    severity: str  # "block" | "warn"
+    success: bool
+    observed: str
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        if self.success:
+            return "passed"
+        return "blocked" if self.severity == "block" else "warning"
+
+
+@dataclass
+class GateReport:
+    results: list[ExpectationResult]
+    config_path: str
+    config_sha256: str
+    checked_at: str
+
+    @property
+    def blocking_failures(self) -> list[ExpectationResult]:
+        return [r for r in self.results if r.outcome == "blocked"]
+
+    @property
+    def warnings(self) -> list[ExpectationResult]:
+        return [r for r in self.results if r.outcome == "warning"]
+
+    @property
+    def outcome(self) -> str:
+        if self.blocking_failures:
+            return "blocked"
+        return "passed_with_warnings" if self.warnings else "passed"
+
+    def for_suite(self, suite: str) -> list[ExpectationResult]:
+        return [r for r in self.results if r.suite == suite]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "expectations": len(self.results),
+            "passed": sum(r.success for r in self.results),
+            "blocking_failures": len(self.blocking_failures),
+            "warnings": len(self.warnings),
+            "suites": {
+                s.name: _suite_outcome(self.for_suite(s.name)) for s in SUITES if self.for_suite(s.name)
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked_at": self.checked_at,
+            "config": {"path": self.config_path, "sha256": self.config_sha256},
+            "summary": self.summary(),
+            "results": [asdict(r) for r in self.results],
+        }
+
+    def write(self, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        json_path = folder / "gates.json"
+        json_path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
+        html_path = folder / "gates.html"
+        html_path.write_text(render_html(self), encoding="utf-8")
+        return [json_path, html_path]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateReport:
+        return cls(
+            results=[ExpectationResult(**r) for r in data["results"]],
+            config_path=data["config"]["path"],
+            config_sha256=data["config"]["sha256"],
+            checked_at=data["checked_at"],
+        )
+
+
+def _suite_outcome(results: list[ExpectationResult]) -> str:
+    if any(r.outcome == "blocked" for r in results):
+        return "blocked"
+    return "passed_with_warnings" if any(r.outcome == "warning" for r in results) else "passed"
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("SOZIALMONITOR_GATES_CONFIG", CONFIG_PATH))
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    path = path or config_path()
+    with path.open(encoding="utf-8") as fh:
+        config = yaml.safe_load(fh) or {}
+    for key in ("levels", "address_assignment", "year_over_year", "hierarchy"):
+        if key not in config:
+            raise ValueError(f"{path}: the gate configuration needs a '{key}' entry (see data_quality/gates.yml)")
+    config.setdefault("examples", 10)
+    return config
+
+
+def load_catalogue(con) -> Catalogue:
+    frame = con.execute("select * from reference.indicator_catalogue order by indicator_id").df()
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()})
+    return Catalogue(rows)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 6)
+    if isinstance(value, datetime | date):
+        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def _observed(kind: str, result: dict[str, Any]) -> str:
+    if "unexpected_count" in result and result.get("element_count") is not None:
+        return f"{result['unexpected_count']} of {result['element_count']} rows outside the expectation"
+    if "observed_value" in result:
+        observed = result["observed_value"]
+        if isinstance(observed, list):
+            observed = ", ".join(map(str, observed))
+        return f"observed {observed}"
+    return "see details"
+
+
+def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Catalogue) -> list[ExpectationResult]:
+    import great_expectations as gx
+
+    frame = con.execute(suite.sql(config, catalogue)).df()
+    source = context.data_sources.add_or_update_pandas(f"gate_{suite.name}")
+    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+    expectations = suite.expectations(config, catalogue)
+    for expectation in expectations:
+        gx_suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"gate_{suite.name}", data=batch, suite=gx_suite)
+    )
+    outcome = validation.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
+    results = []
+    for item in outcome.to_json_dict()["results"]:
+        cfg = item["expectation_config"]
+        result = item.get("result") or {}
+        examples = []
+        for index in (result.get("partial_unexpected_index_list") or [])[: int(config["examples"])]:
+            if isinstance(index, int) and 0 <= index < len(frame):
+                examples.append({k: _jsonable(v) for k, v in frame.iloc[index].to_dict().items()})
+        if item.get("exception_info", {}).get("raised_exception"):
+            observed = "the expectation could not be evaluated: " + str(item["exception_info"].get("exception_message"))
+            success = False
+        else:
+            observed = _observed(cfg["type"], result)
+            success = bool(item["success"])
+        results.append(
+            ExpectationResult(
+                suite=suite.name,
+                target=suite.target,
+                expectation=cfg["type"],
+                description=cfg.get("description") or cfg["type"],
+                severity="block" if cfg.get("severity", BLOCK) == BLOCK else "warn",
+                success=success,
+                observed=observed,
+                examples=examples,
+            )
+        )
+    return results
+
+
+def run_gates(con, suites: list[str] | None = None, config_file: Path | None = None) -> GateReport:
+    """Run the named suites (all by default) against the warehouse open on `con`."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from orchestration.ingest.loader import sha256_file
+
+    path = config_file or config_path()
+    config = load_config(path)
+    catalogue = load_catalogue(con)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    results: list[ExpectationResult] = []
+    for suite in SUITES:
+        if suites is not None and suite.name not in suites:
+            continue
+        results.extend(run_suite(context, con, suite, config, catalogue))
+    return GateReport(
+        results=results,
+        config_path=str(path),
+        config_sha256=sha256_file(path),
+        checked_at=datetime.now().isoformat(timespec="seconds"),
+    )
+
+
+# --- the report that reads offline ----------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1b1b;max-width:70rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;width:100%;font-size:.9rem}
+td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+.passed{color:#1a7f37}.warning{color:#9a6700}.blocked{color:#cf222e;font-weight:600}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;border:1px solid currentColor}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8rem}pre{white-space:pre-wrap;margin:0}
+"""
+
+
+def render_html(report: GateReport) -> str:
+    esc = html.escape
+    s = report.summary()
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Quality gates</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Quality gates of this release</h1>",
+        f"<p>Outcome: <span class='badge {esc(_css(s['outcome']))}'>{esc(s['outcome'])}</span> — "
+        f"{s['passed']} of {s['expectations']} expectations passed, {s['blocking_failures']} blocking "
+        f"failure(s), {s['warnings']} warning(s). Checked {esc(report.checked_at)} with thresholds from "
+        f"<code>{esc(Path(report.config_path).name)}</code> (SHA-256 <code>{esc(report.config_sha256[:16])}…</code>) "
+        "and the indicator catalogue.</p>",
+    ]
+    for suite in SUITES:
+        rows = report.for_suite(suite.name)
+        if not rows:
+            continue
+        outcome = _suite_outcome(rows)
+        parts.append(
+            f"<h2 id='{esc(suite.name)}'>{esc(suite.name)} "
+            f"<span class='badge {_css(outcome)}'>{esc(outcome)}</span></h2>"
+            f"<p>{esc(suite.description)} Gates <code>{esc(suite.target)}</code>.</p>"
+            "<table><tr><th>Result</th><th>Severity</th><th>Expectation</th><th>Observed</th></tr>"
+        )
+        for r in rows:
+            examples = ""
+            if r.examples:
+                examples = "<pre>" + esc("\n".join(json.dumps(e, ensure_ascii=False) for e in r.examples)) + "</pre>"
+            parts.append(
+                f"<tr><td class='{_css(r.outcome)}'>{esc(r.outcome)}</td><td>{esc(r.severity)}</td>"
+                f"<td>{esc(r.description)}<br><code>{esc(r.expectation)}</code></td>"
+                f"<td>{esc(r.observed)}{examples}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _css(outcome: str) -> str:
+    return {"passed_with_warnings": "warning"}.get(outcome, outcome)

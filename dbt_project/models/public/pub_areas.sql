@@ -1,0 +1,15 @@
+{#- The spatial units of the public levels with their names, parents and Gebietsstand. -#}
+{{ config(alias='areas') }}
+
+select
+    level,
+    level_rank,
+    is_nested,
+    area_id,
+    area_name,
+    parent_level,
+    parent_id,
+    valid_from,
+    valid_to
+from {{ ref('dim_area') }}
+where level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})

@@ -1,0 +1,426 @@
+"""Making a release: the published state for one Stichtag, immutable once made.
+
+1. The quality gates run (or their report is handed in); a blocking failure publishes nothing.
+2. Everything is built in `releases/.tmp-<id>/`: the dbt lineage docs, the public tables (the
+   warehouse's schema `public`, the values up to the Stichtag) as Parquet and in one DuckDB file,
+   GeoJSON per level, the gate report, and `manifest.json` with the checksum of every input and
+   output file.
+3. If the newest release of that Stichtag already publishes the same content from the same
+   inputs, nothing new is made. If it publishes something else, a new version is made only when
+   forced (a correction); otherwise the run is refused.
+4. The folder is renamed into `releases/<Stichtag>/v<N>/` in one step, then `latest` is switched.
+A process killed at any point leaves either no release or a complete one; leftovers of a killed
+build (`.tmp-*`) are removed by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import stat
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..faults import checkpoint
+from ..ingest.loader import LOG_TABLE, sha256_file
+from ..settings import Settings
+from ..warehouse import connect, extension_path
+from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
+
+PUBLIC_SCHEMA = "public"
+TOOLS = (
+    "sozialmonitor",
+    "duckdb",
+    "dbt-core",
+    "dbt-duckdb",
+    "dagster",
+    "dagster-dbt",
+    "great-expectations",
+    "pandas",
+    "numpy",
+    "duckdb-extension-spatial",
+)
+
+
+class ReleaseRefused(Exception):
+    pass
+
+
+@dataclass
+class PublishResult:
+    release: Release
+    created: bool  # False: the newest release of the Stichtag already publishes exactly this
+    gates_outcome: str
+    seconds: dict[str, float]
+
+
+def _dbt_vars(settings: Settings) -> dict[str, Any]:
+    with (settings.dbt_project_dir / "dbt_project.yml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh).get("vars", {})
+
+
+def _git(settings: Settings, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=settings.project_dir, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _tool_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def clean_stale_builds(releases_dir: Path) -> list[Path]:
+    """Remove what a killed release build left behind. Only call this holding the run lock."""
+    removed = []
+    if releases_dir.is_dir():
+        for path in releases_dir.iterdir():
+            if path.name.startswith(TMP_PREFIX):
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+                else:
+                    _make_writable(path)
+                    shutil.rmtree(path)
+                removed.append(path)
+    return removed
+
+
+def _make_writable(path: Path) -> None:
+    for p in [path, *path.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def _freeze(path: Path) -> None:
+    for p in sorted(path.rglob("*"), reverse=True):
+        if p.is_file():
+            p.chmod(0o444)
+        elif p.is_dir():
+            p.chmod(0o555)
+    path.chmod(0o555)
+
+
+def newest_stichtag(settings: Settings) -> date:
+    con = connect(settings.warehouse_path, read_only=True, extensions=())
+    try:
+        row = con.execute(f"select max(stichtag) from {PUBLIC_SCHEMA}.indicator_values").fetchone()
+    finally:
+        con.close()
+    if row is None or row[0] is None:
+        raise ReleaseRefused("the warehouse has no public indicator values yet: run the pipeline first")
+    return row[0]
+
+
+def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
+    rows = con.execute(
+        f"""select source, stichtag, file, sha256, rows, loaded_at from (
+                select *, row_number() over (partition by source, stichtag order by loaded_at desc) as n
+                from wh.{LOG_TABLE}
+            ) where n = 1 and (stichtag is null or stichtag <= ?)
+            order by source, stichtag nulls first""",
+        [stichtag],
+    ).fetchall()
+    return [
+        {
+            "source": r[0],
+            "stichtag": r[1].isoformat() if r[1] else None,
+            "file": r[2],
+            "sha256": r[3],
+            "rows": r[4],
+            "loaded_at": r[5].isoformat(timespec="seconds"),
+        }
+        for r in rows
+    ]
+
+
+def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, Any]]:
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'wh' and schema_name = ? order by 1",
+            [PUBLIC_SCHEMA],
+        ).fetchall()
+    ]
+    if "indicator_values" not in names:
+        raise ReleaseRefused("the warehouse has no public.indicator_values: run the pipeline (dbt build) first")
+    data_dir = out_dir / "data"
+    data_dir.mkdir()
+    tables = {}
+    for name in names:
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
+                "and table_name = ?",
+                [PUBLIC_SCHEMA, name],
+            ).fetchall()
+        }
+        where = ""
+        if "stichtag" in columns:
+            where = "where stichtag <= $day"
+        elif "valid_from" in columns:
+            where = "where valid_from <= $day"
+        con.execute(
+            f"create table main.{name} as select * from wh.{PUBLIC_SCHEMA}.{name} {where} order by all",
+            {"day": stichtag} if where else {},
+        )
+        parquet = data_dir / f"{name}.parquet"
+        con.execute(f"copy (select * from main.{name} order by all) to '{parquet}' (format parquet, compression zstd)")
+        tables[name] = {
+            "rows": con.execute(f"select count(*) from main.{name}").fetchone()[0],
+            "parquet": parquet.relative_to(out_dir).as_posix(),
+            "sha256": sha256_file(parquet),
+        }
+    return tables
+
+
+def _wide_views(con, levels: list[str]) -> None:
+    ids = [r[0] for r in con.execute("select indicator_id from main.indicator_catalogue order by 1").fetchall()]
+    for level in levels:
+        cols = ", ".join(f"max(case when indicator_id = '{i}' then value end) as {i}" for i in ids)
+        con.execute(
+            f"""create view main.indicators_{level} as
+                select area_id, min(area_name) as area_name, stichtag, {cols}
+                from main.indicator_values where level = '{level}'
+                group by area_id, stichtag order by area_id, stichtag"""
+        )
+
+
+def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Polygons per level on the Gebietsstand of the Stichtag: Baublöcke dissolved, in WGS84."""
+    con.execute(f"load '{extension_path('spatial')}'")
+    con.execute("set threads = 1")  # a fixed union order: the same inputs give the same bytes
+    geo_dir = out_dir / "geo"
+    geo_dir.mkdir()
+    out = {}
+    for level in levels:
+        rows = con.execute(
+            f"""with members as (
+                    select m.area_id, m.block_id from wh.marts.dim_block_membership as m
+                    where m.level = $level and m.valid_from <= $day
+                        and coalesce(m.valid_to, date '9999-12-31') >= $day
+                ),
+                names as (
+                    select area_id, area_name from main.areas
+                    where level = $level and valid_from <= $day and coalesce(valid_to, date '9999-12-31') >= $day
+                ),
+                shapes as (
+                    select m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
+                    from members as m inner join wh.raw.geo_block_polygons as p on p.block_code = m.block_id
+                )
+                select s.area_id, n.area_name, ST_AsGeoJSON(ST_ReducePrecision(ST_Transform(
+                    ST_Union_Agg(s.geom order by s.block_id), '{crs}', 'EPSG:4326', always_xy := true), 0.000001))
+                from shapes as s left join names as n using (area_id)
+                group by s.area_id, n.area_name order by s.area_id""",
+            {"level": level, "day": stichtag},
+        ).fetchall()
+        features = [
+            '{"type":"Feature","properties":'
+            + json.dumps({"level": level, "area_id": a, "area_name": n}, ensure_ascii=False, sort_keys=True)
+            + ',"geometry":'
+            + g
+            + "}"
+            for a, n, g in rows
+        ]
+        path = geo_dir / f"{level}.geojson"
+        path.write_text(
+            '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n", encoding="utf-8"
+        )
+        out[level] = {"path": path.relative_to(out_dir).as_posix(), "features": len(rows), "sha256": sha256_file(path)}
+    con.execute("reset threads")
+    return out
+
+
+def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any]) -> str:
+    lines = [
+        f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
+        "",
+        "Diese Veröffentlichung ist unveränderlich. Inhalt:",
+        "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei (Ansichten indicators_<Ebene>)",
+        *[f"  {t['parquet']:<40} {name} ({t['rows']} Zeilen)" for name, t in sorted(tables.items())],
+        *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
+        "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
+        "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
+        "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
+        "",
+        "Werte mit weniger als der Mindestfallzahl sind unterdrückt (is_suppressed).",
+        f"Prüfen: sozialmonitor release verify {release_id}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def publish(
+    settings: Settings,
+    stichtag: date | None = None,
+    gates=None,
+    force: bool = False,
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """Build the release of `stichtag` (default: the newest in the warehouse). Hold the run lock."""
+    import time
+
+    from data_quality import GateFailed, run_gates
+
+    say = progress or (lambda _msg: None)
+    seconds: dict[str, float] = {}
+    releases_dir = settings.releases_dir
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_builds(releases_dir)
+    update_latest(releases_dir)  # repair a switch a killed run did not finish
+    stichtag = stichtag or newest_stichtag(settings)
+
+    started = time.perf_counter()
+    if gates is None:
+        say("quality gates")
+        con = connect(settings.warehouse_path, read_only=True, extensions=())
+        try:
+            gates = run_gates(con)
+        finally:
+            con.close()
+        seconds["gates"] = time.perf_counter() - started
+    if gates.blocking_failures:
+        raise GateFailed(gates)
+
+    tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    dbt_vars = _dbt_vars(settings)
+    public_levels = list(dbt_vars.get("public_levels", []))
+
+    say("lineage docs (dbt docs generate --static)")
+    started = time.perf_counter()
+    from ..pipeline import run_dbt
+
+    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
+    shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
+    seconds["lineage"] = time.perf_counter() - started
+
+    say("public tables, Parquet and GeoJSON")
+    started = time.perf_counter()
+    con = connect(tmp / "sozialmonitor.duckdb", extensions=())
+    try:
+        con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+        inputs = _inputs(con, stichtag)
+        tables = _public_tables(con, stichtag, tmp)
+        _wide_views(con, public_levels)
+        geo = _geojson(con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp)
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    seconds["export"] = time.perf_counter() - started
+
+    gates.write(tmp / "quality")
+    content = content_digest(tables, geo)
+
+    # Same content as the newest release of this Stichtag? Then there is nothing to publish.
+    existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
+    if existing:
+        newest = existing[-1]
+        previous = newest.manifest()
+        same_inputs = {(i["source"], i["stichtag"], i["sha256"]) for i in previous.get("inputs", [])} == {
+            (i["source"], i["stichtag"], i["sha256"]) for i in inputs
+        }
+        if previous.get("content_sha256") == content and same_inputs:
+            _make_writable(tmp)
+            shutil.rmtree(tmp)
+            update_latest(releases_dir)
+            return PublishResult(newest, False, gates.outcome, seconds)
+        if not force:
+            _make_writable(tmp)
+            shutil.rmtree(tmp)
+            raise ReleaseRefused(
+                f"Stichtag {stichtag} is already released as {newest.id}, and this build publishes different "
+                f"numbers or inputs. Published releases never change: to publish a correction as "
+                f"{stichtag}/v{newest.version + 1}, run again with --force "
+                f"(compare first: sozialmonitor release diff {newest.id} <new>)."
+            )
+    version = (existing[-1].version + 1) if existing else 1
+    release_id = f"{stichtag.isoformat()}/v{version}"
+    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo), encoding="utf-8")
+
+    commit = _git(settings, "rev-parse", "HEAD")
+    dirty = _git(settings, "status", "--porcelain", "--untracked-files=no")
+    contracts = sorted(settings.contracts_dir.glob("*.yml"))
+    catalogue = settings.dbt_project_dir / "seeds" / "indicator_catalogue.csv"
+    manifest = {
+        "release": release_id,
+        "stichtag": stichtag.isoformat(),
+        "version": version,
+        "supersedes": existing[-1].id if existing else None,
+        "forced": bool(existing),
+        "created_at": datetime.now().isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
+        "tools": _tool_versions(),
+        "inputs": inputs,
+        "public_tables": tables,
+        "geo": geo,
+        "content_sha256": content,
+        "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
+        "rules": {
+            "indicator_catalogue": {
+                "file": "dbt_project/seeds/indicator_catalogue.csv",
+                "sha256": sha256_file(catalogue),
+            },
+            "dbt_vars": dbt_vars,
+            "gates_config": {"file": gates.config_path, "sha256": gates.config_sha256},
+            "contracts": {p.stem: sha256_file(p) for p in contracts},
+            "disclosure": {
+                "published_levels": public_levels,
+                "primary_suppression_min_count": dbt_vars.get("disclosure_min_count"),
+                "secondary_suppression": "not applied yet",
+                "rounding_decimals": dbt_vars.get("public_decimals"),
+            },
+            "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
+        },
+        "outputs": [
+            {"path": p.relative_to(tmp).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        ],
+    }
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for p in tmp.rglob("*"):
+        if p.is_file():
+            p.chmod(0o444)
+    _fsync_tree(tmp)
+
+    checkpoint("release:before-rename")
+    target = releases_dir / stichtag.isoformat() / f"v{version}"
+    target.parent.mkdir(exist_ok=True)
+    os.rename(tmp, target)  # one step: the release appears complete or not at all
+    _freeze(target)
+    checkpoint("release:before-latest")
+    update_latest(releases_dir)
+    return PublishResult(Release(target, stichtag, version), True, gates.outcome, seconds)
+
+
+def _fsync_tree(path: Path) -> None:
+    for p in path.rglob("*"):
+        if p.is_file():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

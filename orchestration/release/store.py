@@ -1,0 +1,242 @@
+"""The release folder: `releases/<Stichtag>/v<N>/`, each with a `manifest.json`, and
+`releases/latest` pointing at the newest. Reading, verifying and comparing releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+LATEST = "latest"
+TMP_PREFIX = ".tmp-"
+VERSION = re.compile(r"^v(\d+)$")
+
+
+class ReleaseNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Release:
+    path: Path
+    stichtag: date
+    version: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.stichtag.isoformat()}/v{self.version}"
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+
+
+def list_releases(releases_dir: Path) -> list[Release]:
+    """Every complete release (one with a manifest), oldest Stichtag and version first."""
+    out = []
+    if not releases_dir.is_dir():
+        return out
+    for day_dir in releases_dir.iterdir():
+        if not day_dir.is_dir() or day_dir.is_symlink() or day_dir.name.startswith("."):
+            continue
+        try:
+            day = date.fromisoformat(day_dir.name)
+        except ValueError:
+            continue
+        for version_dir in day_dir.iterdir():
+            match = VERSION.match(version_dir.name)
+            if match and (version_dir / MANIFEST).is_file():
+                out.append(Release(version_dir, day, int(match.group(1))))
+    return sorted(out, key=lambda r: (r.stichtag, r.version))
+
+
+def latest_release(releases_dir: Path) -> Release | None:
+    link = releases_dir / LATEST
+    if not link.is_symlink():
+        return None
+    target = (releases_dir / os.readlink(link)).resolve()
+    for release in list_releases(releases_dir):
+        if release.path.resolve() == target:
+            return release
+    return None
+
+
+def find_release(releases_dir: Path, ident: str) -> Release:
+    """`latest`, `<Stichtag>` (its newest version) or `<Stichtag>/v<N>`."""
+    releases = list_releases(releases_dir)
+    if not releases:
+        raise ReleaseNotFound(f"there are no releases in {releases_dir} yet")
+    if ident == LATEST:
+        found = latest_release(releases_dir)
+        if found:
+            return found
+        raise ReleaseNotFound(f"{releases_dir / LATEST} does not point at a release")
+    day, _, version = ident.strip("/").partition("/")
+    candidates = [r for r in releases if r.stichtag.isoformat() == day]
+    if version:
+        candidates = [r for r in candidates if f"v{r.version}" == version]
+    if not candidates:
+        known = ", ".join(r.id for r in releases)
+        raise ReleaseNotFound(f"no release {ident!r}; there are: {known}")
+    return candidates[-1]
+
+
+def update_latest(releases_dir: Path) -> Release | None:
+    """Point `latest` at the newest release (highest Stichtag, then version), atomically."""
+    releases = list_releases(releases_dir)
+    if not releases:
+        return None
+    newest = releases[-1]
+    link = releases_dir / LATEST
+    target = newest.path.relative_to(releases_dir).as_posix()
+    if link.is_symlink() and os.readlink(link) == target:
+        return newest
+    tmp = releases_dir / f"{TMP_PREFIX}latest-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(target)
+    os.replace(tmp, link)
+    _fsync_dir(releases_dir)
+    return newest
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def released_inputs(releases_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, Stichtag) → (SHA-256 of the file, release id) for every input of every release."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for release in list_releases(releases_dir):
+        for item in release.manifest().get("inputs", []):
+            if item.get("stichtag"):
+                out[(item["source"], item["stichtag"])] = (item["sha256"], release.id)
+    return out
+
+
+def verify(release: Release) -> list[str]:
+    """Recompute every checksum in the manifest. Returns the problems found (none = intact)."""
+    from ..ingest.loader import sha256_file
+
+    problems = []
+    manifest = release.manifest()
+    listed = set()
+    for item in manifest.get("outputs", []):
+        path = release.path / item["path"]
+        listed.add(item["path"])
+        if not path.is_file():
+            problems.append(f"{item['path']}: missing")
+            continue
+        actual = sha256_file(path)
+        if actual != item["sha256"]:
+            problems.append(f"{item['path']}: checksum {actual[:16]}… differs from the manifest's {item['sha256'][:16]}…")
+        elif path.stat().st_size != item["bytes"]:
+            problems.append(f"{item['path']}: size differs from the manifest")
+    for path in sorted(release.path.rglob("*")):
+        rel = path.relative_to(release.path).as_posix()
+        if path.is_file() and rel != MANIFEST and rel not in listed:
+            problems.append(f"{rel}: not in the manifest")
+    by_path = {item["path"]: item["sha256"] for item in manifest.get("outputs", [])}
+    for name, table in manifest.get("public_tables", {}).items():
+        if by_path.get(table["parquet"]) != table["sha256"]:
+            problems.append(f"public table {name}: its checksum disagrees with the output list")
+    if manifest.get("content_sha256") != content_digest(manifest.get("public_tables", {}), manifest.get("geo", {})):
+        problems.append("content_sha256 does not match the public tables and geometries listed")
+    return problems
+
+
+def content_digest(public_tables: dict[str, Any], geo: dict[str, Any]) -> str:
+    """One checksum over everything published that must be byte-identical for the same inputs."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(public_tables):
+        digest.update(f"table {name} {public_tables[name]['sha256']}\n".encode())
+    for name in sorted(geo):
+        digest.update(f"geo {name} {geo[name]['sha256']}\n".encode())
+    return digest.hexdigest()
+
+
+def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dict[str, Any]:
+    """What changed between two releases' indicator values: per indicator and the largest changes."""
+    import duckdb
+
+    pa = a.path / "data" / "indicator_values.parquet"
+    pb = b.path / "data" / "indicator_values.parquet"
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute(
+            f"""create temp table d as
+            select coalesce(x.indicator_id, y.indicator_id) as indicator_id, coalesce(x.level, y.level) as level,
+                coalesce(x.area_id, y.area_id) as area_id, coalesce(x.stichtag, y.stichtag) as stichtag,
+                x.value as value_a, y.value as value_b,
+                case when x.indicator_id is null then 'added'
+                     when y.indicator_id is null then 'removed'
+                     when x.is_suppressed <> y.is_suppressed then 'suppression'
+                     when x.value is distinct from y.value and abs(coalesce(y.value, 0) - coalesce(x.value, 0)) > ?
+                        then 'changed'
+                     else 'same' end as change
+            from read_parquet('{pa}') as x
+            full outer join read_parquet('{pb}') as y
+                on x.indicator_id = y.indicator_id and x.level = y.level
+                and x.area_id = y.area_id and x.stichtag = y.stichtag""",
+            [threshold],
+        )
+        per_indicator = con.execute(
+            """select indicator_id, count(*) filter (where change = 'changed') as changed,
+                count(*) filter (where change = 'added') as added, count(*) filter (where change = 'removed') as removed,
+                count(*) filter (where change = 'suppression') as suppression_changed,
+                max(abs(value_b - value_a)) filter (where change = 'changed') as max_abs_change
+            from d group by indicator_id having count(*) filter (where change <> 'same') > 0 order by indicator_id"""
+        ).fetchall()
+        largest = con.execute(
+            """select indicator_id, level, area_id, stichtag, value_a, value_b, value_b - value_a as delta
+            from d where change = 'changed' order by abs(value_b - value_a) desc, indicator_id, level, area_id, stichtag
+            limit ?""",
+            [limit],
+        ).fetchall()
+        areas = con.execute("select count(distinct level || ':' || area_id) from d where change <> 'same'").fetchone()[0]
+        totals = dict(con.execute("select change, count(*) from d group by change").fetchall())
+    finally:
+        con.close()
+    return {
+        "a": a.id,
+        "b": b.id,
+        "threshold": threshold,
+        "totals": totals,
+        "areas_changed": areas,
+        "per_indicator": [
+            dict(zip(("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change"), row))
+            for row in per_indicator
+        ],
+        "largest": [
+            dict(zip(("indicator_id", "level", "area_id", "stichtag", "value_a", "value_b", "delta"), row))
+            for row in largest
+        ],
+        "inputs_changed": _input_changes(a.manifest(), b.manifest()),
+    }
+
+
+def _input_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
+    def key(item):
+        return (item["source"], item.get("stichtag") or "")
+
+    ia = {key(i): i for i in ma.get("inputs", [])}
+    ib = {key(i): i for i in mb.get("inputs", [])}
+    out = []
+    for k in sorted(set(ia) | set(ib)):
+        if k not in ia:
+            out.append(f"+ {k[0]} {k[1]}: {ib[k]['file']}")
+        elif k not in ib:
+            out.append(f"- {k[0]} {k[1]}: {ia[k]['file']}")
+        elif ia[k]["sha256"] != ib[k]["sha256"]:
+            out.append(f"~ {k[0]} {k[1]}: {ia[k]['file']} → {ib[k]['file']} (new checksum)")
+    return out
