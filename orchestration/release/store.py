@@ -137,7 +137,9 @@ def verify(release: Release) -> list[str]:
             continue
         actual = sha256_file(path)
         if actual != item["sha256"]:
-            problems.append(f"{item['path']}: checksum {actual[:16]}… differs from the manifest's {item['sha256'][:16]}…")
+            problems.append(
+                f"{item['path']}: checksum {actual[:16]}… differs from the manifest's {item['sha256'][:16]}…"
+            )
         elif path.stat().st_size != item["bytes"]:
             problems.append(f"{item['path']}: size differs from the manifest")
     for path in sorted(release.path.rglob("*")):
@@ -192,7 +194,8 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
         )
         per_indicator = con.execute(
             """select indicator_id, count(*) filter (where change = 'changed') as changed,
-                count(*) filter (where change = 'added') as added, count(*) filter (where change = 'removed') as removed,
+                count(*) filter (where change = 'added') as added,
+                count(*) filter (where change = 'removed') as removed,
                 count(*) filter (where change = 'suppression') as suppression_changed,
                 max(abs(value_b - value_a)) filter (where change = 'changed') as max_abs_change
             from d group by indicator_id having count(*) filter (where change <> 'same') > 0 order by indicator_id"""
@@ -203,7 +206,9 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
             limit ?""",
             [limit],
         ).fetchall()
-        areas = con.execute("select count(distinct level || ':' || area_id) from d where change <> 'same'").fetchone()[0]
+        areas = con.execute(
+            "select count(distinct level || ':' || area_id) from d where change <> 'same'"
+        ).fetchone()[0]
         totals = dict(con.execute("select change, count(*) from d group by change").fetchall())
     finally:
         con.close()
@@ -214,11 +219,11 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
         "totals": totals,
         "areas_changed": areas,
         "per_indicator": [
-            dict(zip(("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change"), row))
+            dict(zip(("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change"), row, strict=True))
             for row in per_indicator
         ],
         "largest": [
-            dict(zip(("indicator_id", "level", "area_id", "stichtag", "value_a", "value_b", "delta"), row))
+            dict(zip(("indicator_id", "level", "area_id", "stichtag", "value_a", "value_b", "delta"), row, strict=True))
             for row in largest
         ],
         "inputs_changed": _input_changes(a.manifest(), b.manifest()),
