@@ -85,9 +85,7 @@ class GateReport:
             "passed": sum(r.success for r in self.results),
             "blocking_failures": len(self.blocking_failures),
             "warnings": len(self.warnings),
-            "suites": {
-                s.name: _suite_outcome(self.for_suite(s.name)) for s in SUITES if self.for_suite(s.name)
-            },
+            "suites": {s.name: _suite_outcome(self.for_suite(s.name)) for s in SUITES if self.for_suite(s.name)},
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ TMP_PREFIX = ".tmp-"
 VERSION = re.compile(r"^v(\d+)$")
 
 
+PER_INDICATOR = ("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change")
+
+
 class ReleaseNotFound(Exception):
     pass
 
@@ -206,9 +209,9 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
             limit ?""",
             [limit],
         ).fetchall()
-        areas = con.execute(
-            "select count(distinct level || ':' || area_id) from d where change <> 'same'"
-        ).fetchone()[0]
+        areas = con.execute("select count(distinct level || ':' || area_id) from d where change <> 'same'").fetchone()[
+            0
+        ]
         totals = dict(con.execute("select change, count(*) from d group by change").fetchall())
     finally:
         con.close()
@@ -218,10 +221,7 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
         "threshold": threshold,
         "totals": totals,
         "areas_changed": areas,
-        "per_indicator": [
-            dict(zip(("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change"), row, strict=True))
-            for row in per_indicator
-        ],
+        "per_indicator": [dict(zip(PER_INDICATOR, row, strict=True)) for row in per_indicator],
         "largest": [
             dict(zip(("indicator_id", "level", "area_id", "stichtag", "value_a", "value_b", "delta"), row, strict=True))
             for row in largest
