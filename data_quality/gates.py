@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ CONFIG_PATH = Path(__file__).with_name("gates.yml")
 
 # Great Expectations must never phone home (no network here, and none wanted in a warehouse).
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 class GateFailed(Exception):

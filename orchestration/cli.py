@@ -57,11 +57,19 @@ def demo_data(
 def run(
     demo: bool = typer.Option(True, help="Generate the Musterstadt demo extracts when raw/ holds none."),
     force_reload: bool = typer.Option(False, help="Reload every extract, even unchanged ones."),
+    force: bool = typer.Option(
+        False, "--force", help="Accept changed files for a released Stichtag and publish a new version."
+    ),
+    release: bool = typer.Option(True, help="Run the quality gates and publish the release at the end."),
+    wait: float = typer.Option(0.0, help="If another run holds the warehouse, wait up to this many seconds."),
 ) -> None:
-    """Run the whole pipeline: ingest every extract in raw/, build and test the warehouse."""
+    """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
+    from data_quality import GateFailed
+
     from .ingest import IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
+    from .release import ReleaseRefused
 
     settings = _settings()
     if not has_extracts(settings):
@@ -70,8 +78,6 @@ def run(
             raise typer.Exit(1)
         console.rule("Demo data")
         demo_data(residents=100_000, seed=20241231, out=None, force=False)
-
-    console.rule("Ingest")
 
     def progress(kind, extract, result):
         if kind != "done":
@@ -87,33 +93,73 @@ def run(
             for violation in result.violations[:10]:
                 console.print(f"      {violation}", markup=False)
 
+    titles = {"ingest": "Ingest", "dbt": "dbt build", "gates": "Quality gates", "release": "Release"}
+
+    def on_stage(name: str) -> None:
+        if name in titles:
+            console.rule(titles[name])
+        else:
+            console.print(f"  … {name}")
+
     try:
-        summary = run_pipeline(settings, progress=progress, force_reload=force_reload)
+        summary = run_pipeline(
+            settings,
+            progress=progress,
+            force_reload=force_reload,
+            release=release,
+            force_release=force,
+            wait=wait,
+            on_stage=on_stage,
+        )
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc
     except IngestFailed as exc:
-        err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) broke their contract.")
-        err.print("Nothing downstream was built. The broken files are in quarantine with an .error.txt each;")
-        err.print("fix them, put them back into raw/ and run again.")
+        err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
+        err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
+        err.print("with an .error.txt each; fix them, put them back into raw/ and run again.")
         raise typer.Exit(2) from exc
     except DbtFailed as exc:
         err.print("\n[red]Run stopped in dbt:[/]")
         err.print(str(exc), markup=False)
         raise typer.Exit(4) from exc
+    except GateFailed as exc:
+        err.print("\n[red]Run stopped by the quality gates:[/]")
+        err.print(str(exc), markup=False)
+        err.print("The warehouse is built (query it to investigate: `sozialmonitor gates` shows every result);")
+        err.print("the previous release is untouched. See docs/operations.md, 'Reading gate failures'.")
+        raise typer.Exit(5) from exc
+    except ReleaseRefused as exc:
+        err.print(f"\n[red]No release made:[/] {exc}", markup=False)
+        raise typer.Exit(6) from exc
     from .ingest.loader import describe_unrecognised
 
     for line in describe_unrecognised(settings, summary.ingest):
         console.print(f"[yellow]! {line}[/]")
     console.rule("Done")
-    console.print(
-        f"[green]✓[/] Warehouse built: {settings.warehouse_path}\n"
-        f"  Stichtage: {', '.join(d.strftime('%d.%m.%Y') for d in summary.stichtage)}\n"
-        f"  ingest {summary.timings.get('ingest', 0):.1f} s, dbt {summary.timings.get('dbt', 0):.1f} s\n"
-        f"  Query it:  {Path(sys.executable).parent / 'duckdb'} -readonly {settings.warehouse_path} "
-        '"select * from marts.indicators_stadtteil limit 5"\n'
-        "  Status:    sozialmonitor status"
+    lines = [
+        f"[green]✓[/] Warehouse built: {settings.warehouse_path}",
+        f"  Stichtage: {', '.join(d.strftime('%d.%m.%Y') for d in summary.stichtage)}",
+        "  " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.timings.items()),
+    ]
+    if summary.gates is not None:
+        s = summary.gates.summary()
+        colour = "green" if s["outcome"] == "passed" else "yellow"
+        lines.append(
+            f"  Quality gates: [{colour}]{s['outcome']}[/] ({s['passed']}/{s['expectations']} expectations, "
+            f"{s['warnings']} warning(s))"
+        )
+    if summary.release is not None:
+        rel = summary.release
+        verb = "published" if rel.created else "unchanged, already published as"
+        lines.append(f"  Release {verb} [bold]{rel.release.id}[/]: {rel.release.path}")
+        lines.append(f"  Verify it: sozialmonitor release verify {rel.release.id}")
+    lines.append(
+        f"  Query it:  {Path(sys.executable).parent / 'duckdb'} -readonly {settings.releases_dir / 'latest'}"
+        '/sozialmonitor.duckdb "select * from indicators_stadtteil limit 5"'
     )
+    lines.append("  Status:    sozialmonitor status")
+    console.print("\n".join(lines))
 
 
 @app.command()
@@ -203,12 +249,19 @@ def ingest(
     from .ingest import IngestFailed
     from .locking import run_lock
     from .pipeline import run_ingest
+    from .release import released_inputs
 
     settings = _settings()
     days = [date.fromisoformat(s) for s in stichtag] if stichtag else None
     try:
         with run_lock(settings.warehouse_path, purpose="ingest"):
-            report = run_ingest(settings, sources=source or None, stichtage=days, force=force)
+            report = run_ingest(
+                settings,
+                sources=source or None,
+                stichtage=days,
+                force=force,
+                released=released_inputs(settings.releases_dir),
+            )
     except IngestFailed as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
@@ -236,6 +289,12 @@ def docs() -> None:
     settings = _settings()
     run_dbt(settings, ["docs", "generate", "--static"])
     console.print(f"[green]✓[/] {settings.dbt_target_dir / 'static_index.html'}")
+
+
+from .cli_release import gates_command, release_app  # noqa: E402
+
+app.add_typer(release_app, name="release")
+app.command("gates")(gates_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,13 +23,21 @@ class RunInProgress(Exception):
 
 
 @contextmanager
-def run_lock(warehouse_path: Path, purpose: str = "pipeline run") -> Iterator[None]:
+def run_lock(warehouse_path: Path, purpose: str = "pipeline run", wait: float = 0.0) -> Iterator[None]:
+    """Hold the warehouse's run lock. `wait` > 0: wait up to that many seconds for it first."""
     lock_path = warehouse_path.with_name(warehouse_path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = lock_path.open("a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+        waited = f" after waiting {wait:.0f} s" if wait else ""
         fh.seek(0)
         holder = fh.read().strip() or "{}"
         fh.close()
@@ -38,8 +47,8 @@ def run_lock(warehouse_path: Path, purpose: str = "pipeline run") -> Iterator[No
             info = {}
         raise RunInProgress(
             f"another {info.get('purpose', 'run')} holds the warehouse {warehouse_path} "
-            f"(pid {info.get('pid', '?')}, started {info.get('started', '?')}). Wait for it to finish; "
-            "nothing was changed by this attempt."
+            f"(pid {info.get('pid', '?')}, started {info.get('started', '?')}){waited}. Wait for it to finish "
+            "(or pass --wait SECONDS); nothing was changed by this attempt."
         ) from None
     try:
         fh.seek(0)

@@ -1,4 +1,5 @@
-"""The pipeline as plain functions: ingest extracts, then build the dbt project.
+"""The pipeline as plain functions: ingest extracts, build the dbt project, run the quality gates,
+publish the release.
 
 Dagster assets (orchestration/defs/) and the CLI (`sozialmonitor run`) call these same functions,
 so a run triggered by hand and one triggered by the operator console do the same thing.
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from .faults import checkpoint
 from .ingest import IngestReport, ingest
 from .locking import run_lock
 from .settings import Settings
@@ -36,6 +38,8 @@ class RunSummary:
     ingest: IngestReport | None = None
     stichtage: list[date] = field(default_factory=list)
     status: str = "running"
+    gates: object | None = None  # data_quality.GateReport
+    release: object | None = None  # release.PublishResult
 
 
 @contextmanager
@@ -75,10 +79,22 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
                 stichtage varchar, files_loaded integer, files_unchanged integer, files_rejected integer,
                 seconds_ingest double, seconds_dbt double, git_commit varchar, message varchar)"""
         )
+        for column, kind in (
+            ("seconds_gates", "double"),
+            ("seconds_release", "double"),
+            ("gates_outcome", "varchar"),
+            ("release_id", "varchar"),
+            ("release_created", "boolean"),
+        ):
+            con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
         report = summary.ingest
         con.execute(f"delete from {RUNS_TABLE} where run_id = ?", [summary.run_id])
+        release = summary.release
         con.execute(
-            f"insert into {RUNS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"""insert into {RUNS_TABLE} (run_id, started_at, finished_at, status, stichtage, files_loaded,
+                files_unchanged, files_rejected, seconds_ingest, seconds_dbt, git_commit, message,
+                seconds_gates, seconds_release, gates_outcome, release_id, release_created)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 summary.run_id,
                 summary.started_at,
@@ -92,6 +108,11 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
                 summary.timings.get("dbt"),
                 git_commit(settings.project_dir),
                 message[:4000],
+                summary.timings.get("gates"),
+                summary.timings.get("release"),
+                summary.gates.outcome if summary.gates is not None else None,
+                release.release.id if release is not None else None,
+                release.created if release is not None else None,
             ],
         )
     finally:
@@ -152,22 +173,71 @@ def _release_dbt_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+def run_gates_on(settings: Settings):
+    """The quality gates against the built warehouse (read-only)."""
+    from data_quality import run_gates
+
+    con = connect(settings.warehouse_path, read_only=True, extensions=())
+    try:
+        return run_gates(con)
+    finally:
+        con.close()
+
+
+def _dbt_fault_point(event) -> None:
+    """Lets a test kill the run in the middle of dbt (faults.py): after the 10th node finished."""
+    if event.info.name == "NodeFinished":
+        _dbt_fault_point.count = getattr(_dbt_fault_point, "count", 0) + 1
+        if _dbt_fault_point.count == 10:
+            checkpoint("dbt:mid-build")
+
+
 def run_pipeline(
     settings: Settings,
     progress=None,
     force_reload: bool = False,
     dbt_command: list[str] | None = None,
+    release: bool = True,
+    force_release: bool = False,
+    wait: float = 0.0,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Ingest every extract in raw/, then build and test the dbt project. One run at a time."""
+    """Ingest every extract in raw/, build and test the dbt project, run the quality gates and
+    publish the release of the newest Stichtag. One run at a time per warehouse.
+
+    `force_release`: accept changed files for Stichtage already released and publish the result as
+    a new version (a correction). Without it such files are refused at ingest."""
+    from data_quality import GateFailed
+
+    from .release import clean_stale_builds, publish, released_inputs, update_latest
+
+    stage = on_stage or (lambda _name: None)
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=datetime.now())
-    with run_lock(settings.warehouse_path):
+    with run_lock(settings.warehouse_path, wait=wait):
         _record_run(settings, summary)
         try:
+            # leftovers of a run that was killed while it built a release
+            clean_stale_builds(settings.releases_dir)
+            update_latest(settings.releases_dir)
+            released = None if force_release else released_inputs(settings.releases_dir)
+            stage("ingest")
             with timed(summary, "ingest"):
-                summary.ingest = run_ingest(settings, progress=progress, force=force_reload)
+                summary.ingest = run_ingest(settings, progress=progress, force=force_reload, released=released)
             summary.stichtage = summary.ingest.stichtage
+            stage("dbt")
             with timed(summary, "dbt"):
-                run_dbt(settings, dbt_command or ["build"])
+                run_dbt(settings, dbt_command or ["build"], on_event=_dbt_fault_point)
+            if release:
+                stage("gates")
+                with timed(summary, "gates"):
+                    summary.gates = run_gates_on(settings)
+                if summary.gates.blocking_failures:
+                    raise GateFailed(summary.gates)
+                stage("release")
+                with timed(summary, "release"):
+                    summary.release = publish(
+                        settings, gates=summary.gates, force=force_release, run_id=summary.run_id, progress=stage
+                    )
         except Exception as exc:
             summary.status = "failed"
             summary.ingest = summary.ingest or getattr(exc, "report", None)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..faults import checkpoint
 from ..settings import Settings
 from .checks import (
     TYPED,
@@ -212,8 +213,35 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
         stage_geojson(con, extract.contract, extract.path, name, extract.path.read_bytes())
 
 
+Released = dict[tuple[str, str], tuple[str, str]]  # (source, Stichtag) -> (SHA-256, release id)
+
+
+def released_violation(extract: Extract, sha: str, name: str, released: Released | None) -> Violation | None:
+    """A file for a Stichtag that a release already published from another file is refused: loading
+    it would change published numbers behind the release's back."""
+    if not released or extract.stichtag is None:
+        return None
+    hit = released.get((extract.source, extract.stichtag.isoformat()))
+    if hit is None or hit[0] == sha:
+        return None
+    return Violation(
+        name,
+        None,
+        None,
+        f"Stichtag {extract.stichtag.isoformat()} of {extract.source} is already released "
+        f"(release {hit[1]} was made from a file with SHA-256 {hit[0][:16]}…, this one differs)",
+        "published releases never change. If this file is a correction, put it back into raw/ and run "
+        "`sozialmonitor run --force`: that publishes it as a new version of the release; otherwise "
+        "deliver the file released before",
+    )
+
+
 def load_extract(
-    con: duckdb.DuckDBPyConnection, settings: Settings, extract: Extract, force: bool = False
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    extract: Extract,
+    force: bool = False,
+    released: Released | None = None,
 ) -> LoadResult:
     started = time.perf_counter()
     sha = sha256_file(extract.path)
@@ -226,6 +254,9 @@ def load_extract(
         else extract.path.name
     )
     try:
+        refused = released_violation(extract, sha, name, released)
+        if refused:
+            raise Unreadable([refused])
         _stage(con, extract, name)
         footer_rows = drop_footer(con, contract, name)
         materialize_typed(con, contract)
@@ -251,11 +282,7 @@ def load_extract(
             quarantined_to=target,
             seconds=time.perf_counter() - started,
         )
-    rows = _insert(con, contract, extract, name, sha)
-    con.execute(
-        f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [extract.source, extract.stichtag, name, sha, rows, footer_rows, datetime.now(), time.perf_counter() - started],
-    )
+    rows = _insert(con, contract, extract, name, sha, footer_rows, started)
     _drop_stage(con)
     return LoadResult(extract, "loaded", sha, rows=rows, footer_rows=footer_rows, seconds=time.perf_counter() - started)
 
@@ -264,7 +291,17 @@ def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop table if exists {STAGE}; drop table if exists {TYPED}; drop table if exists _violations")
 
 
-def _insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract, name: str, sha: str) -> int:
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    extract: Extract,
+    name: str,
+    sha: str,
+    footer_rows: int,
+    started: float,
+) -> int:
+    """Replace the source's rows of the Stichtag and log the load, in one transaction: a process
+    killed at any point leaves either the old rows and log or the new ones."""
     selects = ["cast(? as date) as stichtag"]
     for col in contract.columns:
         selects.append(f"{typed_column(col)} as {col.name}")
@@ -289,6 +326,19 @@ def _insert(con: duckdb.DuckDBPyConnection, contract: Contract, extract: Extract
             [extract.stichtag, name, sha, datetime.now()],
         )
         rows = con.execute(f"select count(*) from {TYPED}").fetchone()[0]
+        con.execute(
+            f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                extract.source,
+                extract.stichtag,
+                name,
+                sha,
+                rows,
+                footer_rows,
+                datetime.now(),
+                time.perf_counter() - started,
+            ],
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -335,7 +385,10 @@ def ingest(
     force: bool = False,
     progress: ProgressCallback | None = None,
     raise_on_reject: bool = True,
+    released: Released | None = None,
 ) -> IngestReport:
+    """Load every extract in raw/ (or those of `sources` / `stichtage`). `released`: the inputs of
+    the releases made so far; a different file for one of their Stichtage is refused."""
     contracts = load_contracts(settings.contracts_dir)
     ensure_schema(con, contracts.values())
     extracts, unrecognised = discover(settings, contracts)
@@ -349,8 +402,10 @@ def ingest(
             continue
         if progress:
             progress("start", extract, None)
-        result = load_extract(con, settings, extract, force=force)
+        result = load_extract(con, settings, extract, force=force, released=released)
         results.append(result)
+        if result.status == "loaded":
+            checkpoint("ingest:after-first-load")
         if progress:
             progress("done", extract, result)
     report = IngestReport(results, unrecognised)

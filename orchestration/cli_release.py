@@ -1,0 +1,230 @@
+"""`sozialmonitor release …` and `sozialmonitor gates`: releases for engineers and auditors."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .settings import Settings
+
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+release_app = typer.Typer(
+    help="Immutable releases: list, show, compare, verify, create.", no_args_is_help=True, add_completion=False
+)
+
+
+def _find(ident: str):
+    from .release import ReleaseNotFound, find_release
+
+    try:
+        return find_release(Settings.from_env().releases_dir, ident)
+    except ReleaseNotFound as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+@release_app.command("list")
+def list_command() -> None:
+    """Every release, oldest first; the one `latest` points at is marked."""
+    from .release import list_releases
+    from .release.store import latest_release
+
+    releases_dir = Settings.from_env().releases_dir
+    releases = list_releases(releases_dir)
+    if not releases:
+        console.print(f"No releases in {releases_dir} yet. `make run` makes one.")
+        return
+    latest = latest_release(releases_dir)
+    table = Table(title=f"Releases in {releases_dir}")
+    for col in ("release", "Stichtag", "created", "gates", "inputs", "commit", ""):
+        table.add_column(col, no_wrap=True)
+    for r in releases:
+        m = r.manifest()
+        table.add_row(
+            r.id,
+            r.stichtag.strftime("%d.%m.%Y"),
+            m.get("created_at", "?").replace("T", " "),
+            m.get("gates", {}).get("outcome", "?"),
+            str(len(m.get("inputs", []))),
+            (m.get("code", {}).get("git_commit") or "?")[:10],
+            "latest" if latest and latest.path == r.path else "",
+        )
+    console.print(table)
+
+
+@release_app.command("show")
+def show_command(ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>.")) -> None:
+    """What a release holds: inputs, public tables, gate outcome, rules, versions."""
+    release = _find(ident)
+    m = release.manifest()
+    console.print(f"[bold]Release {release.id}[/] — {release.path}")
+    console.print(
+        f"created {m['created_at']} by run {m.get('run_id')}, commit {m['code'].get('git_commit')}"
+        + (" (uncommitted changes)" if m["code"].get("git_dirty") else "")
+        + (f"; supersedes {m['supersedes']}" if m.get("supersedes") else "")
+    )
+    gates = m.get("gates", {})
+    console.print(
+        f"Quality gates: {gates.get('outcome')} — {gates.get('passed')}/{gates.get('expectations')} expectations, "
+        f"{gates.get('warnings')} warning(s); report: {gates.get('report')}"
+    )
+    inputs = Table(title="Inputs (files in raw/ as loaded)")
+    for col in ("source", "Stichtag", "file", "rows", "SHA-256"):
+        inputs.add_column(col)
+    for i in m.get("inputs", []):
+        inputs.add_row(i["source"], i["stichtag"] or "reference", i["file"], f"{i['rows']:,}", i["sha256"][:16] + "…")
+    console.print(inputs)
+    tables = Table(title="Public tables")
+    for col in ("table", "rows", "Parquet", "SHA-256"):
+        tables.add_column(col)
+    for name, t in sorted(m.get("public_tables", {}).items()):
+        tables.add_row(name, f"{t['rows']:,}", t["parquet"], t["sha256"][:16] + "…")
+    console.print(tables)
+    console.print(f"Content checksum (tables + geometries): {m.get('content_sha256')}")
+    console.print("Rules: " + json.dumps(m.get("rules", {}).get("disclosure", {}), ensure_ascii=False))
+    console.print("Tools: " + ", ".join(f"{k} {v}" for k, v in m.get("tools", {}).items()))
+
+
+@release_app.command("verify")
+def verify_command(ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>.")) -> None:
+    """Recompute every checksum in the release's manifest. Exit code 1 if anything differs."""
+    from .release import verify
+
+    release = _find(ident)
+    problems = verify(release)
+    files = len(release.manifest().get("outputs", []))
+    if problems:
+        err.print(f"[red]✗ {release.id}: {len(problems)} problem(s)[/]")
+        for p in problems:
+            err.print(f"  {p}", markup=False)
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/] {release.id}: all {files} files match the manifest's checksums")
+
+
+@release_app.command("diff")
+def diff_command(
+    a: str = typer.Argument(..., help="The older release."),
+    b: str = typer.Argument("latest", help="The newer release."),
+    threshold: float = typer.Option(0.0, help="Ignore changes of a value up to this size (in its unit)."),
+    limit: int = typer.Option(20, help="How many of the largest changes to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Which indicators and areas changed between two releases, and by how much."""
+    from .release import diff
+
+    result = diff(_find(a), _find(b), threshold=threshold, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+        return
+    totals = result["totals"]
+    console.print(
+        f"[bold]{result['a']} → {result['b']}[/] (threshold {threshold:g}): "
+        f"{totals.get('changed', 0)} values changed, {totals.get('added', 0)} added, {totals.get('removed', 0)} "
+        f"removed, {totals.get('suppression', 0)} changed suppression, {totals.get('same', 0)} the same; "
+        f"{result['areas_changed']} areas affected"
+    )
+    for line in result["inputs_changed"]:
+        console.print(f"  input {line}", markup=False)
+    if result["per_indicator"]:
+        table = Table(title="Per indicator")
+        for col in ("indicator", "changed", "added", "removed", "suppression", "max |Δ|"):
+            table.add_column(col, justify="left" if col == "indicator" else "right")
+        for row in result["per_indicator"]:
+            table.add_row(
+                row["indicator_id"],
+                str(row["changed"]),
+                str(row["added"]),
+                str(row["removed"]),
+                str(row["suppression_changed"]),
+                f"{row['max_abs_change']:.4g}" if row["max_abs_change"] is not None else "",
+            )
+        console.print(table)
+    if result["largest"]:
+        table = Table(title="Largest changes")
+        for col in ("indicator", "level", "area", "Stichtag", "before", "after", "Δ"):
+            table.add_column(col)
+        for row in result["largest"]:
+            table.add_row(
+                row["indicator_id"],
+                row["level"],
+                row["area_id"],
+                str(row["stichtag"]),
+                f"{row['value_a']:.4g}" if row["value_a"] is not None else "–",
+                f"{row['value_b']:.4g}" if row["value_b"] is not None else "–",
+                f"{row['delta']:+.4g}",
+            )
+        console.print(table)
+
+
+@release_app.command("create")
+def create_command(
+    force: bool = typer.Option(False, "--force", help="Publish a new version even though the Stichtag is released."),
+    wait: float = typer.Option(0.0, help="If a run holds the warehouse, wait up to this many seconds."),
+) -> None:
+    """Gate the warehouse as it is and publish its newest Stichtag (no ingest, no dbt)."""
+    from data_quality import GateFailed
+
+    from .locking import RunInProgress, run_lock
+    from .release import ReleaseRefused, publish
+
+    settings = Settings.from_env()
+    try:
+        with run_lock(settings.warehouse_path, purpose="release", wait=wait):
+            result = publish(settings, force=force, progress=lambda m: console.print(f"  … {m}"))
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except GateFailed as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(5) from exc
+    except ReleaseRefused as exc:
+        err.print(f"[red]No release made:[/] {exc}", markup=False)
+        raise typer.Exit(6) from exc
+    verb = "published" if result.created else "unchanged, already published as"
+    console.print(f"[green]✓[/] Release {verb} {result.release.id} ({result.gates_outcome})")
+
+
+def gates_command(
+    suite: list[str] = typer.Option(None, help="Only these suites (repeatable)."),
+    all_results: bool = typer.Option(False, "--all", help="List passed expectations too."),
+) -> None:
+    """Run the quality gates against the warehouse and show every failed expectation."""
+    import duckdb
+
+    from data_quality import run_gates
+
+    from .warehouse import connect
+
+    settings = Settings.from_env()
+    try:
+        con = connect(settings.warehouse_path, read_only=True, extensions=())
+    except duckdb.IOException as exc:
+        err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
+        raise typer.Exit(3) from exc
+    try:
+        report = run_gates(con, suites=suite or None)
+    finally:
+        con.close()
+    table = Table(title="Quality gates")
+    for col in ("suite", "result", "severity", "expectation", "observed"):
+        table.add_column(col)
+    for r in report.results:
+        if r.success and not all_results:
+            continue
+        colour = {"passed": "green", "warning": "yellow", "blocked": "red"}[r.outcome]
+        table.add_row(r.suite, f"[{colour}]{r.outcome}[/]", r.severity, r.description, r.observed)
+        for example in r.examples[:3]:
+            table.add_row("", "", "", "[dim]e.g.[/]", json.dumps(example, ensure_ascii=False), style="dim")
+    console.print(table)
+    s = report.summary()
+    console.print(
+        f"Outcome: {s['outcome']} — {s['passed']}/{s['expectations']} passed, "
+        f"{s['blocking_failures']} blocking failure(s), {s['warnings']} warning(s)"
+    )
+    if report.blocking_failures:
+        raise typer.Exit(5)
