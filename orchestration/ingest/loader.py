@@ -254,9 +254,6 @@ def load_extract(
         else extract.path.name
     )
     try:
-        refused = released_violation(extract, sha, name, released)
-        if refused:
-            raise Unreadable([refused])
         _stage(con, extract, name)
         footer_rows = drop_footer(con, contract, name)
         materialize_typed(con, contract)
@@ -265,6 +262,9 @@ def load_extract(
             violations = find_duplicate_keys(con, contract, name)
         if not violations:
             violations = find_unknown_references(con, contract, name, _loaded_tables(con))
+        if not violations:  # a sound file, but for a Stichtag a release was made from another file
+            refused = released_violation(extract, sha, name, released)
+            violations = [refused] if refused else []
     except Unreadable as exc:
         violations, footer_rows = exc.violations, 0
     if violations:

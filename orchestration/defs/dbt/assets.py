@@ -9,8 +9,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ...locking import run_lock
 from ...settings import Settings
 from ..ingest.assets import POOL
+from ..transient import LOCK_WAIT, retry_when_busy
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -46,6 +48,7 @@ def build_dbt_assets(settings: Settings):
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         os.environ.update(settings.env())
-        yield from dbt.cli(["build"], context=context).stream()
+        with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
+            yield from dbt.cli(["build"], context=context).stream()
 
     return project, sozialmonitor_dbt

@@ -14,9 +14,12 @@ import dagster as dg
 
 from ...ingest import IngestFailed, ingest
 from ...ingest.contracts import Contract, load_contracts
+from ...locking import run_lock
+from ...release import released_inputs
 from ...settings import Settings
 from ...warehouse import connect
 from ..resources import WarehouseResource
+from ..transient import LOCK_WAIT, retry_when_busy
 
 POOL = "duckdb"
 
@@ -28,13 +31,23 @@ def raw_asset_key(source: str) -> dg.AssetKey:
 def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource, contract: Contract):
     settings = warehouse.settings()
     days = [date.fromisoformat(context.partition_key)] if context.has_partition_key else None
-    con = connect(settings.warehouse_path)
-    try:
-        report = ingest(settings, con, sources=[contract.source], stichtage=days)
-    except IngestFailed as exc:
-        raise dg.Failure(description=str(exc)) from exc
-    finally:
-        con.close()
+    with (
+        retry_when_busy(),
+        run_lock(settings.warehouse_path, purpose=f"Dagster load of {contract.source}", wait=LOCK_WAIT),
+    ):
+        con = connect(settings.warehouse_path)
+        try:
+            report = ingest(
+                settings,
+                con,
+                sources=[contract.source],
+                stichtage=days,
+                released=released_inputs(settings.releases_dir),
+            )
+        except IngestFailed as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        finally:
+            con.close()
     if not report.results:
         raise dg.Failure(
             description=f"No file for source '{contract.source}'"

@@ -1,0 +1,65 @@
+"""The release of a Stichtag as a Dagster asset: downstream of the marts and their blocking quality
+gates, so a failed gate means no release. It runs the gates once more on exactly what it
+publishes (the report goes into the release) and refuses to publish on a blocking failure."""
+
+from datetime import date
+
+import dagster as dg
+
+from data_quality import SUITES, GateFailed
+
+from ...locking import run_lock
+from ...release import ReleaseRefused, publish
+from ..ingest.assets import POOL
+from ..partitions import STICHTAG_PARTITIONS
+from ..resources import WarehouseResource
+from ..transient import LOCK_WAIT, retry_when_busy
+
+RELEASE_KEY = dg.AssetKey(["release"])
+PUBLIC_MODELS = ("indicator_values", "areas", "indicator_catalogue", "address_assignment")
+
+
+class ReleaseConfig(dg.Config):
+    force: bool = False  # publish a new version although the Stichtag is released (a correction)
+
+
+def release_deps() -> list[dg.AssetKey]:
+    gated = {tuple(s.target.split("/")) for s in SUITES}
+    public = {("public", f"pub_{m}") for m in PUBLIC_MODELS}
+    return [dg.AssetKey(list(k)) for k in sorted(gated | public)]
+
+
+@dg.asset(
+    key=RELEASE_KEY,
+    group_name="release",
+    partitions_def=STICHTAG_PARTITIONS,
+    deps=release_deps(),
+    pool=POOL,
+    kinds={"parquet", "duckdb", "geojson"},
+    description=(
+        "The immutable release of the Stichtag: releases/<Stichtag>/v<N>/ with the public tables "
+        "(Parquet and DuckDB), GeoJSON per level, the dbt lineage docs, the gate report and a "
+        "manifest with the checksum of every input and output. Built aside and renamed into place; "
+        "`releases/latest` is switched last. Same content as the newest version: nothing new is made."
+    ),
+)
+def release(context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse: WarehouseResource):
+    settings = warehouse.settings()
+    stichtag = date.fromisoformat(context.partition_key)
+    with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster release", wait=LOCK_WAIT):
+        try:
+            result = publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
+        except (GateFailed, ReleaseRefused) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    manifest = result.release.manifest()
+    return dg.MaterializeResult(
+        metadata={
+            "release": result.release.id,
+            "path": dg.MetadataValue.path(str(result.release.path)),
+            "created": result.created,
+            "gates": result.gates_outcome,
+            "content_sha256": manifest["content_sha256"],
+            "inputs": dg.MetadataValue.int(len(manifest["inputs"])),
+            "files": dg.MetadataValue.int(len(manifest["outputs"])),
+        }
+    )
