@@ -37,6 +37,13 @@ def _levels(config: dict) -> str:
     return ", ".join(f"'{level}'" for level in config["levels"])
 
 
+def _where(column: str, value: str):
+    """Restrict an expectation to the rows where `column` equals `value` (GX condition object)."""
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(column) == value
+
+
 def _bound(value: float | None, open_end: str) -> str:
     return open_end if value is None else f"{value:g}"
 
@@ -126,8 +133,7 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
                 column="value",
                 min_value=low,
                 max_value=high,
-                row_condition=f'indicator_id=="{row["indicator_id"]}"',
-                condition_parser="pandas",
+                row_condition=_where("indicator_id", row["indicator_id"]),
                 severity=BLOCK,
                 description=f"{row['indicator_id']} lies within its plausible range "
                 f"[{_bound(low, '−∞')}, {_bound(high, '∞')}] {row['unit']}.",
@@ -288,8 +294,7 @@ def assignment_expectations(config: dict, catalogue: Catalogue) -> list:
                 gx.expectations.ExpectColumnValuesToBeBetween(
                     column="assignment_rate",
                     min_value=float(limits[key]),
-                    row_condition=f'source=="{source}"',
-                    condition_parser="pandas",
+                    row_condition=_where("source", source),
                     severity=severity,
                     description=f"At least {limits[key]:g} % of the {source} records are assigned to a Baublock.",
                 )
@@ -356,8 +361,7 @@ def year_over_year_expectations(config: dict, catalogue: Catalogue) -> list:
                     column="change",
                     min_value=-float(limit),
                     max_value=float(limit),
-                    row_condition=f'indicator_id=="{row["indicator_id"]}"',
-                    condition_parser="pandas",
+                    row_condition=_where("indicator_id", row["indicator_id"]),
                     severity=severity,
                     description=f"{row['indicator_id']}: a change against the previous Stichtag beyond "
                     f"±{float(limit):g} {unit} {verb}.",

@@ -228,6 +228,16 @@ def status() -> None:
                 f"marts.fct_indicator_values: {n:,} values, {indicators} indicators, Stichtage "
                 + ", ".join(d.strftime("%d.%m.%Y") for d in stichtage)
             )
+        from .release import list_releases
+        from .release.store import latest_release
+
+        latest = latest_release(settings.releases_dir)
+        if latest:
+            gates = latest.manifest().get("gates", {}).get("outcome", "?")
+            count = len(list_releases(settings.releases_dir))
+            console.print(f"Latest release: {latest.id} (gates {gates}); {count} release(s) in {settings.releases_dir}")
+        else:
+            console.print(f"No release yet in {settings.releases_dir}")
         if "marts.fct_address_assignment" in tables:
             worst = con.execute(
                 "select source, stichtag, assignment_rate from marts.fct_address_assignment "

@@ -40,21 +40,15 @@ def list_command() -> None:
         console.print(f"No releases in {releases_dir} yet. `make run` makes one.")
         return
     latest = latest_release(releases_dir)
-    table = Table(title=f"Releases in {releases_dir}")
-    for col in ("release", "Stichtag", "created", "gates", "inputs", "commit", ""):
-        table.add_column(col, no_wrap=True)
+    console.print(f"Releases in {releases_dir}:")
     for r in releases:
         m = r.manifest()
-        table.add_row(
-            r.id,
-            r.stichtag.strftime("%d.%m.%Y"),
-            m.get("created_at", "?").replace("T", " "),
-            m.get("gates", {}).get("outcome", "?"),
-            str(len(m.get("inputs", []))),
-            (m.get("code", {}).get("git_commit") or "?")[:10],
-            "latest" if latest and latest.path == r.path else "",
+        console.print(
+            f"  {r.id:<16} Stichtag {r.stichtag:%d.%m.%Y}  created {m.get('created_at', '?').replace('T', ' ')}  "
+            f"gates {m.get('gates', {}).get('outcome', '?'):<20} inputs {len(m.get('inputs', [])):>3}  "
+            f"commit {(m.get('code', {}).get('git_commit') or '?')[:10]}"
+            + ("  ← latest" if latest and latest.path == r.path else "")
         )
-    console.print(table)
 
 
 @release_app.command("show")

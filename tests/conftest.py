@@ -44,10 +44,24 @@ def ingested_city(tmp_path_factory, city_raw):
 
 @pytest.fixture(scope="session")
 def built_city(tmp_path_factory, city_raw):
-    """The whole pipeline run on the test city: its settings."""
+    """The whole pipeline run on the test city (gates and release included): its settings."""
     _, settings = _fresh_city(tmp_path_factory, "built", city_raw)
     run_pipeline(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def released_city(built_city) -> Path:
+    """The folder of the built city: raw/, warehouse and its first release."""
+    return built_city.raw_dir.parent
+
+
+@pytest.fixture
+def released_copy(tmp_path, released_city):
+    """A private copy of the built and released city, to break things in: its settings."""
+    base = tmp_path / "city"
+    shutil.copytree(released_city, base, symlinks=True, ignore=shutil.ignore_patterns("*.lock", "dbt_target"))
+    return settings_for(base)
 
 
 @pytest.fixture

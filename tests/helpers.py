@@ -22,3 +22,19 @@ def settings_for(base: Path) -> Settings:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def tree_digest(root: Path) -> str:
+    """One checksum over every file (path and bytes) and symlink under `root`: equal = untouched."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    if not root.exists():
+        return "absent"
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            digest.update(f"link {rel} -> {path.readlink()}\n".encode())
+        elif path.is_file():
+            digest.update(f"file {rel} ".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

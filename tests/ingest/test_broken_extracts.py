@@ -1,6 +1,7 @@
 """Broken extracts, as departments really send them. Each one must stop the run before anything
 is built, with a message naming file, line and column; the file goes to quarantine with an
-explanation; the warehouse keeps what it had; a rerun after the fix completes."""
+explanation; the warehouse keeps what it had; no release is made and the previous release stays
+byte for byte as it was; a rerun after the fix completes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from orchestration.ingest import IngestFailed
 from orchestration.ingest.loader import sha256_file
 from orchestration.pipeline import run_pipeline
 from orchestration.warehouse import connect
+from tests.helpers import tree_digest
 
 STICHTAG = "20221231"
 
@@ -150,6 +152,14 @@ def unknown_area_code(path: Path):
     return _ba_cell(path, "Baublock", "99999"), "Baublock", "unknown area code: '99999'"
 
 
+def sound_but_changed_after_release(path: Path):
+    """A file that keeps its contract but differs from the one the release was made from."""
+    lines = csv_lines(path, "cp1252")
+    del lines[5]
+    write_lines(path, lines, "cp1252")
+    return None, None, "is already released"
+
+
 def sheet_renamed(path: Path):
     wb = openpyxl.load_workbook(path)
     wb["Fallliste"].title = "Tabelle1"
@@ -173,6 +183,7 @@ CASES = {
     "header_only": Case(f"wohngeld/Wohngeld_{STICHTAG}.csv", header_only),
     "truncated_last_line": Case(f"einwohner/EWR_Bestand_{STICHTAG}.csv", truncated_last_line),
     "xlsx_sheet_renamed": Case(f"sozialamt/SGB12_Faelle_{STICHTAG}.xlsx", sheet_renamed),
+    "stichtag_already_released": Case(f"wohngeld/Wohngeld_{STICHTAG}.csv", sound_but_changed_after_release),
 }
 
 TABLE = {
@@ -185,8 +196,10 @@ TABLE = {
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
-def test_broken_extract_stops_the_run_and_is_quarantined(kind, city_copy):
-    settings = city_copy
+def test_broken_extract_stops_the_run_and_is_quarantined(kind, released_copy):
+    settings = released_copy
+    releases_before = tree_digest(settings.releases_dir)
+    assert (settings.releases_dir / "latest").is_symlink()
     case = CASES[kind]
     path = settings.raw_dir / case.relpath
     table = "raw." + TABLE[case.relpath.split("/")[0]]
@@ -223,12 +236,14 @@ def test_broken_extract_stops_the_run_and_is_quarantined(kind, city_copy):
         ).fetchone()
         assert after == before
         assert con.execute(f"select count(*) from {table} where _source_sha256 = ?", [broken_sha]).fetchone()[0] == 0
-        # nothing downstream ran, and the run is recorded as failed
-        schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
-        assert "marts" not in schemas and "staging" not in schemas
-        assert con.execute("select status from ops.pipeline_runs order by started_at desc limit 1").fetchone() == (
-            "failed",
-        )
+        # nothing downstream ran (no dbt, no gates, no release), and the run is recorded as failed
+        assert con.execute(
+            "select status, seconds_dbt, gates_outcome, release_id from ops.pipeline_runs "
+            "order by started_at desc limit 1"
+        ).fetchone() == ("failed", None, None, None)
+    # the previous release is untouched, byte for byte, and nothing was left half-built
+    assert tree_digest(settings.releases_dir) == releases_before
+    assert not [p for p in settings.releases_dir.iterdir() if p.name.startswith(".tmp-")]
 
 
 def test_rerun_after_the_fix_completes(city_copy):

@@ -1,0 +1,200 @@
+"""Releases: what `make run` ends with, what they hold, that nobody can change them unnoticed,
+that the same inputs give the same bytes, and that a correction becomes a new version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from data_quality import GateFailed
+from orchestration.cli import app
+from orchestration.ingest import IngestFailed
+from orchestration.ingest.contracts import load_contracts
+from orchestration.ingest.loader import discover, sha256_file
+from orchestration.pipeline import run_pipeline
+from orchestration.release import ReleaseRefused, diff, find_release, list_releases, publish, verify
+from tests.helpers import settings_for, tree_digest
+
+runner = CliRunner()
+
+
+def test_the_run_ends_with_a_release_that_verifies(built_city):
+    settings = built_city
+    release = find_release(settings.releases_dir, "latest")
+    assert release.id == "2024-12-31/v1"
+    assert verify(release) == []
+    m = release.manifest()
+
+    # inputs: every extract in raw/, with the checksum of the very file
+    extracts, _ = discover(settings, load_contracts(settings.contracts_dir))
+    assert len(m["inputs"]) == len(extracts)
+    by_file = {i["file"]: i["sha256"] for i in m["inputs"]}
+    for e in extracts:
+        assert by_file[e.path.relative_to(settings.raw_dir).as_posix()] == sha256_file(e.path)
+
+    # outputs: every file of the release, each with its checksum
+    paths = {o["path"] for o in m["outputs"]}
+    for expected in (
+        "sozialmonitor.duckdb",
+        "data/indicator_values.parquet",
+        "data/areas.parquet",
+        "data/indicator_catalogue.parquet",
+        "geo/stadtteil.geojson",
+        "geo/sozialraum.geojson",
+        "lineage.html",
+        "quality/gates.html",
+        "quality/gates.json",
+        "LIESMICH.txt",
+    ):
+        assert expected in paths
+    assert m["code"]["git_commit"] and m["tools"]["duckdb"] == duckdb.__version__
+    assert m["gates"]["outcome"] in ("passed", "passed_with_warnings")
+    assert m["rules"]["disclosure"]["primary_suppression_min_count"] == 3
+    assert m["public_tables"]["indicator_values"]["rows"] > 0
+
+    # the lineage docs and the gate report read offline: no external references
+    for page in ("lineage.html", "quality/gates.html"):
+        text = (release.path / page).read_text(encoding="utf-8")
+        assert "https://cdn" not in text and '<script src="http' not in text
+
+    # GeoJSON in WGS84 with one feature per unit
+    geo = json.loads((release.path / "geo" / "stadtteil.geojson").read_text(encoding="utf-8"))
+    lon, lat = geo["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert 5 < lon < 16 and 47 < lat < 56
+    assert len(geo["features"]) == m["geo"]["stadtteil"]["features"]
+
+    # the release is read-only on disk
+    assert not (release.path / "manifest.json").stat().st_mode & 0o222
+
+
+def test_public_tables_hold_no_baublock_and_no_small_counts(built_city):
+    release = find_release(built_city.releases_dir, "latest")
+    con = duckdb.connect(str(release.path / "sozialmonitor.duckdb"), read_only=True)
+    try:
+        levels = {r[0] for r in con.execute("select distinct level from indicator_values").fetchall()}
+        assert "baublock" not in levels and "stadtteil" in levels
+        small = con.execute(
+            "select count(*) from indicator_values where abs(numerator) between 1 and 2 or denominator between 1 and 2"
+        ).fetchone()[0]
+        assert small == 0
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        assert not any(t.startswith(("stg_", "int_", "raw")) for t in tables)
+        assert con.execute("select count(*) from indicators_stadtteil").fetchone()[0] > 0
+        assert con.execute("select max(stichtag) from indicator_values").fetchone()[0].isoformat() == "2024-12-31"
+    finally:
+        con.close()
+
+
+def test_verify_notices_any_change_to_a_release(released_copy):
+    settings = released_copy
+    release = find_release(settings.releases_dir, "latest")
+    assert runner.invoke(app, ["release", "verify"], env=settings.env()).exit_code == 0
+    target = release.path / "data" / "indicator_values.parquet"
+    release.path.joinpath("data").chmod(0o755)
+    target.chmod(0o644)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    (release.path / "data" / "extra.csv").write_text("a,b\n")
+    problems = verify(release)
+    assert any("indicator_values.parquet: checksum" in p for p in problems)
+    assert any("extra.csv: not in the manifest" in p for p in problems)
+    result = runner.invoke(app, ["release", "verify", release.id], env=settings.env())
+    assert result.exit_code == 1 and "problem" in result.output
+
+
+def test_the_same_inputs_give_byte_identical_public_tables(tmp_path, city_raw, built_city):
+    # a second warehouse, built from scratch from the same files in another place
+    shutil.copytree(city_raw, tmp_path / "raw")
+    other = settings_for(tmp_path)
+    run_pipeline(other)
+    a = find_release(built_city.releases_dir, "latest").manifest()
+    b = find_release(other.releases_dir, "latest").manifest()
+    assert b["content_sha256"] == a["content_sha256"]
+    assert {k: v["sha256"] for k, v in b["public_tables"].items()} == {
+        k: v["sha256"] for k, v in a["public_tables"].items()
+    }
+    assert {k: v["sha256"] for k, v in b["geo"].items()} == {k: v["sha256"] for k, v in a["geo"].items()}
+    # and a rerun on the same warehouse publishes nothing new: the release is unchanged
+    again = run_pipeline(other)
+    assert again.release.created is False and again.release.release.id == "2024-12-31/v1"
+    assert [r.id for r in list_releases(other.releases_dir)] == ["2024-12-31/v1"]
+
+
+def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_version(released_copy):
+    settings = released_copy
+    before = tree_digest(settings.releases_dir)
+    path = settings.raw_dir / "wohngeld" / "Wohngeld_20221231.csv"
+    data = path.read_bytes()
+    lines = data.split(b"\r\n")
+    corrected = b"\r\n".join(lines[:4] + lines[5:])  # the Wohngeldstelle withdrew one record
+    path.write_bytes(corrected)
+
+    with pytest.raises(IngestFailed, match="already released"):
+        run_pipeline(settings)
+    assert tree_digest(settings.releases_dir) == before
+
+    # the engineer puts the corrected file back and publishes the correction on purpose
+    [quarantined] = [p for p in (settings.quarantine_dir / "wohngeld").iterdir() if p.suffix == ".csv"]
+    shutil.move(quarantined, path)
+    summary = run_pipeline(settings, force_release=True)
+    assert summary.release.created and summary.release.release.id == "2024-12-31/v2"
+    assert [r.id for r in list_releases(settings.releases_dir)] == ["2024-12-31/v1", "2024-12-31/v2"]
+    v1, v2 = find_release(settings.releases_dir, "2024-12-31/v1"), find_release(settings.releases_dir, "latest")
+    assert v2.id == "2024-12-31/v2" and v2.manifest()["supersedes"] == "2024-12-31/v1"
+    assert verify(v1) == [] and verify(v2) == []
+
+    change = diff(v1, v2)
+    assert change["inputs_changed"] == [
+        "~ wohngeld 2022-12-31: wohngeld/Wohngeld_20221231.csv → wohngeld/Wohngeld_20221231.csv (new checksum)"
+    ]
+    changed_days = {str(row["stichtag"]) for row in change["largest"]}
+    assert changed_days <= {"2022-12-31"}
+    result = runner.invoke(app, ["release", "diff", "2024-12-31/v1", "latest"], env=settings.env())
+    assert result.exit_code == 0 and "wohngeld" in result.output
+
+    # the same build again publishes nothing new, and without --force a different one is refused
+    assert run_pipeline(settings).release.created is False
+
+
+def test_a_failing_blocking_gate_stops_the_release(released_copy, tmp_path, monkeypatch):
+    settings = released_copy
+    before = tree_digest(settings.releases_dir)
+    strict = tmp_path / "strict_gates.yml"
+    config = (settings.project_dir / "data_quality" / "gates.yml").read_text()
+    strict.write_text(config.replace("block_below: 97.0", "block_below: 99.99"))
+    monkeypatch.setenv("SOZIALMONITOR_GATES_CONFIG", str(strict))
+    with pytest.raises(GateFailed) as exc:
+        run_pipeline(settings)
+    assert "address_assignment" in str(exc.value)
+    assert tree_digest(settings.releases_dir) == before
+    with pytest.raises(GateFailed):
+        publish(settings)
+    assert tree_digest(settings.releases_dir) == before
+    result = runner.invoke(app, ["gates", "--suite", "address_assignment"], env=settings.env())
+    assert result.exit_code == 5 and "blocked" in result.output
+
+
+def test_release_create_refuses_different_numbers_without_force(released_copy):
+    settings = released_copy
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("update public.indicator_values set value = value + 1 where indicator_id = 'sgb2_quote'")
+    con.close()
+    with pytest.raises(ReleaseRefused, match="already released as 2024-12-31/v1"):
+        publish(settings)
+    result = runner.invoke(app, ["release", "create"], env=settings.env())
+    assert result.exit_code == 6 and "--force" in result.output
+
+
+def test_release_list_and_show(built_city):
+    result = runner.invoke(app, ["release", "list"], env=built_city.env())
+    assert result.exit_code == 0 and "2024-12-31/v1" in result.output and "latest" in result.output
+    result = runner.invoke(app, ["release", "show", "2024-12-31"], env=built_city.env())
+    assert result.exit_code == 0
+    assert "register_persons" in result.output and "indicator_values" in result.output
+    result = runner.invoke(app, ["release", "show", "2019-12-31"], env=built_city.env())
+    assert result.exit_code == 1 and "no release" in result.output
