@@ -48,6 +48,7 @@ class ExpectationResult:
     success: bool
     observed: str
     examples: list[dict[str, Any]] = field(default_factory=list)
+    unexpected: int | None = None  # rows that broke a row-wise expectation
 
     @property
     def outcome(self) -> str:
@@ -208,6 +209,7 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
                 success=success,
                 observed=observed,
                 examples=examples,
+                unexpected=result.get("unexpected_count"),
             )
         )
     return results

@@ -1,0 +1,131 @@
+"""The quality gates: they pass on a sound warehouse, and each suite catches the fault it exists
+for (a tampered copy of the built warehouse per fault), blocking or warning as configured."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from data_quality import SUITE_NAMES, run_gates
+from orchestration.warehouse import connect
+
+
+def test_the_gates_pass_on_the_built_city(built_city):
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        report = run_gates(con)
+    assert report.outcome in ("passed", "passed_with_warnings"), [
+        (r.description, r.observed) for r in report.blocking_failures
+    ]
+    assert set(report.summary()["suites"]) == set(SUITE_NAMES)
+    # one plausible-range and two year-over-year expectations per indicator, two per source
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        indicators = con.execute("select count(*) from reference.indicator_catalogue").fetchone()[0]
+    assert len(report.for_suite("plausible_ranges")) == indicators
+    assert len(report.for_suite("year_over_year")) == 2 * indicators
+    assert len(report.for_suite("address_assignment")) == 10
+
+
+# (suite, SQL that breaks the warehouse, expected outcome)
+FAULTS = {
+    "value_missing": (
+        "completeness",
+        "delete from marts.fct_indicator_values where level = 'stadtteil' and area_id = (select min(area_id) "
+        "from marts.fct_indicator_values where level = 'stadtteil') and indicator_id = 'sgb2_quote'",
+        "blocked",
+    ),
+    "implausible_value": (
+        "plausible_ranges",
+        "update marts.fct_indicator_values set value = 75 where indicator_id = 'sgb2_quote' and level = 'stadtbezirk'",
+        "blocked",
+    ),
+    "share_above_100": (
+        "plausible_ranges",
+        "update marts.fct_indicator_values set value = 101 where indicator_id = 'share_foreign' and level = 'gemeinde'",
+        "blocked",
+    ),
+    "counts_do_not_add_up": (
+        "hierarchy",
+        "update marts.fct_indicator_values set numerator = numerator + 7 where indicator_id = 'residents' "
+        "and level = 'stadtviertel' and area_id = (select min(area_id) from marts.fct_indicator_values "
+        "where level = 'stadtviertel')",
+        "blocked",
+    ),
+    "residents_lost_on_the_way": (
+        "reconciliation",
+        "delete from intermediate.int_persons_assigned_to_blocks where is_resident and block_id is null",
+        "blocked",
+    ),
+    "assignment_rate_low": (
+        "address_assignment",
+        "update marts.fct_address_assignment set assignment_rate = 95 where source = 'wohngeld'",
+        "blocked",
+    ),
+    "assignment_rate_lower_than_usual": (
+        "address_assignment",
+        "update marts.fct_address_assignment set assignment_rate = 98.5 where source = 'wohngeld'",
+        "warning",
+    ),
+    "jump_against_last_year": (
+        "year_over_year",
+        "update marts.fct_indicator_values set value = value + 20 where indicator_id = 'share_foreign' "
+        "and level = 'gemeinde' and stichtag = date '2024-12-31'",
+        "blocked",
+    ),
+    "change_larger_than_usual": (
+        "year_over_year",
+        "update marts.fct_indicator_values set value = value + 5 where indicator_id = 'share_foreign' "
+        "and level = 'gemeinde' and stichtag = date '2024-12-31'",
+        "warning",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_suite_catches_its_fault(fault, built_city, tmp_path):
+    suite, sql, expected = FAULTS[fault]
+    copy = tmp_path / built_city.warehouse_path.name  # dbt views name the database by the file
+    shutil.copyfile(built_city.warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        before = run_gates(con, suites=[suite])
+        con.execute(sql)
+        after = run_gates(con, suites=[suite])
+    finally:
+        con.close()
+    assert not before.blocking_failures
+    previous = {r.description: r for r in before.results}
+    worse = [
+        r
+        for r in after.results
+        if not r.success
+        and (previous[r.description].success or (r.unexpected or 0) > (previous[r.description].unexpected or 0))
+    ]
+    outcomes = {r.outcome for r in worse}
+    assert expected in outcomes, [(r.description, r.observed) for r in after.results if not r.success]
+    if expected == "warning":
+        assert outcomes == {"warning"} and not after.blocking_failures
+    # the report names the offending rows
+    assert all(r.examples for r in worse if r.unexpected)
+
+
+def test_thresholds_come_from_configuration(built_city, tmp_path, monkeypatch):
+    config = (built_city.project_dir / "data_quality" / "gates.yml").read_text()
+    strict = tmp_path / "gates.yml"
+    strict.write_text(config.replace("warn_below: 99.0", "warn_below: 99.999"))
+    monkeypatch.setenv("SOZIALMONITOR_GATES_CONFIG", str(strict))
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        report = run_gates(con, suites=["address_assignment"])
+    assert report.warnings and not report.blocking_failures
+    assert report.config_path == str(strict)
+
+
+def test_the_report_reads_offline(built_city, tmp_path):
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        report = run_gates(con, suites=["completeness", "address_assignment"])
+    json_path, html_path = report.write(tmp_path)
+    text = html_path.read_text(encoding="utf-8")
+    assert "<style>" in text and "http" not in text.split("</style>")[1].split("<code>")[0]
+    assert "completeness" in text and "address_assignment" in text
+    assert '"outcome"' in json_path.read_text()
