@@ -1,5 +1,7 @@
-"""The Dagster code location: it loads, shows the whole graph from raw extracts to marts, and a
-run of the job for one Stichtag materialises everything against a real warehouse."""
+"""The Dagster code location: it loads and shows the whole graph from raw extracts to the release;
+the raw/ sensor starts a run for a new or changed extract; a run of the job for one Stichtag
+materialises everything against a real warehouse and publishes its release; a failing blocking
+quality gate stops the release."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ import shutil
 import dagster as dg
 import pytest
 
+from data_quality import SUITE_NAMES
+from orchestration.defs.partitions import STICHTAG_PARTITIONS
 from orchestration.ingest.contracts import load_contracts
 from orchestration.pipeline import run_dbt
-from tests.helpers import settings_for
+from orchestration.release import find_release, list_releases, verify
+from tests.helpers import settings_for, tree_digest
 
 
 @pytest.fixture
@@ -50,31 +55,85 @@ def test_definitions_show_the_whole_graph(dagster_city):
     assert graph.get(dg.AssetKey(["reference", "indicator_catalogue"])).group_name == "reference"
     assert "Every indicator of the catalogue" in graph.get(dg.AssetKey(["marts", "fct_indicator_values"])).description
     assert graph.get(dg.AssetKey(["raw", "register_persons"])).group_name == "raw"
-    # raw period sources are partitioned by the Stichtage found in raw/
-    partitions = graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def
-    assert partitions.get_partition_keys() == [f"{y}-12-31" for y in range(2019, 2025)]
+    # raw period sources and the release are partitioned by Stichtag (partitions added by the sensor)
+    assert graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def == STICHTAG_PARTITIONS
     assert graph.get(dg.AssetKey(["raw", "geo_addresses"])).partitions_def is None
+    # … → marts → public → release, with the quality gates as blocking checks on the marts
+    release = graph.get(dg.AssetKey(["release"]))
+    assert release.group_name == "release" and release.partitions_def == STICHTAG_PARTITIONS
+    parents = {k.to_user_string() for k in release.parent_keys}
+    assert {"marts/fct_indicator_values", "public/pub_indicator_values", "public/pub_areas"} <= parents
+    assert graph.get(dg.AssetKey(["public", "pub_indicator_values"])).group_name == "public"
+    gates = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys if key.name in SUITE_NAMES}
+    assert gates.keys() == set(SUITE_NAMES)
+    assert gates["address_assignment"] == "marts/fct_address_assignment"
+    specs = {spec.name: spec for spec in defs.get_assets_def(dg.AssetKey(["release"])).check_specs} or None
+    assert specs is None or not specs  # the checks belong to the marts, not to the release
+    assert defs.get_sensor_def("raw_extracts") is not None
+    assert defs.get_schedule_def("regular_run").cron_schedule == "0 6 * * 1"
     # the BA's area codes are checked against the Baublock list, so that loads first
     ba_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "ba_labour_market"])).parent_keys}
     assert ba_parents == {"raw/geo_block_membership"}
     assert defs.resolve_job_def("warehouse_job") is not None
 
 
-def test_the_job_runs_from_raw_files_to_marts(dagster_city):
+def _tick(defs, instance, cursor):
+    """One sensor evaluation as the daemon does it: new partitions are added, then the runs requested."""
+    sensor = defs.get_sensor_def("raw_extracts")
+    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def test_the_sensor_starts_a_run_that_goes_from_raw_files_to_a_release(dagster_city):
     settings, defs = dagster_city
+    instance = dg.DagsterInstance.ephemeral()
+
+    # first tick: every Stichtag in raw/ becomes a partition and gets a run
+    first = _tick(defs, instance, None)
+    days = [f"{y}-12-31" for y in range(2019, 2025)]
+    assert sorted(instance.get_dynamic_partitions("stichtag")) == days
+    assert [r.partition_key for r in first.run_requests] == days
+    # nothing changed: no run
+    assert _tick(defs, instance, first.cursor).run_requests == []
+    # the Jobcenter delivers its 2023 file again: a run for 2023 only
+    path = settings.raw_dir / "jobcenter" / "JC_SGB2_Personen_20231231.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    again = _tick(defs, instance, first.cursor)
+    assert [r.partition_key for r in again.run_requests] == ["2023-12-31"]
+    assert "jobcenter/JC_SGB2_Personen_20231231.csv" in again.run_requests[0].tags["sozialmonitor/files"]
+
+    # the requested run for the newest Stichtag: raw → dbt → gates → release
+    request = first.run_requests[-1]
     job = defs.resolve_job_def("warehouse_job")
-    result = job.execute_in_process(partition_key="2024-12-31", instance=dg.DagsterInstance.ephemeral())
+    result = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags)
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values"} <= materialized
-    checks = [e for e in result.get_asset_check_evaluations()]
-    assert checks and all(c.passed for c in checks)
-    import duckdb
-
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        stichtage = con.execute("select distinct stichtag from marts.fct_indicator_values").fetchall()
-    finally:
-        con.close()
-    assert [str(s[0]) for s in stichtage] == ["2024-12-31"]
+    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values", "release"} <= materialized
+    checks = result.get_asset_check_evaluations()
+    gates = {c.check_name: c for c in checks if c.check_name in SUITE_NAMES}
+    assert gates.keys() == set(SUITE_NAMES)
+    assert all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in checks)
+    release = find_release(settings.releases_dir, "latest")
+    assert release.id == "2024-12-31/v1" and verify(release) == []
     assert os.environ["SOZIALMONITOR_WAREHOUSE"] == str(settings.warehouse_path)
+
+
+def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monkeypatch):
+    settings, defs = dagster_city
+    config = (settings.project_dir / "data_quality" / "gates.yml").read_text()
+    strict = tmp_path / "strict_gates.yml"
+    strict.write_text(config.replace("block_below: 97.0", "block_below: 99.99"))
+    monkeypatch.setenv("SOZIALMONITOR_GATES_CONFIG", str(strict))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("stichtag", ["2024-12-31"])
+    before = tree_digest(settings.releases_dir)
+
+    job = defs.resolve_job_def("warehouse_job")
+    result = job.execute_in_process(partition_key="2024-12-31", instance=instance, raise_on_error=False)
+    gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "address_assignment")
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "marts/fct_indicator_values" in materialized and "release" not in materialized
+    assert list_releases(settings.releases_dir) == [] and tree_digest(settings.releases_dir) == before
