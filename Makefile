@@ -11,7 +11,7 @@ DAGSTER_HOME ?= $(CURDIR)/dagster_home
 .PHONY: help run test dev docs bench lint lock clean
 
 help:
-	@echo "make run    build the warehouse from raw/ (generates the Musterstadt demo extracts if raw/ is empty)"
+	@echo "make run    build, gate and release the warehouse from raw/ (generates Musterstadt if raw/ is empty)"
 	@echo "make test   run the test suite"
 	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
 	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
@@ -58,5 +58,7 @@ lock:
 	  echo "# A fresh machine gets exactly these versions: \`make\` installs from this file."; \
 	  /tmp/sozialmonitor-lock/bin/pip freeze --all --exclude pip --exclude sozialmonitor ) > requirements.lock
 
+# Releases are read-only on disk (immutable); `make clean` leaves them alone. To discard them too:
+# chmod -R u+w releases && rm -rf releases
 clean:
 	rm -rf warehouse quarantine dbt_project/target dbt_project/logs
