@@ -98,13 +98,13 @@ def clean_stale_builds(releases_dir: Path) -> list[Path]:
                 if path.is_symlink() or path.is_file():
                     path.unlink()
                 else:
-                    _make_writable(path)
+                    make_writable(path)
                     shutil.rmtree(path)
                 removed.append(path)
     return removed
 
 
-def _make_writable(path: Path) -> None:
+def make_writable(path: Path) -> None:
     for p in [path, *path.rglob("*")]:
         if not p.is_symlink():
             p.chmod(p.stat().st_mode | stat.S_IWUSR)
@@ -342,12 +342,12 @@ def publish(
             (i["source"], i["stichtag"], i["sha256"]) for i in inputs
         }
         if previous.get("content_sha256") == content and same_inputs:
-            _make_writable(tmp)
+            make_writable(tmp)
             shutil.rmtree(tmp)
             update_latest(releases_dir)
             return PublishResult(newest, False, gates.outcome, seconds)
         if not force:
-            _make_writable(tmp)
+            make_writable(tmp)
             shutil.rmtree(tmp)
             raise ReleaseRefused(
                 f"Stichtag {stichtag} is already released as {newest.id}, and this build publishes different "
