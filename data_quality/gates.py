@@ -225,6 +225,9 @@ def run_gates(con, suites: list[str] | None = None, config_file: Path | None = N
     path = config_file or config_path()
     config = load_config(path)
     catalogue = load_catalogue(con)
+    # GX gives some of its module loggers level INFO of their own ("Created temporary directory …")
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     results: list[ExpectationResult] = []
