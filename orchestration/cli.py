@@ -165,19 +165,10 @@ def run(
 @app.command()
 def status() -> None:
     """What is loaded, for which Stichtage, and how the last run went."""
-    import duckdb
-
-    from .warehouse import connect
+    from .cli_release import open_warehouse_read_only
 
     settings = _settings()
-    if not settings.warehouse_path.exists():
-        console.print(f"No warehouse yet at {settings.warehouse_path}. Run `make run`.")
-        raise typer.Exit(1)
-    try:
-        con = connect(settings.warehouse_path, read_only=True, extensions=())
-    except duckdb.IOException as exc:
-        err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
-        raise typer.Exit(3) from exc
+    con = open_warehouse_read_only(settings)
     try:
         tables = {
             r[0]

@@ -18,6 +18,22 @@ release_app = typer.Typer(
 )
 
 
+def open_warehouse_read_only(settings: Settings):
+    """The warehouse opened read-only, or a clear exit: 1 when there is none, 3 while a run holds it."""
+    import duckdb
+
+    from .warehouse import connect
+
+    if not settings.warehouse_path.exists():
+        console.print(f"No warehouse yet at {settings.warehouse_path}. Run `make run`.")
+        raise typer.Exit(1)
+    try:
+        return connect(settings.warehouse_path, read_only=True, extensions=())
+    except duckdb.IOException as exc:
+        err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
+        raise typer.Exit(3) from exc
+
+
 def _find(ident: str):
     from .release import ReleaseNotFound, find_release
 
@@ -188,18 +204,9 @@ def gates_command(
     all_results: bool = typer.Option(False, "--all", help="List passed expectations too."),
 ) -> None:
     """Run the quality gates against the warehouse and show every failed expectation."""
-    import duckdb
-
     from data_quality import run_gates
 
-    from .warehouse import connect
-
-    settings = Settings.from_env()
-    try:
-        con = connect(settings.warehouse_path, read_only=True, extensions=())
-    except duckdb.IOException as exc:
-        err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
-        raise typer.Exit(3) from exc
+    con = open_warehouse_read_only(Settings.from_env())
     try:
         report = run_gates(con, suites=suite or None)
     finally:
