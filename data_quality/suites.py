@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.warehouse import valid_at
+
 BLOCK = "critical"
 WARN = "warning"
 
@@ -52,12 +54,12 @@ def _bound(value: float | None, open_end: str) -> str:
 
 
 def completeness_sql(config: dict, catalogue: Catalogue) -> str:
-    return """
+    return f"""
     with expected as (
         select a.level, s.stichtag, a.area_id, c.indicator_id
         from marts.dim_area as a
         inner join intermediate.int_stichtage as s
-            on a.valid_from <= s.stichtag and coalesce(a.valid_to, date '9999-12-31') >= s.stichtag
+            on {valid_at("a", "s.stichtag")}
         cross join reference.indicator_catalogue as c
     ),
     joined as (
@@ -146,7 +148,7 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def hierarchy_sql(config: dict, catalogue: Catalogue) -> str:
-    return """
+    return f"""
     with catalogue as (select * from reference.indicator_catalogue),
     measures as (
         select distinct v.level, v.area_id, v.stichtag, c.numerator_measure as measure, v.numerator as amount
@@ -160,7 +162,7 @@ def hierarchy_sql(config: dict, catalogue: Catalogue) -> str:
         select a.level, a.area_id, a.parent_level, a.parent_id, s.stichtag
         from marts.dim_area as a
         inner join intermediate.int_stichtage as s
-            on a.valid_from <= s.stichtag and coalesce(a.valid_to, date '9999-12-31') >= s.stichtag
+            on {valid_at("a", "s.stichtag")}
         where a.parent_id is not null
     ),
     summed as (
@@ -316,7 +318,7 @@ def year_over_year_sql(config: dict, catalogue: Catalogue) -> str:
             md5(string_agg(m.block_id, ',' order by m.block_id)) as footprint
         from marts.dim_block_membership as m
         inner join days as d
-            on m.valid_from <= d.stichtag and coalesce(m.valid_to, date '9999-12-31') >= d.stichtag
+            on {valid_at("m", "d.stichtag")}
         where m.level in ({_levels(config)})
         group by m.level, m.area_id, d.stichtag
     ),

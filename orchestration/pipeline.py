@@ -59,14 +59,17 @@ def has_extracts(settings: Settings) -> bool:
     )
 
 
-def git_commit(project_dir: Path) -> str | None:
+def git(project_dir: Path, *args: str) -> str | None:
+    """Output of a git command in the project, or None where there is no git or no repository."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True, timeout=5, check=False
-        )
+        out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() or None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_commit(project_dir: Path) -> str | None:
+    return git(project_dir, "rev-parse", "HEAD") or None
 
 
 def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> None:

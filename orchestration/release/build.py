@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import stat
-import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +32,9 @@ import yaml
 
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
+from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
-from ..warehouse import connect, extension_path
+from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
 PUBLIC_SCHEMA = "public"
@@ -67,16 +67,6 @@ class PublishResult:
 def _dbt_vars(settings: Settings) -> dict[str, Any]:
     with (settings.dbt_project_dir / "dbt_project.yml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh).get("vars", {})
-
-
-def _git(settings: Settings, *args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=settings.project_dir, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _tool_versions() -> dict[str, str]:
@@ -216,12 +206,11 @@ def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) ->
         rows = con.execute(
             f"""with members as (
                     select m.area_id, m.block_id from wh.marts.dim_block_membership as m
-                    where m.level = $level and m.valid_from <= $day
-                        and coalesce(m.valid_to, date '9999-12-31') >= $day
+                    where m.level = $level and {valid_at("m", "$day")}
                 ),
                 names as (
-                    select area_id, area_name from main.areas
-                    where level = $level and valid_from <= $day and coalesce(valid_to, date '9999-12-31') >= $day
+                    select a.area_id, a.area_name from main.areas as a
+                    where a.level = $level and {valid_at("a", "$day")}
                 ),
                 shapes as (
                     select m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
@@ -280,7 +269,7 @@ def publish(
     """Build the release of `stichtag` (default: the newest in the warehouse). Hold the run lock."""
     import time
 
-    from data_quality import GateFailed, run_gates
+    from data_quality import GateFailed
 
     say = progress or (lambda _msg: None)
     seconds: dict[str, float] = {}
@@ -293,11 +282,7 @@ def publish(
     started = time.perf_counter()
     if gates is None:
         say("quality gates")
-        con = connect(settings.warehouse_path, read_only=True, extensions=())
-        try:
-            gates = run_gates(con)
-        finally:
-            con.close()
+        gates = run_gates_on(settings)
         seconds["gates"] = time.perf_counter() - started
     if gates.blocking_failures:
         raise GateFailed(gates)
@@ -306,14 +291,6 @@ def publish(
     tmp.mkdir()
     dbt_vars = _dbt_vars(settings)
     public_levels = list(dbt_vars.get("public_levels", []))
-
-    say("lineage docs (dbt docs generate --static)")
-    started = time.perf_counter()
-    from ..pipeline import run_dbt
-
-    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-    shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
-    seconds["lineage"] = time.perf_counter() - started
 
     say("public tables, Parquet and GeoJSON")
     started = time.perf_counter()
@@ -356,11 +333,19 @@ def publish(
                 f"(compare first: sozialmonitor release diff {newest.id} <new>)."
             )
     version = (existing[-1].version + 1) if existing else 1
+
+    # Only now, with a new release certain: the lineage docs (dbt docs generate costs seconds, and
+    # dbt opens the warehouse for writing, so it must not run while the export has it attached).
+    say("lineage docs (dbt docs generate --static)")
+    started = time.perf_counter()
+    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
+    shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
+    seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
     (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo), encoding="utf-8")
 
-    commit = _git(settings, "rev-parse", "HEAD")
-    dirty = _git(settings, "status", "--porcelain", "--untracked-files=no")
+    commit = git_commit(settings.project_dir)
+    dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
     contracts = sorted(settings.contracts_dir.glob("*.yml"))
     catalogue = settings.dbt_project_dir / "seeds" / "indicator_catalogue.csv"
     manifest = {
