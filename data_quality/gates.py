@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,16 @@ class GateReport:
             "summary": self.summary(),
             "results": [asdict(r) for r in self.results],
         }
+
+    def redacted(self) -> GateReport:
+        """The report for a release: without the example rows, which are internal values (area
+        counts before disclosure control, Baublöcke). Outcomes and counts stay."""
+        return GateReport(
+            results=[replace(r, examples=[]) for r in self.results],
+            config_path=self.config_path,
+            config_sha256=self.config_sha256,
+            checked_at=self.checked_at,
+        )
 
     def write(self, folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,7 @@ def run(
     from .ingest import IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
+    from .disclosure.release_audit import DisclosureAuditFailed
     from .release import ReleaseRefused
 
     settings = _settings()
@@ -132,6 +133,10 @@ def run(
     except ReleaseRefused as exc:
         err.print(f"\n[red]No release made:[/] {exc}", markup=False)
         raise typer.Exit(6) from exc
+    except DisclosureAuditFailed as exc:
+        err.print(f"\n[red]No release made:[/] {exc}", markup=False)
+        err.print("The previous release is untouched. See docs/privacy.md, 'When the audit fails'.")
+        raise typer.Exit(7) from exc
     from .ingest.loader import describe_unrecognised
 
     for line in describe_unrecognised(settings, summary.ingest):

@@ -179,6 +179,7 @@ def create_command(
     """Gate the warehouse as it is and publish its newest Stichtag (no ingest, no dbt)."""
     from data_quality import GateFailed
 
+    from .disclosure.release_audit import DisclosureAuditFailed
     from .locking import RunInProgress, run_lock
     from .release import ReleaseRefused, publish
 
@@ -195,6 +196,9 @@ def create_command(
     except ReleaseRefused as exc:
         err.print(f"[red]No release made:[/] {exc}", markup=False)
         raise typer.Exit(6) from exc
+    except DisclosureAuditFailed as exc:
+        err.print(f"[red]No release made:[/] {exc}", markup=False)
+        raise typer.Exit(7) from exc
     verb = "published" if result.created else "unchanged, already published as"
     console.print(f"[green]✓[/] Release {verb} {result.release.id} ({result.gates_outcome})")
 

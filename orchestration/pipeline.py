@@ -130,6 +130,17 @@ def run_ingest(settings: Settings, progress=None, **kwargs) -> IngestReport:
         con.close()
 
 
+def refresh_released_cells(settings: Settings) -> int:
+    """Before dbt: what earlier releases published, so the secondary suppression keeps to it."""
+    from .disclosure.history import refresh
+
+    con = connect(settings.warehouse_path)
+    try:
+        return refresh(con, settings.releases_dir)
+    finally:
+        con.close()
+
+
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:
     return [
         *command,
@@ -229,6 +240,7 @@ def run_pipeline(
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
             with timed(summary, "dbt"):
+                refresh_released_cells(settings)
                 run_dbt(settings, dbt_command or ["build"], on_event=_dbt_fault_point)
             if release:
                 stage("gates")

@@ -34,10 +34,32 @@ from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
+from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
 from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
 PUBLIC_SCHEMA = "public"
+# The only tables (and columns) a release may contain: aggregates that passed disclosure control.
+# Anything else in the schema `public`, or a column not listed here, refuses the release, so a
+# model added to the schema by mistake can never reach the public.
+ALLOW_LIST: dict[str, tuple[str, ...]] = {
+    "indicator_values": (
+        "indicator_id", "level", "area_id", "area_name", "stichtag", "value", "numerator", "denominator",
+        "unit", "is_suppressed", "suppression_reason", "flags",
+    ),
+    "areas": (
+        "level", "level_rank", "is_nested", "area_id", "area_name", "parent_level", "parent_id", "valid_from",
+        "valid_to",
+    ),
+    "indicator_catalogue": (
+        "indicator_id", "name_de", "name_en", "topic", "unit", "numerator_measure", "denominator_measure",
+        "factor", "direction", "source", "definition_de", "plausible_min", "plausible_max", "change_warn",
+        "change_block", "disclosure_rule", "disclosure_min_count", "disclosure_min_population",
+    ),
+    "address_assignment": (
+        "source", "stichtag", "records", "assigned", "unassigned", "assignment_rate",
+    ),
+}
 TOOLS = (
     "sozialmonitor",
     "duckdb",
@@ -152,6 +174,13 @@ def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, An
     ]
     if "indicator_values" not in names:
         raise ReleaseRefused("the warehouse has no public.indicator_values: run the pipeline (dbt build) first")
+    unknown = sorted(set(names) - set(ALLOW_LIST))
+    if unknown:
+        raise ReleaseRefused(
+            f"public.{', public.'.join(unknown)} is not on the release allow-list (orchestration/release/build.py "
+            "ALLOW_LIST): only aggregates that passed disclosure control may be published. Move the model out "
+            "of the schema `public`, or add it to the list after a disclosure review."
+        )
     data_dir = out_dir / "data"
     data_dir.mkdir()
     tables = {}
@@ -164,6 +193,11 @@ def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, An
                 [PUBLIC_SCHEMA, name],
             ).fetchall()
         }
+        extra = sorted(columns - set(ALLOW_LIST[name]))
+        if extra:
+            raise ReleaseRefused(
+                f"public.{name} has columns that are not on the release allow-list: {', '.join(extra)}"
+            )
         where = ""
         if "stichtag" in columns:
             where = "where stichtag <= $day"
@@ -239,6 +273,34 @@ def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) ->
     return out
 
 
+def _disclosure_rules(dbt_vars: dict[str, Any], public_levels: list[str]) -> dict[str, Any]:
+    secondary = bool(dbt_vars.get("disclosure_secondary_suppression", True))
+    return {
+        "method": "suppression",
+        "published_levels": public_levels,
+        "allow_list": {name: list(cols) for name, cols in ALLOW_LIST.items()},
+        "primary": {
+            "count_below": "catalogue disclosure_min_count, default "
+            f"{dbt_vars.get('disclosure_min_count')} (counts from 1 to the minimum - 1 are withheld)",
+            "rate_population_below": "catalogue disclosure_min_population, default "
+            f"{dbt_vars.get('disclosure_min_population')}",
+        },
+        "secondary": (
+            "least cost (persons hidden), mixed-integer programme (HiGHS) over all public levels, "
+            "Sozialräume, relations between measures and earlier releases"
+            if secondary
+            else "SWITCHED OFF"
+        ),
+        "protection_width": dbt_vars.get("disclosure_protection_width"),
+        "reason_codes": {
+            "disclosure": "withheld by primary or secondary suppression (deliberately one code)",
+            "small_population": "a rate on fewer persons than the minimum population",
+        },
+        "rounding_decimals": dbt_vars.get("public_decimals"),
+        "pseudonymisation": "person and household keys: HMAC-SHA256 with a key kept outside warehouse and release",
+    }
+
+
 def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any]) -> str:
     lines = [
         f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
@@ -251,7 +313,11 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
         "",
-        "Werte mit weniger als der Mindestfallzahl sind unterdrückt (is_suppressed).",
+        "Geheimhaltung: Fallzahlen unter der Mindestfallzahl und alle Zahlen, aus denen sie sich",
+        "errechnen ließen, sind unterdrückt (is_suppressed, Grund in suppression_reason:",
+        "'disclosure' = geheim zu halten, 'small_population' = zu wenige Einwohner für einen Anteil).",
+        "Unterdrückte Werte sind leer, nie 0. Die Prüfung (manifest.json, disclosure_audit) zeigt,",
+        "dass keine unterdrückte Zahl aus den veröffentlichten Zahlen zurückgerechnet werden kann.",
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
     ]
@@ -307,8 +373,23 @@ def publish(
         con.close()
     seconds["export"] = time.perf_counter() - started
 
-    gates.write(tmp / "quality")
+    gates.redacted().write(tmp / "quality")
     content = content_digest(tables, geo)
+
+    say("disclosure audit (linear programming)")
+    started = time.perf_counter()
+    audit = audit_release(
+        tmp,
+        settings.warehouse_path,
+        releases_dir,
+        stichtag,
+        protection_width=float(dbt_vars.get("disclosure_protection_width", 3)),
+    )
+    seconds["audit"] = time.perf_counter() - started
+    if not audit.passed:
+        make_writable(tmp)
+        shutil.rmtree(tmp)
+        raise DisclosureAuditFailed(audit)
 
     # Same content as the newest release of this Stichtag? Then there is nothing to publish.
     existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
@@ -363,6 +444,7 @@ def publish(
         "geo": geo,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
+        "disclosure_audit": audit.figures(),
         "rules": {
             "indicator_catalogue": {
                 "file": "dbt_project/seeds/indicator_catalogue.csv",
@@ -371,12 +453,7 @@ def publish(
             "dbt_vars": dbt_vars,
             "gates_config": {"file": gates.config_path, "sha256": gates.config_sha256},
             "contracts": {p.stem: sha256_file(p) for p in contracts},
-            "disclosure": {
-                "published_levels": public_levels,
-                "primary_suppression_min_count": dbt_vars.get("disclosure_min_count"),
-                "secondary_suppression": "not applied yet",
-                "rounding_decimals": dbt_vars.get("public_decimals"),
-            },
+            "disclosure": _disclosure_rules(dbt_vars, public_levels),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
         },
         "outputs": [

@@ -1,27 +1,55 @@
-{#- The indicator values that leave the warehouse: public levels only (no Baublöcke), rounded,
-    with primary suppression: a value whose numerator or denominator counts fewer than
-    var('disclosure_min_count') persons (but more than none) is withheld, and so are its counts. -#}
+{#- The indicator values that leave the warehouse: public levels only (no Baublöcke), rounded, and
+    disclosure-controlled: every numerator and denominator is a cell of disclosure_pattern and is
+    shown only when that cell is published; the value only when both are. A withheld value is
+    null with a reason code, never 0 and never a missing row. One reason code covers primary and
+    secondary suppression alike: telling them apart would tell that a count is below the minimum. -#}
 {{ config(alias='indicator_values') }}
-{%- set min_count = var('disclosure_min_count') -%}
 
 with values_ as (
     select * from {{ ref('fct_indicator_values') }}
     where level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
 ),
 
+catalogue as (
+    select
+        indicator_id,
+        numerator_measure,
+        denominator_measure,
+        disclosure_rule,
+        coalesce(disclosure_min_population, {{ var('disclosure_min_population') }}) as min_population
+    from {{ ref('indicator_catalogue') }}
+),
+
+cells as (
+    select * from {{ ref('disclosure_pattern') }}
+),
+
 areas as (
     select * from {{ ref('dim_area') }}
 ),
 
-flagged as (
+joined as (
     select
         v.*,
         a.area_name,
-        (
-            (v.numerator is not null and abs(v.numerator) > 0 and abs(v.numerator) < {{ min_count }})
-            or (v.denominator is not null and v.denominator > 0 and v.denominator < {{ min_count }})
-        ) as is_suppressed
+        c.min_population,
+        coalesce(n.status = 'suppressed', false) as numerator_withheld,
+        coalesce(d.status = 'suppressed', false) as denominator_withheld
     from values_ as v
+    inner join catalogue as c
+        on c.indicator_id = v.indicator_id
+    left join cells as n
+        on c.disclosure_rule = 'count'
+        and n.measure = c.numerator_measure
+        and n.level = v.level
+        and n.area_id = v.area_id
+        and n.stichtag = v.stichtag
+    left join cells as d
+        on c.disclosure_rule = 'count'
+        and d.measure = c.denominator_measure
+        and d.level = v.level
+        and d.area_id = v.area_id
+        and d.stichtag = v.stichtag
     left join areas as a
         on a.level = v.level
         and a.area_id = v.area_id
@@ -35,13 +63,21 @@ final as (
         area_id,
         area_name,
         stichtag,
-        case when is_suppressed then null else round(value, {{ var('public_decimals') }}) end as value,
-        case when is_suppressed then null else cast(numerator as bigint) end as numerator,
-        case when is_suppressed then null else cast(denominator as bigint) end as denominator,
+        case when numerator_withheld or denominator_withheld then null
+            else round(value, {{ var('public_decimals') }}) end as value,
+        case when numerator_withheld then null else cast(numerator as bigint) end as numerator,
+        case when denominator_withheld then null else cast(denominator as bigint) end as denominator,
         unit,
-        is_suppressed,
-        nullif(concat_ws(',', flags, case when is_suppressed then 'suppressed_primary' end), '') as flags
-    from flagged
+        numerator_withheld or denominator_withheld as is_suppressed,
+        case
+            when not (numerator_withheld or denominator_withheld) then null
+            when not denominator_withheld and denominator > 0 and denominator < min_population
+                then 'small_population'
+            else 'disclosure'
+        end as suppression_reason,
+        nullif(concat_ws(',', flags,
+            case when numerator_withheld or denominator_withheld then 'suppressed' end), '') as flags
+    from joined
 )
 
 select * from final

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...locking import run_lock
+from ...pipeline import refresh_released_cells
 from ...settings import Settings
 from ..ingest.assets import POOL
 from ..transient import LOCK_WAIT, retry_when_busy
@@ -49,6 +50,7 @@ def build_dbt_assets(settings: Settings):
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         os.environ.update(settings.env())
         with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
+            refresh_released_cells(settings)  # what earlier releases published (disclosure control)
             yield from dbt.cli(["build"], context=context).stream()
 
     return project, sozialmonitor_dbt

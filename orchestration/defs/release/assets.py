@@ -9,6 +9,7 @@ import dagster as dg
 from data_quality import SUITES, GateFailed
 
 from ...locking import run_lock
+from ...disclosure.release_audit import DisclosureAuditFailed
 from ...release import ReleaseRefused, publish
 from ..ingest.assets import POOL
 from ..partitions import STICHTAG_PARTITIONS
@@ -49,7 +50,7 @@ def release(context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse:
     with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster release", wait=LOCK_WAIT):
         try:
             result = publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
-        except (GateFailed, ReleaseRefused) as exc:
+        except (GateFailed, ReleaseRefused, DisclosureAuditFailed) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
     manifest = result.release.manifest()
     return dg.MaterializeResult(

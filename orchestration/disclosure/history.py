@@ -1,0 +1,80 @@
+"""What earlier releases published, as cells, for the secondary suppression (stay consistent with
+them) and the audit (an attacker holds them all). Read from the releases' own Parquet files, so it
+is what was really published, superseded versions included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+TABLE = "ops.released_cells"
+COLUMNS = ["release_id", "stichtag", "level", "area_id", "measure", "value", "suppressed"]
+_DDL = f"""create table if not exists {TABLE} (
+    release_id varchar, stichtag date, level varchar, area_id varchar, measure varchar,
+    value double, suppressed boolean)"""
+
+
+def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id: str) -> pd.DataFrame:
+    """The counts one release published (numerators and denominators of its indicator rows)."""
+    values = release_dir / "data" / "indicator_values.parquet"
+    catalogue = release_dir / "data" / "indicator_catalogue.parquet"
+    if not values.exists() or not catalogue.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    return con.execute(
+        f"""
+        with v as (select * from read_parquet('{values}')),
+        c as (select * from read_parquet('{catalogue}')),
+        cells as (
+            select v.stichtag, v.level, v.area_id, c.numerator_measure as measure,
+                cast(v.numerator as double) as value
+            from v inner join c on c.indicator_id = v.indicator_id
+            union all
+            select v.stichtag, v.level, v.area_id, c.denominator_measure,
+                cast(v.denominator as double)
+            from v inner join c on c.indicator_id = v.indicator_id
+            where c.denominator_measure is not null
+        )
+        select ? as release_id, stichtag, level, area_id, measure,
+            max(value) as value, bool_and(value is null) as suppressed
+        from cells
+        group by all
+        """,
+        [release_id],
+    ).df()[COLUMNS]
+
+
+def all_released_cells(releases_dir: Path, exclude: str | None = None) -> pd.DataFrame:
+    from ..release.store import list_releases  # here: the release package imports this module
+
+    con = duckdb.connect()
+    try:
+        frames = [
+            release_cells(con, r.path, r.id) for r in list_releases(releases_dir) if r.id != exclude
+        ]
+    finally:
+        con.close()
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, releases_dir: Path) -> int:
+    """Replace ops.released_cells with the cells of every release in `releases_dir`."""
+    frame = all_released_cells(releases_dir)
+    con.execute("create schema if not exists ops")
+    con.execute(_DDL)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {TABLE}")
+        if not frame.empty:
+            con.register("_released_cells", frame)
+            con.execute(f"insert into {TABLE} select {', '.join(COLUMNS)} from _released_cells")
+            con.unregister("_released_cells")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return len(frame)

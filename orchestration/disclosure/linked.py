@@ -1,0 +1,141 @@
+"""The linked table that disclosure control works on.
+
+Every published count is a *cell*: one measure (residents, SGB II recipients, …) summed over one
+area. Areas of all public levels, the nested ones and the non-nested Sozialräume alike, are unions
+of *atoms*: the sets of Baublöcke that share all their public memberships (a Stadtviertel cut by a
+Sozialraum border is two atoms). An atom's value is never published, so it is exactly what an
+attacker has to reason about: every published cell is a linear equation over atom values, every
+atom value is at least 0 (for counts), and *relations* tie measures together within each atom
+(residents = under 20 + 20 to 64 + 65 and older; single parents ≤ households with children).
+
+The same model serves the secondary suppression (which cells to hide, `secondary.py`) and the
+audit (what an attacker can still derive, `audit.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+
+@dataclass(frozen=True)
+class Relation:
+    """sum(coefficient × measure) `sense` 0, holding within every atom. sense: '=' or '<='."""
+
+    coefficients: dict[str, float]
+    sense: str = "="
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sense not in ("=", "<="):
+            raise ValueError(f"relation {self.name or self.coefficients}: sense must be '=' or '<=', not {self.sense!r}")
+
+
+@dataclass
+class LinkedTable:
+    """Measures × atoms, and the published cells as sums of atoms.
+
+    atom_values[m, a]: the true value (internal only; the audit never reads it to bound a cell).
+    cells: (measure, area) in a fixed order; cell_atoms[i]: the atom indices of cell i's area.
+    lower_bounds[m]: what an attacker knows as the smallest possible atom value (0 for counts,
+    -inf for balances)."""
+
+    measures: list[str]
+    atoms: list[str]
+    atom_values: np.ndarray
+    cells: list[tuple[str, str]]
+    cell_atoms: list[np.ndarray]
+    relations: list[Relation] = field(default_factory=list)
+    lower_bounds: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.atom_values = np.asarray(self.atom_values, dtype=float)
+        if self.atom_values.shape != (len(self.measures), len(self.atoms)):
+            raise ValueError(
+                f"atom_values has shape {self.atom_values.shape}, expected {(len(self.measures), len(self.atoms))}"
+            )
+        if self.lower_bounds is None:
+            self.lower_bounds = np.zeros(len(self.measures))
+        self._measure_index = {m: i for i, m in enumerate(self.measures)}
+        self.cell_index = {c: i for i, c in enumerate(self.cells)}
+        unknown = {m for r in self.relations for m in r.coefficients} - set(self.measures)
+        if unknown:
+            # A relation over a measure this table does not hold says nothing here: drop it.
+            self.relations = [r for r in self.relations if not set(r.coefficients) & unknown]
+
+    # -- variables: one per (measure, atom) ------------------------------------------------------
+    @property
+    def n_vars(self) -> int:
+        return len(self.measures) * len(self.atoms)
+
+    def var(self, measure: str, atom: int) -> int:
+        return self._measure_index[measure] * len(self.atoms) + atom
+
+    def variable_lower_bounds(self) -> np.ndarray:
+        return np.repeat(self.lower_bounds, len(self.atoms))
+
+    def true_vector(self) -> np.ndarray:
+        return self.atom_values.reshape(-1)
+
+    # -- matrices ---------------------------------------------------------------------------------
+    def cell_matrix(self) -> sparse.csr_matrix:
+        """Row i: the published cell i as a sum of variables."""
+        rows, cols = [], []
+        for i, ((measure, _area), atoms) in enumerate(zip(self.cells, self.cell_atoms, strict=True)):
+            base = self._measure_index[measure] * len(self.atoms)
+            rows.extend([i] * len(atoms))
+            cols.extend((base + np.asarray(atoms, dtype=int)).tolist())
+        data = np.ones(len(rows))
+        return sparse.csr_matrix((data, (rows, cols)), shape=(len(self.cells), self.n_vars))
+
+    def relation_matrix(self) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """One row per relation and atom; second value: True where the row is an equation."""
+        rows, cols, data, is_eq = [], [], [], []
+        row = 0
+        for relation in self.relations:
+            for a in range(len(self.atoms)):
+                for measure, coefficient in relation.coefficients.items():
+                    rows.append(row)
+                    cols.append(self.var(measure, a))
+                    data.append(float(coefficient))
+                is_eq.append(relation.sense == "=")
+                row += 1
+        matrix = sparse.csr_matrix((data, (rows, cols)), shape=(row, self.n_vars))
+        return matrix, np.asarray(is_eq, dtype=bool)
+
+    def cell_values(self) -> np.ndarray:
+        return self.cell_matrix() @ self.true_vector()
+
+    def check(self) -> None:
+        """The true values must satisfy the table's own relations (else the model is wrong)."""
+        matrix, is_eq = self.relation_matrix()
+        if matrix.shape[0] == 0:
+            return
+        lhs = matrix @ self.true_vector()
+        broken = (is_eq & (np.abs(lhs) > 1e-6)) | (~is_eq & (lhs > 1e-6))
+        if broken.any():
+            first = int(np.flatnonzero(broken)[0])
+            relation = self.relations[first // len(self.atoms)]
+            atom = self.atoms[first % len(self.atoms)]
+            raise ValueError(f"relation {relation.name or relation.coefficients} does not hold in atom {atom}")
+
+
+def components(measures: list[str], relations: list[Relation]) -> list[list[str]]:
+    """Groups of measures linked by relations (each group is one independent table)."""
+    parent = {m: m for m in measures}
+
+    def find(m: str) -> str:
+        while parent[m] != m:
+            parent[m] = parent[parent[m]]
+            m = parent[m]
+        return m
+
+    for relation in relations:
+        present = [m for m in relation.coefficients if m in parent]
+        for other in present[1:]:
+            parent[find(other)] = find(present[0])
+    groups: dict[str, list[str]] = {}
+    for m in measures:
+        groups.setdefault(find(m), []).append(m)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])

@@ -1,0 +1,126 @@
+"""The suppression pattern of the warehouse's public cells: primary cells (decided in SQL, model
+`disclosure_cells`) plus the least-cost secondary cells, per Stichtag and linked table, kept
+consistent with what earlier releases published. Called by the dbt Python model
+`disclosure_pattern`; plain DataFrames in and out, so tests can call it directly."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from .linked import LinkedTable, Relation, components
+from .secondary import protect
+
+KEY = ["stichtag", "level", "area_id", "measure"]
+
+
+def relations_from_frame(frame: pd.DataFrame) -> list[Relation]:
+    out = []
+    for name, rows in frame.groupby("relation_id", sort=True):
+        senses = set(rows["sense"])
+        if len(senses) != 1:
+            raise ValueError(f"relation {name} has more than one sense: {sorted(senses)}")
+        out.append(Relation(dict(zip(rows["measure"], rows["coefficient"].astype(float), strict=True)), senses.pop(), name))
+    return out
+
+
+def build_table(
+    cells: pd.DataFrame,
+    area_atoms: pd.DataFrame,
+    atom_values: pd.DataFrame,
+    measures: list[str],
+    relations: list[Relation],
+) -> LinkedTable:
+    """The linked table of one Stichtag over `measures` (cells already restricted to that Stichtag)."""
+    atoms = sorted(area_atoms["atom_id"].unique())
+    atom_pos = {a: i for i, a in enumerate(atoms)}
+    values = np.zeros((len(measures), len(atoms)))
+    m_pos = {m: i for i, m in enumerate(measures)}
+    sub = atom_values[atom_values["measure"].isin(measures) & atom_values["atom_id"].isin(atom_pos)]
+    values[sub["measure"].map(m_pos).to_numpy(), sub["atom_id"].map(atom_pos).to_numpy()] = sub["value"].to_numpy()
+    members: dict[tuple[str, str], np.ndarray] = {
+        (level, area): np.sort(np.fromiter((atom_pos[a] for a in grp["atom_id"]), dtype=int))
+        for (level, area), grp in area_atoms.groupby(["level", "area_id"], sort=False)
+    }
+    ordered = cells.sort_values(["measure", "level", "area_id"])
+    cell_ids = [(m, f"{lv}:{a}") for m, lv, a in zip(ordered["measure"], ordered["level"], ordered["area_id"], strict=True)]
+    cell_atoms = [members.get((lv, a), np.array([], dtype=int)) for lv, a in zip(ordered["level"], ordered["area_id"], strict=True)]
+    table = LinkedTable(measures, atoms, values, cell_ids, cell_atoms, relations)
+    table.check()
+    return table
+
+
+def earlier_state(released: pd.DataFrame | None, cells: pd.DataFrame) -> pd.Series:
+    """Per cell: 'published' (an earlier release published it with the value it has now),
+    'suppressed' (an earlier release withheld it), 'changed' (published with another value: a
+    correction), or None."""
+    state = pd.Series([None] * len(cells), index=cells.index, dtype=object)
+    if released is None or released.empty:
+        return state
+    merged = cells[KEY + ["value"]].reset_index().merge(
+        released[KEY + ["value", "suppressed"]].rename(columns={"value": "released_value"}), on=KEY, how="inner"
+    )
+    if merged.empty:
+        return state
+    same = merged["released_value"].notna() & ((merged["released_value"] - merged["value"]).abs() < 1e-9)
+    merged["state"] = np.where(
+        same, "published", np.where(merged["suppressed"].fillna(False).astype(bool), "suppressed", "changed")
+    )
+    rank = {"published": 0, "changed": 1, "suppressed": 2}
+    merged["rank"] = merged["state"].map(rank)
+    best = merged.sort_values("rank").drop_duplicates("index").set_index("index")["state"]
+    state.loc[best.index] = best
+    return state
+
+
+def suppression_pattern(
+    cells: pd.DataFrame,
+    area_atoms: pd.DataFrame,
+    atom_values: pd.DataFrame,
+    relations_frame: pd.DataFrame,
+    released: pd.DataFrame | None = None,
+    width: float = 3.0,
+    secondary: bool = True,
+    time_limit: float = 60.0,
+) -> pd.DataFrame:
+    """Every cell with status 'published' or 'suppressed' and its reason (count_below_min,
+    small_population, secondary) plus what earlier releases did with it."""
+    cells = cells.reset_index(drop=True).copy()
+    cells["earlier"] = earlier_state(released, cells)
+    cells["reason"] = cells["primary_reason"]
+    relations = relations_from_frame(relations_frame)
+    related = sorted({m for r in relations for m in r.coefficients})
+    solver_seconds = 0.0
+    for stichtag, day_cells in cells.groupby("stichtag", sort=True):
+        day_atoms = area_atoms[area_atoms["stichtag"] == stichtag]
+        day_values = atom_values[atom_values["stichtag"] == stichtag]
+        published_measures = sorted(day_cells["measure"].unique())
+        measures = sorted(set(published_measures) | set(related))
+        for group in components(measures, relations):
+            group_cells = day_cells[day_cells["measure"].isin(group)]
+            if group_cells.empty or group_cells["primary_reason"].isna().all() or not secondary:
+                continue
+            # Measures of the group that no cell publishes stay in as unknowns the attacker
+            # bounds through the relations, so the table is not weaker than the attacker.
+            table = build_table(group_cells, day_atoms, day_values, group, relations)
+            ordered = group_cells.sort_values(["measure", "level", "area_id"])
+            positions = list(ordered.index)
+            primary = {i for i, idx in enumerate(positions) if pd.notna(cells.at[idx, "primary_reason"])}
+            fixed = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "published"}
+            reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
+            pattern = protect(table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit)
+            solver_seconds += pattern.seconds
+            for i in pattern.secondary:
+                cells.at[positions[i], "reason"] = "secondary"
+    cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
+    cells.attrs["solver_seconds"] = solver_seconds
+    return cells
+
+
+def summary(pattern: pd.DataFrame) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for reason in pattern["reason"].dropna():
+        counts[str(reason)] += 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,207 @@
+"""The disclosure audit of a release, run on the files the release is about to publish.
+
+1. The published cells are read back from the release's own Parquet (not from the warehouse), and
+   every earlier release's cells are added: an attacker holds them all.
+2. Cross-check with the warehouse's pattern (model disclosure_pattern): every cell it withholds
+   must be withheld in the files, every cell it publishes must carry its true value.
+3. Per Stichtag and group of related measures, linear programming gives the interval an attacker
+   can derive for every withheld cell. Every primary cell's interval must be at least the
+   protection width wide; the widths of secondary cells are reported.
+
+Only aggregate figures go into the release manifest: per-cell results would tell which withheld
+cells are primary, i.e. which counts are below the minimum. `sozialmonitor release audit` shows the
+per-cell intervals to the statistics office."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ..warehouse import connect
+from .audit import ModelInconsistent, intervals
+from .history import all_released_cells, release_cells
+from .linked import components
+from .pattern import KEY, build_table, relations_from_frame
+
+
+@dataclass
+class CellAudit:
+    stichtag: date
+    level: str
+    area_id: str
+    measure: str
+    value: float
+    reason: str
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+
+@dataclass
+class AuditReport:
+    protection_width: float
+    cells: list[CellAudit] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    published_cells: int = 0
+    earlier_releases: list[str] = field(default_factory=list)
+    earlier_cells_used: int = 0
+    earlier_cells_changed: int = 0
+    linear_programmes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def figures(self) -> dict[str, Any]:
+        """What goes into the manifest: counts and the narrowest widths, nothing per cell."""
+        primary = [c for c in self.cells if c.reason != "secondary"]
+        secondary = [c for c in self.cells if c.reason == "secondary"]
+
+        def narrowest(cells: list[CellAudit]) -> float | None:
+            finite = [c.width for c in cells]
+            return None if not finite else round(min(finite), 6)
+
+        return {
+            "passed": self.passed,
+            "method": "linear programming (HiGHS) over all published cells, levels, Sozialräume and earlier releases",
+            "protection_width": self.protection_width,
+            "published_cells": self.published_cells,
+            "withheld_cells": len(self.cells),
+            "withheld_primary": len(primary),
+            "withheld_secondary": len(secondary),
+            "narrowest_interval_primary": narrowest(primary),
+            "narrowest_interval_secondary": narrowest(secondary),
+            "primary_below_width": sum(c.width < self.protection_width - 1e-6 for c in primary),
+            "earlier_releases": self.earlier_releases,
+            "earlier_cells_used": self.earlier_cells_used,
+            "earlier_cells_changed_since": self.earlier_cells_changed,
+            "linear_programmes": self.linear_programmes,
+            "seconds": round(self.seconds, 2),
+            "problems": self.problems[:20],
+        }
+
+
+class DisclosureAuditFailed(Exception):
+    def __init__(self, report: AuditReport):
+        self.report = report
+        listed = "\n".join(f"  - {p}" for p in report.problems[:10])
+        more = f"\n  … and {len(report.problems) - 10} more" if len(report.problems) > 10 else ""
+        super().__init__(
+            f"the disclosure audit failed, nothing was published:\n{listed}{more}\n"
+            "Per-cell intervals: sozialmonitor release audit --warehouse"
+        )
+
+
+def _warehouse_frames(warehouse: Path, stichtag: date) -> dict[str, pd.DataFrame]:
+    con = connect(warehouse, read_only=True)
+    try:
+        q = lambda sql: con.execute(sql, [stichtag]).df()  # noqa: E731
+        return {
+            "pattern": q("select * from disclosure.disclosure_pattern where stichtag <= ?"),
+            "area_atoms": q("select * from disclosure.disclosure_area_atoms where stichtag <= ?"),
+            "atom_values": q("select * from disclosure.disclosure_atom_values where stichtag <= ?"),
+            "relations": con.execute("select * from disclosure.disclosure_relations").df(),
+        }
+    finally:
+        con.close()
+
+
+def audit_release(
+    release_dir: Path,
+    warehouse: Path,
+    releases_dir: Path,
+    stichtag: date,
+    protection_width: float,
+    exclude_release: str | None = None,
+) -> AuditReport:
+    """Audit the release files in `release_dir` (built or finished) against the warehouse."""
+    started = time.perf_counter()
+    report = AuditReport(protection_width=float(protection_width))
+    frames = _warehouse_frames(warehouse, stichtag)
+    pattern = frames["pattern"]
+    con = duckdb.connect()
+    try:
+        published = release_cells(con, release_dir, "this")
+    finally:
+        con.close()
+    earlier = all_released_cells(releases_dir, exclude=exclude_release)
+    report.earlier_releases = sorted(earlier["release_id"].unique().tolist()) if not earlier.empty else []
+
+    # 2. The files against the pattern.
+    merged = pattern.merge(published[KEY + ["value"]].rename(columns={"value": "file_value"}), on=KEY, how="left")
+    withheld = merged["status"] == "suppressed"
+    leaked = merged[withheld & merged["file_value"].notna()]
+    for r in leaked.itertuples():
+        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: withheld by the pattern but published")
+    shown = merged[~withheld]
+    wrong = shown[shown["file_value"].isna() | ((shown["file_value"] - shown["value"]).abs() > 1e-9)]
+    for r in wrong.itertuples():
+        report.problems.append(
+            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value}, but its value is {r.value}"
+        )
+    report.published_cells = int((~withheld).sum())
+
+    # What the attacker knows: this release's published cells, plus earlier releases' cells where
+    # they describe the same data (an earlier value that differs is about data since corrected).
+    known = merged.loc[~withheld & merged["file_value"].notna(), KEY + ["file_value"]].rename(columns={"file_value": "known"})
+    if not earlier.empty:
+        old = earlier[earlier["value"].notna()].merge(pattern[KEY + ["value"]], on=KEY, suffixes=("_old", ""))
+        same = (old["value_old"] - old["value"]).abs() < 1e-9
+        report.earlier_cells_changed = int((~same).sum())
+        extra = old.loc[same, KEY + ["value"]].rename(columns={"value": "known"})
+        report.earlier_cells_used = len(extra)
+        known = pd.concat([known, extra], ignore_index=True).drop_duplicates(KEY)
+
+    # 3. Intervals per Stichtag and group of related measures.
+    relations = relations_from_frame(frames["relations"])
+    related = sorted({m for r in relations for m in r.coefficients})
+    known_key = {tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)}
+    for day, day_cells in pattern.groupby("stichtag", sort=True):
+        if not (day_cells["status"] == "suppressed").any():
+            continue
+        day_atoms = frames["area_atoms"][frames["area_atoms"]["stichtag"] == day]
+        day_values = frames["atom_values"][frames["atom_values"]["stichtag"] == day]
+        measures = sorted(set(day_cells["measure"]) | set(related))
+        for group in components(measures, relations):
+            group_cells = day_cells[day_cells["measure"].isin(group)]
+            if not (group_cells["status"] == "suppressed").any():
+                continue
+            table = build_table(group_cells, day_atoms, day_values, group, relations)
+            ordered = group_cells.sort_values(["measure", "level", "area_id"]).reset_index(drop=True)
+            keys = list(ordered[KEY].itertuples(index=False, name=None))
+            given = {i: known_key[k] for i, k in enumerate(keys) if k in known_key}
+            targets = [i for i in range(len(keys)) if ordered.at[i, "status"] == "suppressed" and i not in given]
+            for i in range(len(keys)):
+                if ordered.at[i, "status"] == "suppressed" and i in given:
+                    report.problems.append(
+                        f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
+                        "but an earlier release published the same value"
+                    )
+            try:
+                found = intervals(table, given, targets)
+            except ModelInconsistent as exc:
+                report.problems.append(str(exc))
+                continue
+            report.linear_programmes += 2 * len(targets)
+            for iv in found:
+                row = ordered.iloc[iv.cell]
+                cell = CellAudit(row["stichtag"], row["level"], row["area_id"], row["measure"], iv.value,
+                                 row["reason"], iv.low, iv.high)
+                report.cells.append(cell)
+                if cell.reason != "secondary" and cell.width < protection_width - 1e-6:
+                    report.problems.append(
+                        f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: an attacker narrows it "
+                        f"to [{cell.low:g}, {cell.high:g}], narrower than the protection width {protection_width:g}"
+                    )
+    report.seconds = time.perf_counter() - started
+    return report
