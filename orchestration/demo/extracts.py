@@ -73,6 +73,9 @@ BA_CODES_NUMERIC_UNTIL = 2021  # Baublock 1 instead of '00001'
 CRS = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
 
 
+DEMO_MARKER = ".demo-city"
+
+
 def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     """Simulate Musterstadt and write all extracts under `out_dir` (the raw/ folder).
 
@@ -99,6 +102,12 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
             written.append(write_wohngeld(out / "wohngeld" / f"Wohngeld_{stamp}.csv", sim, stichtag))
     finally:
         con.close()
+    # Marks raw/ as the demo city: only then may ingestion fall back to the published demo key.
+    (out / DEMO_MARKER).write_text(
+        "Musterstadt: simulated extracts. Ingestion pseudonymises them with the published demo key\n"
+        "(orchestration/demo/demo_pseudonym.key). Never put real extracts into this folder.\n",
+        encoding="utf-8",
+    )
     return sorted(written)
 
 

@@ -74,6 +74,9 @@ class Column(BaseModel):
     zero: list[str] = []
     references: Reference | None = None
     description: str | None = None
+    # Replaced by a keyed hash at ingestion (orchestration/pseudonyms.py): person, household and
+    # case keys. Checks run on the delivered value; the warehouse only ever holds the pseudonym.
+    pseudonymise: bool = False
 
     @field_validator("pattern")
     @classmethod
@@ -92,6 +95,8 @@ class Column(BaseModel):
             raise ValueError(f"column '{self.name}': suppressed/zero markers only apply to type count")
         if self.pad and self.type != "code":
             raise ValueError(f"column '{self.name}': pad only applies to type code")
+        if self.pseudonymise and self.type not in ("varchar", "code"):
+            raise ValueError(f"column '{self.name}': only varchar and code columns can be pseudonymised")
         return self
 
     @property
@@ -124,7 +129,18 @@ class Contract(BaseModel):
     footer: Footer | None = None
     crs: str | None = None
     unique_key: list[str] = []
+    # The columns whose (keyed) hash gives each record its key for the Cell Key Method; default:
+    # unique_key. Keep it stable across Stichtage (the person key, not a line number).
+    record_key: list[str] | None = None
     columns: list[Column]
+
+    @property
+    def record_key_columns(self) -> list[str]:
+        return self.record_key if self.record_key is not None else self.unique_key
+
+    @property
+    def pseudonymised(self) -> list[Column]:
+        return [c for c in self.columns if c.pseudonymise]
 
     @field_validator("file_pattern")
     @classmethod
@@ -148,6 +164,9 @@ class Contract(BaseModel):
         for key in self.unique_key:
             if key not in names:
                 raise ValueError(f"unique_key names unknown column '{key}'")
+        for key in self.record_key or []:
+            if key not in names:
+                raise ValueError(f"record_key names unknown column '{key}'")
         if self.footer and self.footer.column not in names:
             raise ValueError(f"footer names unknown column '{self.footer.column}'")
         if self.format == "xlsx" and not self.sheet:

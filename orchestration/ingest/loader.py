@@ -21,10 +21,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from ..faults import checkpoint
+from ..pseudonyms import PSEUDONYM_HEX, KeyMissing, PseudonymKey, check_fingerprint, hmac_sql, load_key, record_key_sql
 from ..settings import Settings
 from .checks import (
     TYPED,
@@ -179,6 +181,8 @@ def _table_columns(contract: Contract) -> list[tuple[str, str]]:
             cols.append((f"{col.name}_suppressed", "BOOLEAN"))
     if contract.format == "geojson":
         cols.append(("geometry_geojson", "VARCHAR"))
+    if contract.period == "stichtag":
+        cols.append(("_record_key", "DOUBLE"))
     cols += [
         ("_source_file", "VARCHAR"),
         ("_source_sha256", "VARCHAR"),
@@ -242,6 +246,7 @@ def load_extract(
     extract: Extract,
     force: bool = False,
     released: Released | None = None,
+    key: PseudonymKey | None = None,
 ) -> LoadResult:
     started = time.perf_counter()
     sha = sha256_file(extract.path)
@@ -282,7 +287,7 @@ def load_extract(
             quarantined_to=target,
             seconds=time.perf_counter() - started,
         )
-    rows = _insert(con, contract, extract, name, sha, footer_rows, started)
+    rows = _insert(con, contract, extract, name, sha, footer_rows, started, key)
     _drop_stage(con)
     return LoadResult(extract, "loaded", sha, rows=rows, footer_rows=footer_rows, seconds=time.perf_counter() - started)
 
@@ -299,21 +304,44 @@ def _insert(
     sha: str,
     footer_rows: int,
     started: float,
+    key: PseudonymKey | None = None,
 ) -> int:
     """Replace the source's rows of the Stichtag and log the load, in one transaction: a process
     killed at any point leaves either the old rows and log or the new ones."""
-    selects = ["cast(? as date) as stichtag"]
+    params: dict[str, Any] = {"stichtag": extract.stichtag, "file": name, "sha": sha, "loaded_at": datetime.now()}
+    hashed = ""
+    if contract.pseudonymised or contract.period == "stichtag":
+        if key is None:
+            raise KeyMissing(f"{contract.source} needs the pseudonymisation key, and none was given")
+        params["opad"], params["ipad"] = key.pads
+    hmac = lambda expr: hmac_sql(expr).replace("?::blob", "$opad::blob", 1).replace("?::blob", "$ipad::blob", 1)  # noqa: E731
+    digests = [f"{hmac(typed_column(c))} as h__{c.name}" for c in contract.pseudonymised]
+    if digests:
+        hashed = ", " + ", ".join(digests)
+    selects = ["cast($stichtag as date) as stichtag"]
     for col in contract.columns:
-        selects.append(f"{typed_column(col)} as {col.name}")
+        if col.pseudonymise:
+            selects.append(f"substr(h__{col.name}, 1, {PSEUDONYM_HEX}) as {col.name}")
+        else:
+            selects.append(f"{typed_column(col)} as {col.name}")
         if col.type == "count" and col.suppressed:
             selects.append(f"{suppressed_column(col)} as {col.name}_suppressed")
     if contract.format == "geojson":
         selects.append("_geometry as geometry_geojson")
+    if contract.period == "stichtag":
+        keys = contract.record_key_columns
+        by_name = {c.name: c for c in contract.columns}
+        if len(keys) == 1 and by_name[keys[0]].pseudonymise:
+            digest = f"h__{keys[0]}"  # the pseudonym's HMAC has bits to spare: no second hash
+        else:
+            parts = ", ".join(f"cast({typed_column(by_name[k])} as varchar)" for k in keys) or "_line"
+            digest = hmac(f"concat_ws('|', '{contract.source}', {parts})")
+        selects.append(f"{record_key_sql(digest)} as _record_key")
     selects += [
-        "? as _source_file",
-        "? as _source_sha256",
+        "$file as _source_file",
+        "$sha as _source_sha256",
         "_line as _source_line",
-        "cast(? as timestamp) as _loaded_at",
+        "cast($loaded_at as timestamp) as _loaded_at",
     ]
     con.execute("begin transaction")
     try:
@@ -322,8 +350,8 @@ def _insert(
         else:
             con.execute(f"delete from {contract.table} where stichtag = ?", [extract.stichtag])
         con.execute(
-            f"insert into {contract.table} select {', '.join(selects)} from {TYPED}",
-            [extract.stichtag, name, sha, datetime.now()],
+            f"insert into {contract.table} select {', '.join(selects)} from (select *{hashed} from {TYPED})",
+            params,
         )
         rows = con.execute(f"select count(*) from {TYPED}").fetchone()[0]
         con.execute(
@@ -390,6 +418,8 @@ def ingest(
     """Load every extract in raw/ (or those of `sources` / `stichtage`). `released`: the inputs of
     the releases made so far; a different file for one of their Stichtage is refused."""
     contracts = load_contracts(settings.contracts_dir)
+    key = load_key(settings.raw_dir)  # before anything is touched: no key, no load
+    check_fingerprint(con, key)
     ensure_schema(con, contracts.values())
     extracts, unrecognised = discover(settings, contracts)
     wanted_sources = set(sources) if sources is not None else None
@@ -402,7 +432,7 @@ def ingest(
             continue
         if progress:
             progress("start", extract, None)
-        result = load_extract(con, settings, extract, force=force, released=released)
+        result = load_extract(con, settings, extract, force=force, released=released, key=key)
         results.append(result)
         if result.status == "loaded":
             checkpoint("ingest:after-first-load")
