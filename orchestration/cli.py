@@ -62,6 +62,11 @@ def run(
     ),
     release: bool = typer.Option(True, help="Run the quality gates and publish the release at the end."),
     wait: float = typer.Option(0.0, help="If another run holds the warehouse, wait up to this many seconds."),
+    disclosure: str = typer.Option(
+        None,
+        help="Disclosure control for this run's release: suppression or cell_key "
+        "(default: var disclosure_method in dbt_project.yml).",
+    ),
 ) -> None:
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from data_quality import GateFailed
@@ -111,6 +116,7 @@ def run(
             force_release=force,
             wait=wait,
             on_stage=on_stage,
+            dbt_vars={"disclosure_method": disclosure} if disclosure else None,
         )
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
@@ -131,10 +137,12 @@ def run(
         err.print("the previous release is untouched. See docs/operations.md, 'Reading gate failures'.")
         raise typer.Exit(5) from exc
     except ReleaseRefused as exc:
-        err.print(f"\n[red]No release made:[/] {exc}", markup=False)
+        err.print("\n[red]No release made:[/]")
+        err.print(str(exc), markup=False)
         raise typer.Exit(6) from exc
     except DisclosureAuditFailed as exc:
-        err.print(f"\n[red]No release made:[/] {exc}", markup=False)
+        err.print("\n[red]No release made:[/]")
+        err.print(str(exc), markup=False)
         err.print("The previous release is untouched. See docs/privacy.md, 'When the audit fails'.")
         raise typer.Exit(7) from exc
     from .ingest.loader import describe_unrecognised

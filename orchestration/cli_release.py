@@ -171,6 +171,33 @@ def diff_command(
         console.print(table)
 
 
+@release_app.command("audit")
+def audit_command(
+    ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>."),
+    cells: bool = typer.Option(False, "--cells", help="List every withheld cell with its interval (internal only)."),
+) -> None:
+    """Rerun the disclosure audit of a release against the warehouse (INTERNAL: --cells shows which
+    withheld cells are primary and their true values; never pass that output on)."""
+    from .disclosure.release_audit import audit_release
+
+    settings = Settings.from_env()
+    release = _find(ident)
+    manifest = release.manifest()
+    width = float(manifest.get("rules", {}).get("dbt_vars", {}).get("disclosure_protection_width", 3))
+    report = audit_release(
+        release.path, settings.warehouse_path, settings.releases_dir, release.stichtag, width, exclude_release=release.id
+    )
+    console.print_json(json.dumps(report.figures(), default=str))
+    if cells and report.cells:
+        table = Table("Stichtag", "level", "area", "measure", "reason", "value", "attacker interval", "width")
+        for c in sorted(report.cells, key=lambda c: (str(c.stichtag), c.level, c.area_id, c.measure)):
+            table.add_row(str(c.stichtag)[:10], c.level, c.area_id, c.measure, c.reason, f"{c.value:g}",
+                          f"[{c.low:g}, {c.high:g}]", f"{c.width:g}")
+        console.print(table)
+    if not report.passed:
+        raise typer.Exit(7)
+
+
 @release_app.command("create")
 def create_command(
     force: bool = typer.Option(False, "--force", help="Publish a new version even though the Stichtag is released."),
@@ -194,10 +221,12 @@ def create_command(
         err.print(str(exc), markup=False)
         raise typer.Exit(5) from exc
     except ReleaseRefused as exc:
-        err.print(f"[red]No release made:[/] {exc}", markup=False)
+        err.print("[red]No release made:[/]")
+        err.print(str(exc), markup=False)
         raise typer.Exit(6) from exc
     except DisclosureAuditFailed as exc:
-        err.print(f"[red]No release made:[/] {exc}", markup=False)
+        err.print("[red]No release made:[/]")
+        err.print(str(exc), markup=False)
         raise typer.Exit(7) from exc
     verb = "published" if result.created else "unchanged, already published as"
     console.print(f"[green]✓[/] Release {verb} {result.release.id} ({result.gates_outcome})")

@@ -7,6 +7,7 @@ so a run triggered by hand and one triggered by the operator console do the same
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -215,6 +216,7 @@ def run_pipeline(
     force_release: bool = False,
     wait: float = 0.0,
     on_stage: Callable[[str], None] | None = None,
+    dbt_vars: dict | None = None,
 ) -> RunSummary:
     """Ingest every extract in raw/, build and test the dbt project, run the quality gates and
     publish the release of the newest Stichtag. One run at a time per warehouse.
@@ -241,7 +243,10 @@ def run_pipeline(
             stage("dbt")
             with timed(summary, "dbt"):
                 refresh_released_cells(settings)
-                run_dbt(settings, dbt_command or ["build"], on_event=_dbt_fault_point)
+                command = list(dbt_command or ["build"])
+                if dbt_vars:
+                    command += ["--vars", json.dumps(dbt_vars)]
+                run_dbt(settings, command, on_event=_dbt_fault_point)
             if release:
                 stage("gates")
                 with timed(summary, "gates"):

@@ -36,3 +36,25 @@
     {% for group in measure_registry() %}{% if group.topic not in out %}{% do out.append(group.topic) %}{% endif %}{% endfor %}
     {{ return(out) }}
 {% endmacro %}
+
+{#- A count of the records meeting `condition`, and the sum of their record keys (the Cell Key
+    Method's raw material; record keys come from ingestion, see orchestration/pseudonyms.py). -#}
+{% macro keyed_count(condition, name) -%}
+    count(case when {{ condition }} then 1 end) as {{ name }},
+    sum(case when {{ condition }} then _record_key end) as {{ name }}__key
+{%- endmacro %}
+
+{#- Measures with record keys: every measure except the movement counts (not published as cells). -#}
+{% macro keyed_measures() %}
+    {% set out = [] %}
+    {% for group in measure_registry() %}{% if group.topic != 'register_movements' %}
+        {% for m in group.measures %}{% do out.append(m) %}{% endfor %}
+    {% endif %}{% endfor %}
+    {{ return(out) }}
+{% endmacro %}
+
+{#- A number in [0, 1) from the first 13 hex digits of a (pseudonymised, i.e. keyed-hash) text:
+    records derived from a pseudonym (households) get their key this way. DuckDB-specific cast. -#}
+{% macro hex_fraction(expression) -%}
+    cast(cast('0x' || substr({{ expression }}, 1, 13) as ubigint) as double) / 4503599627370496.0
+{%- endmacro %}

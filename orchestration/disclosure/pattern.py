@@ -115,7 +115,26 @@ def suppression_pattern(
             for i in pattern.secondary:
                 cells.at[positions[i], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
+    cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
+    return cells
+
+
+def perturbation(cells: pd.DataFrame, parameters_file: str | None = None) -> pd.DataFrame:
+    """The Cell Key Method instead of suppression: every cell published with its noise (none is
+    withheld, so there is no primary or secondary reason)."""
+    from .ckm import build_ptable, load_parameters
+
+    table = build_ptable(load_parameters(parameters_file))
+    cells = cells.reset_index(drop=True).copy()
+    if cells["cell_key"].isna().any():
+        missing = cells[cells["cell_key"].isna()][["measure"]].drop_duplicates()["measure"].tolist()
+        raise ValueError(f"Cell Key Method: no record keys for {missing}")
+    cells["published_value"] = table.perturb(cells["value"].round().astype("int64").to_numpy(), cells["cell_key"].to_numpy())
+    cells["published_value"] = cells["published_value"].astype(float)
+    cells["status"] = "perturbed"
+    cells["reason"] = None
+    cells["earlier"] = None
     return cells
 
 

@@ -57,6 +57,8 @@ class AuditReport:
     earlier_cells_changed: int = 0
     linear_programmes: int = 0
     seconds: float = 0.0
+    method: str = "suppression"
+    perturbed_cells: int = 0
 
     @property
     def passed(self) -> bool:
@@ -71,6 +73,17 @@ class AuditReport:
             finite = [c.width for c in cells]
             return None if not finite else round(min(finite), 6)
 
+        if self.method == "cell_key":
+            return {
+                "passed": self.passed,
+                "method": "cell_key: counts carry the Cell Key Method's noise; nothing is withheld",
+                "checks": "files carry the perturbed counts; no count 1 … js; zeros stay zero; no deviation above D",
+                "published_cells": self.published_cells,
+                "cells_changed_by_noise": self.perturbed_cells,
+                "tables_add_up": False,
+                "seconds": round(self.seconds, 2),
+                "problems": self.problems[:20],
+            }
         return {
             "passed": self.passed,
             "method": "linear programming (HiGHS) over all published cells, levels, Sozialräume and earlier releases",
@@ -98,7 +111,7 @@ class DisclosureAuditFailed(Exception):
         more = f"\n  … and {len(report.problems) - 10} more" if len(report.problems) > 10 else ""
         super().__init__(
             f"the disclosure audit failed, nothing was published:\n{listed}{more}\n"
-            "Per-cell intervals: sozialmonitor release audit --warehouse"
+            "Per-cell intervals (internal): sozialmonitor release audit --cells"
         )
 
 
@@ -136,6 +149,9 @@ def audit_release(
         con.close()
     earlier = all_released_cells(releases_dir, exclude=exclude_release)
     report.earlier_releases = sorted(earlier["release_id"].unique().tolist()) if not earlier.empty else []
+
+    if (pattern["status"] == "perturbed").any():
+        return _audit_perturbed(report, pattern, published, started)
 
     # 2. The files against the pattern.
     merged = pattern.merge(published[KEY + ["value"]].rename(columns={"value": "file_value"}), on=KEY, how="left")
@@ -203,5 +219,32 @@ def audit_release(
                         f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: an attacker narrows it "
                         f"to [{cell.low:g}, {cell.high:g}], narrower than the protection width {protection_width:g}"
                     )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _audit_perturbed(report: AuditReport, pattern: pd.DataFrame, published: pd.DataFrame, started: float) -> AuditReport:
+    """Cell Key Method: nothing is withheld, so there is nothing to bound. Checked instead: the files
+    carry exactly the perturbed counts, no count is published as 1 … js, zeros stay zeros, and no
+    count moved by more than D. (D and V themselves stay out of the report.)"""
+    from .ckm import load_parameters
+
+    parameters = load_parameters()
+    report.method = "cell_key"
+    merged = pattern.merge(published[KEY + ["value"]].rename(columns={"value": "file_value"}), on=KEY, how="left")
+    report.published_cells = len(merged)
+    wrong = merged[(merged["file_value"] - merged["published_value"]).abs().fillna(1) > 1e-9]
+    for r in wrong.head(20).itertuples():
+        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: the file does not carry the perturbed count")
+    small = merged[(merged["file_value"] >= 1) & (merged["file_value"] <= parameters.forbidden_small)]
+    for r in small.head(20).itertuples():
+        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value:g}, a forbidden small count")
+    zeros = merged[(merged["value"] == 0) & (merged["file_value"] != 0)]
+    for r in zeros.head(20).itertuples():
+        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: a zero was perturbed")
+    far = merged[(merged["file_value"] - merged["value"]).abs() > parameters.max_deviation]
+    for r in far.head(20).itertuples():
+        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: perturbed by more than D")
+    report.perturbed_cells = int((merged["file_value"] != merged["value"]).sum())
     report.seconds = time.perf_counter() - started
     return report

@@ -273,12 +273,39 @@ def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) ->
     return out
 
 
-def _disclosure_rules(dbt_vars: dict[str, Any], public_levels: list[str]) -> dict[str, Any]:
-    secondary = bool(dbt_vars.get("disclosure_secondary_suppression", True))
-    return {
-        "method": "suppression",
+def _secondary_applied(warehouse: Path) -> bool:
+    con = connect(warehouse, read_only=True)
+    try:
+        row = con.execute("select bool_and(secondary_suppression) from disclosure.disclosure_pattern").fetchone()
+    finally:
+        con.close()
+    return bool(row[0]) if row and row[0] is not None else True
+
+
+def _disclosure_rules(
+    dbt_vars: dict[str, Any], public_levels: list[str], method: str, settings_warehouse: Path
+) -> dict[str, Any]:
+    common = {
         "published_levels": public_levels,
         "allow_list": {name: list(cols) for name, cols in ALLOW_LIST.items()},
+        "rounding_decimals": dbt_vars.get("public_decimals"),
+        "pseudonymisation": "person, household and case keys: HMAC-SHA256 with a key kept outside warehouse and release",
+    }
+    if method == "cell_key":
+        return {
+            "method": "cell_key",
+            **common,
+            "cell_key_method": (
+                "record keys uniform in [0,1) per pseudonymised record, stable across years; cell key = sum of "
+                "record keys mod 1; noise from a perturbation table (maximum deviation D, variance V: not "
+                "published); zeros stay zero; the same cell gets the same noise in every table"
+            ),
+            "tables_add_up": False,
+            "note": "totals are perturbed on their own: published tables do not add up (areas, levels, indicators)",
+        }
+    secondary = _secondary_applied(settings_warehouse)
+    return {
+        "method": "suppression",
         "primary": {
             "count_below": "catalogue disclosure_min_count, default "
             f"{dbt_vars.get('disclosure_min_count')} (counts from 1 to the minimum - 1 are withheld)",
@@ -296,12 +323,25 @@ def _disclosure_rules(dbt_vars: dict[str, Any], public_levels: list[str]) -> dic
             "disclosure": "withheld by primary or secondary suppression (deliberately one code)",
             "small_population": "a rate on fewer persons than the minimum population",
         },
-        "rounding_decimals": dbt_vars.get("public_decimals"),
-        "pseudonymisation": "person and household keys: HMAC-SHA256 with a key kept outside warehouse and release",
+        **common,
     }
 
 
-def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any]) -> str:
+def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str) -> str:
+    if method == "cell_key":
+        secrecy = [
+            "Geheimhaltung: alle Fallzahlen sind mit der Cell-Key-Methode geringfügig verändert (wie im",
+            "Zensus 2022); keine Zahl ist unterdrückt, Nullen bleiben Null. Summen über Gebiete, Ebenen",
+            "oder Merkmale stimmen deshalb nicht genau mit den veröffentlichten Gesamtzahlen überein.",
+        ]
+    else:
+        secrecy = [
+            "Geheimhaltung: Fallzahlen unter der Mindestfallzahl und alle Zahlen, aus denen sie sich",
+            "errechnen ließen, sind unterdrückt (is_suppressed, Grund in suppression_reason:",
+            "'disclosure' = geheim zu halten, 'small_population' = zu wenige Einwohner für einen Anteil).",
+            "Unterdrückte Werte sind leer, nie 0. Die Prüfung (manifest.json, disclosure_audit) zeigt,",
+            "dass keine unterdrückte Zahl aus den veröffentlichten Zahlen zurückgerechnet werden kann.",
+        ]
     lines = [
         f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
         "",
@@ -313,11 +353,7 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
         "",
-        "Geheimhaltung: Fallzahlen unter der Mindestfallzahl und alle Zahlen, aus denen sie sich",
-        "errechnen ließen, sind unterdrückt (is_suppressed, Grund in suppression_reason:",
-        "'disclosure' = geheim zu halten, 'small_population' = zu wenige Einwohner für einen Anteil).",
-        "Unterdrückte Werte sind leer, nie 0. Die Prüfung (manifest.json, disclosure_audit) zeigt,",
-        "dass keine unterdrückte Zahl aus den veröffentlichten Zahlen zurückgerechnet werden kann.",
+        *secrecy,
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
     ]
@@ -386,6 +422,7 @@ def publish(
         protection_width=float(dbt_vars.get("disclosure_protection_width", 3)),
     )
     seconds["audit"] = time.perf_counter() - started
+    dbt_vars["disclosure_method"] = audit.method  # as applied (a run may override the project's default)
     if not audit.passed:
         make_writable(tmp)
         shutil.rmtree(tmp)
@@ -423,7 +460,7 @@ def publish(
     shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
     seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
-    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo), encoding="utf-8")
+    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo, audit.method), encoding="utf-8")
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -453,7 +490,7 @@ def publish(
             "dbt_vars": dbt_vars,
             "gates_config": {"file": gates.config_path, "sha256": gates.config_sha256},
             "contracts": {p.stem: sha256_file(p) for p in contracts},
-            "disclosure": _disclosure_rules(dbt_vars, public_levels),
+            "disclosure": _disclosure_rules(dbt_vars, public_levels, audit.method, settings.warehouse_path),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
         },
         "outputs": [

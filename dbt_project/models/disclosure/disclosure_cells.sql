@@ -4,12 +4,17 @@
       disclosure_min_count of the catalogue indicators that publish the measure);
     - small_population: the numerator of a rate whose denominator is above 0 but below the
       indicator's disclosure_min_population.
-    Indicators whose disclosure_rule is 'none' (balances, not counts of persons) have no cells. -#}
+    The numerators of indicators whose disclosure_rule is 'none' (balances, not counts of persons)
+    are no cells; their denominators are. -#}
 {%- set registry = measure_registry() -%}
 {%- set levels = var('public_levels') -%}
 
-with catalogue as (
+with all_indicators as (
     select * from {{ ref('indicator_catalogue') }}
+),
+
+catalogue as (
+    select * from all_indicators
     where disclosure_rule = 'count'
 ),
 
@@ -28,6 +33,16 @@ measures_long as (
     {%- endfor %}{% endfor %}
 ),
 
+area_keys as (
+    -- a cell's key for the Cell Key Method: the sum of its records' keys, modulo 1
+    select aa.stichtag, aa.level, aa.area_id, av.measure, sum(av.key_sum) as key_sum
+    from {{ ref('disclosure_area_atoms') }} as aa
+    inner join {{ ref('disclosure_atom_values') }} as av
+        on av.stichtag = aa.stichtag
+        and av.atom_id = aa.atom_id
+    group by aa.stichtag, aa.level, aa.area_id, av.measure
+),
+
 published_measures as (
     select measure, max(min_count) as min_count
     from (
@@ -35,9 +50,10 @@ published_measures as (
             coalesce(disclosure_min_count, {{ var('disclosure_min_count') }}) as min_count
         from catalogue
         union all
+        -- every denominator is a count of persons or households, whatever the numerator is
         select denominator_measure as measure,
             coalesce(disclosure_min_count, {{ var('disclosure_min_count') }}) as min_count
-        from catalogue
+        from all_indicators
         where denominator_measure is not null
     ) as m
     group by measure
@@ -61,6 +77,7 @@ cells as (
         v.measure,
         v.value,
         p.min_count,
+        k.key_sum - floor(k.key_sum) as cell_key,
         case
             when v.value > 0 and v.value < p.min_count then 'count_below_min'
             when s.measure is not null then 'small_population'
@@ -73,6 +90,11 @@ cells as (
         and s.level = v.level
         and s.area_id = v.area_id
         and s.stichtag = v.stichtag
+    left join area_keys as k
+        on k.measure = v.measure
+        and k.level = v.level
+        and k.area_id = v.area_id
+        and k.stichtag = v.stichtag
     where v.value is not null  -- a source not delivered publishes nothing
 )
 

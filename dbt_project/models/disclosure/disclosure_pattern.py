@@ -1,30 +1,49 @@
-"""The suppression pattern: which public cells are withheld, and why (see docs block
-`disclosure_pattern`). Primary cells come from `disclosure_cells`; the secondary cells are chosen at
-least cost by a mixed-integer programme (HiGHS) that proves, for every primary cell, that an
-attacker who holds every public level, the Sozialräume and every earlier release cannot narrow it
-to less than the protection width. Code: orchestration/disclosure/."""
+"""The disclosure pattern of the public cells (see docs block `disclosure_pattern`).
+
+Suppression (var disclosure_method = suppression): primary cells come from `disclosure_cells`; the
+secondary cells are chosen at least cost by a mixed-integer programme (HiGHS) that proves, for
+every primary cell, that an attacker who holds every public level, the Sozialräume and every
+earlier release cannot narrow it to less than the protection width.
+Cell Key Method (cell_key): every cell gets its noise from the perturbation table instead.
+Code: orchestration/disclosure/."""
+
+COLUMNS = [
+    "stichtag", "level", "area_id", "measure", "value", "min_count", "primary_reason", "reason",
+    "status", "published_value", "earlier", "secondary_suppression",
+]
+
+
+def typed(pattern):
+    """Fixed column types, also when a column is empty (else DuckDB guesses INTEGER for all-null)."""
+    out = pattern[COLUMNS].copy()
+    for column in ("level", "area_id", "measure", "primary_reason", "reason", "status", "earlier"):
+        out[column] = out[column].astype("string")
+    out["secondary_suppression"] = out["secondary_suppression"].astype("boolean")
+    return out
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from orchestration.disclosure.pattern import suppression_pattern
+    from orchestration.disclosure.pattern import perturbation, suppression_pattern
 
+    method = dbt.config.get("method")
     cells = dbt.ref("disclosure_cells").df()
-    area_atoms = dbt.ref("disclosure_area_atoms").df()
-    atom_values = dbt.ref("disclosure_atom_values").df()
-    relations = dbt.ref("disclosure_relations").df()
-    released = dbt.source("ops", "released_cells").df()
+    if method == "cell_key":
+        pattern = perturbation(cells)
+        pattern["secondary_suppression"] = None
+        return typed(pattern)
+    if method != "suppression":
+        raise ValueError(f"var disclosure_method must be suppression or cell_key, not {method!r}")
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
     pattern = suppression_pattern(
         cells,
-        area_atoms,
-        atom_values,
-        relations,
-        released=released,
+        dbt.ref("disclosure_area_atoms").df(),
+        dbt.ref("disclosure_atom_values").df(),
+        dbt.ref("disclosure_relations").df(),
+        released=dbt.source("ops", "released_cells").df(),
         width=float(dbt.config.get("protection_width")),
         secondary=secondary,
         time_limit=float(dbt.config.get("solver_time_limit")),
     )
-    return pattern[
-        ["stichtag", "level", "area_id", "measure", "value", "min_count", "primary_reason", "reason", "status", "earlier"]
-    ]
+    pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
+    return typed(pattern)

@@ -6,8 +6,8 @@ with households as (
 select
     block_id,
     stichtag,
-    count(*) as households,
-    count(case when has_children then 1 end) as households_with_children,
-    count(case when is_single_parent then 1 end) as single_parent_households
+    {{ keyed_count('true', 'households') }},
+    {{ keyed_count("has_children", 'households_with_children') }},
+    {{ keyed_count("is_single_parent", 'single_parent_households') }}
 from households
 group by block_id, stichtag

@@ -19,9 +19,13 @@ keys as (
 ),
 
 {%- set columns = [] -%}
+{%- set keyed = keyed_measures() -%}
 {%- for group in registry -%}
 {%- for measure in group.measures -%}
 {%- do columns.append("coalesce(" ~ group.model ~ "." ~ measure ~ ", 0) as " ~ measure) -%}
+{%- if measure in keyed -%}
+{%- do columns.append("coalesce(" ~ group.model ~ "." ~ measure ~ "__key, 0) as " ~ measure ~ "__key") -%}
+{%- endif -%}
 {%- if measure in group.suppressed -%}
 {%- do columns.append("coalesce(" ~ group.model ~ "." ~ group.suppressed[measure] ~ ", 0) as " ~ measure ~ "_suppressed_cells") -%}
 {%- endif -%}

@@ -9,17 +9,15 @@ counted as (
     select
         block_id,
         stichtag,
-        count(*) as residents,
-        count(case when age < {{ var('minor_age_limit') }} then 1 end) as residents_minor,
-        count(case when age >= {{ var('senior_age_limit') }} then 1 end) as residents_senior,
-        count(case when age < {{ var('quotient_young_limit') }} then 1 end) as residents_quotient_young,
-        count(case when age >= {{ var('quotient_old_limit') }} then 1 end) as residents_quotient_old,
-        count(case when age >= {{ var('quotient_young_limit') }} and age < {{ var('quotient_old_limit') }} then 1 end)
-            as residents_quotient_working,
-        count(case when age >= {{ var('working_age_min') }} and age <= {{ var('working_age_max') }} then 1 end)
-            as residents_working_age,
-        count(case when age < {{ var('sgb2_age_limit') }} then 1 end) as residents_below_sgb2_age,
-        count(case when is_foreign then 1 end) as foreign_nationals
+        {{ keyed_count('true', 'residents') }},
+        {{ keyed_count("age < " ~ var('minor_age_limit'), 'residents_minor') }},
+        {{ keyed_count("age >= " ~ var('senior_age_limit'), 'residents_senior') }},
+        {{ keyed_count("age < " ~ var('quotient_young_limit'), 'residents_quotient_young') }},
+        {{ keyed_count("age >= " ~ var('quotient_old_limit'), 'residents_quotient_old') }},
+        {{ keyed_count("age >= " ~ var('quotient_young_limit') ~ " and age < " ~ var('quotient_old_limit'), 'residents_quotient_working') }},
+        {{ keyed_count("age >= " ~ var('working_age_min') ~ " and age <= " ~ var('working_age_max'), 'residents_working_age') }},
+        {{ keyed_count("age < " ~ var('sgb2_age_limit'), 'residents_below_sgb2_age') }},
+        {{ keyed_count("is_foreign", 'foreign_nationals') }}
     from persons
     group by block_id, stichtag
 )

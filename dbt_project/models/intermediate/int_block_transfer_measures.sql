@@ -7,10 +7,10 @@ with records as (
 select
     block_id,
     stichtag,
-    count(case when source = 'jobcenter_sgb2' then 1 end) as sgb2_recipients,
-    count(case when source = 'jobcenter_sgb2' and not is_employable then 1 end) as sgb2_non_employable,
-    count(case when source = 'sozialamt_sgb12' and benefit_type = 'GSiAE' then 1 end) as sgb12_gsiae_recipients,
-    count(case when source = 'sozialamt_sgb12' and benefit_type = 'HLU' then 1 end) as sgb12_hlu_recipients,
-    count(case when source = 'wohngeld' then 1 end) as wohngeld_households
+    {{ keyed_count("source = 'jobcenter_sgb2'", 'sgb2_recipients') }},
+    {{ keyed_count("source = 'jobcenter_sgb2' and not is_employable", 'sgb2_non_employable') }},
+    {{ keyed_count("source = 'sozialamt_sgb12' and benefit_type = 'GSiAE'", 'sgb12_gsiae_recipients') }},
+    {{ keyed_count("source = 'sozialamt_sgb12' and benefit_type = 'HLU'", 'sgb12_hlu_recipients') }},
+    {{ keyed_count("source = 'wohngeld'", 'wohngeld_households') }}
 from records
 group by block_id, stichtag

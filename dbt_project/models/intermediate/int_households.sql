@@ -9,6 +9,7 @@ households as (
     select
         stichtag,
         household_key,
+        {{ hex_fraction('household_key') }} as _record_key,
         -- all members live at one address; min() makes the choice explicit and deterministic
         min(block_id) as block_id,
         count(*) as members,

@@ -19,6 +19,7 @@ assigned as (
         p.has_migration_background,
         p.household_key,
         p.is_resident,
+        p._record_key,
         a.address_id,
         a.block_id
     from persons as p

@@ -16,6 +16,7 @@ catalogue as (
         numerator_measure,
         denominator_measure,
         disclosure_rule,
+        cast(factor as double) as factor,
         coalesce(disclosure_min_population, {{ var('disclosure_min_population') }}) as min_population
     from {{ ref('indicator_catalogue') }}
 ),
@@ -33,8 +34,14 @@ joined as (
         v.*,
         a.area_name,
         c.min_population,
+        c.factor,
+        c.denominator_measure,
         coalesce(n.status = 'suppressed', false) as numerator_withheld,
-        coalesce(d.status = 'suppressed', false) as denominator_withheld
+        coalesce(d.status = 'suppressed', false) as denominator_withheld,
+        -- the counts as disclosure control lets them out (with the Cell Key Method: perturbed)
+        case when n.measure is null then v.numerator else n.published_value end as numerator_out,
+        case when d.measure is null then v.denominator else d.published_value end as denominator_out,
+        coalesce(n.status = 'perturbed', false) or coalesce(d.status = 'perturbed', false) as is_perturbed
     from values_ as v
     inner join catalogue as c
         on c.indicator_id = v.indicator_id
@@ -45,8 +52,7 @@ joined as (
         and n.area_id = v.area_id
         and n.stichtag = v.stichtag
     left join cells as d
-        on c.disclosure_rule = 'count'
-        and d.measure = c.denominator_measure
+        on d.measure = c.denominator_measure
         and d.level = v.level
         and d.area_id = v.area_id
         and d.stichtag = v.stichtag
@@ -63,10 +69,16 @@ final as (
         area_id,
         area_name,
         stichtag,
-        case when numerator_withheld or denominator_withheld then null
-            else round(value, {{ var('public_decimals') }}) end as value,
-        case when numerator_withheld then null else cast(numerator as bigint) end as numerator,
-        case when denominator_withheld then null else cast(denominator as bigint) end as denominator,
+        case
+            when numerator_withheld or denominator_withheld then null
+            when not is_perturbed then round(value, {{ var('public_decimals') }})
+            -- perturbed counts: the value is computed from what is published
+            when denominator_measure is null then round(numerator_out * factor, {{ var('public_decimals') }})
+            when denominator_out is null or denominator_out = 0 then null
+            else round(numerator_out * factor / denominator_out, {{ var('public_decimals') }})
+        end as value,
+        case when numerator_withheld then null else cast(numerator_out as bigint) end as numerator,
+        case when denominator_withheld then null else cast(denominator_out as bigint) end as denominator,
         unit,
         numerator_withheld or denominator_withheld as is_suppressed,
         case
@@ -76,7 +88,8 @@ final as (
             else 'disclosure'
         end as suppression_reason,
         nullif(concat_ws(',', flags,
-            case when numerator_withheld or denominator_withheld then 'suppressed' end), '') as flags
+            case when numerator_withheld or denominator_withheld then 'suppressed' end,
+            case when is_perturbed then 'perturbed' end), '') as flags
     from joined
 )
 

@@ -18,10 +18,9 @@ c as (
 select v.indicator_id, v.level, v.area_id, v.stichtag, v.numerator, v.denominator
 from v
 inner join c on c.indicator_id = v.indicator_id
-where c.disclosure_rule = 'count'
-    and (
-        (v.numerator > 0 and v.numerator < c.min_count)
+where (
+        (c.disclosure_rule = 'count' and v.numerator > 0 and v.numerator < c.min_count)
         or (v.denominator > 0 and v.denominator < c.min_count)
-        or (v.value is not null and c.denominator_measure is not null
+        or (c.disclosure_rule = 'count' and v.value is not null and c.denominator_measure is not null
             and v.denominator > 0 and v.denominator < c.min_population)
     )

@@ -16,6 +16,7 @@ renamed as (
         long_term_unemployed_suppressed,
         employees_svb,
         employees_svb_suppressed,
+        _record_key,
         _source_file,
         _source_line
     from source

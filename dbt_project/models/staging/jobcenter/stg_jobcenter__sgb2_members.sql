@@ -19,6 +19,7 @@ renamed as (
         postcode,
         months_in_receipt,
         entitlement_eur,
+        _record_key,
         _source_file,
         _source_line
     from source

@@ -14,6 +14,7 @@ renamed as (
         to_street_key,
         to_house_number,
         {{ normalize_suffix('to_house_number_suffix') }} as to_house_number_suffix,
+        _record_key,
         _source_file,
         _source_line
     from source

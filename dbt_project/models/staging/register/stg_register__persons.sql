@@ -22,6 +22,7 @@ renamed as (
         moved_in_date,
         residence_status,
         residence_status = '{{ var("resident_status") }}' as is_resident,
+        _record_key,
         _source_file,
         _source_line
     from source

@@ -17,6 +17,7 @@ renamed as (
         {{ house_number_from_text('house_number_text') }} as house_number,
         {{ house_number_suffix_from_text('house_number_text') }} as house_number_suffix,
         benefit_start,
+        _record_key,
         _source_file,
         _source_line
     from source

@@ -14,6 +14,7 @@ renamed as (
         household_size,
         benefit_eur,
         approved_until,
+        _record_key,
         _source_file,
         _source_line
     from source
