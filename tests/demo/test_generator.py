@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from orchestration.demo import DemoConfig, generate, simulate
 from orchestration.demo.config import sizes_for
+from orchestration.demo.extracts import DEMO_MARKER
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
 CONFIG = DemoConfig(residents=10_000, seed=20241231)
@@ -235,7 +236,9 @@ def test_same_seed_gives_identical_bytes_other_seed_differs(tmp_path, raw_dir):
     other = tmp_path / "other"
     generate(other, replace(CONFIG, seed=CONFIG.seed + 1))
     differing = {name for name, digest in sha256s(other).items() if first.get(name) != digest}
-    assert differing == set(first)
+    # every extract differs; the demo marker (raw/.demo-city) is the same text for every seed
+    assert differing == set(first) - {DEMO_MARKER}
+    assert (other / DEMO_MARKER).is_file()
 
 
 def test_xlsx_files_carry_no_timestamps(raw_dir):
@@ -249,7 +252,7 @@ def test_xlsx_files_carry_no_timestamps(raw_dir):
 def test_generate_writes_one_file_per_contract_and_period(generated, contracts):
     raw_dir, paths = generated
     assert paths == sorted(paths)
-    assert set(paths) == {p for p in raw_dir.rglob("*") if p.is_file()}
+    assert set(paths) == {p for p in raw_dir.rglob("*") if p.is_file() and p.name != DEMO_MARKER}
     for source, contract in contracts.items():
         found = files_of(raw_dir, contract)
         if contract["period"] == "reference":

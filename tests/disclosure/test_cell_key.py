@@ -1,0 +1,75 @@
+"""The Cell Key Method's perturbation table and noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orchestration.disclosure.ckm import CkmParameters, build_ptable, cell_keys, load_parameters
+
+PARAMS = CkmParameters(max_deviation=4, variance=2.0, forbidden_small=2)
+
+
+@pytest.fixture(scope="module")
+def ptable():
+    return build_ptable(PARAMS)
+
+
+def test_every_row_is_a_distribution_with_mean_zero(ptable):
+    for row in ptable.rows:
+        assert row.probability.sum() == pytest.approx(1.0)
+        assert (row.probability >= 0).all()
+        assert row.mean == pytest.approx(0.0, abs=1e-6)
+        assert np.abs(row.noise).max() <= PARAMS.max_deviation
+    # from the first count on where nothing near zero is reachable, the variance is V exactly
+    assert ptable.row(1000).variance == pytest.approx(PARAMS.variance, abs=1e-6)
+
+
+def test_same_cell_same_noise(ptable):
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 300, 5000)
+    keys = rng.random(5000)
+    first = ptable.noise(counts, keys)
+    again = build_ptable(PARAMS).noise(counts.copy(), keys.copy())
+    assert (first == again).all()
+    # order does not matter: a cell's noise depends on its count and key only
+    order = rng.permutation(5000)
+    assert (ptable.noise(counts[order], keys[order]) == first[order]).all()
+
+
+def test_zeros_stay_zero_and_no_small_count_is_published(ptable):
+    rng = np.random.default_rng(11)
+    counts = rng.integers(0, 12, 100_000)
+    keys = rng.random(100_000)
+    out = ptable.perturb(counts, keys)
+    assert (out[counts == 0] == 0).all()
+    assert not ((out >= 1) & (out <= PARAMS.forbidden_small)).any()
+    assert (out >= 0).all()
+
+
+def test_noise_never_exceeds_d_and_has_mean_zero_and_variance_v(ptable):
+    rng = np.random.default_rng(20241231)
+    counts = rng.integers(20, 5000, 200_000)
+    keys = rng.random(200_000)
+    noise = ptable.noise(counts, keys)
+    assert np.abs(noise).max() <= PARAMS.max_deviation
+    assert abs(noise.mean()) < 0.02
+    assert noise.var() == pytest.approx(PARAMS.variance, rel=0.03)
+
+
+def test_cell_key_is_the_sum_of_record_keys_mod_one():
+    record_keys = np.array([0.75, 0.5, 0.25, 0.875])
+    assert cell_keys(np.array([record_keys.sum()]))[0] == pytest.approx(0.375)
+    # a cell made of the same records in any order gets the same key
+    assert cell_keys(np.array([record_keys[::-1].sum()]))[0] == pytest.approx(0.375)
+
+
+def test_parameters_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="variance"):
+        CkmParameters(max_deviation=2, variance=9.0, forbidden_small=2)
+    config = tmp_path / "ckm.yml"
+    config.write_text("max_deviation: 3\n")
+    with pytest.raises(ValueError, match="variance"):
+        load_parameters(config)
+    config.write_text("max_deviation: 3\nvariance: 1.5\nforbidden_small: 2\n")
+    assert load_parameters(config) == CkmParameters(3, 1.5, 2)

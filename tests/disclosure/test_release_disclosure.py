@@ -1,0 +1,207 @@
+"""Disclosure control on real releases of the test city: what leaves is scanned, audited and
+attacked."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.disclosure.release_audit import DisclosureAuditFailed
+from orchestration.pipeline import run_pipeline
+from orchestration.release import list_releases
+
+FORBIDDEN_COLUMN = re.compile(
+    r"person|personen|birth|geburt|address|adress|street|strasse|straße|house|hausn|household_key|haushalts|"
+    r"bg_number|case_number|aktenzeichen|application|antrag|_record_key|record_key",
+    re.IGNORECASE,
+)
+
+
+def _latest(settings) -> Path:
+    return list_releases(settings.releases_dir)[-1].path
+
+
+def _delivered_keys(raw: Path) -> set[str]:
+    """A sample of the keys the departments delivered (person, household)."""
+    out: set[str] = set()
+    for path in sorted((raw / "einwohner").glob("*.csv"))[-1:]:
+        with path.open(encoding="cp1252") as fh:
+            for i, row in enumerate(csv.DictReader(fh, delimiter=";")):
+                out.add(row["Personen_ID"])
+                out.add(row.get("Haushalts_ID") or row["Haushaltsnummer"])
+                if i > 300:
+                    break
+    return out
+
+
+def _pseudonyms(warehouse: Path) -> set[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select person_key, household_key from raw.register_persons using sample 300 rows (reservoir, 7)"
+        ).fetchall()
+    finally:
+        con.close()
+    return {v for row in rows for v in row}
+
+
+def _count_violations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
+    merged = values.merge(catalogue[["indicator_id", "disclosure_rule", "disclosure_min_count"]], on="indicator_id")
+    low = merged["disclosure_min_count"].fillna(3)
+    bad_num = (merged["disclosure_rule"] == "count") & merged["numerator"].between(1, low - 1)
+    bad_den = merged["denominator"].between(1, low - 1)
+    return merged[bad_num | bad_den]
+
+
+def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
+    release = _latest(built_city)
+    secrets = _delivered_keys(built_city.raw_dir) | _pseudonyms(built_city.warehouse_path)
+    assert len(secrets) > 500
+    findings: list[str] = []
+
+    con = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
+    try:
+        relations = con.execute(
+            "select table_name, column_name, data_type from information_schema.columns"
+        ).fetchall()
+        for table, column, _type in relations:
+            if FORBIDDEN_COLUMN.search(column):
+                findings.append(f"sozialmonitor.duckdb {table}.{column}")
+        tables = {t for t, _c, _d in relations}
+        for table in tables:
+            frame = con.execute(f'select * from "{table}"').df()
+            text = set(frame.select_dtypes(include=["object", "string"]).astype(str).stack().tolist())
+            if text & secrets:
+                findings.append(f"sozialmonitor.duckdb {table}: holds a person or household key")
+        values = con.execute("select * from indicator_values").df()
+        catalogue = con.execute("select * from indicator_catalogue").df()
+    finally:
+        con.close()
+    small = _count_violations(values, catalogue)
+    assert small.empty, small.head().to_string()
+
+    for parquet in sorted((release / "data").glob("*.parquet")):
+        frame = pd.read_parquet(parquet)
+        findings += [f"{parquet.name}: column {c}" for c in frame.columns if FORBIDDEN_COLUMN.search(c)]
+        if name_small := parquet.stem == "indicator_values":
+            assert _count_violations(frame, catalogue).empty and name_small
+    for geojson in sorted(release.rglob("*.geojson")):
+        data = json.loads(geojson.read_text(encoding="utf-8"))
+        keys = {k for f in data["features"] for k in f["properties"]}
+        findings += [f"{geojson.name}: property {k}" for k in keys if FORBIDDEN_COLUMN.search(k)]
+    # every file of the release, byte for byte: no delivered key, no pseudonym
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):
+        blob = path.read_bytes()
+        hits = [s for s in secrets if s.encode() in blob]
+        if hits:
+            findings.append(f"{path.relative_to(release)}: contains {hits[:3]}")
+    assert not findings, findings
+
+
+def test_audit_figures_are_in_the_manifest_and_passed(built_city):
+    manifest = json.loads((_latest(built_city) / "manifest.json").read_text(encoding="utf-8"))
+    audit = manifest["disclosure_audit"]
+    assert audit["passed"] is True and audit["problems"] == []
+    assert audit["withheld_primary"] > 0
+    assert audit["narrowest_interval_primary"] >= audit["protection_width"] == 3
+    assert audit["linear_programmes"] == 2 * audit["withheld_cells"]
+    rules = manifest["rules"]["disclosure"]
+    assert rules["method"] == "suppression" and "SWITCHED OFF" not in rules["secondary"]
+    # the gate report in the release carries no example rows (internal values)
+    gates = json.loads((_latest(built_city) / "quality" / "gates.json").read_text(encoding="utf-8"))
+    assert all(r["examples"] == [] for r in gates["results"])
+
+
+def _level_subtraction_recoveries(values: pd.DataFrame, areas: pd.DataFrame, catalogue: pd.DataFrame) -> list[tuple]:
+    """The plain attack: a Stadtteil's count minus its published Stadtviertel, for every Stadtteil
+    with exactly one withheld Stadtviertel. Returns (indicator, stichtag, viertel, recovered)."""
+    parents = areas[areas["level"] == "stadtviertel"][["area_id", "parent_id", "valid_from", "valid_to"]]
+    counts = values.merge(catalogue[["indicator_id", "disclosure_rule"]], on="indicator_id")
+    counts = counts[counts["disclosure_rule"] == "count"]
+    viertel = counts[counts["level"] == "stadtviertel"].merge(parents, on="area_id")
+    viertel = viertel[(viertel["valid_from"] <= viertel["stichtag"]) & (viertel["valid_to"].isna() | (viertel["valid_to"] >= viertel["stichtag"]))]
+    teil = counts[counts["level"] == "stadtteil"][["indicator_id", "stichtag", "area_id", "numerator"]].rename(
+        columns={"area_id": "parent_id", "numerator": "parent_numerator"}
+    )
+    out = []
+    for (indicator, day, parent), group in viertel.groupby(["indicator_id", "stichtag", "parent_id"]):
+        hidden = group[group["numerator"].isna() & group["is_suppressed"]]
+        total = teil[(teil["indicator_id"] == indicator) & (teil["stichtag"] == day) & (teil["parent_id"] == parent)]
+        if len(hidden) == 1 and len(total) == 1 and pd.notna(total["parent_numerator"].iloc[0]):
+            recovered = total["parent_numerator"].iloc[0] - group["numerator"].sum()
+            out.append((indicator, day, hidden["area_id"].iloc[0], recovered))
+    return out
+
+
+def _public(settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return (
+            con.execute("select * from public.indicator_values").df(),
+            con.execute("select * from public.areas").df(),
+            con.execute("select * from public.indicator_catalogue").df(),
+            con.execute("select * from disclosure.disclosure_pattern").df(),
+        )
+    finally:
+        con.close()
+
+
+def test_level_attack_succeeds_without_secondary_suppression_and_the_audit_blocks_that_release(released_copy):
+    before = {r.id for r in list_releases(released_copy.releases_dir)}
+    with pytest.raises(DisclosureAuditFailed, match="narrower than the protection width|published"):
+        run_pipeline(released_copy, dbt_vars={"disclosure_secondary_suppression": False})
+    assert {r.id for r in list_releases(released_copy.releases_dir)} == before  # nothing published
+    values, areas, catalogue, pattern = _public(released_copy)
+    recovered = _level_subtraction_recoveries(values, areas, catalogue)
+    assert recovered, "with secondary suppression off, some withheld Stadtviertel must be recoverable"
+    truth = pattern.set_index(["stichtag", "level", "area_id", "measure"])["value"]
+    measure = catalogue.set_index("indicator_id")["numerator_measure"]
+    for indicator, day, viertel, value in recovered:
+        assert value == truth[(day, "stadtviertel", viertel, measure[indicator])]  # the attack works
+        assert 0 < value < 3 or pattern is not None
+
+
+def test_level_attack_fails_on_the_real_release(built_city):
+    values, areas, catalogue, _pattern = _public(built_city)
+    assert values["is_suppressed"].any()
+    assert _level_subtraction_recoveries(values, areas, catalogue) == []
+
+
+def test_cell_key_release_perturbs_consistently_and_says_tables_do_not_add_up(released_copy):
+    summary = run_pipeline(released_copy, dbt_vars={"disclosure_method": "cell_key"}, force_release=True)
+    release = summary.release.release.path
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["rules"]["disclosure"]["method"] == "cell_key"
+    assert manifest["rules"]["disclosure"]["tables_add_up"] is False
+    assert manifest["disclosure_audit"]["passed"] is True
+    text = json.dumps(manifest)
+    assert "max_deviation" not in text and "variance" not in text  # D and V are not published
+    values = pd.read_parquet(release / "data" / "indicator_values.parquet")
+    catalogue = pd.read_parquet(release / "data" / "indicator_catalogue.parquet")
+    assert _count_violations(values, catalogue).empty
+    assert not values["is_suppressed"].any()
+    # the same cell (residents of an area) carries the same noise in every indicator that shows it
+    residents_as = values.merge(catalogue[["indicator_id", "denominator_measure"]], on="indicator_id")
+    residents_as = residents_as[residents_as["denominator_measure"] == "residents"]
+    spread = residents_as.groupby(["level", "area_id", "stichtag"])["denominator"].nunique()
+    assert (spread == 1).all()
+    counts = values[values["indicator_id"] == "residents"]
+    published = counts.set_index(["level", "area_id", "stichtag"])["numerator"]
+    con = duckdb.connect(str(released_copy.warehouse_path), read_only=True)
+    try:
+        truth = con.execute(
+            "select level, area_id, stichtag, value from disclosure.disclosure_pattern where measure = 'residents'"
+        ).df().set_index(["level", "area_id", "stichtag"])["value"]
+    finally:
+        con.close()
+    assert (published != truth.reindex(published.index)).any()  # noise was added
+    city = counts[counts["level"] == "gemeinde"].set_index("stichtag")["numerator"]
+    viertel_sum = counts[counts["level"] == "stadtviertel"].groupby("stichtag")["numerator"].sum()
+    assert (city != viertel_sum.reindex(city.index)).any()  # totals perturbed on their own
+    assert "Cell-Key" in (release / "LIESMICH.txt").read_text(encoding="utf-8")

@@ -1,0 +1,216 @@
+"""Secondary suppression and the attacker audit on small tables whose answers are known by hand.
+
+Every attack test first shows that the attack works when secondary suppression is off (or ignores
+what it must consider), then that it fails with the real protection, by plain subtraction and by
+the audit's linear programmes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.disclosure.audit import intervals
+from orchestration.disclosure.linked import LinkedTable, Relation, components
+from orchestration.disclosure.pattern import suppression_pattern
+from orchestration.disclosure.secondary import ProtectionImpossible, protect
+
+WIDTH = 3
+
+
+def oracle_table() -> LinkedTable:
+    """Regions A–D by sex, with row totals, column totals and the grand total (the issue's oracle)."""
+    counts = {"A": (2, 18), "B": (19, 14), "C": (10, 12), "D": (14, 11)}
+    atoms = list(counts)
+    values = np.array(
+        [[counts[a][0] for a in atoms], [counts[a][1] for a in atoms], [sum(counts[a]) for a in atoms]]
+    )
+    cells, members = [], []
+    for measure in ("f", "m", "total"):
+        for i, region in enumerate(atoms):
+            cells.append((measure, region))
+            members.append(np.array([i]))
+        cells.append((measure, "all"))
+        members.append(np.arange(len(atoms)))
+    return LinkedTable(["f", "m", "total"], atoms, values, cells, members, [Relation({"total": 1, "f": -1, "m": -1})])
+
+
+def known_except(table: LinkedTable, hidden: set[int]) -> dict[int, float]:
+    values = table.cell_values()
+    return {i: float(values[i]) for i in range(len(table.cells)) if i not in hidden}
+
+
+def test_oracle_least_cost_pattern_is_exactly_am_cf_cm():
+    table = oracle_table()
+    table.check()
+    primary = {table.cell_index[("f", "A")]}
+    totals = {i for i, (measure, region) in enumerate(table.cells) if measure == "total" or region == "all"}
+    pattern = protect(table, primary, width=WIDTH, fixed_published=totals)
+    assert pattern.optimal
+    assert {table.cells[i] for i in pattern.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
+    assert pattern.objective == 40  # persons hidden: 18 + 10 + 12
+    # The same answer when the totals may be suppressed too: hiding them costs more.
+    free = protect(table, primary, width=WIDTH)
+    assert {table.cells[i] for i in free.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
+    # The attacker's interval for A/f from everything published: [0, 12].
+    (af,) = intervals(table, known_except(table, pattern.suppressed), sorted(primary))
+    assert (af.low, af.high, af.value) == (0, 12, 2)
+
+
+def test_oracle_without_secondary_suppression_a_row_total_gives_the_cell_away():
+    table = oracle_table()
+    a_f = table.cell_index[("f", "A")]
+    published = known_except(table, {a_f})
+    # the attack: row total of A minus A/m
+    assert published[table.cell_index[("total", "A")]] - published[table.cell_index[("m", "A")]] == 2
+    (iv,) = intervals(table, published, [a_f])
+    assert iv.width == 0
+
+
+def hierarchy_with_sozialraum() -> LinkedTable:
+    """One measure; atoms = Stadtviertel ∩ Sozialraum. ST1 = V1 + V2, ST2 = V3 + V4, city = both;
+    SR1 = V1 + V3, SR2 = V2 + V4 (Sozialräume cross the Stadtteil border)."""
+    atoms = ["V1", "V2", "V3", "V4"]
+    values = np.array([[2, 20, 30, 25]])
+    areas = {
+        "stadtviertel:V1": [0], "stadtviertel:V2": [1], "stadtviertel:V3": [2], "stadtviertel:V4": [3],
+        "stadtteil:ST1": [0, 1], "stadtteil:ST2": [2, 3], "gemeinde:G": [0, 1, 2, 3],
+        "sozialraum:SR1": [0, 2], "sozialraum:SR2": [1, 3],
+    }
+    cells = [("sgb2", area) for area in areas]
+    return LinkedTable(["sgb2"], atoms, values, cells, [np.array(a) for a in areas.values()])
+
+
+def test_attack_across_levels_fails_with_secondary_suppression():
+    table = hierarchy_with_sozialraum()
+    v1 = table.cell_index[("sgb2", "stadtviertel:V1")]
+    published = known_except(table, {v1})
+    # secondary suppression off: Stadtteil minus its published Stadtviertel
+    recovered = published[table.cell_index[("sgb2", "stadtteil:ST1")]] - published[table.cell_index[("sgb2", "stadtviertel:V2")]]
+    assert recovered == 2
+    pattern = protect(table, {v1}, width=WIDTH)
+    after = known_except(table, pattern.suppressed)
+    st1, v2 = table.cell_index[("sgb2", "stadtteil:ST1")], table.cell_index[("sgb2", "stadtviertel:V2")]
+    assert st1 not in after or v2 not in after  # the subtraction has a missing term
+    (iv,) = intervals(table, after, [v1])
+    assert iv.width >= WIDTH
+
+
+def test_attack_across_stadtteil_and_sozialraum_needs_the_non_nested_level_in_the_model():
+    table = hierarchy_with_sozialraum()
+    v1 = table.cell_index[("sgb2", "stadtviertel:V1")]
+    # A protection that only knows the hierarchy (Sozialräume left out of the table) ...
+    nested_only = [i for i, (_m, area) in enumerate(table.cells) if not area.startswith("sozialraum")]
+    hierarchy = LinkedTable(
+        table.measures, table.atoms, table.atom_values,
+        [table.cells[i] for i in nested_only], [table.cell_atoms[i] for i in nested_only],
+    )
+    naive = protect(hierarchy, {hierarchy.cell_index[("sgb2", "stadtviertel:V1")]}, width=WIDTH)
+    hidden = {table.cell_index[hierarchy.cells[i]] for i in naive.suppressed}
+    published = known_except(table, hidden)
+    # ... is broken by the overlap: Sozialraum SR1 minus the published Stadtviertel V3
+    sr1, v3 = table.cell_index[("sgb2", "sozialraum:SR1")], table.cell_index[("sgb2", "stadtviertel:V3")]
+    assert sr1 in published and v3 in published
+    assert published[sr1] - published[v3] == 2
+    (iv,) = intervals(table, published, [v1])
+    assert iv.width == 0
+    # The real protection models the Sozialräume and holds.
+    pattern = protect(table, {v1}, width=WIDTH)
+    after = known_except(table, pattern.suppressed)
+    assert not (sr1 in after and v3 in after)
+    (iv,) = intervals(table, after, [v1])
+    assert iv.width >= WIDTH
+
+
+def test_attack_across_two_releases_fails_when_the_pattern_keeps_to_the_earlier_one():
+    table = hierarchy_with_sozialraum()
+    v1 = table.cell_index[("sgb2", "stadtviertel:V1")]
+    v2 = table.cell_index[("sgb2", "stadtviertel:V2")]
+    # Release 1 (before a correction of V1 from 5 to 2) published V2 = 20, ST1 and everything else.
+    earlier_published = {v2: 20.0}
+    # Release 2 ignoring release 1: the cheapest protection hides V2 ...
+    blind = protect(table, {v1}, width=WIDTH)
+    assert v2 in blind.secondary
+    combined = known_except(table, blind.suppressed) | earlier_published
+    st1 = table.cell_index[("sgb2", "stadtteil:ST1")]
+    if st1 in combined:  # ... so ST1 (this release) minus V2 (the earlier one) gives V1 away
+        assert combined[st1] - combined[v2] == 2
+    (iv,) = intervals(table, combined, [v1])
+    assert iv.width < WIDTH
+    # Keeping to the earlier release: V2 stays published, other cells protect V1.
+    kept = protect(table, {v1}, width=WIDTH, fixed_published={v2})
+    assert v2 not in kept.suppressed
+    (iv,) = intervals(table, known_except(table, kept.suppressed) | earlier_published, [v1])
+    assert iv.width >= WIDTH
+
+
+def test_relations_between_measures_are_attack_routes_too():
+    """residents = young + working + old: hiding 'young' alone is undone by the other three."""
+    atoms = ["a1", "a2"]
+    measures = ["old", "residents", "working", "young"]
+    values = np.array([[40, 50], [140, 180], [98, 125], [2, 5]])
+    relation = Relation({"residents": 1, "young": -1, "working": -1, "old": -1}, "=", "age_bands")
+    cells, members = [], []
+    for m in measures:
+        for name, atoms_of in (("X", [0]), ("Y", [1]), ("city", [0, 1])):
+            cells.append((m, name))
+            members.append(np.array(atoms_of))
+    table = LinkedTable(measures, atoms, values, cells, members, [relation])
+    table.check()
+    young_x = table.cell_index[("young", "X")]
+    published = known_except(table, {young_x})
+    (iv,) = intervals(table, published, [young_x])
+    assert iv.width == 0  # residents - working - old
+    pattern = protect(table, {young_x}, width=WIDTH)
+    (iv,) = intervals(table, known_except(table, pattern.suppressed), [young_x])
+    assert iv.width >= WIDTH
+
+
+def test_a_primary_cell_published_by_an_earlier_release_is_refused_with_a_clear_message():
+    table = oracle_table()
+    a_f = table.cell_index[("f", "A")]
+    with pytest.raises(ProtectionImpossible, match="earlier release"):
+        protect(table, {a_f}, width=WIDTH, fixed_published={a_f})
+
+
+def test_components_group_measures_by_relation():
+    groups = components(["a", "b", "c", "d"], [Relation({"a": 1, "b": -1}), Relation({"b": 1, "c": -1}, "<=")])
+    assert groups == [["a", "b", "c"], ["d"]]
+
+
+def test_relation_that_does_not_hold_in_the_data_is_reported():
+    table = LinkedTable(
+        ["p", "q"], ["a"], np.array([[3], [2]]), [("p", "x"), ("q", "x")], [np.array([0]), np.array([0])],
+        [Relation({"p": 1, "q": -1}, "<=", "p_within_q")],
+    )
+    with pytest.raises(ValueError, match="p_within_q"):
+        table.check()
+
+
+def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions():
+    """The frame interface the dbt model uses, on the Sozialraum table."""
+    day = pd.Timestamp("2024-12-31")
+    table = hierarchy_with_sozialraum()
+    values = table.cell_values()
+    rows = []
+    for (measure, area), value in zip(table.cells, values, strict=True):
+        level, area_id = area.split(":")
+        rows.append({"stichtag": day, "level": level, "area_id": area_id, "measure": measure, "value": value,
+                     "min_count": 3, "primary_reason": "count_below_min" if 0 < value < 3 else None})
+    cells = pd.DataFrame(rows)
+    area_atoms = pd.DataFrame(
+        [{"stichtag": day, "level": area.split(":")[0], "area_id": area.split(":")[1], "atom_id": table.atoms[a]}
+         for (_m, area), members in zip(table.cells, table.cell_atoms, strict=True) for a in members]
+    )
+    atom_values = pd.DataFrame(
+        [{"stichtag": day, "atom_id": atom, "measure": "sgb2", "value": float(v)}
+         for atom, v in zip(table.atoms, table.atom_values[0], strict=True)]
+    )
+    no_relations = pd.DataFrame(columns=["relation_id", "sense", "measure", "coefficient"])
+    pattern = suppression_pattern(cells, area_atoms, atom_values, no_relations, width=WIDTH)
+    hidden = set(pattern.loc[pattern["status"] == "suppressed", "area_id"])
+    direct = protect(table, {table.cell_index[("sgb2", "stadtviertel:V1")]}, width=WIDTH)
+    assert hidden == {table.cells[i][1].split(":")[1] for i in direct.suppressed}
+    assert pattern["published_value"].isna().sum() == len(hidden)
+    off = suppression_pattern(cells, area_atoms, atom_values, no_relations, width=WIDTH, secondary=False)
+    assert set(off.loc[off["status"] == "suppressed", "area_id"]) == {"V1"}
