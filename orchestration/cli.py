@@ -71,10 +71,10 @@ def run(
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from data_quality import GateFailed
 
+    from .disclosure.release_audit import DisclosureAuditFailed
     from .ingest import IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
-    from .disclosure.release_audit import DisclosureAuditFailed
     from .release import ReleaseRefused
 
     settings = _settings()

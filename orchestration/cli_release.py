@@ -185,7 +185,12 @@ def audit_command(
     manifest = release.manifest()
     width = float(manifest.get("rules", {}).get("dbt_vars", {}).get("disclosure_protection_width", 3))
     report = audit_release(
-        release.path, settings.warehouse_path, settings.releases_dir, release.stichtag, width, exclude_release=release.id
+        release.path,
+        settings.warehouse_path,
+        settings.releases_dir,
+        release.stichtag,
+        width,
+        exclude_release=release.id,
     )
     console.print_json(json.dumps(report.figures(), default=str))
     if cells and report.cells:

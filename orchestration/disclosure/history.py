@@ -50,9 +50,7 @@ def all_released_cells(releases_dir: Path, exclude: str | None = None) -> pd.Dat
 
     con = duckdb.connect()
     try:
-        frames = [
-            release_cells(con, r.path, r.id) for r in list_releases(releases_dir) if r.id != exclude
-        ]
+        frames = [release_cells(con, r.path, r.id) for r in list_releases(releases_dir) if r.id != exclude]
     finally:
         con.close()
     frames = [f for f in frames if not f.empty]

@@ -29,7 +29,9 @@ class Relation:
 
     def __post_init__(self) -> None:
         if self.sense not in ("=", "<="):
-            raise ValueError(f"relation {self.name or self.coefficients}: sense must be '=' or '<=', not {self.sense!r}")
+            raise ValueError(
+                f"relation {self.name or self.coefficients}: sense must be '=' or '<=', not {self.sense!r}"
+            )
 
 
 @dataclass

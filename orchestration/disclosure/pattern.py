@@ -22,7 +22,9 @@ def relations_from_frame(frame: pd.DataFrame) -> list[Relation]:
         senses = set(rows["sense"])
         if len(senses) != 1:
             raise ValueError(f"relation {name} has more than one sense: {sorted(senses)}")
-        out.append(Relation(dict(zip(rows["measure"], rows["coefficient"].astype(float), strict=True)), senses.pop(), name))
+        out.append(
+            Relation(dict(zip(rows["measure"], rows["coefficient"].astype(float), strict=True)), senses.pop(), name)
+        )
     return out
 
 
@@ -45,8 +47,13 @@ def build_table(
         for (level, area), grp in area_atoms.groupby(["level", "area_id"], sort=False)
     }
     ordered = cells.sort_values(["measure", "level", "area_id"])
-    cell_ids = [(m, f"{lv}:{a}") for m, lv, a in zip(ordered["measure"], ordered["level"], ordered["area_id"], strict=True)]
-    cell_atoms = [members.get((lv, a), np.array([], dtype=int)) for lv, a in zip(ordered["level"], ordered["area_id"], strict=True)]
+    cell_ids = [
+        (m, f"{lv}:{a}") for m, lv, a in zip(ordered["measure"], ordered["level"], ordered["area_id"], strict=True)
+    ]
+    cell_atoms = [
+        members.get((lv, a), np.array([], dtype=int))
+        for lv, a in zip(ordered["level"], ordered["area_id"], strict=True)
+    ]
     table = LinkedTable(measures, atoms, values, cell_ids, cell_atoms, relations)
     table.check()
     return table
@@ -59,8 +66,10 @@ def earlier_state(released: pd.DataFrame | None, cells: pd.DataFrame) -> pd.Seri
     state = pd.Series([None] * len(cells), index=cells.index, dtype=object)
     if released is None or released.empty:
         return state
-    merged = cells[KEY + ["value"]].reset_index().merge(
-        released[KEY + ["value", "suppressed"]].rename(columns={"value": "released_value"}), on=KEY, how="inner"
+    merged = (
+        cells[KEY + ["value"]]
+        .reset_index()
+        .merge(released[KEY + ["value", "suppressed"]].rename(columns={"value": "released_value"}), on=KEY, how="inner")
     )
     if merged.empty:
         return state
@@ -130,7 +139,9 @@ def perturbation(cells: pd.DataFrame, parameters_file: str | None = None) -> pd.
     if cells["cell_key"].isna().any():
         missing = cells[cells["cell_key"].isna()][["measure"]].drop_duplicates()["measure"].tolist()
         raise ValueError(f"Cell Key Method: no record keys for {missing}")
-    cells["published_value"] = table.perturb(cells["value"].round().astype("int64").to_numpy(), cells["cell_key"].to_numpy())
+    cells["published_value"] = table.perturb(
+        cells["value"].round().astype("int64").to_numpy(), cells["cell_key"].to_numpy()
+    )
     cells["published_value"] = cells["published_value"].astype(float)
     cells["status"] = "perturbed"
     cells["reason"] = None

@@ -158,18 +158,23 @@ def audit_release(
     withheld = merged["status"] == "suppressed"
     leaked = merged[withheld & merged["file_value"].notna()]
     for r in leaked.itertuples():
-        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: withheld by the pattern but published")
+        report.problems.append(
+            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: withheld by the pattern but published"
+        )
     shown = merged[~withheld]
     wrong = shown[shown["file_value"].isna() | ((shown["file_value"] - shown["value"]).abs() > 1e-9)]
     for r in wrong.itertuples():
         report.problems.append(
-            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value}, but its value is {r.value}"
+            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value}, "
+            f"but its value is {r.value}"
         )
     report.published_cells = int((~withheld).sum())
 
     # What the attacker knows: this release's published cells, plus earlier releases' cells where
     # they describe the same data (an earlier value that differs is about data since corrected).
-    known = merged.loc[~withheld & merged["file_value"].notna(), KEY + ["file_value"]].rename(columns={"file_value": "known"})
+    known = merged.loc[~withheld & merged["file_value"].notna(), KEY + ["file_value"]].rename(
+        columns={"file_value": "known"}
+    )
     if not earlier.empty:
         old = earlier[earlier["value"].notna()].merge(pattern[KEY + ["value"]], on=KEY, suffixes=("_old", ""))
         same = (old["value_old"] - old["value"]).abs() < 1e-9
@@ -181,7 +186,9 @@ def audit_release(
     # 3. Intervals per Stichtag and group of related measures.
     relations = relations_from_frame(frames["relations"])
     related = sorted({m for r in relations for m in r.coefficients})
-    known_key = {tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)}
+    known_key = {
+        tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)
+    }
     for day, day_cells in pattern.groupby("stichtag", sort=True):
         if not (day_cells["status"] == "suppressed").any():
             continue
@@ -211,8 +218,16 @@ def audit_release(
             report.linear_programmes += 2 * len(targets)
             for iv in found:
                 row = ordered.iloc[iv.cell]
-                cell = CellAudit(row["stichtag"], row["level"], row["area_id"], row["measure"], iv.value,
-                                 row["reason"], iv.low, iv.high)
+                cell = CellAudit(
+                    row["stichtag"],
+                    row["level"],
+                    row["area_id"],
+                    row["measure"],
+                    iv.value,
+                    row["reason"],
+                    iv.low,
+                    iv.high,
+                )
                 report.cells.append(cell)
                 if cell.reason != "secondary" and cell.width < protection_width - 1e-6:
                     report.problems.append(
@@ -223,7 +238,9 @@ def audit_release(
     return report
 
 
-def _audit_perturbed(report: AuditReport, pattern: pd.DataFrame, published: pd.DataFrame, started: float) -> AuditReport:
+def _audit_perturbed(
+    report: AuditReport, pattern: pd.DataFrame, published: pd.DataFrame, started: float
+) -> AuditReport:
     """Cell Key Method: nothing is withheld, so there is nothing to bound. Checked instead: the files
     carry exactly the perturbed counts, no count is published as 1 … js, zeros stay zeros, and no
     count moved by more than D. (D and V themselves stay out of the report.)"""
@@ -235,10 +252,15 @@ def _audit_perturbed(report: AuditReport, pattern: pd.DataFrame, published: pd.D
     report.published_cells = len(merged)
     wrong = merged[(merged["file_value"] - merged["published_value"]).abs().fillna(1) > 1e-9]
     for r in wrong.head(20).itertuples():
-        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: the file does not carry the perturbed count")
+        report.problems.append(
+            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: the file does not carry the perturbed count"
+        )
     small = merged[(merged["file_value"] >= 1) & (merged["file_value"] <= parameters.forbidden_small)]
     for r in small.head(20).itertuples():
-        report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value:g}, a forbidden small count")
+        report.problems.append(
+            f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value:g}, "
+            "a forbidden small count"
+        )
     zeros = merged[(merged["value"] == 0) & (merged["file_value"] != 0)]
     for r in zeros.head(20).itertuples():
         report.problems.append(f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: a zero was perturbed")

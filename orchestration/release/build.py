@@ -30,11 +30,11 @@ from typing import Any
 
 import yaml
 
+from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
-from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
 from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
@@ -289,7 +289,9 @@ def _disclosure_rules(
         "published_levels": public_levels,
         "allow_list": {name: list(cols) for name, cols in ALLOW_LIST.items()},
         "rounding_decimals": dbt_vars.get("public_decimals"),
-        "pseudonymisation": "person, household and case keys: HMAC-SHA256 with a key kept outside warehouse and release",
+        "pseudonymisation": (
+            "person, household and case keys: HMAC-SHA256 with a key kept outside warehouse and release"
+        ),
     }
     if method == "cell_key":
         return {

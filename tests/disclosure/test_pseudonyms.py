@@ -29,7 +29,10 @@ def test_key_comes_from_env_or_file_and_demo_key_only_for_the_marked_demo(tmp_pa
     secret = tmp_path / "key"
     secret.write_text("file-secret-0123456789\n")
     assert load_key(environ={ENV_KEY_FILE: str(secret)}).secret == b"file-secret-0123456789"
-    assert load_key(environ={ENV_KEY: "env-secret-0123456789", ENV_KEY_FILE: str(secret)}).secret == b"env-secret-0123456789"
+    assert (
+        load_key(environ={ENV_KEY: "env-secret-0123456789", ENV_KEY_FILE: str(secret)}).secret
+        == b"env-secret-0123456789"
+    )
     raw = tmp_path / "raw"
     raw.mkdir()
     with pytest.raises(KeyMissing, match="SOZIALMONITOR_PSEUDONYM_KEY_FILE"):
@@ -52,7 +55,9 @@ def test_warehouse_holds_pseudonyms_not_the_delivered_keys(ingested_city):
     try:
         stored = {r[0] for r in con.execute("select person_key from raw.register_persons").fetchall()}
         stored_households = {r[0] for r in con.execute("select household_key from raw.register_persons").fetchall()}
-        record_keys = con.execute("select min(_record_key), max(_record_key), avg(_record_key) from raw.register_persons").fetchone()
+        record_keys = con.execute(
+            "select min(_record_key), max(_record_key), avg(_record_key) from raw.register_persons"
+        ).fetchone()
         # every text column of every raw table: no delivered person or household key anywhere
         leaks = []
         for schema, table, column in con.execute(
@@ -72,7 +77,7 @@ def test_warehouse_holds_pseudonyms_not_the_delivered_keys(ingested_city):
     assert {key.pseudonym(k) for k in delivered} <= stored
     assert {key.pseudonym(h) for h in households} <= stored_households
     # record keys: in [0, 1), spread evenly
-    assert 0 <= record_keys[0] and record_keys[1] < 1 and abs(record_keys[2] - 0.5) < 0.02
+    assert record_keys[0] >= 0 and record_keys[1] < 1 and abs(record_keys[2] - 0.5) < 0.02
 
 
 def test_record_key_is_stable_across_stichtage(ingested_city):

@@ -22,9 +22,7 @@ def oracle_table() -> LinkedTable:
     """Regions A–D by sex, with row totals, column totals and the grand total (the issue's oracle)."""
     counts = {"A": (2, 18), "B": (19, 14), "C": (10, 12), "D": (14, 11)}
     atoms = list(counts)
-    values = np.array(
-        [[counts[a][0] for a in atoms], [counts[a][1] for a in atoms], [sum(counts[a]) for a in atoms]]
-    )
+    values = np.array([[counts[a][0] for a in atoms], [counts[a][1] for a in atoms], [sum(counts[a]) for a in atoms]])
     cells, members = [], []
     for measure in ("f", "m", "total"):
         for i, region in enumerate(atoms):
@@ -73,9 +71,15 @@ def hierarchy_with_sozialraum() -> LinkedTable:
     atoms = ["V1", "V2", "V3", "V4"]
     values = np.array([[2, 20, 30, 25]])
     areas = {
-        "stadtviertel:V1": [0], "stadtviertel:V2": [1], "stadtviertel:V3": [2], "stadtviertel:V4": [3],
-        "stadtteil:ST1": [0, 1], "stadtteil:ST2": [2, 3], "gemeinde:G": [0, 1, 2, 3],
-        "sozialraum:SR1": [0, 2], "sozialraum:SR2": [1, 3],
+        "stadtviertel:V1": [0],
+        "stadtviertel:V2": [1],
+        "stadtviertel:V3": [2],
+        "stadtviertel:V4": [3],
+        "stadtteil:ST1": [0, 1],
+        "stadtteil:ST2": [2, 3],
+        "gemeinde:G": [0, 1, 2, 3],
+        "sozialraum:SR1": [0, 2],
+        "sozialraum:SR2": [1, 3],
     }
     cells = [("sgb2", area) for area in areas]
     return LinkedTable(["sgb2"], atoms, values, cells, [np.array(a) for a in areas.values()])
@@ -86,7 +90,10 @@ def test_attack_across_levels_fails_with_secondary_suppression():
     v1 = table.cell_index[("sgb2", "stadtviertel:V1")]
     published = known_except(table, {v1})
     # secondary suppression off: Stadtteil minus its published Stadtviertel
-    recovered = published[table.cell_index[("sgb2", "stadtteil:ST1")]] - published[table.cell_index[("sgb2", "stadtviertel:V2")]]
+    recovered = (
+        published[table.cell_index[("sgb2", "stadtteil:ST1")]]
+        - published[table.cell_index[("sgb2", "stadtviertel:V2")]]
+    )
     assert recovered == 2
     pattern = protect(table, {v1}, width=WIDTH)
     after = known_except(table, pattern.suppressed)
@@ -102,8 +109,11 @@ def test_attack_across_stadtteil_and_sozialraum_needs_the_non_nested_level_in_th
     # A protection that only knows the hierarchy (Sozialräume left out of the table) ...
     nested_only = [i for i, (_m, area) in enumerate(table.cells) if not area.startswith("sozialraum")]
     hierarchy = LinkedTable(
-        table.measures, table.atoms, table.atom_values,
-        [table.cells[i] for i in nested_only], [table.cell_atoms[i] for i in nested_only],
+        table.measures,
+        table.atoms,
+        table.atom_values,
+        [table.cells[i] for i in nested_only],
+        [table.cell_atoms[i] for i in nested_only],
     )
     naive = protect(hierarchy, {hierarchy.cell_index[("sgb2", "stadtviertel:V1")]}, width=WIDTH)
     hidden = {table.cell_index[hierarchy.cells[i]] for i in naive.suppressed}
@@ -180,7 +190,11 @@ def test_components_group_measures_by_relation():
 
 def test_relation_that_does_not_hold_in_the_data_is_reported():
     table = LinkedTable(
-        ["p", "q"], ["a"], np.array([[3], [2]]), [("p", "x"), ("q", "x")], [np.array([0]), np.array([0])],
+        ["p", "q"],
+        ["a"],
+        np.array([[3], [2]]),
+        [("p", "x"), ("q", "x")],
+        [np.array([0]), np.array([0])],
         [Relation({"p": 1, "q": -1}, "<=", "p_within_q")],
     )
     with pytest.raises(ValueError, match="p_within_q"):
@@ -195,16 +209,30 @@ def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions
     rows = []
     for (measure, area), value in zip(table.cells, values, strict=True):
         level, area_id = area.split(":")
-        rows.append({"stichtag": day, "level": level, "area_id": area_id, "measure": measure, "value": value,
-                     "min_count": 3, "primary_reason": "count_below_min" if 0 < value < 3 else None})
+        rows.append(
+            {
+                "stichtag": day,
+                "level": level,
+                "area_id": area_id,
+                "measure": measure,
+                "value": value,
+                "min_count": 3,
+                "primary_reason": "count_below_min" if 0 < value < 3 else None,
+            }
+        )
     cells = pd.DataFrame(rows)
     area_atoms = pd.DataFrame(
-        [{"stichtag": day, "level": area.split(":")[0], "area_id": area.split(":")[1], "atom_id": table.atoms[a]}
-         for (_m, area), members in zip(table.cells, table.cell_atoms, strict=True) for a in members]
+        [
+            {"stichtag": day, "level": area.split(":")[0], "area_id": area.split(":")[1], "atom_id": table.atoms[a]}
+            for (_m, area), members in zip(table.cells, table.cell_atoms, strict=True)
+            for a in members
+        ]
     )
     atom_values = pd.DataFrame(
-        [{"stichtag": day, "atom_id": atom, "measure": "sgb2", "value": float(v)}
-         for atom, v in zip(table.atoms, table.atom_values[0], strict=True)]
+        [
+            {"stichtag": day, "atom_id": atom, "measure": "sgb2", "value": float(v)}
+            for atom, v in zip(table.atoms, table.atom_values[0], strict=True)
+        ]
     )
     no_relations = pd.DataFrame(columns=["relation_id", "sense", "measure", "coefficient"])
     pattern = suppression_pattern(cells, area_atoms, atom_values, no_relations, width=WIDTH)

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from orchestration.ingest import ingest
-from orchestration.warehouse import connect
 from orchestration.pseudonyms import ENV_KEY, load_key
+from orchestration.warehouse import connect
 from tests.helpers import settings_for
 
 ADDRESSES = (

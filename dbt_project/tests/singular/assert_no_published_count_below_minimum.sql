@@ -1,6 +1,6 @@
 -- Disclosure control, checked on what leaves the warehouse: no published numerator or denominator
 -- of a count indicator lies between 1 and its minimum - 1, and no rate is published on fewer
--- persons than its minimum population.
+-- persons than its minimum population (under suppression).
 with v as (
     select * from {{ ref('pub_indicator_values') }}
 ),
@@ -21,6 +21,8 @@ inner join c on c.indicator_id = v.indicator_id
 where (
         (c.disclosure_rule = 'count' and v.numerator > 0 and v.numerator < c.min_count)
         or (v.denominator > 0 and v.denominator < c.min_count)
+        -- (with the Cell Key Method, rates on small populations are published from perturbed counts)
         or (c.disclosure_rule = 'count' and v.value is not null and c.denominator_measure is not null
+            and coalesce(v.flags, '') not like '%perturbed%'
             and v.denominator > 0 and v.denominator < c.min_population)
     )

@@ -8,8 +8,8 @@ import dagster as dg
 
 from data_quality import SUITES, GateFailed
 
-from ...locking import run_lock
 from ...disclosure.release_audit import DisclosureAuditFailed
+from ...locking import run_lock
 from ...release import ReleaseRefused, publish
 from ..ingest.assets import POOL
 from ..partitions import STICHTAG_PARTITIONS
