@@ -6,6 +6,7 @@ consistent with what earlier releases published. Called by the dbt Python model
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,29 @@ def build_table(
     return table
 
 
+def linked_tables(
+    cells: pd.DataFrame,
+    area_atoms: pd.DataFrame,
+    atom_values: pd.DataFrame,
+    relations: list[Relation],
+    wanted: Callable[[pd.DataFrame], bool],
+) -> Iterator[tuple[pd.DataFrame, LinkedTable]]:
+    """Per Stichtag and group of related measures: the group's cells (in table order, original
+    index kept) and its linked table, for the groups `wanted` accepts. Measures of a group that no
+    cell publishes stay in as unknowns the attacker bounds through the relations, so the table is
+    never weaker than the attacker. Shared by the suppression and the audit."""
+    related = {m for r in relations for m in r.coefficients}
+    for day, day_cells in cells.groupby("stichtag", sort=True):
+        day_atoms = area_atoms[area_atoms["stichtag"] == day]
+        day_values = atom_values[atom_values["stichtag"] == day]
+        for group in components(sorted(set(day_cells["measure"]) | related), relations):
+            group_cells = day_cells[day_cells["measure"].isin(group)]
+            if group_cells.empty or not wanted(group_cells):
+                continue
+            table = build_table(group_cells, day_atoms, day_values, group, relations)
+            yield group_cells.sort_values(["measure", "level", "area_id"]), table
+
+
 def earlier_state(released: pd.DataFrame | None, cells: pd.DataFrame) -> pd.Series:
     """Per cell: 'published' (an earlier release published it with the value it has now),
     'suppressed' (an earlier release withheld it), 'changed' (published with another value: a
@@ -100,29 +124,17 @@ def suppression_pattern(
     cells["earlier"] = earlier_state(released, cells)
     cells["reason"] = cells["primary_reason"]
     relations = relations_from_frame(relations_frame)
-    related = sorted({m for r in relations for m in r.coefficients})
     solver_seconds = 0.0
-    for stichtag, day_cells in cells.groupby("stichtag", sort=True):
-        day_atoms = area_atoms[area_atoms["stichtag"] == stichtag]
-        day_values = atom_values[atom_values["stichtag"] == stichtag]
-        published_measures = sorted(day_cells["measure"].unique())
-        measures = sorted(set(published_measures) | set(related))
-        for group in components(measures, relations):
-            group_cells = day_cells[day_cells["measure"].isin(group)]
-            if group_cells.empty or group_cells["primary_reason"].isna().all() or not secondary:
-                continue
-            # Measures of the group that no cell publishes stay in as unknowns the attacker
-            # bounds through the relations, so the table is not weaker than the attacker.
-            table = build_table(group_cells, day_atoms, day_values, group, relations)
-            ordered = group_cells.sort_values(["measure", "level", "area_id"])
-            positions = list(ordered.index)
-            primary = {i for i, idx in enumerate(positions) if pd.notna(cells.at[idx, "primary_reason"])}
-            fixed = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "published"}
-            reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
-            pattern = protect(table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit)
-            solver_seconds += pattern.seconds
-            for i in pattern.secondary:
-                cells.at[positions[i], "reason"] = "secondary"
+    wanted = (lambda group: group["primary_reason"].notna().any()) if secondary else (lambda _group: False)
+    for ordered, table in linked_tables(cells, area_atoms, atom_values, relations, wanted):
+        positions = list(ordered.index)
+        primary = {i for i, idx in enumerate(positions) if pd.notna(cells.at[idx, "primary_reason"])}
+        fixed = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "published"}
+        reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
+        pattern = protect(table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit)
+        solver_seconds += pattern.seconds
+        for i in pattern.secondary:
+            cells.at[positions[i], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds

@@ -26,8 +26,7 @@ import pandas as pd
 from ..warehouse import connect
 from .audit import ModelInconsistent, intervals
 from .history import all_released_cells, release_cells
-from .linked import components
-from .pattern import KEY, build_table, relations_from_frame
+from .pattern import KEY, linked_tables, relations_from_frame
 
 
 @dataclass
@@ -185,55 +184,45 @@ def audit_release(
 
     # 3. Intervals per Stichtag and group of related measures.
     relations = relations_from_frame(frames["relations"])
-    related = sorted({m for r in relations for m in r.coefficients})
     known_key = {
         tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)
     }
-    for day, day_cells in pattern.groupby("stichtag", sort=True):
-        if not (day_cells["status"] == "suppressed").any():
-            continue
-        day_atoms = frames["area_atoms"][frames["area_atoms"]["stichtag"] == day]
-        day_values = frames["atom_values"][frames["atom_values"]["stichtag"] == day]
-        measures = sorted(set(day_cells["measure"]) | set(related))
-        for group in components(measures, relations):
-            group_cells = day_cells[day_cells["measure"].isin(group)]
-            if not (group_cells["status"] == "suppressed").any():
-                continue
-            table = build_table(group_cells, day_atoms, day_values, group, relations)
-            ordered = group_cells.sort_values(["measure", "level", "area_id"]).reset_index(drop=True)
-            keys = list(ordered[KEY].itertuples(index=False, name=None))
-            given = {i: known_key[k] for i, k in enumerate(keys) if k in known_key}
-            targets = [i for i in range(len(keys)) if ordered.at[i, "status"] == "suppressed" and i not in given]
-            for i in range(len(keys)):
-                if ordered.at[i, "status"] == "suppressed" and i in given:
-                    report.problems.append(
-                        f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
-                        "but an earlier release published the same value"
-                    )
-            try:
-                found = intervals(table, given, targets)
-            except ModelInconsistent as exc:
-                report.problems.append(str(exc))
-                continue
-            report.linear_programmes += 2 * len(targets)
-            for iv in found:
-                row = ordered.iloc[iv.cell]
-                cell = CellAudit(
-                    row["stichtag"],
-                    row["level"],
-                    row["area_id"],
-                    row["measure"],
-                    iv.value,
-                    row["reason"],
-                    iv.low,
-                    iv.high,
+    withheld_in = lambda group: (group["status"] == "suppressed").any()  # noqa: E731
+    for ordered, table in linked_tables(pattern, frames["area_atoms"], frames["atom_values"], relations, withheld_in):
+        ordered = ordered.reset_index(drop=True)
+        keys = list(ordered[KEY].itertuples(index=False, name=None))
+        given = {i: known_key[k] for i, k in enumerate(keys) if k in known_key}
+        targets = [i for i in range(len(keys)) if ordered.at[i, "status"] == "suppressed" and i not in given]
+        for i in range(len(keys)):
+            if ordered.at[i, "status"] == "suppressed" and i in given:
+                report.problems.append(
+                    f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
+                    "but an earlier release published the same value"
                 )
-                report.cells.append(cell)
-                if cell.reason != "secondary" and cell.width < protection_width - 1e-6:
-                    report.problems.append(
-                        f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: an attacker narrows it "
-                        f"to [{cell.low:g}, {cell.high:g}], narrower than the protection width {protection_width:g}"
-                    )
+        try:
+            found = intervals(table, given, targets)
+        except ModelInconsistent as exc:
+            report.problems.append(str(exc))
+            continue
+        report.linear_programmes += 2 * len(targets)
+        for iv in found:
+            row = ordered.iloc[iv.cell]
+            cell = CellAudit(
+                row["stichtag"],
+                row["level"],
+                row["area_id"],
+                row["measure"],
+                iv.value,
+                row["reason"],
+                iv.low,
+                iv.high,
+            )
+            report.cells.append(cell)
+            if cell.reason != "secondary" and cell.width < protection_width - 1e-6:
+                report.problems.append(
+                    f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: an attacker narrows it "
+                    f"to [{cell.low:g}, {cell.high:g}], narrower than the protection width {protection_width:g}"
+                )
     report.seconds = time.perf_counter() - started
     return report
 
