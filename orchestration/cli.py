@@ -309,6 +309,9 @@ from .cli_release import gates_command, release_app  # noqa: E402
 
 app.add_typer(release_app, name="release")
 app.command("gates")(gates_command)
+from .cli_index import index_app  # noqa: E402
+
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,1 @@
+"""Composite indices over small areas: the status/dynamics index (MSS method) and related tools."""
