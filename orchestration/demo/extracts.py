@@ -7,12 +7,19 @@ Files (under the raw/ folder), per contract in orchestration/contracts/:
 - arbeitsagentur/BA_Arbeitsmarkt_Baublock_YYYY12.xlsx (title block, header, blocks, total, footnotes);
 - jobcenter/JC_SGB2_Personen_YYYYMMDD.csv (UTF-8 with BOM, ';', CRLF, total row at the end);
 - sozialamt/SGB12_Faelle_YYYYMMDD.xlsx (sheet Fallliste, real date cells);
-- wohngeld/Wohngeld_YYYYMMDD.csv (cp1252, ';', CRLF).
+- wohngeld/Wohngeld_YYYYMMDD.csv (cp1252, ';', CRLF);
+- gesundheitsamt/SEU_Einschulung_YYYY.csv (cp1252, ';', CRLF);
+- jugendamt/Kita_Belegung_YYYYMMDD.csv (UTF-8 with BOM, ';', CRLF);
+- schulamt/Uebergaenge_Sek1_YYYY.csv (cp1252, ';', CRLF, total row at the end);
+- planung/Wohnungsbestand_Stadtviertel_YYYY.csv (cp1252, ';', decimal comma, thousands point, CRLF,
+  total row and source note; one row per Stadtviertel of the Gebietsstand at the Stichtag);
+- umwelt/Umwelt_Baublock_YYYY.csv (UTF-8, ',', decimal point, LF).
 
 Deliberate mess that the contracts tolerate: register header Haushalts_ID → Haushaltsnummer from
 2022, register street keys without leading zeros in 2019/2020, Wohngeld header Haushaltsgroesse →
 Anzahl_Haushaltsmitglieder from 2023, BA block codes as numbers in 2019–2021, addresses typed in many
-spellings, a few addresses that no register knows.
+spellings, a few addresses that no register knows, SEU header Familiensprache → Erstsprache from 2022,
+Stadtviertel codes without the leading zero in the housing files of 2019/2020, '-' for zero counts.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from . import households as hhmod
-from .config import DemoConfig
+from .config import RECUT_DATE, DemoConfig
 from .population import EVENT_TYPES
 from .truth import Simulation, movement_order, simulate
 from .xlsx import save_reproducibly
@@ -52,7 +59,7 @@ AREA_HEADERS = ["Ebene", "Schluessel", "Name", "Oberbezirk", "Gueltig_ab", "Guel
 MEMBERSHIP_HEADERS = ["Baublock", "Ebene", "Schluessel", "Gueltig_ab", "Gueltig_bis"]
 BA_HEADERS = [
     "Baublock", "Arbeitslose insgesamt", "Arbeitslose SGB III", "Arbeitslose SGB II", "Langzeitarbeitslose",
-    "SV-Beschäftigte am Wohnort",
+    "SV-Beschäftigte am Wohnort", "Geringverdiener am Wohnort",
 ]
 JOBCENTER_HEADERS = [
     "BG_Nummer", "Person_lfd", "Alter", "Geschlecht", "Erwerbsfaehig", "Strasse", "Hausnummer", "PLZ",
@@ -62,6 +69,14 @@ SOZIALAMT_HEADERS = [
     "Aktenzeichen", "Leistungsart", "Geburtsjahr", "Geschlecht", "Strasse", "Hausnummer", "Leistungsbeginn",
 ]
 WOHNGELD_HEADERS = ["Antragsnummer", "Strasse", "Hausnummer", "Haushaltsgroesse", "Wohngeld_EUR", "Bewilligt_bis"]
+SEU_HEADERS = [
+    "Untersuchungsnummer", "Geburtsmonat", "Geschlecht", "Strasse", "Hausnummer", "Sprachfoerderbedarf",
+    "Gewichtsstatus", "Koerperkoordination", "Vorsorgeheft", "Familiensprache",
+]
+KITA_HEADERS = ["Kind_Nr", "Geburtsdatum", "Strasse", "Hausnummer", "Betreuungsumfang_Std", "Einrichtung"]
+TRANSITION_HEADERS = ["Schueler_Nr", "Strasse", "Hausnummer", "Schulform"]
+HOUSING_HEADERS = ["Stadtviertel", "Wohnungen", "Wohnflaeche_m2", "Sozialwohnungen", "Fertigstellungen"]
+ENVIRONMENT_HEADERS = ["Baublock", "Flaeche_m2", "Gruenflaeche_m2", "Laermbelastete_Flaeche_m2"]
 # fmt: on
 
 # the deliberate mess, by year
@@ -69,6 +84,8 @@ HOUSEHOLD_HEADER_RENAMED_FROM = 2022  # Haushalts_ID → Haushaltsnummer
 STREET_KEY_UNPADDED_UNTIL = 2020  # Strassenschluessel '123' instead of '00123'
 WOHNGELD_HEADER_RENAMED_FROM = 2023  # Haushaltsgroesse → Anzahl_Haushaltsmitglieder
 BA_CODES_NUMERIC_UNTIL = 2021  # Baublock 1 instead of '00001'
+SEU_LANGUAGE_HEADER_RENAMED_FROM = 2022  # Familiensprache → Erstsprache
+HOUSING_CODES_UNPADDED_UNTIL = 2020  # Stadtviertel '111' instead of '0111'
 
 CRS = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
 
@@ -100,6 +117,12 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
             written.append(write_jobcenter(out / "jobcenter" / f"JC_SGB2_Personen_{stamp}.csv", sim, stichtag))
             written.append(write_sozialamt(out / "sozialamt" / f"SGB12_Faelle_{stamp}.xlsx", sim, stichtag))
             written.append(write_wohngeld(out / "wohngeld" / f"Wohngeld_{stamp}.csv", sim, stichtag))
+            written.append(write_school_entry(out / "gesundheitsamt" / f"SEU_Einschulung_{year}.csv", sim, stichtag))
+            written.append(write_daycare(out / "jugendamt" / f"Kita_Belegung_{stamp}.csv", sim, stichtag))
+            written.append(write_transitions(out / "schulamt" / f"Uebergaenge_Sek1_{year}.csv", sim, stichtag))
+            housing_path = out / "planung" / f"Wohnungsbestand_Stadtviertel_{year}.csv"
+            written.append(write_housing(housing_path, sim, stichtag))
+            written.append(write_environment(out / "umwelt" / f"Umwelt_Baublock_{year}.csv", sim, stichtag))
     finally:
         con.close()
     # Marks raw/ as the demo city: only then may ingestion fall back to the published demo key.
@@ -135,9 +158,9 @@ def german_date(values: pd.Series) -> pd.Series:
     return pd.Series(values).dt.strftime("%d.%m.%Y")
 
 
-def _write_csv(path: Path, frame: pd.DataFrame, encoding: str, newline: str) -> Path:
+def _write_csv(path: Path, frame: pd.DataFrame, encoding: str, newline: str, sep: str = ";") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = frame.to_csv(sep=";", index=False, lineterminator=newline, na_rep="")
+    text = frame.to_csv(sep=sep, index=False, lineterminator=newline, na_rep="")
     path.write_bytes(text.encode(encoding))
     return path
 
@@ -335,17 +358,22 @@ def _ba_cell(value: int) -> int | str:
     return int(value)
 
 
-def write_labour_market(path: Path, sim: Simulation, stichtag: date) -> Path:
+def write_labour_market(path: Path, sim: Simulation, stichtag: date, low_earners: bool = True) -> Path:
+    """The BA workbook; `low_earners=False` writes the older layout without 'Geringverdiener am Wohnort'."""
     year = stichtag.year
     u = sim.unemployment
     rows = u[u["stichtag"] == pd.Timestamp(stichtag)]
     columns = ["unemployed_total", "unemployed_sgb3", "unemployed_sgb2", "long_term_unemployed", "employees_svb"]
+    headers = BA_HEADERS[: len(columns) + 1]
+    if low_earners:
+        columns.append("low_earners")
+        headers = BA_HEADERS
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Arbeitsmarkt")
     ws.append(["Arbeitsmarktstatistik nach Baublöcken"])
     ws.append([f"Musterstadt, Dezember {year}"])
     ws.append([])
-    ws.append(BA_HEADERS)
+    ws.append(headers)
     numeric = year <= BA_CODES_NUMERIC_UNTIL
     codes = rows["block_code"].astype(str).tolist()
     values = rows[columns].to_numpy(dtype=np.int64)
@@ -424,3 +452,115 @@ def write_wohngeld(path: Path, sim: Simulation, stichtag: date) -> Path:
         }
     )
     return _write_csv(path, frame, "cp1252", "\r\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# Gesundheitsamt, Jugendamt, Schulamt
+
+
+def write_school_entry(path: Path, sim: Simulation, stichtag: date) -> Path:
+    s = sim.school_entry[sim.school_entry["stichtag"] == pd.Timestamp(stichtag)]
+    language_header = "Erstsprache" if stichtag.year >= SEU_LANGUAGE_HEADER_RENAMED_FROM else "Familiensprache"
+    birth_month = np.char.add(
+        np.char.add(np.char.zfill(s["birth_month"].to_numpy().astype(str), 2), "."),
+        s["birth_year"].to_numpy().astype(str),
+    )
+    frame = pd.DataFrame(
+        {
+            "Untersuchungsnummer": s["exam_number"],
+            "Geburtsmonat": birth_month,
+            "Geschlecht": s["sex"],
+            "Strasse": s["street_name"],
+            "Hausnummer": s["house_number_text"],
+            "Sprachfoerderbedarf": s["language_support"],
+            "Gewichtsstatus": s["weight_status"],
+            "Koerperkoordination": s["motor_findings"],
+            "Vorsorgeheft": s["checkup_booklet"],
+            language_header: s["family_language"],
+        }
+    )
+    return _write_csv(path, frame, "cp1252", "\r\n")
+
+
+def write_daycare(path: Path, sim: Simulation, stichtag: date) -> Path:
+    d = sim.daycare[sim.daycare["stichtag"] == pd.Timestamp(stichtag)]
+    frame = pd.DataFrame(
+        {
+            "Kind_Nr": d["child_number"],
+            "Geburtsdatum": german_date(d["birth_date"]),
+            "Strasse": d["street_name"],
+            "Hausnummer": d["house_number_text"],
+            "Betreuungsumfang_Std": d["care_hours"],
+            "Einrichtung": d["facility"],
+        }
+    )
+    return _write_csv(path, frame, "utf-8-sig", "\r\n")
+
+
+def write_transitions(path: Path, sim: Simulation, stichtag: date) -> Path:
+    t = sim.school_transitions[sim.school_transitions["stichtag"] == pd.Timestamp(stichtag)]
+    frame = pd.DataFrame(
+        {
+            "Schueler_Nr": t["pupil_number"],
+            "Strasse": t["street_name"],
+            "Hausnummer": t["house_number_text"],
+            "Schulform": t["school_type"],
+        }
+    ).astype(object)
+    total = pd.DataFrame([{"Schueler_Nr": "Summe", "Strasse": None, "Hausnummer": None, "Schulform": str(len(t))}])
+    return _write_csv(path, pd.concat([frame, total], ignore_index=True), "cp1252", "\r\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# Stadtplanungsamt, Umweltamt
+
+
+def _german_number(value: float, decimals: int) -> str:
+    """12345.5 → '12.345,50' (thousands point, decimal comma), any size."""
+    return f"{value:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _count_cell(value: int) -> str:
+    return "-" if value == 0 else str(int(value))
+
+
+def write_housing(path: Path, sim: Simulation, stichtag: date) -> Path:
+    year = stichtag.year
+    h = sim.housing[sim.housing["stichtag"] == pd.Timestamp(stichtag)]
+    codes = h["area_code"].astype(str)
+    if year <= HOUSING_CODES_UNPADDED_UNTIL:
+        codes = codes.str.lstrip("0")
+    counts = ["dwellings", "social_dwellings", "completions"]
+    rows = [
+        [code, _count_cell(dw), _german_number(space, 2), _count_cell(social), _count_cell(done)]
+        for code, dw, space, social, done in zip(
+            codes, h["dwellings"], h["living_space_m2"], h["social_dwellings"], h["completions"], strict=True
+        )
+    ]
+    total = h[counts].sum()
+    gebietsstand = "nach Gebietsstand 01.01.2022" if stichtag >= RECUT_DATE else "nach Gebietsstand bis 31.12.2021"
+    rows.append(
+        [
+            "Gesamt",
+            str(int(total["dwellings"])),
+            _german_number(float(h["living_space_m2"].sum()), 2),
+            str(int(total["social_dwellings"])),
+            str(int(total["completions"])),
+        ]
+    )
+    note = f"Quelle: Stadtplanungsamt Musterstadt, Fortschreibung des Gebäude- und Wohnungsbestands {gebietsstand}"
+    rows.append([note, "", "", "", ""])
+    return _write_csv(path, pd.DataFrame(rows, columns=HOUSING_HEADERS), "cp1252", "\r\n")
+
+
+def write_environment(path: Path, sim: Simulation, stichtag: date) -> Path:
+    e = sim.environment[sim.environment["stichtag"] == pd.Timestamp(stichtag)]
+    frame = pd.DataFrame(
+        {
+            "Baublock": e["block_code"],
+            "Flaeche_m2": e["area_m2"].map("{:.1f}".format),
+            "Gruenflaeche_m2": e["green_m2"].map("{:.1f}".format),
+            "Laermbelastete_Flaeche_m2": e["noise_m2"].map("{:.1f}".format),
+        }
+    )
+    return _write_csv(path, frame, "utf-8", "\n", sep=",")

@@ -13,10 +13,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from . import children as kids
 from . import households as hhmod
 from .benefits import Benefits, BenefitYear, TypedAddress
-from .config import BASE_VALID_FROM, DemoConfig, sizes_for
+from .children import Children, ChildrenYear
+from .config import BASE_VALID_FROM, RECUT_DATE, DemoConfig, sizes_for
 from .geography import Geography, areas_frame, build_geography, membership_frame
+from .housing import EnvironmentYear, HousingYear, simulate_environment, simulate_housing
 from .population import EVENT_TYPES, City, People, Snapshot, YearEvents
 from .spelling import spell, street_variants
 from .streams import Streams
@@ -33,6 +36,9 @@ class RawData:
     snapshots: dict[int, Snapshot]
     events: dict[int, YearEvents]
     benefits: dict[int, BenefitYear]
+    children: dict[int, ChildrenYear]
+    housing: dict[int, HousingYear]
+    environment: dict[int, EnvironmentYear]
 
 
 @dataclass
@@ -76,7 +82,35 @@ class Simulation:
         block_code, address_known.
     unemployment: one row per block with residents per Stichtag, true counts before the BA's
         suppression: stichtag, block_code, unemployed_total, unemployed_sgb3, unemployed_sgb2,
-        long_term_unemployed, employees_svb. Persons at unregistered addresses are not counted.
+        long_term_unemployed, employees_svb, low_earners (employees subject to social insurance at
+        their residence earning below the low-wage threshold; ≤ employees_svb). Persons at
+        unregistered addresses are not counted.
+    school_entry: one row per examined child per Stichtag (Schuleingangsuntersuchung; main residents
+        aged 6, about 95 % of them): stichtag, exam_number ('SEUyy-nnnnn'), person_key, birth_year,
+        birth_month, age, sex, language_support ('ja'/'nein'), weight_status ('untergewichtig',
+        'normalgewichtig', 'uebergewichtig', 'adipoes'), motor_findings ('unauffaellig'/'auffaellig'),
+        checkup_booklet ('vollstaendig', 'unvollstaendig', 'nicht_vorgelegt'), family_language
+        ('deutsch'/'nicht_deutsch'), street_name and house_number_text (as written), postcode,
+        address_id, block_code (NaN when the written address is unknown), address_known.
+    daycare: one row per child in day care at the Stichtag (main residents aged 0–5): stichtag,
+        child_number ('K…', the same for a child every year), person_key, birth_date (within the true
+        birth month), age, care_hours (25, 35 or 45), facility ('Kita 017'), street_name,
+        house_number_text, postcode, address_id, block_code, address_known.
+    school_transitions: one row per pupil moving from grade 4 to a secondary school in the summer of
+        the Stichtag's year (main residents aged 10, about 98 % of them): stichtag, pupil_number
+        ('S…'), person_key, school_type (GY Gymnasium, GE Gesamtschule, RS Realschule, HS Hauptschule,
+        SK Sekundarschule, FS Förderschule, SO other), street_name, house_number_text, postcode,
+        address_id, block_code, address_known.
+    housing_blocks: housing stock per Baublock per Stichtag (every block; zeros for parks and industrial
+        estates): stichtag, block_code, dwellings, living_space_m2, social_dwellings, completions
+        (dwellings completed in that calendar year). No department delivers this: the extract is
+        aggregated per Stadtviertel.
+    housing: exactly what the Stadtplanungsamt file says: the block truth summed per Stadtviertel of
+        the Gebietsstand valid at the Stichtag (stadtviertel_code_before until 2021,
+        stadtviertel_code_after from 2022): stichtag, area_code, dwellings, living_space_m2,
+        social_dwellings, completions.
+    environment: one row per Baublock per Stichtag (Umweltamt): stichtag, block_code, area_m2 (of the
+        block polygon), green_m2, noise_m2 (area with Lden ≥ 65 dB); green_m2, noise_m2 ≤ area_m2.
     """
 
     config: DemoConfig
@@ -91,6 +125,12 @@ class Simulation:
     sgb12: pd.DataFrame
     wohngeld: pd.DataFrame
     unemployment: pd.DataFrame
+    school_entry: pd.DataFrame
+    daycare: pd.DataFrame
+    school_transitions: pd.DataFrame
+    housing_blocks: pd.DataFrame
+    housing: pd.DataFrame
+    environment: pd.DataFrame
     raw: RawData = field(repr=False)
 
 
@@ -112,6 +152,9 @@ def simulate(cfg: DemoConfig) -> Simulation:
         result = benefits.year(snap)
         if year in wanted:
             snapshots[year], events[year], results[year] = snap, year_events, result
+    children = Children(city, benefits, streams)  # after the last step: every person id exists
+    stichtag_years = sorted(snapshots)
+    housing = simulate_housing(geo, snapshots[stichtag_years[0]], city.people.secondary, years, streams)
     people = city.people
     raw = RawData(
         geo=geo,
@@ -121,6 +164,9 @@ def simulate(cfg: DemoConfig) -> Simulation:
         snapshots=snapshots,
         events=events,
         benefits=results,
+        children={year: children.year(snapshots[year]) for year in stichtag_years},
+        housing={year: housing[year] for year in stichtag_years},
+        environment=simulate_environment(geo, tuple(stichtag_years), streams),
     )
     return _frames(cfg, raw, streams)
 
@@ -199,7 +245,13 @@ def _frames(cfg: DemoConfig, raw: RawData, streams: Streams) -> Simulation:
         sgb2=_sgb2(raw, labels, streams),
         sgb12=_sgb12(raw, labels, streams),
         wohngeld=_wohngeld(raw, labels, streams),
-        unemployment=_unemployment(raw, labels),
+        unemployment=_unemployment(raw, labels, streams),
+        school_entry=_school_entry(raw, labels, streams),
+        daycare=_daycare(raw, labels, streams),
+        school_transitions=_school_transitions(raw, labels, streams),
+        housing_blocks=_housing_blocks(raw, labels),
+        housing=_housing(raw),
+        environment=_environment(raw, labels),
         raw=raw,
     )
 
@@ -391,10 +443,13 @@ def _wohngeld(raw: RawData, labels: _Labels, streams: Streams) -> pd.DataFrame:
     return _concat(parts, []).reset_index(drop=True)
 
 
-def _unemployment(raw: RawData, labels: _Labels) -> pd.DataFrame:
+def _unemployment(raw: RawData, labels: _Labels, streams: Streams) -> pd.DataFrame:
     parts = []
     for year in sorted(raw.benefits):
         lab = raw.benefits[year].labour
+        # low earners among the employees at their residence: more in poorer blocks
+        share = np.clip(0.19 * np.exp(0.3 * raw.geo.poverty[lab.block]), 0.08, 0.45)
+        low_earners = streams.get("low_earners", year).binomial(lab.employees, share).astype(np.int64)
         parts.append(
             pd.DataFrame(
                 {
@@ -405,7 +460,144 @@ def _unemployment(raw: RawData, labels: _Labels) -> pd.DataFrame:
                     "unemployed_sgb2": lab.unemployed_sgb2,
                     "long_term_unemployed": lab.long_term,
                     "employees_svb": lab.employees,
+                    "low_earners": low_earners,
                 }
             ).sort_values("block_code", kind="stable")
         )
     return _concat(parts, []).reset_index(drop=True)
+
+
+def _codes(prefix: str, numbers: np.ndarray, digits: int) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), digits)).astype(object)
+
+
+def _school_entry(raw: RawData, labels: _Labels, streams: Streams) -> pd.DataFrame:
+    p = raw.people
+    parts = []
+    for year in sorted(raw.children):
+        s = raw.children[year].school_entry
+        frame = pd.DataFrame(
+            {
+                "stichtag": np.full(len(s.pid), _stichtag(year)),
+                "exam_number": _codes(f"SEU{year % 100:02d}-", s.exam_code, 5),
+                "person_key": labels.person[s.pid],
+                "birth_year": p.birth_year[s.pid].astype(np.int64),
+                "birth_month": p.birth_month[s.pid].astype(np.int64),
+                "age": (year - p.birth_year[s.pid]).astype(np.int64),
+                "sex": labels.sex[p.sex[s.pid]],
+                "language_support": np.array(kids.LANGUAGE_SUPPORT, dtype=object)[s.language_support],
+                "weight_status": np.array(kids.WEIGHT_STATUS, dtype=object)[s.weight_status],
+                "motor_findings": np.array(kids.MOTOR_FINDINGS, dtype=object)[s.motor_findings],
+                "checkup_booklet": np.array(kids.CHECKUP_BOOKLET, dtype=object)[s.checkup_booklet],
+                "family_language": np.array(kids.FAMILY_LANGUAGE, dtype=object)[s.family_language],
+                **_typed_columns(labels, streams, "gesundheitsamt", year, s.address, s.pid),
+            }
+        )
+        parts.append(frame.sort_values("exam_number", kind="stable"))
+    return _concat(parts, []).reset_index(drop=True)
+
+
+def _daycare(raw: RawData, labels: _Labels, streams: Streams) -> pd.DataFrame:
+    p = raw.people
+    parts = []
+    for year in sorted(raw.children):
+        d = raw.children[year].daycare
+        frame = pd.DataFrame(
+            {
+                "stichtag": np.full(len(d.pid), _stichtag(year)),
+                "child_number": _codes("K", d.child_code, 7),
+                "person_key": labels.person[d.pid],
+                "birth_date": _dates(p.birth_day[d.pid]),
+                "age": (year - p.birth_year[d.pid]).astype(np.int64),
+                "care_hours": d.care_hours.astype(np.int64),
+                "facility": _codes("Kita ", d.facility, 3),
+                **_typed_columns(labels, streams, "jugendamt", year, d.address, d.pid),
+            }
+        )
+        parts.append(frame.sort_values("child_number", kind="stable"))
+    return _concat(parts, []).reset_index(drop=True)
+
+
+def _school_transitions(raw: RawData, labels: _Labels, streams: Streams) -> pd.DataFrame:
+    parts = []
+    for year in sorted(raw.children):
+        t = raw.children[year].transitions
+        frame = pd.DataFrame(
+            {
+                "stichtag": np.full(len(t.pid), _stichtag(year)),
+                "pupil_number": _codes("S", t.pupil_code, 6),
+                "person_key": labels.person[t.pid],
+                "school_type": np.array(kids.SCHOOL_TYPES, dtype=object)[t.school_type],
+                **_typed_columns(labels, streams, "schulamt", year, t.address, t.pid),
+            }
+        )
+        parts.append(frame.sort_values("pupil_number", kind="stable"))
+    return _concat(parts, []).reset_index(drop=True)
+
+
+HOUSING_COLUMNS = ["dwellings", "living_space_m2", "social_dwellings", "completions"]
+
+
+def _housing_blocks(raw: RawData, labels: _Labels) -> pd.DataFrame:
+    parts = []
+    for year in sorted(raw.housing):
+        h = raw.housing[year]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "stichtag": np.full(len(h.dwellings), _stichtag(year)),
+                    "block_code": labels.block,
+                    "dwellings": h.dwellings,
+                    "living_space_m2": h.living_space,
+                    "social_dwellings": h.social,
+                    "completions": h.completions,
+                }
+            ).sort_values("block_code", kind="stable")
+        )
+    return _concat(parts, ["stichtag", "block_code", *HOUSING_COLUMNS]).reset_index(drop=True)
+
+
+def _housing(raw: RawData) -> pd.DataFrame:
+    """The housing stock per Stadtviertel of the Gebietsstand valid at each Stichtag."""
+    g = raw.geo
+    codes = np.array(g.viertel_codes, dtype=object)
+    parts = []
+    for year in sorted(raw.housing):
+        h = raw.housing[year]
+        viertel = g.viertel_after if date(year, 12, 31) >= RECUT_DATE else g.viertel_before
+        present = np.unique(viertel)
+        frame = pd.DataFrame(
+            {
+                "stichtag": np.full(len(present), _stichtag(year)),
+                "area_code": codes[present],
+                "dwellings": _sum_by(viertel, present, h.dwellings).round().astype(np.int64),
+                "living_space_m2": _sum_by(viertel, present, h.living_space).round(2),
+                "social_dwellings": _sum_by(viertel, present, h.social).round().astype(np.int64),
+                "completions": _sum_by(viertel, present, h.completions).round().astype(np.int64),
+            }
+        )
+        parts.append(frame.sort_values("area_code", kind="stable"))
+    return _concat(parts, ["stichtag", "area_code", *HOUSING_COLUMNS]).reset_index(drop=True)
+
+
+def _sum_by(group: np.ndarray, present: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sums of `values` per group index, for the groups in `present`."""
+    return np.bincount(group, weights=values, minlength=int(present.max()) + 1)[present]
+
+
+def _environment(raw: RawData, labels: _Labels) -> pd.DataFrame:
+    parts = []
+    for year in sorted(raw.environment):
+        e = raw.environment[year]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "stichtag": np.full(len(e.area), _stichtag(year)),
+                    "block_code": labels.block,
+                    "area_m2": e.area,
+                    "green_m2": e.green,
+                    "noise_m2": e.noise,
+                }
+            ).sort_values("block_code", kind="stable")
+        )
+    return _concat(parts, ["stichtag", "block_code", "area_m2", "green_m2", "noise_m2"]).reset_index(drop=True)

@@ -77,6 +77,9 @@ class Column(BaseModel):
     # Replaced by a keyed hash at ingestion (orchestration/pseudonyms.py): person, household and
     # case keys. Checks run on the delivered value; the warehouse only ever holds the pseudonym.
     pseudonymise: bool = False
+    # A column the department added later: files without it (older years) still load, with the
+    # column null. A file that has the header is checked like any other.
+    may_be_absent: bool = False
 
     @field_validator("pattern")
     @classmethod

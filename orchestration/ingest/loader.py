@@ -215,6 +215,10 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
         stage_xlsx(con, extract.contract, extract.path, name)
     else:
         stage_geojson(con, extract.contract, extract.path, name, extract.path.read_bytes())
+    staged = {r[0] for r in con.execute(f"select column_name from (describe {STAGE})").fetchall()}
+    for col in extract.contract.columns:
+        if col.may_be_absent and col.name not in staged:  # an older file without a later column
+            con.execute(f"alter table {STAGE} add column {col.name} varchar")
 
 
 Released = dict[tuple[str, str], tuple[str, str]]  # (source, Stichtag) -> (SHA-256, release id)

@@ -167,7 +167,7 @@ def _map_headers(contract: Contract, headers: list[str], name: str, line: int, l
         seen[col.name] = header
         mapping[i] = col.name
     for col in contract.columns:
-        if col.name not in seen:
+        if col.name not in seen and not col.may_be_absent:
             names = " or ".join(f"'{h}'" for h in col.headers)
             problems.append(
                 Violation(

@@ -21,13 +21,22 @@ from python_calamine import CalamineWorkbook
 from scipy import ndimage
 
 from orchestration.demo import DemoConfig, generate, simulate
-from orchestration.demo.config import sizes_for
-from orchestration.demo.extracts import DEMO_MARKER
+from orchestration.demo.config import RECUT_DATE, sizes_for
+from orchestration.demo.extracts import DEMO_MARKER, write_labour_market
+from orchestration.demo.housing import block_areas
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
 CONFIG = DemoConfig(residents=10_000, seed=20241231)
 YEARS = [d.year for d in CONFIG.stichtag_dates]
-CP1252_SOURCES = {"register_persons", "register_movements", "wohngeld"}
+CP1252_SOURCES = {
+    "register_persons",
+    "register_movements",
+    "wohngeld",
+    "gesundheitsamt_seu",
+    "schulamt_uebergaenge",
+    "planung_wohnen",
+}
+NEW_SOURCES = {"gesundheitsamt_seu", "jugendamt_kita", "schulamt_uebergaenge", "planung_wohnen", "umwelt_baublock"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,7 +268,8 @@ def test_generate_writes_one_file_per_contract_and_period(generated, contracts):
             assert len(found) == 1, source
         else:
             assert sorted(stichtag_of(contract, m) for _p, m in found) == list(CONFIG.stichtag_dates), source
-    assert len(paths) == 4 + 6 * len(YEARS)
+    assert len(paths) == 4 + 11 * len(YEARS)
+    assert set(contracts) >= NEW_SOURCES
 
 
 # --------------------------------------------------------------------------------------------------
@@ -314,14 +324,16 @@ def test_encodings_bom_and_line_endings(raw_dir, contracts):
             encoding = contract["encoding"]
             data.decode(encoding)  # readable as declared
             assert data.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig"), path.name
-            if source in CP1252_SOURCES | {"jobcenter_sgb2"}:
+            if source in CP1252_SOURCES | {"jobcenter_sgb2", "jugendamt_kita"}:
                 assert data.count(b"\r\n") == data.count(b"\n"), f"{path.name}: not CRLF"
+            if source == "umwelt_baublock":
+                assert b"\r" not in data and data.isascii()  # a GIS export: LF, plain ASCII
             if encoding == "cp1252" and not data.isascii():
                 with pytest.raises(UnicodeDecodeError):
                     data.decode("utf-8")
     # umlauts and ß occur where addresses are typed, so the Wohngeld files really are cp1252
-    wohngeld = contracts["wohngeld"]
-    assert all(not p.read_bytes().isascii() for p, _m in files_of(raw_dir, wohngeld))
+    for source in ("wohngeld", "gesundheitsamt_seu", "schulamt_uebergaenge", "planung_wohnen"):
+        assert all(not p.read_bytes().isascii() for p, _m in files_of(raw_dir, contracts[source])), source
 
 
 def test_geojson_blocks(raw_dir, sim):
@@ -581,7 +593,14 @@ def test_sgb2_households(sim):
 
 def test_ba_file_matches_truth_with_suppression(raw_dir, contracts, sim):
     contract = contracts["ba_labour_market"]
-    columns = ["unemployed_total", "unemployed_sgb3", "unemployed_sgb2", "long_term_unemployed", "employees_svb"]
+    columns = [
+        "unemployed_total",
+        "unemployed_sgb3",
+        "unemployed_sgb2",
+        "long_term_unemployed",
+        "employees_svb",
+        "low_earners",
+    ]
     for path, match in files_of(raw_dir, contract):
         stichtag = stichtag_of(contract, match)
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Arbeitsmarkt").to_python()
@@ -626,6 +645,237 @@ def test_sozialamt_dates_are_excel_dates(raw_dir, sim):
     assert (sim.sgb12["benefit_start"] <= sim.sgb12["stichtag"]).all()
 
 
+def test_ba_low_earners(tmp_path, contracts, sim):
+    u = sim.unemployment
+    assert (u["low_earners"] <= u["employees_svb"]).all() and (u["low_earners"] >= 0).all()
+    share = u.groupby("stichtag")["low_earners"].sum() / u.groupby("stichtag")["employees_svb"].sum()
+    assert share.between(0.15, 0.30).all()
+    poverty = u["block_code"].map(sim.blocks.set_index("block_code")["poverty"])
+    poor = poverty >= poverty.median()
+    assert u.loc[poor, "low_earners"].sum() / u.loc[poor, "employees_svb"].sum() > (
+        u.loc[~poor, "low_earners"].sum() / u.loc[~poor, "employees_svb"].sum()
+    )
+    # a column added later: the contract lets older files without it load, and the writer can still write them
+    column = next(c for c in contracts["ba_labour_market"]["columns"] if c["name"] == "low_earners")
+    assert column["may_be_absent"] and not column.get("required")
+    assert (column["header"], column["suppressed"], column["zero"]) == ("Geringverdiener am Wohnort", ["*"], ["-"])
+    stichtag = CONFIG.stichtag_dates[0]
+    path = write_labour_market(tmp_path / f"BA_Arbeitsmarkt_Baublock_{stichtag.year}12.xlsx", sim, stichtag, False)
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Arbeitsmarkt").to_python()
+    assert sheet[3][-1] == "SV-Beschäftigte am Wohnort" and len(sheet[3]) == 6
+
+
+# --------------------------------------------------------------------------------------------------
+# children: Gesundheitsamt, Jugendamt, Schulamt
+
+
+def _main_residents(sim, stichtag: pd.Timestamp) -> pd.DataFrame:
+    p = sim.persons
+    return p[(p["stichtag"] == stichtag) & (p["residence_status"] == "H")]
+
+
+def test_children_files_match_their_truth(raw_dir, contracts, sim):
+    for stichtag in CONFIG.stichtag_dates:
+        ts = pd.Timestamp(stichtag)
+        seu = table(raw_dir, contracts["gesundheitsamt_seu"], stichtag)
+        truth = sim.school_entry[sim.school_entry["stichtag"] == ts]
+        assert len(seu) == len(truth) > 0
+        assert seu["exam_number"].tolist() == truth["exam_number"].tolist()
+        assert seu["exam_number"].str.startswith(f"SEU{stichtag.year % 100:02d}-").all()
+        months = truth["birth_month"].map("{:02d}".format) + "." + truth["birth_year"].astype(str)
+        assert seu["birth_month"].tolist() == months.tolist()
+        for column in ("sex", "street_name", "house_number_text", "language_support", "weight_status"):
+            assert seu[column].tolist() == truth[column].astype(str).tolist(), column
+        for column in ("motor_findings", "checkup_booklet", "family_language"):
+            assert seu[column].tolist() == truth[column].astype(str).tolist(), column
+
+        kita = table(raw_dir, contracts["jugendamt_kita"], stichtag)
+        truth = sim.daycare[sim.daycare["stichtag"] == ts]
+        assert len(kita) == len(truth) > 0
+        assert kita["child_number"].tolist() == truth["child_number"].tolist()
+        assert kita["birth_date"].tolist() == truth["birth_date"].dt.strftime("%d.%m.%Y").tolist()
+        assert kita["care_hours"].astype(int).tolist() == truth["care_hours"].tolist()
+        assert kita["facility"].tolist() == truth["facility"].tolist()
+        assert kita["street_name"].tolist() == truth["street_name"].tolist()
+
+        path = raw_dir / "schulamt" / f"Uebergaenge_Sek1_{stichtag.year}.csv"
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252"), newline=""), delimiter=";"))
+        truth = sim.school_transitions[sim.school_transitions["stichtag"] == ts]
+        assert rows[-1] == ["Summe", "", "", str(len(truth))]
+        assert len(rows) - 2 == len(truth) > 0
+        assert [r[0] for r in rows[1:-1]] == truth["pupil_number"].tolist()
+        assert [r[3] for r in rows[1:-1]] == truth["school_type"].tolist()
+
+
+def test_children_are_the_right_residents(sim):
+    persons = sim.persons.set_index(["stichtag", "person_key"])
+    for frame, ages in ((sim.school_entry, {6}), (sim.daycare, set(range(6))), (sim.school_transitions, {10})):
+        index = pd.MultiIndex.from_arrays([frame["stichtag"], frame["person_key"]])
+        who = persons.loc[index]
+        assert set(who["age"]) == ages
+        assert (who["residence_status"] == "H").all()
+        assert (who["address_id"].astype(str).to_numpy() == frame["address_id"].astype(str).to_numpy()).all()
+        assert not frame.duplicated(["stichtag", "person_key"]).any()
+    entry = sim.school_entry
+    assert (entry["age"] == 6).all() and (entry["stichtag"].dt.year - entry["birth_year"] == 6).all()
+    # birth dates of the day-care file lie in the true birth month
+    d = sim.daycare
+    born = persons.loc[pd.MultiIndex.from_arrays([d["stichtag"], d["person_key"]])]
+    assert (d["birth_date"].dt.year.to_numpy() == born["birth_year"].to_numpy()).all()
+    assert (d["birth_date"].dt.month.to_numpy() == born["birth_month"].to_numpy()).all()
+    # a child keeps its number (and mostly its facility) from year to year
+    first, second = (d[d["stichtag"] == pd.Timestamp(s)].set_index("person_key") for s in CONFIG.stichtag_dates[-2:])
+    both = first.index.intersection(second.index)
+    assert len(both) > 0.5 * len(second)
+    assert (first.loc[both, "child_number"] == second.loc[both, "child_number"]).all()
+    assert (first.loc[both, "facility"] == second.loc[both, "facility"]).mean() > 0.8
+    assert d["care_hours"].isin([25, 35, 45]).all() and d["facility"].str.fullmatch(r"Kita \d{3,}").all()
+    # numbers are never given to two children
+    assert sim.daycare.groupby("child_number")["person_key"].nunique().max() == 1
+    assert sim.school_transitions["pupil_number"].is_unique
+
+
+def test_children_rates_are_plausible(sim):
+    for stichtag in sorted(sim.school_entry["stichtag"].unique()):
+        residents = _main_residents(sim, stichtag)
+        age = residents["age"]
+        entry = sim.school_entry[sim.school_entry["stichtag"] == stichtag]
+        assert 0.88 <= len(entry) / (age == 6).sum() <= 0.99
+        care = sim.daycare[sim.daycare["stichtag"] == stichtag]
+        assert 0.25 <= (care["age"] < 3).sum() / (age < 3).sum() <= 0.45
+        assert 0.85 <= (care["age"] >= 3).sum() / age.between(3, 5).sum() <= 0.97
+        moves = sim.school_transitions[sim.school_transitions["stichtag"] == stichtag]
+        assert 0.94 <= len(moves) / (age == 10).sum() <= 1.0
+    e = sim.school_entry
+    assert 0.15 <= (e["language_support"] == "ja").mean() <= 0.45
+    assert 0.08 <= e["weight_status"].isin(["uebergewichtig", "adipoes"]).mean() <= 0.20
+    assert 0.10 <= (e["motor_findings"] == "auffaellig").mean() <= 0.25
+    assert 0.10 <= (e["checkup_booklet"] == "unvollstaendig").mean() <= 0.25
+    assert 0.03 <= (e["checkup_booklet"] == "nicht_vorgelegt").mean() <= 0.08
+    # another family language goes with a migration background, and with more need of language support
+    persons = sim.persons.set_index(["stichtag", "person_key"])
+    migbg = persons.loc[pd.MultiIndex.from_arrays([e["stichtag"], e["person_key"]]), "migration_background"]
+    other = (e["family_language"] == "nicht_deutsch").to_numpy()
+    assert (migbg.to_numpy()[other] == "j").mean() > 0.9
+    support = (e["language_support"] == "ja").to_numpy()
+    assert support[other].mean() > 2 * support[~other].mean()
+    # poorer blocks: more language support, overweight, motor findings; fewer Gymnasium transitions
+    poverty = sim.blocks.set_index("block_code")["poverty"]
+    known = e[e["address_known"]]
+    poor = known["block_code"].map(poverty) >= poverty.median()
+    for column, finding in (("language_support", ["ja"]), ("weight_status", ["uebergewichtig", "adipoes"])):
+        flag = known[column].isin(finding)
+        assert flag[poor].mean() > flag[~poor].mean(), column
+    t = sim.school_transitions[sim.school_transitions["address_known"]]
+    gymnasium = t["school_type"] == "GY"
+    assert 0.3 <= gymnasium.mean() <= 0.6
+    tercile = pd.qcut(t["block_code"].map(poverty), 3, labels=False)
+    by_tercile = gymnasium.groupby(tercile).mean()
+    assert by_tercile[0] - by_tercile[2] >= 0.12 and by_tercile[0] <= 0.75 and by_tercile[2] >= 0.15
+    assert set(t["school_type"]) <= {"GY", "GE", "RS", "HS", "SK", "FS", "SO"}
+    assert t["school_type"].nunique() >= 6
+
+
+# --------------------------------------------------------------------------------------------------
+# housing (Stadtplanungsamt) and environment (Umweltamt)
+
+
+def test_housing_files_follow_the_recut_and_sum_the_blocks(raw_dir, contracts, sim):
+    contract = contracts["planung_wohnen"]
+    blocks = sim.blocks.set_index("block_code")
+    counts = ["dwellings", "social_dwellings", "completions"]
+    for stichtag in CONFIG.stichtag_dates:
+        ts = pd.Timestamp(stichtag)
+        column = "stadtviertel_code_after" if stichtag >= RECUT_DATE else "stadtviertel_code_before"
+        path = raw_dir / "planung" / f"Wohnungsbestand_Stadtviertel_{stichtag.year}.csv"
+        rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252"), newline=""), delimiter=";"))
+        header, body = rows[0], rows[1:-2]
+        assert header == [c["header"] for c in contract["columns"]]
+        assert rows[-2][0] == "Gesamt" and rows[-1][0].startswith("Quelle:")
+        codes = [r[0] for r in body]
+        if stichtag.year <= 2020:
+            assert not any(c.startswith("0") for c in codes) and all(len(c) == 3 for c in codes)
+        else:
+            assert all(re.fullmatch(r"\d{4}", c) for c in codes)
+        file = table(raw_dir, contract, stichtag)
+        file["area_code"] = file["area_code"].str.zfill(4)
+        assert sorted(file["area_code"]) == sorted(set(blocks[column]))  # the Gebietsstand of the Stichtag
+        truth = sim.housing[sim.housing["stichtag"] == ts]
+        assert file["area_code"].tolist() == truth["area_code"].tolist()
+        for name in counts:
+            values = file[name].replace("-", "0").astype(int)
+            assert values.tolist() == truth[name].tolist(), name
+        space = file["living_space_m2"].map(lambda v: parse_decimal(v, contract))
+        assert np.allclose(space, truth["living_space_m2"], atol=0.005)
+        # the file is the block truth summed per Stadtviertel; the total row sums the file
+        housing = sim.housing_blocks[sim.housing_blocks["stichtag"] == ts]
+        summed = housing.groupby(housing["block_code"].map(blocks[column]))[[*counts, "living_space_m2"]].sum()
+        summed = summed.loc[truth["area_code"]]
+        for name in counts:
+            assert summed[name].tolist() == truth[name].tolist(), name
+        assert np.allclose(summed["living_space_m2"], truth["living_space_m2"], atol=0.01)
+        assert [int(v) for v in (rows[-2][1], rows[-2][3], rows[-2][4])] == [int(truth[n].sum()) for n in counts]
+        assert abs(parse_decimal(rows[-2][2], contract) - truth["living_space_m2"].sum()) < 0.01
+    assert any("." in r for r in sim.housing["living_space_m2"].map(lambda v: f"{v:,.2f}"))  # thousands occur
+
+
+def test_housing_stock_is_plausible(sim):
+    h = sim.housing_blocks.merge(sim.blocks[["block_code", "residential", "poverty"]], on="block_code")
+    counts = ["dwellings", "social_dwellings", "completions"]
+    assert (h.loc[~h["residential"], counts] == 0).all().all()
+    assert (h[counts] >= 0).all().all() and (h["social_dwellings"] <= h["dwellings"]).all()
+    first = h[h["stichtag"] == h["stichtag"].min()]
+    residents = _main_residents(sim, first["stichtag"].iloc[0])
+    assert 1.7 <= len(residents) / first["dwellings"].sum() <= 2.3
+    size = first["living_space_m2"].sum() / first["dwellings"].sum()
+    assert 60 <= size <= 90
+    lived_in = first[first["dwellings"] > 20]
+    per_dwelling = lived_in["living_space_m2"] / lived_in["dwellings"]
+    assert per_dwelling.between(50, 100).all()
+    assert np.corrcoef(per_dwelling, lived_in["poverty"])[0, 1] < -0.5
+    social_share = lived_in["social_dwellings"] / lived_in["dwellings"]
+    assert social_share.max() <= 0.45 and np.corrcoef(social_share, lived_in["poverty"])[0, 1] > 0.5
+    # the stock grows by the completions of the year
+    wide = h.pivot(index="block_code", columns="stichtag", values="dwellings")
+    done = h.pivot(index="block_code", columns="stichtag", values="completions")
+    assert (wide.diff(axis=1).iloc[:, 1:] == done.iloc[:, 1:]).all().all()
+    per_year = done.sum() / wide.sum()
+    assert per_year.between(0.001, 0.02).all()
+
+
+def test_environment_covers_every_block_every_year(raw_dir, contracts, sim):
+    contract = contracts["umwelt_baublock"]
+    areas = pd.Series(block_areas(sim.raw.geo), index=sim.raw.geo.block_codes)
+    geojson = json.loads((raw_dir / "gebiete" / "baubloecke.geojson").read_text(encoding="utf-8"))
+    ring = np.array(geojson["features"][0]["geometry"]["coordinates"][0])
+    shoelace = 0.5 * abs(np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1]))
+    assert abs(areas[geojson["features"][0]["properties"]["Baublock"]] - shoelace) <= 0.05
+    for stichtag in CONFIG.stichtag_dates:
+        file = table(raw_dir, contract, stichtag)
+        truth = sim.environment[sim.environment["stichtag"] == pd.Timestamp(stichtag)]
+        assert file["block_code"].tolist() == truth["block_code"].tolist() == sorted(sim.blocks["block_code"])
+        for name in ("area_m2", "green_m2", "noise_m2"):
+            assert np.allclose(file[name].astype(float), truth[name]), name
+    e = sim.environment.merge(sim.blocks[["block_code", "residential", "density"]], on="block_code")
+    assert (e["green_m2"] <= e["area_m2"]).all() and (e["noise_m2"] <= e["area_m2"]).all()
+    assert np.allclose(e["area_m2"], e["block_code"].map(areas))
+    green = e["green_m2"] / e["area_m2"]
+    noise = e["noise_m2"] / e["area_m2"]
+    open_space = ~e["residential"]
+    assert ((green[open_space] > 0.6) | (noise[open_space] > 0.35)).all()  # parks or industrial estates
+    assert green[e["residential"]].between(0.0, 0.7).all() and 0.1 <= green[e["residential"]].mean() <= 0.35
+    assert np.corrcoef(noise[e["residential"]], e.loc[e["residential"], "density"])[0, 1] > 0.3
+    # nearly constant: green changes a little every year, noise only with the 2022 noise mapping
+    wide_green = e.pivot(index="block_code", columns="stichtag", values="green_m2")
+    assert (wide_green.pct_change(axis=1).iloc[:, 1:].abs().fillna(0) < 0.05).all().all()
+    wide_noise = e.pivot(index="block_code", columns="stichtag", values="noise_m2")
+    years = [d.year for d in wide_noise.columns]
+    same_round = [(a, b) for a, b in zip(years, years[1:], strict=False) if (a < 2022) == (b < 2022)]
+    for a, b in same_round:
+        assert (wide_noise[pd.Timestamp(f"{a}-12-31")] == wide_noise[pd.Timestamp(f"{b}-12-31")]).all()
+    assert (wide_noise[pd.Timestamp("2021-12-31")] != wide_noise[pd.Timestamp("2022-12-31")]).any()
+
+
 # --------------------------------------------------------------------------------------------------
 # the deliberate mess
 
@@ -640,6 +890,10 @@ def test_renamed_headers_in_the_right_years(raw_dir):
         header = wohngeld.splitlines()[0].split(";")
         assert ("Anzahl_Haushaltsmitglieder" in header) == (year >= 2023)
         assert ("Haushaltsgroesse" in header) == (year < 2023)
+        seu = (raw_dir / "gesundheitsamt" / f"SEU_Einschulung_{year}.csv").read_bytes().decode("cp1252")
+        header = seu.splitlines()[0].split(";")
+        assert ("Erstsprache" in header) == (year >= 2022)
+        assert ("Familiensprache" in header) == (year < 2022)
 
 
 def test_street_keys_without_leading_zeros_in_2019_and_2020(raw_dir, contracts):
@@ -663,7 +917,7 @@ def test_ba_block_codes_numeric_until_2021(raw_dir):
 
 
 def test_typed_addresses_vary_in_spelling(sim):
-    typed = pd.concat([sim.sgb2, sim.sgb12, sim.wohngeld])
+    typed = pd.concat([sim.sgb2, sim.sgb12, sim.wohngeld, sim.school_entry, sim.daycare, sim.school_transitions])
     streets = typed["street_name"]
     assert streets.str.contains("straße").any()
     assert streets.str.contains(r"str\.$").any()
@@ -711,6 +965,10 @@ def test_unknown_addresses_are_rare_but_present(raw_dir, contracts, sim):
         assert 0.001 <= share <= 0.012
         assert frame.loc[~frame["address_known"], "block_code"].isna().all()
         assert frame.loc[frame["address_known"], "block_code"].notna().all()
+    children = pd.concat([sim.school_entry, sim.daycare, sim.school_transitions])
+    assert 0.001 <= (~children["address_known"]).mean() <= 0.012
+    assert children.loc[~children["address_known"], "block_code"].isna().all()
+    assert children.loc[children["address_known"], "block_code"].notna().all()
     moves = sim.movements
     to_unknown = moves["to_address_id"].notna() & moves["to_block_code"].isna()
     assert 0 < to_unknown.mean() < 0.02
@@ -741,7 +999,61 @@ def test_simulation_frames_have_documented_columns(sim):
         "sgb2": ["stichtag", "bg_number", "member_number", "age", "sex", "employable", "block_code", "address_known"],
         "sgb12": ["stichtag", "block_code", "address_known"],
         "wohngeld": ["stichtag", "block_code", "address_known"],
-        "unemployment": ["stichtag", "block_code", "unemployed_total", "long_term_unemployed", "employees_svb"],
+        "unemployment": [
+            "stichtag",
+            "block_code",
+            "unemployed_total",
+            "long_term_unemployed",
+            "employees_svb",
+            "low_earners",
+        ],
+        "school_entry": [
+            "stichtag",
+            "exam_number",
+            "person_key",
+            "birth_year",
+            "birth_month",
+            "age",
+            "sex",
+            "language_support",
+            "weight_status",
+            "motor_findings",
+            "checkup_booklet",
+            "family_language",
+            "street_name",
+            "house_number_text",
+            "address_id",
+            "block_code",
+            "address_known",
+        ],
+        "daycare": [
+            "stichtag",
+            "child_number",
+            "person_key",
+            "birth_date",
+            "age",
+            "care_hours",
+            "facility",
+            "street_name",
+            "house_number_text",
+            "address_id",
+            "block_code",
+            "address_known",
+        ],
+        "school_transitions": [
+            "stichtag",
+            "pupil_number",
+            "person_key",
+            "school_type",
+            "street_name",
+            "house_number_text",
+            "address_id",
+            "block_code",
+            "address_known",
+        ],
+        "housing_blocks": ["stichtag", "block_code", "dwellings", "living_space_m2", "social_dwellings", "completions"],
+        "housing": ["stichtag", "area_code", "dwellings", "living_space_m2", "social_dwellings", "completions"],
+        "environment": ["stichtag", "block_code", "area_m2", "green_m2", "noise_m2"],
         "membership": ["block_code", "level", "area_code", "valid_from", "valid_to"],
         "areas": ["level", "area_code", "area_name", "parent_code", "valid_from", "valid_to"],
         "addresses": ["address_id", "street_key", "street_name", "house_number", "house_number_suffix", "block_code"],

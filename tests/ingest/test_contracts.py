@@ -25,9 +25,17 @@ def test_shipped_contracts_load_with_references_first():
         "geo_areas",
         "geo_block_membership",
         "geo_block_polygons",
+        "gesundheitsamt_seu",
+        "jugendamt_kita",
+        "schulamt_uebergaenge",
+        "planung_wohnen",
+        "umwelt_baublock",
     } == set(names)
     # the BA's Baublock codes are checked against the Baublock list, so it must load first
     assert names.index("geo_block_membership") < names.index("ba_labour_market")
+    assert names.index("geo_block_membership") < names.index("umwelt_baublock")
+    # the housing file's Stadtviertel codes are checked against the Gebietsgliederung
+    assert names.index("geo_areas") < names.index("planung_wohnen")
     # reference data before period data
     assert all(contracts[n].period == "reference" for n in names[:4])
 
@@ -39,6 +47,11 @@ def test_shipped_contracts_load_with_references_first():
         ("register_movements", "EWR_Bewegungen_2023.csv", date(2023, 12, 31)),
         ("ba_labour_market", "BA_Arbeitsmarkt_Baublock_202212.xlsx", date(2022, 12, 31)),
         ("geo_addresses", "adressen.csv", None),
+        ("gesundheitsamt_seu", "SEU_Einschulung_2022.csv", date(2022, 12, 31)),
+        ("jugendamt_kita", "Kita_Belegung_20231231.csv", date(2023, 12, 31)),
+        ("schulamt_uebergaenge", "Uebergaenge_Sek1_2024.csv", date(2024, 12, 31)),
+        ("planung_wohnen", "Wohnungsbestand_Stadtviertel_2021.csv", date(2021, 12, 31)),
+        ("umwelt_baublock", "Umwelt_Baublock_2020.csv", date(2020, 12, 31)),
         ("register_persons", "EWR_Bestand_2024.csv", False),
         ("register_persons", "EWR_Bestand_20241231.csv.bak", False),
     ],
