@@ -125,9 +125,9 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
     out = []
     for row in catalogue.rows:
         low, high = row.get("plausible_min"), row.get("plausible_max")
-        if row["unit"] == "%":
-            low = 0.0 if low is None else max(low, 0.0)
-            high = 100.0 if high is None else min(high, 100.0)
+        if row["unit"] == "%":  # a share unless the catalogue says otherwise (a change, a cross-source rate)
+            low = 0.0 if low is None else low
+            high = 100.0 if high is None else high
         if low is None and high is None:
             continue
         out.append(

@@ -296,6 +296,39 @@ def dbt_parse() -> None:
 
 
 @app.command()
+def catalogue(
+    out: Path = typer.Option(Path("."), help="Folder for kennzahlenkatalog.csv and kennzahlenkatalog.md."),
+    check: bool = typer.Option(False, help="Only validate the catalogue and check that the generated files are current."),
+) -> None:
+    """Export the Kennzahlenkatalog as CSV and Markdown for the working group (validated first)."""
+    from . import catalogue as cat
+
+    settings = _settings()
+    levels, _ = cat.project_levels(settings.dbt_project_dir)
+    path = cat.default_path(settings.dbt_project_dir)
+    try:
+        loaded = cat.load(path, settings.contracts_dir, levels)
+    except cat.CatalogueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+    if check:
+        stale = cat.generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
+        for p in stale:
+            err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
+        if stale:
+            raise typer.Exit(1)
+        console.print(f"[green]✓[/] {path}: {len(loaded.indicators)} indicators, {len(loaded.measures)} measures, "
+                      f"{len(loaded.indices)} indices; generated files current")
+        return
+    cat.generate(settings.dbt_project_dir, settings.contracts_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kennzahlenkatalog.csv").write_text(cat.export_csv(loaded), encoding="utf-8")
+    (out / "kennzahlenkatalog.md").write_text(cat.export_markdown(loaded), encoding="utf-8")
+    console.print(f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
+                  f"{out / 'kennzahlenkatalog.md'}")
+
+
+@app.command()
 def docs() -> None:
     """Generate the dbt lineage docs as one static HTML file that works offline."""
     from .pipeline import run_dbt

@@ -158,6 +158,10 @@ def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = 
     """dbt in this process (no interpreter start-up), pointed at this run's warehouse."""
     from dbt.cli.main import dbtRunner
 
+    from . import catalogue
+
+    # The seeds, the measure registry and the docs of the indicator views follow the catalogue.
+    catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
     os.environ.update(settings.env())
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
     try:

@@ -1,39 +1,54 @@
-{#- The measures per Baublock that indicators are built from: which intermediate model holds them,
-    and which column counts the suppressed input cells behind a measure (BA data). The indicator
-    catalogue (seeds/indicator_catalogue.csv) names its numerator and denominator among these. -#}
+{#- The measures the indicators are built from, as the Kennzahlenkatalog defines them
+    (catalogue/kennzahlenkatalog.yml, rendered into macros/generated/catalogue.sql). Groups of
+    Baublock measures share the intermediate model that computes them and the source whose delivery
+    they need (`availability`: the column of int_source_availability). A lagged measure is its own
+    group (`lag_years`, `of`); it needs the source delivered that many years before the Stichtag.
+    `suppressed` names the column that counts the suppressed input cells behind a measure (BA data);
+    `crosswalk` the level a source is delivered on when it exists only aggregated. -#}
 {% macro measure_registry() %}
-    {{ return([
-        {'model': 'int_block_population_measures', 'topic': 'register_persons', 'measures': [
-            'residents', 'residents_minor', 'residents_senior', 'residents_quotient_young',
-            'residents_quotient_old', 'residents_quotient_working', 'residents_working_age',
-            'residents_below_sgb2_age', 'foreign_nationals'], 'suppressed': {}},
-        {'model': 'int_block_household_measures', 'topic': 'register_persons', 'measures': [
-            'households', 'households_with_children', 'single_parent_households'], 'suppressed': {}},
-        {'model': 'int_block_migration_measures', 'topic': 'register_movements', 'measures': [
-            'moves_in', 'moves_out', 'migration_balance', 'births', 'deaths'], 'suppressed': {}},
-        {'model': 'int_block_transfer_measures', 'topic': 'jobcenter_sgb2', 'measures': [
-            'sgb2_recipients', 'sgb2_non_employable'], 'suppressed': {}},
-        {'model': 'int_block_transfer_measures', 'topic': 'sozialamt_sgb12', 'measures': [
-            'sgb12_gsiae_recipients', 'sgb12_hlu_recipients'], 'suppressed': {}},
-        {'model': 'int_block_transfer_measures', 'topic': 'wohngeld', 'measures': [
-            'wohngeld_households'], 'suppressed': {}},
-        {'model': 'int_block_labour_market_measures', 'topic': 'ba_labour_market', 'measures': [
-            'unemployed', 'long_term_unemployed', 'employees_svb'], 'suppressed': {
-            'unemployed': 'unemployed_suppressed_cells',
-            'long_term_unemployed': 'long_term_unemployed_suppressed_cells',
-            'employees_svb': 'employees_svb_suppressed_cells'}},
-    ]) }}
+    {% set cat = catalogue_registry() %}
+    {% set groups = [] %}
+    {% for g in cat.groups %}
+        {% do groups.append({'model': g.model, 'topic': g.topic, 'availability': g.topic, 'measures': g.measures,
+            'suppressed': g.suppressed, 'crosswalk': g.crosswalk, 'lag_years': none, 'of': none}) %}
+    {% endfor %}
+    {% for lag in cat.lags %}
+        {% do groups.append({'model': none, 'topic': lag.topic, 'availability': lag.topic ~ '_' ~ lag.years ~ 'y_before',
+            'measures': [lag.measure], 'suppressed': {}, 'crosswalk': none, 'lag_years': lag.years, 'of': lag.of}) %}
+    {% endfor %}
+    {{ return(groups) }}
 {% endmacro %}
 
+{#- Measures formed per area as a linear combination of others (balances such as births − deaths). -#}
+{% macro combined_measures() %}
+    {{ return(catalogue_registry().combinations) }}
+{% endmacro %}
+
+{#- Every measure of int_area_measures: Baublock, lagged and combined measures. -#}
 {% macro all_measures() %}
     {% set out = [] %}
     {% for group in measure_registry() %}{% for m in group.measures %}{% do out.append(m) %}{% endfor %}{% endfor %}
+    {% for c in combined_measures() %}{% do out.append(c.measure) %}{% endfor %}
     {{ return(out) }}
 {% endmacro %}
 
-{% macro measure_topics() %}
+{#- The availability columns of int_source_availability: (name, source, years before the Stichtag). -#}
+{% macro measure_availabilities() %}
     {% set out = [] %}
-    {% for group in measure_registry() %}{% if group.topic not in out %}{% do out.append(group.topic) %}{% endif %}{% endfor %}
+    {% set seen = [] %}
+    {% for group in measure_registry() %}{% if group.availability not in seen %}
+        {% do seen.append(group.availability) %}
+        {% do out.append({'name': group.availability, 'topic': group.topic, 'years': group.lag_years or 0}) %}
+    {% endif %}{% endfor %}
+    {{ return(out) }}
+{% endmacro %}
+
+{#- The sources delivered only aggregated on a level: (topic, level). -#}
+{% macro crosswalked_sources() %}
+    {% set out = [] %}
+    {% for group in measure_registry() %}{% if group.crosswalk %}
+        {% do out.append({'topic': group.topic, 'level': group.crosswalk}) %}
+    {% endif %}{% endfor %}
     {{ return(out) }}
 {% endmacro %}
 
@@ -44,13 +59,10 @@
     sum(case when {{ condition }} then _record_key end) as {{ name }}__key
 {%- endmacro %}
 
-{#- Measures with record keys: every measure except the movement counts (not published as cells). -#}
+{#- Measures with record keys (the Cell Key Method's raw material): every count of persons,
+    households or events, also the lagged ones. -#}
 {% macro keyed_measures() %}
-    {% set out = [] %}
-    {% for group in measure_registry() %}{% if group.topic != 'register_movements' %}
-        {% for m in group.measures %}{% do out.append(m) %}{% endfor %}
-    {% endif %}{% endfor %}
-    {{ return(out) }}
+    {{ return(catalogue_registry().person_measures) }}
 {% endmacro %}
 
 {#- A number in [0, 1) from the first 13 hex digits of a (pseudonymised, i.e. keyed-hash) text:

@@ -11,3 +11,9 @@
 {% macro open_end() -%}
     cast('9999-12-31' as date)
 {%- endmacro %}
+
+{#- Two sums differ (one null and the other not, or apart by more than a relative 1e-6: sums of
+    fractions, such as a crosswalked source, are not exact in floating point). -#}
+{% macro values_differ(a, b) -%}
+    (({{ a }} is null) <> ({{ b }} is null) or abs({{ a }} - {{ b }}) > 1e-6 * greatest(1, abs({{ a }})))
+{%- endmacro %}

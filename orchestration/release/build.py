@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from ..catalogue import INDICATOR_COLUMNS
 from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
@@ -37,6 +38,7 @@ from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
 from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
+
 
 PUBLIC_SCHEMA = "public"
 # The only tables (and columns) a release may contain: aggregates that passed disclosure control.
@@ -51,11 +53,8 @@ ALLOW_LIST: dict[str, tuple[str, ...]] = {
         "level", "level_rank", "is_nested", "area_id", "area_name", "parent_level", "parent_id", "valid_from",
         "valid_to",
     ),
-    "indicator_catalogue": (
-        "indicator_id", "name_de", "name_en", "topic", "unit", "numerator_measure", "denominator_measure",
-        "factor", "direction", "source", "definition_de", "plausible_min", "plausible_max", "change_warn",
-        "change_block", "disclosure_rule", "disclosure_min_count", "disclosure_min_population",
-    ),
+    # the published metadata of the Kennzahlenkatalog: every column of the generated seed
+    "indicator_catalogue": tuple(INDICATOR_COLUMNS),
     "address_assignment": (
         "source", "stichtag", "records", "assigned", "unassigned", "assignment_rate",
     ),
@@ -467,7 +466,7 @@ def publish(
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
     contracts = sorted(settings.contracts_dir.glob("*.yml"))
-    catalogue = settings.dbt_project_dir / "seeds" / "indicator_catalogue.csv"
+    catalogue = settings.dbt_project_dir / "catalogue" / "kennzahlenkatalog.yml"
     manifest = {
         "release": release_id,
         "stichtag": stichtag.isoformat(),
@@ -486,7 +485,7 @@ def publish(
         "disclosure_audit": audit.figures(),
         "rules": {
             "indicator_catalogue": {
-                "file": "dbt_project/seeds/indicator_catalogue.csv",
+                "file": "dbt_project/catalogue/kennzahlenkatalog.yml",
                 "sha256": sha256_file(catalogue),
             },
             "dbt_vars": dbt_vars,

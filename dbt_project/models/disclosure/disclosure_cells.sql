@@ -4,21 +4,19 @@
       disclosure_min_count of the catalogue indicators that publish the measure);
     - small_population: the numerator of a rate whose denominator is above 0 but below the
       indicator's disclosure_min_population.
-    The numerators of indicators whose disclosure_rule is 'none' (balances, not counts of persons)
-    are no cells; their denominators are. -#}
+    Which (measure, level) pairs are cells follows from the Kennzahlenkatalog (macro
+    catalogue_registry): the numerators of `count` indicators, the parts of `derived` ones and the
+    denominators that count people, at the levels where the indicator may be shown. Balances and
+    measures that do not count people (areas, dwellings) are no cells. -#}
 {%- set registry = measure_registry() -%}
 {%- set levels = var('public_levels') -%}
+{%- set cat = catalogue_registry() -%}
+{%- set specs = [] -%}
+{%- for c in cat.cells if c.level in levels %}{% do specs.append(c) %}{% endfor -%}
+{%- set small = [] -%}
+{%- for c in cat.small_population if c.level in levels %}{% do small.append(c) %}{% endfor -%}
 
-with all_indicators as (
-    select * from {{ ref('indicator_catalogue') }}
-),
-
-catalogue as (
-    select * from all_indicators
-    where disclosure_rule = 'count'
-),
-
-area_measures as (
+with area_measures as (
     select * from {{ ref('int_area_measures') }}
     where level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
 ),
@@ -44,29 +42,32 @@ area_keys as (
 ),
 
 published_measures as (
-    select measure, max(min_count) as min_count
-    from (
-        select numerator_measure as measure,
-            coalesce(disclosure_min_count, {{ var('disclosure_min_count') }}) as min_count
-        from catalogue
-        union all
-        -- every denominator is a count of persons or households, whatever the numerator is
-        select denominator_measure as measure,
-            coalesce(disclosure_min_count, {{ var('disclosure_min_count') }}) as min_count
-        from all_indicators
-        where denominator_measure is not null
-    ) as m
-    group by measure
+    select measure, level, coalesce(min_count, {{ var('disclosure_min_count') }}) as min_count
+    from (values
+        {%- for c in specs %}
+        ('{{ c.measure }}', '{{ c.level }}', {{ c.min_count if c.min_count is not none else 'cast(null as integer)' }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as p (measure, level, min_count)
+),
+
+small_population_rules as (
+    select numerator, denominator, level, coalesce(min_population, {{ var('disclosure_min_population') }}) as min_population
+    from (values
+        {%- for c in small %}
+        ('{{ c.numerator }}', '{{ c.denominator }}', '{{ c.level }}', {{ c.min_population if c.min_population is not none else 'cast(null as integer)' }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as r (numerator, denominator, level, min_population)
 ),
 
 small_population as (
     -- numerator cells of rates on too small a population
-    select distinct c.numerator_measure as measure, d.level, d.area_id, d.stichtag
-    from catalogue as c
+    select distinct r.numerator as measure, d.level, d.area_id, d.stichtag
+    from small_population_rules as r
     inner join measures_long as d
-        on d.measure = c.denominator_measure
+        on d.measure = r.denominator
+        and d.level = r.level
     where d.value > 0
-        and d.value < coalesce(c.disclosure_min_population, {{ var('disclosure_min_population') }})
+        and d.value < r.min_population
 ),
 
 cells as (
@@ -85,6 +86,7 @@ cells as (
     from measures_long as v
     inner join published_measures as p
         on p.measure = v.measure
+        and p.level = v.level
     left join small_population as s
         on s.measure = v.measure
         and s.level = v.level

@@ -37,6 +37,40 @@
 {%- do relations.append(('households_with_children_within_households', '<=', [('households_with_children', 1), ('households', -1)])) -%}
 {%- do relations.append(('single_parents_within_households_with_children', '<=', [('single_parent_households', 1), ('households_with_children', -1)])) -%}
 
+{#- The fixed age bands of the catalogue partition the residents; under 15 is the sum of the first four. -#}
+{%- set bands = ['residents_age_00_02', 'residents_age_03_05', 'residents_age_06_09', 'residents_age_10_14',
+    'residents_age_15_17', 'residents_age_18_24', 'residents_age_25_44', 'residents_age_45_64',
+    'residents_age_65_79', 'residents_age_80_plus'] -%}
+{%- set partition = [('residents', 1)] -%}
+{%- for band in bands %}{% do partition.append((band, -1)) %}{% endfor -%}
+{%- do relations.append(('age_bands_partition_residents_fixed', '=', partition)) -%}
+{%- do relations.append(('under_15_is_four_bands', '=', [('residents_under_15', 1), ('residents_age_00_02', -1),
+    ('residents_age_03_05', -1), ('residents_age_06_09', -1), ('residents_age_10_14', -1)])) -%}
+{%- if senior == 65 -%}
+{%- do relations.append(('seniors_are_65_79_and_80_plus', '=', [('residents_senior', 1), ('residents_age_65_79', -1),
+    ('residents_age_80_plus', -1)])) -%}
+{%- endif -%}
+{%- if minor == 18 -%}
+{%- do relations.append(('minors_are_five_bands', '=', [('residents_minor', 1), ('residents_age_00_02', -1),
+    ('residents_age_03_05', -1), ('residents_age_06_09', -1), ('residents_age_10_14', -1), ('residents_age_15_17', -1)])) -%}
+{%- endif -%}
+{%- for measure in ['residents_under_15', 'residents_60_79', 'migration_background', 'residents_5y_at_address'] -%}
+{%- do relations.append((measure ~ '_within_residents', '<=', [(measure, 1), ('residents', -1)])) -%}
+{%- endfor -%}
+{%- do relations.append(('residence_10y_within_5y', '<=', [('residents_10y_at_address', 1), ('residents_5y_at_address', -1)])) -%}
+{%- do relations.append(('household_sizes_partition_households', '=', [('households', 1), ('households_size_1', -1),
+    ('households_size_2', -1), ('households_size_3', -1), ('households_size_4', -1), ('households_size_5_plus', -1)])) -%}
+{#- Subsets within one source (the BA suppresses 1 and 2 per column, so only inequalities hold for its data). -#}
+{%- set subsets = [('sgb2_non_employable_under_15', 'sgb2_recipients'), ('sgb2_long_term_recipients', 'sgb2_recipients'),
+    ('unemployed_sgb2', 'unemployed'), ('unemployed_sgb3', 'unemployed'), ('long_term_unemployed', 'unemployed'),
+    ('low_earners', 'employees_svb'), ('seu_language_support', 'seu_examined'), ('seu_overweight', 'seu_examined'),
+    ('seu_motor_findings', 'seu_examined'), ('seu_booklet_presented', 'seu_examined'),
+    ('seu_non_german_language', 'seu_examined'), ('seu_booklet_incomplete', 'seu_booklet_presented'),
+    ('gymnasium_transitions', 'school_transitions')] -%}
+{%- for part, whole in subsets -%}
+{%- do relations.append((part ~ '_within_' ~ whole, '<=', [(part, 1), (whole, -1)])) -%}
+{%- endfor -%}
+
 {% for name, sense, terms in relations %}{% set outer = loop %}{% for measure, coefficient in terms %}
 select '{{ name }}' as relation_id, '{{ sense }}' as sense, '{{ measure }}' as measure, cast({{ coefficient }} as double) as coefficient
 {%- if not (outer.last and loop.last) %}

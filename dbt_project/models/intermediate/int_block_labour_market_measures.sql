@@ -3,6 +3,9 @@
     Labour-market counts of the Bundesagentur für Arbeit per Baublock. Cells the BA suppressed
     ('*', true value 1 or 2) contribute nothing to the sum and are counted, so every aggregate
     says how many suppressed cells it lacks. -#}
+{%- set columns = [('unemployed_total', 'unemployed'), ('unemployed_sgb2', 'unemployed_sgb2'),
+    ('unemployed_sgb3', 'unemployed_sgb3'), ('long_term_unemployed', 'long_term_unemployed'),
+    ('employees_svb', 'employees_svb'), ('low_earners', 'low_earners')] -%}
 with labour_market as (
     select * from {{ ref('stg_arbeitsagentur__labour_market') }}
 )
@@ -10,13 +13,9 @@ with labour_market as (
 select
     block_id,
     stichtag,
-    coalesce(unemployed_total, 0) as unemployed,
-    case when unemployed_total_suppressed then 1 else 0 end as unemployed_suppressed_cells,
-    case when unemployed_total > 0 then _record_key else 0 end as unemployed__key,
-    coalesce(long_term_unemployed, 0) as long_term_unemployed,
-    case when long_term_unemployed_suppressed then 1 else 0 end as long_term_unemployed_suppressed_cells,
-    case when long_term_unemployed > 0 then _record_key else 0 end as long_term_unemployed__key,
-    coalesce(employees_svb, 0) as employees_svb,
-    case when employees_svb_suppressed then 1 else 0 end as employees_svb_suppressed_cells,
-    case when employees_svb > 0 then _record_key else 0 end as employees_svb__key
+    {%- for column, measure in columns %}
+    coalesce({{ column }}, 0) as {{ measure }},
+    case when {{ column }}_suppressed then 1 else 0 end as {{ measure }}_suppressed_cells,
+    case when {{ column }} > 0 then _record_key else 0 end as {{ measure }}__key{{ "," if not loop.last }}
+    {%- endfor %}
 from labour_market

@@ -1,8 +1,16 @@
 {#- All measures per Baublock and Stichtag in one wide row (0 where a source delivered but had
-    nothing for the Baublock; availability per source is decided at the area level). -#}
+    nothing for the Baublock; availability per source is decided at the area level). Lagged
+    measures (the catalogue's `lag_years`) are the same Baublock's value that many years before the
+    Stichtag: summed over an area's Baublöcke at the Stichtag, they give the area's earlier value on
+    the Gebietsstand of the Stichtag. -#}
 {%- set registry = measure_registry() -%}
+{%- set keyed = keyed_measures() -%}
 {%- set models = [] -%}
-{%- for group in registry %}{% if group.model not in models %}{% do models.append(group.model) %}{% endif %}{% endfor %}
+{%- set lags = [] -%}
+{%- for group in registry %}
+{%- if group.model and group.model not in models %}{% do models.append(group.model) %}{% endif %}
+{%- if group.lag_years %}{% do lags.append(group) %}{% endif %}
+{%- endfor %}
 
 with
 {% for model in models %}
@@ -19,8 +27,7 @@ keys as (
 ),
 
 {%- set columns = [] -%}
-{%- set keyed = keyed_measures() -%}
-{%- for group in registry -%}
+{%- for group in registry if group.model -%}
 {%- for measure in group.measures -%}
 {%- do columns.append("coalesce(" ~ group.model ~ "." ~ measure ~ ", 0) as " ~ measure) -%}
 {%- if measure in keyed -%}
@@ -32,7 +39,7 @@ keys as (
 {%- endfor -%}
 {%- endfor %}
 
-final as (
+current_values as (
     select
         k.block_id,
         k.stichtag,
@@ -43,6 +50,50 @@ final as (
         on {{ model }}.block_id = k.block_id
         and {{ model }}.stichtag = k.stichtag
     {% endfor %}
+),
+
+stichtage as (
+    select * from {{ ref('int_stichtage') }}
+),
+
+all_keys as (
+    -- a Baublock without residents today may have had some earlier: it keeps a row for its lags
+    select block_id, stichtag from current_values
+    {%- for lag in lags %}
+    union
+    select c.block_id, s.stichtag
+    from current_values as c
+    inner join stichtage as s
+        on s.stichtag = cast({{ dbt.dateadd('year', lag.lag_years, 'c.stichtag') }} as date)
+    {%- endfor %}
+),
+
+final as (
+    select
+        k.block_id,
+        k.stichtag,
+        {%- for group in registry if group.model %}{% for measure in group.measures %}
+        coalesce(c.{{ measure }}, 0) as {{ measure }},
+        {%- if measure in keyed %}
+        coalesce(c.{{ measure }}__key, 0) as {{ measure }}__key,
+        {%- endif %}
+        {%- if measure in group.suppressed %}
+        coalesce(c.{{ measure }}_suppressed_cells, 0) as {{ measure }}_suppressed_cells,
+        {%- endif %}
+        {%- endfor %}{% endfor %}
+        {%- for lag in lags %}
+        coalesce(l{{ loop.index }}.{{ lag.of }}, 0) as {{ lag.measures[0] }},
+        coalesce(l{{ loop.index }}.{{ lag.of }}__key, 0) as {{ lag.measures[0] }}__key{{ "," if not loop.last }}
+        {%- endfor %}
+    from all_keys as k
+    left join current_values as c
+        on c.block_id = k.block_id
+        and c.stichtag = k.stichtag
+    {%- for lag in lags %}
+    left join current_values as l{{ loop.index }}
+        on l{{ loop.index }}.block_id = k.block_id
+        and l{{ loop.index }}.stichtag = cast({{ dbt.dateadd('year', -lag.lag_years, 'k.stichtag') }} as date)
+    {%- endfor %}
 )
 
 select * from final

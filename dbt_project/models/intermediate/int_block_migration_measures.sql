@@ -1,62 +1,57 @@
-{#- Moves into and out of each Baublock in the reporting year ending at the Stichtag. A move
-    within the city counts for a Baublock only when it crosses the Baublock's border; summed over
-    any larger unit, moves inside it cancel, so the balance is additive across levels. -#}
+{#- Register events of the reporting year ending at the Stichtag, per Baublock. Each event has a
+    destination side (the Baublock moved to, born in) and an origin side (moved from, died in).
+    - moves_in / moves_out cross the Baublock's border; summed over any larger unit, moves inside it
+      cancel in the balance, so migration_balance is additive across levels.
+    - city_moves_in / city_moves_out cross the city border (Zuzüge, Fortzüge); moves_within_city
+      are the Umzüge with their destination in the Baublock (Binnenumzüge).
+    - births and deaths. -#}
 with movements as (
     select * from {{ ref('int_movements_assigned_to_blocks') }}
 ),
 
-inflow as (
-    select to_block_id as block_id, stichtag, count(*) as moves_in
+sides as (
+    select
+        to_block_id as block_id, stichtag, event_type, 'to' as side,
+        from_block_id is null or from_block_id <> to_block_id as crosses_border, _record_key
     from movements
-    where event_type in ('ZUZUG', 'UMZUG')
-        and to_block_id is not null
-        and (from_block_id is null or from_block_id <> to_block_id)
-    group by to_block_id, stichtag
+    where to_block_id is not null
+    union all
+    select
+        from_block_id as block_id, stichtag, event_type, 'from' as side,
+        to_block_id is null or to_block_id <> from_block_id as crosses_border, _record_key
+    from movements
+    where from_block_id is not null
 ),
 
-outflow as (
-    select from_block_id as block_id, stichtag, count(*) as moves_out
-    from movements
-    where event_type in ('FORTZUG', 'UMZUG')
-        and from_block_id is not null
-        and (to_block_id is null or to_block_id <> from_block_id)
-    group by from_block_id, stichtag
-),
-
-births as (
-    select to_block_id as block_id, stichtag, count(*) as births
-    from movements
-    where event_type = 'GEBURT' and to_block_id is not null
-    group by to_block_id, stichtag
-),
-
-deaths as (
-    select from_block_id as block_id, stichtag, count(*) as deaths
-    from movements
-    where event_type = 'STERBEFALL' and from_block_id is not null
-    group by from_block_id, stichtag
-),
-
-keys as (
-    select block_id, stichtag from inflow
-    union
-    select block_id, stichtag from outflow
-    union
-    select block_id, stichtag from births
-    union
-    select block_id, stichtag from deaths
+counted as (
+    select
+        block_id,
+        stichtag,
+        count(case when side = 'to' and event_type in ('ZUZUG', 'UMZUG') and crosses_border then 1 end) as moves_in,
+        count(case when side = 'from' and event_type in ('FORTZUG', 'UMZUG') and crosses_border then 1 end) as moves_out,
+        {{ keyed_count("side = 'to' and event_type = 'GEBURT'", 'births') }},
+        {{ keyed_count("side = 'from' and event_type = 'STERBEFALL'", 'deaths') }},
+        {{ keyed_count("side = 'to' and event_type = 'ZUZUG'", 'city_moves_in') }},
+        {{ keyed_count("side = 'from' and event_type = 'FORTZUG'", 'city_moves_out') }},
+        {{ keyed_count("side = 'to' and event_type = 'UMZUG'", 'moves_within_city') }}
+    from sides
+    group by block_id, stichtag
 )
 
 select
-    k.block_id,
-    k.stichtag,
-    coalesce(i.moves_in, 0) as moves_in,
-    coalesce(o.moves_out, 0) as moves_out,
-    coalesce(i.moves_in, 0) - coalesce(o.moves_out, 0) as migration_balance,
-    coalesce(b.births, 0) as births,
-    coalesce(d.deaths, 0) as deaths
-from keys as k
-left join inflow as i on i.block_id = k.block_id and i.stichtag = k.stichtag
-left join outflow as o on o.block_id = k.block_id and o.stichtag = k.stichtag
-left join births as b on b.block_id = k.block_id and b.stichtag = k.stichtag
-left join deaths as d on d.block_id = k.block_id and d.stichtag = k.stichtag
+    block_id,
+    stichtag,
+    moves_in,
+    moves_out,
+    moves_in - moves_out as migration_balance,
+    births,
+    births__key,
+    deaths,
+    deaths__key,
+    city_moves_in,
+    city_moves_in__key,
+    city_moves_out,
+    city_moves_out__key,
+    moves_within_city,
+    moves_within_city__key
+from counted

@@ -20,6 +20,7 @@ assigned as (
         m.to_street_key is not null as has_to_address,
         f.block_id as from_block_id,
         t.block_id as to_block_id,
+        m._record_key,
         m._source_line
     from movements as m
     left join addresses as f

@@ -19,6 +19,7 @@ assigned as (
         p.has_migration_background,
         p.household_key,
         p.is_resident,
+        p.moved_in_date,
         p._record_key,
         a.address_id,
         a.block_id

@@ -1,12 +1,16 @@
-{#- Which sources were delivered for which Stichtag. An indicator whose source is missing for a
-    Stichtag is null and flagged, never 0. -#}
+{#- Which sources were delivered for which Stichtag (and, for lagged measures, for the Stichtag
+    that many years earlier). An indicator whose source is missing for a Stichtag is null and
+    flagged, never 0. -#}
 with stichtage as (
     select * from {{ ref('int_stichtage') }}
 )
 
 select
     s.stichtag,
-    {%- for topic in measure_topics() %}
-    exists (select 1 from {{ source('raw', topic) }} as r where r.stichtag = s.stichtag) as has_{{ topic }}{{ "," if not loop.last }}
+    {%- for a in measure_availabilities() %}
+    exists (
+        select 1 from {{ source('raw', a.topic) }} as r
+        where r.stichtag = {% if a.years %}cast({{ dbt.dateadd('year', -a.years, 's.stichtag') }} as date){% else %}s.stichtag{% endif %}
+    ) as has_{{ a.name }}{{ "," if not loop.last }}
     {%- endfor %}
 from stichtage as s

@@ -16,12 +16,18 @@ transfers as (
     select source, stichtag, block_id from {{ ref('int_transfer_records_assigned_to_blocks') }}
 ),
 
+children as (
+    select source, stichtag, block_id from {{ ref('int_child_records_assigned_to_blocks') }}
+),
+
 records as (
     select * from persons
     union all
     select * from movement_sides
     union all
     select * from transfers
+    union all
+    select * from children
 ),
 
 final as (

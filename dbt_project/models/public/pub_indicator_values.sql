@@ -1,13 +1,25 @@
 {#- The indicator values that leave the warehouse: public levels only (no Baublöcke), rounded, and
     disclosure-controlled: every numerator and denominator is a cell of disclosure_pattern and is
-    shown only when that cell is published; the value only when both are. A withheld value is
+    shown only when that cell is published; the value only when both are. The numerator of a
+    `derived` indicator (a balance such as births − deaths) is formed from its parts as published
+    and withheld when any part is. Only the levels and periods the catalogue allows for an
+    indicator are published. A withheld value is
     null with a reason code, never 0 and never a missing row. One reason code covers primary and
     secondary suppression alike: telling them apart would tell that a count is below the minimum. -#}
 {{ config(alias='indicator_values') }}
+{%- set parts = catalogue_registry().derived_parts %}
 
 with values_ as (
-    select * from {{ ref('fct_indicator_values') }}
-    where level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    select v.*
+    from {{ ref('fct_indicator_values') }} as v
+    inner join {{ ref('indicator_levels') }} as l
+        on l.indicator_id = v.indicator_id
+        and l.level = v.level
+    inner join {{ ref('indicator_catalogue') }} as p
+        on p.indicator_id = v.indicator_id
+    where v.level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+        and extract(year from v.stichtag) >= p.first_period
+        and extract(year from v.stichtag) <= coalesce(p.last_period, 9999)
 ),
 
 catalogue as (
@@ -29,6 +41,36 @@ areas as (
     select * from {{ ref('dim_area') }}
 ),
 
+derived_parts as (
+    select indicator_id, measure, cast(coefficient as double) as coefficient
+    from (values
+        {%- for p in parts %}
+        ('{{ p.indicator }}', '{{ p.measure }}', {{ p.coefficient }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as d (indicator_id, measure, coefficient)
+),
+
+derived as (
+    -- a balance as published: the sum of its parts as disclosure control lets them out
+    select
+        v.indicator_id,
+        v.level,
+        v.area_id,
+        v.stichtag,
+        max(case when c.status = 'suppressed' or c.measure is null then 1 else 0 end) = 1 as withheld,
+        sum(p.coefficient * c.published_value) as numerator_out,
+        max(case when c.status = 'perturbed' then 1 else 0 end) = 1 as is_perturbed
+    from values_ as v
+    inner join derived_parts as p
+        on p.indicator_id = v.indicator_id
+    left join cells as c
+        on c.measure = p.measure
+        and c.level = v.level
+        and c.area_id = v.area_id
+        and c.stichtag = v.stichtag
+    group by v.indicator_id, v.level, v.area_id, v.stichtag
+),
+
 joined as (
     select
         v.*,
@@ -36,12 +78,17 @@ joined as (
         c.min_population,
         c.factor,
         c.denominator_measure,
-        coalesce(n.status = 'suppressed', false) as numerator_withheld,
+        coalesce(n.status = 'suppressed', false) or coalesce(dv.withheld, false) as numerator_withheld,
         coalesce(d.status = 'suppressed', false) as denominator_withheld,
         -- the counts as disclosure control lets them out (with the Cell Key Method: perturbed)
-        case when n.measure is null then v.numerator else n.published_value end as numerator_out,
+        case
+            when dv.indicator_id is not null then dv.numerator_out
+            when n.measure is null then v.numerator
+            else n.published_value
+        end as numerator_out,
         case when d.measure is null then v.denominator else d.published_value end as denominator_out,
-        coalesce(n.status = 'perturbed', false) or coalesce(d.status = 'perturbed', false) as is_perturbed
+        coalesce(n.status = 'perturbed', false) or coalesce(d.status = 'perturbed', false)
+            or coalesce(dv.is_perturbed, false) as is_perturbed
     from values_ as v
     inner join catalogue as c
         on c.indicator_id = v.indicator_id
@@ -56,6 +103,11 @@ joined as (
         and d.level = v.level
         and d.area_id = v.area_id
         and d.stichtag = v.stichtag
+    left join derived as dv
+        on dv.indicator_id = v.indicator_id
+        and dv.level = v.level
+        and dv.area_id = v.area_id
+        and dv.stichtag = v.stichtag
     left join areas as a
         on a.level = v.level
         and a.area_id = v.area_id

@@ -1,8 +1,10 @@
 {#- Counts at every nested level add up to the level above, at every Stichtag, on the boundaries
     valid at that date: Baublock → Stadtviertel → Stadtteil → Stadtbezirk → Gemeinde. The
     non-nested Sozialräume add up to the Gemeinde as a whole. Checked for every numerator and
-    denominator in the catalogue. Returns the units whose children do not add up. -#}
+    denominator in the catalogue (up to rounding: the crosswalked housing stock is spread over the
+    Baublöcke as fractions). Returns the units whose children do not add up. -#}
 {%- set nested = [var('block_level')] + var('nested_levels') -%}
+
 
 with values_ as (
     select * from {{ ref('fct_indicator_values') }}
@@ -51,8 +53,8 @@ hierarchy_mismatches as (
         and c.level = p.level
         and c.area_id = p.area_id
         and c.stichtag = p.stichtag
-    where p.numerator is distinct from c.numerator
-       or p.denominator is distinct from c.denominator
+    where {{ values_differ('p.numerator', 'c.numerator') }}
+       or {{ values_differ('p.denominator', 'c.denominator') }}
 ),
 
 sozialraum_mismatches as (
@@ -63,7 +65,7 @@ sozialraum_mismatches as (
         on s.indicator_id = g.indicator_id
         and s.stichtag = g.stichtag
     where g.level = 'gemeinde'
-        and (g.numerator is distinct from s.numerator or g.denominator is distinct from s.denominator)
+        and ({{ values_differ('g.numerator', 's.numerator') }} or {{ values_differ('g.denominator', 's.denominator') }})
 ),
 
 -- every unit of every nested level above the Baublock must have been checked

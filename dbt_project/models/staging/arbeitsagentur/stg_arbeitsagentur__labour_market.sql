@@ -16,6 +16,8 @@ renamed as (
         long_term_unemployed_suppressed,
         employees_svb,
         employees_svb_suppressed,
+        low_earners,
+        coalesce(low_earners_suppressed, false) as low_earners_suppressed,
         _record_key,
         _source_file,
         _source_line

@@ -1,0 +1,57 @@
+{#- Records about children that departments deliver with addresses as typed (Gesundheitsamt
+    school-entry examinations, Jugendamt day care, Schulamt transitions), assigned to a Baublock
+    through the address register valid at the Stichtag, like the transfer records. -#}
+with school_entry as (
+    select
+        'gesundheitsamt_seu' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, cast(null as integer) as age, has_language_support_need, is_overweight,
+        has_motor_findings, booklet_presented, checkups_incomplete, has_non_german_family_language,
+        cast(null as boolean) as is_gymnasium, _record_key
+    from {{ ref('stg_gesundheitsamt__school_entry') }}
+),
+
+daycare as (
+    select
+        'jugendamt_kita' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, cast(age as integer) as age, null as has_language_support_need,
+        null as is_overweight, null as has_motor_findings, null as booklet_presented,
+        null as checkups_incomplete, null as has_non_german_family_language,
+        cast(null as boolean) as is_gymnasium, _record_key
+    from {{ ref('stg_jugendamt__daycare') }}
+),
+
+transitions as (
+    select
+        'schulamt_uebergaenge' as source, stichtag, record_id, street_name_normalized, house_number,
+        house_number_suffix, cast(null as integer) as age, null as has_language_support_need,
+        null as is_overweight, null as has_motor_findings, null as booklet_presented,
+        null as checkups_incomplete, null as has_non_german_family_language, is_gymnasium, _record_key
+    from {{ ref('stg_schulamt__transitions') }}
+),
+
+records as (
+    select * from school_entry
+    union all
+    select * from daycare
+    union all
+    select * from transitions
+),
+
+addresses as (
+    select * from {{ ref('stg_geo__addresses') }}
+),
+
+assigned as (
+    select
+        r.*,
+        a.address_id,
+        a.block_id
+    from records as r
+    left join addresses as a
+        on a.street_name_normalized = r.street_name_normalized
+        and a.house_number = r.house_number
+        and a.house_number_suffix = coalesce(r.house_number_suffix, '')
+        and {{ valid_at('a', 'r.stichtag') }}
+)
+
+select * from assigned

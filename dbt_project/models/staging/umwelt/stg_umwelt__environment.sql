@@ -1,0 +1,18 @@
+{#- Area, green space and noise-exposed area per Baublock. -#}
+with source as (
+    select * from {{ source('raw', 'umwelt_baublock') }}
+),
+
+renamed as (
+    select
+        stichtag,
+        block_code as block_id,
+        area_m2,
+        green_m2,
+        noise_m2,
+        _source_file,
+        _source_line
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,181 @@
+"""The composite indices of the Kennzahlenkatalog as marts (called by the dbt Python models
+fct_index_status_dynamics, fct_index_composite and fct_index_rank_uncertainty).
+
+Input: the indicator values on today's Gebietsstand (fct_indicator_values_current, long form),
+so that the dynamics of an area compare like with like across a boundary change, and the index
+specifications of the seed index_catalogue (one row per index: kind, levels, JSON config).
+Every configured level and every Stichtag is computed; an area not indexed keeps its row with
+the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .composite import CompositeConfig, compute_composite
+from .mss import MssConfig, compute_mss
+from .uncertainty import UncertaintyConfig, rank_uncertainty
+
+MSS_KEYS = ("status", "dynamics_years", "population", "min_population", "exclude", "status_bounds", "dynamics_bounds")
+
+
+def specs(index_catalogue: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    out = []
+    for row in index_catalogue.sort_values("index_id").itertuples(index=False):
+        if row.kind == kind:
+            out.append({"index_id": row.index_id, "levels": row.levels.split(","), **json.loads(row.config)})
+    return out
+
+
+def needed_filter(index_catalogue: pd.DataFrame) -> str:
+    """SQL filter on fct_indicator_values_current: only the levels and indicators the indices use."""
+    levels: set[str] = set()
+    indicators: set[str] = set()
+    for row in index_catalogue.itertuples(index=False):
+        levels.update(row.levels.split(","))
+        config = json.loads(row.config)
+        indicators.update(config.get("status", []))
+        if config.get("population"):
+            indicators.add(config["population"])
+        for dimension in config.get("dimensions", []):
+            indicators.update(i["id"] for i in dimension["indicators"])
+
+    def quoted(values: set[str]) -> str:
+        return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+    return f"level in ({quoted(levels)}) and indicator_id in ({quoted(indicators)})"
+
+
+def _wide(values: pd.DataFrame, level: str, indicators: list[str]) -> pd.DataFrame:
+    """(stichtag, area_id) × indicator for one level."""
+    sub = values[(values["level"] == level) & values["indicator_id"].isin(indicators)]
+    wide = sub.pivot_table(index=["stichtag", "area_id"], columns="indicator_id", values="value", aggfunc="first")
+    for column in indicators:
+        if column not in wide.columns:
+            wide[column] = np.nan
+    return wide[indicators].sort_index()
+
+
+def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.DataFrame:
+    """Status and dynamics classes (method of Berlin's MSS) per index, level, Stichtag and area.
+    Dynamics: the change of each status indicator in percentage points over `dynamics_years`
+    (on today's boundaries); a Stichtag without that earlier Stichtag gets the status index only."""
+    frames = []
+    for spec in specs(index_catalogue, "status_dynamics"):
+        status = list(spec["status"])
+        population = spec["population"]
+        years = int(spec.get("dynamics_years", 2))
+        base = {k: spec[k] for k in ("min_population", "exclude", "status_bounds", "dynamics_bounds") if k in spec}
+        for level in spec["levels"]:
+            wide = _wide(values, level, sorted(set(status) | {population}))
+            stichtage = sorted(wide.index.get_level_values("stichtag").unique())
+            for day in stichtage:
+                now = wide.xs(day, level="stichtag")
+                frame = pd.DataFrame({"area_id": now.index.astype(str), "population": now[population].to_numpy()})
+                for column in status:
+                    frame[column] = now[column].to_numpy()
+                earlier = pd.Timestamp(day) - pd.DateOffset(years=years)
+                dynamics: list[str] = []
+                if earlier in set(pd.to_datetime(stichtage)):
+                    before = wide.xs(earlier, level="stichtag").reindex(now.index)
+                    for column in status:
+                        frame[f"d_{column}"] = (now[column] - before[column]).to_numpy()
+                        dynamics.append(f"d_{column}")
+                config = MssConfig.from_mapping({**base, "status": status, "dynamics": dynamics})
+                result = compute_mss(frame, config, id_column="area_id", population_column="population")
+                result.insert(0, "stichtag", day)
+                result.insert(0, "level", level)
+                result.insert(0, "index_id", spec["index_id"])
+                result["population"] = frame["population"].to_numpy()
+                result["dynamics_years"] = years if dynamics else None
+                frames.append(result)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    out = out.rename(columns={"id": "area_id"})
+    out["status_z"] = out["status_z"].round(6)
+    out["dynamics_z"] = out["dynamics_z"].round(6)
+    return out[
+        ["index_id", "level", "stichtag", "area_id", "population", "indexed", "reason",
+         "status_z", "status_class", "dynamics_z", "dynamics_class", "dynamics_years"]
+    ]  # fmt: skip
+
+
+def _composite_inputs(values: pd.DataFrame, spec: dict[str, Any], level: str):
+    config = CompositeConfig.from_mapping({k: v for k, v in spec.items() if k not in ("index_id", "levels",
+                                                                                       "population", "uncertainty")})
+    population = spec.get("population")
+    wide = _wide(values, level, sorted(set(config.indicator_ids) | ({population} if population else set())))
+    return config, population, wide
+
+
+def composite(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The composite index and its dimension sub-indices per index, level, Stichtag and area, in
+    long form: component 'gesamt' (the index, with its rank) and one row per dimension."""
+    frames = []
+    for spec in specs(index_catalogue, "composite"):
+        for level in spec["levels"]:
+            config, population, wide = _composite_inputs(values, spec, level)
+            for day in sorted(wide.index.get_level_values("stichtag").unique()):
+                now = wide.xs(day, level="stichtag")
+                now.index = now.index.astype(str)
+                pop = now[population] if population else None
+                result = compute_composite(now[list(config.indicator_ids)], config, pop)
+                areas = result.areas
+                overall = pd.DataFrame(
+                    {
+                        "area_id": areas["area_id"].astype(str),
+                        "component": "gesamt",
+                        "value": areas["index_value"].astype(float),
+                        "rank": areas["rank"].astype("Int64"),
+                        "indexed": areas["indexed"].astype(bool),
+                        "reason": areas["reason"].astype(str),
+                        "missing_indicators": areas["missing_indicators"].astype(str),
+                        "n_indicators_missing": areas["n_missing"].astype(int),
+                    }
+                )
+                dims = result.dimensions.merge(areas[["area_id", "indexed", "reason"]], on="area_id")
+                dimensions = pd.DataFrame(
+                    {
+                        "area_id": dims["area_id"].astype(str),
+                        "component": dims["dimension_id"].astype(str),
+                        "value": dims["value"].astype(float),
+                        "rank": pd.array([pd.NA] * len(dims), dtype="Int64"),
+                        "indexed": dims["indexed"].astype(bool),
+                        "reason": dims["reason"].astype(str),
+                        "missing_indicators": "",
+                        "n_indicators_missing": dims["n_indicators_missing"].astype(int),
+                    }
+                )
+                both = pd.concat([overall, dimensions], ignore_index=True)
+                both.insert(0, "stichtag", day)
+                both.insert(0, "level", level)
+                both.insert(0, "index_id", spec["index_id"])
+                frames.append(both)
+    out = pd.concat(frames, ignore_index=True)
+    out["value"] = out["value"].round(6)
+    return out
+
+
+def uncertainty(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.DataFrame:
+    """Each indexed area's rank under many random alternative choices (weights, normalisation,
+    aggregation; seeded): nominal and median rank and the 5–95 % band."""
+    frames = []
+    for spec in specs(index_catalogue, "composite"):
+        uconfig = UncertaintyConfig.from_mapping(spec.get("uncertainty") or {})
+        for level in spec["levels"]:
+            config, population, wide = _composite_inputs(values, spec, level)
+            for day in sorted(wide.index.get_level_values("stichtag").unique()):
+                now = wide.xs(day, level="stichtag")
+                now.index = now.index.astype(str)
+                pop = now[population] if population else None
+                ranks = rank_uncertainty(now[list(config.indicator_ids)], config, uconfig, pop)
+                ranks.insert(0, "stichtag", day)
+                ranks.insert(0, "level", level)
+                ranks.insert(0, "index_id", spec["index_id"])
+                frames.append(ranks)
+    out = pd.concat(frames, ignore_index=True)
+    out["area_id"] = out["area_id"].astype(str)
+    return out

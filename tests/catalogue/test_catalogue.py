@@ -1,0 +1,114 @@
+"""The Kennzahlenkatalog: schema validation with precise errors, generated files, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from orchestration import catalogue as cat
+from orchestration.cli import app
+from orchestration.settings import Settings
+
+SETTINGS = Settings.from_env()
+PATH = cat.default_path(SETTINGS.dbt_project_dir)
+LEVELS, PUBLIC = cat.project_levels(SETTINGS.dbt_project_dir)
+
+
+def shipped() -> cat.Catalogue:
+    return cat.load(PATH, SETTINGS.contracts_dir, LEVELS)
+
+
+def test_shipped_catalogue_covers_the_agreed_indicator_families():
+    c = shipped()
+    ids = {i.id for i in c.indicators}
+    assert len(ids) >= 40
+    # domain.md, "Indicator catalogue": one representative per family, and every age group
+    for expected in [
+        "residents", "population_change_1y", "population_change_5y", "share_migration_background", "share_foreign",
+        "births_per_1000", "deaths_per_1000", "natural_balance_per_1000", "city_moves_in_per_1000",
+        "city_moves_out_per_1000", "moves_within_city_per_1000", "migration_balance_per_1000",
+        "migration_volume_per_1000", "jugendquotient", "altenquotient", "aging_index", "greying_index",
+        "share_households_size_1", "share_households_with_children", "single_parent_share",
+        "employees_svb_per_100", "unemployed_per_100", "unemployed_sgb2_per_100", "unemployed_sgb3_per_100",
+        "long_term_unemployed_per_100", "sgb2_quote", "sozialgeld_quote", "sgb12_gsiae_quote",
+        "sgb12_hlu_per_1000", "sgb2_long_term_share", "wohngeld_per_100_households", "low_earner_share",
+        "share_residence_5y", "share_residence_10y", "living_space_per_person", "social_housing_share",
+        "new_dwellings_per_1000", "green_space_share", "noise_area_share", "seu_language_support_share",
+        "seu_overweight_share", "daycare_rate_3_to_5", "gymnasium_transition_rate",
+    ] + [f"share_age_{band}" for band in ("00_02", "03_05", "06_09", "10_14", "15_17", "18_24", "25_44",
+                                         "45_64", "65_79", "80_plus")]:  # fmt: skip
+        assert expected in ids, expected
+    for ind in c.indicators:  # full metadata on every entry
+        assert ind.name_de and ind.name_en and ind.definition_de and ind.update_cycle and ind.levels
+        assert c.sources[ind.source].responsible
+    assert set(c.indices) == {"soziale_stadtentwicklung", "kinder_teilhabe"}
+
+
+def test_generated_files_are_current():
+    """The seeds, the measure registry and the views' docs are rendered from the YAML; a commit
+    that changes one without the other fails here."""
+    assert cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
+
+
+def _broken(tmp_path: Path, edit) -> Path:
+    raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "kennzahlenkatalog.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _indicator(raw: dict, indicator_id: str) -> dict:
+    return next(i for i in raw["indicators"] if i["id"] == indicator_id)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda r: _indicator(r, "sgb2_quote").update(unit="Prozent"), ["'sgb2_quote'", "'unit'", "Prozent"]),
+        (lambda r: _indicator(r, "share_foreign").update(numerator="auslaender"), ["'share_foreign'", "'numerator'",
+                                                                                   "auslaender"]),
+        (lambda r: _indicator(r, "altenquotient").update(direction="up"), ["'altenquotient'", "'direction'"]),
+        (lambda r: _indicator(r, "residents").update(levels=["stadtviertel", "ortsteil"]), ["'residents'",
+                                                                                          "'levels'", "ortsteil"]),
+        (lambda r: _indicator(r, "jugendquotient").pop("name_en"), ["'jugendquotient'", "'name_en'", "Field required"]),
+        (lambda r: _indicator(r, "living_space_per_person").update(disclosure={"rule": "count"}),
+         ["'living_space_per_person'", "'disclosure.rule'", "area_m2"]),
+        (lambda r: _indicator(r, "births_per_1000").update(colour="blue"), ["'births_per_1000'", "'colour'"]),
+        (lambda r: r["indices"]["kinder_teilhabe"]["config"]["dimensions"][0]["indicators"].append(
+            {"id": "kaufkraft", "direction": "higher_is_better"}), ["'kinder_teilhabe'", "kaufkraft"]),
+        (lambda r: r["sources"].update(sternwarte={"name_de": "Sternwarte", "responsible": "Amt"}),
+         ["sternwarte", "no contract"]),
+    ],
+)
+def test_a_wrong_entry_names_file_indicator_and_field(tmp_path, edit, expected):
+    path = _broken(tmp_path, edit)
+    with pytest.raises(cat.CatalogueError) as info:
+        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    message = str(info.value)
+    assert str(path) in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_export_for_the_working_group(tmp_path):
+    result = CliRunner().invoke(app, ["catalogue", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "kennzahlenkatalog.csv").read_text(encoding="utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert len(rows) == len(shipped().indicators)
+    sgb2 = next(r for r in rows if r["Kennung"] == "sgb2_quote")
+    assert sgb2["Bezeichnung"] == "SGB II-Quote"
+    assert sgb2["Zuständig"] == "Jobcenter, Controlling"
+    assert sgb2["Einheit"] == "%"
+    markdown = (tmp_path / "kennzahlenkatalog.md").read_text(encoding="utf-8")
+    for topic in ("## Demografie", "## Altersstruktur", "## Kinder", "## Wohnen und Umwelt"):
+        assert topic in markdown
+    assert "| sgb2_quote | SGB II-Quote |" in markdown
+    assert CliRunner().invoke(app, ["catalogue", "--check"]).exit_code == 0
