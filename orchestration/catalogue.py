@@ -674,8 +674,11 @@ def export_markdown(cat: Catalogue) -> str:
         for row in rows:
             if row["topic"] != topic:
                 continue
-            cells = [row[key].replace("|", "\\|").replace(",", ", ") if key == "levels" else row[key].replace("|", "\\|")
-                     for key, _ in EXPORT_COLUMNS if key != "topic"]  # fmt: skip
+            cells = []
+            for key, _ in EXPORT_COLUMNS:
+                if key != "topic":
+                    text = row[key].replace(",", ", ") if key == "levels" else row[key]
+                    cells.append(text.replace("|", "\\|"))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

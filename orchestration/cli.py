@@ -298,7 +298,7 @@ def dbt_parse() -> None:
 @app.command()
 def catalogue(
     out: Path = typer.Option(Path("."), help="Folder for kennzahlenkatalog.csv and kennzahlenkatalog.md."),
-    check: bool = typer.Option(False, help="Only validate the catalogue and check that the generated files are current."),
+    check: bool = typer.Option(False, help="Only validate, and check that the generated files are current."),
 ) -> None:
     """Export the Kennzahlenkatalog as CSV and Markdown for the working group (validated first)."""
     from . import catalogue as cat

@@ -104,8 +104,9 @@ def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.D
 
 
 def _composite_inputs(values: pd.DataFrame, spec: dict[str, Any], level: str):
-    config = CompositeConfig.from_mapping({k: v for k, v in spec.items() if k not in ("index_id", "levels",
-                                                                                       "population", "uncertainty")})
+    config = CompositeConfig.from_mapping(
+        {k: v for k, v in spec.items() if k not in ("index_id", "levels", "population", "uncertainty")}
+    )
     population = spec.get("population")
     wide = _wide(values, level, sorted(set(config.indicator_ids) | ({population} if population else set())))
     return config, population, wide

@@ -39,7 +39,6 @@ from ..settings import Settings
 from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
-
 PUBLIC_SCHEMA = "public"
 # The only tables (and columns) a release may contain: aggregates that passed disclosure control.
 # Anything else in the schema `public`, or a column not listed here, refuses the release, so a

@@ -71,19 +71,31 @@ def _indicator(raw: dict, indicator_id: str) -> dict:
     ("edit", "expected"),
     [
         (lambda r: _indicator(r, "sgb2_quote").update(unit="Prozent"), ["'sgb2_quote'", "'unit'", "Prozent"]),
-        (lambda r: _indicator(r, "share_foreign").update(numerator="auslaender"), ["'share_foreign'", "'numerator'",
-                                                                                   "auslaender"]),
+        (
+            lambda r: _indicator(r, "share_foreign").update(numerator="auslaender"),
+            ["'share_foreign'", "'numerator'", "auslaender"],
+        ),
         (lambda r: _indicator(r, "altenquotient").update(direction="up"), ["'altenquotient'", "'direction'"]),
-        (lambda r: _indicator(r, "residents").update(levels=["stadtviertel", "ortsteil"]), ["'residents'",
-                                                                                          "'levels'", "ortsteil"]),
+        (
+            lambda r: _indicator(r, "residents").update(levels=["stadtviertel", "ortsteil"]),
+            ["'residents'", "'levels'", "ortsteil"],
+        ),
         (lambda r: _indicator(r, "jugendquotient").pop("name_en"), ["'jugendquotient'", "'name_en'", "Field required"]),
-        (lambda r: _indicator(r, "living_space_per_person").update(disclosure={"rule": "count"}),
-         ["'living_space_per_person'", "'disclosure.rule'", "area_m2"]),
+        (
+            lambda r: _indicator(r, "living_space_per_person").update(disclosure={"rule": "count"}),
+            ["'living_space_per_person'", "'disclosure.rule'", "area_m2"],
+        ),
         (lambda r: _indicator(r, "births_per_1000").update(colour="blue"), ["'births_per_1000'", "'colour'"]),
-        (lambda r: r["indices"]["kinder_teilhabe"]["config"]["dimensions"][0]["indicators"].append(
-            {"id": "kaufkraft", "direction": "higher_is_better"}), ["'kinder_teilhabe'", "kaufkraft"]),
-        (lambda r: r["sources"].update(sternwarte={"name_de": "Sternwarte", "responsible": "Amt"}),
-         ["sternwarte", "no contract"]),
+        (
+            lambda r: r["indices"]["kinder_teilhabe"]["config"]["dimensions"][0]["indicators"].append(
+                {"id": "kaufkraft", "direction": "higher_is_better"}
+            ),
+            ["'kinder_teilhabe'", "kaufkraft"],
+        ),
+        (
+            lambda r: r["sources"].update(sternwarte={"name_de": "Sternwarte", "responsible": "Amt"}),
+            ["sternwarte", "no contract"],
+        ),
     ],
 )
 def test_a_wrong_entry_names_file_indicator_and_field(tmp_path, edit, expected):
