@@ -405,6 +405,9 @@ def registry(cat: Catalogue) -> dict[str, Any]:
         "lags": lags,
         "combinations": combinations,
         "person_measures": cell_measures(cat),
+        # sums of these are not whole numbers (areas, crosswalked shares): rounded, so that the
+        # order of a parallel sum cannot change a published digit
+        "fractional_measures": [m.id for m in cat.measures if m.kind not in PERSON_KINDS or m.crosswalk],
         "cells": cell_specs(cat),
         "small_population": small_population_specs(cat),
         "derived_parts": [

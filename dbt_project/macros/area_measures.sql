@@ -11,6 +11,7 @@
 {% macro area_measures(gebietsstand) %}
 {%- set registry = measure_registry() -%}
 {%- set crosswalked = crosswalked_sources() -%}
+{%- set fractional = catalogue_registry().fractional_measures -%}
 
 with memberships as (
     select * from {{ ref('int_block_memberships') }}
@@ -81,7 +82,11 @@ summed as (
         count(distinct g.block_id) as blocks,
         {%- for group in registry %}
         {%- for measure in group.measures %}
+        {%- if measure in fractional %}
+        round(sum(b.{{ measure }}), 6) as {{ measure }},
+        {%- else %}
         sum(b.{{ measure }}) as {{ measure }},
+        {%- endif %}
         {%- if measure in group.suppressed %}
         sum(b.{{ measure }}_suppressed_cells) as {{ measure }}_suppressed_cells,
         {%- endif %}

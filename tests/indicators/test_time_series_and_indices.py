@@ -53,7 +53,7 @@ def test_recut_stadtviertel_has_a_continuous_series_on_todays_boundaries(current
         for day in STICHTAGE:
             # addresses re-aggregate exactly: the residents of today's Baublöcke of the Viertel
             assert series.loc[day, "value"] == len(residents_at(city_truth, members, day)), (code, day)
-            assert series.loc[day, "flags"] is None or "estimated" not in series.loc[day, "flags"]
+            assert "estimated" not in str(series.loc[day, "flags"])
 
 
 def test_crosswalked_housing_is_estimated_before_the_recut_and_equals_the_hand_crosswalk(current, recut, city_truth):
@@ -66,8 +66,8 @@ def test_crosswalked_housing_is_estimated_before_the_recut_and_equals_the_hand_c
             row = viertel[(viertel.area_id == code) & (viertel.stichtag == day)].iloc[0]
             expected = ratio(housing(city_truth, members, day, "living_space_m2"),
                              len(residents_at(city_truth, members, day)), 1.0)  # fmt: skip
-            assert row.value == pytest.approx(expected, rel=1e-9), (code, day)
-            flagged = row.flags is not None and "estimated" in row.flags
+            assert row["value"] == pytest.approx(expected, rel=1e-9), (code, day)
+            flagged = "estimated" in str(row["flags"])
             if day >= date(2022, 12, 31):
                 assert not flagged, (code, day)  # delivered on today's units: exact
             estimated_somewhere |= flagged
