@@ -12,8 +12,9 @@
     cast('9999-12-31' as date)
 {%- endmacro %}
 
-{#- Two sums differ (one null and the other not, or apart by more than a relative 1e-6: sums of
-    fractions, such as a crosswalked source, are not exact in floating point). -#}
+{#- Two sums differ (one null and the other not, or apart by more than 0.001). Counts of persons
+    are whole numbers, so a real difference is at least 1; sums of fractions (areas, a crosswalked
+    source, rounded per area to 6 decimals) may differ in their last digits. -#}
 {% macro values_differ(a, b) -%}
-    (({{ a }} is null) <> ({{ b }} is null) or abs({{ a }} - {{ b }}) > 1e-6 * greatest(1, abs({{ a }})))
+    (({{ a }} is null) <> ({{ b }} is null) or abs({{ a }} - {{ b }}) > 0.001)
 {%- endmacro %}
