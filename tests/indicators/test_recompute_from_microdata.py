@@ -285,6 +285,6 @@ def test_indicator_equals_the_hand_recomputation(indicator, city_truth, areas, w
             if expected is None:
                 assert pd.isna(actual), key
             else:
-                assert actual == pytest.approx(expected, rel=1e-9, abs=1e-6), key  # areas are rounded to 6 decimals
+                assert actual == pytest.approx(expected, rel=1e-9, abs=1e-4), key  # area sums are rounded to 6 decimals
             checked += 1
     assert checked >= 25
