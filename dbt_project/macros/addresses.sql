@@ -41,3 +41,28 @@
 {% macro default__regexp_extract_group(text, pattern, group) -%}
     regexp_extract({{ text }}, {{ pattern }}, {{ group }})
 {%- endmacro %}
+
+{#- The records of CTE `records` (stichtag, street_name_normalized, house_number,
+    house_number_suffix) with the address and Baublock they match in the address register valid
+    at the Stichtag; null when the typed address is not in the register (counted, never dropped).
+    Ends the model: `select * from assigned`. -#}
+{% macro assign_typed_addresses(records) %}
+addresses as (
+    select * from {{ ref('stg_geo__addresses') }}
+),
+
+assigned as (
+    select
+        r.*,
+        a.address_id,
+        a.block_id
+    from {{ records }} as r
+    left join addresses as a
+        on a.street_name_normalized = r.street_name_normalized
+        and a.house_number = r.house_number
+        and a.house_number_suffix = coalesce(r.house_number_suffix, '')
+        and {{ valid_at('a', 'r.stichtag') }}
+)
+
+select * from assigned
+{% endmacro %}

@@ -37,21 +37,4 @@ records as (
     select * from transitions
 ),
 
-addresses as (
-    select * from {{ ref('stg_geo__addresses') }}
-),
-
-assigned as (
-    select
-        r.*,
-        a.address_id,
-        a.block_id
-    from records as r
-    left join addresses as a
-        on a.street_name_normalized = r.street_name_normalized
-        and a.house_number = r.house_number
-        and a.house_number_suffix = coalesce(r.house_number_suffix, '')
-        and {{ valid_at('a', 'r.stichtag') }}
-)
-
-select * from assigned
+{{ assign_typed_addresses('records') }}
