@@ -5,7 +5,8 @@ and the composite indices. This module validates it against a schema (pydantic) 
 parts (every numerator is a known measure, every source has a contract, …); a wrong entry raises
 `CatalogueError` naming the file, the indicator (or measure) and the field.
 
-`generate()` renders what dbt reads from it, so nothing is written twice:
+`generate()` (`sozialmonitor catalogue`, and before every dbt invocation) renders what dbt reads
+from it, so nothing is written twice:
 - seeds/indicator_catalogue.csv: one row per indicator (formula, metadata, gate thresholds,
   disclosure rule), read by the models, the gates and the release (published metadata);
 - seeds/measure_catalogue.csv: one row per measure (kind, source, description);
@@ -425,14 +426,7 @@ def cell_specs(cat: Catalogue) -> list[dict[str, Any]]:
     cells = set(cell_measures(cat))
     found: dict[tuple[str, str], list[int]] = {}
     for ind in cat.indicators:
-        shown = []
-        if ind.disclosure.rule == "count":
-            shown.append(ind.numerator)
-        if ind.disclosure.rule == "derived":
-            shown.extend(cat.measure(ind.numerator).combination or {})
-        if ind.denominator:
-            shown.append(ind.denominator)
-        for measure in shown:
+        for measure in _shown_counts(cat, ind):
             if measure in cells:
                 for level in ind.levels:
                     minima = found.setdefault((measure, level), [])
@@ -461,26 +455,30 @@ def small_population_specs(cat: Catalogue) -> list[dict[str, Any]]:
     return out
 
 
+def _shown_counts(cat: Catalogue, ind: Indicator) -> list[str]:
+    """The measures an indicator shows as counts: the numerator of a `count` indicator, the parts of
+    a `derived` one, and the denominator."""
+    shown = []
+    if ind.disclosure.rule == "count":
+        shown.append(ind.numerator)
+    if ind.disclosure.rule == "derived":
+        shown.extend(cat.measure(ind.numerator).combination or {})
+    if ind.denominator:
+        shown.append(ind.denominator)
+    return shown
+
+
 def cell_measures(cat: Catalogue) -> list[str]:
     """The measures that disclosure control treats as cells (and that carry record keys): counts of
-    persons, households or events that a release shows, as the numerator of a `count` indicator,
-    as a part of a `derived` one, or as a denominator."""
-    shown: set[str] = set()
-    for ind in cat.indicators:
-        numerator = cat.measure(ind.numerator)
-        if ind.disclosure.rule == "count":
-            shown.add(ind.numerator)
-        if ind.disclosure.rule == "derived":
-            shown.update(numerator.combination or {})
-        if ind.denominator:
-            shown.add(ind.denominator)
+    persons, households or events that a release shows (`_shown_counts`)."""
+    shown = {m for ind in cat.indicators for m in _shown_counts(cat, ind)}
     return [m.id for m in cat.measures if m.id in shown and m.kind in PERSON_KINDS and m.role != "combination"]
 
 
 def render_macro(cat: Catalogue) -> str:
     payload = json.dumps(registry(cat), ensure_ascii=True, sort_keys=False)
     return (
-        "{#- GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue generate` (also run\n"
+        "{#- GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue` (also run\n"
         "    before every dbt invocation). Do not edit: change the catalogue. -#}\n"
         "{% macro catalogue_registry() %}\n"
         f"    {{{{ return(fromjson('{payload}')) }}}}\n"
@@ -524,7 +522,7 @@ def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[
             }
         )
     header = (
-        "# GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue generate`.\n"
+        "# GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue`.\n"
         "# Do not edit: change the catalogue.\n"
     )
     document = {"version": 2, "models": models, "unit_tests": [render_formula_tests(cat)]}

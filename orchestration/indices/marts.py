@@ -87,9 +87,7 @@ def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.D
                         dynamics.append(f"d_{column}")
                 config = MssConfig.from_mapping({**base, "status": status, "dynamics": dynamics})
                 result = compute_mss(frame, config, id_column="area_id", population_column="population")
-                result.insert(0, "stichtag", day)
-                result.insert(0, "level", level)
-                result.insert(0, "index_id", spec["index_id"])
+                result = _keyed(result, spec["index_id"], level, day)
                 result["population"] = frame["population"].to_numpy()
                 result["dynamics_years"] = years if dynamics else None
                 frames.append(result)
@@ -103,58 +101,65 @@ def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.D
     ]  # fmt: skip
 
 
-def _composite_inputs(values: pd.DataFrame, spec: dict[str, Any], level: str):
-    config = CompositeConfig.from_mapping(
-        {k: v for k, v in spec.items() if k not in ("index_id", "levels", "population", "uncertainty")}
-    )
-    population = spec.get("population")
-    wide = _wide(values, level, sorted(set(config.indicator_ids) | ({population} if population else set())))
-    return config, population, wide
+def _keyed(frame: pd.DataFrame, index_id: str, level: str, day) -> pd.DataFrame:
+    """The frame with the key columns index_id, level, stichtag in front."""
+    frame.insert(0, "stichtag", day)
+    frame.insert(0, "level", level)
+    frame.insert(0, "index_id", index_id)
+    return frame
+
+
+def _composite_slices(values: pd.DataFrame, index_catalogue: pd.DataFrame):
+    """Per composite index, level and Stichtag: (spec, level, Stichtag, config, the indicator
+    values with the area id as text index, population or None). Shared by the index and its
+    uncertainty analysis, so both see the same areas and values."""
+    for spec in specs(index_catalogue, "composite"):
+        config = CompositeConfig.from_mapping(
+            {k: v for k, v in spec.items() if k not in ("index_id", "levels", "population", "uncertainty")}
+        )
+        population = spec.get("population")
+        indicators = list(config.indicator_ids)
+        for level in spec["levels"]:
+            wide = _wide(values, level, sorted(set(indicators) | ({population} if population else set())))
+            for day in sorted(wide.index.get_level_values("stichtag").unique()):
+                now = wide.xs(day, level="stichtag")
+                now.index = now.index.astype(str)
+                yield spec, level, day, config, now[indicators], (now[population] if population else None)
 
 
 def composite(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.DataFrame:
     """The composite index and its dimension sub-indices per index, level, Stichtag and area, in
     long form: component 'gesamt' (the index, with its rank) and one row per dimension."""
     frames = []
-    for spec in specs(index_catalogue, "composite"):
-        for level in spec["levels"]:
-            config, population, wide = _composite_inputs(values, spec, level)
-            for day in sorted(wide.index.get_level_values("stichtag").unique()):
-                now = wide.xs(day, level="stichtag")
-                now.index = now.index.astype(str)
-                pop = now[population] if population else None
-                result = compute_composite(now[list(config.indicator_ids)], config, pop)
-                areas = result.areas
-                overall = pd.DataFrame(
-                    {
-                        "area_id": areas["area_id"].astype(str),
-                        "component": "gesamt",
-                        "value": areas["index_value"].astype(float),
-                        "rank": areas["rank"].astype("Int64"),
-                        "indexed": areas["indexed"].astype(bool),
-                        "reason": areas["reason"].astype(str),
-                        "missing_indicators": areas["missing_indicators"].astype(str),
-                        "n_indicators_missing": areas["n_missing"].astype(int),
-                    }
-                )
-                dims = result.dimensions.merge(areas[["area_id", "indexed", "reason"]], on="area_id")
-                dimensions = pd.DataFrame(
-                    {
-                        "area_id": dims["area_id"].astype(str),
-                        "component": dims["dimension_id"].astype(str),
-                        "value": dims["value"].astype(float),
-                        "rank": pd.array([pd.NA] * len(dims), dtype="Int64"),
-                        "indexed": dims["indexed"].astype(bool),
-                        "reason": dims["reason"].astype(str),
-                        "missing_indicators": "",
-                        "n_indicators_missing": dims["n_indicators_missing"].astype(int),
-                    }
-                )
-                both = pd.concat([overall, dimensions], ignore_index=True)
-                both.insert(0, "stichtag", day)
-                both.insert(0, "level", level)
-                both.insert(0, "index_id", spec["index_id"])
-                frames.append(both)
+    for spec, level, day, config, frame, pop in _composite_slices(values, index_catalogue):
+        result = compute_composite(frame, config, pop)
+        areas = result.areas
+        overall = pd.DataFrame(
+            {
+                "area_id": areas["area_id"].astype(str),
+                "component": "gesamt",
+                "value": areas["index_value"].astype(float),
+                "rank": areas["rank"].astype("Int64"),
+                "indexed": areas["indexed"].astype(bool),
+                "reason": areas["reason"].astype(str),
+                "missing_indicators": areas["missing_indicators"].astype(str),
+                "n_indicators_missing": areas["n_missing"].astype(int),
+            }
+        )
+        dims = result.dimensions.merge(areas[["area_id", "indexed", "reason"]], on="area_id")
+        dimensions = pd.DataFrame(
+            {
+                "area_id": dims["area_id"].astype(str),
+                "component": dims["dimension_id"].astype(str),
+                "value": dims["value"].astype(float),
+                "rank": pd.array([pd.NA] * len(dims), dtype="Int64"),
+                "indexed": dims["indexed"].astype(bool),
+                "reason": dims["reason"].astype(str),
+                "missing_indicators": "",
+                "n_indicators_missing": dims["n_indicators_missing"].astype(int),
+            }
+        )
+        frames.append(_keyed(pd.concat([overall, dimensions], ignore_index=True), spec["index_id"], level, day))
     out = pd.concat(frames, ignore_index=True)
     out["value"] = out["value"].round(6)
     return out
@@ -164,19 +169,10 @@ def uncertainty(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.DataF
     """Each indexed area's rank under many random alternative choices (weights, normalisation,
     aggregation; seeded): nominal and median rank and the 5–95 % band."""
     frames = []
-    for spec in specs(index_catalogue, "composite"):
+    for spec, level, day, config, frame, pop in _composite_slices(values, index_catalogue):
         uconfig = UncertaintyConfig.from_mapping(spec.get("uncertainty") or {})
-        for level in spec["levels"]:
-            config, population, wide = _composite_inputs(values, spec, level)
-            for day in sorted(wide.index.get_level_values("stichtag").unique()):
-                now = wide.xs(day, level="stichtag")
-                now.index = now.index.astype(str)
-                pop = now[population] if population else None
-                ranks = rank_uncertainty(now[list(config.indicator_ids)], config, uconfig, pop)
-                ranks.insert(0, "stichtag", day)
-                ranks.insert(0, "level", level)
-                ranks.insert(0, "index_id", spec["index_id"])
-                frames.append(ranks)
+        ranks = rank_uncertainty(frame, config, uconfig, pop)
+        frames.append(_keyed(ranks, spec["index_id"], level, day))
     out = pd.concat(frames, ignore_index=True)
     out["area_id"] = out["area_id"].astype(str)
     return out
