@@ -26,24 +26,32 @@ keys as (
     {% endfor %}
 ),
 
-{%- set columns = [] -%}
+{#- The Baublock measures of every model (null where a model has no row for the Baublock), and
+    the same with 0 for null plus the lagged measures, as the final columns. -#}
+{%- set current_columns = [] -%}
+{%- set final_columns = [] -%}
 {%- for group in registry if group.model -%}
 {%- for measure in group.measures -%}
-{%- do columns.append("coalesce(" ~ group.model ~ "." ~ measure ~ ", 0) as " ~ measure) -%}
-{%- if measure in keyed -%}
-{%- do columns.append("coalesce(" ~ group.model ~ "." ~ measure ~ "__key, 0) as " ~ measure ~ "__key") -%}
-{%- endif -%}
-{%- if measure in group.suppressed -%}
-{%- do columns.append("coalesce(" ~ group.model ~ "." ~ group.suppressed[measure] ~ ", 0) as " ~ measure ~ "_suppressed_cells") -%}
-{%- endif -%}
+{%- set names = [measure] -%}
+{%- if measure in keyed %}{% do names.append(measure ~ '__key') %}{% endif -%}
+{%- if measure in group.suppressed %}{% do names.append(measure ~ '_suppressed_cells') %}{% endif -%}
+{%- for name in names -%}
+{%- set source_column = group.suppressed[measure] if name.endswith('_suppressed_cells') else name -%}
+{%- do current_columns.append(group.model ~ "." ~ source_column ~ " as " ~ name) -%}
+{%- do final_columns.append("coalesce(c." ~ name ~ ", 0) as " ~ name) -%}
 {%- endfor -%}
+{%- endfor -%}
+{%- endfor -%}
+{%- for lag in lags -%}
+{%- do final_columns.append("coalesce(l" ~ loop.index ~ "." ~ lag.of ~ ", 0) as " ~ lag.measures[0]) -%}
+{%- do final_columns.append("coalesce(l" ~ loop.index ~ "." ~ lag.of ~ "__key, 0) as " ~ lag.measures[0] ~ "__key") -%}
 {%- endfor %}
 
 current_values as (
     select
         k.block_id,
         k.stichtag,
-        {{ columns | join(",\n        ") }}
+        {{ current_columns | join(",\n        ") }}
     from keys as k
     {% for model in models %}
     left join {{ model }}
@@ -72,19 +80,7 @@ final as (
     select
         k.block_id,
         k.stichtag,
-        {%- for group in registry if group.model %}{% for measure in group.measures %}
-        coalesce(c.{{ measure }}, 0) as {{ measure }},
-        {%- if measure in keyed %}
-        coalesce(c.{{ measure }}__key, 0) as {{ measure }}__key,
-        {%- endif %}
-        {%- if measure in group.suppressed %}
-        coalesce(c.{{ measure }}_suppressed_cells, 0) as {{ measure }}_suppressed_cells,
-        {%- endif %}
-        {%- endfor %}{% endfor %}
-        {%- for lag in lags %}
-        coalesce(l{{ loop.index }}.{{ lag.of }}, 0) as {{ lag.measures[0] }},
-        coalesce(l{{ loop.index }}.{{ lag.of }}__key, 0) as {{ lag.measures[0] }}__key{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ final_columns | join(",\n        ") }}
     from all_keys as k
     left join current_values as c
         on c.block_id = k.block_id
