@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from .composite import (
     AGGREGATIONS,
@@ -173,6 +172,10 @@ def rank_draws(
                     values, prepared.groups, indicator_weights[chunk], dimension_weights[chunk]
                 )
                 index[chunk] = _finish(dims, overall, aggregation)[1]
+
+    # imported here: scipy.stats takes over a second to import, and the catalogue imports this module
+    # before every dbt invocation only to validate the uncertainty settings
+    from scipy.stats import rankdata
 
     ranks = rankdata(-index, method="min", axis=1).astype(np.int64) if len(area_ids) else np.empty((n, 0), np.int64)
     return RankDraws(
