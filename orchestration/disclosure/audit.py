@@ -1,21 +1,33 @@
-"""What an attacker can derive: for every suppressed cell, the smallest and the largest value that
-is consistent with everything published (linear programming, HiGHS).
+"""What an attacker can derive: for every withheld cell, the smallest and the largest value that is
+consistent with everything published (linear and, where needed, integer programming; HiGHS).
 
-The attacker's knowledge is the linked table's structure (which atoms make up which area: the
-geometries are public), the published cells with their values (of this release and of every
-earlier one), the lower bound of every atom (no negative counts) and the relations between
-measures. The atoms' true values are never used to bound a cell; they only serve to check that the
-truth lies inside the interval (if it did not, the model itself would be wrong)."""
+The attacker's knowledge (`AttackerModel`, default COMPLETE) is the linked table's structure
+(which atoms make up which area: the geometries are public), the published cells with their values
+(of this release and of every earlier one), the lower bound of every atom (no negative counts), the
+relations between measures, what the documentation says about withheld cells (zeros are always
+published, so a withheld count is at least 1) and that counts are whole numbers. The atoms' true
+values are never used to bound a cell; they only serve to check that the truth lies inside the
+interval (if it did not, the model itself would be wrong).
+
+Integer bounds: the linear programme gives an outer bound. Where its optimal vertex is integral,
+that bound is attained by whole numbers and is exact; otherwise an integer programme is solved for
+that bound (within a time limit; when the limit cuts it short, the best whole-number solution
+found is used, which can only make the interval look narrower than it is: the safe side for a
+protection check)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from .linked import LinkedTable
+from .linked import COMPLETE, AttackerModel, LinkedTable
+
+INTEGER_TOLERANCE = 1e-6
+MILP_TIME_LIMIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -34,8 +46,33 @@ class ModelInconsistent(Exception):
     pass
 
 
-def intervals(table: LinkedTable, known: dict[int, float], targets: list[int]) -> list[Interval]:
-    """The attacker interval of every cell in `targets`, given the cells in `known` (index → value)."""
+def shortfall(iv: Interval, primary: bool, width: float, model: AttackerModel = COMPLETE) -> str | None:
+    """Why a withheld cell is not protected, or None. Primary cells need the upper protection (the
+    attacker cannot rule out a value `width` above the true one, so cannot show that the count is
+    below the minimum) and an interval at least `width` wide; other withheld cells the width only
+    (when the model protects every withheld cell)."""
+    eps = 1e-6
+    if primary and model.upper_protection and iv.high < iv.value + width - eps:
+        return f"its largest derivable value {iv.high:g} is less than {width:g} above the true value"
+    if (primary or model.protect_all_withheld) and iv.width < width - eps:
+        return f"an attacker narrows it to [{iv.low:g}, {iv.high:g}], narrower than the protection width {width:g}"
+    return None
+
+
+def _integral(x: np.ndarray) -> bool:
+    return bool(np.all(np.abs(x - np.round(x)) <= INTEGER_TOLERANCE))
+
+
+def intervals(
+    table: LinkedTable,
+    known: dict[int, float],
+    targets: list[int],
+    model: AttackerModel = COMPLETE,
+    withheld: list[int] | None = None,
+) -> list[Interval]:
+    """The attacker interval of every cell in `targets`, given the cells in `known` (index → value).
+    `withheld`: the cells the attacker sees withheld (default: every cell not in `known`); count
+    cells among them are at least `model.withheld_at_least`."""
     if not targets:
         return []
     cells = table.cell_matrix()
@@ -48,30 +85,65 @@ def intervals(table: LinkedTable, known: dict[int, float], targets: list[int]) -
     if relations.shape[0] and is_eq.any():
         eq_parts.append(relations[is_eq])
         eq_rhs.append(np.zeros(int(is_eq.sum())))
+    ub_parts, ub_rhs = [], []
+    if relations.shape[0] and (~is_eq).any():
+        ub_parts.append(relations[~is_eq])
+        ub_rhs.append(np.zeros(int((~is_eq).sum())))
+    if model.withheld_at_least > 0:
+        hidden = [i for i in range(len(table.cells)) if i not in known] if withheld is None else list(withheld)
+        counts = table.count_cells()
+        hidden = [i for i in hidden if counts[i]]
+        if hidden:  # sum of the cell's atoms >= floor, as -sum <= -floor
+            ub_parts.append(-cells[hidden])
+            ub_rhs.append(np.full(len(hidden), -float(model.withheld_at_least)))
     a_eq = sparse.vstack(eq_parts, format="csr") if eq_parts else None
     b_eq = np.concatenate(eq_rhs) if eq_rhs else None
-    a_ub = relations[~is_eq] if relations.shape[0] and (~is_eq).any() else None
-    b_ub = np.zeros(a_ub.shape[0]) if a_ub is not None else None
+    a_ub = sparse.vstack(ub_parts, format="csr") if ub_parts else None
+    b_ub = np.concatenate(ub_rhs) if ub_rhs else None
     lower = table.variable_lower_bounds()
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     truth_cells = table.cell_values()
+    integer_constraints = []
+    if a_eq is not None:
+        integer_constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+    if a_ub is not None:
+        integer_constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
+
+    def bound(objective: np.ndarray, sign: float) -> float:
+        """sign 1: the minimum of the objective; -1: the maximum."""
+        res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if res.status == 3:  # unbounded: the attacker learns no bound on this side
+            return -np.inf if sign > 0 else np.inf
+        if res.status != 0:
+            raise ModelInconsistent(f"cannot be solved ({res.message})")
+        value = sign * res.fun
+        if not model.integral:
+            return value
+        if not _integral(res.x):
+            found = milp(
+                sign * objective,
+                integrality=np.ones(table.n_vars),
+                bounds=Bounds(np.where(np.isfinite(lower), lower, -np.inf), np.inf),
+                constraints=integer_constraints,
+                options={"time_limit": MILP_TIME_LIMIT, "disp": False},
+            )
+            if found.x is not None:
+                value = sign * found.fun  # optimal, or the best whole-number solution in time
+            elif found.status != 1:  # no whole-number solution at all: the model is wrong
+                raise ModelInconsistent(f"has no whole-number solution ({found.message})")
+        # whole numbers: the bound of a sum of integers is an integer
+        return math.ceil(value - INTEGER_TOLERANCE) if sign > 0 else math.floor(value + INTEGER_TOLERANCE)
 
     out = []
     for target in targets:
         objective = np.asarray(cells[target].todense()).ravel()
-        ends = []
-        for sign in (1.0, -1.0):
-            res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if res.status == 3:  # unbounded: the attacker learns no bound on this side
-                ends.append(-np.inf if sign > 0 else np.inf)
-            elif res.status != 0:
-                raise ModelInconsistent(
-                    f"the audit model for {table.cells[target]} cannot be solved ({res.message}): "
-                    "the published cells contradict each other or the relations"
-                )
-            else:
-                ends.append(sign * res.fun)
-        low, high = ends
+        try:
+            low, high = bound(objective, 1.0), bound(objective, -1.0)
+        except ModelInconsistent as exc:
+            raise ModelInconsistent(
+                f"the audit model for {table.cells[target]} {exc}: "
+                "the published cells contradict each other, the relations or what is said about withheld cells"
+            ) from None
         value = float(truth_cells[target])
         if value < low - 1e-6 or value > high + 1e-6:
             raise ModelInconsistent(

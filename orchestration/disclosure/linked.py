@@ -20,6 +20,50 @@ from scipy import sparse
 
 
 @dataclass(frozen=True)
+class AttackerModel:
+    """What an attacker is assumed to know beyond the published cells, the atoms (the geometries
+    are public) and the relations between measures. The secondary suppression protects against
+    this attacker and the release audit plays it; docs/privacy.md states it for the public.
+
+    withheld_at_least: every withheld count is at least this much. Zeros are always published and
+    the release says so, so a withheld count is at least 1: an attacker who reads the
+    documentation knows it.
+    integral: counts are whole numbers; bounds are those of integer solutions, not of the linear
+    relaxation (which can be wider).
+    upper_protection: a primary cell (a count below the minimum) must be consistent with a value at
+    least `protection width` above its true value, so nobody can show that it is below the minimum.
+    protect_all_withheld: every withheld cell, secondary ones included, keeps an interval at least
+    the protection width wide.
+    verify: after the programme, the pattern is checked with exact (integer) bounds and mended until
+    every requirement holds."""
+
+    withheld_at_least: float = 1.0
+    integral: bool = True
+    upper_protection: bool = True
+    protect_all_withheld: bool = True
+    verify: bool = True
+
+
+COMPLETE = AttackerModel()
+# The model of releases before issue 11, kept only so that tests can rebuild the old, leaky
+# pattern and show that an independent attacker breaks it. The release audit always plays COMPLETE,
+# so a release built with it does not pass.
+LEGACY = AttackerModel(
+    withheld_at_least=0.0, integral=False, upper_protection=False, protect_all_withheld=False, verify=False
+)
+ATTACKER_MODELS = {"complete": COMPLETE, "legacy": LEGACY}
+
+
+def attacker_model(name: str) -> AttackerModel:
+    try:
+        return ATTACKER_MODELS[name]
+    except KeyError:
+        raise ValueError(
+            f"var disclosure_attacker_model must be one of {sorted(ATTACKER_MODELS)}, not {name!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
 class Relation:
     """sum(coefficient × measure) `sense` 0, holding within every atom. sense: '=' or '<='."""
 
@@ -105,6 +149,11 @@ class LinkedTable:
                 row += 1
         matrix = sparse.csr_matrix((data, (rows, cols)), shape=(row, self.n_vars))
         return matrix, np.asarray(is_eq, dtype=bool)
+
+    def count_cells(self) -> np.ndarray:
+        """True for the cells of counts (atoms at or above 0), to which `withheld_at_least` applies."""
+        counts = np.isfinite(self.lower_bounds) & (self.lower_bounds >= 0)
+        return np.array([bool(counts[self._measure_index[m]]) for m, _area in self.cells], dtype=bool)
 
     def cell_values(self) -> np.ndarray:
         return self.cell_matrix() @ self.true_vector()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from .linked import LinkedTable, Relation, components
+from .linked import COMPLETE, AttackerModel, LinkedTable, Relation, components
 from .secondary import protect
 
 KEY = ["stichtag", "level", "area_id", "measure"]
@@ -117,6 +117,7 @@ def suppression_pattern(
     width: float = 3.0,
     secondary: bool = True,
     time_limit: float = 60.0,
+    model: AttackerModel = COMPLETE,
 ) -> pd.DataFrame:
     """Every cell with status 'published' or 'suppressed' and its reason (count_below_min,
     small_population, secondary) plus what earlier releases did with it."""
@@ -125,19 +126,24 @@ def suppression_pattern(
     cells["reason"] = cells["primary_reason"]
     relations = relations_from_frame(relations_frame)
     solver_seconds = 0.0
+    rounds = 0
     wanted = (lambda group: group["primary_reason"].notna().any()) if secondary else (lambda _group: False)
     for ordered, table in linked_tables(cells, area_atoms, atom_values, relations, wanted):
         positions = list(ordered.index)
         primary = {i for i, idx in enumerate(positions) if pd.notna(cells.at[idx, "primary_reason"])}
         fixed = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "published"}
         reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
-        pattern = protect(table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit)
+        pattern = protect(
+            table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model
+        )
         solver_seconds += pattern.seconds
+        rounds = max(rounds, pattern.rounds)
         for i in pattern.secondary:
             cells.at[positions[i], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
+    cells.attrs["rounds"] = rounds
     return cells
 
 

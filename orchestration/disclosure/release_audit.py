@@ -4,9 +4,12 @@
    every earlier release's cells are added: an attacker holds them all.
 2. Cross-check with the warehouse's pattern (model disclosure_pattern): every cell it withholds
    must be withheld in the files, every cell it publishes must carry its true value.
-3. Per Stichtag and group of related measures, linear programming gives the interval an attacker
-   can derive for every withheld cell. Every primary cell's interval must be at least the
-   protection width wide; the widths of secondary cells are reported.
+3. Per Stichtag and group of related measures, linear and integer programming give the interval
+   an attacker who knows everything public (`linked.COMPLETE`: withheld counts are at least 1,
+   counts are whole numbers) can derive for every withheld cell. Every withheld cell's interval
+   must be at least the protection width wide, and every primary cell's upper bound at least the
+   width above its true value (so nobody can show that it is below the minimum). The audit plays
+   this attacker whatever model the pattern was built with.
 
 Only aggregate figures go into the release manifest: per-cell results would tell which withheld
 cells are primary, i.e. which counts are below the minimum. `sozialmonitor release audit` shows the
@@ -24,8 +27,9 @@ import duckdb
 import pandas as pd
 
 from ..warehouse import connect
-from .audit import ModelInconsistent, intervals
+from .audit import ModelInconsistent, intervals, shortfall
 from .history import all_released_cells, release_cells
+from .linked import COMPLETE
 from .pattern import KEY, linked_tables, relations_from_frame
 
 
@@ -72,6 +76,8 @@ class AuditReport:
             finite = [c.width for c in cells]
             return None if not finite else round(min(finite), 6)
 
+        margins = [c.high - c.value for c in primary]
+
         if self.method == "cell_key":
             return {
                 "passed": self.passed,
@@ -85,7 +91,10 @@ class AuditReport:
             }
         return {
             "passed": self.passed,
-            "method": "linear programming (HiGHS) over all published cells, levels, Sozialräume and earlier releases",
+            "method": (
+                "linear and integer programming (HiGHS) over all published cells, levels, Sozialräume, "
+                "relations between counts and earlier releases; a withheld count is at least 1"
+            ),
             "protection_width": self.protection_width,
             "published_cells": self.published_cells,
             "withheld_cells": len(self.cells),
@@ -93,7 +102,9 @@ class AuditReport:
             "withheld_secondary": len(secondary),
             "narrowest_interval_primary": narrowest(primary),
             "narrowest_interval_secondary": narrowest(secondary),
+            "smallest_upper_margin_primary": None if not margins else round(min(margins), 6),
             "primary_below_width": sum(c.width < self.protection_width - 1e-6 for c in primary),
+            "withheld_below_width": sum(c.width < self.protection_width - 1e-6 for c in self.cells),
             "earlier_releases": self.earlier_releases,
             "earlier_cells_used": self.earlier_cells_used,
             "earlier_cells_changed_since": self.earlier_cells_changed,
@@ -200,7 +211,7 @@ def audit_release(
                     "but an earlier release published the same value"
                 )
         try:
-            found = intervals(table, given, targets)
+            found = intervals(table, given, targets, COMPLETE)
         except ModelInconsistent as exc:
             report.problems.append(str(exc))
             continue
@@ -218,11 +229,9 @@ def audit_release(
                 iv.high,
             )
             report.cells.append(cell)
-            if cell.reason != "secondary" and cell.width < protection_width - 1e-6:
-                report.problems.append(
-                    f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: an attacker narrows it "
-                    f"to [{cell.low:g}, {cell.high:g}], narrower than the protection width {protection_width:g}"
-                )
+            why = shortfall(iv, cell.reason != "secondary", protection_width, COMPLETE)
+            if why:
+                report.problems.append(f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: {why}")
     report.seconds = time.perf_counter() - started
     return report
 

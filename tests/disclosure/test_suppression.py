@@ -6,12 +6,14 @@ the audit's linear programmes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from orchestration.disclosure.audit import intervals
-from orchestration.disclosure.linked import LinkedTable, Relation, components
+from orchestration.disclosure.linked import COMPLETE, LEGACY, LinkedTable, Relation, components
 from orchestration.disclosure.pattern import suppression_pattern
 from orchestration.disclosure.secondary import ProtectionImpossible, protect
 
@@ -50,9 +52,12 @@ def test_oracle_least_cost_pattern_is_exactly_am_cf_cm():
     # The same answer when the totals may be suppressed too: hiding them costs more.
     free = protect(table, primary, width=WIDTH)
     assert {table.cells[i] for i in free.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
-    # The attacker's interval for A/f from everything published: [0, 12].
+    # The attacker's interval for A/f from everything published: A/f + C/f = 12 and, since zeros
+    # are published, C/f >= 1 and A/f >= 1: [1, 11]. Without that knowledge it would be [0, 12].
     (af,) = intervals(table, known_except(table, pattern.suppressed), sorted(primary))
-    assert (af.low, af.high, af.value) == (0, 12, 2)
+    assert (af.low, af.high, af.value) == (1, 11, 2)
+    (naive,) = intervals(table, known_except(table, pattern.suppressed), sorted(primary), LEGACY)
+    assert (naive.low, naive.high) == (0, 12)
 
 
 def test_oracle_without_secondary_suppression_a_row_total_gives_the_cell_away():
@@ -242,3 +247,69 @@ def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions
     assert pattern["published_value"].isna().sum() == len(hidden)
     off = suppression_pattern(cells, area_atoms, atom_values, no_relations, width=WIDTH, secondary=False)
     assert set(off.loc[off["status"] == "suppressed", "area_id"]) == {"V1"}
+
+
+def wohngeld_2020_table() -> LinkedTable:
+    """The issue's hand derivation: Stadtteil 012 publishes 3 and its Stadtviertel 0123 publishes 0,
+    so 0121 + 0122 + 0124 = 3 with three withheld cells."""
+    atoms = ["0121", "0122", "0123", "0124", "0131"]
+    values = np.array([[1, 1, 0, 1, 40]])
+    areas = {
+        "stadtviertel:0121": [0],
+        "stadtviertel:0122": [1],
+        "stadtviertel:0123": [2],
+        "stadtviertel:0124": [3],
+        "stadtviertel:0131": [4],
+        "stadtteil:012": [0, 1, 2, 3],
+        "stadtteil:013": [4],
+        "gemeinde:G": [0, 1, 2, 3, 4],
+    }
+    cells = [("wohngeld", area) for area in areas]
+    return LinkedTable(["wohngeld"], atoms, values, cells, [np.array(a) for a in areas.values()])
+
+
+def test_withheld_counts_are_at_least_one_because_zeros_are_published():
+    table = wohngeld_2020_table()
+    hidden = {table.cell_index[("wohngeld", f"stadtviertel:{v}")] for v in ("0121", "0122", "0124")}
+    # The old attacker model: each of the three lies in [0, 3] - "protected".
+    for iv in intervals(table, known_except(table, hidden), sorted(hidden), LEGACY):
+        assert (iv.low, iv.high) == (0, 3)
+    # An attacker who reads that zeros are published: each is at least 1, together 3, so each is 1.
+    for iv in intervals(table, known_except(table, hidden), sorted(hidden)):
+        assert (iv.low, iv.high, iv.value) == (1, 1, 1)
+    # The protection knows it too: the Stadtteil (or its sibling) goes as well, and every primary
+    # can be 3 above its value for all the attacker knows.
+    pattern = protect(table, hidden, width=WIDTH)
+    for iv in intervals(table, known_except(table, pattern.suppressed), sorted(pattern.suppressed)):
+        assert iv.low >= 1 and iv.width >= WIDTH
+        if iv.cell in hidden:
+            assert iv.high >= iv.value + WIDTH
+    # A zero is never withheld to protect others (the release says withheld counts are >= 1).
+    assert table.cell_index[("wohngeld", "stadtviertel:0123")] not in pattern.suppressed
+
+
+def test_whole_numbers_narrow_what_the_linear_relaxation_allows():
+    """a + b = 1 and b + c = 1 are published, a + c is withheld (so at least 1). Linear
+    programming allows b = 0.5 and a + c anywhere in [1, 2]; in whole numbers b = 0 and a + c = 2."""
+    table = LinkedTable(
+        ["n"],
+        ["a", "b", "c"],
+        np.array([[1, 0, 1]]),
+        [("n", "X"), ("n", "Y"), ("n", "Z")],
+        [np.array([0, 1]), np.array([1, 2]), np.array([0, 2])],
+    )
+    known = {0: 1.0, 1: 1.0}
+    relaxed = dataclasses.replace(COMPLETE, integral=False)
+    ((lp,), (exact,)) = intervals(table, known, [2], relaxed), intervals(table, known, [2])
+    assert (lp.low, lp.high) == (1, 2)
+    assert (exact.low, exact.high) == (2, 2)
+
+
+def test_a_secondary_cell_is_never_a_zero_and_every_withheld_cell_keeps_the_width():
+    table = hierarchy_with_sozialraum()
+    v1 = table.cell_index[("sgb2", "stadtviertel:V1")]
+    pattern = protect(table, {v1}, width=WIDTH)
+    values = table.cell_values()
+    assert all(values[c] >= 1 for c in pattern.suppressed)
+    for iv in intervals(table, known_except(table, pattern.suppressed), sorted(pattern.suppressed)):
+        assert iv.width >= WIDTH

@@ -2,8 +2,10 @@
     primary-suppression rule that applies to it (see docs block `disclosure_cells`):
     - count_below_min: more than 0 and fewer than the measure's minimum (the largest
       disclosure_min_count of the catalogue indicators that publish the measure);
-    - small_population: the numerator of a rate whose denominator is above 0 but below the
-      indicator's disclosure_min_population.
+    - small_population: the numerator (above 0) of a rate whose denominator is above 0 but below
+      the indicator's disclosure_min_population.
+    Zeros are never withheld: a release says that a withheld count is at least 1 (an attacker reads
+    that too, and the secondary suppression and the audit take it into account).
     Which (measure, level) pairs are cells follows from the Kennzahlenkatalog (macro
     catalogue_registry): the numerators of `count` indicators, the parts of `derived` ones and the
     denominators that count people, at the levels where the indicator may be shown. Balances and
@@ -81,7 +83,7 @@ cells as (
         k.key_sum - floor(k.key_sum) as cell_key,
         case
             when v.value > 0 and v.value < p.min_count then 'count_below_min'
-            when s.measure is not null then 'small_population'
+            when v.value > 0 and s.measure is not null then 'small_population'
         end as primary_reason
     from measures_long as v
     inner join published_measures as p

@@ -24,6 +24,7 @@ def typed(pattern):
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from orchestration.disclosure.linked import attacker_model
     from orchestration.disclosure.pattern import perturbation, suppression_pattern
 
     method = dbt.config.get("method")
@@ -44,6 +45,7 @@ def model(dbt, session):
         width=float(dbt.config.get("protection_width")),
         secondary=secondary,
         time_limit=float(dbt.config.get("solver_time_limit")),
+        model=attacker_model(str(dbt.config.get("attacker_model"))),
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
