@@ -1,6 +1,7 @@
 -- Disclosure control, checked on what leaves the warehouse: no published numerator or denominator
 -- of a count indicator lies between 1 and its minimum - 1, and no rate is published on fewer
--- persons than its minimum population (under suppression).
+-- persons than its minimum population (under suppression), unless it is 0: zeros are always
+-- published, that is what lets a reader know that a withheld count is at least 1.
 with v as (
     select * from {{ ref('pub_indicator_values') }}
 ),
@@ -24,5 +25,6 @@ where (
         -- (with the Cell Key Method, rates on small populations are published from perturbed counts)
         or (c.disclosure_rule = 'count' and v.value is not null and c.denominator_measure is not null
             and coalesce(v.flags, '') not like '%perturbed%'
+            and v.numerator <> 0
             and v.denominator > 0 and v.denominator < c.min_population)
     )
