@@ -57,11 +57,26 @@
 {%- for measure in ['residents_under_15', 'residents_60_79', 'migration_background', 'residents_5y_at_address'] -%}
 {%- do relations.append((measure ~ '_within_residents', '<=', [(measure, 1), ('residents', -1)])) -%}
 {%- endfor -%}
+{#- Relations the independent attacker of the test suite derived from the definitions and the
+    protection lacked: the working age as bands, the band containing the young-quotient limit, the
+    60-79 group between the bands, and the subgroups of the transfer sources. -#}
+{%- if var('working_age_min') == 15 and var('working_age_max') == 64 -%}
+{%- do relations.append(('working_age_is_four_bands', '=', [('residents_working_age', 1), ('residents_age_15_17', -1),
+    ('residents_age_18_24', -1), ('residents_age_25_44', -1), ('residents_age_45_64', -1)])) -%}
+{%- endif -%}
+{%- if minor == 18 and young > 18 and young <= 25 -%}
+{%- do relations.append(('quotient_young_within_minors_and_18_24', '<=', [('residents_quotient_young', 1),
+    ('residents_minor', -1), ('residents_age_18_24', -1)])) -%}
+{%- endif -%}
+{%- do relations.append(('age_65_79_within_60_79', '<=', [('residents_age_65_79', 1), ('residents_60_79', -1)])) -%}
+{%- do relations.append(('age_60_79_within_45_64_and_65_79', '<=', [('residents_60_79', 1), ('residents_age_45_64', -1),
+    ('residents_age_65_79', -1)])) -%}
 {%- do relations.append(('residence_10y_within_5y', '<=', [('residents_10y_at_address', 1), ('residents_5y_at_address', -1)])) -%}
 {%- do relations.append(('household_sizes_partition_households', '=', [('households', 1), ('households_size_1', -1),
     ('households_size_2', -1), ('households_size_3', -1), ('households_size_4', -1), ('households_size_5_plus', -1)])) -%}
 {#- Subsets within one source (the BA suppresses 1 and 2 per column, so only inequalities hold for its data). -#}
-{%- set subsets = [('sgb2_non_employable_under_15', 'sgb2_recipients'), ('sgb2_long_term_recipients', 'sgb2_recipients'),
+{%- set subsets = [('sgb2_non_employable_under_15', 'sgb2_non_employable'), ('sgb2_non_employable', 'sgb2_recipients'),
+    ('sgb12_gsiae_senior_recipients', 'sgb12_gsiae_recipients'), ('sgb2_long_term_recipients', 'sgb2_recipients'),
     ('unemployed_sgb2', 'unemployed'), ('unemployed_sgb3', 'unemployed'), ('long_term_unemployed', 'unemployed'),
     ('low_earners', 'employees_svb'), ('seu_language_support', 'seu_examined'), ('seu_overweight', 'seu_examined'),
     ('seu_motor_findings', 'seu_examined'), ('seu_booklet_presented', 'seu_examined'),
