@@ -49,12 +49,28 @@ class ExpectationResult:
     observed: str
     examples: list[dict[str, Any]] = field(default_factory=list)
     unexpected: int | None = None  # rows that broke a row-wise expectation
+    # the expectation's configuration (column, thresholds, value set, row condition): from gates.yml
+    # and the catalogue, never from the data
+    configuration: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
         if self.success:
             return "passed"
         return "blocked" if self.severity == "block" else "warning"
+
+    def public(self) -> dict[str, Any]:
+        """What the public report says about this expectation (see `GateReport.redacted`)."""
+        return {
+            "suite": self.suite,
+            "target": self.target,
+            "expectation": self.expectation,
+            "description": self.description,
+            "configuration": self.configuration,
+            "severity": self.severity,
+            "success": self.success,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass
@@ -63,6 +79,7 @@ class GateReport:
     config_path: str
     config_sha256: str
     checked_at: str
+    public: bool = False  # the redacted copy for a release: outcomes only (see `redacted`)
 
     @property
     def blocking_failures(self) -> list[ExpectationResult]:
@@ -92,21 +109,38 @@ class GateReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "checked_at": self.checked_at,
             "config": {"path": self.config_path, "sha256": self.config_sha256},
             "summary": self.summary(),
-            "results": [asdict(r) for r in self.results],
         }
+        if self.public:
+            return {**out, "redacted": True, "results": [r.public() for r in self.results]}
+        return {**out, "results": [asdict(r) for r in self.results]}
 
     def redacted(self) -> GateReport:
-        """The report for a release: without the example rows, which are internal values (area
-        counts before disclosure control, Baublöcke). Outcomes and counts stay."""
+        """The report for a release: per expectation only what was checked and how it came out —
+        suite, target, expectation, description, configuration (thresholds from gates.yml and the
+        catalogue), severity and outcome (passed / warning / blocked).
+
+        Everything the gates computed from the data is dropped: the example rows, the observed
+        values, the element and unexpected counts, the percentages and partial lists. The gates run
+        on the warehouse's values before disclosure control, at the published levels: the number of
+        units whose year-over-year change or value lies outside a range, an observed count, or the
+        share of rows that broke an expectation is a figure computed from withheld counts; combined
+        with the published tables it narrows them (a side channel past suppression). Only the
+        outcome per expectation is published, and it depends on the data only through a threshold
+        that is published anyway. The internal report (`sozialmonitor gates`, Dagster's asset
+        checks) keeps everything."""
         return GateReport(
-            results=[replace(r, examples=[]) for r in self.results],
+            results=[
+                replace(r, observed="", examples=[], unexpected=None, configuration=dict(r.configuration))
+                for r in self.results
+            ],
             config_path=self.config_path,
             config_sha256=self.config_sha256,
             checked_at=self.checked_at,
+            public=True,
         )
 
     def write(self, folder: Path) -> list[Path]:
@@ -119,11 +153,17 @@ class GateReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GateReport:
+        public = bool(data.get("redacted"))
+        fields = set(ExpectationResult.__dataclass_fields__)
         return cls(
-            results=[ExpectationResult(**r) for r in data["results"]],
+            results=[
+                ExpectationResult(**{"observed": "", **{k: v for k, v in r.items() if k in fields}})
+                for r in data["results"]
+            ],
             config_path=data["config"]["path"],
             config_sha256=data["config"]["sha256"],
             checked_at=data["checked_at"],
+            public=public,
         )
 
 
@@ -181,6 +221,19 @@ def _observed(kind: str, result: dict[str, Any]) -> str:
     return "see details"
 
 
+def _configuration(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The expectation's arguments as configured (no batch id: that names the GX run, not the check)."""
+    return {k: _jsonable_config(v) for k, v in sorted(kwargs.items()) if k not in ("batch_id", "result_format")}
+
+
+def _jsonable_config(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable_config(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable_config(v) for v in value]
+    return _jsonable(value)
+
+
 def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Catalogue) -> list[ExpectationResult]:
     import great_expectations as gx
 
@@ -220,6 +273,7 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
                 observed=observed,
                 examples=examples,
                 unexpected=result.get("unexpected_count"),
+                configuration=_configuration(cfg.get("kwargs") or {}),
             )
         )
     return results
@@ -273,6 +327,13 @@ def render_html(report: GateReport) -> str:
         "<title>Quality gates</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Quality gates of this release</h1>",
+        (
+            "<p>This public copy names every expectation, its thresholds and its outcome. What the gates "
+            "observed in the data (values, counts, shares, example rows) is internal: those figures are "
+            "computed before disclosure control.</p>"
+            if report.public
+            else ""
+        ),
         f"<p>Outcome: <span class='badge {esc(_css(s['outcome']))}'>{esc(s['outcome'])}</span> — "
         f"{s['passed']} of {s['expectations']} expectations passed, {s['blocking_failures']} blocking "
         f"failure(s), {s['warnings']} warning(s). Checked {esc(report.checked_at)} with thresholds from "
@@ -288,16 +349,23 @@ def render_html(report: GateReport) -> str:
             f"<h2 id='{esc(suite.name)}'>{esc(suite.name)} "
             f"<span class='badge {_css(outcome)}'>{esc(outcome)}</span></h2>"
             f"<p>{esc(suite.description)} Gates <code>{esc(suite.target)}</code>.</p>"
-            "<table><tr><th>Result</th><th>Severity</th><th>Expectation</th><th>Observed</th></tr>"
+            + (
+                "<table><tr><th>Result</th><th>Severity</th><th>Expectation</th><th>Configuration</th></tr>"
+                if report.public
+                else "<table><tr><th>Result</th><th>Severity</th><th>Expectation</th><th>Observed</th></tr>"
+            )
         )
         for r in rows:
-            examples = ""
-            if r.examples:
-                examples = "<pre>" + esc("\n".join(json.dumps(e, ensure_ascii=False) for e in r.examples)) + "</pre>"
+            if report.public:
+                detail = "<code>" + esc(json.dumps(r.configuration, ensure_ascii=False, sort_keys=True)) + "</code>"
+            else:
+                detail = esc(r.observed)
+                if r.examples:
+                    detail += "<pre>" + esc("\n".join(json.dumps(e, ensure_ascii=False) for e in r.examples)) + "</pre>"
             parts.append(
                 f"<tr><td class='{_css(r.outcome)}'>{esc(r.outcome)}</td><td>{esc(r.severity)}</td>"
                 f"<td>{esc(r.description)}<br><code>{esc(r.expectation)}</code></td>"
-                f"<td>{esc(r.observed)}{examples}</td></tr>"
+                f"<td>{detail}</td></tr>"
             )
         parts.append("</table>")
     parts.append("</body></html>\n")

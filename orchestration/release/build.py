@@ -16,6 +16,7 @@ build (`.tmp-*`) are removed by the next one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -227,10 +228,80 @@ def _wide_views(con, levels: list[str]) -> None:
         )
 
 
-def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Polygons per level on the Gebietsstand of the Stichtag: Baublöcke dissolved, in WGS84."""
+# Published unit polygons are never the Baublöcke they are made of. Baublöcke lie apart, separated
+# by streets; a plain union of a unit's blocks is a MultiPolygon of every block outline. The blocks are
+# therefore closed morphologically (buffered out by a distance that bridges the streets, unioned,
+# buffered back in by the same distance, both with mitred joins so that corners stay corners): a unit
+# whose blocks are contiguous becomes one Polygon whose outline follows its outer block edges, with
+# the streets between its blocks filled. The street between two units is not between two blocks of
+# either, so closing leaves it empty: neighbouring units do not grow into each other.
+GAP_QUANTILE = 0.95  # of each Baublock's distance to its nearest neighbour: the width of a wide street
+GAP_SEARCH_M = 100.0  # neighbours further apart (across a park, a river) do not count as a street
+GRID_M = 1.0  # coordinates are snapped to this grid (metres) before they are reprojected
+
+
+def gap_closing_distance(con, configured: float | None = None) -> float:
+    """The buffer distance (metres) of the closing: the var `geometry_gap_closing_m` if set, otherwise
+    derived from the data. A Baublock's nearest neighbour lies across its narrowest street; the 95th
+    percentile of these distances, rounded up to a whole metre, is the width of a wide street
+    (blocks next to a park or a river, with no neighbour within 100 m, do not count). Buffering by it
+    bridges every gap up to twice that width: streets that widen along their length, and crossings
+    (the mitred buffers of the four corner blocks meet). Musterstadt's streets are 14 m ± 5 m wide:
+    nearest-neighbour distances 9.1–14.5 m, 95th percentile 12.9 m, so 13 m, which closes gaps of up
+    to 26 m (the widest gap between neighbouring blocks, diagonally across a crossing, is 25.9 m)."""
+    if configured is not None:
+        return float(configured)
+    search, cell = GAP_SEARCH_M, 2 * GAP_SEARCH_M
+    # candidate neighbours through a grid of `cell` metres (an equi-join: linear in the number of
+    # blocks, where comparing every pair would be quadratic)
+    row = con.execute(
+        f"""with blocks as (
+                select block_code, geom,
+                    ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
+                from (select block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from wh.raw.geo_block_polygons)
+            ),
+            reach as (
+                select b.block_code, cx.range as cx, cy.range as cy
+                from blocks as b,
+                    range(floor((b.x0 - {search}) / {cell})::bigint,
+                        floor((b.x1 + {search}) / {cell})::bigint + 1) as cx,
+                    range(floor((b.y0 - {search}) / {cell})::bigint,
+                        floor((b.y1 + {search}) / {cell})::bigint + 1) as cy
+            ),
+            cover as (
+                select b.block_code, cx.range as cx, cy.range as cy
+                from blocks as b,
+                    range(floor(b.x0 / {cell})::bigint, floor(b.x1 / {cell})::bigint + 1) as cx,
+                    range(floor(b.y0 / {cell})::bigint, floor(b.y1 / {cell})::bigint + 1) as cy
+            ),
+            candidates as (
+                select distinct r.block_code as a, c.block_code as b
+                from reach as r inner join cover as c on c.cx = r.cx and c.cy = r.cy and c.block_code <> r.block_code
+            ),
+            nearest as (
+                select p.a, min(ST_Distance(ga.geom, gb.geom)) as distance
+                from candidates as p
+                inner join blocks as ga on ga.block_code = p.a
+                inner join blocks as gb on gb.block_code = p.b
+                where ST_DWithin(ga.geom, gb.geom, {search})
+                group by p.a
+            )
+            select quantile_cont(distance, {GAP_QUANTILE}) from nearest"""
+    ).fetchone()
+    width = row[0] if row and row[0] is not None else 0.0
+    return float(max(1, math.ceil(round(width, 6))))
+
+
+def _geojson(
+    con, stichtag: date, levels: list[str], crs: str, out_dir: Path, gap_closing_m: float | None = None
+) -> dict[str, dict[str, Any]]:
+    """Polygons per level on the Gebietsstand of the Stichtag, in WGS84: each unit's Baublöcke
+    dissolved into clean areas (closed over the streets between them, see `gap_closing_distance`),
+    snapped to a 1 m grid, made valid. No Baublock outline is published."""
     con.execute(f"load '{extension_path('spatial')}'")
     con.execute("set threads = 1")  # a fixed union order: the same inputs give the same bytes
+    distance = gap_closing_distance(con, gap_closing_m)
+    buffer = "'CAP_ROUND', 'JOIN_MITRE', 5.0"  # num_triangles, cap style, join style, mitre limit
     geo_dir = out_dir / "geo"
     geo_dir.mkdir()
     out = {}
@@ -247,11 +318,20 @@ def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) ->
                 shapes as (
                     select m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
                     from members as m inner join wh.raw.geo_block_polygons as p on p.block_code = m.block_id
+                ),
+                closed as (
+                    select area_id, ST_Buffer(ST_Buffer(ST_Union_Agg(geom order by block_id),
+                        {distance}, 8, {buffer}), -{distance}, 8, {buffer}) as geom
+                    from shapes group by area_id
+                ),
+                snapped as (
+                    select area_id, ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(geom, {GRID_M})), 3) as geom
+                    from closed
                 )
-                select s.area_id, n.area_name, ST_AsGeoJSON(ST_ReducePrecision(ST_Transform(
-                    ST_Union_Agg(s.geom order by s.block_id), '{crs}', 'EPSG:4326', always_xy := true), 0.000001))
-                from shapes as s left join names as n using (area_id)
-                group by s.area_id, n.area_name order by s.area_id""",
+                select s.area_id, n.area_name, ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(
+                    ST_Transform(s.geom, '{crs}', 'EPSG:4326', always_xy := true), 0.000001)), 3))
+                from snapped as s left join names as n using (area_id)
+                order by s.area_id""",
             {"level": level, "day": stichtag},
         ).fetchall()
         features = [
@@ -266,7 +346,12 @@ def _geojson(con, stichtag: date, levels: list[str], crs: str, out_dir: Path) ->
         path.write_text(
             '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n", encoding="utf-8"
         )
-        out[level] = {"path": path.relative_to(out_dir).as_posix(), "features": len(rows), "sha256": sha256_file(path)}
+        out[level] = {
+            "path": path.relative_to(out_dir).as_posix(),
+            "features": len(rows),
+            "sha256": sha256_file(path),
+            "gap_closing_m": distance,
+        }
     con.execute("reset threads")
     return out
 
@@ -314,11 +399,20 @@ def _disclosure_rules(
         },
         "secondary": (
             "least cost (persons hidden), mixed-integer programme (HiGHS) over all public levels, "
-            "Sozialräume, relations between measures and earlier releases"
+            "Sozialräume, relations between measures and earlier releases, verified with exact integer bounds"
             if secondary
             else "SWITCHED OFF"
         ),
+        "zeros": "always published: a withheld count is at least 1",
+        "attacker": (
+            "knows every published count of this and earlier releases, the areas and their geometry, the "
+            "relations between counts, that a withheld count is at least 1 and that counts are whole numbers"
+        ),
         "protection_width": dbt_vars.get("disclosure_protection_width"),
+        "protection": (
+            "every withheld count: interval at least the protection width; every count below the minimum: "
+            "an attacker's upper bound at least the protection width above the true count"
+        ),
         "reason_codes": {
             "disclosure": "withheld by primary or secondary suppression (deliberately one code)",
             "small_population": "a rate on fewer persons than the minimum population",
@@ -339,8 +433,12 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
             "Geheimhaltung: Fallzahlen unter der Mindestfallzahl und alle Zahlen, aus denen sie sich",
             "errechnen ließen, sind unterdrückt (is_suppressed, Grund in suppression_reason:",
             "'disclosure' = geheim zu halten, 'small_population' = zu wenige Einwohner für einen Anteil).",
-            "Unterdrückte Werte sind leer, nie 0. Die Prüfung (manifest.json, disclosure_audit) zeigt,",
-            "dass keine unterdrückte Zahl aus den veröffentlichten Zahlen zurückgerechnet werden kann.",
+            "Unterdrückte Werte sind leer, nie 0. Nullen werden immer veröffentlicht: eine unterdrückte",
+            "Fallzahl ist also mindestens 1. Die Geheimhaltung rechnet mit einem Angreifer, der das weiß,",
+            "alle veröffentlichten Zahlen aller Ebenen, Sozialräume und früheren Veröffentlichungen",
+            "kennt und ganzzahlig rechnet. Die Prüfung (manifest.json, disclosure_audit) zeigt, dass er",
+            "keine unterdrückte Fallzahl auf weniger als die Schutzbreite eingrenzen und bei keiner",
+            "Fallzahl unter der Mindestfallzahl beweisen kann, dass sie unter der Mindestfallzahl liegt.",
         ]
     lines = [
         f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
@@ -402,7 +500,10 @@ def publish(
         inputs = _inputs(con, stichtag)
         tables = _public_tables(con, stichtag, tmp)
         _wide_views(con, public_levels)
-        geo = _geojson(con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp)
+        geo = _geojson(
+            con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
+            gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
+        )
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:

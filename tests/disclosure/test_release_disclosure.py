@@ -71,10 +71,49 @@ def _count_violations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataF
     return merged[bad_num | bad_den]
 
 
+def _baublocks(settings) -> tuple[set[str], list[list[tuple[str, str]]], set[str]]:
+    """The Baublöcke of the warehouse: their ids, each one's corners in WGS84 as a published GeoJSON
+    would write them (6 decimals), and their delivered coordinates as text (EPSG:25832)."""
+    from orchestration.warehouse import extension_path
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"load '{extension_path('spatial')}'")
+        con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+        rows = con.execute(
+            """select block_code, geometry_geojson, ST_AsGeoJSON(ST_Transform(ST_GeomFromGeoJSON(geometry_geojson),
+                   'EPSG:25832', 'EPSG:4326', always_xy := true))
+               from wh.raw.geo_block_polygons order by block_code"""
+        ).fetchall()
+    finally:
+        con.close()
+    ids = {code for code, _, _ in rows}
+    corners = [
+        sorted({(f"{x:.6f}", f"{y:.6f}") for x, y in json.loads(wgs84)["coordinates"][0]}) for _, _, wgs84 in rows
+    ]
+    delivered = {
+        f"{c:.2f}".rstrip("0").rstrip(".")
+        for _, g, _ in rows
+        for point in json.loads(g)["coordinates"][0]
+        for c in point
+    }
+    return ids, corners, delivered
+
+
+def _geojson_vertices(node) -> set[tuple[str, str]]:
+    if isinstance(node, list) and len(node) == 2 and all(isinstance(c, int | float) for c in node):
+        return {(f"{node[0]:.6f}", f"{node[1]:.6f}")}
+    if isinstance(node, list):
+        return set().union(*(_geojson_vertices(n) for n in node)) if node else set()
+    return set()
+
+
 def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     release = _latest(built_city)
     secrets = _delivered_keys(built_city.raw_dir) | _pseudonyms(built_city.warehouse_path)
     assert len(secrets) > 500
+    block_ids, block_corners, block_coordinates = _baublocks(built_city)
+    assert len(block_ids) > 100 and len(block_coordinates) > 400
     findings: list[str] = []
 
     con = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
@@ -83,12 +122,17 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
         for table, column, _type in relations:
             if FORBIDDEN_COLUMN.search(column):
                 findings.append(f"sozialmonitor.duckdb {table}.{column}")
+            geometry_like = re.search(r"geom|wkt|wkb|polygon|baublock|block_(id|code)", column, re.IGNORECASE)
+            if geometry_like or _type in ("GEOMETRY", "BLOB"):
+                findings.append(f"sozialmonitor.duckdb {table}.{column}: geometry or Baublock column")
         tables = {t for t, _c, _d in relations}
         for table in tables:
             frame = con.execute(f'select * from "{table}"').df()
             text = set(frame.select_dtypes(include=["object", "string"]).astype(str).stack().tolist())
             if text & secrets:
                 findings.append(f"sozialmonitor.duckdb {table}: holds a person or household key")
+            if text & block_ids:
+                findings.append(f"sozialmonitor.duckdb {table}: holds Baublock ids {sorted(text & block_ids)[:3]}")
         values = con.execute("select * from indicator_values").df()
         catalogue = con.execute("select * from indicator_catalogue").df()
     finally:
@@ -99,18 +143,43 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     for parquet in sorted((release / "data").glob("*.parquet")):
         frame = _read_parquet(parquet)
         findings += [f"{parquet.name}: column {c}" for c in frame.columns if FORBIDDEN_COLUMN.search(c)]
+        text = set(frame.select_dtypes(include=["object", "string"]).astype(str).stack().tolist())
+        if text & block_ids:
+            findings.append(f"{parquet.name}: holds Baublock ids {sorted(text & block_ids)[:3]}")
         if name_small := parquet.stem == "indicator_values":
             assert _count_violations(frame, catalogue).empty and name_small
     for geojson in sorted(release.rglob("*.geojson")):
         data = json.loads(geojson.read_text(encoding="utf-8"))
         keys = {k for f in data["features"] for k in f["properties"]}
         findings += [f"{geojson.name}: property {k}" for k in keys if FORBIDDEN_COLUMN.search(k)]
+        ids = {str(v) for f in data["features"] for v in f["properties"].values()} & block_ids
+        findings += [f"{geojson.name}: Baublock id {i}" for i in sorted(ids)]
+        # no Baublock's outline: a block whose corners (3 or more) are all vertices of a public polygon
+        vertices = _geojson_vertices([f["geometry"]["coordinates"] for f in data["features"]])
+        outlined = sum(len(set(c) & vertices) >= min(3, len(c)) for c in block_corners)
+        if outlined:
+            findings.append(f"{geojson.name}: the corners of {outlined} Baublöcke")
+    # the HTML pages (lineage docs, gate report) name no Baublock beyond the synthetic ids of the dbt
+    # project's own unit tests
+    in_code = {
+        m
+        for path in (built_city.dbt_project_dir / "models").rglob("*")
+        if path.suffix in (".yml", ".sql")
+        for m in re.findall(r"\b\d{5}\b", path.read_text(encoding="utf-8"))
+    }
+    for page in sorted(release.rglob("*.html")):
+        named = set(re.findall(r"\b\d{5}\b", page.read_text(encoding="utf-8"))) & block_ids
+        if named - in_code:
+            findings.append(f"{page.relative_to(release)}: names Baublöcke {sorted(named - in_code)[:3]}")
     # every file of the release, byte for byte: no delivered key, no pseudonym
     for path in sorted(p for p in release.rglob("*") if p.is_file()):
         blob = path.read_bytes()
         hits = [s for s in secrets if s.encode() in blob]
         if hits:
             findings.append(f"{path.relative_to(release)}: contains {hits[:3]}")
+        coordinates = [c for c in block_coordinates if c.encode() in blob]
+        if coordinates:  # the delivered Baublock coordinates (EPSG:25832), e.g. in a text or WKT column
+            findings.append(f"{path.relative_to(release)}: contains Baublock coordinates {coordinates[:3]}")
     assert not findings, findings
 
 
@@ -123,9 +192,10 @@ def test_audit_figures_are_in_the_manifest_and_passed(built_city):
     assert audit["linear_programmes"] == 2 * audit["withheld_cells"]
     rules = manifest["rules"]["disclosure"]
     assert rules["method"] == "suppression" and "SWITCHED OFF" not in rules["secondary"]
-    # the gate report in the release carries no example rows (internal values)
+    # the gate report in the release carries no example rows (internal values; tests/quality checks
+    # that it carries nothing else computed from the data)
     gates = json.loads((_latest(built_city) / "quality" / "gates.json").read_text(encoding="utf-8"))
-    assert all(r["examples"] == [] for r in gates["results"])
+    assert all("examples" not in r for r in gates["results"])
 
 
 def _level_subtraction_recoveries(values: pd.DataFrame, areas: pd.DataFrame, catalogue: pd.DataFrame) -> list[tuple]:
@@ -233,3 +303,16 @@ def test_cell_key_release_perturbs_consistently_and_says_tables_do_not_add_up(re
     viertel_sum = counts[counts["level"] == "stadtviertel"].groupby("stichtag")["numerator"].sum()
     assert (city != viertel_sum.reindex(city.index)).any()  # totals perturbed on their own
     assert "Cell-Key" in (release / "LIESMICH.txt").read_text(encoding="utf-8")
+
+    # The independent attacker, who knows D (the method is public, the parameters may leak), uses
+    # every relation between the counts to narrow the noisy counts: it cannot show of any small
+    # count that it is below the minimum, nor pin one.
+    from orchestration.disclosure.ckm import load_parameters
+    from tests.disclosure.attacker import attack
+    from tests.disclosure.test_independent_attacker import assert_sound, true_counts
+
+    result = attack(release, noise_bound=load_parameters().max_deviation)
+    assert result.cells_attacked > 0
+    assert result.below_min_count == 0, result.worst(10).to_string()
+    assert result.exact == 0 and result.narrowest_width >= 3
+    assert_sound(result, true_counts(released_copy.warehouse_path, release))

@@ -3,6 +3,8 @@ for (a tampered copy of the built warehouse per fault), blocking or warning as c
 
 from __future__ import annotations
 
+import html
+import json
 import shutil
 
 import duckdb
@@ -129,3 +131,99 @@ def test_the_report_reads_offline(built_city, tmp_path):
     assert "<style>" in text and "http" not in text.split("</style>")[1].split("<code>")[0]
     assert "completeness" in text and "address_assignment" in text
     assert '"outcome"' in json_path.read_text()
+
+
+# What the gates compute from the data: none of it may reach the public report.
+DATA_KEYS = {
+    "observed", "observed_value", "unexpected", "unexpected_count", "unexpected_percent", "unexpected_percent_total",
+    "unexpected_percent_nonmissing", "element_count", "missing_count", "missing_percent", "partial_unexpected_list",
+    "partial_unexpected_counts", "partial_unexpected_index_list", "partial_missing_list", "examples", "details",
+}
+PUBLIC_RESULT_KEYS = {
+    "suite", "target", "expectation", "description", "configuration", "severity", "success", "outcome",
+}
+
+
+def _keys(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _keys(value)
+
+
+def _numbers(node, path=()):
+    """Every number in a JSON tree with the keys that lead to it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _numbers(value, (*path, key))
+    elif isinstance(node, list):
+        for value in node:
+            yield from _numbers(value, path)  # a list adds no key
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield path, node
+
+
+def _assert_public(report: dict) -> None:
+    assert report["redacted"] is True
+    assert not DATA_KEYS & set(_keys(report)), DATA_KEYS & set(_keys(report))
+    for result in report["results"]:
+        assert set(result) == PUBLIC_RESULT_KEYS
+        assert result["outcome"] in ("passed", "warning", "blocked")
+    # numbers only where they are configuration (thresholds) or count expectations (the summary)
+    for path, _value in _numbers(report):
+        assert path[0] == "summary" or path[:2] == ("results", "configuration"), path
+
+
+def test_the_release_report_carries_nothing_computed_from_the_data(built_city):
+    from orchestration.release import find_release
+
+    release = find_release(built_city.releases_dir, "latest")
+    report = json.loads((release.path / "quality" / "gates.json").read_text(encoding="utf-8"))
+    _assert_public(report)
+    assert len(report["results"]) == report["summary"]["expectations"]
+    # thresholds are there: the year-over-year limits and plausible ranges come from the catalogue
+    ranges = [r for r in report["results"] if r["suite"] == "plausible_ranges"]
+    assert ranges and all(
+        r["configuration"]["column"] == "value" and {"min_value", "max_value"} & set(r["configuration"]) for r in ranges
+    )
+    page = (release.path / "quality" / "gates.html").read_text(encoding="utf-8")
+    assert "rows outside the expectation" not in page and "<th>Observed</th>" not in page
+    # the internal report of the same warehouse still has everything
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        internal = run_gates(con, suites=["plausible_ranges"])
+    assert all(r.observed for r in internal.results) and all(r.configuration for r in internal.results)
+    assert "unexpected" in internal.to_dict()["results"][0]
+
+
+def test_a_tampered_citys_public_report_still_names_the_failed_expectation(built_city, tmp_path):
+    copy = tmp_path / built_city.warehouse_path.name
+    shutil.copyfile(built_city.warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(FAULTS["implausible_value"][1])
+        con.execute(FAULTS["change_larger_than_usual"][1])
+        report = run_gates(con, suites=["plausible_ranges", "year_over_year"])
+    finally:
+        con.close()
+    failed = {r.description: r for r in report.results if not r.success}
+    blocked = [d for d, r in failed.items() if r.outcome == "blocked" and d.startswith("sgb2_quote lies")]
+    assert blocked and all(failed[d].unexpected for d in blocked)  # internally: how many rows
+
+    json_path, html_path = report.redacted().write(tmp_path / "public")
+    public = json.loads(json_path.read_text(encoding="utf-8"))
+    _assert_public(public)
+    assert public["summary"]["outcome"] == "blocked"
+    said = {r["description"]: r for r in public["results"] if r["outcome"] != "passed"}
+    assert set(said) == set(failed)
+    assert said[blocked[0]]["outcome"] == "blocked" and said[blocked[0]]["severity"] == "block"
+    assert said[blocked[0]]["configuration"]["row_condition"]["parameter"] == "sgb2_quote"
+    assert any(r["outcome"] == "warning" and r["description"].startswith("share_foreign") for r in said.values())
+    page = html_path.read_text(encoding="utf-8")
+    assert html.escape(blocked[0]) in page and "blocked" in page
+    for r in failed.values():  # no observed figure of any failed expectation
+        assert r.observed not in page
+        for example in r.examples:
+            assert json.dumps(example, ensure_ascii=False) not in page
