@@ -67,8 +67,27 @@ class AuditReport:
     def passed(self) -> bool:
         return not self.problems
 
+    def public_figures(self) -> dict[str, Any]:
+        """What goes into the manifest. Nothing that is computed from true values or tells primary
+        from secondary cells: how many withheld cells are primary, the narrowest interval of the
+        primary ones or their margins would let a reader who recomputes the intervals (they follow
+        from the public files) single out cells below the minimum, and how many cells the noise
+        changed is a figure of the true values. Only what anyone could recompute, and the verdict."""
+        figures = self.figures()
+        internal = {
+            "withheld_primary",
+            "withheld_secondary",
+            "narrowest_interval_primary",
+            "narrowest_interval_secondary",
+            "smallest_upper_margin_primary",
+            "primary_below_width",
+            "cells_changed_by_noise",
+        }
+        return {k: v for k, v in figures.items() if k not in internal}
+
     def figures(self) -> dict[str, Any]:
-        """What goes into the manifest: counts and the narrowest widths, nothing per cell."""
+        """All aggregate figures, for the statistics office (`sozialmonitor release audit`): counts
+        and the narrowest widths, nothing per cell."""
         primary = [c for c in self.cells if c.reason != "secondary"]
         secondary = [c for c in self.cells if c.reason == "secondary"]
 
@@ -98,6 +117,7 @@ class AuditReport:
             "protection_width": self.protection_width,
             "published_cells": self.published_cells,
             "withheld_cells": len(self.cells),
+            "narrowest_interval": narrowest(self.cells),
             "withheld_primary": len(primary),
             "withheld_secondary": len(secondary),
             "narrowest_interval_primary": narrowest(primary),

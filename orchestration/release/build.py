@@ -582,7 +582,7 @@ def publish(
         "geo": geo,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
-        "disclosure_audit": audit.figures(),
+        "disclosure_audit": audit.public_figures(),
         "rules": {
             "indicator_catalogue": {
                 "file": "dbt_project/catalogue/kennzahlenkatalog.yml",

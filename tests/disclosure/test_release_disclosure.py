@@ -187,8 +187,10 @@ def test_audit_figures_are_in_the_manifest_and_passed(built_city):
     manifest = json.loads((_latest(built_city) / "manifest.json").read_text(encoding="utf-8"))
     audit = manifest["disclosure_audit"]
     assert audit["passed"] is True and audit["problems"] == []
-    assert audit["withheld_primary"] > 0
-    assert audit["narrowest_interval_primary"] >= audit["protection_width"] == 3
+    assert audit["withheld_cells"] > 0 and audit["withheld_below_width"] == 0
+    assert audit["narrowest_interval"] >= audit["protection_width"] == 3
+    # nothing that tells primary from secondary cells or is computed from true values
+    assert not {k for k in audit if "primary" in k or "secondary" in k or "margin" in k or "noise" in k}
     assert audit["linear_programmes"] == 2 * audit["withheld_cells"]
     rules = manifest["rules"]["disclosure"]
     assert rules["method"] == "suppression" and "SWITCHED OFF" not in rules["secondary"]
