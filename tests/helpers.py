@@ -38,3 +38,14 @@ def tree_digest(root: Path) -> str:
         elif path.is_file():
             digest.update(f"file {rel} ".encode() + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def json_keys(node):
+    """Every key of a JSON tree (dicts inside lists included)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from json_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from json_keys(value)

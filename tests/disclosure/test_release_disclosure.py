@@ -15,6 +15,7 @@ import pytest
 from orchestration.disclosure.release_audit import DisclosureAuditFailed
 from orchestration.pipeline import run_pipeline
 from orchestration.release import list_releases
+from tests.helpers import json_keys
 
 # Columns of microdata: keys and the attributes that identify a person or an address. Indicator
 # columns named after what they count (births_per_1000, households, share_households_size_1) are
@@ -266,17 +267,8 @@ def test_cell_key_release_perturbs_consistently_and_says_tables_do_not_add_up(re
     assert manifest["rules"]["disclosure"]["tables_add_up"] is False
     assert manifest["disclosure_audit"]["passed"] is True
 
-    def keys(node):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                yield k
-                yield from keys(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from keys(v)
-
     # D and V are not published: no parameter of the CKM file appears in the manifest
-    assert not {"max_deviation", "variance", "forbidden_small"} & set(keys(manifest))
+    assert not {"max_deviation", "variance", "forbidden_small"} & set(json_keys(manifest))
     assert "max_deviation" not in json.dumps(manifest)
     values = _read_parquet(release / "data" / "indicator_values.parquet")
     catalogue = _read_parquet(release / "data" / "indicator_catalogue.parquet")

@@ -12,6 +12,7 @@ import pytest
 
 from data_quality import SUITE_NAMES, run_gates
 from orchestration.warehouse import connect
+from tests.helpers import json_keys
 
 
 def test_the_gates_pass_on_the_built_city(built_city):
@@ -144,16 +145,6 @@ PUBLIC_RESULT_KEYS = {
 }
 
 
-def _keys(node):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _keys(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _keys(value)
-
-
 def _numbers(node, path=()):
     """Every number in a JSON tree with the keys that lead to it."""
     if isinstance(node, dict):
@@ -168,7 +159,7 @@ def _numbers(node, path=()):
 
 def _assert_public(report: dict) -> None:
     assert report["redacted"] is True
-    assert not DATA_KEYS & set(_keys(report)), DATA_KEYS & set(_keys(report))
+    assert not DATA_KEYS & set(json_keys(report)), DATA_KEYS & set(json_keys(report))
     for result in report["results"]:
         assert set(result) == PUBLIC_RESULT_KEYS
         assert result["outcome"] in ("passed", "warning", "blocked")
