@@ -118,9 +118,17 @@ def suppression_pattern(
     secondary: bool = True,
     time_limit: float = 60.0,
     model: AttackerModel = COMPLETE,
+    linked_across_time: frozenset[str] | set[str] = frozenset(),
 ) -> pd.DataFrame:
     """Every cell with status 'published' or 'suppressed' and its reason (count_below_min,
-    small_population, secondary) plus what earlier releases did with it."""
+    small_population, secondary) plus what earlier releases did with it.
+
+    `linked_across_time`: measures tied to another Stichtag (a lagged count and what it lags:
+    the residents a year before, on the Baublöcke of the Stichtag, are the residents of the earlier
+    Stichtag wherever a unit did not change). The patterns are chosen per Stichtag, so such a cell
+    is never made secondary: withheld at one Stichtag and published as its twin at another, it
+    would be given away. Only a primary cell of these measures is withheld (and then its twin is
+    primary too, being the same count)."""
     cells = cells.reset_index(drop=True).copy()
     cells["earlier"] = earlier_state(released, cells)
     cells["reason"] = cells["primary_reason"]
@@ -131,7 +139,12 @@ def suppression_pattern(
     for ordered, table in linked_tables(cells, area_atoms, atom_values, relations, wanted):
         positions = list(ordered.index)
         primary = {i for i, idx in enumerate(positions) if pd.notna(cells.at[idx, "primary_reason"])}
-        fixed = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "published"}
+        fixed = {
+            i
+            for i, idx in enumerate(positions)
+            if cells.at[idx, "earlier"] == "published"
+            or (cells.at[idx, "measure"] in linked_across_time and i not in primary)
+        }
         reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
         pattern = protect(
             table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model

@@ -206,10 +206,8 @@ def test_relation_that_does_not_hold_in_the_data_is_reported():
         table.check()
 
 
-def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions():
-    """The frame interface the dbt model uses, on the Sozialraum table."""
-    day = pd.Timestamp("2024-12-31")
-    table = hierarchy_with_sozialraum()
+def frames(table: LinkedTable, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The frames the dbt model hands to suppression_pattern, for a one-measure table."""
     values = table.cell_values()
     rows = []
     for (measure, area), value in zip(table.cells, values, strict=True):
@@ -239,7 +237,17 @@ def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions
             for atom, v in zip(table.atoms, table.atom_values[0], strict=True)
         ]
     )
-    no_relations = pd.DataFrame(columns=["relation_id", "sense", "measure", "coefficient"])
+    return cells, area_atoms, atom_values
+
+
+NO_RELATIONS = pd.DataFrame(columns=["relation_id", "sense", "measure", "coefficient"])
+
+
+def test_pattern_from_frames_matches_the_library_and_reuses_earlier_suppressions():
+    """The frame interface the dbt model uses, on the Sozialraum table."""
+    table = hierarchy_with_sozialraum()
+    cells, area_atoms, atom_values = frames(table, pd.Timestamp("2024-12-31"))
+    no_relations = NO_RELATIONS
     pattern = suppression_pattern(cells, area_atoms, atom_values, no_relations, width=WIDTH)
     hidden = set(pattern.loc[pattern["status"] == "suppressed", "area_id"])
     direct = protect(table, {table.cell_index[("sgb2", "stadtviertel:V1")]}, width=WIDTH)
@@ -313,3 +321,13 @@ def test_a_secondary_cell_is_never_a_zero_and_every_withheld_cell_keeps_the_widt
     assert all(values[c] >= 1 for c in pattern.suppressed)
     for iv in intervals(table, known_except(table, pattern.suppressed), sorted(pattern.suppressed)):
         assert iv.width >= WIDTH
+
+
+def test_a_measure_linked_across_stichtage_is_never_made_secondary():
+    """The residents a year before are the residents of the year before: patterns are chosen per
+    Stichtag, so such a count must never be withheld as a secondary cell (it would be published as
+    its twin at the other Stichtag). With nothing else to withhold, protection is refused."""
+    table = hierarchy_with_sozialraum()
+    cells, area_atoms, atom_values = frames(table, pd.Timestamp("2024-12-31"))
+    with pytest.raises(ProtectionImpossible):
+        suppression_pattern(cells, area_atoms, atom_values, NO_RELATIONS, width=WIDTH, linked_across_time={"sgb2"})

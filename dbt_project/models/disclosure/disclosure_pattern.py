@@ -22,6 +22,17 @@ def typed(pattern):
     return out
 
 
+def lagged_measures():
+    """The lagged measures of the Kennzahlenkatalog and the measures they lag."""
+    from orchestration.catalogue import default_path, load
+    from orchestration.settings import Settings
+
+    catalogue = load(default_path(Settings.from_env().dbt_project_dir))
+    return frozenset(
+        name for m in catalogue.measures if m.lag_years is not None for name in (m.id, m.of) if name is not None
+    )
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     from orchestration.disclosure.linked import attacker_model
@@ -46,6 +57,7 @@ def model(dbt, session):
         secondary=secondary,
         time_limit=float(dbt.config.get("solver_time_limit")),
         model=attacker_model(str(dbt.config.get("attacker_model"))),
+        linked_across_time=lagged_measures(),
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
