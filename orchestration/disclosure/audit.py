@@ -52,10 +52,10 @@ def shortfall(iv: Interval, primary: bool, width: float, model: AttackerModel = 
     below the minimum) and an interval at least `width` wide; other withheld cells the width only
     (when the model protects every withheld cell)."""
     eps = 1e-6
-    if primary and model.upper_protection and iv.high < iv.value + width - eps:
-        return f"its largest derivable value {iv.high:g} is less than {width:g} above the true value"
     if (primary or model.protect_all_withheld) and iv.width < width - eps:
         return f"an attacker narrows it to [{iv.low:g}, {iv.high:g}], narrower than the protection width {width:g}"
+    if primary and model.upper_protection and iv.high < iv.value + width - eps:
+        return f"its largest derivable value {iv.high:g} is less than {width:g} above the true value"
     return None
 
 
