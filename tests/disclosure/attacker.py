@@ -18,8 +18,9 @@ Model, per Stichtag (see `attack`):
   may be negative).
 * Every published count is an equation (sum over the atoms of its area); a published balance
   (rule `derived` in the catalogue) is an equation over its parts.
-* A withheld count is >= `withheld_at_least` (docs: "never 0"), except numerators withheld for
-  `small_population` (>= 0 unless `small_population_zero=False`).
+* A withheld count is >= `withheld_at_least` (docs: "never 0", "zeros are always published").
+  Releases made before zeros were always published withheld zero numerators on small populations;
+  `small_population_zero=True` lets numerators withheld for `small_population` be 0 again.
 * Exact relations between measures per atom (RELATIONS below, each with its justification); each
   one is first tested on every area where all its counts are published and dropped if violated.
 * Stock-flow identities (STOCK_FLOW below), used only where they hold exactly on every fully
@@ -767,7 +768,7 @@ def attack(
     earlier: tuple[Path | str, ...] | list[Path | str] = (),
     withheld_at_least: int = 1,
     *,
-    small_population_zero: bool = True,
+    small_population_zero: bool = False,
     min_count: int = 3,
     protection_width: int = 3,
     use_relations: bool = True,
@@ -1146,7 +1147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--earlier", type=Path, action="append", default=[], help="an earlier release folder")
     parser.add_argument("--withheld-at-least", type=int, default=1)
     parser.add_argument(
-        "--strict-zeros", action="store_true", help="withheld small_population numerators are also >= withheld-at-least"
+        "--small-population-zeros",
+        action="store_true",
+        help="numerators withheld for small_population may be 0 (releases from before zeros were always published)",
     )
     parser.add_argument("--worst", type=int, default=25)
     parser.add_argument(
@@ -1158,7 +1161,7 @@ def main(argv: list[str] | None = None) -> int:
         args.release_dir,
         args.earlier,
         args.withheld_at_least,
-        small_population_zero=not args.strict_zeros,
+        small_population_zero=args.small_population_zeros,
         noise_bound=args.noise_bound,
     )
     if args.json:
