@@ -49,3 +49,14 @@ def json_keys(node):
     elif isinstance(node, list):
         for value in node:
             yield from json_keys(value)
+
+
+def read_parquet(path: Path):
+    """A Parquet file as a DataFrame, read through DuckDB (as an analyst would read a release)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute("select * from read_parquet(?)", [str(path)]).df()
+    finally:
+        con.close()

@@ -51,6 +51,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from orchestration.warehouse import extension_path
+from tests.helpers import read_parquet
 
 NESTED_ORDER = ("gemeinde", "stadtbezirk", "stadtteil", "stadtviertel", "baublock")
 NON_NESTED = "sozialraum"
@@ -345,19 +346,11 @@ class _Release:
     geo: dict[str, list[tuple[str, str]]]  # level -> [(area_id, geometry json)]
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        return con.execute("select * from read_parquet(?)", [str(path)]).df()
-    finally:
-        con.close()
-
-
 def _load_release(path: Path) -> _Release:
     path = Path(path)
-    values = _read_parquet(path / "data" / "indicator_values.parquet")
-    areas = _read_parquet(path / "data" / "areas.parquet")
-    catalogue = _read_parquet(path / "data" / "indicator_catalogue.parquet")
+    values = read_parquet(path / "data" / "indicator_values.parquet")
+    areas = read_parquet(path / "data" / "areas.parquet")
+    catalogue = read_parquet(path / "data" / "indicator_catalogue.parquet")
     values["stichtag"] = pd.to_datetime(values["stichtag"])
     areas["valid_from"] = pd.to_datetime(areas["valid_from"])
     areas["valid_to"] = pd.to_datetime(areas["valid_to"])

@@ -15,7 +15,7 @@ import pytest
 from orchestration.disclosure.release_audit import DisclosureAuditFailed
 from orchestration.pipeline import run_pipeline
 from orchestration.release import list_releases
-from tests.helpers import json_keys
+from tests.helpers import json_keys, read_parquet
 
 # Columns of microdata: keys and the attributes that identify a person or an address. Indicator
 # columns named after what they count (births_per_1000, households, share_households_size_1) are
@@ -26,14 +26,6 @@ FORBIDDEN_COLUMN = re.compile(
     r"bg_number|case_number|aktenzeichen|application|antrag|_record_key|record_key",
     re.IGNORECASE,
 )
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        return con.execute("select * from read_parquet(?)", [str(path)]).df()
-    finally:
-        con.close()
 
 
 def _latest(settings) -> Path:
@@ -142,7 +134,7 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     assert small.empty, small.head().to_string()
 
     for parquet in sorted((release / "data").glob("*.parquet")):
-        frame = _read_parquet(parquet)
+        frame = read_parquet(parquet)
         findings += [f"{parquet.name}: column {c}" for c in frame.columns if FORBIDDEN_COLUMN.search(c)]
         text = set(frame.select_dtypes(include=["object", "string"]).astype(str).stack().tolist())
         if text & block_ids:
@@ -270,8 +262,8 @@ def test_cell_key_release_perturbs_consistently_and_says_tables_do_not_add_up(re
     # D and V are not published: no parameter of the CKM file appears in the manifest
     assert not {"max_deviation", "variance", "forbidden_small"} & set(json_keys(manifest))
     assert "max_deviation" not in json.dumps(manifest)
-    values = _read_parquet(release / "data" / "indicator_values.parquet")
-    catalogue = _read_parquet(release / "data" / "indicator_catalogue.parquet")
+    values = read_parquet(release / "data" / "indicator_values.parquet")
+    catalogue = read_parquet(release / "data" / "indicator_catalogue.parquet")
     assert _count_violations(values, catalogue).empty
     assert not values["is_suppressed"].any()
     # the same cell (residents of an area) carries the same noise in every indicator that shows it
