@@ -199,6 +199,10 @@ def load_catalogue(con) -> Catalogue:
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     if isinstance(value, float):
         return None if math.isnan(value) else round(value, 6)
     if isinstance(value, datetime | date):
@@ -223,15 +227,7 @@ def _observed(kind: str, result: dict[str, Any]) -> str:
 
 def _configuration(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The expectation's arguments as configured (no batch id: that names the GX run, not the check)."""
-    return {k: _jsonable_config(v) for k, v in sorted(kwargs.items()) if k not in ("batch_id", "result_format")}
-
-
-def _jsonable_config(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable_config(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable_config(v) for v in value]
-    return _jsonable(value)
+    return {k: _jsonable(v) for k, v in sorted(kwargs.items()) if k not in ("batch_id", "result_format")}
 
 
 def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Catalogue) -> list[ExpectationResult]:
