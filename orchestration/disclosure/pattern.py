@@ -134,7 +134,6 @@ def suppression_pattern(
     cells["reason"] = cells["primary_reason"]
     relations = relations_from_frame(relations_frame)
     solver_seconds = 0.0
-    rounds = 0
     wanted = (lambda group: group["primary_reason"].notna().any()) if secondary else (lambda _group: False)
     for ordered, table in linked_tables(cells, area_atoms, atom_values, relations, wanted):
         positions = list(ordered.index)
@@ -150,13 +149,11 @@ def suppression_pattern(
             table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model
         )
         solver_seconds += pattern.seconds
-        rounds = max(rounds, pattern.rounds)
         for i in pattern.secondary:
             cells.at[positions[i], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
-    cells.attrs["rounds"] = rounds
     return cells
 
 
