@@ -17,14 +17,27 @@ _DDL = f"""create table if not exists {TABLE} (
 
 
 def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id: str) -> pd.DataFrame:
-    """The counts one release published (numerators and denominators of its indicator rows)."""
-    values = release_dir / "data" / "indicator_values.parquet"
-    catalogue = release_dir / "data" / "indicator_catalogue.parquet"
+    """The counts one release published: numerators and denominators of its indicator rows, those of
+    the Stichtag tables (indicator_values) and of the harmonised series on today's Gebietsstand
+    (indicator_series, if the release has it). A series row is keyed by `<level>@<gebietsstand>`,
+    the key of a unit that a recut changed; where the unit did not change, the disclosure cells
+    know it under its plain level (see `align_to_cells`). A cell that the files show twice with
+    different values is kept twice, so that a check can see the contradiction."""
+    data = release_dir / "data"
+    values = data / "indicator_values.parquet"
+    series = data / "indicator_series.parquet"
+    catalogue = data / "indicator_catalogue.parquet"
     if not values.exists() or not catalogue.exists():
         return pd.DataFrame(columns=COLUMNS)
+    rows = f"select stichtag, level, area_id, indicator_id, numerator, denominator from read_parquet('{values}')"
+    if series.exists():
+        rows += (
+            " union all select stichtag, level || '@' || cast(gebietsstand as varchar), area_id, indicator_id,"
+            f" numerator, denominator from read_parquet('{series}')"
+        )
     return con.execute(
         f"""
-        with v as (select * from read_parquet('{values}')),
+        with v as ({rows}),
         c as (select * from read_parquet('{catalogue}')),
         cells as (
             select v.stichtag, v.level, v.area_id, c.numerator_measure as measure,
@@ -40,9 +53,27 @@ def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id:
             max(value) as value, bool_and(value is null) as suppressed
         from cells
         group by all
+        order by all
         """,
         [release_id],
     ).df()[COLUMNS]
+
+
+def align_to_cells(released: pd.DataFrame, cell_keys: pd.DataFrame) -> pd.DataFrame:
+    """Released cells keyed as the disclosure pattern keys them: a series cell `<level>@<date>` that
+    is no cell of its own (its unit did not change) is the plain `<level>` cell. Rows that then
+    describe one cell twice are kept (both values), so that a contradiction between the Stichtag
+    tables and the series shows."""
+    if released.empty:
+        return released
+    key = ["stichtag", "level", "area_id", "measure"]
+    own = released["level"].str.contains("@", regex=False)
+    known = set(cell_keys[key].itertuples(index=False, name=None))
+    keys = released[key].itertuples(index=False, name=None)
+    plain = own & ~pd.Series([k in known for k in keys], index=released.index)
+    out = released.copy()
+    out.loc[plain, "level"] = out.loc[plain, "level"].str.split("@").str[0]
+    return out.drop_duplicates([*key, "value", "suppressed", "release_id"]).reset_index(drop=True)
 
 
 def all_released_cells(releases_dir: Path, exclude: str | None = None) -> pd.DataFrame:

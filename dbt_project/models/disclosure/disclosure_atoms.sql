@@ -1,6 +1,8 @@
 {#- Atoms of the linked table (see docs block `disclosure_atoms`): per Stichtag, the Baublöcke
-    grouped by the tuple of all their public memberships. An atom's value is never published; the
-    published areas of every public level, nested or not, are unions of atoms. -#}
+    grouped by the tuple of all their public memberships, those valid at the Stichtag and those of
+    today's Gebietsstand (on which the harmonised series is published). An atom's value is never
+    published; the published areas of every public level, nested or not, on either Gebietsstand,
+    are unions of atoms. -#}
 {%- set levels = var('public_levels') -%}
 
 with memberships as (
@@ -12,6 +14,10 @@ stichtage as (
     select * from {{ ref('int_stichtage') }}
 ),
 
+today as (
+    select * from {{ ref('int_current_gebietsstand') }}
+),
+
 valid as (
     select s.stichtag, m.block_id, m.level, m.area_id
     from memberships as m
@@ -19,12 +25,22 @@ valid as (
         on {{ valid_at('m', 's.stichtag') }}
 ),
 
+current_ as (
+    -- the Baublöcke of the Stichtag, by their unit on today's Gebietsstand
+    select v.stichtag, v.block_id, m.level || '@today' as level, m.area_id
+    from (select distinct stichtag, block_id from valid) as v
+    inner join memberships as m
+        on m.block_id = v.block_id
+    inner join today as t
+        on {{ valid_at('m', 't.current_date') }}
+),
+
 signatures as (
     select
         stichtag,
         block_id,
-        {{ listagg("level || '=' || area_id", "'|'", "order by level") }} as atom_id
-    from valid
+        {{ listagg("level || '=' || area_id", "'|'", "order by level, area_id") }} as atom_id
+    from (select * from valid union all select * from current_) as both_
     group by stichtag, block_id
 )
 

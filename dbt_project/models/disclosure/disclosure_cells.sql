@@ -9,7 +9,10 @@
     Which (measure, level) pairs are cells follows from the Kennzahlenkatalog (macro
     catalogue_registry): the numerators of `count` indicators, the parts of `derived` ones and the
     denominators that count people, at the levels where the indicator may be shown. Balances and
-    measures that do not count people (areas, dwellings) are no cells. -#}
+    measures that do not count people (areas, dwellings) are no cells.
+    The units of today's Gebietsstand that differ from the Stichtag's (disclosure_area_atoms, level
+    `<level>@<gebietsstand>`) are cells too: the harmonised series publishes them. Their rules are
+    those of their level. -#}
 {%- set registry = measure_registry() -%}
 {%- set levels = var('public_levels') -%}
 {%- set cat = catalogue_registry() -%}
@@ -18,14 +21,28 @@
 {%- set small = [] -%}
 {%- for c in cat.small_population if c.level in levels %}{% do small.append(c) %}{% endfor -%}
 
-with area_measures as (
-    select * from {{ ref('int_area_measures') }}
-    where level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+with today_units as (
+    -- units of today's Gebietsstand that are cells of their own (see disclosure_area_atoms)
+    select distinct stichtag, level as cell_level, area_id
+    from {{ ref('disclosure_area_atoms') }}
+    where level like '%@%'
+),
+
+area_measures as (
+    select m.level as cell_level, m.* from {{ ref('int_area_measures') }} as m
+    where m.level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    union all
+    select u.cell_level, c.*
+    from {{ ref('int_area_measures_current') }} as c
+    inner join today_units as u
+        on u.stichtag = c.stichtag
+        and u.area_id = c.area_id
+        and u.cell_level = c.level || '@' || {{ dbt.split_part('u.cell_level', "'@'", 2) }}
 ),
 
 measures_long as (
     {%- for group in registry %}{% set outer = loop %}{% for measure in group.measures %}
-    select level, area_id, stichtag, '{{ measure }}' as measure, cast({{ measure }} as double) as value
+    select cell_level, level, area_id, stichtag, '{{ measure }}' as measure, cast({{ measure }} as double) as value
     from area_measures
     {%- if not (outer.last and loop.last) %}
     union all
@@ -63,7 +80,7 @@ small_population_rules as (
 
 small_population as (
     -- numerator cells of rates on too small a population
-    select distinct r.numerator as measure, d.level, d.area_id, d.stichtag
+    select distinct r.numerator as measure, d.cell_level, d.area_id, d.stichtag
     from small_population_rules as r
     inner join measures_long as d
         on d.measure = r.denominator
@@ -75,7 +92,7 @@ small_population as (
 cells as (
     select
         v.stichtag,
-        v.level,
+        v.cell_level as level,
         v.area_id,
         v.measure,
         v.value,
@@ -91,12 +108,12 @@ cells as (
         and p.level = v.level
     left join small_population as s
         on s.measure = v.measure
-        and s.level = v.level
+        and s.cell_level = v.cell_level
         and s.area_id = v.area_id
         and s.stichtag = v.stichtag
     left join area_keys as k
         on k.measure = v.measure
-        and k.level = v.level
+        and k.level = v.cell_level
         and k.area_id = v.area_id
         and k.stichtag = v.stichtag
     where v.value is not null  -- a source not delivered publishes nothing
