@@ -11,6 +11,10 @@
    width above its true value (so nobody can show that it is below the minimum). The audit plays
    this attacker whatever model the pattern was built with.
 
+4. The published indices are recomputed from the release's own files (the series, the catalogues
+   and the areas) and must be exactly what is published: then an index is a function of published
+   values and tells an attacker nothing that the audited cells do not (orchestration/indices/public.py).
+
 Only aggregate figures go into the release manifest: per-cell results would tell which withheld
 cells are primary, i.e. which counts are below the minimum. `sozialmonitor release audit` shows the
 per-cell intervals to the statistics office."""
@@ -28,7 +32,7 @@ import pandas as pd
 
 from ..warehouse import connect
 from .audit import ModelInconsistent, intervals, shortfall
-from .history import all_released_cells, release_cells
+from .history import align_to_cells, all_released_cells, release_cells
 from .linked import COMPLETE
 from .pattern import KEY, linked_tables, relations_from_frame
 
@@ -64,6 +68,7 @@ PUBLIC_FIGURES = (
     "earlier_cells_used",
     "earlier_cells_changed_since",
     "linear_programmes",
+    "indices_recomputed",
     "seconds",
     "problems",
 )
@@ -79,6 +84,7 @@ class AuditReport:
     earlier_cells_used: int = 0
     earlier_cells_changed: int = 0
     linear_programmes: int = 0
+    indices_recomputed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     method: str = "suppression"
     perturbed_cells: int = 0
@@ -140,6 +146,7 @@ class AuditReport:
             "earlier_cells_used": self.earlier_cells_used,
             "earlier_cells_changed_since": self.earlier_cells_changed,
             "linear_programmes": self.linear_programmes,
+            "indices_recomputed": self.indices_recomputed,
             "seconds": round(self.seconds, 2),
             "problems": self.problems[:20],
         }
@@ -185,10 +192,10 @@ def audit_release(
     pattern = frames["pattern"]
     con = duckdb.connect()
     try:
-        published = release_cells(con, release_dir, "this")
+        published = align_to_cells(release_cells(con, release_dir, "this"), pattern)
     finally:
         con.close()
-    earlier = all_released_cells(releases_dir, exclude=exclude_release)
+    earlier = align_to_cells(all_released_cells(releases_dir, exclude=exclude_release), pattern)
     report.earlier_releases = sorted(earlier["release_id"].unique().tolist()) if not earlier.empty else []
 
     if (pattern["status"] == "perturbed").any():
@@ -209,7 +216,7 @@ def audit_release(
             f"{r.measure} in {r.level} {r.area_id} at {r.stichtag}: published as {r.file_value}, "
             f"but its value is {r.value}"
         )
-    report.published_cells = int((~withheld).sum())
+    report.published_cells = int((~withheld).sum() - merged.loc[~withheld].duplicated(KEY).sum())
 
     # What the attacker knows: this release's published cells, plus earlier releases' cells where
     # they describe the same data (an earlier value that differs is about data since corrected).
@@ -263,8 +270,49 @@ def audit_release(
             why = shortfall(iv, cell.reason != "secondary", protection_width, COMPLETE)
             if why:
                 report.problems.append(f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: {why}")
+    _audit_indices(report, release_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _audit_indices(report: AuditReport, release_dir: Path) -> None:
+    """4. Every published index must be exactly what the published values give."""
+    from ..indices.public import recompute_from_release
+
+    data = release_dir / "data"
+    if not (data / "index_catalogue.parquet").exists():
+        return
+    for name, (published, recomputed) in recompute_from_release(data).items():
+        differ = _frames_differ(published, recomputed)
+        if differ:
+            report.problems.append(
+                f"{name}: {differ}; the published index is not a function of the published values alone"
+            )
+        else:
+            report.indices_recomputed[name] = len(published)
+
+
+def _frames_differ(published: pd.DataFrame, recomputed: pd.DataFrame) -> str | None:
+    if list(published.columns) != list(recomputed.columns):
+        return f"columns {list(published.columns)} published, {list(recomputed.columns)} recomputed"
+    if len(published) != len(recomputed):
+        return f"{len(published)} rows published, {len(recomputed)} recomputed"
+    a = published.reset_index(drop=True)
+    b = recomputed.reset_index(drop=True)
+    rows = 0
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if pd.api.types.is_float_dtype(x) or pd.api.types.is_float_dtype(y):
+            x, y = pd.to_numeric(x, errors="coerce"), pd.to_numeric(y, errors="coerce")
+            same = ((x - y).abs() <= 1e-9) | (x.isna() & y.isna())
+        else:
+            xs = x.astype("string").fillna("<null>")
+            ys = y.astype("string").fillna("<null>")
+            same = xs.str.replace(" 00:00:00", "", regex=False) == ys.str.replace(" 00:00:00", "", regex=False)
+        rows = max(rows, int((~same).sum()))
+        if rows:
+            return f"{rows} rows differ in {column}"
+    return None
 
 
 def _audit_perturbed(

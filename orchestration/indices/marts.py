@@ -31,8 +31,9 @@ def specs(index_catalogue: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
     return out
 
 
-def needed_filter(index_catalogue: pd.DataFrame) -> str:
-    """SQL filter on fct_indicator_values_current: only the levels and indicators the indices use."""
+def needed_filter(index_catalogue: pd.DataFrame, all_levels: bool = False) -> str:
+    """SQL filter on fct_indicator_values_current: only the levels and indicators the indices use
+    (every level with `all_levels`)."""
     levels: set[str] = set()
     indicators: set[str] = set()
     for row in index_catalogue.itertuples(index=False):
@@ -47,7 +48,15 @@ def needed_filter(index_catalogue: pd.DataFrame) -> str:
     def quoted(values: set[str]) -> str:
         return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
 
+    if all_levels:
+        return f"indicator_id in ({quoted(indicators)})"
     return f"level in ({quoted(levels)}) and indicator_id in ({quoted(indicators)})"
+
+
+def needed_indicators(index_catalogue: pd.DataFrame) -> str:
+    """SQL filter: the indicators the indices use, at every level (estimates of withheld values
+    need the enclosing units)."""
+    return needed_filter(index_catalogue, all_levels=True)
 
 
 def _wide(values: pd.DataFrame, level: str, indicators: list[str]) -> pd.DataFrame:

@@ -49,6 +49,21 @@ ALLOW_LIST: dict[str, tuple[str, ...]] = {
         "indicator_id", "level", "area_id", "area_name", "stichtag", "value", "numerator", "denominator",
         "unit", "is_suppressed", "suppression_reason", "flags",
     ),
+    "indicator_series": (
+        "indicator_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "value", "numerator",
+        "denominator", "unit", "is_suppressed", "suppression_reason", "flags",
+    ),
+    "index_status_dynamics": (
+        "index_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "population", "indexed", "reason",
+        "estimated_inputs", "status_z", "status_class", "dynamics_z", "dynamics_class", "dynamics_years",
+        "index_group",
+    ),
+    "index_composite": (
+        "index_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "component", "component_name",
+        "value", "rank", "indexed", "reason", "missing_indicators", "estimated_inputs", "median_rank", "rank_p05",
+        "rank_p95", "draws",
+    ),
+    "index_catalogue": ("index_id", "kind", "name_de", "description_de", "levels", "config"),
     "areas": (
         "level", "level_rank", "is_nested", "area_id", "area_name", "parent_level", "parent_id", "valid_from",
         "valid_to",

@@ -1,0 +1,16 @@
+"""The published composite indices with their dimension sub-indices and rank bands, computed from
+the published harmonised series (pub_indicator_series) only, withheld values estimated from
+published ones: they cannot tell more about a protected count than the published values do.
+Code: orchestration/indices/public.py."""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table", alias="index_composite")
+    from orchestration.indices.marts import needed_indicators
+    from orchestration.indices.public import public_composite
+
+    index_catalogue = dbt.ref("index_catalogue").df()
+    series = dbt.ref("pub_indicator_series").filter(needed_indicators(index_catalogue)).df()
+    areas = dbt.ref("pub_areas").df()
+    catalogue = dbt.ref("pub_indicator_catalogue").df()
+    return public_composite(series, index_catalogue, catalogue, areas)
