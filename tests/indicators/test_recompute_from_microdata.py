@@ -46,15 +46,29 @@ def residents_at(sim, blocks: set[str], stichtag: date) -> pd.DataFrame:
     return persons[(persons.residence_status == "H") & persons.block_code.isin(blocks)]
 
 
+_HOUSEHOLDS: dict[tuple[int, date], pd.DataFrame] = {}
+
+
 def households_at(sim, blocks: set[str], stichtag: date) -> pd.DataFrame:
-    everyone = at(sim.persons, stichtag)
-    everyone = everyone[everyone.residence_status == "H"]
-    households = everyone.groupby("household_key", observed=True).agg(
-        block=("block_code", "first"),
-        members=("age", "size"),
-        adults=("age", lambda a: (a >= 18).sum()),
-        minors=("age", lambda a: (a < 18).sum()),
-    )
+    """The households (members at their main residence) of the Baublöcke at the Stichtag. All
+    households of a Stichtag are formed once (vectorised) and kept: forming them per call, with a
+    Python function per group, cost 7 s a call and most of this module's time."""
+    key = (id(sim), stichtag)
+    if key not in _HOUSEHOLDS:
+        everyone = at(sim.persons, stichtag)
+        everyone = everyone[everyone.residence_status == "H"]
+        groups = everyone.assign(adult=everyone.age >= 18, minor=everyone.age < 18).groupby(
+            "household_key", observed=True
+        )
+        _HOUSEHOLDS[key] = pd.DataFrame(
+            {
+                "block": groups["block_code"].first(),
+                "members": groups.size(),
+                "adults": groups["adult"].sum(),
+                "minors": groups["minor"].sum(),
+            }
+        )
+    households = _HOUSEHOLDS[key]
     return households[households.block.isin(blocks)]
 
 
