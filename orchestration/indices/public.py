@@ -340,6 +340,10 @@ def index_catalogue_public(index_catalogue: pd.DataFrame) -> pd.DataFrame:
 
 
 PUBLISHED = {"index_status_dynamics": public_status_dynamics, "index_composite": public_composite}
+KEYS = {
+    "index_status_dynamics": ["index_id", "level", "stichtag", "area_id"],
+    "index_composite": ["index_id", "level", "stichtag", "area_id", "component"],
+}
 
 
 def recompute_from_release(data_dir) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
@@ -359,7 +363,11 @@ def recompute_from_release(data_dir) -> dict[str, tuple[pd.DataFrame, pd.DataFra
         for name, compute in PUBLISHED.items():
             published = read(name)
             recomputed = compute(series, index_catalogue, catalogue, areas)
-            out[name] = (published, recomputed)
+            # the release stores its tables ordered by all columns: compare in key order
+            out[name] = tuple(
+                f.assign(stichtag=pd.to_datetime(f["stichtag"])).sort_values(KEYS[name]).reset_index(drop=True)
+                for f in (published, recomputed)
+            )
         return out
     finally:
         con.close()

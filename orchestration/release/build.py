@@ -428,6 +428,14 @@ def _disclosure_rules(
             "every withheld count: interval at least the protection width; every count below the minimum: "
             "an attacker's upper bound at least the protection width above the true count"
         ),
+        "series": (
+            "indicator_series shows every Stichtag on today's Gebietsstand; a unit a recut changed is a cell of its "
+            "own in the same linked tables, an unchanged unit is the Stichtag's cell (both tables agree)"
+        ),
+        "indices": (
+            "computed from the published series only (withheld or unpublished inputs estimated from the enclosing "
+            "published unit, named in estimated_inputs); the audit recomputes them from the release's files"
+        ),
         "reason_codes": {
             "disclosure": "withheld by primary or secondary suppression (deliberately one code)",
             "small_population": "a rate on fewer persons than the minimum population",
