@@ -182,7 +182,9 @@ def _index_columns(con, table: str, level: str, stichtag: date) -> tuple[str, li
     for index_id in ids:
         prefix = f"{index_id}_" if len(ids) > 1 else ""
         for column in INDEX_COLUMNS[table]:
-            source = column.removeprefix("gesamt_") if table == "index_composite" else column
+            source = column
+            if table == "index_composite":  # plain types: GDAL takes no DECIMAL wider than 19 digits
+                source = {"gesamt_value": "value::double", "gesamt_rank": "rank::bigint"}[column]
             name = prefix + column
             names.append(name)
             literal = index_id.replace("'", "''")
