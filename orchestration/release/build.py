@@ -16,7 +16,6 @@ build (`.tmp-*`) are removed by the next one.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import shutil
@@ -37,7 +36,8 @@ from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
-from ..warehouse import connect, extension_path, valid_at
+from ..warehouse import connect
+from .gis import write_gis
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
 PUBLIC_SCHEMA = "public"
@@ -243,134 +243,6 @@ def _wide_views(con, levels: list[str]) -> None:
         )
 
 
-# Published unit polygons are never the Baublöcke they are made of. Baublöcke lie apart, separated
-# by streets; a plain union of a unit's blocks is a MultiPolygon of every block outline. The blocks are
-# therefore closed morphologically (buffered out by a distance that bridges the streets, unioned,
-# buffered back in by the same distance, both with mitred joins so that corners stay corners): a unit
-# whose blocks are contiguous becomes one Polygon whose outline follows its outer block edges, with
-# the streets between its blocks filled. The street between two units is not between two blocks of
-# either, so closing leaves it empty: neighbouring units do not grow into each other.
-GAP_QUANTILE = 0.95  # of each Baublock's distance to its nearest neighbour: the width of a wide street
-GAP_SEARCH_M = 100.0  # neighbours further apart (across a park, a river) do not count as a street
-GRID_M = 1.0  # coordinates are snapped to this grid (metres) before they are reprojected
-
-
-def gap_closing_distance(con, configured: float | None = None) -> float:
-    """The buffer distance (metres) of the closing: the var `geometry_gap_closing_m` if set, otherwise
-    derived from the data. A Baublock's nearest neighbour lies across its narrowest street; the 95th
-    percentile of these distances, rounded up to a whole metre, is the width of a wide street
-    (blocks next to a park or a river, with no neighbour within 100 m, do not count). Buffering by it
-    bridges every gap up to twice that width: streets that widen along their length, and crossings
-    (the mitred buffers of the four corner blocks meet). Musterstadt's streets are 14 m ± 5 m wide:
-    nearest-neighbour distances 9.1–14.5 m, 95th percentile 12.9 m, so 13 m, which closes gaps of up
-    to 26 m (the widest gap between neighbouring blocks, diagonally across a crossing, is 25.9 m)."""
-    if configured is not None:
-        return float(configured)
-    search, cell = GAP_SEARCH_M, 2 * GAP_SEARCH_M
-    # candidate neighbours through a grid of `cell` metres (an equi-join: linear in the number of
-    # blocks, where comparing every pair would be quadratic)
-    row = con.execute(
-        f"""with blocks as (
-                select block_code, geom,
-                    ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
-                from (select block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from wh.raw.geo_block_polygons)
-            ),
-            reach as (
-                select b.block_code, cx.range as cx, cy.range as cy
-                from blocks as b,
-                    range(floor((b.x0 - {search}) / {cell})::bigint,
-                        floor((b.x1 + {search}) / {cell})::bigint + 1) as cx,
-                    range(floor((b.y0 - {search}) / {cell})::bigint,
-                        floor((b.y1 + {search}) / {cell})::bigint + 1) as cy
-            ),
-            cover as (
-                select b.block_code, cx.range as cx, cy.range as cy
-                from blocks as b,
-                    range(floor(b.x0 / {cell})::bigint, floor(b.x1 / {cell})::bigint + 1) as cx,
-                    range(floor(b.y0 / {cell})::bigint, floor(b.y1 / {cell})::bigint + 1) as cy
-            ),
-            candidates as (
-                select distinct r.block_code as a, c.block_code as b
-                from reach as r inner join cover as c on c.cx = r.cx and c.cy = r.cy and c.block_code <> r.block_code
-            ),
-            nearest as (
-                select p.a, min(ST_Distance(ga.geom, gb.geom)) as distance
-                from candidates as p
-                inner join blocks as ga on ga.block_code = p.a
-                inner join blocks as gb on gb.block_code = p.b
-                where ST_DWithin(ga.geom, gb.geom, {search})
-                group by p.a
-            )
-            select quantile_cont(distance, {GAP_QUANTILE}) from nearest"""
-    ).fetchone()
-    width = row[0] if row and row[0] is not None else 0.0
-    return float(max(1, math.ceil(round(width, 6))))
-
-
-def _geojson(
-    con, stichtag: date, levels: list[str], crs: str, out_dir: Path, gap_closing_m: float | None = None
-) -> dict[str, dict[str, Any]]:
-    """Polygons per level on the Gebietsstand of the Stichtag, in WGS84: each unit's Baublöcke
-    dissolved into clean areas (closed over the streets between them, see `gap_closing_distance`),
-    snapped to a 1 m grid, made valid. No Baublock outline is published."""
-    con.execute(f"load '{extension_path('spatial')}'")
-    con.execute("set threads = 1")  # a fixed union order: the same inputs give the same bytes
-    distance = gap_closing_distance(con, gap_closing_m)
-    buffer = "'CAP_ROUND', 'JOIN_MITRE', 5.0"  # num_triangles, cap style, join style, mitre limit
-    geo_dir = out_dir / "geo"
-    geo_dir.mkdir()
-    out = {}
-    for level in levels:
-        rows = con.execute(
-            f"""with members as (
-                    select m.area_id, m.block_id from wh.marts.dim_block_membership as m
-                    where m.level = $level and {valid_at("m", "$day")}
-                ),
-                names as (
-                    select a.area_id, a.area_name from main.areas as a
-                    where a.level = $level and {valid_at("a", "$day")}
-                ),
-                shapes as (
-                    select m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
-                    from members as m inner join wh.raw.geo_block_polygons as p on p.block_code = m.block_id
-                ),
-                closed as (
-                    select area_id, ST_Buffer(ST_Buffer(ST_Union_Agg(geom order by block_id),
-                        {distance}, 8, {buffer}), -{distance}, 8, {buffer}) as geom
-                    from shapes group by area_id
-                ),
-                snapped as (
-                    select area_id, ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(geom, {GRID_M})), 3) as geom
-                    from closed
-                )
-                select s.area_id, n.area_name, ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(
-                    ST_Transform(s.geom, '{crs}', 'EPSG:4326', always_xy := true), 0.000001)), 3))
-                from snapped as s left join names as n using (area_id)
-                order by s.area_id""",
-            {"level": level, "day": stichtag},
-        ).fetchall()
-        features = [
-            '{"type":"Feature","properties":'
-            + json.dumps({"level": level, "area_id": a, "area_name": n}, ensure_ascii=False, sort_keys=True)
-            + ',"geometry":'
-            + g
-            + "}"
-            for a, n, g in rows
-        ]
-        path = geo_dir / f"{level}.geojson"
-        path.write_text(
-            '{"type":"FeatureCollection","features":[\n' + ",\n".join(features) + "\n]}\n", encoding="utf-8"
-        )
-        out[level] = {
-            "path": path.relative_to(out_dir).as_posix(),
-            "features": len(rows),
-            "sha256": sha256_file(path),
-            "gap_closing_m": distance,
-        }
-    con.execute("reset threads")
-    return out
-
-
 def _secondary_applied(warehouse: Path) -> bool:
     con = connect(warehouse, read_only=True)
     try:
@@ -470,11 +342,18 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei (Ansichten indicators_<Ebene>)",
         *[f"  {t['parquet']:<40} {name} ({t['rows']} Zeilen)" for name, t in sorted(tables.items())],
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
+        "  geo/sozialmonitor.gpkg                  alle Ebenen als Layer (GeoPackage), im Koordinatensystem der",
+        "                                          Quelle (manifest.json, geopackage.crs)",
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
         "",
         *secrecy,
+        "Geodaten (GeoJSON und GeoPackage): je Gebiet die Werte des Stichtags, eine Spalte je Kennzahl",
+        "(Zahl; leer, wenn kein Wert veröffentlicht wird, nie 0) und daneben <Kennzahl>_zeichen mit dem",
+        "Grund: • = geheim zu halten, / = nicht sicher genug (zu wenige Einwohner), x = Aussage nicht",
+        "sinnvoll (Nenner 0), . = Zahlenwert unbekannt. Wo ein Sozialindex berechnet wird, auch",
+        "status_class, dynamics_class, index_group bzw. gesamt_value und gesamt_rank.",
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
     ]
@@ -523,7 +402,7 @@ def publish(
         inputs = _inputs(con, stichtag)
         tables = _public_tables(con, stichtag, tmp)
         _wide_views(con, public_levels)
-        geo = _geojson(
+        geo, geopackage = write_gis(
             con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
             gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
         )
@@ -603,6 +482,7 @@ def publish(
         "inputs": inputs,
         "public_tables": tables,
         "geo": geo,
+        "geopackage": geopackage,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),

@@ -64,9 +64,10 @@ def _count_violations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataF
     return merged[bad_num | bad_den]
 
 
-def _baublocks(settings) -> tuple[set[str], list[list[tuple[str, str]]], set[str]]:
+def _baublocks(settings) -> tuple[set[str], list[list[tuple[str, str]]], set[str], list[list[tuple[str, str]]]]:
     """The Baublöcke of the warehouse: their ids, each one's corners in WGS84 as a published GeoJSON
-    would write them (6 decimals), and their delivered coordinates as text (EPSG:25832)."""
+    would write them (6 decimals), their delivered coordinates as text (EPSG:25832), and each one's
+    delivered corners (EPSG:25832, 2 decimals) as a GeoPackage in that CRS would hold them."""
     from orchestration.warehouse import extension_path
 
     con = duckdb.connect()
@@ -90,7 +91,8 @@ def _baublocks(settings) -> tuple[set[str], list[list[tuple[str, str]]], set[str
         for point in json.loads(g)["coordinates"][0]
         for c in point
     }
-    return ids, corners, delivered
+    utm = [sorted({(f"{x:.2f}", f"{y:.2f}") for x, y in json.loads(g)["coordinates"][0]}) for _, g, _ in rows]
+    return ids, corners, delivered, utm
 
 
 def _geojson_vertices(node) -> set[tuple[str, str]]:
@@ -105,7 +107,7 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     release = _latest(built_city)
     secrets = _delivered_keys(built_city.raw_dir) | _pseudonyms(built_city.warehouse_path)
     assert len(secrets) > 500
-    block_ids, block_corners, block_coordinates = _baublocks(built_city)
+    block_ids, block_corners, block_coordinates, block_corners_utm = _baublocks(built_city)
     assert len(block_ids) > 100 and len(block_coordinates) > 400
     findings: list[str] = []
 
@@ -152,6 +154,57 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
         outlined = sum(len(set(c) & vertices) >= min(3, len(c)) for c in block_corners)
         if outlined:
             findings.append(f"{geojson.name}: the corners of {outlined} Baublöcke")
+    # the GeoPackage, read through GDAL as a GIS user reads it: its attribute columns and values
+    count_minimum = {
+        row.indicator_id: (3 if pd.isna(row.disclosure_min_count) else int(row.disclosure_min_count))
+        for row in catalogue.itertuples()
+        if row.disclosure_rule == "count" and row.unit == "Anzahl"  # the value is the count itself
+    }
+    assert count_minimum
+    geopackages = sorted(release.rglob("*.gpkg"))
+    assert geopackages
+    from orchestration.warehouse import extension_path
+
+    gis = duckdb.connect()
+    try:
+        gis.execute(f"load '{extension_path('spatial')}'")
+        for gpkg in geopackages:
+            meta = gis.execute(f"select layers from ST_Read_Meta('{gpkg}')").fetchone()[0]
+            layers = [layer["name"] for layer in meta]
+            assert layers
+            for layer in layers:
+                where = f"{gpkg.name} layer {layer}"
+                frame = gis.execute(f"select * exclude (geom) from ST_Read('{gpkg}', layer = '{layer}')").df()
+                assert len(frame) > 0 and "area_id" in frame.columns
+                for column in frame.columns:
+                    if FORBIDDEN_COLUMN.search(column) or re.search(r"baublock|block_(id|code)", column, re.I):
+                        findings.append(f"{where}: column {column}")
+                text = set(frame.select_dtypes(include=["object", "string"]).astype(str).stack().tolist())
+                if text & secrets:
+                    findings.append(f"{where}: holds a person or household key")
+                if text & block_ids:
+                    findings.append(f"{where}: holds Baublock ids {sorted(text & block_ids)[:3]}")
+                # a person count of 1 up to below its minimum (withheld counts are NULL, zeros are published)
+                checked = [i for i in count_minimum if i in frame.columns]
+                assert checked, where  # the count indicators are there, so the check below runs
+                for indicator in checked:
+                    small = frame[frame[indicator].between(1, count_minimum[indicator] - 1)]
+                    if not small.empty:
+                        findings.append(f"{where}: {indicator} = {small[indicator].tolist()[:3]}")
+                # no Baublock's outline: a block whose delivered corners (3 or more) are all vertices
+                vertices = {
+                    (f"{x:.2f}", f"{y:.2f}")
+                    for x, y in gis.execute(
+                        f"""select ST_X(p.geom), ST_Y(p.geom) from (select unnest(ST_Dump(ST_Points(geom))) as p
+                            from ST_Read('{gpkg}', layer = '{layer}'))"""
+                    ).fetchall()
+                }
+                assert vertices
+                outlined = sum(len(set(c) & vertices) >= min(3, len(c)) for c in block_corners_utm)
+                if outlined:
+                    findings.append(f"{where}: the corners of {outlined} Baublöcke")
+    finally:
+        gis.close()
     # the HTML pages (lineage docs, gate report) name no Baublock beyond the synthetic ids of the dbt
     # project's own unit tests
     in_code = {

@@ -36,7 +36,8 @@ def geo(released_city):
     for level in manifest["geo"]:
         data = json.loads((release.path / "geo" / f"{level}.geojson").read_text(encoding="utf-8"))
         for feature in data["features"]:
-            assert set(feature["properties"]) == {"level", "area_id", "area_name"}
+            # the unit and its values (tests/release/test_gis.py checks the values)
+            assert {"level", "area_id", "area_name", "stichtag"} <= set(feature["properties"])
             con.execute(
                 f"""insert into units select $level, $area_id, $type,
                     ST_Transform(ST_GeomFromGeoJSON($geometry), 'EPSG:4326', '{CRS}', always_xy := true)""",

@@ -1,0 +1,376 @@
+"""The GIS files of a release: the unit polygons of every public level with the values of the newest
+Stichtag, once as GeoJSON per level (WGS84, geo/<level>.geojson) and once as one GeoPackage with a
+layer per level in the source CRS (geo/sozialmonitor.gpkg).
+
+Both formats come from one computation of the unit geometries (`unit_geometries`) and one table of
+attributes (`unit_attributes`), so they cannot disagree.
+
+Attributes of a unit (GeoPackage column = GeoJSON property):
+  level, area_id, area_name, stichtag        the unit and the Stichtag of the values
+  <indicator_id>                             the value as published in indicator_values (a number);
+                                             NULL / null where it is withheld or does not exist, never 0
+  <indicator_id>_zeichen                     NULL where a value is given, else the sign of official
+                                             statistics saying why not (SIGNS)
+  status_class, dynamics_class, index_group  the Sozialindex classes (index_status_dynamics), and
+  gesamt_value, gesamt_rank                  the composite index (index_composite, component 'gesamt'),
+                                             where the release has these tables and the level is indexed;
+                                             with more than one index per level: <index_id>_<column>
+A GIS user filters and colours on the numeric column and labels withheld units with the sign column;
+one sign column per indicator (instead of one flags list per unit) keeps both side by side in the
+attribute table. Flags that do not withhold a value (estimated, perturbed, input_suppressed) stay in
+indicator_values.
+
+The GeoPackage is byte-deterministic: GDAL (via DuckDB spatial) writes each layer into a file of its
+own; the layers are merged into one SQLite file, the time stamps GDAL writes (gpkg_contents.last_change)
+are set to the Stichtag, and the file is rebuilt with VACUUM, so the same inputs give the same bytes in
+any folder at any time.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..ingest.loader import sha256_file
+from ..warehouse import extension_path, valid_at
+
+GEOPACKAGE = "sozialmonitor.gpkg"
+# Why a value is not given (Zeichenerklärung of official statistics; the same signs as the tables)
+SIGNS = {
+    "disclosure": "\u2022",  # • Zahlenwert unbekannt oder geheim zu halten
+    "small_population": "/",  # / keine Angabe, da Zahlenwert nicht sicher genug
+    "denominator_zero": "x",  # x Tabellenfach gesperrt, weil Aussage nicht sinnvoll
+    "missing": ".",  # . Zahlenwert unbekannt (source not delivered, or no value for the unit)
+}
+INDEX_COLUMNS = {
+    "index_status_dynamics": ("status_class", "dynamics_class", "index_group"),
+    "index_composite": ("gesamt_value", "gesamt_rank"),
+}
+
+# Published unit polygons are never the Baublöcke they are made of. Baublöcke lie apart, separated
+# by streets; a plain union of a unit's blocks is a MultiPolygon of every block outline. The blocks are
+# therefore closed morphologically (buffered out by a distance that bridges the streets, unioned,
+# buffered back in by the same distance, both with mitred joins so that corners stay corners): a unit
+# whose blocks are contiguous becomes one Polygon whose outline follows its outer block edges, with
+# the streets between its blocks filled. The street between two units is not between two blocks of
+# either, so closing leaves it empty: neighbouring units do not grow into each other.
+GAP_QUANTILE = 0.95  # of each Baublock's distance to its nearest neighbour: the width of a wide street
+GAP_SEARCH_M = 100.0  # neighbours further apart (across a park, a river) do not count as a street
+GRID_M = 1.0  # coordinates are snapped to this grid (metres) before they are reprojected
+
+
+def gap_closing_distance(con, configured: float | None = None) -> float:
+    """The buffer distance (metres) of the closing: the var `geometry_gap_closing_m` if set, otherwise
+    derived from the data. A Baublock's nearest neighbour lies across its narrowest street; the 95th
+    percentile of these distances, rounded up to a whole metre, is the width of a wide street
+    (blocks next to a park or a river, with no neighbour within 100 m, do not count). Buffering by it
+    bridges every gap up to twice that width: streets that widen along their length, and crossings
+    (the mitred buffers of the four corner blocks meet). Musterstadt's streets are 14 m ± 5 m wide:
+    nearest-neighbour distances 9.1–14.5 m, 95th percentile 12.9 m, so 13 m, which closes gaps of up
+    to 26 m (the widest gap between neighbouring blocks, diagonally across a crossing, is 25.9 m)."""
+    if configured is not None:
+        return float(configured)
+    search, cell = GAP_SEARCH_M, 2 * GAP_SEARCH_M
+    # candidate neighbours through a grid of `cell` metres (an equi-join: linear in the number of
+    # blocks, where comparing every pair would be quadratic)
+    row = con.execute(
+        f"""with blocks as (
+                select block_code, geom,
+                    ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
+                from (select block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from wh.raw.geo_block_polygons)
+            ),
+            reach as (
+                select b.block_code, cx.range as cx, cy.range as cy
+                from blocks as b,
+                    range(floor((b.x0 - {search}) / {cell})::bigint,
+                        floor((b.x1 + {search}) / {cell})::bigint + 1) as cx,
+                    range(floor((b.y0 - {search}) / {cell})::bigint,
+                        floor((b.y1 + {search}) / {cell})::bigint + 1) as cy
+            ),
+            cover as (
+                select b.block_code, cx.range as cx, cy.range as cy
+                from blocks as b,
+                    range(floor(b.x0 / {cell})::bigint, floor(b.x1 / {cell})::bigint + 1) as cx,
+                    range(floor(b.y0 / {cell})::bigint, floor(b.y1 / {cell})::bigint + 1) as cy
+            ),
+            candidates as (
+                select distinct r.block_code as a, c.block_code as b
+                from reach as r inner join cover as c on c.cx = r.cx and c.cy = r.cy and c.block_code <> r.block_code
+            ),
+            nearest as (
+                select p.a, min(ST_Distance(ga.geom, gb.geom)) as distance
+                from candidates as p
+                inner join blocks as ga on ga.block_code = p.a
+                inner join blocks as gb on gb.block_code = p.b
+                where ST_DWithin(ga.geom, gb.geom, {search})
+                group by p.a
+            )
+            select quantile_cont(distance, {GAP_QUANTILE}) from nearest"""
+    ).fetchone()
+    width = row[0] if row and row[0] is not None else 0.0
+    return float(max(1, math.ceil(round(width, 6))))
+
+
+def unit_geometries(con, stichtag: date, levels: list[str], gap_closing_m: float | None = None) -> float:
+    """The temporary table `unit_geometry` (level, area_id, area_name, geom): every public unit on the
+    Gebietsstand of the Stichtag, its Baublöcke dissolved into a clean area (closed over the streets
+    between them, see `gap_closing_distance`), snapped to a 1 m grid, made valid, in the source CRS.
+    Returns the closing distance."""
+    distance = gap_closing_distance(con, gap_closing_m)
+    buffer = "'CAP_ROUND', 'JOIN_MITRE', 5.0"  # num_triangles, cap style, join style, mitre limit
+    con.execute(
+        f"""create or replace temp table unit_geometry as
+            with members as (
+                select m.level, m.area_id, m.block_id from wh.marts.dim_block_membership as m
+                where m.level in (select unnest($levels::varchar[])) and {valid_at("m", "$day")}
+            ),
+            names as (
+                select a.level, a.area_id, a.area_name from main.areas as a
+                where a.level in (select unnest($levels::varchar[])) and {valid_at("a", "$day")}
+            ),
+            shapes as (
+                select m.level, m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
+                from members as m inner join wh.raw.geo_block_polygons as p on p.block_code = m.block_id
+            ),
+            closed as (
+                select level, area_id, ST_Buffer(ST_Buffer(ST_Union_Agg(geom order by block_id),
+                    {distance}, 8, {buffer}), -{distance}, 8, {buffer}) as geom
+                from shapes group by level, area_id
+            )
+            select c.level, c.area_id, n.area_name,
+                ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(c.geom, {GRID_M})), 3) as geom
+            from closed as c left join names as n using (level, area_id)
+            order by c.level, c.area_id""",
+        {"levels": levels, "day": stichtag},
+    )
+    return distance
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = ?",
+            [name],
+        ).fetchone()[0]
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _index_columns(con, table: str, level: str, stichtag: date) -> tuple[str, list[str]]:
+    """(SQL of a relation keyed by area_id, its column names) for the index classes of `table` at
+    `level` on its newest Stichtag up to the release's; ('', []) where the level is not indexed."""
+    if not _has_table(con, table):
+        return "", []
+    ids = [
+        r[0]
+        for r in con.execute(
+            f"select distinct index_id from main.{table} where level = ? and stichtag <= ? order by 1",
+            [level, stichtag],
+        ).fetchall()
+    ]
+    if not ids:
+        return "", []
+    names, selects = [], []
+    for index_id in ids:
+        prefix = f"{index_id}_" if len(ids) > 1 else ""
+        for column in INDEX_COLUMNS[table]:
+            source = column
+            if table == "index_composite":  # plain types: GDAL takes no DECIMAL wider than 19 digits
+                source = {"gesamt_value": "value::double", "gesamt_rank": "rank::bigint"}[column]
+            name = prefix + column
+            names.append(name)
+            literal = index_id.replace("'", "''")
+            selects.append(f"max(case when index_id = '{literal}' then {source} end) as {_quote(name)}")
+    component = "and component = 'gesamt'" if table == "index_composite" else ""
+    sql = f"""select area_id, {", ".join(selects)}
+              from main.{table} as t
+              where level = '{level}' {component}
+                and stichtag = (select max(stichtag) from main.{table} where level = '{level}'
+                                and stichtag <= date '{stichtag.isoformat()}')
+              group by area_id"""
+    return sql, names
+
+
+def unit_attributes(con, stichtag: date, level: str) -> list[str]:
+    """The temporary table `unit_attribute_<level>`: one row per unit of `unit_geometry` at `level`
+    with the attributes described in the module doc, in their published order. Returns the names of
+    the value and sign columns."""
+    day = con.execute(
+        "select max(stichtag) from main.indicator_values where level = ? and stichtag <= ?", [level, stichtag]
+    ).fetchone()[0]
+    ids = [
+        r[0]
+        for r in con.execute(
+            "select distinct indicator_id from main.indicator_values where level = ? and stichtag = ? order by 1",
+            [level, day],
+        ).fetchall()
+    ]
+    sign = f"""case when suppression_reason = 'disclosure' then '{SIGNS["disclosure"]}'
+                    when suppression_reason = 'small_population' then '{SIGNS["small_population"]}'
+                    when list_contains(string_split(flags, ','), 'denominator_zero') then '{SIGNS["denominator_zero"]}'
+                    else '{SIGNS["missing"]}' end"""
+    pivot, columns = [], []
+    for i in ids:
+        literal = i.replace("'", "''")
+        pivot.append(f"max(case when indicator_id = '{literal}' then value end) as {_quote(i)}")
+        pivot.append(
+            f"max(case when indicator_id = '{literal}' and value is null then {sign} end) as {_quote(i + '_zeichen')}"
+        )
+        # a unit without a row for the indicator has no value either: '.'
+        columns.append(f"v.{_quote(i)}")
+        columns.append(
+            f"case when v.{_quote(i)} is null then coalesce(v.{_quote(i + '_zeichen')}, '{SIGNS['missing']}') end "
+            f"as {_quote(i + '_zeichen')}"
+        )
+    joins, extra = [], []
+    for n, table in enumerate(INDEX_COLUMNS):
+        sql, names = _index_columns(con, table, level, stichtag)
+        if sql:
+            joins.append(f"left join ({sql}) as x{n} using (area_id)")
+            extra += [f"x{n}.{_quote(name)}" for name in names]
+    values = (
+        f"""select area_id, {", ".join(pivot)} from main.indicator_values
+            where level = $level and stichtag = $day group by area_id"""
+        if ids
+        else "select area_id from unit_geometry where false"
+    )
+    con.execute(
+        f"""create or replace temp table {_quote("unit_attribute_" + level)} as
+            select g.level, g.area_id, g.area_name, $day::date as stichtag
+                {"".join(", " + c for c in columns + extra)}
+            from unit_geometry as g
+            left join ({values}) as v using (area_id)
+            {" ".join(joins)}
+            where g.level = $level
+            order by g.area_id""",
+        {"level": level, "day": day or stichtag},
+    )
+    return [c for i in ids for c in (i, i + "_zeichen")]
+
+
+def _write_geojson(con, level: str, crs: str, path: Path) -> int:
+    rows = con.execute(
+        f"""select '{{"type":"Feature","properties":' || to_json(a)::varchar || ',"geometry":'
+                || ST_AsGeoJSON(ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(
+                    ST_Transform(g.geom, '{crs}', 'EPSG:4326', always_xy := true), 0.000001)), 3)) || '}}'
+            from {_quote("unit_attribute_" + level)} as a
+            inner join unit_geometry as g on g.level = a.level and g.area_id = a.area_id
+            order by a.area_id"""
+    ).fetchall()
+    path.write_text(
+        '{"type":"FeatureCollection","features":[\n' + ",\n".join(r[0] for r in rows) + "\n]}\n", encoding="utf-8"
+    )
+    return len(rows)
+
+
+def _merge_layers(parts: list[Path], target: Path, last_change: str) -> None:
+    """One GeoPackage from single-layer GeoPackages written by GDAL: the first is the base, the
+    others' layer tables, R-tree indexes and metadata rows are copied into it; then every time stamp
+    is set to `last_change` and the file is rebuilt (VACUUM) so that its bytes depend on its content only."""
+    shutil.copyfile(parts[0], target)
+    db = sqlite3.connect(target)
+    try:
+        for part in parts[1:]:
+            db.execute("attach database ? as src", [str(part)])
+            layer = db.execute("select table_name from src.gpkg_contents").fetchone()[0]
+            objects = db.execute(
+                "select type, name, sql from src.sqlite_master where tbl_name = ? or name like ? order by rowid",
+                [layer, f"rtree_{layer}_%"],
+            ).fetchall()
+            shadow = ("_rowid", "_node", "_parent")  # made by `create virtual table ... using rtree`
+            tables = [(n, s) for t, n, s in objects if t == "table" and s and not n.endswith(shadow)]
+            for name, sql in tables:
+                db.execute(sql)
+                db.execute(f"insert into main.{_quote(name)} select * from src.{_quote(name)}")
+            for table in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+                db.execute(f"insert into main.{table} select * from src.{table} where table_name = ?", [layer])
+            db.execute("insert into main.sqlite_sequence select * from src.sqlite_sequence where name = ?", [layer])
+            # the triggers last: they call GDAL's SQL functions, which this connection does not have
+            for kind, _name, sql in objects:
+                if kind in ("index", "trigger") and sql:
+                    db.execute(sql)
+            db.commit()
+            db.execute("detach database src")
+        db.execute("update gpkg_contents set last_change = ?", [last_change])
+        db.commit()
+        db.execute("vacuum")
+    finally:
+        db.close()
+
+
+def _write_geopackage(con, levels: list[str], crs: str, stichtag: date, path: Path) -> dict[str, int]:
+    work = path.parent / ".gpkg-layers"
+    work.mkdir()
+    try:
+        parts, features = [], {}
+        for level in levels:
+            table = _quote("unit_attribute_" + level)
+            kinds = {
+                r[0]
+                for r in con.execute(
+                    "select distinct ST_GeometryType(geom)::varchar from unit_geometry where level = ?", [level]
+                ).fetchall()
+            }
+            multi = kinds != {"POLYGON"}  # a unit of several parts: the whole layer is MultiPolygon
+            geom = "ST_Multi(g.geom)" if multi else "g.geom"
+            part = work / f"{level}.gpkg"
+            con.execute(
+                f"""copy (select a.*, {geom} as geom from {table} as a
+                          inner join unit_geometry as g on g.level = a.level and g.area_id = a.area_id
+                          order by a.area_id)
+                    to '{part}' (format gdal, driver 'GPKG', layer_name '{level}', srs '{crs}',
+                                 geometry_type '{"MULTIPOLYGON" if multi else "POLYGON"}')"""
+            )
+            parts.append(part)
+            features[level] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        _merge_layers(parts, path, f"{stichtag.isoformat()}T00:00:00.000Z")
+    finally:
+        shutil.rmtree(work)
+    return features
+
+
+def write_gis(
+    con, stichtag: date, levels: list[str], crs: str, out_dir: Path, gap_closing_m: float | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Write geo/<level>.geojson (WGS84) and geo/sozialmonitor.gpkg (source CRS, a layer per level).
+    `con` is the release DuckDB with the warehouse attached as `wh` and the public tables in `main`.
+    Returns (the GeoJSON files per level, the GeoPackage) for the manifest."""
+    con.execute(f"load '{extension_path('spatial')}'")
+    con.execute("set threads = 1")  # a fixed union order: the same inputs give the same bytes
+    try:
+        distance = unit_geometries(con, stichtag, levels, gap_closing_m)
+        geo_dir = out_dir / "geo"
+        geo_dir.mkdir()
+        geojson = {}
+        for level in levels:
+            unit_attributes(con, stichtag, level)
+            path = geo_dir / f"{level}.geojson"
+            geojson[level] = {
+                "path": path.relative_to(out_dir).as_posix(),
+                "features": _write_geojson(con, level, crs, path),
+                "sha256": sha256_file(path),
+                "gap_closing_m": distance,
+            }
+        gpkg = geo_dir / GEOPACKAGE
+        layers = _write_geopackage(con, levels, crs, stichtag, gpkg)
+        geopackage = {
+            "path": gpkg.relative_to(out_dir).as_posix(),
+            "crs": crs,
+            "layers": layers,
+            "sha256": sha256_file(gpkg),
+            "gap_closing_m": distance,
+        }
+        for level in levels:
+            con.execute(f"drop table if exists {_quote('unit_attribute_' + level)}")
+        con.execute("drop table if exists unit_geometry")
+    finally:
+        con.execute("reset threads")
+    return geojson, geopackage

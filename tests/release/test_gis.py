@@ -1,0 +1,274 @@
+"""The GIS files of the test city's release: geo/sozialmonitor.gpkg (a layer per public level, source
+CRS) and geo/<level>.geojson (WGS84), both with the values of the newest Stichtag. Read back as a GIS
+user would: the GeoPackage through GDAL (DuckDB spatial, ST_Read), the GeoJSON as JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.release import find_release
+from orchestration.release.gis import GEOPACKAGE, SIGNS, write_gis
+from orchestration.warehouse import extension_path
+
+CRS_CODE = "25832"
+WITHHELD_SIGNS = {SIGNS["disclosure"], SIGNS["small_population"]}
+
+
+@pytest.fixture(scope="module")
+def release(built_city):
+    release = find_release(built_city.releases_dir, "latest")
+    return release, release.manifest()
+
+
+@pytest.fixture(scope="module")
+def gis(release):
+    """An in-memory DuckDB with the release's public tables (`rel`) and every GeoPackage layer as a
+    table `gpkg_<level>` (attributes, geometry as `geom`)."""
+    rel, manifest = release
+    con = duckdb.connect()
+    con.execute(f"load '{extension_path('spatial')}'")
+    con.execute(f"attach '{rel.path / 'sozialmonitor.duckdb'}' as rel (read_only)")
+    path = rel.path / "geo" / GEOPACKAGE
+    for level in manifest["geo"]:
+        con.execute(f"create table gpkg_{level} as select * from ST_Read('{path}', layer = '{level}')")
+    yield con, manifest, path
+    con.close()
+
+
+def _layer_frame(con, level: str):
+    return con.execute(f"select * exclude (geom) from gpkg_{level} order by area_id").df()
+
+
+def test_geopackage_has_a_layer_per_public_level_in_the_source_crs(gis, built_city):
+    con, manifest, path = gis
+    meta = con.execute(f"select layers from ST_Read_Meta('{path}')").fetchone()[0]
+    layers = {layer["name"]: layer for layer in meta}
+    public_levels = set(manifest["rules"]["dbt_vars"]["public_levels"])
+    assert set(layers) == public_levels == set(manifest["geo"])
+    assert manifest["geopackage"]["path"] == f"geo/{GEOPACKAGE}"
+    assert manifest["geopackage"]["crs"] == f"EPSG:{CRS_CODE}"
+    for name, layer in layers.items():
+        (field,) = layer["geometry_fields"]
+        assert field["crs"]["auth_name"] == "EPSG" and field["crs"]["auth_code"] == CRS_CODE, name
+        assert field["type"] == "Polygon", name
+        assert layer["feature_count"] == manifest["geopackage"]["layers"][name] == manifest["geo"][name]["features"]
+    # a well-formed SQLite/GeoPackage file: application id 'GPKG', intact, every layer registered
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        assert db.execute("pragma application_id").fetchone()[0] == 0x47504B47
+        assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+        contents = dict(db.execute("select table_name, last_change from gpkg_contents").fetchall())
+        assert set(contents) == public_levels
+        # time stamps are the Stichtag, not the time of writing
+        assert set(contents.values()) == {f"{manifest['stichtag']}T00:00:00.000Z"}
+        counts = dict(db.execute("select table_name, feature_count from gpkg_ogr_contents").fetchall())
+        assert counts == manifest["geopackage"]["layers"]
+        for level in public_levels:  # the spatial index of every layer holds every feature
+            assert db.execute(f'select count(*) from "rtree_{level}_geom"').fetchone()[0] == counts[level]
+    finally:
+        db.close()
+
+
+def test_every_unit_is_one_valid_polygon_in_the_source_crs(gis, built_city):
+    con, manifest, _ = gis
+    for level in manifest["geo"]:
+        units, polygons, valid, single, x_min = con.execute(
+            f"""select count(*), count(*) filter (where ST_GeometryType(geom) = 'POLYGON'),
+                   count(*) filter (where ST_IsValid(geom) and not ST_IsEmpty(geom)),
+                   count(*) filter (where ST_NumGeometries(geom) = 1), min(ST_XMin(geom))
+                from gpkg_{level}"""
+        ).fetchone()
+        assert units > 0 and units == polygons == valid == single, level
+        assert x_min > 100_000  # metres of UTM, not degrees
+        # the same areas as the GeoJSON, which is the same geometry reprojected to WGS84
+        areas = con.execute(f"select area_id, ST_Area(geom) from gpkg_{level}").fetchall()
+        release_dir = find_release(built_city.releases_dir, "latest").path
+        data = json.loads((release_dir / "geo" / f"{level}.geojson").read_text(encoding="utf-8"))
+        geojson = dict(
+            con.execute(
+                """select $id, ST_Area(ST_Transform(ST_GeomFromGeoJSON($g), 'EPSG:4326', 'EPSG:25832',
+                       always_xy := true))""",
+                {"id": f["properties"]["area_id"], "g": json.dumps(f["geometry"])},
+            ).fetchone()
+            for f in data["features"]
+        )
+        assert set(geojson) == {a for a, _ in areas}
+        for area_id, area in areas:
+            assert math.isclose(area, geojson[area_id], rel_tol=1e-3), (level, area_id)
+
+
+def test_attributes_are_the_published_values_of_the_newest_stichtag(gis):
+    con, manifest, _ = gis
+    latest = con.execute("select max(stichtag) from rel.indicator_values").fetchone()[0]
+    assert latest == date.fromisoformat(manifest["stichtag"])
+    withheld_seen = 0
+    for level in manifest["geo"]:
+        frame = _layer_frame(con, level)
+        names = dict(con.execute("select area_id, area_name from rel.areas where level = ?", [level]).fetchall())
+        assert set(frame["level"]) == {level}
+        assert all(names[a] == n for a, n in zip(frame["area_id"], frame["area_name"], strict=True))
+        assert {str(d)[:10] for d in frame["stichtag"]} == {latest.isoformat()}
+        published = con.execute(
+            "select indicator_id, area_id, value, suppression_reason, flags from rel.indicator_values "
+            "where level = ? and stichtag = ?",
+            [level, latest],
+        ).fetchall()
+        assert published
+        indicators = {r[0] for r in published}
+        value_columns = {c for c in frame.columns if f"{c}_zeichen" in frame.columns}
+        assert value_columns == indicators
+        by_area = frame.set_index("area_id")
+        for indicator, area_id, value, reason, flags in published:
+            got = by_area.at[area_id, indicator]
+            sign = by_area.at[area_id, f"{indicator}_zeichen"]
+            if value is None:
+                # withheld: NULL (never 0) and the sign that says why
+                assert pd.isna(got), (level, indicator, area_id, got)
+                expected = {"disclosure": SIGNS["disclosure"], "small_population": SIGNS["small_population"]}.get(
+                    reason, SIGNS["denominator_zero"] if "denominator_zero" in (flags or "") else SIGNS["missing"]
+                )
+                assert sign == expected, (level, indicator, area_id, sign)
+                withheld_seen += reason is not None
+            else:
+                assert got == value, (level, indicator, area_id, got, value)
+                assert pd.isna(sign), (level, indicator, area_id, sign)
+    assert withheld_seen > 0  # the test city withholds values: the check above ran on some
+
+
+def test_geojson_carries_the_same_attributes(gis, built_city):
+    con, manifest, _ = gis
+    release = find_release(built_city.releases_dir, "latest")
+    for level in manifest["geo"]:
+        frame = _layer_frame(con, level).drop(columns=["fid"], errors="ignore")
+        data = json.loads((release.path / "geo" / f"{level}.geojson").read_text(encoding="utf-8"))
+        features = {f["properties"]["area_id"]: f["properties"] for f in data["features"]}
+        assert list(features) == sorted(features) == list(frame["area_id"])
+        for row in frame.to_dict(orient="records"):
+            props = features[row["area_id"]]
+            assert list(props) == list(row), level  # same columns in the same order
+            for key, got in props.items():
+                want = row[key]
+                if key == "stichtag":
+                    assert got == str(want)[:10]
+                elif want is None or (isinstance(want, float) and math.isnan(want)):
+                    assert got is None, (level, row["area_id"], key)
+                else:
+                    assert got == want and type(got) is type(want), (level, row["area_id"], key, got, want)
+            # values are JSON numbers, signs are text
+            for key, got in props.items():
+                if key.endswith("_zeichen") and got is not None:
+                    assert got in SIGNS.values() and props[key.removesuffix("_zeichen")] is None
+
+
+def _rebuild(release_path: Path, warehouse: Path, out: Path, levels: list[str], crs: str, gap: float | None):
+    out.mkdir(parents=True)
+    con = duckdb.connect(str(out / "scratch.duckdb"))
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        con.execute(f"attach '{release_path / 'sozialmonitor.duckdb'}' as rel (read_only)")
+        for table in ("indicator_values", "areas"):
+            con.execute(f"create table main.{table} as select * from rel.main.{table}")
+        stichtag = con.execute("select max(stichtag) from main.indicator_values").fetchone()[0]
+        con.execute("detach rel")
+        return write_gis(con, stichtag, levels, crs, out, gap_closing_m=gap)
+    finally:
+        con.close()
+
+
+def test_two_writes_are_byte_identical(release, built_city, tmp_path):
+    rel, manifest = release
+    levels = list(manifest["geo"])
+    crs = manifest["geopackage"]["crs"]
+    gap = manifest["geopackage"]["gap_closing_m"]
+    first = _rebuild(rel.path, built_city.warehouse_path, tmp_path / "a" / "deeper", levels, crs, gap)
+    time.sleep(1.1)  # GDAL's time stamps would differ
+    second = _rebuild(rel.path, built_city.warehouse_path, tmp_path / "b", levels, crs, gap)
+    a = (tmp_path / "a" / "deeper" / "geo" / GEOPACKAGE).read_bytes()
+    b = (tmp_path / "b" / "geo" / GEOPACKAGE).read_bytes()
+    assert a == b
+    assert first[1]["sha256"] == second[1]["sha256"] == manifest["geopackage"]["sha256"]
+    assert a == (rel.path / "geo" / GEOPACKAGE).read_bytes()  # the published file is this file
+    for level in levels:
+        assert first[0][level]["sha256"] == second[0][level]["sha256"] == manifest["geo"][level]["sha256"]
+    # no work files are left behind
+    assert sorted(p.name for p in (tmp_path / "b" / "geo").iterdir()) == sorted(
+        [GEOPACKAGE] + [f"{level}.geojson" for level in levels]
+    )
+
+
+def test_index_classes_are_joined_where_the_release_has_them(release, built_city, tmp_path):
+    """The index tables (index_status_dynamics, index_composite) are joined onto the levels they
+    cover; built here in the published schema from the test city's own areas."""
+    rel, manifest = release
+    out = tmp_path / "indexed"
+    out.mkdir()
+    con = duckdb.connect(str(out / "scratch.duckdb"))
+    try:
+        con.execute(f"attach '{built_city.warehouse_path}' as wh (read_only)")
+        con.execute(f"attach '{rel.path / 'sozialmonitor.duckdb'}' as rel (read_only)")
+        for table in ("indicator_values", "areas"):
+            con.execute(f"create table main.{table} as select * from rel.main.{table}")
+        stichtag = date.fromisoformat(manifest["stichtag"])
+        # two Stichtage: only the newest may be joined
+        con.execute(
+            """create table main.index_status_dynamics as
+               select 'sozialindex' as index_id, level, area_id, area_name, s.stichtag,
+                   case when s.stichtag = $day then ['hoch', 'mittel', 'niedrig'][1 + row_number() over
+                       (partition by level, s.stichtag order by area_id) % 3] else 'sehr niedrig' end as status_class,
+                   'stabil' as dynamics_class,
+                   case when s.stichtag = $day then 'mittel/stabil' end as index_group
+               from (select level, area_id, min(area_name) as area_name from rel.main.areas
+                     where level = 'stadtviertel' group by all),
+                   (select unnest([$day, $day - interval 1 year])::date as stichtag) as s""",
+            {"day": stichtag},
+        )
+        con.execute(
+            """create table main.index_composite as
+               select 'sozialindex' as index_id, level, area_id, area_name, $day as stichtag, c.component,
+                   row_number() over (partition by c.component order by area_id desc) * 0.5 as value,
+                   row_number() over (partition by c.component order by area_id) as rank
+               from (select level, area_id, min(area_name) as area_name from rel.main.areas
+                     where level = 'stadtteil' group by all),
+                   (select unnest(['gesamt', 'bildung']) as component) as c""",
+            {"day": stichtag},
+        )
+        levels = list(manifest["geo"])
+        con.execute("detach rel")
+        write_gis(con, stichtag, levels, manifest["geopackage"]["crs"], out)
+        expected_status = dict(
+            con.execute(
+                "select area_id, status_class from main.index_status_dynamics where stichtag = ?", [stichtag]
+            ).fetchall()
+        )
+        expected_rank = dict(
+            con.execute("select area_id, rank from main.index_composite where component = 'gesamt'").fetchall()
+        )
+        con.execute(f"load '{extension_path('spatial')}'")
+        path = out / "geo" / GEOPACKAGE
+        columns = {
+            level: {r[0] for r in con.execute(f"describe from ST_Read('{path}', layer = '{level}')").fetchall()}
+            for level in levels
+        }
+        viertel = dict(
+            con.execute(f"select area_id, status_class from ST_Read('{path}', layer = 'stadtviertel')").fetchall()
+        )
+        teil = dict(con.execute(f"select area_id, gesamt_rank from ST_Read('{path}', layer = 'stadtteil')").fetchall())
+    finally:
+        con.close()
+    assert {"status_class", "dynamics_class", "index_group"} <= columns["stadtviertel"]
+    assert {"gesamt_value", "gesamt_rank"} <= columns["stadtteil"]
+    assert not {"status_class", "gesamt_rank"} & columns["gemeinde"]
+    assert viertel and viertel == {a: expected_status[a] for a in viertel}
+    assert "sehr niedrig" not in viertel.values()  # the older Stichtag's class
+    assert teil and teil == {a: expected_rank[a] for a in teil}
+    data = json.loads((out / "geo" / "stadtteil.geojson").read_text(encoding="utf-8"))
+    assert {f["properties"]["area_id"]: f["properties"]["gesamt_rank"] for f in data["features"]} == teil
