@@ -6,7 +6,7 @@ Configured in the Kennzahlenkatalog (seed index_catalogue), computed on today's 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from orchestration.indices.marts import needed_filter, composite
+    from orchestration.indices.marts import composite, needed_filter
 
     index_catalogue = dbt.ref("index_catalogue").df()
     values = dbt.ref("fct_indicator_values_current").filter(needed_filter(index_catalogue)).df()
