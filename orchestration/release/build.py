@@ -39,6 +39,7 @@ from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
 from ..warehouse import connect, extension_path, valid_at
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
+from .tables import DEFAULT_LICENCE, write_tables
 
 PUBLIC_SCHEMA = "public"
 # The only tables (and columns) a release may contain: aggregates that passed disclosure control.
@@ -421,7 +422,10 @@ def _disclosure_rules(
     }
 
 
-def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str) -> str:
+def _readme(
+    stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str,
+    german: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
     if method == "cell_key":
         secrecy = [
             "Geheimhaltung: alle Fallzahlen sind mit der Cell-Key-Methode geringfügig verändert (wie im",
@@ -447,15 +451,34 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei (Ansichten indicators_<Ebene>)",
         *[f"  {t['parquet']:<40} {name} ({t['rows']} Zeilen)" for name, t in sorted(tables.items())],
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
+        *[f"  {x['path']:<40} Tabellen der Ebene {level} für Excel, ein Blatt je Thema" for level, x in
+          sorted((german or {}).get("xlsx", {}).items())],
+        *[f"  {x['path']:<40} dieselben Werte als CSV (lange Form, ';', Dezimalkomma, UTF-8)" for level, x in
+          sorted((german or {}).get("csv", {}).items())],
+        *(["  kennzahlenkatalog.html  Kennzahlenkatalog: Definition, Zähler, Nenner, Quelle jeder Kennzahl"]
+          if german else []),
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
         "",
         *secrecy,
+        "",
+        *(_signs_readme() if german else []),
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
     ]
     return "\n".join(lines)
+
+
+def _signs_readme() -> list[str]:
+    from .tables import SIGNS
+
+    return [
+        "Zeichenerklärung der Tabellen (tabellen/*.xlsx, tabellen/*.csv): eine Zelle ohne Zahl trägt ein",
+        "Zeichen der amtlichen Statistik, nie 0 und nie ein leeres Feld:",
+        *[f"  {sign:<4} {text}" for sign, text in SIGNS],
+        "",
+    ]
 
 
 def publish(
@@ -561,7 +584,18 @@ def publish(
     shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
     seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
-    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo, audit.method), encoding="utf-8")
+    # the German tables carry the release id in their header, so they are written once it is known
+    say("German tables (XLSX, CSV, Kennzahlenkatalog)")
+    started = time.perf_counter()
+    con = connect(tmp / "sozialmonitor.duckdb", read_only=True, extensions=())
+    try:
+        german = write_tables(con, tmp, stichtag, release_id, str(dbt_vars.get("release_licence", DEFAULT_LICENCE)))
+    finally:
+        con.close()
+    seconds["tables"] = time.perf_counter() - started
+    (tmp / "LIESMICH.txt").write_text(
+        _readme(stichtag, release_id, tables, geo, audit.method, german), encoding="utf-8"
+    )
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -580,6 +614,7 @@ def publish(
         "inputs": inputs,
         "public_tables": tables,
         "geo": geo,
+        "tables": german,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),
