@@ -519,6 +519,7 @@ def _catalogue_html(con, meta: dict[str, Any]) -> str:
                responsible, update_cycle, levels, direction, first_period
            from main.indicator_catalogue order by topic, name_de, indicator_id"""
     ).fetchall()
+    published = set(_levels(con))  # the catalogue also names internal levels (Baublock)
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -552,7 +553,7 @@ def _catalogue_html(con, meta: dict[str, Any]) -> str:
                 parts.append("</section>")
             parts.append(f'<section id="{anchors[topic]}"><h2>{e(topic)}</h2>')
             current = topic
-        level_names = ", ".join(level_de(x) for x in str(levels or "").split(",") if x)
+        level_names = ", ".join(level_de(x) for x in str(levels or "").split(",") if x in published)
         fields = [
             ("Kennzahl-ID", f"<code>{e(indicator_id)}</code>"),
             ("Definition", e(definition or "")),
@@ -562,7 +563,7 @@ def _catalogue_html(con, meta: dict[str, Any]) -> str:
             ("Quelle", e(source or "")),
             ("Zuständige Stelle", e(responsible or "")),
             ("Aktualisierung", e(cycle or "")),
-            ("Ebenen", e(level_names)),
+            ("Veröffentlicht für", e(level_names)),
             ("Richtung", e(DIRECTION_DE.get(direction, direction or ""))),
             ("Thema", e(topic)),
             ("Zeitreihe ab", e(str(first_period)) if first_period is not None else ""),
