@@ -39,6 +39,7 @@ from ..settings import Settings
 from ..warehouse import connect
 from .gis import write_gis
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
+from .tables import DEFAULT_LICENCE, write_tables
 
 PUBLIC_SCHEMA = "public"
 # The only tables (and columns) a release may contain: aggregates that passed disclosure control.
@@ -316,7 +317,10 @@ def _disclosure_rules(
     }
 
 
-def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str) -> str:
+def _readme(
+    stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str,
+    german: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
     if method == "cell_key":
         secrecy = [
             "Geheimhaltung: alle Fallzahlen sind mit der Cell-Key-Methode geringfügig verändert (wie im",
@@ -344,6 +348,12 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
         "  geo/sozialmonitor.gpkg                  alle Ebenen als Layer (GeoPackage), im Koordinatensystem der",
         "                                          Quelle (manifest.json, geopackage.crs)",
+        *[f"  {x['path']:<40} Tabellen der Ebene {level} für Excel, ein Blatt je Thema" for level, x in
+          sorted((german or {}).get("xlsx", {}).items())],
+        *[f"  {x['path']:<40} dieselben Werte als CSV (lange Form, ';', Dezimalkomma, UTF-8)" for level, x in
+          sorted((german or {}).get("csv", {}).items())],
+        *(["  kennzahlenkatalog.html  Kennzahlenkatalog: Definition, Zähler, Nenner, Quelle jeder Kennzahl"]
+          if german else []),
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
@@ -354,10 +364,23 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         "Grund: • = geheim zu halten, / = nicht sicher genug (zu wenige Einwohner), x = Aussage nicht",
         "sinnvoll (Nenner 0), . = Zahlenwert unbekannt. Wo ein Sozialindex berechnet wird, auch",
         "status_class, dynamics_class, index_group bzw. gesamt_value und gesamt_rank.",
+        "",
+        *(_signs_readme() if german else []),
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
     ]
     return "\n".join(lines)
+
+
+def _signs_readme() -> list[str]:
+    from .tables import SIGNS
+
+    return [
+        "Zeichenerklärung der Tabellen (tabellen/*.xlsx, tabellen/*.csv): eine Zelle ohne Zahl trägt ein",
+        "Zeichen der amtlichen Statistik, nie 0 und nie ein leeres Feld:",
+        *[f"  {sign:<4} {text}" for sign, text in SIGNS],
+        "",
+    ]
 
 
 def publish(
@@ -463,7 +486,18 @@ def publish(
     shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
     seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
-    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo, audit.method), encoding="utf-8")
+    # the German tables carry the release id in their header, so they are written once it is known
+    say("German tables (XLSX, CSV, Kennzahlenkatalog)")
+    started = time.perf_counter()
+    con = connect(tmp / "sozialmonitor.duckdb", read_only=True, extensions=())
+    try:
+        german = write_tables(con, tmp, stichtag, release_id, str(dbt_vars.get("release_licence", DEFAULT_LICENCE)))
+    finally:
+        con.close()
+    seconds["tables"] = time.perf_counter() - started
+    (tmp / "LIESMICH.txt").write_text(
+        _readme(stichtag, release_id, tables, geo, audit.method, german), encoding="utf-8"
+    )
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -483,6 +517,7 @@ def publish(
         "public_tables": tables,
         "geo": geo,
         "geopackage": geopackage,
+        "tables": german,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),

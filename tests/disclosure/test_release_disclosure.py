@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from orchestration.disclosure.release_audit import DisclosureAuditFailed
 from orchestration.pipeline import run_pipeline
@@ -205,6 +206,33 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
                     findings.append(f"{where}: the corners of {outlined} Baublöcke")
     finally:
         gis.close()
+    # the German tables: every cell of every workbook and every field of every CSV (an XLSX is a zip,
+    # the byte scan below does not see its text)
+    xlsx_files = sorted(release.rglob("*.xlsx"))
+    csv_files = sorted(release.rglob("*.csv"))
+    assert xlsx_files and csv_files
+    for path in xlsx_files:
+        workbook = load_workbook(path, read_only=True)
+        # text cells (numbers are values: a count may equal a five-digit Baublock id by chance)
+        cells = {
+            v for ws in workbook.worksheets for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)
+        }
+        workbook.close()
+        findings += [f"{path.name}: {what}" for what, hit in (("key", cells & secrets), ("Baublock", cells & block_ids))
+                     if hit]
+        findings += [f"{path.name}: Baublock coordinate {c}" for c in sorted(cells & block_coordinates)]
+    for path in csv_files:
+        frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        findings += [f"{path.name}: column {c}" for c in frame.columns if FORBIDDEN_COLUMN.search(c)]
+        text = set(frame[["Gebiets-Nr.", "Gebietsname", "Kennzahl-ID", "Kennzahl", "Hinweis"]].stack().tolist())
+        findings += [f"{path.name}: {what}" for what, hit in (("key", text & secrets), ("Baublock", text & block_ids))
+                     if hit]
+        # no count of persons from 1 to the minimum - 1, read back as the numbers German Excel sees
+        counts = frame.rename(columns={"Kennzahl-ID": "indicator_id"})
+        for column, name in (("Zähler", "numerator"), ("Nenner", "denominator")):
+            counts[name] = pd.to_numeric(counts[column].str.replace(",", ".", regex=False), errors="coerce")
+        small = _count_violations(counts, catalogue)
+        findings += [f"{path.name}: small count {r}" for r in small.head(3).to_dict("records")]
     # the HTML pages (lineage docs, gate report) name no Baublock beyond the synthetic ids of the dbt
     # project's own unit tests
     in_code = {

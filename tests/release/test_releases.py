@@ -49,6 +49,9 @@ def test_the_run_ends_with_a_release_that_verifies(built_city):
         "quality/gates.html",
         "quality/gates.json",
         "LIESMICH.txt",
+        "tabellen/stadtteil.xlsx",
+        "tabellen/stadtteil.csv",
+        "kennzahlenkatalog.html",
     ):
         assert expected in paths
     assert m["code"]["git_commit"] and m["tools"]["duckdb"] == duckdb.__version__
@@ -59,7 +62,7 @@ def test_the_run_ends_with_a_release_that_verifies(built_city):
     assert m["public_tables"]["indicator_values"]["rows"] > 0
 
     # the lineage docs and the gate report read offline: no external references
-    for page in ("lineage.html", "quality/gates.html"):
+    for page in ("lineage.html", "quality/gates.html", "kennzahlenkatalog.html"):
         text = (release.path / page).read_text(encoding="utf-8")
         assert "https://cdn" not in text and '<script src="http' not in text
 
