@@ -32,7 +32,8 @@ def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id:
     rows = f"select stichtag, level, area_id, indicator_id, numerator, denominator from read_parquet('{values}')"
     if series.exists():
         rows += (
-            " union all select stichtag, level || '@' || cast(gebietsstand as varchar), area_id, indicator_id,"
+            " union all select stichtag, level || '@' || strftime(cast(gebietsstand as date), '%Y-%m-%d'), area_id,"
+            " indicator_id,"
             f" numerator, denominator from read_parquet('{series}')"
         )
     return con.execute(

@@ -175,7 +175,15 @@ def _rebuild(release_path: Path, warehouse: Path, out: Path, levels: list[str], 
     try:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         con.execute(f"attach '{release_path / 'sozialmonitor.duckdb'}' as rel (read_only)")
-        for table in ("indicator_values", "areas"):
+        # the tables of the release as publish() had them (the index tables included: their classes
+        # are joined onto the layers)
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'rel' and schema_name = 'main'"
+            ).fetchall()
+        ]
+        for table in tables:
             con.execute(f"create table main.{table} as select * from rel.main.{table}")
         stichtag = con.execute("select max(stichtag) from main.indicator_values").fetchone()[0]
         con.execute("detach rel")
@@ -215,7 +223,15 @@ def test_index_classes_are_joined_where_the_release_has_them(release, built_city
     try:
         con.execute(f"attach '{built_city.warehouse_path}' as wh (read_only)")
         con.execute(f"attach '{rel.path / 'sozialmonitor.duckdb'}' as rel (read_only)")
-        for table in ("indicator_values", "areas"):
+        # the tables of the release as publish() had them (the index tables included: their classes
+        # are joined onto the layers)
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'rel' and schema_name = 'main'"
+            ).fetchall()
+        ]
+        for table in tables:
             con.execute(f"create table main.{table} as select * from rel.main.{table}")
         stichtag = date.fromisoformat(manifest["stichtag"])
         # two Stichtage: only the newest may be joined
