@@ -24,7 +24,7 @@ import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
 from ..warehouse import connect, extension_path, valid_at
+from .metadata import describe_release, readme_sections, write_open_data
+from .reproducible import relative_config, scrub_lineage
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 
 PUBLIC_SCHEMA = "public"
@@ -157,7 +159,6 @@ def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
             "file": r[2],
             "sha256": r[3],
             "rows": r[4],
-            "loaded_at": r[5].isoformat(timespec="seconds"),
         }
         for r in rows
     ]
@@ -421,7 +422,9 @@ def _disclosure_rules(
     }
 
 
-def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str) -> str:
+def _readme(
+    stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str, dbt_vars: dict[str, Any]
+) -> str:
     if method == "cell_key":
         secrecy = [
             "Geheimhaltung: alle Fallzahlen sind mit der Cell-Key-Methode geringfügig verändert (wie im",
@@ -444,16 +447,21 @@ def _readme(stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[s
         f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
         "",
         "Diese Veröffentlichung ist unveränderlich. Inhalt:",
-        "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei (Ansichten indicators_<Ebene>)",
+        "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei, mit Kommentaren (deutsch | englisch) zu",
+        "                         jeder Tabelle und Spalte; Ansichten indicators_<Ebene> und deutsche Ansichten",
+        "                         (kennzahlen, gebiete, kennzahlen_<Ebene>, ...)",
         *[f"  {t['parquet']:<40} {name} ({t['rows']} Zeilen)" for name, t in sorted(tables.items())],
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
+        "  datapackage.json        Beschreibung der Dateien als Frictionless Data Package",
+        "  dcat.jsonld             Beschreibung der Veröffentlichung nach DCAT-AP.de (JSON-LD)",
         "",
         *secrecy,
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
+        *readme_sections(sorted(tables), dbt_vars),
     ]
     return "\n".join(lines)
 
@@ -504,6 +512,7 @@ def publish(
             con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
             gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
         )
+        describe_release(con, tmp, tables, stichtag, dbt_vars, public_levels)  # comments, views, Parquet metadata
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
@@ -558,10 +567,15 @@ def publish(
     say("lineage docs (dbt docs generate --static)")
     started = time.perf_counter()
     run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-    shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
+    lineage = (settings.dbt_target_dir / "static_index.html").read_text(encoding="utf-8")
+    roots = {settings.dbt_target_dir: "target", settings.dbt_project_dir: ".", settings.project_dir: ".."}
+    (tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, stichtag), encoding="utf-8")
     seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
-    (tmp / "LIESMICH.txt").write_text(_readme(stichtag, release_id, tables, geo, audit.method), encoding="utf-8")
+    (tmp / "LIESMICH.txt").write_text(
+        _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars), encoding="utf-8"
+    )
+    write_open_data(tmp, release_id, stichtag, dbt_vars)
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -573,8 +587,6 @@ def publish(
         "version": version,
         "supersedes": existing[-1].id if existing else None,
         "forced": bool(existing),
-        "created_at": datetime.now().isoformat(timespec="seconds"),
-        "run_id": run_id,
         "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
         "tools": _tool_versions(),
         "inputs": inputs,
@@ -589,7 +601,10 @@ def publish(
                 "sha256": sha256_file(catalogue),
             },
             "dbt_vars": dbt_vars,
-            "gates_config": {"file": gates.config_path, "sha256": gates.config_sha256},
+            "gates_config": {
+                "file": relative_config(gates.config_path, settings.project_dir),
+                "sha256": gates.config_sha256,
+            },
             "contracts": {p.stem: sha256_file(p) for p in contracts},
             "disclosure": _disclosure_rules(dbt_vars, public_levels, audit.method, settings.warehouse_path),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},

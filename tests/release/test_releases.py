@@ -124,6 +124,16 @@ def test_the_same_inputs_give_byte_identical_public_tables(tmp_path, city_raw, b
         k: v["sha256"] for k, v in a["public_tables"].items()
     }
     assert {k: v["sha256"] for k, v in b["geo"].items()} == {k: v["sha256"] for k, v in a["geo"].items()}
+    # every public file is byte-identical, the DuckDB file aside: no build time or build folder in
+    # any of them (lineage.html, quality/, manifest.json, datapackage.json, dcat.jsonld, ...)
+    release_a = find_release(built_city.releases_dir, "latest").path
+    release_b = find_release(other.releases_dir, "latest").path
+    files = sorted(p.relative_to(release_a).as_posix() for p in release_a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(release_b).as_posix() for p in release_b.rglob("*") if p.is_file())
+    differ = [
+        f for f in files if f != "sozialmonitor.duckdb" and sha256_file(release_a / f) != sha256_file(release_b / f)
+    ]
+    assert differ == []
     # and a rerun on the same warehouse publishes nothing new: the release is unchanged
     again = run_pipeline(other)
     assert again.release.created is False and again.release.release.id == "2024-12-31/v1"
