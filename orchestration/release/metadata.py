@@ -308,6 +308,15 @@ def write_open_data(
     lic = licence(dbt_vars)
     publisher = str(dbt_vars.get("release_publisher") or "Sozialmonitoring")
     resources = data_resources(out_dir)
+    values = out_dir / "data" / "indicator_values.parquet"
+    if first_stichtag is None and values.is_file():
+        con = duckdb.connect()
+        try:
+            first_stichtag = con.execute(
+                f"select min(stichtag) from read_parquet({_sql_text(str(values))})"
+            ).fetchone()[0]
+        finally:
+            con.close()
     title = f"Sozialmonitoring {publisher}: Kennzahlen zum Stichtag {stichtag:%d.%m.%Y}"
     description = (
         "Kleinräumige Sozialkennzahlen (Demografie, Haushalte, Arbeit und Transferleistungen, Wohnen, "

@@ -158,6 +158,7 @@ def test_dcat_ap_de_description_of_the_release(release):
     assert dataset["dct:license"] == {"@id": "http://dcat-ap.de/def/licenses/dl-by-de/2.0"}
     assert dataset["dct:title"]["@language"] == "de" and "31.12.2024" in dataset["dct:title"]["@value"]
     assert dataset["dct:temporal"]["dcat:endDate"]["@value"] == manifest["stichtag"]
+    assert dataset["dct:temporal"]["dcat:startDate"]["@value"] == "2019-12-31"  # the first Stichtag of the series
     assert dataset["dct:spatial"]["dcat:bbox"]["@value"].startswith("POLYGON((")
     urls = {d["dcat:accessURL"]["@id"]: d for d in dataset["dcat:distribution"]}
     outputs = {o["path"]: o for o in manifest["outputs"]}
