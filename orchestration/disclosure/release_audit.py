@@ -64,7 +64,7 @@ PUBLIC_FIGURES = (
     "earlier_cells_used",
     "earlier_cells_changed_since",
     "linear_programmes",
-    "seconds",
+    # not "seconds": a build time; the same inputs must give the same manifest (it stays internal)
     "problems",
 )
 
