@@ -137,9 +137,11 @@ class GateReport:
                 replace(r, observed="", examples=[], unexpected=None, configuration=dict(r.configuration))
                 for r in self.results
             ],
-            config_path=self.config_path,
+            # no build time and no folder of the build machine in a public file: the same gates on
+            # the same data give the same bytes (the time stays in the internal report and ops)
+            config_path=_project_relative(self.config_path),
             config_sha256=self.config_sha256,
-            checked_at=self.checked_at,
+            checked_at="",
             public=True,
         )
 
@@ -165,6 +167,14 @@ class GateReport:
             checked_at=data["checked_at"],
             public=public,
         )
+
+
+def _project_relative(path: str) -> str:
+    """A configuration file relative to the project (data_quality/gates.yml), else only its name."""
+    try:
+        return Path(path).resolve().relative_to(Path(__file__).resolve().parents[1]).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _suite_outcome(results: list[ExpectationResult]) -> str:
@@ -332,7 +342,9 @@ def render_html(report: GateReport) -> str:
         ),
         f"<p>Outcome: <span class='badge {esc(_css(s['outcome']))}'>{esc(s['outcome'])}</span> — "
         f"{s['passed']} of {s['expectations']} expectations passed, {s['blocking_failures']} blocking "
-        f"failure(s), {s['warnings']} warning(s). Checked {esc(report.checked_at)} with thresholds from "
+        f"failure(s), {s['warnings']} warning(s). Checked"
+        + (f" {esc(report.checked_at)}" if report.checked_at else "")
+        + " with thresholds from "
         f"<code>{esc(Path(report.config_path).name)}</code> (SHA-256 <code>{esc(report.config_sha256[:16])}…</code>) "
         "and the indicator catalogue.</p>",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -60,11 +61,18 @@ def list_command() -> None:
     for r in releases:
         m = r.manifest()
         console.print(
-            f"  {r.id:<16} Stichtag {r.stichtag:%d.%m.%Y}  created {m.get('created_at', '?').replace('T', ' ')}  "
+            f"  {r.id:<16} Stichtag {r.stichtag:%d.%m.%Y}  created {_created(r)}  "
             f"gates {m.get('gates', {}).get('outcome', '?'):<20} inputs {len(m.get('inputs', [])):>3}  "
             f"commit {(m.get('code', {}).get('git_commit') or '?')[:10]}"
             + ("  ← latest" if latest and latest.path == r.path else "")
         )
+
+
+def _created(release) -> str:
+    """When the release was made: the time of its manifest file (the manifest itself holds no build
+    time, so that the same inputs give the same bytes; the run log ops.pipeline_runs has the rest)."""
+    stamp = (release.path / "manifest.json").stat().st_mtime
+    return datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
 
 
 @release_app.command("show")
@@ -74,7 +82,7 @@ def show_command(ident: str = typer.Argument("latest", help="latest, <Stichtag> 
     m = release.manifest()
     console.print(f"[bold]Release {release.id}[/] — {release.path}")
     console.print(
-        f"created {m['created_at']} by run {m.get('run_id')}, commit {m['code'].get('git_commit')}"
+        f"created {_created(release)}, commit {m['code'].get('git_commit')}"
         + (" (uncommitted changes)" if m["code"].get("git_dirty") else "")
         + (f"; supersedes {m['supersedes']}" if m.get("supersedes") else "")
     )

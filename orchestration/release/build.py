@@ -23,7 +23,7 @@ import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,10 @@ from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
 from ..warehouse import connect
 from .gis import write_gis
+from .metadata import describe_release, licence, readme_sections, write_open_data
+from .reproducible import relative_config, scrub_lineage
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
-from .tables import DEFAULT_LICENCE, write_tables
+from .tables import write_tables
 
 PUBLIC_SCHEMA = "public"
 # The only tables (and columns) a release may contain: aggregates that passed disclosure control.
@@ -173,7 +175,6 @@ def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
             "file": r[2],
             "sha256": r[3],
             "rows": r[4],
-            "loaded_at": r[5].isoformat(timespec="seconds"),
         }
         for r in rows
     ]
@@ -317,9 +318,15 @@ def _disclosure_rules(
     }
 
 
+def _licence_text(dbt_vars: dict[str, Any]) -> str:
+    """The licence as the German tables name it: "<name> (<id>)", from the var release_licence."""
+    chosen = licence(dbt_vars)
+    return f"{chosen['name']} ({chosen['id']})"
+
+
 def _readme(
     stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str,
-    german: dict[str, Any] | None = None,
+    dbt_vars: dict[str, Any], german: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     if method == "cell_key":
         secrecy = [
@@ -343,7 +350,9 @@ def _readme(
         f"Sozialmonitoring – Veröffentlichung zum Stichtag {stichtag:%d.%m.%Y} ({release_id})",
         "",
         "Diese Veröffentlichung ist unveränderlich. Inhalt:",
-        "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei (Ansichten indicators_<Ebene>)",
+        "  sozialmonitor.duckdb   alle Tabellen in einer DuckDB-Datei, mit Kommentaren (deutsch | englisch) zu",
+        "                         jeder Tabelle und Spalte; Ansichten indicators_<Ebene> und deutsche Ansichten",
+        "                         (kennzahlen, gebiete, kennzahlen_<Ebene>, ...)",
         *[f"  {t['parquet']:<40} {name} ({t['rows']} Zeilen)" for name, t in sorted(tables.items())],
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
         "  geo/sozialmonitor.gpkg                  alle Ebenen als Layer (GeoPackage), im Koordinatensystem der",
@@ -357,6 +366,8 @@ def _readme(
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
+        "  datapackage.json        Beschreibung der Dateien als Frictionless Data Package",
+        "  dcat.jsonld             Beschreibung der Veröffentlichung nach DCAT-AP.de (JSON-LD)",
         "",
         *secrecy,
         "Geodaten (GeoJSON und GeoPackage): je Gebiet die Werte des Stichtags, eine Spalte je Kennzahl",
@@ -368,6 +379,7 @@ def _readme(
         *(_signs_readme() if german else []),
         f"Prüfen: sozialmonitor release verify {release_id}",
         "",
+        *readme_sections(sorted(tables), dbt_vars),
     ]
     return "\n".join(lines)
 
@@ -429,6 +441,7 @@ def publish(
             con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
             gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
         )
+        describe_release(con, tmp, tables, stichtag, dbt_vars, public_levels)  # comments, views, Parquet metadata
         con.execute("detach wh")
         con.execute("checkpoint")
     finally:
@@ -483,7 +496,9 @@ def publish(
     say("lineage docs (dbt docs generate --static)")
     started = time.perf_counter()
     run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-    shutil.copyfile(settings.dbt_target_dir / "static_index.html", tmp / "lineage.html")
+    lineage = (settings.dbt_target_dir / "static_index.html").read_text(encoding="utf-8")
+    roots = {settings.dbt_target_dir: "target", settings.dbt_project_dir: ".", settings.project_dir: ".."}
+    (tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, stichtag), encoding="utf-8")
     seconds["lineage"] = time.perf_counter() - started
     release_id = f"{stichtag.isoformat()}/v{version}"
     # the German tables carry the release id in their header, so they are written once it is known
@@ -491,13 +506,14 @@ def publish(
     started = time.perf_counter()
     con = connect(tmp / "sozialmonitor.duckdb", read_only=True, extensions=())
     try:
-        german = write_tables(con, tmp, stichtag, release_id, str(dbt_vars.get("release_licence", DEFAULT_LICENCE)))
+        german = write_tables(con, tmp, stichtag, release_id, _licence_text(dbt_vars))
     finally:
         con.close()
     seconds["tables"] = time.perf_counter() - started
     (tmp / "LIESMICH.txt").write_text(
-        _readme(stichtag, release_id, tables, geo, audit.method, german), encoding="utf-8"
+        _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german), encoding="utf-8"
     )
+    write_open_data(tmp, release_id, stichtag, dbt_vars)  # after every data file: it lists them all
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -509,8 +525,6 @@ def publish(
         "version": version,
         "supersedes": existing[-1].id if existing else None,
         "forced": bool(existing),
-        "created_at": datetime.now().isoformat(timespec="seconds"),
-        "run_id": run_id,
         "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
         "tools": _tool_versions(),
         "inputs": inputs,
@@ -527,7 +541,10 @@ def publish(
                 "sha256": sha256_file(catalogue),
             },
             "dbt_vars": dbt_vars,
-            "gates_config": {"file": gates.config_path, "sha256": gates.config_sha256},
+            "gates_config": {
+                "file": relative_config(gates.config_path, settings.project_dir),
+                "sha256": gates.config_sha256,
+            },
             "contracts": {p.stem: sha256_file(p) for p in contracts},
             "disclosure": _disclosure_rules(dbt_vars, public_levels, audit.method, settings.warehouse_path),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
