@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -340,8 +341,8 @@ def indicator_rows(cat: Catalogue) -> list[dict[str, str]]:
             "source_de": source.name_de,
             "responsible": source.responsible,
             "definition_de": ind.definition_de,
-            "numerator_de": numerator.description,
-            "denominator_de": measures[ind.denominator].description if ind.denominator else None,
+            "numerator_de": public_text(numerator.description),
+            "denominator_de": public_text(measures[ind.denominator].description) if ind.denominator else None,
             "update_cycle": ind.update_cycle,
             "levels": list(ind.levels),
             "sensitivity": ind.sensitivity,
@@ -358,6 +359,14 @@ def indicator_rows(cat: Catalogue) -> list[dict[str, str]]:
         }
         rows.append({k: _fmt(row[k]) for k in INDICATOR_COLUMNS})
     return rows
+
+
+def public_text(description: str) -> str:
+    """A measure's description as the public reads it: the age limits by their value, without the
+    dbt var that sets them ("Einwohner ab senior_age_limit (65) Jahren" -> "Einwohner ab 65 Jahren";
+    "von a_limit bis unter b_limit (20 bis 64) Jahren" -> "von 20 bis 64 Jahren")."""
+    text = re.sub(r"\bvon [a-z0-9_]+_limit bis unter [a-z0-9_]+_limit \(([^)]*)\)", r"von \1", description)
+    return re.sub(r"\b[a-z0-9_]+_limit \(([^)]*)\)", r"\1", text)
 
 
 MEASURE_COLUMNS = ["measure_id", "kind", "is_person_count", "role", "model", "source", "crosswalk", "description"]
