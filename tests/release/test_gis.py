@@ -169,24 +169,31 @@ def test_geojson_carries_the_same_attributes(gis, built_city):
                     assert got in SIGNS.values() and props[key.removesuffix("_zeichen")] is None
 
 
+def _copy_release_tables(con, release_path: Path, only: tuple[str, ...] | None = None, detach: bool = True) -> None:
+    """The release DuckDB's tables (all of them, or `only` these) into `con`'s main schema; the
+    release stays attached as `rel` unless `detach`."""
+    con.execute(f"attach '{release_path / 'sozialmonitor.duckdb'}' as rel (read_only)")
+    tables = only or [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'rel' and schema_name = 'main'"
+        ).fetchall()
+    ]
+    for table in tables:
+        con.execute(f"create table main.{table} as select * from rel.main.{table}")
+    if detach:
+        con.execute("detach rel")
+
+
 def _rebuild(release_path: Path, warehouse: Path, out: Path, levels: list[str], crs: str, gap: float | None):
     out.mkdir(parents=True)
     con = duckdb.connect(str(out / "scratch.duckdb"))
     try:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
-        con.execute(f"attach '{release_path / 'sozialmonitor.duckdb'}' as rel (read_only)")
         # the tables of the release as publish() had them (the index tables included: their classes
         # are joined onto the layers)
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'rel' and schema_name = 'main'"
-            ).fetchall()
-        ]
-        for table in tables:
-            con.execute(f"create table main.{table} as select * from rel.main.{table}")
+        _copy_release_tables(con, release_path)
         stichtag = con.execute("select max(stichtag) from main.indicator_values").fetchone()[0]
-        con.execute("detach rel")
         return write_gis(con, stichtag, levels, crs, out, gap_closing_m=gap)
     finally:
         con.close()
@@ -222,17 +229,8 @@ def test_index_classes_are_joined_where_the_release_has_them(release, built_city
     con = duckdb.connect(str(out / "scratch.duckdb"))
     try:
         con.execute(f"attach '{built_city.warehouse_path}' as wh (read_only)")
-        con.execute(f"attach '{rel.path / 'sozialmonitor.duckdb'}' as rel (read_only)")
-        # the tables of the release as publish() had them (the index tables included: their classes
-        # are joined onto the layers)
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'rel' and schema_name = 'main'"
-            ).fetchall()
-        ]
-        for table in tables:
-            con.execute(f"create table main.{table} as select * from rel.main.{table}")
+        # the values and areas of the release; the index tables are made up below
+        _copy_release_tables(con, rel.path, only=("indicator_values", "areas"), detach=False)
         stichtag = date.fromisoformat(manifest["stichtag"])
         # two Stichtage: only the newest may be joined
         con.execute(

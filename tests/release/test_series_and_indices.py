@@ -119,6 +119,16 @@ def _writable_copy(tmp_path, built_city):
     return target
 
 
+def _rewrite(file, frame: pd.DataFrame) -> None:
+    """A release's Parquet file replaced by `frame` (a tampered table)."""
+    con = duckdb.connect()
+    try:
+        con.register("frame", frame)
+        con.execute(f"copy (select * from frame) to '{file}' (format parquet)")
+    finally:
+        con.close()
+
+
 def _audit(built_city, release_dir, tmp_path):
     empty = tmp_path / "no-earlier-releases"
     empty.mkdir(exist_ok=True)
@@ -143,10 +153,7 @@ def test_the_audit_refuses_a_series_that_shows_a_withheld_count(tmp_path, built_
     row = (series[KEY] == victim[KEY]).all(axis=1)
     series.loc[row, "numerator"] = victim["true_numerator"]
     series.loc[row, "is_suppressed"] = False
-    con = duckdb.connect()
-    con.register("s", series)
-    con.execute(f"copy (select * from s) to '{file}' (format parquet)")
-    con.close()
+    _rewrite(file, series)
 
     report = _audit(built_city, release, tmp_path)
     assert not report.passed
@@ -168,10 +175,7 @@ def test_the_audit_refuses_an_index_that_is_not_computed_from_published_values(t
     assert merged["estimated_inputs"].notna().any()  # some inputs are withheld in the test city
     tampered = published.copy()
     tampered["status_z"] = merged["true_z"].to_numpy()
-    con = duckdb.connect()
-    con.register("t", tampered)
-    con.execute(f"copy (select * from t) to '{file}' (format parquet)")
-    con.close()
+    _rewrite(file, tampered)
 
     report = _audit(built_city, release, tmp_path)
     assert not report.passed
