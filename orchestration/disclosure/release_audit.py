@@ -122,6 +122,7 @@ class AuditReport:
                 "published_cells": self.published_cells,
                 "cells_changed_by_noise": self.perturbed_cells,
                 "tables_add_up": False,
+                "indices_recomputed": self.indices_recomputed,
                 "seconds": round(self.seconds, 2),
                 "problems": self.problems[:20],
             }
@@ -199,7 +200,9 @@ def audit_release(
     report.earlier_releases = sorted(earlier["release_id"].unique().tolist()) if not earlier.empty else []
 
     if (pattern["status"] == "perturbed").any():
-        return _audit_perturbed(report, pattern, published, started)
+        report = _audit_perturbed(report, pattern, published, started)
+        _audit_indices(report, release_dir)  # under the Cell Key Method too: from the perturbed values
+        return report
 
     # 2. The files against the pattern.
     merged = pattern.merge(published[KEY + ["value"]].rename(columns={"value": "file_value"}), on=KEY, how="left")
