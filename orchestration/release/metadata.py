@@ -245,7 +245,9 @@ def _parquet_schema(path: Path) -> list[tuple[str, str]]:
 
 
 def _resource_name(rel: str) -> str:
-    return rel.rsplit(".", 1)[0].replace("/", "-").lower()
+    """The resource's name: its path with the format (tabellen/stadtteil.csv and .xlsx are two
+    resources, and Frictionless wants unique names)."""
+    return rel.replace("/", "-").lower()
 
 
 def data_resources(out_dir: Path) -> list[dict[str, Any]]:
