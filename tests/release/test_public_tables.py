@@ -228,14 +228,13 @@ def _licence(release: Path) -> str:
 
 def test_index_tables_get_a_sheet_when_the_release_has_them(built_city, tmp_path):
     """The release's own index tables (status/dynamics per Stadtviertel) give the Stadtviertel
-    workbook an "Indizes" sheet with the newest Stichtag's rows."""
+    workbook an "Indizes" sheet with every Stichtag's rows (by index, Stichtag, area)."""
     release = _release(built_city)
     con = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
     try:
         expected = con.execute(
             """select area_id, population, indexed, status_z from main.index_status_dynamics
-               where level = 'stadtviertel' and stichtag = (select max(stichtag) from main.index_status_dynamics)
-               order by area_id"""
+               where level = 'stadtviertel' order by index_id, stichtag, area_id"""
         ).fetchall()
         write_tables(con, tmp_path, date(2024, 12, 31), "test", "dl-de/by-2.0", levels=["stadtviertel", "stadtbezirk"])
     finally:
