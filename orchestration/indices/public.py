@@ -186,9 +186,10 @@ def _names(series: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _withheld(series: pd.DataFrame, frame: pd.DataFrame, indicators: dict[str, list[str]], years: int | None):
-    """Per row of `frame` (index_id, level, area_id, stichtag): the inputs of its index that
-    disclosure control withheld, at the Stichtag or (dynamics) `years` before, comma-separated."""
+def _estimated_inputs(series: pd.DataFrame, frame: pd.DataFrame, indicators: dict[str, list[str]], years: int | None):
+    """Per row of `frame` (index_id, level, area_id, stichtag): the inputs of its index that were
+    estimated (withheld, or not published at the level), at the Stichtag or (dynamics) `years`
+    before, comma-separated."""
     held = series.loc[series["estimate"], ["indicator_id", "level", "area_id", "stichtag"]]
     if held.empty or frame.empty:
         return pd.Series([""] * len(frame), index=frame.index, dtype="string")
@@ -262,7 +263,7 @@ def public_status_dynamics(
     parts = []
     for index_id, frame in out.groupby("index_id", sort=True):
         frame = frame.copy()
-        frame["estimated_inputs"] = _withheld(inputs, frame, {index_id: indicators[index_id]}, years[index_id])
+        frame["estimated_inputs"] = _estimated_inputs(inputs, frame, {index_id: indicators[index_id]}, years[index_id])
         parts.append(frame)
     out = pd.concat(parts).sort_index()
     both = out["indexed"] & (out["status_class"] != "") & (out["dynamics_class"] != "")
@@ -316,7 +317,7 @@ def public_composite(
         + ([s["population"]] if s.get("population") else [])
         for s in config
     }
-    out["estimated_inputs"] = _withheld(inputs, out, indicators, None)
+    out["estimated_inputs"] = _estimated_inputs(inputs, out, indicators, None)
     out.loc[out["component"] != "gesamt", "estimated_inputs"] = ""
     out = out.merge(_component_names(index_catalogue), on=["index_id", "component"], how="left")
     out = out.merge(_names(inputs), on=["level", "area_id"], how="left")
