@@ -246,10 +246,10 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
     frame = con.execute(suite.sql(config, catalogue)).df()
     source = context.data_sources.add_or_update_pandas(f"gate_{suite.name}")
     batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+    # All expectations at once: suite.add_expectation re-serialises the stored suite on every call
+    # (quadratic; it took half of the gates' time with 210 expectations).
     expectations = suite.expectations(config, catalogue)
-    for expectation in expectations:
-        gx_suite.add_expectation(expectation)
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"gate_{suite.name}", data=batch, suite=gx_suite)
     )
