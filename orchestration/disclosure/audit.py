@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
@@ -57,6 +57,67 @@ def shortfall(iv: Interval, primary: bool, width: float, model: AttackerModel = 
     if primary and model.upper_protection and iv.high < iv.value + width - eps:
         return f"its largest derivable value {iv.high:g} is less than {width:g} above the true value"
     return None
+
+
+class _WarmLP:
+    """One linear programme per linked table, solved for many objectives (the minimum and the maximum
+    of every withheld cell): HiGHS keeps the model and starts each solve from the previous optimal
+    basis, which is what makes thousands of bounds cheap. The optimum's value does not depend on
+    the start (only which optimal vertex is found may)."""
+
+    def __init__(self, n_vars, lower, a_eq, b_eq, a_ub, b_ub):
+        import highspy
+
+        self._highspy = highspy
+        self.n_vars = n_vars
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        inf = highspy.kHighsInf
+        parts = [m for m in (a_eq, a_ub) if m is not None]
+        matrix = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, n_vars))
+        row_low = np.concatenate(
+            ([b_eq] if a_eq is not None else []) + ([np.full(a_ub.shape[0], -inf)] if a_ub is not None else [])
+        ) if parts else np.zeros(0)
+        row_high = np.concatenate(
+            ([b_eq] if a_eq is not None else []) + ([b_ub] if a_ub is not None else [])
+        ) if parts else np.zeros(0)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_vars
+        lp.num_row_ = matrix.shape[0]
+        lp.col_cost_ = np.zeros(n_vars)
+        lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf).astype(float)
+        lp.col_upper_ = np.full(n_vars, inf)
+        lp.row_lower_ = np.asarray(row_low, dtype=float)
+        lp.row_upper_ = np.asarray(row_high, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        h.passModel(lp)
+        self.h = h
+        self.columns = np.arange(n_vars, dtype=np.int32)
+
+    def optimum(self, objective: np.ndarray, sign: float) -> tuple[str, float, np.ndarray | None]:
+        """('optimal' | 'unbounded' | a reason, the optimum of sign·objective times sign, x)."""
+        hs = self._highspy
+        h = self.h
+        h.changeColsCost(self.n_vars, self.columns, (sign * objective).astype(float))
+        h.run()
+        status = h.getModelStatus()
+        if status == hs.HighsModelStatus.kUnboundedOrInfeasible:
+            # presolve may not tell the two apart: solve once more from scratch, without it
+            h.clearSolver()
+            h.setOptionValue("presolve", "off")
+            h.run()
+            h.setOptionValue("presolve", "choose")
+            status = h.getModelStatus()
+        if status == hs.HighsModelStatus.kUnbounded:
+            return "unbounded", float("nan"), None
+        if status != hs.HighsModelStatus.kOptimal:
+            return h.modelStatusToString(status), float("nan"), None
+        value = sign * h.getInfo().objective_function_value
+        return "optimal", value, np.asarray(h.getSolution().col_value)
 
 
 def _integral(x: np.ndarray) -> bool:
@@ -101,7 +162,6 @@ def intervals(
     a_ub = sparse.vstack(ub_parts, format="csr") if ub_parts else None
     b_ub = np.concatenate(ub_rhs) if ub_rhs else None
     lower = table.variable_lower_bounds()
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     truth_cells = table.cell_values()
     integer_constraints = []
     if a_eq is not None:
@@ -109,17 +169,18 @@ def intervals(
     if a_ub is not None:
         integer_constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
 
+    lp = _WarmLP(table.n_vars, lower, a_eq, b_eq, a_ub, b_ub)
+
     def bound(objective: np.ndarray, sign: float) -> float:
         """sign 1: the minimum of the objective; -1: the maximum."""
-        res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if res.status == 3:  # unbounded: the attacker learns no bound on this side
+        status, value, x = lp.optimum(objective, sign)
+        if status == "unbounded":  # the attacker learns no bound on this side
             return -np.inf if sign > 0 else np.inf
-        if res.status != 0:
-            raise ModelInconsistent(f"cannot be solved ({res.message})")
-        value = sign * res.fun
+        if status != "optimal":
+            raise ModelInconsistent(f"cannot be solved ({status})")
         if not model.integral:
             return value
-        if not _integral(res.x):
+        if not _integral(x):
             found = milp(
                 sign * objective,
                 integrality=np.ones(table.n_vars),
