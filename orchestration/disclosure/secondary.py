@@ -25,8 +25,12 @@ patterns stay stable from release to release."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from scipy import sparse
@@ -37,6 +41,60 @@ from .linked import COMPLETE, AttackerModel, LinkedTable
 
 CELL_CHARGE = 0.01  # per suppressed cell, on top of the persons it hides
 REUSE_FACTOR = 0.001  # a cell suppressed by an earlier release costs this share of its value
+
+
+class PatternMemo(Protocol):
+    """Patterns already chosen, by the fingerprint of everything the choice depends on: a rerun, or
+    a run that adds a Stichtag, solves only the linked tables whose inputs changed."""
+
+    def get(self, key: str) -> list[int] | None: ...
+
+    def put(self, key: str, secondary: list[int]) -> None: ...
+
+
+def _code_fingerprint() -> str:
+    """The code and solver versions a pattern depends on: a change to either solves afresh."""
+    import highspy
+    import scipy
+
+    digest = hashlib.sha256(f"scipy {scipy.__version__} highspy {highspy.HIGHS_VERSION_MAJOR}."
+                            f"{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}".encode())
+    for name in ("secondary.py", "audit.py", "linked.py"):
+        digest.update((Path(__file__).with_name(name)).read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(
+    table: LinkedTable,
+    primary: set[int],
+    width: float,
+    fixed_published: set[int],
+    reuse: set[int],
+    time_limit: float,
+    model: AttackerModel,
+) -> str:
+    """A checksum of everything `protect` decides from: the table (measures, atoms, true values,
+    cells and their atoms, relations, lower bounds), the primary, fixed and reused cells, the
+    parameters, the attacker model and the code."""
+    digest = hashlib.sha256(_code_fingerprint().encode())
+    head = {
+        "measures": list(table.measures),
+        "atoms": list(table.atoms),
+        "cells": [list(c) for c in table.cells],
+        "relations": [[sorted(r.coefficients.items()), r.sense] for r in table.relations],
+        "primary": sorted(primary),
+        "fixed": sorted(fixed_published),
+        "reuse": sorted(reuse),
+        "width": float(width),
+        "time_limit": float(time_limit),
+        "model": asdict(model),
+    }
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(table.atom_values, dtype=float).tobytes())
+    digest.update(np.ascontiguousarray(table.lower_bounds, dtype=float).tobytes())
+    for atoms in table.cell_atoms:
+        digest.update(np.asarray(atoms, dtype=np.int64).tobytes() + b"|")
+    return digest.hexdigest()
 
 
 class ProtectionImpossible(Exception):
@@ -74,14 +132,27 @@ def protect(
     time_limit: float = 60.0,
     model: AttackerModel = COMPLETE,
     max_rounds: int = 8,
+    memo: PatternMemo | None = None,
 ) -> Pattern:
     """Choose the secondary cells that protect every cell in `primary` (indices into table.cells)
     against the attacker `model`, verified with exact bounds and mended until every withheld cell
-    meets its requirement."""
+    meets its requirement. With a `memo`, a table whose inputs were protected before gets the same
+    pattern without solving (the same inputs give the same pattern, whatever a time limit did)."""
     started = time.perf_counter()
     primary = set(primary)
     if not primary:
         return Pattern(set(), set(), 0.0, "no primary cells", 0.0, True)
+    key = None
+    if memo is not None:
+        key = fingerprint(table, primary, width, set(fixed_published), set(reuse), time_limit, model)
+        known = memo.get(key)
+        if known is not None:
+            secondary = set(known)
+            values = table.cell_values()
+            return Pattern(
+                primary | secondary, secondary, float(sum(abs(values[c]) for c in secondary)), "memo",
+                time.perf_counter() - started, True, rounds=0,
+            )
     clash = primary & set(fixed_published)
     if clash:
         names = ", ".join(f"{table.cells[i][0]} in {table.cells[i][1]}" for i in sorted(clash))
@@ -128,6 +199,8 @@ def protect(
     pattern.secondary = pattern.suppressed - primary
     pattern.objective = float(sum(abs(values[c]) for c in pattern.secondary))
     pattern.seconds = time.perf_counter() - started
+    if memo is not None:
+        memo.put(key, sorted(pattern.secondary))
     return pattern
 
 
@@ -179,8 +252,6 @@ def _solve(
     atoms_per_cell = np.asarray(cells.sum(axis=1)).ravel()
     big_m = atoms_per_cell * 2 * width + np.abs(values) + width
 
-    blocks_eq, rhs_eq = [], []
-    blocks_ub, rhs_ub_low, rhs_ub_high = [], [], []
     eq_rel = relations[is_eq] if relations.shape[0] else None
     ub_rel = relations[~is_eq] if relations.shape[0] else None
     ub_rhs = -(ub_rel @ truth) if ub_rel is not None and ub_rel.shape[0] else None
@@ -190,49 +261,75 @@ def _solve(
     floored_required = [c for c in sorted(required) if floor > 0 and counts[c]]
     floored_cand = [k for k, c in enumerate(candidates) if floor > 0 and counts[c]]
 
-    def witness_block(w: int, matrix: sparse.csr_matrix, y_part: sparse.csr_matrix | None = None) -> sparse.csr_matrix:
-        """`matrix` placed on witness w's variables, `y_part` on the y block."""
-        parts = [y_part if y_part is not None else sparse.csr_matrix((matrix.shape[0], n_y))]
-        for k in range(n_w):
-            parts.append(matrix if k == w else sparse.csr_matrix((matrix.shape[0], n_vars)))
-        return sparse.hstack(parts, format="csr")
+    def on_witness(matrix: sparse.spmatrix, w: int) -> sparse.csr_matrix:
+        """`matrix` placed on witness w's variables (no y part)."""
+        matrix = sparse.csr_matrix(matrix)
+        return sparse.hstack(
+            [sparse.csr_matrix((matrix.shape[0], n_y + w * n_vars)), matrix,
+             sparse.csr_matrix((matrix.shape[0], (n_w - w - 1) * n_vars))],
+            format="csr",
+        )
 
-    for w in range(n_w):
-        if eq_rel is not None and eq_rel.shape[0]:
-            blocks_eq.append(witness_block(w, eq_rel))
-            rhs_eq.append(np.zeros(eq_rel.shape[0]))
-        if ub_rel is not None and ub_rel.shape[0]:
-            blocks_ub.append(witness_block(w, ub_rel))
-            rhs_ub_low.append(np.full(ub_rel.shape[0], -np.inf))
-            rhs_ub_high.append(ub_rhs)
-        if c_fixed is not None:
-            blocks_eq.append(witness_block(w, c_fixed))
-            rhs_eq.append(np.zeros(c_fixed.shape[0]))
-        if c_cand is not None:
-            # -M y <= C d <= M y, as  C d - M y <= 0  and  C d + M y >= 0
-            blocks_ub.append(witness_block(w, c_cand, -m_diag))
-            rhs_ub_low.append(np.full(n_y, -np.inf))
-            rhs_ub_high.append(np.zeros(n_y))
-            blocks_ub.append(witness_block(w, c_cand, m_diag))
-            rhs_ub_low.append(np.zeros(n_y))
-            rhs_ub_high.append(np.full(n_y, np.inf))
-        if floored_required:
-            # a withheld count stays at or above the floor in every witness: C d >= floor - v
-            blocks_ub.append(witness_block(w, cells[floored_required]))
-            rhs_ub_low.append(floor - values[floored_required])
-            rhs_ub_high.append(np.full(len(floored_required), np.inf))
-        if floored_cand:
-            # ... and so does a candidate once it is withheld: C d + (v - floor) y >= 0
-            rows = [candidates[k] for k in floored_cand]
-            y_part = sparse.csr_matrix(
+    def every_witness(x_part: list, y_part: list) -> sparse.csr_matrix:
+        """The same rows for every witness table, witness by witness: the y block repeated, the x
+        block on each witness's own variables (one Kronecker product instead of n_w stacks: the
+        matrix grows with n_w², building it block by block cost more than solving)."""
+        x_rows = sparse.vstack(x_part, format="csr")
+        y_rows = sparse.vstack(
+            [y if y is not None else sparse.csr_matrix((x.shape[0], n_y)) for x, y in zip(x_part, y_part, strict=True)],
+            format="csr",
+        )
+        x_block = sparse.kron(sparse.identity(n_w, format="csr"), x_rows, format="csr")
+        return sparse.hstack([sparse.vstack([y_rows] * n_w, format="csr"), x_block], format="csr")
+
+    eq_x, eq_rhs1 = [], []
+    ub_x, ub_y, ub_low1, ub_high1 = [], [], [], []
+    if eq_rel is not None and eq_rel.shape[0]:
+        eq_x.append(eq_rel)
+        eq_rhs1.append(np.zeros(eq_rel.shape[0]))
+    if ub_rel is not None and ub_rel.shape[0]:
+        ub_x.append(ub_rel)
+        ub_y.append(None)
+        ub_low1.append(np.full(ub_rel.shape[0], -np.inf))
+        ub_high1.append(ub_rhs)
+    if c_fixed is not None:
+        eq_x.append(c_fixed)
+        eq_rhs1.append(np.zeros(c_fixed.shape[0]))
+    if c_cand is not None:
+        # -M y <= C d <= M y, as  C d - M y <= 0  and  C d + M y >= 0
+        ub_x += [c_cand, c_cand]
+        ub_y += [-m_diag, m_diag]
+        ub_low1 += [np.full(n_y, -np.inf), np.zeros(n_y)]
+        ub_high1 += [np.zeros(n_y), np.full(n_y, np.inf)]
+    if floored_required:
+        # a withheld count stays at or above the floor in every witness: C d >= floor - v
+        ub_x.append(cells[floored_required])
+        ub_y.append(None)
+        ub_low1.append(floor - values[floored_required])
+        ub_high1.append(np.full(len(floored_required), np.inf))
+    if floored_cand:
+        # ... and so does a candidate once it is withheld: C d + (v - floor) y >= 0
+        rows = [candidates[k] for k in floored_cand]
+        ub_x.append(cells[rows])
+        ub_y.append(
+            sparse.csr_matrix(
                 (values[rows] - floor, (np.arange(len(rows)), np.asarray(floored_cand))), shape=(len(rows), n_y)
             )
-            blocks_ub.append(witness_block(w, cells[rows], y_part))
-            rhs_ub_low.append(np.zeros(len(rows)))
-            rhs_ub_high.append(np.full(len(rows), np.inf))
+        )
+        ub_low1.append(np.zeros(len(rows)))
+        ub_high1.append(np.full(len(rows), np.inf))
+    blocks_eq, rhs_eq = [], []
+    blocks_ub, rhs_ub_low, rhs_ub_high = [], [], []
+    if eq_x:
+        blocks_eq.append(every_witness(eq_x, [None] * len(eq_x)))
+        rhs_eq.append(np.tile(np.concatenate(eq_rhs1), n_w))
+    if ub_x:
+        blocks_ub.append(every_witness(ub_x, ub_y))
+        rhs_ub_low.append(np.tile(np.concatenate(ub_low1), n_w))
+        rhs_ub_high.append(np.tile(np.concatenate(ub_high1), n_w))
     for up, down, c in demands:
         row = cells[c]
-        demand = witness_block(up, row) if down is None else witness_block(up, row) - witness_block(down, row)
+        demand = on_witness(row, up) if down is None else on_witness(row, up) - on_witness(row, down)
         blocks_ub.append(demand)  # up: C d >= width; sliding: C d(up) - C d(down) >= width
         rhs_ub_low.append(np.array([float(width)]))
         rhs_ub_high.append(np.array([np.inf]))
