@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .linked import COMPLETE, AttackerModel, LinkedTable, Relation, components
-from .secondary import protect
+from .secondary import PatternMemo, protect
 
 KEY = ["stichtag", "level", "area_id", "measure"]
 
@@ -119,6 +119,7 @@ def suppression_pattern(
     time_limit: float = 60.0,
     model: AttackerModel = COMPLETE,
     linked_across_time: frozenset[str] | set[str] = frozenset(),
+    memo: PatternMemo | None = None,
 ) -> pd.DataFrame:
     """Every cell with status 'published' or 'suppressed' and its reason (count_below_min,
     small_population, secondary) plus what earlier releases did with it.
@@ -128,7 +129,10 @@ def suppression_pattern(
     Stichtag wherever a unit did not change). The patterns are chosen per Stichtag, so such a cell
     is never made secondary: withheld at one Stichtag and published as its twin at another, it
     would be given away. Only a primary cell of these measures is withheld (and then its twin is
-    primary too, being the same count)."""
+    primary too, being the same count).
+
+    `memo`: patterns of earlier runs by the fingerprint of their inputs (`DuckDBMemo`); only the
+    linked tables whose inputs changed are solved."""
     cells = cells.reset_index(drop=True).copy()
     cells["earlier"] = earlier_state(released, cells)
     cells["reason"] = cells["primary_reason"]
@@ -146,7 +150,8 @@ def suppression_pattern(
         }
         reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
         pattern = protect(
-            table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model
+            table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model,
+            memo=memo,
         )
         solver_seconds += pattern.seconds
         for i in pattern.secondary:
@@ -155,6 +160,37 @@ def suppression_pattern(
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
     return cells
+
+
+class DuckDBMemo:
+    """The pattern memo as a table of the warehouse (`ops.disclosure_pattern_memo`): it lives and
+    dies with the warehouse, and a copy of the warehouse takes it along. A row is written only
+    after its pattern was verified, so a killed run leaves nothing half-done."""
+
+    TABLE = "ops.disclosure_pattern_memo"
+
+    def __init__(self, con) -> None:
+        self.con = con
+        con.execute("create schema if not exists ops")
+        con.execute(
+            f"create table if not exists {self.TABLE} (fingerprint varchar primary key, secondary integer[],"
+            " created_at timestamp default current_timestamp)"
+        )
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> list[int] | None:
+        row = self.con.execute(f"select secondary from {self.TABLE} where fingerprint = ?", [key]).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return [int(i) for i in row[0]]
+
+    def put(self, key: str, secondary: list[int]) -> None:
+        self.con.execute(
+            f"insert or replace into {self.TABLE} (fingerprint, secondary) values (?, ?)", [key, list(secondary)]
+        )
 
 
 def perturbation(cells: pd.DataFrame, parameters_file: str | None = None) -> pd.DataFrame:

@@ -331,3 +331,42 @@ def test_a_measure_linked_across_stichtage_is_never_made_secondary():
     cells, area_atoms, atom_values = frames(table, pd.Timestamp("2024-12-31"))
     with pytest.raises(ProtectionImpossible):
         suppression_pattern(cells, area_atoms, atom_values, NO_RELATIONS, width=WIDTH, linked_across_time={"sgb2"})
+
+
+def test_the_pattern_memo_gives_the_same_pattern_without_solving_and_only_for_the_same_inputs(monkeypatch):
+    """A rerun takes a linked table's pattern from the warehouse's memo; any change to what the
+    pattern depends on (a value, the primary cells, the width, what was published) solves again."""
+    import duckdb
+
+    from orchestration.disclosure import secondary
+    from orchestration.disclosure.pattern import DuckDBMemo
+
+    con = duckdb.connect()
+    memo = DuckDBMemo(con)
+    table = oracle_table()
+    primary = {table.cell_index[("f", "A")]}
+    first = protect(table, primary, width=WIDTH, memo=memo)
+    assert (memo.hits, memo.misses) == (0, 1) and first.status != "memo"
+
+    solved = []
+    real_solve = secondary._solve
+    monkeypatch.setattr(secondary, "_solve", lambda *a, **k: solved.append(1) or real_solve(*a, **k))
+    again = protect(table, primary, width=WIDTH, memo=DuckDBMemo(con))
+    assert again.status == "memo" and not solved
+    assert (again.suppressed, again.secondary, again.objective) == (first.suppressed, first.secondary, first.objective)
+
+    changed = oracle_table()
+    changed.atom_values[[1, 2], 2] += 1  # one more man in region C (and in its total)
+    variants = [
+        dict(table=changed, primary=primary, width=WIDTH),
+        dict(table=table, primary=primary | {table.cell_index[("m", "D")]}, width=WIDTH),
+        dict(table=table, primary=primary, width=WIDTH + 1),
+        dict(table=table, primary=primary, width=WIDTH, fixed_published={table.cell_index[("total", "all")]}),
+        dict(table=table, primary=primary, width=WIDTH, reuse={table.cell_index[("m", "A")]}),
+        dict(table=table, primary=primary, width=WIDTH, model=dataclasses.replace(COMPLETE, withheld_at_least=0.0)),
+    ]
+    for variant in variants:
+        solved.clear()
+        pattern = protect(variant.pop("table"), variant.pop("primary"), memo=DuckDBMemo(con), **variant)
+        assert pattern.status != "memo" and solved, variant
+    assert con.execute("select count(*) from ops.disclosure_pattern_memo").fetchone()[0] == 1 + len(variants)

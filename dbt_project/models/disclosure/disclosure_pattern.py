@@ -36,7 +36,7 @@ def lagged_measures():
 def model(dbt, session):
     dbt.config(materialized="table")
     from orchestration.disclosure.linked import attacker_model
-    from orchestration.disclosure.pattern import perturbation, suppression_pattern
+    from orchestration.disclosure.pattern import DuckDBMemo, perturbation, suppression_pattern
 
     method = dbt.config.get("method")
     cells = dbt.ref("disclosure_cells").df()
@@ -47,6 +47,7 @@ def model(dbt, session):
     if method != "suppression":
         raise ValueError(f"var disclosure_method must be suppression or cell_key, not {method!r}")
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
+    memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
     pattern = suppression_pattern(
         cells,
         dbt.ref("disclosure_area_atoms").df(),
@@ -58,6 +59,7 @@ def model(dbt, session):
         time_limit=float(dbt.config.get("solver_time_limit")),
         model=attacker_model(str(dbt.config.get("attacker_model"))),
         linked_across_time=lagged_measures(),
+        memo=DuckDBMemo(session) if memo_wanted else None,
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
