@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed
 # Dagster keeps the run history of `make dev` here (ignored by git).
 DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test dev docs bench lint lock clean
+.PHONY: help run test test-fast dev docs bench lint lock clean
 
 help:
 	@echo "make run    build, gate and release the warehouse from raw/ (generates Musterstadt if raw/ is empty)"
 	@echo "make test   run the test suite"
+	@echo "make test-fast  the inner loop: unit, model and format tests, no generated city (pytest -m 'not slow')"
 	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
 	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
 	@echo "make bench  benchmark the pipeline, write docs/performance.md"
@@ -30,6 +31,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 dev: export DAGSTER_HOME := $(DAGSTER_HOME)
 # dagster-dbt re-parses the dbt project under `dagster dev` and looks for `dbt` on PATH

@@ -15,6 +15,19 @@ from tests.helpers import settings_for
 # Small enough for a quick suite, large enough that every level has several units.
 TEST_CITY = DemoConfig(residents=20_000, seed=424242)
 
+# Tests that need a generated city (built, ingested or only generated) or build one of their own
+# are marked `slow`; `make test-fast` runs the others (unit, model and format tests).
+CITY_FIXTURES = {
+    "city_truth", "city_raw", "ingested_city", "built_city", "released_city", "released_copy", "city_copy",
+    "second_city", "dagster_city", "generated",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if CITY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def city_truth():
@@ -64,9 +77,31 @@ def released_copy(tmp_path, released_city):
     return settings_for(base)
 
 
+def seed_pattern_memo(target, source) -> int:
+    """Copy the disclosure pattern memo of the built city (`source`, settings) into the warehouse of
+    `target` (settings): the patterns are keyed by the checksum of their inputs, so a copy of the
+    ingested city then solves only what its test changed (a first pattern costs minutes). The
+    memo itself is tested in tests/disclosure; the byte-identical rebuild runs without one."""
+    import duckdb
+
+    from orchestration.disclosure.pattern import DuckDBMemo
+
+    con = duckdb.connect(str(target.warehouse_path))
+    try:
+        DuckDBMemo(con)  # the table, as the pipeline makes it
+        con.execute(f"attach '{source.warehouse_path}' as built (read_only)")
+        con.execute(f"insert or replace into {DuckDBMemo.TABLE} select * from built.{DuckDBMemo.TABLE}")
+        return con.execute(f"select count(*) from {DuckDBMemo.TABLE}").fetchone()[0]
+    finally:
+        con.close()
+
+
 @pytest.fixture
-def city_copy(tmp_path, ingested_city):
-    """A private copy of the ingested city (raw/ and warehouse) to break things in."""
+def city_copy(tmp_path, ingested_city, built_city):
+    """A private copy of the ingested city (raw/ and warehouse) to break things in; it knows the
+    built city's disclosure patterns (`seed_pattern_memo`)."""
     base = tmp_path / "city"
     shutil.copytree(ingested_city, base, ignore=shutil.ignore_patterns("*.lock"))
-    return settings_for(base)
+    settings = settings_for(base)
+    seed_pattern_memo(settings, built_city)
+    return settings

@@ -4,7 +4,6 @@ real signals: `sozialmonitor run` is started as a child and killed at named poin
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,12 +39,8 @@ def _tmp_leftovers(settings) -> list[Path]:
     return [p for p in settings.releases_dir.iterdir() if p.name.startswith(".tmp-")]
 
 
-def test_a_run_killed_at_any_point_leaves_no_partial_release_and_the_rerun_completes(
-    tmp_path, ingested_city, released_city
-):
-    base = tmp_path / "city"
-    shutil.copytree(ingested_city, base, ignore=shutil.ignore_patterns("*.lock"))
-    settings = settings_for(base)
+def test_a_run_killed_at_any_point_leaves_no_partial_release_and_the_rerun_completes(city_copy, released_city):
+    settings = city_copy
 
     # killed while loading: one file committed, the rest not
     code, out = _run(settings, "--force-reload", kill_at="ingest:after-first-load")

@@ -141,10 +141,8 @@ def test_the_same_inputs_give_byte_identical_public_tables(tmp_path, city_raw, b
     assert differ in ([], ["manifest.json"])
     texts = [_without_duckdb_output((r / "manifest.json").read_text(encoding="utf-8")) for r in (release_a, release_b)]
     assert texts[0] == texts[1]
-    # and a rerun on the same warehouse publishes nothing new: the release is unchanged
-    again = run_pipeline(other)
-    assert again.release.created is False and again.release.release.id == "2024-12-31/v1"
-    assert [r.id for r in list_releases(other.releases_dir)] == ["2024-12-31/v1"]
+    # (that a rerun on the same warehouse publishes nothing new is shown on copies of the built
+    # city: tests/release/test_faults.py, the rerun after a kill and the two runs at once)
 
 
 def _without_duckdb_output(manifest: str) -> str:
