@@ -315,8 +315,10 @@
       p.setAttribute("aria-pressed", String(sel));
       p.setAttribute("aria-label", current.names[i] + ": " + plainValue(i));
     });
-    // selected areas on top so that their outline shows
-    state.selected.forEach(function (id) { var p = mapPaths[id]; if (p) p.parentNode.appendChild(p); });
+    // selected areas on top so that their outline shows (moving an element drops its focus: restore it)
+    var active = document.activeElement;
+    state.selected.forEach(function (id) { var p = mapPaths[id]; if (p && p.nextSibling) p.parentNode.appendChild(p); });
+    if (active && active !== document.activeElement && active.isConnected) active.focus();
   }
   function plainValue(i) {
     if (current.kind === "kennzahl") {
@@ -939,5 +941,7 @@
   wire();
   update();
   showView(state.view);
-  document.documentElement.setAttribute("data-bereit", String(Math.round(performance.now() - started)));
+  // time to interactive, from the start of navigation (data.js loaded and parsed, everything drawn)
+  document.documentElement.setAttribute("data-bereit", String(Math.round(performance.now())));
+  document.documentElement.setAttribute("data-aufbau", String(Math.round(performance.now() - started)));
 })();
