@@ -278,7 +278,7 @@
     mapPaths = {};
     a.ids.forEach(function (id, i) {
       var p = svg("path", { d: a.paths[i], "data-id": id, tabindex: "0", role: "button", "fill-rule": "evenodd",
-        stroke: "#ffffff", "stroke-width": String(Math.max(D.geo.width, D.geo.height) / 1000), "vector-effect": "non-scaling-stroke" });
+        stroke: "#ffffff", "stroke-width": "0.7", "vector-effect": "non-scaling-stroke" }); // screen pixels
       p.setAttribute("aria-label", a.names[i]);
       g.appendChild(p);
       mapPaths[id] = p;
