@@ -274,6 +274,20 @@ def test_csv_export_is_the_table_in_german_excel_form(atlas, release):
             assert row[w] == de_exact(r["value"]) and row[n] == de_exact(r["numerator"])
 
 
+def test_the_map_exports_as_svg_and_png(atlas, release):
+    atlas.open(_url(release, f"#ebene={LEVEL}&kennzahl={INDICATOR}&stichtag={STICHTAG}"))
+    page = atlas.page
+    with page.expect_download() as info:
+        page.click("#export-svg")
+    svg_text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert info.value.suggested_filename == f"sozialatlas_{INDICATOR}_{LEVEL}_{STICHTAG}.svg"
+    assert svg_text.startswith("<svg") and svg_text.count("<path") == page.locator("#karte path").count()
+    assert 'id="schraffur"' in svg_text  # the hatching travels with the map
+    with page.expect_download() as info:
+        page.click("#export-png")  # drawn on a canvas from the SVG: under file:// too
+    assert Path(info.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
 def test_index_maps_show_the_published_classes(atlas, release, tmp_path):
     atlas.open(_url(release))
     page = atlas.page
