@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Dagster keeps the run history of `make dev` here (ignored by git).
 DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast dev docs bench lint lock clean
+.PHONY: help run test test-fast dev docs bench lint lock clean browser
 
 help:
 	@echo "make run    build, gate and release the warehouse from raw/ (generates Musterstadt if raw/ is empty)"
@@ -29,11 +29,16 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/sozialmonitor run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow"
+
+# The atlas tests drive Debian's Chromium through Playwright (`playwright install` downloads a
+# browser of its own, which this kind of machine cannot fetch). Installed with apt when missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 dev: export DAGSTER_HOME := $(DAGSTER_HOME)
 # dagster-dbt re-parses the dbt project under `dagster dev` and looks for `dbt` on PATH

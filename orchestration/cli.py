@@ -345,6 +345,9 @@ app.command("gates")(gates_command)
 from .cli_index import index_app  # noqa: E402
 
 app.add_typer(index_app, name="index")
+from .cli_atlas import atlas_app  # noqa: E402
+
+app.add_typer(atlas_app, name="atlas")
 
 
 def main() -> None:  # pragma: no cover - console entry point

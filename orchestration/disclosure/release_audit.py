@@ -14,6 +14,8 @@
 4. The published indices are recomputed from the release's own files (the series, the catalogues
    and the areas) and must be exactly what is published: then an index is a function of published
    values and tells an attacker nothing that the audited cells do not (orchestration/indices/public.py).
+5. The atlas's data (`atlas/data.js`) hold exactly the published numbers: rebuilt from the release's
+   own public files, they must be the same (orchestration/release/atlas).
 
 Only aggregate figures go into the release manifest: per-cell results would tell which withheld
 cells are primary, i.e. which counts are below the minimum. `sozialmonitor release audit` shows the
@@ -202,6 +204,7 @@ def audit_release(
     if (pattern["status"] == "perturbed").any():
         report = _audit_perturbed(report, pattern, published, started)
         _audit_indices(report, release_dir)  # under the Cell Key Method too: from the perturbed values
+        _audit_atlas(report, release_dir)
         return report
 
     # 2. The files against the pattern.
@@ -274,8 +277,16 @@ def audit_release(
             if why:
                 report.problems.append(f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: {why}")
     _audit_indices(report, release_dir)
+    _audit_atlas(report, release_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _audit_atlas(report: AuditReport, release_dir: Path) -> None:
+    """5. The atlas shows nothing but the published numbers."""
+    from ..release.atlas import check_atlas
+
+    report.problems.extend(check_atlas(release_dir))
 
 
 def _audit_indices(report: AuditReport, release_dir: Path) -> None:

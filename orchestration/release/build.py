@@ -3,11 +3,13 @@
 1. The quality gates run (or their report is handed in); a blocking failure publishes nothing.
 2. Everything is built in `releases/.tmp-<id>/`: the dbt lineage docs, the public tables (the
    warehouse's schema `public`, the values up to the Stichtag) as Parquet and in one DuckDB file,
-   GeoJSON per level, the gate report, and `manifest.json` with the checksum of every input and
-   output file.
+   GeoJSON per level, the atlas's data (`atlas/data.js`), the gate report, and `manifest.json` with
+   the checksum of every input and output file.
 3. If the newest release of that Stichtag already publishes the same content from the same
    inputs, nothing new is made. If it publishes something else, a new version is made only when
    forced (a correction); otherwise the run is refused.
+   The atlas page (`atlas/index.html`, read from file:// or any web server) is written with the
+   German tables, once the release id it names is known.
 4. The folder is renamed into `releases/<Stichtag>/v<N>/` in one step, then `latest` is switched.
 A process killed at any point leaves either no release or a complete one; leftovers of a killed
 build (`.tmp-*`) are removed by the next one.
@@ -37,6 +39,7 @@ from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
 from ..settings import Settings
 from ..warehouse import connect
+from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
 from .reproducible import relative_config, scrub_lineage
@@ -363,6 +366,8 @@ def _readme(
           sorted((german or {}).get("csv", {}).items())],
         *(["  kennzahlenkatalog.html  Kennzahlenkatalog: Definition, Zähler, Nenner, Quelle jeder Kennzahl"]
           if german else []),
+        "  atlas/index.html        Sozialatlas: Karten, Tabellen, Diagramme und Gebietsprofile im Browser",
+        "                          (ohne Internet, auch direkt als Datei zu öffnen); Daten in atlas/data.js",
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
@@ -449,7 +454,14 @@ def publish(
     seconds["export"] = time.perf_counter() - started
 
     gates.redacted().write(tmp / "quality")
-    content = content_digest(tables, geo)
+    # The atlas's numbers come from the files just written (never from the warehouse); written
+    # before the audit, which checks them, and part of the content: what the public sees.
+    say("atlas data")
+    started = time.perf_counter()
+    atlas_model = release_model(tmp)
+    atlas = {"data": {**write_data(atlas_model, tmp / ATLAS_DIR), "path": f"{ATLAS_DIR}/data.js"}}
+    seconds["atlas"] = time.perf_counter() - started
+    content = content_digest(tables, geo, atlas)
 
     say("disclosure audit (linear programming)")
     started = time.perf_counter()
@@ -510,6 +522,9 @@ def publish(
     finally:
         con.close()
     seconds["tables"] = time.perf_counter() - started
+    pages = write_page(tmp / ATLAS_DIR, atlas_model, release_id, _licence_text(dbt_vars))
+    atlas["page"] = f"{ATLAS_DIR}/{pages[0]}"
+    atlas["files"] = sorted(f"{ATLAS_DIR}/{name}" for name in ["data.js", *pages])
     (tmp / "LIESMICH.txt").write_text(
         _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german), encoding="utf-8"
     )
@@ -532,6 +547,7 @@ def publish(
         "geo": geo,
         "geopackage": geopackage,
         "tables": german,
+        "atlas": atlas,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),

@@ -153,13 +153,22 @@ def verify(release: Release) -> list[str]:
     for name, table in manifest.get("public_tables", {}).items():
         if by_path.get(table["parquet"]) != table["sha256"]:
             problems.append(f"public table {name}: its checksum disagrees with the output list")
-    if manifest.get("content_sha256") != content_digest(manifest.get("public_tables", {}), manifest.get("geo", {})):
-        problems.append("content_sha256 does not match the public tables and geometries listed")
+    atlas = manifest.get("atlas")
+    if atlas and by_path.get(atlas["data"]["path"]) != atlas["data"]["sha256"]:
+        problems.append("atlas data: its checksum disagrees with the output list")
+    if manifest.get("content_sha256") != content_digest(
+        manifest.get("public_tables", {}), manifest.get("geo", {}), atlas
+    ):
+        problems.append("content_sha256 does not match the public tables, geometries and atlas data listed")
     return problems
 
 
-def content_digest(public_tables: dict[str, Any], geo: dict[str, Any]) -> str:
-    """One checksum over everything published that must be byte-identical for the same inputs."""
+def content_digest(public_tables: dict[str, Any], geo: dict[str, Any], atlas: dict[str, Any] | None = None) -> str:
+    """One checksum over everything published that must be byte-identical for the same inputs: the
+    public tables, the geometries and the atlas's data (the numbers and boundaries the atlas shows).
+    The atlas's page and code are not content: they name the release id, like the German tables, and
+    a change of the page alone publishes nothing new. (Releases made before the atlas have no
+    `atlas` entry; their digest is unchanged.)"""
     import hashlib
 
     digest = hashlib.sha256()
@@ -167,6 +176,8 @@ def content_digest(public_tables: dict[str, Any], geo: dict[str, Any]) -> str:
         digest.update(f"table {name} {public_tables[name]['sha256']}\n".encode())
     for name in sorted(geo):
         digest.update(f"geo {name} {geo[name]['sha256']}\n".encode())
+    if atlas:
+        digest.update(f"atlas data {atlas['data']['sha256']}\n".encode())
     return digest.hexdigest()
 
 

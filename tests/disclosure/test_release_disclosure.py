@@ -233,6 +233,25 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
             counts[name] = pd.to_numeric(counts[column].str.replace(",", ".", regex=False), errors="coerce")
         small = _count_violations(counts, catalogue)
         findings += [f"{path.name}: small count {r}" for r in small.head(3).to_dict("records")]
+    # the atlas's data (atlas/data.js): areas of the public levels only, no count below the minimum
+    # (the byte scan below covers keys and delivered coordinates in every file of the atlas too)
+    from orchestration.release.atlas.model import loads as atlas_loads
+
+    atlas = atlas_loads((release / "atlas" / "data.js").read_text(encoding="utf-8"))
+    atlas_ids = {i for level in atlas["geo"]["areas"].values() for i in level["ids"]}
+    findings += [f"atlas/data.js: Baublock id {i}" for i in sorted(atlas_ids & block_ids)]
+    findings += [f"atlas/data.js: level {lv}" for lv in atlas["geo"]["areas"] if re.search("block", lv, re.I)]
+    atlas_counts = pd.DataFrame(
+        [
+            {"indicator_id": indicator, "numerator": n, "denominator": d}
+            for cells in atlas["values"].values()
+            for indicator, c in cells.items()
+            for t, row in enumerate(c["n"])
+            for n, d in zip(row, c["d"][t] if "d" in c else [None] * len(row), strict=True)
+        ]
+    )
+    small = _count_violations(atlas_counts, catalogue)
+    findings += [f"atlas/data.js: small count {r}" for r in small.head(3).to_dict("records")]
     # the HTML pages (lineage docs, gate report) name no Baublock beyond the synthetic ids of the dbt
     # project's own unit tests
     in_code = {

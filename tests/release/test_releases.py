@@ -52,6 +52,8 @@ def test_the_run_ends_with_a_release_that_verifies(built_city):
         "tabellen/stadtteil.xlsx",
         "tabellen/stadtteil.csv",
         "kennzahlenkatalog.html",
+        "atlas/index.html",
+        "atlas/data.js",
     ):
         assert expected in paths
     assert m["code"]["git_commit"] and m["tools"]["duckdb"] == duckdb.__version__
