@@ -165,7 +165,13 @@ def _series(con, data: Path, level: str, ids: list[str], stichtage: list[str], i
     return out
 
 
+def _positions(geo_ids: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """Per level: area id -> its position in the level's features (a dict, not list.index per row)."""
+    return {level: {area_id: i for i, area_id in enumerate(ids)} for level, ids in geo_ids.items()}
+
+
 def _status_dynamics(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str, Any]]:
+    positions = _positions(geo_ids)
     if not (data / "index_status_dynamics.parquet").exists():
         return []
     rows = _rows(
@@ -192,9 +198,8 @@ def _status_dynamics(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dic
             for field in ("status", "dynamics", "status_z", "dynamics_z", "reason"):
                 item[field].append([None] * n)
         t = item["stichtage"].index(r["day"])
-        try:
-            i = geo_ids[level].index(r["area_id"])
-        except ValueError:
+        i = positions[level].get(r["area_id"])
+        if i is None:
             continue
         if r["indexed"]:
             item["status"][t][i] = r["status_class"]
@@ -207,6 +212,7 @@ def _status_dynamics(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dic
 
 
 def _composite(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str, Any]]:
+    positions = _positions(geo_ids)
     if not (data / "index_composite.parquet").exists():
         return []
     rows = _rows(
@@ -219,7 +225,7 @@ def _composite(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str,
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
         level = r["level"]
-        if level not in geo_ids or r["area_id"] not in geo_ids[level]:
+        if level not in geo_ids or r["area_id"] not in positions[level]:
             continue
         n = len(geo_ids[level])
         item = out.setdefault(
@@ -233,7 +239,7 @@ def _composite(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str,
             for field in ("rank", "median_rank", "rank_p05", "rank_p95", "reason"):
                 item[field].append([None] * n)
         t = item["stichtage"].index(r["day"])
-        i = geo_ids[level].index(r["area_id"])
+        i = positions[level][r["area_id"]]
         component = r["component"]
         if component not in [c["id"] for c in item["components"]]:
             item["components"].append({"id": component, "name": r["component_name"] or component})
