@@ -74,14 +74,17 @@ class _WarmLP:
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         inf = highspy.kHighsInf
-        parts = [m for m in (a_eq, a_ub) if m is not None]
-        matrix = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, n_vars))
-        row_low = np.concatenate(
-            ([b_eq] if a_eq is not None else []) + ([np.full(a_ub.shape[0], -inf)] if a_ub is not None else [])
-        ) if parts else np.zeros(0)
-        row_high = np.concatenate(
-            ([b_eq] if a_eq is not None else []) + ([b_ub] if a_ub is not None else [])
-        ) if parts else np.zeros(0)
+        parts, row_low, row_high = [sparse.csr_matrix((0, n_vars))], [np.zeros(0)], [np.zeros(0)]
+        if a_eq is not None:  # equalities: b <= row <= b
+            parts.append(a_eq)
+            row_low.append(b_eq)
+            row_high.append(b_eq)
+        if a_ub is not None:  # row <= b
+            parts.append(a_ub)
+            row_low.append(np.full(a_ub.shape[0], -inf))
+            row_high.append(b_ub)
+        matrix = sparse.vstack(parts, format="csr")
+        row_low, row_high = np.concatenate(row_low), np.concatenate(row_high)
         lp = highspy.HighsLp()
         lp.num_col_ = n_vars
         lp.num_row_ = matrix.shape[0]

@@ -25,6 +25,7 @@ patterns stay stable from release to release."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -52,8 +53,10 @@ class PatternMemo(Protocol):
     def put(self, key: str, secondary: list[int]) -> None: ...
 
 
+@functools.cache
 def _code_fingerprint() -> str:
-    """The code and solver versions a pattern depends on: a change to either solves afresh."""
+    """The code and solver versions a pattern depends on: a change to either solves afresh. Read
+    once per process, not once per linked table."""
     import highspy
     import scipy
 
