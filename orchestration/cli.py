@@ -75,6 +75,7 @@ def run(
     from .ingest import IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
+    from .pseudonyms import KeyMissing
     from .release import ReleaseRefused
 
     settings = _settings()
@@ -121,6 +122,8 @@ def run(
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc
+    except (KeyMissing, OSError) as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
     except IngestFailed as exc:
         err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
         err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
@@ -173,6 +176,35 @@ def run(
     )
     lines.append("  Status:    sozialmonitor status")
     console.print("\n".join(lines))
+
+
+# Exit codes (docs/operations.md): 2 extracts refused, 3 another run holds the warehouse, 4 dbt,
+# 5 quality gates, 6 release refused, 7 disclosure audit, 9 pseudonymisation key, 10 the machine
+# (disk full, no permission, read-only folder).
+EXIT_KEY = 9
+EXIT_ENVIRONMENT = 10
+
+
+def environment_failure(exc: Exception) -> int:
+    """A message and an exit code for a key or machine problem: never a traceback."""
+    from .pseudonyms import KeyMissing
+
+    if isinstance(exc, KeyMissing):
+        err.print(f"\n[red]Run stopped: pseudonymisation key.[/] {exc}", markup=True)
+        err.print("Nothing was loaded and no release was made. See docs/privacy.md, 'The pseudonymisation key'.")
+        return EXIT_KEY
+    assert isinstance(exc, OSError)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    hints = {
+        28: "free disk space (or point SOZIALMONITOR_WAREHOUSE/…_RELEASES_DIR at a larger disk)",
+        13: "give the pipeline's user write access to that folder",
+        30: "the folder is on a read-only file system: point the setting at a writable one",
+        1: "give the pipeline's user write access to that folder",
+    }
+    hint = hints.get(exc.errno or 0, "check the folder and the machine, then run again")
+    err.print(f"\n[red]Run stopped: the machine refused an operation[/]{where}: {exc.strerror or exc}.", markup=True)
+    err.print(f"Fix: {hint}. Nothing was published; the previous release is untouched.")
+    return EXIT_ENVIRONMENT
 
 
 @app.command()
@@ -261,8 +293,9 @@ def ingest(
 ) -> None:
     """Only load extracts into the raw schema (no dbt)."""
     from .ingest import IngestFailed
-    from .locking import run_lock
+    from .locking import RunInProgress, run_lock
     from .pipeline import run_ingest
+    from .pseudonyms import KeyMissing
     from .release import released_inputs
 
     settings = _settings()
@@ -279,6 +312,11 @@ def ingest(
     except IngestFailed as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except (KeyMissing, OSError) as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
     from .ingest.loader import describe_unrecognised
@@ -317,15 +355,19 @@ def catalogue(
             err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
         if stale:
             raise typer.Exit(1)
-        console.print(f"[green]✓[/] {path}: {len(loaded.indicators)} indicators, {len(loaded.measures)} measures, "
-                      f"{len(loaded.indices)} indices; generated files current")
+        console.print(
+            f"[green]✓[/] {path}: {len(loaded.indicators)} indicators, {len(loaded.measures)} measures, "
+            f"{len(loaded.indices)} indices; generated files current"
+        )
         return
     cat.generate(settings.dbt_project_dir, settings.contracts_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kennzahlenkatalog.csv").write_text(cat.export_csv(loaded), encoding="utf-8")
     (out / "kennzahlenkatalog.md").write_text(cat.export_markdown(loaded), encoding="utf-8")
-    console.print(f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
-                  f"{out / 'kennzahlenkatalog.md'}")
+    console.print(
+        f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
+        f"{out / 'kennzahlenkatalog.md'}"
+    )
 
 
 @app.command()

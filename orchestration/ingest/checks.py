@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from .contracts import Column, Contract
+from .contracts import RELATIVE_BOUND, Column, Contract
 from .reading import STAGE, Violation
 
 
@@ -72,15 +72,24 @@ class Check:
     fix: str
 
 
+def _shift_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
 def _bounds(col: Column, stichtag: date | None) -> tuple[object, object]:
     def relative(kind: str | None):
         if kind is None or stichtag is None:
             return None
-        return {
-            "year": stichtag.year,
-            "date": stichtag,
-            "year_start": date(stichtag.year, 1, 1),
-        }[kind]
+        m = RELATIVE_BOUND.match(kind)
+        base, shift = m.group("base"), int(m.group("shift") or 0)
+        if base == "year":
+            return stichtag.year + shift
+        if base == "date":
+            return _shift_years(stichtag, shift)
+        return date(stichtag.year + shift, 1, 1)
 
     low = col.min if col.min is not None else relative(col.min_from_stichtag)
     high = col.max if col.max is not None else relative(col.max_from_stichtag)
@@ -146,6 +155,26 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
         typed = typed_column(col)
         if col.required:
             checks.append(Check(col, f"{v} is null", "value is missing but the column is required", fix_value))
+        if col.type in ("varchar", "code"):
+            # Control characters (NUL, escape, backspace …) have no place in a name or code; they
+            # break exports and hide text. Tab, line feed and carriage return inside a quoted field
+            # are control characters too: a street name never spans lines.
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and regexp_matches({v}, '[\\x00-\\x1F\\x7F]')",
+                    "contains a control character (a NUL byte, tab, line break or escape code)",
+                    fix_value,
+                )
+            )
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and length({v}) > {col.text_limit}",
+                    f"longer than {col.text_limit} characters (a shifted column or pasted text?)",
+                    f"{fix_value}; if such long values are real, raise `max_length` of the column in {source_file}",
+                )
+            )
         if col.type == "integer":
             checks.append(
                 Check(
@@ -190,6 +219,22 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
                     col,
                     f"{v} is not null and {not_marker} and not regexp_full_match({v}, '-?\\d+')",
                     f"not a count (a whole number{allowed})",
+                    fix_value,
+                )
+            )
+        if col.type in ("integer", "count"):
+            # A number of the right form that does not fit the warehouse type (more than 19
+            # digits) would be stored as NULL, even in a required column.
+            checks.append(
+                Check(
+                    col,
+                    f"{typed} is null and {v} is not null and regexp_full_match({v}, '[+-]?\\d+')"
+                    + (
+                        f" and {v} not in ({', '.join(lit(m) for m in [*col.suppressed, *col.zero])})"
+                        if col.suppressed or col.zero
+                        else ""
+                    ),
+                    "a number too large for the column",
                     fix_value,
                 )
             )

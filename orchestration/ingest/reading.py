@@ -58,7 +58,15 @@ def _line_col(data: bytes, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
-_UTF8_SEQUENCE = re.compile(rb"[\xC2\xC3\xC5][\x80-\xBF]|\xE2\x80[\x93\x94\x9E\x9C\x9D\xA6]|\xE2\x82\xAC")
+# UTF-8's two- and three-byte forms. In a Windows-1252 file they read as an upper-case accented
+# letter (or à-ï) followed by a symbol from 0x80-0xBF ('Ã¤', 'Ä±', 'â€“'): nothing German text has.
+_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}")
+# UTF-8 text that was decoded as Windows-1252 and encoded as UTF-8 again ('ä' → 'Ã¤'): in valid
+# UTF-8, 'Ã'/'Â'… followed by what a byte 0x80-0xBF becomes in cp1252.
+_DOUBLE_ENCODED = re.compile(
+    rb"[\xC3][\x82-\x9F](?:\xC2[\x80-\xBF]|\xC5[\x92\x93\xA0\xA1\xB8\xBD\xBE]|\xC6\x92|\xCB[\x86\x9C]"
+    rb"|\xE2\x80[\x93-\xBA]|\xE2\x82\xAC|\xE2\x84\xA2)"
+)
 
 
 def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
@@ -81,8 +89,46 @@ def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
                     "department always delivers cp1252",
                 )
             ]
+        match = _DOUBLE_ENCODED.search(data)
+        if match is not None:
+            line, col = _line_col(data, match.start())
+            found = data[match.start() : match.end()].decode("utf-8", "replace")
+            return [
+                Violation(
+                    name,
+                    line,
+                    None,
+                    f"doubly encoded text at character {col} ('{found}' is what 'ä', 'ß' … become when UTF-8 is "
+                    "read as Windows-1252 and saved as UTF-8 again)",
+                    "export the file from the department's system again without converting it; do not open and "
+                    "re-save it in an editor that guesses the encoding",
+                )
+            ]
         return []
     # cp1252 / latin-1
+    if data.isascii():
+        return []
+    # UTF-8 text inside a Windows-encoded file: umlauts and ß as two-byte sequences (C3 A4 for
+    # 'ä' reads as 'Ã¤'). German cp1252 text never has an upper-case accented letter before a
+    # byte 0x80-0xBF, so one such sequence means the whole file, or some of its lines, are UTF-8.
+    # Looked for first: a UTF-8 'Ł' (C5 81) also holds a byte cp1252 leaves undefined.
+    match = _UTF8_SEQUENCE.search(data)
+    if match is not None:
+        pos = match.start()
+        line, col = _line_col(data, pos)
+        sequence = data[pos : match.end()]
+        return [
+            Violation(
+                name,
+                line,
+                None,
+                f"UTF-8 encoded text at character {col} ('{sequence.decode('utf-8', 'replace')}' "
+                f"would read as '{sequence.decode('cp1252', 'replace')}'), but the contract declares "
+                f"encoding {declared}",
+                f"export the file as {declared} (Windows-1252, 'ANSI'), or set `encoding: utf-8` in the "
+                "source contract if the department now delivers UTF-8",
+            )
+        ]
     try:
         data.decode("cp1252" if encoding == "cp1252" else "latin-1")
     except UnicodeDecodeError as exc:
@@ -95,27 +141,6 @@ def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
                 None,
                 f"byte 0x{byte} at character {col} is undefined in {encoding}",
                 "check the export's encoding setting and deliver the file again",
-            )
-        ]
-    if not data.isascii():
-        # UTF-8 text inside a Windows-encoded file: umlauts and ß as two-byte sequences (C3 A4 for
-        # 'ä' reads as 'Ã¤'). German cp1252 text never has 'Ã' or 'Â' before a byte 0x80-0xBF, so
-        # one such sequence means the whole file, or some of its lines, are UTF-8.
-        match = _UTF8_SEQUENCE.search(data)
-        if match is None:
-            return []
-        pos = match.start()
-        line, col = _line_col(data, pos)
-        return [
-            Violation(
-                name,
-                line,
-                None,
-                f"UTF-8 encoded text at character {col} ('{data[pos : pos + 2].decode('utf-8', 'replace')}' "
-                f"would read as '{data[pos : pos + 2].decode('cp1252', 'replace')}'), but the contract declares "
-                f"encoding {declared}",
-                f"export the file as {declared} (Windows-1252, 'ANSI'), or set `encoding: utf-8` in the "
-                "source contract if the department now delivers UTF-8",
             )
         ]
     return []
@@ -221,6 +246,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
         raise Unreadable(
             [Violation(name, 1, None, "the file is empty", "deliver the complete export (header and data rows)")]
         )
+    data, normalised = normalise_line_endings(data)
     encoding_problems = check_encoding(data, contract.encoding, name)
     if encoding_problems:
         raise Unreadable([_with_column(v, data, contract.delimiter) for v in encoding_problems])
@@ -247,7 +273,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     file_columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     read_path = path
     transcoded = None
-    if contract.encoding in ("cp1252", "latin-1") and not data.isascii():
+    if normalised or (contract.encoding in ("cp1252", "latin-1") and not data.isascii()):
         # DuckDB reads UTF-8 natively and fast; its cp1252 decoding (encodings extension) is ~25x
         # slower than Python's codec. The bytes were validated above, so transcode them once.
         transcoded = tempfile.NamedTemporaryFile(prefix="sozialmonitor_", suffix=".csv", delete=False)  # noqa: SIM115
@@ -259,6 +285,49 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     finally:
         if transcoded is not None:
             Path(transcoded.name).unlink(missing_ok=True)
+    if b'"' in data:
+        _physical_lines(con, list(mapping.values()))
+    if contract.final_newline and not data.endswith(b"\n"):
+        last = data.count(b"\n") + 1
+        raise Unreadable(
+            [
+                Violation(
+                    name,
+                    last,
+                    None,
+                    "the file does not end with a line break: the last line is cut off, probably inside its "
+                    "last field (the column count cannot show it)",
+                    "the transfer was interrupted: deliver the complete file again. If the department's software "
+                    f"never ends a file with a line break, set `final_newline: false` in "
+                    f"orchestration/contracts/{contract.source}.yml",
+                )
+            ]
+        )
+
+
+def normalise_line_endings(data: bytes) -> tuple[bytes, bool]:
+    """One kind of line break per file, as DuckDB's strict parser needs: a file whose lines end
+    in CR LF and LF alike (hand-edited, or lines appended by another tool), or in CR alone (old Mac
+    exports), gets LF throughout. Files with one kind (the usual case) are returned untouched."""
+    crlf = data.count(b"\r\n")
+    cr = data.count(b"\r")
+    if cr == 0 or (cr == crlf and data.count(b"\n") == crlf):
+        return data, False
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), True
+
+
+def _physical_lines(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
+    """`_line` is the physical line where a record starts, also when quoted fields before it hold
+    line breaks: the row number plus every line break inside the fields of the records above.
+    Set-based, and only run for files that have quotes at all."""
+    breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in columns)
+    con.execute(
+        f"""create or replace temp table {STAGE} as
+        select * replace (
+            _line + coalesce(sum({breaks}) over (order by _line rows between unbounded preceding and 1 preceding), 0)
+            as _line)
+        from {STAGE}"""
+    )
 
 
 def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping, file_columns, text_codec) -> None:
@@ -279,8 +348,31 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
             [str(read_path), contract.delimiter],
         )
     except duckdb.Error as exc:
+        # DuckDB's message carries its reader options and the path of a temporary file: keep the
+        # line number and the sentence that says what is wrong, nothing else.
+        text = str(exc)
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        reason = next(
+            (
+                part.strip()
+                for part in text.splitlines()[1:]
+                if part.strip()
+                and not part.startswith(("Original Line", "Possible Solution", "  "))
+                and "=" not in part
+            ),
+            text.splitlines()[0] if text else "",
+        )
         raise Unreadable(
-            [Violation(name, None, None, f"DuckDB cannot parse the file: {exc}", "check the export settings")]
+            [
+                Violation(
+                    name,
+                    int(line.group(1)) if line else None,
+                    None,
+                    f"the file cannot be parsed as CSV: {reason[:200]}",
+                    f"every line needs {len(headers)} fields separated by '{contract.delimiter}', and a value with "
+                    f"'{contract.delimiter}', '\"' or a line break must be quoted with \"",
+                )
+            ]
         ) from exc
     rows = con.execute(
         f"select line, column_name, error_type, csv_line, error_message from {rejects} order by line limit 20"
