@@ -325,6 +325,59 @@ def ingest(
         console.print(f"[yellow]! {line}[/]")
 
 
+@app.command()
+def unload(
+    stichtag: str = typer.Option(..., help="The Stichtag to remove, YYYY-MM-DD."),
+    reason: str = typer.Option(..., help="Why: recorded in ops.unloads with your user name."),
+    source: list[str] = typer.Option(None, help="Only these sources (repeatable); default: every source."),
+    force: bool = typer.Option(False, help="Unload although a release was made from this Stichtag."),
+) -> None:
+    """Remove a wrongly loaded Stichtag from the warehouse; its files leave raw/ for quarantine/_unloaded/."""
+    from .ingest.unload import UnloadRefused
+    from .ingest.unload import unload as unload_stichtag
+    from .locking import RunInProgress, run_lock
+    from .release import released_inputs
+    from .warehouse import connect
+
+    settings = _settings()
+    try:
+        day = date.fromisoformat(stichtag)
+    except ValueError as exc:
+        err.print(f"[red]'{stichtag}' is not a date in the form YYYY-MM-DD.[/]")
+        raise typer.Exit(2) from exc
+    if not settings.warehouse_path.exists():
+        err.print(f"[red]No warehouse at {settings.warehouse_path}: nothing to unload.[/]")
+        raise typer.Exit(2)
+    try:
+        with run_lock(settings.warehouse_path, purpose="unload"):
+            con = connect(settings.warehouse_path)
+            try:
+                result = unload_stichtag(
+                    settings,
+                    con,
+                    day,
+                    reason,
+                    sources=source or None,
+                    released=released_inputs(settings.releases_dir),
+                    force=force,
+                )
+            finally:
+                con.close()
+    except UnloadRefused as exc:
+        err.print(f"[red]Not unloaded:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except OSError as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
+    rows = ", ".join(f"{k} {v:,}" for k, v in sorted(result.rows.items())) or "no rows were loaded"
+    console.print(f"[green]✓[/] Stichtag {day:%d.%m.%Y} unloaded: {rows}.")
+    if result.moved_to:
+        console.print(f"  {len(result.files)} file(s) moved from raw/ to {result.moved_to}")
+    console.print("  Recorded in ops.unloads. Run the pipeline to rebuild without it.")
+
+
 @app.command("dbt-parse")
 def dbt_parse() -> None:
     """Parse the dbt project (writes the manifest Dagster reads)."""

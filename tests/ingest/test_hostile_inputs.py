@@ -187,7 +187,7 @@ def test_utf8_text_inside_a_cp1252_file_is_refused(env, text):
 
 def test_doubly_encoded_utf8_is_refused(env):
     settings, con = env
-    row = "K0000003;01.03.2021;" + "Töpferstraße".encode("utf-8").decode("cp1252") + ";4;35;Kita 042"
+    row = "K0000003;01.03.2021;" + "Töpferstraße".encode().decode("cp1252") + ";4;35;Kita 042"
     put(settings, "jugendamt/Kita_Belegung_20221231.csv", kita("K0000001;01.03.2021;Am Hang;4;35;Kita 042", row))
     problems = refused(settings, con, "jugendamt/Kita_Belegung_20221231.csv")
     assert "line 3" in problems and "doubly encoded" in problems
@@ -334,9 +334,8 @@ def test_the_demo_key_loads_only_the_generators_own_files(tmp_path, monkeypatch,
     for environ in ({}, {ENV_KEY_FILE: str(DEMO_KEY_FILE)}):
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
-        with connect(tmp_path / f"w{len(environ)}.duckdb") as con:
-            with pytest.raises(IngestFailed) as exc:
-                ingest(settings.with_paths(warehouse_path=tmp_path / f"w{len(environ)}.duckdb"), con)
+        with connect(tmp_path / f"w{len(environ)}.duckdb") as con, pytest.raises(IngestFailed) as exc:
+            ingest(settings.with_paths(warehouse_path=tmp_path / f"w{len(environ)}.duckdb"), con)
         [rejected] = exc.value.report.rejected
         assert rejected.extract.path.name == "EWR_Bestand_20221231.csv"
         assert "published demo key" in str(exc.value)
@@ -387,3 +386,45 @@ def test_today_decides_what_is_the_future(env):
     put(settings, f"einwohner/EWR_Bestand_{today:%Y%m%d}.csv", register())
     [extract] = discover(settings, load_contracts(settings.contracts_dir))[0]
     assert extract.problem is None
+
+
+# --- a wrongly loaded Stichtag can be taken out again -------------------------------------------
+
+
+def test_unload_removes_a_stichtag_with_a_record_and_its_files_leave_raw(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from orchestration.ingest.unload import UnloadRefused, unload
+
+    settings, con = env
+    put(settings, "einwohner/EWR_Bestand_20211231.csv", register(rows=10))
+    wrong = put(settings, "einwohner/EWR_Bestand_20221231.csv", register(rows=20))
+    wrong.with_name(wrong.name + ".count").write_text("20")
+    put(settings, "jugendamt/Kita_Belegung_20221231.csv", kita())
+    ingest(settings, con)
+    released = {("register_persons", "2022-12-31"): ("abc", "2022-12-31/v1")}
+    with pytest.raises(UnloadRefused, match="published in release"):
+        unload(settings, con, date(2022, 12, 31), "test delivery", released=released)
+    with pytest.raises(UnloadRefused, match="say why"):
+        unload(settings, con, date(2022, 12, 31), "  ")
+    con.close()
+
+    env_vars = {**settings.env(), "SOZIALMONITOR_RELEASES_DIR": str(settings.releases_dir), ENV_KEY: TEST_KEY}
+    result = CliRunner().invoke(
+        app, ["unload", "--stichtag", "2022-12-31", "--reason", "Testlieferung, falscher Stichtag"], env=env_vars
+    )
+    assert result.exit_code == 0, result.output
+    assert "register_persons 20" in result.output and "jugendamt_kita 5" in result.output
+    assert not wrong.exists() and not wrong.with_name(wrong.name + ".count").exists()
+    with connect(settings.warehouse_path) as con2:
+        assert con2.execute("select list(distinct stichtag) from raw.register_persons").fetchone()[0] == [
+            date(2021, 12, 31)
+        ]
+        assert con2.execute("select count(*) from raw._load_log where stichtag = '2022-12-31'").fetchone()[0] == 0
+        who, why, files = con2.execute("select unloaded_by, reason, files from ops.unloads").fetchone()
+        assert who and why == "Testlieferung, falscher Stichtag" and "EWR_Bestand_20221231.csv" in files
+        report = ingest(settings, con2)  # the next run does not load it again
+        assert {r.extract.stichtag for r in report.results} == {date(2021, 12, 31)}
+    moved = list((settings.quarantine_dir / "_unloaded").rglob("EWR_Bestand_20221231.csv*"))
+    assert len(moved) == 2
