@@ -428,3 +428,27 @@ def test_unload_removes_a_stichtag_with_a_record_and_its_files_leave_raw(env, mo
         assert {r.extract.stichtag for r in report.results} == {date(2021, 12, 31)}
     moved = list((settings.quarantine_dir / "_unloaded").rglob("EWR_Bestand_20221231.csv*"))
     assert len(moved) == 2
+
+
+def test_a_full_disk_ends_with_exit_code_10_and_the_path(env, monkeypatch):
+    import errno
+
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from orchestration.ingest import loader
+
+    settings, con = env
+    con.close()
+    put(settings, "einwohner/EWR_Bestand_20221231.csv", register(r2=person(2, house="x")))
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(loader.shutil, "move", no_space)
+    env_vars = {**settings.env(), "SOZIALMONITOR_RELEASES_DIR": str(settings.releases_dir), ENV_KEY: TEST_KEY}
+    result = CliRunner().invoke(app, ["ingest"], env=env_vars)
+    assert result.exit_code == 10, result.output
+    assert "No space left on device" in result.output and "free disk space" in result.output
+    assert str(settings.quarantine_dir) in result.output
+    assert "Traceback" not in result.output
