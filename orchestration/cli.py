@@ -72,7 +72,7 @@ def run(
     from data_quality import GateFailed
 
     from .disclosure.release_audit import DisclosureAuditFailed
-    from .ingest import IngestFailed
+    from .ingest import ContractError, IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
     from .pseudonyms import KeyMissing
@@ -122,7 +122,7 @@ def run(
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc
-    except (KeyMissing, OSError) as exc:
+    except (KeyMissing, OSError, ContractError) as exc:
         raise typer.Exit(environment_failure(exc)) from exc
     except IngestFailed as exc:
         err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
@@ -180,15 +180,22 @@ def run(
 
 # Exit codes (docs/operations.md): 2 extracts refused, 3 another run holds the warehouse, 4 dbt,
 # 5 quality gates, 6 release refused, 7 disclosure audit, 9 pseudonymisation key, 10 the machine
-# (disk full, no permission, read-only folder).
+# (disk full, no permission, read-only folder), 11 a contract file is invalid.
 EXIT_KEY = 9
 EXIT_ENVIRONMENT = 10
+EXIT_CONTRACT = 11
 
 
 def environment_failure(exc: Exception) -> int:
     """A message and an exit code for a key or machine problem: never a traceback."""
+    from .ingest import ContractError
     from .pseudonyms import KeyMissing
 
+    if isinstance(exc, ContractError):
+        err.print("\n[red]Run stopped: a source contract is invalid.[/]")
+        err.print(str(exc), markup=False)
+        err.print("Nothing was loaded. Fix the contract (docs/ingestion.md, 'Contract keys') and run again.")
+        return EXIT_CONTRACT
     if isinstance(exc, KeyMissing):
         err.print(f"\n[red]Run stopped: pseudonymisation key.[/] {exc}", markup=True)
         err.print("Nothing was loaded and no release was made. See docs/privacy.md, 'The pseudonymisation key'.")
@@ -292,7 +299,7 @@ def ingest(
     force: bool = typer.Option(False, help="Reload even unchanged files."),
 ) -> None:
     """Only load extracts into the raw schema (no dbt)."""
-    from .ingest import IngestFailed
+    from .ingest import ContractError, IngestFailed
     from .locking import RunInProgress, run_lock
     from .pipeline import run_ingest
     from .pseudonyms import KeyMissing
@@ -315,7 +322,7 @@ def ingest(
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc
-    except (KeyMissing, OSError) as exc:
+    except (KeyMissing, OSError, ContractError) as exc:
         raise typer.Exit(environment_failure(exc)) from exc
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")

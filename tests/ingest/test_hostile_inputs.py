@@ -452,3 +452,27 @@ def test_a_full_disk_ends_with_exit_code_10_and_the_path(env, monkeypatch):
     assert "No space left on device" in result.output and "free disk space" in result.output
     assert str(settings.quarantine_dir) in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_broken_contract_ends_with_exit_code_11_naming_the_field(env, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    settings, con = env
+    con.close()
+    contracts = tmp_path / "contracts"
+    shutil.copytree(settings.contracts_dir, contracts)
+    path = contracts / "jugendamt_kita.yml"
+    path.write_text(path.read_text().replace("min_from_stichtag: date-8y", "min_from_stichtag: date-eight-years"))
+    env_vars = {
+        **settings.env(),
+        "SOZIALMONITOR_CONTRACTS_DIR": str(contracts),
+        "SOZIALMONITOR_RELEASES_DIR": str(settings.releases_dir),
+        ENV_KEY: TEST_KEY,
+    }
+    result = CliRunner().invoke(app, ["ingest"], env=env_vars)
+    assert result.exit_code == 11, result.output
+    assert "jugendamt_kita" in result.output and "birth_date" in result.output and "date-8y" in result.output
