@@ -69,9 +69,36 @@ _DOUBLE_ENCODED = re.compile(
 )
 
 
+_BINARY_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook or a zipped export?)",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Word file (.xls/.doc)",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
 def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
-    """The bytes must be what the contract declares; both classic mix-ups are caught."""
+    """The bytes must be what the contract declares; both classic mix-ups are caught, and files
+    that are not text at all (UTF-16, archives, binary) are named as such."""
     declared = encoding
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            return [
+                Violation(
+                    name, None, None, f"the file is not text but {what}", "deliver the extract as the CSV file itself"
+                )
+            ]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") >= 10:
+        return [
+            Violation(
+                name,
+                1,
+                None,
+                f"the file is UTF-16 encoded (or binary), but the contract declares encoding {declared}",
+                f"export the file as {declared} ('Unicode' in Excel means UTF-16: choose 'CSV (Trennzeichen-getrennt)' "
+                "or the encoding the contract names)",
+            )
+        ]
     if encoding in ("utf-8", "utf-8-sig"):
         try:
             data.decode("utf-8")
@@ -250,11 +277,41 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     encoding_problems = check_encoding(data, contract.encoding, name)
     if encoding_problems:
         raise Unreadable([_with_column(v, data, contract.delimiter) for v in encoding_problems])
+    blank = _blank_line(data)
+    if blank is not None:
+        raise Unreadable(
+            [
+                Violation(
+                    name,
+                    blank,
+                    None,
+                    "an empty line between the data rows (the reader would skip it, and every later line number "
+                    "would be off by one)",
+                    "remove the empty lines from the export and deliver it again",
+                )
+            ]
+        )
     text_codec = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp1252": "cp1252", "latin-1": "latin-1"}
     first_line_end = data.find(b"\n")
     header_bytes = data if first_line_end < 0 else data[:first_line_end]
     header_text = header_bytes.decode(text_codec[contract.encoding]).rstrip("\r")
     headers = next(csv.reader(io.StringIO(header_text), delimiter=contract.delimiter), [])
+    if len(headers) == 1 and len(contract.columns) > 1:
+        found = next((d for d in (";", ",", "\t", "|") if d != contract.delimiter and d in header_text), None)
+        if found:
+            shown = {"\t": "TAB"}.get(found, found)
+            raise Unreadable(
+                [
+                    Violation(
+                        name,
+                        1,
+                        None,
+                        f"the fields are separated by '{shown}', but the contract declares '{contract.delimiter}'",
+                        f"export with '{contract.delimiter}' as separator, or change `delimiter` in "
+                        f"orchestration/contracts/{contract.source}.yml if the department changed it for good",
+                    )
+                ]
+            )
     mapping = _map_headers(contract, headers, name, 1)
     body = data[first_line_end + 1 :] if first_line_end >= 0 else b""
     if not body.strip():
@@ -303,6 +360,18 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
                 )
             ]
         )
+
+
+def _blank_line(data: bytes) -> int | None:
+    """The number of the first empty line before the end of the data, if any. Only for files
+    without quotes: inside a quoted field an empty line is data."""
+    if b'"' in data:
+        return None
+    end = len(data.rstrip(b"\r\n"))
+    hits = [pos for pos in (data.find(b"\n\n", 0, end), data.find(b"\n\r\n", 0, end)) if pos >= 0]
+    if not hits:
+        return None
+    return data.count(b"\n", 0, min(hits)) + 2
 
 
 def normalise_line_endings(data: bytes) -> tuple[bytes, bool]:

@@ -476,3 +476,25 @@ def test_a_broken_contract_ends_with_exit_code_11_naming_the_field(env, tmp_path
     result = CliRunner().invoke(app, ["ingest"], env=env_vars)
     assert result.exit_code == 11, result.output
     assert "jugendamt_kita" in result.output and "birth_date" in result.output and "date-8y" in result.output
+
+
+@pytest.mark.parametrize(
+    "make, line, fragment",
+    [
+        (lambda: register().decode("cp1252").encode("utf-16"), 1, "UTF-16 encoded"),
+        (lambda: b"PK\x03\x04" + bytes(range(256)) * 4, None, "not text but a ZIP archive"),
+        (lambda: b"%PDF-1.7\n" + bytes(range(256)), None, "not text but a PDF document"),
+        (lambda: register().replace(b";", b"\t"), 1, "separated by 'TAB', but the contract declares ';'"),
+        (lambda: register().replace(b";", b","), 1, "separated by ',', but the contract declares ';'"),
+        (lambda: register().replace(b"\r\n", b"\r\n\r\n", 4), 2, "an empty line between the data rows"),
+        (lambda: register()[:-2] + b"x" * 3_000_000 + b"\r\n", 21, "Maximum line size"),
+    ],
+    ids=["utf16", "zip", "pdf", "tab", "comma", "blank-line", "huge-line"],
+)
+def test_files_that_are_not_the_agreed_text_are_refused_by_name(env, make, line, fragment):
+    settings, con = env
+    put(settings, "einwohner/EWR_Bestand_20221231.csv", make())
+    problems = refused(settings, con, "einwohner/EWR_Bestand_20221231.csv")
+    assert fragment in problems
+    if line is not None:
+        assert f"line {line}" in problems
