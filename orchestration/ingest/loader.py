@@ -287,10 +287,12 @@ def _loaded_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {f"raw.{r[0]}" for r in rows}
 
 
-def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> bool:
+    """Stage the file; returns whether its values may hold control characters."""
     fmt = extract.contract.format
+    controls = True
     if fmt == "csv":
-        stage_csv(con, extract.contract, extract.path, name, extract.path.read_bytes())
+        controls = stage_csv(con, extract.contract, extract.path, name, extract.path.read_bytes())
     elif fmt == "xlsx":
         stage_xlsx(con, extract.contract, extract.path, name)
     else:
@@ -299,6 +301,7 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
     for col in extract.contract.columns:
         if col.may_be_absent and col.name not in staged:  # an older file without a later column
             con.execute(f"alter table {STAGE} add column {col.name} varchar")
+    return controls
 
 
 Released = dict[tuple[str, str], tuple[str, str]]  # (source, Stichtag) -> (SHA-256, release id)
@@ -349,10 +352,10 @@ def load_extract(
         violations = []
     try:
         if not violations:
-            _stage(con, extract, name)
+            controls = _stage(con, extract, name)
             footer_rows = drop_footer(con, contract, name)
             materialize_typed(con, contract)
-            violations = find_violations(con, contract, extract.stichtag, name)
+            violations = find_violations(con, contract, extract.stichtag, name, controls=controls)
         if not violations:
             violations = control_total_violations(con, extract, name)
         if not violations:
