@@ -125,6 +125,10 @@ def run(
     except (KeyMissing, OSError, ContractError) as exc:
         raise typer.Exit(environment_failure(exc)) from exc
     except IngestFailed as exc:
+        from .ingest.loader import describe_unrecognised
+
+        for line in describe_unrecognised(settings, exc.report):  # the whole delivery, also now
+            console.print(f"[yellow]! {line}[/]")
         err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
         err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
         err.print("with an .error.txt each; fix them, put them back into raw/ and run again.")
@@ -317,7 +321,11 @@ def ingest(
                 released=released_inputs(settings.releases_dir),
             )
     except IngestFailed as exc:
+        from .ingest.loader import describe_unrecognised
+
         err.print(str(exc), markup=False)
+        for line in describe_unrecognised(settings, exc.report):
+            console.print(f"[yellow]! {line}[/]")
         raise typer.Exit(2) from exc
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")

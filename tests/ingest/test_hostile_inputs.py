@@ -498,3 +498,19 @@ def test_files_that_are_not_the_agreed_text_are_refused_by_name(env, make, line,
     assert fragment in problems
     if line is not None:
         assert f"line {line}" in problems
+
+
+def test_a_refused_delivery_still_names_the_files_nobody_claims(env):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    settings, con = env
+    con.close()
+    put(settings, "einwohner/EWR_Bestand_20221231.csv", b"")
+    put(settings, "einwohner/EWR_Bestand_2022.csv", register())  # the date written short
+    env_vars = {**settings.env(), "SOZIALMONITOR_RELEASES_DIR": str(settings.releases_dir), ENV_KEY: TEST_KEY}
+    result = CliRunner().invoke(app, ["ingest"], env=env_vars)
+    assert result.exit_code == 2
+    assert "the file is empty" in result.output
+    assert "file einwohner/EWR_Bestand_2022.csv was not loaded: expected names" in result.output
