@@ -225,14 +225,17 @@ def _table(r: _Release, ind: dict[str, Any], level: str) -> dict[str, Any]:
     now, first = r.cells(level, ind["id"]) or [], r.cells(level, ind["id"], 0) or []
 
     def row(name: str, a: tuple[Any, str], b: tuple[Any, str]) -> list[str]:
+        if r.t == 0:  # one Stichtag only: no change to show
+            return [name, cell(b[0], b[1], unit)]
         delta = change(b[0] - a[0], unit) if a[0] is not None and b[0] is not None else ""
         return [name, cell(a[0], a[1], unit), cell(b[0], b[1], unit), delta]
 
     rows = [row(names[i], first[i], now[i]) for i in range(len(names))]
     city_name = r.city["name"] if r.city else "Gemeinde"
+    head = ["Gebiet", day(r.model["stichtage"][0]), day(r.model["stichtag"]), "Veränderung"]
     return {
         "ebene": level, "ebene_name": level_de(level),
-        "kopf": ["Gebiet", day(r.model["stichtage"][0]), day(r.model["stichtag"]), "Veränderung"],
+        "kopf": head if r.t else ["Gebiet", day(r.model["stichtag"])],
         "zeilen": rows, "gemeinde": row(city_name, r.city_cell(ind["id"], 0), r.city_cell(ind["id"])),
     }  # fmt: skip
 
@@ -330,8 +333,8 @@ def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]]) -> dic
         a, b = series[0], series[r.t]
         trends.append({"id": k, "name": ind["name"], "einheit": ind["unit"],
                        "werte": [cell(v, c, ind["unit"]) for v, c in series],
-                       "veraenderung": change(b[0] - a[0], ind["unit"]) if a[0] is not None and b[0] is not None
-                       else ""})  # fmt: skip
+                       "veraenderung": change(b[0] - a[0], ind["unit"])
+                       if r.t and a[0] is not None and b[0] is not None else ""})  # fmt: skip
     indices = []
     for item in r.model["indices"]:
         if item["level"] != level or r.model["stichtag"] not in item["stichtage"]:
@@ -367,11 +370,17 @@ def template_digests(templates: dict[str, bytes]) -> dict[str, str]:
     return {name: hashlib.sha256(blob).hexdigest() for name, blob in sorted(templates.items())}
 
 
-def report_document(release_dir: Path, model: dict[str, Any], config: dict[str, Any],
+def _model_facts(model: dict[str, Any]) -> dict[str, Any]:
+    """Facts for a model without release files (an external table, `atlas external`): no catalogue."""
+    return {"min_count": None, "min_population": None, "gebietsstand": model["stichtag"], "nested": {},
+            "estimated_cells": 0, "indices": []}  # fmt: skip
+
+
+def report_document(release_dir: Path | None, model: dict[str, Any], config: dict[str, Any],
                     templates: dict[str, bytes]) -> dict[str, Any]:  # fmt: skip
     """The whole report's content (see the module docstring), from the files in `release_dir` and
-    the atlas model of them."""
-    facts = _public_facts(release_dir)
+    the atlas model of them (`release_dir` None: from the model alone, e.g. an external table)."""
+    facts = _public_facts(release_dir) if release_dir is not None else _model_facts(model)
     r = _Release(model, facts["nested"])
     style = config["farben"]
     keys = _key_indicators(r, config)

@@ -58,6 +58,15 @@ def _series(model: dict[str, Any], level: str, indicator: str, i: int) -> list[f
     return [row[i] for row in item["v"]] if item else [None] * len(model["stichtage"])
 
 
+def _median(xs: list[float]) -> float | None:
+    """The reference of a spine chart when there is no Gemeinde (an external table)."""
+    xs = sorted(xs)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
 def _unit_label(unit: str) -> str:
     return "Anzahl" if unit == "Anzahl" else unit
 
@@ -104,12 +113,12 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     for row in profile["spine"]:
         values = model["values"][level][row["id"]]["v"][t]
         shown = [v for v in values if v is not None]
-        city = _series(model, CITY_LEVEL, row["id"], 0)[t] if model["city"] else None
+        city = _series(model, CITY_LEVEL, row["id"], 0)[t] if model["city"] else _median(shown)
         spines.append(figures.spine(values[i], city, min(shown) if shown else None, max(shown) if shown else None,
                                     directions[row["id"]] == "lower_is_better", style))  # fmt: skip
     units = {d["id"]: d["unit"] for d in model["indicators"]}
     charts = []
-    for trend in profile["trends"][:4]:
+    for trend in profile["trends"][:4] if len(model["stichtage"]) > 1 else []:
         series = [(profile["name"], _series(model, level, trend["id"], i), style["linie_hoch"], False)]
         if model["city"]:
             series.append((model["city"]["name"], _series(model, CITY_LEVEL, trend["id"], 0), style["linie_gemeinde"],
@@ -138,7 +147,7 @@ def write_pdfs(
     threads (the compiler releases the GIL): `workers` default the machine's cores."""
     config = load_config(templates)
     style = config["farben"]
-    meta = {**meta, "logo": "logo.svg" in templates, "stichtag": doc["stichtag"],
+    meta = {**meta, "logo": "logo.svg" in templates, "stichtag": doc["stichtag"], "ohne_gemeinde": not model["city"],
             "stichtag_iso": doc["stichtag_iso"]}  # fmt: skip
     written = []
     with tempfile.TemporaryDirectory(prefix="sozialmonitor-bericht-") as tmp:
