@@ -480,7 +480,7 @@ def publish(
     say("report content")
     started = time.perf_counter()
     templates = load_templates(report_templates_dir(settings))
-    report_doc = build_document(tmp, atlas_model, templates)
+    report_doc = build_document(tmp, atlas_model, templates, dbt_vars)
     report = {"data": write_report_data(report_doc, tmp / REPORT_DIR)}
     seconds["report_data"] = time.perf_counter() - started
     content = content_digest(tables, geo, atlas, report)

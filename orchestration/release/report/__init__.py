@@ -26,8 +26,21 @@ REPORT_DIR = "bericht"
 DATA_FILE = "daten.json"
 
 
-def build_document(release_dir: Path, model: dict[str, Any], templates: dict[str, bytes]) -> dict[str, Any]:
-    return report_document(release_dir, model, load_config(templates), templates)
+def build_document(
+    release_dir: Path, model: dict[str, Any], templates: dict[str, bytes], dbt_vars: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The report's content; `dbt_vars`: the release's (publish() has them, a finished release names
+    them in its manifest), for the defaults of disclosure control the method chapter names."""
+    config = load_config(templates)
+    if dbt_vars is None:
+        from ..atlas import _manifest
+
+        dbt_vars = _manifest(release_dir).get("rules", {}).get("dbt_vars") or {}
+    config["geheimhaltung"] = {
+        "mindestfallzahl": dbt_vars.get("disclosure_min_count"),
+        "mindesteinwohner": dbt_vars.get("disclosure_min_population"),
+    }
+    return report_document(release_dir, model, config, templates)
 
 
 def write_data(document: dict[str, Any], out_dir: Path) -> dict[str, Any]:

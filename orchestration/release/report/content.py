@@ -81,7 +81,9 @@ def _num(x: Any) -> str:
     return number(float(x), 0 if float(x).is_integer() else 1)
 
 
-def _method(model: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+def _method(model: dict[str, Any], facts: dict[str, Any], secrecy: dict[str, Any]) -> dict[str, Any]:
+    """`secrecy`: the defaults of the minimum count and population (the dbt vars, which the release
+    names in its manifest) for indicators whose catalogue entry leaves them empty."""
     levels = [
         {"name": lv["name"], "plural": lv["plural"], "anzahl": number(len(model["geo"]["areas"][lv["id"]]["ids"]), 0),
          "verschachtelt": facts["nested"].get(lv["id"], True)}
@@ -115,20 +117,27 @@ def _method(model: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
                             "indexiert.")  # fmt: skip
             text.append("Das Rangband (5 bis 95 %) zeigt, wie stark der Rang eines Gebiets unter anderen "
                         "vertretbaren Gewichten und Verfahren schwankt.")  # fmt: skip
+        on = item.get("levels") or []
+        on = [lv.strip() for lv in on.split(",")] if isinstance(on, str) else list(on)
         indices.append({"name": item.get("name_de") or item["index_id"],
-                        "ebenen": ", ".join(level_de(lv) for lv in (item.get("levels") or [])),
+                        "ebenen": ", ".join(level_de(lv) for lv in on if lv),
                         "text": " ".join(t for t in text if t)})  # fmt: skip
     return {
         "ebenen": levels,
         "gebietsstand": day(facts["gebietsstand"]) if facts["gebietsstand"] else "",
         "erster_stichtag": day(model["stichtage"][0]),
         "stichtage": number(len(model["stichtage"]), 0),
-        "mindestfallzahl": number(facts["min_count"], 0) if facts["min_count"] is not None else "",
-        "mindesteinwohner": number(facts["min_population"], 0) if facts["min_population"] is not None else "",
+        "mindestfallzahl": _limit(facts["min_count"], secrecy.get("mindestfallzahl")),
+        "mindesteinwohner": _limit(facts["min_population"], secrecy.get("mindesteinwohner")),
         "geschaetzt": number(facts["estimated_cells"], 0),
         "kennzahlen": number(len(model["indicators"]), 0),
         "indizes": indices,
     }
+
+
+def _limit(published: Any, default: Any) -> str:
+    value = published if published is not None else default
+    return number(float(value), 0) if value is not None else "der Mindestzahl"
 
 
 class _Release:
@@ -419,7 +428,7 @@ def report_document(release_dir: Path | None, model: dict[str, Any], config: dic
         "stichtag_iso": model["stichtag"],
         "jahre": [d[:4] for d in model["stichtage"]],
         "vorlagen": template_digests(templates),
-        "methode": _method(model, facts),
+        "methode": _method(model, facts, config.get("geheimhaltung") or {}),
         "themen": topics,
         "indizes": _index_chapter(r, style),
         "katalog": [[i["topic"], i["name"], i["unit"], i["definition"], i["numerator"], i["denominator"],
