@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from ..atlas.model import CITY_LEVEL, CLASS_ORDER
-from ..tables import SIGN_DISCLOSURE, SIGN_SMALL_POPULATION, SIGNS, level_de
+from ..tables import LEVEL_BY, SIGN_DISCLOSURE, SIGN_SMALL_POPULATION, SIGNS, level_de
 from .figures import class_of, quantile_breaks, ramp
 from .german import NBSP, cell, change, day, decimals, number, with_unit
 
@@ -193,7 +193,7 @@ def _sentence(r: _Release, ind: dict[str, Any], level: str) -> str:
         high = max(shown, key=lambda p: (p[0], p[1]))
         low = min(shown, key=lambda p: (p[0], p[1]))
         parts.append(
-            f"Unter den {number(len(cells), 0)} {plural} war er am höchsten in {high[1]} "
+            f"Unter den {number(len(cells), 0)} {LEVEL_BY.get(level, plural)} war er am höchsten in {high[1]} "
             f"({with_unit(number(high[0], decimals(unit)), unit)}) und am niedrigsten in {low[1]} "
             f"({with_unit(number(low[0], decimals(unit)), unit)})."
         )
