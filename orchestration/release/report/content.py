@@ -307,45 +307,58 @@ def _index_chapter(r: _Release, style: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]]) -> dict[str, Any]:
-    area_id = r.model["geo"]["areas"][level]["ids"][i]
-    name = r.names(level)[i]
-    spine, withheld = [], []
+def _level_context(r: _Release, level: str) -> dict[str, Any]:
+    """What every profile of `level` shares, computed once per level (not once per area, which would
+    make the profiles quadratic in the number of areas): per indicator its cells, the range of the
+    level and the Gemeinde's value as printed; per composite index how many areas are ranked."""
+    rows = []
     for ind in r.model["indicators"]:
-        cells = r.cells(level, ind["id"])
-        if cells is None:
+        item = r.model["values"].get(level, {}).get(ind["id"])
+        if item is None:
             continue
         unit = ind["unit"]
-        x, code = cells[i]
+        shown = [v for v in item["v"][r.t] if v is not None]
         cv, cc = r.city_cell(ind["id"])
-        shown = [v for v, _c in cells if v is not None]
+        rows.append((ind, item, number(min(shown), decimals(unit)) if shown else "",
+                     number(max(shown), decimals(unit)) if shown else "", cell(cv, cc, unit)))  # fmt: skip
+    ranked = {}
+    for k, item in enumerate(r.model["indices"]):
+        if item["kind"] == "composite" and item["level"] == level and r.model["stichtag"] in item["stichtage"]:
+            t = item["stichtage"].index(r.model["stichtag"])
+            total = item["value"].get("gesamt")
+            ranked[k] = sum(1 for x in (total[t] if total and t < len(total) else []) if x is not None)
+    return {"rows": rows, "ranked": ranked}
+
+
+def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]], context: dict[str, Any]) -> dict[str, Any]:
+    area_id = r.model["geo"]["areas"][level]["ids"][i]
+    name = r.names(level)[i]
+    spine, withheld, earlier = [], [], 0
+    items = {}
+    for ind, item, low, high, city in context["rows"]:
+        unit = ind["unit"]
+        items[ind["id"]] = item
+        x, code = item["v"][r.t][i], item["c"][r.t][i]
         spine.append({
             "id": ind["id"], "thema": ind["topic"], "name": ind["name"], "einheit": unit,
-            "wert": cell(x, code, unit), "gemeinde": cell(cv, cc, unit),
-            "min": number(min(shown), decimals(unit)) if shown else "",
-            "max": number(max(shown), decimals(unit)) if shown else "",
-            "richtung": ind["direction"],
+            "wert": cell(x, code, unit), "gemeinde": city, "min": low, "max": high, "richtung": ind["direction"],
         })  # fmt: skip
         if x is None:
             withheld.append([ind["name"], code, SIGN_REASON.get(code, "")])
-    earlier = 0
-    for ind in r.model["indicators"]:
-        item = r.model["values"].get(level, {}).get(ind["id"])
-        if item:
-            earlier += sum(1 for t, codes in enumerate(item["c"]) if t != r.t and codes[i] in (SIGN_DISCLOSURE,
-                           SIGN_SMALL_POPULATION))  # fmt: skip
-    key_ids = [k for ids in keys.values() for k in ids if k in r.model["values"].get(level, {})]
+        earlier += sum(1 for t, codes in enumerate(item["c"]) if t != r.t and codes[i] in (SIGN_DISCLOSURE,
+                       SIGN_SMALL_POPULATION))  # fmt: skip
+    key_ids = [k for ids in keys.values() for k in ids if k in items]
     trends = []
     for k in key_ids:
-        ind = r.indicators[k]
-        series = [r.cells(level, k, t)[i] for t in range(len(r.model["stichtage"]))]
+        ind, item = r.indicators[k], items[k]
+        series = [(item["v"][t][i], item["c"][t][i]) for t in range(len(r.model["stichtage"]))]
         a, b = series[0], series[r.t]
         trends.append({"id": k, "name": ind["name"], "einheit": ind["unit"],
                        "werte": [cell(v, c, ind["unit"]) for v, c in series],
                        "veraenderung": change(b[0] - a[0], ind["unit"])
                        if r.t and a[0] is not None and b[0] is not None else ""})  # fmt: skip
     indices = []
-    for item in r.model["indices"]:
+    for k, item in enumerate(r.model["indices"]):
         if item["level"] != level or r.model["stichtag"] not in item["stichtage"]:
             continue
         t = item["stichtage"].index(r.model["stichtag"])
@@ -355,11 +368,11 @@ def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]]) -> dic
         else:
             total = item["value"].get("gesamt")
             v = total[t][i] if total and t < len(total) else None
-            n = sum(1 for x in (total[t] if total else []) if x is not None)
             if v is None:
                 text = f"nicht indexiert ({item['reason'][t][i] or 'ohne Angabe'})"
             else:
-                text = (f"Gesamtindex {number(v, 2)}, Rang {number(item['rank'][t][i], 0)} von {number(n, 0)}"
+                text = (f"Gesamtindex {number(v, 2)}, Rang {number(item['rank'][t][i], 0)} von "
+                        f"{number(context['ranked'][k], 0)}"
                         + (f" (Rangband {number(item['rank_p05'][t][i], 0)}–{number(item['rank_p95'][t][i], 0)})"
                            if item["rank_p05"][t][i] is not None else ""))  # fmt: skip
         indices.append({"name": item["name"], "text": text})
@@ -414,12 +427,11 @@ def report_document(release_dir: Path | None, model: dict[str, Any], config: dic
             })  # fmt: skip
         topics.append({"name": topic, "kennzahlen": items,
                        "alle": [i["name"] for i in model["indicators"] if i["topic"] == topic]})  # fmt: skip
-    profiles = [
-        _profile(r, level, i, keys)
-        for level in config.get("profil_ebenen", [])
-        if level in model["geo"]["areas"]
-        for i in range(len(model["geo"]["areas"][level]["ids"]))
-    ]
+    profiles = []
+    for level in config.get("profil_ebenen", []):
+        if level in model["geo"]["areas"]:
+            context = _level_context(r, level)
+            profiles += [_profile(r, level, i, keys, context) for i in range(len(model["geo"]["areas"][level]["ids"]))]
     return {
         "format": FORMAT,
         "einstellungen": config,

@@ -71,8 +71,22 @@ def _unit_label(unit: str) -> str:
     return "Anzahl" if unit == "Anzahl" else unit
 
 
-def report_figures(doc: dict[str, Any], model: dict[str, Any], style: dict[str, Any]) -> dict[str, Any]:
+MAP_FACTOR = 4  # print maps at 1/4 of the atlas's resolution (figures.coarse)
+
+
+def print_geometry(model: dict[str, Any], factor: int = MAP_FACTOR) -> dict[str, Any]:
+    """The atlas's boundaries at print resolution, once per report (every profile shares them)."""
     geo = model["geo"]
+    return {
+        "width": -(-geo["width"] // factor), "height": -(-geo["height"] // factor),
+        "areas": {level: {**a, "paths": [figures.coarse(p, factor) for p in a["paths"]]}
+                  for level, a in geo["areas"].items()},
+    }  # fmt: skip
+
+
+def report_figures(doc: dict[str, Any], model: dict[str, Any], style: dict[str, Any],
+                   geo: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    geo = geo or print_geometry(model)
     t = model["stichtage"].index(model["stichtag"])
     units = {i["id"]: i["unit"] for i in model["indicators"]}
     out: dict[str, Any] = {"schraffur": figures.swatch("hatch", style)}
@@ -101,19 +115,32 @@ def report_figures(doc: dict[str, Any], model: dict[str, Any], style: dict[str, 
     return out
 
 
-def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[str, Any]) -> dict[str, Any]:
-    geo, level = model["geo"], profile["ebene"]
-    i = geo["areas"][level]["ids"].index(profile["id"])
+def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[str, Any],
+                    geo: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    geo, level = geo or print_geometry(model), profile["ebene"]
+    i = profile["_index"] if "_index" in profile else geo["areas"][level]["ids"].index(profile["id"])
     t = model["stichtage"].index(model["stichtag"])
     n = len(geo["areas"][level]["ids"])
-    fills = [style["markierung"] if j == i else style["spanne"] for j in range(n)]
-    lage = figures.choropleth(geo["width"], geo["height"], geo["areas"][level]["paths"], fills, style, highlight=i)
+    # the location map: the area on the coarsest level below the Gemeinde (e.g. the Stadtbezirke), or on
+    # its own level when there is none; a few outlines instead of every area's keep a profile small
+    context = next((lv["id"] for lv in model["levels"] if lv["id"] not in (CITY_LEVEL, level)), None)
+    if context is not None and len(geo["areas"][context]["ids"]) < n:
+        paths = geo["areas"][context]["paths"]
+        lage = figures.choropleth(geo["width"], geo["height"], paths, [style["spanne"]] * len(paths), style,
+                                  overlay=geo["areas"][level]["paths"][i])  # fmt: skip
+    else:
+        fills = [style["markierung"] if j == i else style["spanne"] for j in range(n)]
+        lage = figures.choropleth(geo["width"], geo["height"], geo["areas"][level]["paths"], fills, style,
+                                  highlight=i)  # fmt: skip
     directions = {d["id"]: d["direction"] for d in model["indicators"]}
     spines = []
     for row in profile["spine"]:
         values = model["values"][level][row["id"]]["v"][t]
         shown = [v for v in values if v is not None]
         city = _series(model, CITY_LEVEL, row["id"], 0)[t] if model["city"] else _median(shown)
+        if row["einheit"] == "Anzahl":  # a count of the area is not comparable with the Gemeinde's total
+            spines.append(figures.spine(None, None, None, None, False, style))
+            continue
         spines.append(figures.spine(values[i], city, min(shown) if shown else None, max(shown) if shown else None,
                                     directions[row["id"]] == "lower_is_better", style))  # fmt: skip
     units = {d["id"]: d["unit"] for d in model["indicators"]}
@@ -150,6 +177,8 @@ def write_pdfs(
     meta = {**meta, "logo": "logo.svg" in templates, "stichtag": doc["stichtag"], "ohne_gemeinde": not model["city"],
             "stichtag_iso": doc["stichtag_iso"]}  # fmt: skip
     written = []
+    geo = print_geometry(model)
+    position = {level: {area_id: i for i, area_id in enumerate(a["ids"])} for level, a in geo["areas"].items()}
     with tempfile.TemporaryDirectory(prefix="sozialmonitor-bericht-") as tmp:
         work = Path(tmp)
         for name, blob in templates.items():
@@ -158,7 +187,7 @@ def write_pdfs(
         if whole:
             data = {k: v for k, v in doc.items() if k != "profile"}
             pdf = compile_pdf(work, "datenreport.typ",
-                              {"daten": data, "meta": meta, "fig": report_figures(doc, model, style)})  # fmt: skip
+                              {"daten": data, "meta": meta, "fig": report_figures(doc, model, style, geo)})  # fmt: skip
             (out_dir / REPORT_FILE).write_bytes(pdf)
             written.append(REPORT_FILE)
         common = {k: doc[k] for k in ("gemeinde", "stichtag", "stichtag_iso", "jahre", "zeichen")}
@@ -167,8 +196,9 @@ def write_pdfs(
             (out_dir / "gebietsprofile").mkdir(exist_ok=True)
 
         def one(profile: dict[str, Any]) -> str:
+            figs = profile_figures({**profile, "_index": position[profile["ebene"]][profile["id"]]}, model, style, geo)
             pdf = compile_pdf(work, "gebietsprofil.typ", {"daten": common, "profil": profile, "meta": meta,
-                                                          "fig": profile_figures(profile, model, style)})  # fmt: skip
+                                                          "fig": figs})  # fmt: skip
             (out_dir / profile["datei"]).write_bytes(pdf)
             return profile["datei"]
 
