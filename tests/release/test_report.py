@@ -294,12 +294,28 @@ def test_printed_numbers_equal_indicator_values(release):
 
 
 def test_rebuilding_the_report_gives_the_same_bytes_and_the_audit_checks_it(release, tmp_path):
-    from orchestration.release.report import build_report
+    from typer.testing import CliRunner
 
-    files = build_report(release, tmp_path / "again")
-    assert len(files) > 10
+    from orchestration.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "--release", str(release), "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*") if p.is_file())
+    assert len(files) > 10 and "daten.json" in files
     for name in files:
         assert (tmp_path / "again" / name).read_bytes() == (release / "bericht" / name).read_bytes(), name
+    # one profile by its id; an unknown id is refused with the levels that have profiles; never into the release
+    one = runner.invoke(app, ["report", "--release", str(release), "--area", "sozialraum:SR02", "--out",
+                              str(tmp_path / "one")])  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert sorted(p.name for p in (tmp_path / "one").rglob("*.pdf")) == ["sozialraum-SR02.pdf"]
+    assert (tmp_path / "one" / "gebietsprofile" / "sozialraum-SR02.pdf").read_bytes() == (
+        release / "bericht" / "gebietsprofile" / "sozialraum-SR02.pdf").read_bytes()
+    unknown = runner.invoke(app, ["report", "--release", str(release), "--area", "XX99", "--out", str(tmp_path / "x")])
+    assert unknown.exit_code == 2 and "sozialraum" in unknown.output
+    inside = runner.invoke(app, ["report", "--release", str(release), "--out", str(release / "bericht")])
+    assert inside.exit_code == 2
     assert check_report(release) == []
     # a figure changed in daten.json: the audit finds it (and so would release verify, by checksum)
     copy = tmp_path / "copy"
