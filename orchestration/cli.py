@@ -458,6 +458,9 @@ app.add_typer(index_app, name="index")
 from .cli_atlas import atlas_app  # noqa: E402
 
 app.add_typer(atlas_app, name="atlas")
+from .cli_report import report_command  # noqa: E402
+
+app.command("report")(report_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

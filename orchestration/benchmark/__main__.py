@@ -67,7 +67,34 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def write_report(results: list[dict], path: Path) -> None:
+def report_lines(r: dict) -> list[str]:
+    """The section on the printed report (orchestration/benchmark/report.py)."""
+    quarter = r["areas"] // 4
+    one, two, full = (r[f"profiles_{quarter}_workers_1_s"], r[f"profiles_{quarter}_workers_2_s"],
+                      r[f"profiles_{r['areas']}_workers_2_s"])  # fmt: skip
+    return [
+        "",
+        "## The printed report at Berlin size",
+        "",
+        f"{r['areas']} Gebietsprofile ({r['indicators']} indicators, {r['stichtage']} Stichtage, Berlin's real "
+        "Planungsraum boundaries) and the Datenreport, typeset with Typst (`orchestration/benchmark/report.py`):",
+        "",
+        "| step | time | output |",
+        "|---|---:|---:|",
+        f"| report content (daten.json) | {r['document_s']:.1f} s | |",
+        f"| Datenreport | {r['datenreport_s']:.1f} s | {r['datenreport_pages']} pages, "
+        f"{r['datenreport_bytes'] / 1e6:.1f} MB |",
+        f"| {quarter} profiles, 1 thread | {one:.1f} s | |",
+        f"| {quarter} profiles, 2 threads | {two:.1f} s | |",
+        f"| {r['areas']} profiles, 2 threads | {full:.1f} s | {r['profiles_bytes_total'] / 1e6:.1f} MB "
+        f"({r['profile_bytes_mean'] / 1e3:.0f} kB each) |",
+        "",
+        f"{r['areas']} profiles took {full / two:.1f}× as long as {quarter} ({r['areas'] / quarter:.1f}× as many): "
+        f"linear; the second thread gives {one / two:.1f}×.",
+    ]
+
+
+def write_report(results: list[dict], path: Path, report: dict | None = None) -> None:
     lines = [
         "# Performance",
         "",
@@ -123,6 +150,8 @@ def write_report(results: list[dict], path: Path) -> None:
         "Target we steer by: a Berlin-size city (3.9 M residents, six Stichtage) end to end, gates and",
         "release included, in ≤ 90 s and ≤ 4 GB on a 2-core machine (the hand-written work takes ~6 s).",
     ]
+    if report:
+        lines += report_lines(report)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -137,8 +166,13 @@ def main() -> None:
         result = run_case(residents, workdir)
         print(json.dumps(result), flush=True)
         results.append(result)
+    print("benchmark: the printed report at Berlin size …", flush=True)
+    from .report import run as run_report
+
+    printed = run_report(settings.project_dir / "tests" / "data" / "berlin-mss")
+    print(json.dumps(printed), flush=True)
     report = settings.project_dir / "docs" / "performance.md"
-    write_report(results, report)
+    write_report(results, report, printed)
     print(f"written {report}")
 
 

@@ -16,6 +16,9 @@
    values and tells an attacker nothing that the audited cells do not (orchestration/indices/public.py).
 5. The atlas's data (`atlas/data.js`) hold exactly the published numbers: rebuilt from the release's
    own public files, they must be the same (orchestration/release/atlas).
+6. The printed report's content (`bericht/daten.json`) is rebuilt the same way, and the text of its
+   PDFs (where they are written) must print exactly its figures, withheld cells as their sign
+   (orchestration/release/report).
 
 Only aggregate figures go into the release manifest: per-cell results would tell which withheld
 cells are primary, i.e. which counts are below the minimum. `sozialmonitor release audit` shows the
@@ -205,6 +208,7 @@ def audit_release(
         report = _audit_perturbed(report, pattern, published, started)
         _audit_indices(report, release_dir)  # under the Cell Key Method too: from the perturbed values
         _audit_atlas(report, release_dir)
+        _audit_report(report, release_dir)
         return report
 
     # 2. The files against the pattern.
@@ -278,6 +282,7 @@ def audit_release(
                 report.problems.append(f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: {why}")
     _audit_indices(report, release_dir)
     _audit_atlas(report, release_dir)
+    _audit_report(report, release_dir)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -287,6 +292,14 @@ def _audit_atlas(report: AuditReport, release_dir: Path) -> None:
     from ..release.atlas import check_atlas
 
     report.problems.extend(check_atlas(release_dir))
+
+
+def _audit_report(report: AuditReport, release_dir: Path) -> None:
+    """6. The printed report shows nothing but the published numbers: its content (bericht/daten.json)
+    rebuilt from the public files, and the PDFs' text against it where they are already written."""
+    from ..release.report import check_report
+
+    report.problems.extend(check_report(release_dir))
 
 
 def _audit_indices(report: AuditReport, release_dir: Path) -> None:

@@ -3,13 +3,15 @@
 1. The quality gates run (or their report is handed in); a blocking failure publishes nothing.
 2. Everything is built in `releases/.tmp-<id>/`: the dbt lineage docs, the public tables (the
    warehouse's schema `public`, the values up to the Stichtag) as Parquet and in one DuckDB file,
-   GeoJSON per level, the atlas's data (`atlas/data.js`), the gate report, and `manifest.json` with
+   GeoJSON per level, the atlas's data (`atlas/data.js`), the printed report's content
+   (`bericht/daten.json`), the gate report, and `manifest.json` with
    the checksum of every input and output file.
 3. If the newest release of that Stichtag already publishes the same content from the same
    inputs, nothing new is made. If it publishes something else, a new version is made only when
    forced (a correction); otherwise the run is refused.
    The atlas page (`atlas/index.html`, read from file:// or any web server) is written with the
-   German tables, once the release id it names is known.
+   German tables, once the release id it names is known; so are the report's PDFs (`bericht/`),
+   whose text is then checked against `bericht/daten.json` before the release is renamed into place.
 4. The folder is renamed into `releases/<Stichtag>/v<N>/` in one step, then `latest` is switched.
 A process killed at any point leaves either no release or a complete one; leftovers of a killed
 build (`.tmp-*`) are removed by the next one.
@@ -42,6 +44,8 @@ from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
+from .report import REPORT_DIR, build_document, check_pdfs, load_templates, meta_for, write_report
+from .report import write_data as write_report_data
 from .reproducible import relative_config, scrub_lineage
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 from .tables import write_tables
@@ -368,6 +372,9 @@ def _readme(
           if german else []),
         "  atlas/index.html        Sozialatlas: Karten, Tabellen, Diagramme und Gebietsprofile im Browser",
         "                          (ohne Internet, auch direkt als Datei zu öffnen); Daten in atlas/data.js",
+        "  bericht/datenreport.pdf Datenreport zum Drucken (Karten, Tabellen, Zeitreihen je Thema, Indizes,",
+        "                          Kennzahlenkatalog); bericht/gebietsprofile/*.pdf: ein Gebietsprofil je",
+        "                          Sozialraum und Stadtteil; bericht/daten.json: alle gedruckten Zahlen",
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
@@ -398,6 +405,13 @@ def _signs_readme() -> list[str]:
         *[f"  {sign:<4} {text}" for sign, text in SIGNS],
         "",
     ]
+
+
+def report_templates_dir(settings: Settings) -> Path:
+    """Where a city keeps its own report templates (docs/report.md): $SOZIALMONITOR_REPORT_TEMPLATES,
+    else `report/` in the project. Files there replace the package's templates of the same name."""
+    env = os.environ.get("SOZIALMONITOR_REPORT_TEMPLATES")
+    return Path(env) if env else settings.project_dir / "report"
 
 
 def publish(
@@ -461,7 +475,15 @@ def publish(
     atlas_model = release_model(tmp)
     atlas = {"data": {**write_data(atlas_model, tmp / ATLAS_DIR), "path": f"{ATLAS_DIR}/data.js"}}
     seconds["atlas"] = time.perf_counter() - started
-    content = content_digest(tables, geo, atlas)
+    # The printed report's content (every figure and sentence it prints) from the same model: part of
+    # the content and checked by the audit; the PDFs follow once the release id is known.
+    say("report content")
+    started = time.perf_counter()
+    templates = load_templates(report_templates_dir(settings))
+    report_doc = build_document(tmp, atlas_model, templates, dbt_vars)
+    report = {"data": write_report_data(report_doc, tmp / REPORT_DIR)}
+    seconds["report_data"] = time.perf_counter() - started
+    content = content_digest(tables, geo, atlas, report)
 
     say("disclosure audit (linear programming)")
     started = time.perf_counter()
@@ -525,6 +547,21 @@ def publish(
     pages = write_page(tmp / ATLAS_DIR, atlas_model, release_id, _licence_text(dbt_vars))
     atlas["page"] = f"{ATLAS_DIR}/{pages[0]}"
     atlas["files"] = sorted(f"{ATLAS_DIR}/{name}" for name in ["data.js", *pages])
+    say("report (Datenreport and Gebietsprofile, PDF)")
+    started = time.perf_counter()
+    meta = meta_for(release_id, _licence_text(dbt_vars), str(dbt_vars.get("release_publisher") or ""))
+    pdfs = write_report(tmp, tmp / REPORT_DIR, report_doc, atlas_model, templates, meta)
+    seconds["report"] = time.perf_counter() - started
+    started = time.perf_counter()
+    problems = check_pdfs(tmp, report_doc)  # the PDFs print exactly what daten.json says
+    seconds["report_check"] = time.perf_counter() - started
+    if problems:
+        make_writable(tmp)
+        shutil.rmtree(tmp)
+        raise ReleaseRefused("the report's PDFs do not print what bericht/daten.json says: " + "; ".join(problems[:5]))
+    report["files"] = sorted(f"{REPORT_DIR}/{name}" for name in ["daten.json", *pdfs])
+    report["report"] = f"{REPORT_DIR}/{pdfs[0]}" if pdfs and not pdfs[0].startswith("gebietsprofile/") else None
+    report["profiles"] = sum(1 for name in pdfs if name.startswith("gebietsprofile/"))
     (tmp / "LIESMICH.txt").write_text(
         _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german), encoding="utf-8"
     )
@@ -548,6 +585,7 @@ def publish(
         "geopackage": geopackage,
         "tables": german,
         "atlas": atlas,
+        "bericht": report,
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),

@@ -156,19 +156,31 @@ def verify(release: Release) -> list[str]:
     atlas = manifest.get("atlas")
     if atlas and by_path.get(atlas["data"]["path"]) != atlas["data"]["sha256"]:
         problems.append("atlas data: its checksum disagrees with the output list")
+    report = manifest.get("bericht")
+    if report and by_path.get(report["data"]["path"]) != report["data"]["sha256"]:
+        problems.append("report data: its checksum disagrees with the output list")
+    for path in (report or {}).get("files", []):
+        if path not in by_path:
+            problems.append(f"{path}: a report file the manifest names but does not list with a checksum")
     if manifest.get("content_sha256") != content_digest(
-        manifest.get("public_tables", {}), manifest.get("geo", {}), atlas
+        manifest.get("public_tables", {}), manifest.get("geo", {}), atlas, report
     ):
-        problems.append("content_sha256 does not match the public tables, geometries and atlas data listed")
+        problems.append("content_sha256 does not match the public tables, geometries, atlas and report data listed")
     return problems
 
 
-def content_digest(public_tables: dict[str, Any], geo: dict[str, Any], atlas: dict[str, Any] | None = None) -> str:
+def content_digest(
+    public_tables: dict[str, Any], geo: dict[str, Any], atlas: dict[str, Any] | None = None,
+    report: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
     """One checksum over everything published that must be byte-identical for the same inputs: the
     public tables, the geometries and the atlas's data (the numbers and boundaries the atlas shows).
     The atlas's page and code are not content: they name the release id, like the German tables, and
     a change of the page alone publishes nothing new. (Releases made before the atlas have no
-    `atlas` entry; their digest is unchanged.)"""
+    `atlas` entry; their digest is unchanged.) The printed report counts by its content,
+    `bericht/daten.json` (every figure and sentence it prints, the report's settings and the checksums
+    of its templates): its PDFs name the release id, which is known only once the content is compared
+    with the newest release, so they are checked against that document instead (publish, audit)."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -178,6 +190,8 @@ def content_digest(public_tables: dict[str, Any], geo: dict[str, Any], atlas: di
         digest.update(f"geo {name} {geo[name]['sha256']}\n".encode())
     if atlas:
         digest.update(f"atlas data {atlas['data']['sha256']}\n".encode())
+    if report:
+        digest.update(f"report data {report['data']['sha256']}\n".encode())
     return digest.hexdigest()
 
 
