@@ -78,13 +78,12 @@ def run(
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from data_quality import GateFailed
 
+    from .demo import DemoConfig
     from .disclosure.release_audit import DisclosureAuditFailed
     from .ingest import IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
     from .release import ReleaseRefused
-
-    from .demo import DemoConfig
 
     settings = _settings()
     if not demo and not has_extracts(settings):
@@ -105,7 +104,13 @@ def run(
             for violation in result.violations[:10]:
                 console.print(f"      {violation}", markup=False)
 
-    titles = {"demo": "Demo data (raw/ holds no extracts)", "ingest": "Ingest", "dbt": "dbt build", "gates": "Quality gates", "release": "Release"}
+    titles = {
+        "demo": "Demo data (raw/ holds no extracts)",
+        "ingest": "Ingest",
+        "dbt": "dbt build",
+        "gates": "Quality gates",
+        "release": "Release",
+    }
 
     def on_stage(name: str) -> None:
         if name in titles:

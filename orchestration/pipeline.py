@@ -103,9 +103,8 @@ def run_is_alive(pid: int | None, host: str | None, started: int | None) -> bool
     except PermissionError:
         pass  # a process of another user: alive, but not ours to ask
     now = process_start(pid)
-    if started is not None and now is not None and now != started:
-        return False  # the pid was given to another process since
-    return True
+    # a different start time: the pid was given to another process since
+    return started is None or now is None or now == started
 
 
 def _mark_abandoned_runs(con, current: str) -> int:

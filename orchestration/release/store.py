@@ -125,9 +125,12 @@ def released_inputs(releases_dir: Path) -> dict[tuple[str, str], tuple[str, str]
     return out
 
 
-def verify(release: Release) -> list[str]:
-    """Recompute every checksum in the manifest. Returns the problems found (none = intact)."""
+def verify(release: Release, trusted: set[str] | None = None) -> list[str]:
+    """Recompute every checksum in the manifest and check the manifest's signature (signing.py):
+    against the public key shipped in the release, and that key against the `trusted` fingerprints
+    (none given: only the published demo key is accepted). Returns the problems found (none = intact)."""
     from ..ingest.loader import sha256_file
+    from .signing import SIGNATURE, check_signature
 
     problems = []
     manifest = release.manifest()
@@ -147,7 +150,7 @@ def verify(release: Release) -> list[str]:
             problems.append(f"{item['path']}: size differs from the manifest")
     for path in sorted(release.path.rglob("*")):
         rel = path.relative_to(release.path).as_posix()
-        if path.is_file() and rel != MANIFEST and rel not in listed:
+        if path.is_file() and rel not in (MANIFEST, SIGNATURE) and rel not in listed:
             problems.append(f"{rel}: not in the manifest")
     by_path = {item["path"]: item["sha256"] for item in manifest.get("outputs", [])}
     for name, table in manifest.get("public_tables", {}).items():
@@ -160,6 +163,7 @@ def verify(release: Release) -> list[str]:
         manifest.get("public_tables", {}), manifest.get("geo", {}), atlas
     ):
         problems.append("content_sha256 does not match the public tables, geometries and atlas data listed")
+    problems += check_signature(release.path, trusted, MANIFEST).problems
     return problems
 
 

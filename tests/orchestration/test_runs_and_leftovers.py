@@ -61,9 +61,8 @@ def test_the_demo_city_is_generated_only_while_the_run_holds_the_lock(tmp_path, 
 
     def generate_demo(raw_dir, config):
         # a second run (another process, another open file) could not take the lock now
-        with pytest.raises(RunInProgress):
-            with run_lock(settings.warehouse_path, purpose="second first run"):
-                pass
+        with pytest.raises(RunInProgress), run_lock(settings.warehouse_path, purpose="second first run"):
+            pass
         seen.append((raw_dir, config.residents))
         raise _Stop
 
