@@ -205,8 +205,32 @@ def diff_command(
         f"removed, {totals.get('suppression', 0)} changed suppression, {totals.get('same', 0)} the same; "
         f"{result['areas_changed']} areas affected"
     )
+    attributes, metadata = result["attributes_changed"], result["metadata_changed"]
+    names = sum(1 for c in attributes if c["table"] == "areas")
+    console.print(
+        f"{names} change(s) of area names or attributes, {len(attributes) - names} of catalogue entries, "
+        f"{len(metadata)} of rules, code, tools or signing key"
+    )
     for line in result["inputs_changed"]:
         console.print(f"  input {line}", markup=False)
+    if attributes:
+        table = Table(title="Names and descriptions")
+        for col in ("table", "row", "column", "change", "before", "after"):
+            table.add_column(col)
+        for c in attributes[:limit]:
+            table.add_row(*(_safe(c[k]) for k in ("table", "key", "column", "change", "before", "after")))
+        console.print(table)
+        if len(attributes) > limit:
+            console.print(f"  … and {len(attributes) - limit} more (--limit, or --json for all)")
+    if metadata:
+        table = Table(title="How the releases were made")
+        for col in ("field", "before", "after"):
+            table.add_column(col)
+        for c in metadata[:limit]:
+            table.add_row(_safe(c["field"]), _safe(c["before"]), _safe(c["after"]))
+        console.print(table)
+        if len(metadata) > limit:
+            console.print(f"  … and {len(metadata) - limit} more (--limit, or --json for all)")
     if result["per_indicator"]:
         table = Table(title="Per indicator")
         for col in ("indicator", "changed", "added", "removed", "suppression", "max |Δ|"):
@@ -236,6 +260,16 @@ def diff_command(
                 f"{row['delta']:+.4g}",
             )
         console.print(table)
+
+
+def _safe(value) -> str:
+    """A value for a terminal table: escaped (a control character in a name never acts on the screen),
+    shortened, and never read as rich markup."""
+    from rich.markup import escape
+
+    from .release.public_text import shown
+
+    return escape(shown("–" if value is None else str(value), width=60))
 
 
 @release_app.command("audit")

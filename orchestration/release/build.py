@@ -42,6 +42,7 @@ from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
+from .public_text import check_public_text
 from .reproducible import relative_config, scrub_lineage
 from .signing import SigningError, load_signing_key, sign_manifest, write_public_key
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
@@ -235,6 +236,17 @@ def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, An
             "sha256": sha256_file(parquet),
         }
     return tables
+
+
+def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
+    more = f"\n  … and {len(problems) - shown} more" if len(problems) > shown else ""
+    return (
+        f"{len(problems)} text value(s) of the public tables cannot be published (control or invisible "
+        "characters, or absurd length; orchestration/release/public_text.py):\n  "
+        + "\n  ".join(problems[:shown]) + more
+        + "\nArea names come from raw/gebiete/gebietsgliederung.csv: correct the file (or ask the "
+        "Statistikstelle for a corrected one) and run again."
+    )
 
 
 def _wide_views(con, levels: list[str]) -> None:
@@ -466,6 +478,9 @@ def publish(
         con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
         inputs = _inputs(con, stichtag)
         tables = _public_tables(con, stichtag, tmp)
+        unsafe = check_public_text(con, tables)  # names from extracts: control characters, length
+        if unsafe:
+            raise ReleaseRefused(_unsafe_text_message(unsafe))
         _wide_views(con, public_levels)
         geo, geopackage = write_gis(
             con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
