@@ -372,6 +372,79 @@ def year_over_year_expectations(config: dict, catalogue: Catalogue) -> list:
     return out
 
 
+# --- record counts -------------------------------------------------------------------------------
+
+
+def _record_count_settings(config: dict) -> dict:
+    settings = config.get("record_counts") or {}
+    return {
+        "default": float((settings.get("default") or {}).get("block_change_pct", 15)),
+        "sources": {k: float(v["block_change_pct"]) for k, v in (settings.get("sources") or {}).items()},
+        "min_records": int(settings.get("min_records", 1000)),
+        "explained": list(settings.get("explained") or []),
+    }
+
+
+def record_counts_sql(config: dict, catalogue: Catalogue) -> str:
+    """Records loaded per source and Stichtag against the previous Stichtag of the same source. A
+    delivery cut at a row boundary, a filtered export or a doubled one shows here as a jump."""
+    from orchestration.ingest.checks import lit
+
+    settings = _record_count_settings(config)
+    limits = " ".join(f"when {lit(source)} then {limit!r}" for source, limit in sorted(settings["sources"].items()))
+    limit_sql = f"case source {limits} else {settings['default']!r} end" if limits else repr(settings["default"])
+    explained = [(str(e["source"]), str(e["stichtag"])) for e in settings["explained"]]
+    explained_sql = (
+        "(" + ", ".join(f"({lit(src)}, date {lit(day)})" for src, day in explained) + ")" if explained else None
+    )
+    is_explained = f"(source, stichtag) in {explained_sql}" if explained_sql else "false"
+    return f"""
+    with latest as (
+        select source, stichtag, rows
+        from raw._load_log
+        where stichtag is not null
+        qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
+    ),
+    changes as (
+        select source, stichtag, rows,
+            lag(stichtag) over (partition by source order by stichtag) as previous_stichtag,
+            lag(rows) over (partition by source order by stichtag) as previous_rows
+        from latest
+    )
+    select source, stichtag, previous_stichtag, previous_rows, rows,
+        round(100.0 * (rows - previous_rows) / previous_rows, 2) as change_pct,
+        {limit_sql} as limit_pct,
+        {is_explained} as explained,
+        -- how far the change goes beyond its limit (null: not compared: first Stichtag, a small
+        -- source, or a change explained in gates.yml)
+        case when previous_rows is null or previous_rows < {settings["min_records"]}
+                  or rows < {settings["min_records"]} or {is_explained} then null
+             else round(abs(100.0 * (rows - previous_rows) / previous_rows) - {limit_sql}, 2) end as beyond_limit_pct
+    from changes
+    order by source, stichtag
+    """
+
+
+def record_counts_expectations(config: dict, catalogue: Catalogue) -> list:
+    import great_expectations as gx
+
+    settings = _record_count_settings(config)
+    return [
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="beyond_limit_pct",
+            max_value=0.0,
+            severity=BLOCK,
+            description=(
+                "The records delivered per source change against the previous Stichtag by at most "
+                f"{settings['default']:g} % ("
+                + ", ".join(f"{k}: {v:g} %" for k, v in sorted(settings["sources"].items()))
+                + "), unless the change is explained in gates.yml (record_counts.explained); an unexplained "
+                "drop or jump is an incomplete or doubled delivery until someone says why."
+            ),
+        )
+    ]
+
+
 SUITES: tuple[Suite, ...] = (
     Suite(
         "completeness",
@@ -400,6 +473,13 @@ SUITES: tuple[Suite, ...] = (
         "Raw ↔ mart: residents per Stichtag equal the register's count.",
         reconciliation_sql,
         reconciliation_expectations,
+    ),
+    Suite(
+        "record_counts",
+        "marts/fct_indicator_values",
+        "Every source's record count per Stichtag against the previous one: no unexplained drop or jump.",
+        record_counts_sql,
+        record_counts_expectations,
     ),
     Suite(
         "address_assignment",

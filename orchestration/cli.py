@@ -80,9 +80,10 @@ def run(
 
     from .demo import DemoConfig
     from .disclosure.release_audit import DisclosureAuditFailed
-    from .ingest import IngestFailed
+    from .ingest import ContractError, IngestFailed
     from .locking import RunInProgress
     from .pipeline import DbtFailed, has_extracts, run_pipeline
+    from .pseudonyms import KeyMissing
     from .release import ReleaseRefused
 
     settings = _settings()
@@ -134,7 +135,13 @@ def run(
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc
+    except (KeyMissing, OSError, ContractError) as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
     except IngestFailed as exc:
+        from .ingest.loader import describe_unrecognised
+
+        for line in describe_unrecognised(settings, exc.report):  # the whole delivery, also now
+            console.print(f"[yellow]! {line}[/]")
         err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
         err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
         err.print("with an .error.txt each; fix them, put them back into raw/ and run again.")
@@ -186,6 +193,42 @@ def run(
     )
     lines.append("  Status:    sozialmonitor status")
     console.print("\n".join(lines))
+
+
+# Exit codes (docs/operations.md): 2 extracts refused, 3 another run holds the warehouse, 4 dbt,
+# 5 quality gates, 6 release refused, 7 disclosure audit, 9 pseudonymisation key, 10 the machine
+# (disk full, no permission, read-only folder), 11 a contract file is invalid.
+EXIT_KEY = 9
+EXIT_ENVIRONMENT = 10
+EXIT_CONTRACT = 11
+
+
+def environment_failure(exc: Exception) -> int:
+    """A message and an exit code for a key or machine problem: never a traceback."""
+    from .ingest import ContractError
+    from .pseudonyms import KeyMissing
+
+    if isinstance(exc, ContractError):
+        err.print("\n[red]Run stopped: a source contract is invalid.[/]")
+        err.print(str(exc), markup=False)
+        err.print("Nothing was loaded. Fix the contract (docs/ingestion.md, 'Contract keys') and run again.")
+        return EXIT_CONTRACT
+    if isinstance(exc, KeyMissing):
+        err.print(f"\n[red]Run stopped: pseudonymisation key.[/] {exc}", markup=True)
+        err.print("Nothing was loaded and no release was made. See docs/privacy.md, 'The pseudonymisation key'.")
+        return EXIT_KEY
+    assert isinstance(exc, OSError)
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    hints = {
+        28: "free disk space (or point SOZIALMONITOR_WAREHOUSE/…_RELEASES_DIR at a larger disk)",
+        13: "give the pipeline's user write access to that folder",
+        30: "the folder is on a read-only file system: point the setting at a writable one",
+        1: "give the pipeline's user write access to that folder",
+    }
+    hint = hints.get(exc.errno or 0, "check the folder and the machine, then run again")
+    err.print(f"\n[red]Run stopped: the machine refused an operation[/]{where}: {exc.strerror or exc}.", markup=True)
+    err.print(f"Fix: {hint}. Nothing was published; the previous release is untouched.")
+    return EXIT_ENVIRONMENT
 
 
 @app.command()
@@ -294,9 +337,10 @@ def ingest(
     force: bool = typer.Option(False, help="Reload even unchanged files."),
 ) -> None:
     """Only load extracts into the raw schema (no dbt)."""
-    from .ingest import IngestFailed
-    from .locking import run_lock
+    from .ingest import ContractError, IngestFailed
+    from .locking import RunInProgress, run_lock
     from .pipeline import run_ingest
+    from .pseudonyms import KeyMissing
     from .release import released_inputs
 
     settings = _settings()
@@ -311,14 +355,76 @@ def ingest(
                 released=released_inputs(settings.releases_dir),
             )
     except IngestFailed as exc:
+        from .ingest.loader import describe_unrecognised
+
         err.print(str(exc), markup=False)
+        for line in describe_unrecognised(settings, exc.report):
+            console.print(f"[yellow]! {line}[/]")
         raise typer.Exit(2) from exc
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except (KeyMissing, OSError, ContractError) as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
     from .ingest.loader import describe_unrecognised
 
     for line in describe_unrecognised(settings, report):
         console.print(f"[yellow]! {line}[/]")
+
+
+@app.command()
+def unload(
+    stichtag: str = typer.Option(..., help="The Stichtag to remove, YYYY-MM-DD."),
+    reason: str = typer.Option(..., help="Why: recorded in ops.unloads with your user name."),
+    source: list[str] = typer.Option(None, help="Only these sources (repeatable); default: every source."),
+    force: bool = typer.Option(False, help="Unload although a release was made from this Stichtag."),
+) -> None:
+    """Remove a wrongly loaded Stichtag from the warehouse; its files leave raw/ for quarantine/_unloaded/."""
+    from .ingest.unload import UnloadRefused
+    from .ingest.unload import unload as unload_stichtag
+    from .locking import RunInProgress, run_lock
+    from .release import released_inputs
+    from .warehouse import connect
+
+    settings = _settings()
+    try:
+        day = date.fromisoformat(stichtag)
+    except ValueError as exc:
+        err.print(f"[red]'{stichtag}' is not a date in the form YYYY-MM-DD.[/]")
+        raise typer.Exit(2) from exc
+    if not settings.warehouse_path.exists():
+        err.print(f"[red]No warehouse at {settings.warehouse_path}: nothing to unload.[/]")
+        raise typer.Exit(2)
+    try:
+        with run_lock(settings.warehouse_path, purpose="unload"):
+            con = connect(settings.warehouse_path)
+            try:
+                result = unload_stichtag(
+                    settings,
+                    con,
+                    day,
+                    reason,
+                    sources=source or None,
+                    released=released_inputs(settings.releases_dir),
+                    force=force,
+                )
+            finally:
+                con.close()
+    except UnloadRefused as exc:
+        err.print(f"[red]Not unloaded:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    except OSError as exc:
+        raise typer.Exit(environment_failure(exc)) from exc
+    rows = ", ".join(f"{k} {v:,}" for k, v in sorted(result.rows.items())) or "no rows were loaded"
+    console.print(f"[green]✓[/] Stichtag {day:%d.%m.%Y} unloaded: {rows}.")
+    if result.moved_to:
+        console.print(f"  {len(result.files)} file(s) moved from raw/ to {result.moved_to}")
+    console.print("  Recorded in ops.unloads. Run the pipeline to rebuild without it.")
 
 
 @app.command("dbt-parse")
@@ -351,15 +457,19 @@ def catalogue(
             err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
         if stale:
             raise typer.Exit(1)
-        console.print(f"[green]✓[/] {path}: {len(loaded.indicators)} indicators, {len(loaded.measures)} measures, "
-                      f"{len(loaded.indices)} indices; generated files current")
+        console.print(
+            f"[green]✓[/] {path}: {len(loaded.indicators)} indicators, {len(loaded.measures)} measures, "
+            f"{len(loaded.indices)} indices; generated files current"
+        )
         return
     cat.generate(settings.dbt_project_dir, settings.contracts_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kennzahlenkatalog.csv").write_text(cat.export_csv(loaded), encoding="utf-8")
     (out / "kennzahlenkatalog.md").write_text(cat.export_markdown(loaded), encoding="utf-8")
-    console.print(f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
-                  f"{out / 'kennzahlenkatalog.md'}")
+    console.print(
+        f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
+        f"{out / 'kennzahlenkatalog.md'}"
+    )
 
 
 @app.command()

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .warehouse import private_dir
+
 
 class RunInProgress(Exception):
     pass
@@ -26,7 +28,7 @@ class RunInProgress(Exception):
 def run_lock(warehouse_path: Path, purpose: str = "pipeline run", wait: float = 0.0) -> Iterator[None]:
     """Hold the warehouse's run lock. `wait` > 0: wait up to that many seconds for it first."""
     lock_path = warehouse_path.with_name(warehouse_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(lock_path.parent)  # the warehouse's folder: microdata, owner only
     fh = lock_path.open("a+")
     deadline = time.monotonic() + wait
     while True:

@@ -75,7 +75,16 @@ def load_key(raw_dir: Path | None = None, environ: dict[str, str] | None = None)
         path = Path(env[ENV_KEY_FILE])
         if not path.is_file():
             raise KeyMissing(f"{ENV_KEY_FILE} points at {path}, which does not exist")
-        secret, origin = path.read_bytes().strip(), str(path)
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077 and path.resolve() != DEMO_KEY_FILE.resolve():
+            raise KeyMissing(
+                f"the key file {path} can be read or written by other users (mode {mode:04o}); a key others can "
+                f"read protects nothing. Fix: chmod 600 {path} (and check who could have copied it)"
+            )
+        try:
+            secret, origin = path.read_bytes().strip(), str(path)
+        except OSError as exc:
+            raise KeyMissing(f"the key file {path} cannot be read: {exc.strerror}") from exc
     elif raw_dir is not None and (Path(raw_dir) / DEMO_MARKER).is_file():
         secret, origin = DEMO_KEY_FILE.read_bytes().strip(), f"{DEMO_KEY_FILE} (demo city)"
     else:
@@ -87,6 +96,20 @@ def load_key(raw_dir: Path | None = None, environ: dict[str, str] | None = None)
     if len(secret) < MIN_KEY_BYTES:
         raise KeyMissing(f"the pseudonymisation key from {origin} is shorter than {MIN_KEY_BYTES} bytes")
     return PseudonymKey(secret, origin)
+
+
+def demo_files(raw_dir: Path) -> dict[str, str]:
+    """The files the demo generator wrote into raw/ with their SHA-256, from its marker: the only
+    files the published demo key may pseudonymise."""
+    marker = Path(raw_dir) / DEMO_MARKER
+    if not marker.is_file():
+        return {}
+    files = {}
+    for line in marker.read_text(encoding="utf-8", errors="replace").splitlines():
+        digest, sep, name = line.partition("  ")
+        if sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            files[name] = digest
+    return files
 
 
 def hmac_sql(expression: str) -> str:

@@ -33,15 +33,32 @@ def load_extensions(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = EXT
         con.execute(f"load '{extension_path(name)}'")
 
 
+def private_dir(path: Path) -> Path:
+    """A folder for microdata: created readable by its owner only (0700). An existing folder is
+    left as its owner set it (it may be shared on purpose, or not ours to change)."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is reduced by the umask; this is exact
+    return path
+
+
 def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ...] = EXTENSIONS):
-    """Open the warehouse (or any DuckDB file) with downloads switched off and our extensions loaded."""
+    """Open the warehouse (or any DuckDB file) with downloads switched off and our extensions loaded.
+    A new file and a new folder for it are created readable by the owner only: the warehouse holds
+    microdata (public copies get their own modes when a release is written)."""
+    path = Path(path)
+    new = not read_only and not path.exists()
     if not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     con = duckdb.connect(
         str(path),
         read_only=read_only,
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    if new and path.exists():
+        path.chmod(0o600)
     load_extensions(con, extensions)
     return con
 

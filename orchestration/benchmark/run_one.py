@@ -19,6 +19,45 @@ from ..warehouse import connect
 FLOOR_SQL = (Path(__file__).parent / "floor.sql").read_text(encoding="utf-8")
 
 
+def read_raw_files(settings: Settings) -> float:
+    """The floor's reading: every file in raw/ read once, by DuckDB's own CSV reader (text columns,
+    no checks, into memory) and, for the BA and Sozialamt workbooks, by calamine, the fastest XLSX
+    reader there is for Python (this DuckDB ships none). GeoJSON by DuckDB's JSON reader. Seconds."""
+    import duckdb
+    from python_calamine import CalamineWorkbook
+
+    from ..ingest.contracts import load_contracts
+    from ..ingest.loader import discover
+
+    contracts = load_contracts(settings.contracts_dir)
+    extracts, _ = discover(settings, contracts)
+    con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
+    start = time.perf_counter()
+    for contract in contracts.values():
+        files = [str(e.path) for e in extracts if e.source == contract.source and e.problem is None]
+        if not files:
+            continue
+        if contract.format == "csv":
+            encoding = "latin-1" if contract.encoding in ("cp1252", "latin-1") else "utf-8"
+            con.execute(
+                f"create temp table floor_{contract.source} as select * from read_csv(?, delim=?, header=true, "
+                f"all_varchar=true, union_by_name=true, encoding='{encoding}')",
+                [files, contract.delimiter],
+            )
+        elif contract.format == "xlsx":
+            for path in files:
+                CalamineWorkbook.from_path(path).get_sheet_by_name(contract.sheet).to_python()
+        else:
+            con.execute(
+                f"create temp table floor_{contract.source} as select * from read_json(?, maximum_object_size=1e9)",
+                [files],
+            )
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
 def run_floor(con) -> float:
     start = time.perf_counter()
     con.execute(FLOOR_SQL)
@@ -78,12 +117,14 @@ def main() -> None:
     summary = run_pipeline(settings)
     con = connect(settings.warehouse_path, extensions=())
     try:
-        floors = [run_floor(con) for _ in range(args.floor_repeats)]
+        statements = [run_floor(con) for _ in range(args.floor_repeats)]
         check = compare_with_marts(con)
         persons = con.execute("select count(*) from raw.register_persons").fetchone()[0]
         values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
     finally:
         con.close()
+    reads = [read_raw_files(settings) for _ in range(args.floor_repeats)]
+    floors = [r + q for r, q in zip(reads, statements, strict=True)]
     print(
         json.dumps(
             {
@@ -94,7 +135,10 @@ def main() -> None:
                 "dbt_s": summary.timings["dbt"],
                 "gates_s": summary.timings["gates"],
                 "release_s": summary.timings["release"],
-                "floor_s": min(floors),
+                # the floor: reading every raw file once plus the one statement (best of the runs)
+                "floor_s": min(reads) + min(statements),
+                "floor_read_s": min(reads),
+                "floor_statement_s": min(statements),
                 "floor_runs_s": floors,
                 **check,
             }

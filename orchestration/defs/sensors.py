@@ -27,9 +27,12 @@ def _fingerprints(settings: Settings) -> dict[str, tuple[str, str | None]]:
     extracts, _ = discover(settings, load_contracts(settings.contracts_dir))
     out = {}
     for e in extracts:
-        st = e.path.stat()
+        st = e.path.lstat()  # a broken link or a folder is a change too: the run reports it
         rel = e.path.relative_to(settings.raw_dir).as_posix()
-        out[rel] = (f"{st.st_size}:{st.st_mtime_ns}", e.stichtag.isoformat() if e.stichtag else None)
+        # A file refused by its name (no date, a future Stichtag) never becomes a partition; it
+        # starts a run of the newest Stichtag, whose ingest refuses and reports it.
+        day = e.stichtag.isoformat() if e.stichtag and e.problem is None else None
+        out[rel] = (f"{st.st_size}:{st.st_mtime_ns}", day)
     return out
 
 
@@ -66,8 +69,10 @@ def build_sensor(job, settings_factory) -> dg.SensorDefinition:
         name="raw_extracts",
         job=job,
         minimum_interval_seconds=SENSOR_INTERVAL,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="A new or changed extract in raw/ starts a run for its Stichtag.",
+        # Off until an operator turns it on (Dagster UI → Automation, or `dagster sensor start`):
+        # a development instance must not ingest and publish by itself.
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="A new or changed extract in raw/ starts a run for its Stichtag (off by default).",
     )
     def raw_extracts(context: dg.SensorEvaluationContext):
         settings = settings_factory()
@@ -91,7 +96,7 @@ def build_schedule(job) -> dg.ScheduleDefinition:
         job=job,
         cron_schedule="0 6 * * 1",
         execution_timezone="Europe/Berlin",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.STOPPED,  # off by default, like the sensor
         description=(
             "Mondays 06:00: rebuild and gate the newest Stichtag. Picks up changes of code, contracts "
             "or thresholds; when nothing changed the release stays as it is (no new version)."

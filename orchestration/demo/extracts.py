@@ -24,6 +24,7 @@ Stadtviertel codes without the leading zero in the housing files of 2019/2020, '
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import date
@@ -126,9 +127,14 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     finally:
         con.close()
     # Marks raw/ as the demo city: only then may ingestion fall back to the published demo key.
+    # It lists every written file with its SHA-256: the demo key is refused for any other file.
+    listing = "".join(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}\n" for p in sorted(written)
+    )
     (out / DEMO_MARKER).write_text(
         "Musterstadt: simulated extracts. Ingestion pseudonymises them with the published demo key\n"
-        "(orchestration/demo/demo_pseudonym.key). Never put real extracts into this folder.\n",
+        "(orchestration/demo/demo_pseudonym.key), and only the files listed below, unchanged.\n"
+        "Never put real extracts into this folder.\n" + listing,
         encoding="utf-8",
     )
     return sorted(written)

@@ -14,7 +14,7 @@ from datetime import date
 
 import duckdb
 
-from .contracts import Column, Contract
+from .contracts import RELATIVE_BOUND, Column, Contract
 from .reading import STAGE, Violation
 
 
@@ -72,15 +72,24 @@ class Check:
     fix: str
 
 
+def _shift_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
 def _bounds(col: Column, stichtag: date | None) -> tuple[object, object]:
     def relative(kind: str | None):
         if kind is None or stichtag is None:
             return None
-        return {
-            "year": stichtag.year,
-            "date": stichtag,
-            "year_start": date(stichtag.year, 1, 1),
-        }[kind]
+        m = RELATIVE_BOUND.match(kind)
+        base, shift = m.group("base"), int(m.group("shift") or 0)
+        if base == "year":
+            return stichtag.year + shift
+        if base == "date":
+            return _shift_years(stichtag, shift)
+        return date(stichtag.year + shift, 1, 1)
 
     low = col.min if col.min is not None else relative(col.min_from_stichtag)
     high = col.max if col.max is not None else relative(col.max_from_stichtag)
@@ -137,7 +146,9 @@ def suppressed_expression(col: Column) -> str:
     return f"coalesce({_v(col)} in ({', '.join(lit(m) for m in col.suppressed)}), false)"
 
 
-def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
+def build_checks(contract: Contract, stichtag: date | None, controls: bool = True) -> list[Check]:
+    """The contract's checks. `controls=False`: the file holds no control character anywhere (the
+    reader knows), so that check is left out."""
     checks: list[Check] = []
     source_file = f"orchestration/contracts/{contract.source}.yml"
     fix_value = "correct the value in the department's system and deliver the file again"
@@ -146,6 +157,27 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
         typed = typed_column(col)
         if col.required:
             checks.append(Check(col, f"{v} is null", "value is missing but the column is required", fix_value))
+        if col.type in ("varchar", "code") and controls:
+            # Control characters (NUL, escape, backspace …) have no place in a name or code; they
+            # break exports and hide text. Tab, line feed and carriage return inside a quoted field
+            # are control characters too: a street name never spans lines.
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and regexp_matches({v}, '[\\x00-\\x1F\\x7F]')",
+                    "contains a control character (a NUL byte, tab, line break or escape code)",
+                    fix_value,
+                )
+            )
+        if col.type in ("varchar", "code"):
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and length({v}) > {col.text_limit}",
+                    f"longer than {col.text_limit} characters (a shifted column or pasted text?)",
+                    f"{fix_value}; if such long values are real, raise `max_length` of the column in {source_file}",
+                )
+            )
         if col.type == "integer":
             checks.append(
                 Check(
@@ -193,6 +225,22 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
                     fix_value,
                 )
             )
+        if col.type in ("integer", "count"):
+            # A number of the right form that does not fit the warehouse type (more than 19
+            # digits) would be stored as NULL, even in a required column.
+            checks.append(
+                Check(
+                    col,
+                    f"{typed} is null and {v} is not null and regexp_full_match({v}, '[+-]?\\d+')"
+                    + (
+                        f" and {v} not in ({', '.join(lit(m) for m in [*col.suppressed, *col.zero])})"
+                        if col.suppressed or col.zero
+                        else ""
+                    ),
+                    "a number too large for the column",
+                    fix_value,
+                )
+            )
         if col.pattern:
             checks.append(
                 Check(
@@ -227,18 +275,28 @@ def build_checks(contract: Contract, stichtag: date | None) -> list[Check]:
 
 
 def find_violations(
-    con: duckdb.DuckDBPyConnection, contract: Contract, stichtag: date | None, name: str, limit: int = 20
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    stichtag: date | None,
+    name: str,
+    limit: int = 20,
+    controls: bool = True,
 ) -> list[Violation]:
     """Every value that breaks the contract: the first `limit` by line, plus one summary per check."""
-    checks = build_checks(contract, stichtag)
+    checks = build_checks(contract, stichtag, controls)
     if not checks:
         return []
     header_of = _headers_in_file(contract)
+    # One scan finds the rows that break anything (in a sound file: none); the per-check detail
+    # is computed over those rows only, so a clean file costs one pass, not one per check.
+    any_broken = " or ".join(f"coalesce({c.condition}, false)" for c in checks)
+    con.execute(f"create or replace temp table _broken as select * from {TYPED} where {any_broken}")
     union = "\nunion all\n".join(
-        f"select _line, {i} as check_id, cast({_v(c.column)} as varchar) as value from {TYPED} where {c.condition}"
+        f"select _line, {i} as check_id, cast({_v(c.column)} as varchar) as value from _broken where {c.condition}"
         for i, c in enumerate(checks)
     )
     con.execute(f"create or replace temp table _violations as {union}")
+    con.execute("drop table _broken")
     summary = con.execute("select check_id, count(*) from _violations group by check_id order by check_id").fetchall()
     if not summary:
         return []

@@ -18,7 +18,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
-RelativeBound = Literal["year", "date", "year_start"]
+# A bound relative to the file's Stichtag: "year", "date" or "year_start", optionally shifted by
+# whole years ("date-8y": eight years before the Stichtag, e.g. the oldest child in day care).
+RELATIVE_BOUND = re.compile(r"^(?P<base>year|date|year_start)(?:(?P<shift>[+-]\d{1,3})y)?$")
+RelativeBound = str
+# Longest text a varchar/code column takes unless its contract says otherwise: longer values are a
+# shifted column or a pasted document, never a street name.
+DEFAULT_MAX_LENGTH = 200
 
 SQL_TYPES: dict[str, str] = {
     "varchar": "VARCHAR",
@@ -32,6 +38,10 @@ SQL_TYPES: dict[str, str] = {
 
 class ContractError(Exception):
     """A contract file itself is wrong."""
+
+
+class BadFileName(ValueError):
+    """A file is named like a source's extract, but the Stichtag in its name is no date."""
 
 
 class Reference(BaseModel):
@@ -70,6 +80,7 @@ class Column(BaseModel):
     min_from_stichtag: RelativeBound | None = None
     max_from_stichtag: RelativeBound | None = None
     date_format: str | None = None
+    max_length: int | None = Field(default=None, ge=1, le=100_000)
     suppressed: list[str] = []
     zero: list[str] = []
     references: Reference | None = None
@@ -87,6 +98,20 @@ class Column(BaseModel):
         if value is not None:
             re.compile(value)
         return value
+
+    @field_validator("min_from_stichtag", "max_from_stichtag")
+    @classmethod
+    def _relative_bound(cls, value: str | None) -> str | None:
+        if value is not None and not RELATIVE_BOUND.match(value):
+            raise ValueError(
+                f"'{value}' is not a bound relative to the Stichtag: use year, date or year_start, "
+                "optionally shifted by whole years (date-8y, year-110)"
+            )
+        return value
+
+    @property
+    def text_limit(self) -> int:
+        return self.max_length or DEFAULT_MAX_LENGTH
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -135,6 +160,17 @@ class Contract(BaseModel):
     # The columns whose (keyed) hash gives each record its key for the Cell Key Method; default:
     # unique_key. Keep it stable across Stichtage (the person key, not a line number).
     record_key: list[str] | None = None
+    # A CSV export ends with a line break; a file that does not was most likely cut off in transfer
+    # (inside its last field, which no column count can see). Set false for software that never
+    # writes the final line break.
+    final_newline: bool = True
+    # Control total: the number of data records, sent by the department in a file beside the
+    # extract named like it plus `.count` (EWR_Bestand_20241231.csv.count holding "102553").
+    # required: refused without it; optional: checked when present; none: not looked for.
+    control_total: Literal["required", "optional", "none"] = "optional"
+    # Record count against the previous Stichtag: a change beyond this share (percent) blocks the
+    # release unless it is explained (data_quality/gates.yml, record_counts.explained).
+    max_count_change_pct: float | None = Field(default=None, gt=0)
     columns: list[Column]
 
     @property
@@ -187,16 +223,23 @@ class Contract(BaseModel):
         raise KeyError(name)
 
     def match(self, filename: str) -> date | None | Literal[False]:
-        """The file's Stichtag (None for reference data), or False when the name does not match."""
+        """The file's Stichtag (None for reference data), or False when the name does not match.
+        Raises BadFileName when the name matches but its date is not a calendar date."""
         m = self.pattern.fullmatch(filename)
         if not m:
             return False
         if self.period == "reference":
             return None
         groups = m.groupdict()
-        if groups.get("stichtag"):
-            return datetime.strptime(groups["stichtag"], self.stichtag_format).date()
-        return date(int(groups["year"]), 12, 31)
+        try:
+            if groups.get("stichtag"):
+                return datetime.strptime(groups["stichtag"], self.stichtag_format).date()
+            return date(int(groups["year"]), 12, 31)
+        except ValueError as exc:
+            text = groups.get("stichtag") or groups.get("year")
+            raise BadFileName(
+                f"the date '{text}' in the file name is not a calendar date in the form {self.stichtag_format} ({exc})"
+            ) from exc
 
     @property
     def table(self) -> str:

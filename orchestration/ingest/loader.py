@@ -15,6 +15,7 @@ before it gives up, so the engineer sees all problems of a delivery at once, and
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -26,8 +27,19 @@ from typing import Any
 import duckdb
 
 from ..faults import checkpoint
-from ..pseudonyms import PSEUDONYM_HEX, KeyMissing, PseudonymKey, check_fingerprint, hmac_sql, load_key, record_key_sql
+from ..pseudonyms import (
+    DEMO_MARKER,
+    PSEUDONYM_HEX,
+    KeyMissing,
+    PseudonymKey,
+    check_fingerprint,
+    demo_files,
+    hmac_sql,
+    load_key,
+    record_key_sql,
+)
 from ..settings import Settings
+from ..warehouse import private_dir
 from .checks import (
     TYPED,
     drop_footer,
@@ -38,7 +50,7 @@ from .checks import (
     suppressed_column,
     typed_column,
 )
-from .contracts import Contract, load_contracts
+from .contracts import BadFileName, Contract, load_contracts
 from .reading import STAGE, Unreadable, Violation, stage_csv, stage_geojson, stage_xlsx
 
 LOG_TABLE = "raw._load_log"
@@ -50,6 +62,9 @@ class Extract:
     contract: Contract
     path: Path
     stichtag: date | None
+    # Found before the file is read (a name whose date is no date, a Stichtag in the future, a
+    # link out of raw/, a folder): the file is refused without opening it.
+    problem: Violation | None = None
 
     @property
     def source(self) -> str:
@@ -90,7 +105,16 @@ def describe_unrecognised(settings: Settings, report: IngestReport) -> list[str]
         folder = path.parent.relative_to(settings.raw_dir).as_posix() if path.is_relative_to(settings.raw_dir) else ""
         expected = [f"{c.file_pattern} ({c.source})" for c in contracts.values() if c.directory == folder]
         hint = f"expected names: {', '.join(expected)}" if expected else "no source reads this folder"
-        lines.append(f"{path.relative_to(settings.raw_dir) if folder else path} was not loaded: {hint}")
+        if path.is_symlink():
+            kind = "symbolic link" if path.exists() else "broken symbolic link"
+        elif path.is_dir():
+            kind = "folder"
+        elif path.name.startswith("."):
+            kind = "hidden file"
+        else:
+            kind = "file"
+        shown = path.relative_to(settings.raw_dir) if path.is_relative_to(settings.raw_dir) else path
+        lines.append(f"{kind} {shown} was not loaded: {hint}")
     return lines
 
 
@@ -114,8 +138,59 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(settings: Settings, contracts: dict[str, Contract]) -> tuple[list[Extract], list[Path]]:
-    """Files in raw/ that belong to a contract, in load order; and files nobody claims."""
+CONTROL_SUFFIX = ".count"  # control total beside an extract: EWR_Bestand_20241231.csv.count
+IGNORED_NAMES = {"README.md", ".gitkeep", DEMO_MARKER}
+
+
+def _refusal(extract_name: str, problem: str, fix: str) -> Violation:
+    return Violation(extract_name, None, None, problem, fix)
+
+
+def _pre_check(settings: Settings, contract: Contract, path: Path, today: date) -> tuple[date | None, Violation | None]:
+    """What can be said about a file from its name and kind alone, without reading a byte."""
+    name = str(path.relative_to(settings.raw_dir))
+    try:
+        stichtag = contract.match(path.name)
+    except BadFileName as exc:
+        return None, _refusal(name, str(exc), f"rename the file to the form {contract.file_pattern} with a real date")
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            return stichtag, _refusal(
+                name,
+                "the file is a symbolic link to something that does not exist",
+                "copy the extract itself into raw/ instead of a link",
+            )
+        if not target.is_relative_to(settings.raw_dir.resolve()):
+            # Never read it: its content is not a delivery, and must not reach any message.
+            return stichtag, _refusal(
+                name,
+                "the file is a symbolic link to a place outside raw/; it was not read",
+                "copy the extract itself into raw/ instead of a link",
+            )
+    if path.is_dir():
+        return stichtag, _refusal(
+            name,
+            "a folder is named like an extract (an unpacked archive?)",
+            "put the extract file itself into raw/, not a folder",
+        )
+    if not path.is_file():
+        return stichtag, _refusal(name, "not a regular file", "copy the extract file itself into raw/")
+    if stichtag is not None and stichtag > today:
+        return stichtag, _refusal(
+            name,
+            f"the Stichtag {stichtag.isoformat()} in the file name lies in the future",
+            "check the date in the file name: a Stichtag can only be delivered after it has passed",
+        )
+    return stichtag, None
+
+
+def discover(
+    settings: Settings, contracts: dict[str, Contract], today: date | None = None
+) -> tuple[list[Extract], list[Path]]:
+    """Files in raw/ that belong to a contract, in load order; and everything else in raw/ that
+    nobody claims (files, hidden files, folders, links), so nothing there goes unreported."""
+    today = today or date.today()
     extracts: list[Extract] = []
     claimed: set[Path] = set()
     for contract in contracts.values():
@@ -123,22 +198,27 @@ def discover(settings: Settings, contracts: dict[str, Contract]) -> tuple[list[E
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if not path.is_file():
+            if path.name.endswith(CONTROL_SUFFIX) and contract.pattern.fullmatch(path.name[: -len(CONTROL_SUFFIX)]):
+                claimed.add(path)  # a control total: read with its extract
                 continue
-            stichtag = contract.match(path.name)
-            if stichtag is False:
+            if contract.pattern.fullmatch(path.name) is None:
                 continue
+            stichtag, problem = _pre_check(settings, contract, path, today)
             claimed.add(path)
-            extracts.append(Extract(contract, path, stichtag))
-    unrecognised = (
-        sorted(
-            p
-            for p in settings.raw_dir.rglob("*")
-            if p.is_file() and p not in claimed and not p.name.startswith(".") and p.name != "README.md"
-        )
-        if settings.raw_dir.is_dir()
-        else []
-    )
+            extracts.append(Extract(contract, path, stichtag, problem))
+    unrecognised: list[Path] = []
+    if settings.raw_dir.is_dir():
+        folders = {settings.raw_dir / c.directory for c in contracts.values()}
+        for path in sorted(settings.raw_dir.rglob("*")):
+            if path in claimed or path.name in IGNORED_NAMES or any(p in claimed for p in path.parents):
+                continue
+            if (
+                path.is_dir()
+                and not path.is_symlink()
+                and (path in folders or any(f.is_relative_to(path) for f in folders))
+            ):
+                continue  # a source's folder (or one above it)
+            unrecognised.append(path)
     order = {name: i for i, name in enumerate(contracts)}
     extracts.sort(key=lambda e: (order[e.source], e.stichtag or date.min, e.path.name))
     return extracts, unrecognised
@@ -207,10 +287,12 @@ def _loaded_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {f"raw.{r[0]}" for r in rows}
 
 
-def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> bool:
+    """Stage the file; returns whether its values may hold control characters."""
     fmt = extract.contract.format
+    controls = True
     if fmt == "csv":
-        stage_csv(con, extract.contract, extract.path, name, extract.path.read_bytes())
+        controls = stage_csv(con, extract.contract, extract.path, name, extract.path.read_bytes())
     elif fmt == "xlsx":
         stage_xlsx(con, extract.contract, extract.path, name)
     else:
@@ -219,6 +301,7 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> None:
     for col in extract.contract.columns:
         if col.may_be_absent and col.name not in staged:  # an older file without a later column
             con.execute(f"alter table {STAGE} add column {col.name} varchar")
+    return controls
 
 
 Released = dict[tuple[str, str], tuple[str, str]]  # (source, Stichtag) -> (SHA-256, release id)
@@ -253,20 +336,28 @@ def load_extract(
     key: PseudonymKey | None = None,
 ) -> LoadResult:
     started = time.perf_counter()
-    sha = sha256_file(extract.path)
-    if not force and _already_loaded(con, extract, sha):
-        return LoadResult(extract, "unchanged", sha, seconds=time.perf_counter() - started)
     contract = extract.contract
     name = (
         str(extract.path.relative_to(settings.raw_dir))
         if extract.path.is_relative_to(settings.raw_dir)
         else extract.path.name
     )
+    footer_rows = 0
+    if extract.problem is not None:
+        sha, violations = "", [extract.problem]
+    else:
+        sha = sha256_file(extract.path)
+        if not force and _already_loaded(con, extract, sha):
+            return LoadResult(extract, "unchanged", sha, seconds=time.perf_counter() - started)
+        violations = []
     try:
-        _stage(con, extract, name)
-        footer_rows = drop_footer(con, contract, name)
-        materialize_typed(con, contract)
-        violations = find_violations(con, contract, extract.stichtag, name)
+        if not violations:
+            controls = _stage(con, extract, name)
+            footer_rows = drop_footer(con, contract, name)
+            materialize_typed(con, contract)
+            violations = find_violations(con, contract, extract.stichtag, name, controls=controls)
+        if not violations:
+            violations = control_total_violations(con, extract, name)
         if not violations:
             violations = find_duplicate_keys(con, contract, name)
         if not violations:
@@ -274,8 +365,26 @@ def load_extract(
         if not violations:  # a sound file, but for a Stichtag a release was made from another file
             refused = released_violation(extract, sha, name, released)
             violations = [refused] if refused else []
+        if not violations:  # last, so a broken file is told what is broken about it first
+            violations = demo_key_violations(settings, key, name, sha)
     except Unreadable as exc:
         violations, footer_rows = exc.violations, 0
+    except (duckdb.Error, OSError, ValueError, MemoryError) as exc:
+        # Whatever else a file does to the readers: it is this file's problem, reported like the
+        # others, never a traceback that hides the rest of the delivery.
+        violations, footer_rows = (
+            [
+                Violation(
+                    name,
+                    None,
+                    None,
+                    f"the file cannot be read ({type(exc).__name__}: {_first_line(exc)})",
+                    "check that the file is a complete export in the form the contract describes "
+                    f"(orchestration/contracts/{contract.source}.yml) and deliver it again",
+                )
+            ],
+            0,
+        )
     if violations:
         target = quarantine(settings, extract, sha, violations)
         con.execute(
@@ -294,6 +403,83 @@ def load_extract(
     rows = _insert(con, contract, extract, name, sha, footer_rows, started, key)
     _drop_stage(con)
     return LoadResult(extract, "loaded", sha, rows=rows, footer_rows=footer_rows, seconds=time.perf_counter() - started)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+def read_control_total(path: Path) -> tuple[int | None, str | None]:
+    """The record count in a control file: one whole number, optionally after a label
+    ('102553', 'Datensaetze: 102553', 'Anzahl;102.553'). Returns (count, problem)."""
+    try:
+        text = path.read_bytes()[:200].decode("utf-8-sig", errors="replace").strip()
+    except OSError as exc:
+        return None, f"the control file {path.name} cannot be read ({exc.strerror})"
+    match = re.fullmatch(r"(?:[A-Za-zÄÖÜäöüß _-]+[:;=]\s*)?(\d{1,3}(?:\.\d{3})+|\d+)", text)
+    if not match:
+        return None, f"the control file {path.name} does not hold a record count (found {text[:40]!r})"
+    return int(match.group(1).replace(".", "")), None
+
+
+def control_total_violations(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> list[Violation]:
+    """A department's control total (the count it sent beside the file) against the records read:
+    a file cut at a row boundary has every line intact and only this shows it."""
+    contract = extract.contract
+    if contract.control_total == "none":
+        return []
+    control = extract.path.with_name(extract.path.name + CONTROL_SUFFIX)
+    if not control.is_file():
+        if contract.control_total == "required":
+            return [
+                _refusal(
+                    name,
+                    f"the control total {control.name} is missing (the contract requires the record count "
+                    "beside every file)",
+                    f"deliver {control.name} with the number of records the department's system exported",
+                )
+            ]
+        return []
+    expected, problem = read_control_total(control)
+    if problem:
+        return [_refusal(name, problem, f"write the number of data records (only the number) into {control.name}")]
+    rows = con.execute(f"select count(*) from {TYPED}").fetchone()[0]
+    if rows != expected:
+        missing = (
+            "records are missing: the file was cut off or filtered"
+            if rows < expected
+            else "more records than announced"
+        )
+        return [
+            _refusal(
+                name,
+                f"{rows:,} records read, but the control total {control.name} says {expected:,}: {missing}",
+                "deliver the complete file (and its control total) again",
+            )
+        ]
+    return []
+
+
+def demo_key_violations(settings: Settings, key: PseudonymKey | None, name: str, sha: str) -> list[Violation]:
+    """The published demo key protects nothing: it may only pseudonymise the demo generator's own,
+    unchanged files. Any other file under that key is refused, whatever made the key be used."""
+    if key is None or not key.is_demo:
+        return []
+    generated = demo_files(settings.raw_dir)
+    if generated.get(Path(name).as_posix()) == sha:
+        return []
+    return [
+        Violation(
+            name,
+            None,
+            None,
+            "this file is not one the demo generator wrote, but the pseudonymisation key in use is the "
+            "published demo key, which protects nothing",
+            "real extracts need the office's own key: set SOZIALMONITOR_PSEUDONYM_KEY_FILE (docs/privacy.md) "
+            f"and remove raw/{DEMO_MARKER}",
+        )
+    ]
 
 
 def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
@@ -381,7 +567,8 @@ def _insert(
 def quarantine(settings: Settings, extract: Extract, sha: str, violations: list[Violation]) -> Path:
     """Move the broken file out of raw/ so that it is not picked up again, and explain why."""
     folder = settings.quarantine_dir / extract.source
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.quarantine_dir)
+    private_dir(folder)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     target = folder / f"{stamp}_{extract.path.name}"
     counter = 1
@@ -389,6 +576,11 @@ def quarantine(settings: Settings, extract: Extract, sha: str, violations: list[
         target = folder / f"{stamp}_{counter}_{extract.path.name}"
         counter += 1
     shutil.move(str(extract.path), target)
+    control = extract.path.with_name(extract.path.name + CONTROL_SUFFIX)
+    if control.is_file():
+        shutil.move(str(control), target.with_name(target.name + CONTROL_SUFFIX))
+    if target.is_file() and not target.is_symlink():
+        target.chmod(0o600)
     report = [
         f"Source:     {extract.contract.title} ({extract.source})",
         f"File:       {extract.path}",
@@ -402,7 +594,9 @@ def quarantine(settings: Settings, extract: Extract, sha: str, violations: list[
         "",
         f"After fixing, put the corrected file back into {extract.path.parent} and run the pipeline again.",
     ]
-    target.with_name(target.name + ".error.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
+    error_file = target.with_name(target.name + ".error.txt")
+    error_file.write_text("\n".join(report) + "\n", encoding="utf-8")
+    error_file.chmod(0o600)
     return target
 
 

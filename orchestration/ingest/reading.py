@@ -58,12 +58,47 @@ def _line_col(data: bytes, pos: int) -> tuple[int, int]:
     return line, pos - start + 1
 
 
-_UTF8_SEQUENCE = re.compile(rb"[\xC2\xC3\xC5][\x80-\xBF]|\xE2\x80[\x93\x94\x9E\x9C\x9D\xA6]|\xE2\x82\xAC")
+# UTF-8's two- and three-byte forms. In a Windows-1252 file they read as an upper-case accented
+# letter (or à-ï) followed by a symbol from 0x80-0xBF ('Ã¤', 'Ä±', 'â€“'): nothing German text has.
+_UTF8_SEQUENCE = re.compile(rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}")
+# UTF-8 text that was decoded as Windows-1252 and encoded as UTF-8 again ('ä' → 'Ã¤'): in valid
+# UTF-8, 'Ã'/'Â'… followed by what a byte 0x80-0xBF becomes in cp1252.
+_DOUBLE_ENCODED = re.compile(
+    rb"[\xC3][\x82-\x9F](?:\xC2[\x80-\xBF]|\xC5[\x92\x93\xA0\xA1\xB8\xBD\xBE]|\xC6\x92|\xCB[\x86\x9C]"
+    rb"|\xE2\x80[\x93-\xBA]|\xE2\x82\xAC|\xE2\x84\xA2)"
+)
+
+
+_BINARY_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook or a zipped export?)",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Excel/Word file (.xls/.doc)",
+    b"\x1f\x8b": "a gzip archive",
+}
 
 
 def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
-    """The bytes must be what the contract declares; both classic mix-ups are caught."""
+    """The bytes must be what the contract declares; both classic mix-ups are caught, and files
+    that are not text at all (UTF-16, archives, binary) are named as such."""
     declared = encoding
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            return [
+                Violation(
+                    name, None, None, f"the file is not text but {what}", "deliver the extract as the CSV file itself"
+                )
+            ]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") >= 10:
+        return [
+            Violation(
+                name,
+                1,
+                None,
+                f"the file is UTF-16 encoded (or binary), but the contract declares encoding {declared}",
+                f"export the file as {declared} ('Unicode' in Excel means UTF-16: choose 'CSV (Trennzeichen-getrennt)' "
+                "or the encoding the contract names)",
+            )
+        ]
     if encoding in ("utf-8", "utf-8-sig"):
         try:
             data.decode("utf-8")
@@ -81,8 +116,46 @@ def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
                     "department always delivers cp1252",
                 )
             ]
+        match = _DOUBLE_ENCODED.search(data)
+        if match is not None:
+            line, col = _line_col(data, match.start())
+            found = data[match.start() : match.end()].decode("utf-8", "replace")
+            return [
+                Violation(
+                    name,
+                    line,
+                    None,
+                    f"doubly encoded text at character {col} ('{found}' is what 'ä', 'ß' … become when UTF-8 is "
+                    "read as Windows-1252 and saved as UTF-8 again)",
+                    "export the file from the department's system again without converting it; do not open and "
+                    "re-save it in an editor that guesses the encoding",
+                )
+            ]
         return []
     # cp1252 / latin-1
+    if data.isascii():
+        return []
+    # UTF-8 text inside a Windows-encoded file: umlauts and ß as two-byte sequences (C3 A4 for
+    # 'ä' reads as 'Ã¤'). German cp1252 text never has an upper-case accented letter before a
+    # byte 0x80-0xBF, so one such sequence means the whole file, or some of its lines, are UTF-8.
+    # Looked for first: a UTF-8 'Ł' (C5 81) also holds a byte cp1252 leaves undefined.
+    match = _UTF8_SEQUENCE.search(data)
+    if match is not None:
+        pos = match.start()
+        line, col = _line_col(data, pos)
+        sequence = data[pos : match.end()]
+        return [
+            Violation(
+                name,
+                line,
+                None,
+                f"UTF-8 encoded text at character {col} ('{sequence.decode('utf-8', 'replace')}' "
+                f"would read as '{sequence.decode('cp1252', 'replace')}'), but the contract declares "
+                f"encoding {declared}",
+                f"export the file as {declared} (Windows-1252, 'ANSI'), or set `encoding: utf-8` in the "
+                "source contract if the department now delivers UTF-8",
+            )
+        ]
     try:
         data.decode("cp1252" if encoding == "cp1252" else "latin-1")
     except UnicodeDecodeError as exc:
@@ -95,27 +168,6 @@ def check_encoding(data: bytes, encoding: str, name: str) -> list[Violation]:
                 None,
                 f"byte 0x{byte} at character {col} is undefined in {encoding}",
                 "check the export's encoding setting and deliver the file again",
-            )
-        ]
-    if not data.isascii():
-        # UTF-8 text inside a Windows-encoded file: umlauts and ß as two-byte sequences (C3 A4 for
-        # 'ä' reads as 'Ã¤'). German cp1252 text never has 'Ã' or 'Â' before a byte 0x80-0xBF, so
-        # one such sequence means the whole file, or some of its lines, are UTF-8.
-        match = _UTF8_SEQUENCE.search(data)
-        if match is None:
-            return []
-        pos = match.start()
-        line, col = _line_col(data, pos)
-        return [
-            Violation(
-                name,
-                line,
-                None,
-                f"UTF-8 encoded text at character {col} ('{data[pos : pos + 2].decode('utf-8', 'replace')}' "
-                f"would read as '{data[pos : pos + 2].decode('cp1252', 'replace')}'), but the contract declares "
-                f"encoding {declared}",
-                f"export the file as {declared} (Windows-1252, 'ANSI'), or set `encoding: utf-8` in the "
-                "source contract if the department now delivers UTF-8",
             )
         ]
     return []
@@ -216,19 +268,62 @@ def excel_letter(index: int) -> str:
     return letters
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, name: str, data: bytes) -> None:
+# Every byte but the control characters (line feed and carriage return separate lines, so they
+# are not counted): deleting these leaves the control bytes of a file, in a few ms per 10 MB.
+_PRINTABLE = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\r\n"
+
+
+def may_hold_control_characters(data: bytes) -> bool:
+    """False when no field of the file can hold a control character: no control byte at all, and
+    no quotes (only a quoted field can hold a line break). Then the per-value checks are skipped."""
+    return bool(data.translate(None, _PRINTABLE)) or b'"' in data
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, name: str, data: bytes) -> bool:
+    """Stage the file; returns whether its values may hold control characters."""
     if not data.strip():
         raise Unreadable(
             [Violation(name, 1, None, "the file is empty", "deliver the complete export (header and data rows)")]
         )
+    data, normalised = normalise_line_endings(data)
     encoding_problems = check_encoding(data, contract.encoding, name)
     if encoding_problems:
         raise Unreadable([_with_column(v, data, contract.delimiter) for v in encoding_problems])
+    blank = _blank_line(data)
+    if blank is not None:
+        raise Unreadable(
+            [
+                Violation(
+                    name,
+                    blank,
+                    None,
+                    "an empty line between the data rows (the reader would skip it, and every later line number "
+                    "would be off by one)",
+                    "remove the empty lines from the export and deliver it again",
+                )
+            ]
+        )
     text_codec = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp1252": "cp1252", "latin-1": "latin-1"}
     first_line_end = data.find(b"\n")
     header_bytes = data if first_line_end < 0 else data[:first_line_end]
     header_text = header_bytes.decode(text_codec[contract.encoding]).rstrip("\r")
     headers = next(csv.reader(io.StringIO(header_text), delimiter=contract.delimiter), [])
+    if len(headers) == 1 and len(contract.columns) > 1:
+        found = next((d for d in (";", ",", "\t", "|") if d != contract.delimiter and d in header_text), None)
+        if found:
+            shown = {"\t": "TAB"}.get(found, found)
+            raise Unreadable(
+                [
+                    Violation(
+                        name,
+                        1,
+                        None,
+                        f"the fields are separated by '{shown}', but the contract declares '{contract.delimiter}'",
+                        f"export with '{contract.delimiter}' as separator, or change `delimiter` in "
+                        f"orchestration/contracts/{contract.source}.yml if the department changed it for good",
+                    )
+                ]
+            )
     mapping = _map_headers(contract, headers, name, 1)
     body = data[first_line_end + 1 :] if first_line_end >= 0 else b""
     if not body.strip():
@@ -247,7 +342,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     file_columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     read_path = path
     transcoded = None
-    if contract.encoding in ("cp1252", "latin-1") and not data.isascii():
+    if normalised or (contract.encoding in ("cp1252", "latin-1") and not data.isascii()):
         # DuckDB reads UTF-8 natively and fast; its cp1252 decoding (encodings extension) is ~25x
         # slower than Python's codec. The bytes were validated above, so transcode them once.
         transcoded = tempfile.NamedTemporaryFile(prefix="sozialmonitor_", suffix=".csv", delete=False)  # noqa: SIM115
@@ -259,6 +354,63 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     finally:
         if transcoded is not None:
             Path(transcoded.name).unlink(missing_ok=True)
+    if b'"' in data:
+        _physical_lines(con, list(mapping.values()))
+    controls = may_hold_control_characters(data)
+    if contract.final_newline and not data.endswith(b"\n"):
+        last = data.count(b"\n") + 1
+        raise Unreadable(
+            [
+                Violation(
+                    name,
+                    last,
+                    None,
+                    "the file does not end with a line break: the last line is cut off, probably inside its "
+                    "last field (the column count cannot show it)",
+                    "the transfer was interrupted: deliver the complete file again. If the department's software "
+                    f"never ends a file with a line break, set `final_newline: false` in "
+                    f"orchestration/contracts/{contract.source}.yml",
+                )
+            ]
+        )
+    return controls
+
+
+def _blank_line(data: bytes) -> int | None:
+    """The number of the first empty line before the end of the data, if any. Only for files
+    without quotes: inside a quoted field an empty line is data."""
+    if b'"' in data:
+        return None
+    end = len(data.rstrip(b"\r\n"))
+    hits = [pos for pos in (data.find(b"\n\n", 0, end), data.find(b"\n\r\n", 0, end)) if pos >= 0]
+    if not hits:
+        return None
+    return data.count(b"\n", 0, min(hits)) + 2
+
+
+def normalise_line_endings(data: bytes) -> tuple[bytes, bool]:
+    """One kind of line break per file, as DuckDB's strict parser needs: a file whose lines end
+    in CR LF and LF alike (hand-edited, or lines appended by another tool), or in CR alone (old Mac
+    exports), gets LF throughout. Files with one kind (the usual case) are returned untouched."""
+    crlf = data.count(b"\r\n")
+    cr = data.count(b"\r")
+    if cr == 0 or (cr == crlf and data.count(b"\n") == crlf):
+        return data, False
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), True
+
+
+def _physical_lines(con: duckdb.DuckDBPyConnection, columns: list[str]) -> None:
+    """`_line` is the physical line where a record starts, also when quoted fields before it hold
+    line breaks: the row number plus every line break inside the fields of the records above.
+    Set-based, and only run for files that have quotes at all."""
+    breaks = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in columns)
+    con.execute(
+        f"""create or replace temp table {STAGE} as
+        select * replace (
+            _line + coalesce(sum({breaks}) over (order by _line rows between unbounded preceding and 1 preceding), 0)
+            as _line)
+        from {STAGE}"""
+    )
 
 
 def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping, file_columns, text_codec) -> None:
@@ -279,8 +431,31 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
             [str(read_path), contract.delimiter],
         )
     except duckdb.Error as exc:
+        # DuckDB's message carries its reader options and the path of a temporary file: keep the
+        # line number and the sentence that says what is wrong, nothing else.
+        text = str(exc)
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        reason = next(
+            (
+                part.strip()
+                for part in text.splitlines()[1:]
+                if part.strip()
+                and not part.startswith(("Original Line", "Possible Solution", "  "))
+                and "=" not in part
+            ),
+            text.splitlines()[0] if text else "",
+        )
         raise Unreadable(
-            [Violation(name, None, None, f"DuckDB cannot parse the file: {exc}", "check the export settings")]
+            [
+                Violation(
+                    name,
+                    int(line.group(1)) if line else None,
+                    None,
+                    f"the file cannot be parsed as CSV: {reason[:200]}",
+                    f"every line needs {len(headers)} fields separated by '{contract.delimiter}', and a value with "
+                    f"'{contract.delimiter}', '\"' or a line break must be quoted with \"",
+                )
+            ]
         ) from exc
     rows = con.execute(
         f"select line, column_name, error_type, csv_line, error_message from {rejects} order by line limit 20"

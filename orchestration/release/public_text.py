@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-NAME_MAX = 150  # characters in a name (area, component, indicator); the longest real one is ~60
+NAME_MAX = 200  # characters in a name (area, component, indicator), as the contracts' default max_length
 TEXT_MAX = 5_000  # other text: definitions, descriptions, the index configuration (JSON)
 # format characters that are harmless in names (soft hyphen, zero-width (non-)joiner)
 ALLOWED_FORMAT = frozenset({"\u00ad", "\u200c", "\u200d"})

@@ -28,6 +28,11 @@ def test_sql_hmac_equals_pythons(tmp_path):
 def test_key_comes_from_env_or_file_and_demo_key_only_for_the_marked_demo(tmp_path):
     secret = tmp_path / "key"
     secret.write_text("file-secret-0123456789\n")
+    for mode in (0o644, 0o666, 0o640, 0o604, 0o620):  # others (or the group) could read or swap the key
+        secret.chmod(mode)
+        with pytest.raises(KeyMissing, match=f"mode {mode:04o}.*chmod 600"):
+            load_key(environ={ENV_KEY_FILE: str(secret)})
+    secret.chmod(0o600)
     assert load_key(environ={ENV_KEY_FILE: str(secret)}).secret == b"file-secret-0123456789"
     assert (
         load_key(environ={ENV_KEY: "env-secret-0123456789", ENV_KEY_FILE: str(secret)}).secret

@@ -181,7 +181,7 @@ def test_the_release_refuses_bad_text_in_any_public_table_and_never_echoes_it_ra
         con.close()
     assert any(p.startswith("areas.area_name (stadtteil 011): character U+001B") for p in problems)
     assert any(p.startswith("indicator_values.area_name (stadtteil 011)") for p in problems)
-    assert any("areas.area_name (stadtteil 012): 400 characters, more than 150" in p for p in problems)
+    assert any("areas.area_name (stadtteil 012): 400 characters, more than 200" in p for p in problems)
     assert not any("\x1b" in p for p in problems)  # escaped: the message cannot clear the screen
     assert "\\u001b[2J" in problems[0]
     assert shown("a\u202eb") == "a\\u202eb"

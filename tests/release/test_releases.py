@@ -17,7 +17,7 @@ from orchestration.ingest.contracts import load_contracts
 from orchestration.ingest.loader import discover, sha256_file
 from orchestration.pipeline import run_pipeline
 from orchestration.release import ReleaseRefused, diff, find_release, list_releases, publish, verify
-from tests.helpers import settings_for, tree_digest
+from tests.helpers import accept_as_demo, settings_for, tree_digest
 
 runner = CliRunner()
 
@@ -170,6 +170,7 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
     # the engineer puts the corrected file back and publishes the correction on purpose
     [quarantined] = [p for p in (settings.quarantine_dir / "wohngeld").iterdir() if p.suffix == ".csv"]
     shutil.move(quarantined, path)
+    accept_as_demo(settings.raw_dir, path)  # the corrected file stands for the generator's own
     summary = run_pipeline(settings, force_release=True)
     assert summary.release.created and summary.release.release.id == "2024-12-31/v2"
     assert [r.id for r in list_releases(settings.releases_dir)] == ["2024-12-31/v1", "2024-12-31/v2"]

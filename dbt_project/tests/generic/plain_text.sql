@@ -2,7 +2,7 @@
     control or invisible format characters (C0/C1 controls, DEL, line/paragraph separators, zero-width
     space, bidirectional marks, overrides and isolates, word joiner, byte order mark). The same rule
     as orchestration/release/public_text.py, which checks every text of a release again. -#}
-{% test plain_text(model, column_name, max_length=150) %}
+{% test plain_text(model, column_name, max_length=200) %}
 select {{ column_name }} as failing_text, length({{ column_name }}) as characters
 from {{ model }}
 where {{ column_name }} is not null and (

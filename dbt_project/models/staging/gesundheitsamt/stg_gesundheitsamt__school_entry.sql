@@ -7,8 +7,8 @@ renamed as (
     select
         stichtag,
         exam_number as record_id,
-        cast(substr(birth_month, 4, 4) as integer) as birth_year,
-        cast(substr(birth_month, 1, 2) as integer) as birth_month,
+        cast(extract(year from birth_month) as integer) as birth_year,
+        cast(extract(month from birth_month) as integer) as birth_month,
         sex,
         street_name,
         {{ normalize_street_name('street_name') }} as street_name_normalized,
