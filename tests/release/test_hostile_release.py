@@ -14,7 +14,7 @@ from orchestration.cli import app
 from orchestration.ingest.loader import sha256_file
 from orchestration.release import diff, find_release, list_releases, verify
 from orchestration.release.store import content_digest
-from tests.helpers import tree_digest
+from tests.helpers import accept_as_demo, tree_digest
 
 runner = CliRunner()
 AREAS = ("gebiete", "gebietsgliederung.csv")
@@ -34,6 +34,7 @@ def _rename_first(settings, level: str, name: str) -> str:
     out = io.StringIO()
     csv.writer(out, delimiter=";", lineterminator=newline).writerows(rows)
     path.write_bytes(out.getvalue().encode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"))
+    accept_as_demo(settings.raw_dir, path)  # a delivery of the demo city: the demo key may pseudonymise it
     return rows[at][header.index("Schluessel")]
 
 
@@ -112,4 +113,17 @@ def test_a_control_character_in_an_area_name_publishes_nothing(released_copy):
     assert "\x1b[2J" not in result.output
     if result.exit_code == 4:
         assert "plain_text" in result.output
+    assert tree_digest(settings.releases_dir) == before
+
+
+def test_an_invisible_direction_override_in_an_area_name_is_stopped_by_the_dbt_test(released_copy):
+    """U+202E (right-to-left override) is no control character for the contract, but it makes
+    "Alt\u202etdats" show as "Altstadt" reversed in part ("Trojan Source"): the dbt test plain_text
+    on the staged names stops the run before anything is published."""
+    settings = released_copy
+    before = tree_digest(settings.releases_dir)
+    _rename_first(settings, "stadtteil", "Alt\u202etdats")
+    result = runner.invoke(app, ["run", "--force"], env=settings.env())
+    assert result.exit_code == 4, result.output
+    assert "plain_text" in result.output and "stg_geo__areas" in result.output
     assert tree_digest(settings.releases_dir) == before
