@@ -36,17 +36,24 @@ def demo_data(
     force: bool = typer.Option(False, help="Write even if the folder already holds extracts."),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
-    from .demo import DemoConfig, generate
-    from .pipeline import has_extracts
+    from .demo import DemoConfig
+    from .locking import RunInProgress, run_lock
+    from .pipeline import generate_demo, has_extracts
 
     settings = _settings()
     target = out or settings.raw_dir
-    if not force and has_extracts(settings.with_paths(raw_dir=target)):
-        err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
-        raise typer.Exit(1)
     started = time.perf_counter()
-    with console.status(f"Generating Musterstadt with {residents:,} residents …"):
-        paths = generate(target, DemoConfig(residents=residents, seed=seed))
+    try:
+        # under the run lock: never write into raw/ while a run reads it (or another generator writes)
+        with run_lock(settings.warehouse_path, purpose="demo data"):
+            if not force and has_extracts(settings.with_paths(raw_dir=target)):
+                err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
+                raise typer.Exit(1)
+            with console.status(f"Generating Musterstadt with {residents:,} residents …"):
+                paths = generate_demo(target, DemoConfig(residents=residents, seed=seed))
+    except RunInProgress as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
     console.print(
         f"[green]✓[/] {len(paths)} extract files for {residents:,} residents written to {target} "
         f"in {time.perf_counter() - started:.1f} s"
@@ -71,6 +78,7 @@ def run(
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from data_quality import GateFailed
 
+    from .demo import DemoConfig
     from .disclosure.release_audit import DisclosureAuditFailed
     from .ingest import ContractError, IngestFailed
     from .locking import RunInProgress
@@ -79,12 +87,9 @@ def run(
     from .release import ReleaseRefused
 
     settings = _settings()
-    if not has_extracts(settings):
-        if not demo:
-            err.print(f"[red]No extracts in {settings.raw_dir}.[/] Put the period's files there (see raw/README.md).")
-            raise typer.Exit(1)
-        console.rule("Demo data")
-        demo_data(residents=100_000, seed=20241231, out=None, force=False)
+    if not demo and not has_extracts(settings):
+        err.print(f"[red]No extracts in {settings.raw_dir}.[/] Put the period's files there (see raw/README.md).")
+        raise typer.Exit(1)
 
     def progress(kind, extract, result):
         if kind != "done":
@@ -100,7 +105,13 @@ def run(
             for violation in result.violations[:10]:
                 console.print(f"      {violation}", markup=False)
 
-    titles = {"ingest": "Ingest", "dbt": "dbt build", "gates": "Quality gates", "release": "Release"}
+    titles = {
+        "demo": "Demo data (raw/ holds no extracts)",
+        "ingest": "Ingest",
+        "dbt": "dbt build",
+        "gates": "Quality gates",
+        "release": "Release",
+    }
 
     def on_stage(name: str) -> None:
         if name in titles:
@@ -118,6 +129,8 @@ def run(
             wait=wait,
             on_stage=on_stage,
             dbt_vars={"disclosure_method": disclosure} if disclosure else None,
+            # generated inside the run, under its lock, only if raw/ is still empty then
+            demo=DemoConfig(residents=100_000, seed=20241231) if demo else None,
         )
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
@@ -231,19 +244,7 @@ def status() -> None:
             for r in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
         }
         if "ops.pipeline_runs" in tables:
-            row = con.execute(
-                "select run_id, started_at, finished_at, status, files_loaded, files_unchanged, files_rejected, "
-                "message from ops.pipeline_runs order by started_at desc limit 1"
-            ).fetchone()
-            if row:
-                colour = {"succeeded": "green", "failed": "red"}.get(row[3], "yellow")
-                console.print(
-                    f"Last run {row[0]}: [{colour}]{row[3]}[/] — started {row[1]:%d.%m.%Y %H:%M:%S}"
-                    + (f", finished {row[2]:%H:%M:%S}" if row[2] else "")
-                    + f"; files loaded {row[4]}, unchanged {row[5]}, rejected {row[6]}"
-                )
-                if row[3] == "failed" and row[7]:
-                    console.print(row[7].splitlines()[0], markup=False)
+            _print_last_run(con)
         if "raw._load_log" in tables:
             table = Table(title="Loaded extracts (latest load of each file)")
             for col, justify in (("source", "left"), ("Stichtage", "left"), ("rows", "right"), ("last load", "left")):
@@ -294,6 +295,39 @@ def status() -> None:
                 console.print(f"Lowest address assignment rate: {worst[0]} {worst[1]:%d.%m.%Y}: {worst[2]:.2f} %")
     finally:
         con.close()
+
+
+def _print_last_run(con) -> None:
+    """The newest run; one still `running` whose process is gone is shown as aborted."""
+    from .pipeline import RUNS_TABLE, run_is_alive
+
+    columns = {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where schema_name = 'ops' and table_name = 'pipeline_runs'"
+    ).fetchall()}  # fmt: skip
+    process = "pid, host, process_start" if "pid" in columns else "null, null, null"
+    row = con.execute(
+        "select run_id, started_at, finished_at, status, files_loaded, files_unchanged, files_rejected, "
+        f"message, {process} from {RUNS_TABLE} order by started_at desc limit 1"
+    ).fetchone()
+    if not row:
+        return
+    state, note = row[3], row[7] if row[3] in ("failed", "aborted") else None
+    if state == "running":
+        alive = run_is_alive(row[8], row[9], row[10])
+        if alive is False:
+            state = "aborted"
+            note = (f"its process (pid {row[8]} on {row[9]}) is gone: the run was killed before it finished. "
+                    "The next run removes its leftovers; nothing of it was published.")
+        elif alive is None and row[8] is not None:
+            note = f"started on host {row[9]} (pid {row[8]}): whether it is still going cannot be checked from here"
+    colour = {"succeeded": "green", "failed": "red", "aborted": "red"}.get(state, "yellow")
+    console.print(
+        f"Last run {row[0]}: [{colour}]{state}[/] — started {row[1]:%d.%m.%Y %H:%M:%S}"
+        + (f", finished {row[2]:%H:%M:%S}" if row[2] else "")
+        + f"; files loaded {row[4]}, unchanged {row[5]}, rejected {row[6]}"
+    )
+    if note:
+        console.print(note.splitlines()[0], markup=False)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -104,24 +105,82 @@ def show_command(ident: str = typer.Argument("latest", help="latest, <Stichtag> 
         tables.add_row(name, f"{t['rows']:,}", t["parquet"], t["sha256"][:16] + "…")
     console.print(tables)
     console.print(f"Content checksum (tables + geometries): {m.get('content_sha256')}")
+    signature = m.get("signature")
+    console.print(
+        f"Signed ({signature['algorithm']}) by the key {signature['fingerprint']}"
+        + (" — the published DEMO key" if signature.get("demo_key") else "")
+        if signature
+        else "Not signed (made before releases were signed)"
+    )
     console.print("Rules: " + json.dumps(m.get("rules", {}).get("disclosure", {}), ensure_ascii=False))
     console.print("Tools: " + ", ".join(f"{k} {v}" for k, v in m.get("tools", {}).items()))
 
 
 @release_app.command("verify")
-def verify_command(ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>.")) -> None:
-    """Recompute every checksum in the release's manifest. Exit code 1 if anything differs."""
+def verify_command(
+    ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>."),
+    fingerprint: list[str] = typer.Option(
+        None, "--fingerprint", help="The signing key's fingerprint as the office published it (repeatable)."
+    ),
+) -> None:
+    """Recompute every checksum in the release's manifest and check the manifest's signature against
+    the office's published key fingerprint. Exit code 1 if anything differs or the signer is unknown."""
     from .release import verify
+    from .release.signing import ENV_FINGERPRINTS, SigningError, check_signature, trusted_fingerprints
 
     release = _find(ident)
-    problems = verify(release)
+    try:
+        trusted = trusted_fingerprints(fingerprint or [])
+    except SigningError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    problems = verify(release, trusted)
     files = len(release.manifest().get("outputs", []))
+    signed = check_signature(release.path, trusted)
     if problems:
         err.print(f"[red]✗ {release.id}: {len(problems)} problem(s)[/]")
         for p in problems:
             err.print(f"  {p}", markup=False)
         raise typer.Exit(1)
     console.print(f"[green]✓[/] {release.id}: all {files} files match the manifest's checksums")
+    if signed.demo:
+        console.print(
+            f"[green]✓[/] manifest signed with the published DEMO key (demo city): the signature shows that the "
+            "files belong together, not who made them. For a real release give the office's published "
+            f"fingerprint (--fingerprint or {ENV_FINGERPRINTS})."
+        )
+    else:
+        console.print(f"[green]✓[/] manifest signed by the key with the published fingerprint {signed.fingerprint}")
+
+
+@release_app.command("keygen")
+def keygen_command(
+    path: Path = typer.Argument(..., help="Where to write the private key (outside the repository)."),
+) -> None:
+    """Make the office's signing key: the private key to PATH (mode 0600), the public key to PATH.pub.
+    Prints the fingerprint to publish. Existing files are never overwritten."""
+    from .release.signing import ENV_SIGNING_KEY, SigningError, write_key_pair
+
+    settings = Settings.from_env()
+    target = path.expanduser().absolute()
+    inside = [root for root in (settings.project_dir, settings.releases_dir) if target.is_relative_to(root.absolute())]
+    if inside:
+        err.print(
+            f"[red]{target} is inside {inside[0]}:[/] a signing key must never be committed or published. "
+            "Choose a path outside the repository (e.g. /etc/sozialmonitor/signing.key)."
+        )
+        raise typer.Exit(1)
+    if not target.parent.is_dir():
+        err.print(f"[red]{target.parent} does not exist.[/] Create it first (readable only by the pipeline's user).")
+        raise typer.Exit(1)
+    try:
+        fingerprint = write_key_pair(target)
+    except SigningError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] private key {target} (mode 0600), public key {target}.pub")
+    console.print(f"Fingerprint to publish: {fingerprint}")
+    console.print(f"Use it: export {ENV_SIGNING_KEY}={target}  (docs/privacy.md, 'Signed releases')")
 
 
 @release_app.command("diff")
@@ -146,8 +205,32 @@ def diff_command(
         f"removed, {totals.get('suppression', 0)} changed suppression, {totals.get('same', 0)} the same; "
         f"{result['areas_changed']} areas affected"
     )
+    attributes, metadata = result["attributes_changed"], result["metadata_changed"]
+    names = sum(1 for c in attributes if c["table"] == "areas")
+    console.print(
+        f"{names} change(s) of area names or attributes, {len(attributes) - names} of catalogue entries, "
+        f"{len(metadata)} of rules, code, tools or signing key"
+    )
     for line in result["inputs_changed"]:
         console.print(f"  input {line}", markup=False)
+    if attributes:
+        table = Table(title="Names and descriptions")
+        for col in ("table", "row", "column", "change", "before", "after"):
+            table.add_column(col)
+        for c in attributes[:limit]:
+            table.add_row(*(_safe(c[k]) for k in ("table", "key", "column", "change", "before", "after")))
+        console.print(table)
+        if len(attributes) > limit:
+            console.print(f"  … and {len(attributes) - limit} more (--limit, or --json for all)")
+    if metadata:
+        table = Table(title="How the releases were made")
+        for col in ("field", "before", "after"):
+            table.add_column(col)
+        for c in metadata[:limit]:
+            table.add_row(_safe(c["field"]), _safe(c["before"]), _safe(c["after"]))
+        console.print(table)
+        if len(metadata) > limit:
+            console.print(f"  … and {len(metadata) - limit} more (--limit, or --json for all)")
     if result["per_indicator"]:
         table = Table(title="Per indicator")
         for col in ("indicator", "changed", "added", "removed", "suppression", "max |Δ|"):
@@ -177,6 +260,16 @@ def diff_command(
                 f"{row['delta']:+.4g}",
             )
         console.print(table)
+
+
+def _safe(value) -> str:
+    """A value for a terminal table: escaped (a control character in a name never acts on the screen),
+    shortened, and never read as rich markup."""
+    from rich.markup import escape
+
+    from .release.public_text import shown
+
+    return escape(shown("–" if value is None else str(value), width=60))
 
 
 @release_app.command("audit")

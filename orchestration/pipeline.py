@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -73,6 +74,54 @@ def git_commit(project_dir: Path) -> str | None:
     return git(project_dir, "rev-parse", "HEAD") or None
 
 
+def process_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (Linux /proc), or None where that
+    cannot be read. With the pid it names one process: a pid the system gave again to a later
+    process has another start time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces; starttime is field 22
+    fields = stat[stat.rfind(")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def run_is_alive(pid: int | None, host: str | None, started: int | None) -> bool | None:
+    """Is the process of a run recorded as `running` still there? True or False on the host that
+    started it; None where that cannot be told (another host, or a run recorded before runs
+    carried their pid)."""
+    if pid is None or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # a process of another user: alive, but not ours to ask
+    now = process_start(pid)
+    # a different start time: the pid was given to another process since
+    return started is None or now is None or now == started
+
+
+def _mark_abandoned_runs(con, current: str) -> int:
+    """Runs still `running` while this run holds the lock cannot be going: the lock is an OS lock
+    freed when its process dies, so their process was killed (SIGKILL, OOM, power loss)."""
+    rows = con.execute(
+        f"select run_id, pid, host from {RUNS_TABLE} where status = 'running' and run_id <> ?", [current]
+    ).fetchall()
+    for run_id, pid, host in rows:
+        who = f"pid {pid} on {host}" if pid is not None else "its process"
+        con.execute(
+            f"update {RUNS_TABLE} set status = 'aborted', message = ? where run_id = ?",
+            [f"aborted: {who} ended without finishing the run (killed?); noticed by run {current}", run_id],
+        )
+    return len(rows)
+
+
 def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> None:
     con = connect(settings.warehouse_path, extensions=())
     try:
@@ -89,16 +138,22 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
             ("gates_outcome", "varchar"),
             ("release_id", "varchar"),
             ("release_created", "boolean"),
+            ("pid", "integer"),
+            ("host", "varchar"),
+            ("process_start", "bigint"),
         ):
             con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
+        if summary.status == "running":  # the start of a run, under the run lock
+            _mark_abandoned_runs(con, summary.run_id)
         report = summary.ingest
         con.execute(f"delete from {RUNS_TABLE} where run_id = ?", [summary.run_id])
         release = summary.release
         con.execute(
             f"""insert into {RUNS_TABLE} (run_id, started_at, finished_at, status, stichtage, files_loaded,
                 files_unchanged, files_rejected, seconds_ingest, seconds_dbt, git_commit, message,
-                seconds_gates, seconds_release, gates_outcome, release_id, release_created)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                seconds_gates, seconds_release, gates_outcome, release_id, release_created, pid, host,
+                process_start)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 summary.run_id,
                 summary.started_at,
@@ -117,10 +172,21 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
                 summary.gates.outcome if summary.gates is not None else None,
                 release.release.id if release is not None else None,
                 release.created if release is not None else None,
+                os.getpid(),
+                socket.gethostname(),
+                process_start(os.getpid()),
             ],
         )
     finally:
         con.close()
+
+
+def generate_demo(raw_dir: Path, config) -> list[Path]:
+    """Write the demo city's extracts into `raw_dir`. Call it holding the run lock (run_pipeline
+    does; `sozialmonitor demo-data` takes the lock itself): never while a run reads raw/."""
+    from .demo import generate
+
+    return generate(raw_dir, config)
 
 
 def run_ingest(settings: Settings, progress=None, **kwargs) -> IngestReport:
@@ -221,9 +287,13 @@ def run_pipeline(
     wait: float = 0.0,
     on_stage: Callable[[str], None] | None = None,
     dbt_vars: dict | None = None,
+    demo=None,
 ) -> RunSummary:
     """Ingest every extract in raw/, build and test the dbt project, run the quality gates and
     publish the release of the newest Stichtag. One run at a time per warehouse.
+
+    `demo` (a DemoConfig): when raw/ holds no extracts, generate the demo city first, under the
+    run lock, so that two first runs never write into raw/ at the same time.
 
     `force_release`: accept changed files for Stichtage already released and publish the result as
     a new version (a correction). Without it such files are refused at ingest."""
@@ -239,6 +309,10 @@ def run_pipeline(
             # leftovers of a run that was killed while it built a release
             clean_stale_builds(settings.releases_dir)
             update_latest(settings.releases_dir)
+            if demo is not None and not has_extracts(settings):
+                stage("demo")
+                with timed(summary, "demo"):
+                    generate_demo(settings.raw_dir, demo)
             released = None if force_release else released_inputs(settings.releases_dir)
             stage("ingest")
             with timed(summary, "ingest"):

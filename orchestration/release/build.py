@@ -44,9 +44,11 @@ from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
+from .public_text import check_public_text
 from .report import REPORT_DIR, build_document, check_pdfs, load_templates, meta_for, write_report
 from .report import write_data as write_report_data
 from .reproducible import relative_config, scrub_lineage
+from .signing import SigningError, load_signing_key, sign_manifest, write_public_key
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 from .tables import write_tables
 
@@ -240,6 +242,17 @@ def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, An
     return tables
 
 
+def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
+    more = f"\n  … and {len(problems) - shown} more" if len(problems) > shown else ""
+    return (
+        f"{len(problems)} text value(s) of the public tables cannot be published (control or invisible "
+        "characters, or absurd length; orchestration/release/public_text.py):\n  "
+        + "\n  ".join(problems[:shown]) + more
+        + "\nArea names come from raw/gebiete/gebietsgliederung.csv: correct the file (or ask the "
+        "Statistikstelle for a corrected one) and run again."
+    )
+
+
 def _wide_views(con, levels: list[str]) -> None:
     ids = [r[0] for r in con.execute("select indicator_id from main.indicator_catalogue order by 1").fetchall()]
     for level in levels:
@@ -333,7 +346,7 @@ def _licence_text(dbt_vars: dict[str, Any]) -> str:
 
 def _readme(
     stichtag: date, release_id: str, tables: dict[str, Any], geo: dict[str, Any], method: str,
-    dbt_vars: dict[str, Any], german: dict[str, Any] | None = None,
+    dbt_vars: dict[str, Any], german: dict[str, Any] | None = None, signing: dict[str, Any] | None = None,
 ) -> str:  # fmt: skip
     if method == "cell_key":
         secrecy = [
@@ -378,6 +391,8 @@ def _readme(
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
+        *(["  manifest.sig            elektronische Signatur (Ed25519) von manifest.json",
+           "  signing_key.pub         öffentlicher Schlüssel, mit dem die Signatur geprüft wird"] if signing else []),
         "  datapackage.json        Beschreibung der Dateien als Frictionless Data Package",
         "  dcat.jsonld             Beschreibung der Veröffentlichung nach DCAT-AP.de (JSON-LD)",
         "",
@@ -390,10 +405,28 @@ def _readme(
         "",
         *(_signs_readme() if german else []),
         f"Prüfen: sozialmonitor release verify {release_id}",
+        *(_signature_readme(signing) if signing else []),
         "",
         *readme_sections(sorted(tables), dbt_vars),
     ]
     return "\n".join(lines)
+
+
+def _signature_readme(signing: dict[str, Any]) -> list[str]:
+    if signing.get("demo_key"):
+        return [
+            "Signiert mit dem veröffentlichten DEMO-Schlüssel der Beispielstadt: Die Signatur zeigt nur, dass",
+            "die Dateien zueinander passen, nicht, wer sie erstellt hat.",
+        ]
+    fp = signing["fingerprint"]
+    return [
+        "Die Signatur in manifest.sig beweist, dass manifest.json (und damit über die Prüfsummen jede Datei)",
+        "von der veröffentlichenden Stelle stammt und nicht verändert wurde. Fingerabdruck des Schlüssels:",
+        f"  {fp[:32]}",
+        f"  {fp[32:]}",
+        "Vergleichen Sie ihn mit dem Fingerabdruck, den die Stelle getrennt veröffentlicht hat, und prüfen Sie:",
+        "  sozialmonitor release verify <Veröffentlichung> --fingerprint <veröffentlichter Fingerabdruck>",
+    ]
 
 
 def _signs_readme() -> list[str]:
@@ -434,6 +467,10 @@ def publish(
     clean_stale_builds(releases_dir)
     update_latest(releases_dir)  # repair a switch a killed run did not finish
     stichtag = stichtag or newest_stichtag(settings)
+    try:  # before any work: a release that cannot be signed is not made
+        signing_key = load_signing_key(settings.raw_dir)
+    except SigningError as exc:
+        raise ReleaseRefused(str(exc)) from exc
 
     started = time.perf_counter()
     if gates is None:
@@ -455,6 +492,9 @@ def publish(
         con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
         inputs = _inputs(con, stichtag)
         tables = _public_tables(con, stichtag, tmp)
+        unsafe = check_public_text(con, tables)  # names from extracts: control characters, length
+        if unsafe:
+            raise ReleaseRefused(_unsafe_text_message(unsafe))
         _wide_views(con, public_levels)
         geo, geopackage = write_gis(
             con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
@@ -563,9 +603,11 @@ def publish(
     report["report"] = f"{REPORT_DIR}/{pdfs[0]}" if pdfs and not pdfs[0].startswith("gebietsprofile/") else None
     report["profiles"] = sum(1 for name in pdfs if name.startswith("gebietsprofile/"))
     (tmp / "LIESMICH.txt").write_text(
-        _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german), encoding="utf-8"
+        _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german, signing_key.describe()),
+        encoding="utf-8",
     )
     write_open_data(tmp, release_id, stichtag, dbt_vars)  # after every data file: it lists them all
+    write_public_key(tmp, signing_key)  # an output like any other; the signature follows the manifest
 
     commit = git_commit(settings.project_dir)
     dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
@@ -589,6 +631,7 @@ def publish(
         "content_sha256": content,
         "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
         "disclosure_audit": audit.public_figures(),
+        "signature": signing_key.describe(),
         "rules": {
             "indicator_catalogue": {
                 "file": "dbt_project/catalogue/kennzahlenkatalog.yml",
@@ -610,6 +653,7 @@ def publish(
         ],
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    sign_manifest(tmp, signing_key, MANIFEST)
     for p in tmp.rglob("*"):
         if p.is_file():
             p.chmod(0o444)

@@ -125,9 +125,12 @@ def released_inputs(releases_dir: Path) -> dict[tuple[str, str], tuple[str, str]
     return out
 
 
-def verify(release: Release) -> list[str]:
-    """Recompute every checksum in the manifest. Returns the problems found (none = intact)."""
+def verify(release: Release, trusted: set[str] | None = None) -> list[str]:
+    """Recompute every checksum in the manifest and check the manifest's signature (signing.py):
+    against the public key shipped in the release, and that key against the `trusted` fingerprints
+    (none given: only the published demo key is accepted). Returns the problems found (none = intact)."""
     from ..ingest.loader import sha256_file
+    from .signing import SIGNATURE, check_signature
 
     problems = []
     manifest = release.manifest()
@@ -147,7 +150,7 @@ def verify(release: Release) -> list[str]:
             problems.append(f"{item['path']}: size differs from the manifest")
     for path in sorted(release.path.rglob("*")):
         rel = path.relative_to(release.path).as_posix()
-        if path.is_file() and rel != MANIFEST and rel not in listed:
+        if path.is_file() and rel not in (MANIFEST, SIGNATURE) and rel not in listed:
             problems.append(f"{rel}: not in the manifest")
     by_path = {item["path"]: item["sha256"] for item in manifest.get("outputs", [])}
     for name, table in manifest.get("public_tables", {}).items():
@@ -166,6 +169,7 @@ def verify(release: Release) -> list[str]:
         manifest.get("public_tables", {}), manifest.get("geo", {}), atlas, report
     ):
         problems.append("content_sha256 does not match the public tables, geometries, atlas and report data listed")
+    problems += check_signature(release.path, trusted, MANIFEST).problems
     return problems
 
 
@@ -252,7 +256,101 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
             for row in largest
         ],
         "inputs_changed": _input_changes(a.manifest(), b.manifest()),
+        "attributes_changed": _attribute_changes(a, b),
+        "metadata_changed": _metadata_changes(a.manifest(), b.manifest()),
     }
+
+
+# Tables whose rows describe rather than count: a change of a name or a definition is a change of
+# the release even when no value changed. Table -> the columns that identify a row.
+ATTRIBUTE_TABLES: dict[str, tuple[str, ...]] = {
+    "areas": ("level", "area_id", "valid_from"),
+    "indicator_catalogue": ("indicator_id",),
+    "index_catalogue": ("index_id",),
+}
+# The manifest's parts that say how a release was made (not what it counts).
+METADATA_KEYS = ("rules", "code", "tools", "signature")
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows(path: Path, keys: tuple[str, ...]) -> tuple[list[str], dict[tuple, dict[str, Any]]]:
+    import duckdb
+
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        cur = con.execute("select * from read_parquet(?)", [str(path)])
+        columns = [d[0] for d in cur.description]
+        rows = [dict(zip(columns, map(_plain, row), strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
+    return columns, {tuple(r.get(k) for k in keys): r for r in rows}
+
+
+def _attribute_changes(a: Release, b: Release) -> list[dict[str, Any]]:
+    """Every changed field of the descriptive tables (area names, parents, validity; catalogue
+    names, definitions, units ...): one entry per table, row and column; added and removed rows too."""
+    out: list[dict[str, Any]] = []
+    for table, keys in ATTRIBUTE_TABLES.items():
+        pa, pb = a.path / "data" / f"{table}.parquet", b.path / "data" / f"{table}.parquet"
+        if not pa.is_file() and not pb.is_file():
+            continue
+        if not pa.is_file() or not pb.is_file():
+            out.append({"table": table, "key": "", "column": "", "change": "table added" if pb.is_file()
+                        else "table removed", "before": None, "after": None})  # fmt: skip
+            continue
+        cols_a, rows_a = _rows(pa, keys)
+        cols_b, rows_b = _rows(pb, keys)
+        for column in sorted(set(cols_a) ^ set(cols_b)):
+            out.append({"table": table, "key": "", "column": column, "change": "column added"
+                        if column in cols_b else "column removed", "before": None, "after": None})  # fmt: skip
+        common = [c for c in cols_a if c in cols_b and c not in keys]
+        for key in sorted(set(rows_a) | set(rows_b), key=lambda k: tuple("" if v is None else str(v) for v in k)):
+            label = " ".join("" if v is None else str(v) for v in key)
+            ra, rb = rows_a.get(key), rows_b.get(key)
+            if ra is None or rb is None:
+                name = (rb or ra).get("area_name") or (rb or ra).get("name_de")
+                out.append({"table": table, "key": label, "column": "", "change": "added" if ra is None
+                            else "removed", "before": None if ra is None else name,
+                            "after": name if ra is None else None})  # fmt: skip
+                continue
+            for column in common:
+                if ra[column] != rb[column]:
+                    out.append({"table": table, "key": label, "column": column, "change": "changed",
+                                "before": ra[column], "after": rb[column]})  # fmt: skip
+    return out
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}"))
+        return out or {prefix: {}}
+    return {prefix: value}
+
+
+def _metadata_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[dict[str, Any]]:
+    """How the releases were made, where it differs: rules (catalogue, dbt vars, gate configuration,
+    contracts, disclosure), code commit, tool versions, signing key."""
+    fa: dict[str, Any] = {}
+    fb: dict[str, Any] = {}
+    for key in METADATA_KEYS:
+        if key in ma:
+            fa.update(_flatten(ma[key], key))
+        if key in mb:
+            fb.update(_flatten(mb[key], key))
+    return [
+        {"field": k, "before": fa.get(k), "after": fb.get(k)}
+        for k in sorted(set(fa) | set(fb))
+        if fa.get(k) != fb.get(k)
+    ]
 
 
 def _input_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:

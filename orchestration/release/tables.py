@@ -18,6 +18,9 @@ From the release DuckDB (`indicator_values`, `areas`, `indicator_catalogue`, and
 - `tabellen/<Ebene>.csv`: the same values in long form (one row per area, Stichtag and indicator,
   so that Excel's filter and pivot tables work on it), the way German Excel opens a CSV: `;` as
   separator, decimal comma, no thousands separator, dates as TT.MM.JJJJ, UTF-8 with BOM, CRLF.
+- In both, text that a spreadsheet would read as a formula (`=HYPERLINK(…)` as an area name) is
+  made inert by the OWASP rule: a leading apostrophe in the CSV, Excel's quote prefix in the
+  workbook (public_text.py). Numbers stay numbers.
 - `kennzahlenkatalog.html`: every indicator with definition, Zähler, Nenner, unit, source,
   responsible office, update cycle, levels, direction, grouped by topic, with the
   Zeichenerklärung; one self-contained file (no external resources).
@@ -44,6 +47,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from ..ingest.loader import sha256_file
+from .public_text import needs_quote_prefix, spreadsheet_text
 
 TABLES_DIR = "tabellen"
 CATALOGUE_HTML = "kennzahlenkatalog.html"
@@ -445,6 +449,22 @@ def _fix_zip(path: Path, stamp: date) -> None:
     path.write_bytes(buffer.getvalue())
 
 
+def neutralise_workbook(wb) -> int:
+    """Make every text cell that a spreadsheet could read as a formula inert (public_text.py, rule 2):
+    a text cell (never a formula: openpyxl turns a string starting with "=" into one) with Excel's
+    quote prefix. The workbook holds no formula of its own, so every formula cell is such a text.
+    Returns the cells changed."""
+    changed = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (cell.data_type == "s" and needs_quote_prefix(cell.value)):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+                    changed += 1
+    return changed
+
+
 def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     _shape(con, level)
     topics = [r[0] for r in con.execute("select distinct topic from t_columns order by topic").fetchall()]
@@ -464,6 +484,7 @@ def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[st
     legend = wb.create_sheet(_sheet_title("Zeichenerklärung", taken))
     _legend_sheet(legend, meta, level)
     sheets.append(legend.title)
+    neutralise_workbook(wb)
     stamp = datetime(meta["stichtag"].year, meta["stichtag"].month, meta["stichtag"].day)
     wb.properties.creator = "Sozialmonitoring"
     wb.properties.title = f"Sozialmonitoring – {level_de(level)} – Stichtag {_de_date(meta['stichtag'])}"
@@ -508,7 +529,8 @@ def write_csv(con, level: str, path: Path) -> int:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(rows)
+    # text from extracts (area names) made inert for spreadsheets; numbers such as -1,5 stay numbers
+    writer.writerows([spreadsheet_text(v) if isinstance(v, str) else v for v in row] for row in rows)
     path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
     return len(rows)
 

@@ -72,8 +72,8 @@ def test_a_run_killed_at_any_point_leaves_no_partial_release_and_the_rerun_compl
         runs = con.execute("select status from ops.pipeline_runs order by started_at").fetchall()
     finally:
         con.close()
-    # the killed runs never got to record their end; the last one did
-    assert [r[0] for r in runs] == ["running"] * 4 + ["succeeded"]
+    # the killed runs never got to record their end: the next run, holding the lock, recorded them as aborted
+    assert [r[0] for r in runs] == ["aborted"] * 4 + ["succeeded"]
 
 
 def test_two_runs_at_once_one_refused_one_waits_and_nothing_breaks(released_copy):

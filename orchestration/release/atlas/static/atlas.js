@@ -813,7 +813,13 @@
     document.body.appendChild(a); a.click(); a.remove();
     setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
   }
-  function csvField(s) { s = String(s); return /[;"\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
+  function csvField(s) {
+    s = String(s);
+    // OWASP CSV injection: text a spreadsheet would read as a formula gets a leading apostrophe (as in
+    // tabellen/*.csv, orchestration/release/public_text.py); numbers such as -1,5 stay numbers
+    if (/^[=+\-@\t\r\n\0\uff1d\uff0b\uff0d\uff20]/.test(s) && !/^[+-]?[0-9]+([,.][0-9]+)?$/.test(s)) s = "'" + s;
+    return /[;"\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
   function csvText() {
     var lines = [], day, rows = tableRows();
     if (current.kind === "kennzahl") {

@@ -1,0 +1,163 @@
+"""Races and leftovers (issue 15, class 9): the demo city is generated under the run lock, and a run
+whose process is gone is shown (and recorded) as aborted, never "running" for good.
+
+Fast: no city is built; the runs table is written by the pipeline's own recorder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from orchestration import pipeline
+from orchestration.cli import app
+from orchestration.demo import DemoConfig
+from orchestration.locking import RunInProgress, run_lock
+from orchestration.pipeline import RUNS_TABLE, RunSummary, _record_run, process_start, run_is_alive, run_pipeline
+from tests.helpers import settings_for
+
+runner = CliRunner()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _runs(settings) -> dict[str, tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute(f"select run_id, status, message, pid, host from {RUNS_TABLE}").fetchall()
+    finally:
+        con.close()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _set_process(settings, run_id: str, pid: int | None, host: str | None, start: int | None) -> None:
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute(
+            f"update {RUNS_TABLE} set pid = ?, host = ?, process_start = ? where run_id = ?",
+            [pid, host, start, run_id],
+        )
+    finally:
+        con.close()
+
+
+def test_the_demo_city_is_generated_only_while_the_run_holds_the_lock(tmp_path, monkeypatch):
+    settings = settings_for(tmp_path)
+    seen = []
+
+    def generate_demo(raw_dir, config):
+        # a second run (another process, another open file) could not take the lock now
+        with pytest.raises(RunInProgress), run_lock(settings.warehouse_path, purpose="second first run"):
+            pass
+        seen.append((raw_dir, config.residents))
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "generate_demo", generate_demo)
+    with pytest.raises(_Stop):
+        run_pipeline(settings, demo=DemoConfig(residents=1500))
+    assert seen == [(settings.raw_dir, 1500)]
+    # the run was recorded before the generator started, and its failure after
+    assert [r[0] for r in _runs(settings).values()] == ["failed"]
+
+
+def test_a_second_first_run_never_writes_into_raw_while_the_first_holds_the_lock(tmp_path):
+    settings = settings_for(tmp_path)
+    with run_lock(settings.warehouse_path, purpose="pipeline run"):
+        for args in (["run"], ["demo-data", "--residents", "1500"]):
+            result = runner.invoke(app, args, env=settings.env())
+            assert result.exit_code == 3, (args, result.output)
+            assert "holds the warehouse" in result.output
+            assert not settings.raw_dir.exists() or not any(settings.raw_dir.rglob("*")), args
+    # with extracts present, demo-data refuses to overwrite them (checked under the lock too)
+    (settings.raw_dir / "einwohner").mkdir(parents=True)
+    (settings.raw_dir / "einwohner" / "EWR_Bestand_20241231.csv").write_text("x\n")
+    result = runner.invoke(app, ["demo-data", "--residents", "1500"], env=settings.env())
+    assert result.exit_code == 1 and "already holds extracts" in result.output
+
+
+def test_a_run_with_extracts_present_generates_nothing(tmp_path, monkeypatch):
+    settings = settings_for(tmp_path)
+    (settings.raw_dir / "wohngeld").mkdir(parents=True)
+    (settings.raw_dir / "wohngeld" / "Wohngeld_20241231.csv").write_text("x\n")
+    monkeypatch.setattr(pipeline, "generate_demo", lambda *a: pytest.fail("demo generated over real extracts"))
+    monkeypatch.setattr(pipeline, "run_ingest", lambda *a, **k: (_ for _ in ()).throw(_Stop()))
+    with pytest.raises(_Stop):
+        run_pipeline(settings, demo=DemoConfig(residents=1500))
+
+
+def test_liveness_of_a_recorded_process():
+    host = socket.gethostname()
+    me = os.getpid()
+    assert run_is_alive(me, host, process_start(me)) is True
+    assert run_is_alive(_dead_pid(), host, None) is False
+    # the pid is alive but belongs to a process started at another time: reused, the run is gone
+    if process_start(me) is not None:
+        assert run_is_alive(me, host, process_start(me) - 1) is False
+    # another host, or a run recorded before runs carried their pid: cannot be told
+    assert run_is_alive(me, host + "-elsewhere", None) is None
+    assert run_is_alive(None, None, None) is None
+
+
+def _started(settings, run_id: str, at: datetime) -> RunSummary:
+    summary = RunSummary(run_id=run_id, started_at=at)
+    _record_run(settings, summary)
+    return summary
+
+
+def test_status_shows_a_killed_run_as_aborted_not_running(tmp_path):
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    _started(settings, "killedrun001", datetime(2025, 1, 2, 3, 4, 5))
+    assert _runs(settings)["killedrun001"][0] == "running"
+    assert _runs(settings)["killedrun001"][2] == os.getpid()  # pid and host are recorded at the start
+
+    dead = _dead_pid()
+    _set_process(settings, "killedrun001", dead, socket.gethostname(), None)
+    result = runner.invoke(app, ["status"], env=settings.env())
+    assert result.exit_code == 0, result.output
+    assert "killedrun001: aborted" in result.output and f"pid {dead}" in result.output
+    assert "running" not in result.output
+
+    # a pid the system gave to another process since: still aborted
+    me = os.getpid()
+    if process_start(me) is not None:
+        _set_process(settings, "killedrun001", me, socket.gethostname(), process_start(me) + 1)
+        assert "killedrun001: aborted" in runner.invoke(app, ["status"], env=settings.env()).output
+
+    # a run that is really going (this very process) stays running
+    _set_process(settings, "killedrun001", me, socket.gethostname(), process_start(me))
+    assert "killedrun001: running" in runner.invoke(app, ["status"], env=settings.env()).output
+
+    # started on another machine: said so, not guessed
+    _set_process(settings, "killedrun001", 4242, "other-host.example", None)
+    out = runner.invoke(app, ["status"], env=settings.env()).output
+    assert "killedrun001: running" in out and "cannot be checked from here" in out
+
+
+def test_the_next_run_records_a_killed_run_as_aborted(tmp_path):
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    _started(settings, "killedrun001", datetime(2025, 1, 2, 3, 4, 5))
+    finished = _started(settings, "finished0001", datetime(2025, 1, 2, 4, 0, 0))
+    assert _runs(settings)["killedrun001"][0] == "aborted"
+    finished.status = "succeeded"
+    _record_run(settings, finished)
+    _started(settings, "newrun000001", datetime(2025, 1, 3, 0, 0, 0))
+    runs = _runs(settings)
+    assert runs["killedrun001"][0] == "aborted" and "noticed by run finished0001" in runs["killedrun001"][1]
+    assert runs["finished0001"][0] == "succeeded"  # a finished run is never touched
+    assert runs["newrun000001"][0] == "running"
