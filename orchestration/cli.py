@@ -38,7 +38,7 @@ def demo_data(
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
     from .demo import DemoConfig
     from .locking import RunInProgress, run_lock
-    from .pipeline import generate_demo, has_extracts
+    from .pipeline import generate_demo, needs_demo
 
     settings = _settings()
     target = out or settings.raw_dir
@@ -46,7 +46,7 @@ def demo_data(
     try:
         # under the run lock: never write into raw/ while a run reads it (or another generator writes)
         with run_lock(settings.warehouse_path, purpose="demo data"):
-            if not force and has_extracts(settings.with_paths(raw_dir=target)):
+            if not force and not needs_demo(settings.with_paths(raw_dir=target)):
                 err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
                 raise typer.Exit(1)
             with console.status(f"Generating Musterstadt with {residents:,} residents …"):

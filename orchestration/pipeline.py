@@ -181,6 +181,13 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
         con.close()
 
 
+def needs_demo(settings: Settings) -> bool:
+    """raw/ holds no extracts, or a demo generation was killed before it finished."""
+    from .demo.extracts import GENERATING_MARKER
+
+    return not has_extracts(settings) or (settings.raw_dir / GENERATING_MARKER).exists()
+
+
 def generate_demo(raw_dir: Path, config) -> list[Path]:
     """Write the demo city's extracts into `raw_dir`. Call it holding the run lock (run_pipeline
     does; `sozialmonitor demo-data` takes the lock itself): never while a run reads raw/."""
@@ -309,7 +316,7 @@ def run_pipeline(
             # leftovers of a run that was killed while it built a release
             clean_stale_builds(settings.releases_dir)
             update_latest(settings.releases_dir)
-            if demo is not None and not has_extracts(settings):
+            if demo is not None and needs_demo(settings):
                 stage("demo")
                 with timed(summary, "demo"):
                     generate_demo(settings.raw_dir, demo)

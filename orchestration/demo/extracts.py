@@ -92,6 +92,7 @@ CRS = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
 
 
 DEMO_MARKER = ".demo-city"
+GENERATING_MARKER = ".demo-generating"
 
 
 def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
@@ -102,6 +103,10 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     """
     cfg = cfg or DemoConfig()
     out = Path(out_dir)
+    # Written first and removed last: a generation killed halfway leaves it behind, and the next
+    # run regenerates instead of stopping at half a city without its marker.
+    out.mkdir(parents=True, exist_ok=True)
+    (out / GENERATING_MARKER).write_text("the demo generator is writing this folder\n", encoding="utf-8")
     sim = simulate(cfg)
     written: list[Path] = []
     written += write_geography(out / "gebiete", sim)
@@ -137,6 +142,7 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
         "Never put real extracts into this folder.\n" + listing,
         encoding="utf-8",
     )
+    (out / GENERATING_MARKER).unlink()
     return sorted(written)
 
 

@@ -161,3 +161,17 @@ def test_the_next_run_records_a_killed_run_as_aborted(tmp_path):
     assert runs["killedrun001"][0] == "aborted" and "noticed by run finished0001" in runs["killedrun001"][1]
     assert runs["finished0001"][0] == "succeeded"  # a finished run is never touched
     assert runs["newrun000001"][0] == "running"
+
+
+def test_a_demo_generation_killed_halfway_is_redone_not_left_half(tmp_path):
+    from orchestration.demo.extracts import GENERATING_MARKER
+    from orchestration.pipeline import needs_demo
+
+    settings = settings_for(tmp_path)
+    assert needs_demo(settings)  # nothing there yet
+    (settings.raw_dir / "einwohner").mkdir(parents=True)
+    (settings.raw_dir / "einwohner" / "EWR_Bestand_20191231.csv").write_text("Personen_ID;Geburtsjahr\n")
+    (settings.raw_dir / GENERATING_MARKER).write_text("")  # the generator was killed here
+    assert needs_demo(settings)
+    (settings.raw_dir / GENERATING_MARKER).unlink()  # a finished generation, or real extracts
+    assert not needs_demo(settings)
