@@ -62,7 +62,7 @@ def test_a_forged_manifest_fails_verify_and_the_release_is_signed(released_copy)
         if item["path"] == "data/indicator_values.parquet":
             item["sha256"] = digest
     m["public_tables"]["indicator_values"]["sha256"] = digest
-    m["content_sha256"] = content_digest(m["public_tables"], m["geo"], m.get("atlas"))
+    m["content_sha256"] = content_digest(m["public_tables"], m["geo"], m.get("atlas"), m.get("bericht"))
     manifest = release.path / "manifest.json"
     manifest.chmod(0o644)
     manifest.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
