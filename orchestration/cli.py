@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from datetime import date
@@ -138,10 +139,7 @@ def run(
     except (KeyMissing, OSError, ContractError) as exc:
         raise typer.Exit(environment_failure(exc)) from exc
     except IngestFailed as exc:
-        from .ingest.loader import describe_unrecognised
-
-        for line in describe_unrecognised(settings, exc.report):  # the whole delivery, also now
-            console.print(f"[yellow]! {line}[/]")
+        _print_unrecognised(settings, exc.report)  # the whole delivery, also now
         err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
         err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
         err.print("with an .error.txt each; fix them, put them back into raw/ and run again.")
@@ -165,10 +163,7 @@ def run(
         err.print(str(exc), markup=False)
         err.print("The previous release is untouched. See docs/privacy.md, 'When the audit fails'.")
         raise typer.Exit(7) from exc
-    from .ingest.loader import describe_unrecognised
-
-    for line in describe_unrecognised(settings, summary.ingest):
-        console.print(f"[yellow]! {line}[/]")
+    _print_unrecognised(settings, summary.ingest)
     console.rule("Done")
     lines = [
         f"[green]✓[/] Warehouse built: {settings.warehouse_path}",
@@ -203,6 +198,14 @@ EXIT_ENVIRONMENT = 10
 EXIT_CONTRACT = 11
 
 
+def _print_unrecognised(settings: Settings, report) -> None:
+    """Every entry in raw/ that no contract loads, named, whether the run went on or stopped."""
+    from .ingest.loader import describe_unrecognised
+
+    for line in describe_unrecognised(settings, report):
+        console.print(f"[yellow]! {line}[/]")
+
+
 def environment_failure(exc: Exception) -> int:
     """A message and an exit code for a key or machine problem: never a traceback."""
     from .ingest import ContractError
@@ -220,10 +223,10 @@ def environment_failure(exc: Exception) -> int:
     assert isinstance(exc, OSError)
     where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
     hints = {
-        28: "free disk space (or point SOZIALMONITOR_WAREHOUSE/…_RELEASES_DIR at a larger disk)",
-        13: "give the pipeline's user write access to that folder",
-        30: "the folder is on a read-only file system: point the setting at a writable one",
-        1: "give the pipeline's user write access to that folder",
+        errno.ENOSPC: "free disk space (or point SOZIALMONITOR_WAREHOUSE/…_RELEASES_DIR at a larger disk)",
+        errno.EACCES: "give the pipeline's user write access to that folder",
+        errno.EROFS: "the folder is on a read-only file system: point the setting at a writable one",
+        errno.EPERM: "give the pipeline's user write access to that folder",
     }
     hint = hints.get(exc.errno or 0, "check the folder and the machine, then run again")
     err.print(f"\n[red]Run stopped: the machine refused an operation[/]{where}: {exc.strerror or exc}.", markup=True)
@@ -316,8 +319,10 @@ def _print_last_run(con) -> None:
         alive = run_is_alive(row[8], row[9], row[10])
         if alive is False:
             state = "aborted"
-            note = (f"its process (pid {row[8]} on {row[9]}) is gone: the run was killed before it finished. "
-                    "The next run removes its leftovers; nothing of it was published.")
+            note = (
+                f"its process (pid {row[8]} on {row[9]}) is gone: the run was killed before it finished. "
+                "The next run removes its leftovers; nothing of it was published."
+            )
         elif alive is None and row[8] is not None:
             note = f"started on host {row[9]} (pid {row[8]}): whether it is still going cannot be checked from here"
     colour = {"succeeded": "green", "failed": "red", "aborted": "red"}.get(state, "yellow")
@@ -355,11 +360,8 @@ def ingest(
                 released=released_inputs(settings.releases_dir),
             )
     except IngestFailed as exc:
-        from .ingest.loader import describe_unrecognised
-
         err.print(str(exc), markup=False)
-        for line in describe_unrecognised(settings, exc.report):
-            console.print(f"[yellow]! {line}[/]")
+        _print_unrecognised(settings, exc.report)
         raise typer.Exit(2) from exc
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
@@ -368,10 +370,7 @@ def ingest(
         raise typer.Exit(environment_failure(exc)) from exc
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
-    from .ingest.loader import describe_unrecognised
-
-    for line in describe_unrecognised(settings, report):
-        console.print(f"[yellow]! {line}[/]")
+    _print_unrecognised(settings, report)
 
 
 @app.command()

@@ -142,6 +142,11 @@ CONTROL_SUFFIX = ".count"  # control total beside an extract: EWR_Bestand_202412
 IGNORED_NAMES = {"README.md", ".gitkeep", DEMO_MARKER}
 
 
+def control_file(extract_path: Path) -> Path:
+    """Where the department's control total for an extract lies: beside it, named like it + .count."""
+    return extract_path.with_name(extract_path.name + CONTROL_SUFFIX)
+
+
 def _refusal(extract_name: str, problem: str, fix: str) -> Violation:
     return Violation(extract_name, None, None, problem, fix)
 
@@ -334,7 +339,10 @@ def load_extract(
     force: bool = False,
     released: Released | None = None,
     key: PseudonymKey | None = None,
+    demo_only: dict[str, str] | None = None,
 ) -> LoadResult:
+    """Load one extract. `demo_only`: the demo generator's files and their SHA-256, when the key is
+    the demo key (read once per delivery by `ingest`; read here when not given)."""
     started = time.perf_counter()
     contract = extract.contract
     name = (
@@ -366,7 +374,7 @@ def load_extract(
             refused = released_violation(extract, sha, name, released)
             violations = [refused] if refused else []
         if not violations:  # last, so a broken file is told what is broken about it first
-            violations = demo_key_violations(settings, key, name, sha)
+            violations = demo_key_violations(settings, key, name, sha, demo_only)
     except Unreadable as exc:
         violations, footer_rows = exc.violations, 0
     except (duckdb.Error, OSError, ValueError, MemoryError) as exc:
@@ -429,7 +437,7 @@ def control_total_violations(con: duckdb.DuckDBPyConnection, extract: Extract, n
     contract = extract.contract
     if contract.control_total == "none":
         return []
-    control = extract.path.with_name(extract.path.name + CONTROL_SUFFIX)
+    control = control_file(extract.path)
     if not control.is_file():
         if contract.control_total == "required":
             return [
@@ -461,12 +469,14 @@ def control_total_violations(con: duckdb.DuckDBPyConnection, extract: Extract, n
     return []
 
 
-def demo_key_violations(settings: Settings, key: PseudonymKey | None, name: str, sha: str) -> list[Violation]:
+def demo_key_violations(
+    settings: Settings, key: PseudonymKey | None, name: str, sha: str, demo_only: dict[str, str] | None = None
+) -> list[Violation]:
     """The published demo key protects nothing: it may only pseudonymise the demo generator's own,
     unchanged files. Any other file under that key is refused, whatever made the key be used."""
     if key is None or not key.is_demo:
         return []
-    generated = demo_files(settings.raw_dir)
+    generated = demo_only if demo_only is not None else demo_files(settings.raw_dir)
     if generated.get(Path(name).as_posix()) == sha:
         return []
     return [
@@ -576,7 +586,7 @@ def quarantine(settings: Settings, extract: Extract, sha: str, violations: list[
         target = folder / f"{stamp}_{counter}_{extract.path.name}"
         counter += 1
     shutil.move(str(extract.path), target)
-    control = extract.path.with_name(extract.path.name + CONTROL_SUFFIX)
+    control = control_file(extract.path)
     if control.is_file():
         shutil.move(str(control), target.with_name(target.name + CONTROL_SUFFIX))
     if target.is_file() and not target.is_symlink():
@@ -618,6 +628,7 @@ def ingest(
     contracts = load_contracts(settings.contracts_dir)
     key = load_key(settings.raw_dir)  # before anything is touched: no key, no load
     check_fingerprint(con, key)
+    demo_only = demo_files(settings.raw_dir) if key.is_demo else None
     ensure_schema(con, contracts.values())
     extracts, unrecognised = discover(settings, contracts)
     wanted_sources = set(sources) if sources is not None else None
@@ -630,7 +641,7 @@ def ingest(
             continue
         if progress:
             progress("start", extract, None)
-        result = load_extract(con, settings, extract, force=force, released=released, key=key)
+        result = load_extract(con, settings, extract, force=force, released=released, key=key, demo_only=demo_only)
         results.append(result)
         if result.status == "loaded":
             checkpoint("ingest:after-first-load")

@@ -273,10 +273,10 @@ def excel_letter(index: int) -> str:
 _PRINTABLE = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\r\n"
 
 
-def may_hold_control_characters(data: bytes) -> bool:
+def may_hold_control_characters(data: bytes, quoted: bool) -> bool:
     """False when no field of the file can hold a control character: no control byte at all, and
     no quotes (only a quoted field can hold a line break). Then the per-value checks are skipped."""
-    return bool(data.translate(None, _PRINTABLE)) or b'"' in data
+    return quoted or bool(data.translate(None, _PRINTABLE))
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, name: str, data: bytes) -> bool:
@@ -289,7 +289,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     encoding_problems = check_encoding(data, contract.encoding, name)
     if encoding_problems:
         raise Unreadable([_with_column(v, data, contract.delimiter) for v in encoding_problems])
-    blank = _blank_line(data)
+    quoted = b'"' in data  # only quoted fields hold delimiters, quotes or line breaks
+    blank = None if quoted else _blank_line(data)
     if blank is not None:
         raise Unreadable(
             [
@@ -354,9 +355,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
     finally:
         if transcoded is not None:
             Path(transcoded.name).unlink(missing_ok=True)
-    if b'"' in data:
+    if quoted:
         _physical_lines(con, list(mapping.values()))
-    controls = may_hold_control_characters(data)
+    controls = may_hold_control_characters(data, quoted)
     if contract.final_newline and not data.endswith(b"\n"):
         last = data.count(b"\n") + 1
         raise Unreadable(
@@ -378,9 +379,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
 
 def _blank_line(data: bytes) -> int | None:
     """The number of the first empty line before the end of the data, if any. Only for files
-    without quotes: inside a quoted field an empty line is data."""
-    if b'"' in data:
-        return None
+    without quotes (the caller knows): inside a quoted field an empty line is data."""
     end = len(data.rstrip(b"\r\n"))
     hits = [pos for pos in (data.find(b"\n\n", 0, end), data.find(b"\n\r\n", 0, end)) if pos >= 0]
     if not hits:

@@ -22,7 +22,7 @@ import duckdb
 from ..settings import Settings
 from ..warehouse import private_dir
 from .contracts import load_contracts
-from .loader import CONTROL_SUFFIX, LOG_TABLE, discover
+from .loader import LOG_TABLE, control_file, discover
 
 UNLOADS_TABLE = "ops.unloads"
 
@@ -50,7 +50,8 @@ def unload(
 ) -> UnloadResult:
     if not reason.strip():
         raise UnloadRefused("say why the Stichtag is unloaded (--reason): the record is for the next person")
-    contracts = {name: c for name, c in load_contracts(settings.contracts_dir).items() if c.period == "stichtag"}
+    all_contracts = load_contracts(settings.contracts_dir)
+    contracts = {name: c for name, c in all_contracts.items() if c.period == "stichtag"}
     unknown = sorted(set(sources or []) - set(contracts))
     if unknown:
         raise UnloadRefused(f"unknown source(s) {unknown}; Stichtag sources are {sorted(contracts)}")
@@ -85,7 +86,7 @@ def unload(
                 result.rows[source] = int(n)
             if "_load_log" in tables:
                 con.execute(f"delete from {LOG_TABLE} where source = ? and stichtag = ?", [source, stichtag])
-        extracts, _ = discover(settings, load_contracts(settings.contracts_dir), today=date.max)
+        extracts, _ = discover(settings, all_contracts, today=date.max)
         files = [e.path for e in extracts if e.stichtag == stichtag and e.source in chosen]
         if files:
             result.files = files
@@ -113,7 +114,7 @@ def unload(
         for folder in (settings.quarantine_dir, result.moved_to.parent, result.moved_to):
             private_dir(folder)
         for path in result.files:
-            for item in (path, path.with_name(path.name + CONTROL_SUFFIX)):
+            for item in (path, control_file(path)):
                 if item.exists() or item.is_symlink():
                     dest = result.moved_to / item.relative_to(settings.raw_dir)
                     dest.parent.mkdir(parents=True, exist_ok=True)
