@@ -17,7 +17,7 @@ help:
 	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
 	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
 	@echo "make bench  benchmark the pipeline, write docs/performance.md"
-	@echo "make lint   ruff over the Python code"
+	@echo "make lint   ruff, the import layers (import-linter); CI runs it before the tests"
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,8 +55,11 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m orchestration.benchmark
 
+# ruff over the Python; import-linter checks the layers of the code (pyproject.toml,
+# [tool.importlinter]): no import cycle, each layer imports only from the layers below it.
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration data_quality tests
+	$(BIN)/lint-imports --no-cache
 
 # Regenerate requirements.lock from pyproject.toml in a throw-away environment.
 lock:
