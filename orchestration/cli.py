@@ -79,13 +79,14 @@ def run(
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from data_quality import GateFailed
 
+    from .dbt_runner import DbtFailed
     from .demo import DemoConfig
-    from .disclosure.release_audit import DisclosureAuditFailed
     from .ingest import ContractError, IngestFailed
     from .locking import RunInProgress
-    from .pipeline import DbtFailed, has_extracts, run_pipeline
+    from .pipeline import has_extracts, run_pipeline
     from .pseudonyms import KeyMissing
     from .release import ReleaseRefused
+    from .release.disclosure_audit import DisclosureAuditFailed
 
     settings = _settings()
     if not demo and not has_extracts(settings):
@@ -302,7 +303,8 @@ def status() -> None:
 
 def _print_last_run(con) -> None:
     """The newest run; one still `running` whose process is gone is shown as aborted."""
-    from .pipeline import RUNS_TABLE, run_is_alive
+    from .pipeline import RUNS_TABLE
+    from .provenance import run_is_alive
 
     columns = {r[0] for r in con.execute(
         "select column_name from duckdb_columns() where schema_name = 'ops' and table_name = 'pipeline_runs'"

@@ -279,7 +279,7 @@ def audit_command(
 ) -> None:
     """Rerun the disclosure audit of a release against the warehouse (INTERNAL: --cells shows which
     withheld cells are primary and their true values; never pass that output on)."""
-    from .disclosure.release_audit import audit_release
+    from .release.disclosure_audit import audit_release
 
     settings = Settings.from_env()
     release = _find(ident)
@@ -312,14 +312,15 @@ def create_command(
     """Gate the warehouse as it is and publish its newest Stichtag (no ingest, no dbt)."""
     from data_quality import GateFailed
 
-    from .disclosure.release_audit import DisclosureAuditFailed
     from .locking import RunInProgress, run_lock
-    from .release import ReleaseRefused, publish
+    from .pipeline import gate_and_publish
+    from .release import ReleaseRefused
+    from .release.disclosure_audit import DisclosureAuditFailed
 
     settings = Settings.from_env()
     try:
         with run_lock(settings.warehouse_path, purpose="release", wait=wait):
-            result = publish(settings, force=force, progress=lambda m: console.print(f"  … {m}"))
+            result = gate_and_publish(settings, force=force, progress=lambda m: console.print(f"  … {m}"))
     except RunInProgress as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(3) from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,17 +18,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from data_quality import GateFailed, GateReport, run_gates
+
+from . import catalogue, dbt_runner
+from .demo import generate
+from .demo.extracts import GENERATING_MARKER
+from .disclosure.history import refresh
 from .faults import checkpoint
 from .ingest import IngestReport, ingest
 from .locking import run_lock
+from .provenance import git_commit, process_start
+from .release import (
+    PublishResult,
+    clean_stale_builds,
+    list_releases,
+    publish,
+    release_signing_key,
+    released_inputs,
+    update_latest,
+)
 from .settings import Settings
 from .warehouse import connect
 
 RUNS_TABLE = "ops.pipeline_runs"
-
-
-class DbtFailed(Exception):
-    pass
 
 
 @dataclass
@@ -59,52 +70,6 @@ def has_extracts(settings: Settings) -> bool:
     return any(
         p.is_file() and not p.name.startswith(".") and p.name != "README.md" for p in settings.raw_dir.rglob("*")
     )
-
-
-def git(project_dir: Path, *args: str) -> str | None:
-    """Output of a git command in the project, or None where there is no git or no repository."""
-    try:
-        out = subprocess.run(["git", *args], cwd=project_dir, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def git_commit(project_dir: Path) -> str | None:
-    return git(project_dir, "rev-parse", "HEAD") or None
-
-
-def process_start(pid: int) -> int | None:
-    """When process `pid` started, in clock ticks since boot (Linux /proc), or None where that
-    cannot be read. With the pid it names one process: a pid the system gave again to a later
-    process has another start time."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    # the command name (field 2) is in parentheses and may hold spaces; starttime is field 22
-    fields = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def run_is_alive(pid: int | None, host: str | None, started: int | None) -> bool | None:
-    """Is the process of a run recorded as `running` still there? True or False on the host that
-    started it; None where that cannot be told (another host, or a run recorded before runs
-    carried their pid)."""
-    if pid is None or host != socket.gethostname():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # a process of another user: alive, but not ours to ask
-    now = process_start(pid)
-    # a different start time: the pid was given to another process since
-    return started is None or now is None or now == started
 
 
 def _mark_abandoned_runs(con, current: str) -> int:
@@ -183,16 +148,12 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
 
 def needs_demo(settings: Settings) -> bool:
     """raw/ holds no extracts, or a demo generation was killed before it finished."""
-    from .demo.extracts import GENERATING_MARKER
-
     return not has_extracts(settings) or (settings.raw_dir / GENERATING_MARKER).exists()
 
 
 def generate_demo(raw_dir: Path, config) -> list[Path]:
     """Write the demo city's extracts into `raw_dir`. Call it holding the run lock (run_pipeline
     does; `sozialmonitor demo-data` takes the lock itself): never while a run reads raw/."""
-    from .demo import generate
-
     return generate(raw_dir, config)
 
 
@@ -206,74 +167,50 @@ def run_ingest(settings: Settings, progress=None, **kwargs) -> IngestReport:
 
 def refresh_released_cells(settings: Settings) -> int:
     """Before dbt: what earlier releases published, so the secondary suppression keeps to it."""
-    from .disclosure.history import refresh
-
     con = connect(settings.warehouse_path)
     try:
-        return refresh(con, settings.releases_dir)
+        return refresh(con, list_releases(settings.releases_dir))
     finally:
         con.close()
 
 
-def dbt_args(settings: Settings, command: list[str]) -> list[str]:
-    return [
-        *command,
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_project_dir),
-        "--target-path",
-        str(settings.dbt_target_dir),
-    ]
-
-
 def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
-    """dbt in this process (no interpreter start-up), pointed at this run's warehouse."""
-    from dbt.cli.main import dbtRunner
-
-    from . import catalogue
-
-    # The seeds, the measure registry and the docs of the indicator views follow the catalogue.
+    """dbt, after the files generated from the Kennzahlenkatalog (seeds, the measure registry, the
+    docs of the indicator views) are brought up to date: every dbt call of the pipeline, the CLI
+    and the tests goes through here."""
     catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
-    os.environ.update(settings.env())
-    runner = dbtRunner(callbacks=[on_event] if on_event else [])
-    try:
-        result = runner.invoke(dbt_args(settings, command))
-    finally:
-        _release_dbt_duckdb()
-    if not result.success:
-        failed = []
-        res = result.result
-        for node in getattr(res, "results", None) or []:
-            if str(node.status) in ("error", "fail"):
-                failed.append(f"  - {node.node.unique_id}: {node.message}")
-        detail = "\n".join(failed) or str(result.exception or "see dbt's output above")
-        raise DbtFailed(f"dbt {' '.join(command)} failed:\n{detail}")
-    return result
+    return dbt_runner.run_dbt(settings, command, on_event=on_event)
 
 
-def _release_dbt_duckdb() -> None:
-    """dbt-duckdb keeps its DuckDB database open in the process after dbt returns; close it so that
-    this process (and others) can open the warehouse file again with our own settings."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # pragma: no cover - dbt-duckdb is a pinned dependency
-        return
-    env = getattr(DuckDBConnectionManager, "_ENV", None)
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()
-
-
-def run_gates_on(settings: Settings):
+def run_gates_on(settings: Settings) -> GateReport:
     """The quality gates against the built warehouse (read-only)."""
-    from data_quality import run_gates
-
     con = connect(settings.warehouse_path, read_only=True, extensions=())
     try:
         return run_gates(con)
     finally:
         con.close()
+
+
+def gate_and_publish(
+    settings: Settings,
+    stichtag: date | None = None,
+    force: bool = False,
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """The release step on its own (`sozialmonitor release create`, Dagster's release asset): the
+    gates on the warehouse as it is, then publish() with their report. Hold the run lock."""
+    say = progress or (lambda _msg: None)
+    release_signing_key(settings)  # a release that cannot be signed is refused before the gates run
+    say("quality gates")
+    started = time.perf_counter()
+    gates = run_gates_on(settings)
+    seconds = time.perf_counter() - started
+    if gates.blocking_failures:
+        raise GateFailed(gates)
+    result = publish(settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress)
+    result.seconds["gates"] = seconds
+    return result
 
 
 def _dbt_fault_point(event) -> None:
@@ -304,10 +241,6 @@ def run_pipeline(
 
     `force_release`: accept changed files for Stichtage already released and publish the result as
     a new version (a correction). Without it such files are refused at ingest."""
-    from data_quality import GateFailed
-
-    from .release import clean_stale_builds, publish, released_inputs, update_latest
-
     stage = on_stage or (lambda _name: None)
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=datetime.now())
     with run_lock(settings.warehouse_path, wait=wait):
@@ -341,7 +274,7 @@ def run_pipeline(
                 stage("release")
                 with timed(summary, "release"):
                     summary.release = publish(
-                        settings, gates=summary.gates, force=force_release, run_id=summary.run_id, progress=stage
+                        settings, summary.gates, force=force_release, run_id=summary.run_id, progress=stage
                     )
         except Exception as exc:
             summary.status = "failed"

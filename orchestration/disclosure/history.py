@@ -4,7 +4,9 @@ is what was really published, superseded versions included."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
@@ -14,6 +16,13 @@ COLUMNS = ["release_id", "stichtag", "level", "area_id", "measure", "value", "su
 _DDL = f"""create table if not exists {TABLE} (
     release_id varchar, stichtag date, level varchar, area_id varchar, measure varchar,
     value double, suppressed boolean)"""
+
+
+class PublishedRelease(Protocol):
+    """What this module needs of a release (release.store.Release has it)."""
+
+    id: str
+    path: Path
 
 
 def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id: str) -> pd.DataFrame:
@@ -77,12 +86,11 @@ def align_to_cells(released: pd.DataFrame, cell_keys: pd.DataFrame) -> pd.DataFr
     return out.drop_duplicates([*key, "value", "suppressed", "release_id"]).reset_index(drop=True)
 
 
-def all_released_cells(releases_dir: Path, exclude: str | None = None) -> pd.DataFrame:
-    from ..release.store import list_releases  # here: the release package imports this module
-
+def all_released_cells(releases: Iterable[PublishedRelease], exclude: str | None = None) -> pd.DataFrame:
+    """The cells of every release in `releases` (the caller lists them: release.store.list_releases)."""
     con = duckdb.connect()
     try:
-        frames = [release_cells(con, r.path, r.id) for r in list_releases(releases_dir) if r.id != exclude]
+        frames = [release_cells(con, r.path, r.id) for r in releases if r.id != exclude]
     finally:
         con.close()
     frames = [f for f in frames if not f.empty]
@@ -91,9 +99,9 @@ def all_released_cells(releases_dir: Path, exclude: str | None = None) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def refresh(con: duckdb.DuckDBPyConnection, releases_dir: Path) -> int:
-    """Replace ops.released_cells with the cells of every release in `releases_dir`."""
-    frame = all_released_cells(releases_dir)
+def refresh(con: duckdb.DuckDBPyConnection, releases: Iterable[PublishedRelease]) -> int:
+    """Replace ops.released_cells with the cells of every release in `releases`."""
+    frame = all_released_cells(releases)
     con.execute("create schema if not exists ops")
     con.execute(_DDL)
     con.execute("begin transaction")

@@ -24,6 +24,7 @@ import os
 import platform
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,14 +35,17 @@ from typing import Any
 
 import yaml
 
+from data_quality import GateFailed, GateReport
+
 from ..catalogue import INDICATOR_COLUMNS
-from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
+from ..dbt_runner import run_dbt
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
-from ..pipeline import git, git_commit, run_dbt, run_gates_on
+from ..provenance import git, git_commit
 from ..settings import Settings
 from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
+from .disclosure_audit import DisclosureAuditFailed, audit_release
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
 from .public_text import check_public_text
@@ -447,19 +451,25 @@ def report_templates_dir(settings: Settings) -> Path:
     return Path(env) if env else settings.project_dir / "report"
 
 
+def release_signing_key(settings: Settings):
+    """The key that signs the release; a release that cannot be signed is refused (ReleaseRefused)."""
+    try:
+        return load_signing_key(settings.raw_dir)
+    except SigningError as exc:
+        raise ReleaseRefused(str(exc)) from exc
+
+
 def publish(
     settings: Settings,
+    gates: GateReport,
     stichtag: date | None = None,
-    gates=None,
     force: bool = False,
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
-    """Build the release of `stichtag` (default: the newest in the warehouse). Hold the run lock."""
-    import time
-
-    from data_quality import GateFailed
-
+    """Build the release of `stichtag` (default: the newest in the warehouse) from the warehouse the
+    gate report `gates` was made on (orchestration.pipeline.gate_and_publish runs the gates first).
+    Hold the run lock."""
     say = progress or (lambda _msg: None)
     seconds: dict[str, float] = {}
     releases_dir = settings.releases_dir
@@ -467,16 +477,8 @@ def publish(
     clean_stale_builds(releases_dir)
     update_latest(releases_dir)  # repair a switch a killed run did not finish
     stichtag = stichtag or newest_stichtag(settings)
-    try:  # before any work: a release that cannot be signed is not made
-        signing_key = load_signing_key(settings.raw_dir)
-    except SigningError as exc:
-        raise ReleaseRefused(str(exc)) from exc
+    signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
 
-    started = time.perf_counter()
-    if gates is None:
-        say("quality gates")
-        gates = run_gates_on(settings)
-        seconds["gates"] = time.perf_counter() - started
     if gates.blocking_failures:
         raise GateFailed(gates)
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from orchestration.demo import DemoConfig, generate
-from orchestration.disclosure.release_audit import audit_release
 from orchestration.pipeline import refresh_released_cells, run_dbt, run_pipeline
+from orchestration.release.disclosure_audit import audit_release
 from tests.disclosure.attacker import attack
 from tests.helpers import settings_for
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from orchestration.disclosure.release_audit import DisclosureAuditFailed
 from orchestration.pipeline import run_pipeline
 from orchestration.release import list_releases
+from orchestration.release.disclosure_audit import DisclosureAuditFailed
 from tests.helpers import json_keys, read_parquet
 
 # Columns of microdata: keys and the attributes that identify a person or an address. Indicator

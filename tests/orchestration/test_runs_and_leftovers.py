@@ -19,7 +19,8 @@ from orchestration import pipeline
 from orchestration.cli import app
 from orchestration.demo import DemoConfig
 from orchestration.locking import RunInProgress, run_lock
-from orchestration.pipeline import RUNS_TABLE, RunSummary, _record_run, process_start, run_is_alive, run_pipeline
+from orchestration.pipeline import RUNS_TABLE, RunSummary, _record_run, run_pipeline
+from orchestration.provenance import process_start, run_is_alive
 from tests.helpers import settings_for
 
 runner = CliRunner()

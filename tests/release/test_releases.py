@@ -15,8 +15,8 @@ from orchestration.cli import app
 from orchestration.ingest import IngestFailed
 from orchestration.ingest.contracts import load_contracts
 from orchestration.ingest.loader import discover, sha256_file
-from orchestration.pipeline import run_pipeline
-from orchestration.release import ReleaseRefused, diff, find_release, list_releases, publish, verify
+from orchestration.pipeline import gate_and_publish, run_pipeline
+from orchestration.release import ReleaseRefused, diff, find_release, list_releases, verify
 from tests.helpers import accept_as_demo, settings_for, tree_digest
 
 runner = CliRunner()
@@ -203,7 +203,7 @@ def test_a_failing_blocking_gate_stops_the_release(released_copy, tmp_path, monk
     assert "address_assignment" in str(exc.value)
     assert tree_digest(settings.releases_dir) == before
     with pytest.raises(GateFailed):
-        publish(settings)
+        gate_and_publish(settings)
     assert tree_digest(settings.releases_dir) == before
     result = runner.invoke(app, ["gates", "--suite", "address_assignment"], env=settings.env())
     assert result.exit_code == 5 and "blocked" in result.output
@@ -215,7 +215,7 @@ def test_release_create_refuses_different_numbers_without_force(released_copy):
     con.execute("update public.indicator_values set value = value + 1 where indicator_id = 'sgb2_quote'")
     con.close()
     with pytest.raises(ReleaseRefused, match="already released as 2024-12-31/v1"):
-        publish(settings)
+        gate_and_publish(settings)
     result = runner.invoke(app, ["release", "create"], env=settings.env())
     assert result.exit_code == 6 and "--force" in result.output
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.disclosure.release_audit import audit_release
 from orchestration.indices.public import impute_withheld
 from orchestration.release import find_release
 from orchestration.release.build import make_writable
+from orchestration.release.disclosure_audit import audit_release
 from orchestration.warehouse import connect
 from tests.helpers import read_parquet
 

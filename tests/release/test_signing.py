@@ -304,7 +304,7 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(tmp_path):
 
 
 def test_publish_refuses_before_any_work_without_a_signing_key(tmp_path, monkeypatch):
-    from orchestration.release import ReleaseRefused, publish
+    from orchestration.release import ReleaseRefused
     from tests.helpers import settings_for
 
     settings = settings_for(tmp_path)
@@ -312,13 +312,12 @@ def test_publish_refuses_before_any_work_without_a_signing_key(tmp_path, monkeyp
     monkeypatch.delenv(ENV_SIGNING_KEY, raising=False)
     monkeypatch.delenv("SOZIALMONITOR_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("SOZIALMONITOR_PSEUDONYM_KEY_FILE", raising=False)
-    import orchestration.release.build as build
+    import orchestration.pipeline as pipeline
 
-    monkeypatch.setattr(build, "newest_stichtag", lambda _s: __import__("datetime").date(2024, 12, 31))
-    monkeypatch.setattr(build, "run_gates_on", lambda _s: pytest.fail("gates ran although nothing can be signed"))
+    monkeypatch.setattr(pipeline, "run_gates_on", lambda _s: pytest.fail("gates ran although nothing can be signed"))
     with pytest.raises(ReleaseRefused, match="no signing key"):
-        publish(settings)
-    assert not any(p.name.startswith(".tmp-") for p in settings.releases_dir.iterdir())
+        pipeline.gate_and_publish(settings)
+    assert not settings.releases_dir.exists() or not any(settings.releases_dir.iterdir())
 
 
 def test_check_signature_names_the_key_of_a_good_release(tmp_path):

@@ -8,9 +8,10 @@ import dagster as dg
 
 from data_quality import SUITES, GateFailed
 
-from ...disclosure.release_audit import DisclosureAuditFailed
 from ...locking import run_lock
-from ...release import ReleaseRefused, publish
+from ...pipeline import gate_and_publish
+from ...release import ReleaseRefused
+from ...release.disclosure_audit import DisclosureAuditFailed
 from ..ingest.assets import POOL
 from ..partitions import STICHTAG_PARTITIONS
 from ..resources import WarehouseResource
@@ -49,7 +50,7 @@ def release(context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse:
     stichtag = date.fromisoformat(context.partition_key)
     with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster release", wait=LOCK_WAIT):
         try:
-            result = publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
+            result = gate_and_publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
         except (GateFailed, ReleaseRefused, DisclosureAuditFailed) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
     manifest = result.release.manifest()

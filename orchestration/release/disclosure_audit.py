@@ -35,11 +35,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..disclosure.audit import ModelInconsistent, intervals, shortfall
+from ..disclosure.ckm import load_parameters
+from ..disclosure.history import align_to_cells, all_released_cells, release_cells
+from ..disclosure.linked import COMPLETE
+from ..disclosure.pattern import KEY, linked_tables, relations_from_frame
+from ..indices.public import recompute_from_release
 from ..warehouse import connect
-from .audit import ModelInconsistent, intervals, shortfall
-from .history import align_to_cells, all_released_cells, release_cells
-from .linked import COMPLETE
-from .pattern import KEY, linked_tables, relations_from_frame
+from .atlas import check_atlas
+from .report import check_report
+from .store import list_releases
 
 
 @dataclass
@@ -201,7 +206,7 @@ def audit_release(
         published = align_to_cells(release_cells(con, release_dir, "this"), pattern)
     finally:
         con.close()
-    earlier = align_to_cells(all_released_cells(releases_dir, exclude=exclude_release), pattern)
+    earlier = align_to_cells(all_released_cells(list_releases(releases_dir), exclude=exclude_release), pattern)
     report.earlier_releases = sorted(earlier["release_id"].unique().tolist()) if not earlier.empty else []
 
     if (pattern["status"] == "perturbed").any():
@@ -289,7 +294,6 @@ def audit_release(
 
 def _audit_atlas(report: AuditReport, release_dir: Path) -> None:
     """5. The atlas shows nothing but the published numbers."""
-    from ..release.atlas import check_atlas
 
     report.problems.extend(check_atlas(release_dir))
 
@@ -297,14 +301,12 @@ def _audit_atlas(report: AuditReport, release_dir: Path) -> None:
 def _audit_report(report: AuditReport, release_dir: Path) -> None:
     """6. The printed report shows nothing but the published numbers: its content (bericht/daten.json)
     rebuilt from the public files, and the PDFs' text against it where they are already written."""
-    from ..release.report import check_report
 
     report.problems.extend(check_report(release_dir))
 
 
 def _audit_indices(report: AuditReport, release_dir: Path) -> None:
     """4. Every published index must be exactly what the published values give."""
-    from ..indices.public import recompute_from_release
 
     data = release_dir / "data"
     if not (data / "index_catalogue.parquet").exists():
@@ -348,7 +350,6 @@ def _audit_perturbed(
     """Cell Key Method: nothing is withheld, so there is nothing to bound. Checked instead: the files
     carry exactly the perturbed counts, no count is published as 1 … js, zeros stay zeros, and no
     count moved by more than D. (D and V themselves stay out of the report.)"""
-    from .ckm import load_parameters
 
     parameters = load_parameters()
     report.method = "cell_key"

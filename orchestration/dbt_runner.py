@@ -1,0 +1,78 @@
+"""dbt in this process, pointed at one run's warehouse. Low level: it knows the settings and dbt,
+nothing of the pipeline. What has to happen before dbt (the catalogue's generated files, the cells
+earlier releases published) is the pipeline's business (orchestration.pipeline.run_dbt)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from .settings import Settings
+
+
+class DbtFailed(Exception):
+    pass
+
+
+def dbt_args(settings: Settings, command: list[str]) -> list[str]:
+    return [
+        *command,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(settings.dbt_target_dir),
+    ]
+
+
+@contextmanager
+def scoped_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ while the block runs, the previous state afterwards. dbt in this
+    process reads `env_var()` (profiles.yml: the warehouse path) from os.environ and nowhere else;
+    the process's environment is left as it was found."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in before.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
+    """dbt in this process (no interpreter start-up), pointed at this run's warehouse."""
+    from dbt.cli.main import dbtRunner  # lazy: importing dbt costs seconds that most commands never need
+
+    runner = dbtRunner(callbacks=[on_event] if on_event else [])
+    with scoped_environment(settings.env()):
+        try:
+            result = runner.invoke(dbt_args(settings, command))
+        finally:
+            _release_dbt_duckdb()
+    if not result.success:
+        failed = []
+        res = result.result
+        for node in getattr(res, "results", None) or []:
+            if str(node.status) in ("error", "fail"):
+                failed.append(f"  - {node.node.unique_id}: {node.message}")
+        detail = "\n".join(failed) or str(result.exception or "see dbt's output above")
+        raise DbtFailed(f"dbt {' '.join(command)} failed:\n{detail}")
+    return result
+
+
+def _release_dbt_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB database open in the process after dbt returns; close it so that
+    this process (and others) can open the warehouse file again with our own settings."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a pinned dependency
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()

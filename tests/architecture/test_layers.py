@@ -1,0 +1,46 @@
+"""The code's layers (pyproject.toml, [tool.importlinter]) hold: the front doors (CLI, Dagster) sit
+on the pipeline, the pipeline on the release, the release on the gates and the disclosure control,
+those on the domain and the low-level modules, and nothing imports upwards or in a circle. `make
+lint` checks the same contracts; here they fail the tests too, and a broken layer is shown to fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _lint(project: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(project / "pyproject.toml")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(project), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_layers_and_the_absence_of_cycles_hold():
+    result = _lint(PROJECT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    # a copy of the code in which the release calls back into the pipeline, the cycle the layers forbid
+    copy = tmp_path / "project"
+    for part in ("orchestration", "data_quality"):
+        shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROJECT / "pyproject.toml", copy / "pyproject.toml")
+    gis = copy / "orchestration" / "release" / "gis.py"
+    gis.write_text(gis.read_text() + "\n\ndef _late():\n    from ..pipeline import run_dbt  # inside a function\n\n    return run_dbt\n")
+    result = _lint(copy)
+    assert result.returncode != 0
+    assert "orchestration.release is not allowed to import orchestration.pipeline" in result.stdout
+    assert "orchestration.release.gis -> orchestration.pipeline" in result.stdout
