@@ -59,7 +59,7 @@ def build_streets(nx: int, ny: int, col_edges: np.ndarray, row_edges: np.ndarray
             end = np.hypot(x - CENTRE_X, row_edges[b] - CENTRE_Y)
             direction.append(1 if start <= end else -1)
     n = len(direction)
-    pool = names.street_name_pool()
+    pool = names.street_name_pool(needed=n - len(names.CLASSIC_STREETS))
     if n > len(names.CLASSIC_STREETS) + len(pool):
         raise ValueError(f"{n} streets need more names than the pool holds")
     weights = np.array([w for _name, w in pool])

@@ -58,6 +58,13 @@ STREET_SUFFIXES: tuple[tuple[str, int, str], ...] = (
     ("gasse", 1, "f"), ("pfad", 1, "m"), ("steig", 1, "m"),
 )
 
+# More second parts, used only by cities too large for the first ones (a Berlin-size city has about
+# 11,700 streets): appended after the pool above, so that smaller cities draw exactly as before.
+MORE_STREET_SUFFIXES: tuple[tuple[str, int, str], ...] = (
+    ("damm", 1, "m"), ("winkel", 1, "m"), ("chaussee", 1, "f"), ("zeile", 1, "f"), ("kamp", 1, "m"),
+    ("promenade", 1, "f"), ("stieg", 1, "m"), ("grund", 1, "m"),
+)
+
 # Adjective stems: "Alt" + "e" before a feminine noun (Alte Gasse), + "er" before a masculine one.
 STREET_ADJECTIVES: tuple[str, ...] = ("Alt", "Neu", "Ober", "Unter", "Klein", "Groß", "Hinter")
 
@@ -97,21 +104,27 @@ def compound_street(adjective: str | None, stem: str, suffix: str, gender: str) 
     return f"{adjective}{'e' if gender == 'f' else 'er'} {name}"
 
 
-def street_name_pool() -> list[tuple[str, float]]:
-    """Candidate street names (compounds, then with adjectives) with a sampling weight each.
+def street_name_pool(needed: int = 0) -> list[tuple[str, float]]:
+    """Candidate street names (compounds, then with adjectives) with a sampling weight each: at
+    least `needed` of them where the name material allows.
 
     Fixed order and no classics; `geography` puts `CLASSIC_STREETS` first and draws the rest with its
     seeded stream, weighted so that '...straße' dominates and adjective forms come only when needed.
+    The second suffix set is added only when the first is too small, so the pool (and with it every
+    draw of a city that fits the first set) stays the same for those cities.
     """
     seen: set[str] = set(CLASSIC_STREETS)
     pool: list[tuple[str, float]] = []
-    for adjective in (None, *STREET_ADJECTIVES):
-        for stem in STREET_STEMS:
-            for suffix, weight, gender in STREET_SUFFIXES:
-                name = compound_street(adjective, stem, suffix, gender)
-                if name not in seen:
-                    seen.add(name)
-                    pool.append((name, weight * (1.0 if adjective is None else 0.01)))
+    for suffixes in (STREET_SUFFIXES, MORE_STREET_SUFFIXES):
+        if pool and len(pool) >= needed:
+            break
+        for adjective in (None, *STREET_ADJECTIVES):
+            for stem in STREET_STEMS:
+                for suffix, weight, gender in suffixes:
+                    name = compound_street(adjective, stem, suffix, gender)
+                    if name not in seen:
+                        seen.add(name)
+                        pool.append((name, weight * (1.0 if adjective is None else 0.01)))
     return pool
 
 

@@ -39,7 +39,8 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
         shutil.copytree(PROJECT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "pyproject.toml", copy / "pyproject.toml")
     gis = copy / "orchestration" / "release" / "gis.py"
-    gis.write_text(gis.read_text() + "\n\ndef _late():\n    from ..pipeline import run_dbt  # inside a function\n\n    return run_dbt\n")
+    late = "\n\ndef _late():\n    from ..pipeline import run_dbt  # inside a function\n\n    return run_dbt\n"
+    gis.write_text(gis.read_text() + late)
     result = _lint(copy)
     assert result.returncode != 0
     assert "orchestration.release is not allowed to import orchestration.pipeline" in result.stdout

@@ -20,7 +20,8 @@ import yaml
 from python_calamine import CalamineWorkbook
 from scipy import ndimage
 
-from orchestration.demo import DemoConfig, generate, simulate
+from orchestration.demo import DemoConfig, generate, names, simulate
+from orchestration.demo.addresses import build_streets
 from orchestration.demo.config import RECUT_DATE, sizes_for
 from orchestration.demo.extracts import DEMO_MARKER, write_labour_market
 from orchestration.demo.housing import block_areas
@@ -235,6 +236,20 @@ def test_sizes_scale_with_residents():
     assert 9_000 <= large.n_blocks <= 11_000
     assert 140_000 <= large.n_addresses <= 165_000
     assert small.viertel_per_stadtteil <= default.viertel_per_stadtteil <= large.viertel_per_stadtteil
+
+
+def test_a_berlin_size_city_gets_a_unique_name_for_every_street():
+    # 3.9M residents: the street grid of a Berlin-size city (the first name set held 9,870 names,
+    # and generation stopped with "11691 streets need more names than the pool holds")
+    sizes = sizes_for(3_900_000)
+    rng = np.random.default_rng(1)
+    col_edges, row_edges = np.arange(sizes.nx + 1) * 100.0, np.arange(sizes.ny + 1) * 100.0
+    streets = build_streets(sizes.nx, sizes.ny, col_edges, row_edges, rng)
+    assert len(streets["names"]) > len(names.CLASSIC_STREETS) + len(names.street_name_pool())
+    assert len(set(streets["names"])) == len(streets["names"])
+    # the extra names come only when needed: a city that fits the first set draws as it always did
+    assert names.street_name_pool(needed=5_000) == names.street_name_pool()
+    assert names.street_name_pool(needed=12_000)[: len(names.street_name_pool())] == names.street_name_pool()
 
 
 def test_same_seed_gives_identical_bytes_other_seed_differs(tmp_path, raw_dir):
