@@ -14,7 +14,6 @@ Dimension "wirtschaft" (x1, x2) = .75, 0, .75, .125; dimension "bildung" (y) = 0
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -190,7 +189,7 @@ def test_geometric_floor_is_configurable():
 
 def test_dimension_weights_change_the_order():
     config = CompositeConfig.from_mapping(mapping())
-    weighted = dataclasses.replace(config, dimension_weights=(3.0, 1.0))
+    weighted = config.replace(dimension_weights=(3.0, 1.0))
     result = compute_composite(example(), weighted)
     assert by_area(result, "index_value") == {"A": 0.5625, "B": 0.25, "C": 0.6875, "D": 0.15625}
     assert by_area(result, "rank") == {"A": 2, "B": 3, "C": 1, "D": 4}
@@ -198,7 +197,7 @@ def test_dimension_weights_change_the_order():
     m = mapping()
     m["dimensions"][0]["weight"] = 3
     assert CompositeConfig.from_mapping(m).dimension_weights == (3.0, 1.0)
-    assert dataclasses.replace(config, dimension_weights={"wirtschaft": 3}).dimension_weights == (3.0, 1.0)
+    assert config.replace(dimension_weights={"wirtschaft": 3}).dimension_weights == (3.0, 1.0)
 
 
 def test_indicator_weights_within_a_dimension():
