@@ -125,7 +125,7 @@ class FrozenConfig(BaseModel):
         if kind == "extra_forbidden":
             allowed = (model._keys if mapping or model is not cls else ()) or tuple(model.model_fields)
             return f"{', '.join(where)}: unknown key {loc[-1]!r} (allowed: {', '.join(allowed)})"
-        if kind == "missing":
+        if kind == "missing" and loc and isinstance(loc[-1], str):
             return f"{', '.join(where)}: missing required key {loc[-1]!r}"
         keys = [p for p in loc if isinstance(p, str)]
         where += [f"key {'.'.join(keys)!r}"] if keys else []
