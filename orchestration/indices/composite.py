@@ -188,8 +188,8 @@ class CompositeConfig(FrozenConfig):
     def _aligned_weights(cls, value: Any, info: ValidationInfo) -> Any:
         """A mapping dimension id → weight, or nothing (equal weights), as a tuple aligned with `dimensions`."""
         dimensions = info.data.get("dimensions")
-        if dimensions is None:  # wrong themselves, and reported
-            return ()
+        if dimensions is None:  # wrong themselves, and reported; weights in a list are checked anyway
+            return value if isinstance(value, list | tuple) else ()
         ids = [d.id for d in dimensions]
         if isinstance(value, Mapping):
             unknown = sorted(set(map(str, value)) - set(ids))
