@@ -97,7 +97,7 @@ class FrozenConfig(BaseModel):
         if cls._label_key is None:
             return cls._kind
         name = _get(item, cls._label_key)
-        if position is None or isinstance(name, str):
+        if position is None or (isinstance(name, str) and name.strip()):
             return f"{cls._kind} {name!r}"
         return f"{cls._kind} no. {position + 1}"
 
