@@ -168,13 +168,30 @@ class CompositeConfig(FrozenConfig):
     dimensions: tuple[Dimension, ...]
     normalisation: Normalisation = "zscore"
     aggregation: Aggregation = "arithmetic"
-    dimension_weights: tuple[Annotated[Number, Field(ge=0)], ...] = ()
+    dimension_weights: Annotated[tuple[Annotated[Number, Field(ge=0)], ...], Field(validate_default=True)] = ()
     missing: MissingRule = "exclude_area"
     max_missing_share: Annotated[Number, Field(ge=0, lt=1)] = 0.5
     min_population: Annotated[Number, Field(ge=0)] | None = None
     exclude: tuple[str, ...] = ()
     geometric_floor: Annotated[Number, Field(gt=0, lt=1)] = DEFAULT_GEOMETRIC_FLOOR
     description: Annotated[str, Field(strict=True)] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _weights_from_dimensions(cls, data: Any) -> Any:
+        """The mapping form gives each dimension its `weight` (default 1): moved to `dimension_weights`."""
+        items = data.get("dimensions") if isinstance(data, Mapping) else None
+        if not isinstance(items, list | tuple) or not any(isinstance(i, Mapping) and "weight" in i for i in items):
+            return data
+        if data.get("dimension_weights"):
+            raise ValueError("dimension weights given twice: in the dimensions and as dimension_weights")
+        return {
+            **data,
+            "dimensions": [
+                {k: v for k, v in i.items() if k != "weight"} if isinstance(i, Mapping) else i for i in items
+            ],
+            "dimension_weights": [i.get("weight", 1.0) if isinstance(i, Mapping) else 1.0 for i in items],
+        }
 
     @field_validator("dimensions")
     @classmethod
@@ -274,14 +291,6 @@ class CompositeConfig(FrozenConfig):
                     f"{cls._label(data)}: unknown key 'dimension_weights' (give each dimension its 'weight')"
                 )
             data = {k: v for k, v in data.items() if not (k in ("description", "exclude") and v is None)}
-            items = data.get("dimensions")
-            if isinstance(items, list | tuple):
-                entries = [item if isinstance(item, Mapping) else {} for item in items]
-                data["dimension_weights"] = [entry.get("weight", 1.0) for entry in entries]
-                data["dimensions"] = [
-                    {k: v for k, v in item.items() if k != "weight"} if isinstance(item, Mapping) else item
-                    for item in items
-                ]
         return cls._from_mapping(data)
 
 

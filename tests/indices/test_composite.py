@@ -435,6 +435,11 @@ def test_the_python_form_is_checked_like_the_mapping():
     with pytest.raises(TypeError):
         IndicatorRef("x", 1.0, "higher_is_worse", "extra")
     assert Dimension(id="w", indicators=[IndicatorRef(id="x", direction="higher_is_worse")]).name_de == "w"
+    dimensions = mapping()["dimensions"]
+    dimensions[0]["weight"] = 3
+    assert CompositeConfig(name="k", dimensions=dimensions).dimension_weights == (3.0, 1.0)
+    with pytest.raises(ConfigError, match="dimension weights given twice"):
+        CompositeConfig(name="k", dimensions=dimensions, dimension_weights=(1.0, 1.0))
 
 
 def test_configurations_are_immutable_values():
