@@ -274,6 +274,7 @@ def _check_indices(cat: Catalogue, indicator_ids: set[str], levels: list[str] | 
         population = config.pop("population", None)
         if population is not None and population not in indicator_ids:
             problems.append(f"{where}, field 'config.population': unknown indicator {population!r}")
+        used: tuple[str, ...] = ()
         try:
             if index.kind == "status_dynamics":
                 config.pop("dynamics_years", None)
@@ -281,9 +282,8 @@ def _check_indices(cat: Catalogue, indicator_ids: set[str], levels: list[str] | 
             else:
                 config.pop("uncertainty", None)
                 used = CompositeConfig.from_mapping(config).indicator_ids
-        except ValueError as exc:
-            problems.append(f"{where}, field 'config': {exc}")
-            continue
+        except ValueError as exc:  # the index configurations give one line per problem
+            problems += [f"{where}, field 'config': {line}" for line in str(exc).splitlines()]
         problems += [f"{where}, field 'config': unknown indicator {i!r}" for i in used if i not in indicator_ids]
         if index.kind == "composite":
             from .indices.uncertainty import UncertaintyConfig
@@ -291,7 +291,7 @@ def _check_indices(cat: Catalogue, indicator_ids: set[str], levels: list[str] | 
             try:
                 UncertaintyConfig.from_mapping(index.config.get("uncertainty") or {})
             except ValueError as exc:
-                problems.append(f"{where}, field 'config.uncertainty': {exc}")
+                problems += [f"{where}, field 'config.uncertainty': {line}" for line in str(exc).splitlines()]
     return problems
 
 

@@ -48,19 +48,24 @@ loops run over dimensions and indicators.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-NORMALISATIONS = ("zscore", "minmax", "rank")
-AGGREGATIONS = ("arithmetic", "geometric")
-MISSING_RULES = ("exclude_area", "reweight")
-DIRECTIONS = ("higher_is_worse", "higher_is_better")
+from .config import ConfigError, FrozenConfig, Name, Number, twice
+
+Normalisation = Literal["zscore", "minmax", "rank"]
+Aggregation = Literal["arithmetic", "geometric"]
+MissingRule = Literal["exclude_area", "reweight"]
+Direction = Literal["higher_is_worse", "higher_is_better"]
+NORMALISATIONS: tuple[str, ...] = get_args(Normalisation)
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+MISSING_RULES: tuple[str, ...] = get_args(MissingRule)
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
 
 REASON_EXCLUDED = "excluded"
 REASON_POPULATION_UNKNOWN = "population_unknown"
@@ -81,149 +86,71 @@ DIMENSION_COLUMNS = ("area_id", "dimension_id", "value", "n_indicators_used", "n
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_keys(data: Any, where: str, allowed: Sequence[str], required: Sequence[str]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__} ({data!r})")
-    unknown = sorted(str(k) for k in data if k not in allowed)
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown key(s) {', '.join(repr(k) for k in unknown)} (allowed: {', '.join(allowed)})"
-        )
-    absent = [k for k in required if k not in data]
-    if absent:
-        raise ValueError(f"{where}: missing required key(s) {', '.join(repr(k) for k in absent)}")
-    return data
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _choice(value: Any, what: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def _sequence(value: Any, what: str) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise ValueError(f"{what} must be a list, got {type(value).__name__} ({value!r})")
-    return tuple(value)
-
-
-@dataclass(frozen=True)
-class IndicatorRef:
+class IndicatorRef(FrozenConfig):
     """One indicator of a dimension: its column id, its weight within the dimension (> 0) and its
-    direction (does a higher raw value mean more need, or less?)."""
+    direction (does a higher raw value mean more need, or less?). The direction has no default: a
+    wrong orientation would silently invert the indicator, so the catalogue has to state it."""
 
-    id: str
-    weight: float = 1.0
-    direction: str = "higher_is_worse"
+    _kind: ClassVar[str] = "indicator"
+    _keys: ClassVar[tuple[str, ...]] = ("id", "direction", "weight")
 
-    _KEYS = ("id", "weight", "direction")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "id", _text(self.id, "indicator id"))
-        where = f"indicator {self.id!r}"
-        weight = _number(self.weight, f"{where}: weight")
-        if weight <= 0:
-            raise ValueError(f"{where}: weight must be greater than 0, got {self.weight!r}")
-        object.__setattr__(self, "weight", weight)
-        _choice(self.direction, f"{where}: direction", DIRECTIONS)
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> IndicatorRef:
-        """Keys: `id` (required), `direction` (required: a wrong orientation would silently invert the
-        indicator, so the catalogue has to state it), `weight` (default 1)."""
-        where = f"indicator {data.get('id')!r}" if isinstance(data, Mapping) else "indicator"
-        _check_keys(data, where, cls._KEYS, ("id", "direction"))
-        return cls(id=data["id"], weight=data.get("weight", 1.0), direction=data["direction"])
+    id: Name
+    weight: Annotated[Number, Field(gt=0)] = 1.0
+    direction: Direction
 
 
-@dataclass(frozen=True)
-class Dimension:
-    """A dimension (Teilindex) with its German name and its indicators."""
+class Dimension(FrozenConfig):
+    """A dimension (Teilindex) with its German name (default: the id) and its indicators (at least
+    one, each once). Its weight belongs to the index: `CompositeConfig.dimension_weights`."""
 
-    id: str
-    name_de: str
+    _kind: ClassVar[str] = "dimension"
+    _keys: ClassVar[tuple[str, ...]] = ("id", "name_de", "weight", "indicators")  # weight: see CompositeConfig
+    _children: ClassVar[dict[str, type[FrozenConfig]]] = {"indicators": IndicatorRef}
+
+    id: Name
+    name_de: Annotated[str, Field(strict=True)]
     indicators: tuple[IndicatorRef, ...]
 
-    _KEYS = ("id", "name_de", "indicators")
+    @model_validator(mode="before")
+    @classmethod
+    def _name_defaults_to_id(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "name_de" not in data and "id" in data:
+            return {**data, "name_de": str(data["id"])}
+        return data
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "id", _text(self.id, "dimension id"))
-        where = f"dimension {self.id!r}"
-        if not isinstance(self.name_de, str):
-            raise ValueError(f"{where}: name_de must be a string, got {self.name_de!r}")
-        indicators = _sequence(self.indicators, f"{where}: indicators")
-        if not indicators:
-            raise ValueError(f"{where}: indicators must name at least one indicator")
-        for item in indicators:
-            if not isinstance(item, IndicatorRef):
-                raise ValueError(f"{where}: indicators must be IndicatorRef objects, got {item!r}")
-        ids = [i.id for i in indicators]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            raise ValueError(f"{where}: indicator(s) listed twice: {', '.join(twice)}")
-        object.__setattr__(self, "indicators", indicators)
+    @field_validator("indicators")
+    @classmethod
+    def _not_empty(cls, value: tuple[IndicatorRef, ...]) -> tuple[IndicatorRef, ...]:
+        if not value:  # not Field(min_length=1): pydantic would also report it when an entry is wrong
+            raise ValueError("must name at least one indicator")
+        return value
+
+    @model_validator(mode="after")
+    def _each_indicator_once(self) -> Dimension:
+        if listed_twice := twice(self.indicator_ids):
+            raise ValueError(f"indicator(s) listed twice: {', '.join(listed_twice)}")
+        return self
 
     @property
     def indicator_ids(self) -> tuple[str, ...]:
         return tuple(i.id for i in self.indicators)
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Dimension:
-        """Keys: `id`, `indicators` (a list of indicator mappings), `name_de` (default: the id).
-        The dimension's `weight` belongs to the index and is read by `CompositeConfig.from_mapping`."""
-        where = f"dimension {data.get('id')!r}" if isinstance(data, Mapping) else "dimension"
-        _check_keys(data, where, cls._KEYS, ("id", "indicators"))
-        items = _sequence(data["indicators"], f"{where}: indicators")
-        indicators = []
-        for position, item in enumerate(items, start=1):
-            try:
-                indicators.append(IndicatorRef.from_mapping(item))
-            except ValueError as error:
-                raise ValueError(f"{where}: indicator no. {position}: {error}") from None
-        try:
-            return cls(id=data["id"], name_de=data.get("name_de", str(data["id"])), indicators=tuple(indicators))
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
 
-
-@dataclass(frozen=True)
-class CompositeConfig:
+class CompositeConfig(FrozenConfig):
     """The whole recipe of one composite index (see the module docstring for what each choice does).
 
     `dimension_weights` is aligned with `dimensions` (an empty tuple means equal weights; a mapping
-    dimension id → weight is accepted and converted). Weights may be 0 (a dimension that is shown but
-    does not enter the index) but must not all be 0.
+    dimension id → weight is accepted and converted, unnamed dimensions get 1). Weights may be 0 (a
+    dimension that is shown but does not enter the index) but must not all be 0.
     `max_missing_share` in [0, 1) only matters with `missing='reweight'`.
     `min_population`: areas with fewer residents are not indexed (None: no population rule).
     `exclude`: area ids that are never indexed (e.g. industrial estates).
     `geometric_floor` in (0, 1): the smallest participation score of geometric aggregation.
     """
 
-    name: str
-    dimensions: tuple[Dimension, ...]
-    normalisation: str = "zscore"
-    aggregation: str = "arithmetic"
-    dimension_weights: tuple[float, ...] = ()
-    missing: str = "exclude_area"
-    max_missing_share: float = 0.5
-    min_population: float | None = None
-    exclude: tuple[str, ...] = ()
-    geometric_floor: float = DEFAULT_GEOMETRIC_FLOOR
-    description: str = ""
-
-    _KEYS = (
+    _kind: ClassVar[str] = "composite"
+    _label_key: ClassVar[str | None] = "name"
+    _keys: ClassVar[tuple[str, ...]] = (
         "name",
         "description",
         "dimensions",
@@ -235,71 +162,85 @@ class CompositeConfig:
         "exclude",
         "geometric_floor",
     )
-    _DIMENSION_KEYS = (*Dimension._KEYS, "weight")
+    _children: ClassVar[dict[str, type[FrozenConfig]]] = {"dimensions": Dimension}
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "name", _text(self.name, "composite name"))
-        where = f"composite {self.name!r}"
-        dimensions = _sequence(self.dimensions, f"{where}: dimensions")
-        if not dimensions:
-            raise ValueError(f"{where}: dimensions must name at least one dimension")
-        for item in dimensions:
-            if not isinstance(item, Dimension):
-                raise ValueError(f"{where}: dimensions must be Dimension objects, got {item!r}")
-        object.__setattr__(self, "dimensions", dimensions)
-        dim_ids = [d.id for d in dimensions]
-        twice = sorted({d for d in dim_ids if dim_ids.count(d) > 1})
-        if twice:
-            raise ValueError(f"{where}: dimension id(s) used twice: {', '.join(twice)}")
+    name: Name
+    dimensions: tuple[Dimension, ...]
+    normalisation: Normalisation = "zscore"
+    aggregation: Aggregation = "arithmetic"
+    dimension_weights: Annotated[tuple[Annotated[Number, Field(ge=0)], ...], Field(validate_default=True)] = ()
+    missing: MissingRule = "exclude_area"
+    max_missing_share: Annotated[Number, Field(ge=0, lt=1)] = 0.5
+    min_population: Annotated[Number, Field(ge=0)] | None = None
+    exclude: tuple[str, ...] = ()
+    geometric_floor: Annotated[Number, Field(gt=0, lt=1)] = DEFAULT_GEOMETRIC_FLOOR
+    description: Annotated[str, Field(strict=True)] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _weights_from_dimensions(cls, data: Any) -> Any:
+        """The mapping form gives each dimension its `weight` (default 1): moved to `dimension_weights`."""
+        items = data.get("dimensions") if isinstance(data, Mapping) else None
+        if not isinstance(items, list | tuple) or not any(isinstance(i, Mapping) and "weight" in i for i in items):
+            return data
+        if data.get("dimension_weights"):
+            raise ValueError("dimension weights given twice: in the dimensions and as dimension_weights")
+        return {
+            **data,
+            "dimensions": [
+                {k: v for k, v in i.items() if k != "weight"} if isinstance(i, Mapping) else i for i in items
+            ],
+            "dimension_weights": [i.get("weight", 1.0) if isinstance(i, Mapping) else 1.0 for i in items],
+        }
+
+    @field_validator("dimensions")
+    @classmethod
+    def _not_empty(cls, value: tuple[Dimension, ...]) -> tuple[Dimension, ...]:
+        if not value:
+            raise ValueError("must name at least one dimension")
+        return value
+
+    @field_validator("dimension_weights", mode="before")
+    @classmethod
+    def _aligned_weights(cls, value: Any, info: ValidationInfo) -> Any:
+        """A mapping dimension id → weight, or nothing (equal weights), as a tuple aligned with `dimensions`."""
+        dimensions = info.data.get("dimensions")
+        if dimensions is None:  # wrong themselves, and reported; weights in a list are checked anyway
+            return value if isinstance(value, list | tuple) else ()
+        ids = [d.id for d in dimensions]
+        if isinstance(value, Mapping):
+            unknown = sorted(set(map(str, value)) - set(ids))
+            if unknown:
+                raise ValueError(f"unknown dimension(s) {', '.join(unknown)} (dimensions: {', '.join(ids)})")
+            return tuple(value.get(d, 1.0) for d in ids)
+        if isinstance(value, list | tuple) and not value:
+            return (1.0,) * len(ids)
+        return value
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple(str(a).strip() for a in value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompositeConfig:
+        if dims_twice := twice(self.dimension_ids):
+            raise ValueError(f"dimension id(s) used twice: {', '.join(dims_twice)}")
         owners: dict[str, str] = {}
-        for dim in dimensions:
+        for dim in self.dimensions:
             for ind in dim.indicators:
                 if ind.id in owners:
-                    raise ValueError(
-                        f"{where}: indicator {ind.id!r} is in dimension {owners[ind.id]!r} and in {dim.id!r}"
-                    )
+                    raise ValueError(f"indicator {ind.id!r} is in dimension {owners[ind.id]!r} and in {dim.id!r}")
                 owners[ind.id] = dim.id
-
-        _choice(self.normalisation, f"{where}: normalisation", NORMALISATIONS)
-        _choice(self.aggregation, f"{where}: aggregation", AGGREGATIONS)
-        _choice(self.missing, f"{where}: missing", MISSING_RULES)
-
-        weights = self.dimension_weights
-        if isinstance(weights, Mapping):
-            unknown = sorted(set(map(str, weights)) - set(dim_ids))
-            if unknown:
-                raise ValueError(f"{where}: dimension_weights names unknown dimension(s) {', '.join(unknown)}")
-            weights = tuple(weights.get(d, 1.0) for d in dim_ids)
-        weights = _sequence(weights, f"{where}: dimension_weights")
-        if not weights:
-            weights = (1.0,) * len(dimensions)
-        if len(weights) != len(dimensions):
-            raise ValueError(f"{where}: dimension_weights has {len(weights)} entries for {len(dimensions)} dimensions")
-        weights = tuple(_number(w, f"{where}: dimension {d!r}: weight") for d, w in zip(dim_ids, weights, strict=True))
-        for d, w in zip(dim_ids, weights, strict=True):
-            if w < 0:
-                raise ValueError(f"{where}: dimension {d!r}: weight must not be negative, got {w}")
-        if sum(weights) <= 0:
-            raise ValueError(f"{where}: dimension weights must not all be 0")
-        object.__setattr__(self, "dimension_weights", weights)
-
-        share = _number(self.max_missing_share, f"{where}: max_missing_share")
-        if not 0 <= share < 1:
-            raise ValueError(f"{where}: max_missing_share must lie in [0, 1), got {share}")
-        object.__setattr__(self, "max_missing_share", share)
-        if self.min_population is not None:
-            minimum = _number(self.min_population, f"{where}: min_population")
-            if minimum < 0:
-                raise ValueError(f"{where}: min_population must not be negative, got {minimum}")
-            object.__setattr__(self, "min_population", minimum)
-        exclude = _sequence(self.exclude, f"{where}: exclude")
-        object.__setattr__(self, "exclude", tuple(str(a).strip() for a in exclude))
-        floor = _number(self.geometric_floor, f"{where}: geometric_floor")
-        if not 0 < floor < 1:
-            raise ValueError(f"{where}: geometric_floor must lie in (0, 1), got {floor}")
-        object.__setattr__(self, "geometric_floor", floor)
-        if not isinstance(self.description, str):
-            raise ValueError(f"{where}: description must be a string, got {self.description!r}")
+        if len(self.dimension_weights) != len(self.dimensions):
+            raise ValueError(
+                f"dimension_weights has {len(self.dimension_weights)} entries for {len(self.dimensions)} dimensions"
+            )
+        if sum(self.dimension_weights) <= 0:
+            raise ValueError("dimension weights must not all be 0")
+        return self
 
     @property
     def indicators(self) -> tuple[IndicatorRef, ...]:
@@ -313,6 +254,13 @@ class CompositeConfig:
     @property
     def dimension_ids(self) -> tuple[str, ...]:
         return tuple(d.id for d in self.dimensions)
+
+    @classmethod
+    def _relocate(cls, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A dimension weight is reported at its dimension (where the catalogue gives it)."""
+        if len(loc) == 2 and loc[0] == "dimension_weights" and isinstance(loc[1], int):
+            return ("dimensions", loc[1], "weight")
+        return loc
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> CompositeConfig:
@@ -334,33 +282,16 @@ class CompositeConfig:
                 indicators:                  # required
                   - {id: sozialgeld_quote, direction: higher_is_worse, weight: 1}
 
-        Unknown keys are errors (a typo must not silently fall back to a default)."""
-        name = data.get("name") if isinstance(data, Mapping) else None
-        where = f"composite {name!r}"
-        _check_keys(data, where, cls._KEYS, ("name", "dimensions"))
-        items = _sequence(data["dimensions"], f"{where}: dimensions")
-        dimensions, weights = [], []
-        for position, item in enumerate(items, start=1):
-            label = f"dimension {item.get('id')!r}" if isinstance(item, Mapping) else f"dimension no. {position}"
-            try:
-                _check_keys(item, label, cls._DIMENSION_KEYS, ("id", "indicators"))
-                weights.append(_number(item.get("weight", 1.0), f"{label}: weight"))
-                dimensions.append(Dimension.from_mapping({k: v for k, v in item.items() if k != "weight"}))
-            except ValueError as error:
-                raise ValueError(f"{where}: {error}") from None
-        return cls(
-            name=data["name"],
-            description=data.get("description", "") or "",
-            dimensions=tuple(dimensions),
-            normalisation=data.get("normalisation", "zscore"),
-            aggregation=data.get("aggregation", "arithmetic"),
-            dimension_weights=tuple(weights),
-            missing=data.get("missing", "exclude_area"),
-            max_missing_share=data.get("max_missing_share", 0.5),
-            min_population=data.get("min_population"),
-            exclude=tuple(data.get("exclude") or ()),
-            geometric_floor=data.get("geometric_floor", DEFAULT_GEOMETRIC_FLOOR),
-        )
+        Unknown keys are errors (a typo must not silently fall back to a default); so is
+        `dimension_weights`: here each dimension carries its weight. Raises ConfigError (a
+        ValueError) naming every problem, one per line."""
+        if isinstance(data, Mapping):
+            if "dimension_weights" in data:
+                raise ConfigError(
+                    f"{cls._label(data)}: unknown key 'dimension_weights' (give each dimension its 'weight')"
+                )
+            data = {k: v for k, v in data.items() if not (k in ("description", "exclude") and v is None)}
+        return cls._from_mapping(data)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,8 +324,9 @@ def normalise(values: pd.Series, method: str, direction: str = "higher_is_worse"
     values equal, or only one of them) carries no information: it gets 0 (zscore) or 0.5 (minmax,
     rank), the middle of the scale, so that it moves no area. Infinite values are an error.
     """
-    _choice(method, "normalisation", NORMALISATIONS)
-    _choice(direction, "direction", DIRECTIONS)
+    for what, value, choices in (("normalisation", method, NORMALISATIONS), ("direction", direction, DIRECTIONS)):
+        if value not in choices:
+            raise ValueError(f"{what} must be one of {', '.join(choices)}; got {value!r}")
     x = _as_float(values)
     if direction == "higher_is_better":
         x = -x

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from .config import FrozenConfig, Name, Number, twice
 
 STATUS_CLASSES = ("hoch", "mittel", "niedrig", "sehr niedrig")
 DYNAMICS_CLASSES = ("positiv", "stabil", "negativ")
@@ -44,101 +46,75 @@ class MssInputError(ValueError):
     """Bad configuration or input data (a missing column, an unreadable file, a constant indicator …)."""
 
 
-@dataclass(frozen=True)
-class MssConfig:
-    """What enters the index. `dynamics` may be empty: then there is no dynamics index.
+def _ascending(size: int) -> AfterValidator:
+    def check(value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) != size or any(a >= b for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError(f"must be {size} strictly ascending numbers, got {list(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+class MssConfig(FrozenConfig):
+    """What enters the index. `dynamics` may be empty: then there is no dynamics index. Column names
+    and area ids are text (trimmed, not empty); a column is named once, and not in both lists.
 
     `status_bounds = (a, b, c)`: z < a "hoch", a <= z <= b "mittel", b < z <= c "niedrig", z > c "sehr niedrig".
     `dynamics_bounds = (a, b)`: z < a "positiv", a <= z <= b "stabil", z > b "negativ".
+    Both strictly ascending. Wrong values raise MssInputError naming the key.
     """
 
-    status: tuple[str, ...]
-    dynamics: tuple[str, ...] = ()
-    min_population: float = 300
-    exclude: tuple[str, ...] = ()
-    status_bounds: tuple[float, float, float] = (-1.0, 1.0, 1.5)
-    dynamics_bounds: tuple[float, float] = (-1.0, 1.0)
+    _kind: ClassVar[str] = "MSS configuration"
+    _label_key: ClassVar[str | None] = None
+    _error: ClassVar[type[ValueError]] = MssInputError
 
-    def __post_init__(self) -> None:
-        for name in ("status", "dynamics", "exclude"):
-            value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, Iterable):
-                raise MssInputError(f"MssConfig.{name} must be a sequence of strings, not {value!r}")
-            items = tuple(value)
-            bad = [v for v in items if not isinstance(v, str) or not v.strip()]
-            if bad:
-                raise MssInputError(f"MssConfig.{name}: every entry must be a non-empty string, got {bad[0]!r}")
-            items = tuple(v.strip() for v in items)
-            duplicates = sorted({v for v in items if items.count(v) > 1})
-            if duplicates and name != "exclude":
-                raise MssInputError(f"MssConfig.{name} names a column twice: {', '.join(duplicates)}")
-            object.__setattr__(self, name, items)
-        if not self.status:
-            raise MssInputError("MssConfig.status: at least one status indicator is needed")
-        both = sorted(set(self.status) & set(self.dynamics))
-        if both:
-            raise MssInputError(f"MssConfig.dynamics names status column(s) too: {', '.join(both)}")
-        if isinstance(self.min_population, bool) or not isinstance(self.min_population, int | float):
-            raise MssInputError(f"MssConfig.min_population must be a number, not {self.min_population!r}")
-        if not math.isfinite(self.min_population) or self.min_population < 0:
-            raise MssInputError(f"MssConfig.min_population must be finite and >= 0, not {self.min_population!r}")
-        for name, size in (("status_bounds", 3), ("dynamics_bounds", 2)):
-            object.__setattr__(self, name, _bounds(name, getattr(self, name), size))
+    status: tuple[Name, ...]
+    dynamics: tuple[Name, ...] = ()
+    min_population: Annotated[Number, Field(ge=0)] = 300.0
+    exclude: tuple[Name, ...] = ()
+    status_bounds: Annotated[tuple[Number, ...], _ascending(3)] = (-1.0, 1.0, 1.5)
+    dynamics_bounds: Annotated[tuple[Number, ...], _ascending(2)] = (-1.0, 1.0)
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _ids_are_text(cls, value: Any) -> Any:
+        bad = [v for v in value if not isinstance(v, str)] if isinstance(value, list | tuple) else []
+        if bad:
+            raise ValueError(
+                f"area ids must be text, got {bad[0]!r}: quote them in YAML so that leading zeros survive "
+                "(01011101 unquoted is a number)"
+            )
+        return value
+
+    @field_validator("status", "dynamics")
+    @classmethod
+    def _each_column_once(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.field_name == "status" and not value:
+            raise ValueError("at least one status indicator is needed")
+        if listed_twice := twice(value):
+            raise ValueError(f"names a column twice: {', '.join(listed_twice)}")
+        return value
+
+    @model_validator(mode="after")
+    def _status_or_dynamics(self) -> MssConfig:
+        if both := sorted(set(self.status) & set(self.dynamics)):
+            raise ValueError(f"dynamics names status column(s) too: {', '.join(both)}")
+        return self
 
     @classmethod
     def from_mapping(cls, d: Mapping) -> MssConfig:
-        """The configuration from a mapping (one entry of the YAML catalogue). Unknown or wrongly typed
-        keys raise ValueError naming the key. Quote area ids in YAML: 01011101 unquoted is a number."""
-        if not isinstance(d, Mapping):
-            raise MssInputError(f"MSS configuration must be a mapping, not {type(d).__name__}")
-        known = [f.name for f in fields(cls)]
-        for key in d:
-            if key not in known:
-                raise MssInputError(f"MSS configuration: unknown key {key!r} (known: {', '.join(known)})")
-        if "status" not in d:
-            raise MssInputError("MSS configuration: key 'status' is missing (the list of status indicators)")
-        kwargs = {}
-        for key, value in d.items():
-            if key in ("status", "dynamics", "exclude"):
-                if value is None and key != "status":
-                    value = []
-                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                    hint = " (quote ids in YAML so that leading zeros survive)" if key == "exclude" else ""
-                    raise MssInputError(
-                        f"MSS configuration: key {key!r} must be a list of strings{hint}, got {value!r}"
-                    )
-                kwargs[key] = tuple(value)
-            elif key == "min_population":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise MssInputError(f"MSS configuration: key 'min_population' must be a number, got {value!r}")
-                kwargs[key] = value
-            else:
-                if not isinstance(value, list | tuple):
-                    raise MssInputError(f"MSS configuration: key {key!r} must be a list of numbers, got {value!r}")
-                kwargs[key] = tuple(value)
-        try:
-            return cls(**kwargs)
-        except MssInputError as exc:
-            key = next((k for k in kwargs if re.search(rf"MssConfig\.{k}\b", str(exc))), None)
-            raise MssInputError(f"MSS configuration: key {key!r}: {exc}" if key else str(exc)) from exc
+        """The configuration from a mapping (one entry of the YAML catalogue): the keys are the fields,
+        `status` is required, an empty `dynamics` or `exclude` is none. Unknown or wrongly typed keys
+        raise MssInputError (a ValueError) naming the key, one line per problem. Quote area ids in
+        YAML: 01011101 unquoted is a number."""
+        if isinstance(d, Mapping):
+            d = {k: v for k, v in d.items() if not (k in ("dynamics", "exclude") and v is None)}
+        return cls._from_mapping(d)
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The indicator columns that enter the index: status first, then dynamics."""
         return self.status + self.dynamics
-
-
-def _bounds(name: str, value, size: int) -> tuple[float, ...]:
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise MssInputError(f"MssConfig.{name} must be {size} ascending numbers, not {value!r}") from None
-    if len(items) != size or any(isinstance(v, bool) or not isinstance(v, int | float) for v in items):
-        raise MssInputError(f"MssConfig.{name} must be {size} ascending numbers, not {value!r}")
-    items = tuple(float(v) for v in items)
-    if not all(math.isfinite(v) for v in items) or any(a >= b for a, b in zip(items, items[1:], strict=False)):
-        raise MssInputError(f"MssConfig.{name} must be {size} finite, strictly ascending numbers, not {value!r}")
-    return items
 
 
 # --------------------------------------------------------------------------------------------------

@@ -28,92 +28,63 @@ number of areas and the use).
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, ValidationInfo, field_validator
 
 from .composite import (
     AGGREGATIONS,
     NORMALISATIONS,
+    Aggregation,
     CompositeConfig,
+    Normalisation,
     _aggregation_inputs,
-    _check_keys,
     _finish,
     _normalised_matrix,
     _prepare,
-    _sequence,
     _weighted_means,
     compute_composite,
 )
+from .config import FrozenConfig, Number, twice
 
 PERCENTILE_METHOD = "inverted_cdf"
 RESULT_COLUMNS = ("area_id", "nominal_rank", "median_rank", "rank_p05", "rank_p95", "band_width", "draws")
 _CHUNK = 256  # draws computed together: bounds the memory to _CHUNK × areas × dimensions floats
 
 
-def _integer(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{what} must be a whole number, got {value!r}")
-    return int(value)
+class UncertaintyConfig(FrozenConfig):
+    """`draws` >= 1; `seed` >= 0 (whole numbers); `normalisations` / `aggregations`: the methods drawn
+    from (uniformly: at least one, each once); `weight_spread` in [0, 1): weights are multiplied by
+    U(1 - spread, 1 + spread)."""
 
+    _kind: ClassVar[str] = "uncertainty"
+    _label_key: ClassVar[str | None] = None
 
-def _methods(value: Any, what: str, choices: tuple[str, ...]) -> tuple[str, ...]:
-    items = _sequence(value, what)
-    if not items:
-        raise ValueError(f"{what} must name at least one of {', '.join(choices)}")
-    bad = [v for v in items if v not in choices]
-    if bad:
-        raise ValueError(f"{what}: unknown method(s) {', '.join(map(repr, bad))} (allowed: {', '.join(choices)})")
-    twice = sorted({v for v in items if items.count(v) > 1})
-    if twice:
-        raise ValueError(f"{what} lists {', '.join(twice)} twice (that would double its probability)")
-    return items
+    draws: Annotated[int, Field(strict=True, ge=1)] = 1000
+    seed: Annotated[int, Field(strict=True, ge=0)] = 20241231
+    normalisations: tuple[Normalisation, ...] = NORMALISATIONS
+    aggregations: tuple[Aggregation, ...] = AGGREGATIONS
+    weight_spread: Annotated[Number, Field(ge=0, lt=1)] = 0.5
 
-
-@dataclass(frozen=True)
-class UncertaintyConfig:
-    """`draws` >= 1; `seed` >= 0; `normalisations` / `aggregations`: the methods drawn from (uniformly,
-    no duplicates); `weight_spread` in [0, 1): weights are multiplied by U(1 - spread, 1 + spread)."""
-
-    draws: int = 1000
-    seed: int = 20241231
-    normalisations: tuple[str, ...] = NORMALISATIONS
-    aggregations: tuple[str, ...] = AGGREGATIONS
-    weight_spread: float = 0.5
-
-    _KEYS = ("draws", "seed", "normalisations", "aggregations", "weight_spread")
-
-    def __post_init__(self) -> None:
-        draws = _integer(self.draws, "uncertainty: draws")
-        if draws < 1:
-            raise ValueError(f"uncertainty: draws must be at least 1, got {draws}")
-        object.__setattr__(self, "draws", draws)
-        seed = _integer(self.seed, "uncertainty: seed")
-        if seed < 0:
-            raise ValueError(f"uncertainty: seed must not be negative, got {seed}")
-        object.__setattr__(self, "seed", seed)
-        object.__setattr__(
-            self, "normalisations", _methods(self.normalisations, "uncertainty: normalisations", NORMALISATIONS)
-        )
-        object.__setattr__(self, "aggregations", _methods(self.aggregations, "uncertainty: aggregations", AGGREGATIONS))
-        spread = self.weight_spread
-        if isinstance(spread, bool) or not isinstance(spread, numbers.Real) or not math.isfinite(float(spread)):
-            raise ValueError(f"uncertainty: weight_spread must be a finite number, got {spread!r}")
-        if not 0 <= spread < 1:
-            raise ValueError(f"uncertainty: weight_spread must lie in [0, 1), got {spread}")
-        object.__setattr__(self, "weight_spread", float(spread))
+    @field_validator("normalisations", "aggregations")
+    @classmethod
+    def _each_once(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if not value:
+            choices = NORMALISATIONS if info.field_name == "normalisations" else AGGREGATIONS
+            raise ValueError(f"must name at least one of {', '.join(choices)}")
+        if listed_twice := twice(value):
+            raise ValueError(f"lists {', '.join(listed_twice)} twice (that would double its probability)")
+        return value
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> UncertaintyConfig:
-        """Keys (all optional): draws, seed, normalisations, aggregations, weight_spread."""
-        _check_keys(data, "uncertainty", cls._KEYS, ())
-        defaults = cls()
-        return cls(**{key: data.get(key, getattr(defaults, key)) for key in cls._KEYS})
+        """Keys (all optional): draws, seed, normalisations, aggregations, weight_spread. Raises
+        ConfigError (a ValueError) naming every problem, one per line."""
+        return cls._from_mapping(data)
 
 
 @dataclass(frozen=True, eq=False)

@@ -108,6 +108,31 @@ def test_a_wrong_entry_names_file_indicator_and_field(tmp_path, edit, expected):
         assert part in message, (part, message)
 
 
+def _break_the_indices(raw: dict) -> None:
+    composite = raw["indices"]["kinder_teilhabe"]["config"]
+    composite["normalisation"] = "robust"
+    composite["dimensions"][0]["indicators"][0]["direction"] = "up"
+    composite["uncertainty"]["draws"] = 0
+    raw["indices"]["soziale_stadtentwicklung"]["config"]["exclude"] = [1011]
+
+
+def test_every_index_configuration_problem_on_a_line_naming_file_and_entry(tmp_path):
+    path = _broken(tmp_path, _break_the_indices)
+    with pytest.raises(cat.CatalogueError) as info:
+        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    lines = str(info.value).splitlines()
+    expected = [
+        ("index 'kinder_teilhabe', field 'config': composite 'kinder_teilhabe'", "'direction'", "'up'"),
+        ("index 'kinder_teilhabe', field 'config': composite 'kinder_teilhabe'", "'normalisation'", "'robust'"),
+        ("index 'kinder_teilhabe', field 'config.uncertainty': uncertainty", "'draws'", "got 0"),
+        ("index 'soziale_stadtentwicklung', field 'config': MSS configuration", "'exclude'", "quote"),
+    ]
+    assert len(lines) == len(expected), lines
+    for line, parts in zip(sorted(lines), sorted(expected), strict=True):
+        assert line.startswith(f"{path}: {parts[0]}") and all(p in line for p in parts[1:]), (line, parts)
+        assert "pydantic" not in line and "http" not in line
+
+
 def test_export_for_the_working_group(tmp_path):
     result = CliRunner().invoke(app, ["catalogue", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -14,7 +14,6 @@ Dimension "wirtschaft" (x1, x2) = .75, 0, .75, .125; dimension "bildung" (y) = 0
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -23,6 +22,7 @@ import pytest
 
 from orchestration.indices.composite import (
     CompositeConfig,
+    ConfigError,
     Dimension,
     IndicatorRef,
     compute_composite,
@@ -190,7 +190,7 @@ def test_geometric_floor_is_configurable():
 
 def test_dimension_weights_change_the_order():
     config = CompositeConfig.from_mapping(mapping())
-    weighted = dataclasses.replace(config, dimension_weights=(3.0, 1.0))
+    weighted = config.replace(dimension_weights=(3.0, 1.0))
     result = compute_composite(example(), weighted)
     assert by_area(result, "index_value") == {"A": 0.5625, "B": 0.25, "C": 0.6875, "D": 0.15625}
     assert by_area(result, "rank") == {"A": 2, "B": 3, "C": 1, "D": 4}
@@ -198,7 +198,7 @@ def test_dimension_weights_change_the_order():
     m = mapping()
     m["dimensions"][0]["weight"] = 3
     assert CompositeConfig.from_mapping(m).dimension_weights == (3.0, 1.0)
-    assert dataclasses.replace(config, dimension_weights={"wirtschaft": 3}).dimension_weights == (3.0, 1.0)
+    assert config.replace(dimension_weights={"wirtschaft": 3}).dimension_weights == (3.0, 1.0)
 
 
 def test_indicator_weights_within_a_dimension():
@@ -363,6 +363,32 @@ def test_from_mapping_reads_every_key():
         (lambda m: m.update(geometric_floor=0), r"geometric_floor"),
         (lambda m: m.pop("dimensions"), r"'dimensions'"),
         (lambda m: m.update(dimensions=[]), r"dimensions"),
+        # rules of the hand-written checks that had no test
+        (lambda m: m["dimensions"][0]["indicators"][0].update(id=" "), r"'wirtschaft', indicator no. 1, key 'id'"),
+        (lambda m: m["dimensions"][0]["indicators"][0].update(id=101), r"'wirtschaft', indicator no. 1, key 'id'.*101"),
+        (lambda m: m["dimensions"][0]["indicators"][0].pop("id"), r"'wirtschaft', indicator no. 1.*required key 'id'"),
+        (lambda m: m["dimensions"][0]["indicators"][1].update(weight=-1), r"'x2', key 'weight'.*greater than 0"),
+        (lambda m: m["dimensions"][0]["indicators"][1].update(weight=True), r"'x2', key 'weight'.*number.*True"),
+        (lambda m: m["dimensions"][0]["indicators"][1].update(weight="2"), r"'x2', key 'weight'.*number.*'2'"),
+        (lambda m: m["dimensions"][0]["indicators"][1].update(weight=math.inf), r"'x2', key 'weight'.*finite"),
+        (lambda m: m["dimensions"][0]["indicators"].append("x3"), r"'wirtschaft', indicator no. 3"),
+        (lambda m: m["dimensions"][0]["indicators"].append(m["dimensions"][0]["indicators"][0]), r"twice: x1"),
+        (lambda m: m["dimensions"][0].update(indicators="x1"), r"'wirtschaft', key 'indicators'.*'x1'"),
+        (lambda m: m["dimensions"][0].update(id=""), r"dimension no. 1, key 'id'"),
+        (lambda m: m["dimensions"][0].pop("id"), r"dimension no. 1: missing required key 'id'"),
+        (lambda m: m["dimensions"][0].pop("indicators"), r"'wirtschaft': missing required key 'indicators'"),
+        (lambda m: m["dimensions"][0].update(name_de=5), r"'wirtschaft', key 'name_de'"),
+        (lambda m: m["dimensions"][0].update(colour="blau"), r"'wirtschaft': unknown key 'colour' \(allowed: id, "),
+        (lambda m: m["dimensions"][0].update(weight=math.nan), r"'wirtschaft', key 'weight'.*finite"),
+        (lambda m: [d.update(weight=0) for d in m["dimensions"]], r"weights must not all be 0"),
+        (lambda m: m["dimensions"].append("bildung"), r"dimension no. 3"),
+        (lambda m: m.update(dimensions="wirtschaft"), r"key 'dimensions'"),
+        (lambda m: m.update(dimension_weights=[3, 1]), r"unknown key 'dimension_weights'.*'weight'"),
+        (lambda m: m.update(max_missing_share=-0.1), r"max_missing_share.*greater than or equal to 0"),
+        (lambda m: m.update(min_population="300"), r"min_population.*number"),
+        (lambda m: m.update(geometric_floor=1), r"geometric_floor.*less than 1"),
+        (lambda m: m.update(exclude="A"), r"key 'exclude'"),
+        (lambda m: m.update(description=["text"]), r"key 'description'"),
     ],
 )
 def test_from_mapping_errors_name_the_offending_key(change, message):
@@ -371,3 +397,62 @@ def test_from_mapping_errors_name_the_offending_key(change, message):
     with pytest.raises(ValueError, match=message) as error:
         CompositeConfig.from_mapping(m)
     assert "kinder_teilhabe" in str(error.value)
+
+
+def test_a_wrong_name_and_a_non_mapping_are_refused():
+    with pytest.raises(ValueError, match=r"composite ' ', key 'name'"):
+        CompositeConfig.from_mapping(mapping(name=" "))
+    with pytest.raises(ValueError, match="expected a mapping, got list"):
+        CompositeConfig.from_mapping([mapping()])
+
+
+def test_every_problem_is_reported_on_a_line_of_its_own():
+    m = mapping(normalisation="robust", agregation="geometric")
+    m["dimensions"][1]["weight"] = -1
+    m["dimensions"][0]["indicators"][1]["direction"] = "up"
+    with pytest.raises(ConfigError) as error:
+        CompositeConfig.from_mapping(m)
+    lines = str(error.value).splitlines()
+    assert len(lines) == 4, lines
+    assert all(line.startswith("composite 'kinder_teilhabe'") for line in lines)
+    assert not any("pydantic" in line or "http" in line for line in lines)
+
+
+def test_the_python_form_is_checked_like_the_mapping():
+    config = CompositeConfig.from_mapping(mapping())
+    with pytest.raises(ConfigError, match=r"unknown dimension\(s\) bildun \(dimensions: wirtschaft, bildung\)"):
+        config.replace(dimension_weights={"bildun": 2})
+    with pytest.raises(ConfigError, match="dimension_weights has 1 entries for 2 dimensions"):
+        config.replace(dimension_weights=(1.0,))
+    with pytest.raises(ConfigError, match=r"dimension 'bildung', key 'weight'.*greater than or equal to 0"):
+        config.replace(dimension_weights=(1.0, -1.0))
+    with pytest.raises(ConfigError, match=r"unknown key 'colour' \(allowed: name, dimensions"):
+        config.replace(colour="blau")
+    with pytest.raises(ConfigError, match=r"dimension 'w', key 'indicators': must name at least one indicator"):
+        Dimension("w", "W", ())
+    with pytest.raises(ConfigError, match=r"indicator 'x': missing required key 'direction'"):
+        IndicatorRef("x", 1.0)
+    with pytest.raises(TypeError):
+        IndicatorRef("x", 1.0, "higher_is_worse", "extra")
+    assert Dimension(id="w", indicators=[IndicatorRef(id="x", direction="higher_is_worse")]).name_de == "w"
+    dimensions = mapping()["dimensions"]
+    dimensions[0]["weight"] = 3
+    assert CompositeConfig(name="k", dimensions=dimensions).dimension_weights == (3.0, 1.0)
+    with pytest.raises(ConfigError, match="dimension weights given twice"):
+        CompositeConfig(name="k", dimensions=dimensions, dimension_weights=(1.0, 1.0))
+
+
+def test_configurations_are_immutable_values():
+    config = CompositeConfig.from_mapping(mapping(exclude=[" A "], min_population=300))
+    again = CompositeConfig.from_mapping(mapping(exclude=["A"], min_population=300.0))
+    assert config == again and hash(config) == hash(again) and {config: 1}[again] == 1
+    assert config.exclude == ("A",) and isinstance(config.min_population, float)
+    assert config.dimension_weights == (1.0, 1.0) and all(isinstance(i.weight, float) for i in config.indicators)
+    with pytest.raises(ValueError, match="frozen"):
+        config.name = "other"
+    assert config.replace(name="other").name == "other" and config.name == "kinder_teilhabe"
+
+
+def test_normalise_refuses_an_unknown_direction():
+    with pytest.raises(ValueError, match="direction must be one of higher_is_worse, higher_is_better; got 'up'"):
+        normalise(pd.Series([1.0, 2.0]), "zscore", "up")

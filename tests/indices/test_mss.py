@@ -296,6 +296,9 @@ def test_cli_bad_input_exits_with_2(tmp_path):
     assert constant.exit_code == 2 and "standard deviation 0" in constant.output
     assert not out.exists()
 
+    twice = runner.invoke(app, [*base, "--values", str(path), "--status", "Arbeitslose,Arbeitslose"])
+    assert twice.exit_code == 2 and "names a column twice: Arbeitslose" in twice.output
+
     ok = runner.invoke(app, [*base, "--values", str(path), "--status", "Arbeitslose,Transfer", "--exclude", "0999"])
     assert ok.exit_code == 0, ok.output
     assert "4 of 6 areas indexed" in ok.output and "0999" in ok.output
@@ -353,3 +356,37 @@ def test_config_from_mapping_validates_keys():
         MssConfig.from_mapping({"status": ["s1"], "dynamics_bounds": [-1, 0, 1]})
     with pytest.raises(ValueError, match="'min_population'"):
         MssConfig.from_mapping({"status": ["s1"], "min_population": "300"})
+    assert MssConfig.from_mapping({"status": ["s1"], "dynamics": None, "exclude": None}) == MssConfig(status=("s1",))
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"status": []}, r"key 'status': at least one status indicator is needed"),
+        ({"status": "s1"}, r"key 'status'.*'s1'"),
+        ({"status": ["s1", " s1"]}, r"key 'status': names a column twice: s1"),
+        ({"status": ["s1", ""]}, r"key 'status', entry no. 2"),
+        ({"status": ["s1"], "dynamics": ["d1", "d1"]}, r"key 'dynamics': names a column twice: d1"),
+        ({"status": ["s1", "s2"], "dynamics": ["s2"]}, r"dynamics names status column\(s\) too: s2"),
+        ({"status": ["s1"], "min_population": -1}, r"'min_population'.*greater than or equal to 0"),
+        ({"status": ["s1"], "min_population": True}, r"'min_population'.*number"),
+        ({"status": ["s1"], "min_population": math.inf}, r"'min_population'.*finite"),
+        ({"status": ["s1"], "status_bounds": [-1, 1]}, r"'status_bounds': must be 3 strictly ascending numbers"),
+        ({"status": ["s1"], "status_bounds": [-1, 1, "2"]}, r"'status_bounds', entry no. 3.*number"),
+        ({"status": ["s1"], "dynamics_bounds": [1, 1]}, r"'dynamics_bounds': must be 2 strictly ascending numbers"),
+        (["s1"], r"MSS configuration: expected a mapping"),
+    ],
+)
+def test_config_rules(mapping, message):
+    with pytest.raises(MssInputError, match=message):
+        MssConfig.from_mapping(mapping)
+
+
+def test_config_built_in_python_raises_mss_input_error():
+    # the CLI builds MssConfig directly and turns MssInputError into exit code 2
+    with pytest.raises(MssInputError, match=r"MSS configuration, key 'exclude'.*quote"):
+        MssConfig(status=("s1",), exclude=(1011101,))
+    config = MssConfig(status=(" s1 ",), exclude=("0101",))
+    assert config.status == ("s1",) and hash(config) == hash(MssConfig(status=("s1",), exclude=("0101",)))
+    with pytest.raises(ValueError, match="frozen"):
+        config.min_population = 0

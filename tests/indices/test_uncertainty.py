@@ -165,6 +165,23 @@ def test_uncertainty_config_from_mapping():
         ({"aggregations": ["geometric", "geometric"]}, "twice"),
         ({"aggregations": []}, "aggregations"),
         ({"seed": -1}, "seed"),
+        # rules of the hand-written checks that had no test
+        ({"draws": True}, r"key 'draws'.*integer"),
+        ({"seed": 1.5}, r"key 'seed'.*integer"),
+        ({"normalisations": "rank"}, r"key 'normalisations'.*'rank'"),
+        ({"normalisations": []}, r"'normalisations': must name at least one of zscore, minmax, rank"),
+        ({"aggregations": ["harmonic"]}, r"'aggregations', entry no. 1.*'arithmetic' or 'geometric'"),
+        ({"weight_spread": -0.1}, r"weight_spread.*greater than or equal to 0"),
+        ({"weight_spread": "0.2"}, r"weight_spread.*number"),
+        ({"weight_spread": float("nan")}, r"weight_spread.*finite"),
+        (["draws"], r"uncertainty: expected a mapping"),
     ):
         with pytest.raises(ValueError, match=message):
             UncertaintyConfig.from_mapping(bad)
+
+
+def test_uncertainty_config_in_python_form_is_checked_too():
+    with pytest.raises(ValueError, match=r"key 'draws'.*greater than or equal to 1"):
+        UncertaintyConfig(draws=0)
+    assert UncertaintyConfig(draws=5).replace(seed=3) == UncertaintyConfig(draws=5, seed=3)
+    assert UncertaintyConfig(normalisations=["rank"]).normalisations == ("rank",)
