@@ -1,6 +1,7 @@
 """Making a release: the published state for one Stichtag, immutable once made.
 
-1. The quality gates run (or their report is handed in); a blocking failure publishes nothing.
+1. The quality gates' report is handed in (orchestration.pipeline runs the gates); a blocking
+   failure publishes nothing.
 2. Everything is built in `releases/.tmp-<id>/`: the dbt lineage docs, the public tables (the
    warehouse's schema `public`, the values up to the Stichtag) as Parquet and in one DuckDB file,
    GeoJSON per level, the atlas's data (`atlas/data.js`), the printed report's content
@@ -26,8 +27,9 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -459,6 +461,49 @@ def release_signing_key(settings: Settings):
         raise ReleaseRefused(str(exc)) from exc
 
 
+@dataclass
+class _Build:
+    """A release being built in its temporary folder: what each step of publish() adds."""
+
+    settings: Settings
+    stichtag: date
+    tmp: Path
+    dbt_vars: dict[str, Any]
+    say: Callable[[str], None]
+    seconds: dict[str, float] = field(default_factory=dict)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    geo: dict[str, Any] = field(default_factory=dict)
+    geopackage: Any = None
+    atlas: dict[str, Any] = field(default_factory=dict)
+    atlas_model: Any = None
+    templates: Any = None
+    report_doc: Any = None
+    report: dict[str, Any] = field(default_factory=dict)
+    content: str = ""
+    audit: Any = None
+    german: Any = None
+
+    @property
+    def public_levels(self) -> list[str]:
+        return list(self.dbt_vars.get("public_levels", []))
+
+    @contextmanager
+    def step(self, name: str, message: str | None = None) -> Iterator[None]:
+        if message:
+            self.say(message)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def discard(self) -> None:
+        if self.tmp.exists():
+            make_writable(self.tmp)
+            shutil.rmtree(self.tmp)
+
+
 def publish(
     settings: Settings,
     gates: GateReport,
@@ -469,193 +514,41 @@ def publish(
 ) -> PublishResult:
     """Build the release of `stichtag` (default: the newest in the warehouse) from the warehouse the
     gate report `gates` was made on (orchestration.pipeline.gate_and_publish runs the gates first).
-    Hold the run lock."""
-    say = progress or (lambda _msg: None)
-    seconds: dict[str, float] = {}
+    Hold the run lock. The steps are the numbered ones of this module's docstring; a step that
+    refuses removes the temporary folder (a killed process leaves it to clean_stale_builds)."""
     releases_dir = settings.releases_dir
     releases_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_builds(releases_dir)
     update_latest(releases_dir)  # repair a switch a killed run did not finish
     stichtag = stichtag or newest_stichtag(settings)
     signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
-
     if gates.blocking_failures:
         raise GateFailed(gates)
 
     tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
     tmp.mkdir()
-    dbt_vars = _dbt_vars(settings)
-    public_levels = list(dbt_vars.get("public_levels", []))
-
-    say("public tables, Parquet and GeoJSON")
-    started = time.perf_counter()
-    con = connect(tmp / "sozialmonitor.duckdb", extensions=())
+    build = _Build(settings, stichtag, tmp, _dbt_vars(settings), progress or (lambda _msg: None))
     try:
-        con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
-        inputs = _inputs(con, stichtag)
-        tables = _public_tables(con, stichtag, tmp)
-        unsafe = check_public_text(con, tables)  # names from extracts: control characters, length
-        if unsafe:
-            raise ReleaseRefused(_unsafe_text_message(unsafe))
-        _wide_views(con, public_levels)
-        geo, geopackage = write_gis(
-            con, stichtag, public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
-            gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
-        )
-        describe_release(con, tmp, tables, stichtag, dbt_vars, public_levels)  # comments, views, Parquet metadata
-        con.execute("detach wh")
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    seconds["export"] = time.perf_counter() - started
-
-    gates.redacted().write(tmp / "quality")
-    # The atlas's numbers come from the files just written (never from the warehouse); written
-    # before the audit, which checks them, and part of the content: what the public sees.
-    say("atlas data")
-    started = time.perf_counter()
-    atlas_model = release_model(tmp)
-    atlas = {"data": {**write_data(atlas_model, tmp / ATLAS_DIR), "path": f"{ATLAS_DIR}/data.js"}}
-    seconds["atlas"] = time.perf_counter() - started
-    # The printed report's content (every figure and sentence it prints) from the same model: part of
-    # the content and checked by the audit; the PDFs follow once the release id is known.
-    say("report content")
-    started = time.perf_counter()
-    templates = load_templates(report_templates_dir(settings))
-    report_doc = build_document(tmp, atlas_model, templates, dbt_vars)
-    report = {"data": write_report_data(report_doc, tmp / REPORT_DIR)}
-    seconds["report_data"] = time.perf_counter() - started
-    content = content_digest(tables, geo, atlas, report)
-
-    say("disclosure audit (linear programming)")
-    started = time.perf_counter()
-    audit = audit_release(
-        tmp,
-        settings.warehouse_path,
-        releases_dir,
-        stichtag,
-        protection_width=float(dbt_vars.get("disclosure_protection_width", 3)),
-    )
-    seconds["audit"] = time.perf_counter() - started
-    dbt_vars["disclosure_method"] = audit.method  # as applied (a run may override the project's default)
-    if not audit.passed:
-        make_writable(tmp)
-        shutil.rmtree(tmp)
-        raise DisclosureAuditFailed(audit)
-
-    # Same content as the newest release of this Stichtag? Then there is nothing to publish.
-    existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
-    if existing:
-        newest = existing[-1]
-        previous = newest.manifest()
-        same_inputs = {(i["source"], i["stichtag"], i["sha256"]) for i in previous.get("inputs", [])} == {
-            (i["source"], i["stichtag"], i["sha256"]) for i in inputs
-        }
-        if previous.get("content_sha256") == content and same_inputs:
-            make_writable(tmp)
-            shutil.rmtree(tmp)
+        _export(build)
+        gates.redacted().write(tmp / "quality")
+        _public_content(build)
+        _audit(build)
+        existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
+        same = _same_as_newest(build, existing, force)
+        if same is not None:
+            build.discard()
             update_latest(releases_dir)
-            return PublishResult(newest, False, gates.outcome, seconds)
-        if not force:
-            make_writable(tmp)
-            shutil.rmtree(tmp)
-            raise ReleaseRefused(
-                f"Stichtag {stichtag} is already released as {newest.id}, and this build publishes different "
-                f"numbers or inputs. Published releases never change: to publish a correction as "
-                f"{stichtag}/v{newest.version + 1}, run again with --force "
-                f"(compare first: sozialmonitor release diff {newest.id} <new>)."
-            )
-    version = (existing[-1].version + 1) if existing else 1
-
-    # Only now, with a new release certain: the lineage docs (dbt docs generate costs seconds, and
-    # dbt opens the warehouse for writing, so it must not run while the export has it attached).
-    say("lineage docs (dbt docs generate --static)")
-    started = time.perf_counter()
-    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-    lineage = (settings.dbt_target_dir / "static_index.html").read_text(encoding="utf-8")
-    roots = {settings.dbt_target_dir: "target", settings.dbt_project_dir: ".", settings.project_dir: ".."}
-    (tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, stichtag), encoding="utf-8")
-    seconds["lineage"] = time.perf_counter() - started
-    release_id = f"{stichtag.isoformat()}/v{version}"
-    # the German tables carry the release id in their header, so they are written once it is known
-    say("German tables (XLSX, CSV, Kennzahlenkatalog)")
-    started = time.perf_counter()
-    con = connect(tmp / "sozialmonitor.duckdb", read_only=True, extensions=())
-    try:
-        german = write_tables(con, tmp, stichtag, release_id, _licence_text(dbt_vars))
-    finally:
-        con.close()
-    seconds["tables"] = time.perf_counter() - started
-    pages = write_page(tmp / ATLAS_DIR, atlas_model, release_id, _licence_text(dbt_vars))
-    atlas["page"] = f"{ATLAS_DIR}/{pages[0]}"
-    atlas["files"] = sorted(f"{ATLAS_DIR}/{name}" for name in ["data.js", *pages])
-    say("report (Datenreport and Gebietsprofile, PDF)")
-    started = time.perf_counter()
-    meta = meta_for(release_id, _licence_text(dbt_vars), str(dbt_vars.get("release_publisher") or ""))
-    pdfs = write_report(tmp, tmp / REPORT_DIR, report_doc, atlas_model, templates, meta)
-    seconds["report"] = time.perf_counter() - started
-    started = time.perf_counter()
-    problems = check_pdfs(tmp, report_doc)  # the PDFs print exactly what daten.json says
-    seconds["report_check"] = time.perf_counter() - started
-    if problems:
-        make_writable(tmp)
-        shutil.rmtree(tmp)
-        raise ReleaseRefused("the report's PDFs do not print what bericht/daten.json says: " + "; ".join(problems[:5]))
-    report["files"] = sorted(f"{REPORT_DIR}/{name}" for name in ["daten.json", *pdfs])
-    report["report"] = f"{REPORT_DIR}/{pdfs[0]}" if pdfs and not pdfs[0].startswith("gebietsprofile/") else None
-    report["profiles"] = sum(1 for name in pdfs if name.startswith("gebietsprofile/"))
-    (tmp / "LIESMICH.txt").write_text(
-        _readme(stichtag, release_id, tables, geo, audit.method, dbt_vars, german, signing_key.describe()),
-        encoding="utf-8",
-    )
-    write_open_data(tmp, release_id, stichtag, dbt_vars)  # after every data file: it lists them all
-    write_public_key(tmp, signing_key)  # an output like any other; the signature follows the manifest
-
-    commit = git_commit(settings.project_dir)
-    dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
-    contracts = sorted(settings.contracts_dir.glob("*.yml"))
-    catalogue = settings.dbt_project_dir / "catalogue" / "kennzahlenkatalog.yml"
-    manifest = {
-        "release": release_id,
-        "stichtag": stichtag.isoformat(),
-        "version": version,
-        "supersedes": existing[-1].id if existing else None,
-        "forced": bool(existing),
-        "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
-        "tools": _tool_versions(),
-        "inputs": inputs,
-        "public_tables": tables,
-        "geo": geo,
-        "geopackage": geopackage,
-        "tables": german,
-        "atlas": atlas,
-        "bericht": report,
-        "content_sha256": content,
-        "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
-        "disclosure_audit": audit.public_figures(),
-        "signature": signing_key.describe(),
-        "rules": {
-            "indicator_catalogue": {
-                "file": "dbt_project/catalogue/kennzahlenkatalog.yml",
-                "sha256": sha256_file(catalogue),
-            },
-            "dbt_vars": dbt_vars,
-            "gates_config": {
-                "file": relative_config(gates.config_path, settings.project_dir),
-                "sha256": gates.config_sha256,
-            },
-            "contracts": {p.stem: sha256_file(p) for p in contracts},
-            "disclosure": _disclosure_rules(dbt_vars, public_levels, audit.method, settings.warehouse_path),
-            "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
-        },
-        "outputs": [
-            {"path": p.relative_to(tmp).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
-            for p in sorted(tmp.rglob("*"))
-            if p.is_file()
-        ],
-    }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    sign_manifest(tmp, signing_key, MANIFEST)
+            return PublishResult(same, False, gates.outcome, build.seconds)
+        version = (existing[-1].version + 1) if existing else 1
+        release_id = f"{stichtag.isoformat()}/v{version}"
+        _lineage(build)
+        _documents(build, release_id, signing_key)
+        manifest = _manifest(build, gates, release_id, version, existing, signing_key)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        sign_manifest(tmp, signing_key, MANIFEST)
+    except BaseException:
+        build.discard()
+        raise
     for p in tmp.rglob("*"):
         if p.is_file():
             p.chmod(0o444)
@@ -668,7 +561,183 @@ def publish(
     _freeze(target)
     checkpoint("release:before-latest")
     update_latest(releases_dir)
-    return PublishResult(Release(target, stichtag, version), True, gates.outcome, seconds)
+    return PublishResult(Release(target, stichtag, version), True, gates.outcome, build.seconds)
+
+
+def _export(build: _Build) -> None:
+    """The public tables (Parquet and one DuckDB file), their text checked, the wide views, the GIS
+    files and the tables' descriptions, from the warehouse attached read-only."""
+    settings, dbt_vars, tmp = build.settings, build.dbt_vars, build.tmp
+    with build.step("export", "public tables, Parquet and GeoJSON"):
+        con = connect(tmp / "sozialmonitor.duckdb", extensions=())
+        try:
+            con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            build.inputs = _inputs(con, build.stichtag)
+            build.tables = _public_tables(con, build.stichtag, tmp)
+            unsafe = check_public_text(con, build.tables)  # names from extracts: control characters, length
+            if unsafe:
+                raise ReleaseRefused(_unsafe_text_message(unsafe))
+            _wide_views(con, build.public_levels)
+            build.geo, build.geopackage = write_gis(
+                con, build.stichtag, build.public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
+                gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
+            )  # fmt: skip
+            describe_release(con, tmp, build.tables, build.stichtag, dbt_vars, build.public_levels)
+            con.execute("detach wh")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+
+
+def _public_content(build: _Build) -> None:
+    """What the public sees besides the tables, and the digest of it all. The atlas's numbers come
+    from the files just written (never from the warehouse), before the audit, which checks them.
+    The printed report's content (every figure and sentence it prints) comes from the same model;
+    its PDFs follow once the release id is known."""
+    with build.step("atlas", "atlas data"):
+        build.atlas_model = release_model(build.tmp)
+        data = write_data(build.atlas_model, build.tmp / ATLAS_DIR)
+        build.atlas = {"data": {**data, "path": f"{ATLAS_DIR}/data.js"}}
+    with build.step("report_data", "report content"):
+        build.templates = load_templates(report_templates_dir(build.settings))
+        build.report_doc = build_document(build.tmp, build.atlas_model, build.templates, build.dbt_vars)
+        build.report = {"data": write_report_data(build.report_doc, build.tmp / REPORT_DIR)}
+    build.content = content_digest(build.tables, build.geo, build.atlas, build.report)
+
+
+def _audit(build: _Build) -> None:
+    """The disclosure audit of the public files, against every earlier release."""
+    with build.step("audit", "disclosure audit (linear programming)"):
+        build.audit = audit_release(
+            build.tmp,
+            build.settings.warehouse_path,
+            build.settings.releases_dir,
+            build.stichtag,
+            protection_width=float(build.dbt_vars.get("disclosure_protection_width", 3)),
+        )
+    build.dbt_vars["disclosure_method"] = build.audit.method  # as applied (a run may override the default)
+    if not build.audit.passed:
+        raise DisclosureAuditFailed(build.audit)
+
+
+def _same_as_newest(build: _Build, existing: list[Release], force: bool) -> Release | None:
+    """The newest release of the Stichtag if it publishes the same content from the same inputs
+    (nothing new to publish); None if there is none or a correction is forced; refused otherwise."""
+    if not existing:
+        return None
+    newest = existing[-1]
+    previous = newest.manifest()
+    same_inputs = {(i["source"], i["stichtag"], i["sha256"]) for i in previous.get("inputs", [])} == {
+        (i["source"], i["stichtag"], i["sha256"]) for i in build.inputs
+    }
+    if previous.get("content_sha256") == build.content and same_inputs:
+        return newest
+    if force:
+        return None
+    raise ReleaseRefused(
+        f"Stichtag {build.stichtag} is already released as {newest.id}, and this build publishes different "
+        f"numbers or inputs. Published releases never change: to publish a correction as "
+        f"{build.stichtag}/v{newest.version + 1}, run again with --force "
+        f"(compare first: sozialmonitor release diff {newest.id} <new>)."
+    )
+
+
+def _lineage(build: _Build) -> None:
+    """Only with a new release certain: the lineage docs (dbt docs generate costs seconds, and dbt
+    opens the warehouse for writing, so it must not run while the export has it attached)."""
+    settings = build.settings
+    with build.step("lineage", "lineage docs (dbt docs generate --static)"):
+        run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
+        lineage = (settings.dbt_target_dir / "static_index.html").read_text(encoding="utf-8")
+        roots = {settings.dbt_target_dir: "target", settings.dbt_project_dir: ".", settings.project_dir: ".."}
+        (build.tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, build.stichtag), encoding="utf-8")
+
+
+def _documents(build: _Build, release_id: str, signing_key) -> None:
+    """What names the release id: the German tables, the atlas page, the report's PDFs (their text
+    checked against bericht/daten.json), the LIESMICH, the open-data description, the public key."""
+    tmp, dbt_vars, licence = build.tmp, build.dbt_vars, _licence_text(build.dbt_vars)
+    with build.step("tables", "German tables (XLSX, CSV, Kennzahlenkatalog)"):
+        con = connect(tmp / "sozialmonitor.duckdb", read_only=True, extensions=())
+        try:
+            build.german = write_tables(con, tmp, build.stichtag, release_id, licence)
+        finally:
+            con.close()
+    pages = write_page(tmp / ATLAS_DIR, build.atlas_model, release_id, licence)
+    build.atlas["page"] = f"{ATLAS_DIR}/{pages[0]}"
+    build.atlas["files"] = sorted(f"{ATLAS_DIR}/{name}" for name in ["data.js", *pages])
+    with build.step("report", "report (Datenreport and Gebietsprofile, PDF)"):
+        meta = meta_for(release_id, licence, str(dbt_vars.get("release_publisher") or ""))
+        pdfs = write_report(tmp, tmp / REPORT_DIR, build.report_doc, build.atlas_model, build.templates, meta)
+    with build.step("report_check"):
+        problems = check_pdfs(tmp, build.report_doc)  # the PDFs print exactly what daten.json says
+    if problems:
+        raise ReleaseRefused("the report's PDFs do not print what bericht/daten.json says: " + "; ".join(problems[:5]))
+    build.report["files"] = sorted(f"{REPORT_DIR}/{name}" for name in ["daten.json", *pdfs])
+    first = pdfs[0] if pdfs else None
+    build.report["report"] = f"{REPORT_DIR}/{first}" if first and not first.startswith("gebietsprofile/") else None
+    build.report["profiles"] = sum(1 for name in pdfs if name.startswith("gebietsprofile/"))
+    (tmp / "LIESMICH.txt").write_text(
+        _readme(
+            build.stichtag, release_id, build.tables, build.geo, build.audit.method, dbt_vars, build.german,
+            signing_key.describe(),
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    write_open_data(tmp, release_id, build.stichtag, dbt_vars)  # after every data file: it lists them all
+    write_public_key(tmp, signing_key)  # an output like any other; the signature follows the manifest
+
+
+def _manifest(
+    build: _Build, gates: GateReport, release_id: str, version: int, existing: list[Release], signing_key
+) -> dict[str, Any]:
+    """Where everything came from and the checksum of every file (written last: it lists them all)."""
+    settings, tmp, dbt_vars = build.settings, build.tmp, build.dbt_vars
+    commit = git_commit(settings.project_dir)
+    dirty = git(settings.project_dir, "status", "--porcelain", "--untracked-files=no")
+    contracts = sorted(settings.contracts_dir.glob("*.yml"))
+    catalogue = settings.dbt_project_dir / "catalogue" / "kennzahlenkatalog.yml"
+    return {
+        "release": release_id,
+        "stichtag": build.stichtag.isoformat(),
+        "version": version,
+        "supersedes": existing[-1].id if existing else None,
+        "forced": bool(existing),
+        "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
+        "tools": _tool_versions(),
+        "inputs": build.inputs,
+        "public_tables": build.tables,
+        "geo": build.geo,
+        "geopackage": build.geopackage,
+        "tables": build.german,
+        "atlas": build.atlas,
+        "bericht": build.report,
+        "content_sha256": build.content,
+        "gates": {**gates.summary(), "report": "quality/gates.html", "results": "quality/gates.json"},
+        "disclosure_audit": build.audit.public_figures(),
+        "signature": signing_key.describe(),
+        "rules": {
+            "indicator_catalogue": {
+                "file": "dbt_project/catalogue/kennzahlenkatalog.yml",
+                "sha256": sha256_file(catalogue),
+            },
+            "dbt_vars": dbt_vars,
+            "gates_config": {
+                "file": relative_config(gates.config_path, settings.project_dir),
+                "sha256": gates.config_sha256,
+            },
+            "contracts": {p.stem: sha256_file(p) for p in contracts},
+            "disclosure": _disclosure_rules(
+                dbt_vars, build.public_levels, build.audit.method, settings.warehouse_path
+            ),
+            "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
+        },
+        "outputs": [
+            {"path": p.relative_to(tmp).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        ],
+    }
 
 
 def _fsync_tree(path: Path) -> None:
