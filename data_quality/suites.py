@@ -17,6 +17,7 @@ from typing import Any
 
 BLOCK = "critical"
 WARN = "warning"
+GATES_SCHEMA = "gates"  # dbt_project/models/gates/
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Suite:
     name: str
     target: str  # the mart this suite gates (a Dagster asset key, "schema/table")
     description: str
+    model: str  # the dbt model in schema GATES_SCHEMA the suite reads (its frame)
     sql: Callable[[dict, Catalogue], str]
     expectations: Callable[[dict, Catalogue], list]
 
@@ -44,7 +46,8 @@ def _levels(config: dict) -> str:
 def _model(model: str, order_by: str, columns: str = "*", where: str | None = None) -> str:
     """The query of a suite's frame: its dbt model in schema `gates`, in a fixed order (the examples
     of a failed expectation are the first offending rows)."""
-    return f"select {columns} from gates.{model}" + (f" where {where}" if where else "") + f" order by {order_by}"
+    restriction = f" where {where}" if where else ""
+    return f"select {columns} from {GATES_SCHEMA}.{model}{restriction} order by {order_by}"
 
 
 def _where(column: str, value: str):
@@ -316,6 +319,7 @@ SUITES: tuple[Suite, ...] = (
         "completeness",
         "marts/fct_indicator_values",
         "Every unit of every level has every indicator at every Stichtag.",
+        "gate_completeness",
         completeness_sql,
         completeness_expectations,
     ),
@@ -323,6 +327,7 @@ SUITES: tuple[Suite, ...] = (
         "plausible_ranges",
         "marts/fct_indicator_values",
         "Shares within 0–100 and every indicator within its plausible range (catalogue).",
+        "gate_plausible_ranges",
         ranges_sql,
         ranges_expectations,
     ),
@@ -330,6 +335,7 @@ SUITES: tuple[Suite, ...] = (
         "hierarchy",
         "marts/fct_indicator_values",
         "Counts at a level add up to the level above.",
+        "gate_hierarchy",
         hierarchy_sql,
         hierarchy_expectations,
     ),
@@ -337,6 +343,7 @@ SUITES: tuple[Suite, ...] = (
         "reconciliation",
         "marts/fct_indicator_values",
         "Raw ↔ mart: residents per Stichtag equal the register's count.",
+        "gate_reconciliation",
         reconciliation_sql,
         reconciliation_expectations,
     ),
@@ -344,6 +351,7 @@ SUITES: tuple[Suite, ...] = (
         "record_counts",
         "marts/fct_indicator_values",
         "Every source's record count per Stichtag against the previous one: no unexplained drop or jump.",
+        "gate_record_counts",
         record_counts_sql,
         record_counts_expectations,
     ),
@@ -351,6 +359,7 @@ SUITES: tuple[Suite, ...] = (
         "address_assignment",
         "marts/fct_address_assignment",
         "The share of records assigned to a Baublock is above its threshold for every source.",
+        "gate_address_assignment",
         assignment_sql,
         assignment_expectations,
     ),
@@ -358,6 +367,7 @@ SUITES: tuple[Suite, ...] = (
         "year_over_year",
         "marts/fct_indicator_values",
         "The change of each indicator against the previous Stichtag stays within its limits (catalogue).",
+        "gate_year_over_year",
         year_over_year_sql,
         year_over_year_expectations,
     ),
