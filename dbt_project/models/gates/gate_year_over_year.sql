@@ -3,13 +3,15 @@
     a recut unit is not compared). change is in percent for counts (Anzahl) and in points
     otherwise. comparison_base is the smaller base (denominator, or the count itself) of the two
     values: the gate compares only where it reaches year_over_year.min_base of gates.yml, and only
-    at the levels listed there; the limits per indicator are in the catalogue. -#}
+    at the levels listed there; the limits per indicator are in the catalogue. The CTEs are not
+    materialized, so that the gate's level filter reaches them (2-3 times faster than computing
+    every level, the Baublöcke included). -#}
 with days as (
     select stichtag, lag(stichtag) over (order by stichtag) as previous
     from {{ ref('int_stichtage') }}
 ),
 
-footprints as (
+footprints as not materialized (
     select
         m.level,
         m.area_id,
@@ -21,7 +23,7 @@ footprints as (
     group by m.level, m.area_id, d.stichtag
 ),
 
-values_ as (
+values_ as not materialized (
     select
         v.indicator_id,
         v.level,
