@@ -1,5 +1,9 @@
-"""The release gates as code: one suite per concern, each a frame computed in DuckDB (set-based, so
-it stays small at any city size) and a list of Great Expectations expectations over that frame.
+"""The release gates as code: one suite per concern, each a frame and a list of Great Expectations
+expectations over that frame. The frames are dbt models (dbt_project/models/gates/, schema `gates`,
+set-based views, so they stay small at any city size): a suite reads `select * from gates.<model>`,
+restricted only by settings of gates.yml (levels, the smallest base compared); no SQL logic lives
+here. The dbt tests assert_every_area_has_every_indicator and assert_counts_add_up_the_hierarchy read
+the same models.
 
 Severity follows Great Expectations: `critical` blocks the release, `warning` is carried into the
 release's gate report. Thresholds come from `gates.yml` and, per indicator, from the catalogue.
@@ -11,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.warehouse import valid_at
-
 BLOCK = "critical"
 WARN = "warning"
+GATES_SCHEMA = "gates"  # dbt_project/models/gates/
 
 
 @dataclass(frozen=True)
@@ -31,12 +34,20 @@ class Suite:
     name: str
     target: str  # the mart this suite gates (a Dagster asset key, "schema/table")
     description: str
+    model: str  # the dbt model in schema GATES_SCHEMA the suite reads (its frame)
     sql: Callable[[dict, Catalogue], str]
     expectations: Callable[[dict, Catalogue], list]
 
 
 def _levels(config: dict) -> str:
     return ", ".join(f"'{level}'" for level in config["levels"])
+
+
+def _model(model: str, order_by: str, columns: str = "*", where: str | None = None) -> str:
+    """The query of a suite's frame: its dbt model in schema `gates`, in a fixed order (the examples
+    of a failed expectation are the first offending rows)."""
+    restriction = f" where {where}" if where else ""
+    return f"select {columns} from {GATES_SCHEMA}.{model}{restriction} order by {order_by}"
 
 
 def _where(column: str, value: str):
@@ -54,32 +65,7 @@ def _bound(value: float | None, open_end: str) -> str:
 
 
 def completeness_sql(config: dict, catalogue: Catalogue) -> str:
-    return f"""
-    with expected as (
-        select a.level, s.stichtag, a.area_id, c.indicator_id
-        from marts.dim_area as a
-        inner join intermediate.int_stichtage as s
-            on {valid_at("a", "s.stichtag")}
-        cross join reference.indicator_catalogue as c
-    ),
-    joined as (
-        select e.level, e.stichtag, e.area_id, e.indicator_id, v.indicator_id is not null as present
-        from expected as e
-        left join marts.fct_indicator_values as v
-            on v.level = e.level and v.area_id = e.area_id
-            and v.stichtag = e.stichtag and v.indicator_id = e.indicator_id
-    )
-    select
-        level,
-        stichtag,
-        count(distinct area_id) as areas,
-        count(*) as expected_values,
-        count(*) filter (where present) as present_values,
-        min(area_id || ' / ' || indicator_id) filter (where not present) as first_missing
-    from joined
-    group by level, stichtag
-    order by level, stichtag
-    """
+    return _model("gate_completeness", "level, stichtag")
 
 
 def completeness_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -111,12 +97,9 @@ def completeness_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def ranges_sql(config: dict, catalogue: Catalogue) -> str:
-    return f"""
-    select v.indicator_id, v.level, v.area_id, v.stichtag, v.value
-    from marts.fct_indicator_values as v
-    where v.level in ({_levels(config)}) and v.value is not null
-    order by v.indicator_id, v.level, v.area_id, v.stichtag
-    """
+    return _model(
+        "gate_plausible_ranges", "indicator_id, level, area_id, stichtag", where=f"level in ({_levels(config)})"
+    )
 
 
 def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -148,39 +131,7 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def hierarchy_sql(config: dict, catalogue: Catalogue) -> str:
-    return f"""
-    with catalogue as (select * from reference.indicator_catalogue),
-    measures as (
-        select distinct v.level, v.area_id, v.stichtag, c.numerator_measure as measure, v.numerator as amount
-        from marts.fct_indicator_values as v inner join catalogue as c using (indicator_id)
-        union
-        select distinct v.level, v.area_id, v.stichtag, c.denominator_measure as measure, v.denominator as amount
-        from marts.fct_indicator_values as v inner join catalogue as c using (indicator_id)
-        where c.denominator_measure is not null
-    ),
-    children as (
-        select a.level, a.area_id, a.parent_level, a.parent_id, s.stichtag
-        from marts.dim_area as a
-        inner join intermediate.int_stichtage as s
-            on {valid_at("a", "s.stichtag")}
-        where a.parent_id is not null
-    ),
-    summed as (
-        select ch.level as child_level, ch.parent_level, ch.parent_id, ch.stichtag, m.measure,
-            sum(coalesce(m.amount, 0)) as children_sum, count(*) as children
-        from children as ch
-        inner join measures as m
-            on m.level = ch.level and m.area_id = ch.area_id and m.stichtag = ch.stichtag
-        group by ch.level, ch.parent_level, ch.parent_id, ch.stichtag, m.measure
-    )
-    select s.child_level, s.parent_level, s.parent_id, s.stichtag, s.measure, s.children,
-        coalesce(p.amount, 0) as parent_value, s.children_sum,
-        coalesce(p.amount, 0) - s.children_sum as difference
-    from summed as s
-    left join measures as p
-        on p.level = s.parent_level and p.area_id = s.parent_id and p.stichtag = s.stichtag and p.measure = s.measure
-    order by s.child_level, s.parent_id, s.stichtag, s.measure
-    """
+    return _model("gate_hierarchy", "child_level, parent_id, stichtag, measure")
 
 
 def hierarchy_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -206,44 +157,7 @@ def hierarchy_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def reconciliation_sql(config: dict, catalogue: Catalogue) -> str:
-    return """
-    with register as (
-        select stichtag, count(*) as records
-        from staging.stg_register__persons where is_resident group by stichtag
-    ),
-    raw_register as (
-        select stichtag, count(*) as raw_rows from raw.register_persons group by stichtag
-    ),
-    staged_register as (
-        select stichtag, count(*) as staged_rows from staging.stg_register__persons group by stichtag
-    ),
-    unassigned as (
-        select stichtag, count(*) as records
-        from intermediate.int_persons_assigned_to_blocks
-        where is_resident and block_id is null group by stichtag
-    ),
-    published as (
-        select v.stichtag, v.numerator as records
-        from marts.fct_indicator_values as v
-        inner join reference.indicator_catalogue as c using (indicator_id)
-        where v.level = 'gemeinde' and c.numerator_measure = 'residents' and c.denominator_measure is null
-    )
-    select
-        'residents' as quantity,
-        r.stichtag,
-        rr.raw_rows,
-        sr.staged_rows,
-        r.records as register_records,
-        coalesce(p.records, 0) as published_records,
-        coalesce(u.records, 0) as unassigned_records,
-        coalesce(p.records, 0) + coalesce(u.records, 0) as published_plus_unassigned
-    from register as r
-    full outer join published as p using (stichtag)
-    left join unassigned as u using (stichtag)
-    left join raw_register as rr using (stichtag)
-    left join staged_register as sr using (stichtag)
-    order by r.stichtag
-    """
+    return _model("gate_reconciliation", "stichtag")
 
 
 def reconciliation_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -275,11 +189,7 @@ def reconciliation_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def assignment_sql(config: dict, catalogue: Catalogue) -> str:
-    return """
-    select source, stichtag, records, assigned, unassigned, assignment_rate
-    from marts.fct_address_assignment
-    order by source, stichtag
-    """
+    return _model("gate_address_assignment", "source, stichtag")
 
 
 def assignment_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -308,44 +218,15 @@ def assignment_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def year_over_year_sql(config: dict, catalogue: Catalogue) -> str:
-    return f"""
-    with days as (
-        select stichtag, lag(stichtag) over (order by stichtag) as previous
-        from intermediate.int_stichtage
-    ),
-    footprints as (
-        select m.level, m.area_id, d.stichtag,
-            md5(string_agg(m.block_id, ',' order by m.block_id)) as footprint
-        from marts.dim_block_membership as m
-        inner join days as d
-            on {valid_at("m", "d.stichtag")}
-        where m.level in ({_levels(config)})
-        group by m.level, m.area_id, d.stichtag
-    ),
-    v as (
-        select v.indicator_id, v.level, v.area_id, v.stichtag, v.value, c.unit,
-            coalesce(v.denominator, v.numerator) as base
-        from marts.fct_indicator_values as v
-        inner join reference.indicator_catalogue as c using (indicator_id)
-        where v.level in ({_levels(config)}) and v.value is not null
+    """Only at the gated levels, and only where both values rest on at least `min_base` (small units
+    swing by chance)."""
+    min_base = int(config["year_over_year"]["min_base"])
+    return _model(
+        "gate_year_over_year",
+        "indicator_id, level, area_id, stichtag",
+        columns="* exclude (comparison_base)",
+        where=f"level in ({_levels(config)}) and comparison_base >= {min_base}",
     )
-    select cur.indicator_id, cur.level, cur.area_id, cur.stichtag, d.previous as previous_stichtag,
-        prev.value as previous_value, cur.value,
-        case when cur.unit = 'Anzahl' then 100.0 * (cur.value - prev.value) / nullif(prev.value, 0)
-             else cur.value - prev.value end as change
-    from v as cur
-    inner join days as d on d.stichtag = cur.stichtag
-    inner join v as prev
-        on prev.indicator_id = cur.indicator_id and prev.level = cur.level
-        and prev.area_id = cur.area_id and prev.stichtag = d.previous
-    inner join footprints as f1
-        on f1.level = cur.level and f1.area_id = cur.area_id and f1.stichtag = cur.stichtag
-    inner join footprints as f2
-        on f2.level = cur.level and f2.area_id = cur.area_id and f2.stichtag = d.previous
-    where f1.footprint = f2.footprint
-        and least(cur.base, prev.base) >= {int(config["year_over_year"]["min_base"])}
-    order by cur.indicator_id, cur.level, cur.area_id, cur.stichtag
-    """
 
 
 def year_over_year_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -386,8 +267,9 @@ def _record_count_settings(config: dict) -> dict:
 
 
 def record_counts_sql(config: dict, catalogue: Catalogue) -> str:
-    """Records loaded per source and Stichtag against the previous Stichtag of the same source. A
-    delivery cut at a row boundary, a filtered export or a doubled one shows here as a jump."""
+    """Records loaded per source and Stichtag against the previous Stichtag of the same source (the
+    model gate_record_counts), with the settings of gates.yml applied: each source's limit, the
+    changes explained there, and the smallest deliveries compared."""
     from orchestration.ingest.checks import lit
 
     settings = _record_count_settings(config)
@@ -398,31 +280,18 @@ def record_counts_sql(config: dict, catalogue: Catalogue) -> str:
         "(" + ", ".join(f"({lit(src)}, date {lit(day)})" for src, day in explained) + ")" if explained else None
     )
     is_explained = f"(source, stichtag) in {explained_sql}" if explained_sql else "false"
-    return f"""
-    with latest as (
-        select source, stichtag, rows
-        from raw._load_log
-        where stichtag is not null
-        qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
-    ),
-    changes as (
-        select source, stichtag, rows,
-            lag(stichtag) over (partition by source order by stichtag) as previous_stichtag,
-            lag(rows) over (partition by source order by stichtag) as previous_rows
-        from latest
-    )
-    select source, stichtag, previous_stichtag, previous_rows, rows,
-        round(100.0 * (rows - previous_rows) / previous_rows, 2) as change_pct,
+    small = f"previous_rows is null or previous_rows < {settings['min_records']} or rows < {settings['min_records']}"
+    # beyond_limit_pct: how far the change goes beyond its limit (null: not compared: first
+    # Stichtag, a small source, or a change explained in gates.yml)
+    return _model(
+        "gate_record_counts",
+        "source, stichtag",
+        columns=f"""source, stichtag, previous_stichtag, previous_rows, rows, change_pct,
         {limit_sql} as limit_pct,
         {is_explained} as explained,
-        -- how far the change goes beyond its limit (null: not compared: first Stichtag, a small
-        -- source, or a change explained in gates.yml)
-        case when previous_rows is null or previous_rows < {settings["min_records"]}
-                  or rows < {settings["min_records"]} or {is_explained} then null
-             else round(abs(100.0 * (rows - previous_rows) / previous_rows) - {limit_sql}, 2) end as beyond_limit_pct
-    from changes
-    order by source, stichtag
-    """
+        case when {small} or {is_explained} then null
+             else round(abs_change_pct - {limit_sql}, 2) end as beyond_limit_pct""",
+    )
 
 
 def record_counts_expectations(config: dict, catalogue: Catalogue) -> list:
@@ -450,6 +319,7 @@ SUITES: tuple[Suite, ...] = (
         "completeness",
         "marts/fct_indicator_values",
         "Every unit of every level has every indicator at every Stichtag.",
+        "gate_completeness",
         completeness_sql,
         completeness_expectations,
     ),
@@ -457,6 +327,7 @@ SUITES: tuple[Suite, ...] = (
         "plausible_ranges",
         "marts/fct_indicator_values",
         "Shares within 0–100 and every indicator within its plausible range (catalogue).",
+        "gate_plausible_ranges",
         ranges_sql,
         ranges_expectations,
     ),
@@ -464,6 +335,7 @@ SUITES: tuple[Suite, ...] = (
         "hierarchy",
         "marts/fct_indicator_values",
         "Counts at a level add up to the level above.",
+        "gate_hierarchy",
         hierarchy_sql,
         hierarchy_expectations,
     ),
@@ -471,6 +343,7 @@ SUITES: tuple[Suite, ...] = (
         "reconciliation",
         "marts/fct_indicator_values",
         "Raw ↔ mart: residents per Stichtag equal the register's count.",
+        "gate_reconciliation",
         reconciliation_sql,
         reconciliation_expectations,
     ),
@@ -478,6 +351,7 @@ SUITES: tuple[Suite, ...] = (
         "record_counts",
         "marts/fct_indicator_values",
         "Every source's record count per Stichtag against the previous one: no unexplained drop or jump.",
+        "gate_record_counts",
         record_counts_sql,
         record_counts_expectations,
     ),
@@ -485,6 +359,7 @@ SUITES: tuple[Suite, ...] = (
         "address_assignment",
         "marts/fct_address_assignment",
         "The share of records assigned to a Baublock is above its threshold for every source.",
+        "gate_address_assignment",
         assignment_sql,
         assignment_expectations,
     ),
@@ -492,6 +367,7 @@ SUITES: tuple[Suite, ...] = (
         "year_over_year",
         "marts/fct_indicator_values",
         "The change of each indicator against the previous Stichtag stays within its limits (catalogue).",
+        "gate_year_over_year",
         year_over_year_sql,
         year_over_year_expectations,
     ),

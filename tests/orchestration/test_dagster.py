@@ -67,6 +67,14 @@ def test_definitions_show_the_whole_graph(dagster_city):
     gates = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys if key.name in SUITE_NAMES}
     assert gates.keys() == set(SUITE_NAMES)
     assert gates["address_assignment"] == "marts/fct_address_assignment"
+    # each check reads its suite's dbt model in schema gates (a view on the mart) and runs after it
+    reads = {
+        key.name: {dep.asset_key.to_user_string() for dep in graph.get_check_spec(key).additional_deps}
+        for key in graph.asset_check_keys
+        if key.name in SUITE_NAMES
+    }
+    assert reads["completeness"] == {"gates/gate_completeness"}
+    assert graph.get(dg.AssetKey(["gates", "gate_completeness"])).group_name == "gates"
     specs = {spec.name: spec for spec in defs.get_assets_def(dg.AssetKey(["release"])).check_specs} or None
     assert specs is None or not specs  # the checks belong to the marts, not to the release
     assert defs.get_sensor_def("raw_extracts") is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -218,3 +219,16 @@ def test_a_tampered_citys_public_report_still_names_the_failed_expectation(built
         assert r.observed not in page
         for example in r.examples:
             assert json.dumps(example, ensure_ascii=False) not in page
+
+
+def test_each_suite_reads_its_dbt_model():
+    """The frames are dbt models (dbt_project/models/gates/): a suite only selects from its model."""
+    from data_quality.gates import load_config
+    from data_quality.suites import GATES_SCHEMA, SUITES, Catalogue
+
+    models = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / GATES_SCHEMA
+    for suite in SUITES:
+        assert (models / f"{suite.model}.sql").is_file(), suite.name
+        sql = suite.sql(load_config(), Catalogue([]))
+        assert f" from {GATES_SCHEMA}.{suite.model} " in sql, suite.name
+        assert " join " not in sql and " with " not in sql, suite.name

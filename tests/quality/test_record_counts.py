@@ -8,6 +8,7 @@ import pytest
 from data_quality.gates import load_config, run_suite
 from data_quality.suites import SUITES, Catalogue
 from orchestration.ingest import ingest
+from orchestration.pipeline import run_dbt
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.warehouse import connect
 from tests.helpers import settings_for
@@ -30,7 +31,13 @@ def loaded(tmp_path, monkeypatch):
     for day, rows in (("20201231", 1200), ("20211231", 1206), ("20221231", 1146)):  # 2022: -5 %
         (settings.raw_dir / "einwohner" / f"EWR_Bestand_{day}.csv").write_bytes(register(rows=rows))
     con = connect(settings.warehouse_path)
-    ingest(settings, con)
+    try:
+        ingest(settings, con)
+    finally:
+        con.close()
+    # the gate reads its dbt model (gates.gate_record_counts, a view over the load log)
+    run_dbt(settings, ["run", "--select", "gate_record_counts"])
+    con = connect(settings.warehouse_path)
     yield con
     con.close()
 

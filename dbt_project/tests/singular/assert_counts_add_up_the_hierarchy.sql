@@ -1,87 +1,40 @@
 {#- Counts at every nested level add up to the level above, at every Stichtag, on the boundaries
-    valid at that date: Baublock → Stadtviertel → Stadtteil → Stadtbezirk → Gemeinde. The
-    non-nested Sozialräume add up to the Gemeinde as a whole. Checked for every numerator and
-    denominator in the catalogue (up to rounding: the crosswalked housing stock is spread over the
-    Baublöcke as fractions). Returns the units whose children do not add up. -#}
+    valid at that date: Baublock → Stadtviertel → Stadtteil → Stadtbezirk → Gemeinde; the
+    Sozialräume add up to the Gemeinde. Checked for every numerator and denominator measure in the
+    catalogue (up to rounding: the crosswalked housing stock is spread over the Baublöcke as
+    fractions). The sums are the view gate_hierarchy, the input of the quality gate `hierarchy`
+    (data_quality/suites.py): one logic, two consumers. Returns the units whose children do not add
+    up, and the units of a nested level above the Baublock with a count but no member units at all
+    (never checked; measure then names the indicator). -#}
 {%- set nested = [var('block_level')] + var('nested_levels') -%}
 
-
-with values_ as (
-    select * from {{ ref('fct_indicator_values') }}
+with sums as (
+    select * from {{ ref('gate_hierarchy') }}
 ),
 
-areas as (
-    select * from {{ ref('dim_area') }}
+mismatches as (
+    select 'children do not add up' as problem, parent_level as level, parent_id as area_id, stichtag,
+        measure, parent_value, children_sum
+    from sums
+    where {{ values_differ('parent_value', 'children_sum') }}
 ),
 
-children_summed as (
-    select
-        v.indicator_id,
-        a.parent_level as level,
-        a.parent_id as area_id,
-        v.stichtag,
-        sum(v.numerator) as numerator,
-        sum(v.denominator) as denominator
-    from values_ as v
-    inner join areas as a
-        on a.level = v.level
-        and a.area_id = v.area_id
-        and {{ valid_at('a', 'v.stichtag') }}
-    where a.parent_level is not null and a.is_nested
-    group by v.indicator_id, a.parent_level, a.parent_id, v.stichtag
+checked as (
+    select distinct parent_level as level, parent_id as area_id, stichtag
+    from sums
 ),
 
-sozialraum_summed as (
-    select
-        v.indicator_id,
-        'gemeinde' as level,
-        v.stichtag,
-        sum(v.numerator) as numerator,
-        sum(v.denominator) as denominator
-    from values_ as v
-    where v.level in ({% for l in var('non_nested_levels') %}'{{ l }}'{{ "," if not loop.last }}{% endfor %})
-    group by v.indicator_id, v.stichtag
-),
-
-hierarchy_mismatches as (
-    select p.indicator_id, p.level, p.area_id, p.stichtag,
-        p.numerator as parent_numerator, c.numerator as children_numerator,
-        p.denominator as parent_denominator, c.denominator as children_denominator
-    from values_ as p
-    inner join children_summed as c
-        on c.indicator_id = p.indicator_id
-        and c.level = p.level
-        and c.area_id = p.area_id
-        and c.stichtag = p.stichtag
-    where {{ values_differ('p.numerator', 'c.numerator') }}
-       or {{ values_differ('p.denominator', 'c.denominator') }}
-),
-
-sozialraum_mismatches as (
-    select g.indicator_id, g.level, g.area_id, g.stichtag,
-        g.numerator, s.numerator, g.denominator, s.denominator
-    from values_ as g
-    inner join sozialraum_summed as s
-        on s.indicator_id = g.indicator_id
-        and s.stichtag = g.stichtag
-    where g.level = 'gemeinde'
-        and ({{ values_differ('g.numerator', 's.numerator') }} or {{ values_differ('g.denominator', 's.denominator') }})
-),
-
--- every unit of every nested level above the Baublock must have been checked
 unchecked as (
-    select v.indicator_id, v.level, v.area_id, v.stichtag,
-        v.numerator, cast(null as double), v.denominator, cast(null as double)
-    from values_ as v
-    left join children_summed as c
-        on c.indicator_id = v.indicator_id and c.level = v.level and c.area_id = v.area_id and c.stichtag = v.stichtag
+    select 'no member units' as problem, v.level, v.area_id, v.stichtag, v.indicator_id as measure,
+        v.numerator as parent_value, cast(null as double) as children_sum
+    from {{ ref('fct_indicator_values') }} as v
+    left join checked as c
+        on c.level = v.level and c.area_id = v.area_id and c.stichtag = v.stichtag
     where v.level in ({% for l in nested[1:] %}'{{ l }}'{{ "," if not loop.last }}{% endfor %})
         and c.area_id is null
         and v.numerator <> 0
 )
 
-select * from hierarchy_mismatches
-union all
-select * from sozialraum_mismatches
+select * from mismatches
 union all
 select * from unchecked

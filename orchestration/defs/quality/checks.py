@@ -1,8 +1,10 @@
 """The release gates (data_quality/) as blocking Dagster asset checks.
 
 One step runs every suite (Great Expectations is imported once) and reports one check per suite
-on the mart it gates. A blocking expectation that fails makes its check fail with severity ERROR:
-Dagster then does not materialise anything downstream, the release included. Warnings make the
+on the mart it gates. A suite reads its dbt model in schema `gates` (a view on the mart): the check
+depends on that model, so it runs after the view is built and the lineage shows what it reads.
+A blocking expectation that fails makes its check fail with severity ERROR: Dagster then does not
+materialise anything downstream, the release included. Warnings make the
 check fail with severity WARN, which blocks nothing and is shown in the UI and the release report.
 """
 
@@ -10,6 +12,7 @@ import dagster as dg
 
 from data_quality import SUITES
 from data_quality.gates import ExpectationResult
+from data_quality.suites import GATES_SCHEMA
 
 from ...warehouse import connect
 from ..ingest.assets import POOL
@@ -26,6 +29,7 @@ def check_specs() -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(
             name=suite.name,
             asset=_key(suite.target),
+            additional_deps=[dg.AssetKey([GATES_SCHEMA, suite.model])],
             blocking=True,
             description=f"Quality gate (Great Expectations suite '{suite.name}'): {suite.description}",
         )
