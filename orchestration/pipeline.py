@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from .errors import SozialmonitorError
 from .faults import checkpoint
 from .ingest import IngestReport, ingest
 from .locking import run_lock
@@ -28,8 +29,9 @@ from .warehouse import connect
 RUNS_TABLE = "ops.pipeline_runs"
 
 
-class DbtFailed(Exception):
-    pass
+class DbtFailed(SozialmonitorError):
+    exit_code = 4
+    headline = "Run stopped in dbt:"
 
 
 @dataclass

@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..errors import SozialmonitorError
 from ..warehouse import connect
 from .audit import ModelInconsistent, intervals, shortfall
 from .history import align_to_cells, all_released_cells, release_cells
@@ -158,7 +159,11 @@ class AuditReport:
         }
 
 
-class DisclosureAuditFailed(Exception):
+class DisclosureAuditFailed(SozialmonitorError):
+    exit_code = 7
+    headline = "No release made:"
+    hint = "The previous release is untouched. See docs/privacy.md, 'When the audit fails'."
+
     def __init__(self, report: AuditReport):
         self.report = report
         listed = "\n".join(f"  - {p}" for p in report.problems[:10])

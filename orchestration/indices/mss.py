@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import SozialmonitorError
+
 STATUS_CLASSES = ("hoch", "mittel", "niedrig", "sehr niedrig")
 DYNAMICS_CLASSES = ("positiv", "stabil", "negativ")
 RESULT_COLUMNS = ("id", "indexed", "status_z", "status_class", "dynamics_z", "dynamics_class")
@@ -40,7 +42,7 @@ MISSING_TOKENS = frozenset({"", ".", "-", "*"})
 Z_DECIMALS = 6
 
 
-class MssInputError(ValueError):
+class MssInputError(SozialmonitorError, ValueError):
     """Bad configuration or input data (a missing column, an unreadable file, a constant indicator …)."""
 
 

@@ -36,6 +36,7 @@ import yaml
 
 from ..catalogue import INDICATOR_COLUMNS
 from ..disclosure.release_audit import DisclosureAuditFailed, audit_release
+from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..pipeline import git, git_commit, run_dbt, run_gates_on
@@ -100,8 +101,9 @@ TOOLS = (
 )
 
 
-class ReleaseRefused(Exception):
-    pass
+class ReleaseRefused(SozialmonitorError):
+    exit_code = 6
+    headline = "No release made:"
 
 
 @dataclass
