@@ -51,6 +51,8 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 class CatalogueError(SozialmonitorError, ValueError):
     """A catalogue entry breaks the schema; the message names file, entry and field."""
 
+    exit_code = 2
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

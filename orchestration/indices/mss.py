@@ -45,6 +45,8 @@ Z_DECIMALS = 6
 class MssInputError(SozialmonitorError, ValueError):
     """Bad configuration or input data (a missing column, an unreadable file, a constant indicator …)."""
 
+    exit_code = 2
+
 
 @dataclass(frozen=True)
 class MssConfig:

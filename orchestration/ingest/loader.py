@@ -121,6 +121,7 @@ def describe_unrecognised(settings: Settings, report: IngestReport) -> list[str]
 
 class IngestFailed(SozialmonitorError):
     exit_code = 2
+    headline = "Run stopped:"
     hint = (
         "Nothing downstream was built and no release was made. The refused files are in quarantine\n"
         "with an .error.txt each; fix them, put them back into raw/ and run again."
