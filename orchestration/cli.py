@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_common import STICHTAG_HELP, fail, parse_stichtag, print_unrecognised, quiet_tools
+from .disclosure import DISCLOSURE_METHODS
 from .errors import SozialmonitorError
 from .settings import Settings
 
@@ -83,13 +84,12 @@ def run(
     ),
     disclosure: str = typer.Option(
         None,
-        help="Disclosure control for this run's release: suppression or cell_key "
+        help=f"Disclosure control for this run's release: {' or '.join(DISCLOSURE_METHODS)} "
         "(default: var disclosure_method in dbt_project.yml).",
     ),
 ) -> None:
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
     from .demo import DemoConfig
-    from .disclosure import DISCLOSURE_METHODS
     from .pipeline import has_extracts, run_pipeline
 
     # every option is checked before the lock is taken and before anything is loaded or built
