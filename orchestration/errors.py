@@ -6,8 +6,8 @@ docs/operations.md ("Exit codes of `sozialmonitor run` / `ingest`"); keep both i
 
 from __future__ import annotations
 
-# Exit codes that are not an error class of their own (docs/operations.md).
-EXIT_USAGE = 2  # a wrong call: unknown option value, invalid date, unknown source or suite (click's code)
+# The exit code that is no error class of the project's (docs/operations.md). A wrong call (an
+# unknown option value, an invalid date) is a usage error, click's exit code 2.
 EXIT_ENVIRONMENT = 10  # the machine refused: disk full, no permission, read-only folder (an OSError)
 
 
