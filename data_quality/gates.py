@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from orchestration.errors import SozialmonitorError
+
 from .suites import BLOCK, SUITES, Catalogue, Suite
 
 CONFIG_PATH = Path(__file__).with_name("gates.yml")
@@ -27,7 +29,14 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
-class GateFailed(Exception):
+class GateFailed(SozialmonitorError):
+    exit_code = 5
+    headline = "Run stopped by the quality gates:"
+    hint = (
+        "The warehouse is built (query it to investigate: `sozialmonitor gates` shows every result);\n"
+        "the previous release is untouched. See docs/operations.md, 'Reading gate failures'."
+    )
+
     def __init__(self, report: GateReport):
         self.report = report
         lines = [f"{len(report.blocking_failures)} blocking quality gate(s) failed; nothing was released."]

@@ -30,6 +30,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import SozialmonitorError
+
 CATALOGUE_FILE = Path("catalogue") / "kennzahlenkatalog.yml"  # relative to the dbt project
 
 Kind = Literal["persons", "households", "events", "dwellings", "area_m2"]
@@ -46,8 +48,10 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class CatalogueError(ValueError):
+class CatalogueError(SozialmonitorError, ValueError):
     """A catalogue entry breaks the schema; the message names file, entry and field."""
+
+    exit_code = 2
 
 
 class _Strict(BaseModel):

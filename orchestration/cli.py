@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import errno
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_common import STICHTAG_HELP, fail, parse_stichtag, print_unrecognised, quiet_tools
+from .disclosure import DISCLOSURE_METHODS
+from .errors import SozialmonitorError
 from .settings import Settings
 
 app = typer.Typer(
@@ -25,8 +26,18 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 DEFAULT_STICHTAGE = ("2019-12-31", "2020-12-31", "2021-12-31", "2022-12-31", "2023-12-31", "2024-12-31")
 
 
+@app.callback()
+def _every_command() -> None:
+    quiet_tools()  # piped or NO_COLOR: no colour codes from dbt either
+
+
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def _refuse(option: str, value: str, known) -> typer.BadParameter:
+    """A usage error (exit code 2) for an unknown value, listing the known ones."""
+    return typer.BadParameter(f"{value!r} is not known; choose from: {', '.join(sorted(known))}.", param_hint=option)
 
 
 @app.command("demo-data")
@@ -38,7 +49,7 @@ def demo_data(
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
     from .demo import DemoConfig
-    from .locking import RunInProgress, run_lock
+    from .locking import run_lock
     from .pipeline import generate_demo, needs_demo
 
     settings = _settings()
@@ -52,9 +63,8 @@ def demo_data(
                 raise typer.Exit(1)
             with console.status(f"Generating Musterstadt with {residents:,} residents …"):
                 paths = generate_demo(target, DemoConfig(residents=residents, seed=seed))
-    except RunInProgress as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(3) from exc
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print(
         f"[green]✓[/] {len(paths)} extract files for {residents:,} residents written to {target} "
         f"in {time.perf_counter() - started:.1f} s"
@@ -69,25 +79,22 @@ def run(
         False, "--force", help="Accept changed files for a released Stichtag and publish a new version."
     ),
     release: bool = typer.Option(True, help="Run the quality gates and publish the release at the end."),
-    wait: float = typer.Option(0.0, help="If another run holds the warehouse, wait up to this many seconds."),
+    wait: float = typer.Option(
+        0.0, min=0.0, help="If another run holds the warehouse, wait up to this many seconds."
+    ),
     disclosure: str = typer.Option(
         None,
-        help="Disclosure control for this run's release: suppression or cell_key "
+        help=f"Disclosure control for this run's release: {' or '.join(DISCLOSURE_METHODS)} "
         "(default: var disclosure_method in dbt_project.yml).",
     ),
 ) -> None:
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
-    from data_quality import GateFailed
-
-    from .dbt_runner import DbtFailed
     from .demo import DemoConfig
-    from .ingest import ContractError, IngestFailed
-    from .locking import RunInProgress
     from .pipeline import has_extracts, run_pipeline
-    from .pseudonyms import KeyMissing
-    from .release import ReleaseRefused
-    from .release.disclosure_audit import DisclosureAuditFailed
 
+    # every option is checked before the lock is taken and before anything is loaded or built
+    if disclosure is not None and disclosure not in DISCLOSURE_METHODS:
+        raise _refuse("--disclosure", disclosure, DISCLOSURE_METHODS)
     settings = _settings()
     if not demo and not has_extracts(settings):
         err.print(f"[red]No extracts in {settings.raw_dir}.[/] Put the period's files there (see raw/README.md).")
@@ -134,37 +141,9 @@ def run(
             # generated inside the run, under its lock, only if raw/ is still empty then
             demo=DemoConfig(residents=100_000, seed=20241231) if demo else None,
         )
-    except RunInProgress as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(3) from exc
-    except (KeyMissing, OSError, ContractError) as exc:
-        raise typer.Exit(environment_failure(exc)) from exc
-    except IngestFailed as exc:
-        _print_unrecognised(settings, exc.report)  # the whole delivery, also now
-        err.print(f"\n[red]Run stopped:[/] {len(exc.report.rejected)} extract(s) were refused.")
-        err.print("Nothing downstream was built and no release was made. The refused files are in quarantine")
-        err.print("with an .error.txt each; fix them, put them back into raw/ and run again.")
-        raise typer.Exit(2) from exc
-    except DbtFailed as exc:
-        err.print("\n[red]Run stopped in dbt:[/]")
-        err.print(str(exc), markup=False)
-        raise typer.Exit(4) from exc
-    except GateFailed as exc:
-        err.print("\n[red]Run stopped by the quality gates:[/]")
-        err.print(str(exc), markup=False)
-        err.print("The warehouse is built (query it to investigate: `sozialmonitor gates` shows every result);")
-        err.print("the previous release is untouched. See docs/operations.md, 'Reading gate failures'.")
-        raise typer.Exit(5) from exc
-    except ReleaseRefused as exc:
-        err.print("\n[red]No release made:[/]")
-        err.print(str(exc), markup=False)
-        raise typer.Exit(6) from exc
-    except DisclosureAuditFailed as exc:
-        err.print("\n[red]No release made:[/]")
-        err.print(str(exc), markup=False)
-        err.print("The previous release is untouched. See docs/privacy.md, 'When the audit fails'.")
-        raise typer.Exit(7) from exc
-    _print_unrecognised(settings, summary.ingest)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc, settings, rejections_shown=True)  # the progress lines named each refused file already
+    print_unrecognised(settings, summary.ingest)
     console.rule("Done")
     lines = [
         f"[green]✓[/] Warehouse built: {settings.warehouse_path}",
@@ -189,50 +168,6 @@ def run(
     )
     lines.append("  Status:    sozialmonitor status")
     console.print("\n".join(lines))
-
-
-# Exit codes (docs/operations.md): 2 extracts refused, 3 another run holds the warehouse, 4 dbt,
-# 5 quality gates, 6 release refused, 7 disclosure audit, 9 pseudonymisation key, 10 the machine
-# (disk full, no permission, read-only folder), 11 a contract file is invalid.
-EXIT_KEY = 9
-EXIT_ENVIRONMENT = 10
-EXIT_CONTRACT = 11
-
-
-def _print_unrecognised(settings: Settings, report) -> None:
-    """Every entry in raw/ that no contract loads, named, whether the run went on or stopped."""
-    from .ingest.loader import describe_unrecognised
-
-    for line in describe_unrecognised(settings, report):
-        console.print(f"[yellow]! {line}[/]")
-
-
-def environment_failure(exc: Exception) -> int:
-    """A message and an exit code for a key or machine problem: never a traceback."""
-    from .ingest import ContractError
-    from .pseudonyms import KeyMissing
-
-    if isinstance(exc, ContractError):
-        err.print("\n[red]Run stopped: a source contract is invalid.[/]")
-        err.print(str(exc), markup=False)
-        err.print("Nothing was loaded. Fix the contract (docs/ingestion.md, 'Contract keys') and run again.")
-        return EXIT_CONTRACT
-    if isinstance(exc, KeyMissing):
-        err.print(f"\n[red]Run stopped: pseudonymisation key.[/] {exc}", markup=True)
-        err.print("Nothing was loaded and no release was made. See docs/privacy.md, 'The pseudonymisation key'.")
-        return EXIT_KEY
-    assert isinstance(exc, OSError)
-    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-    hints = {
-        errno.ENOSPC: "free disk space (or point SOZIALMONITOR_WAREHOUSE/…_RELEASES_DIR at a larger disk)",
-        errno.EACCES: "give the pipeline's user write access to that folder",
-        errno.EROFS: "the folder is on a read-only file system: point the setting at a writable one",
-        errno.EPERM: "give the pipeline's user write access to that folder",
-    }
-    hint = hints.get(exc.errno or 0, "check the folder and the machine, then run again")
-    err.print(f"\n[red]Run stopped: the machine refused an operation[/]{where}: {exc.strerror or exc}.", markup=True)
-    err.print(f"Fix: {hint}. Nothing was published; the previous release is untouched.")
-    return EXIT_ENVIRONMENT
 
 
 @app.command()
@@ -297,6 +232,8 @@ def status() -> None:
             ).fetchone()
             if worst:
                 console.print(f"Lowest address assignment rate: {worst[0]} {worst[1]:%d.%m.%Y}: {worst[2]:.2f} %")
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     finally:
         con.close()
 
@@ -340,19 +277,23 @@ def _print_last_run(con) -> None:
 @app.command()
 def ingest(
     source: list[str] = typer.Option(None, help="Only these sources (repeatable)."),
-    stichtag: list[str] = typer.Option(None, help="Only these Stichtage, YYYY-MM-DD (repeatable)."),
+    stichtag: list[str] = typer.Option(None, help=f"Only these Stichtage, {STICHTAG_HELP} (repeatable)."),
     force: bool = typer.Option(False, help="Reload even unchanged files."),
 ) -> None:
     """Only load extracts into the raw schema (no dbt)."""
-    from .ingest import ContractError, IngestFailed
-    from .locking import RunInProgress, run_lock
+    from .ingest import load_contracts
+    from .locking import run_lock
     from .pipeline import run_ingest
-    from .pseudonyms import KeyMissing
     from .release import released_inputs
 
     settings = _settings()
-    days = [date.fromisoformat(s) for s in stichtag] if stichtag else None
+    # every option is checked before the lock is taken and before anything is loaded
+    days = [parse_stichtag(s) for s in stichtag] if stichtag else None
     try:
+        known = load_contracts(settings.contracts_dir)
+        for name in source or ():
+            if name not in known:
+                raise _refuse("--source", name, known)
         with run_lock(settings.warehouse_path, purpose="ingest"):
             report = run_ingest(
                 settings,
@@ -361,40 +302,28 @@ def ingest(
                 force=force,
                 released=released_inputs(settings.releases_dir),
             )
-    except IngestFailed as exc:
-        err.print(str(exc), markup=False)
-        _print_unrecognised(settings, exc.report)
-        raise typer.Exit(2) from exc
-    except RunInProgress as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(3) from exc
-    except (KeyMissing, OSError, ContractError) as exc:
-        raise typer.Exit(environment_failure(exc)) from exc
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc, settings)
     for r in report.results:
         console.print(f"{r.status:<10} {r.extract.source:<22} {r.extract.path.name} {r.rows:,} rows")
-    _print_unrecognised(settings, report)
+    print_unrecognised(settings, report)
 
 
 @app.command()
 def unload(
-    stichtag: str = typer.Option(..., help="The Stichtag to remove, YYYY-MM-DD."),
+    stichtag: str = typer.Option(..., help=f"The Stichtag to remove, {STICHTAG_HELP}."),
     reason: str = typer.Option(..., help="Why: recorded in ops.unloads with your user name."),
     source: list[str] = typer.Option(None, help="Only these sources (repeatable); default: every source."),
     force: bool = typer.Option(False, help="Unload although a release was made from this Stichtag."),
 ) -> None:
     """Remove a wrongly loaded Stichtag from the warehouse; its files leave raw/ for quarantine/_unloaded/."""
-    from .ingest.unload import UnloadRefused
     from .ingest.unload import unload as unload_stichtag
-    from .locking import RunInProgress, run_lock
+    from .locking import run_lock
     from .release import released_inputs
     from .warehouse import connect
 
     settings = _settings()
-    try:
-        day = date.fromisoformat(stichtag)
-    except ValueError as exc:
-        err.print(f"[red]'{stichtag}' is not a date in the form YYYY-MM-DD.[/]")
-        raise typer.Exit(2) from exc
+    day = parse_stichtag(stichtag)
     if not settings.warehouse_path.exists():
         err.print(f"[red]No warehouse at {settings.warehouse_path}: nothing to unload.[/]")
         raise typer.Exit(2)
@@ -413,14 +342,8 @@ def unload(
                 )
             finally:
                 con.close()
-    except UnloadRefused as exc:
-        err.print(f"[red]Not unloaded:[/] {exc}")
-        raise typer.Exit(2) from exc
-    except RunInProgress as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(3) from exc
-    except OSError as exc:
-        raise typer.Exit(environment_failure(exc)) from exc
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(result.rows.items())) or "no rows were loaded"
     console.print(f"[green]✓[/] Stichtag {day:%d.%m.%Y} unloaded: {rows}.")
     if result.moved_to:
@@ -433,7 +356,10 @@ def dbt_parse() -> None:
     """Parse the dbt project (writes the manifest Dagster reads)."""
     from .pipeline import run_dbt
 
-    run_dbt(_settings(), ["parse", "--quiet"])
+    try:
+        run_dbt(_settings(), ["parse", "--quiet"])
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
 
 
 @app.command()
@@ -442,16 +368,19 @@ def catalogue(
     check: bool = typer.Option(False, help="Only validate, and check that the generated files are current."),
 ) -> None:
     """Export the Kennzahlenkatalog as CSV and Markdown for the working group (validated first)."""
+    settings = _settings()
+    try:
+        _catalogue(settings, out, check)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
+
+
+def _catalogue(settings: Settings, out: Path, check: bool) -> None:
     from . import catalogue as cat
 
-    settings = _settings()
     levels, _ = cat.project_levels(settings.dbt_project_dir)
     path = cat.default_path(settings.dbt_project_dir)
-    try:
-        loaded = cat.load(path, settings.contracts_dir, levels)
-    except cat.CatalogueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from exc
+    loaded = cat.load(path, settings.contracts_dir, levels)
     if check:
         stale = cat.generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
         for p in stale:
@@ -479,7 +408,10 @@ def docs() -> None:
     from .pipeline import run_dbt
 
     settings = _settings()
-    run_dbt(settings, ["docs", "generate", "--static"])
+    try:
+        run_dbt(settings, ["docs", "generate", "--static"])
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print(f"[green]✓[/] {settings.dbt_target_dir / 'static_index.html'}")
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .cli_common import STICHTAG_HELP, fail, parse_stichtag, release_ident
+from .errors import SozialmonitorError
 from .settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
@@ -21,16 +23,15 @@ atlas_app = typer.Typer(
 
 
 def _release_path(release: str) -> Path:
-    from .release import ReleaseNotFound, find_release
+    from .release import find_release
 
     path = Path(release)
     if (path / "manifest.json").is_file():
         return path
     try:
-        return find_release(Settings.from_env().releases_dir, release).path
-    except ReleaseNotFound as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+        return find_release(Settings.from_env().releases_dir, release_ident(release)).path
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
 
 
 def make_server(folder: Path, port: int = 0, host: str = "127.0.0.1"):
@@ -58,7 +59,10 @@ def serve_command(
     path = Path(release)
     atlas_only = (path / "index.html").is_file() and not (path / "manifest.json").is_file()
     folder = path if atlas_only else _release_path(release)
-    server = make_server(folder, port)
+    try:
+        server = make_server(folder, port)
+    except OSError as exc:  # the port is taken, or not ours to open
+        fail(exc)
     page = "index.html" if (folder / "index.html").is_file() else "atlas/index.html"
     console.print(f"Sozialatlas: http://127.0.0.1:{server.server_address[1]}/{page}  (Ctrl+C beendet)")
     try:
@@ -82,7 +86,10 @@ def build_command(
     if out.resolve() == (source / "atlas").resolve():
         err.print("[red]A published release never changes: write the rebuilt atlas into another folder.[/]")
         raise typer.Exit(2)
-    info = build_atlas(source, out)
+    try:
+        info = build_atlas(source, out)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print(f"Atlas of {source} written to {out}: {', '.join(info['files'])} (data {info['bytes']:,} bytes)")
 
 
@@ -95,7 +102,7 @@ def external_command(
         ..., "--indicator", help="column[:Name[:unit[:direction[:topic]]]], repeatable; direction: "
         "lower_is_better, higher_is_better or neutral."
     ),
-    stichtag: str = typer.Option(..., "--stichtag", help="Stichtag of the values, YYYY-MM-DD."),
+    stichtag: str = typer.Option(..., "--stichtag", help=f"Stichtag of the values, {STICHTAG_HELP}."),
     title: str = typer.Option(..., "--title", help="Name of the city, shown as 'Sozialatlas <title>'."),
     level_name: str = typer.Option("Gebiet", "--level-name", help="German name of the areas' level."),
     level_plural: str = typer.Option("", "--level-plural", help="Its plural (default: the same)."),
@@ -114,6 +121,7 @@ def external_command(
     from .release.atlas import write_data, write_page
     from .release.atlas.external import Classes, Column, external_model
 
+    stichtag = parse_stichtag(stichtag).isoformat()  # the atlas's data hold it the ISO way
     try:
         columns = [Column.parse(spec) for spec in indicator]
         published = (
@@ -128,6 +136,9 @@ def external_command(
         raise typer.Exit(2) from exc
     for note in notes:
         err.print(f"[yellow]{note}[/]")
-    info = write_data(model, out)
-    write_page(out, model, f"{title}, Stichtag {stichtag}", source, links=[])
+    try:
+        info = write_data(model, out)
+        write_page(out, model, f"{title}, Stichtag {stichtag}", source, links=[])
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print(f"Atlas written to {out}/index.html (data {info['bytes']:,} bytes)")

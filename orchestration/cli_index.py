@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_common import fail
+
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -60,16 +62,15 @@ def mss_command(
         frame = read_values(values, id_column=id_column, numeric_columns=(population_column, *config.columns))
         result = compute_mss(frame, config, id_column, population_column)
     except MssInputError as exc:
-        err.print(f"✗ {exc}", style="red", markup=False)
-        raise typer.Exit(2) from exc
-    except OSError as exc:
+        fail(exc)  # exit code 2: bad input
+    except OSError as exc:  # the input file: a wrong argument (2), not the machine (10)
         err.print(f"✗ {values}: {exc.strerror or exc}", style="red", markup=False)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(MssInputError.exit_code) from exc
     try:
         write_result(result, out)
     except OSError as exc:
         err.print(f"✗ cannot write {out}: {exc.strerror or exc}", style="red", markup=False)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(MssInputError.exit_code) from exc
 
     indexed = int(result["indexed"].sum())
     console.print(f"[bold]MSS index[/] of {values}: {indexed} of {len(result)} areas indexed → {out}")

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_common import fail
+from .errors import SozialmonitorError
 from .settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
@@ -24,6 +26,7 @@ def open_warehouse_read_only(settings: Settings):
     """The warehouse opened read-only, or a clear exit: 1 when there is none, 3 while a run holds it."""
     import duckdb
 
+    from .locking import RunInProgress
     from .warehouse import connect
 
     if not settings.warehouse_path.exists():
@@ -33,17 +36,17 @@ def open_warehouse_read_only(settings: Settings):
         return connect(settings.warehouse_path, read_only=True, extensions=())
     except duckdb.IOException as exc:
         err.print(f"[yellow]The warehouse is busy (a run holds it): {exc}[/]")
-        raise typer.Exit(3) from exc
+        raise typer.Exit(RunInProgress.exit_code) from exc
 
 
 def _find(ident: str):
-    from .release import ReleaseNotFound, find_release
+    from .cli_common import release_ident
+    from .release import find_release
 
     try:
-        return find_release(Settings.from_env().releases_dir, ident)
-    except ReleaseNotFound as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+        return find_release(Settings.from_env().releases_dir, release_ident(ident))
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
 
 
 @release_app.command("list")
@@ -126,17 +129,16 @@ def verify_command(
     """Recompute every checksum in the release's manifest and check the manifest's signature against
     the office's published key fingerprint. Exit code 1 if anything differs or the signer is unknown."""
     from .release import verify
-    from .release.signing import ENV_FINGERPRINTS, SigningError, check_signature, trusted_fingerprints
+    from .release.signing import ENV_FINGERPRINTS, check_signature, trusted_fingerprints
 
     release = _find(ident)
     try:
         trusted = trusted_fingerprints(fingerprint or [])
-    except SigningError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
-    problems = verify(release, trusted)
-    files = len(release.manifest().get("outputs", []))
-    signed = check_signature(release.path, trusted)
+        problems = verify(release, trusted)
+        files = len(release.manifest().get("outputs", []))
+        signed = check_signature(release.path, trusted)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     if problems:
         err.print(f"[red]✗ {release.id}: {len(problems)} problem(s)[/]")
         for p in problems:
@@ -159,7 +161,7 @@ def keygen_command(
 ) -> None:
     """Make the office's signing key: the private key to PATH (mode 0600), the public key to PATH.pub.
     Prints the fingerprint to publish. Existing files are never overwritten."""
-    from .release.signing import ENV_SIGNING_KEY, SigningError, write_key_pair
+    from .release.signing import ENV_SIGNING_KEY, write_key_pair
 
     settings = Settings.from_env()
     target = path.expanduser().absolute()
@@ -175,9 +177,8 @@ def keygen_command(
         raise typer.Exit(1)
     try:
         fingerprint = write_key_pair(target)
-    except SigningError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(1) from exc
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print(f"[green]✓[/] private key {target} (mode 0600), public key {target}.pub")
     console.print(f"Fingerprint to publish: {fingerprint}")
     console.print(f"Use it: export {ENV_SIGNING_KEY}={target}  (docs/privacy.md, 'Signed releases')")
@@ -194,7 +195,11 @@ def diff_command(
     """Which indicators and areas changed between two releases, and by how much."""
     from .release import diff
 
-    result = diff(_find(a), _find(b), threshold=threshold, limit=limit)
+    older, newer = _find(a), _find(b)
+    try:
+        result = diff(older, newer, threshold=threshold, limit=limit)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     if as_json:
         console.print_json(json.dumps(result, default=str))
         return
@@ -279,20 +284,23 @@ def audit_command(
 ) -> None:
     """Rerun the disclosure audit of a release against the warehouse (INTERNAL: --cells shows which
     withheld cells are primary and their true values; never pass that output on)."""
-    from .release.disclosure_audit import audit_release
+    from .release.disclosure_audit import DisclosureAuditFailed, audit_release
 
     settings = Settings.from_env()
     release = _find(ident)
     manifest = release.manifest()
     width = float(manifest.get("rules", {}).get("dbt_vars", {}).get("disclosure_protection_width", 3))
-    report = audit_release(
-        release.path,
-        settings.warehouse_path,
-        settings.releases_dir,
-        release.stichtag,
-        width,
-        exclude_release=release.id,
-    )
+    try:
+        report = audit_release(
+            release.path,
+            settings.warehouse_path,
+            settings.releases_dir,
+            release.stichtag,
+            width,
+            exclude_release=release.id,
+        )
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     console.print_json(json.dumps(report.figures(), default=str))
     if cells and report.cells:
         table = Table("Stichtag", "level", "area", "measure", "reason", "value", "attacker interval", "width")
@@ -301,40 +309,24 @@ def audit_command(
                           f"[{c.low:g}, {c.high:g}]", f"{c.width:g}")
         console.print(table)
     if not report.passed:
-        raise typer.Exit(7)
+        raise typer.Exit(DisclosureAuditFailed.exit_code)
 
 
 @release_app.command("create")
 def create_command(
     force: bool = typer.Option(False, "--force", help="Publish a new version even though the Stichtag is released."),
-    wait: float = typer.Option(0.0, help="If a run holds the warehouse, wait up to this many seconds."),
+    wait: float = typer.Option(0.0, min=0.0, help="If a run holds the warehouse, wait up to this many seconds."),
 ) -> None:
     """Gate the warehouse as it is and publish its newest Stichtag (no ingest, no dbt)."""
-    from data_quality import GateFailed
-
-    from .locking import RunInProgress, run_lock
+    from .locking import run_lock
     from .pipeline import gate_and_publish
-    from .release import ReleaseRefused
-    from .release.disclosure_audit import DisclosureAuditFailed
 
     settings = Settings.from_env()
     try:
         with run_lock(settings.warehouse_path, purpose="release", wait=wait):
             result = gate_and_publish(settings, force=force, progress=lambda m: console.print(f"  … {m}"))
-    except RunInProgress as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(3) from exc
-    except GateFailed as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(5) from exc
-    except ReleaseRefused as exc:
-        err.print("[red]No release made:[/]")
-        err.print(str(exc), markup=False)
-        raise typer.Exit(6) from exc
-    except DisclosureAuditFailed as exc:
-        err.print("[red]No release made:[/]")
-        err.print(str(exc), markup=False)
-        raise typer.Exit(7) from exc
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     verb = "published" if result.created else "unchanged, already published as"
     console.print(f"[green]✓[/] Release {verb} {result.release.id} ({result.gates_outcome})")
 
@@ -344,11 +336,18 @@ def gates_command(
     all_results: bool = typer.Option(False, "--all", help="List passed expectations too."),
 ) -> None:
     """Run the quality gates against the warehouse and show every failed expectation."""
-    from data_quality import run_gates
+    from data_quality import SUITE_NAMES, GateFailed, run_gates
 
+    for name in suite or ():  # before the warehouse is opened
+        if name not in SUITE_NAMES:
+            raise typer.BadParameter(
+                f"{name!r} is not a suite; choose from: {', '.join(SUITE_NAMES)}.", param_hint="--suite"
+            )
     con = open_warehouse_read_only(Settings.from_env())
     try:
         report = run_gates(con, suites=suite or None)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
     finally:
         con.close()
     table = Table(title="Quality gates")
@@ -368,4 +367,4 @@ def gates_command(
         f"{s['blocking_failures']} blocking failure(s), {s['warnings']} warning(s)"
     )
     if report.blocking_failures:
-        raise typer.Exit(5)
+        raise typer.Exit(GateFailed.exit_code)

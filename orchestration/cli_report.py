@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from .cli_atlas import _release_path, console, err
+from .cli_common import fail
+from .errors import SozialmonitorError
 
 
 def report_command(
@@ -25,7 +27,6 @@ def report_command(
 ) -> None:
     """Write the report of a release (or single profiles) as PDF, from the release's public files."""
     from .release.build import report_templates_dir
-    from .release.report import build_report
     from .settings import Settings
 
     source = _release_path(release)
@@ -33,6 +34,15 @@ def report_command(
         err.print("[red]A published release never changes: write the report into another folder.[/]")
         raise typer.Exit(2)
     folder = templates or report_templates_dir(Settings.from_env())
+    try:
+        _write(source, out, folder, area)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
+
+
+def _write(source: Path, out: Path, folder: Path, area: list[str]) -> None:
+    from .release.report import build_report
+
     wanted = None
     if area:
         wanted = set()

@@ -8,11 +8,13 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from .errors import SozialmonitorError
 from .settings import Settings
 
 
-class DbtFailed(Exception):
-    pass
+class DbtFailed(SozialmonitorError):
+    exit_code = 4
+    headline = "Run stopped in dbt:"
 
 
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:

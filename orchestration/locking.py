@@ -17,11 +17,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .errors import SozialmonitorError
 from .warehouse import private_dir
 
 
-class RunInProgress(Exception):
-    pass
+class RunInProgress(SozialmonitorError):
+    exit_code = 3  # the message says what to do: wait, or --wait SECONDS
 
 
 @contextmanager

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from .errors import SozialmonitorError
+
 ENV_KEY = "SOZIALMONITOR_PSEUDONYM_KEY"
 ENV_KEY_FILE = "SOZIALMONITOR_PSEUDONYM_KEY_FILE"
 DEMO_KEY_FILE = Path(__file__).parent / "demo" / "demo_pseudonym.key"
@@ -29,8 +31,10 @@ MIN_KEY_BYTES = 16
 DEMO_MARKER = ".demo-city"  # written by the demo generator (orchestration/demo/extracts.py)
 
 
-class KeyMissing(Exception):
-    pass
+class KeyMissing(SozialmonitorError):
+    exit_code = 9
+    headline = "Run stopped: pseudonymisation key."
+    hint = "Nothing was loaded and no release was made. See docs/privacy.md, 'The pseudonymisation key'."
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ protection check)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +33,11 @@ from .linked import COMPLETE, AttackerModel, LinkedTable
 
 INTEGER_TOLERANCE = 1e-6
 MILP_TIME_LIMIT = 30.0
+# HiGHS speaks (its banner, its log) only when this logger is at DEBUG, e.g. for a slow solve:
+# logging.getLogger("orchestration.disclosure.solver").setLevel(logging.DEBUG)
+SOLVER_LOG = logging.getLogger("orchestration.disclosure.solver")
+_first_highs = threading.Lock()
+_banner_done = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,56 @@ def shortfall(iv: Interval, primary: bool, width: float, model: AttackerModel = 
     return None
 
 
+def new_highs():
+    """A HiGHS instance that says nothing unless SOLVER_LOG is at DEBUG. HiGHS writes its banner
+    ("Running HiGHS …") straight to the process's stdout when the first instance is made, before any
+    option can be set; it would land in piped CLI output and in logs. So the first instance is made
+    with stdout (file descriptor 1) pointed at /dev/null for that moment."""
+    global _banner_done
+    import highspy
+
+    verbose = SOLVER_LOG.isEnabledFor(logging.DEBUG)
+    with _first_highs:
+        if verbose or _banner_done:
+            h = highspy.Highs()
+        else:
+            with _stdout_silenced():
+                h = highspy.Highs()
+        _banner_done = True
+    h.setOptionValue("output_flag", verbose)
+    return h
+
+
+@contextmanager
+def _stdout_silenced():
+    """File descriptor 1 to /dev/null (C code writes there, not to sys.stdout), then back."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no stdout to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _flush_c_stdio() -> None:
+    """Flush C's stdout buffer while it still points at /dev/null (with a pipe it is block-buffered)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no C library to ask
+        pass
+
+
 class _WarmLP:
     """One linear programme per linked table, solved for many objectives (the minimum and the maximum
     of every withheld cell): HiGHS keeps the model and starts each solve from the previous optimal
@@ -70,8 +130,7 @@ class _WarmLP:
 
         self._highspy = highspy
         self.n_vars = n_vars
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("threads", 1)
         inf = highspy.kHighsInf
         parts, row_low, row_high = [sparse.csr_matrix((0, n_vars))], [np.zeros(0)], [np.zeros(0)]

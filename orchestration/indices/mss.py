@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ..errors import SozialmonitorError
 from .config import FrozenConfig, Name, Number, twice
 
 STATUS_CLASSES = ("hoch", "mittel", "niedrig", "sehr niedrig")
@@ -42,8 +43,10 @@ MISSING_TOKENS = frozenset({"", ".", "-", "*"})
 Z_DECIMALS = 6
 
 
-class MssInputError(ValueError):
+class MssInputError(SozialmonitorError, ValueError):
     """Bad configuration or input data (a missing column, an unreadable file, a constant indicator …)."""
+
+    exit_code = 2
 
 
 def _ascending(size: int) -> AfterValidator:

@@ -17,6 +17,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..errors import SozialmonitorError
+
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
 # A bound relative to the file's Stichtag: "year", "date" or "year_start", optionally shifted by
 # whole years ("date-8y": eight years before the Stichtag, e.g. the oldest child in day care).
@@ -36,8 +38,12 @@ SQL_TYPES: dict[str, str] = {
 }
 
 
-class ContractError(Exception):
+class ContractError(SozialmonitorError):
     """A contract file itself is wrong."""
+
+    exit_code = 11
+    headline = "Run stopped: a source contract is invalid."
+    hint = "Nothing was loaded. Fix the contract (docs/ingestion.md, 'Contract keys') and run again."
 
 
 class BadFileName(ValueError):

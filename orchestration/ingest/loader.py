@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..pseudonyms import (
     DEMO_MARKER,
@@ -118,7 +119,14 @@ def describe_unrecognised(settings: Settings, report: IngestReport) -> list[str]
     return lines
 
 
-class IngestFailed(Exception):
+class IngestFailed(SozialmonitorError):
+    exit_code = 2
+    headline = "Run stopped:"
+    hint = (
+        "Nothing downstream was built and no release was made. The refused files are in quarantine\n"
+        "with an .error.txt each; fix them, put them back into raw/ and run again."
+    )
+
     def __init__(self, report: IngestReport):
         self.report = report
         parts = []

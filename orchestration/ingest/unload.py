@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..errors import SozialmonitorError
 from ..settings import Settings
 from ..warehouse import private_dir
 from .contracts import load_contracts
@@ -27,8 +28,9 @@ from .loader import LOG_TABLE, control_file, discover
 UNLOADS_TABLE = "ops.unloads"
 
 
-class UnloadRefused(Exception):
-    pass
+class UnloadRefused(SozialmonitorError):
+    exit_code = 2
+    headline = "Not unloaded:"
 
 
 @dataclass

@@ -41,6 +41,7 @@ from data_quality import GateFailed, GateReport
 
 from ..catalogue import INDICATOR_COLUMNS
 from ..dbt_runner import run_dbt
+from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..provenance import git, git_commit
@@ -106,8 +107,9 @@ TOOLS = (
 )
 
 
-class ReleaseRefused(Exception):
-    pass
+class ReleaseRefused(SozialmonitorError):
+    exit_code = 6
+    headline = "No release made:"
 
 
 @dataclass

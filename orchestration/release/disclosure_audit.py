@@ -40,6 +40,7 @@ from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
 from ..disclosure.linked import COMPLETE
 from ..disclosure.pattern import KEY, linked_tables, relations_from_frame
+from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
 from ..warehouse import connect
 from .atlas import check_atlas
@@ -163,7 +164,11 @@ class AuditReport:
         }
 
 
-class DisclosureAuditFailed(Exception):
+class DisclosureAuditFailed(SozialmonitorError):
+    exit_code = 7
+    headline = "No release made:"
+    hint = "The previous release is untouched. See docs/privacy.md, 'When the audit fails'."
+
     def __init__(self, report: AuditReport):
         self.report = report
         listed = "\n".join(f"  - {p}" for p in report.problems[:10])

@@ -41,6 +41,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ..errors import SozialmonitorError
+
 ENV_SIGNING_KEY = "SOZIALMONITOR_SIGNING_KEY"  # path of the office's private key (PEM)
 ENV_FINGERPRINTS = "SOZIALMONITOR_SIGNING_FINGERPRINTS"  # path of a file of published fingerprints
 SIGNATURE = "manifest.sig"
@@ -51,8 +53,8 @@ DEMO_SEED_TEXT = b"Sozialmonitor DEMO signing key for the demo city Musterstadt:
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SigningError(Exception):
-    pass
+class SigningError(SozialmonitorError):
+    exit_code = 1  # release keygen / verify; publishing turns it into ReleaseRefused (6)
 
 
 def fingerprint_of(public_key: Ed25519PublicKey) -> str:

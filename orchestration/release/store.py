@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..errors import SozialmonitorError
+
 MANIFEST = "manifest.json"
 LATEST = "latest"
 TMP_PREFIX = ".tmp-"
@@ -20,8 +22,8 @@ VERSION = re.compile(r"^v(\d+)$")
 PER_INDICATOR = ("indicator_id", "changed", "added", "removed", "suppression_changed", "max_abs_change")
 
 
-class ReleaseNotFound(Exception):
-    pass
+class ReleaseNotFound(SozialmonitorError):
+    exit_code = 1
 
 
 @dataclass(frozen=True)

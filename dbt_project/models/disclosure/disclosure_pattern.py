@@ -35,6 +35,7 @@ def lagged_measures():
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from orchestration.disclosure import DISCLOSURE_METHODS
     from orchestration.disclosure.linked import attacker_model
     from orchestration.disclosure.pattern import DuckDBMemo, perturbation, suppression_pattern
 
@@ -45,7 +46,7 @@ def model(dbt, session):
         pattern["secondary_suppression"] = None
         return typed(pattern)
     if method != "suppression":
-        raise ValueError(f"var disclosure_method must be suppression or cell_key, not {method!r}")
+        raise ValueError(f"var disclosure_method must be one of {', '.join(DISCLOSURE_METHODS)}, not {method!r}")
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
     memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
     pattern = suppression_pattern(

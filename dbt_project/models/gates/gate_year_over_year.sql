@@ -11,7 +11,7 @@ with days as (
     from {{ ref('int_stichtage') }}
 ),
 
-footprints as not materialized (
+footprints as {{ cte_not_materialized() }} (
     select
         m.level,
         m.area_id,
@@ -23,7 +23,7 @@ footprints as not materialized (
     group by m.level, m.area_id, d.stichtag
 ),
 
-values_ as not materialized (
+values_ as {{ cte_not_materialized() }} (
     select
         v.indicator_id,
         v.level,

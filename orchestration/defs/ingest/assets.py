@@ -79,8 +79,9 @@ def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) ->
                 group_name="raw",
                 description=(
                     f"{contract.title} — {contract.department}.\n\n{contract.description}\n\n"
-                    f"Contract: orchestration/contracts/{contract.source}.yml; files: "
-                    f"raw/{contract.directory}/{contract.file_pattern}\n\n{columns}"
+                    # in code spans: Markdown would take the pattern's (?P<stichtag>…) for an HTML tag
+                    f"Contract: `orchestration/contracts/{contract.source}.yml`; files: "
+                    f"`raw/{contract.directory}/{contract.file_pattern}`\n\n{columns}"
                 ),
                 partitions_def=partitions if contract.period == "stichtag" else None,
                 deps=deps,

@@ -39,7 +39,7 @@ def release_deps() -> list[dg.AssetKey]:
     pool=POOL,
     kinds={"parquet", "duckdb", "geojson"},
     description=(
-        "The immutable release of the Stichtag: releases/<Stichtag>/v<N>/ with the public tables "
+        "The immutable release of the Stichtag: `releases/<Stichtag>/v<N>/` with the public tables "
         "(Parquet and DuckDB), GeoJSON per level, the dbt lineage docs, the gate report and a "
         "manifest with the checksum of every input and output. Built aside and renamed into place; "
         "`releases/latest` is switched last. Same content as the newest version: nothing new is made."
