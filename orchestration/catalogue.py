@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import SozialmonitorError
+from .settings import read_project_vars
 
 CATALOGUE_FILE = Path("catalogue") / "kennzahlenkatalog.yml"  # relative to the dbt project
 
@@ -633,10 +634,8 @@ def rendered_files(cat: Catalogue, public_levels: list[str], all_levels: list[st
 
 def project_levels(dbt_project_dir: Path) -> tuple[list[str], list[str]]:
     """(all levels, public levels) from dbt_project.yml's vars."""
-    project = yaml.load((dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8"), Loader=_LOADER)
-    v = project.get("vars", {})
-    levels = [v["block_level"], *v["nested_levels"], *v["non_nested_levels"]]
-    return levels, list(v["public_levels"])
+    project = read_project_vars(dbt_project_dir)
+    return project.levels, list(project.public_levels)
 
 
 def generate(dbt_project_dir: Path, contracts_dir: Path | None = None, check_only: bool = False) -> list[Path]:

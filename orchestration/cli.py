@@ -96,6 +96,10 @@ def run(
     if disclosure is not None and disclosure not in DISCLOSURE_METHODS:
         raise _refuse("--disclosure", disclosure, DISCLOSURE_METHODS)
     settings = _settings()
+    try:
+        settings.project_vars  # noqa: B018 - read and checked before any work
+    except SozialmonitorError as exc:
+        fail(exc)
     if not demo and not has_extracts(settings):
         err.print(f"[red]No extracts in {settings.raw_dir}.[/] Put the period's files there (see raw/README.md).")
         raise typer.Exit(1)

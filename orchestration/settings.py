@@ -3,11 +3,77 @@ municipalities can run side by side without touching the repository."""
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
+
+from .errors import SozialmonitorError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+# The values of dbt var `disclosure_method`, the one list: the project's vars, the dbt model
+# disclosure_pattern and `sozialmonitor run --disclosure` are all checked against it.
+DISCLOSURE_METHODS = ("suppression", "cell_key")
+
+
+class ProjectConfigError(SozialmonitorError, ValueError):
+    """dbt_project.yml's vars do not make a valid configuration."""
+
+    exit_code = 11
+    headline = "Run stopped: the project's configuration (dbt_project.yml) is invalid."
+    hint = "Nothing was loaded. Fix the vars named above (comments in dbt_project.yml) and run again."
+
+
+class ProjectVars(BaseModel):
+    """The vars of dbt_project.yml that the Python side reads (the spatial levels, the disclosure
+    method); the other vars are kept as they are and passed on. Read once per Settings."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    block_level: str
+    nested_levels: list[str]
+    non_nested_levels: list[str] = []
+    public_levels: list[str]
+    disclosure_method: Literal[DISCLOSURE_METHODS] = "suppression"  # type: ignore[valid-type]
+
+    @property
+    def levels(self) -> list[str]:
+        """Every spatial level, smallest first: the block level, the nested ones, the others."""
+        return [self.block_level, *self.nested_levels, *self.non_nested_levels]
+
+    @model_validator(mode="after")
+    def _levels_fit(self) -> ProjectVars:
+        levels = self.levels
+        twice = sorted({level for level in levels if levels.count(level) > 1})
+        if twice:
+            raise ValueError(f"levels named twice: {', '.join(twice)}")
+        unknown = [level for level in self.public_levels if level not in levels]
+        if unknown:
+            raise ValueError(f"public_levels {unknown} are not among the levels {levels}")
+        if self.block_level in self.public_levels:
+            raise ValueError(f"the block level '{self.block_level}' is never published: remove it from public_levels")
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """All vars in the order dbt_project.yml writes them (the release manifest records them),
+        a fresh copy the caller may change."""
+        dumped = self.model_dump()
+        order = self._order or list(dumped)
+        return {key: copy.deepcopy(dumped[key]) for key in order}
+
+    _order: list[str] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def load(cls, raw: dict[str, Any]) -> ProjectVars:
+        found = cls.model_validate(raw)
+        found._order = list(raw)
+        return found
 
 
 @dataclass(frozen=True)
@@ -37,6 +103,11 @@ class Settings:
             releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", project / "releases")),
         )
 
+    @cached_property
+    def project_vars(self) -> ProjectVars:
+        """dbt_project.yml's vars, read and checked once for these settings."""
+        return read_project_vars(self.dbt_project_dir)
+
     def with_paths(self, **paths: Path) -> Settings:
         return replace(self, **{k: Path(v) for k, v in paths.items()})
 
@@ -50,3 +121,17 @@ class Settings:
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
         }
+
+
+def read_project_vars(dbt_project_dir: Path) -> ProjectVars:
+    """The vars of `dbt_project_dir`/dbt_project.yml, checked (ProjectConfigError names the file
+    and each problem). Settings.project_vars caches it; read it through Settings where there is one."""
+    path = dbt_project_dir / "dbt_project.yml"
+    project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        return ProjectVars.load(project.get("vars") or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'vars'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise ProjectConfigError(f"{path}: vars: {problems}") from None

@@ -1,6 +1,8 @@
 """Disclosure control: the linked table of published counts, primary and secondary suppression
 (least cost, HiGHS), the attacker audit (linear programming) and the Cell Key Method."""
 
-# The values of dbt var `disclosure_method` (dbt_project.yml), the one list: the dbt model
-# disclosure_pattern and `sozialmonitor run --disclosure` both check against it.
-DISCLOSURE_METHODS = ("suppression", "cell_key")
+# The values of dbt var `disclosure_method` (dbt_project.yml): defined with the project's
+# configuration (orchestration.settings), named here too for the disclosure code and its dbt model.
+from ..settings import DISCLOSURE_METHODS
+
+__all__ = ["DISCLOSURE_METHODS"]

@@ -35,8 +35,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from data_quality import GateFailed, GateReport
 
 from ..catalogue import INDICATOR_COLUMNS
@@ -118,11 +116,6 @@ class PublishResult:
     created: bool  # False: the newest release of the Stichtag already publishes exactly this
     gates_outcome: str
     seconds: dict[str, float]
-
-
-def _dbt_vars(settings: Settings) -> dict[str, Any]:
-    with (settings.dbt_project_dir / "dbt_project.yml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh).get("vars", {})
 
 
 def _tool_versions() -> dict[str, str]:
@@ -529,7 +522,7 @@ def publish(
 
     tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
     tmp.mkdir()
-    build = _Build(settings, stichtag, tmp, _dbt_vars(settings), progress or (lambda _msg: None))
+    build = _Build(settings, stichtag, tmp, settings.project_vars.as_dict(), progress or (lambda _msg: None))
     try:
         _export(build)
         gates.redacted().write(tmp / "quality")
