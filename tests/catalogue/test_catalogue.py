@@ -49,10 +49,37 @@ def test_shipped_catalogue_covers_the_agreed_indicator_families():
     assert set(c.indices) == {"soziale_stadtentwicklung", "kinder_teilhabe"}
 
 
-def test_generated_files_are_current():
-    """The seeds, the measure registry and the views' docs are rendered from the YAML; a commit
-    that changes one without the other fails here."""
+def test_generated_files_are_current_and_untracked():
+    """The seeds, the measure registry and the views' docs are rendered from the YAML into folders
+    git ignores: rendering them again changes nothing, and git tracks none of them (a run never
+    writes a tracked file)."""
+    import subprocess
+
+    cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
     assert cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
+    folders = [str(SETTINGS.dbt_project_dir / d) for d in cat.GENERATED_DIRS]
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
+    ).stdout
+    assert tracked == ""
+    ignored = subprocess.run(
+        ["git", "check-ignore", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(ignored) == len(folders)
+
+
+def test_generated_files_are_reviewable():
+    """Every generated file says what it is generated from and by which command (the CSV seeds
+    through their folder's README); the macro's registry is one entry per line, not one long line."""
+    files = cat.rendered_files(shipped(), PUBLIC, LEVELS)
+    for rel, content in files.items():
+        if rel.suffix == ".csv":
+            assert (rel.parent / "README.md") in files
+            continue
+        assert "GENERATED from dbt_project/catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue`" in content
+    macro = files[cat.MACROS / "catalogue.sql"]
+    assert max(len(line) for line in macro.splitlines()) < 120
+    assert macro.count("\n") > 500
 
 
 def _broken(tmp_path: Path, edit) -> Path:
@@ -93,7 +120,9 @@ def _indicator(raw: dict, indicator_id: str) -> dict:
             ["'kinder_teilhabe'", "kaufkraft"],
         ),
         (
-            lambda r: r["sources"].update(sternwarte={"name_de": "Sternwarte", "responsible": "Amt"}),
+            lambda r: r["sources"].update(
+                sternwarte={"name_de": "Sternwarte", "responsible": "Amt", "staging": "stg_sternwarte__sterne"}
+            ),
             ["sternwarte", "no contract"],
         ),
     ],
