@@ -10,7 +10,7 @@ with stichtage as (
 select
     s.stichtag,
     {%- for a in measure_availabilities() %}
-    exists (
+    exists(
         select 1 from {{ ref(staging[a.topic]) }} as r
         where r.stichtag = {% if a.years %}cast({{ dbt.dateadd('year', -a.years, 's.stichtag') }} as date){% else %}s.stichtag{% endif %}
     ) as has_{{ a.name }}{{ "," if not loop.last }}

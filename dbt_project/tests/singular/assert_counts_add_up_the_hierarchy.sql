@@ -59,7 +59,8 @@ hierarchy_mismatches as (
 
 sozialraum_mismatches as (
     select g.indicator_id, g.level, g.area_id, g.stichtag,
-        g.numerator, s.numerator, g.denominator, s.denominator
+        g.numerator as parent_numerator, s.numerator as children_numerator,
+        g.denominator as parent_denominator, s.denominator as children_denominator
     from values_ as g
     inner join sozialraum_summed as s
         on s.indicator_id = g.indicator_id
@@ -71,7 +72,8 @@ sozialraum_mismatches as (
 -- every unit of every nested level above the Baublock must have been checked
 unchecked as (
     select v.indicator_id, v.level, v.area_id, v.stichtag,
-        v.numerator, cast(null as double), v.denominator, cast(null as double)
+        v.numerator as parent_numerator, cast(null as double) as children_numerator,
+        v.denominator as parent_denominator, cast(null as double) as children_denominator
     from values_ as v
     left join children_summed as c
         on c.indicator_id = v.indicator_id and c.level = v.level and c.area_id = v.area_id and c.stichtag = v.stichtag
