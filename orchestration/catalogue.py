@@ -11,7 +11,9 @@ from it, so nothing is written twice:
   thresholds, disclosure rule), read by the models, the gates and the release (published metadata);
 - seeds/generated/measure_catalogue.csv: one row per measure (kind, source, description);
 - macros/generated/catalogue.sql: the measure registry the dbt models loop over (indented JSON);
-- models/generated/_indicator_views.yml: the wide views with one described column per indicator.
+- models/generated/_indicator_views.yml: the wide views with one described column per indicator;
+- models/generated/_sources.yml: the dbt sources of the raw schema, rendered from the source
+  contracts (not from the catalogue): one source per department, one table per contract.
 The generated folders are ignored by git: every path that runs dbt renders them first
 (orchestration.pipeline.run_dbt, the Dagster dbt assets), so a run never writes a tracked file
 and a fresh clone needs nothing else. Each file (a README.md for the CSV seeds) says it is generated.
@@ -637,7 +639,53 @@ MODELS = Path("models") / "generated"
 GENERATED_DIRS = (SEEDS, MACROS, MODELS)
 
 
-def rendered_files(cat: Catalogue, public_levels: list[str], all_levels: list[str]) -> dict[Path, str]:
+DEFAULT_CONTRACTS_DIR = Path(__file__).parent / "contracts"
+
+
+def render_sources_yml(contracts_dir: Path) -> str:
+    """dbt sources of the raw schema from the source contracts: one source per department (the
+    contract's `dbt_source`), one table per contract. Each table keeps the Dagster asset key of its
+    ingest asset (["raw", <table>]), so the asset graph runs unbroken from the extract to the marts."""
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(Path(contracts_dir).glob("*.yml")):
+        contract = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        by_source.setdefault(contract.get("dbt_source") or contract["directory"], []).append(contract)
+    sources = []
+    for name, contracts in sorted(by_source.items()):
+        departments = "; ".join(sorted({c["department"] for c in contracts}))
+        tables = [
+            {
+                "name": c["source"],
+                "description": f"{c['title']}. {' '.join(c['description'].split())} Loaded by the contract "
+                f"orchestration/contracts/{c['source']}.yml; provenance columns _source_file, _source_sha256, "
+                "_source_line, _loaded_at lead every row back to its file and line.",
+                "meta": {"dagster": {"asset_key": ["raw", c["source"]]}},
+            }
+            for c in contracts
+        ]
+        sources.append(
+            {
+                "name": name,
+                "schema": "raw",
+                "description": f"Extracts of {departments}, as loaded by their ingestion contracts.",
+                "tables": tables,
+            }
+        )
+    header = "".join(
+        f"# {line}\n"
+        for line in (
+            "GENERATED from orchestration/contracts/*.yml by `sozialmonitor catalogue`",
+            "(orchestration/catalogue.py; also run before every dbt invocation). Not tracked by git.",
+            "Do not edit: change the contracts.",
+        )
+    )
+    document = {"version": 2, "sources": sources}
+    return header + yaml.dump(document, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=110)
+
+
+def rendered_files(
+    cat: Catalogue, public_levels: list[str], all_levels: list[str], contracts_dir: Path | None = None
+) -> dict[Path, str]:
     """Relative path (to the dbt project) → content of every generated file."""
     readme = GENERATED_README.format(by=GENERATED_BY)
     return {
@@ -663,6 +711,7 @@ def rendered_files(cat: Catalogue, public_levels: list[str], all_levels: list[st
         ),
         MACROS / "catalogue.sql": render_macro(cat),
         MODELS / "_indicator_views.yml": render_views_yml(cat, public_levels, all_levels),
+        MODELS / "_sources.yml": render_sources_yml(contracts_dir or DEFAULT_CONTRACTS_DIR),
     }
 
 
@@ -679,7 +728,7 @@ def generate(dbt_project_dir: Path, contracts_dir: Path | None = None, check_onl
     levels, public = project_levels(dbt_project_dir)
     cat = load(default_path(dbt_project_dir), contracts_dir, levels)
     changed = []
-    for rel, content in rendered_files(cat, public, levels).items():
+    for rel, content in rendered_files(cat, public, levels, contracts_dir).items():
         target = dbt_project_dir / rel
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != content:

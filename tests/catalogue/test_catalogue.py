@@ -71,15 +71,37 @@ def test_generated_files_are_current_and_untracked():
 def test_generated_files_are_reviewable():
     """Every generated file says what it is generated from and by which command (the CSV seeds
     through their folder's README); the macro's registry is one entry per line, not one long line."""
-    files = cat.rendered_files(shipped(), PUBLIC, LEVELS)
+    files = cat.rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
     for rel, content in files.items():
         if rel.suffix == ".csv":
             assert (rel.parent / "README.md") in files
             continue
-        assert "GENERATED from dbt_project/catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue`" in content
+        origin = (
+            "orchestration/contracts/*.yml"
+            if rel.name == "_sources.yml"
+            else "dbt_project/catalogue/kennzahlenkatalog.yml"
+        )
+        assert f"GENERATED from {origin} by `sozialmonitor catalogue`" in content
     macro = files[cat.MACROS / "catalogue.sql"]
     assert max(len(line) for line in macro.splitlines()) < 120
     assert macro.count("\n") > 500
+
+
+def test_dbt_sources_are_one_per_department_from_the_contracts():
+    """Every contract's table is declared in the dbt source of its department (`dbt_source`), with
+    the Dagster asset key of its ingest asset, so the asset graph is the same as before."""
+    from orchestration.ingest.contracts import load_contracts
+
+    contracts = load_contracts(SETTINGS.contracts_dir)
+    document = yaml.safe_load(cat.render_sources_yml(SETTINGS.contracts_dir))
+    tables = {
+        t["name"]: (s["name"], s["schema"], t["meta"]["dagster"]["asset_key"])
+        for s in document["sources"]
+        for t in s["tables"]
+    }
+    assert tables == {name: (c.dbt_source, "raw", ["raw", name]) for name, c in contracts.items()}
+    assert tables["register_persons"][0] == tables["register_movements"][0] == "melderegister"
+    assert len(document["sources"]) == len({c.dbt_source for c in contracts.values()}) < len(contracts)
 
 
 def _broken(tmp_path: Path, edit) -> Path:
