@@ -74,6 +74,8 @@ class Measure(_Strict):
     lag_years: int | None = Field(default=None, ge=1, le=20)
     of: str | None = None
     combination: dict[str, float] | None = None
+    # SQL condition on the model's input rows (besides the source), for models that loop over the catalogue
+    condition: str | None = None
 
     @property
     def role(self) -> str:
@@ -431,6 +433,16 @@ def registry(cat: Catalogue) -> dict[str, Any]:
         "lags": lags,
         "combinations": combinations,
         "staging_models": {name: source.staging for name, source in cat.sources.items()},
+        # per model, its measures in catalogue order with source and condition (models that count
+        # them in a loop instead of naming each measure)
+        "model_measures": {
+            model: [
+                {"id": m.id, "source": m.source, "condition": m.condition}
+                for m in cat.block_measures
+                if m.model == model
+            ]
+            for model in dict.fromkeys(m.model for m in cat.block_measures)
+        },
         "person_measures": cell_measures(cat),
         # sums of these are not whole numbers (areas, crosswalked shares): rounded, so that the
         # order of a parallel sum cannot change a published digit
