@@ -17,7 +17,7 @@ help:
 	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
 	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
 	@echo "make bench  benchmark the pipeline, write docs/performance.md"
-	@echo "make lint   ruff, the import layers (import-linter); CI runs it before the tests"
+	@echo "make lint   ruff, the import layers (import-linter), sqlfluff and dbt-score on the dbt project; CI runs it before the tests"
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,9 +57,16 @@ bench: $(STAMP)
 
 # ruff over the Python; import-linter checks the layers of the code (pyproject.toml,
 # [tool.importlinter]): no import cycle, each layer imports only from the layers below it.
+# Then the dbt project: `dbt-parse` renders the catalogue files and writes the manifest; sqlfluff
+# lints the SQL (.sqlfluff: rules and why some are left out); dbt-score scores the manifest
+# (pyproject.toml, [tool.dbt-score]): a model without a description or a data test fails.
+DBT_TARGET ?= $(or $(SOZIALMONITOR_DBT_TARGET_DIR),dbt_project/target)
 lint: $(STAMP)
 	$(BIN)/ruff check orchestration data_quality tests
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/sozialmonitor dbt-parse
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --processes 0
+	$(BIN)/dbt-score lint --manifest $(DBT_TARGET)/manifest.json
 
 # Regenerate requirements.lock from pyproject.toml in a throw-away environment.
 lock:

@@ -7,13 +7,16 @@ parts (every numerator is a known measure, every source has a contract, …); a 
 
 `generate()` (`sozialmonitor catalogue`, and before every dbt invocation) renders what dbt reads
 from it, so nothing is written twice:
-- seeds/indicator_catalogue.csv: one row per indicator (formula, metadata, gate thresholds,
-  disclosure rule), read by the models, the gates and the release (published metadata);
-- seeds/measure_catalogue.csv: one row per measure (kind, source, description);
-- macros/generated/catalogue.sql: the measure registry the dbt models loop over;
-- models/marts/_indicator_views.yml: the wide views with one described column per indicator.
-It runs before every dbt invocation (orchestration.pipeline.run_dbt); the rendered files are also
-committed, and a test checks that they are current.
+- seeds/generated/indicator_catalogue.csv: one row per indicator (formula, metadata, gate
+  thresholds, disclosure rule), read by the models, the gates and the release (published metadata);
+- seeds/generated/measure_catalogue.csv: one row per measure (kind, source, description);
+- macros/generated/catalogue.sql: the measure registry the dbt models loop over (indented JSON);
+- models/generated/_indicator_views.yml: the wide views with one described column per indicator;
+- models/generated/_sources.yml: the dbt sources of the raw schema, rendered from the source
+  contracts (not from the catalogue): one source per department, one table per contract.
+The generated folders are ignored by git: every path that runs dbt renders them first
+(orchestration.pipeline.run_dbt, the Dagster dbt assets), so a run never writes a tracked file
+and a fresh clone needs nothing else. Each file (a README.md for the CSV seeds) says it is generated.
 
 `export_csv()` / `export_markdown()` give the working group the catalogue as a table.
 """
@@ -62,6 +65,7 @@ class _Strict(BaseModel):
 class Source(_Strict):
     name_de: str
     responsible: str
+    staging: str = Field(pattern=r"^stg_[a-z0-9_]+$")  # the staging model in front of the raw table
 
 
 class Measure(_Strict):
@@ -75,6 +79,8 @@ class Measure(_Strict):
     lag_years: int | None = Field(default=None, ge=1, le=20)
     of: str | None = None
     combination: dict[str, float] | None = None
+    # SQL condition on the model's input rows (besides the source), for models that loop over the catalogue
+    condition: str | None = None
 
     @property
     def role(self) -> str:
@@ -211,6 +217,12 @@ def _cross_check(cat: Catalogue, contracts_dir: Path | None, levels: list[str] |
         contracts = {p.stem for p in Path(contracts_dir).glob("*.yml")}
         for name in sorted(known_sources - contracts):
             problems.append(f"source {name!r}: no contract {name}.yml in {contracts_dir}")
+    staging_dir = Path(cat.path).parent.parent / "models" / "staging" if cat.path else None
+    if staging_dir is not None and staging_dir.is_dir():
+        models = {p.stem for p in staging_dir.rglob("*.sql")}
+        for name, source in cat.sources.items():
+            if source.staging not in models:
+                problems.append(f"source {name!r}, field 'staging': no model {source.staging} in {staging_dir}")
     for m in cat.measures:
         where = f"measure {m.id!r}"
         if m.role == "block":
@@ -425,6 +437,17 @@ def registry(cat: Catalogue) -> dict[str, Any]:
         "groups": groups,
         "lags": lags,
         "combinations": combinations,
+        "staging_models": {name: source.staging for name, source in cat.sources.items()},
+        # per model, its measures in catalogue order with source and condition (models that count
+        # them in a loop instead of naming each measure)
+        "model_measures": {
+            model: [
+                {"id": m.id, "source": m.source, "condition": m.condition}
+                for m in cat.block_measures
+                if m.model == model
+            ]
+            for model in dict.fromkeys(m.model for m in cat.block_measures)
+        },
         "person_measures": cell_measures(cat),
         # sums of these are not whole numbers (areas, crosswalked shares): rounded, so that the
         # order of a parallel sum cannot change a published digit
@@ -495,15 +518,38 @@ def cell_measures(cat: Catalogue) -> list[str]:
     return [m.id for m in cat.measures if m.id in shown and m.kind in PERSON_KINDS and m.role != "combination"]
 
 
+GENERATED_BY = "GENERATED from dbt_project/catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue`"
+GENERATED_NOTE = (
+    "(orchestration/catalogue.py; also run before every dbt invocation). Not tracked by git.\n"
+    "Do not edit: change the catalogue."
+)
+
+
 def render_macro(cat: Catalogue) -> str:
-    payload = json.dumps(registry(cat), ensure_ascii=True, sort_keys=False)
+    """The registry as a Jinja macro; the JSON is indented (one entry per line) so that a change of
+    the catalogue shows in a diff of the generated file as the lines it changes."""
+    payload = json.dumps(registry(cat), ensure_ascii=True, sort_keys=False, indent=2)
+    if "'" in payload or "\\" in payload:  # the JSON sits in a single-quoted Jinja string
+        raise CatalogueError("the measure registry must not contain quotes or backslashes")
+    body = "\n".join("    " + line for line in payload.splitlines())
     return (
-        "{#- GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue` (also run\n"
-        "    before every dbt invocation). Do not edit: change the catalogue. -#}\n"
+        f"{{#- {GENERATED_BY}\n    {GENERATED_NOTE.replace(chr(10), chr(10) + '    ')} -#}}\n"
         "{% macro catalogue_registry() %}\n"
-        f"    {{{{ return(fromjson('{payload}')) }}}}\n"
+        "{{ return(fromjson('\n"
+        f"{body}\n"
+        "')) }}\n"
         "{% endmacro %}\n"
     )
+
+
+GENERATED_README = """# Generated files: do not edit, not tracked by git
+
+{by}
+(orchestration/catalogue.py `rendered_files`). Every dbt invocation of the project renders them
+first (orchestration.pipeline.run_dbt: `sozialmonitor run`, `dbt-parse`, `docs`; the Dagster dbt
+assets), so a fresh clone needs nothing but `make run` or `make dev`. Change the catalogue, never
+these files. CSV seeds cannot carry a comment line, so this file is their header.
+"""
 
 
 def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[str]) -> str:
@@ -541,10 +587,7 @@ def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[
                 "columns": columns,
             }
         )
-    header = (
-        "# GENERATED from catalogue/kennzahlenkatalog.yml by `sozialmonitor catalogue`.\n"
-        "# Do not edit: change the catalogue.\n"
-    )
+    header = "".join(f"# {line}\n" for line in f"{GENERATED_BY}\n{GENERATED_NOTE}".splitlines())
     document = {"version": 2, "models": models, "unit_tests": [render_formula_tests(cat)]}
     return header + yaml.dump(document, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=110)
 
@@ -605,15 +648,71 @@ def render_formula_tests(cat: Catalogue) -> dict[str, Any]:
     }
 
 
-def rendered_files(cat: Catalogue, public_levels: list[str], all_levels: list[str]) -> dict[Path, str]:
+# Where the rendered files go, relative to the dbt project: folders of their own, ignored by git
+# (.gitignore), so that a run never writes a tracked file.
+SEEDS = Path("seeds") / "generated"
+MACROS = Path("macros") / "generated"
+MODELS = Path("models") / "generated"
+GENERATED_DIRS = (SEEDS, MACROS, MODELS)
+
+
+DEFAULT_CONTRACTS_DIR = Path(__file__).parent / "contracts"
+
+
+def render_sources_yml(contracts_dir: Path) -> str:
+    """dbt sources of the raw schema from the source contracts: one source per department (the
+    contract's `dbt_source`), one table per contract. Each table keeps the Dagster asset key of its
+    ingest asset (["raw", <table>]), so the asset graph runs unbroken from the extract to the marts."""
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(Path(contracts_dir).glob("*.yml")):
+        contract = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        by_source.setdefault(contract.get("dbt_source") or contract["directory"], []).append(contract)
+    sources = []
+    for name, contracts in sorted(by_source.items()):
+        departments = "; ".join(sorted({c["department"] for c in contracts}))
+        tables = [
+            {
+                "name": c["source"],
+                "description": f"{c['title']}. {' '.join(c['description'].split())} Loaded by the contract "
+                f"orchestration/contracts/{c['source']}.yml; provenance columns _source_file, _source_sha256, "
+                "_source_line, _loaded_at lead every row back to its file and line.",
+                "meta": {"dagster": {"asset_key": ["raw", c["source"]]}},
+            }
+            for c in contracts
+        ]
+        sources.append(
+            {
+                "name": name,
+                "schema": "raw",
+                "description": f"Extracts of {departments}, as loaded by their ingestion contracts.",
+                "tables": tables,
+            }
+        )
+    header = "".join(
+        f"# {line}\n"
+        for line in (
+            "GENERATED from orchestration/contracts/*.yml by `sozialmonitor catalogue`",
+            "(orchestration/catalogue.py; also run before every dbt invocation). Not tracked by git.",
+            "Do not edit: change the contracts.",
+        )
+    )
+    document = {"version": 2, "sources": sources}
+    return header + yaml.dump(document, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=110)
+
+
+def rendered_files(
+    cat: Catalogue, public_levels: list[str], all_levels: list[str], contracts_dir: Path | None = None
+) -> dict[Path, str]:
     """Relative path (to the dbt project) → content of every generated file."""
+    readme = GENERATED_README.format(by=GENERATED_BY)
     return {
-        Path("seeds") / "indicator_catalogue.csv": _csv(indicator_rows(cat), INDICATOR_COLUMNS),
-        Path("seeds") / "measure_catalogue.csv": _csv(measure_rows(cat), MEASURE_COLUMNS),
-        Path("seeds") / "indicator_levels.csv": _csv(
+        **{folder / "README.md": readme for folder in GENERATED_DIRS},
+        SEEDS / "indicator_catalogue.csv": _csv(indicator_rows(cat), INDICATOR_COLUMNS),
+        SEEDS / "measure_catalogue.csv": _csv(measure_rows(cat), MEASURE_COLUMNS),
+        SEEDS / "indicator_levels.csv": _csv(
             [{"indicator_id": i.id, "level": lv} for i in cat.indicators for lv in i.levels], ["indicator_id", "level"]
         ),
-        Path("seeds") / "index_catalogue.csv": _csv(
+        SEEDS / "index_catalogue.csv": _csv(
             [
                 {
                     "index_id": index_id,
@@ -627,8 +726,9 @@ def rendered_files(cat: Catalogue, public_levels: list[str], all_levels: list[st
             ],
             ["index_id", "kind", "name_de", "description_de", "levels", "config"],
         ),
-        Path("macros") / "generated" / "catalogue.sql": render_macro(cat),
-        Path("models") / "marts" / "_indicator_views.yml": render_views_yml(cat, public_levels, all_levels),
+        MACROS / "catalogue.sql": render_macro(cat),
+        MODELS / "_indicator_views.yml": render_views_yml(cat, public_levels, all_levels),
+        MODELS / "_sources.yml": render_sources_yml(contracts_dir or DEFAULT_CONTRACTS_DIR),
     }
 
 
@@ -643,7 +743,7 @@ def generate(dbt_project_dir: Path, contracts_dir: Path | None = None, check_onl
     levels, public = project_levels(dbt_project_dir)
     cat = load(default_path(dbt_project_dir), contracts_dir, levels)
     changed = []
-    for rel, content in rendered_files(cat, public, levels).items():
+    for rel, content in rendered_files(cat, public, levels, contracts_dir).items():
         target = dbt_project_dir / rel
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != content:

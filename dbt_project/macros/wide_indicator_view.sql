@@ -1,5 +1,5 @@
 {#- One row per unit and Stichtag of a level, one column per catalogue indicator: the shape
-    analysts paste into a spreadsheet. Columns follow the catalogue (seeds/indicator_catalogue.csv). -#}
+    analysts paste into a spreadsheet. Columns follow the catalogue (seeds/generated/indicator_catalogue.csv). -#}
 {% macro wide_indicator_view(level) %}
 {%- set ids = [] -%}
 {%- if execute -%}

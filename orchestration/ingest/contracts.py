@@ -148,6 +148,9 @@ class Contract(BaseModel):
     source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     department: str
+    # the dbt source (one per department) that declares this table, which keeps its name (default:
+    # the directory); orchestration.catalogue renders the dbt sources from it
+    dbt_source: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     format: Literal["csv", "xlsx", "geojson"]
     directory: str

@@ -49,10 +49,59 @@ def test_shipped_catalogue_covers_the_agreed_indicator_families():
     assert set(c.indices) == {"soziale_stadtentwicklung", "kinder_teilhabe"}
 
 
-def test_generated_files_are_current():
-    """The seeds, the measure registry and the views' docs are rendered from the YAML; a commit
-    that changes one without the other fails here."""
+def test_generated_files_are_current_and_untracked():
+    """The seeds, the measure registry and the views' docs are rendered from the YAML into folders
+    git ignores: rendering them again changes nothing, and git tracks none of them (a run never
+    writes a tracked file)."""
+    import subprocess
+
+    cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
     assert cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
+    folders = [str(SETTINGS.dbt_project_dir / d) for d in cat.GENERATED_DIRS]
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
+    ).stdout
+    assert tracked == ""
+    ignored = subprocess.run(
+        ["git", "check-ignore", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(ignored) == len(folders)
+
+
+def test_generated_files_are_reviewable():
+    """Every generated file says what it is generated from and by which command (the CSV seeds
+    through their folder's README); the macro's registry is one entry per line, not one long line."""
+    files = cat.rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
+    for rel, content in files.items():
+        if rel.suffix == ".csv":
+            assert (rel.parent / "README.md") in files
+            continue
+        origin = (
+            "orchestration/contracts/*.yml"
+            if rel.name == "_sources.yml"
+            else "dbt_project/catalogue/kennzahlenkatalog.yml"
+        )
+        assert f"GENERATED from {origin} by `sozialmonitor catalogue`" in content
+    macro = files[cat.MACROS / "catalogue.sql"]
+    assert max(len(line) for line in macro.splitlines()) < 120
+    assert macro.count("\n") > 500
+
+
+def test_dbt_sources_are_one_per_department_from_the_contracts():
+    """Every contract's table is declared in the dbt source of its department (`dbt_source`), with
+    the Dagster asset key of its ingest asset, so the asset graph is the same as before."""
+    from orchestration.ingest.contracts import load_contracts
+
+    contracts = load_contracts(SETTINGS.contracts_dir)
+    document = yaml.safe_load(cat.render_sources_yml(SETTINGS.contracts_dir))
+    tables = {
+        t["name"]: (s["name"], s["schema"], t["meta"]["dagster"]["asset_key"])
+        for s in document["sources"]
+        for t in s["tables"]
+    }
+    assert tables == {name: (c.dbt_source, "raw", ["raw", name]) for name, c in contracts.items()}
+    assert tables["register_persons"][0] == tables["register_movements"][0] == "melderegister"
+    assert len(document["sources"]) == len({c.dbt_source for c in contracts.values()}) < len(contracts)
 
 
 def _broken(tmp_path: Path, edit) -> Path:
@@ -93,7 +142,9 @@ def _indicator(raw: dict, indicator_id: str) -> dict:
             ["'kinder_teilhabe'", "kaufkraft"],
         ),
         (
-            lambda r: r["sources"].update(sternwarte={"name_de": "Sternwarte", "responsible": "Amt"}),
+            lambda r: r["sources"].update(
+                sternwarte={"name_de": "Sternwarte", "responsible": "Amt", "staging": "stg_sternwarte__sterne"}
+            ),
             ["sternwarte", "no contract"],
         ),
     ],

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.catalogue import default_path, load
 from orchestration.settings import Settings
 
 STICHTAGE = [date(2019, 12, 31), date(2022, 12, 31), date(2024, 12, 31)]
@@ -244,8 +245,8 @@ def by_hand(sim, indicator: str, level: str, area: str, stichtag: date) -> float
 
 
 # Every indicator of the catalogue: one without a hand recomputation above fails (KeyError).
-CATALOGUE = Settings.from_env().dbt_project_dir / "seeds" / "indicator_catalogue.csv"  # generated from the YAML
-INDICATORS = list(pd.read_csv(CATALOGUE, dtype=str)["indicator_id"])
+# (read from the YAML itself: the generated seed exists only once dbt has run)
+INDICATORS = [i.id for i in load(default_path(Settings.from_env().dbt_project_dir)).indicators]
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,11 @@ signatures as (
         stichtag,
         block_id,
         {{ listagg("level || '=' || area_id", "'|'", "order by level, area_id") }} as atom_id
-    from (select * from valid union all select * from current_) as both_
+    from (
+        select * from valid
+        union all
+        select * from current_
+    ) as both_
     group by stichtag, block_id
 )
 

@@ -54,7 +54,7 @@ def model(dbt, session):
         dbt.ref("disclosure_area_atoms").df(),
         dbt.ref("disclosure_atom_values").df(),
         dbt.ref("disclosure_relations").df(),
-        released=dbt.source("ops", "released_cells").df(),
+        released=dbt.ref("stg_ops__released_cells").df(),
         width=float(dbt.config.get("protection_width")),
         secondary=secondary,
         time_limit=float(dbt.config.get("solver_time_limit")),

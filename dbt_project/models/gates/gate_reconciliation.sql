@@ -13,7 +13,7 @@ with register as (
 
 raw_register as (
     select stichtag, count(*) as raw_rows
-    from {{ source('raw', 'register_persons') }}
+    from {{ source('melderegister', 'register_persons') }}
     group by stichtag
 ),
 

@@ -11,7 +11,8 @@ with memberships as (
 ),
 
 today as (
-    select {{ current_gebietsstand_date() }} as current_date
+    -- quoted: current_date is also the SQL keyword for today (the same name to DuckDB)
+    select {{ current_gebietsstand_date() }} as "current_date"
 )
 
 select

@@ -6,10 +6,12 @@ with persons as (
 
 movement_sides as (
     select 'register_movements' as source, stichtag, from_block_id as block_id
-    from {{ ref('int_movements_assigned_to_blocks') }} where has_from_address
+    from {{ ref('int_movements_assigned_to_blocks') }}
+    where has_from_address
     union all
     select 'register_movements' as source, stichtag, to_block_id as block_id
-    from {{ ref('int_movements_assigned_to_blocks') }} where has_to_address
+    from {{ ref('int_movements_assigned_to_blocks') }}
+    where has_to_address
 ),
 
 transfers as (

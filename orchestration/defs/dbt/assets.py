@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ... import catalogue
 from ...locking import run_lock
 from ...pipeline import refresh_released_cells
 from ...settings import Settings
@@ -25,6 +26,8 @@ class LayerTranslator(DagsterDbtTranslator):
 
 
 def dbt_project(settings: Settings) -> DbtProject:
+    # the generated seeds, macro and docs (git-ignored) must exist before dbt parses the project
+    catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
     project = DbtProject(
         project_dir=settings.dbt_project_dir,
         profiles_dir=settings.dbt_project_dir,
@@ -51,6 +54,7 @@ def build_dbt_assets(settings: Settings):
         os.environ.update(settings.env())
         with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
             refresh_released_cells(settings)  # what earlier releases published (disclosure control)
+            catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)  # as run_dbt does
             yield from dbt.cli(["build"], context=context).stream()
 
     return project, sozialmonitor_dbt

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'ba_labour_market') }}
+    select * from {{ source('arbeitsagentur', 'ba_labour_market') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'geo_addresses') }}
+    select * from {{ source('gebiete', 'geo_addresses') }}
 ),
 
 renamed as (

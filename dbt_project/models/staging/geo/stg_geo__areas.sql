@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'geo_areas') }}
+    select * from {{ source('gebiete', 'geo_areas') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'geo_block_membership') }}
+    select * from {{ source('gebiete', 'geo_block_membership') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'geo_block_polygons') }}
+    select * from {{ source('gebiete', 'geo_block_polygons') }}
 ),
 
 renamed as (

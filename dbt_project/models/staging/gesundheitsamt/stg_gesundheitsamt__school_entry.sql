@@ -1,6 +1,6 @@
 {#- School-entry examinations (Schuleingangsuntersuchung) of the year ending at the Stichtag. -#}
 with source as (
-    select * from {{ source('raw', 'gesundheitsamt_seu') }}
+    select * from {{ source('gesundheitsamt', 'gesundheitsamt_seu') }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'jobcenter_sgb2') }}
+    select * from {{ source('jobcenter', 'jobcenter_sgb2') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 {#- Children in day care (Kindertagesbetreuung) at the Stichtag. -#}
 with source as (
-    select * from {{ source('raw', 'jugendamt_kita') }}
+    select * from {{ source('jugendamt', 'jugendamt_kita') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 {#- Housing stock per Stadtviertel as the Stadtplanungsamt delivers it (Gebietsstand of the year). -#}
 with source as (
-    select * from {{ source('raw', 'planung_wohnen') }}
+    select * from {{ source('planung', 'planung_wohnen') }}
 ),
 
 renamed as (

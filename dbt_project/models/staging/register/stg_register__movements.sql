@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'register_movements') }}
+    select * from {{ source('melderegister', 'register_movements') }}
 ),
 
 renamed as (

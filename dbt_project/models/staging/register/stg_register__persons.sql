@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'register_persons') }}
+    select * from {{ source('melderegister', 'register_persons') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 {#- Transitions from grade 4 to a secondary school in the year ending at the Stichtag. -#}
 with source as (
-    select * from {{ source('raw', 'schulamt_uebergaenge') }}
+    select * from {{ source('schulamt', 'schulamt_uebergaenge') }}
 ),
 
 renamed as (

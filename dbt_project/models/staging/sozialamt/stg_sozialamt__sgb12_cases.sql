@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'sozialamt_sgb12') }}
+    select * from {{ source('sozialamt', 'sozialamt_sgb12') }}
 ),
 
 renamed as (

@@ -1,6 +1,6 @@
 {#- Area, green space and noise-exposed area per Baublock. -#}
 with source as (
-    select * from {{ source('raw', 'umwelt_baublock') }}
+    select * from {{ source('umwelt', 'umwelt_baublock') }}
 ),
 
 renamed as (

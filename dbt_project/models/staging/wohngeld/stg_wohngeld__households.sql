@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'wohngeld') }}
+    select * from {{ source('wohngeld', 'wohngeld') }}
 ),
 
 renamed as (
