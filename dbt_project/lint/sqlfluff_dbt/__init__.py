@@ -40,7 +40,15 @@ def _regexp_extract_group(text, pattern, group):
     return f"regexp_extract({text}, {pattern}, {group})"
 
 
-_DISPATCHED = {"regexp_replace_all": _regexp_replace_all, "regexp_extract_group": _regexp_extract_group}
+def _cte_not_materialized():
+    return "not materialized"
+
+
+_DISPATCHED = {
+    "regexp_replace_all": _regexp_replace_all,
+    "regexp_extract_group": _regexp_extract_group,
+    "cte_not_materialized": _cte_not_materialized,
+}
 
 dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg)
 sozialmonitor = SimpleNamespace(**_DISPATCHED)

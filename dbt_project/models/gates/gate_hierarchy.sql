@@ -14,11 +14,11 @@ values_ as (
 measures as (
     select distinct v.level, v.area_id, v.stichtag, c.numerator_measure as measure, v.numerator as amount
     from values_ as v
-    inner join catalogue as c using (indicator_id)
+    inner join catalogue as c on v.indicator_id = c.indicator_id
     union
     select distinct v.level, v.area_id, v.stichtag, c.denominator_measure as measure, v.denominator as amount
     from values_ as v
-    inner join catalogue as c using (indicator_id)
+    inner join catalogue as c on v.indicator_id = c.indicator_id
     where c.denominator_measure is not null
 ),
 

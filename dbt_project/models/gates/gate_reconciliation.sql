@@ -33,7 +33,7 @@ unassigned as (
 published as (
     select v.stichtag, v.numerator as records
     from {{ ref('fct_indicator_values') }} as v
-    inner join {{ ref('indicator_catalogue') }} as c using (indicator_id)
+    inner join {{ ref('indicator_catalogue') }} as c on v.indicator_id = c.indicator_id
     where v.level = '{{ top_level }}' and c.numerator_measure = 'residents' and c.denominator_measure is null
 )
 
@@ -47,7 +47,7 @@ select
     coalesce(u.records, 0) as unassigned_records,
     coalesce(p.records, 0) + coalesce(u.records, 0) as published_plus_unassigned
 from register as r
-full outer join published as p using (stichtag)
-left join unassigned as u using (stichtag)
-left join raw_register as rr using (stichtag)
-left join staged_register as sr using (stichtag)
+full outer join published as p on r.stichtag = p.stichtag
+left join unassigned as u on coalesce(r.stichtag, p.stichtag) = u.stichtag
+left join raw_register as rr on coalesce(r.stichtag, p.stichtag) = rr.stichtag
+left join staged_register as sr on coalesce(r.stichtag, p.stichtag) = sr.stichtag

@@ -33,7 +33,7 @@ values_ as {{ cte_not_materialized() }} (
         c.unit,
         coalesce(v.denominator, v.numerator) as base
     from {{ ref('fct_indicator_values') }} as v
-    inner join {{ ref('indicator_catalogue') }} as c using (indicator_id)
+    inner join {{ ref('indicator_catalogue') }} as c on v.indicator_id = c.indicator_id
     where v.value is not null
 )
 
