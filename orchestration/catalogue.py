@@ -12,8 +12,8 @@ from it, so nothing is written twice:
 - seeds/measure_catalogue.csv: one row per measure (kind, source, description);
 - macros/generated/catalogue.sql: the measure registry the dbt models loop over;
 - models/marts/_indicator_views.yml: the wide views with one described column per indicator.
-It runs before every dbt invocation (orchestration.pipeline.run_dbt); the rendered files are also
-committed, and a test checks that they are current.
+It runs before every dbt invocation (orchestration.pipeline.prepare_dbt, called by `run_dbt` and by
+the Dagster dbt asset); the rendered files are also committed, and a test checks that they are current.
 
 `export_csv()` / `export_markdown()` give the working group the catalogue as a table.
 """

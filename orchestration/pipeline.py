@@ -215,6 +215,30 @@ def refresh_released_cells(settings: Settings) -> int:
         con.close()
 
 
+# dbt commands that build models: before them the disclosure control needs the published cells
+BUILDING_COMMANDS = frozenset({"build", "run", "seed", "snapshot"})
+
+
+def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
+    """Everything a dbt invocation needs first, the same for the CLI (`run_dbt`) and the Dagster dbt
+    asset (orchestration/defs/dbt/assets.py), so that both build the same thing:
+
+    - the files generated from the catalogue (seeds, measure registry, docs and tests of the
+      indicator views) are rendered again, so a changed catalogue never builds with stale files;
+    - the environment points dbt (in this process or a child) at this run's warehouse and folders;
+    - `released_cells`: what earlier releases published is refreshed in the warehouse, so that the
+      secondary suppression keeps to it. Only for commands that build (it writes the warehouse).
+
+    Returns the generated files that changed. Call it holding the run lock when `released_cells`."""
+    from . import catalogue
+
+    changed = catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
+    os.environ.update(settings.env())
+    if released_cells:
+        refresh_released_cells(settings)
+    return changed
+
+
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:
     return [
         *command,
@@ -228,14 +252,11 @@ def dbt_args(settings: Settings, command: list[str]) -> list[str]:
 
 
 def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
-    """dbt in this process (no interpreter start-up), pointed at this run's warehouse."""
+    """dbt in this process (no interpreter start-up), pointed at this run's warehouse, prepared by
+    `prepare_dbt` as the Dagster dbt asset is."""
     from dbt.cli.main import dbtRunner
 
-    from . import catalogue
-
-    # The seeds, the measure registry and the docs of the indicator views follow the catalogue.
-    catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
-    os.environ.update(settings.env())
+    prepare_dbt(settings, released_cells=bool(command) and command[0] in BUILDING_COMMANDS)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
     try:
         result = runner.invoke(dbt_args(settings, command))
@@ -327,7 +348,6 @@ def run_pipeline(
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
             with timed(summary, "dbt"):
-                refresh_released_cells(settings)
                 command = list(dbt_command or ["build"])
                 if dbt_vars:
                     command += ["--vars", json.dumps(dbt_vars)]

@@ -2,7 +2,6 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...locking import run_lock
-from ...pipeline import refresh_released_cells
+from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
 from ..transient import LOCK_WAIT, retry_when_busy
@@ -48,9 +47,9 @@ def build_dbt_assets(settings: Settings):
         name="sozialmonitor_dbt",
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        os.environ.update(settings.env())
         with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
-            refresh_released_cells(settings)  # what earlier releases published (disclosure control)
+            # as `sozialmonitor run` does: catalogue files, environment, published cells
+            prepare_dbt(settings)
             yield from dbt.cli(["build"], context=context).stream()
 
     return project, sozialmonitor_dbt
