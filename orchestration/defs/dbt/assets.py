@@ -8,11 +8,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ...locking import run_lock
 from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
-from ..transient import LOCK_WAIT, retry_when_busy
+from ..runs import recorded_step
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -47,7 +46,7 @@ def build_dbt_assets(settings: Settings):
         name="sozialmonitor_dbt",
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
+        with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
             # as `sozialmonitor run` does: catalogue files, environment, published cells
             prepare_dbt(settings)
             yield from dbt.cli(["build"], context=context).stream()
