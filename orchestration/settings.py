@@ -50,3 +50,12 @@ class Settings:
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
         }
+
+
+PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"
+
+
+def dagster_publishes() -> bool:
+    """SOZIALMONITOR_DAGSTER_PUBLISH=1 (off by default): the runs of Dagster's sensor and schedule
+    publish the release too. Off, publishing is an operator's decision (Dagster's `publish_job`)."""
+    return os.environ.get(PUBLISH_SETTING, "").strip().lower() in ("1", "true", "yes", "on")
