@@ -402,7 +402,8 @@ def run_pipeline(
     `force_release`: accept changed files for Stichtage already released and publish the result as
     a new version (a correction). Without it such files are refused at ingest.
 
-    The run is recorded in ops.pipeline_runs (trigger 'cli')."""
+    The run is recorded in ops.pipeline_runs (trigger 'cli'); a succeeded run is reported to the
+    Dagster instance of DAGSTER_HOME when one is set (orchestration/dagster_report.py)."""
     from data_quality import GateFailed
 
     from .release import clean_stale_builds, publish, released_inputs, update_latest
@@ -448,4 +449,8 @@ def run_pipeline(
             raise
         summary.status = "succeeded"
         _record_run(settings, summary)
+    # shown in Dagster too when an instance is configured (DAGSTER_HOME); never fails the run
+    from .dagster_report import report_cli_run
+
+    report_cli_run(settings, summary, full_build=list(dbt_command or ["build"]) == ["build"])
     return summary
