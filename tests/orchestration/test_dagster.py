@@ -9,6 +9,7 @@ import os
 import shutil
 
 import dagster as dg
+import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES
@@ -144,8 +145,21 @@ def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monk
     assert not result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/fct_indicator_values" in materialized and "release" not in materialized
+    assert list_releases(settings.releases_dir) == [] and tree_digest(settings.releases_dir) == before
     # an operator who publishes anyway is refused: the release gates what it publishes again
     publish = defs.resolve_job_def("publish_job")
     refused = publish.execute_in_process(partition_key="2024-12-31", instance=instance, raise_on_error=False)
     assert not refused.success and not refused.get_asset_materialization_events()
-    assert list_releases(settings.releases_dir) == [] and tree_digest(settings.releases_dir) == before
+    assert list_releases(settings.releases_dir) == []
+    assert [p for p in settings.releases_dir.rglob("*") if not p.is_dir()] == []  # not a file written
+    # both runs are in the run log as failed Dagster runs, with the reason
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute("select run_id, status, trigger, message from ops.pipeline_runs").fetchall()
+    finally:
+        con.close()
+    runs = {r[0]: r[1:] for r in rows}
+    built, published = runs[result.run_id[:12]], runs[refused.run_id[:12]]
+    assert len(runs) == 2
+    assert built[:2] == ("failed", "dagster") and "quality gate" in built[2]
+    assert published[:2] == ("failed", "dagster") and "nothing was released" in published[2]
