@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from ..locking import run_lock
 from ..pipeline import record_dagster_step
@@ -69,7 +68,7 @@ def ends_the_run(context) -> bool:
     plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
     done = {
         r.event_log_entry.step_key
-        for r in instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_SUCCESS).records
+        for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
     }
     return set(plan.step_keys_to_execute) - done <= {_step_key(context)}
 
