@@ -26,8 +26,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Once `make dev` has made the Dagster instance, a run reports what it built to it (shown in the UI).
 run: $(STAMP)
-	$(BIN)/sozialmonitor run
+	$(if $(wildcard $(DAGSTER_HOME)/dagster.yaml),DAGSTER_HOME=$(DAGSTER_HOME) )$(BIN)/sozialmonitor run
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest

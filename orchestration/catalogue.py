@@ -15,8 +15,9 @@ from it, so nothing is written twice:
 - models/generated/_sources.yml: the dbt sources of the raw schema, rendered from the source
   contracts (not from the catalogue): one source per department, one table per contract.
 The generated folders are ignored by git: every path that runs dbt renders them first
-(orchestration.pipeline.run_dbt, the Dagster dbt assets), so a run never writes a tracked file
-and a fresh clone needs nothing else. Each file (a README.md for the CSV seeds) says it is generated.
+(orchestration.pipeline.prepare_dbt, called by run_dbt and by the Dagster dbt asset), so a run
+never writes a tracked file and a fresh clone needs nothing else. Each file (a README.md for the
+CSV seeds) says it is generated.
 
 `export_csv()` / `export_markdown()` give the working group the catalogue as a table.
 """

@@ -147,6 +147,10 @@ def run(
         )
     except (SozialmonitorError, OSError) as exc:
         fail(exc, settings, rejections_shown=True)  # the progress lines named each refused file already
+    # shown in Dagster too when an instance is configured (DAGSTER_HOME); never fails the run
+    from .dagster_report import report_cli_run
+
+    report_cli_run(settings, summary)
     print_unrecognised(settings, summary.ingest)
     console.rule("Done")
     lines = [

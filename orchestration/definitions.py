@@ -1,5 +1,9 @@
 """The Dagster code location: raw extracts → dbt (staging → intermediate → marts → public) →
-quality gates (blocking asset checks) → release; a sensor on raw/ and a weekly schedule."""
+quality gates (blocking asset checks) → release; a sensor on raw/ and a weekly schedule.
+
+The sensor and the schedule (both off until an operator turns them on) launch `warehouse_job`,
+which ingests, builds and gates but does not publish; `publish_job` (the release only) is
+launched by hand. SOZIALMONITOR_DAGSTER_PUBLISH=1 puts the release into `warehouse_job`."""
 
 from __future__ import annotations
 
@@ -13,30 +17,49 @@ from .defs.dbt.assets import build_dbt_assets
 from .defs.ingest.assets import build_raw_assets
 from .defs.partitions import STICHTAG_PARTITIONS
 from .defs.quality.checks import quality_gates
-from .defs.release.assets import release
+from .defs.release.assets import RELEASE_KEY, release
 from .defs.resources import WarehouseResource
 from .defs.sensors import build_schedule, build_sensor
-from .settings import Settings
+from .settings import Settings, dagster_publishes
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+def build_definitions(settings: Settings | None = None, publish: bool | None = None) -> dg.Definitions:
+    """The code location. `publish` (default: `dagster_publishes()`) decides whether
+    `warehouse_job`, the job of the sensor and the schedule, includes the release."""
     settings = settings or Settings.from_env()
+    publish = dagster_publishes() if publish is None else publish
     raw_assets = build_raw_assets(settings, STICHTAG_PARTITIONS)
     project, dbt_assets_def = build_dbt_assets(settings)
+    everything = dg.AssetSelection.all()
     warehouse_job = dg.define_asset_job(
         "warehouse_job",
-        selection=dg.AssetSelection.all(),
+        selection=everything if publish else everything - dg.AssetSelection.assets(RELEASE_KEY),
         partitions_def=STICHTAG_PARTITIONS,
         description=(
             "Everything for one Stichtag: load its extracts (and the reference data), build and test "
-            "the whole dbt project, run the quality gates and publish the Stichtag's release. "
-            "Launch a backfill over all partitions for a full rebuild."
+            "the whole dbt project and run the quality gates"
+            + (
+                ", then publish the Stichtag's release (SOZIALMONITOR_DAGSTER_PUBLISH is on). "
+                if publish
+                else ". It does not publish: that is `publish_job`, launched by an operator. "
+            )
+            + "Launch a backfill over all partitions for a full rebuild."
+        ),
+    )
+    publish_job = dg.define_asset_job(
+        "publish_job",
+        selection=dg.AssetSelection.assets(RELEASE_KEY),
+        partitions_def=STICHTAG_PARTITIONS,
+        description=(
+            "Publish the release of one Stichtag from the warehouse as it is (after `warehouse_job`): "
+            "the quality gates run again on exactly what is published and refuse on a blocking "
+            "failure. Launched by hand: publishing is an operator's decision."
         ),
     )
     return dg.Definitions(
         assets=[*raw_assets, dbt_assets_def, release],
         asset_checks=[quality_gates],
-        jobs=[warehouse_job],
+        jobs=[warehouse_job, publish_job],
         sensors=[build_sensor(warehouse_job, Settings.from_env)],
         schedules=[build_schedule(warehouse_job)],
         resources={

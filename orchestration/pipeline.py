@@ -75,8 +75,12 @@ def has_extracts(settings: Settings) -> bool:
 def _mark_abandoned_runs(con, current: str) -> int:
     """Runs still `running` while this run holds the lock cannot be going: the lock is an OS lock
     freed when its process dies, so their process was killed (SIGKILL, OOM, power loss)."""
+    # A Dagster run is not one process and does not hold the lock between its steps: whether it is
+    # still going is for Dagster to tell, not for this lock.
     rows = con.execute(
-        f"select run_id, pid, host from {RUNS_TABLE} where status = 'running' and run_id <> ?", [current]
+        f"select run_id, pid, host from {RUNS_TABLE} where status = 'running' and run_id <> ? "
+        "and coalesce(trigger, 'cli') <> 'dagster'",
+        [current],
     ).fetchall()
     for run_id, pid, host in rows:
         who = f"pid {pid} on {host}" if pid is not None else "its process"
@@ -87,27 +91,34 @@ def _mark_abandoned_runs(con, current: str) -> int:
     return len(rows)
 
 
+def ensure_runs_table(con) -> None:
+    """The run log, with the columns added since it was first made."""
+    con.execute("create schema if not exists ops")
+    con.execute(
+        f"""create table if not exists {RUNS_TABLE} (
+            run_id varchar primary key, started_at timestamp, finished_at timestamp, status varchar,
+            stichtage varchar, files_loaded integer, files_unchanged integer, files_rejected integer,
+            seconds_ingest double, seconds_dbt double, git_commit varchar, message varchar)"""
+    )
+    for column, kind in (
+        ("seconds_gates", "double"),
+        ("seconds_release", "double"),
+        ("gates_outcome", "varchar"),
+        ("release_id", "varchar"),
+        ("release_created", "boolean"),
+        ("pid", "integer"),
+        ("host", "varchar"),
+        ("process_start", "bigint"),
+        # who ran it: 'cli' (run_pipeline) or 'dagster' (a Dagster run; run_id = its first 12 chars)
+        ("trigger", "varchar"),
+    ):
+        con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
+
+
 def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> None:
     con = connect(settings.warehouse_path, extensions=())
     try:
-        con.execute("create schema if not exists ops")
-        con.execute(
-            f"""create table if not exists {RUNS_TABLE} (
-                run_id varchar primary key, started_at timestamp, finished_at timestamp, status varchar,
-                stichtage varchar, files_loaded integer, files_unchanged integer, files_rejected integer,
-                seconds_ingest double, seconds_dbt double, git_commit varchar, message varchar)"""
-        )
-        for column, kind in (
-            ("seconds_gates", "double"),
-            ("seconds_release", "double"),
-            ("gates_outcome", "varchar"),
-            ("release_id", "varchar"),
-            ("release_created", "boolean"),
-            ("pid", "integer"),
-            ("host", "varchar"),
-            ("process_start", "bigint"),
-        ):
-            con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
+        ensure_runs_table(con)
         if summary.status == "running":  # the start of a run, under the run lock
             _mark_abandoned_runs(con, summary.run_id)
         report = summary.ingest
@@ -117,8 +128,8 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
             f"""insert into {RUNS_TABLE} (run_id, started_at, finished_at, status, stichtage, files_loaded,
                 files_unchanged, files_rejected, seconds_ingest, seconds_dbt, git_commit, message,
                 seconds_gates, seconds_release, gates_outcome, release_id, release_created, pid, host,
-                process_start)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                process_start, trigger)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'cli')""",
             [
                 summary.run_id,
                 summary.started_at,
@@ -140,6 +151,71 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
                 os.getpid(),
                 socket.gethostname(),
                 process_start(os.getpid()),
+            ],
+        )
+    finally:
+        con.close()
+
+
+STEP_COLUMNS = {
+    "ingest": "seconds_ingest",
+    "dbt": "seconds_dbt",
+    "gates": "seconds_gates",
+    "release": "seconds_release",
+}
+
+
+def record_dagster_step(
+    settings: Settings,
+    run_id: str,
+    stage: str,
+    *,
+    started_at: datetime,
+    status: str,
+    seconds: float | None = None,
+    stichtag: str | None = None,
+    message: str = "",
+    files: tuple[int, int, int] | None = None,
+    gates_outcome: str | None = None,
+    release: object | None = None,
+) -> None:
+    """One step of a Dagster run in the run log: the row of run `run_id` (made by its first step)
+    gets the step's seconds added to its stage, its files, gate outcome or release, and `status`
+    ('running', or 'succeeded'/'failed' from the step that ends the run). Call it holding the run
+    lock. Steps of one run never write at the same time: they all hold that lock."""
+    con = connect(settings.warehouse_path, extensions=())
+    try:
+        ensure_runs_table(con)
+        exists = con.execute(f"select status from {RUNS_TABLE} where run_id = ?", [run_id]).fetchone()
+        if exists is None:
+            con.execute(
+                f"""insert into {RUNS_TABLE} (run_id, started_at, status, stichtage, git_commit, message,
+                    trigger) values (?, ?, 'running', ?, ?, '', 'dagster')""",
+                [run_id, started_at, stichtag or "", git_commit(settings.project_dir)],
+            )
+        elif exists[0] == "failed":
+            status = "failed"  # a later step (a retry, a check of another asset) does not undo it
+        column = STEP_COLUMNS[stage]
+        con.execute(
+            f"""update {RUNS_TABLE} set {column} = coalesce({column}, 0) + coalesce(?, 0),
+                status = ?, finished_at = ?,
+                message = case when ? = '' then message else ? end,
+                files_loaded = coalesce(files_loaded, 0) + ?, files_unchanged = coalesce(files_unchanged, 0) + ?,
+                files_rejected = coalesce(files_rejected, 0) + ?,
+                gates_outcome = coalesce(?, gates_outcome),
+                release_id = coalesce(?, release_id), release_created = coalesce(?, release_created)
+            where run_id = ?""",
+            [
+                seconds,
+                status,
+                None if status == "running" else datetime.now(),
+                message,
+                message[:4000],
+                *(files or (0, 0, 0)),
+                gates_outcome,
+                release.release.id if release is not None else None,
+                release.created if release is not None else None,
+                run_id,
             ],
         )
     finally:
@@ -174,11 +250,33 @@ def refresh_released_cells(settings: Settings) -> int:
         con.close()
 
 
+# dbt commands that build models: before them the disclosure control needs the published cells
+BUILDING_COMMANDS = frozenset({"build", "run", "seed", "snapshot"})
+
+
+def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
+    """Everything a dbt invocation needs first, the same for the CLI (`run_dbt`) and the Dagster dbt
+    asset (orchestration/defs/dbt/assets.py), so that both build the same thing:
+
+    - the files generated from the catalogue (seeds, measure registry, docs and tests of the
+      indicator views, the dbt sources) are rendered again, so a changed catalogue never builds
+      with stale files;
+    - `released_cells`: what earlier releases published is refreshed in the warehouse, so that the
+      secondary suppression keeps to it. Only for commands that build (it writes the warehouse).
+
+    dbt finds this run's warehouse and folders in the environment, set only while it runs
+    (dbt_runner.scoped_environment). Returns the generated files that changed. Call it holding the
+    run lock when `released_cells`."""
+    changed = catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
+    if released_cells:
+        refresh_released_cells(settings)
+    return changed
+
+
 def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
-    """dbt, after the files generated from the Kennzahlenkatalog (seeds, the measure registry, the
-    docs of the indicator views) are brought up to date: every dbt call of the pipeline, the CLI
-    and the tests goes through here."""
-    catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
+    """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is: every dbt call
+    of the pipeline, the CLI and the tests goes through here."""
+    prepare_dbt(settings, released_cells=bool(command) and command[0] in BUILDING_COMMANDS)
     return dbt_runner.run_dbt(settings, command, on_event=on_event)
 
 
@@ -240,7 +338,11 @@ def run_pipeline(
     run lock, so that two first runs never write into raw/ at the same time.
 
     `force_release`: accept changed files for Stichtage already released and publish the result as
-    a new version (a correction). Without it such files are refused at ingest."""
+    a new version (a correction). Without it such files are refused at ingest.
+
+    The run is recorded in ops.pipeline_runs (trigger 'cli'); `sozialmonitor run` then reports a
+    succeeded run to the Dagster instance of DAGSTER_HOME when one is set
+    (orchestration/dagster_report.py, above the pipeline: it knows Dagster's assets)."""
     stage = on_stage or (lambda _name: None)
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=datetime.now())
     with run_lock(settings.warehouse_path, wait=wait):
@@ -260,7 +362,6 @@ def run_pipeline(
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
             with timed(summary, "dbt"):
-                refresh_released_cells(settings)
                 command = list(dbt_command or ["build"])
                 if dbt_vars:
                     command += ["--vars", json.dumps(dbt_vars)]

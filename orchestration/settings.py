@@ -135,3 +135,12 @@ def read_project_vars(dbt_project_dir: Path) -> ProjectVars:
             f"{'.'.join(str(p) for p in e['loc']) or 'vars'}: {e['msg']}" for e in exc.errors(include_url=False)
         )
         raise ProjectConfigError(f"{path}: vars: {problems}") from None
+
+
+PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"
+
+
+def dagster_publishes() -> bool:
+    """SOZIALMONITOR_DAGSTER_PUBLISH=1 (off by default): the runs of Dagster's sensor and schedule
+    publish the release too. Off, publishing is an operator's decision (Dagster's `publish_job`)."""
+    return os.environ.get(PUBLISH_SETTING, "").strip().lower() in ("1", "true", "yes", "on")

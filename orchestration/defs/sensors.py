@@ -1,7 +1,8 @@
 """What starts runs: a sensor on raw/ and a schedule for the regular run.
 
 The sensor looks at the files in raw/ that a contract claims. A new or changed file (size or
-modification time differ from the last tick) starts a run of `warehouse_job` for its Stichtag; a
+modification time differ from the last tick) starts a run of `warehouse_job` (ingest, build, gates;
+no release unless SOZIALMONITOR_DAGSTER_PUBLISH is on, see definitions.py) for its Stichtag; a
 changed reference file (addresses, areas, polygons) starts one for the newest Stichtag. A Stichtag
 seen for the first time becomes a partition. Files are not hashed here: that would read every
 extract every tick; the loader hashes them and skips what it already has.
@@ -98,8 +99,9 @@ def build_schedule(job) -> dg.ScheduleDefinition:
         execution_timezone="Europe/Berlin",
         default_status=dg.DefaultScheduleStatus.STOPPED,  # off by default, like the sensor
         description=(
-            "Mondays 06:00: rebuild and gate the newest Stichtag. Picks up changes of code, contracts "
-            "or thresholds; when nothing changed the release stays as it is (no new version)."
+            "Mondays 06:00: rebuild and gate the newest Stichtag (off by default). Picks up changes of "
+            "code, contracts or thresholds. Publishes only with SOZIALMONITOR_DAGSTER_PUBLISH on, and "
+            "then with nothing changed the release stays as it is (no new version)."
         ),
     )
     def regular_run(context: dg.ScheduleEvaluationContext):

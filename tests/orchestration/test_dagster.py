@@ -1,7 +1,7 @@
 """The Dagster code location: it loads and shows the whole graph from raw extracts to the release;
 the raw/ sensor starts a run for a new or changed extract; a run of the job for one Stichtag
-materialises everything against a real warehouse and publishes its release; a failing blocking
-quality gate stops the release."""
+materialises everything but the release against a real warehouse, and `publish_job` publishes it;
+a failing blocking quality gate stops the release."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import shutil
 
 import dagster as dg
+import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES
@@ -83,6 +84,7 @@ def test_definitions_show_the_whole_graph(dagster_city):
     ba_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "ba_labour_market"])).parent_keys}
     assert ba_parents == {"raw/geo_block_membership"}
     assert defs.resolve_job_def("warehouse_job") is not None
+    assert defs.resolve_job_def("publish_job") is not None
 
 
 def _tick(defs, instance, cursor):
@@ -112,13 +114,19 @@ def test_the_sensor_starts_a_run_that_goes_from_raw_files_to_a_release(dagster_c
     assert [r.partition_key for r in again.run_requests] == ["2023-12-31"]
     assert "jobcenter/JC_SGB2_Personen_20231231.csv" in again.run_requests[0].tags["sozialmonitor/files"]
 
-    # the requested run for the newest Stichtag: raw → dbt → gates → release
+    # the requested run for the newest Stichtag: raw → dbt → gates; an operator's publish_job → release
     request = first.run_requests[-1]
     job = defs.resolve_job_def("warehouse_job")
     result = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags)
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values", "release"} <= materialized
+    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values"} <= materialized
+    assert "release" not in materialized and list_releases(settings.releases_dir) == []
+    published = defs.resolve_job_def("publish_job").execute_in_process(
+        partition_key=request.partition_key, instance=instance
+    )
+    assert published.success
+    assert {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()} == {"release"}
     checks = result.get_asset_check_evaluations()
     gates = {c.check_name: c for c in checks if c.check_name in SUITE_NAMES}
     assert gates.keys() == set(SUITE_NAMES)
@@ -142,6 +150,24 @@ def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monk
     result = job.execute_in_process(partition_key="2024-12-31", instance=instance, raise_on_error=False)
     gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "address_assignment")
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert not result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/fct_indicator_values" in materialized and "release" not in materialized
     assert list_releases(settings.releases_dir) == [] and tree_digest(settings.releases_dir) == before
+    # an operator who publishes anyway is refused: the release gates what it publishes again
+    publish = defs.resolve_job_def("publish_job")
+    refused = publish.execute_in_process(partition_key="2024-12-31", instance=instance, raise_on_error=False)
+    assert not refused.success and not refused.get_asset_materialization_events()
+    assert list_releases(settings.releases_dir) == []
+    assert [p for p in settings.releases_dir.rglob("*") if not p.is_dir()] == []  # not a file written
+    # both runs are in the run log as failed Dagster runs, with the reason
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute("select run_id, status, trigger, message from ops.pipeline_runs").fetchall()
+    finally:
+        con.close()
+    runs = {r[0]: r[1:] for r in rows}
+    built, published = runs[result.run_id[:12]], runs[refused.run_id[:12]]
+    assert len(runs) == 2
+    assert built[:2] == ("failed", "dagster") and "quality gate" in built[2]
+    assert published[:2] == ("failed", "dagster") and "nothing was released" in published[2]

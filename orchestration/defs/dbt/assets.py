@@ -2,19 +2,17 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ... import catalogue
-from ...locking import run_lock
-from ...pipeline import refresh_released_cells
+from ...dbt_runner import scoped_environment
+from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
-from ..transient import LOCK_WAIT, retry_when_busy
+from ..runs import recorded_step
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -26,8 +24,8 @@ class LayerTranslator(DagsterDbtTranslator):
 
 
 def dbt_project(settings: Settings) -> DbtProject:
-    # the generated seeds, macro and docs (git-ignored) must exist before dbt parses the project
-    catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
+    # the generated seeds, macro, docs and sources (git-ignored) must exist before dbt parses the project
+    prepare_dbt(settings, released_cells=False)
     project = DbtProject(
         project_dir=settings.dbt_project_dir,
         profiles_dir=settings.dbt_project_dir,
@@ -51,10 +49,11 @@ def build_dbt_assets(settings: Settings):
         name="sozialmonitor_dbt",
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        os.environ.update(settings.env())
-        with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster dbt build", wait=LOCK_WAIT):
-            refresh_released_cells(settings)  # what earlier releases published (disclosure control)
-            catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)  # as run_dbt does
-            yield from dbt.cli(["build"], context=context).stream()
+        with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
+            # as `sozialmonitor run` does: catalogue files, published cells
+            prepare_dbt(settings)
+            # the dbt child process inherits this step's environment: this run's warehouse and folders
+            with scoped_environment(settings.env()):
+                yield from dbt.cli(["build"], context=context).stream()
 
     return project, sozialmonitor_dbt

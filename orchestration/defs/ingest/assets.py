@@ -14,12 +14,11 @@ import dagster as dg
 
 from ...ingest import IngestFailed, ingest
 from ...ingest.contracts import Contract, load_contracts
-from ...locking import run_lock
 from ...release import released_inputs
 from ...settings import Settings
 from ...warehouse import connect
 from ..resources import WarehouseResource
-from ..transient import LOCK_WAIT, retry_when_busy
+from ..runs import recorded_step
 
 POOL = "duckdb"
 
@@ -31,10 +30,7 @@ def raw_asset_key(source: str) -> dg.AssetKey:
 def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource, contract: Contract):
     settings = warehouse.settings()
     days = [date.fromisoformat(context.partition_key)] if context.has_partition_key else None
-    with (
-        retry_when_busy(),
-        run_lock(settings.warehouse_path, purpose=f"Dagster load of {contract.source}", wait=LOCK_WAIT),
-    ):
+    with recorded_step(context, settings, "ingest", purpose=f"Dagster load of {contract.source}") as outcome:
         con = connect(settings.warehouse_path)
         try:
             report = ingest(
@@ -48,23 +44,31 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         finally:
             con.close()
-    if not report.results:
-        raise dg.Failure(
-            description=f"No file for source '{contract.source}'"
-            + (f" and Stichtag {days[0]}" if days else "")
-            + f" in {settings.raw_dir / contract.directory} (pattern {contract.file_pattern})"
+        outcome.files = (
+            sum(r.status == "loaded" for r in report.results),
+            sum(r.status == "unchanged" for r in report.results),
+            len(report.rejected),
         )
-    result = report.results[-1]
-    return dg.MaterializeResult(
-        metadata={
-            "file": str(result.extract.path.name),
-            "sha256": result.sha256,
-            "status": result.status,
-            "rows": dg.MetadataValue.int(result.rows),
-            "footer_rows_dropped": dg.MetadataValue.int(result.footer_rows),
-            "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
-        }
-    )
+        if not report.results:
+            raise dg.Failure(
+                description=f"No file for source '{contract.source}'"
+                + (f" and Stichtag {days[0]}" if days else "")
+                + f" in {settings.raw_dir / contract.directory} (pattern {contract.file_pattern})"
+            )
+    return dg.MaterializeResult(metadata=load_metadata(report.results[-1]))
+
+
+def load_metadata(result) -> dict:
+    """What a raw asset's materialisation records about its file (an ingest.IngestResult); the
+    CLI's runs report the same (orchestration/dagster_report.py)."""
+    return {
+        "file": str(result.extract.path.name),
+        "sha256": result.sha256,
+        "status": result.status,
+        "rows": dg.MetadataValue.int(result.rows),
+        "footer_rows_dropped": dg.MetadataValue.int(result.footer_rows),
+        "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+    }
 
 
 def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:

@@ -17,7 +17,7 @@ from data_quality.suites import GATES_SCHEMA
 from ...warehouse import connect
 from ..ingest.assets import POOL
 from ..resources import WarehouseResource
-from ..transient import retry_when_busy
+from ..runs import recorded_step
 
 
 def _key(target: str) -> dg.AssetKey:
@@ -65,12 +65,15 @@ def quality_gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
 
     settings = warehouse.settings()
     wanted = {key.name for key in context.selected_asset_check_keys}
-    with retry_when_busy():
+    with recorded_step(context, settings, "gates", purpose="Dagster quality gates") as outcome:
         con = connect(settings.warehouse_path, read_only=True, extensions=())
         try:
             report = run_gates(con, suites=sorted(wanted))
         finally:
             con.close()
+        outcome.gates_outcome = report.outcome
+        if report.blocking_failures:  # Dagster fails this step after the results below
+            outcome.failure = f"{len(report.blocking_failures)} blocking quality gate expectation(s) failed"
     for suite in SUITES:
         if suite.name in wanted:
             yield check_result(suite, report.for_suite(suite.name))

@@ -8,14 +8,13 @@ import dagster as dg
 
 from data_quality import SUITES, GateFailed
 
-from ...locking import run_lock
 from ...pipeline import gate_and_publish
 from ...release import ReleaseRefused
 from ...release.disclosure_audit import DisclosureAuditFailed
 from ..ingest.assets import POOL
 from ..partitions import STICHTAG_PARTITIONS
 from ..resources import WarehouseResource
-from ..transient import LOCK_WAIT, retry_when_busy
+from ..runs import recorded_step
 
 RELEASE_KEY = dg.AssetKey(["release"])
 PUBLIC_MODELS = ("indicator_values", "areas", "indicator_catalogue", "address_assignment")
@@ -48,20 +47,26 @@ def release_deps() -> list[dg.AssetKey]:
 def release(context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse: WarehouseResource):
     settings = warehouse.settings()
     stichtag = date.fromisoformat(context.partition_key)
-    with retry_when_busy(), run_lock(settings.warehouse_path, purpose="Dagster release", wait=LOCK_WAIT):
+    with recorded_step(context, settings, "release", purpose="Dagster release") as outcome:
         try:
             result = gate_and_publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
         except (GateFailed, ReleaseRefused, DisclosureAuditFailed) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        outcome.release = result
+        outcome.gates_outcome = result.gates_outcome
+    return dg.MaterializeResult(metadata=release_metadata(result))
+
+
+def release_metadata(result) -> dict:
+    """What a materialisation of the release records (a release.PublishResult); the CLI's runs
+    report the same (orchestration/dagster_report.py)."""
     manifest = result.release.manifest()
-    return dg.MaterializeResult(
-        metadata={
-            "release": result.release.id,
-            "path": dg.MetadataValue.path(str(result.release.path)),
-            "created": result.created,
-            "gates": result.gates_outcome,
-            "content_sha256": manifest["content_sha256"],
-            "inputs": dg.MetadataValue.int(len(manifest["inputs"])),
-            "files": dg.MetadataValue.int(len(manifest["outputs"])),
-        }
-    )
+    return {
+        "release": result.release.id,
+        "path": dg.MetadataValue.path(str(result.release.path)),
+        "created": result.created,
+        "gates": result.gates_outcome,
+        "content_sha256": manifest["content_sha256"],
+        "inputs": dg.MetadataValue.int(len(manifest["inputs"])),
+        "files": dg.MetadataValue.int(len(manifest["outputs"])),
+    }
