@@ -32,7 +32,7 @@ from orchestration.release import find_release, list_releases
 from orchestration.settings import PUBLISH_SETTING
 from tests.helpers import settings_for
 
-STALE_FILE = "seeds/indicator_catalogue.csv"  # generated from the catalogue (catalogue.generate)
+STALE_FILE = "seeds/generated/indicator_catalogue.csv"  # generated from the catalogue (catalogue.generate)
 
 
 def _runs(settings) -> list[tuple]:
