@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from orchestration.errors import SozialmonitorError
+from orchestration.settings import Settings
 
 from .suites import BLOCK, SUITES, Catalogue, Suite
 
@@ -196,10 +197,15 @@ def config_path() -> Path:
     return Path(os.environ.get("SOZIALMONITOR_GATES_CONFIG", CONFIG_PATH))
 
 
-def load_config(path: Path | None = None) -> dict[str, Any]:
+def load_config(path: Path | None = None, levels: list[str] | None = None) -> dict[str, Any]:
+    """The gate configuration. `levels` (where ranges and changes are checked): the file's own
+    `levels` if it names them, else `levels` as given (the caller's Settings.project_vars.public_levels),
+    else the public levels of the project's dbt_project.yml: written once, there."""
     path = path or config_path()
     with path.open(encoding="utf-8") as fh:
         config = yaml.safe_load(fh) or {}
+    if "levels" not in config:
+        config["levels"] = list(levels) if levels else list(Settings.from_env().project_vars.public_levels)
     for key in ("levels", "address_assignment", "year_over_year", "hierarchy"):
         if key not in config:
             raise ValueError(f"{path}: the gate configuration needs a '{key}' entry (see data_quality/gates.yml)")
@@ -294,15 +300,18 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
     return results
 
 
-def run_gates(con, suites: list[str] | None = None, config_file: Path | None = None) -> GateReport:
-    """Run the named suites (all by default) against the warehouse open on `con`."""
+def run_gates(
+    con, suites: list[str] | None = None, config_file: Path | None = None, levels: list[str] | None = None
+) -> GateReport:
+    """Run the named suites (all by default) against the warehouse open on `con`; `levels`: the
+    project's public levels (load_config)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from orchestration.ingest.loader import sha256_file
 
     path = config_file or config_path()
-    config = load_config(path)
+    config = load_config(path, levels)
     catalogue = load_catalogue(con)
     # GX gives some of its module loggers level INFO of their own ("Created temporary directory …")
     for name in ("great_expectations", "great_expectations.data_context.types.base"):

@@ -343,9 +343,10 @@ def gates_command(
             raise typer.BadParameter(
                 f"{name!r} is not a suite; choose from: {', '.join(SUITE_NAMES)}.", param_hint="--suite"
             )
-    con = open_warehouse_read_only(Settings.from_env())
+    settings = Settings.from_env()
+    con = open_warehouse_read_only(settings)
     try:
-        report = run_gates(con, suites=suite or None)
+        report = run_gates(con, suites=suite or None, levels=settings.project_vars.public_levels)
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     finally:

@@ -284,7 +284,7 @@ def run_gates_on(settings: Settings) -> GateReport:
     """The quality gates against the built warehouse (read-only)."""
     con = connect(settings.warehouse_path, read_only=True, extensions=())
     try:
-        return run_gates(con)
+        return run_gates(con, levels=settings.project_vars.public_levels)
     finally:
         con.close()
 

@@ -68,7 +68,7 @@ def quality_gates(context: dg.AssetCheckExecutionContext, warehouse: WarehouseRe
     with recorded_step(context, settings, "gates", purpose="Dagster quality gates") as outcome:
         con = connect(settings.warehouse_path, read_only=True, extensions=())
         try:
-            report = run_gates(con, suites=sorted(wanted))
+            report = run_gates(con, suites=sorted(wanted), levels=settings.project_vars.public_levels)
         finally:
             con.close()
         outcome.gates_outcome = report.outcome
