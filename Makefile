@@ -30,8 +30,12 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(if $(wildcard $(DAGSTER_HOME)/dagster.yaml),DAGSTER_HOME=$(DAGSTER_HOME) )$(BIN)/sozialmonitor run
 
+# Two worker processes (this machine has 2 cores), each taking whole test files, so a file's
+# module fixtures are built once; each worker builds the session cities its files need.
+# Serial: make test PYTEST_WORKERS=0.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 
 test-fast: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow"
