@@ -18,7 +18,8 @@ from .errors import EXIT_ENVIRONMENT, SozialmonitorError
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-STICHTAG_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")  # ISO, and the German form `status` prints
+GERMAN_DATE = "%d.%m.%Y"  # the form `status` prints
+STICHTAG_FORMATS = ("%Y-%m-%d", GERMAN_DATE)
 STICHTAG_HELP = "YYYY-MM-DD or DD.MM.YYYY"
 
 _OS_HINTS = {
@@ -84,7 +85,7 @@ def release_ident(text: str) -> str:
     German Stichtag written the ISO way: `31.12.2024/v2` → `2024-12-31/v2`. Anything else unchanged."""
     day, slash, rest = text.partition("/")
     try:
-        return datetime.strptime(day.strip(), "%d.%m.%Y").date().isoformat() + slash + rest
+        return datetime.strptime(day.strip(), GERMAN_DATE).date().isoformat() + slash + rest
     except ValueError:
         return text
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -38,6 +36,7 @@ from .release import (
     update_latest,
 )
 from .settings import Settings
+from .timing import timed
 from .warehouse import connect
 
 RUNS_TABLE = "ops.pipeline_runs"
@@ -53,15 +52,6 @@ class RunSummary:
     status: str = "running"
     gates: object | None = None  # data_quality.GateReport
     release: object | None = None  # release.PublishResult
-
-
-@contextmanager
-def timed(summary: RunSummary, stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        summary.timings[stage] = summary.timings.get(stage, 0.0) + time.perf_counter() - start
 
 
 def has_extracts(settings: Settings) -> bool:
@@ -301,13 +291,13 @@ def gate_and_publish(
     say = progress or (lambda _msg: None)
     release_signing_key(settings)  # a release that cannot be signed is refused before the gates run
     say("quality gates")
-    started = time.perf_counter()
-    gates = run_gates_on(settings)
-    seconds = time.perf_counter() - started
+    seconds: dict[str, float] = {}
+    with timed(seconds, "gates"):
+        gates = run_gates_on(settings)
     if gates.blocking_failures:
         raise GateFailed(gates)
     result = publish(settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress)
-    result.seconds["gates"] = seconds
+    result.seconds.update(seconds)
     return result
 
 
@@ -353,27 +343,27 @@ def run_pipeline(
             update_latest(settings.releases_dir)
             if demo is not None and needs_demo(settings):
                 stage("demo")
-                with timed(summary, "demo"):
+                with timed(summary.timings, "demo"):
                     generate_demo(settings.raw_dir, demo)
             released = None if force_release else released_inputs(settings.releases_dir)
             stage("ingest")
-            with timed(summary, "ingest"):
+            with timed(summary.timings, "ingest"):
                 summary.ingest = run_ingest(settings, progress=progress, force=force_reload, released=released)
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
-            with timed(summary, "dbt"):
+            with timed(summary.timings, "dbt"):
                 command = list(dbt_command or ["build"])
                 if dbt_vars:
                     command += ["--vars", json.dumps(dbt_vars)]
                 run_dbt(settings, command, on_event=_dbt_fault_point)
             if release:
                 stage("gates")
-                with timed(summary, "gates"):
+                with timed(summary.timings, "gates"):
                     summary.gates = run_gates_on(settings)
                 if summary.gates.blocking_failures:
                     raise GateFailed(summary.gates)
                 stage("release")
-                with timed(summary, "release"):
+                with timed(summary.timings, "release"):
                     summary.release = publish(
                         settings, summary.gates, force=force_release, run_id=summary.run_id, progress=stage
                     )

@@ -25,7 +25,6 @@ import os
 import platform
 import shutil
 import stat
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +43,7 @@ from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
 from ..provenance import git, git_commit
 from ..settings import Settings
+from ..timing import timed
 from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
@@ -487,11 +487,8 @@ class _Build:
     def step(self, name: str, message: str | None = None) -> Iterator[None]:
         if message:
             self.say(message)
-        started = time.perf_counter()
-        try:
+        with timed(self.seconds, name):
             yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def discard(self) -> None:
         if self.tmp.exists():
