@@ -6,6 +6,8 @@ loaded from site-packages by path (see ../shared/docs/stack.md)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,24 @@ import duckdb
 # Extensions loaded on request only: loading spatial costs ~0.2 s per connection, and nothing
 # needs it yet. (CSV encodings are handled in Python, XLSX by calamine.)
 EXTENSIONS: tuple[str, ...] = ()
+
+# DuckDB's memory limit for the warehouse, in the CLI, in Dagster and in dbt (profiles.yml reads the
+# same variable, with the same default). DuckDB's own default is 80 % of the machine's memory, which
+# a big city then takes although the work needs far less: beyond the limit, joins, sorts and
+# aggregates spill to `<warehouse>.tmp` beside the file, in the warehouse's private folder.
+MEMORY_LIMIT_SETTING = "SOZIALMONITOR_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def memory_limit() -> str:
+    """SOZIALMONITOR_MEMORY_LIMIT (e.g. 2GB, 1500MB), checked; the default when unset."""
+    value = os.environ.get(MEMORY_LIMIT_SETTING, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not _MEMORY.match(value):
+        raise ValueError(
+            f"{MEMORY_LIMIT_SETTING}={value!r} is not a memory size: write it as DuckDB does, e.g. 2GB or 1500MB"
+        )
+    return value
 
 
 def extension_path(name: str) -> Path:
@@ -57,6 +77,9 @@ def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ..
         read_only=read_only,
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    # set, not passed as config: dbt-duckdb sets it the same way, and DuckDB refuses a second
+    # connection to an open file with a different config
+    con.execute(f"set memory_limit = '{memory_limit()}'")
     if new and path.exists():
         path.chmod(0o600)
     load_extensions(con, extensions)

@@ -1,0 +1,56 @@
+"""DuckDB's memory limit: one setting for the CLI's connections and dbt's, checked when read."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.settings import PROJECT_DIR
+from orchestration.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_SETTING, connect, memory_limit
+
+
+def _limit(con) -> str:
+    return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def _as_duckdb_shows(value: str) -> str:
+    """DuckDB's own rendering of a limit (it shows truncated GiB), for comparison."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"set memory_limit = '{value}'")
+        return _limit(con)
+    finally:
+        con.close()
+
+
+def test_connections_take_the_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, "1500MB")
+    con = connect(tmp_path / "wh" / "a.duckdb")
+    try:
+        assert _limit(con) == _as_duckdb_shows("1500MB") != _as_duckdb_shows("3GB")
+    finally:
+        con.close()
+
+
+def test_default_when_unset(tmp_path, monkeypatch):
+    monkeypatch.delenv(MEMORY_LIMIT_SETTING, raising=False)
+    assert memory_limit() == DEFAULT_MEMORY_LIMIT
+    con = connect(tmp_path / "wh" / "b.duckdb")
+    try:
+        assert _limit(con) == _as_duckdb_shows(DEFAULT_MEMORY_LIMIT)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("value", ["lots", "2", "-1GB", "2 GB; drop table x"])
+def test_a_wrong_value_is_refused_naming_the_setting(monkeypatch, value):
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, value)
+    with pytest.raises(ValueError, match=MEMORY_LIMIT_SETTING):
+        memory_limit()
+
+
+def test_dbt_profile_reads_the_same_setting_and_default():
+    profile = yaml.safe_load((PROJECT_DIR / "dbt_project" / "profiles.yml").read_text(encoding="utf-8"))
+    settings = profile["sozialmonitor"]["outputs"]["local"]["settings"]
+    assert settings["memory_limit"] == f"{{{{ env_var('{MEMORY_LIMIT_SETTING}', '{DEFAULT_MEMORY_LIMIT}') }}}}"
