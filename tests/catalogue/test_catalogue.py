@@ -10,17 +10,28 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from orchestration import catalogue as cat
+from orchestration.catalogue import (
+    GENERATED_DIRS,
+    MACROS,
+    Catalogue,
+    CatalogueError,
+    default_path,
+    generate,
+    load,
+    project_levels,
+    render_sources_yml,
+    rendered_files,
+)
 from orchestration.cli import app
 from orchestration.settings import Settings
 
 SETTINGS = Settings.from_env()
-PATH = cat.default_path(SETTINGS.dbt_project_dir)
-LEVELS, PUBLIC = cat.project_levels(SETTINGS.dbt_project_dir)
+PATH = default_path(SETTINGS.dbt_project_dir)
+LEVELS, PUBLIC = project_levels(SETTINGS.dbt_project_dir)
 
 
-def shipped() -> cat.Catalogue:
-    return cat.load(PATH, SETTINGS.contracts_dir, LEVELS)
+def shipped() -> Catalogue:
+    return load(PATH, SETTINGS.contracts_dir, LEVELS)
 
 
 def test_shipped_catalogue_covers_the_agreed_indicator_families():
@@ -55,9 +66,9 @@ def test_generated_files_are_current_and_untracked():
     writes a tracked file)."""
     import subprocess
 
-    cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
-    assert cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
-    folders = [str(SETTINGS.dbt_project_dir / d) for d in cat.GENERATED_DIRS]
+    generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
+    assert generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
+    folders = [str(SETTINGS.dbt_project_dir / d) for d in GENERATED_DIRS]
     tracked = subprocess.run(
         ["git", "ls-files", "--", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
     ).stdout
@@ -71,7 +82,7 @@ def test_generated_files_are_current_and_untracked():
 def test_generated_files_are_reviewable():
     """Every generated file says what it is generated from and by which command (the CSV seeds
     through their folder's README); the macro's registry is one entry per line, not one long line."""
-    files = cat.rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
+    files = rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
     for rel, content in files.items():
         if rel.suffix == ".csv":
             assert (rel.parent / "README.md") in files
@@ -82,7 +93,7 @@ def test_generated_files_are_reviewable():
             else "dbt_project/catalogue/kennzahlenkatalog.yml"
         )
         assert f"GENERATED from {origin} by `sozialmonitor catalogue`" in content
-    macro = files[cat.MACROS / "catalogue.sql"]
+    macro = files[MACROS / "catalogue.sql"]
     assert max(len(line) for line in macro.splitlines()) < 120
     assert macro.count("\n") > 500
 
@@ -93,7 +104,7 @@ def test_dbt_sources_are_one_per_department_from_the_contracts():
     from orchestration.ingest.contracts import load_contracts
 
     contracts = load_contracts(SETTINGS.contracts_dir)
-    document = yaml.safe_load(cat.render_sources_yml(SETTINGS.contracts_dir))
+    document = yaml.safe_load(render_sources_yml(SETTINGS.contracts_dir))
     tables = {
         t["name"]: (s["name"], s["schema"], t["meta"]["dagster"]["asset_key"])
         for s in document["sources"]
@@ -151,8 +162,8 @@ def _indicator(raw: dict, indicator_id: str) -> dict:
 )
 def test_a_wrong_entry_names_file_indicator_and_field(tmp_path, edit, expected):
     path = _broken(tmp_path, edit)
-    with pytest.raises(cat.CatalogueError) as info:
-        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    with pytest.raises(CatalogueError) as info:
+        load(path, SETTINGS.contracts_dir, LEVELS)
     message = str(info.value)
     assert str(path) in message
     for part in expected:
@@ -169,8 +180,8 @@ def _break_the_indices(raw: dict) -> None:
 
 def test_every_index_configuration_problem_on_a_line_naming_file_and_entry(tmp_path):
     path = _broken(tmp_path, _break_the_indices)
-    with pytest.raises(cat.CatalogueError) as info:
-        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    with pytest.raises(CatalogueError) as info:
+        load(path, SETTINGS.contracts_dir, LEVELS)
     lines = str(info.value).splitlines()
     expected = [
         ("index 'kinder_teilhabe', field 'config': composite 'kinder_teilhabe'", "'direction'", "'up'"),
