@@ -22,9 +22,9 @@ CSV seeds) says it is generated.
 `export_csv()` / `export_markdown()` give the working group the catalogue as a table.
 
 Modules, each importing only those listed before it: `model` (schema, reading the file),
-`validate` (the checks across entries; `load`), `seeds` (rows of the CSV seeds), `registry` (what
-the dbt macros read), `render` (the generated files, `generate`), `export`. Import from the package,
-not from its modules.
+`registry` (what the dbt macros read: the measures per model with their conditions, the relations
+between measures), `validate` (the checks across entries; `load`), `seeds` (rows of the CSV seeds),
+`render` (the generated files, `generate`), `export`. Import from the package, not from its modules.
 """
 
 from .export import export_csv, export_markdown

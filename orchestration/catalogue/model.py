@@ -57,8 +57,18 @@ class Measure(_Strict):
     lag_years: int | None = Field(default=None, ge=1, le=20)
     of: str | None = None
     combination: dict[str, float] | None = None
-    # SQL condition on the model's input rows (besides the source), for models that loop over the catalogue
+    # How a model of `counting_models` forms the measure from its input records: `condition` (SQL on
+    # those records, `{name}` for a dbt var; none: every record of the source) for a keyed count,
+    # `formula` (SQL on the model's counts) for a measure that is not a count of records
     condition: str | None = None
+    formula: str | None = None
+    # the delivered column a model of delivered aggregates takes the measure from (none: the id)
+    column: str | None = None
+    # relations that hold in every Baublock (disclosure_relations): the records counted are a subset
+    # of another measure's (an entry with several measures: of their union); the measure is the sum of
+    # the measures listed under a relation id
+    within: tuple[str | tuple[str, ...], ...] = ()
+    partitions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @property
     def role(self) -> str:
@@ -124,6 +134,8 @@ class Catalogue(_Strict):
     measures: tuple[Measure, ...]
     indicators: tuple[Indicator, ...]
     indices: dict[str, Index] = Field(default_factory=dict)
+    # the intermediate models that count their measures from records (`condition`, `formula`)
+    counting_models: tuple[str, ...] = ()
     path: str = ""
 
     def measure(self, measure_id: str) -> Measure:

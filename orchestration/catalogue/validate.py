@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .model import PERSON_KINDS, Catalogue, CatalogueError, parse
+import yaml
+
+from .model import PERSON_KINDS, YAML_LOADER, Catalogue, CatalogueError, Measure, parse
+from .registry import condition_vars
 
 
 def load(path: Path, contracts_dir: Path | None = None, levels: list[str] | None = None) -> Catalogue:
@@ -87,6 +90,8 @@ def _cross_check(cat: Catalogue, contracts_dir: Path | None, levels: list[str] |
         g = ind.gates
         if g.change_block < g.change_warn:
             problems.append(f"{where}, field 'gates.change_block': below change_warn")
+    problems += _check_definitions(cat, measures)
+    problems += _check_relations(cat, measures)
     problems += _check_indices(cat, seen, levels)
     return problems
 
@@ -122,4 +127,82 @@ def _check_indices(cat: Catalogue, indicator_ids: set[str], levels: list[str] | 
                 UncertaintyConfig.from_mapping(index.config.get("uncertainty") or {})
             except ValueError as exc:
                 problems += [f"{where}, field 'config.uncertainty': {line}" for line in str(exc).splitlines()]
+    return problems
+
+
+def _dbt_project(cat: Catalogue) -> Path | None:
+    """The dbt project the catalogue file sits in (catalogue/kennzahlenkatalog.yml), if it does."""
+    project = Path(cat.path).parent.parent if cat.path else None
+    return project if project is not None and (project / "dbt_project.yml").is_file() else None
+
+
+def _check_definitions(cat: Catalogue, measures: dict[str, Measure]) -> list[str]:
+    """How the models form the measures: every Baublock measure's model exists; `condition` and
+    `formula` only for the models that count records (`counting_models`), `column` only for the
+    others; the vars a condition names are vars of dbt_project.yml."""
+    problems = []
+    project = _dbt_project(cat)
+    models = {p.stem for p in (project / "models").rglob("*.sql")} if project else None
+    project_vars = None
+    if project:
+        raw = yaml.load((project / "dbt_project.yml").read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
+        project_vars = set(raw.get("vars") or {})
+    block_models = {m.model for m in cat.block_measures}
+    for name in cat.counting_models:
+        if name not in block_models:
+            problems.append(f"field 'counting_models': no Baublock measure has the model {name!r}")
+    for m in measures.values():
+        where = f"measure {m.id!r}"
+        if m.role != "block":
+            for field in ("condition", "formula", "column", "within", "partitions"):
+                if getattr(m, field):
+                    problems.append(f"{where}, field {field!r}: only a Baublock measure (with a model) has one")
+            continue
+        if models is not None and m.model and m.model not in models:
+            problems.append(f"{where}, field 'model': no model {m.model} in {project / 'models'}")
+        counting = m.model in cat.counting_models
+        for field in ("condition", "formula"):
+            if getattr(m, field) is not None and not counting:
+                problems.append(
+                    f"{where}, field {field!r}: the model {m.model} does not count records "
+                    "(its measures are not keyed counts; not in counting_models)"
+                )
+        if m.condition is not None and m.formula is not None:
+            problems.append(f"{where}, field 'formula': a measure has a condition or a formula, not both")
+        if m.column is not None and counting:
+            problems.append(f"{where}, field 'column': the model {m.model} counts records, it takes no column")
+        if project_vars is not None:
+            for name in condition_vars(m.condition):
+                if name not in project_vars:
+                    problems.append(f"{where}, field 'condition': {{{name}}} is not a var of dbt_project.yml")
+    return problems
+
+
+def _check_relations(cat: Catalogue, measures: dict[str, Measure]) -> list[str]:
+    """`within` and `partitions` name Baublock measures of the same model and source (a relation holds
+    in every Baublock only between counts of the same records); relation ids are unique."""
+    problems = []
+    ids: set[str] = set()
+    for m in cat.block_measures:
+        where = f"measure {m.id!r}"
+        entries = [("within", [w] if isinstance(w, str) else list(w)) for w in m.within]
+        entries += [(f"partitions.{rid}", list(parts)) for rid, parts in m.partitions.items()]
+        for field, others in entries:
+            for other in others:
+                target = measures.get(other)
+                if target is None:
+                    problems.append(f"{where}, field {field!r}: unknown measure {other!r}")
+                elif other == m.id:
+                    problems.append(f"{where}, field {field!r}: a measure is not related to itself")
+                elif target.role != "block" or (target.model, target.source) != (m.model, m.source):
+                    problems.append(
+                        f"{where}, field {field!r}: {other!r} is not a measure of the same model and source "
+                        f"({m.model}, {m.source})"
+                    )
+        relation_ids = [f"{m.id}_within_{'_and_'.join(o)}" for f, o in entries if f == "within"]
+        relation_ids += list(m.partitions)
+        for relation_id in relation_ids:
+            if relation_id in ids:
+                problems.append(f"{where}, field 'within'/'partitions': relation {relation_id!r} defined twice")
+            ids.add(relation_id)
     return problems
