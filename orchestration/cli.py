@@ -79,9 +79,7 @@ def run(
         False, "--force", help="Accept changed files for a released Stichtag and publish a new version."
     ),
     release: bool = typer.Option(True, help="Run the quality gates and publish the release at the end."),
-    wait: float = typer.Option(
-        0.0, min=0.0, help="If another run holds the warehouse, wait up to this many seconds."
-    ),
+    wait: float = typer.Option(0.0, min=0.0, help="If another run holds the warehouse, wait up to this many seconds."),
     disclosure: str = typer.Option(
         None,
         help=f"Disclosure control for this run's release: {' or '.join(DISCLOSURE_METHODS)} "
@@ -384,13 +382,13 @@ def catalogue(
 
 
 def _catalogue(settings: Settings, out: Path, check: bool) -> None:
-    from . import catalogue as cat
+    from .catalogue import default_path, export_csv, export_markdown, generate, load, project_levels
 
-    levels, _ = cat.project_levels(settings.dbt_project_dir)
-    path = cat.default_path(settings.dbt_project_dir)
-    loaded = cat.load(path, settings.contracts_dir, levels)
+    levels, _ = project_levels(settings.dbt_project_dir)
+    path = default_path(settings.dbt_project_dir)
+    loaded = load(path, settings.contracts_dir, levels)
     if check:
-        stale = cat.generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
+        stale = generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
         for p in stale:
             err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
         if stale:
@@ -400,10 +398,10 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
             f"{len(loaded.indices)} indices; generated files current"
         )
         return
-    cat.generate(settings.dbt_project_dir, settings.contracts_dir)
+    generate(settings.dbt_project_dir, settings.contracts_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "kennzahlenkatalog.csv").write_text(cat.export_csv(loaded), encoding="utf-8")
-    (out / "kennzahlenkatalog.md").write_text(cat.export_markdown(loaded), encoding="utf-8")
+    (out / "kennzahlenkatalog.csv").write_text(export_csv(loaded), encoding="utf-8")
+    (out / "kennzahlenkatalog.md").write_text(export_markdown(loaded), encoding="utf-8")
     console.print(
         f"[green]✓[/] {len(loaded.indicators)} indicators → {out / 'kennzahlenkatalog.csv'}, "
         f"{out / 'kennzahlenkatalog.md'}"

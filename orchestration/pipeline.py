@@ -18,7 +18,8 @@ from pathlib import Path
 
 from data_quality import GateFailed, GateReport, run_gates
 
-from . import catalogue, dbt_runner
+from . import dbt_runner
+from .catalogue import generate as generate_catalogue_files
 from .demo import generate
 from .demo.extracts import GENERATING_MARKER
 from .disclosure.history import refresh
@@ -257,7 +258,7 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     dbt finds this run's warehouse and folders in the environment, set only while it runs
     (dbt_runner.scoped_environment). Returns the generated files that changed. Call it holding the
     run lock when `released_cells`."""
-    changed = catalogue.generate(settings.dbt_project_dir, settings.contracts_dir)
+    changed = generate_catalogue_files(settings.dbt_project_dir, settings.contracts_dir)
     if released_cells:
         refresh_released_cells(settings)
     return changed

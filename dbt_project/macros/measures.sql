@@ -59,6 +59,40 @@
     sum(case when {{ condition }} then _record_key end) as {{ name }}__key
 {%- endmacro %}
 
+{#- A measure's condition (Kennzahlenkatalog) with its dbt vars filled in: `{minor_age_limit}` is
+    var('minor_age_limit'). -#}
+{% macro catalogue_condition(measure) %}
+    {%- set sql = namespace(text=measure.condition) -%}
+    {%- for name in measure.vars -%}
+        {%- set sql.text = sql.text.replace('{' ~ name ~ '}', var(name) | string) -%}
+    {%- endfor -%}
+    {{ return(sql.text) }}
+{% endmacro %}
+
+{#- The keyed counts of a counting model (the catalogue's `counting_models`), one per measure the
+    catalogue assigns to it, in catalogue order: the records of the measure's source (where the
+    input has a `source_column`) that meet its condition. Measures with a `formula` are not counts:
+    see catalogue_formulas. -#}
+{% macro catalogue_counts(model, source_column=none) %}
+    {%- set out = [] -%}
+    {%- for m in catalogue_registry().model_measures[model] if not m.formula -%}
+        {%- set parts = [] -%}
+        {%- if source_column %}{% do parts.append(source_column ~ " = '" ~ m.source ~ "'") %}{% endif -%}
+        {%- if m.condition %}{% do parts.append(catalogue_condition(m)) %}{% endif -%}
+        {%- do out.append(keyed_count(parts | join(' and ') if parts else 'true', m.id)) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{% endmacro %}
+
+{#- The measures of a counting model formed from its counts (`formula`): "<formula> as <measure>". -#}
+{% macro catalogue_formulas(model) %}
+    {%- set out = [] -%}
+    {%- for m in catalogue_registry().model_measures[model] if m.formula -%}
+        {%- do out.append(m.formula ~ ' as ' ~ m.id) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{% endmacro %}
+
 {#- Measures with record keys (the Cell Key Method's raw material): every count of persons,
     households or events, also the lagged ones. -#}
 {% macro keyed_measures() %}

@@ -8,7 +8,7 @@ is allowed, one line per problem (no pydantic URLs), e.g.
     composite 'kinder_teilhabe', dimension 'bildung', indicator 'y', key 'direction':
     Input should be 'higher_is_worse' or 'higher_is_better', got 'up'
 
-(each on one line; the catalogue puts the file and the index entry in front, catalogue.py `_check_indices`).
+(each on one line; the catalogue puts the file and the index entry in front, catalogue/validate.py `_check_indices`).
 """
 
 from __future__ import annotations

@@ -10,17 +10,28 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from orchestration import catalogue as cat
+from orchestration.catalogue import (
+    GENERATED_DIRS,
+    MACROS,
+    Catalogue,
+    CatalogueError,
+    default_path,
+    generate,
+    load,
+    project_levels,
+    render_sources_yml,
+    rendered_files,
+)
 from orchestration.cli import app
 from orchestration.settings import Settings
 
 SETTINGS = Settings.from_env()
-PATH = cat.default_path(SETTINGS.dbt_project_dir)
-LEVELS, PUBLIC = cat.project_levels(SETTINGS.dbt_project_dir)
+PATH = default_path(SETTINGS.dbt_project_dir)
+LEVELS, PUBLIC = project_levels(SETTINGS.dbt_project_dir)
 
 
-def shipped() -> cat.Catalogue:
-    return cat.load(PATH, SETTINGS.contracts_dir, LEVELS)
+def shipped() -> Catalogue:
+    return load(PATH, SETTINGS.contracts_dir, LEVELS)
 
 
 def test_shipped_catalogue_covers_the_agreed_indicator_families():
@@ -55,9 +66,9 @@ def test_generated_files_are_current_and_untracked():
     writes a tracked file)."""
     import subprocess
 
-    cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
-    assert cat.generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
-    folders = [str(SETTINGS.dbt_project_dir / d) for d in cat.GENERATED_DIRS]
+    generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
+    assert generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
+    folders = [str(SETTINGS.dbt_project_dir / d) for d in GENERATED_DIRS]
     tracked = subprocess.run(
         ["git", "ls-files", "--", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
     ).stdout
@@ -71,7 +82,7 @@ def test_generated_files_are_current_and_untracked():
 def test_generated_files_are_reviewable():
     """Every generated file says what it is generated from and by which command (the CSV seeds
     through their folder's README); the macro's registry is one entry per line, not one long line."""
-    files = cat.rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
+    files = rendered_files(shipped(), PUBLIC, LEVELS, SETTINGS.contracts_dir)
     for rel, content in files.items():
         if rel.suffix == ".csv":
             assert (rel.parent / "README.md") in files
@@ -82,7 +93,7 @@ def test_generated_files_are_reviewable():
             else "dbt_project/catalogue/kennzahlenkatalog.yml"
         )
         assert f"GENERATED from {origin} by `sozialmonitor catalogue`" in content
-    macro = files[cat.MACROS / "catalogue.sql"]
+    macro = files[MACROS / "catalogue.sql"]
     assert max(len(line) for line in macro.splitlines()) < 120
     assert macro.count("\n") > 500
 
@@ -93,7 +104,7 @@ def test_dbt_sources_are_one_per_department_from_the_contracts():
     from orchestration.ingest.contracts import load_contracts
 
     contracts = load_contracts(SETTINGS.contracts_dir)
-    document = yaml.safe_load(cat.render_sources_yml(SETTINGS.contracts_dir))
+    document = yaml.safe_load(render_sources_yml(SETTINGS.contracts_dir))
     tables = {
         t["name"]: (s["name"], s["schema"], t["meta"]["dagster"]["asset_key"])
         for s in document["sources"]
@@ -114,6 +125,10 @@ def _broken(tmp_path: Path, edit) -> Path:
 
 def _indicator(raw: dict, indicator_id: str) -> dict:
     return next(i for i in raw["indicators"] if i["id"] == indicator_id)
+
+
+def _measure(raw: dict, measure_id: str) -> dict:
+    return next(m for m in raw["measures"] if m["id"] == measure_id)
 
 
 @pytest.mark.parametrize(
@@ -147,12 +162,41 @@ def _indicator(raw: dict, indicator_id: str) -> dict:
             ),
             ["sternwarte", "no contract"],
         ),
+        # how the models form the measures, and the relations between them (issue 16)
+        (
+            lambda r: _measure(r, "unemployed").update(condition="unemployed_total > 0"),
+            ["'unemployed'", "'condition'", "int_block_labour_market_measures does not count records"],
+        ),
+        (
+            lambda r: _measure(r, "residents").update(column="einwohner"),
+            ["'residents'", "'column'", "int_block_population_measures counts records"],
+        ),
+        (
+            lambda r: _measure(r, "residents_change_1y").update(condition="age < 1"),
+            ["'residents_change_1y'", "'condition'", "only a Baublock measure"],
+        ),
+        (
+            lambda r: _measure(r, "residents_minor").update(within=["residents", "einwohner"]),
+            ["'residents_minor'", "'within'", "unknown measure 'einwohner'"],
+        ),
+        (
+            lambda r: _measure(r, "foreign_nationals").update(within=["households"]),
+            ["'foreign_nationals'", "'within'", "'households' is not a measure of the same model and source"],
+        ),
+        (
+            lambda r: _measure(r, "households").update(partitions={"sizes": ["households_size_1", "size_9"]}),
+            ["'households'", "'partitions.sizes'", "unknown measure 'size_9'"],
+        ),
+        (
+            lambda r: r["counting_models"].append("int_block_sternwarte_measures"),
+            ["'counting_models'", "int_block_sternwarte_measures"],
+        ),
     ],
 )
 def test_a_wrong_entry_names_file_indicator_and_field(tmp_path, edit, expected):
     path = _broken(tmp_path, edit)
-    with pytest.raises(cat.CatalogueError) as info:
-        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    with pytest.raises(CatalogueError) as info:
+        load(path, SETTINGS.contracts_dir, LEVELS)
     message = str(info.value)
     assert str(path) in message
     for part in expected:
@@ -169,8 +213,8 @@ def _break_the_indices(raw: dict) -> None:
 
 def test_every_index_configuration_problem_on_a_line_naming_file_and_entry(tmp_path):
     path = _broken(tmp_path, _break_the_indices)
-    with pytest.raises(cat.CatalogueError) as info:
-        cat.load(path, SETTINGS.contracts_dir, LEVELS)
+    with pytest.raises(CatalogueError) as info:
+        load(path, SETTINGS.contracts_dir, LEVELS)
     lines = str(info.value).splitlines()
     expected = [
         ("index 'kinder_teilhabe', field 'config': composite 'kinder_teilhabe'", "'direction'", "'up'"),
@@ -200,3 +244,115 @@ def test_export_for_the_working_group(tmp_path):
         assert topic in markdown
     assert "| sgb2_quote | SGB II-Quote |" in markdown
     assert CliRunner().invoke(app, ["catalogue", "--check"]).exit_code == 0
+
+
+def test_a_measure_needs_its_model_and_the_vars_its_condition_names(tmp_path):
+    """Where the catalogue sits in a dbt project, a measure's model must exist there and the vars
+    its condition names ({name}) must be vars of dbt_project.yml."""
+    import shutil
+
+    (tmp_path / "catalogue").mkdir()
+    shutil.copy(SETTINGS.dbt_project_dir / "dbt_project.yml", tmp_path / "dbt_project.yml")
+    (tmp_path / "models").symlink_to(SETTINGS.dbt_project_dir / "models")
+    raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))
+    _measure(raw, "residents_senior").update(condition="age >= {rentenalter}")
+    _measure(raw, "dwellings").update(model="int_block_wohnungen_measures")
+    path = tmp_path / "catalogue" / "kennzahlenkatalog.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CatalogueError) as info:
+        load(path, SETTINGS.contracts_dir, LEVELS)
+    lines = str(info.value).splitlines()
+    assert any("'residents_senior', field 'condition': {rentenalter} is not a var" in line for line in lines), lines
+    assert any("'dwellings', field 'model': no model int_block_wohnungen_measures" in line for line in lines), lines
+    assert all(line.startswith(f"{path}: ") for line in lines)
+
+
+def _compiled(tmp_path: Path, raw: dict, vars_: dict | None = None) -> dict[str, str]:
+    """dbt compile of the Baublock models and disclosure_relations in a copy of the dbt project whose
+    catalogue is `raw`: model name -> compiled SQL."""
+    import json
+    import shutil
+
+    import duckdb
+
+    from orchestration.pipeline import run_dbt
+    from tests.helpers import settings_for
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        SETTINGS.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "generated", ".user.yml")
+    )
+    (project / "catalogue" / "kennzahlenkatalog.yml").write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    settings = settings_for(tmp_path).with_paths(dbt_project_dir=project)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse_path)).close()
+    models = ["int_block_population_measures", "int_block_transfer_measures", "disclosure_relations"]
+    command = ["compile", "--quiet", "--select", " ".join(models)]
+    run_dbt(settings, command + (["--vars", json.dumps(vars_)] if vars_ else []))
+    compiled = settings.dbt_target_dir / "compiled" / "sozialmonitor" / "models"
+    return {p.stem: p.read_text(encoding="utf-8") for p in compiled.rglob("*.sql") if p.stem in models}
+
+
+def _relations(sql: str) -> dict[str, tuple[str, dict[str, float]]]:
+    import re
+
+    out: dict[str, tuple[str, dict[str, float]]] = {}
+    pattern = r"select '(\w+)' as relation_id, '([=<]+)' as sense, '(\w+)' as measure, cast\(([-\d.]+) as double\)"
+    for relation_id, sense, measure, coefficient in re.findall(pattern, sql):
+        out.setdefault(relation_id, (sense, {}))[1][measure] = float(coefficient)
+    return out
+
+
+def test_a_measure_added_to_the_catalogue_is_counted_and_related_without_touching_sql(tmp_path):
+    """The counting models and disclosure_relations name no measure: a measure added to a copy of the
+    catalogue (with a condition naming a dbt var, and a relation) appears in the compiled models;
+    the relations between age bands follow the vars (issue 16)."""
+    raw = yaml.safe_load(PATH.read_text(encoding="utf-8"))
+    raw["measures"].insert(
+        [m["id"] for m in raw["measures"]].index("foreign_nationals"),
+        {
+            "id": "residents_pension_age",
+            "kind": "persons",
+            "model": "int_block_population_measures",
+            "source": "register_persons",
+            "condition": "age >= {senior_age_limit} + 2",
+            "within": ["residents"],
+            "description": "Einwohner ab senior_age_limit (65) + 2 Jahren",
+        },
+    )
+    _measure(raw, "sgb12_hlu_recipients").update(condition="benefit_type = 'HLU' and age < 18")
+    compiled = _compiled(tmp_path, raw)
+    population = compiled["int_block_population_measures"]
+    assert "count(case when age >= 65 + 2 then 1 end) as residents_pension_age," in population
+    assert "sum(case when age >= 65 + 2 then _record_key end) as residents_pension_age__key" in population
+    transfer = compiled["int_block_transfer_measures"]
+    assert "count(case when source = 'sozialamt_sgb12' and benefit_type = 'HLU' and age < 18 then 1 end)" in transfer
+    relations = _relations(compiled["disclosure_relations"])
+    assert relations["residents_pension_age_within_residents"] == (
+        "<=",
+        {"residents_pension_age": 1.0, "residents": -1.0},
+    )
+    # with the shipped vars (senior_age_limit = quotient_old_limit = 65, minor_age_limit 18 < 20)
+    assert relations["residents_senior_is_residents_quotient_old"][0] == "="
+    assert "residents_quotient_old_is_residents_senior" not in relations
+    assert "residents_minor_within_residents_quotient_young" in relations
+    assert "residents_quotient_young_within_residents_minor" not in relations
+    for holds in ("seniors_are_65_79_and_80_plus", "below_sgb2_age_and_seniors_partition_residents"):
+        assert relations[holds][0] == "="
+
+    # a later retirement age: the seniors are a part of the old-age quotient's band, no longer equal to
+    # it nor the sum of the two oldest bands; the partitions that do not depend on it stay
+    changed = _relations(_compiled(tmp_path / "vars", raw, {"senior_age_limit": 67})["disclosure_relations"])
+    assert changed["residents_senior_within_residents_quotient_old"] == (
+        "<=",
+        {"residents_senior": 1.0, "residents_quotient_old": -1.0},
+    )
+    for gone in (
+        "residents_senior_is_residents_quotient_old",
+        "residents_quotient_old_within_residents_senior",
+        "seniors_are_65_79_and_80_plus",
+        "below_sgb2_age_and_seniors_partition_residents",
+    ):
+        assert gone not in changed, gone
+    for kept in ("age_bands_partition_residents", "age_bands_partition_residents_fixed", "minors_are_five_bands"):
+        assert changed[kept] == relations[kept]

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from orchestration import catalogue
+from orchestration.catalogue import generate as generate_catalogue_files
 from orchestration.cli import app
 from orchestration.dagster_report import report_cli_run
 from orchestration.defs.release.assets import RELEASE_KEY
@@ -88,7 +88,9 @@ def dagster_built(tmp_path_factory, city_raw):
         # the stale file, after the parse: only the Dagster dbt step can render it again
         stale = settings.dbt_project_dir / STALE_FILE
         stale.write_text("indicator_id\nstale\n", encoding="utf-8")
-        seen["stale_before"] = catalogue.generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
+        seen["stale_before"] = generate_catalogue_files(
+            settings.dbt_project_dir, settings.contracts_dir, check_only=True
+        )
 
         job = defs.resolve_job_def(sensor.job_name)
         raw_keys = [k for k in _selected(defs, sensor.job_name) if k.path[0] == "raw"]
@@ -107,7 +109,9 @@ def dagster_built(tmp_path_factory, city_raw):
         seen["seconds"]["the newest Stichtag's run (raw, dbt, gates)"] = time.perf_counter() - start
         seen["releases_after_sensor_runs"] = list_releases(settings.releases_dir)
         seen["releases_dir_after_sensor_runs"] = settings.releases_dir.exists()
-        seen["stale_after"] = catalogue.generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
+        seen["stale_after"] = generate_catalogue_files(
+            settings.dbt_project_dir, settings.contracts_dir, check_only=True
+        )
 
         start = time.perf_counter()
         publish = defs.resolve_job_def("publish_job")

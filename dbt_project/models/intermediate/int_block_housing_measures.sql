@@ -3,7 +3,8 @@
     of its Stadtviertel; a Stadtviertel without residents is spread evenly over its Baublöcke.
     Summed over whole Stadtviertel (and every nested level above) this is exact; an area that cuts
     a delivered Stadtviertel (a Sozialraum, today's boundaries of a recut Viertel) gets an estimate,
-    flagged `estimated` in the indicator values (macro area_measures). -#}
+    flagged `estimated` in the indicator values (macro area_measures). The weight, the residents of
+    int_block_population_measures, is the crosswalk's method, not one of this model's measures. -#}
 {#- the level the catalogue names as this source's crosswalk -#}
 {%- set level = (measure_registry() | selectattr('topic', 'equalto', 'planung_wohnen') | first).crosswalk -%}
 with housing as (
@@ -46,10 +47,9 @@ weights as (
 select
     w.block_id,
     w.stichtag,
-    h.dwellings * w.weight as dwellings,
-    h.living_space_m2 * w.weight as living_space_m2,
-    h.social_dwellings * w.weight as social_dwellings,
-    h.completed_dwellings * w.weight as completed_dwellings
+    {%- for m in catalogue_registry().model_measures['int_block_housing_measures'] %}
+    h.{{ m.column }} * w.weight as {{ m.id }}{{ "," if not loop.last }}
+    {%- endfor %}
 from weights as w
 inner join housing as h
     on h.area_id = w.area_id

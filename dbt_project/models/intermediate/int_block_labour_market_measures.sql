@@ -3,9 +3,8 @@
     Labour-market counts of the Bundesagentur für Arbeit per Baublock. Cells the BA suppressed
     ('*', true value 1 or 2) contribute nothing to the sum and are counted, so every aggregate
     says how many suppressed cells it lacks. -#}
-{%- set columns = [('unemployed_total', 'unemployed'), ('unemployed_sgb2', 'unemployed_sgb2'),
-    ('unemployed_sgb3', 'unemployed_sgb3'), ('long_term_unemployed', 'long_term_unemployed'),
-    ('employees_svb', 'employees_svb'), ('low_earners', 'low_earners')] -%}
+{#- the Kennzahlenkatalog's measures of this model, each from its delivered `column` -#}
+{%- set measures = catalogue_registry().model_measures['int_block_labour_market_measures'] -%}
 with labour_market as (
     select * from {{ ref('stg_arbeitsagentur__labour_market') }}
 )
@@ -13,9 +12,9 @@ with labour_market as (
 select
     block_id,
     stichtag,
-    {%- for column, measure in columns %}
-    coalesce({{ column }}, 0) as {{ measure }},
-    case when {{ column }}_suppressed then 1 else 0 end as {{ measure }}_suppressed_cells,
-    case when {{ column }} > 0 then _record_key else 0 end as {{ measure }}__key{{ "," if not loop.last }}
+    {%- for m in measures %}
+    coalesce({{ m.column }}, 0) as {{ m.id }},
+    case when {{ m.column }}_suppressed then 1 else 0 end as {{ m.id }}_suppressed_cells,
+    case when {{ m.column }} > 0 then _record_key else 0 end as {{ m.id }}__key{{ "," if not loop.last }}
     {%- endfor %}
 from labour_market

@@ -1,9 +1,10 @@
 {#- Register events of the reporting year ending at the Stichtag, per Baublock. Each event has a
-    destination side (the Baublock moved to, born in) and an origin side (moved from, died in).
-    - moves_in / moves_out cross the Baublock's border; summed over any larger unit, moves inside it
-      cancel in the balance, so migration_balance is additive across levels.
-    - city_moves_in / city_moves_out cross the city border (Zuzüge, Fortzüge); moves_within_city
-      are the Umzüge with their destination in the Baublock (Binnenumzüge).
+    destination side (the Baublock moved to, born in) and an origin side (moved from, died in); the
+    Kennzahlenkatalog's measures of this model count the sides that meet their `condition`:
+    - moves in / out cross the Baublock's border; summed over any larger unit, moves inside it
+      cancel in the balance (the measure with a `formula`), so it is additive across levels;
+    - Zuzüge and Fortzüge cross the city border; Umzüge with their destination in the Baublock are
+      the moves within the city;
     - births and deaths. -#}
 with movements as (
     select * from {{ ref('int_movements_assigned_to_blocks') }}
@@ -27,31 +28,12 @@ counted as (
     select
         block_id,
         stichtag,
-        count(case when side = 'to' and event_type in ('ZUZUG', 'UMZUG') and crosses_border then 1 end) as moves_in,
-        count(case when side = 'from' and event_type in ('FORTZUG', 'UMZUG') and crosses_border then 1 end) as moves_out,
-        {{ keyed_count("side = 'to' and event_type = 'GEBURT'", 'births') }},
-        {{ keyed_count("side = 'from' and event_type = 'STERBEFALL'", 'deaths') }},
-        {{ keyed_count("side = 'to' and event_type = 'ZUZUG'", 'city_moves_in') }},
-        {{ keyed_count("side = 'from' and event_type = 'FORTZUG'", 'city_moves_out') }},
-        {{ keyed_count("side = 'to' and event_type = 'UMZUG'", 'moves_within_city') }}
+        {{ catalogue_counts('int_block_migration_measures') | join(",\n        ") }}
     from sides
     group by block_id, stichtag
 )
 
 select
-    block_id,
-    stichtag,
-    moves_in,
-    moves_out,
-    moves_in - moves_out as migration_balance,
-    births,
-    births__key,
-    deaths,
-    deaths__key,
-    city_moves_in,
-    city_moves_in__key,
-    city_moves_out,
-    city_moves_out__key,
-    moves_within_city,
-    moves_within_city__key
+    *,
+    {{ catalogue_formulas('int_block_migration_measures') | join(",\n    ") }}
 from counted
