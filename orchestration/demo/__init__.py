@@ -4,16 +4,31 @@
     sim = simulate(DemoConfig())                 # the truth, in memory
     paths = generate(Path("raw"), DemoConfig())  # the extracts, as the source contracts describe them
 
-Modules: `config` (DemoConfig, sizes), `streams` (seeded random streams), `names`, `geography`
-(blocks, areas), `addresses` (streets, addresses), `households` (household composition), `population` (yearly
-dynamics), `benefits` (SGB II, BA, SGB XII, Wohngeld), `spelling` (addresses as typed), `truth`
-(Simulation frames), `extracts` (file writers), `xlsx` (reproducible workbooks).
+A development package: the warehouse never depends on it. Only the front doors that make a demo city
+(the CLI: `sozialmonitor demo-data`, and `sozialmonitor run` when raw/ is empty) and the benchmark
+import it (import-linter contract in pyproject.toml); it imports nothing of the warehouse.
+
+Shared simulation: `config` (DemoConfig, sizes), `streams` (seeded random streams), `names`,
+`geography` (blocks, areas), `addresses` (streets, addresses), `households` (household composition),
+`population` (yearly dynamics), `benefits` (SGB II, labour market, SGB XII, Wohngeld, decided
+together), `children` (day care, school entry, transitions), `housing` (housing stock, environment),
+`spelling` (addresses as typed).
+
+One module per department source in `sources/`, each owning its truth frames and its extract
+writer: `geo`, `register`, `arbeitsagentur`, `jobcenter`, `sozialamt`, `wohngeld`, `gesundheitsamt`,
+`jugendamt`, `schulamt`, `planung`, `umwelt`.
+
+Thin orchestration: `truth` (`simulate()`: the shared simulation, then every source's frames),
+`simulation` (the `Simulation` frames and their raw data), `extracts` (`generate()`: every source's
+files, then the demo marker). Helpers: `frames` (frame columns), `files` (German numbers, CSV),
+`xlsx` (reproducible workbooks).
 """
 
 from __future__ import annotations
 
 from .config import DemoConfig
 from .extracts import generate
-from .truth import Simulation, simulate
+from .simulation import Simulation
+from .truth import simulate
 
 __all__ = ["DemoConfig", "Simulation", "generate", "simulate"]
