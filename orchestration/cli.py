@@ -48,9 +48,9 @@ def demo_data(
     force: bool = typer.Option(False, help="Write even if the folder already holds extracts."),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
-    from .demo import DemoConfig
+    from .demo import DemoConfig, generate
     from .locking import run_lock
-    from .pipeline import generate_demo, needs_demo
+    from .pipeline import needs_demo
 
     settings = _settings()
     target = out or settings.raw_dir
@@ -62,7 +62,7 @@ def demo_data(
                 err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
                 raise typer.Exit(1)
             with console.status(f"Generating Musterstadt with {residents:,} residents …"):
-                paths = generate_demo(target, DemoConfig(residents=residents, seed=seed))
+                paths = generate(target, DemoConfig(residents=residents, seed=seed))
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     console.print(
@@ -87,7 +87,9 @@ def run(
     ),
 ) -> None:
     """Run the whole pipeline: ingest raw/, build and test the warehouse, gate it, publish the release."""
-    from .demo import DemoConfig
+    from functools import partial
+
+    from .demo import DemoConfig, generate
     from .pipeline import has_extracts, run_pipeline
 
     # every option is checked before the lock is taken and before anything is loaded or built
@@ -141,7 +143,7 @@ def run(
             on_stage=on_stage,
             dbt_vars={"disclosure_method": disclosure} if disclosure else None,
             # generated inside the run, under its lock, only if raw/ is still empty then
-            demo=DemoConfig(residents=100_000, seed=20241231) if demo else None,
+            demo=partial(generate, cfg=DemoConfig(residents=100_000, seed=20241231)) if demo else None,
         )
     except (SozialmonitorError, OSError) as exc:
         fail(exc, settings, rejections_shown=True)  # the progress lines named each refused file already

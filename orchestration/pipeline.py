@@ -20,8 +20,6 @@ from data_quality import GateFailed, GateReport, run_gates
 
 from . import dbt_runner
 from .catalogue import generate as generate_catalogue_files
-from .demo import generate
-from .demo.extracts import GENERATING_MARKER
 from .disclosure.history import refresh
 from .faults import checkpoint
 from .ingest import IngestReport, ingest
@@ -41,6 +39,9 @@ from .timing import timed
 from .warehouse import connect
 
 RUNS_TABLE = "ops.pipeline_runs"
+# Left in raw/ by a demo generation that has not finished (orchestration/demo/extracts.py writes it
+# first and removes it last; the pipeline does not import the generator, a development package).
+GENERATING_MARKER = ".demo-generating"
 
 
 @dataclass
@@ -218,12 +219,6 @@ def needs_demo(settings: Settings) -> bool:
     return not has_extracts(settings) or (settings.raw_dir / GENERATING_MARKER).exists()
 
 
-def generate_demo(raw_dir: Path, config) -> list[Path]:
-    """Write the demo city's extracts into `raw_dir`. Call it holding the run lock (run_pipeline
-    does; `sozialmonitor demo-data` takes the lock itself): never while a run reads raw/."""
-    return generate(raw_dir, config)
-
-
 def run_ingest(settings: Settings, progress=None, **kwargs) -> IngestReport:
     con = connect(settings.warehouse_path)
     try:
@@ -320,13 +315,15 @@ def run_pipeline(
     wait: float = 0.0,
     on_stage: Callable[[str], None] | None = None,
     dbt_vars: dict | None = None,
-    demo=None,
+    demo: Callable[[Path], object] | None = None,
 ) -> RunSummary:
     """Ingest every extract in raw/, build and test the dbt project, run the quality gates and
     publish the release of the newest Stichtag. One run at a time per warehouse.
 
-    `demo` (a DemoConfig): when raw/ holds no extracts, generate the demo city first, under the
-    run lock, so that two first runs never write into raw/ at the same time.
+    `demo`: writes the demo city into the raw/ folder it is given. When raw/ holds no extracts it is
+    called first, under the run lock, so that two first runs never write into raw/ at the same time.
+    The front door passes the generator (the CLI: orchestration.demo.generate with its DemoConfig);
+    the pipeline does not import it.
 
     `force_release`: accept changed files for Stichtage already released and publish the result as
     a new version (a correction). Without it such files are refused at ingest.
@@ -345,7 +342,7 @@ def run_pipeline(
             if demo is not None and needs_demo(settings):
                 stage("demo")
                 with timed(summary.timings, "demo"):
-                    generate_demo(settings.raw_dir, demo)
+                    demo(settings.raw_dir)
             released = None if force_release else released_inputs(settings.releases_dir)
             stage("ingest")
             with timed(summary.timings, "ingest"):

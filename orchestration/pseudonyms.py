@@ -28,7 +28,7 @@ PSEUDONYM_HEX = 32  # 128 bits of the HMAC name the person
 RECORD_KEY_HEX = 13  # the next 52 bits give the record key (a double holds 52 bits exactly)
 FINGERPRINT_TABLE = "ops.pseudonym_key"
 MIN_KEY_BYTES = 16
-DEMO_MARKER = ".demo-city"  # written by the demo generator (orchestration/demo/extracts.py)
+DEMO_MARKER = ".demo-city"  # written by the demo generator (orchestration/demo/extracts.py, not imported)
 
 
 class KeyMissing(SozialmonitorError):

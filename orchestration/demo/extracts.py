@@ -38,6 +38,8 @@ from .truth import simulate
 
 __all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate", "write_labour_market"]
 
+# The warehouse recognises these names without importing the generator: orchestration.pseudonyms
+# (DEMO_MARKER) and orchestration.pipeline (GENERATING_MARKER) keep a copy, held equal by tests/demo.
 DEMO_MARKER = ".demo-city"
 GENERATING_MARKER = ".demo-generating"
 

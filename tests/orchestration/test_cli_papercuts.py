@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestration import pipeline
+from orchestration import demo, pipeline
 from orchestration.cli import app
 from orchestration.cli_common import parse_stichtag, release_ident
 from orchestration.dbt_runner import DbtFailed
@@ -131,7 +131,7 @@ def test_run_refuses_an_unknown_disclosure_method_before_any_work(tmp_path, monk
     settings = settings_for(tmp_path)
     monkeypatch.setattr(pipeline, "run_pipeline", _never)
     monkeypatch.setattr(pipeline, "has_extracts", _never)
-    monkeypatch.setattr(pipeline, "generate_demo", _never)
+    monkeypatch.setattr(demo, "generate", _never)
     result = runner.invoke(app, ["run", "--disclosure", "foo"], env=settings.env())
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())

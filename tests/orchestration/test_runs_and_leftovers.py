@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from orchestration import pipeline
 from orchestration.cli import app
-from orchestration.demo import DemoConfig
 from orchestration.locking import RunInProgress, run_lock
 from orchestration.pipeline import RUNS_TABLE, RunSummary, _record_run, run_pipeline
 from orchestration.provenance import process_start, run_is_alive
@@ -56,21 +55,20 @@ def _set_process(settings, run_id: str, pid: int | None, host: str | None, start
         con.close()
 
 
-def test_the_demo_city_is_generated_only_while_the_run_holds_the_lock(tmp_path, monkeypatch):
+def test_the_demo_city_is_generated_only_while_the_run_holds_the_lock(tmp_path):
     settings = settings_for(tmp_path)
     seen = []
 
-    def generate_demo(raw_dir, config):
+    def generate_demo(raw_dir):
         # a second run (another process, another open file) could not take the lock now
         with pytest.raises(RunInProgress), run_lock(settings.warehouse_path, purpose="second first run"):
             pass
-        seen.append((raw_dir, config.residents))
+        seen.append(raw_dir)
         raise _Stop
 
-    monkeypatch.setattr(pipeline, "generate_demo", generate_demo)
     with pytest.raises(_Stop):
-        run_pipeline(settings, demo=DemoConfig(residents=1500))
-    assert seen == [(settings.raw_dir, 1500)]
+        run_pipeline(settings, demo=generate_demo)
+    assert seen == [settings.raw_dir]
     # the run was recorded before the generator started, and its failure after
     assert [r[0] for r in _runs(settings).values()] == ["failed"]
 
@@ -94,10 +92,9 @@ def test_a_run_with_extracts_present_generates_nothing(tmp_path, monkeypatch):
     settings = settings_for(tmp_path)
     (settings.raw_dir / "wohngeld").mkdir(parents=True)
     (settings.raw_dir / "wohngeld" / "Wohngeld_20241231.csv").write_text("x\n")
-    monkeypatch.setattr(pipeline, "generate_demo", lambda *a: pytest.fail("demo generated over real extracts"))
     monkeypatch.setattr(pipeline, "run_ingest", lambda *a, **k: (_ for _ in ()).throw(_Stop()))
     with pytest.raises(_Stop):
-        run_pipeline(settings, demo=DemoConfig(residents=1500))
+        run_pipeline(settings, demo=lambda raw_dir: pytest.fail("demo generated over real extracts"))
 
 
 def test_liveness_of_a_recorded_process():
@@ -165,8 +162,7 @@ def test_the_next_run_records_a_killed_run_as_aborted(tmp_path):
 
 
 def test_a_demo_generation_killed_halfway_is_redone_not_left_half(tmp_path):
-    from orchestration.demo.extracts import GENERATING_MARKER
-    from orchestration.pipeline import needs_demo
+    from orchestration.pipeline import GENERATING_MARKER, needs_demo
 
     settings = settings_for(tmp_path)
     assert needs_demo(settings)  # nothing there yet
