@@ -1,4 +1,5 @@
-"""Einwohnermeldeamt: the population register (contracts register_persons, register_movements).
+"""Bürgeramt (Melderegister), prepared by the Statistikstelle: the population register (contracts
+register_persons, register_movements).
 
 Truth: `persons` (one row per person per Stichtag) and `movements` (one row per register event).
 Files: einwohner/EWR_Bestand_YYYYMMDD.csv and bewegungen/EWR_Bewegungen_YYYY.csv (cp1252, ';', CRLF),

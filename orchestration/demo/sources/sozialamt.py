@@ -1,4 +1,4 @@
-"""Sozialamt: SGB XII cases, Grundsicherung im Alter und bei Erwerbsminderung and Hilfe zum
+"""Amt für Soziales: SGB XII cases, Grundsicherung im Alter und bei Erwerbsminderung and Hilfe zum
 Lebensunterhalt (contract sozialamt_sgb12).
 
 Truth: `sgb12` (one row per case per Stichtag). File: sozialamt/SGB12_Faelle_YYYYMMDD.xlsx (sheet
