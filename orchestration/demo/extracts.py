@@ -33,10 +33,9 @@ import duckdb
 
 from .config import DemoConfig
 from .sources import SOURCES
-from .sources.arbeitsagentur import write_labour_market
 from .truth import simulate
 
-__all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate", "write_labour_market"]
+__all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate"]
 
 # The warehouse recognises these names without importing the generator: orchestration.pseudonyms
 # (DEMO_MARKER) and orchestration.pipeline (GENERATING_MARKER) keep a copy, held equal by tests/demo.

@@ -6,7 +6,7 @@ an average dwelling size of about 55–95 m² that falls with block poverty, and
 dwellings of 0–40 % that rises with it. Year by year a few dwellings are completed (infill everywhere,
 now and then a larger project), a share of them social, while the social-housing bindings of older
 dwellings expire. Parks and industrial estates have no dwellings. The extract itself is aggregated
-per Stadtviertel (see `truth.Simulation.housing`).
+per Stadtviertel (see `simulation.Simulation.housing` and `sources/planung.py`).
 
 Environment: block area from the block polygon (as rounded in the GeoJSON), green space and area
 exposed to road noise of Lden ≥ 65 dB. Parks are mostly green, industrial estates mostly loud,

@@ -23,8 +23,9 @@ from scipy import ndimage
 from orchestration.demo import DemoConfig, generate, names, simulate
 from orchestration.demo.addresses import build_streets
 from orchestration.demo.config import RECUT_DATE, sizes_for
-from orchestration.demo.extracts import DEMO_MARKER, write_labour_market
+from orchestration.demo.extracts import DEMO_MARKER
 from orchestration.demo.housing import block_areas
+from orchestration.demo.sources.arbeitsagentur import write_labour_market
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
 CONFIG = DemoConfig(residents=10_000, seed=20241231)
