@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
-from .errors import SozialmonitorError
+from .errors import Place, SozialmonitorError, configuration_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -131,10 +131,11 @@ def read_project_vars(dbt_project_dir: Path) -> ProjectVars:
     try:
         return ProjectVars.load(project.get("vars") or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'vars'}: {e['msg']}" for e in exc.errors(include_url=False)
+        # the location is the var's place in the file: field 'vars.disclosure_method'
+        problems = configuration_problems(
+            exc, file=path, model=ProjectVars, locate=lambda loc: Place(loc=("vars", *loc))
         )
-        raise ProjectConfigError(f"{path}: vars: {problems}") from None
+        raise ProjectConfigError("\n".join(problems)) from None
 
 
 PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"

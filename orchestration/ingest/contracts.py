@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import SozialmonitorError
+from ..errors import Place, SozialmonitorError, configuration_problems
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
 # A bound relative to the file's Stichtag: "year", "date" or "year_start", optionally shifted by
@@ -122,15 +122,15 @@ class Column(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Column:
         if self.type == "date" and not self.date_format:
-            raise ValueError(f"column '{self.name}': a date column needs date_format (e.g. '%d.%m.%Y')")
+            raise ValueError("a date column needs date_format (e.g. '%d.%m.%Y')")
         if self.type != "date" and self.date_format:
-            raise ValueError(f"column '{self.name}': date_format only applies to type date")
+            raise ValueError("date_format only applies to type date")
         if (self.suppressed or self.zero) and self.type != "count":
-            raise ValueError(f"column '{self.name}': suppressed/zero markers only apply to type count")
+            raise ValueError("suppressed/zero markers only apply to type count")
         if self.pad and self.type != "code":
-            raise ValueError(f"column '{self.name}': pad only applies to type code")
+            raise ValueError("pad only applies to type code")
         if self.pseudonymise and self.type not in ("varchar", "code"):
-            raise ValueError(f"column '{self.name}': only varchar and code columns can be pseudonymised")
+            raise ValueError("only varchar and code columns can be pseudonymised")
         return self
 
     @property
@@ -263,18 +263,21 @@ def load_contract(path: Path) -> Contract:
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
-        source = data.get("source", "?") if isinstance(data, dict) else "?"
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            if err["loc"][:1] == ("columns",) and len(err["loc"]) > 1 and isinstance(data, dict):
-                try:
-                    col = data["columns"][err["loc"][1]]["name"]
-                    loc = f"columns[{col}]" + "".join(f".{p}" for p in err["loc"][2:])
-                except (KeyError, IndexError, TypeError):
-                    pass
-            problems.append(f"  - field '{loc}': {err['msg']}")
-        raise ContractError(f"{path} (source '{source}') is not a valid contract:\n" + "\n".join(problems)) from exc
+        problems = configuration_problems(exc, file=path, model=Contract, locate=lambda loc: _place(loc, data))
+        raise ContractError("\n".join(problems)) from exc
+
+
+def _place(loc: tuple[str | int, ...], data: object) -> Place:
+    """The source, and the column by name: ("columns", 3, "type") -> source 'x', column 'y', field 'type'."""
+    source = data.get("source") if isinstance(data, dict) else None
+    entries = (f"source {source!r}",) if isinstance(source, str) else ()
+    if loc[:1] == ("columns",) and len(loc) > 1 and isinstance(loc[1], int) and isinstance(data, dict):
+        columns = data.get("columns")
+        column = columns[loc[1]] if isinstance(columns, list) and loc[1] < len(columns) else None
+        name = column.get("name") if isinstance(column, dict) else None
+        label = f"column {name!r}" if isinstance(name, str) else f"column no. {loc[1] + 1}"
+        return Place((*entries, label), loc[2:])
+    return Place(entries, loc)
 
 
 def load_contracts(directory: Path) -> dict[str, Contract]:

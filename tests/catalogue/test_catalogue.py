@@ -144,7 +144,10 @@ def _measure(raw: dict, measure_id: str) -> dict:
             lambda r: _indicator(r, "residents").update(levels=["stadtviertel", "ortsteil"]),
             ["'residents'", "'levels'", "ortsteil"],
         ),
-        (lambda r: _indicator(r, "jugendquotient").pop("name_en"), ["'jugendquotient'", "'name_en'", "Field required"]),
+        (
+            lambda r: _indicator(r, "jugendquotient").pop("name_en"),
+            ["'jugendquotient'", "missing required field 'name_en'"],
+        ),
         (
             lambda r: _indicator(r, "living_space_per_person").update(disclosure={"rule": "count"}),
             ["'living_space_per_person'", "'disclosure.rule'", "area_m2"],

@@ -85,7 +85,7 @@ def test_a_wrong_entry_names_file_source_and_field(tmp_path):
     message = str(exc.value)
     assert str(path) in message
     assert "source 'wohngeld'" in message
-    assert "columns[household_size].type" in message
+    assert "column 'household_size', field 'type'" in message and "got 'number'" in message
 
 
 def test_a_date_column_needs_its_format(tmp_path):
