@@ -300,7 +300,7 @@ def ingest(
     # every option is checked before the lock is taken and before anything is loaded
     days = [parse_stichtag(s) for s in stichtag] if stichtag else None
     try:
-        known = load_contracts(settings.contracts_dir)
+        known = load_contracts(settings.contracts_dir, settings.project_vars)
         for name in source or ():
             if name not in known:
                 raise _refuse("--source", name, known)

@@ -47,6 +47,18 @@ class ProjectVars(BaseModel):
         """Every spatial level, smallest first: the block level, the nested ones, the others."""
         return [self.block_level, *self.nested_levels, *self.non_nested_levels]
 
+    @property
+    def levels_above_block(self) -> list[str]:
+        """The levels of the Gebietsgliederung (contract geo_areas): every level but the block level."""
+        return [*self.nested_levels, *self.non_nested_levels]
+
+    @property
+    def block_membership_levels(self) -> list[str]:
+        """The levels a Baublock's membership is delivered for (contract geo_block_membership): the
+        first nested level and every non-nested one. The further nested levels follow from the
+        parent codes of the Gebietsgliederung (dbt model int_block_memberships)."""
+        return [*self.nested_levels[:1], *self.non_nested_levels]
+
     @model_validator(mode="after")
     def _levels_fit(self) -> ProjectVars:
         levels = self.levels

@@ -103,7 +103,7 @@ def test_ingest_refuses_an_unknown_source_and_lists_the_known_ones(tmp_path, mon
     assert result.exit_code == 2, result.output
     assert "'nosuch'" in result.output and "--source" in result.output
     flat = " ".join(result.output.split())  # the error panel wraps lines
-    for source in load_contracts(settings.contracts_dir):
+    for source in load_contracts(settings.contracts_dir, settings.project_vars):
         assert source in flat
     assert _touched(settings) == []
 

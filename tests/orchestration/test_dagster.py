@@ -36,7 +36,7 @@ def test_definitions_show_the_whole_graph(dagster_city):
     settings, defs = dagster_city
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    for source in load_contracts(settings.contracts_dir):
+    for source in load_contracts(settings.contracts_dir, settings.project_vars):
         assert f"raw/{source}" in keys
     # dbt models are keyed by their schema, i.e. their layer
     for model in (
