@@ -247,7 +247,8 @@ def status() -> None:
 
 
 def _print_last_run(con) -> None:
-    """The newest run; one still `running` whose process is gone is shown as aborted."""
+    """The newest run; one still `running` whose process is gone (a CLI run's, or that of the Dagster
+    step at work) is shown as aborted."""
     from .pipeline import RUNS_TABLE
     from .provenance import run_is_alive
 
@@ -255,9 +256,10 @@ def _print_last_run(con) -> None:
         "select column_name from duckdb_columns() where schema_name = 'ops' and table_name = 'pipeline_runs'"
     ).fetchall()}  # fmt: skip
     process = "pid, host, process_start" if "pid" in columns else "null, null, null"
+    trigger = "trigger" if "trigger" in columns else "null"
     row = con.execute(
         "select run_id, started_at, finished_at, status, files_loaded, files_unchanged, files_rejected, "
-        f"message, {process} from {RUNS_TABLE} order by started_at desc limit 1"
+        f"message, {process}, {trigger} from {RUNS_TABLE} order by started_at desc limit 1"
     ).fetchone()
     if not row:
         return
@@ -272,6 +274,8 @@ def _print_last_run(con) -> None:
             )
         elif alive is None and row[8] is not None:
             note = f"started on host {row[9]} (pid {row[8]}): whether it is still going cannot be checked from here"
+        elif alive is None and row[11] == "dagster":  # the row names a process only while a step works
+            note = "a Dagster run between its steps: whether it is still going is shown in Dagster"
     colour = {"succeeded": "green", "failed": "red", "aborted": "red"}.get(state, "yellow")
     console.print(
         f"Last run {row[0]}: [{colour}]{state}[/] — started {row[1]:%d.%m.%Y %H:%M:%S}"
@@ -298,7 +302,7 @@ def ingest(
     # every option is checked before the lock is taken and before anything is loaded
     days = [parse_stichtag(s) for s in stichtag] if stichtag else None
     try:
-        known = load_contracts(settings.contracts_dir)
+        known = load_contracts(settings.contracts_dir, settings.project_vars)
         for name in source or ():
             if name not in known:
                 raise _refuse("--source", name, known)

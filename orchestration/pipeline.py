@@ -66,19 +66,28 @@ def has_extracts(settings: Settings) -> bool:
 
 def _mark_abandoned_runs(con, current: str) -> int:
     """Runs still `running` while this run holds the lock cannot be going: the lock is an OS lock
-    freed when its process dies, so their process was killed (SIGKILL, OOM, power loss)."""
-    # A Dagster run is not one process and does not hold the lock between its steps: whether it is
-    # still going is for Dagster to tell, not for this lock.
+    freed when its process dies, so their process was killed (SIGKILL, OOM, power loss).
+
+    A Dagster run is not one process and does not hold the lock between its steps: its row carries
+    a pid only while one of its steps works, holding the lock (`record_dagster_step`). A Dagster
+    row with a pid seen under the lock is a step whose process died; one without is between steps,
+    and whether it is still going is for Dagster to tell."""
     rows = con.execute(
-        f"select run_id, pid, host from {RUNS_TABLE} where status = 'running' and run_id <> ? "
-        "and coalesce(trigger, 'cli') <> 'dagster'",
+        f"select run_id, pid, host, trigger from {RUNS_TABLE} where status = 'running' and run_id <> ? "
+        "and (coalesce(trigger, 'cli') <> 'dagster' or pid is not null)",
         [current],
     ).fetchall()
-    for run_id, pid, host in rows:
+    for run_id, pid, host, trigger in rows:
         who = f"pid {pid} on {host}" if pid is not None else "its process"
+        if trigger == "dagster":
+            who = f"the process of its Dagster step ({who})"
         con.execute(
-            f"update {RUNS_TABLE} set status = 'aborted', message = ? where run_id = ?",
-            [f"aborted: {who} ended without finishing the run (killed?); noticed by run {current}", run_id],
+            f"update {RUNS_TABLE} set status = 'aborted', finished_at = ?, pid = null, message = ? where run_id = ?",
+            [
+                datetime.now(),
+                f"aborted: {who} ended without finishing the run (killed?); noticed by run {current}",
+                run_id,
+            ],
         )
     return len(rows)
 
@@ -170,14 +179,22 @@ def record_dagster_step(
     files: tuple[int, int, int] | None = None,
     gates_outcome: str | None = None,
     release: object | None = None,
+    working: bool = False,
 ) -> None:
     """One step of a Dagster run in the run log: the row of run `run_id` (made by its first step)
     gets the step's seconds added to its stage, its files, gate outcome or release, and `status`
-    ('running', or 'succeeded'/'failed' from the step that ends the run). Call it holding the run
-    lock. Steps of one run never write at the same time: they all hold that lock."""
+    ('running', or 'succeeded'/'failed'/'aborted' from the step that ends the run). Call it holding
+    the run lock. Steps of one run never write at the same time: they all hold that lock.
+
+    `working`: the step starts its work. The row then carries this process (pid, host, start) until
+    the step records again, so that a step killed while it works is told from a run between its
+    steps (`_mark_abandoned_runs`; `sozialmonitor status` shows it aborted), and runs killed before
+    are marked aborted now."""
     con = connect(settings.warehouse_path, extensions=())
     try:
         ensure_runs_table(con)
+        if working:
+            _mark_abandoned_runs(con, run_id)
         exists = con.execute(f"select status from {RUNS_TABLE} where run_id = ?", [run_id]).fetchone()
         if exists is None:
             con.execute(
@@ -185,8 +202,8 @@ def record_dagster_step(
                     trigger) values (?, ?, 'running', ?, ?, '', 'dagster')""",
                 [run_id, started_at, stichtag or "", git_commit(settings.project_dir)],
             )
-        elif exists[0] == "failed":
-            status = "failed"  # a later step (a retry, a check of another asset) does not undo it
+        elif exists[0] in ("failed", "aborted"):
+            status = exists[0]  # a later step (a retry, a check of another asset) does not undo it
         column = STEP_COLUMNS[stage]
         con.execute(
             f"""update {RUNS_TABLE} set {column} = coalesce({column}, 0) + coalesce(?, 0),
@@ -195,7 +212,8 @@ def record_dagster_step(
                 files_loaded = coalesce(files_loaded, 0) + ?, files_unchanged = coalesce(files_unchanged, 0) + ?,
                 files_rejected = coalesce(files_rejected, 0) + ?,
                 gates_outcome = coalesce(?, gates_outcome),
-                release_id = coalesce(?, release_id), release_created = coalesce(?, release_created)
+                release_id = coalesce(?, release_id), release_created = coalesce(?, release_created),
+                pid = ?, host = ?, process_start = ?
             where run_id = ?""",
             [
                 seconds,
@@ -207,6 +225,7 @@ def record_dagster_step(
                 gates_outcome,
                 release.release.id if release is not None else None,
                 release.created if release is not None else None,
+                *((os.getpid(), socket.gethostname(), process_start(os.getpid())) if working else (None, None, None)),
                 run_id,
             ],
         )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
-from .errors import SozialmonitorError
+from .errors import Place, SozialmonitorError, configuration_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,18 @@ class ProjectVars(BaseModel):
     def levels(self) -> list[str]:
         """Every spatial level, smallest first: the block level, the nested ones, the others."""
         return [self.block_level, *self.nested_levels, *self.non_nested_levels]
+
+    @property
+    def levels_above_block(self) -> list[str]:
+        """The levels of the Gebietsgliederung (contract geo_areas): every level but the block level."""
+        return [*self.nested_levels, *self.non_nested_levels]
+
+    @property
+    def block_membership_levels(self) -> list[str]:
+        """The levels a Baublock's membership is delivered for (contract geo_block_membership): the
+        first nested level and every non-nested one. The further nested levels follow from the
+        parent codes of the Gebietsgliederung (dbt model int_block_memberships)."""
+        return [*self.nested_levels[:1], *self.non_nested_levels]
 
     @model_validator(mode="after")
     def _levels_fit(self) -> ProjectVars:
@@ -131,10 +143,11 @@ def read_project_vars(dbt_project_dir: Path) -> ProjectVars:
     try:
         return ProjectVars.load(project.get("vars") or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'vars'}: {e['msg']}" for e in exc.errors(include_url=False)
+        # the location is the var's place in the file: field 'vars.disclosure_method'
+        problems = configuration_problems(
+            exc, file=path, model=ProjectVars, locate=lambda loc: Place(loc=("vars", *loc))
         )
-        raise ProjectConfigError(f"{path}: vars: {problems}") from None
+        raise ProjectConfigError("\n".join(problems)) from None
 
 
 PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"

@@ -30,7 +30,7 @@ def read_raw_files(settings: Settings) -> float:
     from ..ingest.contracts import load_contracts
     from ..ingest.loader import discover
 
-    contracts = load_contracts(settings.contracts_dir)
+    contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     extracts, _ = discover(settings, contracts)
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")

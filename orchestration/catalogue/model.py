@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import SozialmonitorError
+from ..errors import Place, SozialmonitorError, configuration_problems
 
 CATALOGUE_FILE = Path("catalogue") / "kennzahlenkatalog.yml"  # relative to the dbt project
 
@@ -150,17 +150,15 @@ def default_path(dbt_project_dir: Path) -> Path:
     return dbt_project_dir / CATALOGUE_FILE
 
 
-def _where(error: dict[str, Any], raw: dict[str, Any]) -> str:
-    """'indicator share_foreign, field unit' from a pydantic error location."""
-    loc = list(error["loc"])
+def _place(loc: tuple[str | int, ...], raw: dict[str, Any]) -> Place:
+    """An indicator or measure by its id: ("indicators", 4, "unit") -> indicator 'share_foreign', field 'unit'."""
     if len(loc) >= 2 and loc[0] in ("indicators", "measures") and isinstance(loc[1], int):
         entries = raw.get(loc[0]) or []
         entry = entries[loc[1]] if loc[1] < len(entries) and isinstance(entries[loc[1]], dict) else {}
         kind = "indicator" if loc[0] == "indicators" else "measure"
         name = entry.get("id", f"#{loc[1] + 1}")
-        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-        return f"{kind} {name!r}, field {field!r}"
-    return f"field {'.'.join(str(p) for p in loc)!r}"
+        return Place((f"{kind} {name!r}",), loc[2:])
+    return Place(loc=loc)
 
 
 def parse(path: Path) -> Catalogue:
@@ -187,6 +185,6 @@ def parse(path: Path) -> Catalogue:
     try:
         catalogue = Catalogue(**raw, path=str(path))
     except ValidationError as exc:
-        problems = [f"{path}: {_where(e, raw)}: {e['msg']}" for e in exc.errors()]
+        problems = configuration_problems(exc, file=path, model=Catalogue, locate=lambda loc: _place(loc, raw))
         raise CatalogueError("\n".join(problems)) from None
     return catalogue

@@ -14,5 +14,5 @@ STICHTAG_PARTITIONS = dg.DynamicPartitionsDefinition(name="stichtag")
 
 def stichtag_keys(settings: Settings) -> list[str]:
     """The Stichtage of the extracts in raw/."""
-    extracts, _ = discover(settings, load_contracts(settings.contracts_dir))
+    extracts, _ = discover(settings, load_contracts(settings.contracts_dir, settings.project_vars))
     return sorted({e.stichtag.isoformat() for e in extracts if e.stichtag and e.problem is None})

@@ -7,19 +7,27 @@ writes the row of its run itself, holding the run lock it holds for its work any
   trigger 'dagster', status 'running', the Stichtag of the partition;
 - each step adds its seconds to its stage (ingest, dbt, gates, release) and what it knows (files
   loaded / unchanged, the gate outcome, the release);
-- a step that fails marks the run 'failed' with its message (a blocking quality gate that fails
-  too: Dagster fails that step after it reported); the step that finds every other planned step
-  of its run succeeded marks the run 'succeeded'.
+- a step that fails marks the run 'failed' with the error's text, as a failed `sozialmonitor run`
+  is recorded (a blocking quality gate that fails too: Dagster fails that step after it
+  reported); so does a step that asks for a retry (the warehouse busy) when Dagster has no retry
+  left, with "gave up after 3 retries: …"; a step interrupted (the run terminated) marks it
+  'aborted'. The step that finds every other planned step of its run succeeded marks the run
+  'succeeded'. A retry that Dagster will make is not recorded as a failure;
+- while a step works, the row names its process (pid, host, start), and names none between steps
+  (`pipeline.record_dagster_step`): a step killed while it works (SIGKILL, OOM) leaves its row
+  'running' with the pid of a process that is gone, which `sozialmonitor status` shows as aborted
+  and the next run (CLI or Dagster step, holding the lock) records as aborted, like a killed CLI
+  run. A run killed between its steps stays 'running' without a process; Dagster shows it failed.
 
 Why not a run status sensor or hooks: a sensor runs only under the daemon and only when it is on,
 so a run started with the daemon off (or `execute_in_process`) would stay 'running'; job hooks do
 not apply to runs the UI launches from the asset graph (Dagster's implicit asset job). The steps
-run in every case. A transient failure (the warehouse busy) is retried by Dagster and not recorded
-as a failure; a run whose retries all fail stays 'running' in the log (Dagster shows it failed).
+run in every case, and a killed step is told by the process its row names.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +39,9 @@ import dagster as dg
 from ..locking import run_lock
 from ..pipeline import record_dagster_step
 from ..settings import Settings
-from .transient import LOCK_WAIT, is_transient, retry_when_busy
+from .transient import LOCK_WAIT, MAX_RETRIES, is_transient, retry_when_busy
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,35 +90,66 @@ def recorded_step(context, settings: Settings, stage: str, purpose: str) -> Iter
     run_id = op.run_id[:12]
     stichtag = op.partition_key if op.has_partition_key else None
     outcome = StepOutcome()
-    with retry_when_busy(), run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT):
-        started = _run_started(context)
-        record_dagster_step(settings, run_id, stage, started_at=started, status="running", stichtag=stichtag)
-        start = time.perf_counter()
-        try:
-            yield outcome
-        except Exception as exc:
-            if not isinstance(exc, dg.RetryRequested) and not is_transient(exc):
-                record_dagster_step(
-                    settings,
-                    run_id,
-                    stage,
-                    started_at=started,
-                    status="failed",
-                    seconds=time.perf_counter() - start,
-                    message=str(exc) or type(exc).__name__,
-                    files=outcome.files,
-                )
-            raise
-        status = "failed" if outcome.failure else "succeeded" if ends_the_run(context) else "running"
+    started = _run_started(context)
+    start: float | None = None
+
+    def record(status: str, message: str = "", **details) -> None:
+        seconds = None if start is None else time.perf_counter() - start
         record_dagster_step(
-            settings,
-            run_id,
-            stage,
-            started_at=started,
-            status=status,
-            seconds=time.perf_counter() - start,
-            message=outcome.failure,
-            files=outcome.files,
-            gates_outcome=outcome.gates_outcome,
-            release=outcome.release,
-        )
+            settings, run_id, stage, started_at=started, status=status, seconds=seconds, stichtag=stichtag,
+            message=message, files=outcome.files, **details,
+        )  # fmt: skip
+
+    final = op.retry_number >= MAX_RETRIES  # a retry asked for now is refused: Dagster fails the step
+    ended = False
+    try:
+        with retry_when_busy(), run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT):
+            record_dagster_step(
+                settings, run_id, stage, started_at=started, status="running", stichtag=stichtag, working=True
+            )
+            start = time.perf_counter()
+            try:
+                yield outcome
+            except BaseException as exc:
+                ended = True  # recorded here, still holding the lock
+                _quietly(record, *_ending(exc, final))
+                raise
+            status = "failed" if outcome.failure else "succeeded" if ends_the_run(context) else "running"
+            record(status, outcome.failure, gates_outcome=outcome.gates_outcome, release=outcome.release)
+            ended = True
+    except BaseException as exc:
+        if not ended:  # the lock was not had (another run) or the run log could not be written
+            status, message = _ending(exc, final)
+            if status != "running":
+                _quietly(record, status, message)
+        raise
+
+
+def _ending(exc: BaseException, final: bool) -> tuple[str, str]:
+    """The status and message of the run log that a step ending on `exc` leaves: 'running' for a
+    retry that Dagster will make, 'failed' with the error's text (as a failed `sozialmonitor run`
+    records it), 'aborted' for a step interrupted (Dagster's DagsterExecutionInterruptedError)."""
+    if isinstance(exc, dg.RetryRequested) or is_transient(exc):
+        if not final:
+            return "running", ""
+        cause = exc.__cause__ if isinstance(exc, dg.RetryRequested) and exc.__cause__ is not None else exc
+        return "failed", f"gave up after {MAX_RETRIES} retries: {_message(cause)}"
+    if isinstance(exc, Exception):
+        return "failed", _message(exc)
+    return "aborted", f"aborted: the step was interrupted ({_message(exc)})"
+
+
+def _message(exc: BaseException) -> str:
+    """The error's text, or its kind where it has none."""
+    return str(exc) or type(exc).__name__
+
+
+def _quietly(record, *args) -> None:
+    """Record the step's end in the run log as well as can be done: the step's own error is what
+    Dagster must see, not one of the run log's (the warehouse may be why the step failed). A row
+    this leaves 'running' still names the step's process, and is shown and recorded as aborted
+    once that process is gone."""
+    try:
+        record(*args)
+    except Exception as exc:  # logged; the step's own error follows
+        logger.warning("the run log could not record the step's end: %s", exc)

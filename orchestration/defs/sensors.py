@@ -25,7 +25,7 @@ SENSOR_INTERVAL = 30
 
 def _fingerprints(settings: Settings) -> dict[str, tuple[str, str | None]]:
     """raw/-relative path → ("size:mtime_ns", Stichtag or None) for every claimed file."""
-    extracts, _ = discover(settings, load_contracts(settings.contracts_dir))
+    extracts, _ = discover(settings, load_contracts(settings.contracts_dir, settings.project_vars))
     out = {}
     for e in extracts:
         st = e.path.lstat()  # a broken link or a folder is a change too: the run reports it

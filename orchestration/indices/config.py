@@ -8,7 +8,9 @@ is allowed, one line per problem (no pydantic URLs), e.g.
     composite 'kinder_teilhabe', dimension 'bildung', indicator 'y', key 'direction':
     Input should be 'higher_is_worse' or 'higher_is_better', got 'up'
 
-(each on one line; the catalogue puts the file and the index entry in front, catalogue/validate.py `_check_indices`).
+(each on one line; the catalogue puts the file and the index entry in front, catalogue/validate.py
+`_check_indices`). The lines are written by `errors.configuration_problems`, as those of the other
+configurations are; only the entries are found here, and a key is called "key".
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from ..errors import Place, configuration_problems, shown
 
 # Numbers are numbers: no "2" for 2, no True for 1, no inf or NaN (pydantic's lax mode would take the first two).
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -36,11 +40,6 @@ def twice(items: Sequence[str]) -> list[str]:
 def _get(item: Any, key: str) -> Any:
     """`key` of a mapping or an attribute of an already built configuration; None when absent."""
     return item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class FrozenConfig(BaseModel):
@@ -84,7 +83,7 @@ class FrozenConfig(BaseModel):
     @classmethod
     def _from_mapping(cls, data: Any) -> Self:
         if not isinstance(data, Mapping):
-            raise cls._error(f"{cls._kind}: expected a mapping, got {type(data).__name__} ({_shown(data)})")
+            raise cls._error(f"{cls._kind}: expected a mapping, got {type(data).__name__} ({shown(data)})")
         try:
             return cls.model_validate(dict(data))
         except ValidationError as error:
@@ -108,28 +107,20 @@ class FrozenConfig(BaseModel):
 
     @classmethod
     def _describe(cls, error: ValidationError, data: Any, mapping: bool) -> str:
-        return "\n".join(cls._problem(e, data, mapping) for e in error.errors(include_url=False))
+        problems = configuration_problems(error, locate=lambda loc: cls._place(loc, data, mapping), key="key")
+        return "\n".join(problems)
 
     @classmethod
-    def _problem(cls, error: Any, data: Any, mapping: bool) -> str:
-        """One line: the entry (composite, dimension, indicator …), the key, what is wrong."""
+    def _place(cls, loc: tuple[Any, ...], data: Any, mapping: bool) -> Place:
+        """The entries (composite, dimension, indicator …) that hold a problem, by id, and the keys
+        the innermost one takes (those of the mapping form where the configuration is a mapping)."""
         model, item, where = cls, data, [cls._label(data)]
-        loc = list(cls._relocate(tuple(error["loc"])))
-        while len(loc) >= 2 and loc[0] in model._children and isinstance(loc[1], int):
-            field, position = loc.pop(0), loc.pop(0)
+        rest = list(cls._relocate(loc))
+        while len(rest) >= 2 and rest[0] in model._children and isinstance(rest[1], int):
+            field, position = rest.pop(0), rest.pop(0)
             model, entries = model._children[field], _get(item, field)
             ok = isinstance(entries, Sequence) and not isinstance(entries, str) and position < len(entries)
             item = entries[position] if ok else None
             where.append(model._label(item, position))
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            allowed = (model._keys if mapping or model is not cls else ()) or tuple(model.model_fields)
-            return f"{', '.join(where)}: unknown key {loc[-1]!r} (allowed: {', '.join(allowed)})"
-        if kind == "missing" and loc and isinstance(loc[-1], str):
-            return f"{', '.join(where)}: missing required key {loc[-1]!r}"
-        keys = [p for p in loc if isinstance(p, str)]
-        where += [f"key {'.'.join(keys)!r}"] if keys else []
-        where += [f"entry no. {p + 1}" for p in loc if isinstance(p, int)]
-        if kind == "value_error":  # raised by a validator here: the text says what is wrong
-            return f"{', '.join(where)}: {error['ctx']['error']}"
-        return f"{', '.join(where)}: {error['msg']}, got {_shown(error['input'])}"
+        allowed = (model._keys if mapping or model is not cls else ()) or tuple(model.model_fields)
+        return Place(tuple(where), tuple(rest), allowed)

@@ -257,7 +257,10 @@ def build_checks(contract: Contract, stichtag: date | None, controls: bool = Tru
                     f"{typed} is not null and {typed} not in ({', '.join(lit(x) for x in col.values)})",
                     f"not in the code list {col.values}",
                     f"use one of the codes, or add the new code to `values` in {source_file} "
-                    "after the working group agreed on it",
+                    "after the working group agreed on it"
+                    if col.values_from is None
+                    else f"use one of the project's spatial levels ({col.values_from} in {source_file}), or add "
+                    "the new level to the vars nested_levels or non_nested_levels in dbt_project.yml",
                 )
             )
         low, high = _bounds(col, stichtag)

@@ -17,9 +17,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import SozialmonitorError
+from ..errors import Place, SozialmonitorError, configuration_problems
+from ..settings import ProjectVars
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
+# The code lists a contract takes from the project's vars (properties of settings.ProjectVars):
+# levels_above_block = nested_levels + non_nested_levels; block_membership_levels = the first
+# nested level + non_nested_levels.
+ValuesFrom = Literal["levels_above_block", "block_membership_levels"]
 # A bound relative to the file's Stichtag: "year", "date" or "year_start", optionally shifted by
 # whole years ("date-8y": eight years before the Stichtag, e.g. the oldest child in day care).
 RELATIVE_BOUND = re.compile(r"^(?P<base>year|date|year_start)(?:(?P<shift>[+-]\d{1,3})y)?$")
@@ -80,6 +85,9 @@ class Column(BaseModel):
     required: bool = False
     pattern: str | None = None
     values: list[str] | None = None
+    # The code list is one of the project's lists of spatial levels (dbt_project.yml's vars, the
+    # one place they are written): filled in as `values` when the contracts are loaded.
+    values_from: ValuesFrom | None = None
     pad: int | None = Field(default=None, ge=1, le=20)
     min: float | date | None = None
     max: float | date | None = None
@@ -121,16 +129,18 @@ class Column(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
+        if self.values is not None and self.values_from is not None:
+            raise ValueError("give either values or values_from, not both")
         if self.type == "date" and not self.date_format:
-            raise ValueError(f"column '{self.name}': a date column needs date_format (e.g. '%d.%m.%Y')")
+            raise ValueError("a date column needs date_format (e.g. '%d.%m.%Y')")
         if self.type != "date" and self.date_format:
-            raise ValueError(f"column '{self.name}': date_format only applies to type date")
+            raise ValueError("date_format only applies to type date")
         if (self.suppressed or self.zero) and self.type != "count":
-            raise ValueError(f"column '{self.name}': suppressed/zero markers only apply to type count")
+            raise ValueError("suppressed/zero markers only apply to type count")
         if self.pad and self.type != "code":
-            raise ValueError(f"column '{self.name}': pad only applies to type code")
+            raise ValueError("pad only applies to type code")
         if self.pseudonymise and self.type not in ("varchar", "code"):
-            raise ValueError(f"column '{self.name}': only varchar and code columns can be pseudonymised")
+            raise ValueError("only varchar and code columns can be pseudonymised")
         return self
 
     @property
@@ -255,33 +265,56 @@ class Contract(BaseModel):
         return f"raw.{self.source}"
 
 
-def load_contract(path: Path) -> Contract:
+def load_contract(path: Path, project: ProjectVars | None = None) -> Contract:
+    """The contract in `path`, checked; a code list taken from the project's levels (`values_from`)
+    is filled in from `project` (Settings.project_vars), which such a contract needs."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return Contract.model_validate(data)
+        contract = Contract.model_validate(data)
     except ValidationError as exc:
-        source = data.get("source", "?") if isinstance(data, dict) else "?"
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            if err["loc"][:1] == ("columns",) and len(err["loc"]) > 1 and isinstance(data, dict):
-                try:
-                    col = data["columns"][err["loc"][1]]["name"]
-                    loc = f"columns[{col}]" + "".join(f".{p}" for p in err["loc"][2:])
-                except (KeyError, IndexError, TypeError):
-                    pass
-            problems.append(f"  - field '{loc}': {err['msg']}")
-        raise ContractError(f"{path} (source '{source}') is not a valid contract:\n" + "\n".join(problems)) from exc
+        problems = configuration_problems(exc, file=path, model=Contract, locate=lambda loc: _place(loc, data))
+        raise ContractError("\n".join(problems)) from exc
+    return _with_project_values(contract, path, project)
 
 
-def load_contracts(directory: Path) -> dict[str, Contract]:
-    """All contracts, ordered so that a source comes after every source it references."""
+def _with_project_values(contract: Contract, path: Path, project: ProjectVars | None) -> Contract:
+    """`values` of every column with `values_from`: the project's list of that name."""
+    if not any(c.values_from for c in contract.columns):
+        return contract
+    if project is None:
+        raise ContractError(
+            f"{path}: source '{contract.source}' takes code lists from the project's vars (values_from): "
+            "load it with them (load_contracts(directory, settings.project_vars))"
+        )
+    columns = [
+        c.model_copy(update={"values": list(getattr(project, c.values_from))}) if c.values_from else c
+        for c in contract.columns
+    ]
+    return contract.model_copy(update={"columns": columns})
+
+
+def _place(loc: tuple[str | int, ...], data: object) -> Place:
+    """The source, and the column by name: ("columns", 3, "type") -> source 'x', column 'y', field 'type'."""
+    source = data.get("source") if isinstance(data, dict) else None
+    entries = (f"source {source!r}",) if isinstance(source, str) else ()
+    if loc[:1] == ("columns",) and len(loc) > 1 and isinstance(loc[1], int) and isinstance(data, dict):
+        columns = data.get("columns")
+        column = columns[loc[1]] if isinstance(columns, list) and loc[1] < len(columns) else None
+        name = column.get("name") if isinstance(column, dict) else None
+        label = f"column {name!r}" if isinstance(name, str) else f"column no. {loc[1] + 1}"
+        return Place((*entries, label), loc[2:])
+    return Place(entries, loc)
+
+
+def load_contracts(directory: Path, project: ProjectVars | None = None) -> dict[str, Contract]:
+    """All contracts, ordered so that a source comes after every source it references. `project`:
+    the project's vars (Settings.project_vars), for the code lists the contracts take from them."""
     contracts: dict[str, Contract] = {}
     for path in sorted(directory.glob("*.yml")):
-        contract = load_contract(path)
+        contract = load_contract(path, project)
         if contract.source in contracts:
             raise ContractError(f"{path}: source '{contract.source}' is defined twice")
         if path.stem != contract.source:

@@ -100,7 +100,7 @@ class IngestReport:
 
 def describe_unrecognised(settings: Settings, report: IngestReport) -> list[str]:
     """One line per file in raw/ that no contract claims, with the names its folder expects."""
-    contracts = load_contracts(settings.contracts_dir)
+    contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     lines = []
     for path in report.unrecognised:
         folder = path.parent.relative_to(settings.raw_dir).as_posix() if path.is_relative_to(settings.raw_dir) else ""
@@ -633,7 +633,7 @@ def ingest(
 ) -> IngestReport:
     """Load every extract in raw/ (or those of `sources` / `stichtage`). `released`: the inputs of
     the releases made so far; a different file for one of their Stichtage is refused."""
-    contracts = load_contracts(settings.contracts_dir)
+    contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     key = load_key(settings.raw_dir)  # before anything is touched: no key, no load
     check_fingerprint(con, key)
     demo_only = demo_files(settings.raw_dir) if key.is_demo else None

@@ -52,7 +52,7 @@ def unload(
 ) -> UnloadResult:
     if not reason.strip():
         raise UnloadRefused("say why the Stichtag is unloaded (--reason): the record is for the next person")
-    all_contracts = load_contracts(settings.contracts_dir)
+    all_contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     contracts = {name: c for name, c in all_contracts.items() if c.period == "stichtag"}
     unknown = sorted(set(sources or []) - set(contracts))
     if unknown:

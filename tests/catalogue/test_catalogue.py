@@ -103,7 +103,7 @@ def test_dbt_sources_are_one_per_department_from_the_contracts():
     the Dagster asset key of its ingest asset, so the asset graph is the same as before."""
     from orchestration.ingest.contracts import load_contracts
 
-    contracts = load_contracts(SETTINGS.contracts_dir)
+    contracts = load_contracts(SETTINGS.contracts_dir, SETTINGS.project_vars)
     document = yaml.safe_load(render_sources_yml(SETTINGS.contracts_dir))
     tables = {
         t["name"]: (s["name"], s["schema"], t["meta"]["dagster"]["asset_key"])
@@ -144,7 +144,10 @@ def _measure(raw: dict, measure_id: str) -> dict:
             lambda r: _indicator(r, "residents").update(levels=["stadtviertel", "ortsteil"]),
             ["'residents'", "'levels'", "ortsteil"],
         ),
-        (lambda r: _indicator(r, "jugendquotient").pop("name_en"), ["'jugendquotient'", "'name_en'", "Field required"]),
+        (
+            lambda r: _indicator(r, "jugendquotient").pop("name_en"),
+            ["'jugendquotient'", "missing required field 'name_en'"],
+        ),
         (
             lambda r: _indicator(r, "living_space_per_person").update(disclosure={"rule": "count"}),
             ["'living_space_per_person'", "'disclosure.rule'", "area_m2"],

@@ -8,11 +8,12 @@ import pytest
 from orchestration.ingest.contracts import ContractError, load_contract, load_contracts
 from orchestration.settings import Settings
 
-CONTRACTS = Settings.from_env().contracts_dir
+SETTINGS = Settings.from_env()
+CONTRACTS = SETTINGS.contracts_dir
 
 
 def test_shipped_contracts_load_with_references_first():
-    contracts = load_contracts(CONTRACTS)
+    contracts = load_contracts(CONTRACTS, SETTINGS.project_vars)
     names = list(contracts)
     assert {
         "register_persons",
@@ -57,7 +58,7 @@ def test_shipped_contracts_load_with_references_first():
     ],
 )
 def test_file_names_give_the_stichtag(source, filename, expected):
-    assert load_contracts(CONTRACTS)[source].match(filename) == expected
+    assert load_contracts(CONTRACTS, SETTINGS.project_vars)[source].match(filename) == expected
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -85,7 +86,7 @@ def test_a_wrong_entry_names_file_source_and_field(tmp_path):
     message = str(exc.value)
     assert str(path) in message
     assert "source 'wohngeld'" in message
-    assert "columns[household_size].type" in message
+    assert "column 'household_size', field 'type'" in message and "got 'number'" in message
 
 
 def test_a_date_column_needs_its_format(tmp_path):
@@ -106,3 +107,21 @@ def test_a_stichtag_source_needs_a_date_in_its_file_name(tmp_path):
     )
     with pytest.raises(ContractError, match="named group"):
         load_contract(path)
+
+
+def test_a_code_list_from_the_projects_levels_needs_the_project(tmp_path):
+    path = _write(tmp_path, BASE + "  - {name: level, header: L, type: code, values_from: levels_above_block}\n")
+    with pytest.raises(ContractError, match="values_from"):
+        load_contract(path)
+    levels = load_contract(path, SETTINGS.project_vars).column("level").values
+    assert levels == SETTINGS.project_vars.levels[1:]
+    path = _write(tmp_path, BASE + "  - {name: level, header: L, type: code, values_from: levels}\n")
+    with pytest.raises(
+        ContractError, match="column 'level', field 'values_from': Input should be 'levels_above_block'"
+    ):
+        load_contract(path, SETTINGS.project_vars)
+    path = _write(
+        tmp_path, BASE + "  - {name: level, header: L, type: code, values: [a], values_from: levels_above_block}\n"
+    )
+    with pytest.raises(ContractError, match="either values or values_from"):
+        load_contract(path, SETTINGS.project_vars)

@@ -263,7 +263,7 @@ def test_source_line_counts_line_breaks_inside_quotes(env, monkeypatch):
     stage = reading.stage_csv
     from orchestration.ingest.contracts import load_contracts
 
-    contract = load_contracts(settings.contracts_dir)["jugendamt_kita"]
+    contract = load_contracts(settings.contracts_dir, settings.project_vars)["jugendamt_kita"]
     path = put(settings, "jugendamt/Kita_Belegung_20221231.csv", data)
     stage(con, contract, path, "x.csv", data)
     lines = [r[0] for r in con.execute("select _line from _stage order by _line").fetchall()]
@@ -384,7 +384,7 @@ def test_today_decides_what_is_the_future(env):
     settings, _ = env
     today = date.today()
     put(settings, f"einwohner/EWR_Bestand_{today:%Y%m%d}.csv", register())
-    [extract] = discover(settings, load_contracts(settings.contracts_dir))[0]
+    [extract] = discover(settings, load_contracts(settings.contracts_dir, settings.project_vars))[0]
     assert extract.problem is None
 
 

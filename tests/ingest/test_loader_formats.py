@@ -142,3 +142,40 @@ def test_unchanged_files_are_skipped_and_a_new_delivery_replaces_only_its_sticht
         "select benefit_eur from raw.wohngeld where application_number = ? and stichtag = date '2023-12-31'",
         [load_key().pseudonym("WG0000002")],  # the warehouse holds the keyed hash, never the number
     ).fetchone() == (97.5,)
+
+
+def test_the_level_code_lists_are_the_projects_levels(env, tmp_path):
+    """geo_block_membership takes its levels from dbt_project.yml's vars (values_from), the one place
+    they are written: a project that adds a level accepts its memberships, and an unknown level is
+    refused naming file, line, column and the levels allowed."""
+    import yaml
+
+    from orchestration.ingest import IngestFailed
+    from orchestration.ingest.contracts import load_contracts
+
+    settings, con = env
+    project = yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    project["vars"]["non_nested_levels"] = ["sozialraum", "schulbezirk"]
+    folder = tmp_path / "dbt_project"
+    folder.mkdir()
+    (folder / "dbt_project.yml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    settings = settings.with_paths(dbt_project_dir=folder)
+    contracts = load_contracts(settings.contracts_dir, settings.project_vars)
+    assert contracts["geo_block_membership"].column("level").values == ["stadtviertel", "sozialraum", "schulbezirk"]
+    assert contracts["geo_areas"].column("level").values == [
+        *("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "sozialraum", "schulbezirk")
+    ]
+
+    path = settings.raw_dir / "gebiete" / "baublock_zuordnung.csv"
+    path.write_text(MEMBERSHIP + "00001;schulbezirk;S1;01.01.2000;\n", encoding="utf-8")
+    [result] = ingest(settings, con, sources=["geo_block_membership"]).results
+    assert result.status == "loaded" and result.rows == 4
+    assert con.execute("select count(*) from raw.geo_block_membership where level = 'schulbezirk'").fetchone() == (1,)
+
+    path.write_text(MEMBERSHIP + "00002;wahlbezirk;W1;01.01.2000;\n", encoding="utf-8")
+    with pytest.raises(IngestFailed) as exc:
+        ingest(settings, con, sources=["geo_block_membership"])
+    message = str(exc.value)
+    assert "baublock_zuordnung.csv, line 5, column 'Ebene'" in message, message
+    assert "['stadtviertel', 'sozialraum', 'schulbezirk']" in message and "'wahlbezirk'" in message, message
+    assert "non_nested_levels in dbt_project.yml" in message, message

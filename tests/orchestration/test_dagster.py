@@ -36,7 +36,7 @@ def test_definitions_show_the_whole_graph(dagster_city):
     settings, defs = dagster_city
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    for source in load_contracts(settings.contracts_dir):
+    for source in load_contracts(settings.contracts_dir, settings.project_vars):
         assert f"raw/{source}" in keys
     # dbt models are keyed by their schema, i.e. their layer
     for model in (
@@ -171,3 +171,58 @@ def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monk
     assert len(runs) == 2
     assert built[:2] == ("failed", "dagster") and "quality gate" in built[2]
     assert published[:2] == ("failed", "dagster") and "nothing was released" in published[2]
+
+
+def _run_rows(settings) -> dict[str, tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute(
+            "select run_id, status, trigger, message, pid, finished_at from ops.pipeline_runs"
+        ).fetchall()
+    finally:
+        con.close()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_a_run_whose_step_fails_ends_failed_in_the_run_log(dagster_city, monkeypatch):
+    """A broken raw extract fails its step: the run's row ends 'failed' with the error's headline, as
+    a failed `sozialmonitor run` does; so does a step that stays busy until Dagster's retries are
+    used up. No row is left 'running' with the pid of a step that no longer works."""
+    from orchestration.defs import transient
+
+    settings, defs = dagster_city
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("stichtag", ["2024-12-31"])
+    job = defs.resolve_job_def("warehouse_job")
+    extract = next((settings.raw_dir / "wohngeld").glob("Wohngeld_20241231.csv"))
+    extract.write_text("this is no Wohngeld extract\n", encoding="utf-8")
+    broken = job.execute_in_process(
+        partition_key="2024-12-31",
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=[dg.AssetKey(["raw", "wohngeld"])],
+    )
+    assert not broken.success
+    status, trigger, message, pid, finished = _run_rows(settings)[broken.run_id[:12]]
+    assert (status, trigger, pid) == ("failed", "dagster", None) and finished is not None
+    assert message.splitlines()[0] == "1 extract(s) broke their contract; nothing downstream was run.", message
+
+    # the warehouse stays busy (DuckDB's file lock held elsewhere) through every retry Dagster makes
+    monkeypatch.setattr(transient, "SECONDS_TO_WAIT", 0)
+    attempts = []
+
+    def busy(*args, **kwargs):
+        attempts.append(1)
+        raise duckdb.IOException('IO Error: Could not set lock on file "sozialmonitor.duckdb": Conflicting lock')
+
+    monkeypatch.setattr("orchestration.defs.ingest.assets.ingest", busy)
+    stuck = job.execute_in_process(
+        partition_key="2024-12-31",
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=[dg.AssetKey(["raw", "jobcenter_sgb2"])],
+    )
+    assert not stuck.success and len(attempts) == transient.MAX_RETRIES + 1
+    status, trigger, message, pid, finished = _run_rows(settings)[stuck.run_id[:12]]
+    assert (status, trigger, pid) == ("failed", "dagster", None) and finished is not None
+    assert f"after {transient.MAX_RETRIES} retries" in message and "Could not set lock" in message, message

@@ -59,6 +59,24 @@ def test_wrong_vars_are_refused_with_file_and_field(tmp_path, changes, expected)
     assert str(folder / "dbt_project.yml") in str(exc.value) and expected in str(exc.value)
 
 
+def test_every_problem_on_a_line_of_its_own_in_the_common_form(tmp_path):
+    """The vars are reported like the contracts, the catalogue and the index configurations
+    (errors.configuration_problems): "<file>: field '<where>': <what>", no pydantic URL or prefix."""
+    folder = _project_with(tmp_path, disclosure_method="obfuscate", nested_levels=["stadtteil", 3])
+    with pytest.raises(ProjectConfigError) as exc:
+        read_project_vars(folder)
+    path = folder / "dbt_project.yml"
+    assert str(exc.value).splitlines() == [
+        f"{path}: field 'vars.nested_levels', entry no. 2: Input should be a valid string, got 3",
+        f"{path}: field 'vars.disclosure_method': Input should be 'suppression' or 'cell_key', got 'obfuscate'",
+    ]
+    (tmp_path / "twice").mkdir()
+    folder = _project_with(tmp_path / "twice", non_nested_levels=["sozialraum", "stadtteil"])
+    with pytest.raises(ProjectConfigError) as exc:
+        read_project_vars(folder)
+    assert str(exc.value) == f"{folder / 'dbt_project.yml'}: field 'vars': levels named twice: stadtteil"
+
+
 def test_run_refuses_a_wrong_configuration_before_any_work(tmp_path, monkeypatch):
     folder = _project_with(tmp_path, disclosure_method="obfuscate")
     settings = settings_for(tmp_path / "city")

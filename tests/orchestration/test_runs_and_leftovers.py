@@ -161,6 +161,38 @@ def test_the_next_run_records_a_killed_run_as_aborted(tmp_path):
     assert runs["newrun000001"][0] == "running"
 
 
+def test_a_dagster_step_killed_while_it_works_is_aborted_not_running(tmp_path):
+    """A Dagster run's row names the process of the step that works (holding the run lock) and no
+    process between steps: a step killed while it works is shown and recorded as aborted like a
+    killed CLI run; a run between its steps is left to Dagster."""
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    step = {"started_at": datetime(2025, 1, 2, 3, 4, 5), "stichtag": "2024-12-31"}
+    pipeline.record_dagster_step(settings, "dagsterrun01", "ingest", status="running", working=True, **step)
+    assert _runs(settings)["dagsterrun01"][:3:2] == ("running", os.getpid())
+    pipeline.record_dagster_step(settings, "dagsterrun01", "ingest", status="running", seconds=1.0, **step)
+    assert _runs(settings)["dagsterrun01"][:3:2] == ("running", None)  # between its steps
+    out = runner.invoke(app, ["status"], env=settings.env()).output
+    assert "dagsterrun01: running" in out and "Dagster" in out, out
+    cli = _started(settings, "clirun000001", datetime(2025, 1, 1))
+    assert _runs(settings)["dagsterrun01"][0] == "running"  # a CLI run leaves a run between steps alone
+    cli.status = "succeeded"
+    _record_run(settings, cli)
+
+    # the dbt step starts and its process is killed (OOM) while it works
+    pipeline.record_dagster_step(settings, "dagsterrun01", "dbt", status="running", working=True, **step)
+    dead = _dead_pid()
+    _set_process(settings, "dagsterrun01", dead, socket.gethostname(), None)
+    out = runner.invoke(app, ["status"], env=settings.env()).output
+    assert "dagsterrun01: aborted" in out and f"pid {dead}" in out, out
+    # the next run (a CLI run, or a step of another Dagster run) records it, with the process
+    pipeline.record_dagster_step(settings, "dagsterrun02", "ingest", status="running", working=True, **step)
+    status, message, pid, _host = _runs(settings)["dagsterrun01"]
+    assert (status, pid) == ("aborted", None)
+    assert f"Dagster step (pid {dead}" in message and "noticed by run dagsterrun02" in message, message
+    assert _runs(settings)["clirun000001"][0] == "succeeded"
+
+
 def test_a_demo_generation_killed_halfway_is_redone_not_left_half(tmp_path):
     from orchestration.pipeline import GENERATING_MARKER, needs_demo
 
@@ -172,3 +204,25 @@ def test_a_demo_generation_killed_halfway_is_redone_not_left_half(tmp_path):
     assert needs_demo(settings)
     (settings.raw_dir / GENERATING_MARKER).unlink()  # a finished generation, or real extracts
     assert not needs_demo(settings)
+
+
+def test_how_a_dagster_step_that_raises_ends_in_the_run_log():
+    """A failure is 'failed' with its text; a busy warehouse is a retry (still 'running') until
+    Dagster has no retry left; a terminated run's step is 'aborted'."""
+    import dagster as dg
+
+    from orchestration.defs.runs import _ending
+
+    assert _ending(ValueError("1 extract(s) broke their contract"), final=False) == (
+        "failed",
+        "1 extract(s) broke their contract",
+    )
+    busy = duckdb.IOException('IO Error: Could not set lock on file "w.duckdb"')
+    assert _ending(busy, final=False) == ("running", "")
+    assert _ending(RunInProgress("another run"), final=False) == ("running", "")
+    status, message = _ending(busy, final=True)
+    assert status == "failed" and message.startswith("gave up after 3 retries: IO Error: Could not set lock")
+    assert _ending(dg.DagsterExecutionInterruptedError(), final=False) == (
+        "aborted",
+        "aborted: the step was interrupted (DagsterExecutionInterruptedError)",
+    )

@@ -30,7 +30,7 @@ def test_the_run_ends_with_a_release_that_verifies(built_city):
     m = release.manifest()
 
     # inputs: every extract in raw/, with the checksum of the very file
-    extracts, _ = discover(settings, load_contracts(settings.contracts_dir))
+    extracts, _ = discover(settings, load_contracts(settings.contracts_dir, settings.project_vars))
     assert len(m["inputs"]) == len(extracts)
     by_file = {i["file"]: i["sha256"] for i in m["inputs"]}
     for e in extracts:

@@ -73,7 +73,7 @@ def load_metadata(result) -> dict:
 
 def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     assets = []
-    for contract in load_contracts(settings.contracts_dir).values():
+    for contract in load_contracts(settings.contracts_dir, settings.project_vars).values():
         deps = sorted({raw_asset_key(c.references.source) for c in contract.columns if c.references}, key=str)
         columns = "\n".join(f"- `{c.name}` ← '{c.header}' ({c.type})" for c in contract.columns)
 
