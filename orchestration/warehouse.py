@@ -21,7 +21,7 @@ EXTENSIONS: tuple[str, ...] = ()
 # a big city then takes although the work needs far less: beyond the limit, joins, sorts and
 # aggregates spill to `<warehouse>.tmp` beside the file, in the warehouse's private folder.
 MEMORY_LIMIT_SETTING = "SOZIALMONITOR_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "2GB"
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
