@@ -65,6 +65,12 @@ def registry(cat: Catalogue) -> dict[str, Any]:
         "fractional_measures": [m.id for m in cat.measures if m.kind not in PERSON_KINDS or m.crosswalk],
         "cells": cell_specs(cat),
         "small_population": small_population_specs(cat),
+        # the formula of every indicator, for macro indicator_values (one scan per indicator, no join)
+        "indicators": [
+            {"id": ind.id, "numerator": ind.numerator, "denominator": ind.denominator, "factor": float(ind.factor),
+             "unit": ind.unit}  # fmt: skip
+            for ind in cat.indicators
+        ],
         "derived_parts": [
             {"indicator": ind.id, "measure": part, "coefficient": coefficient}
             for ind in cat.indicators
