@@ -25,7 +25,10 @@ ENV_KEY = "SOZIALMONITOR_PSEUDONYM_KEY"
 ENV_KEY_FILE = "SOZIALMONITOR_PSEUDONYM_KEY_FILE"
 DEMO_KEY_FILE = Path(__file__).parent / "demo" / "demo_pseudonym.key"
 PSEUDONYM_HEX = 32  # 128 bits of the HMAC name the person
-RECORD_KEY_HEX = 13  # the next 52 bits give the record key (a double holds 52 bits exactly)
+# the next 28 bits give the record key, k / 2^28. Few enough that every sum of up to 2^25 (33 M)
+# record keys is exact in a double: a cell key does not depend on the order in which a parallel
+# sum adds them (with 52 bits, two builds of the same data differed in the 15th digit)
+RECORD_KEY_HEX = 7
 FINGERPRINT_TABLE = "ops.pseudonym_key"
 MIN_KEY_BYTES = 16
 DEMO_MARKER = ".demo-city"  # written by the demo generator (orchestration/demo/extracts.py, not imported)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+import duckdb
 import numpy as np
 import pytest
 
 from orchestration.disclosure.ckm import CkmParameters, build_ptable, cell_keys, load_parameters
+from orchestration.pseudonyms import record_key_sql
 
 PARAMS = CkmParameters(max_deviation=4, variance=2.0, forbidden_small=2)
 
@@ -62,6 +66,24 @@ def test_cell_key_is_the_sum_of_record_keys_mod_one():
     assert cell_keys(np.array([record_keys.sum()]))[0] == pytest.approx(0.375)
     # a cell made of the same records in any order gets the same key
     assert cell_keys(np.array([record_keys[::-1].sum()]))[0] == pytest.approx(0.375)
+
+
+def test_sums_of_record_keys_do_not_depend_on_their_order():
+    """Record keys as ingestion makes them (orchestration/pseudonyms.record_key_sql) add up exactly,
+    so the cell key of a cell is the same whatever order a parallel sum takes."""
+    con = duckdb.connect()
+    keys = np.array(
+        con.execute(f"select {record_key_sql('sha256(cast(i as varchar))')} from range(200000) as r(i)").fetchnumpy()[
+            con.description[0][0]
+        ]
+    )
+    con.close()
+    assert len(np.unique(keys)) > 199_000 and keys.min() >= 0 and keys.max() < 1
+    rng = np.random.default_rng(7)
+    totals = {math.fsum(keys)} | {float(np.sum(rng.permutation(keys))) for _ in range(5)}
+    totals.add(sum(keys.tolist()))  # left to right, one by one
+    totals.add(float(np.cumsum(keys[::-1])[-1]))
+    assert len(totals) == 1
 
 
 def test_parameters_are_validated(tmp_path):
