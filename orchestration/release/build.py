@@ -91,6 +91,8 @@ ALLOW_LIST: dict[str, tuple[str, ...]] = {
         "source", "stichtag", "records", "assigned", "unassigned", "assignment_rate",
     ),
 }
+# The SQL of the release's wide views, rendered by dbt (macro wide_indicator_view).
+WIDE_VIEWS = "wh.marts.release_indicator_views"
 TOOLS = (
     "sozialmonitor",
     "duckdb",
@@ -255,15 +257,17 @@ def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
 
 
 def _wide_views(con, levels: list[str]) -> None:
-    ids = [r[0] for r in con.execute("select indicator_id from main.indicator_catalogue order by 1").fetchall()]
-    for level in levels:
-        cols = ", ".join(f"max(case when indicator_id = '{i}' then value end) as {i}" for i in ids)
-        con.execute(
-            f"""create view main.indicators_{level} as
-                select area_id, min(area_name) as area_name, stichtag, {cols}
-                from main.indicator_values where level = '{level}'
-                group by area_id, stichtag order by area_id, stichtag"""
+    """The views indicators_<level> over the release's indicator_values, as dbt renders them (model
+    release_indicator_views, macro wide_indicator_view: the marts' wide views have the same SQL)."""
+    views = dict(con.execute(f"select level, view_sql from {WIDE_VIEWS}").fetchall())
+    missing = [level for level in levels if level not in views]
+    if missing:
+        raise ReleaseRefused(
+            f"{WIDE_VIEWS} has no wide view for {', '.join(missing)}: the warehouse was built with other "
+            "public levels; run the pipeline again"
         )
+    for level in levels:
+        con.execute(f"create view main.indicators_{level} as {views[level]}")
 
 
 def _secondary_applied(warehouse: Path) -> bool:
