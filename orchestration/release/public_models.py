@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
 
 PUBLIC_SCHEMA = "public"
@@ -42,7 +43,10 @@ MARK_HINT = (
     "reviewed}}` and its columns with their data_type, then run the pipeline again; otherwise move the "
     "model out of the schema `public`."
 )
-RERUN_HINT = "Run the pipeline again (sozialmonitor run) so that dbt writes a manifest of the project as it is."
+RERUN_HINT = (
+    "Run the pipeline again (sozialmonitor run; in Dagster: reload the code location, which parses the dbt "
+    "project, and materialize again) so that dbt writes a manifest of the project as it is."
+)
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9, ]*\))?$")
 
 
@@ -81,9 +85,15 @@ def read_manifest(target_dir: Path) -> dict[str, Any]:
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        manifest["nodes"], manifest["metadata"]["project_name"]  # noqa: B018 - the keys the release reads
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise PublicModelsError(f"{path} is not a dbt manifest ({exc}). {RERUN_HINT}") from None
+    if not (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("nodes"), dict)
+        and isinstance(manifest.get("metadata"), dict)
+        and manifest["metadata"].get("project_name")
+    ):
+        raise PublicModelsError(f"{path} is not a dbt manifest (no nodes or project name). {RERUN_HINT}")
     return manifest
 
 
@@ -216,5 +226,5 @@ def _resolved_type(con, data_type: str) -> str:
         return data_type.upper()
     try:
         return str(con.execute(f"select typeof(cast(null as {data_type}))").fetchone()[0]).upper()
-    except Exception:  # noqa: BLE001 - an unknown type name simply does not match
+    except duckdb.Error:  # a type DuckDB does not know: compared as written, so it does not match
         return data_type.upper()
