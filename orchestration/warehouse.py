@@ -85,9 +85,3 @@ def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ..
     load_extensions(con, extensions)
     return con
 
-
-def valid_at(alias: str, at: str) -> str:
-    """SQL: the row `alias` is valid at `at` (Gebietsstand; valid_to inclusive, null = still valid).
-    The Python twin of the dbt macro `valid_at`, for SQL written outside dbt (the release's GIS export);
-    written with coalesce, not OR, for the same reason: OR turns hash joins into nested loops."""
-    return f"({alias}.valid_from <= {at} and coalesce({alias}.valid_to, date '9999-12-31') >= {at})"

@@ -73,7 +73,8 @@ def released_city(built_city) -> Path:
 def released_copy(tmp_path, released_city):
     """A private copy of the built and released city, to break things in: its settings."""
     base = tmp_path / "city"
-    shutil.copytree(released_city, base, symlinks=True, ignore=shutil.ignore_patterns("*.lock", "dbt_target"))
+    # dbt_target included: its manifest says what the warehouse's schema `public` may publish
+    shutil.copytree(released_city, base, symlinks=True, ignore=shutil.ignore_patterns("*.lock"))
     return settings_for(base)
 
 

@@ -1,5 +1,5 @@
-"""The indices as a release publishes them (dbt Python models pub_index_status_dynamics and
-pub_index_composite).
+"""The indices as a release publishes them (dbt Python models int_public_index_status_dynamics and
+int_public_index_composite, published through pub_index_*).
 
 Privacy by construction: the published indices are computed from the published harmonised series
 (pub_indicator_series) and from nothing else. Every input is a value that disclosure control let

@@ -36,7 +36,6 @@ from typing import Any
 
 from data_quality import GateFailed, GateReport
 
-from ..catalogue import INDICATOR_COLUMNS
 from ..dbt_runner import run_dbt
 from ..errors import SozialmonitorError
 from ..faults import checkpoint
@@ -49,6 +48,14 @@ from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
 from .gis import write_gis
 from .metadata import describe_release, licence, readme_sections, write_open_data
+from .public_models import (
+    PUBLIC_SCHEMA,
+    PublicModel,
+    PublicModelsError,
+    allowed_columns,
+    check_tables,
+    public_models,
+)
 from .public_text import check_public_text
 from .report import REPORT_DIR, build_document, check_pdfs, load_templates, meta_for, write_report
 from .report import write_data as write_report_data
@@ -57,40 +64,11 @@ from .signing import SigningError, load_signing_key, sign_manifest, write_public
 from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 from .tables import write_tables
 
-PUBLIC_SCHEMA = "public"
-# The only tables (and columns) a release may contain: aggregates that passed disclosure control.
-# Anything else in the schema `public`, or a column not listed here, refuses the release, so a
-# model added to the schema by mistake can never reach the public.
-ALLOW_LIST: dict[str, tuple[str, ...]] = {
-    "indicator_values": (
-        "indicator_id", "level", "area_id", "area_name", "stichtag", "value", "numerator", "denominator",
-        "unit", "is_suppressed", "suppression_reason", "flags",
-    ),
-    "indicator_series": (
-        "indicator_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "value", "numerator",
-        "denominator", "unit", "is_suppressed", "suppression_reason", "flags",
-    ),
-    "index_status_dynamics": (
-        "index_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "population", "indexed", "reason",
-        "estimated_inputs", "status_z", "status_class", "dynamics_z", "dynamics_class", "dynamics_years",
-        "index_group",
-    ),
-    "index_composite": (
-        "index_id", "level", "area_id", "area_name", "gebietsstand", "stichtag", "component", "component_name",
-        "value", "rank", "indexed", "reason", "missing_indicators", "estimated_inputs", "median_rank", "rank_p05",
-        "rank_p95", "draws",
-    ),
-    "index_catalogue": ("index_id", "kind", "name_de", "description_de", "levels", "config"),
-    "areas": (
-        "level", "level_rank", "is_nested", "area_id", "area_name", "parent_level", "parent_id", "valid_from",
-        "valid_to",
-    ),
-    # the published metadata of the Kennzahlenkatalog: every column of the generated seed
-    "indicator_catalogue": tuple(INDICATOR_COLUMNS),
-    "address_assignment": (
-        "source", "stichtag", "records", "assigned", "unassigned", "assignment_rate",
-    ),
-}
+# The tables a release may contain (and their columns) are the dbt models of the schema `public`
+# with an enforced contract and a disclosure-review mark, read from the dbt manifest
+# (public_models.py); anything else in the schema refuses the release.
+# The SQL of the release's wide views, rendered by dbt (macro wide_indicator_view).
+WIDE_VIEWS = "wh.marts.release_indicator_views"
 TOOLS = (
     "sozialmonitor",
     "duckdb",
@@ -190,7 +168,9 @@ def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
     ]
 
 
-def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, Any]]:
+def _public_tables(
+    con, stichtag: date, out_dir: Path, models: dict[str, PublicModel]
+) -> dict[str, dict[str, Any]]:
     names = [
         r[0]
         for r in con.execute(
@@ -200,30 +180,15 @@ def _public_tables(con, stichtag: date, out_dir: Path) -> dict[str, dict[str, An
     ]
     if "indicator_values" not in names:
         raise ReleaseRefused("the warehouse has no public.indicator_values: run the pipeline (dbt build) first")
-    unknown = sorted(set(names) - set(ALLOW_LIST))
-    if unknown:
-        raise ReleaseRefused(
-            f"public.{', public.'.join(unknown)} is not on the release allow-list (orchestration/release/build.py "
-            "ALLOW_LIST): only aggregates that passed disclosure control may be published. Move the model out "
-            "of the schema `public`, or add it to the list after a disclosure review."
-        )
+    try:
+        check_tables(con, "wh", names, models)  # reviewed dbt models, exactly their contracts' columns
+    except PublicModelsError as exc:
+        raise ReleaseRefused(str(exc)) from None
     data_dir = out_dir / "data"
     data_dir.mkdir()
     tables = {}
     for name in names:
-        columns = {
-            r[0]
-            for r in con.execute(
-                "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
-                "and table_name = ?",
-                [PUBLIC_SCHEMA, name],
-            ).fetchall()
-        }
-        extra = sorted(columns - set(ALLOW_LIST[name]))
-        if extra:
-            raise ReleaseRefused(
-                f"public.{name} has columns that are not on the release allow-list: {', '.join(extra)}"
-            )
+        columns = {column for column, _ in models[name].columns}
         where = ""
         if "stichtag" in columns:
             where = "where stichtag <= $day"
@@ -255,15 +220,17 @@ def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
 
 
 def _wide_views(con, levels: list[str]) -> None:
-    ids = [r[0] for r in con.execute("select indicator_id from main.indicator_catalogue order by 1").fetchall()]
-    for level in levels:
-        cols = ", ".join(f"max(case when indicator_id = '{i}' then value end) as {i}" for i in ids)
-        con.execute(
-            f"""create view main.indicators_{level} as
-                select area_id, min(area_name) as area_name, stichtag, {cols}
-                from main.indicator_values where level = '{level}'
-                group by area_id, stichtag order by area_id, stichtag"""
+    """The views indicators_<level> over the release's indicator_values, as dbt renders them (model
+    release_indicator_views, macro wide_indicator_view: the marts' wide views have the same SQL)."""
+    views = dict(con.execute(f"select level, view_sql from {WIDE_VIEWS}").fetchall())
+    missing = [level for level in levels if level not in views]
+    if missing:
+        raise ReleaseRefused(
+            f"{WIDE_VIEWS} has no wide view for {', '.join(missing)}: the warehouse was built with other "
+            "public levels; run the pipeline again"
         )
+    for level in levels:
+        con.execute(f"create view main.indicators_{level} as {views[level]}")
 
 
 def _secondary_applied(warehouse: Path) -> bool:
@@ -276,11 +243,12 @@ def _secondary_applied(warehouse: Path) -> bool:
 
 
 def _disclosure_rules(
-    dbt_vars: dict[str, Any], public_levels: list[str], method: str, settings_warehouse: Path
-) -> dict[str, Any]:
+    dbt_vars: dict[str, Any], public_levels: list[str], method: str, settings_warehouse: Path,
+    allow_list: dict[str, list[str]],
+) -> dict[str, Any]:  # fmt: skip
     common = {
         "published_levels": public_levels,
-        "allow_list": {name: list(cols) for name, cols in ALLOW_LIST.items()},
+        "allow_list": allow_list,
         "rounding_decimals": dbt_vars.get("public_decimals"),
         "pseudonymisation": (
             "person, household and case keys: HMAC-SHA256 with a key kept outside warehouse and release"
@@ -448,6 +416,15 @@ def report_templates_dir(settings: Settings) -> Path:
     return Path(env) if env else settings.project_dir / "report"
 
 
+def release_models(settings: Settings) -> dict[str, PublicModel]:
+    """The models of the schema `public` per the dbt manifest of the run that built the warehouse;
+    a missing or stale manifest is refused (ReleaseRefused)."""
+    try:
+        return public_models(settings.dbt_project_dir, settings.dbt_target_dir)
+    except PublicModelsError as exc:
+        raise ReleaseRefused(str(exc)) from None
+
+
 def release_signing_key(settings: Settings):
     """The key that signs the release; a release that cannot be signed is refused (ReleaseRefused)."""
     try:
@@ -467,6 +444,7 @@ class _Build:
     say: Callable[[str], None]
     seconds: dict[str, float] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    models: dict[str, PublicModel] = field(default_factory=dict)  # the schema `public` per the dbt manifest
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     geo: dict[str, Any] = field(default_factory=dict)
     geopackage: Any = None
@@ -516,10 +494,12 @@ def publish(
     signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
     if gates.blocking_failures:
         raise GateFailed(gates)
+    models = release_models(settings)  # what may be published: from the dbt manifest, before any work
 
     tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     build = _Build(settings, stichtag, tmp, settings.project_vars.as_dict(), progress or (lambda _msg: None))
+    build.models = models
     try:
         _export(build)
         gates.redacted().write(tmp / "quality")
@@ -565,7 +545,7 @@ def _export(build: _Build) -> None:
         try:
             con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
             build.inputs = _inputs(con, build.stichtag)
-            build.tables = _public_tables(con, build.stichtag, tmp)
+            build.tables = _public_tables(con, build.stichtag, tmp, build.models)
             unsafe = check_public_text(con, build.tables)  # names from extracts: control characters, length
             if unsafe:
                 raise ReleaseRefused(_unsafe_text_message(unsafe))
@@ -720,7 +700,8 @@ def _manifest(
             },
             "contracts": {p.stem: sha256_file(p) for p in contracts},
             "disclosure": _disclosure_rules(
-                dbt_vars, build.public_levels, build.audit.method, settings.warehouse_path
+                dbt_vars, build.public_levels, build.audit.method, settings.warehouse_path,
+                allowed_columns(build.models),
             ),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},
         },

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ingest.loader import sha256_file
-from ..warehouse import extension_path, valid_at
+from ..warehouse import extension_path
 
 GEOPACKAGE = "sozialmonitor.gpkg"
 # Why a value is not given (Zeichenerklärung of official statistics; the same signs as the tables)
@@ -62,6 +62,11 @@ GAP_QUANTILE = 0.95  # of each Baublock's distance to its nearest neighbour: the
 GAP_SEARCH_M = 100.0  # neighbours further apart (across a park, a river) do not count as a street
 GRID_M = 1.0  # coordinates are snapped to this grid (metres) before they are reprojected
 
+# The dbt models the export reads (in the warehouse attached as `wh`): the Baublock polygons, and
+# which Baublöcke form each public unit on every Gebietsstand (the SQL of validity lives in dbt).
+BLOCK_GEOMETRY = "wh.marts.dim_block_geometry"
+UNIT_BLOCKS = "wh.marts.dim_public_unit_blocks"
+
 
 def gap_closing_distance(con, configured: float | None = None) -> float:
     """The buffer distance (metres) of the closing: the var `geometry_gap_closing_m` if set, otherwise
@@ -81,7 +86,7 @@ def gap_closing_distance(con, configured: float | None = None) -> float:
         f"""with blocks as (
                 select block_code, geom,
                     ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
-                from (select block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from wh.raw.geo_block_polygons)
+                from (select block_id as block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from {BLOCK_GEOMETRY})
             ),
             reach as (
                 select b.block_code, cx.range as cx, cy.range as cy
@@ -125,16 +130,16 @@ def unit_geometries(con, stichtag: date, levels: list[str], gap_closing_m: float
     con.execute(
         f"""create or replace temp table unit_geometry as
             with members as (
-                select m.level, m.area_id, m.block_id from wh.marts.dim_block_membership as m
-                where m.level in (select unnest($levels::varchar[])) and {valid_at("m", "$day")}
+                select m.level, m.area_id, m.area_name, m.block_id from {UNIT_BLOCKS} as m
+                where m.level in (select unnest($levels::varchar[]))
+                    and m.gebietsstand = (select max(gebietsstand) from {UNIT_BLOCKS} where gebietsstand <= $day)
             ),
             names as (
-                select a.level, a.area_id, a.area_name from main.areas as a
-                where a.level in (select unnest($levels::varchar[])) and {valid_at("a", "$day")}
+                select distinct level, area_id, area_name from members
             ),
             shapes as (
                 select m.level, m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
-                from members as m inner join wh.raw.geo_block_polygons as p on p.block_code = m.block_id
+                from members as m inner join {BLOCK_GEOMETRY} as p on p.block_id = m.block_id
             ),
             closed as (
                 select level, area_id, ST_Buffer(ST_Buffer(ST_Union_Agg(geom order by block_id),

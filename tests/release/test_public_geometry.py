@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.release import find_release
-from orchestration.warehouse import extension_path, valid_at
+from orchestration.warehouse import extension_path
 from tests.helpers import settings_for
 
 CRS = "EPSG:25832"
@@ -58,9 +58,11 @@ def geo(released_city):
         "create table blocks as select block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom "
         "from wh.raw.geo_block_polygons"
     )
+    # the memberships at the Stichtag from the delivered periods (not from the model the export reads)
     con.execute(
-        f"""create table members as select m.level, m.area_id, m.block_id from wh.marts.dim_block_membership as m
-            where m.level in (select distinct level from units) and {valid_at("m", "$day")}""",
+        """create table members as select m.level, m.area_id, m.block_id from wh.marts.dim_block_membership as m
+            where m.level in (select distinct level from units)
+                and m.valid_from <= $day and (m.valid_to is null or m.valid_to >= $day)""",
         {"day": stichtag},
     )
     yield con, manifest

@@ -228,3 +228,82 @@ def test_release_list_and_show(built_city):
     assert "register_persons" in result.output and "indicator_values" in result.output
     result = runner.invoke(app, ["release", "show", "2019-12-31"], env=built_city.env())
     assert result.exit_code == 1 and "no release" in result.output
+
+
+def _own_dbt_project(settings, tmp_path):
+    """`settings` with a copy of the dbt project to change (the manifest in the city's target stays)."""
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(settings.dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    return settings.with_paths(dbt_project_dir=copy)
+
+
+def test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse(released_copy):
+    """The schema `public` may hold only the reviewed dbt models, with exactly their contracts' columns."""
+    settings = released_copy
+    before = tree_digest(settings.releases_dir)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create table public.person_list as select 'K0001' as person_key")
+    con.close()
+    with pytest.raises(ReleaseRefused, match=r"public\.person_list is no dbt model of the manifest"):
+        gate_and_publish(settings)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("drop table public.person_list")
+    con.execute("alter table public.areas add column person_key varchar")
+    con.close()
+    with pytest.raises(ReleaseRefused, match=r"public\.areas does not have .*columns not in the contract: person_key"):
+        gate_and_publish(settings)
+    assert tree_digest(settings.releases_dir) == before
+
+
+def test_a_public_model_without_the_review_mark_refuses_the_release(released_copy, tmp_path):
+    """A model put into `public` by mistake - Baublock counts, with a contract - is built by dbt but
+    never published: its yml entry has no disclosure-review mark, and the message says what to do."""
+    from orchestration.pipeline import run_dbt
+
+    settings = _own_dbt_project(released_copy, tmp_path)
+    before = tree_digest(settings.releases_dir)
+    public = settings.dbt_project_dir / "models" / "public"
+    (public / "pub_block_persons.sql").write_text(
+        "select block_id, cast(count(*) as bigint) as persons\n"
+        "from {{ ref('int_persons_assigned_to_blocks') }}\ngroup by block_id\n",
+        encoding="utf-8",
+    )
+    (public / "_block_persons.yml").write_text(
+        """version: 2
+models:
+  - name: pub_block_persons
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: block_id
+        data_type: varchar
+      - name: persons
+        data_type: bigint
+""",
+        encoding="utf-8",
+    )
+    run_dbt(settings, ["run", "--select", "pub_block_persons"])  # writes the manifest, as the pipeline's run does
+    with pytest.raises(ReleaseRefused) as exc:
+        gate_and_publish(settings)
+    message = str(exc.value)
+    assert "public.pub_block_persons (model pub_block_persons) has no disclosure-review mark" in message
+    assert "meta: {disclosure: reviewed}" in message
+    assert tree_digest(settings.releases_dir) == before
+
+
+def test_a_release_needs_the_manifest_of_the_dbt_run(released_copy, tmp_path):
+    settings = released_copy
+    before = tree_digest(settings.releases_dir)
+    # a model changed since dbt built the warehouse: the manifest no longer says what is published
+    changed = _own_dbt_project(settings, tmp_path)
+    areas = changed.dbt_project_dir / "models" / "public" / "pub_areas.sql"
+    areas.write_text(areas.read_text(encoding="utf-8") + "-- changed\n", encoding="utf-8")
+    with pytest.raises(ReleaseRefused, match=r"manifest .* is stale: models/public/pub_areas.sql changed"):
+        gate_and_publish(changed)
+    # no manifest at all
+    (settings.dbt_target_dir / "manifest.json").unlink()
+    with pytest.raises(ReleaseRefused, match="there is no dbt manifest"):
+        gate_and_publish(settings)
+    result = runner.invoke(app, ["release", "create"], env=settings.env())
+    assert result.exit_code == 6 and "no dbt manifest" in result.output
+    assert tree_digest(settings.releases_dir) == before

@@ -44,10 +44,15 @@ def _cte_not_materialized():
     return "not materialized"
 
 
+def _text_literal(text):
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 _DISPATCHED = {
     "regexp_replace_all": _regexp_replace_all,
     "regexp_extract_group": _regexp_extract_group,
     "cte_not_materialized": _cte_not_materialized,
+    "text_literal": _text_literal,
 }
 
 dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg)

@@ -1,3 +1,3 @@
 -- depends_on: {{ ref('indicator_catalogue') }}
 {{ config(materialized='view') }}
-{{ wide_indicator_view('sozialraum') }}
+{{ wide_indicator_view('sozialraum', ref('fct_indicator_values'), ref('dim_area')) }}

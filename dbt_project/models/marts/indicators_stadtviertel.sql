@@ -1,3 +1,3 @@
 -- depends_on: {{ ref('indicator_catalogue') }}
 {{ config(materialized='view') }}
-{{ wide_indicator_view('stadtviertel') }}
+{{ wide_indicator_view('stadtviertel', ref('fct_indicator_values'), ref('dim_area')) }}

@@ -18,6 +18,9 @@ from ..runs import recorded_step
 
 RELEASE_KEY = dg.AssetKey(["release"])
 PUBLIC_MODELS = ("indicator_values", "areas", "indicator_catalogue", "address_assignment")
+# the marts the release reads besides the schema `public`: the GIS export's Baublöcke per unit and
+# their polygons, the SQL of the wide views
+RELEASE_MARTS = ("dim_block_geometry", "dim_public_unit_blocks", "release_indicator_views")
 
 
 class ReleaseConfig(dg.Config):
@@ -27,7 +30,8 @@ class ReleaseConfig(dg.Config):
 def release_deps() -> list[dg.AssetKey]:
     gated = {tuple(s.target.split("/")) for s in SUITES}
     public = {("public", f"pub_{m}") for m in PUBLIC_MODELS}
-    return [dg.AssetKey(list(k)) for k in sorted(gated | public)]
+    marts = {("marts", m) for m in RELEASE_MARTS}
+    return [dg.AssetKey(list(k)) for k in sorted(gated | public | marts)]
 
 
 @dg.asset(

@@ -1,11 +1,13 @@
 """The published status and dynamics index (method of Berlin's MSS), computed from the published
 harmonised series (pub_indicator_series) only, withheld values estimated from published ones: it
 cannot tell more about a protected count than the published values do.
-Code: orchestration/indices/public.py."""
+Code: orchestration/indices/public.py.
+Published as public.index_status_dynamics by the SQL model pub_index_status_dynamics, whose contract fixes the columns
+(dbt enforces contracts on SQL models only)."""
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", alias="index_status_dynamics")
+    dbt.config(materialized="table")
     from orchestration.indices.marts import needed_indicators
     from orchestration.indices.public import public_status_dynamics
 
