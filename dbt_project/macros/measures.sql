@@ -99,8 +99,10 @@
     {{ return(catalogue_registry().person_measures) }}
 {% endmacro %}
 
-{#- A number in [0, 1) from the first 13 hex digits of a (pseudonymised, i.e. keyed-hash) text:
-    records derived from a pseudonym (households) get their key this way. DuckDB-specific cast. -#}
+{#- A number in [0, 1) from the first 7 hex digits of a (pseudonymised, i.e. keyed-hash) text:
+    records derived from a pseudonym (households) get their key this way. As many bits as
+    ingestion's record keys (orchestration/pseudonyms.py RECORD_KEY_HEX): few enough that their sums
+    are exact, whatever order a parallel sum takes. DuckDB-specific cast. -#}
 {% macro hex_fraction(expression) -%}
-    cast(cast('0x' || substr({{ expression }}, 1, 13) as ubigint) as double) / 4503599627370496.0
+    cast(cast('0x' || substr({{ expression }}, 1, 7) as ubigint) as double) / 268435456.0
 {%- endmacro %}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 
 import duckdb
 import numpy as np
 import pytest
 
 from orchestration.disclosure.ckm import CkmParameters, build_ptable, cell_keys, load_parameters
-from orchestration.pseudonyms import record_key_sql
+from orchestration.pseudonyms import RECORD_KEY_HEX, record_key_sql
+from orchestration.settings import PROJECT_DIR
 
 PARAMS = CkmParameters(max_deviation=4, variance=2.0, forbidden_small=2)
 
@@ -84,6 +86,15 @@ def test_sums_of_record_keys_do_not_depend_on_their_order():
     totals.add(sum(keys.tolist()))  # left to right, one by one
     totals.add(float(np.cumsum(keys[::-1])[-1]))
     assert len(totals) == 1
+
+
+def test_household_record_keys_have_the_same_width():
+    """The dbt macro hex_fraction (households' record keys) keeps as many bits as ingestion's."""
+    macros = (PROJECT_DIR / "dbt_project" / "macros" / "measures.sql").read_text(encoding="utf-8")
+    digits, divisor = re.search(
+        r"substr\(\{\{ expression \}\}, 1, (\d+)\) as ubigint\) as double\) / ([\d.]+)", macros
+    ).groups()
+    assert int(digits) == RECORD_KEY_HEX and float(divisor) == 16.0**RECORD_KEY_HEX
 
 
 def test_parameters_are_validated(tmp_path):
