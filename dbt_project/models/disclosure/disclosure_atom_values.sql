@@ -2,6 +2,9 @@
     sum of its records' keys (the Cell Key Method's raw material). -#}
 {%- set registry = measure_registry() -%}
 {%- set keyed = keyed_measures() -%}
+{#- sums that are not whole numbers (areas, crosswalked shares) rounded as in int_area_measures,
+    so that the order of a parallel sum cannot change them -#}
+{%- set fractional = catalogue_registry().fractional_measures -%}
 
 with atoms as (
     select * from {{ ref('disclosure_atoms') }}
@@ -16,7 +19,11 @@ summed as (
         a.stichtag,
         a.atom_id,
         {%- for group in registry %}{% for measure in group.measures %}
+        {%- if measure in fractional %}
+        round(coalesce(sum(b.{{ measure }}), 0), 6) as {{ measure }},
+        {%- else %}
         coalesce(sum(b.{{ measure }}), 0) as {{ measure }},
+        {%- endif %}
         {%- if measure in keyed %}
         coalesce(sum(b.{{ measure }}__key), 0) as {{ measure }}__key,
         {%- endif %}

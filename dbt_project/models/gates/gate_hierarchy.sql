@@ -41,7 +41,8 @@ summed as (
         ch.parent_id,
         ch.stichtag,
         m.measure,
-        sum(coalesce(m.amount, 0)) as children_sum,
+        -- rounded like the area measures: a parallel sum of fractions must not change the table
+        round(sum(coalesce(m.amount, 0)), 6) as children_sum,
         count(*) as children
     from children as ch
     inner join measures as m
