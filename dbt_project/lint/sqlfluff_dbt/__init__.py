@@ -44,10 +44,16 @@ def _cte_not_materialized():
     return "not materialized"
 
 
+def _key_sum(expression):
+    scale = "4503599627370496"  # 2^52
+    return f"cast(sum(cast({expression} * {scale}.0 as hugeint)) % {scale} as double) / {scale}.0"
+
+
 _DISPATCHED = {
     "regexp_replace_all": _regexp_replace_all,
     "regexp_extract_group": _regexp_extract_group,
     "cte_not_materialized": _cte_not_materialized,
+    "key_sum": _key_sum,
 }
 
 dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg)

@@ -18,7 +18,7 @@ summed as (
         {%- for group in registry %}{% for measure in group.measures %}
         coalesce(sum(b.{{ measure }}), 0) as {{ measure }},
         {%- if measure in keyed %}
-        coalesce(sum(b.{{ measure }}__key), 0) as {{ measure }}__key,
+        coalesce({{ key_sum('b.' ~ measure ~ '__key') }}, 0) as {{ measure }}__key,
         {%- endif %}
         {%- endfor %}{% endfor %}
         count(*) as blocks
