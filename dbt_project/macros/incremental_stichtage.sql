@@ -21,6 +21,16 @@
     }) }}
 {%- endmacro %}
 
+{#- The years the catalogue's lagged measures look back (sorted, each once): the `lags` of a model
+    whose rows read the Baublock values of earlier Stichtage. -#}
+{% macro catalogue_lag_years() -%}
+    {%- set years = [] -%}
+    {%- for group in measure_registry() if group.lag_years and group.lag_years not in years -%}
+        {%- do years.append(group.lag_years) -%}
+    {%- endfor -%}
+    {{ return(years | sort) }}
+{%- endmacro %}
+
 {#- The Stichtage this build rebuilds, as a list of ISO date strings; none = all of them (also in
     a unit test, which has no relation of its own). -#}
 {% macro rebuilt_stichtage() -%}

@@ -1,7 +1,10 @@
 {#- The true value of every measure in every atom (internal: it is what suppression hides), and the
-    sum of its records' keys (the Cell Key Method's raw material). -#}
+    sum of its records' keys (the Cell Key Method's raw material). A measure with fractions (a
+    source spread over the Baublöcke) is rounded to 6 decimals as in int_area_measures: its
+    floating-point sum depends on the order of the rows in its last bits. -#}
 {%- set registry = measure_registry() -%}
 {%- set keyed = keyed_measures() -%}
+{%- set fractional = catalogue_registry().fractional_measures -%}
 
 with atoms as (
     select * from {{ ref('disclosure_atoms') }}
@@ -16,7 +19,11 @@ summed as (
         a.stichtag,
         a.atom_id,
         {%- for group in registry %}{% for measure in group.measures %}
+        {%- if measure in fractional %}
+        coalesce(round(sum(b.{{ measure }}), 6), 0) as {{ measure }},
+        {%- else %}
         coalesce(sum(b.{{ measure }}), 0) as {{ measure }},
+        {%- endif %}
         {%- if measure in keyed %}
         coalesce({{ key_sum('b.' ~ measure ~ '__key') }}, 0) as {{ measure }}__key,
         {%- endif %}
