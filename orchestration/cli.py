@@ -79,6 +79,12 @@ def run(
         False, "--force", help="Accept changed files for a released Stichtag and publish a new version."
     ),
     release: bool = typer.Option(True, help="Run the quality gates and publish the release at the end."),
+    full_refresh: bool = typer.Option(
+        False,
+        "--full-refresh",
+        help="Rebuild every Stichtag in dbt (default: only those whose files changed since the last build, "
+        "and those that read them through lagged measures).",
+    ),
     wait: float = typer.Option(0.0, min=0.0, help="If another run holds the warehouse, wait up to this many seconds."),
     disclosure: str = typer.Option(
         None,
@@ -144,6 +150,7 @@ def run(
             dbt_vars={"disclosure_method": disclosure} if disclosure else None,
             # generated inside the run, under its lock, only if raw/ is still empty then
             demo=partial(generate, cfg=DemoConfig(residents=100_000, seed=20241231)) if demo else None,
+            full_refresh=full_refresh,
         )
     except (SozialmonitorError, OSError) as exc:
         fail(exc, settings, rejections_shown=True)  # the progress lines named each refused file already
@@ -158,6 +165,8 @@ def run(
         f"  Stichtage: {', '.join(d.strftime('%d.%m.%Y') for d in summary.stichtage)}",
         "  " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.timings.items()),
     ]
+    if summary.build is not None:
+        lines.append(f"  dbt: {summary.build.describe()}")
     if summary.gates is not None:
         s = summary.gates.summary()
         colour = "green" if s["outcome"] == "passed" else "yellow"

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import yaml
+
 from data_quality import GateFailed, GateReport, run_gates
 
 from . import dbt_runner
+from .build_plan import BuildPlan, plan_build, record_build, record_unplanned_build
 from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
 from .faults import checkpoint
@@ -54,6 +57,7 @@ class RunSummary:
     status: str = "running"
     gates: object | None = None  # data_quality.GateReport
     release: object | None = None  # release.PublishResult
+    build: BuildPlan | None = None  # what dbt rebuilt and why
 
 
 def has_extracts(settings: Settings) -> bool:
@@ -112,6 +116,9 @@ def ensure_runs_table(con) -> None:
         ("process_start", "bigint"),
         # who ran it: 'cli' (run_pipeline) or 'dagster' (a Dagster run; run_id = its first 12 chars)
         ("trigger", "varchar"),
+        # what the dbt build rebuilt and why (its row in ops.dbt_builds: dbt_build_id)
+        ("dbt_build_id", "varchar"),
+        ("dbt_rebuilt", "varchar"),
     ):
         con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
 
@@ -129,8 +136,8 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
             f"""insert into {RUNS_TABLE} (run_id, started_at, finished_at, status, stichtage, files_loaded,
                 files_unchanged, files_rejected, seconds_ingest, seconds_dbt, git_commit, message,
                 seconds_gates, seconds_release, gates_outcome, release_id, release_created, pid, host,
-                process_start, trigger)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'cli')""",
+                process_start, trigger, dbt_build_id, dbt_rebuilt)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'cli', ?, ?)""",
             [
                 summary.run_id,
                 summary.started_at,
@@ -152,6 +159,8 @@ def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> N
                 os.getpid(),
                 socket.gethostname(),
                 process_start(os.getpid()),
+                summary.build.build_id if summary.build is not None else None,
+                summary.build.describe() if summary.build is not None else None,
             ],
         )
     finally:
@@ -278,11 +287,59 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     return changed
 
 
+# dbt flags that choose part of the project: such a build is not planned by Stichtag
+SELECTING_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type"})
+
+
+def _with_vars(command: list[str], extra: dict) -> tuple[list[str], dict]:
+    """`command` with `extra` merged into its --vars (dbt reads them as YAML), and the vars it had."""
+    command = list(command)
+    given: dict = {}
+    if "--vars" in command:
+        i = command.index("--vars")
+        given = yaml.safe_load(command[i + 1]) or {}
+        del command[i : i + 2]
+    merged = {**given, **extra}
+    return (command + ["--vars", json.dumps(merged)] if merged else command), given
+
+
+def planned_dbt(
+    settings: Settings,
+    command: list[str],
+    on_event: Callable | None = None,
+    run_id: str | None = None,
+    full_refresh: bool = False,
+):
+    """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is. A build (or run)
+    of the whole project rebuilds only the Stichtage whose inputs changed since the last build
+    (orchestration.build_plan), or everything when `full_refresh` or the plan says so; it is
+    recorded in ops.dbt_builds. Returns dbt's result and the plan (None for other commands)."""
+    building = bool(command) and command[0] in BUILDING_COMMANDS
+    prepare_dbt(settings, released_cells=building)
+    if not command or command[0] not in ("build", "run"):
+        return dbt_runner.run_dbt(settings, command, on_event=on_event), None
+    if SELECTING_FLAGS & set(command):
+        record_unplanned_build(settings, run_id, f"dbt {' '.join(command)}")
+        return dbt_runner.run_dbt(settings, command, on_event=on_event), None
+    bare = [c for c in command if c != "--full-refresh"]
+    _, given = _with_vars(bare, {})
+    asked = full_refresh or "--full-refresh" in command
+    plan = plan_build(settings, given, full_refresh=asked)
+    final, _ = _with_vars(bare + plan.dbt_arguments(), plan.dbt_vars())
+    record_build(settings, plan, run_id, "running")
+    try:
+        result = dbt_runner.run_dbt(settings, final, on_event=on_event)
+    except BaseException:
+        record_build(settings, plan, run_id, "failed")
+        raise
+    record_build(settings, plan, run_id, "succeeded")
+    return result, plan
+
+
 def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
-    """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is: every dbt call
-    of the pipeline, the CLI and the tests goes through here."""
-    prepare_dbt(settings, released_cells=bool(command) and command[0] in BUILDING_COMMANDS)
-    return dbt_runner.run_dbt(settings, command, on_event=on_event)
+    """dbt in this process (`planned_dbt`): every dbt call of the pipeline, the CLI and the tests
+    goes through here."""
+    return planned_dbt(settings, command, on_event=on_event)[0]
 
 
 def run_gates_on(settings: Settings) -> GateReport:
@@ -335,6 +392,7 @@ def run_pipeline(
     on_stage: Callable[[str], None] | None = None,
     dbt_vars: dict | None = None,
     demo: Callable[[Path], object] | None = None,
+    full_refresh: bool = False,
 ) -> RunSummary:
     """Ingest every extract in raw/, build and test the dbt project, run the quality gates and
     publish the release of the newest Stichtag. One run at a time per warehouse.
@@ -346,6 +404,10 @@ def run_pipeline(
 
     `force_release`: accept changed files for Stichtage already released and publish the result as
     a new version (a correction). Without it such files are refused at ingest.
+
+    dbt rebuilds only the Stichtage whose files changed since the last build, and those that read
+    them through lagged measures (orchestration.build_plan; `summary.build` says what and why);
+    `full_refresh` rebuilds every Stichtag.
 
     The run is recorded in ops.pipeline_runs (trigger 'cli'); `sozialmonitor run` then reports a
     succeeded run to the Dagster instance of DAGSTER_HOME when one is set
@@ -372,7 +434,9 @@ def run_pipeline(
                 command = list(dbt_command or ["build"])
                 if dbt_vars:
                     command += ["--vars", json.dumps(dbt_vars)]
-                run_dbt(settings, command, on_event=_dbt_fault_point)
+                _, summary.build = planned_dbt(
+                    settings, command, on_event=_dbt_fault_point, run_id=summary.run_id, full_refresh=full_refresh
+                )
             if release:
                 stage("gates")
                 with timed(summary.timings, "gates"):

@@ -40,6 +40,8 @@ grid as (
     from memberships as m
     inner join stichtage as s
         on {{ valid_at('m', 's.stichtag') }}
+    -- built incrementally (int_area_measures): the rebuilt Stichtage and those lagging them
+    where {{ stichtag_rebuilt('s.stichtag', catalogue_lag_years()) }}
     {%- endif %}
 ),
 {% for cw in crosswalked %}

@@ -4,7 +4,7 @@
     Flags: source_missing, denominator_zero, input_suppressed (the BA withheld input cells) and
     estimated (a source delivered only on coarser units was spread over the Baublöcke by
     population, and this area cuts such a unit). -#}
-{% macro indicator_values(area_model) %}
+{% macro indicator_values(area_model, incremental=false) %}
 {%- set registry = measure_registry() -%}
 {%- set estimated_by = {} -%}
 {%- for group in registry if group.crosswalk %}{% for m in group.measures %}{% do estimated_by.update({m: group.topic ~ '_estimated'}) %}{% endfor %}{% endfor -%}
@@ -16,6 +16,9 @@
     no long table of all measures to join back to itself (at Berlin size that join took 3 minutes). -#}
 with area_measures as (
     select * from {{ ref(area_model) }}
+    {%- if incremental %}
+    where {{ stichtag_rebuilt('stichtag', catalogue_lag_years()) }}
+    {%- endif %}
 ),
 
 joined as (

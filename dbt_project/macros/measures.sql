@@ -56,7 +56,26 @@
     Method's raw material; record keys come from ingestion, see orchestration/pseudonyms.py). -#}
 {% macro keyed_count(condition, name) -%}
     count(case when {{ condition }} then 1 end) as {{ name }},
-    sum(case when {{ condition }} then _record_key end) as {{ name }}__key
+    {{ key_sum("case when " ~ condition ~ " then _record_key end") }} as {{ name }}__key
+{%- endmacro %}
+
+{#- A sum of record keys, as the fractional part of the exact sum (null when there is nothing to
+    sum). A record key is a whole number of 2^-52 (orchestration/pseudonyms.py, hex_fraction), so
+    the keys are summed as whole numbers: a floating-point sum would depend on the order of the rows
+    in its last bits (threads, a table built incrementally), and the cell key is the fractional part
+    of the sum, so only that part is kept, exactly, at every level the keys are summed. -#}
+{% macro key_sum(expression) -%}
+    {{ return(adapter.dispatch('key_sum', 'sozialmonitor')(expression)) }}
+{%- endmacro %}
+
+{% macro default__key_sum(expression) -%}
+    cast(sum(cast({{ expression }} * 4503599627370496.0 as decimal(38, 0))) % 4503599627370496 as double)
+    / 4503599627370496.0
+{%- endmacro %}
+
+{% macro duckdb__key_sum(expression) -%}
+    cast(sum(cast({{ expression }} * 4503599627370496.0 as hugeint)) % 4503599627370496 as double)
+    / 4503599627370496.0
 {%- endmacro %}
 
 {#- A measure's condition (Kennzahlenkatalog) with its dbt vars filled in: `{minor_age_limit}` is

@@ -4,6 +4,8 @@ Each size runs in its own process; the parent measures that process's wall time 
 (os.wait4) and writes docs/performance.md. Figures are reported as ratios against the floor
 measured in the same run, because the machines here are shared and noisy.
 Sizes: SOZIALMONITOR_BENCH_SIZES (comma-separated residents), default 100000,1000000,3900000 (Berlin).
+Adding one Stichtag (incremental Stichtage) is measured at SOZIALMONITOR_BENCH_INCREMENTAL_SIZE
+(default 1000000; one of the sizes, empty for none).
 """
 
 from __future__ import annotations
@@ -89,6 +91,46 @@ def run_case(residents: int, workdir: Path) -> dict:
     return result
 
 
+def run_incremental_case(residents: int, workdir: Path) -> dict:
+    """A full run on the first five Stichtage' files, then one after adding the sixth's, in a
+    process of its own on the city `run_case` generated (run_one --incremental)."""
+    result, wall, rss = _child(residents, workdir, "--incremental")
+    result.update(residents=residents, wall_s=wall, peak_rss_mb=rss)
+    for case in ("first", "added"):
+        stages = result[f"{case}_stages_s"]
+        result[f"{case}_pipeline_s"] = sum(stages.get(k, 0.0) for k in ("ingest", "dbt", "gates", "release"))
+    return result
+
+
+def incremental_lines(r: dict) -> list[str]:
+    """The section on adding one Stichtag."""
+    first, added = r["first_stages_s"], r["added_stages_s"]
+    share = r["added_pipeline_s"] / r["first_pipeline_s"]
+    dbt_share = added["dbt"] / first["dbt"]
+    return [
+        "",
+        "## Adding one Stichtag",
+        "",
+        f"{r['residents']:,} residents: the whole pipeline on the files of the first five Stichtage (a full",
+        f"build), then again after adding the files of the sixth ({r['latest_stichtag']}): ingest loads the new",
+        "files only, dbt rebuilds that Stichtag only in the microdata-sized models (orchestration/build_plan.py),",
+        "the gates and the release run in full.",
+        "",
+        "| run | ingest | dbt build | gates | release | pipeline |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[
+            f"| {label} | {st['ingest']:.1f} s | {st['dbt']:.1f} s | {st.get('gates', 0):.1f} s |"
+            f" {st.get('release', 0):.1f} s | {r[case + '_pipeline_s']:.1f} s |"
+            for label, case, st in (("five Stichtage, full", "first", first), ("sixth added", "added", added))
+        ],
+        "",
+        f"**Adding one Stichtag: {r['added_pipeline_s']:.1f} s = {share:.0%} of the full run** "
+        f"(dbt alone: {added['dbt']:.1f} s = {dbt_share:.0%} of its full build).",
+        "",
+        f"What dbt rebuilt: {r['added_build']}.",
+    ]
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -126,7 +168,7 @@ def report_lines(r: dict) -> list[str]:
     ]
 
 
-def write_report(results: list[dict], path: Path, report: dict | None = None) -> None:
+def write_report(results: list[dict], path: Path, report: dict | None = None, incremental: dict | None = None) -> None:
     lines = [
         "# Performance",
         "",
@@ -185,6 +227,8 @@ def write_report(results: list[dict], path: Path, report: dict | None = None) ->
         "Target we steer by: a Berlin-size city (3.9 M residents, six Stichtage) end to end, gates,",
         "disclosure control and release included, within 5× the floor and 4 GB on a 2-core machine.",
     ]
+    if incremental:
+        lines += incremental_lines(incremental)
     if report:
         lines += report_lines(report)
     lines += hand_written_sections(path)
@@ -211,19 +255,25 @@ def main() -> None:
     sizes = [int(s) for s in os.environ.get("SOZIALMONITOR_BENCH_SIZES", "100000,1000000,3900000").split(",")]
     workdir = settings.project_dir / "bench"
     workdir.mkdir(exist_ok=True)
+    incremental_size = os.environ.get("SOZIALMONITOR_BENCH_INCREMENTAL_SIZE", "1000000")
     results = []
+    incremental = None
     for residents in sizes:
         print(f"benchmark: {residents:,} residents …", flush=True)
         result = run_case(residents, workdir)
         print(json.dumps(result), flush=True)
         results.append(result)
+        if incremental_size and residents == int(incremental_size):
+            print(f"benchmark: adding one Stichtag at {residents:,} residents …", flush=True)
+            incremental = run_incremental_case(residents, workdir)
+            print(json.dumps(incremental), flush=True)
     print("benchmark: the printed report at Berlin size …", flush=True)
     from .report import run as run_report
 
     printed = run_report(settings.project_dir / "tests" / "data" / "berlin-mss")
     print(json.dumps(printed), flush=True)
     report = settings.project_dir / "docs" / "performance.md"
-    write_report(results, report, printed)
+    write_report(results, report, printed, incremental)
     print(f"written {report}")
 
 

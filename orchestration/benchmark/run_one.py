@@ -1,7 +1,9 @@
 """One benchmark step in its own process (so its peak memory is its own): `--generate` writes the
 city's extracts; `--pipeline` runs the whole pipeline on them (ingest, dbt build, quality gates,
 release); `--floor` then measures the floor on the same raw files and warehouse and checks that
-both give the same numbers. Prints JSON."""
+both give the same numbers; `--incremental` runs the pipeline on the files of all Stichtage but the
+latest in a warehouse of its own, then again after adding the latest Stichtag's files (a reporting
+period's work: dbt rebuilds that Stichtag only). Prints JSON."""
 
 from __future__ import annotations
 
@@ -91,6 +93,41 @@ def compare_with_marts(con) -> dict:
     return {"values_compared": compared, "values_differing": differing}
 
 
+def run_incremental(settings: Settings, workdir: Path) -> dict:
+    """The pipeline on every file but the latest Stichtag's, then after adding those: seconds of
+    each stage of both runs, in a copy of raw/ under `workdir` (the city's own warehouse stays)."""
+    from ..ingest.contracts import load_contracts
+    from ..ingest.loader import discover
+
+    extracts, _ = discover(settings, load_contracts(settings.contracts_dir, settings.project_vars))
+    latest = max(e.stichtag for e in extracts if e.stichtag is not None)
+    if workdir.exists():
+        make_writable(workdir)
+        shutil.rmtree(workdir)
+    own = settings.with_paths(
+        raw_dir=workdir / "raw",
+        warehouse_path=workdir / "warehouse" / "sozialmonitor.duckdb",
+        quarantine_dir=workdir / "quarantine",
+        dbt_target_dir=workdir / "dbt_target",
+        releases_dir=workdir / "releases",
+    )
+    held_back = {e.path for e in extracts if e.stichtag == latest}
+    shutil.copytree(
+        settings.raw_dir, own.raw_dir, ignore=lambda d, names: [n for n in names if Path(d, n) in held_back]
+    )
+    out: dict = {"latest_stichtag": latest.isoformat()}
+    for case in ("first", "added"):
+        if case == "added":
+            for path in sorted(held_back):
+                shutil.copy2(path, own.raw_dir / path.relative_to(settings.raw_dir))
+        start = time.perf_counter()
+        summary = run_pipeline(own)
+        out[f"{case}_s"] = time.perf_counter() - start
+        out[f"{case}_stages_s"] = dict(summary.timings)
+        out[f"{case}_build"] = summary.build.describe() if summary.build is not None else None
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, required=True)
@@ -100,6 +137,7 @@ def main() -> None:
     step.add_argument("--generate", action="store_true", help="generate the extracts")
     step.add_argument("--pipeline", action="store_true", help="run the pipeline on them")
     step.add_argument("--floor", action="store_true", help="measure the floor, compare with the pipeline's values")
+    step.add_argument("--incremental", action="store_true", help="a full run without the latest Stichtag, then add it")
     args = parser.parse_args()
     settings = Settings.from_env().with_paths(
         raw_dir=args.dir / "raw",
@@ -117,6 +155,9 @@ def main() -> None:
         t_generate = time.perf_counter() - start
         raw_bytes = sum(p.stat().st_size for p in paths)
         print(json.dumps({"generate_s": t_generate, "raw_mb": round(raw_bytes / 1e6, 1)}))
+        return
+    if args.incremental:
+        print(json.dumps(run_incremental(settings, args.dir / "incremental")))
         return
     if args.pipeline:
         summary = run_pipeline(settings)

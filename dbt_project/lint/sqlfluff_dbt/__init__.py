@@ -46,6 +46,9 @@ def _cte_not_materialized():
 
 def _text_literal(text):
     return "'" + str(text).replace("'", "''") + "'"
+def _key_sum(expression):
+    scale = "4503599627370496"  # 2^52
+    return f"cast(sum(cast({expression} * {scale}.0 as hugeint)) % {scale} as double) / {scale}.0"
 
 
 _DISPATCHED = {
@@ -53,6 +56,7 @@ _DISPATCHED = {
     "regexp_extract_group": _regexp_extract_group,
     "cte_not_materialized": _cte_not_materialized,
     "text_literal": _text_literal,
+    "key_sum": _key_sum,
 }
 
 dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg)

@@ -1,9 +1,9 @@
 {#- The true value of every measure in every atom (internal: it is what suppression hides), and the
-    sum of its records' keys (the Cell Key Method's raw material). -#}
+    sum of its records' keys (the Cell Key Method's raw material). A measure with fractions (a
+    source spread over the Baublöcke) is rounded to 6 decimals as in int_area_measures: its
+    floating-point sum depends on the order of the rows in its last bits. -#}
 {%- set registry = measure_registry() -%}
 {%- set keyed = keyed_measures() -%}
-{#- sums that are not whole numbers (areas, crosswalked shares) rounded as in int_area_measures,
-    so that the order of a parallel sum cannot change them -#}
 {%- set fractional = catalogue_registry().fractional_measures -%}
 
 with atoms as (
@@ -20,12 +20,12 @@ summed as (
         a.atom_id,
         {%- for group in registry %}{% for measure in group.measures %}
         {%- if measure in fractional %}
-        round(coalesce(sum(b.{{ measure }}), 0), 6) as {{ measure }},
+        coalesce(round(sum(b.{{ measure }}), 6), 0) as {{ measure }},
         {%- else %}
         coalesce(sum(b.{{ measure }}), 0) as {{ measure }},
         {%- endif %}
         {%- if measure in keyed %}
-        coalesce(sum(b.{{ measure }}__key), 0) as {{ measure }}__key,
+        coalesce({{ key_sum('b.' ~ measure ~ '__key') }}, 0) as {{ measure }}__key,
         {%- endif %}
         {%- endfor %}{% endfor %}
         count(*) as blocks

@@ -52,7 +52,7 @@ measures_long as (
 
 area_keys as (
     -- a cell's key for the Cell Key Method: the sum of its records' keys, modulo 1
-    select aa.stichtag, aa.level, aa.area_id, av.measure, sum(av.key_sum) as key_sum
+    select aa.stichtag, aa.level, aa.area_id, av.measure, {{ key_sum('av.key_sum') }} as key_sum
     from {{ ref('disclosure_area_atoms') }} as aa
     inner join {{ ref('disclosure_atom_values') }} as av
         on av.stichtag = aa.stichtag

@@ -6,8 +6,10 @@
     - Zuzüge and Fortzüge cross the city border; Umzüge with their destination in the Baublock are
       the moves within the city;
     - births and deaths. -#}
+{{ config(**stichtag_incremental()) }}
 with movements as (
     select * from {{ ref('int_movements_assigned_to_blocks') }}
+    where {{ stichtag_rebuilt('stichtag') }}
 ),
 
 sides as (

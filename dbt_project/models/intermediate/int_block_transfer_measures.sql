@@ -1,9 +1,10 @@
 {#- Transfer recipients per Baublock from the departments' address lists: one keyed count per
     measure the Kennzahlenkatalog assigns to this model, of the records of its source that meet its
     `condition`. -#}
+{{ config(**stichtag_incremental()) }}
 with records as (
     select * from {{ ref('int_transfer_records_assigned_to_blocks') }}
-    where block_id is not null
+    where block_id is not null and {{ stichtag_rebuilt('stichtag') }}
 )
 
 select

@@ -1,8 +1,9 @@
 {#- Households (Haushaltegenerierung of the register) at each Stichtag: members with main
     residence, adults and minors, and the Baublock of the household's address. -#}
+{{ config(**stichtag_incremental()) }}
 with persons as (
     select * from {{ ref('int_persons_assigned_to_blocks') }}
-    where is_resident
+    where is_resident and {{ stichtag_rebuilt('stichtag') }}
 ),
 
 households as (

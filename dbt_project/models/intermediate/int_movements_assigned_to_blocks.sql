@@ -2,8 +2,10 @@
     address register valid at the event date. Moves from or to outside the city have no address
     on that side; an address that is not in the register gives a null block and counts as
     unassigned in fct_address_assignment. -#}
+{{ config(**stichtag_incremental()) }}
 with movements as (
     select * from {{ ref('stg_register__movements') }}
+    where {{ stichtag_rebuilt('stichtag') }}
 ),
 
 addresses as (

@@ -1,8 +1,10 @@
 {#- Register persons at each Stichtag with the Baublock of their address, assigned through the
     address register valid at that Stichtag. Persons whose address is not in the register keep a
     null block_id: they are counted in fct_address_assignment, never dropped silently. -#}
+{{ config(**stichtag_incremental()) }}
 with persons as (
     select * from {{ ref('stg_register__persons') }}
+    where {{ stichtag_rebuilt('stichtag') }}
 ),
 
 addresses as (

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ...build_plan import record_unplanned_build
 from ...dbt_runner import scoped_environment
 from ...pipeline import prepare_dbt
 from ...settings import Settings
@@ -52,8 +53,11 @@ def build_dbt_assets(settings: Settings):
         with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
             # as `sozialmonitor run` does: catalogue files, published cells
             prepare_dbt(settings)
+            # Dagster may build a selection of the assets: every Stichtag of them, and the next
+            # `sozialmonitor run` refreshes fully (orchestration.build_plan)
+            record_unplanned_build(settings, context.run_id[:12], "Dagster dbt build")
             # the dbt child process inherits this step's environment: this run's warehouse and folders
             with scoped_environment(settings.env()):
-                yield from dbt.cli(["build"], context=context).stream()
+                yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
 
     return project, sozialmonitor_dbt

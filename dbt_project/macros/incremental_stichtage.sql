@@ -1,0 +1,81 @@
+{#- Incremental Stichtage (docs/architecture.md, "Incremental Stichtage"). The microdata-sized
+    models are dbt `incremental` models keyed by `stichtag`: a build rebuilds only the Stichtage of
+    var `rebuild_stichtage` (a list of ISO dates, chosen by orchestration.build_plan from what was
+    loaded since the last build); the other Stichtage stay in the table as they were. Without the
+    var, on the first build and with --full-refresh every Stichtag is built. A model that reads a
+    Baublock's value some years before the Stichtag (the catalogue's `lag_years`) names those years
+    in its config (`stichtag_lags`): it also rebuilds the Stichtage that many years after a rebuilt
+    one. Each model filters its inputs with `stichtag_rebuilt()` and the strategy below replaces
+    exactly the rows that filter selects, so the same macro decides what is read and what is
+    replaced. -#}
+
+{#- The config of such a model: `{{ config(**stichtag_incremental(lags)) }}`. `on_schema_change`
+    fails, so a changed model run without --full-refresh stops instead of dropping columns (the
+    pipeline sees the change in its fingerprint and refreshes fully on its own). -#}
+{% macro stichtag_incremental(lags=[]) -%}
+    {{ return({
+        "materialized": "incremental",
+        "incremental_strategy": "stichtag_replace",
+        "on_schema_change": "fail",
+        "stichtag_lags": lags,
+    }) }}
+{%- endmacro %}
+
+{#- The years the catalogue's lagged measures look back (sorted, each once): the `lags` of a model
+    whose rows read the Baublock values of earlier Stichtage. -#}
+{% macro catalogue_lag_years() -%}
+    {%- set years = [] -%}
+    {%- for group in measure_registry() if group.lag_years and group.lag_years not in years -%}
+        {%- do years.append(group.lag_years) -%}
+    {%- endfor -%}
+    {{ return(years | sort) }}
+{%- endmacro %}
+
+{#- The Stichtage this build rebuilds, as a list of ISO date strings; none = all of them (also in
+    a unit test, which has no relation of its own). -#}
+{% macro rebuilt_stichtage() -%}
+    {%- if this is none or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set chosen = var('rebuild_stichtage', none) -%}
+    {%- if chosen is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if chosen is string -%}
+        {%- set chosen = chosen.split(',') if chosen else [] -%}
+    {%- endif -%}
+    {{ return(chosen | map('string') | map('trim') | reject('equalto', '') | unique | sort | list) }}
+{%- endmacro %}
+
+{#- A condition on a row's Stichtag `column`: true when this build rebuilds it, or (`lags`, years)
+    when it lies that many years after a rebuilt Stichtag. Always true when every Stichtag is
+    built; false for all when nothing is to be rebuilt. -#}
+{% macro stichtag_rebuilt(column, lags=[]) -%}
+    {%- set chosen = rebuilt_stichtage() -%}
+    {%- if chosen is none -%}
+        (1 = 1)
+    {%- elif chosen | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        {%- set dates = [] -%}
+        {%- for day in chosen %}{% do dates.append("cast('" ~ day ~ "' as date)") %}{% endfor -%}
+        ({{ column }} in ({{ dates | join(", ") }})
+        {%- for years in lags %}
+        or cast({{ dbt.dateadd('year', -years, column) }} as date) in ({{ dates | join(", ") }})
+        {%- endfor -%})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The strategy: delete the rebuilt Stichtage's rows, insert the new ones. Portable SQL; an
+    engine with partition overwrite (Spark) can replace it through adapter.dispatch. -#}
+{% macro get_incremental_stichtag_replace_sql(arg_dict) -%}
+    {{ return(adapter.dispatch('stichtag_replace_sql', 'sozialmonitor')(arg_dict)) }}
+{%- endmacro %}
+
+{% macro default__stichtag_replace_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ stichtag_rebuilt('stichtag', config.get('stichtag_lags', [])) }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}

@@ -1,0 +1,133 @@
+"""Incremental Stichtage (issue 17, goal 3) on the test city: adding the sixth Stichtag to five
+rebuilds that Stichtag only, a corrected old file rebuilds its Stichtag and those that read it
+through lagged measures, and either way every table of the marts, disclosure, public (and
+intermediate) schemas and the release's content are those of a build from scratch.
+
+Every warehouse here knows the built city's disclosure patterns (`seed_pattern_memo`): the
+patterns are a cache keyed by their inputs, so equal tables stay a proof of the dbt build."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.build_plan import BUILDS_TABLE, add_years, lag_years
+from orchestration.pipeline import run_pipeline
+from orchestration.release import list_releases
+from tests.conftest import seed_pattern_memo
+from tests.helpers import accept_as_demo, settings_for
+
+SCHEMAS = ("marts", "disclosure", "public", "intermediate")
+LATEST = date(2024, 12, 31)
+CORRECTED = date(2019, 12, 31)
+
+
+def differing_tables(a, b, schemas=SCHEMAS) -> dict[str, tuple[int, int]]:
+    """Tables of the two warehouses that differ: rows only in a, rows only in b (bags)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables where table_catalog = 'a' "
+            f"and table_type = 'BASE TABLE' and table_schema in ({', '.join('?' for _ in schemas)}) order by 1",
+            list(schemas),
+        ).fetchall()
+        assert names
+        out = {}
+        for (name,) in names:
+            only_a, only_b = (
+                con.execute(
+                    f"select count(*) from (select * from {x}.{name} except all select * from {y}.{name})"
+                ).fetchone()[0]
+                for x, y in (("a", "b"), ("b", "a"))
+            )
+            if only_a or only_b:
+                out[name] = (only_a, only_b)
+        return out
+    finally:
+        con.close()
+
+
+def content_sha256(settings) -> str:
+    (release,) = list_releases(settings.releases_dir)
+    return release.manifest()["content_sha256"]
+
+
+@pytest.fixture(scope="module")
+def five_then_six(tmp_path_factory, city_raw, built_city):
+    """The test city built on five Stichtage (no release), then run again with the sixth's files
+    added (released): its settings and the second run's summary."""
+    base = tmp_path_factory.mktemp("incremental")
+    settings = settings_for(base)
+    latest = {p for p in city_raw.rglob("*") if p.is_file() and LATEST.strftime("%Y") in p.name}
+    assert len(latest) >= 10
+    shutil.copytree(city_raw, settings.raw_dir, ignore=lambda d, names: [n for n in names if (Path(d) / n) in latest])
+    settings.warehouse_path.parent.mkdir(parents=True)
+    seed_pattern_memo(settings, built_city)
+    first = run_pipeline(settings, release=False)
+    assert first.build.full and LATEST not in first.stichtage
+    for path in latest:
+        shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
+    return settings, run_pipeline(settings)
+
+
+def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(five_then_six, built_city):
+    settings, summary = five_then_six
+    assert not summary.build.full
+    assert summary.build.stichtage == (LATEST,)
+    assert summary.build.lag_dependants == ()  # nothing lies one or five years after the newest
+    assert differing_tables(settings.warehouse_path, built_city.warehouse_path) == {}
+    assert content_sha256(settings) == content_sha256(built_city)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        rows = con.execute(f"select mode, stichtage, status from {BUILDS_TABLE} order by started_at").fetchall()
+        rebuilt = con.execute("select dbt_rebuilt from ops.pipeline_runs order by started_at").fetchall()
+    finally:
+        con.close()
+    assert rows == [("full", "", "succeeded"), ("incremental", "2024-12-31", "succeeded")]
+    assert rebuilt[-1][0].startswith("rebuilt Stichtage 31.12.2024")
+
+
+def test_a_corrected_old_file_rebuilds_its_stichtag_and_lag_dependants_as_a_full_rebuild_would(
+    five_then_six, built_city, tmp_path
+):
+    settings, _ = five_then_six
+    register = next(settings.raw_dir.rglob(f"EWR_Bestand_{CORRECTED:%Y%m%d}.csv"))
+    lines = register.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[1].split(";")
+    fields[1] = str(int(fields[1]) - 30)  # Geburtsjahr: one resident 30 years older
+    lines[1] = ";".join(fields)
+    register.write_text("".join(lines), encoding="utf-8")
+    accept_as_demo(settings.raw_dir, register)
+
+    corrected = run_pipeline(settings, release=False, force_release=True)
+    assert not corrected.build.full
+    assert corrected.build.stichtage == (CORRECTED,)
+    known = {date(y, 12, 31) for y in range(2019, 2025)}
+    lags = lag_years(settings)
+    assert set(corrected.build.lag_dependants) == {add_years(CORRECTED, y) for y in lags} & known
+    assert set(corrected.build.lag_dependants) == {date(2020, 12, 31), date(2024, 12, 31)}
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        recorded = con.execute(
+            f"select stichtage, lag_dependants, reasons from {BUILDS_TABLE} where build_id = ?",
+            [corrected.build.build_id],
+        ).fetchone()
+    finally:
+        con.close()
+    assert recorded[:2] == ("2019-12-31", "2020-12-31,2024-12-31")
+    assert "register_persons corrected" in recorded[2]
+    # the correction changed the Stichtag's numbers (the comparison below is not vacuous)
+    changed = differing_tables(settings.warehouse_path, built_city.warehouse_path, ("intermediate",))
+    assert "intermediate.int_block_population_measures" in changed
+
+    incremental = tmp_path / "incremental.duckdb"
+    shutil.copy2(settings.warehouse_path, incremental)
+    full = run_pipeline(settings, release=False, full_refresh=True)
+    assert full.build.full and "asked for" in full.build.describe()
+    assert differing_tables(incremental, settings.warehouse_path) == {}
