@@ -360,6 +360,11 @@ def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name
         return []
     keys = [contract.column(k) for k in contract.unique_key]
     names = ", ".join(typed_column(k) for k in keys)
+    # A sound file has no duplicate: one plain count per key finds that out. The line lists below
+    # cost a list per key (a million for a register) and are only built when there is something to show.
+    duplicated = con.execute(f"select 1 from {TYPED} group by {names} having count(*) > 1 limit 1").fetchone()
+    if duplicated is None:
+        return []
     rows = con.execute(
         f"""
         select {names}, count(*) as n, list(_line order by _line)[1:3] as lines
