@@ -62,6 +62,9 @@ def materialize_typed(con: duckdb.DuckDBPyConnection, contract: Contract) -> Non
         select *, {typed}{flags}
         from (select _line{extra}, {trimmed} from {STAGE})"""
     )
+    # Nothing reads the text stage after this: free its memory before the checks and the insert
+    # need theirs (a register of millions of rows would otherwise be held three times at once).
+    con.execute(f"drop table {STAGE}")
 
 
 @dataclass(frozen=True)
