@@ -36,9 +36,15 @@ def _v(col: Column) -> str:
     return f"v__{col.name}"
 
 
+def kept_as_text(col: Column) -> bool:
+    """A column whose warehouse value is its trimmed text as it stands (free text, codes without
+    padding): the typed stage holds it once, not a second time as an identical typed copy."""
+    return col.type == "varchar" or (col.type == "code" and not col.pad)
+
+
 def typed_column(col: Column) -> str:
     """Name of the column in the typed stage that holds the warehouse value."""
-    return f"t__{col.name}"
+    return _v(col) if kept_as_text(col) else f"t__{col.name}"
 
 
 def suppressed_column(col: Column) -> str:
@@ -50,7 +56,9 @@ def materialize_typed(con: duckdb.DuckDBPyConnection, contract: Contract) -> Non
     """One pass over the staged text: trimmed text, typed value and suppression flag per column.
     Every check and the insert read these columns, so no value is converted twice."""
     trimmed = ", ".join(f"nullif(trim({c.name}), '') as {_v(c)}" for c in contract.columns)
-    typed = ", ".join(f"{typed_expression(contract, c)} as {typed_column(c)}" for c in contract.columns)
+    typed = "".join(
+        f", {typed_expression(contract, c)} as {typed_column(c)}" for c in contract.columns if not kept_as_text(c)
+    )
     flags = "".join(
         f", {suppressed_expression(c)} as {suppressed_column(c)}"
         for c in contract.columns
@@ -59,9 +67,12 @@ def materialize_typed(con: duckdb.DuckDBPyConnection, contract: Contract) -> Non
     extra = ", _geometry" if contract.format == "geojson" else ""
     con.execute(
         f"""create or replace temp table {TYPED} as
-        select *, {typed}{flags}
+        select *{typed}{flags}
         from (select _line{extra}, {trimmed} from {STAGE})"""
     )
+    # Nothing reads the text stage after this: free its memory before the checks and the insert
+    # need theirs (a register of millions of rows would otherwise be held three times at once).
+    con.execute(f"drop table {STAGE}")
 
 
 @dataclass(frozen=True)
@@ -360,6 +371,11 @@ def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name
         return []
     keys = [contract.column(k) for k in contract.unique_key]
     names = ", ".join(typed_column(k) for k in keys)
+    # A sound file has no duplicate: one plain count per key finds that out. The line lists below
+    # cost a list per key (a million for a register) and are only built when there is something to show.
+    duplicated = con.execute(f"select 1 from {TYPED} group by {names} having count(*) > 1 limit 1").fetchone()
+    if duplicated is None:
+        return []
     rows = con.execute(
         f"""
         select {names}, count(*) as n, list(_line order by _line)[1:3] as lines

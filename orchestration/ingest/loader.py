@@ -557,11 +557,11 @@ def _insert(
             con.execute(f"delete from {contract.table}")
         else:
             con.execute(f"delete from {contract.table} where stichtag = ?", [extract.stichtag])
-        con.execute(
+        # The insert reports how many rows it wrote: no second scan to count them.
+        rows = con.execute(
             f"insert into {contract.table} select {', '.join(selects)} from (select *{hashed} from {TYPED})",
             params,
-        )
-        rows = con.execute(f"select count(*) from {TYPED}").fetchone()[0]
+        ).fetchone()[0]
         con.execute(
             f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -279,9 +279,19 @@ def may_hold_control_characters(data: bytes, quoted: bool) -> bool:
     return quoted or bool(data.translate(None, _PRINTABLE))
 
 
+# Any byte that bytes.strip() would keep. Searching for it answers "only white space from here
+# on?" at the first data byte, where `not data[start:].strip()` copies the whole file twice.
+_NOT_WHITESPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+def _blank_from(data: bytes, start: int = 0) -> bool:
+    """True when data[start:] is empty or white space only, without copying it."""
+    return _NOT_WHITESPACE.search(data, start) is None
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, name: str, data: bytes) -> bool:
     """Stage the file; returns whether its values may hold control characters."""
-    if not data.strip():
+    if _blank_from(data):
         raise Unreadable(
             [Violation(name, 1, None, "the file is empty", "deliver the complete export (header and data rows)")]
         )
@@ -326,8 +336,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
                 ]
             )
     mapping = _map_headers(contract, headers, name, 1)
-    body = data[first_line_end + 1 :] if first_line_end >= 0 else b""
-    if not body.strip():
+    if first_line_end < 0 or _blank_from(data, first_line_end + 1):
         raise Unreadable(
             [
                 Violation(
@@ -380,7 +389,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
 def _blank_line(data: bytes) -> int | None:
     """The number of the first empty line before the end of the data, if any. Only for files
     without quotes (the caller knows): inside a quoted field an empty line is data."""
-    end = len(data.rstrip(b"\r\n"))
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":  # the trailing line breaks, without copying the file
+        end -= 1
     hits = [pos for pos in (data.find(b"\n\n", 0, end), data.find(b"\n\r\n", 0, end)) if pos >= 0]
     if not hits:
         return None
@@ -391,9 +402,11 @@ def normalise_line_endings(data: bytes) -> tuple[bytes, bool]:
     """One kind of line break per file, as DuckDB's strict parser needs: a file whose lines end
     in CR LF and LF alike (hand-edited, or lines appended by another tool), or in CR alone (old Mac
     exports), gets LF throughout. Files with one kind (the usual case) are returned untouched."""
-    crlf = data.count(b"\r\n")
     cr = data.count(b"\r")
-    if cr == 0 or (cr == crlf and data.count(b"\n") == crlf):
+    if cr == 0:  # LF only: one scan is enough
+        return data, False
+    crlf = data.count(b"\r\n")
+    if cr == crlf and data.count(b"\n") == crlf:
         return data, False
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), True
 
