@@ -175,6 +175,28 @@ STEP_COLUMNS = {
 }
 
 
+DAGSTER_STEPS_TABLE = "ops.dagster_steps"
+
+
+def mark_dagster_step_done(settings: Settings, run_id: str, step_key: str) -> set[str]:
+    """Record that step `step_key` of Dagster run `run_id` has done its work, and return every step
+    of the run recorded so. Call it holding the run lock: Dagster writes its own STEP_SUCCESS event
+    only after the step has let go of the lock, so the next step of the run could miss it and leave
+    the run 'running' for good; this record the next step always sees."""
+    con = connect(settings.warehouse_path, extensions=())
+    try:
+        con.execute("create schema if not exists ops")
+        con.execute(
+            f"create table if not exists {DAGSTER_STEPS_TABLE} "
+            "(run_id varchar, step_key varchar, finished_at timestamp)"
+        )
+        con.execute(f"insert into {DAGSTER_STEPS_TABLE} values (?, ?, ?)", [run_id, step_key, datetime.now()])
+        rows = con.execute(f"select step_key from {DAGSTER_STEPS_TABLE} where run_id = ?", [run_id]).fetchall()
+    finally:
+        con.close()
+    return {row[0] for row in rows}
+
+
 def record_dagster_step(
     settings: Settings,
     run_id: str,

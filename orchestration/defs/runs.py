@@ -37,7 +37,7 @@ from datetime import datetime
 import dagster as dg
 
 from ..locking import run_lock
-from ..pipeline import record_dagster_step
+from ..pipeline import mark_dagster_step_done, record_dagster_step
 from ..settings import Settings
 from .transient import LOCK_WAIT, MAX_RETRIES, is_transient, retry_when_busy
 
@@ -68,8 +68,9 @@ def _run_started(context) -> datetime:
     return datetime.fromtimestamp(stamp) if stamp else datetime.now()
 
 
-def ends_the_run(context) -> bool:
-    """Every other step planned for this run has succeeded: this one is the last."""
+def ends_the_run(context, finished: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Every other step planned for this run has succeeded (Dagster's events, or `finished`: the
+    steps that recorded their work done, pipeline.mark_dagster_step_done): this one is the last."""
     instance = context.instance
     run_id = _op_context(context).run_id
     run = instance.get_run_by_id(run_id)
@@ -80,7 +81,7 @@ def ends_the_run(context) -> bool:
         r.event_log_entry.step_key
         for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
     }
-    return set(plan.step_keys_to_execute) - done <= {_step_key(context)}
+    return set(plan.step_keys_to_execute) - done - set(finished) <= {_step_key(context)}
 
 
 @contextmanager
@@ -114,7 +115,8 @@ def recorded_step(context, settings: Settings, stage: str, purpose: str) -> Iter
                 ended = True  # recorded here, still holding the lock
                 _quietly(record, *_ending(exc, final))
                 raise
-            status = "failed" if outcome.failure else "succeeded" if ends_the_run(context) else "running"
+            finished = set() if outcome.failure else mark_dagster_step_done(settings, op.run_id, _step_key(context))
+            status = "failed" if outcome.failure else "succeeded" if ends_the_run(context, finished) else "running"
             record(status, outcome.failure, gates_outcome=outcome.gates_outcome, release=outcome.release)
             ended = True
     except BaseException as exc:

@@ -2,10 +2,6 @@
     assert_every_area_has_every_indicator: per level and Stichtag, how many indicator values the
     units valid at that Stichtag should have (every unit × every catalogue indicator) and how many
     fct_indicator_values holds. -#}
-{#- A table, not a view like the other gate inputs: it reads every indicator value of every level,
-    and three readers (its dbt tests, the gate) would compute it again each (at Berlin size about
-    80 s per reading). -#}
-{{ config(materialized='table') }}
 with expected as (
     select a.level, s.stichtag, a.area_id, c.indicator_id
     from {{ ref('dim_area') }} as a

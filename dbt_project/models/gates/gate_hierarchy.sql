@@ -3,10 +3,6 @@
     Stadtviertel → … → Gemeinde, Sozialraum → Gemeinde) and every measure of the catalogue (the
     numerators and denominators), the unit's own count, the sum over its children and the
     difference. The tolerance lives with its consumers (gates.yml; the dbt test: values_differ). -#}
-{#- A table, not a view like the other gate inputs: it reads every indicator value of every level,
-    and three readers (its dbt tests, the gate) would compute it again each (at Berlin size about
-    80 s per reading). -#}
-{{ config(materialized='table') }}
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
 ),
