@@ -26,15 +26,15 @@ joined as (
     {%- set num = ind.numerator %}
     {%- set den = ind.denominator %}
     select
-        '{{ ind.id }}' as indicator_id,
+        {{ text_literal(ind.id) }} as indicator_id,
         level,
         area_id,
         stichtag,
         cast({{ num }} as double) as numerator,
         {{ 'cast(' ~ den ~ ' as double)' if den else 'cast(null as double)' }} as denominator,
-        {{ "'" ~ den ~ "'" if den else 'cast(null as varchar)' }} as denominator_measure,
+        {{ text_literal(den) if den else 'cast(null as varchar)' }} as denominator_measure,
         cast({{ ind.factor }} as double) as factor,
-        '{{ ind.unit | replace("'", "''") }}' as unit,
+        {{ text_literal(ind.unit) }} as unit,
         coalesce({{ suppressed[num] if num in suppressed else '0' }}, 0)
             + coalesce({{ suppressed[den] if den and den in suppressed else '0' }}, 0) as suppressed_input_cells,
         coalesce({{ estimated_by[num] if num in estimated_by else 'false' }}, false)
