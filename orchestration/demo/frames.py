@@ -45,7 +45,11 @@ class Labels:
         g = raw.geo
         self.block = g.block_codes
         self.address = g.address_ids
-        self.street_key = np.array([f"{k:05d}" for k in g.street_keys], dtype=object)
+        # Streets without addresses have key 0 and are never written; their labels only need to be
+        # distinct (a small city has several such streets).
+        self.street_key = np.array(
+            [f"{k:05d}" if k else f"unused-{i}" for i, k in enumerate(g.street_keys)], dtype=object
+        )
         self.person = raw.person_hex
         codes = np.char.zfill(raw.household_code.astype(str), 8)
         self.household = np.char.add("H", codes).astype(object)

@@ -223,6 +223,19 @@ def _split(rect: Rect, k: int, rng: np.random.Generator, min_cells: int, axis: i
     return _split(first, k1, rng, min_cells, axis) + _split(second, k2, rng, min_cells, axis)
 
 
+def _split_preferring(rect: Rect, k: int, rng: np.random.Generator, min_cells: int) -> list[Rect]:
+    """`_split` into parts of at least `min_cells` blocks where the rectangle allows it, else of at
+    least one: a 3 x 3 rectangle holds 8 blocks for two parts of 4, yet no straight cut gives them
+    (small cities have such rectangles)."""
+    if _cells(rect) >= k * min_cells:
+        state = rng.bit_generator.state
+        try:
+            return _split(rect, k, rng, min_cells)
+        except ValueError:
+            rng.bit_generator.state = state  # the fallback draws as if the first attempt never ran
+    return _split(rect, k, rng, 1)
+
+
 def _cells(rect: Rect) -> int:
     return (rect[1] - rect[0]) * (rect[3] - rect[2])
 
@@ -252,8 +265,7 @@ def _partition(nx: int, ny: int, viertel_per_stadtteil: int, rng: np.random.Gene
         i0, i1, j0, j1 = rect
         grid_bezirk[j0:j1, i0:i1] = b
         k = int(counts[b])
-        min_cells = 4 if _cells(rect) >= 4 * k else 1
-        parts = _north_west_first(_split(rect, k, rng, min_cells))
+        parts = _north_west_first(_split_preferring(rect, k, rng, 4))
         for t, part in enumerate(parts):
             s = len(st_codes)
             p0, p1, q0, q1 = part
@@ -275,8 +287,7 @@ def _partition(nx: int, ny: int, viertel_per_stadtteil: int, rng: np.random.Gene
         cells = _cells(rect)
         m = int(np.clip(round(viertel_per_stadtteil * cells / mean_cells), 2, 7))
         m = max(1, min(m, cells // 2))
-        min_cells = 2 if cells >= 2 * m else 1
-        parts = _north_west_first(_split(rect, m, rng, min_cells))
+        parts = _north_west_first(_split_preferring(rect, m, rng, 2))
         for t, part in enumerate(parts):
             v = len(v_codes)
             p0, p1, q0, q1 = part

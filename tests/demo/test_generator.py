@@ -1083,3 +1083,16 @@ def test_simulation_frames_have_documented_columns(sim):
     assert sim.blocks["block_code"].str.fullmatch(r"\d{5}").all()
     last_day = pd.Timestamp(date(YEARS[-1], 12, 31))
     assert last_day - pd.Timedelta(days=10) < sim.movements["event_date"].max() <= last_day
+
+
+@pytest.mark.parametrize(("residents", "seed"), [(1_000, 20241231), (1_000, 2), (1_500, 3)])
+def test_the_smallest_cities_generate(tmp_path, residents, seed):
+    """DemoConfig accepts 1,000 residents, so such a city must come out: its 12 x 10 grid has
+    Stadtbezirke of 3 x 3 blocks that no straight cut splits into two parts of 4, and several
+    streets without addresses (all with street key 0)."""
+    generate(tmp_path, DemoConfig(residents=residents, seed=seed))
+    areas = pd.read_csv(tmp_path / "gebiete" / "gebietsgliederung.csv", sep=";", dtype=str)
+    per_level = areas["Ebene"].value_counts()
+    assert per_level["gemeinde"] == 1
+    assert per_level["stadtviertel"] > per_level["stadtteil"] > per_level["stadtbezirk"] > 1
+    assert areas["Schluessel"].is_unique
