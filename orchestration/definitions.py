@@ -17,9 +17,10 @@ from .defs.dbt.assets import build_dbt_assets
 from .defs.ingest.assets import build_raw_assets
 from .defs.partitions import STICHTAG_PARTITIONS
 from .defs.quality.checks import quality_gates
-from .defs.release.assets import RELEASE_KEY, release
+from .defs.release.assets import RELEASE_KEY, build_release_asset
 from .defs.resources import WarehouseResource
 from .defs.sensors import build_schedule, build_sensor
+from .release.public_models import read_manifest
 from .settings import Settings, dagster_publishes
 
 
@@ -30,6 +31,7 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
     publish = dagster_publishes() if publish is None else publish
     raw_assets = build_raw_assets(settings, STICHTAG_PARTITIONS)
     project, dbt_assets_def = build_dbt_assets(settings)
+    release = build_release_asset(read_manifest(project.manifest_path.parent))
     everything = dg.AssetSelection.all()
     warehouse_job = dg.define_asset_job(
         "warehouse_job",

@@ -255,10 +255,10 @@ def test_asset_descriptions_show_their_placeholders():
 
     from orchestration.defs.ingest.assets import build_raw_assets
     from orchestration.defs.partitions import STICHTAG_PARTITIONS
-    from orchestration.defs.release.assets import release
+    from orchestration.defs.release.assets import DESCRIPTION
     from orchestration.settings import Settings
 
-    descriptions = [release.descriptions_by_key[release.key]]
+    descriptions = [DESCRIPTION]
     for asset in build_raw_assets(Settings.from_env(), STICHTAG_PARTITIONS):
         descriptions.extend(asset.descriptions_by_key.values())
     assert "`releases/<Stichtag>/v<N>/`" in descriptions[0]

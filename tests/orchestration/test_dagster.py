@@ -64,6 +64,11 @@ def test_definitions_show_the_whole_graph(dagster_city):
     assert release.group_name == "release" and release.partitions_def == STICHTAG_PARTITIONS
     parents = {k.to_user_string() for k in release.parent_keys}
     assert {"marts/fct_indicator_values", "public/pub_indicator_values", "public/pub_areas"} <= parents
+    # ... and on every table of `public` the release may publish (read from the dbt manifest, so the
+    # series and the indices are there without a list written here)
+    public = {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "public"}
+    assert {"public/pub_indicator_series", "public/pub_index_composite", "public/pub_index_status_dynamics"} <= public
+    assert public <= parents, sorted(public - parents)
     assert graph.get(dg.AssetKey(["public", "pub_indicator_values"])).group_name == "public"
     gates = {key.name: key.asset_key.to_user_string() for key in graph.asset_check_keys if key.name in SUITE_NAMES}
     assert gates.keys() == set(SUITE_NAMES)
