@@ -191,6 +191,13 @@ def mark_dagster_step_done(settings: Settings, run_id: str, step_key: str) -> se
             "(run_id varchar, step_key varchar, finished_at timestamp)"
         )
         con.execute(f"insert into {DAGSTER_STEPS_TABLE} values (?, ?, ?)", [run_id, step_key, datetime.now()])
+        # the records of runs that have ended are no longer read: the table holds only running runs
+        ensure_runs_table(con)
+        con.execute(
+            f"delete from {DAGSTER_STEPS_TABLE} where run_id in "
+            f"(select run_id from {RUNS_TABLE} where status <> 'running' and run_id <> ?)",
+            [run_id],
+        )
         rows = con.execute(f"select step_key from {DAGSTER_STEPS_TABLE} where run_id = ?", [run_id]).fetchall()
     finally:
         con.close()

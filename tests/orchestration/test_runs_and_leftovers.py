@@ -226,3 +226,27 @@ def test_how_a_dagster_step_that_raises_ends_in_the_run_log():
         "aborted",
         "aborted: the step was interrupted (DagsterExecutionInterruptedError)",
     )
+
+
+def test_dagster_step_records_are_kept_only_while_their_run_runs(tmp_path):
+    """`mark_dagster_step_done` returns the steps of its own run, and drops the records of runs that
+    have ended, so ops.dagster_steps does not grow by one row per step for ever."""
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    step = {"started_at": datetime(2025, 1, 2, 3, 4, 5), "stichtag": "2024-12-31"}
+    for run_id in ("dagsterrun01", "dagsterrun02"):
+        pipeline.record_dagster_step(settings, run_id, "ingest", status="running", working=True, **step)
+        pipeline.record_dagster_step(settings, run_id, "ingest", status="running", seconds=1.0, **step)
+    assert pipeline.mark_dagster_step_done(settings, "dagsterrun01", "raw_assets") == {"raw_assets"}
+    assert pipeline.mark_dagster_step_done(settings, "dagsterrun01", "dbt") == {"raw_assets", "dbt"}
+    assert pipeline.mark_dagster_step_done(settings, "dagsterrun02", "raw_assets") == {"raw_assets"}
+    pipeline.record_dagster_step(settings, "dagsterrun01", "dbt", status="succeeded", seconds=1.0, **step)
+    pipeline.record_dagster_step(settings, "dagsterrun03", "ingest", status="running", working=True, **step)
+    assert _runs(settings)["dagsterrun02"][0] == "running"  # between its steps
+    assert pipeline.mark_dagster_step_done(settings, "dagsterrun03", "raw_assets") == {"raw_assets"}
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        left = con.execute(f"select run_id, count(*) from {pipeline.DAGSTER_STEPS_TABLE} group by all").fetchall()
+    finally:
+        con.close()
+    assert dict(left) == {"dagsterrun02": 1, "dagsterrun03": 1}  # the ended run's two records are gone
