@@ -44,11 +44,11 @@
     {%- if this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if config.get('on_current_gebietsstand', false) and not var('current_gebietsstand_kept', false) -%}
-        {{ return(none) }}
-    {%- endif -%}
     {%- set chosen = var('rebuild_stichtage', none) -%}
     {%- if chosen is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if config.get('on_current_gebietsstand', false) and not var('current_gebietsstand_kept', false) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if chosen is string -%}

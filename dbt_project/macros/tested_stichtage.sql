@@ -25,7 +25,7 @@
 {#- The Stichtage this build rebuilt when its tests may be scoped to them (a list of ISO dates,
     maybe empty); none when every row is to be tested. -#}
 {% macro tested_rebuilt_stichtage() -%}
-    {%- if flags.FULL_REFRESH or not var('test_rebuilt_stichtage_only', false) -%}
+    {%- if not var('test_rebuilt_stichtage_only', false) or flags.FULL_REFRESH -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set chosen = var('rebuild_stichtage', none) -%}
