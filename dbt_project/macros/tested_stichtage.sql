@@ -13,13 +13,13 @@
       when that moved);
     - 'from_earliest': the rows on or after the earliest rebuilt Stichtag (a gate view whose row
       of a Stichtag also reads the Stichtag before it).
-    Only tests that hold row by row (or, for unique_combination, group by group within a Stichtag)
-    are scoped; any other test of such a model checks every row. -#}
+    Only tests that hold row by row (or, for unique_combination and unique_key, group by group
+    within a Stichtag: their key holds the Stichtag) are scoped; any other test of such a model checks every row. -#}
 
 {#- Generic tests whose result on a set of rows is the union of their results on its Stichtage. -#}
 {% macro _stichtag_separable_tests() -%}
     {{ return(["not_null", "columns_not_null", "accepted_values", "expression_is_true", "relationships",
-               "plain_text", "unique_key"]) }}
+               "plain_text"]) }}
 {%- endmacro %}
 
 {#- The Stichtage this build rebuilt when its tests may be scoped to them (a list of ISO dates,
@@ -71,8 +71,9 @@
     {%- endif -%}
     {%- set scope = tested.config.get('stichtag_tests') -%}
     {%- set kwargs = meta.get('kwargs') or {} -%}
-    {%- set separable = meta.name in _stichtag_separable_tests()
-        or (meta.name == 'unique_combination' and 'stichtag' in (kwargs.get('combination') or [])) -%}
+    {%- set key = kwargs.get('combination') if meta.name == 'unique_combination'
+        else (kwargs.get('columns') if meta.name == 'unique_key' else none) -%}
+    {%- set separable = meta.name in _stichtag_separable_tests() or 'stichtag' in (key or []) -%}
     {%- if scope not in ('rebuilt', 'from_earliest') or not separable -%}
         {{ return(none) }}
     {%- endif -%}
