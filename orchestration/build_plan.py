@@ -6,14 +6,19 @@ incremental_stichtage.sql). Each planned build is recorded in ops.dbt_builds wit
 built from (source, Stichtag, SHA-256 of the file, from the ingest's load log) and the project
 state (`project_fingerprint`). The next build compares:
 
-- no earlier build, or one that did not finish as a full build, or a build outside the plan
-  (Dagster, a dbt command with a selection) since the last recorded one → full refresh;
+- no earlier build, or one that did not finish as a full build, or a build outside the plan (a
+  Dagster build of some of the dbt assets, a dbt command with a selection) since the last recorded
+  one → full refresh (Dagster's build of all of them follows the plan);
 - a different project state (any file of the dbt project but its tests, the catalogue, the
   contracts, the vars given on the command line, the dbt and DuckDB versions) → full refresh;
 - a reference source (Gebietsgliederung, addresses: period `reference`) loaded anew → full refresh;
 - otherwise the Stichtage of files loaded since (new or corrected), plus those of an earlier build
   that failed; the models that read a Baublock's value some years before (the catalogue's
   `lag_years`) also rebuild the Stichtage that many years later, named here as `lag_dependants`.
+
+An incremental build also tests only the rows it rebuilt (var `test_rebuilt_stichtage_only`,
+dbt_project/macros/tested_stichtage.sql) when the data tests are those of the last build
+(`tests_fingerprint`): the other rows passed them then and are unchanged.
 
 The same inputs give the same tables either way: a rebuilt Stichtag is computed by the same SQL
 from the same rows as in a full build, and the other Stichtage's rows do not depend on it.
@@ -42,6 +47,16 @@ from .warehouse import connect
 BUILDS_TABLE = "ops.dbt_builds"
 # the dbt var the incremental models read (a list of ISO dates)
 REBUILD_VAR = "rebuild_stichtage"
+# the dbt var that lets the data tests check only the rebuilt Stichtage (macros/tested_stichtage.sql)
+TEST_SCOPE_VAR = "test_rebuilt_stichtage_only"
+# the dbt var that lets the models on today's Gebietsstand rebuild only the chosen Stichtage
+KEPT_VAR = "current_gebietsstand_kept"
+_PLAN_VARS = frozenset({REBUILD_VAR, TEST_SCOPE_VAR, KEPT_VAR})
+# the Stichtage the warehouse reports on, and so the default date of today's Gebietsstand (the
+# latest of them): those of the register extract (models/intermediate/int_stichtage.sql)
+STICHTAGE_VIEW = "staging.stg_register__persons"
+MEMBERSHIPS_TABLE = "intermediate.int_block_memberships"
+CURRENT_TABLE = "intermediate.int_current_gebietsstand"
 # top folders of the dbt project that do not shape a table: data tests, lint configuration, dbt's output
 _NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages"})
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
@@ -59,18 +74,42 @@ class BuildPlan:
     stichtage: tuple[date, ...] = ()
     # Stichtage rebuilt only by the models that read lags, because an earlier one changed
     lag_dependants: tuple[date, ...] = ()
+    # the data tests as they are (`tests_fingerprint`); an incremental build whose tests equal
+    # those of the last build tests only the rows it rebuilt (the others passed them then)
+    tests_fingerprint: str = ""
+    tests_scoped: bool = False
+    # the date whose boundaries are today's Gebietsstand in this build (None: not known before it),
+    # and whether the Baublöcke's memberships valid then are those of the last build's date: then
+    # the models on today's Gebietsstand rebuild only the chosen Stichtage too, else all of them
+    gebietsstand_date: date | None = None
+    gebietsstand_kept: bool = False
+    # dbt selectors of an incremental build: what lies downstream of a source other than reference
+    # data (`data_selection`); empty = the whole project
+    selection: tuple[str, ...] = ()
     build_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
-    def dbt_arguments(self) -> list[str]:
-        """What the dbt command gets: --full-refresh, or the Stichtage to rebuild."""
+    def dbt_arguments(self, command: str = "build", select: bool = True) -> list[str]:
+        """What the dbt `command` (build or run) gets besides the vars: --full-refresh; in an
+        incremental build whose data tests are those of the last one, only the nodes downstream of
+        data that can have changed (`selection`) and no unit tests (they read fixtures, not the
+        data, and passed on the same code then: the fingerprint covers models, macros and their
+        YAML, the tests fingerprint the fixtures). `select`: False where the caller selects (Dagster)."""
         if self.full:
             return ["--full-refresh"]
-        return []
+        if not self.tests_scoped:
+            return []
+        skipped = ["--exclude-resource-type", "unit_test"] if command == "build" else []
+        return skipped + (["--select", *self.selection] if self.selection and select else [])
 
     def dbt_vars(self) -> dict[str, Any]:
         if self.full:
             return {}
-        return {REBUILD_VAR: [d.isoformat() for d in self.stichtage]}
+        chosen: dict[str, Any] = {REBUILD_VAR: [d.isoformat() for d in self.stichtage]}
+        if self.tests_scoped:
+            chosen[TEST_SCOPE_VAR] = True
+        if self.gebietsstand_kept:
+            chosen[KEPT_VAR] = True
+        return chosen
 
     def describe(self) -> str:
         """One line for the run summary: what is rebuilt and why."""
@@ -78,12 +117,16 @@ class BuildPlan:
         if self.full:
             return f"full rebuild: {why}"
         if not self.stichtage:
-            return f"no Stichtag rebuilt: {why}"
-        days = ", ".join(d.strftime("%d.%m.%Y") for d in self.stichtage)
-        text = f"rebuilt Stichtage {days}"
+            text = "no Stichtag rebuilt"
+        else:
+            text = f"rebuilt Stichtage {', '.join(d.strftime('%d.%m.%Y') for d in self.stichtage)}"
         if self.lag_dependants:
             later = ", ".join(d.strftime("%d.%m.%Y") for d in self.lag_dependants)
             text += f" (and {later} in the models with lagged measures)"
+        if not self.gebietsstand_kept:
+            text += " (every Stichtag on today's Gebietsstand: its boundaries changed)"
+        if not self.tests_scoped:
+            text += " (data tests on every Stichtag: changed since the last build)"
         return f"{text}: {why}"
 
 
@@ -119,7 +162,7 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
         for path in _files(folder):
             digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    chosen = {k: v for k, v in (cli_vars or {}).items() if k != REBUILD_VAR}
+    chosen = {k: v for k, v in (cli_vars or {}).items() if k not in _PLAN_VARS}
     digest.update(json.dumps(chosen, sort_keys=True, default=str).encode())
     for package in _VERSIONED:
         try:
@@ -127,6 +170,33 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
         except PackageNotFoundError:  # pragma: no cover - pinned dependencies
             digest.update(f"{package}=?\0".encode())
     return digest.hexdigest()
+
+
+def tests_fingerprint(settings: Settings) -> str:
+    """The data tests of the dbt project (its `tests` folder: singular and generic tests), which
+    `project_fingerprint` leaves out (they shape no table). The tests declared in the models' YAML
+    files and the macros are covered by `project_fingerprint`."""
+    digest = hashlib.sha256()
+    folder = settings.dbt_project_dir / "tests"
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def data_selection(settings: Settings, reference: set[str]) -> tuple[str, ...]:
+    """dbt selectors for the nodes downstream of any source but reference data (the loaded
+    extracts, the load log, the released cells), from the manifest of the last dbt command (the
+    same project: the fingerprint is unchanged). The others (seeds, the geography, the catalogue
+    models and their tests) read only what an incremental build leaves as it was, so they are not
+    built again. Empty (the whole project) when there is no manifest."""
+    try:
+        manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text(encoding="utf-8"))
+        sources = [(s["source_name"], s["name"]) for s in manifest["sources"].values()]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple(sorted(f"source:{source}.{name}+" for source, name in sources if name not in reference))
 
 
 def ensure_builds_table(con) -> None:
@@ -137,6 +207,49 @@ def ensure_builds_table(con) -> None:
             status varchar, mode varchar, fingerprint varchar, loads varchar, stichtage varchar,
             lag_dependants varchar, reasons varchar)"""
     )
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists tests_fingerprint varchar")
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists gebietsstand_date date")
+
+
+def _exists(con, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?", [table]
+        ).fetchone()[0]
+    )
+
+
+def gebietsstand_date(settings: Settings, con, cli_vars: Mapping[str, Any] | None = None) -> date | None:
+    """The date of today's Gebietsstand for the next build, as models/intermediate/
+    int_current_gebietsstand.sql will take it: var current_gebietsstand, or the latest Stichtag of
+    the register extract loaded (read through the staging view of the last build); None when it
+    cannot be known before the build."""
+    fixed = (cli_vars or {}).get("current_gebietsstand") or getattr(settings.project_vars, "current_gebietsstand", None)
+    if fixed:
+        return date.fromisoformat(str(fixed))
+    if not _exists(con, STICHTAGE_VIEW):
+        return None
+    try:
+        return con.execute(f"select max(stichtag) from {STICHTAGE_VIEW}").fetchone()[0]
+    except Exception:  # noqa: BLE001 - a view the raw tables no longer fit: not known
+        return None
+
+
+def same_gebietsstand(con, days: Iterable[date | None]) -> bool:
+    """Whether the Baublöcke's memberships (of every level) valid at each of `days` are the same
+    rows (the last build's table of them: the plan refreshes fully when reference data changed)."""
+    days = list(days)
+    if not days or any(d is None for d in days) or not _exists(con, MEMBERSHIPS_TABLE):
+        return False
+    first, *others = days
+    valid = "(m.valid_from <= ? and coalesce(m.valid_to, date '9999-12-31') >= ?)"
+    for other in set(others) - {first}:
+        differing = con.execute(
+            f"select count(*) from {MEMBERSHIPS_TABLE} as m where {valid} <> {valid}", [first, first, other, other]
+        ).fetchone()[0]
+        if differing:
+            return False
+    return True
 
 
 def current_loads(con) -> tuple[Load, ...]:
@@ -175,6 +288,7 @@ def plan_build(
     """What the next dbt build of the whole project rebuilds, and why. `full_refresh`: asked for
     (`reason` says by whom)."""
     fingerprint = project_fingerprint(settings, cli_vars)
+    tests = tests_fingerprint(settings)
     contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     reference = {name for name, c in contracts.items() if c.period == "reference"}
     con = connect(settings.warehouse_path, extensions=())
@@ -182,17 +296,27 @@ def plan_build(
         ensure_builds_table(con)
         loads = current_loads(con)
         builds = con.execute(
-            f"select build_id, run_id, status, mode, fingerprint, loads, stichtage from {BUILDS_TABLE} "
-            "order by started_at"
+            "select build_id, run_id, status, mode, fingerprint, loads, stichtage, tests_fingerprint, "
+            f"gebietsstand_date from {BUILDS_TABLE} order by started_at"
         ).fetchall()
+        today = gebietsstand_date(settings, con, cli_vars)
+        succeeded = [b for b in builds if b[2] == "succeeded"]
+        last = succeeded[-1] if succeeded else None
+        since = builds[builds.index(last) + 1 :] if last else builds
+        # today's Gebietsstand of this build against that of the last one and of any that came after
+        kept = last is not None and same_gebietsstand(con, [today] + [b[8] for b in [last, *since]])
     finally:
         con.close()
-    succeeded = [b for b in builds if b[2] == "succeeded"]
-    last = succeeded[-1] if succeeded else None
-    since = builds[builds.index(last) + 1 :] if last else builds
 
     def full(why: str) -> BuildPlan:
-        return BuildPlan(full=True, reasons=(why,), fingerprint=fingerprint, loads=loads)
+        return BuildPlan(
+            full=True,
+            reasons=(why,),
+            fingerprint=fingerprint,
+            loads=loads,
+            tests_fingerprint=tests,
+            gebietsstand_date=today,
+        )
 
     if full_refresh:
         return full(reason or "asked for (--full-refresh)")
@@ -239,6 +363,11 @@ def plan_build(
         loads=loads,
         stichtage=tuple(sorted(days)),
         lag_dependants=tuple(sorted(dependants - days)),
+        tests_fingerprint=tests,
+        tests_scoped=last[7] == tests,
+        gebietsstand_date=today,
+        gebietsstand_kept=kept,
+        selection=data_selection(settings, reference),
     )
 
 
@@ -250,7 +379,9 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
         ensure_builds_table(con)
         if status in ("running", "unplanned"):
             con.execute(
-                f"insert into {BUILDS_TABLE} values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into {BUILDS_TABLE} (build_id, run_id, started_at, finished_at, status, mode, fingerprint,"
+                " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date)"
+                " values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.build_id,
                     run_id,
@@ -262,6 +393,8 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
                     ",".join(d.isoformat() for d in plan.stichtage),
                     ",".join(d.isoformat() for d in plan.lag_dependants),
                     "; ".join(plan.reasons),
+                    plan.tests_fingerprint,
+                    plan.gebietsstand_date,
                 ],
             )
         else:
@@ -269,12 +402,20 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
                 f"update {BUILDS_TABLE} set status = ?, finished_at = ? where build_id = ?",
                 [status, datetime.now(), plan.build_id],
             )
+            if status == "succeeded" and _exists(con, CURRENT_TABLE):
+                # the date the build took (the plan cannot know it before a first build)
+                con.execute(
+                    f'update {BUILDS_TABLE} set gebietsstand_date = (select max("current_date") from {CURRENT_TABLE})'
+                    " where build_id = ?",
+                    [plan.build_id],
+                )
     finally:
         con.close()
 
 
 def record_unplanned_build(settings: Settings, run_id: str | None, what: str) -> None:
-    """A dbt build the plan did not choose (Dagster's, one with a selection): its tables may hold
-    other inputs than the last recorded build's, so the next planned build refreshes fully."""
+    """A dbt build the plan did not choose (Dagster's of some of the dbt assets, a dbt command with
+    a selection): its tables may hold other inputs than the last recorded build's, so the next
+    planned build refreshes fully."""
     plan = BuildPlan(full=True, reasons=(what,), fingerprint="", loads=())
     record_build(settings, plan, run_id, "unplanned")

@@ -354,7 +354,7 @@ def planned_dbt(
     _, given = _with_vars(bare, {})
     asked = full_refresh or "--full-refresh" in command
     plan = plan_build(settings, given, full_refresh=asked)
-    final, _ = _with_vars(bare + plan.dbt_arguments(), plan.dbt_vars())
+    final, _ = _with_vars(bare + plan.dbt_arguments(command[0]), plan.dbt_vars())
     record_build(settings, plan, run_id, "running")
     try:
         result = dbt_runner.run_dbt(settings, final, on_event=on_event)

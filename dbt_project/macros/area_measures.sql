@@ -35,6 +35,8 @@ grid as (
     from memberships as m
     cross join stichtage as s
     where {{ valid_at('m', current_gebietsstand_date()) }}
+        -- built incrementally (int_area_measures_current): as below, while today's Gebietsstand stays
+        and {{ stichtag_rebuilt('s.stichtag', catalogue_lag_years()) }}
     {%- else %}
     select m.level, m.area_id, m.block_id, s.stichtag
     from memberships as m

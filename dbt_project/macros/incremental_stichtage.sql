@@ -11,13 +11,19 @@
 
 {#- The config of such a model: `{{ config(**stichtag_incremental(lags)) }}`. `on_schema_change`
     fails, so a changed model run without --full-refresh stops instead of dropping columns (the
-    pipeline sees the change in its fingerprint and refreshes fully on its own). -#}
-{% macro stichtag_incremental(lags=[]) -%}
+    pipeline sees the change in its fingerprint and refreshes fully on its own).
+    `on_current_gebietsstand`: the model's rows of every Stichtag also follow from today's
+    Gebietsstand (the Baublöcke's memberships valid at its date, by default the latest Stichtag):
+    it rebuilds only the chosen Stichtage when var `current_gebietsstand_kept` says those
+    memberships are the ones of the last build (orchestration.build_plan), else every Stichtag. -#}
+{% macro stichtag_incremental(lags=[], on_current_gebietsstand=false) -%}
     {{ return({
         "materialized": "incremental",
         "incremental_strategy": "stichtag_replace",
         "on_schema_change": "fail",
         "stichtag_lags": lags,
+        "stichtag_tests": "rebuilt",
+        "on_current_gebietsstand": on_current_gebietsstand,
     }) }}
 {%- endmacro %}
 
@@ -32,13 +38,17 @@
 {%- endmacro %}
 
 {#- The Stichtage this build rebuilds, as a list of ISO date strings; none = all of them (also in
-    a unit test, which has no relation of its own). -#}
+    a unit test, which has no relation of its own, and in a model on today's Gebietsstand when that
+    moved). -#}
 {% macro rebuilt_stichtage() -%}
     {%- if this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set chosen = var('rebuild_stichtage', none) -%}
     {%- if chosen is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if config.get('on_current_gebietsstand', false) and not var('current_gebietsstand_kept', false) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if chosen is string -%}

@@ -4,6 +4,7 @@ reference data, a changed project, unfinished and unplanned builds."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime, timedelta
 
@@ -65,7 +66,9 @@ def test_the_first_build_is_full_and_the_next_rebuilds_nothing_unchanged(setting
     assert first.full and "no earlier build" in first.describe()
     assert first.dbt_arguments() == ["--full-refresh"] and first.dbt_vars() == {}
     again = plan_build(settings)
-    assert not again.full and again.stichtage == () and again.dbt_vars() == {"rebuild_stichtage": []}
+    assert not again.full and again.stichtage == ()
+    assert again.dbt_vars() == {"rebuild_stichtage": [], "test_rebuilt_stichtage_only": True}
+    assert again.dbt_arguments() == ["--exclude-resource-type", "unit_test"]
     assert "no Stichtag rebuilt" in again.describe()
 
 
@@ -77,7 +80,7 @@ def test_a_new_stichtag_is_rebuilt_alone(settings):
     plan = plan_build(settings)
     assert not plan.full
     assert plan.stichtage == (new,) and plan.lag_dependants == ()
-    assert plan.dbt_vars() == {"rebuild_stichtage": ["2024-12-31"]}
+    assert plan.dbt_vars() == {"rebuild_stichtage": ["2024-12-31"], "test_rebuilt_stichtage_only": True}
     assert "register_persons new" in plan.describe()
 
 
@@ -117,7 +120,14 @@ def test_a_changed_model_or_macro_refreshes_fully_a_changed_data_test_does_not(s
     assert not plan_build(copied).full
     test_file = next((project / "tests").rglob("*.sql"))
     test_file.write_text(test_file.read_text() + "\n-- a changed data test\n")
-    assert not plan_build(copied).full
+    # incremental, but the changed tests check every Stichtag (the rows of the others were tested
+    # by other tests); once a build with them succeeded, only the rebuilt ones
+    plan = plan_build(copied)
+    assert not plan.full and not plan.tests_scoped and "test_rebuilt_stichtage_only" not in plan.dbt_vars()
+    assert plan.dbt_arguments() == []  # the unit tests run too
+    assert "data tests on every Stichtag" in plan.describe()
+    built(copied)
+    assert plan_build(copied).tests_scoped
     macro = project / "macros" / "validity.sql"
     macro.write_text(macro.read_text() + "\n")
     plan = plan_build(copied)
@@ -161,3 +171,77 @@ def test_years_are_added_as_duckdb_adds_them():
     assert add_years(date(2019, 12, 31), 5) == date(2024, 12, 31)
     assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
     assert add_years(date(2024, 2, 29), -4) == date(2020, 2, 29)
+
+
+def gebietsstand(settings, recut: date | None = None):
+    """What the plan reads of a built warehouse for today's Gebietsstand: the register's Stichtage
+    (the staging view), the Baublöcke's memberships (one block moves to another Stadtviertel on
+    `recut`) and the date the last build took."""
+    con = duckdb.connect(str(settings.warehouse_path))
+    for schema in ("staging", "intermediate"):
+        con.execute(f"create schema if not exists {schema}")
+    days = [
+        r[0]
+        for r in con.execute(f"select distinct stichtag from {LOG_TABLE} where source = 'register_persons'").fetchall()
+    ]
+    con.execute("create or replace table staging.stg_register__persons as select unnest(?::date[]) as stichtag", [days])
+    con.execute(
+        "create or replace table intermediate.int_block_memberships (block_id varchar, level varchar, area_id varchar,"
+        " valid_from date, valid_to date)"
+    )
+    con.execute(
+        "insert into intermediate.int_block_memberships values ('b1', 'stadtviertel', 'v1', '2000-01-01', null)"
+    )
+    if recut:
+        con.execute(
+            "insert into intermediate.int_block_memberships values ('b2', 'stadtviertel', 'v1', '2000-01-01', ?),"
+            " ('b2', 'stadtviertel', 'v2', ?, null)",
+            [recut - timedelta(days=1), recut],
+        )
+    con.execute(
+        'create or replace table intermediate.int_current_gebietsstand as select max(stichtag) as "current_date"'
+        " from staging.stg_register__persons"
+    )
+    con.close()
+
+
+def test_the_series_on_todays_gebietsstand_is_incremental_while_its_blocks_stay(settings):
+    gebietsstand(settings, recut=date(2022, 1, 1))
+    first = built(settings)
+    assert first.full
+    new = date(2024, 12, 31)
+    load(settings, "register_persons", new, "p2024")
+    gebietsstand(settings, recut=date(2022, 1, 1))
+    plan = plan_build(settings)
+    # the recut lies before both dates: today's Gebietsstand of 31.12.2023 is that of 31.12.2024
+    assert plan.gebietsstand_date == new and plan.gebietsstand_kept
+    assert plan.dbt_vars()["current_gebietsstand_kept"] is True
+    assert "today's Gebietsstand" not in plan.describe()
+    # the Gebietsgliederung (loaded before) moves a block between the two dates: every Stichtag of
+    # those models is rebuilt
+    gebietsstand(settings, recut=date(2024, 6, 1))
+    moved = plan_build(settings)
+    assert not moved.full and moved.stichtage == (new,) and not moved.gebietsstand_kept
+    assert "current_gebietsstand_kept" not in moved.dbt_vars()
+    assert "every Stichtag on today's Gebietsstand" in moved.describe()
+    # a correction of an old file keeps today's date
+    built(settings)
+    load(settings, "register_persons", date(2019, 12, 31), "p2019-corrected")
+    assert plan_build(settings).gebietsstand_kept
+
+
+def test_an_incremental_build_leaves_out_what_reads_only_reference_data(settings):
+    built(settings)
+    assert plan_build(settings).selection == ()  # no manifest: the whole project
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    sources = [("melderegister", "register_persons"), ("gebiete", "geo_addresses"), ("ops", "released_cells")]
+    manifest = {"sources": {f"source.p.{s}.{n}": {"source_name": s, "name": n} for s, n in sources}}
+    (settings.dbt_target_dir / "manifest.json").write_text(json.dumps(manifest))
+    plan = plan_build(settings)
+    # the addresses are reference data: what reads only them (and seeds) is as the last build left it
+    assert plan.selection == ("source:melderegister.register_persons+", "source:ops.released_cells+")
+    assert plan.dbt_arguments() == [
+        "--exclude-resource-type", "unit_test", "--select", *plan.selection,
+    ]  # fmt: skip
+    assert plan.dbt_arguments("run") == ["--select", *plan.selection]
+    assert plan_build(settings, full_refresh=True).dbt_arguments() == ["--full-refresh"]

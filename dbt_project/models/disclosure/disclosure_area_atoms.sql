@@ -7,10 +7,14 @@
       not change, its series value is the very cell of the Stichtag's table and is not repeated.
       The key names the Gebietsstand by the date its boundaries hold from, so it stays the same
       in every release until the boundaries change again. -#}
+{#- Incremental by Stichtag while today's Gebietsstand keeps its Baublöcke, every Stichtag when it
+    moved (macros/incremental_stichtage.sql). -#}
+{{ config(**stichtag_incremental(on_current_gebietsstand=true)) }}
 {%- set levels = var('public_levels') -%}
 
 with atoms as (
     select * from {{ ref('disclosure_atoms') }}
+    where {{ stichtag_rebuilt('stichtag') }}
 ),
 
 memberships as (

@@ -2,16 +2,22 @@
     sum of its records' keys (the Cell Key Method's raw material). A measure with fractions (a
     source spread over the Baublöcke) is rounded to 6 decimals as in int_area_measures: its
     floating-point sum depends on the order of the rows in its last bits. -#}
+{#- Incremental by Stichtag while today's Gebietsstand keeps its Baublöcke, every Stichtag when it
+    moved (macros/incremental_stichtage.sql); a Stichtag's Baublock measures read
+    those of the Stichtage its lagged measures look back to. -#}
+{{ config(**stichtag_incremental(catalogue_lag_years(), on_current_gebietsstand=true)) }}
 {%- set registry = measure_registry() -%}
 {%- set keyed = keyed_measures() -%}
 {%- set fractional = catalogue_registry().fractional_measures -%}
 
 with atoms as (
     select * from {{ ref('disclosure_atoms') }}
+    where {{ stichtag_rebuilt('stichtag', catalogue_lag_years()) }}
 ),
 
 block_measures as (
     select * from {{ ref('int_block_measures') }}
+    where {{ stichtag_rebuilt('stichtag', catalogue_lag_years()) }}
 ),
 
 summed as (

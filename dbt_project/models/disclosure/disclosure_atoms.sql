@@ -3,6 +3,9 @@
     today's Gebietsstand (on which the harmonised series is published). An atom's value is never
     published; the published areas of every public level, nested or not, on either Gebietsstand,
     are unions of atoms. -#}
+{#- Incremental by Stichtag while today's Gebietsstand keeps its Baublöcke, every Stichtag when it
+    moved (macros/incremental_stichtage.sql). -#}
+{{ config(**stichtag_incremental(on_current_gebietsstand=true)) }}
 {%- set levels = var('public_levels') -%}
 
 with memberships as (
@@ -12,6 +15,7 @@ with memberships as (
 
 stichtage as (
     select * from {{ ref('int_stichtage') }}
+    where {{ stichtag_rebuilt('stichtag') }}
 ),
 
 today as (

@@ -13,6 +13,10 @@
     The units of today's Gebietsstand that differ from the Stichtag's (disclosure_area_atoms, level
     `<level>@<gebietsstand>`) are cells too: the harmonised series publishes them. Their rules are
     those of their level. -#}
+{#- Incremental by Stichtag while today's Gebietsstand keeps its Baublöcke, every Stichtag when it
+    moved (macros/incremental_stichtage.sql); its inputs are rebuilt with the lags of
+    the area measures. -#}
+{{ config(**stichtag_incremental(catalogue_lag_years(), on_current_gebietsstand=true)) }}
 {%- set registry = measure_registry() -%}
 {%- set levels = var('public_levels') -%}
 {%- set cat = catalogue_registry() -%}
@@ -26,11 +30,13 @@ with today_units as (
     select distinct stichtag, level as cell_level, area_id
     from {{ ref('disclosure_area_atoms') }}
     where level like '%@%'
+        and {{ stichtag_rebuilt('stichtag', catalogue_lag_years()) }}
 ),
 
 area_measures as (
     select m.level as cell_level, m.* from {{ ref('int_area_measures') }} as m
     where m.level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+        and {{ stichtag_rebuilt('m.stichtag', catalogue_lag_years()) }}
     union all
     select u.cell_level, c.*
     from {{ ref('int_area_measures_current') }} as c
@@ -57,6 +63,7 @@ area_keys as (
     inner join {{ ref('disclosure_atom_values') }} as av
         on av.stichtag = aa.stichtag
         and av.atom_id = aa.atom_id
+    where {{ stichtag_rebuilt('aa.stichtag', catalogue_lag_years()) }}
     group by aa.stichtag, aa.level, aa.area_id, av.measure
 ),
 

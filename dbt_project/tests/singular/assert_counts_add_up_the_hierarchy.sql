@@ -5,11 +5,13 @@
     fractions). The sums are the view gate_hierarchy, the input of the quality gate `hierarchy`
     (data_quality/suites.py): one logic, two consumers. Returns the units whose children do not add
     up, and the units of a nested level above the Baublock with a count but no member units at all
-    (never checked; measure then names the indicator). -#}
+    (never checked; measure then names the indicator). In an incremental build, the Stichtage from
+    the earliest rebuilt one on (macros/tested_stichtage.sql). -#}
 {%- set nested = [var('block_level')] + var('nested_levels') -%}
 
 with sums as (
     select * from {{ ref('gate_hierarchy') }}
+    where {{ stichtag_tested('stichtag', 'from_earliest') }}
 ),
 
 mismatches as (
@@ -33,6 +35,7 @@ unchecked as (
     where v.level in ({% for l in nested[1:] %}'{{ l }}'{{ "," if not loop.last }}{% endfor %})
         and c.area_id is null
         and v.numerator <> 0
+        and {{ stichtag_tested('v.stichtag', 'from_earliest') }}
 )
 
 select * from mismatches

@@ -1,7 +1,8 @@
 {#- Shares of a whole (unit %) lie between 0 and 100, where numerator and denominator come from the
     same source. Not checked: a change in % (may be negative) and rates across two sources (e.g.
     Sozialgeld recipients per residents under 15 can exceed 100 in a small area when the Jobcenter's
-    addresses differ from the register's; the quality gates bound those per indicator). -#}
+    addresses differ from the register's; the quality gates bound those per indicator). In an
+    incremental build, the Stichtage fct_indicator_values rebuilt (macros/tested_stichtage.sql). -#}
 with catalogue as (
     select c.indicator_id
     from {{ ref('indicator_catalogue') }} as c
@@ -20,3 +21,4 @@ inner join catalogue as c
     on c.indicator_id = v.indicator_id
 where v.value is not null
     and (v.value < 0 or v.value > 100)
+    and {{ stichtag_tested('v.stichtag', 'rebuilt', catalogue_lag_years()) }}

@@ -2,13 +2,14 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ...build_plan import record_unplanned_build
+from ...build_plan import plan_build, record_build, record_unplanned_build
 from ...dbt_runner import scoped_environment
 from ...pipeline import prepare_dbt
 from ...settings import Settings
@@ -36,6 +37,15 @@ def dbt_project(settings: Settings) -> DbtProject:
     return project
 
 
+def is_subset(context: dg.AssetExecutionContext) -> bool:
+    """Whether the run builds only some of the dbt assets or checks (as dagster_dbt tells)."""
+    assets = context.assets_def
+    return (
+        assets.keys_by_output_name != assets.node_keys_by_output_name
+        or assets.check_specs_by_output_name != assets.node_check_specs_by_output_name
+    )
+
+
 def build_dbt_assets(settings: Settings):
     project = dbt_project(settings)
     if not project.manifest_path.exists():
@@ -53,11 +63,29 @@ def build_dbt_assets(settings: Settings):
         with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
             # as `sozialmonitor run` does: catalogue files, published cells
             prepare_dbt(settings)
-            # Dagster may build a selection of the assets: every Stichtag of them, and the next
-            # `sozialmonitor run` refreshes fully (orchestration.build_plan)
-            record_unplanned_build(settings, context.run_id[:12], "Dagster dbt build")
-            # the dbt child process inherits this step's environment: this run's warehouse and folders
-            with scoped_environment(settings.env()):
-                yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
+            run_id = context.run_id[:12]
+            if is_subset(context):
+                # a selection of the assets: every Stichtag of them, and the next build refreshes
+                # fully (orchestration.build_plan)
+                record_unplanned_build(settings, run_id, "Dagster dbt build of a selection")
+                # the dbt child process inherits this step's environment: this run's warehouse and folders
+                with scoped_environment(settings.env()):
+                    yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
+                return
+            # the whole project: as `sozialmonitor run`, only the Stichtage loaded since the last
+            # build (the plan; dagster_dbt selects every node itself, so those that read only
+            # reference data are built too)
+            plan = plan_build(settings)
+            chosen = plan.dbt_vars()
+            args = ["build", *plan.dbt_arguments(select=False), *(["--vars", json.dumps(chosen)] if chosen else [])]
+            context.log.info(f"dbt: {plan.describe()}")
+            record_build(settings, plan, run_id, "running")
+            try:
+                with scoped_environment(settings.env()):
+                    yield from dbt.cli(args, context=context).stream()
+            except BaseException:
+                record_build(settings, plan, run_id, "failed")
+                raise
+            record_build(settings, plan, run_id, "succeeded")
 
     return project, sozialmonitor_dbt
