@@ -544,6 +544,9 @@ def _export(build: _Build) -> None:
         con = connect(tmp / "sozialmonitor.duckdb", extensions=())
         try:
             con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            # one transaction: each of the ~450 statements (tables, views, comments) would otherwise
+            # commit on its own and write the release file's log to disk each time (seconds of I/O)
+            con.execute("begin transaction")
             build.inputs = _inputs(con, build.stichtag)
             build.tables = _public_tables(con, build.stichtag, tmp, build.models)
             unsafe = check_public_text(con, build.tables)  # names from extracts: control characters, length
@@ -555,6 +558,7 @@ def _export(build: _Build) -> None:
                 gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
             )  # fmt: skip
             describe_release(con, tmp, build.tables, build.stichtag, dbt_vars, build.public_levels)
+            con.execute("commit")
             con.execute("detach wh")
             con.execute("checkpoint")
         finally:
