@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -513,8 +514,7 @@ def publish(
             return PublishResult(same, False, gates.outcome, build.seconds)
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
-        _lineage(build)
-        _documents(build, release_id, signing_key)
+        _lineage_beside(build, lambda: _documents(build, release_id, signing_key))
         manifest = _manifest(build, gates, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sign_manifest(tmp, signing_key, MANIFEST)
@@ -616,6 +616,31 @@ def _same_as_newest(build: _Build, existing: list[Release], force: bool) -> Rele
         f"{build.stichtag}/v{newest.version + 1}, run again with --force "
         f"(compare first: sozialmonitor release diff {newest.id} <new>)."
     )
+
+
+def _lineage_beside(build: _Build, work: Callable[[], None]) -> None:
+    """The lineage docs in a thread of their own while `work` (the German tables and the PDFs) runs:
+    neither reads what the other writes (dbt: the warehouse and its target folder; `work`: the
+    release's own DuckDB file and folder), and both wait much of their time outside Python
+    (DuckDB, the Typst compiler), so on two cores the pair takes about as long as the longer one.
+    Errors are raised only after both have stopped (nothing may still write into the folder when it
+    is discarded): that of `work`, else the lineage's."""
+    failed: list[BaseException] = []
+
+    def lineage() -> None:
+        try:
+            _lineage(build)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, raised there
+            failed.append(exc)
+
+    thread = threading.Thread(target=lineage, name="release-lineage", daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _lineage(build: _Build) -> None:
