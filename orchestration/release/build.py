@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ from .tables import write_tables
 # (public_models.py); anything else in the schema refuses the release.
 # The SQL of the release's wide views, rendered by dbt (macro wide_indicator_view).
 WIDE_VIEWS = "wh.marts.release_indicator_views"
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 TOOLS = (
     "sozialmonitor",
     "duckdb",
@@ -513,8 +515,7 @@ def publish(
             return PublishResult(same, False, gates.outcome, build.seconds)
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
-        _lineage(build)
-        _documents(build, release_id, signing_key)
+        _lineage_beside(build, lambda: _documents(build, release_id, signing_key))
         manifest = _manifest(build, gates, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sign_manifest(tmp, signing_key, MANIFEST)
@@ -544,6 +545,9 @@ def _export(build: _Build) -> None:
         con = connect(tmp / "sozialmonitor.duckdb", extensions=())
         try:
             con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            # one transaction: each of the ~450 statements (tables, views, comments) would otherwise
+            # commit on its own and write the release file's log to disk each time (seconds of I/O)
+            con.execute("begin transaction")
             build.inputs = _inputs(con, build.stichtag)
             build.tables = _public_tables(con, build.stichtag, tmp, build.models)
             unsafe = check_public_text(con, build.tables)  # names from extracts: control characters, length
@@ -555,6 +559,7 @@ def _export(build: _Build) -> None:
                 gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
             )  # fmt: skip
             describe_release(con, tmp, build.tables, build.stichtag, dbt_vars, build.public_levels)
+            con.execute("commit")
             con.execute("detach wh")
             con.execute("checkpoint")
         finally:
@@ -614,15 +619,61 @@ def _same_as_newest(build: _Build, existing: list[Release], force: bool) -> Rele
     )
 
 
+def _lineage_beside(build: _Build, work: Callable[[], None]) -> None:
+    """The lineage docs in a thread of their own while `work` (the German tables and the PDFs) runs:
+    neither reads what the other writes (dbt: the warehouse and its target folder; `work`: the
+    release's own DuckDB file and folder), and both wait much of their time outside Python
+    (DuckDB, the Typst compiler), so on two cores the pair takes about as long as the longer one.
+    Errors are raised only after both have stopped (nothing may still write into the folder when it
+    is discarded): that of `work`, else the lineage's."""
+    failed: list[BaseException] = []
+
+    def lineage() -> None:
+        try:
+            _lineage(build)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, raised there
+            failed.append(exc)
+
+    thread = threading.Thread(target=lineage, name="release-lineage", daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
 def _lineage(build: _Build) -> None:
     """Only with a new release certain: the lineage docs (dbt docs generate costs seconds, and dbt
     opens the warehouse for writing, so it must not run while the export has it attached)."""
     settings = build.settings
     with build.step("lineage", "lineage docs (dbt docs generate --static)"):
-        run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-        lineage = (settings.dbt_target_dir / "static_index.html").read_text(encoding="utf-8")
-        roots = {settings.dbt_target_dir: "target", settings.dbt_project_dir: ".", settings.project_dir: ".."}
+        docs = _lineage_target(settings)
+        run_dbt(settings.with_paths(dbt_target_dir=docs), ["docs", "generate", "--static", "--quiet"])
+        lineage = (docs / "static_index.html").read_text(encoding="utf-8")
+        roots = {docs: "target", settings.dbt_target_dir: "target"}
+        roots |= {settings.dbt_project_dir: ".", settings.project_dir: ".."}
         (build.tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, build.stichtag), encoding="utf-8")
+
+
+LINEAGE_TARGET = "lineage"
+
+
+def _lineage_target(settings: Settings) -> Path:
+    """dbt's target folder for the lineage docs: a folder of its own inside the build's, so that
+    each keeps its own partial parse. dbt parses the whole project again (2-3 s of CPU) whenever
+    the vars differ from those its saved parse was made with; a build of some Stichtage has vars of
+    its own (rebuild_stichtage), the docs have none, and sharing one folder made the build and the
+    docs parse everything again in every run. The first time, the build's parse is copied in (dbt
+    uses it when the vars agree, a full build's). The build's manifest and run results stay as the
+    build wrote them."""
+    docs = settings.dbt_target_dir / LINEAGE_TARGET
+    docs.mkdir(parents=True, exist_ok=True)
+    parsed, kept = settings.dbt_target_dir / PARTIAL_PARSE, docs / PARTIAL_PARSE
+    if parsed.exists() and not kept.exists():
+        shutil.copyfile(parsed, kept)
+    return docs
 
 
 def _documents(build: _Build, release_id: str, signing_key) -> None:

@@ -9,6 +9,7 @@ docs/report.md). `report.yml` is merged key by key (a city names only what it ch
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -156,10 +157,16 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     return {"lage": lage, "spine": spines, "reihen": charts}
 
 
+@functools.cache
+def _fonts() -> typst.Fonts:
+    """Typst's embedded fonts, loaded once for every PDF of the process (each compile would load them anew)."""
+    return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True)
+
+
 def compile_pdf(workdir: Path, main: str, document: dict[str, Any]) -> bytes:
     """One PDF from the template `main` in `workdir`, with `document` as its input (sys.inputs.doc)."""
     return typst.compile(
-        str(workdir / main), root=str(workdir), font_paths=[], ignore_system_fonts=True,
+        str(workdir / main), root=str(workdir), font_paths=_fonts(), ignore_system_fonts=True,
         sys_inputs={"doc": json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))},
     )  # fmt: skip
 
