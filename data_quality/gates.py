@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import threading
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -299,24 +298,6 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
             )
         )
     return results
-
-
-def import_in_background() -> threading.Thread:
-    """Start importing Great Expectations in a thread of its own and return the thread. Importing
-    it costs about 2 s of CPU (it imports SQLAlchemy, Altair, parts of SciPy, ...) before the first
-    expectation is checked; a run starts this before dbt builds, when a core is often idle, so the
-    gates do not wait for it. `run_gates` imports it the ordinary way: it waits for an import still
-    under way, and imports again after one that failed."""
-
-    def load() -> None:
-        try:
-            import great_expectations  # noqa: F401
-        except Exception:  # noqa: BLE001 - run_gates imports it again and raises there
-            logging.getLogger(__name__).debug("importing great_expectations in the background failed", exc_info=True)
-
-    thread = threading.Thread(target=load, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
 
 
 def run_gates(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from data_quality import GateFailed, GateReport, import_in_background, run_gates
+from data_quality import GateFailed, GateReport, run_gates
 
 from . import dbt_runner
 from .build_plan import BuildPlan, plan_build, record_build, record_unplanned_build
@@ -458,8 +458,6 @@ def run_pipeline(
             with timed(summary.timings, "ingest"):
                 summary.ingest = run_ingest(settings, progress=progress, force=force_reload, released=released)
             summary.stichtage = summary.ingest.stichtage
-            if release:
-                import_in_background()  # the gates' library, while dbt builds (often on a core dbt leaves idle)
             stage("dbt")
             with timed(summary.timings, "dbt"):
                 command = list(dbt_command or ["build"])
