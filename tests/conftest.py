@@ -26,10 +26,28 @@ CITY_FIXTURES = {
 }  # fmt: skip
 
 
+# The test files that take longest (each runs whole pipelines of its own), longest first. `make test`
+# hands whole files to its two workers in collection order (--dist loadfile --no-loadscope-reorder):
+# started first, they never leave one worker alone with a long file at the end. The first two need
+# different cities (built_city; the Dagster build from city_raw), so both workers build from the start.
+RUN_FIRST = (
+    "tests/release/test_releases.py",
+    "tests/orchestration/test_one_pipeline.py",
+    "tests/orchestration/test_dagster.py",
+    "tests/release/test_faults.py",
+    "tests/disclosure/test_independent_attacker.py",
+    "tests/orchestration/test_incremental_stichtage.py",
+    "tests/disclosure/test_release_disclosure.py",
+    "tests/ingest/test_broken_extracts.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if CITY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {path: i for i, path in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: file order kept
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +105,9 @@ def seed_pattern_memo(target, source) -> int:
     import duckdb
 
     from orchestration.disclosure.pattern import DuckDBMemo
+    from orchestration.warehouse import private_dir
 
+    private_dir(target.warehouse_path.parent)  # as the pipeline makes it: owner only
     con = duckdb.connect(str(target.warehouse_path))
     try:
         DuckDBMemo(con)  # the table, as the pipeline makes it
