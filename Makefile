@@ -31,11 +31,15 @@ run: $(STAMP)
 	$(if $(wildcard $(DAGSTER_HOME)/dagster.yaml),DAGSTER_HOME=$(DAGSTER_HOME) )$(BIN)/sozialmonitor run
 
 # Two worker processes (this machine has 2 cores), each taking whole test files, so a file's
-# module fixtures are built once; each worker builds the session cities its files need.
+# module fixtures are built once. The session cities are built once per run and shared by the
+# workers (tests/shared.py). Files are handed out in collection order, the longest first
+# (tests/conftest.py, RUN_FIRST), not xdist's default (most tests first), which left the long files
+# with few tests for the end. pytest prints the 15 slowest tests and who built each shared city.
 # Serial: make test PYTEST_WORKERS=0.
 PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest $(XDIST)
 
 test-fast: $(STAMP) browser
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,9 +1,11 @@
-"""Session fixtures: one small Musterstadt, generated once, ingested once, built once; tests copy
-what they change so that they never disturb each other."""
+"""Session fixtures: one small Musterstadt, generated once, ingested once, built once per test run
+(shared by the xdist workers: tests/shared.py); tests copy what they change so that they never
+disturb each other."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from orchestration.demo import DemoConfig, generate, simulate
 from orchestration.pipeline import run_ingest, run_pipeline
 from tests.helpers import settings_for
+from tests.shared import build_log, run_root, shared_build
 
 # Small enough for a quick suite, large enough that every level has several units.
 TEST_CITY = DemoConfig(residents=20_000, seed=424242)
@@ -23,10 +26,28 @@ CITY_FIXTURES = {
 }  # fmt: skip
 
 
+# The test files that take longest (each runs whole pipelines of its own), longest first. `make test`
+# hands whole files to its two workers in collection order (--dist loadfile --no-loadscope-reorder):
+# started first, they never leave one worker alone with a long file at the end. The first two need
+# different cities (built_city; the Dagster build from city_raw), so both workers build from the start.
+RUN_FIRST = (
+    "tests/release/test_releases.py",
+    "tests/orchestration/test_one_pipeline.py",
+    "tests/orchestration/test_dagster.py",
+    "tests/release/test_faults.py",
+    "tests/disclosure/test_independent_attacker.py",
+    "tests/orchestration/test_incremental_stichtage.py",
+    "tests/disclosure/test_release_disclosure.py",
+    "tests/ingest/test_broken_extracts.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if CITY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {path: i for i, path in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: file order kept
 
 
 @pytest.fixture(scope="session")
@@ -34,33 +55,31 @@ def city_truth():
     return simulate(TEST_CITY)
 
 
+# The session cities are built once per test run and shared by the xdist workers (tests/shared.py):
+# no test may change them; a test that changes a city takes a copy (`released_copy`, `city_copy`).
 @pytest.fixture(scope="session")
 def city_raw(tmp_path_factory) -> Path:
-    raw = tmp_path_factory.mktemp("generated") / "raw"
-    generate(raw, TEST_CITY)
-    return raw
+    return shared_build(run_root(tmp_path_factory), "generated", lambda base: generate(base / "raw", TEST_CITY)) / "raw"
 
 
-def _fresh_city(tmp_path_factory, name: str, city_raw: Path):
-    base = tmp_path_factory.mktemp(name)
-    shutil.copytree(city_raw, base / "raw")
-    return base, settings_for(base)
+def _city_from(city_raw: Path, run) -> Callable[[Path], None]:
+    def build(base: Path) -> None:
+        shutil.copytree(city_raw, base / "raw")
+        run(settings_for(base))
+
+    return build
 
 
 @pytest.fixture(scope="session")
 def ingested_city(tmp_path_factory, city_raw):
     """raw/ plus a warehouse into which every extract was loaded (no dbt): its folder."""
-    base, settings = _fresh_city(tmp_path_factory, "ingested", city_raw)
-    run_ingest(settings)
-    return base
+    return shared_build(run_root(tmp_path_factory), "ingested", _city_from(city_raw, run_ingest))
 
 
 @pytest.fixture(scope="session")
 def built_city(tmp_path_factory, city_raw):
     """The whole pipeline run on the test city (gates and release included): its settings."""
-    _, settings = _fresh_city(tmp_path_factory, "built", city_raw)
-    run_pipeline(settings)
-    return settings
+    return settings_for(shared_build(run_root(tmp_path_factory), "built", _city_from(city_raw, run_pipeline)))
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +105,9 @@ def seed_pattern_memo(target, source) -> int:
     import duckdb
 
     from orchestration.disclosure.pattern import DuckDBMemo
+    from orchestration.warehouse import private_dir
 
+    private_dir(target.warehouse_path.parent)  # as the pipeline makes it: owner only
     con = duckdb.connect(str(target.warehouse_path))
     try:
         DuckDBMemo(con)  # the table, as the pipeline makes it
@@ -106,3 +127,18 @@ def city_copy(tmp_path, ingested_city, built_city):
     settings = settings_for(base)
     seed_pattern_memo(settings, built_city)
     return settings
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Which worker built each shared session city, in how long, and who reused it (a city built
+    twice in one run would show here)."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or getattr(factory, "_basetemp", None) is None:  # no test made a temp folder
+        return
+    log = build_log(run_root(factory))
+    if log:
+        terminalreporter.section("shared session data (tests/shared.py)")
+    for name, entries in log.items():
+        made = ", ".join(f"{e['worker']} in {e['seconds']} s" for e in entries if e["event"] == "built")
+        reused = ", ".join(f"{e['worker']} (waited {e['waited_s']} s)" for e in entries if e["event"] == "reused")
+        terminalreporter.write_line(f"{name}: built by {made}; reused by {reused or 'nobody'}")

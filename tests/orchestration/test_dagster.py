@@ -17,13 +17,18 @@ from orchestration.defs.partitions import STICHTAG_PARTITIONS
 from orchestration.ingest.contracts import load_contracts
 from orchestration.pipeline import run_dbt
 from orchestration.release import find_release, list_releases, verify
+from tests.conftest import seed_pattern_memo
 from tests.helpers import settings_for, tree_digest
 
 
 @pytest.fixture
-def dagster_city(tmp_path, city_raw, monkeypatch):
+def dagster_city(tmp_path, city_raw, built_city, monkeypatch):
+    """A fresh copy of the test city's raw/ and a new warehouse that knows the built city's
+    disclosure patterns (`seed_pattern_memo`: these tests are about Dagster's runs, the pattern's
+    own solve is tested on the session city, the byte-identical rebuild and the second city)."""
     shutil.copytree(city_raw, tmp_path / "raw")
     settings = settings_for(tmp_path)
+    seed_pattern_memo(settings, built_city)
     for key, value in settings.env().items():
         monkeypatch.setenv(key, value)
     run_dbt(settings, ["parse", "--quiet"])
