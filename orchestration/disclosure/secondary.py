@@ -38,10 +38,12 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .audit import intervals, shortfall
+from .incremental import Infeasible, protect_incremental
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
 CELL_CHARGE = 0.01  # per suppressed cell, on top of the persons it hides
 REUSE_FACTOR = 0.001  # a cell suppressed by an earlier release costs this share of its value
+METHODS = ("incremental", "milp")
 
 
 class PatternMemo(Protocol):
@@ -62,7 +64,7 @@ def _code_fingerprint() -> str:
 
     digest = hashlib.sha256(f"scipy {scipy.__version__} highspy {highspy.HIGHS_VERSION_MAJOR}."
                             f"{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}".encode())
-    for name in ("secondary.py", "audit.py", "linked.py"):
+    for name in ("secondary.py", "incremental.py", "audit.py", "linked.py"):
         digest.update((Path(__file__).with_name(name)).read_bytes())
     return digest.hexdigest()
 
@@ -75,6 +77,7 @@ def fingerprint(
     reuse: set[int],
     time_limit: float,
     model: AttackerModel,
+    method: str = "incremental",
 ) -> str:
     """A checksum of everything `protect` decides from: the table (measures, atoms, true values,
     cells and their atoms, relations, lower bounds), the primary, fixed and reused cells, the
@@ -91,6 +94,7 @@ def fingerprint(
         "width": float(width),
         "time_limit": float(time_limit),
         "model": asdict(model),
+        "method": method,
     }
     digest.update(json.dumps(head, sort_keys=True).encode())
     digest.update(np.ascontiguousarray(table.atom_values, dtype=float).tobytes())
@@ -136,6 +140,7 @@ def protect(
     model: AttackerModel = COMPLETE,
     max_rounds: int = 8,
     memo: PatternMemo | None = None,
+    method: str = "incremental",
 ) -> Pattern:
     """Choose the secondary cells that protect every cell in `primary` (indices into table.cells)
     against the attacker `model`, verified with exact bounds and mended until every withheld cell
@@ -147,7 +152,7 @@ def protect(
         return Pattern(set(), set(), 0.0, "no primary cells", 0.0, True)
     key = None
     if memo is not None:
-        key = fingerprint(table, primary, width, set(fixed_published), set(reuse), time_limit, model)
+        key = fingerprint(table, primary, width, set(fixed_published), set(reuse), time_limit, model, method)
         known = memo.get(key)
         if known is not None:
             secondary = set(known)
@@ -169,6 +174,74 @@ def protect(
             f"primary cells below {model.withheld_at_least:g} ({names}): zeros are published, so the "
             "release says a withheld count is at least 1; a zero must not be a primary cell"
         )
+    if method == "incremental":
+        pattern = _incremental(table, primary, width, set(fixed_published), set(reuse), model, max_rounds)
+    elif method == "milp":
+        pattern = _exact(table, primary, width, fixed_published, reuse, time_limit, model, max_rounds)
+    else:
+        raise ValueError(f"secondary suppression method must be one of {METHODS}, not {method!r}")
+    pattern.secondary = pattern.suppressed - primary
+    pattern.objective = float(sum(abs(values[c]) for c in pattern.secondary))
+    pattern.seconds = time.perf_counter() - started
+    if memo is not None:
+        memo.put(key, sorted(pattern.secondary))
+    return pattern
+
+
+def _incremental(
+    table: LinkedTable,
+    primary: set[int],
+    width: float,
+    fixed_published: set[int],
+    reuse: set[int],
+    model: AttackerModel,
+    max_rounds: int,
+) -> Pattern:
+    """The incremental method (`incremental.py`): one witness programme per cell that lacks one."""
+    try:
+        found = protect_incremental(
+            table, primary, width, fixed_published, reuse, model, max_rounds, CELL_CHARGE, REUSE_FACTOR
+        )
+    except Infeasible as exc:
+        names = ", ".join(f"{table.cells[i][0]} in {table.cells[i][1]}" for i in sorted(primary)[:5])
+        if fixed_published:
+            try:
+                protect_incremental(table, primary, width, set(), set(), model, max_rounds)
+            except Infeasible:
+                pass
+            else:
+                raise ProtectionImpossible(
+                    f"no suppression pattern protects {names} together with the cells that earlier releases "
+                    f"already published ({len(fixed_published)} cells): an earlier release gave away what "
+                    "would protect them. Check the earlier releases with `sozialmonitor release audit`; a "
+                    "release made before disclosure control must be withdrawn (moved out of the releases "
+                    "folder) before new releases can be protected."
+                ) from None
+        raise ProtectionImpossible(f"no suppression pattern protects {names}: {exc}") from None
+    return Pattern(
+        suppressed=found.suppressed,
+        secondary=found.suppressed - primary,
+        objective=0.0,
+        status=f"incremental: {found.programmes} programmes, {found.integer_programmes} whole-number, "
+        f"{found.audited} cells audited",
+        seconds=0.0,
+        optimal=False,
+        rounds=found.audit_rounds,
+    )
+
+
+def _exact(
+    table: LinkedTable,
+    primary: set[int],
+    width: float,
+    fixed_published: set[int],
+    reuse: set[int],
+    time_limit: float,
+    model: AttackerModel,
+    max_rounds: int,
+) -> Pattern:
+    """The least-cost pattern of one mixed-integer programme, mended until the audit passes."""
+    values = table.cell_values()
     kind = "upper" if model.upper_protection else "sliding"
     required = {p: Requirement(kind) for p in primary}
     rounds = 0
@@ -199,11 +272,6 @@ def protect(
             else:
                 required[iv.cell] = Requirement("sliding")
     pattern.rounds = rounds
-    pattern.secondary = pattern.suppressed - primary
-    pattern.objective = float(sum(abs(values[c]) for c in pattern.secondary))
-    pattern.seconds = time.perf_counter() - started
-    if memo is not None:
-        memo.put(key, sorted(pattern.secondary))
     return pattern
 
 
