@@ -1,6 +1,16 @@
-"""Secondary suppression at least cost, as one mixed-integer programme per linked table (HiGHS).
+"""Secondary suppression per linked table, by one of two methods (`METHODS`, var
+disclosure_secondary_method), both verified with exact integer bounds and mended:
 
-The programme contains *witness tables*: tables that satisfy everything an attacker knows (the
+- `incremental` (the default; `incremental.py`): one small linear programme per withheld cell that
+  still lacks protection, in a fixed order, each finding the cheapest *witness* for that cell and
+  withholding what it moves. Its cost grows with the number of primary cells times one table, so
+  it reaches the Stadtviertel of every indicator; it hides a few per cent more persons than the
+  least-cost pattern.
+- `milp`: the least-cost pattern as one mixed-integer programme (HiGHS), below. Its size grows with
+  primary cells × measures × atoms; on large tables it ends at the time limit, and the pattern then
+  depends on how far the solver got.
+
+The mixed-integer programme contains *witness tables*: tables that satisfy everything an attacker knows (the
 published cells keep their values, atoms stay at or above their lower bound, the relations between
 measures hold, every withheld count is at least 1 because zeros are always published) and that
 differ from the truth only in withheld cells. For every primary cell p one witness must carry p at
