@@ -45,6 +45,7 @@ from .linked import COMPLETE, AttackerModel, LinkedTable
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
 COVERED = 1e-6  # slack when comparing a witnessed deviation with the protection width
+INTEGRAL = 1e-7  # an atom deviation this close to a whole number is taken as one (then checked exactly)
 WITHHELD_COST = 1e-3  # per unit of deviation of a cell that is withheld already
 # A whole-number witness is a mixed-integer programme of one witness; HiGHS stops it after this many
 # branch-and-bound nodes (a count, not a time: the same inputs give the same answer on any machine).
@@ -62,6 +63,7 @@ class IncrementalResult:
     integer_programmes: int = 0
     audit_rounds: int = 0
     audited: int = 0
+    certified: int = 0
     seconds_lp: float = 0.0
     seconds_audit: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -150,9 +152,10 @@ class WitnessProgramme:
         both = np.concatenate([unit_cost, unit_cost]).astype(float)
         self.h.changeColsCost(len(self._cost_columns), self._cost_columns, both)
 
-    def witness(self, cell: int, up: float, down: float, integer: bool = False) -> np.ndarray:
+    def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The cheapest witness moving `cell` at least `up` upwards (up > 0) or at least `down`
-        downwards (down > 0; give one of the two): the deviation of every movable cell."""
+        downwards (down > 0; give one of the two): the deviation of every movable cell, and that of
+        every atom variable."""
         hs = self._hs
         h = self.h
         k = self.pos[cell]
@@ -190,7 +193,63 @@ class WitnessProgramme:
             h.changeColBounds(n_col, 0.0, float(self.n_high[k]))
             if integer:
                 h.changeColsIntegrality(self.n_vars, self._d_columns, np.zeros(self.n_vars, dtype=np.uint8))
-        return x[self.n_vars : self.n_vars + self.n_mov] - x[self.n_vars + self.n_mov :]
+        return x[self.n_vars : self.n_vars + self.n_mov] - x[self.n_vars + self.n_mov :], x[: self.n_vars]
+
+
+class Certificates:
+    """Whole-number witnesses, checked exactly: a witness whose atom deviations are whole numbers
+    (within solver tolerance, then rounded) and whose rounded table satisfies every constraint of
+    the attacker's model in exact arithmetic (atoms at or above their lower bounds, every relation,
+    fixed cells unchanged, every count that is not a published zero at least the floor) is a
+    whole-number table the attacker cannot rule out, as long as every cell it moves is withheld.
+    The attacker's exact interval of a cell then reaches at least as far as the witness carries
+    it, so a cell whose requirement these witnesses meet needs no bound of its own. Only tables of
+    whole numbers with whole-number relations are certified; any other cell goes to the audit."""
+
+    def __init__(self, table: LinkedTable, fixed: set[int], model: AttackerModel, movable: list[int]) -> None:
+        self.truth = table.true_vector()
+        self.lower = table.variable_lower_bounds()
+        self.cells = table.cell_matrix()
+        self.relations, self.is_eq = table.relation_matrix()
+        values = table.cell_values()
+        floor = float(model.withheld_at_least)
+        self.fixed = np.asarray(sorted(fixed), dtype=int)
+        self.floored = np.flatnonzero(table.count_cells() & (values >= floor)) if floor > 0 else np.zeros(0, int)
+        self.values, self.floor, self.movable = values, floor, np.asarray(movable, dtype=int)
+        whole = lambda a: bool(np.all(np.isfinite(a) & (a == np.round(a))))  # noqa: E731
+        self.enabled = (
+            whole(self.truth)
+            and whole(self.lower[np.isfinite(self.lower)])
+            and whole(np.asarray(self.relations.data))
+            and whole(values)
+        )
+        self.high = np.zeros(len(movable))
+        self.low = np.zeros(len(movable))
+
+    def add(self, atoms: np.ndarray) -> np.ndarray | None:
+        """The exact cell deviations (movable cells) of the witness with these atom deviations, if
+        it is a checked whole-number witness (then kept), else None."""
+        if not self.enabled:
+            return None
+        rounded = np.round(atoms)
+        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL:
+            return None
+        table = self.truth + rounded
+        if np.any(table < self.lower):
+            return None
+        if self.relations.shape[0]:
+            lhs = self.relations @ table
+            if np.any(lhs[self.is_eq] != 0) or np.any(lhs[~self.is_eq] > 0):
+                return None
+        deviation = self.cells @ rounded
+        if len(self.fixed) and np.any(deviation[self.fixed] != 0):
+            return None
+        if len(self.floored) and np.any(self.values[self.floored] + deviation[self.floored] < self.floor):
+            return None
+        moved = deviation[self.movable]
+        np.maximum(self.high, moved, out=self.high)
+        np.minimum(self.low, moved, out=self.low)
+        return moved
 
 
 def protect_incremental(
@@ -223,6 +282,7 @@ def protect_incremental(
     high = np.zeros(len(movable))  # the largest and the smallest deviation of each cell so far
     low = np.zeros(len(movable))
     upper = bool(model.upper_protection)
+    certify = Certificates(table, set(fixed_published) | zeros, model, movable)
 
     def needs(c: int) -> tuple[float, float] | None:
         """What a further witness must do for withheld cell c: (up, down), or None when covered."""
@@ -234,17 +294,22 @@ def protect_incremental(
             return None if span >= width - COVERED else (width + low[k], width - high[k])
         return None
 
-    def take(c: int, deviation: np.ndarray, queue: deque) -> None:
+    def take(c: int, found: tuple[np.ndarray, np.ndarray], queue: deque) -> None:
+        deviation, atoms = found
         np.maximum(high, deviation, out=high)
         np.minimum(low, deviation, out=low)
-        moved = np.flatnonzero(np.abs(deviation) > MOVED)
+        moved = np.abs(deviation) > MOVED
+        exact = certify.add(atoms)
+        if exact is not None:  # whatever a whole-number witness moves is withheld too
+            moved |= exact != 0
+        moved = np.flatnonzero(moved)
         new = sorted(movable[k] for k in moved if movable[k] not in result.suppressed)
         for cell in new:
             result.suppressed.add(cell)
             unit_cost[programme.pos[cell]] = WITHHELD_COST
             queue.append(cell)
 
-    def solve(c: int, up: float, down: float, integer: bool) -> np.ndarray:
+    def solve(c: int, up: float, down: float, integer: bool) -> tuple[np.ndarray, np.ndarray]:
         """A witness moving c at least `up` upwards; if there is none and c needs only the sliding
         protection, at least `down` downwards instead."""
         programme.set_costs(unit_cost)
@@ -275,10 +340,30 @@ def protect_incremental(
     drain(queue)
     if not model.verify:
         return result
-    to_audit = sorted(result.suppressed)
     integer_cells: set[int] = set()
+
+    def unproven(cells) -> list[int]:
+        """The cells whose requirement the whole-number witnesses do not prove: for the audit."""
+        out = []
+        for c in sorted(cells):
+            k = programme.pos[c]
+            if c in primary and upper:
+                proven = certify.high[k] >= width - COVERED
+            elif c in primary or model.protect_all_withheld:
+                proven = certify.high[k] - certify.low[k] >= width - COVERED
+            else:
+                proven = True
+            if proven:
+                result.certified += 1
+            else:
+                out.append(c)
+        return out
+
+    to_audit = unproven(result.suppressed)
     for _round in range(max_rounds):
         result.audit_rounds += 1
+        if not to_audit:
+            return result
         known = {i: float(values[i]) for i in range(len(table.cells)) if i not in result.suppressed}
         started = time.perf_counter()
         found = intervals(table, known, to_audit, model)
@@ -304,6 +389,6 @@ def protect_incremental(
                 down = max(width - (iv.high - iv.value), 1.0)
             take(c, solve(c, up, down, integer=True), queue)
         drain(queue)
-        to_audit = sorted({iv.cell for iv in short} | (result.suppressed - before))
+        to_audit = unproven({iv.cell for iv in short} | (result.suppressed - before))
     names = ", ".join(str(table.cells[iv.cell]) for iv in short[:5])
     raise Infeasible(f"the pattern still leaves {names} unprotected after {max_rounds} rounds")

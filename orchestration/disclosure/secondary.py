@@ -232,8 +232,8 @@ def _incremental(
         suppressed=found.suppressed,
         secondary=found.suppressed - primary,
         objective=0.0,
-        status=f"incremental: {found.programmes} programmes, {found.integer_programmes} whole-number, "
-        f"{found.audited} cells audited",
+        status=f"incremental: {found.programmes} programmes, {found.integer_programmes} whole-number "
+        f"({found.seconds_lp:.2f} s), {found.audited} cells audited ({found.seconds_audit:.2f} s)",
         seconds=0.0,
         optimal=False,
         rounds=found.audit_rounds,

@@ -176,3 +176,27 @@ def test_a_cell_without_any_witness_is_refused():
     fixed = set(range(len(table.cells))) - set(primary)
     with pytest.raises(Exception, match="no suppression pattern protects"):
         protect(table, set(primary), width=WIDTH, fixed_published=fixed)
+
+
+def test_only_exactly_checked_whole_number_witnesses_prove_a_cell():
+    """A witness proves a cell without the audit only if its rounded table satisfies every
+    constraint of the attacker exactly; anything else is left to the audit."""
+    table = small_city(0)
+    certificates = incremental.Certificates(table, set(), COMPLETE, list(range(len(table.cells))))
+    assert certificates.enabled
+    a_x00 = table.var("a", 0)
+    total_x00 = table.var("total", 0)
+    up = np.zeros(table.n_vars)
+    up[[a_x00, total_x00]] = 1.0  # one more a and one more in total, in atom x00: consistent
+    assert certificates.add(up) is not None
+    assert certificates.high.max() == 1
+    broken = np.zeros(table.n_vars)
+    broken[a_x00] = 1.0  # a up without the total: breaks total = a + b + c
+    assert certificates.add(broken) is None
+    assert certificates.add(up * 0.5) is None  # not whole numbers
+    below = np.zeros(table.n_vars)
+    below[table.var("b", 0)] = -(table.atom_values[1, 0] + 1)  # a negative count
+    below[total_x00] = below[table.var("b", 0)]
+    assert certificates.add(below) is None
+    fixed = incremental.Certificates(table, {table.cell_index[("a", "gemeinde:G")]}, COMPLETE, [])
+    assert fixed.add(up) is None  # it moves a cell that is published for good
