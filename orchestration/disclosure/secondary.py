@@ -102,7 +102,7 @@ def fingerprint(
         "fixed": sorted(fixed_published),
         "reuse": sorted(reuse),
         "width": float(width),
-        "time_limit": float(time_limit),
+        "time_limit": float(time_limit) if method == "milp" else None,  # the incremental method has none
         "model": asdict(model),
         "method": method,
     }

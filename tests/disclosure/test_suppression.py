@@ -359,6 +359,8 @@ def test_the_pattern_memo_gives_the_same_pattern_without_solving_and_only_for_th
     again = protect(table, primary, width=WIDTH, memo=DuckDBMemo(con))
     assert again.status == "memo" and not solved
     assert (again.suppressed, again.secondary, again.objective) == (first.suppressed, first.secondary, first.objective)
+    # the incremental method has no time limit, so the limit is not part of its fingerprint
+    assert protect(table, primary, width=WIDTH, memo=DuckDBMemo(con), time_limit=5.0).status == "memo"
 
     changed = oracle_table()
     changed.atom_values[[1, 2], 2] += 1  # one more man in region C (and in its total)
