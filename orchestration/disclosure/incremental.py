@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -66,7 +66,6 @@ class IncrementalResult:
     certified: int = 0
     seconds_lp: float = 0.0
     seconds_audit: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 class WitnessProgramme:
