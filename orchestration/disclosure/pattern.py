@@ -1,5 +1,5 @@
 """The suppression pattern of the warehouse's public cells: primary cells (decided in SQL, model
-`disclosure_cells`) plus the least-cost secondary cells, per Stichtag and linked table, kept
+`disclosure_cells`) plus the secondary cells that protect them, per Stichtag and linked table, kept
 consistent with what earlier releases published. Called by the dbt Python model
 `disclosure_pattern`; plain DataFrames in and out, so tests can call it directly."""
 
@@ -24,7 +24,9 @@ def relations_from_frame(frame: pd.DataFrame) -> list[Relation]:
         if len(senses) != 1:
             raise ValueError(f"relation {name} has more than one sense: {sorted(senses)}")
         out.append(
-            Relation(dict(zip(rows["measure"], rows["coefficient"].astype(float), strict=True)), senses.pop(), name)
+            Relation(
+                dict(sorted(zip(rows["measure"], rows["coefficient"].astype(float), strict=True))), senses.pop(), name
+            )
         )
     return out
 
@@ -120,6 +122,7 @@ def suppression_pattern(
     model: AttackerModel = COMPLETE,
     linked_across_time: frozenset[str] | set[str] = frozenset(),
     memo: PatternMemo | None = None,
+    method: str = "incremental",
 ) -> pd.DataFrame:
     """Every cell with status 'published' or 'suppressed' and its reason (count_below_min,
     small_population, secondary) plus what earlier releases did with it.
@@ -132,7 +135,8 @@ def suppression_pattern(
     primary too, being the same count).
 
     `memo`: patterns of earlier runs by the fingerprint of their inputs (`DuckDBMemo`); only the
-    linked tables whose inputs changed are solved."""
+    linked tables whose inputs changed are solved. `method`: how secondary cells are chosen
+    (`secondary.METHODS`)."""
     cells = cells.reset_index(drop=True).copy()
     cells["earlier"] = earlier_state(released, cells)
     cells["reason"] = cells["primary_reason"]
@@ -152,6 +156,7 @@ def suppression_pattern(
         pattern = protect(
             table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model,
             memo=memo,
+            method=method,
         )
         solver_seconds += pattern.seconds
         for i in pattern.secondary:

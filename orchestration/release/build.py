@@ -278,8 +278,13 @@ def _disclosure_rules(
             f"{dbt_vars.get('disclosure_min_population')}",
         },
         "secondary": (
-            "least cost (persons hidden), mixed-integer programme (HiGHS) over all public levels, "
-            "Sozialräume, relations between measures and earlier releases, verified with exact integer bounds"
+            (
+                "least cost (persons hidden), mixed-integer programme (HiGHS)"
+                if dbt_vars.get("disclosure_secondary_method") == "milp"
+                else "incremental: per withheld cell the cheapest witness table (linear programme, HiGHS)"
+            )
+            + " over all public levels, Sozialräume, relations between measures and earlier releases, "
+            "verified with exact integer bounds"
             if secondary
             else "SWITCHED OFF"
         ),

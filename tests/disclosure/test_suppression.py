@@ -45,13 +45,17 @@ def test_oracle_least_cost_pattern_is_exactly_am_cf_cm():
     table.check()
     primary = {table.cell_index[("f", "A")]}
     totals = {i for i, (measure, region) in enumerate(table.cells) if measure == "total" or region == "all"}
+    exact = protect(table, primary, width=WIDTH, fixed_published=totals, method="milp")
+    assert exact.optimal
+    assert {table.cells[i] for i in exact.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
+    assert exact.objective == 40  # persons hidden: 18 + 10 + 12
+    # The incremental method (the default) finds the same least-cost pattern here, ...
     pattern = protect(table, primary, width=WIDTH, fixed_published=totals)
-    assert pattern.optimal
-    assert {table.cells[i] for i in pattern.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
-    assert pattern.objective == 40  # persons hidden: 18 + 10 + 12
-    # The same answer when the totals may be suppressed too: hiding them costs more.
-    free = protect(table, primary, width=WIDTH)
-    assert {table.cells[i] for i in free.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
+    assert pattern.suppressed == exact.suppressed and pattern.objective == 40
+    # ... and both give the same answer when the totals may be suppressed too: hiding them costs more.
+    for method in ("incremental", "milp"):
+        free = protect(table, primary, width=WIDTH, method=method)
+        assert {table.cells[i] for i in free.secondary} == {("m", "A"), ("f", "C"), ("m", "C")}
     # The attacker's interval for A/f from everything published: A/f + C/f = 12 and, since zeros
     # are published, C/f >= 1 and A/f >= 1: [1, 11]. Without that knowledge it would be [0, 12].
     (af,) = intervals(table, known_except(table, pattern.suppressed), sorted(primary))
@@ -349,11 +353,14 @@ def test_the_pattern_memo_gives_the_same_pattern_without_solving_and_only_for_th
     assert (memo.hits, memo.misses) == (0, 1) and first.status != "memo"
 
     solved = []
-    real_solve = secondary._solve
-    monkeypatch.setattr(secondary, "_solve", lambda *a, **k: solved.append(1) or real_solve(*a, **k))
+    for solver in ("_solve", "protect_incremental"):
+        real = getattr(secondary, solver)
+        monkeypatch.setattr(secondary, solver, lambda *a, _real=real, **k: solved.append(1) or _real(*a, **k))
     again = protect(table, primary, width=WIDTH, memo=DuckDBMemo(con))
     assert again.status == "memo" and not solved
     assert (again.suppressed, again.secondary, again.objective) == (first.suppressed, first.secondary, first.objective)
+    # the incremental method has no time limit, so the limit is not part of its fingerprint
+    assert protect(table, primary, width=WIDTH, memo=DuckDBMemo(con), time_limit=5.0).status == "memo"
 
     changed = oracle_table()
     changed.atom_values[[1, 2], 2] += 1  # one more man in region C (and in its total)
@@ -364,6 +371,7 @@ def test_the_pattern_memo_gives_the_same_pattern_without_solving_and_only_for_th
         dict(table=table, primary=primary, width=WIDTH, fixed_published={table.cell_index[("total", "all")]}),
         dict(table=table, primary=primary, width=WIDTH, reuse={table.cell_index[("m", "A")]}),
         dict(table=table, primary=primary, width=WIDTH, model=dataclasses.replace(COMPLETE, withheld_at_least=0.0)),
+        dict(table=table, primary=primary, width=WIDTH, method="milp"),
     ]
     for variant in variants:
         solved.clear()

@@ -1,9 +1,11 @@
 """The disclosure pattern of the public cells (see docs block `disclosure_pattern`).
 
 Suppression (var disclosure_method = suppression): primary cells come from `disclosure_cells`; the
-secondary cells are chosen at least cost by a mixed-integer programme (HiGHS) that proves, for
-every primary cell, that an attacker who holds every public level, the Sozialräume and every
-earlier release cannot narrow it to less than the protection width.
+secondary cells are chosen one witness programme at a time (var disclosure_secondary_method:
+incremental; or one mixed-integer programme per linked table: milp, HiGHS), each witness proving
+for a withheld cell that an attacker who holds every public level, the Sozialräume and every
+earlier release cannot narrow it to less than the protection width; exact integer bounds verify
+the pattern and mend it.
 Cell Key Method (cell_key): every cell gets its noise from the perturbation table instead.
 Code: orchestration/disclosure/."""
 
@@ -61,6 +63,7 @@ def model(dbt, session):
         model=attacker_model(str(dbt.config.get("attacker_model"))),
         linked_across_time=lagged_measures(),
         memo=DuckDBMemo(session) if memo_wanted else None,
+        method=str(dbt.config.get("secondary_method")),
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)

@@ -1,0 +1,401 @@
+"""Secondary suppression one protected cell at a time: one small linear programme per withheld cell
+that still lacks a protection, in a fixed order (the incremental method of Kelly, Fischetti and
+Salazar, as in τ-ARGUS).
+
+For a cell c that needs protection, the programme looks for a *witness*: a deviation d of the atom
+values (one variable per measure and atom, as in `linked.py`) such that the truth plus d satisfies
+everything the attacker knows (relations between measures, lower bounds of the atoms, every count
+that is a cell stays at or above 1 unless it is a published zero, the cells that are fixed as
+published do not move) and moves c by the amount its protection needs (upper protection of a
+primary cell: at least the protection width up). The cost of a witness is what it moves: every
+other cell's deviation e = p − n (p, n ≥ 0) is charged per unit at its value divided by the width
+(moving a cell by the width costs about the persons its suppression hides), a cell already withheld
+costs almost nothing, one that an earlier release withheld little. Every cell the cheapest witness
+moves is withheld. The next cell's programme sees the grown set of withheld cells, so it prefers
+them, and a cell that earlier witnesses already moved far enough needs no programme at all.
+
+A witness stays valid as more cells are withheld (withholding a cell only takes an equation away
+from the attacker and adds "at least 1", which every witness keeps), so every cell's protection is
+kept from the witnesses found so far: the largest and the smallest deviation of the cell among
+them. A withheld cell (secondary ones too) whose witnesses do not span the width gets a programme
+of its own (sliding protection).
+
+All programmes of a linked table share one HiGHS model: only the bounds of the protected cell's
+deviation and the costs change between them, and each solve starts from the previous optimal basis.
+HiGHS runs single-threaded with no time limit, so the same table gives the same pattern.
+
+The witnesses are continuous; the attacker counts in whole numbers. The pattern is therefore
+verified with the exact integer bounds of `audit.intervals`, and a cell that falls short gets a
+whole-number witness (the same programme with integral atom deviations, a mixed-integer programme
+of one witness), the cells it moves are withheld and protected in turn, and the cells concerned are
+audited again until every withheld cell meets its requirement. Withholding more cells only widens
+every attacker interval, so cells that passed stay passed."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .audit import intervals, new_highs, shortfall
+from .linked import COMPLETE, AttackerModel, LinkedTable
+
+MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
+COVERED = 1e-6  # slack when comparing a witnessed deviation with the protection width
+INTEGRAL = 1e-7  # an atom deviation this close to a whole number is taken as one (then checked exactly)
+WITHHELD_COST = 1e-3  # per unit of deviation of a cell that is withheld already
+# A whole-number witness is a mixed-integer programme of one witness; HiGHS stops it after this many
+# branch-and-bound nodes (a count, not a time: the same inputs give the same answer on any machine).
+INTEGER_NODE_LIMIT = 2000
+
+
+class Infeasible(Exception):
+    """No witness gives the cell the protection asked for."""
+
+
+@dataclass
+class IncrementalResult:
+    suppressed: set[int]
+    programmes: int = 0
+    integer_programmes: int = 0
+    audit_rounds: int = 0
+    audited: int = 0
+    certified: int = 0
+    seconds_lp: float = 0.0
+    seconds_audit: float = 0.0
+
+
+class WitnessProgramme:
+    """The witness programme of one linked table (see the module doc).
+
+    Columns: the atom deviations d (table.n_vars), then p and n for every movable cell (not fixed as
+    published). Rows: equality relations (R d = 0), inequality relations (R (x + d) <= 0), fixed
+    cells (C d = 0), movable cells (C d - p + n = 0). Bounds: x + d >= the atoms' lower bounds; a
+    withheld count stays at least the floor: n <= v - floor."""
+
+    def __init__(self, table: LinkedTable, fixed: set[int], model: AttackerModel) -> None:
+        import highspy
+
+        self._hs = highspy
+        self.table = table
+        n_vars = table.n_vars
+        values = table.cell_values()
+        counts = table.count_cells()
+        floor = float(model.withheld_at_least)
+        self.movable = [i for i in range(len(table.cells)) if i not in fixed]
+        self.pos = {c: k for k, c in enumerate(self.movable)}
+        n_mov = len(self.movable)
+        self.n_vars, self.n_mov = n_vars, n_mov
+        cells = table.cell_matrix()
+        relations, is_eq = table.relation_matrix()
+        truth = table.true_vector()
+        inf = highspy.kHighsInf
+        fixed_rows = sorted(fixed)
+        blocks, low, high = [], [], []
+
+        def block(matrix, lo, hi, movable_part=None):
+            matrix = sparse.csr_matrix(matrix)
+            right = movable_part if movable_part is not None else sparse.csr_matrix((matrix.shape[0], 2 * n_mov))
+            blocks.append(sparse.hstack([matrix, right], format="csr"))
+            low.append(np.asarray(lo, dtype=float))
+            high.append(np.asarray(hi, dtype=float))
+
+        if relations.shape[0] and is_eq.any():
+            block(relations[is_eq], np.zeros(int(is_eq.sum())), np.zeros(int(is_eq.sum())))
+        if relations.shape[0] and (~is_eq).any():
+            ub = relations[~is_eq]
+            block(ub, np.full(ub.shape[0], -inf), -(ub @ truth))
+        if fixed_rows:
+            block(cells[fixed_rows], np.zeros(len(fixed_rows)), np.zeros(len(fixed_rows)))
+        if n_mov:
+            eye = sparse.identity(n_mov, format="csr")
+            block(cells[self.movable], np.zeros(n_mov), np.zeros(n_mov), sparse.hstack([-eye, eye], format="csr"))
+        matrix = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, n_vars + 2 * n_mov))
+        row_low = np.concatenate(low) if low else np.zeros(0)
+        row_high = np.concatenate(high) if high else np.zeros(0)
+
+        lower = table.variable_lower_bounds()
+        d_low = np.where(np.isfinite(lower), lower - truth, -inf)
+        mov_values = values[self.movable]
+        floored = counts[self.movable] & (floor > 0)
+        self.n_high = np.where(floored, np.maximum(mov_values - floor, 0.0), inf)
+        self.col_low = np.concatenate([d_low, np.zeros(2 * n_mov)])
+        self.col_high = np.concatenate([np.full(n_vars, inf), np.full(n_mov, inf), self.n_high])
+
+        h = new_highs()
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", 0)
+        h.setOptionValue("mip_max_nodes", INTEGER_NODE_LIMIT)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_vars + 2 * n_mov
+        lp.num_row_ = matrix.shape[0]
+        lp.col_cost_ = np.zeros(lp.num_col_)
+        lp.col_lower_ = self.col_low
+        lp.col_upper_ = self.col_high
+        lp.row_lower_ = row_low
+        lp.row_upper_ = row_high
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        h.passModel(lp)
+        self.h = h
+        self._cost_columns = np.arange(n_vars, n_vars + 2 * n_mov, dtype=np.int32)
+        self._d_columns = np.arange(n_vars, dtype=np.int32)
+
+    def set_costs(self, unit_cost: np.ndarray) -> None:
+        """unit_cost[k]: the cost of one unit of deviation, up or down, of movable cell k."""
+        both = np.concatenate([unit_cost, unit_cost]).astype(float)
+        self.h.changeColsCost(len(self._cost_columns), self._cost_columns, both)
+
+    def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The cheapest witness moving `cell` at least `up` upwards (up > 0) or at least `down`
+        downwards (down > 0; give one of the two): the deviation of every movable cell, and that of
+        every atom variable."""
+        hs = self._hs
+        h = self.h
+        k = self.pos[cell]
+        p_col, n_col = self.n_vars + k, self.n_vars + self.n_mov + k
+        if up > 0:
+            h.changeColBounds(p_col, float(up), hs.kHighsInf)
+            h.changeColBounds(n_col, 0.0, 0.0)
+        else:
+            if down > self.n_high[k] + COVERED:
+                raise Infeasible(f"{self.table.cells[cell]} cannot go {down:g} down (it stays at least the floor)")
+            h.changeColBounds(p_col, 0.0, 0.0)
+            h.changeColBounds(n_col, float(down), float(self.n_high[k]))
+        if integer:
+            h.changeColsIntegrality(self.n_vars, self._d_columns, np.ones(self.n_vars, dtype=np.uint8))
+        try:
+            h.run()
+            status = h.getModelStatus()
+            if status == hs.HighsModelStatus.kUnboundedOrInfeasible:
+                h.clearSolver()
+                h.setOptionValue("presolve", "off")
+                h.run()
+                h.setOptionValue("presolve", "choose")
+                status = h.getModelStatus()
+            # a whole-number witness cut short by the node limit is still a witness
+            found = status == hs.HighsModelStatus.kOptimal or (
+                integer
+                and status == hs.HighsModelStatus.kSolutionLimit
+                and h.getInfo().primal_solution_status == hs.SolutionStatus.kSolutionStatusFeasible
+            )
+            if not found:
+                raise Infeasible(f"{self.table.cells[cell]}: {h.modelStatusToString(status)}")
+            x = np.asarray(h.getSolution().col_value)
+        finally:
+            h.changeColBounds(p_col, 0.0, hs.kHighsInf)
+            h.changeColBounds(n_col, 0.0, float(self.n_high[k]))
+            if integer:
+                h.changeColsIntegrality(self.n_vars, self._d_columns, np.zeros(self.n_vars, dtype=np.uint8))
+        return x[self.n_vars : self.n_vars + self.n_mov] - x[self.n_vars + self.n_mov :], x[: self.n_vars]
+
+
+class Certificates:
+    """Whole-number witnesses, checked exactly: a witness whose atom deviations are whole numbers
+    (within solver tolerance, then rounded) and whose rounded table satisfies every constraint of
+    the attacker's model in exact arithmetic (atoms at or above their lower bounds, every relation,
+    fixed cells unchanged, every count that is not a published zero at least the floor) is a
+    whole-number table the attacker cannot rule out, as long as every cell it moves is withheld.
+    The attacker's exact interval of a cell then reaches at least as far as the witness carries
+    it, so a cell whose requirement these witnesses meet needs no bound of its own. Only tables of
+    whole numbers with whole-number relations are certified; any other cell goes to the audit."""
+
+    def __init__(self, table: LinkedTable, fixed: set[int], model: AttackerModel, movable: list[int]) -> None:
+        self.truth = table.true_vector()
+        self.lower = table.variable_lower_bounds()
+        self.cells = table.cell_matrix()
+        self.relations, self.is_eq = table.relation_matrix()
+        values = table.cell_values()
+        floor = float(model.withheld_at_least)
+        self.fixed = np.asarray(sorted(fixed), dtype=int)
+        self.floored = np.flatnonzero(table.count_cells() & (values >= floor)) if floor > 0 else np.zeros(0, int)
+        self.values, self.floor, self.movable = values, floor, np.asarray(movable, dtype=int)
+        whole = lambda a: bool(np.all(np.isfinite(a) & (a == np.round(a))))  # noqa: E731
+        self.enabled = (
+            whole(self.truth)
+            and whole(self.lower[np.isfinite(self.lower)])
+            and whole(np.asarray(self.relations.data))
+            and whole(values)
+        )
+        self.high = np.zeros(len(movable))
+        self.low = np.zeros(len(movable))
+
+    def add(self, atoms: np.ndarray) -> np.ndarray | None:
+        """The exact cell deviations (movable cells) of the witness with these atom deviations, if
+        it is a checked whole-number witness (then kept), else None."""
+        if not self.enabled:
+            return None
+        rounded = np.round(atoms)
+        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL:
+            return None
+        table = self.truth + rounded
+        if np.any(table < self.lower):
+            return None
+        if self.relations.shape[0]:
+            lhs = self.relations @ table
+            if np.any(lhs[self.is_eq] != 0) or np.any(lhs[~self.is_eq] > 0):
+                return None
+        deviation = self.cells @ rounded
+        if len(self.fixed) and np.any(deviation[self.fixed] != 0):
+            return None
+        if len(self.floored) and np.any(self.values[self.floored] + deviation[self.floored] < self.floor):
+            return None
+        moved = deviation[self.movable]
+        np.maximum(self.high, moved, out=self.high)
+        np.minimum(self.low, moved, out=self.low)
+        return moved
+
+
+def protect_incremental(
+    table: LinkedTable,
+    primary: set[int],
+    width: float,
+    fixed_published: set[int],
+    reuse: set[int],
+    model: AttackerModel = COMPLETE,
+    max_rounds: int = 8,
+    cell_charge: float = 0.01,
+    reuse_factor: float = 0.001,
+) -> IncrementalResult:
+    """The withheld cells (primary and secondary) that protect every primary cell against `model`,
+    verified with exact bounds. Raises `Infeasible` when a cell has no witness."""
+    values = table.cell_values()
+    counts = table.count_cells()
+    floor = float(model.withheld_at_least)
+    # A zero is published (the release says so): it never moves, whatever the witness.
+    zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - set(primary)
+    programme = WitnessProgramme(table, set(fixed_published) | zeros, model)
+    result = IncrementalResult(suppressed=set(primary))
+    movable = programme.movable
+    base_cost = np.array(
+        [(abs(values[c]) + cell_charge) * (reuse_factor if c in reuse else 1.0) / width for c in movable]
+    )
+    unit_cost = base_cost.copy()
+    for c in primary:
+        unit_cost[programme.pos[c]] = WITHHELD_COST
+    high = np.zeros(len(movable))  # the largest and the smallest deviation of each cell so far
+    low = np.zeros(len(movable))
+    upper = bool(model.upper_protection)
+    certify = Certificates(table, set(fixed_published) | zeros, model, movable)
+
+    def needs(c: int) -> tuple[float, float] | None:
+        """What a further witness must do for withheld cell c: (up, down), or None when covered."""
+        k = programme.pos[c]
+        if c in primary and upper:
+            return None if high[k] >= width - COVERED else (width, 0.0)
+        if c in primary or model.protect_all_withheld:
+            span = high[k] - low[k]
+            return None if span >= width - COVERED else (width + low[k], width - high[k])
+        return None
+
+    def take(c: int, found: tuple[np.ndarray, np.ndarray], queue: deque) -> None:
+        deviation, atoms = found
+        np.maximum(high, deviation, out=high)
+        np.minimum(low, deviation, out=low)
+        moved = np.abs(deviation) > MOVED
+        exact = certify.add(atoms)
+        if exact is not None:  # whatever a whole-number witness moves is withheld too
+            moved |= exact != 0
+        moved = np.flatnonzero(moved)
+        new = sorted(movable[k] for k in moved if movable[k] not in result.suppressed)
+        for cell in new:
+            result.suppressed.add(cell)
+            unit_cost[programme.pos[cell]] = WITHHELD_COST
+            queue.append(cell)
+
+    def solve(c: int, up: float, down: float, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+        """A witness moving c at least `up` upwards; if there is none and c needs only the sliding
+        protection, at least `down` downwards instead."""
+        programme.set_costs(unit_cost)
+        started = time.perf_counter()
+        try:
+            try:
+                return programme.witness(c, up, 0.0, integer)
+            except Infeasible:
+                if (c in primary and upper) or down <= 0:
+                    raise
+                return programme.witness(c, 0.0, down, integer)
+        finally:
+            result.seconds_lp += time.perf_counter() - started
+            if integer:
+                result.integer_programmes += 1
+            else:
+                result.programmes += 1
+
+    def drain(queue: deque) -> None:
+        while queue:
+            c = queue.popleft()
+            need = needs(c)
+            if need is None:
+                continue
+            try:
+                found = solve(c, *need, integer=False)
+            except Infeasible:
+                if c in primary and upper:
+                    raise
+                # No single witness moves this cell by the width in one direction (cells fixed by an
+                # earlier release can block both); several may together: the exact audit decides.
+                continue
+            take(c, found, queue)
+
+    queue: deque = deque(sorted(primary))
+    drain(queue)
+    if not model.verify:
+        return result
+    integer_cells: set[int] = set()
+
+    def unproven(cells) -> list[int]:
+        """The cells whose requirement the whole-number witnesses do not prove: for the audit."""
+        out = []
+        for c in sorted(cells):
+            k = programme.pos[c]
+            if c in primary and upper:
+                proven = certify.high[k] >= width - COVERED
+            elif c in primary or model.protect_all_withheld:
+                proven = certify.high[k] - certify.low[k] >= width - COVERED
+            else:
+                proven = True
+            if proven:
+                result.certified += 1
+            else:
+                out.append(c)
+        return out
+
+    to_audit = unproven(result.suppressed)
+    for _round in range(max_rounds):
+        result.audit_rounds += 1
+        if not to_audit:
+            return result
+        known = {i: float(values[i]) for i in range(len(table.cells)) if i not in result.suppressed}
+        started = time.perf_counter()
+        found = intervals(table, known, to_audit, model)
+        result.seconds_audit += time.perf_counter() - started
+        result.audited += len(to_audit)
+        short = [iv for iv in found if shortfall(iv, iv.cell in primary, width, model)]
+        if not short:
+            return result
+        before = set(result.suppressed)
+        queue = deque()
+        for iv in short:
+            c = iv.cell
+            if c in integer_cells:
+                raise Infeasible(
+                    f"{table.cells[c]}: a whole-number witness was found, yet the exact bound is "
+                    f"[{iv.low:g}, {iv.high:g}] (solver tolerance?)"
+                )
+            integer_cells.add(c)
+            if c in primary and upper:
+                up, down = width, 0.0
+            else:  # reach the width from the attacker's exact bound below (or above)
+                up = max(width - (iv.value - iv.low), 1.0)
+                down = max(width - (iv.high - iv.value), 1.0)
+            take(c, solve(c, up, down, integer=True), queue)
+        drain(queue)
+        to_audit = unproven({iv.cell for iv in short} | (result.suppressed - before))
+    names = ", ".join(str(table.cells[iv.cell]) for iv in short[:5])
+    raise Infeasible(f"the pattern still leaves {names} unprotected after {max_rounds} rounds")
