@@ -51,6 +51,11 @@
     {%- if config.get('on_current_gebietsstand', false) and not var('current_gebietsstand_kept', false) -%}
         {{ return(none) }}
     {%- endif -%}
+    {{ return(listed_stichtage(chosen)) }}
+{%- endmacro %}
+
+{#- var rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text). -#}
+{% macro listed_stichtage(chosen) -%}
     {%- if chosen is string -%}
         {%- set chosen = chosen.split(',') if chosen else [] -%}
     {%- endif -%}
@@ -61,7 +66,12 @@
     when it lies that many years after a rebuilt Stichtag. Always true when every Stichtag is
     built; false for all when nothing is to be rebuilt. -#}
 {% macro stichtag_rebuilt(column, lags=[]) -%}
-    {%- set chosen = rebuilt_stichtage() -%}
+    {{- stichtage_condition(column, rebuilt_stichtage(), lags) -}}
+{%- endmacro %}
+
+{#- The condition for `chosen` (a list of ISO dates; none: every Stichtag): the row's Stichtag
+    `column` is one of them, or lies `lags` years after one. -#}
+{% macro stichtage_condition(column, chosen, lags=[]) -%}
     {%- if chosen is none -%}
         (1 = 1)
     {%- elif chosen | length == 0 -%}

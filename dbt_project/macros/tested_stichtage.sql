@@ -32,10 +32,7 @@
     {%- if chosen is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if chosen is string -%}
-        {%- set chosen = chosen.split(',') if chosen else [] -%}
-    {%- endif -%}
-    {{ return(chosen | map('string') | map('trim') | reject('equalto', '') | unique | sort | list) }}
+    {{ return(listed_stichtage(chosen)) }}
 {%- endmacro %}
 
 {#- The condition on a row's Stichtag `column` that selects the rows a test checks (`scope` as the
@@ -44,17 +41,10 @@
     {%- set chosen = tested_rebuilt_stichtage() -%}
     {%- if chosen is none or scope not in ('rebuilt', 'from_earliest') -%}
         (1 = 1)
-    {%- elif chosen | length == 0 -%}
-        (1 = 0)
-    {%- elif scope == 'from_earliest' -%}
+    {%- elif scope == 'from_earliest' and chosen | length > 0 -%}
         ({{ column }} >= cast('{{ chosen | first }}' as date))
     {%- else -%}
-        {%- set dates = [] -%}
-        {%- for day in chosen %}{% do dates.append("cast('" ~ day ~ "' as date)") %}{% endfor -%}
-        ({{ column }} in ({{ dates | join(", ") }})
-        {%- for years in lags %}
-        or cast({{ dbt.dateadd('year', -years, column) }} as date) in ({{ dates | join(", ") }})
-        {%- endfor -%})
+        {{- stichtage_condition(column, chosen, lags) -}}
     {%- endif -%}
 {%- endmacro %}
 

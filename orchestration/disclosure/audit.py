@@ -89,6 +89,22 @@ def new_highs():
     return h
 
 
+def solve(h):
+    """Run HiGHS on its model and return the model status. Presolve may report 'unbounded or
+    infeasible' without telling which: then it solves once more from scratch, without presolve."""
+    import highspy
+
+    h.run()
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        h.clearSolver()
+        h.setOptionValue("presolve", "off")
+        h.run()
+        h.setOptionValue("presolve", "choose")
+        status = h.getModelStatus()
+    return status
+
+
 @contextmanager
 def _stdout_silenced():
     """File descriptor 1 to /dev/null (C code writes there, not to sys.stdout), then back."""
@@ -165,15 +181,7 @@ class _WarmLP:
         hs = self._highspy
         h = self.h
         h.changeColsCost(self.n_vars, self.columns, (sign * objective).astype(float))
-        h.run()
-        status = h.getModelStatus()
-        if status == hs.HighsModelStatus.kUnboundedOrInfeasible:
-            # presolve may not tell the two apart: solve once more from scratch, without it
-            h.clearSolver()
-            h.setOptionValue("presolve", "off")
-            h.run()
-            h.setOptionValue("presolve", "choose")
-            status = h.getModelStatus()
+        status = solve(h)
         if status == hs.HighsModelStatus.kUnbounded:
             return "unbounded", float("nan"), None
         if status != hs.HighsModelStatus.kOptimal:

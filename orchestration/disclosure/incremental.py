@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .audit import intervals, new_highs, shortfall
+from .audit import intervals, new_highs, shortfall, solve
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
@@ -170,14 +170,7 @@ class WitnessProgramme:
         if integer:
             h.changeColsIntegrality(self.n_vars, self._d_columns, np.ones(self.n_vars, dtype=np.uint8))
         try:
-            h.run()
-            status = h.getModelStatus()
-            if status == hs.HighsModelStatus.kUnboundedOrInfeasible:
-                h.clearSolver()
-                h.setOptionValue("presolve", "off")
-                h.run()
-                h.setOptionValue("presolve", "choose")
-                status = h.getModelStatus()
+            status = solve(h)
             # a whole-number witness cut short by the node limit is still a witness
             found = status == hs.HighsModelStatus.kOptimal or (
                 integer

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .linked import COMPLETE, AttackerModel, LinkedTable, Relation, components
-from .secondary import PatternMemo, protect
+from .secondary import BlockedByFixedCells, PatternMemo, ProtectionImpossible, protect
 
 KEY = ["stichtag", "level", "area_id", "measure"]
 
@@ -153,11 +153,23 @@ def suppression_pattern(
             or (cells.at[idx, "measure"] in linked_across_time and i not in primary)
         }
         reuse = {i for i, idx in enumerate(positions) if cells.at[idx, "earlier"] == "suppressed"}
-        pattern = protect(
-            table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit, model=model,
-            memo=memo,
-            method=method,
-        )
+        try:
+            pattern = protect(
+                table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit,
+                model=model, memo=memo, method=method,
+            )  # fmt: skip
+        except BlockedByFixedCells as exc:
+            if any(cells.at[idx, "earlier"] == "published" for idx in positions):
+                raise
+            # nothing was published before: the fixed cells are the lagged counts' twins
+            lagged = sorted({cells.at[positions[i], "measure"] for i in fixed})
+            raise ProtectionImpossible(
+                f"no suppression pattern protects {exc.names} at {ordered['stichtag'].iloc[0]}: the counts tied "
+                f"to another Stichtag ({', '.join(lagged)}) are never withheld as secondary cells, and without "
+                "them the areas are too small for the protection width. Publish these indicators from a "
+                "coarser level (their `levels` in the Kennzahlenkatalog) or lower "
+                "disclosure_protection_width; the warehouse is built, nothing was published."
+            ) from None
         solver_seconds += pattern.seconds
         for i in pattern.secondary:
             cells.at[positions[i], "reason"] = "secondary"

@@ -119,6 +119,14 @@ class ProtectionImpossible(Exception):
     a protection would need). The message names the cells."""
 
 
+class BlockedByFixedCells(ProtectionImpossible):
+    """A pattern would exist but for the cells that must stay published (`fixed_published`)."""
+
+    def __init__(self, message: str, names: str) -> None:
+        super().__init__(message)
+        self.names = names
+
+
 @dataclass
 class Pattern:
     suppressed: set[int]
@@ -138,6 +146,18 @@ class Requirement:
 
     kind: str
     integer: bool = False
+
+
+def _given_away(names: str, published: int) -> BlockedByFixedCells:
+    """The refusal when the cells would be protectable but for what earlier releases published."""
+    return BlockedByFixedCells(
+        f"no suppression pattern protects {names} together with the cells that earlier releases "
+        f"already published ({published} cells): an earlier release gave away what "
+        "would protect them. Check the earlier releases with `sozialmonitor release audit`; a "
+        "release made before disclosure control must be withdrawn (moved out of the releases "
+        "folder) before new releases can be protected.",
+        names,
+    )
 
 
 def protect(
@@ -220,13 +240,7 @@ def _incremental(
             except Infeasible:
                 pass
             else:
-                raise ProtectionImpossible(
-                    f"no suppression pattern protects {names} together with the cells that earlier releases "
-                    f"already published ({len(fixed_published)} cells): an earlier release gave away what "
-                    "would protect them. Check the earlier releases with `sozialmonitor release audit`; a "
-                    "release made before disclosure control must be withdrawn (moved out of the releases "
-                    "folder) before new releases can be protected."
-                ) from None
+                raise _given_away(names, len(fixed_published)) from None
         raise ProtectionImpossible(f"no suppression pattern protects {names}: {exc}") from None
     return Pattern(
         suppressed=found.suppressed,
@@ -449,13 +463,7 @@ def _solve(
             except ProtectionImpossible:
                 pass
             else:
-                raise ProtectionImpossible(
-                    f"no suppression pattern protects {names} together with the cells that earlier releases "
-                    f"already published ({len(fixed_published)} cells): an earlier release gave away what "
-                    "would protect them. Check the earlier releases with `sozialmonitor release audit`; a "
-                    "release made before disclosure control must be withdrawn (moved out of the releases "
-                    "folder) before new releases can be protected."
-                ) from None
+                raise _given_away(names, len(fixed_published)) from None
         raise ProtectionImpossible(f"no suppression pattern protects {names}: {result.message}")
     chosen = {candidates[k] for k in range(n_y) if result.x[k] > 0.5}
     return Pattern(

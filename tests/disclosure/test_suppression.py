@@ -333,8 +333,13 @@ def test_a_measure_linked_across_stichtage_is_never_made_secondary():
     its twin at the other Stichtag). With nothing else to withhold, protection is refused."""
     table = hierarchy_with_sozialraum()
     cells, area_atoms, atom_values = frames(table, pd.Timestamp("2024-12-31"))
-    with pytest.raises(ProtectionImpossible):
+    with pytest.raises(ProtectionImpossible) as refused:
         suppression_pattern(cells, area_atoms, atom_values, NO_RELATIONS, width=WIDTH, linked_across_time={"sgb2"})
+    # nothing was released before: the refusal names the lagged counts and the way out, not an
+    # earlier release
+    message = str(refused.value)
+    assert "tied to another Stichtag (sgb2)" in message and "Kennzahlenkatalog" in message, message
+    assert "earlier release" not in message, message
 
 
 def test_the_pattern_memo_gives_the_same_pattern_without_solving_and_only_for_the_same_inputs(monkeypatch):
