@@ -10,7 +10,8 @@ published do not move) and moves c by the amount its protection needs (upper pro
 primary cell: at least the protection width up). The cost of a witness is what it moves: every
 other cell's deviation e = p − n (p, n ≥ 0) is charged per unit at its value divided by the width
 (moving a cell by the width costs about the persons its suppression hides), a cell already withheld
-costs almost nothing, one that an earlier release withheld little. Every cell the cheapest witness
+costs almost nothing; a cell that an earlier release withheld is withheld from the start (and
+protected like every withheld cell), so a rerun shows the same cells. Every cell the cheapest witness
 moves is withheld. The next cell's programme sees the grown set of withheld cells, so it prefers
 them, and a cell that earlier witnesses already moved far enough needs no programme at all.
 
@@ -263,13 +264,17 @@ def protect_incremental(
     # A zero is published (the release says so): it never moves, whatever the witness.
     zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - set(primary)
     programme = WitnessProgramme(table, set(fixed_published) | zeros, model)
-    result = IncrementalResult(suppressed=set(primary))
+    # A cell an earlier release withheld stays withheld (and protected like any withheld cell):
+    # published now, it would change what that release's Stichtag shows, so a rerun or a new
+    # version would publish different numbers for the same data.
+    kept = set(reuse) - set(fixed_published) - zeros - set(primary)
+    result = IncrementalResult(suppressed=set(primary) | kept)
     movable = programme.movable
     base_cost = np.array(
         [(abs(values[c]) + cell_charge) * (reuse_factor if c in reuse else 1.0) / width for c in movable]
     )
     unit_cost = base_cost.copy()
-    for c in primary:
+    for c in set(primary) | kept:
         unit_cost[programme.pos[c]] = WITHHELD_COST
     high = np.zeros(len(movable))  # the largest and the smallest deviation of each cell so far
     low = np.zeros(len(movable))
@@ -336,7 +341,7 @@ def protect_incremental(
                 continue
             take(c, found, queue)
 
-    queue: deque = deque(sorted(primary))
+    queue: deque = deque(sorted(primary) + sorted(kept))
     drain(queue)
     if not model.verify:
         return result

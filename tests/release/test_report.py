@@ -62,6 +62,8 @@ def _fast_text(path: Path) -> str:
 def _row(text: str, name: str, unit: str) -> list[str] | None:
     """The two printed figures after "<name> <unit>" at the start of a line (the spine table)."""
     words = r"\s+".join(re.escape(w) for w in name.split())
+    # a long name may be hyphenated at a line end ("Einschu-" / "lung"): joined again to read it
+    text = re.sub(r"(?<=[a-zäöüß])-\n(?=[a-zäöüß])", "", text)
     m = re.search(rf"(?:^|\n){words}\s+{re.escape(unit)}\s+(\S+)\s+(\S+)", text)
     return list(m.groups()) if m else None
 
