@@ -160,6 +160,19 @@ def _given_away(names: str, published: int) -> BlockedByFixedCells:
     )
 
 
+def _refusal(names: str, fixed_published, detail: str, without_fixed, fails) -> ProtectionImpossible:
+    """Why no pattern protects `names`: the cells that must stay published block it when the same
+    solve (`without_fixed`, raising `fails` when infeasible) succeeds without them; else `detail`."""
+    if fixed_published:
+        try:
+            without_fixed()
+        except fails:
+            pass
+        else:
+            return _given_away(names, len(fixed_published))
+    return ProtectionImpossible(f"no suppression pattern protects {names}: {detail}")
+
+
 def protect(
     table: LinkedTable,
     primary: set[int],
@@ -234,14 +247,10 @@ def _incremental(
         )
     except Infeasible as exc:
         names = ", ".join(f"{table.cells[i][0]} in {table.cells[i][1]}" for i in sorted(primary)[:5])
-        if fixed_published:
-            try:
-                protect_incremental(table, primary, width, set(), set(), model, max_rounds)
-            except Infeasible:
-                pass
-            else:
-                raise _given_away(names, len(fixed_published)) from None
-        raise ProtectionImpossible(f"no suppression pattern protects {names}: {exc}") from None
+        raise _refusal(
+            names, fixed_published, str(exc),
+            lambda: protect_incremental(table, primary, width, set(), set(), model, max_rounds), Infeasible,
+        ) from None  # fmt: skip
     return Pattern(
         suppressed=found.suppressed,
         secondary=found.suppressed - primary,
@@ -457,14 +466,10 @@ def _solve(
     seconds = time.perf_counter() - started
     if result.x is None:
         names = ", ".join(f"{table.cells[i][0]} in {table.cells[i][1]}" for i in sorted(required))
-        if fixed_published:
-            try:
-                _solve(table, required, width, frozenset(), frozenset(), time_limit, model)
-            except ProtectionImpossible:
-                pass
-            else:
-                raise _given_away(names, len(fixed_published)) from None
-        raise ProtectionImpossible(f"no suppression pattern protects {names}: {result.message}")
+        raise _refusal(
+            names, fixed_published, result.message,
+            lambda: _solve(table, required, width, frozenset(), frozenset(), time_limit, model), ProtectionImpossible,
+        )  # fmt: skip
     chosen = {candidates[k] for k in range(n_y) if result.x[k] > 0.5}
     return Pattern(
         suppressed=set(required) | chosen,
