@@ -44,6 +44,7 @@
     {%- if this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
+    {#- the plan's var first: the linter's Jinja has no model config -#}
     {%- set chosen = var('rebuild_stichtage', none) -%}
     {%- if chosen is none -%}
         {{ return(none) }}
@@ -54,8 +55,12 @@
     {{ return(listed_stichtage(chosen)) }}
 {%- endmacro %}
 
-{#- var rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text). -#}
+{#- var rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text);
+    none when it is not set. -#}
 {% macro listed_stichtage(chosen) -%}
+    {%- if chosen is none -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- if chosen is string -%}
         {%- set chosen = chosen.split(',') if chosen else [] -%}
     {%- endif -%}

@@ -28,11 +28,7 @@
     {%- if not var('test_rebuilt_stichtage_only', false) or flags.FULL_REFRESH -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set chosen = var('rebuild_stichtage', none) -%}
-    {%- if chosen is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(listed_stichtage(chosen)) }}
+    {{ return(listed_stichtage(var('rebuild_stichtage', none))) }}
 {%- endmacro %}
 
 {#- The condition on a row's Stichtag `column` that selects the rows a test checks (`scope` as the
