@@ -281,6 +281,9 @@ def _safe(value) -> str:
 def audit_command(
     ident: str = typer.Argument("latest", help="latest, <Stichtag> or <Stichtag>/v<N>."),
     cells: bool = typer.Option(False, "--cells", help="List every withheld cell with its interval (internal only)."),
+    exact: bool = typer.Option(
+        False, "--exact", help="Compute every withheld cell's exact attacker interval, not only a proof (slower)."
+    ),
 ) -> None:
     """Rerun the disclosure audit of a release against the warehouse (INTERNAL: --cells shows which
     withheld cells are primary and their true values; never pass that output on)."""
@@ -298,12 +301,15 @@ def audit_command(
             release.stichtag,
             width,
             exclude_release=release.id,
+            exact=exact,
         )
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     console.print_json(json.dumps(report.figures(), default=str))
     if cells and report.cells:
-        table = Table("Stichtag", "level", "area", "measure", "reason", "value", "attacker interval", "width")
+        # without --exact a cell's interval is what the audit proved: the attacker's is at least as wide
+        heading = "attacker interval" if exact else "proven within the attacker interval"
+        table = Table("Stichtag", "level", "area", "measure", "reason", "value", heading, "width")
         for c in sorted(report.cells, key=lambda c: (str(c.stichtag), c.level, c.area_id, c.measure)):
             table.add_row(str(c.stichtag)[:10], c.level, c.area_id, c.measure, c.reason, f"{c.value:g}",
                           f"[{c.low:g}, {c.high:g}]", f"{c.width:g}")

@@ -4,12 +4,14 @@
    every earlier release's cells are added: an attacker holds them all.
 2. Cross-check with the warehouse's pattern (model disclosure_pattern): every cell it withholds
    must be withheld in the files, every cell it publishes must carry its true value.
-3. Per Stichtag and group of related measures, linear and integer programming give the interval
-   an attacker who knows everything public (`linked.COMPLETE`: withheld counts are at least 1,
-   counts are whole numbers) can derive for every withheld cell. Every withheld cell's interval
-   must be at least the protection width wide, and every primary cell's upper bound at least the
-   width above its true value (so nobody can show that it is below the minimum). The audit plays
-   this attacker whatever model the pattern was built with.
+3. Per Stichtag and group of related measures, the attacker who knows everything public
+   (`linked.COMPLETE`: withheld counts are at least 1, counts are whole numbers) is played: every
+   withheld cell's interval must be at least the protection width wide, and every primary cell's
+   upper bound at least the width above its true value (so nobody can show that it is below the
+   minimum). Each requirement is proven by whole-number tables the attacker cannot rule out, found
+   by linear and integer programming (`audit.proven_intervals`); where no proof is found, the
+   cell's exact interval decides. The audit plays this attacker whatever model the pattern was
+   built with.
 
 4. The published indices are recomputed from the release's own files (the series, the catalogues
    and the areas) and must be exactly what is published: then an index is a function of published
@@ -27,6 +29,7 @@ per-cell intervals to the statistics office."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,7 +38,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..disclosure.audit import ModelInconsistent, intervals, shortfall
+from ..disclosure.audit import ModelInconsistent, intervals, proven_intervals, shortfall
 from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
 from ..disclosure.linked import COMPLETE
@@ -72,14 +75,16 @@ PUBLIC_FIGURES = (
     "protection_width",
     "published_cells",
     "withheld_cells",
-    "narrowest_interval",
     "withheld_below_width",
     "tables_add_up",
     "earlier_releases",
     "earlier_cells_used",
     "earlier_cells_changed_since",
     "linear_programmes",
+    "integer_programmes",
+    "exact_intervals",
     "indices_recomputed",
+    # not "narrowest_proven_interval": the proofs start from the true values
     # not "seconds": a build time; the same inputs must give the same manifest (it stays internal)
     "problems",
 )
@@ -95,6 +100,8 @@ class AuditReport:
     earlier_cells_used: int = 0
     earlier_cells_changed: int = 0
     linear_programmes: int = 0
+    integer_programmes: int = 0
+    exact_intervals: int = 0
     indices_recomputed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     method: str = "suppression"
@@ -115,7 +122,9 @@ class AuditReport:
 
     def figures(self) -> dict[str, Any]:
         """All aggregate figures, for the statistics office (`sozialmonitor release audit`): counts
-        and the narrowest widths, nothing per cell."""
+        and the narrowest widths, nothing per cell. A cell's width is what the audit proved (the
+        attacker's interval is at least that wide), or its exact interval where no proof was found
+        (`proven_intervals`); `sozialmonitor release audit --exact` computes every exact interval."""
         primary = [c for c in self.cells if c.reason != "secondary"]
         secondary = [c for c in self.cells if c.reason == "secondary"]
 
@@ -140,17 +149,19 @@ class AuditReport:
         return {
             "passed": self.passed,
             "method": (
-                "linear and integer programming (HiGHS) over all published cells, levels, Sozialräume, "
-                "relations between counts and earlier releases; a withheld count is at least 1"
+                "proof for every withheld cell by whole-number tables consistent with all published cells, "
+                "levels, Sozialräume, relations between counts and earlier releases, and with a withheld "
+                "count of at least 1, found by linear and integer programming (HiGHS); the exact interval "
+                "where no proof is found"
             ),
             "protection_width": self.protection_width,
             "published_cells": self.published_cells,
             "withheld_cells": len(self.cells),
-            "narrowest_interval": narrowest(self.cells),
+            "narrowest_proven_interval": narrowest(self.cells),
             "withheld_primary": len(primary),
             "withheld_secondary": len(secondary),
-            "narrowest_interval_primary": narrowest(primary),
-            "narrowest_interval_secondary": narrowest(secondary),
+            "narrowest_proven_interval_primary": narrowest(primary),
+            "narrowest_proven_interval_secondary": narrowest(secondary),
             "smallest_upper_margin_primary": None if not margins else round(min(margins), 6),
             "primary_below_width": sum(c.width < self.protection_width - 1e-6 for c in primary),
             "withheld_below_width": sum(c.width < self.protection_width - 1e-6 for c in self.cells),
@@ -158,6 +169,8 @@ class AuditReport:
             "earlier_cells_used": self.earlier_cells_used,
             "earlier_cells_changed_since": self.earlier_cells_changed,
             "linear_programmes": self.linear_programmes,
+            "integer_programmes": self.integer_programmes,
+            "exact_intervals": self.exact_intervals,
             "indices_recomputed": self.indices_recomputed,
             "seconds": round(self.seconds, 2),
             "problems": self.problems[:20],
@@ -200,8 +213,11 @@ def audit_release(
     stichtag: date,
     protection_width: float,
     exclude_release: str | None = None,
+    exact: bool = False,
 ) -> AuditReport:
-    """Audit the release files in `release_dir` (built or finished) against the warehouse."""
+    """Audit the release files in `release_dir` (built or finished) against the warehouse. `exact`:
+    compute every withheld cell's exact interval (two linear programmes per cell and an integer
+    programme per fractional vertex) instead of proving each requirement (`proven_intervals`)."""
     started = time.perf_counter()
     report = AuditReport(protection_width=float(protection_width))
     frames = _warehouse_frames(warehouse, stichtag)
@@ -257,6 +273,7 @@ def audit_release(
         tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)
     }
     withheld_in = lambda group: (group["status"] == "suppressed").any()  # noqa: E731
+    solved: Counter = Counter()
     for ordered, table in linked_tables(pattern, frames["area_atoms"], frames["atom_values"], relations, withheld_in):
         ordered = ordered.reset_index(drop=True)
         keys = list(ordered[KEY].itertuples(index=False, name=None))
@@ -268,12 +285,16 @@ def audit_release(
                     f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
                     "but an earlier release published the same value"
                 )
+        primary = {i for i in targets if ordered.at[i, "reason"] != "secondary"}
         try:
-            found = intervals(table, given, targets, COMPLETE)
+            if exact:
+                found = intervals(table, given, targets, COMPLETE)
+                solved["exact"] += len(targets)
+            else:
+                found = proven_intervals(table, given, targets, primary, protection_width, COMPLETE, counts=solved)
         except ModelInconsistent as exc:
             report.problems.append(str(exc))
             continue
-        report.linear_programmes += 2 * len(targets)
         for iv in found:
             row = ordered.iloc[iv.cell]
             cell = CellAudit(
@@ -290,6 +311,9 @@ def audit_release(
             why = shortfall(iv, cell.reason != "secondary", protection_width, COMPLETE)
             if why:
                 report.problems.append(f"{cell.measure} in {cell.level} {cell.area_id} at {cell.stichtag}: {why}")
+    report.linear_programmes = solved["linear"]
+    report.integer_programmes = solved["integer"]
+    report.exact_intervals = solved["exact"]
     _audit_indices(report, release_dir)
     _audit_atlas(report, release_dir)
     _audit_report(report, release_dir)
