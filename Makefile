@@ -17,7 +17,7 @@ help:
 	@echo "make dev    open the Dagster UI with the whole pipeline loaded"
 	@echo "make docs   generate the dbt lineage docs (dbt_project/target/static_index.html)"
 	@echo "make bench  benchmark the pipeline, write docs/performance.md"
-	@echo "make lint   ruff, the import layers (import-linter), sqlfluff and dbt-score on the dbt project; CI runs it before the tests"
+	@echo "make lint   ruff (lint and format), the import layers (import-linter), sqlfluff and dbt-score on the dbt project; CI runs it before the tests"
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,7 +71,8 @@ bench: $(STAMP)
 # (pyproject.toml, [tool.dbt-score]): a model without a description or a data test fails.
 DBT_TARGET ?= $(or $(SOZIALMONITOR_DBT_TARGET_DIR),dbt_project/target)
 lint: $(STAMP)
-	$(BIN)/ruff check orchestration data_quality tests
+	$(BIN)/ruff check orchestration data_quality tests dbt_project
+	$(BIN)/ruff format --check orchestration data_quality tests dbt_project
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/sozialmonitor dbt-parse
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --processes 0

@@ -99,8 +99,10 @@ def external_command(
     values: Path = typer.Option(..., "--values", help="CSV with one row per area (, or ;, decimal comma accepted)."),
     id_column: str = typer.Option("id", "--id-column", help="Column of the CSV with the area id (text)."),
     indicator: list[str] = typer.Option(
-        ..., "--indicator", help="column[:Name[:unit[:direction[:topic]]]], repeatable; direction: "
-        "lower_is_better, higher_is_better or neutral."
+        ...,
+        "--indicator",
+        help="column[:Name[:unit[:direction[:topic]]]], repeatable; direction: "
+        "lower_is_better, higher_is_better or neutral.",
     ),
     stichtag: str = typer.Option(..., "--stichtag", help=f"Stichtag of the values, {STICHTAG_HELP}."),
     title: str = typer.Option(..., "--title", help="Name of the city, shown as 'Sozialatlas <title>'."),
@@ -124,9 +126,7 @@ def external_command(
     stichtag = parse_stichtag(stichtag).isoformat()  # the atlas's data hold it the ISO way
     try:
         columns = [Column.parse(spec) for spec in indicator]
-        published = (
-            Classes(classes, classes_id_column, status_column, dynamics_column, index_name) if classes else None
-        )
+        published = Classes(classes, classes_id_column, status_column, dynamics_column, index_name) if classes else None
         model, notes = external_model(
             geojson, values, id_column, columns, stichtag, title, "gebiet", level_name, level_plural or level_name,
             id_property, name_property, published,

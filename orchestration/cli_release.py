@@ -311,8 +311,16 @@ def audit_command(
         heading = "attacker interval" if exact else "proven within the attacker interval"
         table = Table("Stichtag", "level", "area", "measure", "reason", "value", heading, "width")
         for c in sorted(report.cells, key=lambda c: (str(c.stichtag), c.level, c.area_id, c.measure)):
-            table.add_row(str(c.stichtag)[:10], c.level, c.area_id, c.measure, c.reason, f"{c.value:g}",
-                          f"[{c.low:g}, {c.high:g}]", f"{c.width:g}")
+            table.add_row(
+                str(c.stichtag)[:10],
+                c.level,
+                c.area_id,
+                c.measure,
+                c.reason,
+                f"{c.value:g}",
+                f"[{c.low:g}, {c.high:g}]",
+                f"{c.width:g}",
+            )
         console.print(table)
     if not report.passed:
         raise typer.Exit(DisclosureAuditFailed.exit_code)

@@ -15,14 +15,18 @@ from .errors import SozialmonitorError
 
 def report_command(
     area: list[str] = typer.Option(
-        [], "--area", help="Only the Gebietsprofil of this area: its id, or <Ebene>:<id> (repeatable). "
-        "Without --area: the Datenreport and every profile."
+        [],
+        "--area",
+        help="Only the Gebietsprofil of this area: its id, or <Ebene>:<id> (repeatable). "
+        "Without --area: the Datenreport and every profile.",
     ),
     release: str = typer.Option("latest", "--release", help="latest, <Stichtag>, <Stichtag>/v<N> or a release folder."),
     out: Path = typer.Option(Path("bericht"), "--out", help="Folder to write into (never a release's own folder)."),
     templates: Path | None = typer.Option(
-        None, "--templates", help="Folder with the city's own templates (default: $SOZIALMONITOR_REPORT_TEMPLATES, "
-        "else report/ in the project); see docs/report.md."
+        None,
+        "--templates",
+        help="Folder with the city's own templates (default: $SOZIALMONITOR_REPORT_TEMPLATES, "
+        "else report/ in the project); see docs/report.md.",
     ),
 ) -> None:
     """Write the report of a release (or single profiles) as PDF, from the release's public files."""
@@ -55,12 +59,16 @@ def _write(source: Path, out: Path, folder: Path, area: list[str]) -> None:
             level, _, ident = item.rpartition(":")
             found = {(lv, i) for lv, i in known if i == ident and (not level or lv == level)}
             if not found:
-                err.print(f"[red]No Gebietsprofil for {item!r}: profiles exist for "
-                          f"{', '.join(sorted({lv for lv, _ in known}))} (see {source}/bericht/daten.json).[/]")
+                err.print(
+                    f"[red]No Gebietsprofil for {item!r}: profiles exist for "
+                    f"{', '.join(sorted({lv for lv, _ in known}))} (see {source}/bericht/daten.json).[/]"
+                )
                 raise typer.Exit(2)
             wanted |= found
     started = time.perf_counter()
     files = build_report(source, out, folder if folder.is_dir() else None, areas=wanted, whole=not area)
     pdfs = [f for f in files if f.endswith(".pdf")]
-    console.print(f"{len(pdfs)} PDF(s) written to {out} in {time.perf_counter() - started:.1f} s"
-                  + (f" (templates: {folder})" if folder.is_dir() else ""))
+    console.print(
+        f"{len(pdfs)} PDF(s) written to {out} in {time.perf_counter() - started:.1f} s"
+        + (f" (templates: {folder})" if folder.is_dir() else "")
+    )

@@ -84,4 +84,3 @@ def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ..
         path.chmod(0o600)
     load_extensions(con, extensions)
     return con
-

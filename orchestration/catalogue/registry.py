@@ -67,8 +67,13 @@ def registry(cat: Catalogue) -> dict[str, Any]:
         "small_population": small_population_specs(cat),
         # the formula of every indicator, for macro indicator_values (one scan per indicator, no join)
         "indicators": [
-            {"id": ind.id, "numerator": ind.numerator, "denominator": ind.denominator, "factor": float(ind.factor),
-             "unit": ind.unit}  # fmt: skip
+            {
+                "id": ind.id,
+                "numerator": ind.numerator,
+                "denominator": ind.denominator,
+                "factor": float(ind.factor),
+                "unit": ind.unit,
+            }  # fmt: skip
             for ind in cat.indicators
         ],
         "derived_parts": [

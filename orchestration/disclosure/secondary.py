@@ -72,8 +72,10 @@ def _code_fingerprint() -> str:
     import highspy
     import scipy
 
-    digest = hashlib.sha256(f"scipy {scipy.__version__} highspy {highspy.HIGHS_VERSION_MAJOR}."
-                            f"{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}".encode())
+    digest = hashlib.sha256(
+        f"scipy {scipy.__version__} highspy {highspy.HIGHS_VERSION_MAJOR}."
+        f"{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}".encode()
+    )
     for name in ("secondary.py", "incremental.py", "audit.py", "linked.py"):
         digest.update((Path(__file__).with_name(name)).read_bytes())
     return digest.hexdigest()
@@ -201,8 +203,13 @@ def protect(
             secondary = set(known)
             values = table.cell_values()
             return Pattern(
-                primary | secondary, secondary, float(sum(abs(values[c]) for c in secondary)), "memo",
-                time.perf_counter() - started, True, rounds=0,
+                primary | secondary,
+                secondary,
+                float(sum(abs(values[c]) for c in secondary)),
+                "memo",
+                time.perf_counter() - started,
+                True,
+                rounds=0,
             )
     clash = primary & set(fixed_published)
     if clash:
@@ -369,8 +376,11 @@ def _solve(
         """`matrix` placed on witness w's variables (no y part)."""
         matrix = sparse.csr_matrix(matrix)
         return sparse.hstack(
-            [sparse.csr_matrix((matrix.shape[0], n_y + w * n_vars)), matrix,
-             sparse.csr_matrix((matrix.shape[0], (n_w - w - 1) * n_vars))],
+            [
+                sparse.csr_matrix((matrix.shape[0], n_y + w * n_vars)),
+                matrix,
+                sparse.csr_matrix((matrix.shape[0], (n_w - w - 1) * n_vars)),
+            ],
             format="csr",
         )
 

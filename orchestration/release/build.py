@@ -170,9 +170,7 @@ def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
     ]
 
 
-def _public_tables(
-    con, stichtag: date, out_dir: Path, models: dict[str, PublicModel]
-) -> dict[str, dict[str, Any]]:
+def _public_tables(con, stichtag: date, out_dir: Path, models: dict[str, PublicModel]) -> dict[str, dict[str, Any]]:
     names = [
         r[0]
         for r in con.execute(
@@ -215,7 +213,8 @@ def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
     return (
         f"{len(problems)} text value(s) of the public tables cannot be published (control or invisible "
         "characters, or absurd length; orchestration/release/public_text.py):\n  "
-        + "\n  ".join(problems[:shown]) + more
+        + "\n  ".join(problems[:shown])
+        + more
         + "\nArea names come from raw/gebiete/gebietsgliederung.csv: correct the file (or ask the "
         "Statistikstelle for a corrected one) and run again."
     )
@@ -353,12 +352,19 @@ def _readme(
         *[f"  {g['path']:<40} Gebiete der Ebene {level} ({g['features']}), WGS84" for level, g in sorted(geo.items())],
         "  geo/sozialmonitor.gpkg                  alle Ebenen als Layer (GeoPackage), im Koordinatensystem der",
         "                                          Quelle (manifest.json, geopackage.crs)",
-        *[f"  {x['path']:<40} Tabellen der Ebene {level} für Excel, ein Blatt je Thema" for level, x in
-          sorted((german or {}).get("xlsx", {}).items())],
-        *[f"  {x['path']:<40} dieselben Werte als CSV (lange Form, ';', Dezimalkomma, UTF-8)" for level, x in
-          sorted((german or {}).get("csv", {}).items())],
-        *(["  kennzahlenkatalog.html  Kennzahlenkatalog: Definition, Zähler, Nenner, Quelle jeder Kennzahl"]
-          if german else []),
+        *[
+            f"  {x['path']:<40} Tabellen der Ebene {level} für Excel, ein Blatt je Thema"
+            for level, x in sorted((german or {}).get("xlsx", {}).items())
+        ],
+        *[
+            f"  {x['path']:<40} dieselben Werte als CSV (lange Form, ';', Dezimalkomma, UTF-8)"
+            for level, x in sorted((german or {}).get("csv", {}).items())
+        ],
+        *(
+            ["  kennzahlenkatalog.html  Kennzahlenkatalog: Definition, Zähler, Nenner, Quelle jeder Kennzahl"]
+            if german
+            else []
+        ),
         "  atlas/index.html        Sozialatlas: Karten, Tabellen, Diagramme und Gebietsprofile im Browser",
         "                          (ohne Internet, auch direkt als Datei zu öffnen); Daten in atlas/data.js",
         "  bericht/datenreport.pdf Datenreport zum Drucken (Karten, Tabellen, Zeitreihen je Thema, Indizes,",
@@ -367,8 +373,14 @@ def _readme(
         "  lineage.html            Herkunft jeder Zahl (dbt-Dokumentation, offline lesbar)",
         "  quality/gates.html      Ergebnisse der Qualitätsprüfungen",
         "  manifest.json           Prüfsummen aller Eingangs- und Ausgabedateien, Versionen, Regeln",
-        *(["  manifest.sig            elektronische Signatur (Ed25519) von manifest.json",
-           "  signing_key.pub         öffentlicher Schlüssel, mit dem die Signatur geprüft wird"] if signing else []),
+        *(
+            [
+                "  manifest.sig            elektronische Signatur (Ed25519) von manifest.json",
+                "  signing_key.pub         öffentlicher Schlüssel, mit dem die Signatur geprüft wird",
+            ]
+            if signing
+            else []
+        ),
         "  datapackage.json        Beschreibung der Dateien als Frictionless Data Package",
         "  dcat.jsonld             Beschreibung der Veröffentlichung nach DCAT-AP.de (JSON-LD)",
         "",
@@ -756,7 +768,10 @@ def _manifest(
             },
             "contracts": {p.stem: sha256_file(p) for p in contracts},
             "disclosure": _disclosure_rules(
-                dbt_vars, build.public_levels, build.audit.method, settings.warehouse_path,
+                dbt_vars,
+                build.public_levels,
+                build.audit.method,
+                settings.warehouse_path,
                 allowed_columns(build.models),
             ),
             "geometry": {"source_crs": str(dbt_vars.get("geometry_crs", "EPSG:25832")), "published_crs": "EPSG:4326"},

@@ -126,9 +126,7 @@ def public_models(project_dir: Path, target_dir: Path) -> dict[str, PublicModel]
     manifest = read_manifest(target_dir)
     project = manifest["metadata"]["project_name"]
     models = [
-        n
-        for n in manifest["nodes"].values()
-        if n.get("resource_type") == "model" and n.get("package_name") == project
+        n for n in manifest["nodes"].values() if n.get("resource_type") == "model" and n.get("package_name") == project
     ]
     stale = []
     known = {n["original_file_path"] for n in models} | {

@@ -179,9 +179,7 @@ def normalise_fingerprint(text: str) -> str:
     """A fingerprint as people copy it (upper case, colons, spaces, groups) → 64 lower-case hex digits."""
     value = re.sub(r"[\s:.-]", "", text).lower()
     if not _HEX64.match(value):
-        raise SigningError(
-            f"{text!r} is not a fingerprint: expected 64 hexadecimal digits (SHA-256 of the public key)"
-        )
+        raise SigningError(f"{text!r} is not a fingerprint: expected 64 hexadecimal digits (SHA-256 of the public key)")
     return value
 
 

@@ -60,15 +60,27 @@ SIGN_SMALL_POPULATION = "/"
 SIGN_UNKNOWN = "."
 SIGN_NOT_MEANINGFUL = "x"
 SIGNS: tuple[tuple[str, str], ...] = (
-    (SIGN_DISCLOSURE, "Zahlenwert geheim zu halten (statistische Geheimhaltung: zu kleine Fallzahl, "
-     "oder aus ihm ließe sich eine zu kleine Fallzahl errechnen)"),
+    (
+        SIGN_DISCLOSURE,
+        "Zahlenwert geheim zu halten (statistische Geheimhaltung: zu kleine Fallzahl, "
+        "oder aus ihm ließe sich eine zu kleine Fallzahl errechnen)",
+    ),
     (SIGN_SMALL_POPULATION, "keine Angabe, da Zahlenwert nicht sicher genug (Anteil an zu wenigen Einwohnern)"),
-    (SIGN_UNKNOWN, "Zahlenwert unbekannt (die Datenquelle wurde für diesen Stichtag nicht geliefert, oder die "
-     "Kennzahl wird für diesen Stichtag nicht berechnet, z. B. eine Veränderung über mehr Jahre als die Zeitreihe)"),
-    (SIGN_NOT_MEANINGFUL, "Tabellenfach gesperrt, weil Aussage nicht sinnvoll (Nenner 0, das Gebiet bestand "
-     "zum Stichtag nicht, oder – bei Zähler und Nenner – eine Anzahl hat keinen Nenner)"),
-    ("( )", "Aussagewert eingeschränkt: geschätzt (eine Quelle, die nur für größere Gebiete vorliegt, nach "
-     "Einwohnern auf die Baublöcke verteilt) oder aus teilweise geheim gehaltenen Eingangsdaten berechnet"),
+    (
+        SIGN_UNKNOWN,
+        "Zahlenwert unbekannt (die Datenquelle wurde für diesen Stichtag nicht geliefert, oder die "
+        "Kennzahl wird für diesen Stichtag nicht berechnet, z. B. eine Veränderung über mehr Jahre als die Zeitreihe)",
+    ),
+    (
+        SIGN_NOT_MEANINGFUL,
+        "Tabellenfach gesperrt, weil Aussage nicht sinnvoll (Nenner 0, das Gebiet bestand "
+        "zum Stichtag nicht, oder – bei Zähler und Nenner – eine Anzahl hat keinen Nenner)",
+    ),
+    (
+        "( )",
+        "Aussagewert eingeschränkt: geschätzt (eine Quelle, die nur für größere Gebiete vorliegt, nach "
+        "Einwohnern auf die Baublöcke verteilt) oder aus teilweise geheim gehaltenen Eingangsdaten berechnet",
+    ),
     ("0", "Zahlenwert ist null (Nullen werden immer veröffentlicht)"),
 )
 # flags of indicator_values in German (CSV column "Hinweis")
@@ -168,8 +180,7 @@ def _sign_sql(v: str, area_existed: str = "true") -> str:
 
 def _limited_sql(v: str) -> str:
     return (
-        f"({v}.value is not null and list_has_any(string_split(coalesce({v}.flags, ''), ','), "
-        f"{list(LIMITED_FLAGS)}))"
+        f"({v}.value is not null and list_has_any(string_split(coalesce({v}.flags, ''), ','), {list(LIMITED_FLAGS)}))"
     )
 
 
@@ -507,9 +518,7 @@ def _de_number_sql(expr: str) -> str:
 
 def write_csv(con, level: str, path: Path) -> int:
     """The values of `level` in long form, as German Excel opens a CSV."""
-    flags = " || ".join(
-        f"case when list_contains(f, '{k}') then '{v}, ' else '' end" for k, v in FLAG_TEXT.items()
-    )
+    flags = " || ".join(f"case when list_contains(f, '{k}') then '{v}, ' else '' end" for k, v in FLAG_TEXT.items())
     rows = con.execute(
         f"""with v as (
                 select v.*, c.topic, c.name_de, string_split(coalesce(v.flags, ''), ',') as f

@@ -218,15 +218,17 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
             v for ws in workbook.worksheets for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)
         }
         workbook.close()
-        findings += [f"{path.name}: {what}" for what, hit in (("key", cells & secrets), ("Baublock", cells & block_ids))
-                     if hit]
+        findings += [
+            f"{path.name}: {what}" for what, hit in (("key", cells & secrets), ("Baublock", cells & block_ids)) if hit
+        ]
         findings += [f"{path.name}: Baublock coordinate {c}" for c in sorted(cells & block_coordinates)]
     for path in csv_files:
         frame = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
         findings += [f"{path.name}: column {c}" for c in frame.columns if FORBIDDEN_COLUMN.search(c)]
         text = set(frame[["Gebiets-Nr.", "Gebietsname", "Kennzahl-ID", "Kennzahl", "Hinweis"]].stack().tolist())
-        findings += [f"{path.name}: {what}" for what, hit in (("key", text & secrets), ("Baublock", text & block_ids))
-                     if hit]
+        findings += [
+            f"{path.name}: {what}" for what, hit in (("key", text & secrets), ("Baublock", text & block_ids)) if hit
+        ]
         # no count of persons from 1 to the minimum - 1, read back as the numbers German Excel sees
         counts = frame.rename(columns={"Kennzahl-ID": "indicator_id"})
         for column, name in (("Zähler", "numerator"), ("Nenner", "denominator")):
@@ -269,8 +271,15 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     for path in pdfs:
         text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
         tokens = set(re.split(r"\s+", text))
-        findings += [f"{path.name}: {what}" for what, hit in (("key", tokens & secrets),
-                     ("Baublock", tokens & block_ids), ("Baublock coordinate", tokens & block_coordinates)) if hit]
+        findings += [
+            f"{path.name}: {what}"
+            for what, hit in (
+                ("key", tokens & secrets),
+                ("Baublock", tokens & block_ids),
+                ("Baublock coordinate", tokens & block_coordinates),
+            )
+            if hit
+        ]
         findings += [f"{path.name}: level Baublock" for _ in re.findall(r"Baublock-Ebene|Baublöcken:", text)]
         for name, minimum in count_names.items():
             for m in re.finditer(rf"(?:^|\n){re.escape(name)}\s+Anzahl\s+(\S+)\s+(\S+)", text):

@@ -44,7 +44,10 @@ def _lint(tmp_path: Path, nodes: list[dict]) -> subprocess.CompletedProcess:
     dbt_score = Path(sys.executable).parent / "dbt-score"
     return subprocess.run(
         [str(dbt_score), "lint", "--manifest", str(path), "--show", "all", "--format", "plain"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -137,12 +137,32 @@ def test_the_report_reads_offline(built_city, tmp_path):
 
 # What the gates compute from the data: none of it may reach the public report.
 DATA_KEYS = {
-    "observed", "observed_value", "unexpected", "unexpected_count", "unexpected_percent", "unexpected_percent_total",
-    "unexpected_percent_nonmissing", "element_count", "missing_count", "missing_percent", "partial_unexpected_list",
-    "partial_unexpected_counts", "partial_unexpected_index_list", "partial_missing_list", "examples", "details",
+    "observed",
+    "observed_value",
+    "unexpected",
+    "unexpected_count",
+    "unexpected_percent",
+    "unexpected_percent_total",
+    "unexpected_percent_nonmissing",
+    "element_count",
+    "missing_count",
+    "missing_percent",
+    "partial_unexpected_list",
+    "partial_unexpected_counts",
+    "partial_unexpected_index_list",
+    "partial_missing_list",
+    "examples",
+    "details",
 }
 PUBLIC_RESULT_KEYS = {
-    "suite", "target", "expectation", "description", "configuration", "severity", "success", "outcome",
+    "suite",
+    "target",
+    "expectation",
+    "description",
+    "configuration",
+    "severity",
+    "success",
+    "outcome",
 }
 
 

@@ -263,8 +263,12 @@ def test_csv_export_is_the_table_in_german_excel_form(atlas, release):
         "#datentabelle tbody tr, #datentabelle tfoot tr", "rs => rs.map(r => [...r.cells].map(c => c.innerText))"
     )
     assert [r[0] for r in body] == [r[0] for r in table] and [r[1] for r in body[:-1]] == [r[1] for r in table[:-1]]
-    published = {r["area_id"]: r for r in _values(
-        release, "level in (?, 'gemeinde') and indicator_id = ? and stichtag = ?", [LEVEL, INDICATOR, STICHTAG])}
+    published = {
+        r["area_id"]: r
+        for r in _values(
+            release, "level in (?, 'gemeinde') and indicator_id = ? and stichtag = ?", [LEVEL, INDICATOR, STICHTAG]
+        )
+    }
     w, n = head.index("Wert"), head.index("Zähler")
     for row in body:
         r = published[row[0]]

@@ -160,7 +160,9 @@ def test_a_berlin_size_atlas_stays_small(berlin, tmp_path):
             tti = atlas.open((tmp_path / "index.html").as_uri())
         finally:
             atlas.close()
-    print(f"\nBerlin-size atlas data: {len(raw):,} bytes ({geometry:,} of them boundaries), {packed:,} gzip; "
-          f"time to interactive {tti} ms")
+    print(
+        f"\nBerlin-size atlas data: {len(raw):,} bytes ({geometry:,} of them boundaries), {packed:,} gzip; "
+        f"time to interactive {tti} ms"
+    )
     assert atlas.errors == [] and atlas.outside == []
     assert packed < 3_000_000

@@ -37,9 +37,7 @@ def _project(tmp_path: Path, models: dict[str, dict]) -> tuple[Path, Path]:
             config["contract"] = {"enforced": True}
         if spec.get("reviewed", True):
             config["meta"] = {"disclosure": "reviewed"}
-        entries.append(
-            {"name": name, "config": config, "columns": [{"name": c, "data_type": t} for c, t in COLUMNS]}
-        )
+        entries.append({"name": name, "config": config, "columns": [{"name": c, "data_type": t} for c, t in COLUMNS]})
         meta = {"owner": "Statistikstelle"}
         if spec.get("reviewed", True) or spec.get("folder_mark"):
             meta["disclosure"] = "reviewed"

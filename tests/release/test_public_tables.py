@@ -106,7 +106,10 @@ def test_workbooks_show_every_value_as_published(built_city):
                     published = expected.get((indicator_id, area, day))
                     if published is None:  # "x": the area did not exist on that Stichtag, else "."
                         assert cell.value == (SIGN_NOT_MEANINGFUL if (area, day) not in existed else "."), (
-                            area, indicator_id, day)
+                            area,
+                            indicator_id,
+                            day,
+                        )
                         missing += 1
                         continue
                     checked.add((indicator_id, area, day))

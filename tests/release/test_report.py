@@ -34,6 +34,7 @@ IMAGES = os.environ.get("SOZIALMONITOR_SCREENSHOTS")
 
 # --- an independent German formatter --------------------------------------------------------------
 
+
 def de(value, unit: str, flags: str = "", suppressed: bool = False, reason: str | None = None) -> str:
     """A published cell as the German tables print it (written here, not imported)."""
     if value is None or value != value:
@@ -100,6 +101,7 @@ def _fonts(path: Path) -> dict[str, bool]:
 
 
 # --- fast: German numbers, and Berlin's real boundaries and values --------------------------------
+
 
 @pytest.mark.parametrize(
     ("x", "places", "printed"),
@@ -210,6 +212,7 @@ def test_profiles_are_byte_identical_sane_and_embed_their_fonts(berlin_report, t
 
 # --- slow: the test city's release ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def release(released_city) -> Path:
     from tests.helpers import settings_for
@@ -277,8 +280,10 @@ def test_printed_numbers_equal_indicator_values(release):
     text = _text(release / "bericht" / "datenreport.pdf")
     first = _public(release, "select min(stichtag) from s")[0][0]
     series = _public(
-        release, "select area_name, stichtag, value, unit, flags, is_suppressed, suppression_reason from s "
-        f"where indicator_id = 'sgb2_quote' and level = 'stadtteil' and stichtag in ('{first}', '{stichtag}')")
+        release,
+        "select area_name, stichtag, value, unit, flags, is_suppressed, suppression_reason from s "
+        f"where indicator_id = 'sgb2_quote' and level = 'stadtteil' and stichtag in ('{first}', '{stichtag}')",
+    )
     by_area: dict[str, dict] = {}
     for name, day, *cell in series:
         by_area.setdefault(name, {})[day] = de(*cell[:1], *cell[1:])
@@ -313,7 +318,8 @@ def test_rebuilding_the_report_gives_the_same_bytes_and_the_audit_checks_it(rele
     assert one.exit_code == 0, one.output
     assert sorted(p.name for p in (tmp_path / "one").rglob("*.pdf")) == ["sozialraum-SR02.pdf"]
     assert (tmp_path / "one" / "gebietsprofile" / "sozialraum-SR02.pdf").read_bytes() == (
-        release / "bericht" / "gebietsprofile" / "sozialraum-SR02.pdf").read_bytes()
+        release / "bericht" / "gebietsprofile" / "sozialraum-SR02.pdf"
+    ).read_bytes()
     unknown = runner.invoke(app, ["report", "--release", str(release), "--area", "XX99", "--out", str(tmp_path / "x")])
     assert unknown.exit_code == 2 and "sozialraum" in unknown.output
     inside = runner.invoke(app, ["report", "--release", str(release), "--out", str(release / "bericht")])

@@ -68,8 +68,10 @@ def test_the_series_shows_every_stichtag_on_todays_boundaries(built_city):
     both = series.merge(values, on=KEY, suffixes=("", "_v"))
     changed_keys = set(zip(changed["level"], changed["area_id"], pd.to_datetime(changed["stichtag"]), strict=True))
     same_cell = ~pd.Series(
-        [(lv, a, pd.Timestamp(d)) in changed_keys for lv, a, d in zip(both["level"], both["area_id"], both["stichtag"],
-                                                                     strict=True)],
+        [
+            (lv, a, pd.Timestamp(d)) in changed_keys
+            for lv, a, d in zip(both["level"], both["area_id"], both["stichtag"], strict=True)
+        ],
         index=both.index,
     )
     unchanged = both[same_cell]
@@ -85,8 +87,9 @@ def test_the_series_shows_every_stichtag_on_todays_boundaries(built_city):
         "from marts.fct_indicator_values_current",
     )
     internal["stichtag"] = pd.to_datetime(internal["stichtag"])
-    moved = series.merge(changed.assign(stichtag=pd.to_datetime(changed["stichtag"])), on=["level", "area_id",
-                                                                                           "stichtag"])
+    moved = series.merge(
+        changed.assign(stichtag=pd.to_datetime(changed["stichtag"])), on=["level", "area_id", "stichtag"]
+    )
     moved = moved.merge(internal, on=KEY)
     shown = moved[moved["numerator"].notna()]
     assert len(shown) > 0

@@ -88,7 +88,7 @@ def _forge(folder: Path) -> dict:
     """What an attacker with write access does: change a published name, then make the manifest
     agree again (output checksum, table checksum, content_sha256)."""
     data = folder / "data" / "areas.csv"
-    data.write_text("area_id;area_name\n011;=HYPERLINK(\"http://evil.example\")\n", encoding="utf-8")
+    data.write_text('area_id;area_name\n011;=HYPERLINK("http://evil.example")\n', encoding="utf-8")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     digest = sha256_file(data)
     for item in manifest["outputs"]:
@@ -289,8 +289,9 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(tmp_path):
     key = read_private_key(target)
     assert f"Fingerprint to publish: {key.fingerprint}" in result.output
     public = serialization.load_pem_public_key(Path(f"{target}.pub").read_bytes())
-    assert public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) == key.private.public_key(
-    ).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert public.public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    ) == key.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     before = target.read_bytes()
     # never overwritten, never inside the repository, never into a folder that does not exist
     again = runner.invoke(app, ["release", "keygen", str(target)], env=env)

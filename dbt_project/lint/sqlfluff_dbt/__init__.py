@@ -46,6 +46,8 @@ def _cte_not_materialized():
 
 def _text_literal(text):
     return "'" + str(text).replace("'", "''") + "'"
+
+
 def _key_sum(expression):
     scale = "4503599627370496"  # 2^52
     return f"cast(sum(cast({expression} * {scale}.0 as hugeint)) % {scale} as double) / {scale}.0"

@@ -10,8 +10,18 @@ Cell Key Method (cell_key): every cell gets its noise from the perturbation tabl
 Code: orchestration/disclosure/."""
 
 COLUMNS = [
-    "stichtag", "level", "area_id", "measure", "value", "min_count", "primary_reason", "reason",
-    "status", "published_value", "earlier", "secondary_suppression",
+    "stichtag",
+    "level",
+    "area_id",
+    "measure",
+    "value",
+    "min_count",
+    "primary_reason",
+    "reason",
+    "status",
+    "published_value",
+    "earlier",
+    "secondary_suppression",
 ]
 
 

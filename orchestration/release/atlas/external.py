@@ -120,16 +120,33 @@ def external_model(
         "levels": [{"id": level, "name": level_name, "plural": level_plural or level_name, "map": True}],
         "city": None,
         "indicators": [
-            {"id": c.column, "name": c.name, "topic": c.topic, "unit": c.unit, "decimals": display_decimals(c.unit),
-             "direction": c.direction, "direction_de": "", "definition": "", "numerator": "", "denominator": "",
-             "source": str(values.name), "responsible": "", "cycle": ""}
+            {
+                "id": c.column,
+                "name": c.name,
+                "topic": c.topic,
+                "unit": c.unit,
+                "decimals": display_decimals(c.unit),
+                "direction": c.direction,
+                "direction_de": "",
+                "definition": "",
+                "numerator": "",
+                "denominator": "",
+                "source": str(values.name),
+                "responsible": "",
+                "cycle": "",
+            }
             for c in columns
         ],  # fmt: skip
         "geo": {
             "width": projection.width,
             "height": projection.height,
-            "areas": {level: {"ids": ids, "names": [f[1] for f in features],
-                              "paths": [projection.path(f[2]) for f in features]}},
+            "areas": {
+                level: {
+                    "ids": ids,
+                    "names": [f[1] for f in features],
+                    "paths": [projection.path(f[2]) for f in features],
+                }
+            },
         },  # fmt: skip
         "values": {level: series},
         "indices": indices,

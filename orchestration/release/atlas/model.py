@@ -136,7 +136,7 @@ def _series(con, data: Path, level: str, ids: list[str], stichtage: list[str], i
     rows = con.execute(
         f"""select indicator_id, area_id, strftime(stichtag, '%Y-%m-%d'), value, numerator, denominator,
                    is_suppressed, suppression_reason, flags
-            from {_parquet(data, 'indicator_series')} where level = ? order by all""",
+            from {_parquet(data, "indicator_series")} where level = ? order by all""",
         [level],
     ).fetchall()
     for indicator_id in indicators:
@@ -177,8 +177,8 @@ def _status_dynamics(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dic
     rows = _rows(
         con,
         f"""select i.*, strftime(i.stichtag, '%Y-%m-%d') as day, c.name_de
-            from {_parquet(data, 'index_status_dynamics')} as i
-            left join {_parquet(data, 'index_catalogue')} as c using (index_id)
+            from {_parquet(data, "index_status_dynamics")} as i
+            left join {_parquet(data, "index_catalogue")} as c using (index_id)
             order by index_id, level, stichtag, area_id""",
     )
     out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -218,8 +218,8 @@ def _composite(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str,
     rows = _rows(
         con,
         f"""select i.*, strftime(i.stichtag, '%Y-%m-%d') as day, c.name_de
-            from {_parquet(data, 'index_composite')} as i
-            left join {_parquet(data, 'index_catalogue')} as c using (index_id)
+            from {_parquet(data, "index_composite")} as i
+            left join {_parquet(data, "index_catalogue")} as c using (index_id)
             order by index_id, level, stichtag, component = 'gesamt' desc, component, area_id""",
     )
     out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -292,8 +292,12 @@ def release_model(release_dir: Path) -> dict[str, Any]:
         "stichtage": stichtage,
         "signs": [[sign, text] for sign, text in SIGNS],
         "levels": [
-            {"id": level, "name": level_de(level), "plural": LEVEL_PLURAL.get(level, level_de(level)),
-             "map": level != CITY_LEVEL}
+            {
+                "id": level,
+                "name": level_de(level),
+                "plural": LEVEL_PLURAL.get(level, level_de(level)),
+                "map": level != CITY_LEVEL,
+            }
             for level in levels
         ],  # fmt: skip
         "city": city,
@@ -302,8 +306,11 @@ def release_model(release_dir: Path) -> dict[str, Any]:
             "width": projection.width,
             "height": projection.height,
             "areas": {
-                level: {"ids": geo_ids[level], "names": [f[1] for f in features[level]],
-                        "paths": [projection.path(f[2]) for f in features[level]]}
+                level: {
+                    "ids": geo_ids[level],
+                    "names": [f[1] for f in features[level]],
+                    "paths": [projection.path(f[2]) for f in features[level]],
+                }
                 for level in levels
             },  # fmt: skip
         },

@@ -65,6 +65,7 @@ def write_report(
 
 # --- checks -----------------------------------------------------------------------------------
 
+
 def pdf_text(path: Path) -> list[str]:
     """The text of each page (PDFium's text extraction: fast, C; the tests read with pypdf too)."""
     import pypdfium2 as pdfium

@@ -49,18 +49,19 @@ def _public_facts(release_dir: Path) -> dict[str, Any]:
     try:
         limits = con.execute(
             f"""select mode(disclosure_min_count), mode(disclosure_min_population)
-                from {_parquet(release_dir, 'indicator_catalogue')}"""
+                from {_parquet(release_dir, "indicator_catalogue")}"""
         ).fetchone()
         gebietsstand = con.execute(
             f"select strftime(max(gebietsstand), '%Y-%m-%d') from {_parquet(release_dir, 'indicator_series')}"
         ).fetchone()[0]
         nested = {
             r["level"]: bool(r["nested"])
-            for r in _rows(con, f"select level, bool_and(is_nested) as nested from {_parquet(release_dir, 'areas')} "
-                                "group by level")  # fmt: skip
+            for r in _rows(
+                con, f"select level, bool_and(is_nested) as nested from {_parquet(release_dir, 'areas')} group by level"
+            )  # fmt: skip
         }
         estimated = con.execute(
-            f"""select count(*) from {_parquet(release_dir, 'indicator_series')}
+            f"""select count(*) from {_parquet(release_dir, "indicator_series")}
                 where contains(coalesce(flags, ''), 'estimated')"""
         ).fetchone()[0]
         indices = []
@@ -218,7 +219,11 @@ def _map(r: _Release, ind: dict[str, Any], level: str, style: dict[str, Any], cl
     legend, lower = [], min(values) if values else None
     for i, b in enumerate(breaks):
         count = sum(1 for x in values if class_of(x, breaks) == i)
-        text = f"{number(lower, places)} bis {number(b, places)}" if i == 0 else f"über {number(breaks[i - 1], places)} bis {number(b, places)}"  # noqa: E501
+        text = (
+            f"{number(lower, places)} bis {number(b, places)}"
+            if i == 0
+            else f"über {number(breaks[i - 1], places)} bis {number(b, places)}"
+        )  # noqa: E501
         legend.append({"farbe": colours[i], "text": text, "anzahl": number(count, 0)})
     withheld = sum(1 for f in fills if f == "hatch")
     none = sum(1 for f in fills if f == "none")
@@ -298,8 +303,11 @@ def _index_chapter(r: _Release, style: dict[str, Any]) -> list[dict[str, Any]]:
                 if v is None:
                     rows.append([names[i], "", "", "", item["reason"][t][i] or "nicht indexiert"])
                     continue
-                band = f"{number(item['rank_p05'][t][i], 0)}–{number(item['rank_p95'][t][i], 0)}" \
-                    if item["rank_p05"][t][i] is not None else ""
+                band = (
+                    f"{number(item['rank_p05'][t][i], 0)}–{number(item['rank_p95'][t][i], 0)}"
+                    if item["rank_p05"][t][i] is not None
+                    else ""
+                )
                 rows.append([names[i], number(v, 2), number(item["rank"][t][i], 0), band, ""])
             rows.sort(key=lambda row: (row[2] == "", int(row[2].replace(".", "")) if row[2] else 0, row[0]))
             out.append({"art": "komposit", "name": item["name"], "ebene": level, "ebene_name": level_de(level),
@@ -443,8 +451,19 @@ def report_document(release_dir: Path | None, model: dict[str, Any], config: dic
         "methode": _method(model, facts, config.get("geheimhaltung") or {}),
         "themen": topics,
         "indizes": _index_chapter(r, style),
-        "katalog": [[i["topic"], i["name"], i["unit"], i["definition"], i["numerator"], i["denominator"],
-                     i["source"], i["direction_de"]] for i in model["indicators"]],  # fmt: skip
+        "katalog": [
+            [
+                i["topic"],
+                i["name"],
+                i["unit"],
+                i["definition"],
+                i["numerator"],
+                i["denominator"],
+                i["source"],
+                i["direction_de"],
+            ]
+            for i in model["indicators"]
+        ],  # fmt: skip
         "zeichen": [[s, t] for s, t in SIGNS],
         "profile": profiles,
     }

@@ -86,7 +86,12 @@ def ramp(colours: list[str], n: int) -> list[str]:
 
 
 def choropleth(
-    width: int, height: int, paths: list[str], fills: list[str], style: dict[str, Any], highlight: int | None = None,
+    width: int,
+    height: int,
+    paths: list[str],
+    fills: list[str],
+    style: dict[str, Any],
+    highlight: int | None = None,
     overlay: str | None = None,
 ) -> str:
     """A map: one path per area with its fill ("hatch" = withheld, "none" = no value); `highlight`:

@@ -61,6 +61,6 @@ def change(delta: float, unit: str) -> str:
 
 
 def day(iso: str) -> str:
-    """"2024-12-31" -> "31.12.2024"."""
+    """ "2024-12-31" -> "31.12.2024"."""
     y, m, d = iso.split("-")
     return f"{d}.{m}.{y}"

@@ -100,8 +100,11 @@ def report_figures(doc: dict[str, Any], model: dict[str, Any], style: dict[str, 
             now = model["values"][tlevel][k["id"]]["v"][t]
             names = geo["areas"][tlevel]["names"]
             shown = [(v, names[i], i) for i, v in enumerate(now) if v is not None]
-            series = [(model["city"]["name"], _series(model, CITY_LEVEL, k["id"], 0), style["linie_gemeinde"], False)] \
-                if model["city"] else []
+            series = (
+                [(model["city"]["name"], _series(model, CITY_LEVEL, k["id"], 0), style["linie_gemeinde"], False)]
+                if model["city"]
+                else []
+            )
             if len(shown) >= 2:
                 high, low = max(shown, key=lambda p: (p[0], p[1])), min(shown, key=lambda p: (p[0], p[1]))
                 series.append((high[1], _series(model, tlevel, k["id"], high[2]), style["linie_hoch"], True))
@@ -149,8 +152,9 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     for trend in profile["trends"][:4] if len(model["stichtage"]) > 1 else []:
         series = [(profile["name"], _series(model, level, trend["id"], i), style["linie_hoch"], False)]
         if model["city"]:
-            series.append((model["city"]["name"], _series(model, CITY_LEVEL, trend["id"], 0), style["linie_gemeinde"],
-                           True))
+            series.append(
+                (model["city"]["name"], _series(model, CITY_LEVEL, trend["id"], 0), style["linie_gemeinde"], True)
+            )
         charts.append(figures.line_chart(model["stichtage"], series,
                                          f"{trend['name']} ({_unit_label(units[trend['id']])})", style,
                                          width=300, height=150))  # fmt: skip
