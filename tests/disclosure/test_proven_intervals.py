@@ -40,6 +40,18 @@ def random_table(rng: np.random.Generator) -> LinkedTable:
     return LinkedTable(["f", "m", "total"], atoms, values, cells, members, [Relation({"total": 1, "f": -1, "m": -1})])
 
 
+def triangle(values: tuple[int, int, int], pairs: list[tuple[int, int]]) -> LinkedTable:
+    """Atoms a, b, c of one measure with the given values; cells X, Y, Z are the given pairs of atoms
+    (an odd cycle: the smallest table whose linear programme has fractional vertices)."""
+    return LinkedTable(
+        ["n"],
+        ["a", "b", "c"],
+        np.array([values]),
+        [("n", "X"), ("n", "Y"), ("n", "Z")],
+        [np.array(pair) for pair in pairs],
+    )
+
+
 def compare(table: LinkedTable, withheld: set[int], primary: set[int]) -> tuple[int, Counter]:
     values = table.cell_values()
     known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
@@ -92,13 +104,7 @@ def test_a_fractional_vertex_is_replaced_by_a_whole_number_point():
     """a + b = 1 and b + c = 1 are published, a + c = 2 is withheld. Its linear maximum is 2 at the
     vertex b = 0, but the minimum is the fractional vertex b = 0.5, a + c = 1; in whole numbers
     a + c is 2 whatever the attacker does: pinned, and the audit must say so."""
-    table = LinkedTable(
-        ["n"],
-        ["a", "b", "c"],
-        np.array([[1, 0, 1]]),
-        [("n", "X"), ("n", "Y"), ("n", "Z")],
-        [np.array([0, 1]), np.array([1, 2]), np.array([0, 2])],
-    )
+    table = triangle((1, 0, 1), [(0, 1), (1, 2), (0, 2)])
     (iv,) = proven_intervals(table, {0: 1.0, 1: 1.0}, [2], set(), WIDTH, COMPLETE)
     assert (iv.low, iv.high, iv.exact) == (2, 2, True)
     assert shortfall(iv, False, WIDTH, COMPLETE)
@@ -118,13 +124,7 @@ def test_a_whole_number_point_proves_what_a_fractional_vertex_cannot():
     with a in [0, 2.5] (b + c is at least 1). The linear minimum 1 is the fractional vertex
     a = 2.5; in whole numbers a = 2 gives 2, so the interval [2, 6] is 4 wide: protected, proven by
     the integer programme's point without computing the exact interval."""
-    table = LinkedTable(
-        ["n"],
-        ["a", "b", "c"],
-        np.array([[0, 3, 3]]),
-        [("n", "X"), ("n", "Y"), ("n", "Z")],
-        [np.array([0, 1]), np.array([0, 2]), np.array([1, 2])],
-    )
+    table = triangle((0, 3, 3), [(0, 1), (0, 2), (1, 2)])
     counts: Counter = Counter()
     (iv,) = proven_intervals(table, {0: 3.0, 1: 3.0}, [2], set(), WIDTH, COMPLETE, counts=counts)
     assert (iv.low, iv.high, iv.value, iv.exact) == (2, 6, 6, False)

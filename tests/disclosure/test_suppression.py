@@ -16,6 +16,7 @@ from orchestration.disclosure.audit import intervals
 from orchestration.disclosure.linked import COMPLETE, LEGACY, LinkedTable, Relation, components
 from orchestration.disclosure.pattern import suppression_pattern
 from orchestration.disclosure.secondary import ProtectionImpossible, protect
+from tests.disclosure.test_proven_intervals import triangle
 
 WIDTH = 3
 
@@ -303,13 +304,7 @@ def test_withheld_counts_are_at_least_one_because_zeros_are_published():
 def test_whole_numbers_narrow_what_the_linear_relaxation_allows():
     """a + b = 1 and b + c = 1 are published, a + c is withheld (so at least 1). Linear
     programming allows b = 0.5 and a + c anywhere in [1, 2]; in whole numbers b = 0 and a + c = 2."""
-    table = LinkedTable(
-        ["n"],
-        ["a", "b", "c"],
-        np.array([[1, 0, 1]]),
-        [("n", "X"), ("n", "Y"), ("n", "Z")],
-        [np.array([0, 1]), np.array([1, 2]), np.array([0, 2])],
-    )
+    table = triangle((1, 0, 1), [(0, 1), (1, 2), (0, 2)])
     known = {0: 1.0, 1: 1.0}
     relaxed = dataclasses.replace(COMPLETE, integral=False)
     ((lp,), (exact,)) = intervals(table, known, [2], relaxed), intervals(table, known, [2])
