@@ -42,7 +42,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest $(XDIST)
 
 test-fast: $(STAMP) browser
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 # The atlas tests drive Debian's Chromium through Playwright (`playwright install` downloads a
 # browser of its own, which this kind of machine cannot fetch). Installed with apt when missing.
