@@ -277,36 +277,30 @@ def audit_release(
     for ordered, table in linked_tables(pattern, frames["area_atoms"], frames["atom_values"], relations, withheld_in):
         ordered = ordered.reset_index(drop=True)
         keys = list(ordered[KEY].itertuples(index=False, name=None))
+        withheld = (ordered["status"] == "suppressed").tolist()
+        reasons = ordered["reason"].tolist()
         given = {i: known_key[k] for i, k in enumerate(keys) if k in known_key}
-        targets = [i for i in range(len(keys)) if ordered.at[i, "status"] == "suppressed" and i not in given]
-        for i in range(len(keys)):
-            if ordered.at[i, "status"] == "suppressed" and i in given:
+        targets = [i for i, hidden in enumerate(withheld) if hidden and i not in given]
+        for i, hidden in enumerate(withheld):
+            if hidden and i in given:
                 report.problems.append(
                     f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
                     "but an earlier release published the same value"
                 )
-        primary = {i for i in targets if ordered.at[i, "reason"] != "secondary"}
+        primary = {i for i in targets if reasons[i] != "secondary"}
         try:
             if exact:
                 found = intervals(table, given, targets, COMPLETE)
                 solved["exact"] += len(targets)
+                solved["linear"] += 2 * len(targets)  # and an integer programme per fractional vertex
             else:
                 found = proven_intervals(table, given, targets, primary, protection_width, COMPLETE, counts=solved)
         except ModelInconsistent as exc:
             report.problems.append(str(exc))
             continue
         for iv in found:
-            row = ordered.iloc[iv.cell]
-            cell = CellAudit(
-                row["stichtag"],
-                row["level"],
-                row["area_id"],
-                row["measure"],
-                iv.value,
-                row["reason"],
-                iv.low,
-                iv.high,
-            )
+            stichtag, level, area_id, measure = keys[iv.cell]
+            cell = CellAudit(stichtag, level, area_id, measure, iv.value, reasons[iv.cell], iv.low, iv.high)
             report.cells.append(cell)
             why = shortfall(iv, cell.reason != "secondary", protection_width, COMPLETE)
             if why:
