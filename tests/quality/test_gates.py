@@ -252,3 +252,42 @@ def test_each_suite_reads_its_dbt_model():
         sql = suite.sql(load_config(), Catalogue([]))
         assert f" from {GATES_SCHEMA}.{suite.model} " in sql, suite.name
         assert " join " not in sql and " with " not in sql, suite.name
+
+
+def test_the_dbt_hierarchy_test_catches_a_sum_that_is_off_and_a_measure_counted_two_ways(released_copy):
+    """dbt's test assert_counts_add_up_the_hierarchy reads the view gate_hierarchy once for both of
+    its checks: the children add up to their unit, and the view's key is unique. A measure that two
+    indicators publish with different counts for the same unit (here the residents, as the
+    denominator of another indicator) gives the unit two rows: the key check must say so."""
+    from orchestration.dbt_runner import DbtFailed, run_dbt
+
+    test = "assert_counts_add_up_the_hierarchy"
+    run_dbt(released_copy, ["test", "--select", test])  # the built city passes
+    con = duckdb.connect(str(released_copy.warehouse_path))
+    try:
+        other = con.execute(
+            "select min(indicator_id) from reference.indicator_catalogue "
+            "where denominator_measure = 'residents' and indicator_id <> 'residents'"
+        ).fetchone()[0]
+        con.execute(
+            "update marts.fct_indicator_values set denominator = denominator + 5 "
+            "where indicator_id = ? and level = 'stadtviertel' and stichtag = date '2024-12-31' and area_id = "
+            "(select min(area_id) from marts.fct_indicator_values where level = 'stadtviertel')",
+            [other],
+        )
+    finally:
+        con.close()
+    with pytest.raises(DbtFailed, match=test):
+        run_dbt(released_copy, ["test", "--select", test, "--store-failures"])
+    con = duckdb.connect(str(released_copy.warehouse_path), read_only=True)
+    try:
+        [schema] = con.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [test]
+        ).fetchone()
+        problems = dict(con.execute(f'select problem, count(*) from "{schema}".{test} group by problem').fetchall())
+    finally:
+        con.close()
+    # the Stadtviertel has two counts of residents (key not unique), and its Stadtteil's children
+    # no longer add up (both counts are summed)
+    assert problems.get("key missing or not unique", 0) >= 1, problems
+    assert problems.get("children do not add up", 0) >= 1, problems

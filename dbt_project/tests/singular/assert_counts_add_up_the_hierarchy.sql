@@ -4,9 +4,12 @@
     catalogue (up to rounding: the crosswalked housing stock is spread over the Baublöcke as
     fractions). The sums are the view gate_hierarchy, the input of the quality gate `hierarchy`
     (data_quality/suites.py): one logic, two consumers. Returns the units whose children do not add
-    up, and the units of a nested level above the Baublock with a count but no member units at all
-    (never checked; measure then names the indicator). In an incremental build, the Stichtage from
-    the earliest rebuilt one on (macros/tested_stichtage.sql). -#}
+    up, the units of a nested level above the Baublock with a count but no member units at all
+    (never checked; measure then names the indicator), and the view's key (child level, unit,
+    Stichtag, measure) where it is missing or not unique: two indicators that publish different
+    counts for one measure of one unit give two rows. That is the view's unique-key test, here so
+    that the view is computed once for both. In an incremental build, the Stichtage from the
+    earliest rebuilt one on (macros/tested_stichtage.sql). -#}
 {%- set nested = [var('block_level')] + var('nested_levels') -%}
 
 with sums as (
@@ -19,6 +22,16 @@ mismatches as (
         measure, parent_value, children_sum
     from sums
     where {{ values_differ('parent_value', 'children_sum') }}
+),
+
+not_unique as (
+    select 'key missing or not unique' as problem, parent_level as level, parent_id as area_id, stichtag,
+        measure, cast(count(*) as double) as parent_value, cast(null as double) as children_sum
+    from sums
+    group by child_level, parent_level, parent_id, stichtag, measure
+    having count(*) > 1
+        or child_level is null or parent_level is null or parent_id is null or stichtag is null
+        or measure is null
 ),
 
 checked as (
@@ -41,3 +54,5 @@ unchecked as (
 select * from mismatches
 union all
 select * from unchecked
+union all
+select * from not_unique
