@@ -230,7 +230,7 @@ def _integral(x: np.ndarray) -> bool:
 
 
 @dataclass
-class _Constraints:
+class AttackerSystem:
     """What the attacker knows, as a linear system over the atom values x: a_eq x = b_eq (published
     cells, equality relations), a_ub x <= b_ub (inequality relations, withheld counts at least the
     floor), x >= lower."""
@@ -259,9 +259,9 @@ class _Constraints:
         return not (self.a_ub is not None and np.any(self.a_ub @ x > self.b_ub))
 
 
-def _constraints(
+def attacker_system(
     table: LinkedTable, known: dict[int, float], model: AttackerModel, withheld: list[int] | None
-) -> _Constraints:
+) -> AttackerSystem:
     cells = table.cell_matrix()
     relations, is_eq = table.relation_matrix()
     known_idx = sorted(known)
@@ -283,7 +283,7 @@ def _constraints(
         if hidden:  # sum of the cell's atoms >= floor, as -sum <= -floor
             ub_parts.append(-cells[hidden])
             ub_rhs.append(np.full(len(hidden), -float(model.withheld_at_least)))
-    return _Constraints(
+    return AttackerSystem(
         a_eq=sparse.vstack(eq_parts, format="csr") if eq_parts else None,
         b_eq=np.concatenate(eq_rhs) if eq_rhs else None,
         a_ub=sparse.vstack(ub_parts, format="csr") if ub_parts else None,
@@ -305,7 +305,7 @@ def intervals(
     if not targets:
         return []
     cells = table.cell_matrix()
-    system = _constraints(table, known, model, withheld)
+    system = attacker_system(table, known, model, withheld)
     a_eq, b_eq, a_ub, b_ub, lower = system.a_eq, system.b_eq, system.a_ub, system.b_ub, system.lower
     truth_cells = table.cell_values()
     integer_constraints = []
@@ -374,7 +374,7 @@ def proven_intervals(
     proof rather than by computing its exact interval.
 
     The proof of a cell is a pair of whole-number tables that satisfy everything the attacker knows
-    (checked exactly, see `_Constraints.holds`) and in which the cell lies at least the protection
+    (checked exactly, see `AttackerSystem.holds`) and in which the cell lies at least the protection
     width apart (for a primary cell: one of them at least the width above the true value; the true
     table itself always counts). The attacker cannot rule out either table, so its interval holds
     both values. One table proves every cell it moves far enough: the tables come from linear
@@ -392,7 +392,7 @@ def proven_intervals(
     if not targets:
         return []
     counts = Counter() if counts is None else counts
-    system = _constraints(table, known, model, withheld)
+    system = attacker_system(table, known, model, withheld)
     if not (model.integral and system.whole()):
         counts["exact"] += len(targets)
         return intervals(table, known, targets, model, withheld)

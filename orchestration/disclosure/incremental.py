@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .audit import intervals, new_highs, shortfall, solve
+from .audit import attacker_system, intervals, new_highs, shortfall, solve
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
@@ -201,21 +201,16 @@ class Certificates:
 
     def __init__(self, table: LinkedTable, fixed: set[int], model: AttackerModel, movable: list[int]) -> None:
         self.truth = table.true_vector()
-        self.lower = table.variable_lower_bounds()
         self.cells = table.cell_matrix()
-        self.relations, self.is_eq = table.relation_matrix()
         values = table.cell_values()
         floor = float(model.withheld_at_least)
-        self.fixed = np.asarray(sorted(fixed), dtype=int)
-        self.floored = np.flatnonzero(table.count_cells() & (values >= floor)) if floor > 0 else np.zeros(0, int)
-        self.values, self.floor, self.movable = values, floor, np.asarray(movable, dtype=int)
-        whole = lambda a: bool(np.all(np.isfinite(a) & (a == np.round(a))))  # noqa: E731
-        self.enabled = (
-            whole(self.truth)
-            and whole(self.lower[np.isfinite(self.lower)])
-            and whole(np.asarray(self.relations.data))
-            and whole(values)
-        )
+        # the attacker's system with the fixed cells published and every count that is not a
+        # published zero withheld (so at least the floor): a witness must hold wherever it moves
+        floored = np.flatnonzero(table.count_cells() & (values >= floor)) if floor > 0 else []
+        self.system = attacker_system(table, {int(i): float(values[i]) for i in fixed}, model, list(floored))
+        self.movable = np.asarray(movable, dtype=int)
+        whole_truth = bool(np.all(np.isfinite(self.truth) & (self.truth == np.round(self.truth))))
+        self.enabled = whole_truth and self.system.whole()
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
 
@@ -225,21 +220,9 @@ class Certificates:
         if not self.enabled:
             return None
         rounded = np.round(atoms)
-        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL:
+        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not self.system.holds(self.truth + rounded):
             return None
-        table = self.truth + rounded
-        if np.any(table < self.lower):
-            return None
-        if self.relations.shape[0]:
-            lhs = self.relations @ table
-            if np.any(lhs[self.is_eq] != 0) or np.any(lhs[~self.is_eq] > 0):
-                return None
-        deviation = self.cells @ rounded
-        if len(self.fixed) and np.any(deviation[self.fixed] != 0):
-            return None
-        if len(self.floored) and np.any(self.values[self.floored] + deviation[self.floored] < self.floor):
-            return None
-        moved = deviation[self.movable]
+        moved = (self.cells @ rounded)[self.movable]
         np.maximum(self.high, moved, out=self.high)
         np.minimum(self.low, moved, out=self.low)
         return moved
