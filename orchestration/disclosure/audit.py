@@ -304,8 +304,15 @@ def intervals(
     cells among them are at least `model.withheld_at_least`."""
     if not targets:
         return []
+    return _exact_intervals(table, attacker_system(table, known, model, withheld), targets, model)
+
+
+def _exact_intervals(
+    table: LinkedTable, system: AttackerSystem, targets: list[int], model: AttackerModel, lp: _WarmLP | None = None
+) -> list[Interval]:
+    """`intervals` on the attacker's system, in `lp` when one is warm already (the optimum of a
+    linear programme does not depend on where the solver starts)."""
     cells = table.cell_matrix()
-    system = attacker_system(table, known, model, withheld)
     a_eq, b_eq, a_ub, b_ub, lower = system.a_eq, system.b_eq, system.a_ub, system.b_ub, system.lower
     truth_cells = table.cell_values()
     integer_constraints = []
@@ -314,7 +321,7 @@ def intervals(
     if a_ub is not None:
         integer_constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
 
-    lp = _WarmLP(table.n_vars, lower, a_eq, b_eq, a_ub, b_ub)
+    lp = lp or _WarmLP(table.n_vars, lower, a_eq, b_eq, a_ub, b_ub)
 
     def bound(objective: np.ndarray, sign: float) -> float:
         """sign 1: the minimum of the objective; -1: the maximum."""
@@ -395,7 +402,7 @@ def proven_intervals(
     system = attacker_system(table, known, model, withheld)
     if not (model.integral and system.whole()):
         counts["exact"] += len(targets)
-        return intervals(table, known, targets, model, withheld)
+        return _exact_intervals(table, system, targets, model)
     truth = table.true_vector()
     if not system.holds(truth):
         raise ModelInconsistent(
@@ -463,7 +470,7 @@ def proven_intervals(
             push(k, 1.0)
     unproven = [targets[k] for k in range(len(targets)) if not met(k)]
     counts["exact"] += len(unproven)
-    exact = {iv.cell: iv for iv in intervals(table, known, unproven, model, withheld)} if unproven else {}
+    exact = {iv.cell: iv for iv in _exact_intervals(table, system, unproven, model, lp)} if unproven else {}
     return [
         exact.get(c) or Interval(c, float(low[k]), float(high[k]), float(value[k]), exact=False)
         for k, c in enumerate(targets)
