@@ -254,10 +254,7 @@ def same_gebietsstand(con, days: Iterable[date | None]) -> bool:
 
 def current_loads(con) -> tuple[Load, ...]:
     """The file each raw table holds for each Stichtag: the latest load of the ingest's log."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?", [LOG_TABLE]
-    ).fetchone()[0]
-    if not exists:
+    if not _exists(con, LOG_TABLE):
         return ()
     rows = con.execute(
         f"""select source, stichtag, sha256 from {LOG_TABLE}
