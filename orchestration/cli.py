@@ -46,12 +46,21 @@ def demo_data(
     seed: int = typer.Option(20241231, help="Seed: the same seed gives byte-identical files."),
     out: Path | None = typer.Option(None, help="Target folder (default: the raw/ folder)."),
     force: bool = typer.Option(False, help="Write even if the folder already holds extracts."),
+    viertel_residents: int | None = typer.Option(
+        None,
+        help="Residents per Stadtviertel, about (Berlin's Planungsräume: 7200). Default: the demo's "
+        "structure, 2 to 7 Stadtviertel per Stadtteil.",
+    ),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
     from .demo import DemoConfig, generate
     from .locking import run_lock
     from .pipeline import needs_demo
 
+    try:
+        config = DemoConfig(residents=residents, seed=seed, viertel_residents=viertel_residents)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     settings = _settings()
     target = out or settings.raw_dir
     started = time.perf_counter()
@@ -62,7 +71,7 @@ def demo_data(
                 err.print(f"[yellow]{target} already holds extracts; use --force to overwrite them.[/]")
                 raise typer.Exit(1)
             with console.status(f"Generating Musterstadt with {residents:,} residents …"):
-                paths = generate(target, DemoConfig(residents=residents, seed=seed))
+                paths = generate(target, config)
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     console.print(

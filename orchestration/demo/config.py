@@ -22,11 +22,13 @@ BASE_VALID_FROM = date(2000, 1, 1)
 
 N_BEZIRKE = 6
 STADTTEILE_PER_BEZIRK: tuple[int, ...] = (3, 4, 3, 4, 3, 3)  # 20 Stadtteile
+N_STADTTEILE = sum(STADTTEILE_PER_BEZIRK)
 N_SOZIALRAUM_COLUMNS = 4
 N_SOZIALRAUM_ROWS = 2  # 8 Sozialräume
 RESIDENTS_PER_BLOCK = 100
 RESIDENTS_PER_ADDRESS = 6.5
 MIN_BLOCKS = 120
+MIN_VIERTEL_RESIDENTS = 10 * RESIDENTS_PER_BLOCK
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,16 @@ class DemoConfig:
         Stichtag); the first Stichtag differs from it by one year of births, deaths and migration.
     seed: seed of every random stream.
     stichtage: reporting dates, each a 31 December (ISO strings), ascending.
+    viertel_residents: residents per Stadtviertel, about (Berlin's 542 Planungsräume hold about
+        7,200 each). Default (None): the demo's structure, 2 to 7 Stadtviertel per Stadtteil,
+        growing with the square root of the residents. Stadtviertel codes get two digits where a
+        Stadtteil has more than nine.
     """
 
     residents: int = 100_000
     seed: int = 20241231
     stichtage: tuple[str, ...] = DEFAULT_STICHTAGE
+    viertel_residents: int | None = None
 
     def __post_init__(self) -> None:
         if self.residents < 1_000:
@@ -54,6 +61,11 @@ class DemoConfig:
                 raise ValueError(f"Stichtag {text} is not a 31 December; the simulation steps by calendar year")
         if parsed != sorted(set(parsed)):
             raise ValueError(f"stichtage {self.stichtage} must be ascending and distinct")
+        if self.viertel_residents is not None and not MIN_VIERTEL_RESIDENTS <= self.viertel_residents:
+            raise ValueError(
+                f"viertel_residents={self.viertel_residents}: a Stadtviertel needs at least "
+                f"{MIN_VIERTEL_RESIDENTS:,} residents (ten Baublöcke)"
+            )
 
     @property
     def stichtag_dates(self) -> tuple[date, ...]:
@@ -74,16 +86,23 @@ class Sizes:
     ny: int  # grid rows
     n_addresses: int
     viertel_per_stadtteil: int
+    # the demo's structure caps a Stadtteil at 7 Stadtviertel; a given Stadtviertel size does not
+    max_viertel_per_stadtteil: int = 7
 
     @property
     def n_blocks(self) -> int:
         return self.nx * self.ny
 
 
-def sizes_for(residents: int) -> Sizes:
-    """About 100 residents per Baublock and 6–7 per address; Stadtviertel grow with the square root."""
+def sizes_for(residents: int, viertel_residents: int | None = None) -> Sizes:
+    """About 100 residents per Baublock and 6–7 per address; Stadtviertel grow with the square root
+    of the residents (2 to 7 per Stadtteil), or have about `viertel_residents` each."""
     n_blocks = max(MIN_BLOCKS, round(residents / RESIDENTS_PER_BLOCK))
     nx = math.ceil(math.sqrt(n_blocks * 1.2))
     ny = max(2, round(n_blocks / nx))
-    viertel = min(7, max(2, round(4 * math.sqrt(residents / 100_000))))
-    return Sizes(nx=nx, ny=ny, n_addresses=round(residents / RESIDENTS_PER_ADDRESS), viertel_per_stadtteil=viertel)
+    addresses = round(residents / RESIDENTS_PER_ADDRESS)
+    if viertel_residents is None:
+        viertel = min(7, max(2, round(4 * math.sqrt(residents / 100_000))))
+        return Sizes(nx=nx, ny=ny, n_addresses=addresses, viertel_per_stadtteil=viertel)
+    viertel = max(2, round(residents / (viertel_residents * N_STADTTEILE)))
+    return Sizes(nx=nx, ny=ny, n_addresses=addresses, viertel_per_stadtteil=viertel, max_viertel_per_stadtteil=99)

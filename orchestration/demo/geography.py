@@ -103,7 +103,7 @@ class Geography:
 def build_geography(sizes: Sizes, streams: Streams) -> Geography:
     nx, ny = sizes.nx, sizes.ny
     col_edges, row_edges, polygons = _grid(nx, ny, streams.get("grid"))
-    part = _partition(nx, ny, sizes.viertel_per_stadtteil, streams.get("partition"))
+    part = _partition(nx, ny, sizes.viertel_per_stadtteil, sizes.max_viertel_per_stadtteil, streams.get("partition"))
     sozialraum = _sozialraeume(nx, ny, part["stadtteil"], part["bezirk_row_cut"], streams)
     traits = _traits(nx, ny, part["stadtteil"], len(part["stadtteil_codes"]), streams.get("traits"))
     residential = _residential(part["viertel_before"], part["viertel_after"], streams.get("residential"))
@@ -244,7 +244,9 @@ def _north_west_first(rects: list[Rect]) -> list[Rect]:
     return sorted(rects, key=lambda r: (-(r[2] + r[3]), r[0] + r[1]))
 
 
-def _partition(nx: int, ny: int, viertel_per_stadtteil: int, rng: np.random.Generator) -> dict:
+def _partition(
+    nx: int, ny: int, viertel_per_stadtteil: int, max_viertel_per_stadtteil: int, rng: np.random.Generator
+) -> dict:
     n_bezirke = len(STADTTEILE_PER_BEZIRK)
     rows = _split((0, nx, 0, ny), 2, rng, min_cells=1, axis=1)  # south, north
     bezirk_rects = []
@@ -277,23 +279,28 @@ def _partition(nx: int, ny: int, viertel_per_stadtteil: int, rng: np.random.Gene
             st_rects.append(part)
 
     mean_cells = np.mean([_cells(r) for r in st_rects])
+    counts_per_stadtteil = []
+    for rect in st_rects:
+        cells = _cells(rect)
+        m = int(np.clip(round(viertel_per_stadtteil * cells / mean_cells), 2, max_viertel_per_stadtteil))
+        counts_per_stadtteil.append(max(1, min(m, cells // 2)))
+    # one digit per Stadtviertel within its Stadtteil, two where one Stadtteil has more than nine
+    # (the recut adds two more to one of them)
+    width = 1 if max(counts_per_stadtteil) + 2 <= 9 else 2
     grid_viertel = np.zeros((ny, nx), dtype=np.int64)
     v_codes: list[str] = []
     v_names: list[str] = []
     v_stadtteil: list[int] = []
     v_rects: list[Rect] = []
     st_count: list[int] = []
-    for s, rect in enumerate(st_rects):
-        cells = _cells(rect)
-        m = int(np.clip(round(viertel_per_stadtteil * cells / mean_cells), 2, 7))
-        m = max(1, min(m, cells // 2))
+    for s, (rect, m) in enumerate(zip(st_rects, counts_per_stadtteil, strict=True)):
         parts = _north_west_first(_split_preferring(rect, m, rng, 2))
         for t, part in enumerate(parts):
             v = len(v_codes)
             p0, p1, q0, q1 = part
             grid_viertel[q0:q1, p0:p1] = v
-            v_codes.append(f"{st_codes[s]}{t + 1}")
-            v_names.append(f"{st_names[s]} {names.ROMAN[t]}")
+            v_codes.append(f"{st_codes[s]}{t + 1:0{width}d}")
+            v_names.append(f"{st_names[s]} {names.roman(t + 1)}")
             v_stadtteil.append(s)
             v_rects.append(part)
         st_count.append(len(parts))
@@ -312,8 +319,8 @@ def _partition(nx: int, ny: int, viertel_per_stadtteil: int, rng: np.random.Gene
         digit = st_count[s] + h + 1
         p0, p1, q0, q1 = part
         grid_after[q0:q1, p0:p1] = v
-        v_codes.append(f"{st_codes[s]}{digit}")
-        v_names.append(f"{st_names[s]} {names.ROMAN[digit - 1]}")
+        v_codes.append(f"{st_codes[s]}{digit:0{width}d}")
+        v_names.append(f"{st_names[s]} {names.roman(digit)}")
         v_stadtteil.append(s)
         new_ids.append(v)
 

@@ -20,7 +20,18 @@ STADTTEIL_NAMES: tuple[str, ...] = (
     "Tannenbusch", "Erlengrund", "Hasenkamp", "Römerhof",
 )
 
-ROMAN: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
+_ROMAN_DIGITS = ((100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+
+
+def roman(number: int) -> str:
+    """1 → 'I', 27 → 'XXVII': the numeral that tells a Stadtteil's Stadtviertel apart (1 to 399)."""
+    if not 1 <= number < 400:
+        raise ValueError(f"{number} has no Stadtviertel numeral (1 to 399)")
+    out = []
+    for value, numeral in _ROMAN_DIGITS:
+        count, number = divmod(number, value)
+        out.append(numeral * count)
+    return "".join(out)
 
 # Streets that every Musterstadt has; they come first when names are handed out.
 CLASSIC_STREETS: tuple[str, ...] = (

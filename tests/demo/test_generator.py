@@ -24,8 +24,10 @@ from orchestration.demo import DemoConfig, generate, names, simulate
 from orchestration.demo.addresses import build_streets
 from orchestration.demo.config import RECUT_DATE, sizes_for
 from orchestration.demo.extracts import DEMO_MARKER
+from orchestration.demo.geography import build_geography
 from orchestration.demo.housing import block_areas
 from orchestration.demo.sources.arbeitsagentur import write_labour_market
+from orchestration.demo.streams import Streams
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
 CONFIG = DemoConfig(residents=10_000, seed=20241231)
@@ -237,6 +239,48 @@ def test_sizes_scale_with_residents():
     assert 9_000 <= large.n_blocks <= 11_000
     assert 140_000 <= large.n_addresses <= 165_000
     assert small.viertel_per_stadtteil <= default.viertel_per_stadtteil <= large.viertel_per_stadtteil
+
+
+def test_stadtviertel_of_a_given_size_at_any_granularity():
+    # Berlin's 542 Planungsräume hold about 7,200 residents each; the demo's structure caps a
+    # Stadtteil at 7 Stadtviertel. Here 200,000 residents in Stadtviertel of about 1,000: ten per
+    # Stadtteil, so the codes need two digits.
+    sizes = sizes_for(200_000, viertel_residents=1_000)
+    assert sizes.viertel_per_stadtteil == 10
+    assert sizes_for(200_000) == replace(sizes, viertel_per_stadtteil=sizes_for(200_000).viertel_per_stadtteil,
+                                         max_viertel_per_stadtteil=7)  # fmt: skip
+    geo = build_geography(sizes, Streams(CONFIG.seed))
+    n = len(geo.viertel_codes)
+    assert 180 <= n - 2 <= 220  # the recut adds two
+    assert len(set(geo.viertel_codes)) == n and len(set(geo.viertel_names)) == n
+    for code, name, s in zip(geo.viertel_codes, geo.viertel_names, geo.viertel_stadtteil, strict=True):
+        assert code.startswith(geo.stadtteil_codes[s]) and len(code) == len(geo.stadtteil_codes[s]) + 2
+        assert re.fullmatch(r"[0-9A-Z]{2,8}", code)  # the contract's pattern for area codes
+        assert name.startswith(geo.stadtteil_names[s] + " ")
+    # numbered 01, 02, … within each Stadtteil, the recut's two after the last
+    recut_stadtteil = geo.viertel_stadtteil[geo.recut_viertel]
+    codes = zip(geo.viertel_codes, geo.viertel_stadtteil, strict=True)
+    numbers = [int(c[-2:]) for c, s in codes if s == recut_stadtteil]
+    assert numbers == list(range(1, len(numbers) + 1))
+    blocks = np.bincount(geo.viertel_before, minlength=n)[: n - 2]
+    assert blocks.min() >= 2 and 8 <= np.median(blocks) <= 12  # about 1,000 residents of 100 per block
+    for assignment in (geo.viertel_before, geo.viertel_after):
+        grid = assignment.reshape(geo.ny, geo.nx)
+        for unit in np.unique(grid):
+            assert ndimage.label(grid == unit)[1] == 1
+    # the demo's structure is unchanged: one digit
+    default = build_geography(sizes_for(200_000), Streams(CONFIG.seed))
+    assert {len(c) for c in default.viertel_codes} == {4}
+    with pytest.raises(ValueError, match="at least 1,000 residents"):
+        DemoConfig(viertel_residents=500)
+
+
+def test_roman_numerals_name_the_stadtviertel():
+    assert [names.roman(i) for i in (1, 4, 9, 14, 27, 40, 49, 99, 399)] == [
+        "I", "IV", "IX", "XIV", "XXVII", "XL", "XLIX", "XCIX", "CCCXCIX"
+    ]  # fmt: skip
+    with pytest.raises(ValueError):
+        names.roman(0)
 
 
 def test_a_berlin_size_city_gets_a_unique_name_for_every_street():

@@ -94,6 +94,22 @@ def test_unload_takes_the_german_stichtag(tmp_path):
 # 2. ingest --source: only the contracts' sources
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--residents", "500"], "at least 1,000 residents"),
+        (["--viertel-residents", "10"], "a Stadtviertel needs at least 1,000"),
+    ],
+)
+def test_demo_data_refuses_a_city_it_cannot_make_before_any_work(tmp_path, monkeypatch, args, message):
+    settings = settings_for(tmp_path)
+    monkeypatch.setattr(demo, "generate", _never)
+    result = runner.invoke(app, ["demo-data", *args], env=settings.env())
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert _touched(settings) == []
+
+
 def test_ingest_refuses_an_unknown_source_and_lists_the_known_ones(tmp_path, monkeypatch):
     from orchestration.ingest import load_contracts
 
