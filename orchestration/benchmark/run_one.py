@@ -93,6 +93,41 @@ def compare_with_marts(con) -> dict:
     return {"values_compared": compared, "values_differing": differing}
 
 
+def disclosure_summary(con, settings: Settings) -> dict:
+    """What disclosure control did in the pipeline's run: the cells of every Stichtag by level,
+    withheld as primary (a count below the minimum, a population below the minimum) or secondary,
+    the time of the pattern (dbt's node time of disclosure_pattern) and what the release audit
+    solved (its manifest)."""
+    rows = con.execute(
+        """select level,
+            count(*) as cells,
+            count(case when status = 'suppressed' and reason <> 'secondary' then 1 end) as primary_withheld,
+            count(case when status = 'suppressed' and reason = 'secondary' then 1 end) as secondary_withheld,
+            count(distinct area_id) as units
+        from disclosure.disclosure_pattern
+        where level not like '%@%'
+        group by level order by level"""
+    ).fetchall()
+    levels = {
+        level: {"cells": cells, "primary": primary, "secondary": secondary, "units": units}
+        for level, cells, primary, secondary, units in rows
+    }
+    run_results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))
+    pattern_s = next(
+        r["execution_time"] for r in run_results["results"] if r["unique_id"].endswith(".disclosure_pattern")
+    )
+    manifest = json.loads((settings.releases_dir / "latest" / "manifest.json").read_text(encoding="utf-8"))
+    audit = manifest["disclosure_audit"]
+    return {
+        "levels": levels,
+        "pattern_s": pattern_s,
+        "audit": {
+            k: audit[k]
+            for k in ("passed", "withheld_cells", "linear_programmes", "integer_programmes", "exact_intervals")
+        },
+    }
+
+
 def correct_register(raw_dir: Path, stichtag) -> Path:
     """A corrected delivery of an old file: the register extract of `stichtag` with its first
     resident 30 years older (Geburtsjahr), declared the demo generator's own (raw/.demo-city lists
@@ -160,6 +195,9 @@ def main() -> None:
     parser.add_argument("--residents", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--floor-repeats", type=int, default=3)
+    parser.add_argument(
+        "--viertel-residents", type=int, default=None, help="residents per Stadtviertel (default: the demo's structure)"
+    )
     step = parser.add_mutually_exclusive_group(required=True)
     step.add_argument("--generate", action="store_true", help="generate the extracts")
     step.add_argument("--pipeline", action="store_true", help="run the pipeline on them")
@@ -178,7 +216,9 @@ def main() -> None:
             make_writable(args.dir)  # releases are read-only on disk
             shutil.rmtree(args.dir)
         start = time.perf_counter()
-        paths = generate(settings.raw_dir, DemoConfig(residents=args.residents))
+        paths = generate(
+            settings.raw_dir, DemoConfig(residents=args.residents, viertel_residents=args.viertel_residents)
+        )
         t_generate = time.perf_counter() - start
         raw_bytes = sum(p.stat().st_size for p in paths)
         print(json.dumps({"generate_s": t_generate, "raw_mb": round(raw_bytes / 1e6, 1)}))
@@ -205,6 +245,7 @@ def main() -> None:
         check = compare_with_marts(con)
         persons = con.execute("select count(*) from raw.register_persons").fetchone()[0]
         values = con.execute("select count(*) from marts.fct_indicator_values").fetchone()[0]
+        disclosure = disclosure_summary(con, settings)
     finally:
         con.close()
     reads = [read_raw_files(settings) for _ in range(args.floor_repeats)]
@@ -220,6 +261,7 @@ def main() -> None:
                 "floor_read_s": min(reads),
                 "floor_statement_s": min(statements),
                 "floor_runs_s": floors,
+                "disclosure": disclosure,
                 **check,
             }
         )

@@ -1,6 +1,9 @@
-"""The benchmark's section on adding one Stichtag (make bench writes it into docs/performance.md)."""
+"""The benchmark's cities and its sections on disclosure control and on adding one Stichtag (make bench
+writes them into docs/performance.md)."""
 
-from orchestration.benchmark.__main__ import incremental_lines
+import pytest
+
+from orchestration.benchmark.__main__ import DEFAULT_SIZES, City, disclosure_lines, incremental_lines
 
 
 def test_the_section_states_the_share_of_the_full_run():
@@ -42,3 +45,38 @@ def test_the_section_states_the_corrected_file_when_measured():
     assert "46.0 s = 46% of the full run (ingest 1.0 s, dbt 15.0 s = 25% of its full build)" in text
     del result["corrected_stages_s"]
     assert "corrected" not in "\n".join(incremental_lines(result))
+
+
+def test_a_bench_city_is_residents_and_optionally_the_size_of_its_stadtviertel(tmp_path):
+    berlin = City.parse("3900000/7200")
+    assert (berlin.residents, berlin.viertel_residents, berlin.folder) == (3_900_000, 7_200, "city_3900000_v7200")
+    assert berlin.arguments(tmp_path)[-2:] == ["--viertel-residents", "7200"]
+    demo = City.parse(" 100000 ")
+    assert (demo.viertel_residents, demo.folder, demo.spec) == (None, "city_100000", "100000")
+    assert "--viertel-residents" not in demo.arguments(tmp_path)
+    assert [City.parse(s).spec for s in DEFAULT_SIZES.split(",")] == ["100000", "1000000", "3900000/7200"]
+    with pytest.raises(SystemExit, match="residents/viertel_residents"):
+        City.parse("berlin")
+
+
+def test_the_disclosure_section_gives_primary_and_secondary_shares_per_level():
+    result = {
+        "residents": 3_900_000,
+        "disclosure": {
+            "levels": {
+                "stadtteil": {"cells": 1_000, "primary": 5, "secondary": 15, "units": 20},
+                "stadtviertel": {"cells": 20_000, "primary": 900, "secondary": 300, "units": 542},
+            },
+            "pattern_s": 61.25,
+            "audit": {
+                "passed": True,
+                "withheld_cells": 1_220,
+                "linear_programmes": 1_500,
+                "integer_programmes": 40,
+                "exact_intervals": 0,
+            },
+        },
+    }
+    text = "\n".join(disclosure_lines([result]))
+    assert "| 3,900,000 | stadtteil | 20 | 1,000 | 5 | 15 | 2.0% | 61.2 s | passed: 1,500 / 40 / 0 |" in text
+    assert "| 3,900,000 | stadtviertel | 542 | 20,000 | 900 | 300 | 6.0% | | |" in text
