@@ -53,7 +53,7 @@ def demo_data(
     ),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
-    from .demo import DemoConfig, generate
+    from .demo import DemoConfig, contracts_for, generate, viertel_code_digits
     from .locking import run_lock
     from .pipeline import needs_demo
 
@@ -78,6 +78,13 @@ def demo_data(
         f"[green]✓[/] {len(paths)} extract files for {residents:,} residents written to {target} "
         f"in {time.perf_counter() - started:.1f} s"
     )
+    # more than nine Stadtviertel in a Stadtteil: longer codes, which the contracts must expect
+    own = contracts_for(target, settings.contracts_dir, target.with_name(f"{target.name}-contracts"))
+    if own != settings.contracts_dir:
+        console.print(
+            f"[yellow]![/] The Stadtviertel codes have {viertel_code_digits(target)} digits: the contracts for "
+            f"them are in {own}. Read this city with SOZIALMONITOR_CONTRACTS_DIR={own}"
+        )
 
 
 @app.command()

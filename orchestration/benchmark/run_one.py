@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ..demo import DemoConfig, generate
+from ..demo import DemoConfig, contracts_for, generate
 from ..pipeline import run_pipeline
 from ..release.build import make_writable
 from ..settings import Settings
@@ -211,6 +211,11 @@ def main() -> None:
         dbt_target_dir=args.dir / "dbt_target",
         releases_dir=args.dir / "releases",
     )
+    if not args.generate and (settings.raw_dir / "gebiete").exists():
+        # a city with more than nine Stadtviertel in a Stadtteil is read with contracts of its own
+        settings = settings.with_paths(
+            contracts_dir=contracts_for(settings.raw_dir, settings.contracts_dir, args.dir / "contracts")
+        )
     if args.generate:
         if args.dir.exists():
             make_writable(args.dir)  # releases are read-only on disk

@@ -21,14 +21,16 @@ writer: `geo`, `register`, `arbeitsagentur`, `jobcenter`, `sozialamt`, `wohngeld
 Thin orchestration: `truth` (`simulate()`: the shared simulation, then every source's frames),
 `simulation` (the `Simulation` frames and their raw data), `extracts` (`generate()`: every source's
 files, then the demo marker). Helpers: `frames` (frame columns), `files` (German numbers, CSV),
-`xlsx` (reproducible workbooks).
+`xlsx` (reproducible workbooks), `contracts` (the contracts for a city whose Stadtviertel codes are
+longer than the demo's).
 """
 
 from __future__ import annotations
 
 from .config import DemoConfig
+from .contracts import contracts_for, viertel_code_digits
 from .extracts import generate
 from .simulation import Simulation
 from .truth import simulate
 
-__all__ = ["DemoConfig", "Simulation", "generate", "simulate"]
+__all__ = ["DemoConfig", "Simulation", "contracts_for", "generate", "simulate", "viertel_code_digits"]

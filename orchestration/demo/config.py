@@ -61,7 +61,7 @@ class DemoConfig:
                 raise ValueError(f"Stichtag {text} is not a 31 December; the simulation steps by calendar year")
         if parsed != sorted(set(parsed)):
             raise ValueError(f"stichtage {self.stichtage} must be ascending and distinct")
-        if self.viertel_residents is not None and not MIN_VIERTEL_RESIDENTS <= self.viertel_residents:
+        if self.viertel_residents is not None and self.viertel_residents < MIN_VIERTEL_RESIDENTS:
             raise ValueError(
                 f"viertel_residents={self.viertel_residents}: a Stadtviertel needs at least "
                 f"{MIN_VIERTEL_RESIDENTS:,} residents (ten Baublöcke)"

@@ -20,7 +20,7 @@ import yaml
 from python_calamine import CalamineWorkbook
 from scipy import ndimage
 
-from orchestration.demo import DemoConfig, generate, names, simulate
+from orchestration.demo import DemoConfig, contracts_for, generate, names, simulate, viertel_code_digits
 from orchestration.demo.addresses import build_streets
 from orchestration.demo.config import RECUT_DATE, sizes_for
 from orchestration.demo.extracts import DEMO_MARKER
@@ -28,8 +28,11 @@ from orchestration.demo.geography import build_geography
 from orchestration.demo.housing import block_areas
 from orchestration.demo.sources.arbeitsagentur import write_labour_market
 from orchestration.demo.streams import Streams
+from orchestration.ingest.contracts import load_contracts
+from orchestration.settings import read_project_vars
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
+PROJECT = read_project_vars(Path(__file__).resolve().parents[2] / "dbt_project")
 CONFIG = DemoConfig(residents=10_000, seed=20241231)
 YEARS = [d.year for d in CONFIG.stichtag_dates]
 CP1252_SOURCES = {
@@ -1140,3 +1143,28 @@ def test_the_smallest_cities_generate(tmp_path, residents, seed):
     assert per_level["gemeinde"] == 1
     assert per_level["stadtviertel"] > per_level["stadtteil"] > per_level["stadtbezirk"] > 1
     assert areas["Schluessel"].is_unique
+
+
+def test_a_city_with_longer_stadtviertel_codes_gets_contracts_of_its_own(tmp_path, raw_dir):
+    # the demo's four-digit codes: the contracts as they are
+    assert contracts_for(raw_dir, CONTRACTS_DIR, tmp_path / "unused") == CONTRACTS_DIR
+    assert not (tmp_path / "unused").exists()
+    # five digits (more than nine Stadtviertel in a Stadtteil): a copy whose housing file is read
+    # with codes padded to five, all other contracts unchanged
+    city = tmp_path / "raw"
+    (city / "gebiete").mkdir(parents=True)
+    (city / "gebiete" / "gebietsgliederung.csv").write_text(
+        "Ebene;Schluessel;Name;Oberbezirk;Gueltig_ab;Gueltig_bis\n"
+        "stadtteil;011;A;01;01.01.2000;\nstadtviertel;01101;A I;011;01.01.2000;\n"
+        "stadtviertel;01112;A XII;011;01.01.2000;\n",
+        encoding="utf-8",
+    )
+    own = contracts_for(city, CONTRACTS_DIR, tmp_path / "contracts")
+    assert own == tmp_path / "contracts" and viertel_code_digits(city) == 5
+    [area_code] = [c for c in load_contracts(own, PROJECT)["planung_wohnen"].columns if c.name == "area_code"]
+    assert (area_code.pad, area_code.pattern) == (5, r"^\d{5}$")
+    unchanged = sorted(p.name for p in CONTRACTS_DIR.glob("*.yml") if p.name != "planung_wohnen.yml")
+    for name in unchanged:
+        assert (own / name).read_bytes() == (CONTRACTS_DIR / name).read_bytes()
+    default = load_contracts(CONTRACTS_DIR, PROJECT)["planung_wohnen"]
+    assert load_contracts(own, PROJECT)["planung_wohnen"].model_copy(update={"columns": default.columns}) == default
