@@ -26,7 +26,9 @@ deviation and the costs change between them, and each solve starts from the prev
 HiGHS runs single-threaded with no time limit, so the same table gives the same pattern.
 
 The witnesses are continuous; the attacker counts in whole numbers. The pattern is therefore
-verified with the exact integer bounds of `audit.intervals`, and a cell that falls short gets a
+verified against the whole-number attacker as the release audit verifies it
+(`audit.proven_intervals`: a proof by whole-number tables, the exact integer bounds where no proof
+is found; a cell falls short only by its exact bounds), and a cell that falls short gets a
 whole-number witness (the same programme with integral atom deviations, a mixed-integer programme
 of one witness), the cells it moves are withheld and protected in turn, and the cells concerned are
 audited again until every withheld cell meets its requirement. Withholding more cells only widens
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .audit import attacker_system, intervals, new_highs, shortfall, solve
+from .audit import attacker_system, new_highs, proven_intervals, shortfall, solve
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
@@ -354,7 +356,9 @@ def protect_incremental(
             return result
         known = {i: float(values[i]) for i in range(len(table.cells)) if i not in result.suppressed}
         started = time.perf_counter()
-        found = intervals(table, known, to_audit, model)
+        # proven where whole-number tables prove it (cheap), exact where not: a cell that falls
+        # short always carries its exact interval, so the mend below is the one exact bounds give
+        found = proven_intervals(table, known, to_audit, set(primary), width, model)
         result.seconds_audit += time.perf_counter() - started
         result.audited += len(to_audit)
         short = [iv for iv in found if shortfall(iv, iv.cell in primary, width, model)]
