@@ -3,9 +3,14 @@
     a recut unit is not compared). change is in percent for counts (Anzahl) and in points
     otherwise. comparison_base is the smaller base (denominator, or the count itself) of the two
     values: the gate compares only where it reaches year_over_year.min_base of gates.yml, and only
-    at the levels listed there; the limits per indicator are in the catalogue. The CTEs are not
-    materialized, so that the gate's level filter reaches them (2-3 times faster than computing
-    every level, the Baublöcke included). -#}
+    at the levels listed there (the public levels or some of them); the limits per indicator are
+    in the catalogue. Only the public levels are compared: the Baublöcke are too small for the gate,
+    and comparing them joined some 15 million values to themselves at Berlin size, which with the
+    other gate test ran DuckDB out of its memory limit. The CTEs are not materialized, so that the
+    gate's level filter reaches them. -#}
+{%- set public_levels -%}
+    {% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %}
+{%- endset %}
 with days as (
     select stichtag, lag(stichtag) over (order by stichtag) as previous
     from {{ ref('int_stichtage') }}
@@ -20,6 +25,7 @@ footprints as {{ cte_not_materialized() }} (
     from {{ ref('dim_block_membership') }} as m
     inner join days as d
         on {{ valid_at('m', 'd.stichtag') }}
+    where m.level in ({{ public_levels }})
     group by m.level, m.area_id, d.stichtag
 ),
 
@@ -34,7 +40,7 @@ values_ as {{ cte_not_materialized() }} (
         coalesce(v.denominator, v.numerator) as base
     from {{ ref('fct_indicator_values') }} as v
     inner join {{ ref('indicator_catalogue') }} as c on v.indicator_id = c.indicator_id
-    where v.value is not null
+    where v.value is not null and v.level in ({{ public_levels }})
 )
 
 select
