@@ -21,7 +21,7 @@ with values_ as (
         and l.level = v.level
     inner join {{ ref('indicator_catalogue') }} as p
         on p.indicator_id = v.indicator_id
-    where v.level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    where v.level in ({{ sql_list(var('public_levels')) }})
         and extract(year from v.stichtag) >= p.first_period
         and extract(year from v.stichtag) <= coalesce(p.last_period, 9999)
 ),

@@ -19,7 +19,7 @@ with atoms as (
 
 memberships as (
     select * from {{ ref('int_block_memberships') }}
-    where level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    where level in ({{ sql_list(levels) }})
 ),
 
 today as (

@@ -35,7 +35,7 @@ with today_units as (
 
 area_measures as (
     select m.level as cell_level, m.* from {{ ref('int_area_measures') }} as m
-    where m.level in ({% for l in levels %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    where m.level in ({{ sql_list(levels) }})
         and {{ stichtag_rebuilt('m.stichtag', catalogue_lag_years()) }}
     union all
     select u.cell_level, c.*

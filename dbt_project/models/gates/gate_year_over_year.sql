@@ -8,9 +8,6 @@
     and comparing them joined some 15 million values to themselves at Berlin size, which with the
     other gate test ran DuckDB out of its memory limit. The CTEs are not materialized, so that the
     gate's level filter reaches them. -#}
-{%- set public_levels -%}
-    {% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %}
-{%- endset %}
 with days as (
     select stichtag, lag(stichtag) over (order by stichtag) as previous
     from {{ ref('int_stichtage') }}
@@ -25,7 +22,7 @@ footprints as {{ cte_not_materialized() }} (
     from {{ ref('dim_block_membership') }} as m
     inner join days as d
         on {{ valid_at('m', 'd.stichtag') }}
-    where m.level in ({{ public_levels }})
+    where m.level in ({{ sql_list(var('public_levels')) }})
     group by m.level, m.area_id, d.stichtag
 ),
 
@@ -40,7 +37,7 @@ values_ as {{ cte_not_materialized() }} (
         coalesce(v.denominator, v.numerator) as base
     from {{ ref('fct_indicator_values') }} as v
     inner join {{ ref('indicator_catalogue') }} as c on v.indicator_id = c.indicator_id
-    where v.value is not null and v.level in ({{ public_levels }})
+    where v.value is not null and v.level in ({{ sql_list(var('public_levels')) }})
 )
 
 select

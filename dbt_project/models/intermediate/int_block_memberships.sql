@@ -56,7 +56,7 @@ level_{{ level }} as (
 non_nested as (
     select block_id, level, area_id, valid_from, valid_to
     from memberships
-    where level in ({% for l in var('non_nested_levels') %}'{{ l }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    where level in ({{ sql_list(var('non_nested_levels')) }})
 ),
 
 unioned as (

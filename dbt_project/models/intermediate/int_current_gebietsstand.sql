@@ -7,7 +7,7 @@
       key stays the same in every release until the boundaries change again. -#}
 with memberships as (
     select * from {{ ref('int_block_memberships') }}
-    where level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    where level in ({{ sql_list(var('public_levels')) }})
 ),
 
 today as (

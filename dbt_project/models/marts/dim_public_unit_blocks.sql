@@ -7,7 +7,7 @@
     first day, so the geography of any date is the rows of the latest `gebietsstand` on or before
     it: the release's GIS export selects them without validity logic of its own. -#}
 {%- set public_levels -%}
-    ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+    ({{ sql_list(var('public_levels')) }})
 {%- endset %}
 
 with memberships as (

@@ -12,4 +12,4 @@ select
     valid_from,
     valid_to
 from {{ ref('dim_area') }}
-where level in ({% for l in var('public_levels') %}'{{ l }}'{{ ", " if not loop.last }}{% endfor %})
+where level in ({{ sql_list(var('public_levels')) }})

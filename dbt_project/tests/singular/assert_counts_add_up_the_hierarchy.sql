@@ -45,7 +45,7 @@ unchecked as (
     from {{ ref('fct_indicator_values') }} as v
     left join checked as c
         on c.level = v.level and c.area_id = v.area_id and c.stichtag = v.stichtag
-    where v.level in ({% for l in nested[1:] %}'{{ l }}'{{ "," if not loop.last }}{% endfor %})
+    where v.level in ({{ sql_list(nested[1:]) }})
         and c.area_id is null
         and v.numerator <> 0
         and {{ stichtag_tested('v.stichtag', 'from_earliest') }}
