@@ -114,7 +114,12 @@ def test_reference_data_the_project_or_the_vars_changed_refresh_fully(settings, 
 
 def test_a_changed_model_or_macro_refreshes_fully_a_changed_data_test_does_not(settings, tmp_path):
     project = tmp_path / "dbt_project"
-    shutil.copytree(settings.dbt_project_dir, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    shutil.copytree(
+        settings.dbt_project_dir,
+        project,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
     copied = settings.with_paths(dbt_project_dir=project)
     built(copied)
     assert not plan_build(copied).full
