@@ -144,8 +144,7 @@ def run(
         "demo": "Demo data (raw/ holds no extracts)",
         "ingest": "Ingest",
         "dbt": "dbt build",
-        "gates": "Quality gates",
-        "release": "Release",
+        "release": "Quality gates and release",
     }
 
     def on_stage(name: str) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from data_quality import GateFailed, GateReport, run_gates
+from data_quality import GateFailed
+from data_quality.beside import GatesBeside
 
 from . import dbt_runner
 from .build_plan import BuildPlan, plan_build, record_build, record_unplanned_build
@@ -371,34 +372,36 @@ def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = 
     return planned_dbt(settings, command, on_event=on_event)[0]
 
 
-def run_gates_on(settings: Settings) -> GateReport:
-    """The quality gates against the built warehouse (read-only)."""
-    con = connect(settings.warehouse_path, read_only=True, extensions=())
-    try:
-        return run_gates(con, levels=settings.project_vars.public_levels)
-    finally:
-        con.close()
-
-
 def gate_and_publish(
     settings: Settings,
     stichtag: date | None = None,
     force: bool = False,
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> PublishResult:
-    """The release step on its own (`sozialmonitor release create`, Dagster's release asset): the
-    gates on the warehouse as it is, then publish() with their report. Hold the run lock."""
-    say = progress or (lambda _msg: None)
+    """The quality gates on the warehouse as it is, and publish() with their report, the gates
+    running in a process of their own beside its first steps (data_quality.beside): `sozialmonitor
+    run` and `release create`, and Dagster's release asset. Hold the run lock. `timings` gets the
+    gates' seconds and the release's (wall-clock, the gates' time within it); the result's
+    `seconds` has every step's and the gates'."""
     release_signing_key(settings)  # a release that cannot be signed is refused before the gates run
-    say("quality gates")
+    say = progress or (lambda _msg: None)
+    say("quality gates (beside the release's first steps)")
     seconds: dict[str, float] = {}
-    with timed(seconds, "gates"):
-        gates = run_gates_on(settings)
-    if gates.blocking_failures:
-        raise GateFailed(gates)
-    result = publish(settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress)
-    result.seconds.update(seconds)
+    gates = GatesBeside(settings)
+    try:
+        with timed(seconds, "release"):
+            result = publish(settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress)
+    except BaseException:
+        gates.stop()  # publish() waits for the gates on its own errors; not on those before its first step
+        raise
+    finally:
+        seconds["gates"] = gates.seconds
+        if timings is not None:
+            timings.update(seconds)
+    result.seconds["gates"] = gates.seconds
+    result.gates_report = gates()
     return result
 
 
@@ -467,16 +470,15 @@ def run_pipeline(
                     settings, command, on_event=_dbt_fault_point, run_id=summary.run_id, full_refresh=full_refresh
                 )
             if release:
-                stage("gates")
-                with timed(summary.timings, "gates"):
-                    summary.gates = run_gates_on(settings)
-                if summary.gates.blocking_failures:
-                    raise GateFailed(summary.gates)
                 stage("release")
-                with timed(summary.timings, "release"):
-                    summary.release = publish(
-                        settings, summary.gates, force=force_release, run_id=summary.run_id, progress=stage
+                try:
+                    summary.release = gate_and_publish(
+                        settings, force=force_release, run_id=summary.run_id, progress=stage, timings=summary.timings
                     )
+                except GateFailed as exc:
+                    summary.gates = exc.report
+                    raise
+                summary.gates = summary.release.gates_report
         except Exception as exc:
             summary.status = "failed"
             summary.ingest = summary.ingest or getattr(exc, "report", None)

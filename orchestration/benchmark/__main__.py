@@ -29,6 +29,10 @@ from ..settings import Settings
 from ..warehouse import memory_limit
 
 DEFAULT_SIZES = "100000,1000000,3900000/7200"
+# The stages whose wall-clock seconds add up to the pipeline: the quality gates run beside the
+# release's first steps (orchestration.pipeline.GatesBeside), so "release" holds them and their
+# own seconds ("gates") are shown but not added again.
+PIPELINE_STAGES = ("ingest", "dbt", "release")
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def run_case(case: City, workdir: Path) -> dict:
     result["floor_peak_rss_mb"] = floor_rss
     result["wall_s"] = wall  # the pipeline process: start-up, imports, run
     result["peak_rss_mb"] = rss
-    result["pipeline_s"] = result["ingest_s"] + result["dbt_s"] + result["gates_s"] + result["release_s"]
+    result["pipeline_s"] = sum(result[f"{stage}_s"] for stage in PIPELINE_STAGES)
     result["other_s"] = wall - result["pipeline_s"]
     return result
 
@@ -127,7 +131,7 @@ def run_incremental_case(case: City, workdir: Path) -> dict:
         if f"{case}_stages_s" not in result:
             continue
         stages = result[f"{case}_stages_s"]
-        result[f"{case}_pipeline_s"] = sum(stages.get(k, 0.0) for k in ("ingest", "dbt", "gates", "release"))
+        result[f"{case}_pipeline_s"] = sum(stages.get(k, 0.0) for k in PIPELINE_STAGES)
     return result
 
 
@@ -147,7 +151,7 @@ def incremental_lines(r: dict) -> list[str]:
         "models) and tests only its rows (orchestration/build_plan.py); the disclosure pattern (memo), the",
         "public models, the gates and the release run in full.",
         "",
-        "| run | ingest | dbt build | gates | release | pipeline |",
+        "| run | ingest | dbt build | gates (within the release) | gates and release | pipeline |",
         "|---|---:|---:|---:|---:|---:|",
         *[
             f"| {label} | {st['ingest']:.1f} s | {st['dbt']:.1f} s | {st.get('gates', 0):.1f} s |"
@@ -274,8 +278,9 @@ def write_report(results: list[dict], path: Path, report: dict | None = None, in
         f"Python {platform.python_version()}; DuckDB memory limit {memory_limit()} "
         "(`SOZIALMONITOR_MEMORY_LIMIT`).",
         "",
-        "| residents | Stadtviertel | raw files | person rows (6 Stichtage) | ingest | dbt build | gates |"
-        " release | other | pipeline process | peak memory | floor (read + statement) | pipeline / floor |"
+        "| residents | Stadtviertel | raw files | person rows (6 Stichtage) | ingest | dbt build |"
+        " gates (within the release) | gates and release | other | pipeline process | peak memory |"
+        " floor (read + statement) | pipeline / floor |"
         " values equal to floor |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -302,12 +307,13 @@ def write_report(results: list[dict], path: Path, report: dict | None = None, in
         lines += [
             "",
             f"From {small['residents']:,} to {large['residents']:,} residents ({scale:.0f}× the data) the pipeline "
-            f"(ingest + dbt + gates + release) took {grow:.1f}× as long and the floor "
+            f"(ingest + dbt + gates and release) took {grow:.1f}× as long and the floor "
             f"{large['floor_s'] / small['floor_s']:.1f}× as long.",
         ]
     lines += [
         "",
-        "Columns: *pipeline / floor* compares ingest + dbt + gates + release with the floor; *other* is",
+        "Columns: *pipeline / floor* compares ingest + dbt + gates and release with the floor; the gates run",
+        "beside the release's export and audit, so their own time is shown but counted within the release; *other* is",
         "process start-up, imports and run bookkeeping; *pipeline process* is the wall time of the process",
         "that runs the pipeline (start-up included); *peak memory* is that process's maximum resident set.",
         "",

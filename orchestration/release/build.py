@@ -8,8 +8,9 @@
    (`bericht/daten.json`), the gate report, and `manifest.json` with
    the checksum of every input and output file.
 3. If the newest release of that Stichtag already publishes the same content from the same
-   inputs, nothing new is made. If it publishes something else, a new version is made only when
-   forced (a correction); otherwise the run is refused.
+   inputs, nothing new is made (and nothing audited again). Otherwise the disclosure audit checks
+   the public files against every earlier release; then, if the Stichtag is already released, a new
+   version is made only when forced (a correction); otherwise the run is refused.
    The atlas page (`atlas/index.html`, read from file:// or any web server) is written with the
    German tables, once the release id it names is known; so are the report's PDFs (`bericht/`),
    whose text is then checked against `bericht/daten.json` before the release is renamed into place.
@@ -96,6 +97,7 @@ class PublishResult:
     created: bool  # False: the newest release of the Stichtag already publishes exactly this
     gates_outcome: str
     seconds: dict[str, float]
+    gates_report: GateReport | None = None  # the gates' full report (orchestration.pipeline.gate_and_publish)
 
 
 def _tool_versions() -> dict[str, str]:
@@ -493,51 +495,66 @@ class _Build:
             shutil.rmtree(self.tmp)
 
 
+# The gate report publish() is given: the report itself, or a function that waits for the gates
+# still running beside the release's first steps and returns their report (orchestration.pipeline).
+Gates = GateReport | Callable[[], GateReport]
+
+
 def publish(
     settings: Settings,
-    gates: GateReport,
+    gates: Gates,
     stichtag: date | None = None,
     force: bool = False,
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
     """Build the release of `stichtag` (default: the newest in the warehouse) from the warehouse the
-    gate report `gates` was made on (orchestration.pipeline.gate_and_publish runs the gates first).
-    Hold the run lock. The steps are the numbered ones of this module's docstring; a step that
-    refuses removes the temporary folder (a killed process leaves it to clean_stale_builds)."""
+    quality gates check (`gates`: their report, or a function that waits for it;
+    orchestration.pipeline.gate_and_publish runs them beside the first steps). Hold the run lock.
+    The steps are the numbered ones of this module's docstring; a step that refuses removes the
+    temporary folder (a killed process leaves it to clean_stale_builds).
+
+    Until the gates' report is in, the steps only read the warehouse and write into the temporary
+    folder; the report is awaited before the first step that may write to the warehouse (dbt's
+    lineage docs) and before anything is published. A blocking gate stops the release as before,
+    and before any other refusal: it is the first thing a data engineer must fix."""
+    wait_for_gates = gates if callable(gates) else (lambda: gates)
     releases_dir = settings.releases_dir
     releases_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_builds(releases_dir)
     update_latest(releases_dir)  # repair a switch a killed run did not finish
-    stichtag = stichtag or newest_stichtag(settings)
-    signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
-    if gates.blocking_failures:
-        raise GateFailed(gates)
-    models = release_models(settings)  # what may be published: from the dbt manifest, before any work
-
-    tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
-    build = _Build(settings, stichtag, tmp, settings.project_vars.as_dict(), progress or (lambda _msg: None))
-    build.models = models
+    build: _Build | None = None
     try:
+        stichtag = stichtag or newest_stichtag(settings)
+        signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
+        models = release_models(settings)  # what may be published: from the dbt manifest, before any work
+        tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        build = _Build(settings, stichtag, tmp, settings.project_vars.as_dict(), progress or (lambda _msg: None))
+        build.models = models
         _export(build)
-        gates.redacted().write(tmp / "quality")
         _public_content(build)
-        _audit(build)
         existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
-        same = _same_as_newest(build, existing, force)
+        same = _same_as_newest(build, existing)
+        if same is None:  # something new is published: audit it (nothing new, nothing to audit)
+            _audit(build)
+        report = _passed(wait_for_gates())
         if same is not None:
             build.discard()
             update_latest(releases_dir)
-            return PublishResult(same, False, gates.outcome, build.seconds)
+            return PublishResult(same, False, report.outcome, build.seconds)
+        report.redacted().write(tmp / "quality")
+        _refuse_unforced_correction(build, existing, force)
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
         _lineage_beside(build, lambda: _documents(build, release_id, signing_key))
-        manifest = _manifest(build, gates, release_id, version, existing, signing_key)
+        manifest = _manifest(build, report, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sign_manifest(tmp, signing_key, MANIFEST)
-    except BaseException:
-        build.discard()
+    except BaseException as exc:
+        if build is not None:
+            build.discard()
+        _gates_first(wait_for_gates, exc)
         raise
     for p in tmp.rglob("*"):
         if p.is_file():
@@ -551,7 +568,7 @@ def publish(
     _freeze(target)
     checkpoint("release:before-latest")
     update_latest(releases_dir)
-    return PublishResult(Release(target, stichtag, version), True, gates.outcome, build.seconds)
+    return PublishResult(Release(target, stichtag, version), True, report.outcome, build.seconds)
 
 
 def _export(build: _Build) -> None:
@@ -614,9 +631,30 @@ def _audit(build: _Build) -> None:
         raise DisclosureAuditFailed(build.audit)
 
 
-def _same_as_newest(build: _Build, existing: list[Release], force: bool) -> Release | None:
+def _passed(report: GateReport) -> GateReport:
+    if report.blocking_failures:
+        raise GateFailed(report)
+    return report
+
+
+def _gates_first(wait_for_gates: Callable[[], GateReport], exc: BaseException) -> None:
+    """A step failed while the gates ran: wait for them (they hold the warehouse open), and raise
+    their refusal instead if they block, since the data engineer fixes the data first."""
+    if isinstance(exc, GateFailed):
+        return
+    try:
+        report = wait_for_gates()
+    except Exception:  # noqa: BLE001 - the gates' own error is not this step's: the step's is raised
+        return
+    if report.blocking_failures:
+        raise GateFailed(report) from exc
+
+
+def _same_as_newest(build: _Build, existing: list[Release]) -> Release | None:
     """The newest release of the Stichtag if it publishes the same content from the same inputs
-    (nothing new to publish); None if there is none or a correction is forced; refused otherwise."""
+    (nothing new to publish), else None. Such a release passed the audit against every release
+    there was when it was made, and every later release was audited against it: publishing the same
+    bytes again discloses nothing new, so the audit is not run again."""
     if not existing:
         return None
     newest = existing[-1]
@@ -624,10 +662,15 @@ def _same_as_newest(build: _Build, existing: list[Release], force: bool) -> Rele
     same_inputs = {(i["source"], i["stichtag"], i["sha256"]) for i in previous.get("inputs", [])} == {
         (i["source"], i["stichtag"], i["sha256"]) for i in build.inputs
     }
-    if previous.get("content_sha256") == build.content and same_inputs:
-        return newest
-    if force:
-        return None
+    return newest if previous.get("content_sha256") == build.content and same_inputs else None
+
+
+def _refuse_unforced_correction(build: _Build, existing: list[Release], force: bool) -> None:
+    """A Stichtag already released with other numbers or inputs gets a new version only when forced
+    (a correction). After the audit, so that a release that would disclose says so first."""
+    if not existing or force:
+        return
+    newest = existing[-1]
     raise ReleaseRefused(
         f"Stichtag {build.stichtag} is already released as {newest.id}, and this build publishes different "
         f"numbers or inputs. Published releases never change: to publish a correction as "

@@ -12,13 +12,26 @@ import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES, run_gates
+from data_quality.beside import GatesBeside
 from orchestration.warehouse import connect
 from tests.helpers import json_keys
 
 
-def test_the_gates_pass_on_the_built_city(built_city):
+def test_the_gates_pass_on_the_built_city_and_report_the_same_beside_the_release(built_city):
     with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
         report = run_gates(con)
+    # the release runs the gates in a child process (data_quality.beside): the same report, example
+    # rows and observed values included, and the same public report
+    beside = GatesBeside(built_city)
+    there = beside()
+    assert beside() is there and beside.seconds > 0
+
+    def as_written(gates):
+        return json.loads(json.dumps({**gates.to_dict(), "checked_at": ""}, default=str))
+
+    assert as_written(there) == as_written(report)
+    assert json.dumps(there.redacted().to_dict()) == json.dumps(report.redacted().to_dict())
+
     assert report.outcome in ("passed", "passed_with_warnings"), [
         (r.description, r.observed) for r in report.blocking_failures
     ]

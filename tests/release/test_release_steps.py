@@ -1,6 +1,7 @@
-"""The release's fixed costs kept small without changing what it does: the lineage docs beside the
-German tables and PDFs (errors still stop the release, and only once both have stopped), and in a
-dbt target folder of their own (so that the build's partial parse and the docs' stay valid)."""
+"""The release's fixed costs kept small without changing what it does: the quality gates beside
+the export and the audit (a blocking gate still stops the release, first), the lineage docs beside
+the German tables and PDFs (errors still stop the release, and only once both have stopped), and in
+a dbt target folder of their own (so that the build's partial parse and the docs' stay valid)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,42 @@ from types import SimpleNamespace
 
 import pytest
 
+from data_quality import GateFailed, GateReport
+from data_quality.beside import GatesBeside, GatesDidNotRun
+from data_quality.gates import ExpectationResult
 from orchestration.release import build as release_build
+from tests.helpers import settings_for
+
+
+def _report(*, blocked: bool) -> GateReport:
+    result = ExpectationResult(
+        suite="address_assignment", target="marts/x", expectation="expect_column_min_to_be_between",
+        description="share of addresses assigned", severity="block", success=not blocked, observed="observed 95.0",
+    )  # fmt: skip
+    return GateReport(results=[result], config_path="gates.yml", config_sha256="0" * 64, checked_at="2026-12-01")
+
+
+def test_gates_that_cannot_run_say_why_and_leave_nothing_behind(tmp_path):
+    settings = settings_for(tmp_path)  # no warehouse there
+    gates = GatesBeside(settings)
+    folder = gates._folder
+    with pytest.raises(GatesDidNotRun, match="does not exist"):
+        gates()
+    assert not folder.exists()  # the private folder of the child's report is removed
+
+
+def test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it():
+    step = release_build.ReleaseRefused("the audit found a problem")
+    with pytest.raises(GateFailed, match="blocking quality gate") as raised:
+        release_build._gates_first(lambda: _report(blocked=True), step)
+    assert raised.value.__cause__ is step
+    # gates that pass, or that failed themselves, leave the step's own error to be raised
+    release_build._gates_first(lambda: _report(blocked=False), step)
+
+    def broken():
+        raise OSError("gates broke")
+
+    release_build._gates_first(broken, step)
 
 
 def _build_with(lineage):

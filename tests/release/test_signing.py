@@ -315,7 +315,7 @@ def test_publish_refuses_before_any_work_without_a_signing_key(tmp_path, monkeyp
     monkeypatch.delenv("SOZIALMONITOR_PSEUDONYM_KEY_FILE", raising=False)
     import orchestration.pipeline as pipeline
 
-    monkeypatch.setattr(pipeline, "run_gates_on", lambda _s: pytest.fail("gates ran although nothing can be signed"))
+    monkeypatch.setattr(pipeline, "GatesBeside", lambda _s: pytest.fail("gates ran although nothing can be signed"))
     with pytest.raises(ReleaseRefused, match="no signing key"):
         pipeline.gate_and_publish(settings)
     assert not settings.releases_dir.exists() or not any(settings.releases_dir.iterdir())

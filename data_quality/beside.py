@@ -1,0 +1,129 @@
+"""The quality gates in a process of their own, beside the release's first steps.
+
+A release's export, atlas data and disclosure audit only read the warehouse, as the gates do, and
+none of them needs the gates' report; publish() (orchestration.release.build) waits for it before
+anything may write to the warehouse or be published, and a blocking gate still stops the release
+before any other refusal. The gates are Great Expectations' Python, most of it holding Python's
+global lock: on a thread beside the export they slowed it from 2 to 7-10 s on the 20k test city, so
+they run in a child process (`python -m data_quality.beside`), which on two cores costs little more
+than the longer of the two sides. The child reads the warehouse read-only, writes the full report
+as JSON into a private temporary folder, and dies with the process that started it (Linux: a
+killed pipeline leaves no reader holding the warehouse that its rerun must open for writing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from orchestration.errors import SozialmonitorError
+from orchestration.settings import Settings
+from orchestration.warehouse import connect
+
+from .gates import GateReport, run_gates
+
+REPORT_FILE = "gates.json"
+
+
+class GatesDidNotRun(SozialmonitorError):
+    exit_code = 5
+    headline = "The quality gates could not run:"
+    hint = "Nothing was released. `sozialmonitor gates` runs them on their own and shows the error in full."
+
+
+def run_gates_on(settings: Settings) -> GateReport:
+    """The quality gates against the built warehouse (read-only), in this process."""
+    con = connect(settings.warehouse_path, read_only=True, extensions=())
+    try:
+        return run_gates(con, levels=settings.project_vars.public_levels)
+    finally:
+        con.close()
+
+
+class GatesBeside:
+    """The gates on the warehouse of `settings`, started in a child process; call the object to wait
+    for their report (again and again: the same report). `seconds`: the child's wall-clock time,
+    start-up included. The gates' configuration comes from the environment as in this process
+    (SOZIALMONITOR_GATES_CONFIG)."""
+
+    def __init__(self, settings: Settings):
+        self.seconds = 0.0
+        self._report: GateReport | None = None
+        self._folder = Path(tempfile.mkdtemp(prefix="sozialmonitor-gates-"))  # owner only
+        self._log = (self._folder / "stderr.txt").open("w+b")
+        self._started = time.perf_counter()
+        levels = ",".join(settings.project_vars.public_levels)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(settings.warehouse_path), levels, str(self._folder), str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+
+    def __call__(self) -> GateReport:
+        if self._report is None:
+            try:
+                code = self._process.wait()
+                self.seconds = time.perf_counter() - self._started
+                if code != 0:
+                    self._log.seek(0)
+                    error = self._log.read().decode("utf-8", "replace").strip().splitlines()
+                    raise GatesDidNotRun(f"the gates' process ended with code {code}:\n" + "\n".join(error[-15:]))
+                data = json.loads((self._folder / REPORT_FILE).read_text(encoding="utf-8"))
+                self._report = GateReport.from_dict(data)
+            finally:
+                if self._process.returncode is not None:
+                    self._close()
+        return self._report
+
+    def stop(self) -> None:
+        """End the child if it still runs (the caller failed before it waited): it holds the
+        warehouse open, and the caller's next step may have to write to it."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
+            self._close()
+
+    def _close(self) -> None:
+        self._log.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("levels", help="the public levels, comma-separated")
+    parser.add_argument("folder", type=Path, help="where gates.json is written")
+    parser.add_argument("parent", type=int, help="the process this one dies with")
+    args = parser.parse_args(argv)
+    _die_with_parent(args.parent)
+    con = connect(args.warehouse, read_only=True, extensions=())
+    try:
+        report = run_gates(con, levels=[level for level in args.levels.split(",") if level])
+    finally:
+        con.close()
+    part = args.folder / f"{REPORT_FILE}.part"
+    part.write_text(json.dumps(report.to_dict(), ensure_ascii=False, default=str), encoding="utf-8")
+    part.replace(args.folder / REPORT_FILE)
+
+
+if __name__ == "__main__":
+    main()
