@@ -56,6 +56,7 @@ class GatesBeside:
     def __init__(self, settings: Settings):
         self.seconds = 0.0
         self._report: GateReport | None = None
+        self._error: GatesDidNotRun | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="sozialmonitor-gates-"))  # owner only
         self._log = (self._folder / "stderr.txt").open("w+b")
         self._started = time.perf_counter()
@@ -68,19 +69,22 @@ class GatesBeside:
         )
 
     def __call__(self) -> GateReport:
-        if self._report is None:
+        if self._report is None and self._error is None:
             try:
                 code = self._process.wait()
                 self.seconds = time.perf_counter() - self._started
-                if code != 0:
+                if code == 0:
+                    data = json.loads((self._folder / REPORT_FILE).read_text(encoding="utf-8"))
+                    self._report = GateReport.from_dict(data)
+                else:
                     self._log.seek(0)
-                    error = self._log.read().decode("utf-8", "replace").strip().splitlines()
-                    raise GatesDidNotRun(f"the gates' process ended with code {code}:\n" + "\n".join(error[-15:]))
-                data = json.loads((self._folder / REPORT_FILE).read_text(encoding="utf-8"))
-                self._report = GateReport.from_dict(data)
+                    error = self._log.read().decode("utf-8", "replace").strip().splitlines()[-15:]
+                    self._error = GatesDidNotRun(f"the gates' process ended with code {code}:\n" + "\n".join(error))
             finally:
-                if self._process.returncode is not None:
-                    self._close()
+                self._close()
+        if self._error is not None:
+            raise self._error
+        assert self._report is not None
         return self._report
 
     def stop(self) -> None:
@@ -92,7 +96,8 @@ class GatesBeside:
             self._close()
 
     def _close(self) -> None:
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
@@ -126,4 +131,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - one line for the parent's message; `sozialmonitor gates` shows all
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)

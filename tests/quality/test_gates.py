@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -42,6 +46,55 @@ def test_the_gates_pass_on_the_built_city_and_report_the_same_beside_the_release
     assert len(report.for_suite("plausible_ranges")) == indicators
     assert len(report.for_suite("year_over_year")) == 2 * indicators
     assert len(report.for_suite("address_assignment")) == 10
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; nobody may be left to reap it in a container
+
+
+def _open_files(pid: int) -> set[str]:
+    files = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            files.add(os.readlink(fd))
+        except OSError:
+            continue
+    return files
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_the_gates_beside_a_killed_run_end_with_it(built_city):
+    """A run killed while its gates run must not leave them reading the warehouse: the rerun opens it
+    for writing."""
+    code = (
+        "import sys, time\n"
+        "from data_quality.beside import GatesBeside\n"
+        "from tests.helpers import settings_for\n"
+        "from pathlib import Path\n"
+        "gates = GatesBeside(settings_for(Path(sys.argv[1])))\n"
+        "print(gates._process.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-c", code, str(built_city.raw_dir.parent)], stdout=subprocess.PIPE, text=True
+    )
+    child = int(run.stdout.readline())
+    # once the child has the warehouse open it is past its start-up checks and reading
+    warehouse = str(built_city.warehouse_path.resolve())
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline and warehouse not in _open_files(child):
+        time.sleep(0.02)
+    assert _alive(child) and warehouse in _open_files(child)  # Great Expectations takes seconds to import
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 2  # its own work would take longer: importing GX alone takes 3 s
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
 
 
 # (suite, SQL that breaks the warehouse, expected outcome)

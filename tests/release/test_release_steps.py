@@ -34,6 +34,8 @@ def test_gates_that_cannot_run_say_why_and_leave_nothing_behind(tmp_path):
     with pytest.raises(GatesDidNotRun, match="does not exist"):
         gates()
     assert not folder.exists()  # the private folder of the child's report is removed
+    with pytest.raises(GatesDidNotRun, match="does not exist"):
+        gates()  # waited for again (publish's error path does): the same error
 
 
 def test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it():
