@@ -292,6 +292,7 @@ def test_asset_descriptions_show_their_placeholders():
 
 def test_every_project_error_carries_its_documented_exit_code():
     from data_quality import GateFailed
+    from data_quality.beside import GatesDidNotRun
     from orchestration.dbt_runner import DbtFailed
     from orchestration.ingest import ContractError, IngestFailed
     from orchestration.ingest.unload import UnloadRefused
@@ -301,7 +302,8 @@ def test_every_project_error_carries_its_documented_exit_code():
     from orchestration.release.disclosure_audit import DisclosureAuditFailed
 
     codes = {
-        IngestFailed: 2, UnloadRefused: 2, RunInProgress: 3, DbtFailed: 4, GateFailed: 5, ReleaseRefused: 6,
+        IngestFailed: 2, UnloadRefused: 2, RunInProgress: 3, DbtFailed: 4, GateFailed: 5, GatesDidNotRun: 5,
+        ReleaseRefused: 6,
         DisclosureAuditFailed: 7, KeyMissing: 9, ContractError: 11,
     }  # fmt: skip
     for cls, code in codes.items():
