@@ -1,9 +1,33 @@
 """The benchmark's cities and its sections on disclosure control and on adding one Stichtag (make bench
 writes them into docs/performance.md)."""
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
-from orchestration.benchmark.__main__ import DEFAULT_SIZES, City, disclosure_lines, incremental_lines
+from orchestration.benchmark.__main__ import DEFAULT_SIZES, City, _tree_rss_mb, disclosure_lines, incremental_lines
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_peak_memory_counts_the_processes_of_a_run_together():
+    alone = _tree_rss_mb(os.getpid())
+    # a child holding 200 MB, as the quality gates' process holds its frames beside the release
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; x = bytearray(200 * 2**20); print(1, flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        child.stdout.readline()
+        together = _tree_rss_mb(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+    assert alone > 10 and together - alone > 190
+    time.sleep(0.1)
+    assert _tree_rss_mb(os.getpid()) - alone < 50  # gone again
 
 
 def test_the_section_states_the_share_of_the_full_run():
