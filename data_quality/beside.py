@@ -38,15 +38,6 @@ class GatesDidNotRun(SozialmonitorError):
     hint = "Nothing was released. `sozialmonitor gates` runs them on their own and shows the error in full."
 
 
-def run_gates_on(settings: Settings) -> GateReport:
-    """The quality gates against the built warehouse (read-only), in this process."""
-    con = connect(settings.warehouse_path, read_only=True, extensions=())
-    try:
-        return run_gates(con, levels=settings.project_vars.public_levels)
-    finally:
-        con.close()
-
-
 class GatesBeside:
     """The gates on the warehouse of `settings`, started in a child process; call the object to wait
     for their report (again and again: the same report). `seconds`: the child's wall-clock time,

@@ -401,7 +401,6 @@ def gate_and_publish(
         if timings is not None:
             timings.update(seconds)
     result.seconds["gates"] = gates.seconds
-    result.gates_report = gates()
     return result
 
 

@@ -97,7 +97,7 @@ class PublishResult:
     created: bool  # False: the newest release of the Stichtag already publishes exactly this
     gates_outcome: str
     seconds: dict[str, float]
-    gates_report: GateReport | None = None  # the gates' full report (orchestration.pipeline.gate_and_publish)
+    gates_report: GateReport | None = None  # the gates' full report, internal (the release holds the redacted one)
 
 
 def _tool_versions() -> dict[str, str]:
@@ -542,7 +542,7 @@ def publish(
         if same is not None:
             build.discard()
             update_latest(releases_dir)
-            return PublishResult(same, False, report.outcome, build.seconds)
+            return PublishResult(same, False, report.outcome, build.seconds, report)
         report.redacted().write(tmp / "quality")
         _refuse_unforced_correction(build, existing, force)
         version = (existing[-1].version + 1) if existing else 1
@@ -568,7 +568,7 @@ def publish(
     _freeze(target)
     checkpoint("release:before-latest")
     update_latest(releases_dir)
-    return PublishResult(Release(target, stichtag, version), True, report.outcome, build.seconds)
+    return PublishResult(Release(target, stichtag, version), True, report.outcome, build.seconds, report)
 
 
 def _export(build: _Build) -> None:
