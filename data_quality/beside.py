@@ -7,8 +7,10 @@ before any other refusal. The gates are Great Expectations' Python, most of it h
 global lock: on a thread beside the export they slowed it from 2 to 7-10 s on the 20k test city, so
 they run in a child process (`python -m data_quality.beside`), which on two cores costs little more
 than the longer of the two sides. The child reads the warehouse read-only, writes the full report
-as JSON into a private temporary folder, and dies with the process that started it (Linux: a
-killed pipeline leaves no reader holding the warehouse that its rerun must open for writing).
+as JSON into a private folder beside the warehouse, and dies with the process that started it
+(Linux: a killed pipeline leaves no reader holding the warehouse that its rerun must open for
+writing). The folder is named after that process; the next gates on the same warehouse remove the
+folders of processes that no longer run (a killed run cannot remove its own).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from orchestration.warehouse import connect
 from .gates import GateReport, run_gates
 
 REPORT_FILE = "gates.json"
+# the child's folder beside the warehouse: FOLDER_PREFIX, the pid of the process that started it, a dash
+FOLDER_PREFIX = ".gates-"
 
 
 class GatesDidNotRun(SozialmonitorError):
@@ -48,7 +52,9 @@ class GatesBeside:
         self.seconds = 0.0
         self._report: GateReport | None = None
         self._error: GatesDidNotRun | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="sozialmonitor-gates-"))  # owner only
+        beside = settings.warehouse_path.parent
+        remove_leftovers(beside)
+        self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=beside))  # owner only
         self._log = (self._folder / "stderr.txt").open("w+b")
         self._started = time.perf_counter()
         levels = ",".join(settings.project_vars.public_levels)
@@ -90,6 +96,28 @@ class GatesBeside:
         if not self._log.closed:
             self._log.close()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove the gates' folders in `folder` whose process no longer runs (a run killed while its
+    gates ran), and return them. Those of running processes stay: they may be waiting for theirs."""
+    removed = []
+    for path in folder.glob(f"{FOLDER_PREFIX}*-*"):
+        owner = path.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _running(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def _die_with_parent(parent: int) -> None:

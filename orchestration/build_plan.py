@@ -39,19 +39,23 @@ from typing import Any
 
 from .catalogue import default_path
 from .catalogue import load as load_catalogue
+from .dbt_runner import plan_environment
 from .ingest import load_contracts
 from .ingest.loader import LOG_TABLE
 from .settings import Settings
 from .warehouse import connect
 
 BUILDS_TABLE = "ops.dbt_builds"
-# the dbt var the incremental models read (a list of ISO dates)
-REBUILD_VAR = "rebuild_stichtage"
-# the dbt var that lets the data tests check only the rebuilt Stichtage (macros/tested_stichtage.sql)
-TEST_SCOPE_VAR = "test_rebuilt_stichtage_only"
-# the dbt var that lets the models on today's Gebietsstand rebuild only the chosen Stichtage
-KEPT_VAR = "current_gebietsstand_kept"
-_PLAN_VARS = frozenset({REBUILD_VAR, TEST_SCOPE_VAR, KEPT_VAR})
+# What an incremental build's models and tests read (dbt_project/macros/build_plan.sql), passed to
+# dbt as JSON in dbt_runner.PLAN_ENVIRONMENT, which the macros read only while dbt executes: not
+# as --vars, since dbt parses the whole project again whenever its vars differ from those of its
+# saved parse (2-3 s of CPU on the test city, more than that in a run of a few seconds).
+# The Stichtage the incremental models rebuild (a list of ISO dates):
+REBUILD_KEY = "rebuild_stichtage"
+# that the data tests check only the rebuilt Stichtage (macros/tested_stichtage.sql):
+TEST_SCOPE_KEY = "test_rebuilt_stichtage_only"
+# that the models on today's Gebietsstand rebuild only the chosen Stichtage:
+KEPT_KEY = "current_gebietsstand_kept"
 # the Stichtage the warehouse reports on, and so the default date of today's Gebietsstand (the
 # latest of them): those of the register extract (models/intermediate/int_stichtage.sql)
 STICHTAGE_VIEW = "staging.stg_register__persons"
@@ -101,15 +105,20 @@ class BuildPlan:
         skipped = ["--exclude-resource-type", "unit_test"] if command == "build" else []
         return skipped + (["--select", *self.selection] if self.selection and select else [])
 
-    def dbt_vars(self) -> dict[str, Any]:
+    def choices(self) -> dict[str, Any]:
+        """What the models and tests read of the plan (empty for a full build: every Stichtag)."""
         if self.full:
             return {}
-        chosen: dict[str, Any] = {REBUILD_VAR: [d.isoformat() for d in self.stichtage]}
+        chosen: dict[str, Any] = {REBUILD_KEY: [d.isoformat() for d in self.stichtage]}
         if self.tests_scoped:
-            chosen[TEST_SCOPE_VAR] = True
+            chosen[TEST_SCOPE_KEY] = True
         if self.gebietsstand_kept:
-            chosen[KEPT_VAR] = True
+            chosen[KEPT_KEY] = True
         return chosen
+
+    def dbt_environment(self) -> dict[str, str]:
+        """The environment of the dbt build that carries out this plan."""
+        return plan_environment(self.choices())
 
     def describe(self) -> str:
         """One line for the run summary: what is rebuilt and why."""
@@ -155,15 +164,14 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
     """The state a build's tables follow from, apart from the data: every file of the dbt project
     that can shape a table (models, macros, seeds, the catalogue and the files generated from it,
     dbt_project.yml with its vars; not the data tests), the source contracts, the vars given on
-    the command line (but the Stichtage to rebuild) and the versions of dbt and DuckDB. Files, not
+    the command line and the versions of dbt and DuckDB. Files, not
     the manifest's node checksums: a model's checksum does not change when a macro it calls does."""
     digest = hashlib.sha256()
     for label, folder in (("dbt", settings.dbt_project_dir), ("contracts", settings.contracts_dir)):
         for path in _files(folder):
             digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    chosen = {k: v for k, v in (cli_vars or {}).items() if k not in _PLAN_VARS}
-    digest.update(json.dumps(chosen, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(dict(cli_vars or {}), sort_keys=True, default=str).encode())
     for package in _VERSIONED:
         try:
             digest.update(f"{package}={version(package)}\0".encode())

@@ -4,12 +4,24 @@ earlier releases published) is the pipeline's business (orchestration.pipeline.r
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from .errors import SozialmonitorError
 from .settings import Settings
+
+# The plan of an incremental build (orchestration.build_plan), as JSON, in the environment of the
+# dbt process; empty: every Stichtag. The macros read it only while dbt executes
+# (dbt_project/macros/build_plan.sql), so a new plan never makes dbt parse the project again.
+PLAN_ENVIRONMENT = "SOZIALMONITOR_DBT_PLAN"
+
+
+def plan_environment(choices: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The environment variable that hands dbt the plan's `choices` (none: every Stichtag)."""
+    return {PLAN_ENVIRONMENT: json.dumps(dict(choices), sort_keys=True) if choices else ""}
 
 
 class DbtFailed(SozialmonitorError):
@@ -46,12 +58,18 @@ def scoped_environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
-    """dbt in this process (no interpreter start-up), pointed at this run's warehouse."""
+def run_dbt(
+    settings: Settings,
+    command: list[str],
+    on_event: Callable | None = None,
+    plan: Mapping[str, Any] | None = None,
+):
+    """dbt in this process (no interpreter start-up), pointed at this run's warehouse; `plan`: the
+    choices of an incremental build (none: every Stichtag)."""
     from dbt.cli.main import dbtRunner  # lazy: importing dbt costs seconds that most commands never need
 
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
-    with scoped_environment(settings.env()):
+    with scoped_environment({**settings.env(), **plan_environment(plan)}):
         try:
             result = runner.invoke(dbt_args(settings, command))
         finally:

@@ -321,16 +321,11 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
 SELECTING_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type"})
 
 
-def _with_vars(command: list[str], extra: dict) -> tuple[list[str], dict]:
-    """`command` with `extra` merged into its --vars (dbt reads them as YAML), and the vars it had."""
-    command = list(command)
-    given: dict = {}
-    if "--vars" in command:
-        i = command.index("--vars")
-        given = yaml.safe_load(command[i + 1]) or {}
-        del command[i : i + 2]
-    merged = {**given, **extra}
-    return (command + ["--vars", json.dumps(merged)] if merged else command), given
+def _given_vars(command: list[str]) -> dict:
+    """The vars given to a dbt `command` (dbt reads them as YAML)."""
+    if "--vars" not in command:
+        return {}
+    return yaml.safe_load(command[command.index("--vars") + 1]) or {}
 
 
 def planned_dbt(
@@ -352,13 +347,12 @@ def planned_dbt(
         record_unplanned_build(settings, run_id, f"dbt {' '.join(command)}")
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
     bare = [c for c in command if c != "--full-refresh"]
-    _, given = _with_vars(bare, {})
     asked = full_refresh or "--full-refresh" in command
-    plan = plan_build(settings, given, full_refresh=asked)
-    final, _ = _with_vars(bare + plan.dbt_arguments(command[0]), plan.dbt_vars())
+    plan = plan_build(settings, _given_vars(bare), full_refresh=asked)
     record_build(settings, plan, run_id, "running")
     try:
-        result = dbt_runner.run_dbt(settings, final, on_event=on_event)
+        final = bare + plan.dbt_arguments(command[0])
+        result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
     except BaseException:
         record_build(settings, plan, run_id, "failed")
         raise

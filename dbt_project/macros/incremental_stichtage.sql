@@ -1,8 +1,9 @@
 {#- Incremental Stichtage (docs/architecture.md, "Incremental Stichtage"). The microdata-sized
     models are dbt `incremental` models keyed by `stichtag`: a build rebuilds only the Stichtage of
-    var `rebuild_stichtage` (a list of ISO dates, chosen by orchestration.build_plan from what was
-    loaded since the last build); the other Stichtage stay in the table as they were. Without the
-    var, on the first build and with --full-refresh every Stichtag is built. A model that reads a
+    the plan's `rebuild_stichtage` (a list of ISO dates, chosen by orchestration.build_plan from
+    what was loaded since the last build; macros/build_plan.sql); the other Stichtage stay in the
+    table as they were. Without a plan, on the first build and with --full-refresh every Stichtag
+    is built. A model that reads a
     Baublock's value some years before the Stichtag (the catalogue's `lag_years`) names those years
     in its config (`stichtag_lags`): it also rebuilds the Stichtage that many years after a rebuilt
     one. Each model filters its inputs with `stichtag_rebuilt()` and the strategy below replaces
@@ -14,7 +15,7 @@
     pipeline sees the change in its fingerprint and refreshes fully on its own).
     `on_current_gebietsstand`: the model's rows of every Stichtag also follow from today's
     Gebietsstand (the Baublöcke's memberships valid at its date, by default the latest Stichtag):
-    it rebuilds only the chosen Stichtage when var `current_gebietsstand_kept` says those
+    it rebuilds only the chosen Stichtage when the plan's `current_gebietsstand_kept` says those
     memberships are the ones of the last build (orchestration.build_plan), else every Stichtag. -#}
 {% macro stichtag_incremental(lags=[], on_current_gebietsstand=false) -%}
     {{ return({
@@ -44,18 +45,18 @@
     {%- if this is none or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {#- the plan's var first: the linter's Jinja has no model config -#}
-    {%- set chosen = var('rebuild_stichtage', none) -%}
+    {#- the plan first: the linter's Jinja has no model config -#}
+    {%- set chosen = build_plan('rebuild_stichtage') -%}
     {%- if chosen is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if config.get('on_current_gebietsstand', false) and not var('current_gebietsstand_kept', false) -%}
+    {%- if config.get('on_current_gebietsstand', false) and not build_plan('current_gebietsstand_kept', false) -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(listed_stichtage(chosen)) }}
 {%- endmacro %}
 
-{#- var rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text);
+{#- the plan's rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text);
     none when it is not set. -#}
 {% macro listed_stichtage(chosen) -%}
     {%- if chosen is none -%}

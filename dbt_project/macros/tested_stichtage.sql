@@ -3,9 +3,9 @@
     that this build can have changed. Sound because the other rows are those an earlier build
     wrote and tested: a build is recorded as succeeded only when every test passed; the plan builds
     incrementally only when the code that shapes the tables is unchanged (its fingerprint), and
-    passes var `test_rebuilt_stichtage_only` only when the data tests are unchanged too (else every
-    row is tested, as in a full build); a failed build's Stichtage are rebuilt, and so retested, by
-    the next one. A full build, and any build without the var, tests every row.
+    sets `test_rebuilt_stichtage_only` (macros/build_plan.sql) only when the data tests are
+    unchanged too (else every row is tested, as in a full build); a failed build's Stichtage are
+    rebuilt, and so retested, by the next one. A full build, and any build without a plan, tests every row.
 
     A model declares it with config `stichtag_tests`:
     - 'rebuilt': the rows of the rebuilt Stichtage and of those its `stichtag_lags` make it rebuild
@@ -25,10 +25,10 @@
 {#- The Stichtage this build rebuilt when its tests may be scoped to them (a list of ISO dates,
     maybe empty); none when every row is to be tested. -#}
 {% macro tested_rebuilt_stichtage() -%}
-    {%- if not var('test_rebuilt_stichtage_only', false) or flags.FULL_REFRESH -%}
+    {%- if not build_plan('test_rebuilt_stichtage_only', false) or flags.FULL_REFRESH -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(listed_stichtage(var('rebuild_stichtage', none))) }}
+    {{ return(listed_stichtage(build_plan('rebuild_stichtage'))) }}
 {%- endmacro %}
 
 {#- The condition on a row's Stichtag `column` that selects the rows a test checks (`scope` as the
@@ -63,7 +63,7 @@
     {%- if scope not in ('rebuilt', 'from_earliest') or not separable -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if tested.config.get('on_current_gebietsstand') and not var('current_gebietsstand_kept', false) -%}
+    {%- if tested.config.get('on_current_gebietsstand') and not build_plan('current_gebietsstand_kept', false) -%}
         {{ return(none) }}  {#- it rebuilt every Stichtag -#}
     {%- endif -%}
     {{ return(stichtag_tested('stichtag', scope, tested.config.get('stichtag_lags') or [])) }}

@@ -19,6 +19,7 @@ from orchestration.build_plan import (
     record_build,
     record_unplanned_build,
 )
+from orchestration.dbt_runner import PLAN_ENVIRONMENT
 from orchestration.ingest.loader import LOG_TABLE
 from tests.helpers import settings_for
 
@@ -64,10 +65,13 @@ def built(settings, **kwargs):
 def test_the_first_build_is_full_and_the_next_rebuilds_nothing_unchanged(settings):
     first = built(settings)
     assert first.full and "no earlier build" in first.describe()
-    assert first.dbt_arguments() == ["--full-refresh"] and first.dbt_vars() == {}
+    assert first.dbt_arguments() == ["--full-refresh"] and first.choices() == {}
+    assert first.dbt_environment() == {PLAN_ENVIRONMENT: ""}
     again = plan_build(settings)
     assert not again.full and again.stichtage == ()
-    assert again.dbt_vars() == {"rebuild_stichtage": [], "test_rebuilt_stichtage_only": True}
+    assert again.choices() == {"rebuild_stichtage": [], "test_rebuilt_stichtage_only": True}
+    # handed to dbt in its environment, not as vars (which would make dbt parse the project again)
+    assert json.loads(again.dbt_environment()[PLAN_ENVIRONMENT]) == again.choices()
     assert again.dbt_arguments() == ["--exclude-resource-type", "unit_test"]
     assert "no Stichtag rebuilt" in again.describe()
 
@@ -80,7 +84,7 @@ def test_a_new_stichtag_is_rebuilt_alone(settings):
     plan = plan_build(settings)
     assert not plan.full
     assert plan.stichtage == (new,) and plan.lag_dependants == ()
-    assert plan.dbt_vars() == {"rebuild_stichtage": ["2024-12-31"], "test_rebuilt_stichtage_only": True}
+    assert plan.choices() == {"rebuild_stichtage": ["2024-12-31"], "test_rebuilt_stichtage_only": True}
     assert "register_persons new" in plan.describe()
 
 
@@ -105,8 +109,6 @@ def test_reference_data_the_project_or_the_vars_changed_refresh_fully(settings, 
     built(settings)
     assert plan_build(settings, full_refresh=True).full
     assert plan_build(settings, {"minor_age_limit": 17}).full
-    # the Stichtage to rebuild are not part of the project's state
-    assert not plan_build(settings, {"rebuild_stichtage": ["2019-12-31"]}).full
     load(settings, "geo_addresses", None, "a1")
     plan = plan_build(settings)
     assert plan.full and "reference data" in plan.describe() and "geo_addresses" in plan.describe()
@@ -128,7 +130,7 @@ def test_a_changed_model_or_macro_refreshes_fully_a_changed_data_test_does_not(s
     # incremental, but the changed tests check every Stichtag (the rows of the others were tested
     # by other tests); once a build with them succeeded, only the rebuilt ones
     plan = plan_build(copied)
-    assert not plan.full and not plan.tests_scoped and "test_rebuilt_stichtage_only" not in plan.dbt_vars()
+    assert not plan.full and not plan.tests_scoped and "test_rebuilt_stichtage_only" not in plan.choices()
     assert plan.dbt_arguments() == []  # the unit tests run too
     assert "data tests on every Stichtag" in plan.describe()
     built(copied)
@@ -220,14 +222,14 @@ def test_the_series_on_todays_gebietsstand_is_incremental_while_its_blocks_stay(
     plan = plan_build(settings)
     # the recut lies before both dates: today's Gebietsstand of 31.12.2023 is that of 31.12.2024
     assert plan.gebietsstand_date == new and plan.gebietsstand_kept
-    assert plan.dbt_vars()["current_gebietsstand_kept"] is True
+    assert plan.choices()["current_gebietsstand_kept"] is True
     assert "today's Gebietsstand" not in plan.describe()
     # the Gebietsgliederung (loaded before) moves a block between the two dates: every Stichtag of
     # those models is rebuilt
     gebietsstand(settings, recut=date(2024, 6, 1))
     moved = plan_build(settings)
     assert not moved.full and moved.stichtage == (new,) and not moved.gebietsstand_kept
-    assert "current_gebietsstand_kept" not in moved.dbt_vars()
+    assert "current_gebietsstand_kept" not in moved.choices()
     assert "every Stichtag on today's Gebietsstand" in moved.describe()
     # a correction of an old file keeps today's date
     built(settings)

@@ -96,6 +96,14 @@ def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(fiv
         con.close()
     assert rows == [("full", "", "succeeded"), ("incremental", "2024-12-31", "succeeded")]
     assert rebuilt[-1][0].startswith("rebuilt Stichtage 31.12.2024")
+    # dbt carried the plan out (the same tables would come from a full build): the SQL it ran
+    # replaced 2024 alone and tested 2024 alone
+    rebuilt_only = "(stichtag in (cast('2024-12-31' as date)))"
+    ran = settings.dbt_target_dir / "run" / "sozialmonitor" / "models" / "intermediate"
+    replaced = (ran / "int_persons_assigned_to_blocks.sql").read_text(encoding="utf-8")
+    assert f"where {rebuilt_only}" in " ".join(replaced.split())
+    [tested] = (ran / "_intermediate.yml").glob("unique_combination_int_persons_*.sql")
+    assert f"int_persons_assigned_to_blocks\" where {rebuilt_only}" in " ".join(tested.read_text().split())
 
 
 def test_a_corrected_old_file_rebuilds_its_stichtag_and_lag_dependants_as_a_full_rebuild_would(

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES, run_gates
-from data_quality.beside import GatesBeside
+from data_quality.beside import FOLDER_PREFIX, GatesBeside, remove_leftovers
 from orchestration.warehouse import connect
 from tests.helpers import json_keys
 
@@ -69,7 +69,7 @@ def _open_files(pid: int) -> set[str]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
 def test_the_gates_beside_a_killed_run_end_with_it(built_city):
     """A run killed while its gates run must not leave them reading the warehouse: the rerun opens it
-    for writing."""
+    for writing. Their folder, left behind, is removed by the next gates on that warehouse."""
     code = (
         "import sys, time\n"
         "from data_quality.beside import GatesBeside\n"
@@ -95,6 +95,9 @@ def test_the_gates_beside_a_killed_run_end_with_it(built_city):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+    beside = built_city.warehouse_path.parent
+    [left] = beside.glob(f"{FOLDER_PREFIX}{run.pid}-*")
+    assert left in remove_leftovers(beside) and not left.exists()
 
 
 # (suite, SQL that breaks the warehouse, expected outcome)

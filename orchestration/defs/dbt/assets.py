@@ -2,7 +2,6 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...build_plan import plan_build, record_build, record_unplanned_build
-from ...dbt_runner import scoped_environment
+from ...dbt_runner import plan_environment, scoped_environment
 from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
@@ -69,19 +68,18 @@ def build_dbt_assets(settings: Settings):
                 # fully (orchestration.build_plan)
                 record_unplanned_build(settings, run_id, "Dagster dbt build of a selection")
                 # the dbt child process inherits this step's environment: this run's warehouse and folders
-                with scoped_environment(settings.env()):
+                with scoped_environment({**settings.env(), **plan_environment()}):
                     yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
                 return
             # the whole project: as `sozialmonitor run`, only the Stichtage loaded since the last
             # build (the plan; dagster_dbt selects every node itself, so those that read only
             # reference data are built too)
             plan = plan_build(settings)
-            chosen = plan.dbt_vars()
-            args = ["build", *plan.dbt_arguments(select=False), *(["--vars", json.dumps(chosen)] if chosen else [])]
+            args = ["build", *plan.dbt_arguments(select=False)]
             context.log.info(f"dbt: {plan.describe()}")
             record_build(settings, plan, run_id, "running")
             try:
-                with scoped_environment(settings.env()):
+                with scoped_environment({**settings.env(), **plan.dbt_environment()}):
                     yield from dbt.cli(args, context=context).stream()
             except BaseException:
                 record_build(settings, plan, run_id, "failed")
