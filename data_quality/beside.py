@@ -52,6 +52,10 @@ class GatesBeside:
         self.seconds = 0.0
         self._report: GateReport | None = None
         self._error: GatesDidNotRun | None = None
+        self._process: subprocess.Popen | None = None
+        if not settings.warehouse_path.is_file():  # nothing to check, and no folder beside it to write into
+            self._error = GatesDidNotRun(f"the warehouse {settings.warehouse_path} does not exist")
+            return
         beside = settings.warehouse_path.parent
         remove_leftovers(beside)
         self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=beside))  # owner only
@@ -66,7 +70,7 @@ class GatesBeside:
         )
 
     def __call__(self) -> GateReport:
-        if self._report is None and self._error is None:
+        if self._report is None and self._error is None and self._process is not None:
             try:
                 code = self._process.wait()
                 self.seconds = time.perf_counter() - self._started
@@ -87,7 +91,7 @@ class GatesBeside:
     def stop(self) -> None:
         """End the child if it still runs (the caller failed before it waited): it holds the
         warehouse open, and the caller's next step may have to write to it."""
-        if self._process.returncode is None:
+        if self._process is not None and self._process.returncode is None:
             self._process.kill()
             self._process.wait()
             self._close()

@@ -30,12 +30,18 @@ def _report(*, blocked: bool) -> GateReport:
 def test_gates_that_cannot_run_say_why_and_leave_nothing_behind(tmp_path):
     settings = settings_for(tmp_path)  # no warehouse there
     gates = GatesBeside(settings)
-    folder = gates._folder
     with pytest.raises(GatesDidNotRun, match="does not exist"):
         gates()
-    assert not folder.exists()  # the private folder of the child's report is removed
     with pytest.raises(GatesDidNotRun, match="does not exist"):
         gates()  # waited for again (publish's error path does): the same error
+    # a warehouse file its process cannot open: the child's own last line, and its folder is removed
+    settings.warehouse_path.parent.mkdir()
+    settings.warehouse_path.write_bytes(b"not a DuckDB file")
+    gates = GatesBeside(settings)
+    with pytest.raises(GatesDidNotRun, match="ended with code 1") as raised:
+        gates()
+    assert str(raised.value).endswith("it is not a valid DuckDB database file!")
+    assert list(settings.warehouse_path.parent.iterdir()) == [settings.warehouse_path]
 
 
 def test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it():
