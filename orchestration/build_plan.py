@@ -15,6 +15,9 @@ state (`project_fingerprint`). The next build compares:
 - otherwise the Stichtage of files loaded since (new or corrected), plus those of an earlier build
   that failed; the models that read a Baublock's value some years before (the catalogue's
   `lag_years`) also rebuild the Stichtage that many years later, named here as `lag_dependants`.
+- nothing loaded since, no earlier build unfinished, and the cells of earlier releases (which the
+  disclosure pattern keeps to) those the last build saw → nothing to build (`unchanged`): the
+  same inputs and the same code give the same tables, so `sozialmonitor run` does not call dbt.
 
 An incremental build also tests only the rows it rebuilt (var `test_rebuilt_stichtage_only`,
 dbt_project/macros/tested_stichtage.sql) when the data tests are those of the last build
@@ -40,6 +43,7 @@ from typing import Any
 from .catalogue import default_path
 from .catalogue import load as load_catalogue
 from .dbt_runner import plan_environment
+from .disclosure.history import TABLE as RELEASED_TABLE
 from .ingest import load_contracts
 from .ingest.loader import LOG_TABLE
 from .settings import Settings
@@ -90,6 +94,11 @@ class BuildPlan:
     # dbt selectors of an incremental build: what lies downstream of a source other than reference
     # data (`data_selection`); empty = the whole project
     selection: tuple[str, ...] = ()
+    # the releases whose cells the build's disclosure pattern keeps to (`released_state`)
+    released: str = ""
+    # nothing has changed since the last build that succeeded: its tables are those this build
+    # would make (the pipeline does not call dbt)
+    unchanged: bool = False
     build_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def dbt_arguments(self, command: str = "build", select: bool = True) -> list[str]:
@@ -125,6 +134,8 @@ class BuildPlan:
         why = "; ".join(self.reasons)
         if self.full:
             return f"full rebuild: {why}"
+        if self.unchanged:
+            return f"nothing to build: {why}"
         if not self.stichtage:
             text = "no Stichtag rebuilt"
         else:
@@ -217,6 +228,16 @@ def ensure_builds_table(con) -> None:
     )
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists tests_fingerprint varchar")
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists gebietsstand_date date")
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists released varchar")
+
+
+def released_state(con) -> str:
+    """The releases whose cells ops.released_cells holds (refreshed before every build: `pipeline.
+    prepare_dbt`), as their ids: a release never changes, so the ids name the cells."""
+    if not _exists(con, RELEASED_TABLE):
+        return ""
+    row = con.execute(f"select string_agg(distinct release_id, ',' order by release_id) from {RELEASED_TABLE}")
+    return row.fetchone()[0] or ""
 
 
 def _exists(con, table: str) -> bool:
@@ -302,8 +323,9 @@ def plan_build(
         loads = current_loads(con)
         builds = con.execute(
             "select build_id, run_id, status, mode, fingerprint, loads, stichtage, tests_fingerprint, "
-            f"gebietsstand_date from {BUILDS_TABLE} order by started_at"
+            f"gebietsstand_date, released from {BUILDS_TABLE} order by started_at"
         ).fetchall()
+        released = released_state(con)
         today = gebietsstand_date(settings, con, cli_vars)
         succeeded = [b for b in builds if b[2] == "succeeded"]
         last = succeeded[-1] if succeeded else None
@@ -321,6 +343,7 @@ def plan_build(
             loads=loads,
             tests_fingerprint=tests,
             gebietsstand_date=today,
+            released=released,
         )
 
     if full_refresh:
@@ -361,9 +384,23 @@ def plan_build(
         days |= failed
     known = {d for _, d, _ in loads if d is not None}
     dependants = {add_years(d, y) for d in days for y in lag_years(settings)} & known
+    if not reasons:
+        reasons.append(f"nothing loaded since build {last[0]}")
+        if last[9] is not None and last[9] != released:
+            reasons.append("the cells of earlier releases changed since (the disclosure pattern keeps to them)")
+    unchanged = (
+        not days
+        and not since
+        and last[7] == tests
+        and last[9] == released
+        and kept
+        and (settings.dbt_target_dir / "manifest.json").is_file()  # what the release reads of the build
+    )
     return BuildPlan(
         full=False,
-        reasons=tuple(reasons) or (f"nothing loaded since build {last[0]}",),
+        unchanged=unchanged,
+        released=released,
+        reasons=tuple(reasons),
         fingerprint=fingerprint,
         loads=loads,
         stichtage=tuple(sorted(days)),
@@ -385,8 +422,8 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
         if status in ("running", "unplanned"):
             con.execute(
                 f"insert into {BUILDS_TABLE} (build_id, run_id, started_at, finished_at, status, mode, fingerprint,"
-                " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date)"
-                " values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date, released)"
+                " values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.build_id,
                     run_id,
@@ -400,6 +437,7 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
                     "; ".join(plan.reasons),
                     plan.tests_fingerprint,
                     plan.gebietsstand_date,
+                    plan.released,
                 ],
             )
         else:

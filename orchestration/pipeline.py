@@ -334,11 +334,14 @@ def planned_dbt(
     on_event: Callable | None = None,
     run_id: str | None = None,
     full_refresh: bool = False,
+    skip_unchanged: bool = False,
 ):
     """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is. A build (or run)
     of the whole project rebuilds only the Stichtage whose inputs changed since the last build
     (orchestration.build_plan), or everything when `full_refresh` or the plan says so; it is
-    recorded in ops.dbt_builds. Returns dbt's result and the plan (None for other commands)."""
+    recorded in ops.dbt_builds. `skip_unchanged`: no dbt at all when the plan finds nothing
+    changed since the last build (its tables are those dbt would make). Returns dbt's result (None
+    when skipped) and the plan (None for other commands)."""
     building = bool(command) and command[0] in BUILDING_COMMANDS
     prepare_dbt(settings, released_cells=building)
     if not command or command[0] not in ("build", "run"):
@@ -349,6 +352,8 @@ def planned_dbt(
     bare = [c for c in command if c != "--full-refresh"]
     asked = full_refresh or "--full-refresh" in command
     plan = plan_build(settings, _given_vars(bare), full_refresh=asked)
+    if plan.unchanged and skip_unchanged:
+        return None, plan
     record_build(settings, plan, run_id, "running")
     try:
         final = bare + plan.dbt_arguments(command[0])
@@ -431,8 +436,9 @@ def run_pipeline(
     a new version (a correction). Without it such files are refused at ingest.
 
     dbt rebuilds only the Stichtage whose files changed since the last build, and those that read
-    them through lagged measures (orchestration.build_plan; `summary.build` says what and why);
-    `full_refresh` rebuilds every Stichtag.
+    them through lagged measures (orchestration.build_plan; `summary.build` says what and why), and
+    is not called when nothing changed since the last build (no file loaded, the same project, the
+    same cells of earlier releases); `full_refresh` rebuilds every Stichtag.
 
     The run is recorded in ops.pipeline_runs (trigger 'cli'); `sozialmonitor run` then reports a
     succeeded run to the Dagster instance of DAGSTER_HOME when one is set
@@ -460,7 +466,12 @@ def run_pipeline(
                 if dbt_vars:
                     command += ["--vars", json.dumps(dbt_vars)]
                 _, summary.build = planned_dbt(
-                    settings, command, on_event=_dbt_fault_point, run_id=summary.run_id, full_refresh=full_refresh
+                    settings,
+                    command,
+                    on_event=_dbt_fault_point,
+                    run_id=summary.run_id,
+                    full_refresh=full_refresh,
+                    skip_unchanged=True,
                 )
             if release:
                 stage("release")

@@ -20,6 +20,7 @@ from orchestration.build_plan import (
     record_unplanned_build,
 )
 from orchestration.dbt_runner import PLAN_ENVIRONMENT
+from orchestration.disclosure.history import TABLE as RELEASED_TABLE
 from orchestration.ingest.loader import LOG_TABLE
 from tests.helpers import settings_for
 
@@ -252,3 +253,41 @@ def test_an_incremental_build_leaves_out_what_reads_only_reference_data(settings
     ]  # fmt: skip
     assert plan.dbt_arguments("run") == ["--select", *plan.selection]
     assert plan_build(settings, full_refresh=True).dbt_arguments() == ["--full-refresh"]
+
+
+def released(settings, *release_ids: str) -> None:
+    """ops.released_cells as `pipeline.prepare_dbt` refreshes it: a cell of each release."""
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create schema if not exists ops")
+    con.execute(f"create or replace table {RELEASED_TABLE} (release_id varchar, measure varchar)")
+    for release_id in release_ids:
+        con.execute(f"insert into {RELEASED_TABLE} values (?, 'residents')", [release_id])
+    con.close()
+
+
+def test_nothing_to_build_when_nothing_changed_since_the_last_build(settings):
+    gebietsstand(settings)
+    settings.dbt_target_dir.mkdir()
+    (settings.dbt_target_dir / "manifest.json").write_text("{}")
+    released(settings)
+    built(settings)
+    built(settings)  # the first was full: today's Gebietsstand was not known before it
+    plan = plan_build(settings)
+    assert plan.unchanged and plan.stichtage == () and "nothing to build" in plan.describe()
+    # a release published since: the disclosure pattern keeps to its cells, so dbt builds again
+    released(settings, "2023-12-31/v1")
+    plan = plan_build(settings)
+    assert not plan.unchanged and "cells of earlier releases changed" in plan.describe()
+    built(settings)
+    assert plan_build(settings).unchanged
+    # a file loaded since, a build that did not finish, no manifest of the last build: dbt runs
+    load(settings, "jobcenter_sgb2", DAYS[-1], "j-corrected")
+    assert not plan_build(settings).unchanged
+    load(settings, "jobcenter_sgb2", DAYS[-1], f"j{DAYS[-1].year}")
+    assert plan_build(settings).unchanged
+    unfinished = plan_build(settings)
+    record_build(settings, unfinished, "killed", "running")
+    assert not plan_build(settings).unchanged
+    built(settings)
+    (settings.dbt_target_dir / "manifest.json").unlink()
+    assert not plan_build(settings).unchanged

@@ -94,6 +94,8 @@ def test_two_runs_at_once_one_refused_one_waits_and_nothing_breaks(released_copy
     out_waiting, _ = waiting.communicate(timeout=600)
     assert first.returncode == 0, out_first
     assert waiting.returncode == 0, out_waiting
+    # the waiting run found nothing changed since the first run's build: no dbt at all
+    assert "dbt: nothing to build: nothing loaded since build" in out_waiting, out_waiting
     # both found the release of the same inputs already there: still exactly one, intact
     assert [r.id for r in list_releases(settings.releases_dir)] == ["2024-12-31/v1"]
     assert verify(find_release(settings.releases_dir, "latest")) == []
