@@ -35,6 +35,18 @@ def memory_limit() -> str:
     return value
 
 
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def share_of_memory_limit(fraction: float, at_least_mb: int = 256) -> str:
+    """`fraction` of memory_limit() as a DuckDB memory size in MB (not below `at_least_mb`, unless
+    the limit itself is): the limit of a process that works beside another on the same warehouse."""
+    size = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$", memory_limit(), re.IGNORECASE)
+    assert size is not None  # memory_limit() checked it
+    total_mb = float(size.group(1)) * _UNITS[size.group(2).lower()] / 10**6
+    return f"{int(max(min(at_least_mb, total_mb), total_mb * fraction))}MB"
+
+
 def extension_path(name: str) -> Path:
     spec = importlib.util.find_spec(f"duckdb_extension_{name}")
     if spec is None or not spec.submodule_search_locations:

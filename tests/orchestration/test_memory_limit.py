@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from orchestration.settings import PROJECT_DIR
-from orchestration.warehouse import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_SETTING, connect, memory_limit
+from orchestration.warehouse import (
+    DEFAULT_MEMORY_LIMIT,
+    MEMORY_LIMIT_SETTING,
+    connect,
+    memory_limit,
+    share_of_memory_limit,
+)
 
 
 def _limit(con) -> str:
@@ -54,3 +60,13 @@ def test_dbt_profile_reads_the_same_setting_and_default():
     profile = yaml.safe_load((PROJECT_DIR / "dbt_project" / "profiles.yml").read_text(encoding="utf-8"))
     settings = profile["sozialmonitor"]["outputs"]["local"]["settings"]
     assert settings["memory_limit"] == f"{{{{ env_var('{MEMORY_LIMIT_SETTING}', '{DEFAULT_MEMORY_LIMIT}') }}}}"
+
+
+@pytest.mark.parametrize(
+    ("limit", "quarter"),
+    [("2GB", "500MB"), ("1500MB", "375MB"), ("4GiB", "1073MB"), ("600MB", "256MB"), ("100MB", "100MB")],
+)
+def test_the_gates_beside_the_release_get_a_share_of_the_limit(monkeypatch, limit, quarter):
+    """data_quality.beside: a quarter of the limit, at least 256 MB, never more than the limit."""
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, limit)
+    assert share_of_memory_limit(0.25) == quarter
