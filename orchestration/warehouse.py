@@ -22,7 +22,8 @@ EXTENSIONS: tuple[str, ...] = ()
 # aggregates spill to `<warehouse>.tmp` beside the file, in the warehouse's private folder.
 MEMORY_LIMIT_SETTING = "SOZIALMONITOR_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2GB"
-_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def memory_limit() -> str:
@@ -35,13 +36,10 @@ def memory_limit() -> str:
     return value
 
 
-_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
 def share_of_memory_limit(fraction: float, at_least_mb: int = 256) -> str:
     """`fraction` of memory_limit() as a DuckDB memory size in MB (not below `at_least_mb`, unless
     the limit itself is): the limit of a process that works beside another on the same warehouse."""
-    size = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$", memory_limit(), re.IGNORECASE)
+    size = _MEMORY.match(memory_limit())
     assert size is not None  # memory_limit() checked it
     total_mb = float(size.group(1)) * _UNITS[size.group(2).lower()] / 10**6
     return f"{int(max(min(at_least_mb, total_mb), total_mb * fraction))}MB"
