@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,13 +27,15 @@ import time
 from pathlib import Path
 
 from orchestration.errors import SozialmonitorError
+from orchestration.provenance import process_start, run_is_alive
 from orchestration.settings import Settings
 from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, share_of_memory_limit
 
 from .gates import GateReport, run_gates
 
 REPORT_FILE = "gates.json"
-# the child's folder beside the warehouse: FOLDER_PREFIX, the pid of the process that started it, a dash
+# the child's folder beside the warehouse: FOLDER_PREFIX, the pid and the start time (clock ticks
+# since boot, 0 where not known) of the process that started it, a dash
 FOLDER_PREFIX = ".gates-"
 # the share of SOZIALMONITOR_MEMORY_LIMIT the gates' process gets beside the release
 GATES_MEMORY_SHARE = 0.25
@@ -60,7 +63,8 @@ class GatesBeside:
             return
         beside = settings.warehouse_path.parent
         remove_leftovers(beside)
-        self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=beside))  # owner only
+        owner = f"{os.getpid()}-{process_start(os.getpid()) or 0}"
+        self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{owner}-", dir=beside))  # owner only
         self._log = (self._folder / "stderr.txt").open("w+b")
         self._started = time.perf_counter()
         levels = ",".join(settings.project_vars.public_levels)
@@ -111,24 +115,17 @@ class GatesBeside:
 
 def remove_leftovers(folder: Path) -> list[Path]:
     """Remove the gates' folders in `folder` whose process no longer runs (a run killed while its
-    gates ran), and return them. Those of running processes stay: they may be waiting for theirs."""
+    gates ran), and return them. Those of running processes stay: they may be waiting for theirs.
+    A folder names its process by pid and start time (orchestration.provenance, as the run records
+    do), so a pid the system gave to a later process does not keep it."""
     removed = []
-    for path in folder.glob(f"{FOLDER_PREFIX}*-*"):
-        owner = path.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and not _running(int(owner)):
+    for path in folder.glob(f"{FOLDER_PREFIX}*-*-*"):
+        pid, started = path.name[len(FOLDER_PREFIX) :].split("-")[:2]
+        ours = pid.isdigit() and started.isdigit()
+        if ours and run_is_alive(int(pid), socket.gethostname(), int(started) or None) is False:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: running
-        return True
-    return True
 
 
 def _die_with_parent(parent: int) -> None:
