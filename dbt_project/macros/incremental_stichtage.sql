@@ -3,12 +3,11 @@
     the plan's `rebuild_stichtage` (a list of ISO dates, chosen by orchestration.build_plan from
     what was loaded since the last build; macros/build_plan.sql); the other Stichtage stay in the
     table as they were. Without a plan, on the first build and with --full-refresh every Stichtag
-    is built. A model that reads a
-    Baublock's value some years before the Stichtag (the catalogue's `lag_years`) names those years
-    in its config (`stichtag_lags`): it also rebuilds the Stichtage that many years after a rebuilt
-    one. Each model filters its inputs with `stichtag_rebuilt()` and the strategy below replaces
-    exactly the rows that filter selects, so the same macro decides what is read and what is
-    replaced. -#}
+    is built. A model that reads a Baublock's value some years before the Stichtag (the
+    catalogue's `lag_years`) names those years in its config (`stichtag_lags`): it also rebuilds
+    the Stichtage that many years after a rebuilt one. Each model filters its inputs with
+    `stichtag_rebuilt()` and the strategy below replaces exactly the rows that filter selects, so
+    the same macro decides what is read and what is replaced. -#}
 
 {#- The config of such a model: `{{ config(**stichtag_incremental(lags)) }}`. `on_schema_change`
     fails, so a changed model run without --full-refresh stops instead of dropping columns (the
@@ -56,8 +55,8 @@
     {{ return(listed_stichtage(chosen)) }}
 {%- endmacro %}
 
-{#- the plan's rebuild_stichtage as a sorted list of ISO dates (given as a list or a comma-separated text);
-    none when it is not set. -#}
+{#- the plan's rebuild_stichtage as a sorted list of ISO dates (given as a list or a
+    comma-separated text); none when it is not set. -#}
 {% macro listed_stichtage(chosen) -%}
     {%- if chosen is none -%}
         {{ return(none) }}

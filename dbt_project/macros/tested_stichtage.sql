@@ -5,7 +5,8 @@
     incrementally only when the code that shapes the tables is unchanged (its fingerprint), and
     sets `test_rebuilt_stichtage_only` (macros/build_plan.sql) only when the data tests are
     unchanged too (else every row is tested, as in a full build); a failed build's Stichtage are
-    rebuilt, and so retested, by the next one. A full build, and any build without a plan, tests every row.
+    rebuilt, and so retested, by the next one. A full build, and any build without a plan, tests
+    every row.
 
     A model declares it with config `stichtag_tests`:
     - 'rebuilt': the rows of the rebuilt Stichtage and of those its `stichtag_lags` make it rebuild
