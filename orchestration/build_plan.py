@@ -45,7 +45,7 @@ from .catalogue import load as load_catalogue
 from .dbt_runner import plan_environment
 from .disclosure.history import TABLE as RELEASED_TABLE
 from .ingest import load_contracts
-from .ingest.loader import LOG_TABLE
+from .ingest.loader import LOG_TABLE, delivery_name, log_per_gemeinde
 from .settings import Settings
 from .warehouse import connect
 
@@ -69,7 +69,9 @@ CURRENT_TABLE = "intermediate.int_current_gebietsstand"
 _NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages"})
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
 
-Load = tuple[str, date | None, str]  # source, Stichtag (None for reference data), sha256
+# delivery (the source, or source@gemeinde: loader.delivery_name), Stichtag (None for reference
+# data), sha256
+Load = tuple[str, date | None, str]
 
 
 @dataclass(frozen=True)
@@ -286,12 +288,13 @@ def current_loads(con) -> tuple[Load, ...]:
     """The file each raw table holds for each Stichtag: the latest load of the ingest's log."""
     if not _exists(con, LOG_TABLE):
         return ()
+    log_per_gemeinde(con)
     rows = con.execute(
-        f"""select source, stichtag, sha256 from {LOG_TABLE}
-            qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
-            order by source, stichtag nulls first"""
+        f"""select source, gemeinde, stichtag, sha256 from {LOG_TABLE}
+            qualify row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) = 1
+            order by source, stichtag nulls first, gemeinde nulls first"""
     ).fetchall()
-    return tuple((source, stichtag, sha) for source, stichtag, sha in rows)
+    return tuple((delivery_name(source, gemeinde), stichtag, sha) for source, gemeinde, stichtag, sha in rows)
 
 
 def _loads_from_json(text: str | None) -> dict[tuple[str, date | None], str]:
@@ -364,7 +367,7 @@ def plan_build(
     before = _loads_from_json(last[5])
     now = {(s, d): sha for s, d, sha in loads}
     changed = sorted((k for k in before.keys() | now.keys() if before.get(k) != now.get(k)), key=str)
-    reference_changed = sorted({s for s, _ in changed if s in reference})
+    reference_changed = sorted({s for s, _ in changed if s.split("@")[0] in reference})
     if reference_changed:
         return full(f"reference data loaded anew ({', '.join(reference_changed)})")
     reasons = []

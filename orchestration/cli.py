@@ -223,7 +223,7 @@ def status() -> None:
             for src, years, rows, at in con.execute(
                 """with latest as (
                        select * from raw._load_log
-                       qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1)
+                       qualify row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) = 1)
                    select source,
                        case when count(stichtag) = 0 then 'reference'
                             when count(stichtag) = 1 then strftime(min(stichtag), '%d.%m.%Y')
@@ -414,11 +414,11 @@ def catalogue(
 def _catalogue(settings: Settings, out: Path, check: bool) -> None:
     from .catalogue import default_path, export_csv, export_markdown, generate, load, project_levels
 
-    levels, _ = project_levels(settings.dbt_project_dir)
+    levels, _ = project_levels(settings.dbt_project_dir, settings.vars_file)
     path = default_path(settings.dbt_project_dir)
     loaded = load(path, settings.contracts_dir, levels)
     if check:
-        stale = generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True)
+        stale = generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True, vars_file=settings.vars_file)
         for p in stale:
             err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
         if stale:
@@ -428,7 +428,7 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
             f"{len(loaded.indices)} indices; generated files current"
         )
         return
-    generate(settings.dbt_project_dir, settings.contracts_dir)
+    generate(settings.dbt_project_dir, settings.contracts_dir, vars_file=settings.vars_file)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kennzahlenkatalog.csv").write_text(export_csv(loaded), encoding="utf-8")
     (out / "kennzahlenkatalog.md").write_text(export_markdown(loaded), encoding="utf-8")

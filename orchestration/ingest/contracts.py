@@ -190,6 +190,11 @@ class Contract(BaseModel):
     # Record count against the previous Stichtag: a change beyond this share (percent) blocks the
     # release unless it is explained (data_quality/gates.yml, record_counts.explained).
     max_count_change_pct: float | None = Field(default=None, gt=0)
+    # A Kreis's Städte each deliver their own file of this source (register, address register):
+    # the file name carries the Gemeinde's key as (?P<gemeinde>…); the loader writes it into column
+    # `gemeinde` and replaces only that Gemeinde's rows. Keys of such a file are the Stadt's own:
+    # its pseudonyms and record keys are made per Gemeinde. None: one file for the whole warehouse.
+    delivered_per: Literal["gemeinde"] | None = None
     columns: list[Column]
 
     @property
@@ -225,6 +230,12 @@ class Contract(BaseModel):
         for key in self.record_key or []:
             if key not in names:
                 raise ValueError(f"record_key names unknown column '{key}'")
+        if self.delivered_per and "gemeinde" not in groups:
+            raise ValueError("file_pattern of a source delivered per gemeinde needs a named group (?P<gemeinde>…)")
+        if not self.delivered_per and "gemeinde" in groups:
+            raise ValueError("file_pattern names a group (?P<gemeinde>…): set delivered_per: gemeinde")
+        if self.delivered_per and "gemeinde" in names:
+            raise ValueError("a source delivered per gemeinde takes column 'gemeinde' from the file name: remove it")
         if self.footer and self.footer.column not in names:
             raise ValueError(f"footer names unknown column '{self.footer.column}'")
         if self.format == "xlsx" and not self.sheet:
@@ -259,6 +270,12 @@ class Contract(BaseModel):
             raise BadFileName(
                 f"the date '{text}' in the file name is not a calendar date in the form {self.stichtag_format} ({exc})"
             ) from exc
+
+    def gemeinde(self, filename: str) -> str | None:
+        """The key of the Gemeinde that delivered the file (its name's group `gemeinde`); None for a
+        source that is not delivered per Gemeinde."""
+        m = self.pattern.fullmatch(filename)
+        return m.group("gemeinde") if m and self.delivered_per else None
 
     @property
     def table(self) -> str:

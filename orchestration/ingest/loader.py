@@ -63,6 +63,8 @@ class Extract:
     contract: Contract
     path: Path
     stichtag: date | None
+    # The Gemeinde that delivered the file, for a source delivered per Gemeinde (its name says it)
+    gemeinde: str | None = None
     # Found before the file is read (a name whose date is no date, a Stichtag in the future, a
     # link out of raw/, a folder): the file is refused without opening it.
     problem: Violation | None = None
@@ -70,6 +72,17 @@ class Extract:
     @property
     def source(self) -> str:
         return self.contract.source
+
+    @property
+    def delivery(self) -> str:
+        """What one file of a Stichtag replaces: the source, or one Gemeinde's part of it."""
+        return delivery_name(self.source, self.gemeinde)
+
+
+def delivery_name(source: str, gemeinde: str | None) -> str:
+    """`source`, or `source@gemeinde` for one Gemeinde's part of a source delivered per Gemeinde:
+    the key the build plan and the releases' inputs know a delivery by."""
+    return f"{source}@{gemeinde}" if gemeinde else source
 
 
 @dataclass
@@ -218,7 +231,7 @@ def discover(
                 continue
             stichtag, problem = _pre_check(settings, contract, path, today)
             claimed.add(path)
-            extracts.append(Extract(contract, path, stichtag, problem))
+            extracts.append(Extract(contract, path, stichtag, contract.gemeinde(path.name), problem))
     unrecognised: list[Path] = []
     if settings.raw_dir.is_dir():
         folders = {settings.raw_dir / c.directory for c in contracts.values()}
@@ -233,8 +246,13 @@ def discover(
                 continue  # a source's folder (or one above it)
             unrecognised.append(path)
     order = {name: i for i, name in enumerate(contracts)}
-    extracts.sort(key=lambda e: (order[e.source], e.stichtag or date.min, e.path.name))
+    extracts.sort(key=lambda e: (order[e.source], e.stichtag or date.min, e.gemeinde or "", e.path.name))
     return extracts, unrecognised
+
+
+def log_per_gemeinde(con: duckdb.DuckDBPyConnection) -> None:
+    """The load log of a warehouse from before deliveries per Gemeinde gets their column."""
+    con.execute(f"alter table {LOG_TABLE} add column if not exists gemeinde varchar")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
@@ -242,8 +260,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract])
     con.execute(
         f"""create table if not exists {LOG_TABLE} (
             source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double)"""
+            footer_rows bigint, loaded_at timestamp, seconds double, gemeinde varchar)"""
     )
+    log_per_gemeinde(con)
     con.execute(
         f"""create table if not exists {REJECT_TABLE} (
             source varchar, stichtag date, file varchar, sha256 varchar, quarantined_to varchar,
@@ -268,6 +287,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract])
 
 def _table_columns(contract: Contract) -> list[tuple[str, str]]:
     cols: list[tuple[str, str]] = [("stichtag", "DATE")]
+    if contract.delivered_per:
+        cols.append(("gemeinde", "VARCHAR"))
     for col in contract.columns:
         cols.append((col.name, col.sql_type))
         if col.type == "count" and col.suppressed:
@@ -288,9 +309,9 @@ def _table_columns(contract: Contract) -> list[tuple[str, str]]:
 def _already_loaded(con: duckdb.DuckDBPyConnection, extract: Extract, sha: str) -> bool:
     row = con.execute(
         f"""select sha256 from {LOG_TABLE}
-            where source = ? and stichtag is not distinct from ?
+            where source = ? and stichtag is not distinct from ? and gemeinde is not distinct from ?
             order by loaded_at desc limit 1""",
-        [extract.source, extract.stichtag],
+        [extract.source, extract.stichtag, extract.gemeinde],
     ).fetchone()
     return row is not None and row[0] == sha
 
@@ -317,7 +338,8 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> bool:
     return controls
 
 
-Released = dict[tuple[str, str], tuple[str, str]]  # (source, Stichtag) -> (SHA-256, release id)
+# (delivery, Stichtag) -> (SHA-256, release id); the delivery is the source or one Gemeinde's part
+Released = dict[tuple[str, str], tuple[str, str]]
 
 
 def released_violation(extract: Extract, sha: str, name: str, released: Released | None) -> Violation | None:
@@ -325,14 +347,14 @@ def released_violation(extract: Extract, sha: str, name: str, released: Released
     it would change published numbers behind the release's back."""
     if not released or extract.stichtag is None:
         return None
-    hit = released.get((extract.source, extract.stichtag.isoformat()))
+    hit = released.get((extract.delivery, extract.stichtag.isoformat()))
     if hit is None or hit[0] == sha:
         return None
     return Violation(
         name,
         None,
         None,
-        f"Stichtag {extract.stichtag.isoformat()} of {extract.source} is already released "
+        f"Stichtag {extract.stichtag.isoformat()} of {extract.delivery} is already released "
         f"(release {hit[1]} was made from a file with SHA-256 {hit[0][:16]}…, this one differs)",
         "published releases never change. If this file is a correction, put it back into raw/ and run "
         "`sozialmonitor run --force`: that publishes it as a new version of the release; otherwise "
@@ -378,6 +400,8 @@ def load_extract(
             violations = find_duplicate_keys(con, contract, name)
         if not violations:
             violations = find_unknown_references(con, contract, name, _loaded_tables(con))
+        if not violations:
+            violations = unknown_gemeinde(con, extract, name)
         if not violations:  # a sound file, but for a Stichtag a release was made from another file
             refused = released_violation(extract, sha, name, released)
             violations = [refused] if refused else []
@@ -500,6 +524,36 @@ def demo_key_violations(
     ]
 
 
+AREAS_TABLE = "raw.geo_areas"
+
+
+def unknown_gemeinde(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> list[Violation]:
+    """A file delivered per Gemeinde must name a Gemeinde of the Gebietsgliederung: its rows are
+    that Gemeinde's, and they replace that Gemeinde's rows only."""
+    if extract.gemeinde is None:
+        return []
+    if AREAS_TABLE not in _loaded_tables(con):
+        return [
+            _refusal(
+                name,
+                f"cannot check the Gemeinde '{extract.gemeinde}' in the file name: the Gebietsgliederung is not loaded",
+                "deliver the Gebietsgliederung (contract geo_areas) first",
+            )
+        ]
+    known = con.execute(
+        f"select count(*) from {AREAS_TABLE} where level = 'gemeinde' and area_code = ?", [extract.gemeinde]
+    ).fetchone()[0]
+    if known:
+        return []
+    return [
+        _refusal(
+            name,
+            f"the file name names Gemeinde '{extract.gemeinde}', which is no Gemeinde of the Gebietsgliederung",
+            "check the Gemeinde key (AGS) in the file name, or deliver the Gebietsgliederung that has this Gemeinde",
+        )
+    ]
+
+
 def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"drop table if exists {STAGE}; drop table if exists {TYPED}; drop table if exists _violations")
 
@@ -517,16 +571,26 @@ def _insert(
     """Replace the source's rows of the Stichtag and log the load, in one transaction: a process
     killed at any point leaves either the old rows and log or the new ones."""
     params: dict[str, Any] = {"stichtag": extract.stichtag, "file": name, "sha": sha, "loaded_at": datetime.now()}
+    per_gemeinde = extract.gemeinde is not None
+    if per_gemeinde:
+        params["gemeinde"] = extract.gemeinde
     hashed = ""
     if contract.pseudonymised or contract.period == "stichtag":
         if key is None:
             raise KeyMissing(f"{contract.source} needs the pseudonymisation key, and none was given")
         params["opad"], params["ipad"] = key.pads
     hmac = lambda expr: hmac_sql(expr).replace("?::blob", "$opad::blob", 1).replace("?::blob", "$ipad::blob", 1)  # noqa: E731
-    digests = [f"{hmac(typed_column(c))} as h__{c.name}" for c in contract.pseudonymised]
+
+    def own(expr: str) -> str:
+        # a Stadt's keys are its own: the same number in two Städte's registers is two persons
+        return f"concat_ws('|', $gemeinde, {expr})" if per_gemeinde else expr
+
+    digests = [f"{hmac(own(typed_column(c)))} as h__{c.name}" for c in contract.pseudonymised]
     if digests:
         hashed = ", " + ", ".join(digests)
     selects = ["cast($stichtag as date) as stichtag"]
+    if contract.delivered_per:
+        selects.append("cast($gemeinde as varchar) as gemeinde")
     for col in contract.columns:
         if col.pseudonymise:
             selects.append(f"substr(h__{col.name}, 1, {PSEUDONYM_HEX}) as {col.name}")
@@ -540,10 +604,11 @@ def _insert(
         keys = contract.record_key_columns
         by_name = {c.name: c for c in contract.columns}
         if len(keys) == 1 and by_name[keys[0]].pseudonymise:
-            digest = f"h__{keys[0]}"  # the pseudonym's HMAC has bits to spare: no second hash
+            # the pseudonym's HMAC (per Gemeinde where delivered so) has bits to spare: no second hash
+            digest = f"h__{keys[0]}"
         else:
             parts = ", ".join(f"cast({typed_column(by_name[k])} as varchar)" for k in keys) or "_line"
-            digest = hmac(f"concat_ws('|', '{contract.source}', {parts})")
+            digest = hmac(f"concat_ws('|', '{contract.source}', {own(parts)})")
         selects.append(f"{record_key_sql(digest)} as _record_key")
     selects += [
         "$file as _source_file",
@@ -553,17 +618,17 @@ def _insert(
     ]
     con.execute("begin transaction")
     try:
-        if contract.period == "reference":
-            con.execute(f"delete from {contract.table}")
-        else:
-            con.execute(f"delete from {contract.table} where stichtag = ?", [extract.stichtag])
+        scope, values = ("stichtag = ?", [extract.stichtag]) if contract.period == "stichtag" else ("true", [])
+        if per_gemeinde:
+            scope, values = f"{scope} and gemeinde = ?", [*values, extract.gemeinde]
+        con.execute(f"delete from {contract.table} where {scope}", values)
         # The insert reports how many rows it wrote: no second scan to count them.
         rows = con.execute(
             f"insert into {contract.table} select {', '.join(selects)} from (select *{hashed} from {TYPED})",
             params,
         ).fetchone()[0]
         con.execute(
-            f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 extract.source,
                 extract.stichtag,
@@ -573,6 +638,7 @@ def _insert(
                 footer_rows,
                 datetime.now(),
                 time.perf_counter() - started,
+                extract.gemeinde,
             ],
         )
         con.execute("commit")

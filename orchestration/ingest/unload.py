@@ -59,7 +59,11 @@ def unload(
         raise UnloadRefused(f"unknown source(s) {unknown}; Stichtag sources are {sorted(contracts)}")
     chosen = sources or sorted(contracts)
     published = sorted(
-        {rel for (src, day), (_, rel) in (released or {}).items() if day == stichtag.isoformat() and src in chosen}
+        {
+            rel
+            for (delivery, day), (_, rel) in (released or {}).items()
+            if day == stichtag.isoformat() and delivery.split("@")[0] in chosen
+        }
     )
     if published and not force:
         raise UnloadRefused(

@@ -153,17 +153,19 @@ def newest_stichtag(settings: Settings) -> date:
 
 def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
     rows = con.execute(
-        f"""select source, stichtag, file, sha256, rows, loaded_at from (
-                select *, row_number() over (partition by source, stichtag order by loaded_at desc) as n
+        f"""select source, stichtag, file, sha256, rows, loaded_at, gemeinde from (
+                select *, row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) as n
                 from wh.{LOG_TABLE}
             ) where n = 1 and (stichtag is null or stichtag <= ?)
-            order by source, stichtag nulls first""",
+            order by source, stichtag nulls first, gemeinde nulls first""",
         [stichtag],
     ).fetchall()
     return [
         {
             "source": r[0],
             "stichtag": r[1].isoformat() if r[1] else None,
+            # one Gemeinde's part of a source delivered per Gemeinde (a Kreis's register)
+            **({"gemeinde": r[6]} if r[6] else {}),
             "file": r[2],
             "sha256": r[3],
             "rows": r[4],

@@ -118,12 +118,15 @@ def _fsync_dir(path: Path) -> None:
 
 
 def released_inputs(releases_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
-    """(source, Stichtag) → (SHA-256 of the file, release id) for every input of every release."""
+    """(delivery, Stichtag) → (SHA-256 of the file, release id) for every input of every release;
+    the delivery is the source, or `source@gemeinde` for one Gemeinde's part of a source delivered
+    per Gemeinde (orchestration.ingest.loader.delivery_name)."""
     out: dict[tuple[str, str], tuple[str, str]] = {}
     for release in list_releases(releases_dir):
         for item in release.manifest().get("inputs", []):
             if item.get("stichtag"):
-                out[(item["source"], item["stichtag"])] = (item["sha256"], release.id)
+                delivery = f"{item['source']}@{item['gemeinde']}" if item.get("gemeinde") else item["source"]
+                out[(delivery, item["stichtag"])] = (item["sha256"], release.id)
     return out
 
 

@@ -1,27 +1,30 @@
 {#- Input of the quality gate `record_counts`: the rows loaded per source and Stichtag (the latest
-    load of each, from the ingest's load log) against the previous Stichtag of the same source. A
+    load of each, from the ingest's load log) against the previous Stichtag of the same source (of
+    the same Gemeinde, for a source each Stadt of a Kreis delivers on its own). A
     delivery cut at a row boundary, a filtered or a doubled export shows here as a jump. The limits
     per source, the smallest deliveries compared and the explained changes are in
     data_quality/gates.yml: the gate applies them to change_pct. -#}
 with latest as (
-    select source, stichtag, rows
+    select source, gemeinde, stichtag, rows
     from {{ source('ingest', '_load_log') }}
     where stichtag is not null
-    qualify row_number() over (partition by source, stichtag order by loaded_at desc) = 1
+    qualify row_number() over (partition by source, gemeinde, stichtag order by loaded_at desc) = 1
 ),
 
 changes as (
     select
         source,
+        gemeinde,
         stichtag,
         rows,
-        lag(stichtag) over (partition by source order by stichtag) as previous_stichtag,
-        lag(rows) over (partition by source order by stichtag) as previous_rows
+        lag(stichtag) over (partition by source, gemeinde order by stichtag) as previous_stichtag,
+        lag(rows) over (partition by source, gemeinde order by stichtag) as previous_rows
     from latest
 )
 
 select
     source,
+    gemeinde,
     stichtag,
     previous_stichtag,
     previous_rows,
