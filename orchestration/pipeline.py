@@ -311,7 +311,7 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     dbt finds this run's warehouse and folders in the environment, set only while it runs
     (dbt_runner.scoped_environment). Returns the generated files that changed. Call it holding the
     run lock when `released_cells`."""
-    changed = generate_catalogue_files(settings.dbt_project_dir, settings.contracts_dir)
+    changed = generate_catalogue_files(settings.dbt_project_dir, settings.contracts_dir, vars_file=settings.vars_file)
     if released_cells:
         refresh_released_cells(settings)
     return changed

@@ -22,6 +22,21 @@
     coalesce(lower(trim({{ suffix }})), '')
 {%- endmacro %}
 
+{#- The Gemeinde a raw table's record belongs to, where it carries one: in a Kreis each Stadt
+    delivers its own register and address register (contract key delivered_per) and Kreis-wide
+    sources name each record's Gemeinde; street keys and street names repeat from Stadt to Stadt,
+    so addresses match only within their Gemeinde. Null in a single city's tables: records and
+    addresses then meet on a null Gemeinde (same_gemeinde). gemeinde_sources() is generated from
+    the deployment's contracts (macros/generated/deployment.sql). -#}
+{% macro gemeinde_of(source_table) -%}
+    {%- if source_table in gemeinde_sources() -%} gemeinde {%- else -%} cast(null as varchar) {%- endif -%}
+{%- endmacro %}
+
+{#- Whether an address `a` and a record `r` lie in the same Gemeinde (both null in a single city). -#}
+{% macro same_gemeinde(a, r) -%}
+    {{ a }}.gemeinde is not distinct from {{ r }}.gemeinde
+{%- endmacro %}
+
 {% macro regexp_replace_all(text, pattern, replacement) -%}
     {{ return(adapter.dispatch('regexp_replace_all', 'sozialmonitor')(text, pattern, replacement)) }}
 {%- endmacro %}
@@ -58,7 +73,8 @@ assigned as (
         a.block_id
     from {{ records }} as r
     left join addresses as a
-        on a.street_name_normalized = r.street_name_normalized
+        on {{ same_gemeinde('a', 'r') }}
+        and a.street_name_normalized = r.street_name_normalized
         and a.house_number = r.house_number
         and a.house_number_suffix = coalesce(r.house_number_suffix, '')
         and {{ valid_at('a', 'r.stichtag') }}

@@ -198,6 +198,26 @@ def render_sources_yml(contracts_dir: Path) -> str:
     return header + yaml.dump(document, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=110)
 
 
+def render_deployment_macro(contracts_dir: Path) -> str:
+    """The raw tables that carry a Gemeinde (the sources each Stadt of a Kreis delivers on its own,
+    and those whose records name their Gemeinde in a column `gemeinde`), as a Jinja macro: the
+    staging models take the Gemeinde from them and a null Gemeinde elsewhere, so that one project
+    serves a single city and a Kreis."""
+    with_gemeinde = []
+    for path in sorted(Path(contracts_dir).glob("*.yml")):
+        contract = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        columns = {c.get("name") for c in contract.get("columns") or []}
+        if contract.get("delivered_per") == "gemeinde" or "gemeinde" in columns:
+            with_gemeinde.append(contract["source"])
+    return (
+        "{#- GENERATED from the source contracts (SOZIALMONITOR_CONTRACTS_DIR) by `sozialmonitor catalogue`\n"
+        "    (also run before every dbt invocation). Not tracked by git. Do not edit: change the contracts. -#}\n"
+        "{% macro gemeinde_sources() %}\n"
+        f"{{{{ return({json.dumps(with_gemeinde)}) }}}}\n"
+        "{% endmacro %}\n"
+    )
+
+
 def rendered_files(
     cat: Catalogue, public_levels: list[str], all_levels: list[str], contracts_dir: Path | None = None
 ) -> dict[Path, str]:
@@ -227,18 +247,22 @@ def rendered_files(
         MACROS / "catalogue.sql": render_macro(cat),
         MODELS / "_indicator_views.yml": render_views_yml(cat, public_levels, all_levels),
         MODELS / "_sources.yml": render_sources_yml(contracts_dir or DEFAULT_CONTRACTS_DIR),
+        MACROS / "deployment.sql": render_deployment_macro(contracts_dir or DEFAULT_CONTRACTS_DIR),
     }
 
 
-def project_levels(dbt_project_dir: Path) -> tuple[list[str], list[str]]:
-    """(all levels, public levels) from dbt_project.yml's vars."""
-    project = read_project_vars(dbt_project_dir)
+def project_levels(dbt_project_dir: Path, vars_file: Path | None = None) -> tuple[list[str], list[str]]:
+    """(all levels, public levels) from dbt_project.yml's vars (and a deployment's over them)."""
+    project = read_project_vars(dbt_project_dir, vars_file)
     return project.levels, list(project.public_levels)
 
 
-def generate(dbt_project_dir: Path, contracts_dir: Path | None = None, check_only: bool = False) -> list[Path]:
-    """Render the generated files; returns those that changed (with check_only: would change)."""
-    levels, public = project_levels(dbt_project_dir)
+def generate(
+    dbt_project_dir: Path, contracts_dir: Path | None = None, check_only: bool = False, vars_file: Path | None = None
+) -> list[Path]:
+    """Render the generated files; returns those that changed (with check_only: would change).
+    `vars_file`: a deployment's vars (Settings.vars_file), e.g. a Kreis's levels."""
+    levels, public = project_levels(dbt_project_dir, vars_file)
     cat = load(default_path(dbt_project_dir), contracts_dir, levels)
     changed = []
     for rel, content in rendered_files(cat, public, levels, contracts_dir).items():

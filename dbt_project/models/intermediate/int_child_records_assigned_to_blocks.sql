@@ -4,7 +4,7 @@
 {{ config(**stichtag_incremental()) }}
 with school_entry as (
     select
-        'gesundheitsamt_seu' as source, stichtag, record_id, street_name_normalized, house_number,
+        'gesundheitsamt_seu' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, cast(null as integer) as age, has_language_support_need, is_overweight,
         has_motor_findings, booklet_presented, checkups_incomplete, has_non_german_family_language,
         cast(null as boolean) as is_gymnasium, _record_key
@@ -14,7 +14,7 @@ with school_entry as (
 
 daycare as (
     select
-        'jugendamt_kita' as source, stichtag, record_id, street_name_normalized, house_number,
+        'jugendamt_kita' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, cast(age as integer) as age, null as has_language_support_need,
         null as is_overweight, null as has_motor_findings, null as booklet_presented,
         null as checkups_incomplete, null as has_non_german_family_language,
@@ -25,7 +25,7 @@ daycare as (
 
 transitions as (
     select
-        'schulamt_uebergaenge' as source, stichtag, record_id, street_name_normalized, house_number,
+        'schulamt_uebergaenge' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, cast(null as integer) as age, null as has_language_support_need,
         null as is_overweight, null as has_motor_findings, null as booklet_presented,
         null as checkups_incomplete, null as has_non_german_family_language, is_gymnasium, _record_key

@@ -26,12 +26,14 @@ assigned as (
         m._source_line
     from movements as m
     left join addresses as f
-        on f.street_key = m.from_street_key
+        on {{ same_gemeinde('f', 'm') }}
+        and f.street_key = m.from_street_key
         and f.house_number = m.from_house_number
         and f.house_number_suffix = m.from_house_number_suffix
         and {{ valid_at('f', 'm.event_date') }}
     left join addresses as t
-        on t.street_key = m.to_street_key
+        on {{ same_gemeinde('t', 'm') }}
+        and t.street_key = m.to_street_key
         and t.house_number = m.to_house_number
         and t.house_number_suffix = m.to_house_number_suffix
         and {{ valid_at('t', 'm.event_date') }}

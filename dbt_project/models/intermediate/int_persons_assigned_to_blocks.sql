@@ -27,7 +27,8 @@ assigned as (
         a.block_id
     from persons as p
     left join addresses as a
-        on a.street_key = p.street_key
+        on {{ same_gemeinde('a', 'p') }}
+        and a.street_key = p.street_key
         and a.house_number = p.house_number
         and a.house_number_suffix = p.house_number_suffix
         and {{ valid_at('a', 'p.stichtag') }}

@@ -4,7 +4,7 @@
 {{ config(**stichtag_incremental()) }}
 with sgb2 as (
     select
-        'jobcenter_sgb2' as source, stichtag, record_id, street_name_normalized, house_number,
+        'jobcenter_sgb2' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, age, is_employable, cast(null as varchar) as benefit_type,
         cast(null as integer) as household_size, months_in_receipt, _record_key
     from {{ ref('stg_jobcenter__sgb2_members') }}
@@ -13,7 +13,7 @@ with sgb2 as (
 
 sgb12 as (
     select
-        'sozialamt_sgb12' as source, stichtag, record_id, street_name_normalized, house_number,
+        'sozialamt_sgb12' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, age, cast(null as boolean) as is_employable, benefit_type,
         cast(null as integer) as household_size, cast(null as integer) as months_in_receipt, _record_key
     from {{ ref('stg_sozialamt__sgb12_cases') }}
@@ -22,7 +22,7 @@ sgb12 as (
 
 wohngeld as (
     select
-        'wohngeld' as source, stichtag, record_id, street_name_normalized, house_number,
+        'wohngeld' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, cast(null as integer) as age, cast(null as boolean) as is_employable,
         cast(null as varchar) as benefit_type, household_size, cast(null as integer) as months_in_receipt,
         _record_key

@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         address_id,
+        {{ gemeinde_of('geo_addresses') }} as gemeinde,
         street_key,
         street_name,
         {{ normalize_street_name('street_name') }} as street_name_normalized,

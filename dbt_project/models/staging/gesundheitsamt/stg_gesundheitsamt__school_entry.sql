@@ -6,6 +6,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('gesundheitsamt_seu') }} as gemeinde,
         exam_number as record_id,
         cast(extract(year from birth_month) as integer) as birth_year,
         cast(extract(month from birth_month) as integer) as birth_month,

@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('jobcenter_sgb2') }} as gemeinde,
         bg_number,
         member_number,
         bg_number || '-' || cast(member_number as varchar) as record_id,

@@ -6,6 +6,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('jugendamt_kita') }} as gemeinde,
         child_number as record_id,
         birth_date,
         -- completed years at the 31.12. Stichtag

@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('register_movements') }} as gemeinde,
         person_key,
         event_type,
         event_date,

@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('register_persons') }} as gemeinde,
         person_key,
         birth_year,
         birth_month,

@@ -6,6 +6,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('schulamt_uebergaenge') }} as gemeinde,
         pupil_number as record_id,
         street_name,
         {{ normalize_street_name('street_name') }} as street_name_normalized,

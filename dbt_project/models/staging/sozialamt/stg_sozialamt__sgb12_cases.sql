@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('sozialamt_sgb12') }} as gemeinde,
         case_number as record_id,
         benefit_type,
         birth_year,

@@ -5,6 +5,7 @@ with source as (
 renamed as (
     select
         stichtag,
+        {{ gemeinde_of('wohngeld') }} as gemeinde,
         application_number as record_id,
         street_name,
         {{ normalize_street_name('street_name') }} as street_name_normalized,
