@@ -285,8 +285,8 @@ def record_counts_sql(config: dict, catalogue: Catalogue) -> str:
     # Stichtag, a small source, or a change explained in gates.yml)
     return _model(
         "gate_record_counts",
-        "source, gemeinde, stichtag",
-        columns=f"""source, gemeinde, stichtag, previous_stichtag, previous_rows, rows, change_pct,
+        "delivery, stichtag",
+        columns=f"""delivery, source, stichtag, previous_stichtag, previous_rows, rows, change_pct,
         {limit_sql} as limit_pct,
         {is_explained} as explained,
         case when {small} or {is_explained} then null

@@ -23,6 +23,8 @@ changes as (
 )
 
 select
+    -- what one file of a Stichtag is: the source, or one Gemeinde's part (loader.delivery_name)
+    source || coalesce('@' || gemeinde, '') as delivery,
     source,
     gemeinde,
     stichtag,
