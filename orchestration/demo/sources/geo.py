@@ -53,7 +53,9 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 
 def blocks(g: Geography, labels: Labels) -> pd.DataFrame:
-    v = np.array(g.viertel_codes, dtype=object)
+    # a level the Gemeinde does not have is None (its internal tiles are never published)
+    v = np.array(g.viertel_codes if g.gemeinde.stadtviertel else [None] * len(g.viertel_codes), dtype=object)
+    bezirke = np.array(g.bezirk_codes if g.gemeinde.stadtbezirke else [None] * len(g.bezirk_codes), dtype=object)
     centroid = g.polygons[:, :4, :].mean(1)
     return pd.DataFrame(
         {
@@ -61,7 +63,7 @@ def blocks(g: Geography, labels: Labels) -> pd.DataFrame:
             "stadtviertel_code_before": v[g.viertel_before],
             "stadtviertel_code_after": v[g.viertel_after],
             "stadtteil_code": np.array(g.stadtteil_codes, dtype=object)[g.stadtteil],
-            "stadtbezirk_code": np.array(g.bezirk_codes, dtype=object)[g.bezirk],
+            "stadtbezirk_code": bezirke[g.bezirk],
             "sozialraum_code": np.array(g.sozialraum_codes, dtype=object)[g.sozialraum],
             "residential": g.residential,
             "postcode": g.postcode.astype(str).astype(object),
@@ -146,11 +148,12 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
         write_csv(folder / "baublock_zuordnung.csv", membership, "utf-8", "\n"),
     ]
     order = np.argsort(g.block_number, kind="stable")
+    codes = g.block_codes
     rings = np.round(g.polygons, 2)
     features = [
         {
             "type": "Feature",
-            "properties": {"Baublock": f"{int(g.block_number[b]):05d}"},
+            "properties": {"Baublock": codes[b]},
             "geometry": {"type": "Polygon", "coordinates": [rings[b].tolist()]},
         }
         for b in order
