@@ -105,8 +105,18 @@ def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Pa
 
 def write_geography(folder: Path, sim: Simulation) -> list[Path]:
     g = sim.raw.geo
-    a = sim.addresses
-    addresses = pd.DataFrame(
+    paths = [
+        write_csv(folder / "adressen.csv", addresses_table(sim.addresses), "utf-8", "\n"),
+        write_csv(folder / "gebietsgliederung.csv", areas_table(sim.areas), "utf-8", "\n"),
+        write_csv(folder / "baublock_zuordnung.csv", membership_table(sim.membership), "utf-8", "\n"),
+    ]
+    paths.append(write_polygons(folder / "baubloecke.geojson", g.block_codes, g.polygons))
+    return paths
+
+
+def addresses_table(a: pd.DataFrame) -> pd.DataFrame:
+    """The address register's file columns from the `addresses` frame."""
+    return pd.DataFrame(
         {
             "Adress_ID": a["address_id"],
             "Strassenschluessel": a["street_key"],
@@ -121,19 +131,27 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
             "Gueltig_bis": german_date(a["valid_to"]),
         }
     )
-    ar = sim.areas
-    areas = pd.DataFrame(
-        {
-            "Ebene": ar["level"],
-            "Schluessel": ar["area_code"],
-            "Name": ar["area_name"],
-            "Oberbezirk": ar["parent_code"],
-            "Gueltig_ab": german_date(ar["valid_from"]),
-            "Gueltig_bis": german_date(ar["valid_to"]),
-        }
+
+
+def areas_table(ar: pd.DataFrame) -> pd.DataFrame:
+    """The Gebietsgliederung's file columns from the `areas` frame; a Kreis's frame has a column
+    parent_level, written as Oberebene after Oberbezirk."""
+    columns = {
+        "Ebene": ar["level"],
+        "Schluessel": ar["area_code"],
+        "Name": ar["area_name"],
+        "Oberbezirk": ar["parent_code"],
+    }
+    if "parent_level" in ar:
+        columns["Oberebene"] = ar["parent_level"]
+    return pd.DataFrame(
+        columns | {"Gueltig_ab": german_date(ar["valid_from"]), "Gueltig_bis": german_date(ar["valid_to"])}
     )
-    m = sim.membership
-    membership = pd.DataFrame(
+
+
+def membership_table(m: pd.DataFrame) -> pd.DataFrame:
+    """The Baublock membership's file columns from the `membership` frame."""
+    return pd.DataFrame(
         {
             "Baublock": m["block_code"],
             "Ebene": m["level"],
@@ -142,14 +160,12 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
             "Gueltig_bis": german_date(m["valid_to"]),
         }
     )
-    paths = [
-        write_csv(folder / "adressen.csv", addresses, "utf-8", "\n"),
-        write_csv(folder / "gebietsgliederung.csv", areas, "utf-8", "\n"),
-        write_csv(folder / "baublock_zuordnung.csv", membership, "utf-8", "\n"),
-    ]
-    order = np.argsort(g.block_number, kind="stable")
-    codes = g.block_codes
-    rings = np.round(g.polygons, 2)
+
+
+def write_polygons(path: Path, codes: np.ndarray, polygons: np.ndarray) -> Path:
+    """The Baublock polygons (closed rings, EPSG:25832) as GeoJSON, ordered by Baublock code."""
+    order = np.argsort(codes, kind="stable")
+    rings = np.round(polygons, 2)
     features = [
         {
             "type": "Feature",
@@ -159,7 +175,6 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
         for b in order
     ]
     collection = {"type": "FeatureCollection", "name": "baubloecke", "crs": CRS, "features": features}
-    geojson = folder / "baubloecke.geojson"
-    geojson.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    paths.append(geojson)
-    return paths
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return path
