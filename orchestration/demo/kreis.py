@@ -1,5 +1,5 @@
 """The Musterkreis: a seeded, deterministic demo Kreis of four to nine Städte, written as a Kreis
-deployment folder (docs: /work/specs/kreis-design.md, issue 18).
+deployment folder (issue 18, "A Kreis and its Städte": its shared design).
 
     from orchestration.demo.kreis import KreisConfig, generate_kreis, simulate_kreis
     kreis = simulate_kreis(KreisConfig())               # the truth, per Stadt and Kreis-wide

@@ -349,3 +349,29 @@ def test_the_kreis_truth_matches_its_gebietsgliederung(kreis, areas, membership)
     blocks = kreis.blocks[kreis.blocks["gemeinde"] == bergheide]
     assert blocks["stadtviertel_code_after"].isna().all() and blocks["stadtteil_code"].notna().all()
     assert kreis.staedte[bergheide].housing.empty
+
+
+# --------------------------------------------------------------------------------------------------
+# the command
+
+
+def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from tests.helpers import settings_for
+
+    env = settings_for(tmp_path / "project").env()
+    target = tmp_path / "mk"
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.output.split())
+    for variable in ("SOZIALMONITOR_RAW_DIR", "SOZIALMONITOR_CONTRACTS_DIR", "SOZIALMONITOR_VARS_FILE"):
+        assert variable in flat
+    assert sorted(p.name for p in target.iterdir()) == ["contracts", "raw", "vars.yml"]
+    assert (target / "raw" / "gebiete" / "adressen_05999004.csv").is_file()
+    again = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
+    assert again.exit_code == 1 and "--force" in again.output
+    refused = runner.invoke(app, ["demo-data", "--kreis", "--out", str(tmp_path / "x")], env=env)
+    assert refused.exit_code == 2 and not (tmp_path / "x").exists()
