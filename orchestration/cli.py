@@ -51,12 +51,33 @@ def demo_data(
         help="Residents per Stadtviertel, about (Berlin's Planungsräume: 7200). Default: the demo's "
         "structure, 2 to 7 Stadtviertel per Stadtteil.",
     ),
+    kreis: bool = typer.Option(
+        False,
+        "--kreis",
+        help="Generate the demo Kreis Musterkreis (four Städte of 20,000 to 80,000 residents) instead of "
+        "Musterstadt, as a Kreis deployment folder (--kreis-dir): raw/ (the extracts), contracts/ (the "
+        "Kreis's contracts) and vars.yml (its dbt vars). Run the Kreis with SOZIALMONITOR_RAW_DIR=DIR/raw "
+        "SOZIALMONITOR_CONTRACTS_DIR=DIR/contracts SOZIALMONITOR_VARS_FILE=DIR/vars.yml. --residents, "
+        "--seed, --viertel-residents and --out are for Musterstadt only.",
+    ),
+    kreis_dir: Path = typer.Option(Path("musterkreis"), help="With --kreis: the Kreis deployment folder DIR."),
+    small: bool = typer.Option(False, help="With --kreis: Städte of 3,000 to 5,000 residents (quick to try)."),
 ) -> None:
-    """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024)."""
+    """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024), or with
+    --kreis the demo Kreis Musterkreis."""
     from .demo import DemoConfig, contracts_for, generate, viertel_code_digits
     from .locking import run_lock
     from .pipeline import needs_demo
 
+    if kreis:
+        if out is not None:
+            raise typer.BadParameter(
+                "--out is for Musterstadt; the Kreis is written to --kreis-dir", param_hint="--out"
+            )
+        _demo_kreis(kreis_dir, small, force)
+        return
+    if small:
+        raise typer.BadParameter("--small needs --kreis", param_hint="--small")
     try:
         config = DemoConfig(residents=residents, seed=seed, viertel_residents=viertel_residents)
     except ValueError as exc:
@@ -85,6 +106,36 @@ def demo_data(
             f"[yellow]![/] The Stadtviertel codes have {viertel_code_digits(target)} digits: the contracts for "
             f"them are in {own}. Read this city with SOZIALMONITOR_CONTRACTS_DIR={own}"
         )
+
+
+def _demo_kreis(folder: Path, small: bool, force: bool) -> None:
+    """sozialmonitor demo-data --kreis: the Musterkreis's deployment folder."""
+    from .demo import KreisConfig, generate_kreis
+    from .locking import run_lock
+    from .pipeline import needs_demo
+
+    config = KreisConfig.small() if small else KreisConfig()
+    settings = _settings()
+    raw = folder / "raw"
+    started = time.perf_counter()
+    try:
+        # under the run lock, as for Musterstadt: a run may be reading this raw/ folder
+        with run_lock(settings.warehouse_path, purpose="demo data"):
+            if not force and not needs_demo(settings.with_paths(raw_dir=raw)):
+                err.print(f"[yellow]{raw} already holds extracts; use --force to overwrite them.[/]")
+                raise typer.Exit(1)
+            with console.status(f"Generating {config.name} with {len(config.staedte)} Städte …"):
+                paths = generate_kreis(folder, config)  # contracts adapted from orchestration/contracts
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
+    staedte = ", ".join(f"{s.name} ({s.ags}, {s.residents:,})" for s in config.staedte)
+    folder, raw = folder.resolve(), raw.resolve()
+    console.print(
+        f"[green]✓[/] {config.name}: {len(paths)} files for {staedte} written to {folder} "
+        f"in {time.perf_counter() - started:.1f} s\n"
+        f"  Run it with SOZIALMONITOR_RAW_DIR={raw} SOZIALMONITOR_CONTRACTS_DIR={folder / 'contracts'} "
+        f"SOZIALMONITOR_VARS_FILE={folder / 'vars.yml'}"
+    )
 
 
 @app.command()

@@ -23,6 +23,10 @@ Thin orchestration: `truth` (`simulate()`: the shared simulation, then every sou
 files, then the demo marker). Helpers: `frames` (frame columns), `files` (German numbers, CSV),
 `xlsx` (reproducible workbooks), `contracts` (the contracts for a city whose Stadtviertel codes are
 longer than the demo's).
+
+The Musterkreis: `kreis` (`simulate_kreis()`, `generate_kreis()`: four to nine Städte, each simulated
+as Musterstadt is with a `Gemeinde` identity of config.py that gives it Kreis-unique codes, written
+as a Kreis deployment folder with raw/, contracts/ and vars.yml).
 """
 
 from __future__ import annotations
@@ -30,7 +34,19 @@ from __future__ import annotations
 from .config import DemoConfig
 from .contracts import contracts_for, viertel_code_digits
 from .extracts import generate
+from .kreis import KreisConfig, KreisSimulation, generate_kreis, simulate_kreis
 from .simulation import Simulation
 from .truth import simulate
 
-__all__ = ["DemoConfig", "Simulation", "contracts_for", "generate", "simulate", "viertel_code_digits"]
+__all__ = [
+    "DemoConfig",
+    "KreisConfig",
+    "KreisSimulation",
+    "Simulation",
+    "contracts_for",
+    "generate",
+    "generate_kreis",
+    "simulate",
+    "simulate_kreis",
+    "viertel_code_digits",
+]

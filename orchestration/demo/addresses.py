@@ -37,8 +37,17 @@ def _segments(length: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     return out
 
 
-def build_streets(nx: int, ny: int, col_edges: np.ndarray, row_edges: np.ndarray, rng: np.random.Generator) -> dict:
-    """Street segments along the horizontal and vertical grid lines, with numbering direction."""
+def build_streets(
+    nx: int,
+    ny: int,
+    col_edges: np.ndarray,
+    row_edges: np.ndarray,
+    rng: np.random.Generator,
+    centre: tuple[float, float] = (CENTRE_X, CENTRE_Y),
+) -> dict:
+    """Street segments along the horizontal and vertical grid lines, numbered from the end nearer
+    to the city's centre."""
+    centre_x, centre_y = centre
     h_street = np.full((ny + 1, nx), -1, dtype=np.int64)
     v_street = np.full((nx + 1, ny), -1, dtype=np.int64)
     direction: list[int] = []
@@ -47,16 +56,16 @@ def build_streets(nx: int, ny: int, col_edges: np.ndarray, row_edges: np.ndarray
         for a, b in _segments(nx, rng):
             sid = len(direction)
             h_street[j, a:b] = sid
-            start = np.hypot(col_edges[a] - CENTRE_X, y - CENTRE_Y)
-            end = np.hypot(col_edges[b] - CENTRE_X, y - CENTRE_Y)
+            start = np.hypot(col_edges[a] - centre_x, y - centre_y)
+            end = np.hypot(col_edges[b] - centre_x, y - centre_y)
             direction.append(1 if start <= end else -1)
     for i in range(nx + 1):
         x = col_edges[i]
         for a, b in _segments(ny, rng):
             sid = len(direction)
             v_street[i, a:b] = sid
-            start = np.hypot(x - CENTRE_X, row_edges[a] - CENTRE_Y)
-            end = np.hypot(x - CENTRE_X, row_edges[b] - CENTRE_Y)
+            start = np.hypot(x - centre_x, row_edges[a] - centre_y)
+            end = np.hypot(x - centre_x, row_edges[b] - centre_y)
             direction.append(1 if start <= end else -1)
     n = len(direction)
     pool = names.street_name_pool(needed=n - len(names.CLASSIC_STREETS))

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import households as hhmod
 from .population import City, Snapshot
-from .streams import Streams, affine_codes, month_start, year_end, year_start
+from .streams import Streams, case_numbers, month_start, year_end, year_start
 
 SGB2_QUOTA = {2019: 0.102, 2020: 0.104, 2021: 0.101, 2022: 0.099, 2023: 0.106, 2024: 0.108}
 GSIAE_QUOTA = 0.042  # of persons aged 65+
@@ -209,7 +209,7 @@ class Benefits:
         income_cut = np.where(rent_rng.random(len(size)) < 0.25, rent_rng.uniform(0.2, 0.7, len(size)), 0.0)
         amount = (base + rent[hh] / size[hh]) * (1 - income_cut[hh]) * np.exp(rng.normal(0.0, 0.05, len(hh)))
         amount = np.round(np.maximum(amount, 0.0), 2)
-        bg_code = affine_codes(hh, 10**7, self.streams.get("bg_numbers"))
+        bg_code = case_numbers(hh, 10**7, self.streams.get("bg_numbers"), self.city.geo.gemeinde.number_slot)
         address = self._typed(rng, h.addr[hh], hh)
         return Sgb2Year(
             pid=pid,
@@ -307,7 +307,9 @@ class Benefits:
         dropped = np.setdiff1d(np.flatnonzero(p.s12_type > 0), ids)
         p.s12_type[dropped] = 0
         p.s12_type[ids] = kind
-        case_code = affine_codes(p.s12_case[ids], 10**6, self.streams.get("s12_numbers"))
+        case_code = case_numbers(
+            p.s12_case[ids], 10**6, self.streams.get("s12_numbers"), self.city.geo.gemeinde.number_slot
+        )
         address = self._typed(rng, snap.addr[rows], ids)
         return Sgb12Year(pid=ids, kind=kind, case_code=case_code, start=p.s12_start[ids].copy(), address=address)
 
@@ -320,7 +322,7 @@ class Benefits:
         amount = np.round(np.clip(amount, 20.0, 1500.0), 2)
         month = rng.integers(1, 13, len(wg))
         until = month_start(np.full(len(wg), year + 1), month + 1) - 1  # last day of that month
-        code = affine_codes(wg, 10**7, self.streams.get("wg_numbers"))
+        code = case_numbers(wg, 10**7, self.streams.get("wg_numbers"), self.city.geo.gemeinde.number_slot)
         address = self._typed(rng, h.addr[wg], wg)
         return WohngeldYear(
             hh=wg, application_code=code, size=hsize, amount=amount, approved_until=until, address=address

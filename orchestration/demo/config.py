@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date
+
+from . import names
 
 DEFAULT_STICHTAGE: tuple[str, ...] = (
     "2019-12-31",
@@ -25,10 +28,81 @@ STADTTEILE_PER_BEZIRK: tuple[int, ...] = (3, 4, 3, 4, 3, 3)  # 20 Stadtteile
 N_STADTTEILE = sum(STADTTEILE_PER_BEZIRK)
 N_SOZIALRAUM_COLUMNS = 4
 N_SOZIALRAUM_ROWS = 2  # 8 Sozialräume
+# A Gemeinde without Stadtbezirke: its north and south halves (internal only, never published) hold
+# three Gemeindeteile each.
+STADTTEILE_WITHOUT_BEZIRKE: tuple[int, ...] = (3, 3)
 RESIDENTS_PER_BLOCK = 100
 RESIDENTS_PER_ADDRESS = 6.5
 MIN_BLOCKS = 120
 MIN_VIERTEL_RESIDENTS = 10 * RESIDENTS_PER_BLOCK
+
+
+@dataclass(frozen=True)
+class Gemeinde:
+    """Who the simulated Stadt is. The default is Musterstadt alone; a Stadt of a Kreis (kreis.py)
+    gets its AGS and a code prefix, so that simulating it yields Kreis-unique codes directly.
+
+    ags: Amtlicher Gemeindeschlüssel (8 digits), the code of the Gemeinde unit.
+    name: the Stadt's name (Gebietsgliederung, BA title, planning note).
+    code_prefix: '' or three digits put before every area code below the Gemeinde ('004' + '01'),
+        every Baublock code ('004' + '00001') and every address id ('A' + '004' + '000001').
+    offset_m: (east, north) shift of the whole Stadt in metres (EPSG:25832), so that the Städte of
+        a Kreis lie side by side.
+    stadtbezirke: whether the Stadt has Stadtbezirke; without, its Stadtteile (Gemeindeteile, six of
+        them) have the Gemeinde as parent.
+    stadtviertel: whether the Stadt has Stadtviertel; without, its Baublöcke are assigned directly to
+        the Stadtteile (and no Stadtviertel is recut).
+    postcode_base: a Baublock's postcode is this + 100 × its (internal) Stadtbezirk's number + 10 ×
+        half its Stadtteil's rank in the Stadtbezirk: Städte of a Kreis get their own postcodes.
+    number_slot: None, or the digit 0–9 that leads every case, household, child and pupil number of
+        the Stadt, so that a Kreis-wide department's numbers never collide between its Städte.
+    sozialraum_columns: Sozialräume per row (two rows).
+    sozialraum_codes: the code of each Sozialraum (north row west to east, then the south row);
+        None = 'SR01'…. A Kreis gives two neighbouring Städte one shared code: a Sozialraum across the
+        Gemeinde border.
+    """
+
+    ags: str = names.GEMEINDE_CODE
+    name: str = names.GEMEINDE_NAME
+    code_prefix: str = ""
+    offset_m: tuple[float, float] = (0.0, 0.0)
+    stadtbezirke: bool = True
+    stadtviertel: bool = True
+    postcode_base: int = 98_000
+    number_slot: int | None = None
+    sozialraum_columns: int = N_SOZIALRAUM_COLUMNS
+    sozialraum_codes: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{8}", self.ags):
+            raise ValueError(f"ags={self.ags!r}: an Amtlicher Gemeindeschlüssel has 8 digits")
+        if not re.fullmatch(r"(\d{3})?", self.code_prefix):
+            raise ValueError(f"code_prefix={self.code_prefix!r}: empty or three digits")
+        if self.number_slot is not None and not 0 <= self.number_slot <= 9:
+            raise ValueError(f"number_slot={self.number_slot}: a digit from 0 to 9")
+        if not 1 <= self.sozialraum_columns <= 6:
+            raise ValueError(f"sozialraum_columns={self.sozialraum_columns}: from 1 to 6")
+        n = self.sozialraum_columns * N_SOZIALRAUM_ROWS
+        if self.sozialraum_codes is not None and len(self.sozialraum_codes) != n:
+            raise ValueError(f"sozialraum_codes: {len(self.sozialraum_codes)} codes for {n} Sozialräume")
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The nested levels the Stadt has, smallest first."""
+        return tuple(
+            level
+            for level, present in (
+                ("stadtviertel", self.stadtviertel),
+                ("stadtteil", True),
+                ("stadtbezirk", self.stadtbezirke),
+                ("gemeinde", True),
+            )
+            if present
+        )
+
+    @property
+    def stadtteile_per_bezirk(self) -> tuple[int, ...]:
+        return STADTTEILE_PER_BEZIRK if self.stadtbezirke else STADTTEILE_WITHOUT_BEZIRKE
 
 
 @dataclass(frozen=True)
@@ -43,12 +117,14 @@ class DemoConfig:
         7,200 each). Default (None): the demo's structure, 2 to 7 Stadtviertel per Stadtteil,
         growing with the square root of the residents. Stadtviertel codes get two digits where a
         Stadtteil has more than nine.
+    gemeinde: who the Stadt is (default: Musterstadt alone; see `Gemeinde`).
     """
 
     residents: int = 100_000
     seed: int = 20241231
     stichtage: tuple[str, ...] = DEFAULT_STICHTAGE
     viertel_residents: int | None = None
+    gemeinde: Gemeinde = field(default_factory=Gemeinde)
 
     def __post_init__(self) -> None:
         if self.residents < 1_000:
@@ -104,5 +180,5 @@ def sizes_for(residents: int, viertel_residents: int | None = None) -> Sizes:
     if viertel_residents is None:
         viertel = min(7, max(2, round(4 * math.sqrt(residents / 100_000))))
         return Sizes(nx=nx, ny=ny, n_addresses=addresses, viertel_per_stadtteil=viertel)
-    viertel = max(2, round(residents / (viertel_residents * N_STADTTEILE)))
+    viertel = max(2, round(residents / (viertel_residents * N_STADTTEILE)))  # the demo's 20 Stadtteile
     return Sizes(nx=nx, ny=ny, n_addresses=addresses, viertel_per_stadtteil=viertel, max_viertel_per_stadtteil=99)

@@ -35,7 +35,7 @@ from .config import DemoConfig
 from .sources import SOURCES
 from .truth import simulate
 
-__all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate"]
+__all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate", "write_demo_marker"]
 
 # The warehouse recognises these names without importing the generator: orchestration.pseudonyms
 # (DEMO_MARKER) and orchestration.pipeline (GENERATING_MARKER) keep a copy, held equal by tests/demo.
@@ -64,16 +64,22 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
             written += source.write(out, sim, con)
     finally:
         con.close()
-    # Marks raw/ as the demo city: only then may ingestion fall back to the published demo key.
-    # It lists every written file with its SHA-256: the demo key is refused for any other file.
+    write_demo_marker(out, written, "Musterstadt")
+    (out / GENERATING_MARKER).unlink()
+    return sorted(written)
+
+
+def write_demo_marker(out: Path, written: list[Path], name: str) -> Path:
+    """Marks raw/ as demo data: only then may ingestion fall back to the published demo key. It
+    lists every written file with its SHA-256: the demo key is refused for any other file."""
     listing = "".join(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}\n" for p in sorted(written)
     )
-    (out / DEMO_MARKER).write_text(
-        "Musterstadt: simulated extracts. Ingestion pseudonymises them with the published demo key\n"
+    marker = out / DEMO_MARKER
+    marker.write_text(
+        f"{name}: simulated extracts. Ingestion pseudonymises them with the published demo key\n"
         "(orchestration/demo/demo_pseudonym.key), and only the files listed below, unchanged.\n"
         "Never put real extracts into this folder.\n" + listing,
         encoding="utf-8",
     )
-    (out / GENERATING_MARKER).unlink()
-    return sorted(written)
+    return marker

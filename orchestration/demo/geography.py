@@ -1,10 +1,15 @@
 """The spatial model of Musterstadt: Baublöcke, nested areas, Sozialräume, streets and addresses.
 
 The city is a grid of slightly irregular rectangular Baublöcke separated by streets (EPSG:25832,
-centred near x=380000, y=5700000). Areas are contiguous rectangular tiles of that grid, nested
-Baublock ⊂ Stadtviertel ⊂ Stadtteil ⊂ Stadtbezirk ⊂ Gemeinde. Sozialräume are a second, non-nested
-tiling whose borders are offset from the Stadtteil borders. One Stadtviertel is recut on
-01.01.2022. Streets and addresses come from `addresses`.
+centred near x=380000, y=5700000, or shifted by its Gemeinde's offset in a Kreis). Areas are
+contiguous rectangular tiles of that grid, nested Baublock ⊂ Stadtviertel ⊂ Stadtteil ⊂ Stadtbezirk
+⊂ Gemeinde. Sozialräume are a second, non-nested tiling whose borders are offset from the Stadtteil
+borders. One Stadtviertel is recut on 01.01.2022. Streets and addresses come from `addresses`.
+
+Who the city is comes from its `Gemeinde` (config.py): AGS and name, the prefix of its codes, which
+levels it publishes. A Gemeinde without Stadtbezirke or Stadtviertel is partitioned all the same
+(the grid needs the tiles), but the missing level is never published: its Stadtteile hang on the
+Gemeinde, its Baublöcke on the Stadtteile.
 
 Address indices: 0..n_real-1 are the register's addresses; the "phantom" addresses behind them
 exist in the city (people live there) but not in the address register, so any record that carries
@@ -23,10 +28,9 @@ from . import names
 from .addresses import CENTRE_X, CENTRE_Y, STREET_WIDTH, build_addresses, build_streets
 from .config import (
     BASE_VALID_FROM,
-    N_SOZIALRAUM_COLUMNS,
     N_SOZIALRAUM_ROWS,
     RECUT_DATE,
-    STADTTEILE_PER_BEZIRK,
+    Gemeinde,
     Sizes,
 )
 from .streams import Streams
@@ -44,7 +48,7 @@ class Geography:
     ny: int
     col_edges: np.ndarray
     row_edges: np.ndarray
-    block_number: np.ndarray  # 1-based number behind the 5-digit Baublock code
+    block_number: np.ndarray  # 1-based number behind the 5 digits of the Baublock code
     polygons: np.ndarray  # (blocks, 5, 2) closed counter-clockwise rings
     residential: np.ndarray
     bezirk: np.ndarray
@@ -81,6 +85,7 @@ class Geography:
     addr_postcode: np.ndarray
     addr_weight: np.ndarray
     n_real_addresses: int
+    gemeinde: Gemeinde
 
     @property
     def n_blocks(self) -> int:
@@ -88,27 +93,35 @@ class Geography:
 
     @property
     def block_codes(self) -> np.ndarray:
-        return np.array([f"{n:05d}" for n in self.block_number], dtype=object)
+        prefix = self.gemeinde.code_prefix
+        return np.array([f"{prefix}{n:05d}" for n in self.block_number], dtype=object)
 
     @property
     def address_ids(self) -> np.ndarray:
-        """'A000001'… for register addresses, 'U00001'… for the phantom ones."""
+        """'A000001'… for register addresses, 'U00001'… for the phantom ones (in a Kreis with the
+        Gemeinde's prefix after the letter: 'A004000001')."""
         n_real = self.n_real_addresses
         n_all = len(self.addr_street)
-        real = [f"A{i + 1:06d}" for i in range(n_real)]
-        phantom = [f"U{i + 1:05d}" for i in range(n_all - n_real)]
+        prefix = self.gemeinde.code_prefix
+        real = [f"A{prefix}{i + 1:06d}" for i in range(n_real)]
+        phantom = [f"U{prefix}{i + 1:05d}" for i in range(n_all - n_real)]
         return np.array(real + phantom, dtype=object)
 
 
-def build_geography(sizes: Sizes, streams: Streams) -> Geography:
+def build_geography(sizes: Sizes, streams: Streams, gemeinde: Gemeinde | None = None) -> Geography:
+    gemeinde = gemeinde or Gemeinde()
     nx, ny = sizes.nx, sizes.ny
-    col_edges, row_edges, polygons = _grid(nx, ny, streams.get("grid"))
-    part = _partition(nx, ny, sizes.viertel_per_stadtteil, sizes.max_viertel_per_stadtteil, streams.get("partition"))
-    sozialraum = _sozialraeume(nx, ny, part["stadtteil"], part["bezirk_row_cut"], streams)
+    centre = (CENTRE_X + gemeinde.offset_m[0], CENTRE_Y + gemeinde.offset_m[1])
+    col_edges, row_edges, polygons = _grid(nx, ny, centre, streams.get("grid"))
+    part = _partition(
+        nx, ny, sizes.viertel_per_stadtteil, sizes.max_viertel_per_stadtteil, gemeinde, streams.get("partition")
+    )
+    n_sr_cols = gemeinde.sozialraum_columns
+    sozialraum = _sozialraeume(nx, ny, part["stadtteil"], part["bezirk_row_cut"], n_sr_cols, streams)
     traits = _traits(nx, ny, part["stadtteil"], len(part["stadtteil_codes"]), streams.get("traits"))
     residential = _residential(part["viertel_before"], part["viertel_after"], streams.get("residential"))
-    postcode = 98_000 + 100 * (part["bezirk"] + 1) + 10 * (part["stadtteil_rank"] // 2)
-    streets = build_streets(nx, ny, col_edges, row_edges, streams.get("streets"))
+    postcode = gemeinde.postcode_base + 100 * (part["bezirk"] + 1) + 10 * (part["stadtteil_rank"] // 2)
+    streets = build_streets(nx, ny, col_edges, row_edges, streams.get("streets"), centre)
     addresses = build_addresses(
         nx,
         col_edges,
@@ -120,7 +133,7 @@ def build_geography(sizes: Sizes, streams: Streams) -> Geography:
         sizes.n_addresses,
         streams.get("addresses"),
     )
-    sr_codes = [f"SR{k + 1:02d}" for k in range(N_SOZIALRAUM_ROWS * N_SOZIALRAUM_COLUMNS)]
+    sr_codes = list(gemeinde.sozialraum_codes or (f"SR{k + 1:02d}" for k in range(N_SOZIALRAUM_ROWS * n_sr_cols)))
     sr_names = _sozialraum_names(sozialraum, part["stadtteil"], part["stadtteil_names"])
     number = ((ny - 1 - np.arange(nx * ny) // nx) * nx + np.arange(nx * ny) % nx + 1).astype(np.int64)
     return Geography(
@@ -142,7 +155,7 @@ def build_geography(sizes: Sizes, streams: Streams) -> Geography:
         density=traits["density"],
         postcode=postcode.astype(np.int64),
         bezirk_codes=part["bezirk_codes"],
-        bezirk_names=list(names.BEZIRK_NAMES),
+        bezirk_names=part["bezirk_names"],
         stadtteil_codes=part["stadtteil_codes"],
         stadtteil_names=part["stadtteil_names"],
         stadtteil_bezirk=part["stadtteil_bezirk"],
@@ -165,6 +178,7 @@ def build_geography(sizes: Sizes, streams: Streams) -> Geography:
         addr_postcode=addresses["postcode"],
         addr_weight=addresses["weight"],
         n_real_addresses=addresses["n_real"],
+        gemeinde=gemeinde,
     )
 
 
@@ -172,13 +186,15 @@ def build_geography(sizes: Sizes, streams: Streams) -> Geography:
 # grid and polygons
 
 
-def _grid(nx: int, ny: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _grid(
+    nx: int, ny: int, centre: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     widths = rng.uniform(110.0, 170.0, nx)
     heights = rng.uniform(90.0, 140.0, ny)
     col_edges = np.concatenate([[0.0], np.cumsum(widths)])
     row_edges = np.concatenate([[0.0], np.cumsum(heights)])
-    col_edges += CENTRE_X - col_edges[-1] / 2
-    row_edges += CENTRE_Y - row_edges[-1] / 2
+    col_edges += centre[0] - col_edges[-1] / 2
+    row_edges += centre[1] - row_edges[-1] / 2
     cols = np.arange(nx * ny) % nx
     rows = np.arange(nx * ny) // nx
     half = STREET_WIDTH / 2
@@ -245,9 +261,19 @@ def _north_west_first(rects: list[Rect]) -> list[Rect]:
 
 
 def _partition(
-    nx: int, ny: int, viertel_per_stadtteil: int, max_viertel_per_stadtteil: int, rng: np.random.Generator
+    nx: int,
+    ny: int,
+    viertel_per_stadtteil: int,
+    max_viertel_per_stadtteil: int,
+    gemeinde: Gemeinde,
+    rng: np.random.Generator,
 ) -> dict:
-    n_bezirke = len(STADTTEILE_PER_BEZIRK)
+    """Stadtbezirke (two rows of them), Stadtteile, Stadtviertel and the recut. A Gemeinde without
+    Stadtbezirke gets two internal halves instead, which only place its Gemeindeteile; its
+    Gemeindeteile are numbered through ('001'…) rather than within their Stadtbezirk ('011'…)."""
+    prefix = gemeinde.code_prefix
+    per_bezirk = gemeinde.stadtteile_per_bezirk
+    n_bezirke = len(per_bezirk)
     rows = _split((0, nx, 0, ny), 2, rng, min_cells=1, axis=1)  # south, north
     bezirk_rects = []
     for half in (rows[1], rows[0]):  # north row first
@@ -261,7 +287,7 @@ def _partition(
     st_names: list[str] = []
     st_bezirk: list[int] = []
     st_rects: list[Rect] = []
-    counts = rng.permutation(np.array(STADTTEILE_PER_BEZIRK))
+    counts = rng.permutation(np.array(per_bezirk))
     name_order = rng.permutation(len(names.STADTTEIL_NAMES))
     for b, rect in enumerate(bezirk_rects):
         i0, i1, j0, j1 = rect
@@ -273,7 +299,7 @@ def _partition(
             p0, p1, q0, q1 = part
             grid_stadtteil[q0:q1, p0:p1] = s
             grid_stadtteil_rank[q0:q1, p0:p1] = t
-            st_codes.append(f"{b + 1:02d}{t + 1}")
+            st_codes.append(f"{prefix}{b + 1:02d}{t + 1}" if gemeinde.stadtbezirke else f"{prefix}{s + 1:03d}")
             st_names.append(names.STADTTEIL_NAMES[int(name_order[s])])
             st_bezirk.append(b)
             st_rects.append(part)
@@ -330,7 +356,10 @@ def _partition(
         "stadtteil_rank": grid_stadtteil_rank.ravel(),
         "viertel_before": grid_viertel.ravel(),
         "viertel_after": grid_after.ravel(),
-        "bezirk_codes": [f"{b + 1:02d}" for b in range(len(bezirk_rects))],
+        "bezirk_codes": [f"{prefix}{b + 1:02d}" for b in range(len(bezirk_rects))],
+        "bezirk_names": list(names.BEZIRK_NAMES)
+        if len(bezirk_rects) == len(names.BEZIRK_NAMES)
+        else [f"Bezirk {b + 1}" for b in range(len(bezirk_rects))],
         "bezirk_row_cut": bezirk_row_cut,
         "stadtteil_codes": st_codes,
         "stadtteil_names": st_names,
@@ -358,10 +387,12 @@ def _wiggle(n: int, amplitude: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _sozialraeume(nx: int, ny: int, stadtteil: np.ndarray, bezirk_row_cut: int, streams: Streams) -> np.ndarray:
+def _sozialraeume(
+    nx: int, ny: int, stadtteil: np.ndarray, bezirk_row_cut: int, n_cols: int, streams: Streams
+) -> np.ndarray:
     """Columns × rows of Sozialräume with staircase borders that cross Stadtteil borders."""
     grid_st = stadtteil.reshape(ny, nx)
-    n_cols, n_rows = N_SOZIALRAUM_COLUMNS, N_SOZIALRAUM_ROWS
+    n_rows = N_SOZIALRAUM_ROWS
     ii, jj = np.meshgrid(np.arange(nx), np.arange(ny))
     for attempt in range(200):
         rng = streams.get("sozialraum", attempt)
@@ -459,12 +490,17 @@ def areas_frame(geo: Geography) -> pd.DataFrame:
     base = pd.Timestamp(BASE_VALID_FROM)
     recut = pd.Timestamp(RECUT_DATE)
     before_recut = recut - pd.Timedelta(days=1)
-    rows: list[tuple] = [("gemeinde", names.GEMEINDE_CODE, names.GEMEINDE_NAME, None, base, pd.NaT)]
-    for code, name in zip(geo.bezirk_codes, geo.bezirk_names, strict=True):
-        rows.append(("stadtbezirk", code, name, names.GEMEINDE_CODE, base, pd.NaT))
+    gemeinde = geo.gemeinde
+    rows: list[tuple] = [("gemeinde", gemeinde.ags, gemeinde.name, None, base, pd.NaT)]
+    if gemeinde.stadtbezirke:
+        for code, name in zip(geo.bezirk_codes, geo.bezirk_names, strict=True):
+            rows.append(("stadtbezirk", code, name, gemeinde.ags, base, pd.NaT))
     for code, name, b in zip(geo.stadtteil_codes, geo.stadtteil_names, geo.stadtteil_bezirk, strict=True):
-        rows.append(("stadtteil", code, name, geo.bezirk_codes[b], base, pd.NaT))
-    for v, (code, name, s) in enumerate(zip(geo.viertel_codes, geo.viertel_names, geo.viertel_stadtteil, strict=True)):
+        rows.append(
+            ("stadtteil", code, name, geo.bezirk_codes[b] if gemeinde.stadtbezirke else gemeinde.ags, base, pd.NaT)
+        )
+    viertel = zip(geo.viertel_codes, geo.viertel_names, geo.viertel_stadtteil, strict=True)
+    for v, (code, name, s) in enumerate(viertel if gemeinde.stadtviertel else ()):
         parent = geo.stadtteil_codes[s]
         if v == geo.recut_viertel:
             rows.append(("stadtviertel", code, name, parent, base, before_recut))
@@ -473,7 +509,7 @@ def areas_frame(geo: Geography) -> pd.DataFrame:
         else:
             rows.append(("stadtviertel", code, name, parent, base, pd.NaT))
     for code, name in zip(geo.sozialraum_codes, geo.sozialraum_names, strict=True):
-        rows.append(("sozialraum", code, name, names.GEMEINDE_CODE, base, pd.NaT))
+        rows.append(("sozialraum", code, name, gemeinde.ags, base, pd.NaT))
     frame = pd.DataFrame(rows, columns=["level", "area_code", "area_name", "parent_code", "valid_from", "valid_to"])
     frame["valid_from"] = pd.to_datetime(frame["valid_from"]).astype("datetime64[s]")
     frame["valid_to"] = pd.to_datetime(frame["valid_to"]).astype("datetime64[s]")
@@ -481,51 +517,35 @@ def areas_frame(geo: Geography) -> pd.DataFrame:
 
 
 def membership_frame(geo: Geography) -> pd.DataFrame:
-    """baublock_zuordnung as a typed frame: Stadtviertel (two rows for recut blocks) and Sozialraum."""
+    """baublock_zuordnung as a typed frame: Stadtviertel (two rows for recut blocks) and Sozialraum;
+    in a Gemeinde without Stadtviertel the Stadtteil instead of the Stadtviertel (never recut)."""
     codes = geo.block_codes
     base = np.datetime64(BASE_VALID_FROM.isoformat(), "s")
     recut = np.datetime64(RECUT_DATE.isoformat(), "s")
     nat = np.datetime64("NaT", "s")
-    v_codes = np.array(geo.viertel_codes, dtype=object)
-    recut_blocks = geo.viertel_before != geo.viertel_after
-    parts = [
-        pd.DataFrame(
-            {
-                "block_code": codes[~recut_blocks],
-                "level": "stadtviertel",
-                "area_code": v_codes[geo.viertel_before[~recut_blocks]],
-                "valid_from": base,
-                "valid_to": nat,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "block_code": codes[recut_blocks],
-                "level": "stadtviertel",
-                "area_code": v_codes[geo.viertel_before[recut_blocks]],
-                "valid_from": base,
-                "valid_to": recut - np.timedelta64(1, "D"),
-            }
-        ),
-        pd.DataFrame(
-            {
-                "block_code": codes[recut_blocks],
-                "level": "stadtviertel",
-                "area_code": v_codes[geo.viertel_after[recut_blocks]],
-                "valid_from": recut,
-                "valid_to": nat,
-            }
-        ),
-        pd.DataFrame(
-            {
-                "block_code": codes,
-                "level": "sozialraum",
-                "area_code": np.array(geo.sozialraum_codes, dtype=object)[geo.sozialraum],
-                "valid_from": base,
-                "valid_to": nat,
-            }
-        ),
-    ]
+
+    def rows(blocks: np.ndarray, level: str, area_codes: np.ndarray, valid_from, valid_to) -> pd.DataFrame:
+        columns = {"block_code": codes[blocks], "level": level, "area_code": area_codes}
+        return pd.DataFrame(columns | {"valid_from": valid_from, "valid_to": valid_to})
+
+    every = np.ones(geo.n_blocks, dtype=bool)
+    if geo.gemeinde.stadtviertel:
+        v_codes = np.array(geo.viertel_codes, dtype=object)
+        recut_blocks = geo.viertel_before != geo.viertel_after
+        parts = [
+            rows(~recut_blocks, "stadtviertel", v_codes[geo.viertel_before[~recut_blocks]], base, nat),
+            rows(
+                recut_blocks,
+                "stadtviertel",
+                v_codes[geo.viertel_before[recut_blocks]],
+                base,
+                recut - np.timedelta64(1, "D"),
+            ),
+            rows(recut_blocks, "stadtviertel", v_codes[geo.viertel_after[recut_blocks]], recut, nat),
+        ]
+    else:
+        parts = [rows(every, "stadtteil", np.array(geo.stadtteil_codes, dtype=object)[geo.stadtteil], base, nat)]
+    parts.append(rows(every, "sozialraum", np.array(geo.sozialraum_codes, dtype=object)[geo.sozialraum], base, nat))
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.sort_values(["block_code", "level", "valid_from"], kind="stable").reset_index(drop=True)
     for col in ("valid_from", "valid_to"):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import households as hhmod
 from .geography import Geography
-from .streams import Streams, affine_codes, day_month_year, year_end, year_start
+from .streams import Streams, case_numbers, day_month_year, year_end, year_start
 
 GEBURT, STERBEFALL, ZUZUG, FORTZUG, UMZUG = range(5)
 EVENT_TYPES = ("GEBURT", "STERBEFALL", "ZUZUG", "FORTZUG", "UMZUG")
@@ -166,7 +166,7 @@ class City:
 
     def household_codes(self, hh: np.ndarray) -> np.ndarray:
         """The 8-digit number behind household_key 'H…' (collision-free)."""
-        return affine_codes(hh, 10**8, self.streams.get("household_codes"))
+        return case_numbers(hh, 10**8, self.streams.get("household_codes"), self.geo.gemeinde.number_slot)
 
     # ----------------------------------------------------------------------------------------------
     # creating households

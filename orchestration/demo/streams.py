@@ -63,6 +63,15 @@ def month_start(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype("int64")
 
 
+def case_numbers(index: np.ndarray, modulus: int, rng: np.random.Generator, slot: int | None) -> np.ndarray:
+    """`affine_codes`; with a slot (a digit) within the slot's tenth of the modulus, led by that
+    digit: the Städte of a Kreis number their cases apart (Gemeinde.number_slot)."""
+    if slot is None:
+        return affine_codes(index, modulus, rng)
+    part = modulus // 10
+    return slot * part + affine_codes(index, part, rng)
+
+
 def affine_codes(index: np.ndarray, modulus: int, rng: np.random.Generator) -> np.ndarray:
     """A pseudo-random but collision-free number in [0, modulus) for each index below `modulus`.
 

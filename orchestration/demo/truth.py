@@ -29,7 +29,7 @@ __all__ = ["RawData", "Simulation", "simulate"]
 def simulate(cfg: DemoConfig) -> Simulation:
     """Run the seeded simulation in memory; pure (no files, no global state)."""
     streams = Streams(cfg.seed)
-    geo = build_geography(sizes_for(cfg.residents, cfg.viertel_residents), streams)
+    geo = build_geography(sizes_for(cfg.residents, cfg.viertel_residents), streams, cfg.gemeinde)
     city = City(geo, streams)
     years = cfg.years
     city.populate(cfg.residents, years[0] - 1)

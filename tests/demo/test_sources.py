@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +95,20 @@ def test_a_small_city_is_byte_identical_to_the_recorded_one(tmp_path):
         if p.is_file()
     }
     assert files == PINNED_FILES
+
+
+def test_a_20k_city_is_byte_identical_to_the_recorded_one(tmp_path):
+    # the Gemeinde identity (AGS, code prefix, coordinate offset, levels) that lets one Stadt of a Kreis
+    # be simulated with Kreis-unique codes must leave the single demo city's files untouched: recorded
+    # before it was introduced
+    recorded = json.loads((Path(__file__).with_name("musterstadt_20k_sha256.json")).read_text(encoding="utf-8"))
+    generate(tmp_path, DemoConfig(residents=20_000, seed=424242))
+    files = {
+        p.relative_to(tmp_path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(tmp_path.rglob("*"))
+        if p.is_file()
+    }
+    assert files == recorded
 
 
 def test_the_frames_of_a_small_city_are_identical_to_the_recorded_ones():

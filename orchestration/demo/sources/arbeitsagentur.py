@@ -93,7 +93,7 @@ def write_labour_market(path: Path, sim: Simulation, stichtag: date, low_earners
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Arbeitsmarkt")
     ws.append(["Arbeitsmarktstatistik nach Baublöcken"])
-    ws.append([f"Musterstadt, Dezember {year}"])
+    ws.append([f"{sim.config.gemeinde.name}, Dezember {year}"])
     ws.append([])
     ws.append(headers)
     numeric = year <= BA_CODES_NUMERIC_UNTIL

@@ -53,7 +53,9 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 
 def blocks(g: Geography, labels: Labels) -> pd.DataFrame:
-    v = np.array(g.viertel_codes, dtype=object)
+    # a level the Gemeinde does not have is None (its internal tiles are never published)
+    v = np.array(g.viertel_codes if g.gemeinde.stadtviertel else [None] * len(g.viertel_codes), dtype=object)
+    bezirke = np.array(g.bezirk_codes if g.gemeinde.stadtbezirke else [None] * len(g.bezirk_codes), dtype=object)
     centroid = g.polygons[:, :4, :].mean(1)
     return pd.DataFrame(
         {
@@ -61,7 +63,7 @@ def blocks(g: Geography, labels: Labels) -> pd.DataFrame:
             "stadtviertel_code_before": v[g.viertel_before],
             "stadtviertel_code_after": v[g.viertel_after],
             "stadtteil_code": np.array(g.stadtteil_codes, dtype=object)[g.stadtteil],
-            "stadtbezirk_code": np.array(g.bezirk_codes, dtype=object)[g.bezirk],
+            "stadtbezirk_code": bezirke[g.bezirk],
             "sozialraum_code": np.array(g.sozialraum_codes, dtype=object)[g.sozialraum],
             "residential": g.residential,
             "postcode": g.postcode.astype(str).astype(object),
@@ -103,8 +105,18 @@ def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Pa
 
 def write_geography(folder: Path, sim: Simulation) -> list[Path]:
     g = sim.raw.geo
-    a = sim.addresses
-    addresses = pd.DataFrame(
+    paths = [
+        write_csv(folder / "adressen.csv", addresses_table(sim.addresses), "utf-8", "\n"),
+        write_csv(folder / "gebietsgliederung.csv", areas_table(sim.areas), "utf-8", "\n"),
+        write_csv(folder / "baublock_zuordnung.csv", membership_table(sim.membership), "utf-8", "\n"),
+    ]
+    paths.append(write_polygons(folder / "baubloecke.geojson", g.block_codes, g.polygons))
+    return paths
+
+
+def addresses_table(a: pd.DataFrame) -> pd.DataFrame:
+    """The address register's file columns from the `addresses` frame."""
+    return pd.DataFrame(
         {
             "Adress_ID": a["address_id"],
             "Strassenschluessel": a["street_key"],
@@ -119,19 +131,27 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
             "Gueltig_bis": german_date(a["valid_to"]),
         }
     )
-    ar = sim.areas
-    areas = pd.DataFrame(
-        {
-            "Ebene": ar["level"],
-            "Schluessel": ar["area_code"],
-            "Name": ar["area_name"],
-            "Oberbezirk": ar["parent_code"],
-            "Gueltig_ab": german_date(ar["valid_from"]),
-            "Gueltig_bis": german_date(ar["valid_to"]),
-        }
+
+
+def areas_table(ar: pd.DataFrame) -> pd.DataFrame:
+    """The Gebietsgliederung's file columns from the `areas` frame; a Kreis's frame has a column
+    parent_level, written as Oberebene after Oberbezirk."""
+    columns = {
+        "Ebene": ar["level"],
+        "Schluessel": ar["area_code"],
+        "Name": ar["area_name"],
+        "Oberbezirk": ar["parent_code"],
+    }
+    if "parent_level" in ar:
+        columns["Oberebene"] = ar["parent_level"]
+    return pd.DataFrame(
+        columns | {"Gueltig_ab": german_date(ar["valid_from"]), "Gueltig_bis": german_date(ar["valid_to"])}
     )
-    m = sim.membership
-    membership = pd.DataFrame(
+
+
+def membership_table(m: pd.DataFrame) -> pd.DataFrame:
+    """The Baublock membership's file columns from the `membership` frame."""
+    return pd.DataFrame(
         {
             "Baublock": m["block_code"],
             "Ebene": m["level"],
@@ -140,23 +160,21 @@ def write_geography(folder: Path, sim: Simulation) -> list[Path]:
             "Gueltig_bis": german_date(m["valid_to"]),
         }
     )
-    paths = [
-        write_csv(folder / "adressen.csv", addresses, "utf-8", "\n"),
-        write_csv(folder / "gebietsgliederung.csv", areas, "utf-8", "\n"),
-        write_csv(folder / "baublock_zuordnung.csv", membership, "utf-8", "\n"),
-    ]
-    order = np.argsort(g.block_number, kind="stable")
-    rings = np.round(g.polygons, 2)
+
+
+def write_polygons(path: Path, codes: np.ndarray, polygons: np.ndarray) -> Path:
+    """The Baublock polygons (closed rings, EPSG:25832) as GeoJSON, ordered by Baublock code."""
+    order = np.argsort(codes, kind="stable")
+    rings = np.round(polygons, 2)
     features = [
         {
             "type": "Feature",
-            "properties": {"Baublock": f"{int(g.block_number[b]):05d}"},
+            "properties": {"Baublock": codes[b]},
             "geometry": {"type": "Polygon", "coordinates": [rings[b].tolist()]},
         }
         for b in order
     ]
     collection = {"type": "FeatureCollection", "name": "baubloecke", "crs": CRS, "features": features}
-    geojson = folder / "baubloecke.geojson"
-    geojson.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    paths.append(geojson)
-    return paths
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return path

@@ -71,13 +71,15 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_school_entry(out / "gesundheitsamt" / f"SEU_Einschulung_{stichtag.year}.csv", sim, stichtag)
+        write_school_entry(out / "gesundheitsamt" / f"SEU_Einschulung_{stichtag.year}.csv", sim.school_entry, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_school_entry(path: Path, sim: Simulation, stichtag: date) -> Path:
-    s = sim.school_entry[sim.school_entry["stichtag"] == pd.Timestamp(stichtag)]
+def write_school_entry(path: Path, school_entry: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `school_entry`; a Kreis-wide file (frame with a `gemeinde` column)
+    starts with the column Gemeinde."""
+    s = school_entry[school_entry["stichtag"] == pd.Timestamp(stichtag)]
     language_header = "Erstsprache" if stichtag.year >= SEU_LANGUAGE_HEADER_RENAMED_FROM else "Familiensprache"
     birth_month = np.char.add(
         np.char.add(np.char.zfill(s["birth_month"].to_numpy().astype(str), 2), "."),
@@ -85,6 +87,7 @@ def write_school_entry(path: Path, sim: Simulation, stichtag: date) -> Path:
     )
     frame = pd.DataFrame(
         {
+            **({"Gemeinde": s["gemeinde"]} if "gemeinde" in s else {}),
             "Untersuchungsnummer": s["exam_number"],
             "Geburtsmonat": birth_month,
             "Geschlecht": s["sex"],

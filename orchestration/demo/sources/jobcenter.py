@@ -65,15 +65,18 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_jobcenter(out / "jobcenter" / f"JC_SGB2_Personen_{stichtag:%Y%m%d}.csv", sim, stichtag)
+        write_jobcenter(out / "jobcenter" / f"JC_SGB2_Personen_{stichtag:%Y%m%d}.csv", sim.sgb2, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_jobcenter(path: Path, sim: Simulation, stichtag: date) -> Path:
-    s = sim.sgb2[sim.sgb2["stichtag"] == pd.Timestamp(stichtag)]
+def write_jobcenter(path: Path, sgb2: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `sgb2`; a Kreis-wide file (frame with a `gemeinde` column) starts with
+    the column Gemeinde."""
+    s = sgb2[sgb2["stichtag"] == pd.Timestamp(stichtag)]
     frame = pd.DataFrame(
         {
+            **({"Gemeinde": s["gemeinde"]} if "gemeinde" in s else {}),
             "BG_Nummer": s["bg_number"],
             "Person_lfd": s["member_number"].astype(str),
             "Alter": s["age"],
@@ -86,7 +89,7 @@ def write_jobcenter(path: Path, sim: Simulation, stichtag: date) -> Path:
             "Leistungsanspruch_EUR": german_decimal(s["entitlement_eur"], thousands=True),
         }
     ).astype(object)
-    total_row = {name: None for name in JOBCENTER_HEADERS} | {"BG_Nummer": "Summe", "Person_lfd": str(len(s))}
+    total_row = {name: None for name in frame.columns} | {"BG_Nummer": "Summe", "Person_lfd": str(len(s))}
     total = pd.DataFrame([total_row])
     frame = pd.concat([frame, total], ignore_index=True)
     return write_csv(path, frame, "utf-8-sig", "\r\n")

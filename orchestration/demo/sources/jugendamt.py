@@ -50,15 +50,18 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_daycare(out / "jugendamt" / f"Kita_Belegung_{stichtag:%Y%m%d}.csv", sim, stichtag)
+        write_daycare(out / "jugendamt" / f"Kita_Belegung_{stichtag:%Y%m%d}.csv", sim.daycare, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_daycare(path: Path, sim: Simulation, stichtag: date) -> Path:
-    d = sim.daycare[sim.daycare["stichtag"] == pd.Timestamp(stichtag)]
+def write_daycare(path: Path, daycare: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `daycare`; a Kreis-wide file (frame with a `gemeinde` column) starts
+    with the column Gemeinde."""
+    d = daycare[daycare["stichtag"] == pd.Timestamp(stichtag)]
     frame = pd.DataFrame(
         {
+            **({"Gemeinde": d["gemeinde"]} if "gemeinde" in d else {}),
             "Kind_Nr": d["child_number"],
             "Geburtsdatum": german_date(d["birth_date"]),
             "Strasse": d["street_name"],

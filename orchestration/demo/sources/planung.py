@@ -6,6 +6,9 @@ Stichtag). The stock itself is simulated in `housing.py`. File:
 planung/Wohnungsbestand_Stadtviertel_YYYY.csv (cp1252, ';', decimal comma, thousands point, CRLF,
 total row and source note).
 
+A Gemeinde without Stadtviertel has no such file: its planning office counts per Stadtviertel and it
+has none (a missing delivery; its `housing` truth is empty, `housing_blocks` is there all the same).
+
 Deliberate mess: Stadtviertel codes without the leading zero in 2019/2020, '-' for zero counts.
 """
 
@@ -63,6 +66,8 @@ def housing(raw: RawData) -> pd.DataFrame:
     g = raw.geo
     viertel_codes = np.array(g.viertel_codes, dtype=object)
     parts = []
+    if not g.gemeinde.stadtviertel:
+        return concat([], ["stichtag", "area_code", *HOUSING_COLUMNS])
     for year in sorted(raw.housing):
         h = raw.housing[year]
         viertel = g.viertel_after if date(year, 12, 31) >= RECUT_DATE else g.viertel_before
@@ -82,6 +87,8 @@ def housing(raw: RawData) -> pd.DataFrame:
 
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
+    if not sim.config.gemeinde.stadtviertel:
+        return []  # a missing delivery: see the module docstring
     return [
         write_housing(out / "planung" / f"Wohnungsbestand_Stadtviertel_{stichtag.year}.csv", sim, stichtag)
         for stichtag in sim.config.stichtag_dates
@@ -116,6 +123,9 @@ def write_housing(path: Path, sim: Simulation, stichtag: date) -> Path:
             str(int(total["completions"])),
         ]
     )
-    note = f"Quelle: Stadtplanungsamt Musterstadt, Fortschreibung des Gebäude- und Wohnungsbestands {gebietsstand}"
+    note = (
+        f"Quelle: Stadtplanungsamt {sim.config.gemeinde.name}, "
+        f"Fortschreibung des Gebäude- und Wohnungsbestands {gebietsstand}"
+    )
     rows.append([note, "", "", "", ""])
     return write_csv(path, pd.DataFrame(rows, columns=HOUSING_HEADERS), "cp1252", "\r\n")

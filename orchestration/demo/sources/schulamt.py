@@ -47,20 +47,23 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_transitions(out / "schulamt" / f"Uebergaenge_Sek1_{stichtag.year}.csv", sim, stichtag)
+        write_transitions(out / "schulamt" / f"Uebergaenge_Sek1_{stichtag.year}.csv", sim.school_transitions, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_transitions(path: Path, sim: Simulation, stichtag: date) -> Path:
-    t = sim.school_transitions[sim.school_transitions["stichtag"] == pd.Timestamp(stichtag)]
+def write_transitions(path: Path, transitions: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `transitions`; a Kreis-wide file (frame with a `gemeinde` column)
+    starts with the column Gemeinde."""
+    t = transitions[transitions["stichtag"] == pd.Timestamp(stichtag)]
     frame = pd.DataFrame(
         {
+            **({"Gemeinde": t["gemeinde"]} if "gemeinde" in t else {}),
             "Schueler_Nr": t["pupil_number"],
             "Strasse": t["street_name"],
             "Hausnummer": t["house_number_text"],
             "Schulform": t["school_type"],
         }
     ).astype(object)
-    total = pd.DataFrame([{"Schueler_Nr": "Summe", "Strasse": None, "Hausnummer": None, "Schulform": str(len(t))}])
+    total = pd.DataFrame([{name: None for name in frame.columns} | {"Schueler_Nr": "Summe", "Schulform": str(len(t))}])
     return write_csv(path, pd.concat([frame, total], ignore_index=True), "cp1252", "\r\n")

@@ -61,16 +61,20 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_sozialamt(out / "sozialamt" / f"SGB12_Faelle_{stichtag:%Y%m%d}.xlsx", sim, stichtag)
+        write_sozialamt(out / "sozialamt" / f"SGB12_Faelle_{stichtag:%Y%m%d}.xlsx", sim.sgb12, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_sozialamt(path: Path, sim: Simulation, stichtag: date) -> Path:
-    s = sim.sgb12[sim.sgb12["stichtag"] == pd.Timestamp(stichtag)]
+def write_sozialamt(path: Path, sgb12: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `sgb12`; a Kreis-wide file (frame with a `gemeinde` column) starts with
+    the column Gemeinde."""
+    s = sgb12[sgb12["stichtag"] == pd.Timestamp(stichtag)]
+    kreis = "gemeinde" in s
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Fallliste")
-    ws.append(SOZIALAMT_HEADERS)
+    ws.append(["Gemeinde", *SOZIALAMT_HEADERS] if kreis else SOZIALAMT_HEADERS)
+    gemeinden = s["gemeinde"].tolist() if kreis else [None] * len(s)
     starts = [d.date() for d in pd.to_datetime(s["benefit_start"]).dt.to_pydatetime()]
     records = zip(
         s["case_number"].tolist(),
@@ -80,12 +84,14 @@ def write_sozialamt(path: Path, sim: Simulation, stichtag: date) -> Path:
         s["street_name"].tolist(),
         s["house_number_text"].tolist(),
         starts,
+        gemeinden,
         strict=True,
     )
-    for case, kind, birth_year, sex, street, number, start in records:  # one row per case
+    for case, kind, birth_year, sex, street, number, start, gemeinde in records:  # one row per case
         cell = WriteOnlyCell(ws, value=start)
         cell.number_format = "DD.MM.YYYY"
-        ws.append([case, kind, int(birth_year), sex, street, number, cell])
+        row = [case, kind, int(birth_year), sex, street, number, cell]
+        ws.append([gemeinde, *row] if kreis else row)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_reproducibly(wb, path)
     return path

@@ -48,13 +48,15 @@ def truth(raw: RawData, labels: Labels, streams: Streams) -> dict[str, pd.DataFr
 
 def write(out: Path, sim: Simulation, con: duckdb.DuckDBPyConnection) -> list[Path]:
     return [
-        write_environment(out / "umwelt" / f"Umwelt_Baublock_{stichtag.year}.csv", sim, stichtag)
+        write_environment(out / "umwelt" / f"Umwelt_Baublock_{stichtag.year}.csv", sim.environment, stichtag)
         for stichtag in sim.config.stichtag_dates
     ]
 
 
-def write_environment(path: Path, sim: Simulation, stichtag: date) -> Path:
-    e = sim.environment[sim.environment["stichtag"] == pd.Timestamp(stichtag)]
+def write_environment(path: Path, environment: pd.DataFrame, stichtag: date) -> Path:
+    """The Stichtag's rows of `environment` (one Stadt's, or a Kreis's: the Baublock codes tell the
+    Gemeinde, so the file has no Gemeinde column)."""
+    e = environment[environment["stichtag"] == pd.Timestamp(stichtag)]
     frame = pd.DataFrame(
         {
             "Baublock": e["block_code"],

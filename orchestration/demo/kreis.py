@@ -1,0 +1,520 @@
+"""The Musterkreis: a seeded, deterministic demo Kreis of four to nine Städte, written as a Kreis
+deployment folder (issue 18, "A Kreis and its Städte": its shared design).
+
+    from orchestration.demo.kreis import KreisConfig, generate_kreis, simulate_kreis
+    kreis = simulate_kreis(KreisConfig())               # the truth, per Stadt and Kreis-wide
+    paths = generate_kreis(Path("musterkreis"), KreisConfig())
+
+Each Stadt is simulated on its own (its own seed and size) as Musterstadt is, with a `Gemeinde`
+identity (config.py) that makes its codes Kreis-unique from the start: area codes below the Gemeinde
+and Baublock codes carry the last three digits of the AGS ('004' + '01' Stadtbezirk, '00400001'
+Baublock), address ids too ('A004000001'); case, household, child and pupil numbers are led by the
+Stadt's digit, so a Kreis-wide department's numbers never collide. The Städte lie side by side from
+west to east (EPSG:25832) and do not overlap. Street keys stay local: they collide between Städte.
+
+The default Musterkreis (code '05999', NRW, fictional):
+- Lindenstadt (05999004, 80,000 residents): Stadtbezirke, Stadtteile and Stadtviertel, like Musterstadt;
+- Bergheide (05999008, 45,000): Stadtbezirke and Stadtteile, no Stadtviertel: its Baublöcke belong
+  directly to the Stadtteile;
+- Talhausen (05999012, 30,000): like Lindenstadt;
+- Wiesenau (05999016, 20,000): no Stadtbezirke: six Gemeindeteile (Stadtteile whose parent is the
+  Gemeinde, Oberebene 'gemeinde') with Stadtviertel.
+`KreisConfig.small()` is the same Kreis with 3,000 to 5,000 residents per Stadt, for tests.
+
+Sozialräume are Kreis-wide ('SR01'…, parent the Kreis, Oberebene 'kreis'): each Stadt is tiled into
+two rows of them (one column for a Stadt without Stadtbezirke, three below 50,000 residents, else
+four), numbered through from west to east; the north-east Sozialraum of the first Stadt and the
+north-west one of the second are one Sozialraum across their Gemeinde border.
+
+The folder DIR:
+- DIR/raw/: the extracts (SOZIALMONITOR_RAW_DIR), each source in Musterstadt's format but for the
+  additions the design names:
+  - once for the Kreis: gebiete/gebietsgliederung.csv (with the column Oberebene and the unit of
+    level kreis), gebiete/baublock_zuordnung.csv, gebiete/baubloecke.geojson;
+  - per Stadt, the AGS in the file name: gebiete/adressen_<AGS>.csv,
+    einwohner/EWR_Bestand_<AGS>_<YYYYMMDD>.csv, bewegungen/EWR_Bewegungen_<AGS>_<YYYY>.csv,
+    wohngeld/Wohngeld_<AGS>_<YYYYMMDD>.csv, arbeitsagentur/BA_Arbeitsmarkt_Baublock_<AGS>_<YYYY>12.xlsx,
+    planung/Wohnungsbestand_Stadtviertel_<AGS>_<YYYY>.csv. A Stadt without Stadtviertel delivers no
+    planning file: its planning office counts per Stadtviertel and it has none (a missing delivery);
+  - Kreis-wide, one file for all Städte, each record with a first column Gemeinde (AGS):
+    jobcenter/JC_SGB2_Personen_<YYYYMMDD>.csv, sozialamt/SGB12_Faelle_<YYYYMMDD>.xlsx,
+    gesundheitsamt/SEU_Einschulung_<YYYY>.csv, jugendamt/Kita_Belegung_<YYYYMMDD>.csv,
+    schulamt/Uebergaenge_Sek1_<YYYY>.csv; and umwelt/Umwelt_Baublock_<YYYY>.csv (per Baublock, no
+    Gemeinde column: the Baublock code tells it);
+  - .demo-city, the demo marker listing every file (ingestion may use the published demo key).
+- DIR/contracts/: the copies of orchestration/contracts/*.yml adapted to the Kreis (`kreis_contracts`).
+- DIR/vars.yml: dbt vars over dbt_project.yml's (SOZIALMONITOR_VARS_FILE): the levels with kreis.
+
+Reads the warehouse's contracts as YAML files only: the generator imports nothing of the warehouse.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+from .config import DEFAULT_STICHTAGE, N_SOZIALRAUM_ROWS, DemoConfig, Gemeinde, sizes_for
+from .extracts import GENERATING_MARKER, write_demo_marker
+from .files import write_csv
+from .simulation import Simulation
+from .sources import (
+    arbeitsagentur,
+    geo,
+    gesundheitsamt,
+    jobcenter,
+    jugendamt,
+    planung,
+    register,
+    schulamt,
+    sozialamt,
+    umwelt,
+    wohngeld,
+)
+from .truth import simulate
+
+__all__ = [
+    "KREIS_WIDE_FRAMES",
+    "KreisConfig",
+    "KreisSimulation",
+    "Stadt",
+    "generate_kreis",
+    "kreis_contracts",
+    "simulate_kreis",
+]
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"  # orchestration/contracts, read as YAML
+NESTED_LEVELS = ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis")
+SOZIALRAUM_LEVEL = "sozialraum"
+# metres of open land between two neighbouring Städte (beyond the blocks' own spread)
+GAP_M = 400.0
+# widest column of Baublöcke (geography._grid draws 110 to 170 m)
+MAX_COLUMN_M = 170.0
+POSTCODE_BASE = 57_000  # + 1,000 per Stadt: the Städte have postcodes of their own
+
+# The sources delivered per Stadt: contract → file pattern with the AGS group (the original pattern
+# each replaces is checked, so that a change of the warehouse's contract is noticed here).
+PER_STADT_PATTERNS: dict[str, tuple[str, str]] = {
+    "geo_addresses": (r"adressen\.csv", r"adressen_(?P<gemeinde>\d{8})\.csv"),
+    "register_persons": (
+        r"EWR_Bestand_(?P<stichtag>\d{8})\.csv",
+        r"EWR_Bestand_(?P<gemeinde>\d{8})_(?P<stichtag>\d{8})\.csv",
+    ),
+    "register_movements": (
+        r"EWR_Bewegungen_(?P<year>\d{4})\.csv",
+        r"EWR_Bewegungen_(?P<gemeinde>\d{8})_(?P<year>\d{4})\.csv",
+    ),
+    "wohngeld": (r"Wohngeld_(?P<stichtag>\d{8})\.csv", r"Wohngeld_(?P<gemeinde>\d{8})_(?P<stichtag>\d{8})\.csv"),
+    "ba_labour_market": (
+        r"BA_Arbeitsmarkt_Baublock_(?P<year>\d{4})12\.xlsx",
+        r"BA_Arbeitsmarkt_Baublock_(?P<gemeinde>\d{8})_(?P<year>\d{4})12\.xlsx",
+    ),
+    "planung_wohnen": (
+        r"Wohnungsbestand_Stadtviertel_(?P<year>\d{4})\.csv",
+        r"Wohnungsbestand_Stadtviertel_(?P<gemeinde>\d{8})_(?P<year>\d{4})\.csv",
+    ),
+}
+# Kreis-wide sources whose records carry addresses: a column Gemeinde (AGS) in front.
+KREIS_WIDE_WITH_GEMEINDE = (
+    "jobcenter_sgb2",
+    "sozialamt_sgb12",
+    "gesundheitsamt_seu",
+    "jugendamt_kita",
+    "schulamt_uebergaenge",
+)
+GEMEINDE_COLUMN = {"name": "gemeinde", "header": "Gemeinde", "type": "code", "required": True, "pattern": r"^\d{8}$"}
+PARENT_LEVEL_COLUMN = {
+    "name": "parent_level",
+    "header": "Oberebene",
+    "type": "code",
+    "values_from": "levels_above_block",
+}
+# Truth frames of the Kreis-wide files (KreisSimulation.combined gives them with a gemeinde column).
+KREIS_WIDE_FRAMES = ("sgb2", "sgb12", "school_entry", "daycare", "school_transitions", "environment")
+
+
+@dataclass(frozen=True)
+class Stadt:
+    """One Stadt of the Kreis: its name, AGS (8 digits, starting with the Kreis's code), size, seed and
+    which levels it has."""
+
+    name: str
+    ags: str
+    residents: int
+    seed: int
+    stadtbezirke: bool = True
+    stadtviertel: bool = True
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return Gemeinde(ags=self.ags, stadtbezirke=self.stadtbezirke, stadtviertel=self.stadtviertel).levels
+
+
+MUSTERKREIS: tuple[Stadt, ...] = (
+    Stadt("Lindenstadt", "05999004", 80_000, 5_999_004),
+    Stadt("Bergheide", "05999008", 45_000, 5_999_008, stadtviertel=False),
+    Stadt("Talhausen", "05999012", 30_000, 5_999_012),
+    Stadt("Wiesenau", "05999016", 20_000, 5_999_016, stadtbezirke=False),
+)
+SMALL_RESIDENTS = (5_000, 4_000, 3_500, 3_000)
+
+
+@dataclass(frozen=True)
+class KreisConfig:
+    """What to generate: the Kreis's code and name, its Städte (west to east) and the Stichtage. The
+    same configuration always gives byte-identical files."""
+
+    staedte: tuple[Stadt, ...] = MUSTERKREIS
+    stichtage: tuple[str, ...] = DEFAULT_STICHTAGE
+    code: str = "05999"
+    name: str = "Musterkreis"
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{5}", self.code):
+            raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
+        if not 4 <= len(self.staedte) <= 9:
+            raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to 9")
+        for stadt in self.staedte:
+            if not re.fullmatch(rf"{self.code}\d{{3}}", stadt.ags):
+                raise ValueError(f"{stadt.name}: AGS {stadt.ags!r} is not 8 digits starting with {self.code}")
+        for what, values in (("AGS", [s.ags for s in self.staedte]), ("name", [s.name for s in self.staedte])):
+            if len(set(values)) != len(values):
+                raise ValueError(f"two Städte share a {what}: {values}")
+
+    @classmethod
+    def small(cls, stichtage: tuple[str, ...] = DEFAULT_STICHTAGE) -> KreisConfig:
+        """The Musterkreis with 3,000 to 5,000 residents per Stadt: fast, for tests."""
+        staedte = tuple(
+            Stadt(s.name, s.ags, residents, s.seed, s.stadtbezirke, s.stadtviertel)
+            for s, residents in zip(MUSTERKREIS, SMALL_RESIDENTS, strict=True)
+        )
+        return cls(staedte=staedte, stichtage=stichtage)
+
+    def demo_configs(self) -> list[DemoConfig]:
+        """One DemoConfig per Stadt, with the identity that gives it Kreis-unique codes."""
+        widths = [MAX_COLUMN_M * sizes_for(s.residents).nx for s in self.staedte]
+        centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(widths, widths[1:], strict=False)])
+        centres -= (centres[0] + centres[-1]) / 2  # the Kreis centred where Musterstadt is
+        columns = [self._sozialraum_columns(s) for s in self.staedte]
+        codes = self._sozialraum_codes(columns)
+        return [
+            DemoConfig(
+                residents=s.residents,
+                seed=s.seed,
+                stichtage=self.stichtage,
+                gemeinde=Gemeinde(
+                    ags=s.ags,
+                    name=s.name,
+                    code_prefix=s.ags[5:],
+                    offset_m=(float(centres[k]), 0.0),
+                    stadtbezirke=s.stadtbezirke,
+                    stadtviertel=s.stadtviertel,
+                    postcode_base=POSTCODE_BASE + 1_000 * k,
+                    number_slot=k,
+                    sozialraum_columns=columns[k],
+                    sozialraum_codes=codes[k],
+                ),
+            )
+            for k, s in enumerate(self.staedte)
+        ]
+
+    @staticmethod
+    def _sozialraum_columns(stadt: Stadt) -> int:
+        if not stadt.stadtbezirke:
+            return 1
+        return 4 if stadt.residents >= 50_000 else 3
+
+    @staticmethod
+    def _sozialraum_codes(columns: list[int]) -> list[tuple[str, ...]]:
+        """Kreis-wide codes, numbered through west to east; the second Stadt's north-west Sozialraum
+        is the first Stadt's north-east one (north row first in each Stadt)."""
+        out: list[tuple[str, ...]] = []
+        number = 0
+        for k, n_cols in enumerate(columns):
+            codes = []
+            for local in range(n_cols * N_SOZIALRAUM_ROWS):
+                if k == 1 and local == 0:
+                    codes.append(out[0][columns[0] - 1])
+                    continue
+                number += 1
+                codes.append(f"SR{number:02d}")
+            out.append(tuple(codes))
+        return out
+
+
+@dataclass
+class KreisSimulation:
+    """The Musterkreis's truth.
+
+    staedte: AGS → the Stadt's `Simulation` (its frames as for Musterstadt, codes Kreis-unique; its
+        `areas` name the Gemeinde as parent of its Sozialräume, the Kreis's `areas` below do not).
+    areas: the Kreis's Gebietsgliederung, typed: level, area_code, area_name, parent_code,
+        parent_level (None = the next nested level up; 'gemeinde' for the Stadtteile of a Stadt
+        without Stadtbezirke, 'kreis' for the Sozialräume), valid_from, valid_to. One unit of level
+        kreis, one of level gemeinde per Stadt (parent the Kreis).
+    membership: the Kreis's Baublock membership (every Stadt's rows).
+    blocks: every Stadt's `blocks` with a first column gemeinde (AGS).
+    """
+
+    config: KreisConfig
+    staedte: dict[str, Simulation]
+    areas: pd.DataFrame
+    membership: pd.DataFrame
+    blocks: pd.DataFrame
+    _combined: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def combined(self, frame: str) -> pd.DataFrame:
+        """A truth frame of every Stadt (`persons`, `sgb2`, …) with a first column gemeinde (AGS),
+        the Städte in the Kreis's order; categorical columns become plain ones."""
+        if frame not in self._combined:
+            parts = []
+            for ags, sim in self.staedte.items():
+                part = getattr(sim, frame).copy()
+                part.insert(0, "gemeinde", ags)
+                parts.append(part)
+            self._combined[frame] = pd.concat(parts, ignore_index=True)
+        return self._combined[frame]
+
+
+def simulate_kreis(cfg: KreisConfig | None = None) -> KreisSimulation:
+    """Simulate every Stadt of the Kreis and assemble the Kreis-wide spatial frames; pure."""
+    cfg = cfg or KreisConfig()
+    staedte = {c.gemeinde.ags: simulate(c) for c in cfg.demo_configs()}
+    return KreisSimulation(
+        config=cfg,
+        staedte=staedte,
+        areas=_kreis_areas(cfg, staedte),
+        membership=pd.concat([s.membership for s in staedte.values()], ignore_index=True),
+        blocks=pd.concat(
+            [s.blocks.assign(gemeinde=ags)[["gemeinde", *s.blocks.columns]] for ags, s in staedte.items()],
+            ignore_index=True,
+        ),
+    )
+
+
+def _kreis_areas(cfg: KreisConfig, staedte: dict[str, Simulation]) -> pd.DataFrame:
+    first = next(iter(staedte.values())).areas
+    base = first.loc[first["level"] == "gemeinde", "valid_from"].iloc[0]
+    kreis = pd.DataFrame(
+        [{"level": "kreis", "area_code": cfg.code, "area_name": cfg.name, "parent_code": None, "valid_from": base}]
+    )
+    parts = [kreis]
+    sozialraeume: dict[str, list[str]] = {}
+    for sim in staedte.values():
+        gemeinde = sim.config.gemeinde
+        areas = sim.areas.copy()
+        areas["parent_level"] = None
+        areas.loc[areas["level"] == "gemeinde", "parent_code"] = cfg.code
+        if not gemeinde.stadtbezirke:
+            areas.loc[areas["level"] == "stadtteil", "parent_level"] = "gemeinde"
+        sr = areas["level"] == SOZIALRAUM_LEVEL
+        for code, name in zip(areas.loc[sr, "area_code"], areas.loc[sr, "area_name"], strict=True):
+            sozialraeume.setdefault(code, []).append(f"{name} ({gemeinde.name})")
+        parts.append(areas[~sr])
+    parts.append(
+        pd.DataFrame(
+            {
+                "level": SOZIALRAUM_LEVEL,
+                "area_code": list(sozialraeume),
+                "area_name": [" / ".join(names) for names in sozialraeume.values()],
+                "parent_code": cfg.code,
+                "parent_level": "kreis",
+                "valid_from": base,
+            }
+        )
+    )
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[["level", "area_code", "area_name", "parent_code", "parent_level", "valid_from", "valid_to"]]
+    frame["valid_from"] = pd.to_datetime(frame["valid_from"]).astype("datetime64[s]")
+    frame["valid_to"] = pd.to_datetime(frame["valid_to"]).astype("datetime64[s]")
+    return frame
+
+
+# --------------------------------------------------------------------------------------------------
+# the deployment folder
+
+
+def generate_kreis(out_dir: Path, cfg: KreisConfig | None = None, contracts_dir: Path | None = None) -> list[Path]:
+    """Simulate the Kreis and write its deployment folder `out_dir`: raw/ (the extracts), contracts/
+    (adapted copies of `contracts_dir`, default orchestration/contracts) and vars.yml. Files of the
+    same names are overwritten; contracts/ is replaced. Returns the written paths, sorted."""
+    cfg = cfg or KreisConfig()
+    out = Path(out_dir)
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    (raw / GENERATING_MARKER).write_text("the demo generator is writing this folder\n", encoding="utf-8")
+    kreis = simulate_kreis(cfg)
+    written = write_kreis_extracts(raw, kreis)
+    write_demo_marker(raw, written, cfg.name)
+    (raw / GENERATING_MARKER).unlink()
+    contracts = kreis_contracts(contracts_dir or CONTRACTS_DIR, out / "contracts")
+    vars_file = out / "vars.yml"
+    vars_file.write_text(kreis_vars(cfg), encoding="utf-8")
+    return sorted([*written, raw / ".demo-city", *contracts, vars_file])
+
+
+def write_kreis_extracts(raw: Path, kreis: KreisSimulation) -> list[Path]:
+    """Every extract of the Kreis under `raw` (see the module docstring for the names)."""
+    cfg = kreis.config
+    stichtage = [date.fromisoformat(s) for s in cfg.stichtage]
+    written: list[Path] = []
+    gebiete = raw / "gebiete"
+    written += [
+        write_csv(gebiete / "gebietsgliederung.csv", geo.areas_table(kreis.areas), "utf-8", "\n"),
+        write_csv(gebiete / "baublock_zuordnung.csv", geo.membership_table(kreis.membership), "utf-8", "\n"),
+        geo.write_polygons(
+            gebiete / "baubloecke.geojson",
+            np.concatenate([s.raw.geo.block_codes for s in kreis.staedte.values()]),
+            np.concatenate([s.raw.geo.polygons for s in kreis.staedte.values()]),
+        ),
+    ]
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        for ags, sim in kreis.staedte.items():
+            written.append(
+                write_csv(gebiete / f"adressen_{ags}.csv", geo.addresses_table(sim.addresses), "utf-8", "\n")
+            )
+            for stichtag in stichtage:
+                year, stamp = stichtag.year, f"{stichtag:%Y%m%d}"
+                written += [
+                    register.write_register(con, raw / "einwohner" / f"EWR_Bestand_{ags}_{stamp}.csv", sim, year),
+                    register.write_movements(con, raw / "bewegungen" / f"EWR_Bewegungen_{ags}_{year}.csv", sim, year),
+                    wohngeld.write_wohngeld(raw / "wohngeld" / f"Wohngeld_{ags}_{stamp}.csv", sim, stichtag),
+                    arbeitsagentur.write_labour_market(
+                        raw / "arbeitsagentur" / f"BA_Arbeitsmarkt_Baublock_{ags}_{year}12.xlsx", sim, stichtag
+                    ),
+                ]
+                if sim.config.gemeinde.stadtviertel:  # else a missing delivery (module docstring)
+                    path = raw / "planung" / f"Wohnungsbestand_Stadtviertel_{ags}_{year}.csv"
+                    written.append(planung.write_housing(path, sim, stichtag))
+    finally:
+        con.close()
+    for stichtag in stichtage:
+        year, stamp = stichtag.year, f"{stichtag:%Y%m%d}"
+        written += [
+            jobcenter.write_jobcenter(
+                raw / "jobcenter" / f"JC_SGB2_Personen_{stamp}.csv", kreis.combined("sgb2"), stichtag
+            ),
+            sozialamt.write_sozialamt(
+                raw / "sozialamt" / f"SGB12_Faelle_{stamp}.xlsx", kreis.combined("sgb12"), stichtag
+            ),
+            gesundheitsamt.write_school_entry(
+                raw / "gesundheitsamt" / f"SEU_Einschulung_{year}.csv", kreis.combined("school_entry"), stichtag
+            ),
+            jugendamt.write_daycare(
+                raw / "jugendamt" / f"Kita_Belegung_{stamp}.csv", kreis.combined("daycare"), stichtag
+            ),
+            schulamt.write_transitions(
+                raw / "schulamt" / f"Uebergaenge_Sek1_{year}.csv", kreis.combined("school_transitions"), stichtag
+            ),
+            umwelt.write_environment(
+                raw / "umwelt" / f"Umwelt_Baublock_{year}.csv",
+                kreis.combined("environment").drop(columns="gemeinde"),
+                stichtag,
+            ),
+        ]
+    return sorted(written)
+
+
+def kreis_vars(cfg: KreisConfig) -> str:
+    """vars.yml: the dbt vars of the Kreis over dbt_project.yml's."""
+    body = {
+        "nested_levels": list(NESTED_LEVELS),
+        "public_levels": [*NESTED_LEVELS, SOZIALRAUM_LEVEL],
+        "release_publisher": f"Kreis {cfg.name}",
+    }
+    return (
+        f"# dbt vars of the {cfg.name} (SOZIALMONITOR_VARS_FILE), over dbt_project.yml's: the Kreis is a\n"
+        "# nested level above its Gemeinden. Written by the demo generator (orchestration/demo/kreis.py).\n"
+        + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+    )
+
+
+def kreis_contracts(contracts_dir: Path, target: Path) -> list[Path]:
+    """Copies of the contracts in `contracts_dir` adapted to the Kreis, written into `target`
+    (replaced): 8-digit Baublock codes, address ids with the Gemeinde's prefix, Stadtviertel codes of
+    7 digits in the planning file, the column Oberebene in the Gebietsgliederung, file patterns with the
+    AGS and `delivered_per: gemeinde` for the sources delivered per Stadt, a column Gemeinde for the
+    Kreis-wide sources whose records carry addresses. Returns the written paths."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    written = []
+    for path in sorted(Path(contracts_dir).glob("*.yml")):
+        contract = yaml.safe_load(path.read_text(encoding="utf-8"))
+        changes = _adapt(contract)
+        header = (
+            f"# {path.name} of the warehouse, adapted to a Kreis by the demo generator (orchestration/demo/kreis.py)"
+        )
+        if changes:
+            header += ":\n# " + "; ".join(changes)
+        out = target / path.name
+        out.write_text(
+            header
+            + "\n"
+            + yaml.safe_dump(contract, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120),
+            encoding="utf-8",
+        )
+        written.append(out)
+    for path in sorted(Path(contracts_dir).iterdir()):
+        if path.is_file() and path.suffix != ".yml":  # the README
+            shutil.copyfile(path, target / path.name)
+            written.append(target / path.name)
+    return written
+
+
+def _adapt(contract: dict) -> list[str]:
+    """Adapt one contract in place; returns what changed, in words."""
+    source = contract["source"]
+    changes = []
+    for column in contract.get("columns", []):
+        if column["name"] == "block_code":
+            column["pad"], column["pattern"] = 8, r"^\d{8}$"
+            changes.append("Baublock codes of 8 digits")
+        elif source == "geo_addresses" and column["name"] == "address_id":
+            column["pattern"] = r"^A\d{9}$"
+            changes.append("address ids 'A' + Gemeinde prefix + 6 digits")
+        elif source == "planung_wohnen" and column["name"] == "area_code":
+            column["pad"], column["pattern"] = 7, r"^\d{7}$"
+            changes.append("Stadtviertel codes of 7 digits (Gemeinde prefix + 4)")
+    if source == "geo_areas":
+        columns = contract["columns"]
+        at = next(i for i, c in enumerate(columns) if c["name"] == "parent_code") + 1
+        columns.insert(at, dict(PARENT_LEVEL_COLUMN))
+        contract["description"] = (
+            "Every spatial unit above the Baublock with its name, its parent unit and its validity "
+            "(Gebietsstand), for the whole Kreis. Oberebene names the parent's level where it is not the "
+            "next nested level up (the Gemeindeteile of a Gemeinde without Stadtbezirke: gemeinde; the "
+            "Kreis-wide Sozialräume: kreis)."
+        )
+        changes.append("column Oberebene (parent level)")
+    if source in PER_STADT_PATTERNS:
+        old, new = PER_STADT_PATTERNS[source]
+        if contract["file_pattern"] != old:
+            raise ValueError(f"contract {source}: file_pattern {contract['file_pattern']!r}, expected {old!r}")
+        contract["file_pattern"] = new
+        contract = _insert_after(contract, "file_pattern", "delivered_per", "gemeinde")
+        changes.append("delivered per Gemeinde (AGS in the file name)")
+    if source in KREIS_WIDE_WITH_GEMEINDE:
+        contract["columns"].insert(0, dict(GEMEINDE_COLUMN))
+        changes.append("Kreis-wide: column Gemeinde (AGS)")
+    return sorted(set(changes), key=changes.index)
+
+
+def _insert_after(contract: dict, key: str, new_key: str, value: object) -> dict:
+    """Put `new_key` right after `key` (in place: the dict keeps its identity)."""
+    items = list(contract.items())
+    contract.clear()
+    for k, v in items:
+        contract[k] = v
+        if k == key:
+            contract[new_key] = value
+    return contract

@@ -1,0 +1,377 @@
+"""The Musterkreis generator (orchestration/demo/kreis.py): a Kreis deployment folder of four small
+Städte, generated once per module. Real files, read as the adapted contracts describe them."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from orchestration.demo.extracts import DEMO_MARKER
+from orchestration.demo.kreis import (
+    KREIS_WIDE_WITH_GEMEINDE,
+    PER_STADT_PATTERNS,
+    KreisConfig,
+    Stadt,
+    generate_kreis,
+    simulate_kreis,
+)
+from tests.demo.test_generator import (
+    column_positions,
+    files_of,
+    problems_of,
+    read_table,
+    sha256s,
+    stichtag_of,
+    unique_key,
+)
+
+# two Stichtage on either side of the Stadtviertel recut (01.01.2022)
+CONFIG = KreisConfig.small(stichtage=("2021-12-31", "2022-12-31"))
+STICHTAGE = [date(2021, 12, 31), date(2022, 12, 31)]
+NESTED = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
+AGS = [s.ags for s in CONFIG.staedte]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("musterkreis")
+    generate_kreis(out, CONFIG)
+    return out
+
+
+@pytest.fixture(scope="module")
+def raw(folder) -> Path:
+    return folder / "raw"
+
+
+@pytest.fixture(scope="module")
+def kreis():
+    return simulate_kreis(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def contracts(folder) -> dict[str, dict]:
+    out = {}
+    for path in sorted((folder / "contracts").glob("*.yml")):
+        contract = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out[contract["source"]] = contract
+    return out
+
+
+@pytest.fixture(scope="module")
+def areas(raw) -> pd.DataFrame:
+    return pd.read_csv(raw / "gebiete" / "gebietsgliederung.csv", sep=";", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def membership(raw) -> pd.DataFrame:
+    return pd.read_csv(raw / "gebiete" / "baublock_zuordnung.csv", sep=";", dtype=str, keep_default_na=False)
+
+
+def valid_at(frame: pd.DataFrame, day: date) -> pd.DataFrame:
+    start = pd.to_datetime(frame["Gueltig_ab"], format="%d.%m.%Y")
+    end = pd.to_datetime(frame["Gueltig_bis"].replace("", None), format="%d.%m.%Y")
+    stamp = pd.Timestamp(day)
+    return frame[(start <= stamp) & (end.isna() | (end >= stamp))]
+
+
+# --------------------------------------------------------------------------------------------------
+# configuration, folder, reproducibility
+
+
+def test_config_validation_and_defaults():
+    default = KreisConfig()
+    assert len(default.staedte) == 4 and default.code == "05999"
+    assert all(20_000 <= s.residents <= 100_000 for s in default.staedte)
+    assert all(3_000 <= s.residents <= 5_000 for s in CONFIG.staedte)
+    levels = {s.name: s.levels for s in default.staedte}
+    assert ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde") in levels.values()
+    assert any("stadtviertel" not in lv and "stadtbezirk" in lv for lv in levels.values())
+    assert any("stadtbezirk" not in lv for lv in levels.values())
+    with pytest.raises(ValueError, match="4 to 9"):
+        KreisConfig(staedte=default.staedte[:3])
+    with pytest.raises(ValueError, match="starting with 05999"):
+        KreisConfig(staedte=(*default.staedte[:3], Stadt("Anderswo", "05111004", 3_000, 1)))
+    with pytest.raises(ValueError, match="share a AGS"):
+        KreisConfig(staedte=(*default.staedte, Stadt("Doppelt", default.staedte[0].ags, 3_000, 1)))
+
+
+def test_the_folder_holds_raw_contracts_and_vars(folder):
+    assert sorted(p.name for p in folder.iterdir()) == ["contracts", "raw", "vars.yml"]
+    variables = yaml.safe_load((folder / "vars.yml").read_text(encoding="utf-8"))
+    assert variables["nested_levels"] == NESTED
+    assert variables["public_levels"] == [*NESTED, "sozialraum"]
+    assert (folder / "raw" / DEMO_MARKER).is_file() and not (folder / "raw" / ".demo-generating").exists()
+
+
+def test_same_config_gives_identical_bytes(tmp_path, folder):
+    generate_kreis(tmp_path, CONFIG)
+    assert sha256s(tmp_path) == sha256s(folder)
+
+
+def test_the_marker_lists_every_extract(raw):
+    listed = {line.split("  ", 1)[1] for line in (raw / DEMO_MARKER).read_text(encoding="utf-8").splitlines()[3:]}
+    on_disk = {p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file() and p.name != DEMO_MARKER}
+    assert listed == on_disk
+
+
+# --------------------------------------------------------------------------------------------------
+# codes and levels
+
+
+def test_codes_are_kreis_unique_and_carry_the_gemeinde(raw, areas, kreis):
+    for level, group in areas.groupby("Ebene"):
+        assert group["Schluessel"].is_unique, level
+    assert list(areas.loc[areas["Ebene"] == "kreis", "Schluessel"]) == ["05999"]
+    assert sorted(areas.loc[areas["Ebene"] == "gemeinde", "Schluessel"]) == AGS
+    below = areas[~areas["Ebene"].isin(["kreis", "gemeinde", "sozialraum"])]
+    widths = {"stadtbezirk": 5, "stadtteil": 6, "stadtviertel": 7}
+    for level, code in zip(below["Ebene"], below["Schluessel"], strict=True):
+        assert len(code) == widths[level] and code[:3] in {a[5:] for a in AGS}, (level, code)
+    polygons = json.loads((raw / "gebiete" / "baubloecke.geojson").read_text(encoding="utf-8"))
+    blocks = [f["properties"]["Baublock"] for f in polygons["features"]]
+    assert len(blocks) == len(set(blocks)) == len(kreis.blocks)
+    assert all(re.fullmatch(r"\d{8}", b) for b in blocks)
+    assert blocks == sorted(blocks)
+    address_ids: list[str] = []
+    for ags in AGS:
+        addresses = pd.read_csv(raw / "gebiete" / f"adressen_{ags}.csv", sep=";", dtype=str, keep_default_na=False)
+        assert addresses["Adress_ID"].str.fullmatch(rf"A{ags[5:]}\d{{6}}").all()
+        assert addresses["Baublock"].str.startswith(ags[5:]).all()
+        address_ids += addresses["Adress_ID"].tolist()
+    assert len(address_ids) == len(set(address_ids))
+    # the blocks truth names its Gemeinde, and the block code says the same
+    assert (kreis.blocks["block_code"].str[:3] == kreis.blocks["gemeinde"].str[5:]).all()
+
+
+def test_the_staedte_lie_side_by_side(raw):
+    polygons = json.loads((raw / "gebiete" / "baubloecke.geojson").read_text(encoding="utf-8"))
+    extent: dict[str, list[float]] = {}
+    for feature in polygons["features"]:
+        xs = [x for x, _y in feature["geometry"]["coordinates"][0]]
+        box = extent.setdefault(feature["properties"]["Baublock"][:3], [float("inf"), float("-inf")])
+        box[0], box[1] = min(box[0], *xs), max(box[1], *xs)
+    boxes = [extent[a[5:]] for a in AGS]  # west to east, in the order of the configuration
+    for west, east in zip(boxes, boxes[1:], strict=False):
+        assert west[1] < east[0] < west[1] + 2_000  # no overlap, neighbours
+    assert all(200_000 < x < 900_000 for box in boxes for x in box)
+
+
+def test_every_block_is_in_exactly_one_unit_per_level_of_its_stadt(areas, membership, kreis):
+    expected_levels = {s.ags: [*s.levels, "kreis"] for s in CONFIG.staedte}
+    gemeinde_of_prefix = {a[5:]: a for a in AGS}
+    for day in STICHTAGE:
+        units = valid_at(areas, day).set_index("Schluessel")
+        nested = valid_at(membership, day)
+        nested = nested[nested["Ebene"] != "sozialraum"]
+        assert nested["Baublock"].is_unique, day  # one first level, one unit
+        assert set(nested["Baublock"]) == set(kreis.blocks["block_code"])
+        for block, level, code in zip(nested["Baublock"], nested["Ebene"], nested["Schluessel"], strict=True):
+            chain = [level]
+            gemeinde = None
+            while code in units.index:
+                unit = units.loc[code]
+                assert unit["Ebene"] == chain[-1]
+                if unit["Ebene"] == "gemeinde":
+                    gemeinde = code
+                parent = unit["Oberbezirk"]
+                if not parent:
+                    break
+                parent_level = units.loc[parent, "Ebene"]
+                # Oberebene: the parent's level, or empty for the next nested level up
+                declared = unit["Oberebene"] or NESTED[NESTED.index(unit["Ebene"]) + 1]
+                assert parent_level == declared, (code, parent, parent_level, declared)
+                chain.append(parent_level)
+                code = parent
+            assert gemeinde == gemeinde_of_prefix[block[:3]], block
+            assert chain == expected_levels[gemeinde], (block, chain)
+
+
+def test_levels_per_stadt(areas, membership):
+    first_level = membership[membership["Ebene"] != "sozialraum"].groupby(membership["Baublock"].str[:3])["Ebene"]
+    for stadt in CONFIG.staedte:
+        prefix = stadt.ags[5:]
+        own = areas[areas["Schluessel"].str.startswith(prefix) & (areas["Ebene"] != "gemeinde")]
+        assert set(own["Ebene"]) == set(stadt.levels) - {"gemeinde"}, stadt.name
+        assert set(first_level.get_group(prefix)) == {"stadtviertel" if stadt.stadtviertel else "stadtteil"}
+        stadtteile = own[own["Ebene"] == "stadtteil"]
+        if stadt.stadtbezirke:
+            assert (stadtteile["Oberebene"] == "").all() and stadtteile["Oberbezirk"].str.len().eq(5).all()
+        else:
+            assert (stadtteile["Oberebene"] == "gemeinde").all() and (stadtteile["Oberbezirk"] == stadt.ags).all()
+    gemeinden = areas[areas["Ebene"] == "gemeinde"]
+    assert (gemeinden["Oberbezirk"] == "05999").all() and (gemeinden["Oberebene"] == "").all()
+
+
+def test_sozialraeume_are_kreis_wide_and_one_crosses_a_gemeinde_border(areas, membership):
+    sozialraeume = areas[areas["Ebene"] == "sozialraum"]
+    assert (sozialraeume["Oberbezirk"] == "05999").all() and (sozialraeume["Oberebene"] == "kreis").all()
+    rows = membership[membership["Ebene"] == "sozialraum"]
+    assert rows["Baublock"].is_unique and set(rows["Schluessel"]) == set(sozialraeume["Schluessel"])
+    gemeinden = rows.groupby("Schluessel")["Baublock"].agg(lambda b: sorted(set(b.str[:3])))
+    crossing = gemeinden[gemeinden.map(len) > 1]
+    assert len(crossing) == 1
+    assert crossing.iloc[0] == [AGS[0][5:], AGS[1][5:]]  # the two western neighbours
+
+
+# --------------------------------------------------------------------------------------------------
+# files and contracts
+
+
+def test_contracts_parse_and_their_patterns_match_the_files(raw, contracts):
+    assert len(contracts) == 15
+    matched: dict[Path, list[str]] = {}
+    for source, contract in contracts.items():
+        found = files_of(raw, contract)
+        if source == "planung_wohnen":
+            delivering = [s.ags for s in CONFIG.staedte if s.stadtviertel]
+            assert len(found) == len(delivering) * len(STICHTAGE)
+        else:
+            assert found, source
+        for path, _match in found:
+            matched.setdefault(path, []).append(source)
+        assert ("delivered_per" in contract) == (source in PER_STADT_PATTERNS), source
+        if source in PER_STADT_PATTERNS:
+            assert contract["delivered_per"] == "gemeinde"
+            groups = {m["gemeinde"] for _p, m in found}
+            assert groups == {s.ags for s in CONFIG.staedte if s.stadtviertel or source != "planung_wohnen"}
+    extracts = [p for p in raw.rglob("*") if p.is_file() and p.name != DEMO_MARKER]
+    assert sorted(matched) == sorted(extracts)
+    assert all(len(sources) == 1 for sources in matched.values())
+
+
+def test_every_value_follows_the_kreis_contracts(raw, contracts):
+    for contract in contracts.values():
+        if contract["format"] == "geojson":
+            continue
+        for path, match in files_of(raw, contract):
+            stichtag = stichtag_of(contract, match)
+            header, body = read_table(path, contract)
+            assert body, path.name
+            positions = column_positions(contract, header)
+            columns = {c["name"]: c for c in contract["columns"]}
+            for line, row in enumerate(body, start=2):
+                for name, i in positions.items():
+                    problem = problems_of(row[i], columns[name], contract, stichtag)
+                    assert problem is None, f"{path.name} line {line} column {columns[name]['header']}: {problem}"
+            keys = [unique_key(row, contract, positions) for row in body]
+            assert len(keys) == len(set(keys)), f"{path.name}: duplicate {contract['unique_key']}"
+
+
+def test_kreis_wide_files_hold_every_stadt_with_its_gemeinde(raw, contracts, kreis):
+    frames = {
+        "jobcenter_sgb2": "sgb2",
+        "sozialamt_sgb12": "sgb12",
+        "gesundheitsamt_seu": "school_entry",
+        "jugendamt_kita": "daycare",
+        "schulamt_uebergaenge": "school_transitions",
+    }
+    assert set(frames) == set(KREIS_WIDE_WITH_GEMEINDE)
+    for source, name in frames.items():
+        contract = contracts[source]
+        assert contract["columns"][0] == {
+            "name": "gemeinde",
+            "header": "Gemeinde",
+            "type": "code",
+            "required": True,
+            "pattern": r"^\d{8}$",
+        }
+        truth = kreis.combined(name)
+        for path, match in files_of(raw, contract):
+            stichtag = stichtag_of(contract, match)
+            header, body = read_table(path, contract)
+            assert header[0] == "Gemeinde"
+            counts = pd.Series([row[0] for row in body]).value_counts().sort_index()
+            expected = truth[truth["stichtag"] == pd.Timestamp(stichtag)]["gemeinde"].value_counts().sort_index()
+            assert counts.to_dict() == expected.to_dict(), path.name
+            assert set(counts.index) == set(AGS)
+    # per Stadt: no Gemeinde column, the AGS is in the name
+    for source in PER_STADT_PATTERNS:
+        assert all(c["name"] != "gemeinde" for c in contracts[source]["columns"])
+
+
+def test_per_stadt_files_hold_that_stadts_records(raw, contracts, kreis):
+    contract = contracts["register_persons"]
+    for path, match in files_of(raw, contract):
+        sim = kreis.staedte[match["gemeinde"]]
+        stichtag = stichtag_of(contract, match)
+        _header, body = read_table(path, contract)
+        assert len(body) == (sim.persons["stichtag"] == pd.Timestamp(stichtag)).sum()
+    contract = contracts["ba_labour_market"]
+    for path, match in files_of(raw, contract):
+        header, body = read_table(path, contract)
+        codes = {str(row[header.index("Baublock")]).zfill(8) for row in body}
+        assert {c[:3] for c in codes} == {match["gemeinde"][5:]}
+    contract = contracts["planung_wohnen"]
+    for path, match in files_of(raw, contract):
+        header, body = read_table(path, contract)
+        assert all(str(row[0]).zfill(7)[:3] == match["gemeinde"][5:] for row in body)
+
+
+# --------------------------------------------------------------------------------------------------
+# the truth per Gemeinde and for the Kreis
+
+
+def test_truth_per_gemeinde_sums_to_the_kreis(kreis):
+    persons = kreis.combined("persons")
+    residents = persons[persons["residence_status"].astype(str) == "H"]
+    assert set(kreis.staedte) == set(AGS)
+    for day in STICHTAGE:
+        at = residents[residents["stichtag"] == pd.Timestamp(day)]
+        per_gemeinde = at.groupby("gemeinde").size()
+        assert per_gemeinde.sum() == len(at)
+        for ags, sim in kreis.staedte.items():
+            own = sim.persons[(sim.persons["stichtag"] == pd.Timestamp(day)) & (sim.persons["residence_status"] == "H")]
+            assert per_gemeinde[ags] == len(own)
+        # the Kreis's Sozialräume partition the residents at known addresses, across the Gemeinden
+        known = at[at["address_known"]]
+        sozialraum = kreis.blocks.set_index("block_code")["sozialraum_code"]
+        per_sozialraum = known["block_code"].astype(str).map(sozialraum).value_counts()
+        assert per_sozialraum.sum() == len(known)
+        by_gemeinde_and_sozialraum = known.groupby(["gemeinde", known["block_code"].astype(str).map(sozialraum)]).size()
+        assert by_gemeinde_and_sozialraum.groupby(level=1).sum().to_dict() == per_sozialraum.to_dict()
+    sgb2 = kreis.combined("sgb2")
+    assert sgb2.groupby("gemeinde").size().sum() == sum(len(s.sgb2) for s in kreis.staedte.values())
+    assert sgb2.groupby(["stichtag", "bg_number", "member_number"]).ngroups == len(sgb2)  # numbers Kreis-unique
+
+
+def test_the_kreis_truth_matches_its_gebietsgliederung(kreis, areas, membership):
+    assert len(kreis.areas) == len(areas)
+    assert kreis.areas["area_code"].tolist() == areas["Schluessel"].tolist()
+    assert len(kreis.membership) == len(membership)
+    bergheide = next(s for s in CONFIG.staedte if not s.stadtviertel).ags
+    blocks = kreis.blocks[kreis.blocks["gemeinde"] == bergheide]
+    assert blocks["stadtviertel_code_after"].isna().all() and blocks["stadtteil_code"].notna().all()
+    assert kreis.staedte[bergheide].housing.empty
+
+
+# --------------------------------------------------------------------------------------------------
+# the command
+
+
+def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from tests.helpers import settings_for
+
+    env = settings_for(tmp_path / "project").env()
+    target = tmp_path / "mk"
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.output.split())
+    for variable in ("SOZIALMONITOR_RAW_DIR", "SOZIALMONITOR_CONTRACTS_DIR", "SOZIALMONITOR_VARS_FILE"):
+        assert variable in flat
+    assert sorted(p.name for p in target.iterdir()) == ["contracts", "raw", "vars.yml"]
+    assert (target / "raw" / "gebiete" / "adressen_05999004.csv").is_file()
+    again = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
+    assert again.exit_code == 1 and "--force" in again.output
+    refused = runner.invoke(app, ["demo-data", "--kreis", "--out", str(tmp_path / "x")], env=env)
+    assert refused.exit_code == 2 and not (tmp_path / "x").exists()
