@@ -469,7 +469,9 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
     path = default_path(settings.dbt_project_dir)
     loaded = load(path, settings.contracts_dir, levels)
     if check:
-        stale = generate(settings.dbt_project_dir, settings.contracts_dir, check_only=True, vars_file=settings.vars_file)
+        stale = generate(
+            settings.dbt_project_dir, settings.contracts_dir, check_only=True, vars_file=settings.vars_file
+        )
         for p in stale:
             err.print(f"out of date: {p} (run `sozialmonitor catalogue` or any dbt command to regenerate)")
         if stale:

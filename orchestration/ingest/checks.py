@@ -161,7 +161,7 @@ def build_checks(contract: Contract, stichtag: date | None, controls: bool = Tru
     """The contract's checks. `controls=False`: the file holds no control character anywhere (the
     reader knows), so that check is left out."""
     checks: list[Check] = []
-    source_file = f"orchestration/contracts/{contract.source}.yml"
+    source_file = contract.location
     fix_value = "correct the value in the department's system and deliver the file again"
     for col in contract.columns:
         v = _v(col)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..errors import Place, SozialmonitorError, configuration_problems
-from ..settings import ProjectVars
+from ..settings import PROJECT_DIR, ProjectVars
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
 # The code lists a contract takes from the project's vars (properties of settings.ProjectVars):
@@ -281,6 +281,18 @@ class Contract(BaseModel):
     def table(self) -> str:
         return f"raw.{self.source}"
 
+    # the file the contract was read from (load_contract)
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def location(self) -> str:
+        """The contract's file as messages name it: relative to the project where it lies inside
+        (orchestration/contracts/x.yml), else its full path (a Kreis's own contracts)."""
+        if self._path is None:
+            return f"orchestration/contracts/{self.source}.yml"
+        path = self._path.resolve()
+        return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
+
 
 def load_contract(path: Path, project: ProjectVars | None = None) -> Contract:
     """The contract in `path`, checked; a code list taken from the project's levels (`values_from`)
@@ -294,6 +306,7 @@ def load_contract(path: Path, project: ProjectVars | None = None) -> Contract:
     except ValidationError as exc:
         problems = configuration_problems(exc, file=path, model=Contract, locate=lambda loc: _place(loc, data))
         raise ContractError("\n".join(problems)) from exc
+    contract._path = path
     return _with_project_values(contract, path, project)
 
 

@@ -420,7 +420,7 @@ def load_extract(
                     None,
                     f"the file cannot be read ({type(exc).__name__}: {_first_line(exc)})",
                     "check that the file is a complete export in the form the contract describes "
-                    f"(orchestration/contracts/{contract.source}.yml) and deliver it again",
+                    f"({contract.location}) and deliver it again",
                 )
             ],
             0,
@@ -671,7 +671,7 @@ def quarantine(settings: Settings, extract: Extract, sha: str, violations: list[
         f"SHA-256:    {sha}",
         f"Stichtag:   {extract.stichtag or '—'}",
         f"Rejected:   {datetime.now().isoformat(timespec='seconds')}",
-        f"Contract:   orchestration/contracts/{extract.source}.yml",
+        f"Contract:   {extract.contract.location}",
         "",
         "Nothing of this file was loaded. Problems:",
         *[f"- {v}" for v in violations],

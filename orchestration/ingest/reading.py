@@ -201,7 +201,7 @@ def _map_headers(contract: Contract, headers: list[str], name: str, line: int, l
                     header,
                     f"column {where(i)} is not in the contract of source '{contract.source}'",
                     f"if '{header}' is a renamed column, add it to that column's `aliases` in "
-                    f"orchestration/contracts/{contract.source}.yml; otherwise remove it from the export",
+                    f"{contract.location}; otherwise remove it from the export",
                 )
             )
             continue
@@ -228,7 +228,7 @@ def _map_headers(contract: Contract, headers: list[str], name: str, line: int, l
                     col.header,
                     f"required column is missing: expected a header {names}",
                     "add the column to the export; if it was renamed, add the new header to `aliases` in "
-                    f"orchestration/contracts/{contract.source}.yml",
+                    + contract.location,
                 )
             )
     if problems:
@@ -331,7 +331,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
                         None,
                         f"the fields are separated by '{shown}', but the contract declares '{contract.delimiter}'",
                         f"export with '{contract.delimiter}' as separator, or change `delimiter` in "
-                        f"orchestration/contracts/{contract.source}.yml if the department changed it for good",
+                        f"{contract.location} if the department changed it for good",
                     )
                 ]
             )
@@ -378,8 +378,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, na
                     "the file does not end with a line break: the last line is cut off, probably inside its "
                     "last field (the column count cannot show it)",
                     "the transfer was interrupted: deliver the complete file again. If the department's software "
-                    f"never ends a file with a line break, set `final_newline: false` in "
-                    f"orchestration/contracts/{contract.source}.yml",
+                    "never ends a file with a line break, set `final_newline: false` in " + contract.location,
                 )
             ]
         )
@@ -559,7 +558,7 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, n
                     None,
                     f"worksheet '{contract.sheet}' not found; the workbook has {workbook.sheet_names}",
                     f"rename the worksheet back to '{contract.sheet}', or change `sheet` in "
-                    f"orchestration/contracts/{contract.source}.yml if the department renamed it for good",
+                    f"{contract.location} if the department renamed it for good",
                 )
             ]
         )

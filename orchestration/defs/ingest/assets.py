@@ -84,14 +84,14 @@ def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) ->
                 description=(
                     f"{contract.title} — {contract.department}.\n\n{contract.description}\n\n"
                     # in code spans: Markdown would take the pattern's (?P<stichtag>…) for an HTML tag
-                    f"Contract: `orchestration/contracts/{contract.source}.yml`; files: "
+                    f"Contract: `{contract.location}`; files: "
                     f"`raw/{contract.directory}/{contract.file_pattern}`\n\n{columns}"
                 ),
                 partitions_def=partitions if contract.period == "stichtag" else None,
                 deps=deps,
                 pool=POOL,
                 kinds={"duckdb", contract.format},
-                metadata={"contract": f"orchestration/contracts/{contract.source}.yml"},
+                metadata={"contract": contract.location},
             )
             def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                 return _materialize(context, warehouse, contract)
