@@ -314,6 +314,44 @@ def record_counts_expectations(config: dict, catalogue: Catalogue) -> list:
     ]
 
 
+# --- deliveries per Gemeinde (a Kreis) -------------------------------------------------------------
+
+
+def deliveries_sql(config: dict, catalogue: Catalogue) -> str:
+    """Per source delivered per Gemeinde, Stichtag and Gemeinde: `missing` when the Gemeinde's file
+    is not loaded although the Gemeinde delivers the source (for other Stichtage) or gates.yml says
+    every Gemeinde must (deliveries.every_gemeinde)."""
+    from orchestration.ingest.checks import lit
+
+    required = sorted((config.get("deliveries") or {}).get("every_gemeinde") or [])
+    must = f"source in ({', '.join(lit(s) for s in required)})" if required else "false"
+    return _model(
+        "gate_deliveries",
+        "source, stichtag, gemeinde",
+        columns=f"""source, stichtag, gemeinde, gemeinde_name, delivered,
+        not delivered and (delivers_source or {must}) as missing""",
+    )
+
+
+def deliveries_expectations(config: dict, catalogue: Catalogue) -> list:
+    import great_expectations as gx
+
+    required = sorted((config.get("deliveries") or {}).get("every_gemeinde") or [])
+    return [
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="missing",
+            value_set=[False],
+            severity=BLOCK,
+            description=(
+                "In a Kreis, every Stadt's file of a source it delivers is there for every Stichtag of "
+                "that source (and every Stadt delivers " + (", ".join(required) or "-") + "): a Kreis "
+                "total without one Stadt would be wrong. The release waits for the late delivery; the "
+                "examples name the Stadt, the source and the Stichtag."
+            ),
+        )
+    ]
+
+
 SUITES: tuple[Suite, ...] = (
     Suite(
         "completeness",
@@ -354,6 +392,14 @@ SUITES: tuple[Suite, ...] = (
         "gate_record_counts",
         record_counts_sql,
         record_counts_expectations,
+    ),
+    Suite(
+        "deliveries",
+        "marts/fct_indicator_values",
+        "In a Kreis: every Stadt delivered each source it delivers, for every Stichtag.",
+        "gate_deliveries",
+        deliveries_sql,
+        deliveries_expectations,
     ),
     Suite(
         "address_assignment",
