@@ -43,6 +43,10 @@ SQL_TYPES: dict[str, str] = {
 }
 
 
+# The Gebietsgliederung: a file delivered per Gemeinde must name one of its Gemeinden.
+AREAS_SOURCE = "geo_areas"
+
+
 class ContractError(SozialmonitorError):
     """A contract file itself is wrong."""
 
@@ -370,6 +374,8 @@ def load_contracts(directory: Path, project: ProjectVars | None = None) -> dict[
         for col in contracts[name].columns:
             if col.references:
                 visit(col.references.source, trail + (name,))
+        if contracts[name].delivered_per and AREAS_SOURCE in contracts and name != AREAS_SOURCE:
+            visit(AREAS_SOURCE, trail + (name,))  # the Gemeinde in its file names is checked there
         ordered[name] = contracts[name]
 
     for name in sorted(contracts, key=lambda n: (contracts[n].period != "reference", n)):

@@ -51,7 +51,7 @@ from .checks import (
     suppressed_column,
     typed_column,
 )
-from .contracts import BadFileName, Contract, load_contracts
+from .contracts import AREAS_SOURCE, BadFileName, Contract, load_contracts
 from .reading import STAGE, Unreadable, Violation, stage_csv, stage_geojson, stage_xlsx
 
 LOG_TABLE = "raw._load_log"
@@ -524,7 +524,7 @@ def demo_key_violations(
     ]
 
 
-AREAS_TABLE = "raw.geo_areas"
+AREAS_TABLE = f"raw.{AREAS_SOURCE}"
 
 
 def unknown_gemeinde(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> list[Violation]:

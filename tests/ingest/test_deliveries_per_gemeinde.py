@@ -14,7 +14,7 @@ import yaml
 
 from orchestration.build_plan import current_loads
 from orchestration.ingest import ingest
-from orchestration.ingest.contracts import ContractError, load_contract
+from orchestration.ingest.contracts import ContractError, load_contract, load_contracts
 from orchestration.ingest.loader import IngestFailed, released_violation
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.warehouse import connect
@@ -103,6 +103,19 @@ def test_each_stadt_delivers_its_own_register(kreis):
         ("05999008", 1),
     ]
     assert con.execute("select * from raw.register_persons where gemeinde = '05999008'").fetchall() == before
+
+
+def test_the_gebietsgliederung_loads_before_the_files_it_checks(kreis):
+    """A per-Gemeinde source is loaded after the Gebietsgliederung that its file names are checked
+    against, also where it references nothing and comes first in the alphabet (geo_addresses)."""
+    settings, _ = kreis
+    path = settings.contracts_dir / "geo_addresses.yml"
+    contract = yaml.safe_load(path.read_text(encoding="utf-8"))
+    contract["file_pattern"] = r"adressen_(?P<gemeinde>\d{8})\.csv"
+    contract["delivered_per"] = "gemeinde"
+    path.write_text(yaml.safe_dump(contract, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    order = list(load_contracts(settings.contracts_dir, settings.project_vars))
+    assert order.index("geo_areas") < order.index("geo_addresses")
 
 
 def test_a_file_naming_no_gemeinde_of_the_kreis_is_refused(kreis):
