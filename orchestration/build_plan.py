@@ -174,15 +174,16 @@ def _files(folder: Path) -> Iterable[Path]:
 def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None = None) -> str:
     """The state a build's tables follow from, apart from the data: every file of the dbt project
     that can shape a table (models, macros, seeds, the catalogue and the files generated from it,
-    dbt_project.yml with its vars; not the data tests), the source contracts, the vars given on
-    the command line and the versions of dbt and DuckDB. Files, not the manifest's node
-    checksums: a model's checksum does not change when a macro it calls does."""
+    dbt_project.yml with its vars; not the data tests), the source contracts, the deployment's vars
+    file and the vars given on the command line, and the versions of dbt and DuckDB. Files, not the
+    manifest's node checksums: a model's checksum does not change when a macro it calls does."""
     digest = hashlib.sha256()
     for label, folder in (("dbt", settings.dbt_project_dir), ("contracts", settings.contracts_dir)):
         for path in _files(folder):
             digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(json.dumps(dict(cli_vars or {}), sort_keys=True, default=str).encode())
+    given = {**settings.deployment_vars, **(cli_vars or {})}
+    digest.update(json.dumps(given, sort_keys=True, default=str).encode())
     for package in _VERSIONED:
         try:
             digest.update(f"{package}={version(package)}\0".encode())

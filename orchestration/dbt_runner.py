@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import yaml
+
 from .errors import SozialmonitorError
 from .settings import Settings
 
@@ -29,9 +31,23 @@ class DbtFailed(SozialmonitorError):
     headline = "Run stopped in dbt:"
 
 
+def with_deployment_vars(settings: Settings, command: list[str]) -> list[str]:
+    """`command` with the deployment's vars (Settings.deployment_vars) given to dbt as `--vars`,
+    under those the command gives itself. They are the same on every call of a deployment, so dbt's
+    partial parse keeps working."""
+    own = settings.deployment_vars
+    if not own:
+        return list(command)
+    if "--vars" not in command:
+        return [*command, "--vars", json.dumps(own, sort_keys=True)]
+    at = command.index("--vars")
+    given = yaml.safe_load(command[at + 1]) or {}
+    return [*command[:at], "--vars", json.dumps({**own, **given}, sort_keys=True), *command[at + 2 :]]
+
+
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:
     return [
-        *command,
+        *with_deployment_vars(settings, command),
         "--project-dir",
         str(settings.dbt_project_dir),
         "--profiles-dir",

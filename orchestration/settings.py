@@ -105,6 +105,9 @@ class Settings:
     contracts_dir: Path
     dbt_target_dir: Path
     releases_dir: Path
+    # A deployment's own dbt vars (a YAML mapping), over those of dbt_project.yml: a Kreis sets its
+    # levels here (docs/kreis.md). None: dbt_project.yml's vars as they are.
+    vars_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,15 +123,23 @@ class Settings:
             contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR", Path(__file__).parent / "contracts")),
             dbt_target_dir=Path(env("SOZIALMONITOR_DBT_TARGET_DIR", project / "dbt_project" / "target")),
             releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", project / "releases")),
+            vars_file=Path(env(VARS_FILE_SETTING)) if env(VARS_FILE_SETTING) else None,
         )
 
     @cached_property
     def project_vars(self) -> ProjectVars:
-        """dbt_project.yml's vars, read and checked once for these settings."""
-        return read_project_vars(self.dbt_project_dir)
+        """dbt_project.yml's vars with the deployment's (`vars_file`) over them, read and checked
+        once for these settings."""
+        return read_project_vars(self.dbt_project_dir, self.vars_file)
 
-    def with_paths(self, **paths: Path) -> Settings:
-        return replace(self, **{k: Path(v) for k, v in paths.items()})
+    @cached_property
+    def deployment_vars(self) -> dict[str, Any]:
+        """The deployment's own vars (`vars_file`), as dbt gets them on its command line; empty
+        without a vars file."""
+        return read_deployment_vars(self.vars_file)
+
+    def with_paths(self, **paths: Path | None) -> Settings:
+        return replace(self, **{k: None if v is None else Path(v) for k, v in paths.items()})
 
     def env(self) -> dict[str, str]:
         """Environment that points child processes (dbt, Dagster) at the same places."""
@@ -139,28 +150,58 @@ class Settings:
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
+            VARS_FILE_SETTING: str(self.vars_file or ""),
         }
 
 
-def read_project_vars(dbt_project_dir: Path) -> ProjectVars:
-    """The vars of `dbt_project_dir`/dbt_project.yml, checked (ProjectConfigError names the file
-    and each problem). Settings.project_vars caches it; read it through Settings where there is one."""
+VARS_FILE_SETTING = "SOZIALMONITOR_VARS_FILE"
+
+
+def read_deployment_vars(path: Path | None) -> dict[str, Any]:
+    """The vars of a deployment's vars file (a YAML mapping of dbt vars); empty for None."""
+    if path is None:
+        return {}
+    try:
+        found = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectConfigError(f"{VARS_FILE_SETTING}={path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise ProjectConfigError(f"{path}: not valid YAML: {exc}") from None
+    if found is None:
+        return {}
+    if not isinstance(found, dict) or not all(isinstance(key, str) for key in found):
+        raise ProjectConfigError(f"{path}: expected a mapping of dbt var names to values, as in dbt_project.yml's vars")
+    return found
+
+
+def _unknown_vars(own: dict[str, Any], declared: dict[str, Any], vars_file: Path, project_file: Path) -> None:
+    """A deployment sets only vars that dbt_project.yml declares: a misspelt name would otherwise
+    be ignored without a word."""
+    unknown = sorted(set(own) - set(declared))
+    if unknown:
+        raise ProjectConfigError(
+            f"{vars_file}: {', '.join(repr(name) for name in unknown)} not among the vars of {project_file} "
+            f"(it declares: {', '.join(declared)})"
+        )
+
+
+def read_project_vars(dbt_project_dir: Path, vars_file: Path | None = None) -> ProjectVars:
+    """The vars of `dbt_project_dir`/dbt_project.yml with those of `vars_file` over them, checked
+    (ProjectConfigError names the file and each problem). Settings.project_vars caches it; read it
+    through Settings where there is one."""
     path = dbt_project_dir / "dbt_project.yml"
     project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    declared = project.get("vars") or {}
+    own = read_deployment_vars(vars_file)
+    if own:
+        _unknown_vars(own, declared, vars_file, path)
     try:
-        return ProjectVars.load(project.get("vars") or {})
+        return ProjectVars.load({**declared, **own})
     except ValidationError as exc:
-        # the location is the var's place in the file: field 'vars.disclosure_method'
+        # the location is the var's place in the file: field 'vars.disclosure_method'; with a
+        # deployment's vars file, the problem may be in either file
+        where = path if vars_file is None else f"{vars_file} over {path}"
         problems = configuration_problems(
-            exc, file=path, model=ProjectVars, locate=lambda loc: Place(loc=("vars", *loc))
+            exc, file=where, model=ProjectVars, locate=lambda loc: Place(loc=("vars", *loc))
         )
         raise ProjectConfigError("\n".join(problems)) from None
-
-
-PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"
-
-
-def dagster_publishes() -> bool:
-    """SOZIALMONITOR_DAGSTER_PUBLISH=1 (off by default): the runs of Dagster's sensor and schedule
-    publish the release too. Off, publishing is an operator's decision (Dagster's `publish_job`)."""
-    return os.environ.get(PUBLISH_SETTING, "").strip().lower() in ("1", "true", "yes", "on")

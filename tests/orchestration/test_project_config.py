@@ -89,3 +89,62 @@ def test_run_refuses_a_wrong_configuration_before_any_work(tmp_path, monkeypatch
     # nothing was started: no warehouse, no lock, no raw/, no release
     assert not settings.warehouse_path.exists() and not settings.releases_dir.exists()
     assert not settings.raw_dir.exists()
+
+
+KREIS_LEVELS = {
+    "nested_levels": ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"],
+    "public_levels": ["stadtteil", "gemeinde", "kreis", "sozialraum"],
+}
+
+
+def test_a_deployment_sets_its_own_vars_in_a_file_beside_the_project(tmp_path, monkeypatch):
+    """A Kreis keeps the project as it is and names its levels in its own vars file: the Python
+    side reads them over dbt_project.yml's, dbt gets them on its command line (under the vars a
+    command gives itself), and they belong to the build's fingerprint."""
+    from orchestration.build_plan import project_fingerprint
+    from orchestration.dbt_runner import dbt_args
+
+    own = tmp_path / "vars.yml"
+    own.write_text(yaml.safe_dump(KREIS_LEVELS), encoding="utf-8")
+    monkeypatch.setenv("SOZIALMONITOR_VARS_FILE", str(own))
+    kreis = settings_for(tmp_path)
+    assert kreis.vars_file == own and kreis.deployment_vars == KREIS_LEVELS
+    assert kreis.project_vars.levels[-2:] == ["kreis", "sozialraum"]
+    assert kreis.project_vars.public_levels == KREIS_LEVELS["public_levels"]
+    assert kreis.project_vars.disclosure_method == "suppression"  # the project's, not overridden
+    assert kreis.env()["SOZIALMONITOR_VARS_FILE"] == str(own)
+
+    command = dbt_args(kreis, ["build"])
+    assert yaml.safe_load(command[command.index("--vars") + 1]) == KREIS_LEVELS
+    command = dbt_args(kreis, ["build", "--vars", '{"public_levels": [gemeinde], "disclosure_method": cell_key}'])
+    assert command.count("--vars") == 1
+    given = yaml.safe_load(command[command.index("--vars") + 1])
+    assert given == {**KREIS_LEVELS, "public_levels": ["gemeinde"], "disclosure_method": "cell_key"}
+
+    monkeypatch.delenv("SOZIALMONITOR_VARS_FILE")
+    city = settings_for(tmp_path)
+    assert city.vars_file is None and city.deployment_vars == {} and "--vars" not in dbt_args(city, ["build"])
+    assert project_fingerprint(kreis) != project_fingerprint(city)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nested_level: [stadtteil, gemeinde]\n", "'nested_level' not among the vars"),
+        ("- stadtteil\n- gemeinde\n", "expected a mapping of dbt var names"),
+        ("public_levels: [stadtteil, quartier]\n", "quartier"),
+        ("nested_levels: [stadtteil\n", "not valid YAML"),
+    ],
+)
+def test_a_wrong_vars_file_is_refused_naming_it(tmp_path, text, expected):
+    own = tmp_path / "vars.yml"
+    own.write_text(text, encoding="utf-8")
+    with pytest.raises(ProjectConfigError) as exc:
+        read_project_vars(PROJECT / "dbt_project", own)
+    assert str(own) in str(exc.value) and expected in str(exc.value)
+
+
+def test_a_vars_file_that_does_not_exist_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOZIALMONITOR_VARS_FILE", str(tmp_path / "missing.yml"))
+    with pytest.raises(ProjectConfigError, match="missing.yml: no such file"):
+        settings_for(tmp_path).project_vars  # noqa: B018

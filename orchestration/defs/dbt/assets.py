@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...build_plan import plan_build, record_build, record_unplanned_build
-from ...dbt_runner import plan_environment, scoped_environment
+from ...dbt_runner import plan_environment, scoped_environment, with_deployment_vars
 from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
@@ -69,7 +69,8 @@ def build_dbt_assets(settings: Settings):
                 record_unplanned_build(settings, run_id, "Dagster dbt build of a selection")
                 # the dbt child process inherits this step's environment: this run's warehouse and folders
                 with scoped_environment({**settings.env(), **plan_environment()}):
-                    yield from dbt.cli(["build", "--full-refresh"], context=context).stream()
+                    args = with_deployment_vars(settings, ["build", "--full-refresh"])
+                    yield from dbt.cli(args, context=context).stream()
                 return
             # the whole project: as `sozialmonitor run`, only the Stichtage loaded since the last
             # build (the plan; dagster_dbt selects every node itself, so those that read only
@@ -80,7 +81,7 @@ def build_dbt_assets(settings: Settings):
             record_build(settings, plan, run_id, "running")
             try:
                 with scoped_environment({**settings.env(), **plan.dbt_environment()}):
-                    yield from dbt.cli(args, context=context).stream()
+                    yield from dbt.cli(with_deployment_vars(settings, args), context=context).stream()
             except BaseException:
                 record_build(settings, plan, run_id, "failed")
                 raise
