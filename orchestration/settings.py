@@ -49,18 +49,25 @@ class ProjectVars(BaseModel):
 
     @property
     def levels_above_block(self) -> list[str]:
-        """The levels of the Gebietsgliederung (contract geo_areas): every level but the block level."""
+        """Every level but the block level: the levels of the Gebietsgliederung (contract geo_areas)
+        and the levels a Baublock's membership may name (contract geo_block_membership). A Baublock
+        belongs to one unit of the lowest nested level its Gemeinde has (a Stadtviertel, or a
+        Stadtteil where the Gemeinde has no Stadtviertel, ...) and to one unit of every non-nested
+        level; its units at the nested levels above follow from the parents in the Gebietsgliederung
+        (dbt model int_block_memberships)."""
         return [*self.nested_levels, *self.non_nested_levels]
 
     @property
-    def block_membership_levels(self) -> list[str]:
-        """The levels a Baublock's membership is delivered for (contract geo_block_membership): the
-        first nested level and every non-nested one. The further nested levels follow from the
-        parent codes of the Gebietsgliederung (dbt model int_block_memberships)."""
-        return [*self.nested_levels[:1], *self.non_nested_levels]
+    def parent_levels(self) -> list[str]:
+        """The levels a unit's parent may have (contract geo_areas, column parent_level): the nested
+        levels, smallest first. A parent's level is higher than its child's: later in this list
+        (every nested level is higher than a non-nested one)."""
+        return list(self.nested_levels)
 
     @model_validator(mode="after")
     def _levels_fit(self) -> ProjectVars:
+        if not self.nested_levels:
+            raise ValueError("nested_levels needs at least one level (the Gemeinde)")
         levels = self.levels
         twice = sorted({level for level in levels if levels.count(level) > 1})
         if twice:

@@ -7,7 +7,10 @@
     Data with addresses are Baublock sums and so re-aggregate exactly. A source delivered only
     aggregated on a level (the catalogue's `crosswalk`) was spread over the Baublöcke by population;
     an area that cuts one of its units (as the source's Gebietsstand at that Stichtag drew them) gets
-    the flag <source>_estimated. Every unit gets a row, also one without residents. -#}
+    the flag <source>_estimated. An area with a Baublock that has no unit of that level at the
+    Stichtag (a Gemeinde without Stadtviertel, for a source delivered per Stadtviertel) has no value
+    of that source: it is not covered, and a sum over part of it is no count of it (null, flagged
+    source_missing like an undelivered source). Every unit gets a row, also one without residents. -#}
 {% macro area_measures(gebietsstand) %}
 {%- set registry = measure_registry() -%}
 {%- set crosswalked = crosswalked_sources() -%}
@@ -62,6 +65,17 @@ grid as (
     group by stichtag, unit_id
 ),
 
+{{ cw.topic }}_uncovered as (
+    -- the areas with a Baublock outside every unit the source was delivered on
+    select g.level, g.area_id, g.stichtag
+    from grid as g
+    left join {{ cw.topic }}_units as u
+        on u.block_id = g.block_id
+        and u.stichtag = g.stichtag
+    where u.block_id is null
+    group by g.level, g.area_id, g.stichtag
+),
+
 {{ cw.topic }}_cut as (
     select p.level, p.area_id, p.stichtag, max(case when p.blocks < z.blocks then 1 else 0 end) = 1 as is_estimated
     from (
@@ -111,10 +125,11 @@ available as (
         s.stichtag,
         s.blocks,
         {%- for group in registry %}
+        {%- set covered = ' and ' ~ group.topic ~ '_uncovered.area_id is null' if group.crosswalk else '' %}
         {%- for measure in group.measures %}
-        case when a.has_{{ group.availability }} then coalesce(s.{{ measure }}, 0) end as {{ measure }},
+        case when a.has_{{ group.availability }}{{ covered }} then coalesce(s.{{ measure }}, 0) end as {{ measure }},
         {%- if measure in group.suppressed %}
-        case when a.has_{{ group.availability }} then coalesce(s.{{ measure }}_suppressed_cells, 0) end
+        case when a.has_{{ group.availability }}{{ covered }} then coalesce(s.{{ measure }}_suppressed_cells, 0) end
             as {{ measure }}_suppressed_cells,
         {%- endif %}
         {%- endfor %}
@@ -132,6 +147,10 @@ available as (
         on {{ cw.topic }}_cut.level = s.level
         and {{ cw.topic }}_cut.area_id = s.area_id
         and {{ cw.topic }}_cut.stichtag = s.stichtag
+    left join {{ cw.topic }}_uncovered
+        on {{ cw.topic }}_uncovered.level = s.level
+        and {{ cw.topic }}_uncovered.area_id = s.area_id
+        and {{ cw.topic }}_uncovered.stichtag = s.stichtag
     {%- endfor %}
 ),
 

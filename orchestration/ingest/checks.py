@@ -403,7 +403,9 @@ def find_duplicate_keys(con: duckdb.DuckDBPyConnection, contract: Contract, name
 def find_unknown_references(
     con: duckdb.DuckDBPyConnection, contract: Contract, name: str, loaded_tables: set[str]
 ) -> list[Violation]:
-    out: list[Violation] = []
+    """Codes that name a record of another source (`references`) or a parent in the same file
+    (the contract's `parent`) that does not exist."""
+    out: list[Violation] = find_unknown_parents(con, contract, name)
     for col in contract.columns:
         ref = col.references
         if not ref:
@@ -441,4 +443,110 @@ def find_unknown_references(
                     value=code,
                 )
             )
+    return out
+
+
+def _parent_level_expression(unit_level: str, given: str, order: list[str]) -> str:
+    """SQL for a row's parent level: the one given, else the next level of `order` after the unit's
+    own; null for the last level of `order` (the top); the last for a level not in `order` (a
+    non-nested one)."""
+    nexts = " ".join(f"when {unit_level} = {lit(a)} then {lit(b)}" for a, b in zip(order, order[1:], strict=False))
+    return (
+        f"case when {given} is not null then {given} {nexts} "
+        f"when {unit_level} in ({', '.join(lit(x) for x in order)}) then null else {lit(order[-1])} end"
+    )
+
+
+def find_unknown_parents(con: duckdb.DuckDBPyConnection, contract: Contract, name: str) -> list[Violation]:
+    """The hierarchy of a file whose rows name their parent (contract key `parent`, the
+    Gebietsgliederung): a parent level above the unit's own, a parent code where a parent level is
+    given, a parent for every unit of a level that has one above it, and a parent that is a row of
+    the file at that level, valid in some day of the unit's period. Up to 10 violations per problem."""
+    parent = contract.parent
+    if parent is None:
+        return []
+    col = {key: contract.column(key) for key in parent.column_names}
+    code, given, unit_code, unit_level = (
+        typed_column(col[parent.code]),
+        typed_column(col[parent.level]),
+        typed_column(col[parent.unit_code]),
+        typed_column(col[parent.unit_level]),
+    )
+    order = list(col[parent.level].values or [])
+    rank = "case {} " + " ".join(f"when {lit(x)} then {i}" for i, x in enumerate(order)) + " else -1 end"
+    effective = _parent_level_expression(unit_level, given, order)
+    source_file = f"orchestration/contracts/{contract.source}.yml"
+    header_code, header_level = col[parent.code].header, col[parent.level].header
+    fix = "correct the Gebietsgliederung: each unit names its parent and, where it is not of the next level, its level"
+    below_top = ", ".join(lit(x) for x in order[:-1]) or "null"
+    # (condition on a row, column to blame, the problem given the row's level, parent code and parent level)
+    checks = [
+        (
+            f"{given} is not null and {code} is null",
+            header_code,
+            lambda lvl, pcode, plvl: f"names the parent level '{plvl}' but no parent code ({header_code})",
+        ),
+        (
+            f"{given} is not null and {rank.format(given)} <= {rank.format(unit_level)}",
+            header_level,
+            lambda lvl, pcode, plvl: (
+                f"the parent level '{plvl}' is not above the unit's level '{lvl}' "
+                f"(levels from the smallest: {', '.join(order)})"
+            ),
+        ),
+        (
+            f"{code} is null and {given} is null and {unit_level} in ({below_top})",
+            header_code,
+            lambda lvl, pcode, plvl: (
+                f"a unit of the level '{lvl}' needs a parent unit (the levels above it: "
+                f"{', '.join(order[order.index(lvl) + 1 :])})"
+            ),
+        ),
+        (
+            f"{code} is not null and {given} is null and {effective} is null",
+            header_code,
+            lambda lvl, pcode, plvl: f"a unit of the top level '{lvl}' has no level above it for its parent",
+        ),
+    ]
+    out: list[Violation] = []
+    for condition, header, problem in checks:
+        rows = con.execute(
+            f"""select _line, {unit_level}, {code}, {given} from {TYPED}
+                where coalesce({condition}, false) order by _line limit 10"""
+        ).fetchall()
+        for line, lvl, pcode, plvl in rows:
+            value = plvl if header == header_level else pcode
+            out.append(Violation(name, int(line), header, problem(lvl, pcode, plvl), fix, value=value))
+    if out:
+        return out
+    overlap = ""
+    if parent.valid_from and parent.valid_to:
+        start, end = typed_column(col[parent.valid_from]), typed_column(col[parent.valid_to])
+        overlap = (
+            f" and p.{start} <= coalesce(c.{end}, date '9999-12-31')"
+            f" and coalesce(p.{end}, date '9999-12-31') >= c.{start}"
+        )
+    rows = con.execute(
+        f"""select c._line, c.{code}, c.level_of_parent
+            from (select *, {effective} as level_of_parent from {TYPED}) as c
+            where c.{code} is not null and c.level_of_parent is not null
+                and not exists (
+                    select 1 from {TYPED} as p
+                    where p.{unit_level} = c.level_of_parent and p.{unit_code} = c.{code}{overlap}
+                )
+            order by c._line limit 10"""
+    ).fetchall()
+    for line, pcode, plvl in rows:
+        out.append(
+            Violation(
+                name,
+                int(line),
+                header_code,
+                f"unknown parent: no unit '{pcode}' of the level '{plvl}' in this file"
+                + (" valid in the unit's period" if overlap else ""),
+                f"{fix}; a parent of another level than the next one is named in column '{header_level}' "
+                f"({source_file})",
+                value=pcode,
+            )
+        )
     return out

@@ -22,9 +22,9 @@ from ..settings import PROJECT_DIR, ProjectVars
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
 # The code lists a contract takes from the project's vars (properties of settings.ProjectVars):
-# levels_above_block = nested_levels + non_nested_levels; block_membership_levels = the first
-# nested level + non_nested_levels.
-ValuesFrom = Literal["levels_above_block", "block_membership_levels"]
+# levels_above_block = nested_levels + non_nested_levels (the Gebietsgliederung's levels, and those
+# a Baublock's membership names); parent_levels = nested_levels, smallest first (a unit's parent).
+ValuesFrom = Literal["levels_above_block", "parent_levels"]
 # A bound relative to the file's Stichtag: "year", "date" or "year_start", optionally shifted by
 # whole years ("date-8y": eight years before the Stichtag, e.g. the oldest child in day care).
 RELATIVE_BOUND = re.compile(r"^(?P<base>year|date|year_start)(?:(?P<shift>[+-]\d{1,3})y)?$")
@@ -63,6 +63,36 @@ class Reference(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str
     column: str
+
+
+class Parent(BaseModel):
+    """The rows of the file are units of a hierarchy, each naming its parent, a row of the same file
+    (the Gebietsgliederung). `code` is the column with the parent's code, looked up in column
+    `unit_code` of the rows whose `unit_level` is the parent's level; `level` is the column with the
+    parent's level. The code list of `level` (values_from: parent_levels, the nested levels) gives
+    the order, smallest first: a parent's level comes after its child's (a level not in the list,
+    a non-nested one, is below all of them); an empty `level` means the next level of the list
+    (the last one for a level not in it). `valid_from`/`valid_to`: the parent must be valid at some
+    day of the child's period. Checked on every file (checks.find_unknown_parents)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    level: str
+    unit_code: str
+    unit_level: str
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Parent:
+        if (self.valid_from is None) != (self.valid_to is None):
+            raise ValueError("give both valid_from and valid_to, or neither")
+        return self
+
+    @property
+    def column_names(self) -> list[str]:
+        names = (self.code, self.level, self.unit_code, self.unit_level, self.valid_from, self.valid_to)
+        return [c for c in names if c]
 
 
 class Footer(BaseModel):
@@ -199,6 +229,8 @@ class Contract(BaseModel):
     # `gemeinde` and replaces only that Gemeinde's rows. Keys of such a file are the Stadt's own:
     # its pseudonyms and record keys are made per Gemeinde. None: one file for the whole warehouse.
     delivered_per: Literal["gemeinde"] | None = None
+    # The rows form a hierarchy: each names its parent row (Parent above).
+    parent: Parent | None = None
     columns: list[Column]
 
     @property
@@ -242,6 +274,15 @@ class Contract(BaseModel):
             raise ValueError("a source delivered per gemeinde takes column 'gemeinde' from the file name: remove it")
         if self.footer and self.footer.column not in names:
             raise ValueError(f"footer names unknown column '{self.footer.column}'")
+        if self.parent:
+            for key in self.parent.column_names:
+                if key not in names:
+                    raise ValueError(f"parent names unknown column '{key}'")
+            level = self.column(self.parent.level)
+            if level.values is None and level.values_from is None:
+                raise ValueError(
+                    f"parent: column '{level.name}' needs the ordered list of levels (values_from: parent_levels)"
+                )
         if self.format == "xlsx" and not self.sheet:
             raise ValueError("an xlsx source needs sheet")
         return self

@@ -104,6 +104,7 @@ LEVEL_DE = {
     "stadtteil": "Stadtteil",
     "stadtbezirk": "Stadtbezirk",
     "gemeinde": "Gemeinde",
+    "kreis": "Kreis",
     "sozialraum": "Sozialraum",
 }
 # "nach Stadtteilen": the level in the dative plural, for titles
@@ -112,6 +113,7 @@ LEVEL_BY = {
     "stadtteil": "Stadtteilen",
     "stadtbezirk": "Stadtbezirken",
     "gemeinde": "Gemeinden",
+    "kreis": "Kreisen",
     "sozialraum": "Sozialräumen",
 }
 CSV_COLUMNS = (

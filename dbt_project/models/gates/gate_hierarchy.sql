@@ -2,7 +2,12 @@
     for every unit with member units (its children in dim_area valid at the Stichtag: Baublock →
     Stadtviertel → … → Gemeinde, Sozialraum → Gemeinde) and every measure of the catalogue (the
     numerators and denominators), the unit's own count, the sum over its children and the
-    difference. The tolerance lives with its consumers (gates.yml; the dbt test: values_differ). -#}
+    difference. The children are the units whose parent it is, at whatever level: where the
+    Gebietsgliederung skips a level they are Baublöcke of a Stadtteil, Stadtteile of a Gemeinde.
+    The nested children of a unit are summed together, whatever their levels (a Stadtteil with
+    Stadtviertel and Baublöcke of its own: child_level names both, 'baublock,stadtviertel'); each
+    non-nested level (the Sozialräume) is a partition of its own. The tolerance lives with its
+    consumers (gates.yml; the dbt test: values_differ). -#}
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
 ),
@@ -23,16 +28,17 @@ measures as (
 ),
 
 children as (
-    select a.level, a.area_id, a.parent_level, a.parent_id, s.stichtag
+    select a.level, a.is_nested, a.area_id, a.parent_level, a.parent_id, s.stichtag
     from {{ ref('dim_area') }} as a
     inner join {{ ref('int_stichtage') }} as s
         on {{ valid_at('a', 's.stichtag') }}
     where a.parent_id is not null
 ),
 
-summed as (
+summed_per_level as (
     select
         ch.level as child_level,
+        case when ch.is_nested then '' else ch.level end as partition_,
         ch.parent_level,
         ch.parent_id,
         ch.stichtag,
@@ -45,7 +51,21 @@ summed as (
         on m.level = ch.level
         and m.area_id = ch.area_id
         and m.stichtag = ch.stichtag
-    group by ch.level, ch.parent_level, ch.parent_id, ch.stichtag, m.measure
+    group by ch.level, ch.is_nested, ch.parent_level, ch.parent_id, ch.stichtag, m.measure
+),
+
+summed as (
+    -- one row per partition: the nested children together, each non-nested level on its own
+    select
+        {{ listagg('child_level', "','", 'order by child_level') }} as child_level,
+        parent_level,
+        parent_id,
+        stichtag,
+        measure,
+        round(sum(children_sum), 6) as children_sum,
+        sum(children) as children
+    from summed_per_level
+    group by partition_, parent_level, parent_id, stichtag, measure
 )
 
 select
@@ -64,3 +84,7 @@ left join measures as p
     and p.area_id = s.parent_id
     and p.stichtag = s.stichtag
     and p.measure = s.measure
+-- a unit whose count is null although some children have one is not covered by its source as a
+-- whole (a source delivered per Stadtviertel, in a Gemeinde without Stadtviertel): it publishes
+-- no value, so there is nothing to add up (a unit without any row stays checked)
+where p.level is null or p.amount is not null or s.children_sum = 0

@@ -1,5 +1,8 @@
 {#- Every spatial unit of every level with its name, its parent in the hierarchy (nested levels)
-    and the period it is valid in. A unit whose parent changed (a recut) has one row per period. -#}
+    and the period it is valid in. A unit whose parent changed (a recut) has one row per period.
+    The parent is of the next nested level or, where the Gebietsgliederung skips one, of a higher
+    one (parent_level): a Baublock's parent is its unit of the lowest nested level its Gemeinde has
+    (a Stadtviertel, or a Stadtteil), a Stadtteil's the Gemeinde where there are no Stadtbezirke. -#}
 {%- set nested = var('nested_levels') -%}
 {%- set levels = [var('block_level')] + nested + var('non_nested_levels') -%}
 
@@ -9,7 +12,7 @@ with areas as (
 
 block_parents as (
     select * from {{ ref('stg_geo__block_memberships') }}
-    where level = '{{ nested[0] }}'
+    where level in ({{ sql_list(nested) }})
 ),
 
 blocks as (
@@ -17,7 +20,7 @@ blocks as (
         '{{ var("block_level") }}' as level,
         block_id as area_id,
         'Baublock ' || block_id as area_name,
-        '{{ nested[0] }}' as parent_level,
+        level as parent_level,
         area_id as parent_id,
         valid_from,
         valid_to
@@ -29,14 +32,7 @@ upper_levels as (
         level,
         area_id,
         area_name,
-        case level
-            {%- for level in nested[:-1] %}
-            when '{{ level }}' then '{{ nested[loop.index] }}'
-            {%- endfor %}
-            {%- for level in var('non_nested_levels') %}
-            when '{{ level }}' then '{{ nested[-1] }}'
-            {%- endfor %}
-        end as parent_level,
+        parent_level,
         parent_id,
         valid_from,
         valid_to

@@ -40,10 +40,10 @@ LEVEL_PLURAL = {
     "stadtteil": "Stadtteile",
     "stadtbezirk": "Stadtbezirke",
     "gemeinde": "Gemeinden",
+    "kreis": "Kreise",
     "sozialraum": "Sozialräume",
     "baublock": "Baublöcke",
 }
-CITY_LEVEL = "gemeinde"
 CLASS_ORDER = {
     "status": ["hoch", "mittel", "niedrig", "sehr niedrig"],
     "dynamics": ["positiv", "stabil", "negativ"],
@@ -90,17 +90,25 @@ def _parquet(data: Path, name: str) -> str:
     return f"read_parquet('{(data / f'{name}.parquet').as_posix()}')"
 
 
-def _levels(con, data: Path, geo: dict[str, Any]) -> list[str]:
-    """Public levels with geometry, largest first (the nested ones by rank, then the others)."""
-    ranks = {
-        r["level"]: (not r["is_nested"], -(r["level_rank"] or 0))
-        for r in _rows(
-            con,
-            f"select level, min(level_rank) as level_rank, bool_and(is_nested) as is_nested "
-            f"from {_parquet(data, 'areas')} group by level",
-        )
-    }
-    return sorted(geo, key=lambda level: (ranks.get(level, (True, 0)), level))
+def _levels(con, data: Path, geo: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """Public levels with geometry, largest first (the nested ones by rank, then the others), and
+    which of them are nested."""
+    rows = _rows(
+        con,
+        f"select level, min(level_rank) as level_rank, bool_and(is_nested) as is_nested "
+        f"from {_parquet(data, 'areas')} group by level",
+    )
+    ranks = {r["level"]: (not r["is_nested"], -(r["level_rank"] or 0)) for r in rows}
+    nested = {r["level"] for r in rows if r["is_nested"]}
+    return sorted(geo, key=lambda level: (ranks.get(level, (True, 0)), level)), nested
+
+
+def _whole(levels: list[str], nested: set[str], geo_ids: dict[str, list[str]]) -> str | None:
+    """The level whose one unit is the whole area of the release (the Gemeinde of a city, the Kreis
+    of a Kreis): the largest nested level, if it has exactly one unit. It is the reference line of
+    the report and has no map; None when the largest level has several units."""
+    top = next((level for level in levels if level in nested), None)
+    return top if top is not None and len(geo_ids[top]) == 1 else None
 
 
 def _indicators(con, data: Path) -> list[dict[str, Any]]:
@@ -262,7 +270,7 @@ def release_model(release_dir: Path) -> dict[str, Any]:
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         geo = {p.stem: p for p in sorted(geo_dir.glob("*.geojson"))}
-        levels = _levels(con, data, geo)
+        levels, nested = _levels(con, data, geo)
         features = {level: read_features(geo[level]) for level in levels}
         projection = Projection([ring for fs in features.values() for _i, _n, rings in fs for ring in rings])
         stichtage = [
@@ -279,8 +287,9 @@ def release_model(release_dir: Path) -> dict[str, Any]:
         geo_ids = {level: [f[0] for f in features[level]] for level in levels}
         values = {level: _series(con, data, level, geo_ids[level], stichtage, ids) for level in levels}
         city = None
-        if CITY_LEVEL in levels and len(geo_ids[CITY_LEVEL]) == 1:
-            city = {"level": CITY_LEVEL, "id": geo_ids[CITY_LEVEL][0], "name": features[CITY_LEVEL][0][1]}
+        whole = _whole(levels, nested, geo_ids)
+        if whole is not None:
+            city = {"level": whole, "id": geo_ids[whole][0], "name": features[whole][0][1]}
         indices = _status_dynamics(con, data, geo_ids) + _composite(con, data, geo_ids)
     finally:
         con.close()
@@ -296,7 +305,7 @@ def release_model(release_dir: Path) -> dict[str, Any]:
                 "id": level,
                 "name": level_de(level),
                 "plural": LEVEL_PLURAL.get(level, level_de(level)),
-                "map": level != CITY_LEVEL,
+                "map": level != whole,
             }
             for level in levels
         ],  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from ..atlas.model import CITY_LEVEL, CLASS_ORDER
+from ..atlas.model import CLASS_ORDER
 from ..tables import LEVEL_BY, SIGN_DISCLOSURE, SIGN_SMALL_POPULATION, SIGNS, level_de
 from .figures import class_of, quantile_breaks, ramp
 from .german import NBSP, cell, change, day, decimals, number, with_unit
@@ -151,6 +151,8 @@ class _Release:
         self.nested = nested
         self.indicators = {i["id"]: i for i in model["indicators"]}
         self.city = model["city"]
+        # the level of the whole area (the Gemeinde of a city), the report's reference line
+        self.city_level = self.city["level"] if self.city else None
 
     def names(self, level: str) -> list[str]:
         return self.model["geo"]["areas"][level]["names"]
@@ -163,11 +165,11 @@ class _Release:
         return list(zip(item["v"][t], item["c"][t], strict=True))
 
     def city_cell(self, indicator: str, t: int | None = None) -> tuple[Any, str]:
-        cells = self.cells(CITY_LEVEL, indicator, t) if self.city else None
+        cells = self.cells(self.city_level, indicator, t) if self.city else None
         return cells[0] if cells else (None, ".")
 
     def published_on(self, indicator: str) -> list[str]:
-        return [lv for lv in self.levels if lv != CITY_LEVEL and indicator in self.model["values"].get(lv, {})]
+        return [lv for lv in self.levels if lv != self.city_level and indicator in self.model["values"].get(lv, {})]
 
 
 def _sentence(r: _Release, ind: dict[str, Any], level: str) -> str:

@@ -22,7 +22,6 @@ from typing import Any
 import typst
 import yaml
 
-from ..atlas.model import CITY_LEVEL
 from . import figures
 from .german import number
 
@@ -57,6 +56,11 @@ def load_config(templates: dict[str, bytes]) -> dict[str, Any]:
 def _series(model: dict[str, Any], level: str, indicator: str, i: int) -> list[float | None]:
     item = model["values"].get(level, {}).get(indicator)
     return [row[i] for row in item["v"]] if item else [None] * len(model["stichtage"])
+
+
+def _whole_series(model: dict[str, Any], indicator: str) -> list[float | None]:
+    """The series of the whole area of the release (model["city"]: the Gemeinde, or the Kreis)."""
+    return _series(model, model["city"]["level"], indicator, 0)
 
 
 def _median(xs: list[float]) -> float | None:
@@ -101,7 +105,7 @@ def report_figures(doc: dict[str, Any], model: dict[str, Any], style: dict[str, 
             names = geo["areas"][tlevel]["names"]
             shown = [(v, names[i], i) for i, v in enumerate(now) if v is not None]
             series = (
-                [(model["city"]["name"], _series(model, CITY_LEVEL, k["id"], 0), style["linie_gemeinde"], False)]
+                [(model["city"]["name"], _whole_series(model, k["id"]), style["linie_gemeinde"], False)]
                 if model["city"]
                 else []
             )
@@ -127,7 +131,8 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     n = len(geo["areas"][level]["ids"])
     # the location map: the area on the coarsest level below the Gemeinde (e.g. the Stadtbezirke), or on
     # its own level when there is none; a few outlines instead of every area's keep a profile small
-    context = next((lv["id"] for lv in model["levels"] if lv["id"] not in (CITY_LEVEL, level)), None)
+    whole = model["city"]["level"] if model["city"] else None
+    context = next((lv["id"] for lv in model["levels"] if lv["id"] not in (whole, level)), None)
     if context is not None and len(geo["areas"][context]["ids"]) < n:
         paths = geo["areas"][context]["paths"]
         lage = figures.choropleth(geo["width"], geo["height"], paths, [style["spanne"]] * len(paths), style,
@@ -141,7 +146,7 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     for row in profile["spine"]:
         values = model["values"][level][row["id"]]["v"][t]
         shown = [v for v in values if v is not None]
-        city = _series(model, CITY_LEVEL, row["id"], 0)[t] if model["city"] else _median(shown)
+        city = _whole_series(model, row["id"])[t] if model["city"] else _median(shown)
         if row["einheit"] == "Anzahl":  # a count of the area is not comparable with the Gemeinde's total
             spines.append(figures.spine(None, None, None, None, False, style))
             continue
@@ -152,9 +157,7 @@ def profile_figures(profile: dict[str, Any], model: dict[str, Any], style: dict[
     for trend in profile["trends"][:4] if len(model["stichtage"]) > 1 else []:
         series = [(profile["name"], _series(model, level, trend["id"], i), style["linie_hoch"], False)]
         if model["city"]:
-            series.append(
-                (model["city"]["name"], _series(model, CITY_LEVEL, trend["id"], 0), style["linie_gemeinde"], True)
-            )
+            series.append((model["city"]["name"], _whole_series(model, trend["id"]), style["linie_gemeinde"], True))
         charts.append(figures.line_chart(model["stichtage"], series,
                                          f"{trend['name']} ({_unit_label(units[trend['id']])})", style,
                                          width=300, height=150))  # fmt: skip
