@@ -194,7 +194,8 @@ def _suite_outcome(results: list[ExpectationResult]) -> str:
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("SOZIALMONITOR_GATES_CONFIG", CONFIG_PATH))
+    """SOZIALMONITOR_GATES_CONFIG, a deployment's gates.yml (Settings.gates_config), or the shipped one."""
+    return Settings.from_env().gates_config or CONFIG_PATH
 
 
 def load_config(path: Path | None = None, levels: list[str] | None = None) -> dict[str, Any]:

@@ -56,12 +56,12 @@ def demo_data(
         "--kreis",
         help="Generate the demo Kreis Musterkreis (four Städte of 20,000 to 80,000 residents) instead of "
         "Musterstadt, as a Kreis deployment folder (--kreis-dir): raw/ (the extracts), contracts/ (the "
-        "Kreis's contracts) and vars.yml (its dbt vars). Run the Kreis with SOZIALMONITOR_RAW_DIR=DIR/raw "
-        "SOZIALMONITOR_CONTRACTS_DIR=DIR/contracts SOZIALMONITOR_VARS_FILE=DIR/vars.yml. --residents, "
-        "--seed, --viertel-residents and --out are for Musterstadt only.",
+        "Kreis's contracts), vars.yml (its dbt vars) and gates.yml (its gate thresholds). Run the Kreis "
+        "with SOZIALMONITOR_DEPLOYMENT_DIR=DIR sozialmonitor run (warehouse and releases go into DIR too; "
+        "docs/kreis.md). --residents, --seed, --viertel-residents and --out are for Musterstadt only.",
     ),
     kreis_dir: Path = typer.Option(Path("musterkreis"), help="With --kreis: the Kreis deployment folder DIR."),
-    small: bool = typer.Option(False, help="With --kreis: Städte of 3,000 to 5,000 residents (quick to try)."),
+    small: bool = typer.Option(False, help="With --kreis: Städte of 6,000 to 12,000 residents (quick to try)."),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024), or with
     --kreis the demo Kreis Musterkreis."""
@@ -115,13 +115,14 @@ def _demo_kreis(folder: Path, small: bool, force: bool) -> None:
     from .pipeline import needs_demo
 
     config = KreisConfig.small() if small else KreisConfig()
-    settings = _settings()
     raw = folder / "raw"
+    # the places of a run with SOZIALMONITOR_DEPLOYMENT_DIR=folder
+    settings = _settings().with_paths(raw_dir=raw, warehouse_path=folder / "warehouse" / "sozialmonitor.duckdb")
     started = time.perf_counter()
     try:
-        # under the run lock, as for Musterstadt: a run may be reading this raw/ folder
+        # under the run lock, as for Musterstadt: a run of the Kreis may be reading this raw/ folder
         with run_lock(settings.warehouse_path, purpose="demo data"):
-            if not force and not needs_demo(settings.with_paths(raw_dir=raw)):
+            if not force and not needs_demo(settings):
                 err.print(f"[yellow]{raw} already holds extracts; use --force to overwrite them.[/]")
                 raise typer.Exit(1)
             with console.status(f"Generating {config.name} with {len(config.staedte)} Städte …"):
@@ -129,12 +130,11 @@ def _demo_kreis(folder: Path, small: bool, force: bool) -> None:
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     staedte = ", ".join(f"{s.name} ({s.ags}, {s.residents:,})" for s in config.staedte)
-    folder, raw = folder.resolve(), raw.resolve()
+    folder = folder.resolve()
     console.print(
         f"[green]✓[/] {config.name}: {len(paths)} files for {staedte} written to {folder} "
         f"in {time.perf_counter() - started:.1f} s\n"
-        f"  Run it with SOZIALMONITOR_RAW_DIR={raw} SOZIALMONITOR_CONTRACTS_DIR={folder / 'contracts'} "
-        f"SOZIALMONITOR_VARS_FILE={folder / 'vars.yml'}"
+        f"  Run it with SOZIALMONITOR_DEPLOYMENT_DIR={folder} sozialmonitor run"
     )
 
 

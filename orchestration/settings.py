@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_
 from .errors import Place, SozialmonitorError, configuration_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+SHIPPED_CONTRACTS = Path(__file__).parent / "contracts"
 
 # The values of dbt var `disclosure_method`, the one list: the project's vars, the dbt model
 # disclosure_pattern and `sozialmonitor run --disclosure` are all checked against it.
@@ -108,22 +109,43 @@ class Settings:
     # A deployment's own dbt vars (a YAML mapping), over those of dbt_project.yml: a Kreis sets its
     # levels here (docs/kreis.md). None: dbt_project.yml's vars as they are.
     vars_file: Path | None = None
+    # The thresholds of the release gates (data_quality/gates.yml unless a deployment has its own).
+    gates_config: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The places of this run. SOZIALMONITOR_DEPLOYMENT_DIR names a deployment's folder (a Kreis:
+        docs/kreis.md): its raw/, warehouse/, quarantine/, releases/ and dbt_target/ become the
+        defaults, and so do its contracts/, vars.yml and gates.yml where it has them. Each single
+        setting (SOZIALMONITOR_RAW_DIR, …) still overrides."""
         env = os.environ.get
         project = Path(env("SOZIALMONITOR_PROJECT_DIR", PROJECT_DIR))
-        warehouse = Path(env("SOZIALMONITOR_WAREHOUSE", project / "warehouse" / "sozialmonitor.duckdb"))
+        own = Path(env(DEPLOYMENT_SETTING)) if env(DEPLOYMENT_SETTING) else None
+        home = own or project
+        warehouse = Path(env("SOZIALMONITOR_WAREHOUSE", home / "warehouse" / "sozialmonitor.duckdb"))
+
+        def deployment_file(name: str) -> Path | None:
+            return own / name if own is not None and (own / name).exists() else None
+
+        vars_file = env(VARS_FILE_SETTING) or deployment_file("vars.yml")
+        gates = env(GATES_CONFIG_SETTING) or deployment_file("gates.yml")
         return cls(
             project_dir=project,
-            raw_dir=Path(env("SOZIALMONITOR_RAW_DIR", project / "raw")),
+            raw_dir=Path(env("SOZIALMONITOR_RAW_DIR", home / "raw")),
             warehouse_path=warehouse,
-            quarantine_dir=Path(env("SOZIALMONITOR_QUARANTINE_DIR", project / "quarantine")),
+            quarantine_dir=Path(env("SOZIALMONITOR_QUARANTINE_DIR", home / "quarantine")),
             dbt_project_dir=project / "dbt_project",
-            contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR", Path(__file__).parent / "contracts")),
-            dbt_target_dir=Path(env("SOZIALMONITOR_DBT_TARGET_DIR", project / "dbt_project" / "target")),
-            releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", project / "releases")),
-            vars_file=Path(env(VARS_FILE_SETTING)) if env(VARS_FILE_SETTING) else None,
+            contracts_dir=Path(
+                env("SOZIALMONITOR_CONTRACTS_DIR")
+                or deployment_file("contracts")
+                or Path(__file__).parent / "contracts"
+            ),
+            dbt_target_dir=Path(
+                env("SOZIALMONITOR_DBT_TARGET_DIR", own / "dbt_target" if own else project / "dbt_project" / "target")
+            ),
+            releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", home / "releases")),
+            vars_file=Path(vars_file) if vars_file else None,
+            gates_config=Path(gates) if gates else None,
         )
 
     @cached_property
@@ -150,11 +172,15 @@ class Settings:
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
-            VARS_FILE_SETTING: str(self.vars_file or ""),
+            # a deployment's own files, where it has them (unset, a child finds what this process did)
+            **({VARS_FILE_SETTING: str(self.vars_file)} if self.vars_file else {}),
+            **({GATES_CONFIG_SETTING: str(self.gates_config)} if self.gates_config else {}),
         }
 
 
 VARS_FILE_SETTING = "SOZIALMONITOR_VARS_FILE"
+GATES_CONFIG_SETTING = "SOZIALMONITOR_GATES_CONFIG"
+DEPLOYMENT_SETTING = "SOZIALMONITOR_DEPLOYMENT_DIR"
 
 
 def read_deployment_vars(path: Path | None) -> dict[str, Any]:

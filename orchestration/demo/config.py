@@ -72,6 +72,10 @@ class Gemeinde:
     number_slot: int | None = None
     sozialraum_columns: int = N_SOZIALRAUM_COLUMNS
     sozialraum_codes: tuple[str, ...] | None = None
+    # Stadtteile per Stadtbezirk (an even number of Stadtbezirke, two rows), or per internal half
+    # without Stadtbezirke; None: Musterstadt's 20 Stadtteile (STADTTEILE_PER_BEZIRK), or six
+    # Gemeindeteile without Stadtbezirke. A small Stadt of a Kreis has fewer.
+    stadtteile: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"\d{8}", self.ags):
@@ -85,6 +89,12 @@ class Gemeinde:
         n = self.sozialraum_columns * N_SOZIALRAUM_ROWS
         if self.sozialraum_codes is not None and len(self.sozialraum_codes) != n:
             raise ValueError(f"sozialraum_codes: {len(self.sozialraum_codes)} codes for {n} Sozialräume")
+        if self.stadtteile is not None and (
+            len(self.stadtteile) < 2 or len(self.stadtteile) % 2 or min(self.stadtteile) < 1 or max(self.stadtteile) > 9
+        ):
+            raise ValueError(
+                f"stadtteile={self.stadtteile}: an even number (at least two) of groups of 1 to 9 Stadtteile"
+            )
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -102,6 +112,8 @@ class Gemeinde:
 
     @property
     def stadtteile_per_bezirk(self) -> tuple[int, ...]:
+        if self.stadtteile is not None:
+            return self.stadtteile
         return STADTTEILE_PER_BEZIRK if self.stadtbezirke else STADTTEILE_WITHOUT_BEZIRKE
 
 

@@ -91,6 +91,10 @@ __all__ = [
 ]
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"  # orchestration/contracts, read as YAML
+GATES_FILE = Path(__file__).resolve().parents[2] / "data_quality" / "gates.yml"  # read as text
+# A Stadt's own register and movements are a few thousand records: their count swings more from
+# year to year than a city's, so the Kreis compares record counts from this many records on.
+KREIS_MIN_RECORDS = 2_000
 NESTED_LEVELS = ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis")
 SOZIALRAUM_LEVEL = "sozialraum"
 # metres of open land between two neighbouring Städte (beyond the blocks' own spread)
@@ -130,12 +134,6 @@ KREIS_WIDE_WITH_GEMEINDE = (
     "schulamt_uebergaenge",
 )
 GEMEINDE_COLUMN = {"name": "gemeinde", "header": "Gemeinde", "type": "code", "required": True, "pattern": r"^\d{8}$"}
-PARENT_LEVEL_COLUMN = {
-    "name": "parent_level",
-    "header": "Oberebene",
-    "type": "code",
-    "values_from": "levels_above_block",
-}
 # Truth frames of the Kreis-wide files (KreisSimulation.combined gives them with a gemeinde column).
 KREIS_WIDE_FRAMES = ("sgb2", "sgb12", "school_entry", "daycare", "school_transitions", "environment")
 
@@ -163,7 +161,19 @@ MUSTERKREIS: tuple[Stadt, ...] = (
     Stadt("Talhausen", "05999012", 30_000, 5_999_012),
     Stadt("Wiesenau", "05999016", 20_000, 5_999_016, stadtbezirke=False),
 )
-SMALL_RESIDENTS = (5_000, 4_000, 3_500, 3_000)
+SMALL_RESIDENTS = (12_000, 9_000, 8_000, 6_000)
+# About this many residents per Stadtteil: a small Stadt has fewer Stadtteile than Musterstadt's 20,
+# so that its units stay large enough to publish (secondary suppression needs room).
+RESIDENTS_PER_STADTTEIL = 1_500
+
+
+def stadtteile_for(residents: int, stadtbezirke: bool) -> tuple[int, ...]:
+    """Stadtteile per Stadtbezirk (two rows of Stadtbezirke), or per internal half without
+    Stadtbezirke: about RESIDENTS_PER_STADTTEIL each, 4 to 20 in all."""
+    n = min(20, max(4, round(residents / RESIDENTS_PER_STADTTEIL)))
+    groups = max(2, 2 * round(n / 6)) if stadtbezirke else 2
+    base, extra = divmod(n, groups)
+    return tuple(base + (1 if g < extra else 0) for g in range(groups))
 
 
 @dataclass(frozen=True)
@@ -220,6 +230,7 @@ class KreisConfig:
                     number_slot=k,
                     sozialraum_columns=columns[k],
                     sozialraum_codes=codes[k],
+                    stadtteile=stadtteile_for(s.residents, s.stadtbezirke),
                 ),
             )
             for k, s in enumerate(self.staedte)
@@ -357,7 +368,23 @@ def generate_kreis(out_dir: Path, cfg: KreisConfig | None = None, contracts_dir:
     contracts = kreis_contracts(contracts_dir or CONTRACTS_DIR, out / "contracts")
     vars_file = out / "vars.yml"
     vars_file.write_text(kreis_vars(cfg), encoding="utf-8")
-    return sorted([*written, raw / ".demo-city", *contracts, vars_file])
+    gates_file = out / "gates.yml"
+    gates_file.write_text(kreis_gates(GATES_FILE.read_text(encoding="utf-8")), encoding="utf-8")
+    return sorted([*written, raw / ".demo-city", *contracts, vars_file, gates_file])
+
+
+def kreis_gates(shipped: str) -> str:
+    """gates.yml of the Kreis: the shipped thresholds, with record counts compared from
+    KREIS_MIN_RECORDS on (each Stadt's deliveries are compared on their own)."""
+    old = "  min_records: 1000\n"
+    if shipped.count(old) != 1:
+        raise ValueError(f"{GATES_FILE}: expected one line {old.strip()!r} under record_counts")
+    head = (
+        "# The Musterkreis's gate thresholds (SOZIALMONITOR_GATES_CONFIG, or gates.yml in the folder of\n"
+        "# SOZIALMONITOR_DEPLOYMENT_DIR): data_quality/gates.yml, with record counts compared from\n"
+        f"# {KREIS_MIN_RECORDS} records on. Written by the demo generator (orchestration/demo/kreis.py).\n"
+    )
+    return head + shipped.replace(old, f"  min_records: {KREIS_MIN_RECORDS}\n")
 
 
 def write_kreis_extracts(raw: Path, kreis: KreisSimulation) -> list[Path]:
@@ -486,16 +513,14 @@ def _adapt(contract: dict) -> list[str]:
             column["pad"], column["pattern"] = 7, r"^\d{7}$"
             changes.append("Stadtviertel codes of 7 digits (Gemeinde prefix + 4)")
     if source == "geo_areas":
-        columns = contract["columns"]
-        at = next(i for i, c in enumerate(columns) if c["name"] == "parent_code") + 1
-        columns.insert(at, dict(PARENT_LEVEL_COLUMN))
+        if not any(c["name"] == "parent_level" for c in contract["columns"]):
+            raise ValueError("contract geo_areas: the column Oberebene (parent_level) is missing")
         contract["description"] = (
             "Every spatial unit above the Baublock with its name, its parent unit and its validity "
             "(Gebietsstand), for the whole Kreis. Oberebene names the parent's level where it is not the "
             "next nested level up (the Gemeindeteile of a Gemeinde without Stadtbezirke: gemeinde; the "
             "Kreis-wide Sozialräume: kreis)."
         )
-        changes.append("column Oberebene (parent level)")
     if source in PER_STADT_PATTERNS:
         old, new = PER_STADT_PATTERNS[source]
         if contract["file_pattern"] != old:

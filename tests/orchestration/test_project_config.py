@@ -124,6 +124,7 @@ def test_a_deployment_sets_its_own_vars_in_a_file_beside_the_project(tmp_path, m
     monkeypatch.delenv("SOZIALMONITOR_VARS_FILE")
     city = settings_for(tmp_path)
     assert city.vars_file is None and city.deployment_vars == {} and "--vars" not in dbt_args(city, ["build"])
+    assert "SOZIALMONITOR_VARS_FILE" not in city.env()
     assert project_fingerprint(kreis) != project_fingerprint(city)
 
 
@@ -148,3 +149,33 @@ def test_a_vars_file_that_does_not_exist_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SOZIALMONITOR_VARS_FILE", str(tmp_path / "missing.yml"))
     with pytest.raises(ProjectConfigError, match="missing.yml: no such file"):
         settings_for(tmp_path).project_vars  # noqa: B018
+
+
+def test_a_deployment_folder_holds_all_its_places(tmp_path, monkeypatch):
+    """SOZIALMONITOR_DEPLOYMENT_DIR: one setting for a Kreis's folder (as `demo-data --kreis` writes
+    it); its own contracts, vars and gate thresholds where it has them, single settings still win."""
+    from data_quality.gates import CONFIG_PATH, config_path
+
+    for name in ("SOZIALMONITOR_RAW_DIR", "SOZIALMONITOR_WAREHOUSE", "SOZIALMONITOR_CONTRACTS_DIR",
+                 "SOZIALMONITOR_VARS_FILE", "SOZIALMONITOR_GATES_CONFIG", "SOZIALMONITOR_RELEASES_DIR",
+                 "SOZIALMONITOR_QUARANTINE_DIR", "SOZIALMONITOR_DBT_TARGET_DIR"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    kreis = tmp_path / "kreis"
+    (kreis / "contracts").mkdir(parents=True)
+    monkeypatch.setenv("SOZIALMONITOR_DEPLOYMENT_DIR", str(kreis))
+    bare = Settings.from_env()
+    assert (bare.raw_dir, bare.warehouse_path, bare.releases_dir) == (
+        kreis / "raw",
+        kreis / "warehouse" / "sozialmonitor.duckdb",
+        kreis / "releases",
+    )
+    assert bare.contracts_dir == kreis / "contracts" and bare.dbt_target_dir == kreis / "dbt_target"
+    assert bare.vars_file is None and bare.gates_config is None and config_path() == CONFIG_PATH
+    (kreis / "vars.yml").write_text(yaml.safe_dump(KREIS_LEVELS), encoding="utf-8")
+    (kreis / "gates.yml").write_text((CONFIG_PATH).read_text(encoding="utf-8"), encoding="utf-8")
+    full = Settings.from_env()
+    assert full.vars_file == kreis / "vars.yml" and full.project_vars.levels[-2] == "kreis"
+    assert full.gates_config == kreis / "gates.yml" == config_path()
+    assert full.env()["SOZIALMONITOR_GATES_CONFIG"] == str(kreis / "gates.yml")
+    monkeypatch.setenv("SOZIALMONITOR_RAW_DIR", str(tmp_path / "elsewhere"))
+    assert Settings.from_env().raw_dir == tmp_path / "elsewhere"
