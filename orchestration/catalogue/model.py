@@ -126,6 +126,15 @@ class Index(_Strict):
     description_de: str
     levels: tuple[str, ...]
     config: dict[str, Any]
+    # status_dynamics only: the index is also computed within each unit of this nested level above
+    # its levels (a Kreis: `gemeinde`), published as <id>__innerhalb_<level> where there are two or
+    # more such units (orchestration/indices/within.py); rendered into the seed's config
+    also_within: str | None = None
+
+    @property
+    def seed_config(self) -> dict[str, Any]:
+        """The config as the seed index_catalogue carries it (with `also_within`)."""
+        return {**self.config, "also_within": self.also_within} if self.also_within else dict(self.config)
 
 
 class Catalogue(_Strict):

@@ -238,7 +238,7 @@ def rendered_files(
                     "name_de": index.name_de,
                     "description_de": index.description_de,
                     "levels": ",".join(index.levels),
-                    "config": json.dumps(index.config, ensure_ascii=False, sort_keys=True),
+                    "config": json.dumps(index.seed_config, ensure_ascii=False, sort_keys=True),
                 }
                 for index_id, index in sorted(cat.indices.items())
             ],
@@ -262,8 +262,9 @@ def generate(
 ) -> list[Path]:
     """Render the generated files; returns those that changed (with check_only: would change).
     `vars_file`: a deployment's vars (Settings.vars_file), e.g. a Kreis's levels."""
-    levels, public = project_levels(dbt_project_dir, vars_file)
-    cat = load(default_path(dbt_project_dir), contracts_dir, levels)
+    project = read_project_vars(dbt_project_dir, vars_file)
+    levels, public = project.levels, list(project.public_levels)
+    cat = load(default_path(dbt_project_dir), contracts_dir, levels, nested_levels=project.nested_levels)
     changed = []
     for rel, content in rendered_files(cat, public, levels, contracts_dir).items():
         target = dbt_project_dir / rel

@@ -11,17 +11,25 @@ from .model import PERSON_KINDS, YAML_LOADER, Catalogue, CatalogueError, Measure
 from .registry import condition_vars
 
 
-def load(path: Path, contracts_dir: Path | None = None, levels: list[str] | None = None) -> Catalogue:
+def load(
+    path: Path,
+    contracts_dir: Path | None = None,
+    levels: list[str] | None = None,
+    nested_levels: list[str] | None = None,
+) -> Catalogue:
     """Read and validate the catalogue. `contracts_dir` and `levels` enable the cross-checks
-    against the source contracts and the spatial levels of dbt_project.yml."""
+    against the source contracts and the spatial levels of dbt_project.yml (and a deployment's vars);
+    `nested_levels` (smallest first) the check that an index's `also_within` lies above its levels."""
     catalogue = parse(path)
-    problems = _cross_check(catalogue, contracts_dir, levels)
+    problems = _cross_check(catalogue, contracts_dir, levels, nested_levels)
     if problems:
         raise CatalogueError("\n".join(f"{path}: {p}" for p in problems))
     return catalogue
 
 
-def _cross_check(cat: Catalogue, contracts_dir: Path | None, levels: list[str] | None) -> list[str]:
+def _cross_check(
+    cat: Catalogue, contracts_dir: Path | None, levels: list[str] | None, nested_levels: list[str] | None = None
+) -> list[str]:
     problems: list[str] = []
     measures = {}
     for m in cat.measures:
@@ -93,6 +101,7 @@ def _cross_check(cat: Catalogue, contracts_dir: Path | None, levels: list[str] |
     problems += _check_definitions(cat, measures)
     problems += _check_relations(cat, measures)
     problems += _check_indices(cat, seen, levels)
+    problems += _check_within(cat, levels, nested_levels)
     return problems
 
 
@@ -127,6 +136,35 @@ def _check_indices(cat: Catalogue, indicator_ids: set[str], levels: list[str] | 
                 UncertaintyConfig.from_mapping(index.config.get("uncertainty") or {})
             except ValueError as exc:
                 problems += [f"{where}, field 'config.uncertainty': {line}" for line in str(exc).splitlines()]
+    return problems
+
+
+def _check_within(cat: Catalogue, levels: list[str] | None, nested: list[str] | None) -> list[str]:
+    """`also_within`: a status and dynamics index only; a nested level above every nested level of
+    the index (a non-nested level such as the Sozialraum may cross its borders: such an area is not
+    indexed within a unit); the derived index's id is no other index's."""
+    from ..indices.within import within_id
+
+    problems = []
+    for index_id, index in cat.indices.items():
+        within = index.also_within
+        if within is None:
+            continue
+        where = f"index {index_id!r}, field 'also_within'"
+        if index.kind != "status_dynamics":
+            problems.append(f"{where}: only a status_dynamics index is computed within the units of a level")
+        if within in index.levels:
+            problems.append(f"{where}: {within!r} is one of the index's levels; name a level above them")
+        elif nested is not None:
+            if within not in nested:
+                problems.append(f"{where}: {within!r} is not a nested level (nested levels: {', '.join(nested)})")
+            else:
+                below = [lv for lv in index.levels if lv in nested and nested.index(lv) > nested.index(within)]
+                problems += [f"{where}: {within!r} is not above the index's level {lv!r}" for lv in below]
+        elif levels is not None and within not in levels:
+            problems.append(f"{where}: unknown level {within!r} (levels: {', '.join(levels)})")
+        if within_id(index_id, within) in cat.indices:
+            problems.append(f"{where}: its index {within_id(index_id, within)!r} is defined in the catalogue too")
     return problems
 
 

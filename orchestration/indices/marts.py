@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .composite import CompositeConfig, compute_composite
-from .mss import MssConfig, compute_mss
+from .mss import MssConfig, MssInputError, compute_mss
 from .uncertainty import UncertaintyConfig, rank_uncertainty
+from .within import UNITS, WITHIN, crosses_reason, not_indexable_reason
 
 MSS_KEYS = ("status", "dynamics_years", "population", "min_population", "exclude", "status_bounds", "dynamics_bounds")
 
@@ -96,6 +97,9 @@ def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.D
                         dynamics.append(f"d_{column}")
                 config = MssConfig.from_mapping({**base, "status": status, "dynamics": dynamics})
                 result = compute_mss(frame, config, id_column="area_id", population_column="population")
+                if spec.get(WITHIN):
+                    units = frame["area_id"].map(spec.get(UNITS, {}).get(level, {}))
+                    result = _within_units(frame, units, config, result, spec[WITHIN])
                 result = _keyed(result, spec["index_id"], level, day)
                 result["population"] = frame["population"].to_numpy()
                 result["dynamics_years"] = years if dynamics else None
@@ -108,6 +112,29 @@ def status_dynamics(values: pd.DataFrame, index_catalogue: pd.DataFrame) -> pd.D
         ["index_id", "level", "stichtag", "area_id", "population", "indexed", "reason",
          "status_z", "status_class", "dynamics_z", "dynamics_class", "dynamics_years"]
     ]  # fmt: skip
+
+
+def _within_units(
+    frame: pd.DataFrame, units: pd.Series, config: MssConfig, overall: pd.DataFrame, level: str
+) -> pd.DataFrame:
+    """The index computed within each unit (`units`: per row of `frame`, its unit of `level` or
+    None): compute_mss on the areas of each unit on their own (a loop over the units, not the rows).
+    An area in no single unit gets the reason crosses_<level>_border; the areas of a unit that cannot
+    be indexed on its own (too few indexable areas, a constant indicator) keep the reason they have in
+    `overall` (the index over all areas: excluded, too small, a missing value), else they get
+    not_indexable_within_<level>. Rows in the order of `frame`."""
+    not_indexed = overall.assign(indexed=False, status_z=np.nan, status_class="", dynamics_z=np.nan, dynamics_class="")
+    placed = units.notna()
+    parts = [not_indexed[~placed].assign(reason=crosses_reason(level))]
+    for _, part in frame[placed].groupby(units[placed], sort=True):
+        try:
+            parts.append(compute_mss(part, config, id_column="area_id", population_column="population"))
+        except MssInputError:
+            own = not_indexed.loc[part.index]
+            parts.append(own.assign(reason=own["reason"].where(own["reason"] != "", not_indexable_reason(level))))
+    out = pd.concat([p for p in parts if not p.empty]).reindex(frame.index)
+    out["indexed"] = out["indexed"].astype(bool)
+    return out
 
 
 def _keyed(frame: pd.DataFrame, index_id: str, level: str, day) -> pd.DataFrame:
