@@ -210,8 +210,9 @@ def render_deployment_macro(contracts_dir: Path) -> str:
         if contract.get("delivered_per") == "gemeinde" or "gemeinde" in columns:
             with_gemeinde.append(contract["source"])
     return (
-        "{#- GENERATED from the source contracts (SOZIALMONITOR_CONTRACTS_DIR) by `sozialmonitor catalogue`\n"
-        "    (also run before every dbt invocation). Not tracked by git. Do not edit: change the contracts. -#}\n"
+        "{#- GENERATED from orchestration/contracts/*.yml by `sozialmonitor catalogue` (or a deployment's\n"
+        "    contracts, SOZIALMONITOR_CONTRACTS_DIR; also run before every dbt invocation). Not tracked by\n"
+        "    git. Do not edit: change the contracts. -#}\n"
         "{% macro gemeinde_sources() %}\n"
         f"{{{{ return({json.dumps(with_gemeinde)}) }}}}\n"
         "{% endmacro %}\n"

@@ -89,7 +89,7 @@ def test_generated_files_are_reviewable():
             continue
         origin = (
             "orchestration/contracts/*.yml"
-            if rel.name == "_sources.yml"
+            if rel.name in ("_sources.yml", "deployment.sql")
             else "dbt_project/catalogue/kennzahlenkatalog.yml"
         )
         assert f"GENERATED from {origin} by `sozialmonitor catalogue`" in content
