@@ -24,7 +24,26 @@ def load(
     problems = _cross_check(catalogue, contracts_dir, levels, nested_levels)
     if problems:
         raise CatalogueError("\n".join(f"{path}: {p}" for p in problems))
-    return catalogue
+    return with_levels_above(catalogue, nested_levels) if nested_levels else catalogue
+
+
+def with_levels_above(catalogue: Catalogue, nested_levels: list[str]) -> Catalogue:
+    """The catalogue names the levels of a city; a deployment may have nested levels above the
+    highest of them (a Kreis above its Gemeinden). An indicator shown at that highest level is
+    shown at every level above it too: a Kreis total is computed like a Gemeinde's, from the same
+    Baublöcke, and disclosure control treats it like any other unit."""
+    named = {level for indicator in catalogue.indicators for level in indicator.levels}
+    ranked = [level for level in nested_levels if level in named]
+    if not ranked:
+        return catalogue
+    top = ranked[-1]
+    above = tuple(nested_levels[nested_levels.index(top) + 1 :])
+    if not above:
+        return catalogue
+    indicators = tuple(
+        i.model_copy(update={"levels": (*i.levels, *above)}) if top in i.levels else i for i in catalogue.indicators
+    )
+    return catalogue.model_copy(update={"indicators": indicators})
 
 
 def _cross_check(

@@ -100,8 +100,10 @@ def housing(sim, blocks: set[str], stichtag: date, column: str) -> float:
     return float(share[share.index.isin(blocks)].sum())
 
 
-def by_hand(sim, indicator: str, level: str, area: str, stichtag: date) -> float | None:
-    blocks = blocks_of(sim, level, area, stichtag)
+def by_hand(sim, indicator: str, level: str, area: str, stichtag: date, blocks: set[str] | None = None) -> float | None:
+    """The indicator of the area recomputed from the truth frames of `sim`; `blocks`: the area's
+    Baublöcke where the caller knows them (a Kreis), else those of Musterstadt's area."""
+    blocks = blocks_of(sim, level, area, stichtag) if blocks is None else blocks
     residents = residents_at(sim, blocks, stichtag)
     age = residents.age
     n = len(residents)

@@ -1,0 +1,255 @@
+"""A Kreis and its Städte end to end: the Musterkreis (four Städte of different structure, per-Stadt
+and Kreis-wide deliveries) generated, ingested, built, gated and released once in one warehouse
+(SOZIALMONITOR_DEPLOYMENT_DIR, as docs/kreis.md tells a Kreis to run it); then its indicators per
+Gemeinde and for the Kreis recomputed from the generator's microdata, its levels per Gemeinde, its
+two status/dynamics indices against the method run on the union and per Stadt, and what a late or
+broken delivery of one Stadt does."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.demo import KreisConfig, generate_kreis, simulate_kreis
+from orchestration.indices.mss import MssConfig, compute_mss
+from orchestration.ingest.loader import IngestFailed
+from orchestration.pipeline import run_ingest, run_pipeline
+from orchestration.settings import Settings
+from tests.indicators.test_recompute_from_microdata import by_hand
+
+KREIS = KreisConfig.small()
+LINDENSTADT, BERGHEIDE, TALHAUSEN, WIESENAU = (s.ags for s in KREIS.staedte)
+KREIS_CODE = "05999"
+STICHTAGE = [date(2020, 12, 31), date(2024, 12, 31)]
+INDEX = "soziale_stadtentwicklung"
+
+
+@pytest.fixture(scope="module")
+def kreis(tmp_path_factory):
+    """The Musterkreis's folder, run once as a Kreis runs it: its Settings (module-wide, in the
+    environment of this process, so that the gates read the Kreis's gates.yml)."""
+    folder = tmp_path_factory.mktemp("musterkreis")
+    generate_kreis(folder, KREIS)
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("RAW_DIR", "WAREHOUSE", "CONTRACTS_DIR", "VARS_FILE", "GATES_CONFIG", "RELEASES_DIR",
+                     "QUARANTINE_DIR", "DBT_TARGET_DIR"):  # fmt: skip
+            env.delenv(f"SOZIALMONITOR_{name}", raising=False)
+        env.setenv("SOZIALMONITOR_DEPLOYMENT_DIR", str(folder))
+        settings = Settings.from_env()
+        summary = run_pipeline(settings)
+        assert summary.release is not None, "the Musterkreis was not released"
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return simulate_kreis(KREIS)
+
+
+def _values(settings: Settings, sql: str, params=None) -> pd.DataFrame:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()
+
+
+def test_the_kreis_has_its_levels_per_gemeinde(kreis):
+    """Baublock → … → Gemeinde → Kreis: one Kreis, four Gemeinden under it; Bergheide without
+    Stadtviertel, Wiesenau without Stadtbezirke (its Gemeindeteile under the Gemeinde); the
+    Sozialräume county-wide, one of them across a Gemeinde border. What is published says the same."""
+    areas = _values(kreis, "select level, area_id, area_name, parent_id, parent_level from marts.dim_area")
+    assert areas[areas.level == "kreis"].area_id.tolist() == [KREIS_CODE]
+    gemeinden = areas[areas.level == "gemeinde"]
+    assert sorted(gemeinden.area_id) == sorted(s.ags for s in KREIS.staedte)
+    assert set(gemeinden.parent_id) == {KREIS_CODE} and set(gemeinden.parent_level) == {"kreis"}
+    viertel = _values(
+        kreis,
+        """select distinct m.area_id as viertel, g.area_id as gemeinde
+           from marts.dim_block_membership as m
+           inner join marts.dim_block_membership as g on g.block_id = m.block_id and g.level = 'gemeinde'
+           where m.level = 'stadtviertel'""",
+    )
+    assert BERGHEIDE not in set(viertel.gemeinde) and {LINDENSTADT, TALHAUSEN, WIESENAU} <= set(viertel.gemeinde)
+    wiesenau_teile = areas[(areas.level == "stadtteil") & areas.area_id.str.startswith(WIESENAU[5:])]
+    assert len(wiesenau_teile) >= 2 and set(wiesenau_teile.parent_level) == {"gemeinde"}
+    assert set(wiesenau_teile.parent_id) == {WIESENAU}
+    crossing = _values(
+        kreis,
+        """select m.area_id, count(distinct g.area_id) as gemeinden
+           from marts.dim_block_membership as m
+           inner join marts.dim_block_membership as g on g.block_id = m.block_id and g.level = 'gemeinde'
+           where m.level = 'sozialraum' group by m.area_id having count(distinct g.area_id) > 1""",
+    )
+    assert len(crossing) == 1
+    release = kreis.releases_dir / "latest"
+    published = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
+    try:
+        levels = dict(published.execute("select level, count(*) from areas group by level").fetchall())
+        assert levels["kreis"] == 1 and levels["gemeinde"] == 4
+        stadtviertel = published.execute(
+            "select count(*) from indicator_values where level = 'stadtviertel' and area_id like ?",
+            [BERGHEIDE[5:] + "%"],
+        ).fetchone()[0]
+        assert stadtviertel == 0  # Bergheide has none: no rows pretending to be data
+        kreis_rows = published.execute(
+            "select count(*) from indicator_values where level = 'kreis' and value is not null"
+        ).fetchone()[0]
+        assert kreis_rows > 30
+    finally:
+        published.close()
+
+
+CHECKED = [
+    "residents", "share_foreign", "share_under_18", "sgb2_quote", "sozialgeld_quote", "sgb12_hlu_per_1000",
+    "wohngeld_per_100_households", "births_per_1000", "city_moves_in_per_1000",
+]  # fmt: skip
+
+
+def test_indicators_per_gemeinde_and_kreis_agree_with_the_microdata(kreis, truth):
+    """Per-Stadt sources (register, movements, Wohngeld) and Kreis-wide ones (Jobcenter, Sozialamt)
+    give, per Gemeinde, for the Kreis and for units of Städte that skip a level, what the
+    generator's microdata say: every address found in its own Gemeinde, none in another's."""
+    combined = SimpleNamespace(
+        **{name: truth.combined(name) for name in ("persons", "sgb2", "sgb12", "wohngeld", "movements")},
+        blocks=truth.blocks,
+    )
+    blocks = truth.blocks
+    units = {("kreis", KREIS_CODE): set(blocks.block_code)}
+    for ags in (s.ags for s in KREIS.staedte):
+        units[("gemeinde", ags)] = set(blocks.loc[blocks.gemeinde == ags, "block_code"])
+    for ags in (BERGHEIDE, WIESENAU):  # Stadtteile straight above the Baublock; under the Gemeinde
+        first = sorted(blocks.loc[blocks.gemeinde == ags, "stadtteil_code"])[0]
+        units[("stadtteil", first)] = set(blocks.loc[blocks.stadtteil_code == first, "block_code"])
+    across = blocks.groupby("sozialraum_code").gemeinde.nunique().loc[lambda n: n > 1].index[0]
+    units[("sozialraum", across)] = set(blocks.loc[blocks.sozialraum_code == across, "block_code"])
+    values = _values(
+        kreis,
+        f"""select indicator_id, level, area_id, stichtag, value from marts.fct_indicator_values
+            where indicator_id in ({", ".join("'" + i + "'" for i in CHECKED)})""",
+    ).set_index(["indicator_id", "level", "area_id", "stichtag"])["value"]
+    checked = 0
+    for (level, area), members in units.items():
+        for stichtag in STICHTAGE:
+            for indicator in CHECKED:
+                expected = by_hand(combined, indicator, level, area, stichtag, blocks=members)
+                actual = values.get((indicator, level, area, pd.Timestamp(stichtag)))
+                assert actual is not None, (indicator, level, area, stichtag)
+                if expected is None:
+                    assert pd.isna(actual), (indicator, level, area, stichtag)
+                else:
+                    assert actual == pytest.approx(expected, rel=1e-9, abs=1e-4), (indicator, level, area, stichtag)
+                checked += 1
+    assert checked == len(units) * len(STICHTAGE) * len(CHECKED)
+
+
+def _index_inputs(kreis: Settings, day: date) -> pd.DataFrame:
+    """The status indicators of the index per Stadtviertel at `day` (today's Gebietsstand), wide."""
+    long = _values(
+        kreis,
+        """select v.area_id, v.indicator_id, v.value from marts.fct_indicator_values_current as v
+           where v.level = 'stadtviertel' and v.stichtag = ?
+             and v.indicator_id in ('residents', 'unemployed_per_100', 'long_term_unemployed_per_100',
+                                    'sgb2_quote', 'sozialgeld_quote')""",
+        [day],
+    )
+    return long.pivot(index="area_id", columns="indicator_id", values="value").reset_index()
+
+
+def test_the_index_county_wide_and_within_each_stadt(kreis):
+    """The county-wide index is the method run on all Städte's Stadtviertel together; the index
+    within each Stadt is the method run on that Stadt's Stadtviertel alone (sozialmonitor index mss
+    computes the same: compute_mss)."""
+    day = date(2024, 12, 31)
+    frame = _index_inputs(kreis, day)
+    status = ["unemployed_per_100", "long_term_unemployed_per_100", "sgb2_quote", "sozialgeld_quote"]
+    config = MssConfig.from_mapping({"status": status, "min_population": 300})
+    results = _values(
+        kreis,
+        """select index_id, area_id, indexed, reason, status_z, status_class from marts.fct_index_status_dynamics
+           where level = 'stadtviertel' and stichtag = ? and index_id like ?""",
+        [day, INDEX + "%"],
+    )
+    ids = sorted(results.index_id.unique())
+    assert ids == [INDEX, f"{INDEX}__innerhalb_gemeinde"]
+
+    def same(expected: pd.DataFrame, index_id: str) -> None:
+        got = results[results.index_id == index_id].set_index("area_id").loc[expected["id"]]
+        assert got.indexed.tolist() == expected.indexed.tolist()
+        assert got.status_class.fillna("").tolist() == expected.status_class.tolist()
+        pd.testing.assert_series_equal(
+            got.status_z.reset_index(drop=True), expected.status_z.round(6).reset_index(drop=True), check_names=False
+        )
+
+    same(compute_mss(frame, config, id_column="area_id", population_column="residents"), INDEX)
+    gemeinde = _values(
+        kreis,
+        """select distinct m.area_id, g.area_id as gemeinde from marts.dim_block_membership as m
+           inner join marts.dim_block_membership as g on g.block_id = m.block_id and g.level = 'gemeinde'
+           where m.level = 'stadtviertel' and m.valid_to is null and g.valid_to is null""",
+    ).set_index("area_id")["gemeinde"]
+    for ags, part in frame.groupby(frame.area_id.map(gemeinde)):
+        expected = compute_mss(part.reset_index(drop=True), config, id_column="area_id", population_column="residents")
+        same(expected, f"{INDEX}__innerhalb_gemeinde")
+        assert ags in {LINDENSTADT, TALHAUSEN, WIESENAU}
+
+
+def test_a_broken_file_of_one_stadt_is_refused_naming_it(kreis, tmp_path):
+    """A Stadt's register with a broken line: refused with file, line and column, nothing loaded;
+    the Kreis's release stays as it was."""
+    copy = tmp_path / "kreis"
+    shutil.copytree(kreis.raw_dir.parent, copy, ignore=shutil.ignore_patterns("*.lock", "warehouse", "releases"))
+    settings = kreis.with_paths(
+        raw_dir=copy / "raw", warehouse_path=copy / "warehouse" / "k.duckdb", quarantine_dir=copy / "quarantine"
+    )
+    name = f"EWR_Bestand_{BERGHEIDE}_20241231.csv"
+    path = settings.raw_dir / "einwohner" / name
+    lines = path.read_bytes().split(b"\r\n")
+    fields = lines[5].split(b";")
+    fields[1] = b"19x1"  # Geburtsjahr
+    lines[5] = b";".join(fields)
+    path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(IngestFailed) as exc:
+        run_ingest(settings)
+    (rejected,) = exc.value.report.rejected
+    (problem, *_) = rejected.violations
+    assert rejected.extract.gemeinde == BERGHEIDE
+    assert f"einwohner/{name}, line 6, column 'Geburtsjahr'" in str(problem)
+    assert (kreis.releases_dir / "latest").resolve().name == "v1"
+
+
+def test_a_stadt_whose_register_is_late_blocks_the_kreis_release(kreis, tmp_path):
+    """Without Bergheide's register of the newest Stichtag the Kreis totals would be wrong: the
+    deliveries gate blocks, naming the Stadt, the source and the Stichtag."""
+    from data_quality import run_gates
+
+    warehouse = tmp_path / kreis.warehouse_path.name  # the gates' views name the warehouse's catalog
+    shutil.copy(kreis.warehouse_path, warehouse)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "delete from raw._load_log where source = 'register_persons' and gemeinde = ? and stichtag = '2024-12-31'",
+            [BERGHEIDE],
+        )
+        report = run_gates(con, suites=["deliveries"])
+    finally:
+        con.close()
+    (result,) = report.for_suite("deliveries")
+    assert result.outcome == "blocked"
+    (example,) = result.examples
+    assert example["gemeinde"] == BERGHEIDE and example["gemeinde_name"] == "Bergheide"
+    assert example["source"] == "register_persons" and str(example["stichtag"]).startswith("2024-12-31")
+
+
+def test_the_kreis_folder_is_what_the_readme_runs(kreis):
+    """The deployment folder holds its own contracts, vars and gates, as `demo-data --kreis` writes it."""
+    folder: Path = kreis.raw_dir.parent
+    assert kreis.contracts_dir == folder / "contracts" and kreis.vars_file == folder / "vars.yml"
+    assert kreis.gates_config == folder / "gates.yml"
+    assert kreis.project_vars.levels[-2:] == ["kreis", "sozialraum"]
