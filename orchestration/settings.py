@@ -231,3 +231,12 @@ def read_project_vars(dbt_project_dir: Path, vars_file: Path | None = None) -> P
             exc, file=where, model=ProjectVars, locate=lambda loc: Place(loc=("vars", *loc))
         )
         raise ProjectConfigError("\n".join(problems)) from None
+
+
+PUBLISH_SETTING = "SOZIALMONITOR_DAGSTER_PUBLISH"
+
+
+def dagster_publishes() -> bool:
+    """SOZIALMONITOR_DAGSTER_PUBLISH=1 (off by default): the runs of Dagster's sensor and schedule
+    publish the release too. Off, publishing is an operator's decision (Dagster's `publish_job`)."""
+    return os.environ.get(PUBLISH_SETTING, "").strip().lower() in ("1", "true", "yes", "on")
