@@ -89,7 +89,7 @@ def test_config_validation_and_defaults():
     default = KreisConfig()
     assert len(default.staedte) == 4 and default.code == "05999"
     assert all(20_000 <= s.residents <= 100_000 for s in default.staedte)
-    assert all(3_000 <= s.residents <= 5_000 for s in CONFIG.staedte)
+    assert all(6_000 <= s.residents <= 12_000 for s in CONFIG.staedte)
     levels = {s.name: s.levels for s in default.staedte}
     assert ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde") in levels.values()
     assert any("stadtviertel" not in lv and "stadtbezirk" in lv for lv in levels.values())
@@ -102,8 +102,10 @@ def test_config_validation_and_defaults():
         KreisConfig(staedte=(*default.staedte, Stadt("Doppelt", default.staedte[0].ags, 3_000, 1)))
 
 
-def test_the_folder_holds_raw_contracts_and_vars(folder):
-    assert sorted(p.name for p in folder.iterdir()) == ["contracts", "raw", "vars.yml"]
+def test_the_folder_holds_raw_contracts_vars_and_gates(folder):
+    assert sorted(p.name for p in folder.iterdir()) == ["contracts", "gates.yml", "raw", "vars.yml"]
+    gates = yaml.safe_load((folder / "gates.yml").read_text(encoding="utf-8"))
+    assert gates["record_counts"]["min_records"] == 2_000
     variables = yaml.safe_load((folder / "vars.yml").read_text(encoding="utf-8"))
     assert variables["nested_levels"] == NESTED
     assert variables["public_levels"] == [*NESTED, "sozialraum"]
@@ -367,9 +369,9 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
     result = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
     assert result.exit_code == 0, result.output
     flat = "".join(result.output.split())
-    for variable in ("SOZIALMONITOR_RAW_DIR", "SOZIALMONITOR_CONTRACTS_DIR", "SOZIALMONITOR_VARS_FILE"):
-        assert variable in flat
-    assert sorted(p.name for p in target.iterdir()) == ["contracts", "raw", "vars.yml"]
+    assert f"SOZIALMONITOR_DEPLOYMENT_DIR={target.resolve()}sozialmonitorrun" in flat
+    # warehouse/: the Kreis's run lock was held while the folder was written
+    assert sorted(p.name for p in target.iterdir()) == ["contracts", "gates.yml", "raw", "vars.yml", "warehouse"]
     assert (target / "raw" / "gebiete" / "adressen_05999004.csv").is_file()
     again = runner.invoke(app, ["demo-data", "--kreis", "--small", "--kreis-dir", str(target)], env=env)
     assert again.exit_code == 1 and "--force" in again.output

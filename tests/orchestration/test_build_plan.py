@@ -51,7 +51,11 @@ _clock = [datetime(2026, 1, 1)]
 def load(settings, source, day, sha):
     _clock[0] += timedelta(seconds=1)
     con = duckdb.connect(str(settings.warehouse_path))
-    con.execute(f"insert into {LOG_TABLE} values (?, ?, 'f', ?, 1, 0, ?, 0)", [source, day, sha, _clock[0]])
+    con.execute(
+        f"insert into {LOG_TABLE} (source, stichtag, file, sha256, rows, footer_rows, loaded_at, seconds) "
+        "values (?, ?, 'f', ?, 1, 0, ?, 0)",
+        [source, day, sha, _clock[0]],
+    )
     con.close()
 
 
