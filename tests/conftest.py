@@ -22,7 +22,7 @@ TEST_CITY = DemoConfig(residents=20_000, seed=424242)
 # are marked `slow`; `make test-fast` runs the others (unit, model and format tests).
 CITY_FIXTURES = {
     "city_truth", "city_raw", "ingested_city", "built_city", "released_city", "released_copy", "city_copy",
-    "second_city", "dagster_city", "generated",
+    "second_city", "dagster_city", "generated", "kreis", "kreis_truth",
 }  # fmt: skip
 
 
@@ -33,6 +33,7 @@ CITY_FIXTURES = {
 RUN_FIRST = (
     "tests/release/test_releases.py",
     "tests/orchestration/test_one_pipeline.py",
+    "tests/kreis/test_musterkreis.py",
     "tests/orchestration/test_dagster.py",
     "tests/release/test_faults.py",
     "tests/disclosure/test_independent_attacker.py",

@@ -48,7 +48,7 @@ def kreis(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def truth():
+def kreis_truth():
     return simulate_kreis(KREIS)
 
 
@@ -112,15 +112,15 @@ CHECKED = [
 ]  # fmt: skip
 
 
-def test_indicators_per_gemeinde_and_kreis_agree_with_the_microdata(kreis, truth):
+def test_indicators_per_gemeinde_and_kreis_agree_with_the_microdata(kreis, kreis_truth):
     """Per-Stadt sources (register, movements, Wohngeld) and Kreis-wide ones (Jobcenter, Sozialamt)
     give, per Gemeinde, for the Kreis and for units of Städte that skip a level, what the
     generator's microdata say: every address found in its own Gemeinde, none in another's."""
     combined = SimpleNamespace(
-        **{name: truth.combined(name) for name in ("persons", "sgb2", "sgb12", "wohngeld", "movements")},
-        blocks=truth.blocks,
+        **{name: kreis_truth.combined(name) for name in ("persons", "sgb2", "sgb12", "wohngeld", "movements")},
+        blocks=kreis_truth.blocks,
     )
-    blocks = truth.blocks
+    blocks = kreis_truth.blocks
     units = {("kreis", KREIS_CODE): set(blocks.block_code)}
     for ags in (s.ags for s in KREIS.staedte):
         units[("gemeinde", ags)] = set(blocks.loc[blocks.gemeinde == ags, "block_code"])
