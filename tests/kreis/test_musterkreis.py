@@ -21,6 +21,7 @@ from orchestration.indices.mss import MssConfig, compute_mss
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
+from tests.helpers import own_dbt_project
 from tests.indicators.test_recompute_from_microdata import by_hand
 
 KREIS = KreisConfig.small()
@@ -41,7 +42,7 @@ def kreis(tmp_path_factory):
                      "QUARANTINE_DIR", "DBT_TARGET_DIR"):  # fmt: skip
             env.delenv(f"SOZIALMONITOR_{name}", raising=False)
         env.setenv("SOZIALMONITOR_DEPLOYMENT_DIR", str(folder))
-        settings = Settings.from_env()
+        settings = own_dbt_project(Settings.from_env(), folder)
         summary = run_pipeline(settings)
         assert summary.release is not None, "the Musterkreis was not released"
         yield settings

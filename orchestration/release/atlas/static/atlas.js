@@ -358,7 +358,9 @@
   }
   function reasonDe(r) {
     var words = { small_population: "zu wenige Einwohner", population_below_minimum: "weniger Einwohner als die Mindestzahl", excluded: "ausgeschlossen (Ausschlussliste)",
-      too_many_missing: "zu viele fehlende Kennzahlen", missing_inputs: "fehlende Eingangswerte" };
+      too_many_missing: "zu viele fehlende Kennzahlen", missing_inputs: "fehlende Eingangswerte",
+      crosses_gemeinde_border: "liegt in mehreren Gemeinden (nur kreisweit indexiert)",
+      not_indexable_within_gemeinde: "in der eigenen Gemeinde nicht standardisierbar (zu wenige Gebiete)" };
     return words[r] || r;
   }
   function showTip(id, x, y) {
