@@ -45,7 +45,7 @@ from .catalogue import load as load_catalogue
 from .dbt_runner import plan_environment
 from .disclosure.history import TABLE as RELEASED_TABLE
 from .ingest import load_contracts
-from .ingest.loader import LOG_TABLE, delivery_name, log_per_gemeinde
+from .ingest.loader import LOG_TABLE, delivery_name, log_per_gemeinde, source_of
 from .settings import Settings
 from .warehouse import connect
 
@@ -367,7 +367,7 @@ def plan_build(
     before = _loads_from_json(last[5])
     now = {(s, d): sha for s, d, sha in loads}
     changed = sorted((k for k in before.keys() | now.keys() if before.get(k) != now.get(k)), key=str)
-    reference_changed = sorted({s for s, _ in changed if s.split("@")[0] in reference})
+    reference_changed = sorted({s for s, _ in changed if source_of(s) in reference})
     if reference_changed:
         return full(f"reference data loaded anew ({', '.join(reference_changed)})")
     reasons = []

@@ -463,11 +463,11 @@ def catalogue(
 
 
 def _catalogue(settings: Settings, out: Path, check: bool) -> None:
-    from .catalogue import default_path, export_csv, export_markdown, generate, load, project_levels
+    from .catalogue import default_path, export_csv, export_markdown, generate, load
 
-    levels, _ = project_levels(settings.dbt_project_dir, settings.vars_file)
+    project = settings.project_vars
     path = default_path(settings.dbt_project_dir)
-    loaded = load(path, settings.contracts_dir, levels)
+    loaded = load(path, settings.contracts_dir, project.levels, nested_levels=project.nested_levels)
     if check:
         stale = generate(
             settings.dbt_project_dir, settings.contracts_dir, check_only=True, vars_file=settings.vars_file

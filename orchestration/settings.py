@@ -135,11 +135,7 @@ class Settings:
             warehouse_path=warehouse,
             quarantine_dir=Path(env("SOZIALMONITOR_QUARANTINE_DIR", home / "quarantine")),
             dbt_project_dir=project / "dbt_project",
-            contracts_dir=Path(
-                env("SOZIALMONITOR_CONTRACTS_DIR")
-                or deployment_file("contracts")
-                or Path(__file__).parent / "contracts"
-            ),
+            contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR") or deployment_file("contracts") or SHIPPED_CONTRACTS),
             dbt_target_dir=Path(
                 env("SOZIALMONITOR_DBT_TARGET_DIR", own / "dbt_target" if own else project / "dbt_project" / "target")
             ),

@@ -85,6 +85,11 @@ def delivery_name(source: str, gemeinde: str | None) -> str:
     return f"{source}@{gemeinde}" if gemeinde else source
 
 
+def source_of(delivery: str) -> str:
+    """The source of a delivery (`delivery_name`)."""
+    return delivery.split("@", 1)[0]
+
+
 @dataclass
 class LoadResult:
     extract: Extract
@@ -582,8 +587,9 @@ def _insert(
     hmac = lambda expr: hmac_sql(expr).replace("?::blob", "$opad::blob", 1).replace("?::blob", "$ipad::blob", 1)  # noqa: E731
 
     def own(expr: str) -> str:
-        # a Stadt's keys are its own: the same number in two Städte's registers is two persons
-        return f"concat_ws('|', $gemeinde, {expr})" if per_gemeinde else expr
+        # a Stadt's keys are its own: the same number in two Städte's registers is two persons (a
+        # missing key stays missing: || gives null where concat_ws would skip it)
+        return f"($gemeinde || '|' || {expr})" if per_gemeinde else expr
 
     digests = [f"{hmac(own(typed_column(c)))} as h__{c.name}" for c in contract.pseudonymised]
     if digests:
@@ -608,7 +614,8 @@ def _insert(
             digest = f"h__{keys[0]}"
         else:
             parts = ", ".join(f"cast({typed_column(by_name[k])} as varchar)" for k in keys) or "_line"
-            digest = hmac(f"concat_ws('|', '{contract.source}', {own(parts)})")
+            within = "$gemeinde, " if per_gemeinde else ""
+            digest = hmac(f"concat_ws('|', '{contract.source}', {within}{parts})")
         selects.append(f"{record_key_sql(digest)} as _record_key")
     selects += [
         "$file as _source_file",

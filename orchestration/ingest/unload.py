@@ -23,7 +23,7 @@ from ..errors import SozialmonitorError
 from ..settings import Settings
 from ..warehouse import private_dir
 from .contracts import load_contracts
-from .loader import LOG_TABLE, control_file, discover
+from .loader import LOG_TABLE, control_file, discover, source_of
 
 UNLOADS_TABLE = "ops.unloads"
 
@@ -62,7 +62,7 @@ def unload(
         {
             rel
             for (delivery, day), (_, rel) in (released or {}).items()
-            if day == stichtag.isoformat() and delivery.split("@")[0] in chosen
+            if day == stichtag.isoformat() and source_of(delivery) in chosen
         }
     )
     if published and not force:

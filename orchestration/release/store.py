@@ -121,11 +121,13 @@ def released_inputs(releases_dir: Path) -> dict[tuple[str, str], tuple[str, str]
     """(delivery, Stichtag) → (SHA-256 of the file, release id) for every input of every release;
     the delivery is the source, or `source@gemeinde` for one Gemeinde's part of a source delivered
     per Gemeinde (orchestration.ingest.loader.delivery_name)."""
+    from ..ingest.loader import delivery_name
+
     out: dict[tuple[str, str], tuple[str, str]] = {}
     for release in list_releases(releases_dir):
         for item in release.manifest().get("inputs", []):
             if item.get("stichtag"):
-                delivery = f"{item['source']}@{item['gemeinde']}" if item.get("gemeinde") else item["source"]
+                delivery = delivery_name(item["source"], item.get("gemeinde"))
                 out[(delivery, item["stichtag"])] = (item["sha256"], release.id)
     return out
 
