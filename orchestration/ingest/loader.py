@@ -151,6 +151,13 @@ class IngestFailed(SozialmonitorError):
         for r in report.rejected:
             parts.append(f"✗ {r.extract.source}: {r.extract.path.name} rejected, moved to {r.quarantined_to}")
             parts.extend(f"    {v}" for v in r.violations)
+        staedte = sorted({r.extract.gemeinde for r in report.rejected if r.extract.gemeinde})
+        if staedte:
+            parts.append(
+                f"For the Kreis: the files of Gemeinde {', '.join(staedte)} above are missing, so no Kreis release is "
+                "made (a Kreis total or comparison without them would be wrong); the previous release stays. "
+                "Once they are delivered again, the run publishes all Städte together."
+            )
         super().__init__(
             f"{len(report.rejected)} extract(s) broke their contract; nothing downstream was run.\n" + "\n".join(parts)
         )

@@ -130,6 +130,8 @@ def test_a_file_naming_no_gemeinde_of_the_kreis_is_refused(kreis):
     assert "Gemeinde '05999099', which is no Gemeinde of the Gebietsgliederung" in str(problem)
     assert "einwohner/EWR_Bestand_05999099_20241231.csv" in str(problem)
     assert rejected.quarantined_to is not None and rejected.quarantined_to.exists()
+    # what it means for the Kreis: no release without that Stadt
+    assert "For the Kreis: the files of Gemeinde 05999099 above are missing, so no Kreis release" in str(exc.value)
     # the other Stadt's file loaded; nothing of the refused one
     assert con.execute("select distinct gemeinde from raw.register_persons").fetchall() == [("05999004",)]
 

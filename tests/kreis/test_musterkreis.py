@@ -222,6 +222,7 @@ def test_a_broken_file_of_one_stadt_is_refused_naming_it(kreis, tmp_path):
     (problem, *_) = rejected.violations
     assert rejected.extract.gemeinde == BERGHEIDE
     assert f"einwohner/{name}, line 6, column 'Geburtsjahr'" in str(problem)
+    assert f"For the Kreis: the files of Gemeinde {BERGHEIDE} above are missing, so no Kreis release" in str(exc.value)
     assert (kreis.releases_dir / "latest").resolve().name == "v1"
 
 
