@@ -383,3 +383,22 @@ def gates_command(
     )
     if report.blocking_failures:
         raise typer.Exit(GateFailed.exit_code)
+
+
+@release_app.command("gemeinde")
+def gemeinde_command(
+    gemeinde: str = typer.Argument(..., help="The Gemeinde's key (AGS), e.g. 05999008."),
+    out: Path = typer.Option(..., "--out", help="The DuckDB file to write (INTERNAL: for that Stadt's staff only)."),
+    force: bool = typer.Option(False, "--force", help="Replace the file if it exists."),
+) -> None:
+    """A Kreis: one Stadt's own internal figures (not disclosure-controlled), without anything that
+    rests on another Stadt's residents, for that Stadt's staff (docs/kreis.md, 'Who sees what')."""
+    from .release.gemeinde_export import export_gemeinde
+
+    settings = Settings.from_env()
+    try:
+        result = export_gemeinde(settings, gemeinde, out, force=force)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
+    counts = ", ".join(f"{table} {n:,}" for table, n in result.rows.items())
+    console.print(f"[green]✓[/] {result.name} ({result.gemeinde}): {counts} rows written to {result.path} (internal)")

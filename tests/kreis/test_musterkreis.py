@@ -255,3 +255,42 @@ def test_the_kreis_folder_is_what_the_readme_runs(kreis):
     assert kreis.contracts_dir == folder / "contracts" and kreis.vars_file == folder / "vars.yml"
     assert kreis.gates_config == folder / "gates.yml"
     assert kreis.project_vars.levels[-2:] == ["kreis", "sozialraum"]
+
+
+def test_a_stadt_gets_its_own_figures_and_nothing_of_another(kreis, tmp_path):
+    """`sozialmonitor release gemeinde`: Bergheide's staff get the internal values of Bergheide's
+    own units (every Baublock in Bergheide), never the Kreis, a Sozialraum across the border or a
+    Baublock; the same rows as the warehouse, twice the same; an unknown Gemeinde is refused."""
+    from orchestration.release.gemeinde_export import GemeindeExportRefused, export_gemeinde
+
+    result = export_gemeinde(kreis, BERGHEIDE, tmp_path / "bergheide.duckdb")
+    assert result.name == "Bergheide" and (result.path.stat().st_mode & 0o777) == 0o600
+    exported = duckdb.connect(str(result.path), read_only=True)
+    try:
+        units = exported.execute("select distinct level, area_id from areas").fetchall()
+        values = exported.execute("select * from indicator_values order by all").fetchall()
+        indices = {r[0] for r in exported.execute("select distinct index_id from index_status_dynamics").fetchall()}
+    finally:
+        exported.close()
+    blocks = _values(
+        kreis,
+        """select m.level, m.area_id, bool_and(g.area_id = ?) as inside
+           from marts.dim_block_membership as m
+           inner join marts.dim_block_membership as g on g.block_id = m.block_id and g.level = 'gemeinde'
+           group by all""",
+        [BERGHEIDE],
+    )
+    inside = {(r.level, r.area_id) for r in blocks.itertuples() if r.inside and r.level != "baublock"}
+    assert set(units) == inside - {("kreis", KREIS_CODE)}  # Bergheide's own units at the published levels
+    assert {level for level, _ in units} == {"gemeinde", "stadtbezirk", "stadtteil", "sozialraum"}
+    assert ("gemeinde", BERGHEIDE) in units and not any(level == "kreis" for level, _ in units)
+    warehouse = _values(kreis, "select * from marts.fct_indicator_values order by all")
+    own = warehouse[[(lv, a) in set(units) for lv, a in zip(warehouse.level, warehouse.area_id, strict=True)]]
+    assert len(values) == len(own) > 1000
+    assert indices == {INDEX, f"{INDEX}__innerhalb_gemeinde"}
+    again = export_gemeinde(kreis, BERGHEIDE, tmp_path / "bergheide.duckdb", force=True)
+    assert again.rows == result.rows
+    with pytest.raises(GemeindeExportRefused, match="'05999099' is no Gemeinde"):
+        export_gemeinde(kreis, "05999099", tmp_path / "x.duckdb")
+    with pytest.raises(GemeindeExportRefused, match="exists"):
+        export_gemeinde(kreis, BERGHEIDE, tmp_path / "bergheide.duckdb")
