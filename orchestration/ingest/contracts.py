@@ -561,6 +561,12 @@ def _place(loc: tuple[str | int, ...], data: object) -> Place:
     return Place(entries, loc)
 
 
+def contract_files(directory: Path) -> list[Path]:
+    """The common contracts in `directory` (`<source>.yml`), without the Städte's variants
+    (`<source>@<AGS>.yml`), sorted."""
+    return [p for p in sorted(Path(directory).glob("*.yml")) if "@" not in p.stem]
+
+
 def load_contracts(directory: Path, project: ProjectVars | None = None) -> dict[str, Contract]:
     """All contracts, ordered so that a source comes after every source it references. `project`:
     the project's vars (Settings.project_vars), for the code lists the contracts take from them."""
