@@ -246,3 +246,17 @@ def test_a_variant_for_no_stadts_files_is_refused(kreis, name, expected):
         load_contracts(settings.contracts_dir, settings.project_vars)
     assert expected in str(exc.value)
     assert str(path) in str(exc.value)
+
+
+def test_a_variant_adds_no_table(kreis):
+    """The dbt sources and the Gemeinde macro come from the common contracts: a Stadt's variant is
+    no source of its own."""
+    from orchestration.catalogue.render import render_deployment_macro, render_sources_yml
+    from orchestration.ingest.contracts import contract_files
+
+    settings, _ = kreis
+    assert settings.contracts_dir / VARIANT_NAME not in contract_files(settings.contracts_dir)
+    sources = yaml.safe_load(render_sources_yml(settings.contracts_dir))["sources"]
+    tables = [t["name"] for s in sources for t in s["tables"]]
+    assert tables.count("register_persons") == 1 and not any("@" in t for t in tables)
+    assert '"register_persons"' in render_deployment_macro(settings.contracts_dir)
