@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ..ingest.contracts import contract_files
 from ..settings import read_project_vars
 from .model import YAML_DUMPER, YAML_LOADER, Catalogue, CatalogueError, default_path
 from .registry import registry
@@ -162,7 +163,7 @@ def render_sources_yml(contracts_dir: Path) -> str:
     contract's `dbt_source`), one table per contract. Each table keeps the Dagster asset key of its
     ingest asset (["raw", <table>]), so the asset graph runs unbroken from the extract to the marts."""
     by_source: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(Path(contracts_dir).glob("*.yml")):
+    for path in contract_files(contracts_dir):  # a Stadt's variant adds no table
         contract = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         by_source.setdefault(contract.get("dbt_source") or contract["directory"], []).append(contract)
     sources = []
@@ -204,7 +205,7 @@ def render_deployment_macro(contracts_dir: Path) -> str:
     staging models take the Gemeinde from them and a null Gemeinde elsewhere, so that one project
     serves a single city and a Kreis."""
     with_gemeinde = []
-    for path in sorted(Path(contracts_dir).glob("*.yml")):
+    for path in contract_files(contracts_dir):  # a Stadt's variant adds no table
         contract = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         columns = {c.get("name") for c in contract.get("columns") or []}
         if contract.get("delivered_per") == "gemeinde" or "gemeinde" in columns:

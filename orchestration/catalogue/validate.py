@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from ..ingest.contracts import contract_files
 from .model import PERSON_KINDS, YAML_LOADER, Catalogue, CatalogueError, Measure, parse
 from .registry import condition_vars
 
@@ -57,7 +58,7 @@ def _cross_check(
         measures[m.id] = m
     known_sources = set(cat.sources)
     if contracts_dir is not None:
-        contracts = {p.stem for p in Path(contracts_dir).glob("*.yml")}
+        contracts = {p.stem for p in contract_files(contracts_dir)}
         for name in sorted(known_sources - contracts):
             problems.append(f"source {name!r}: no contract {name}.yml in {contracts_dir}")
     staging_dir = Path(cat.path).parent.parent / "models" / "staging" if cat.path else None

@@ -42,7 +42,11 @@ The folder DIR:
     schulamt/Uebergaenge_Sek1_<YYYY>.csv; and umwelt/Umwelt_Baublock_<YYYY>.csv (per Baublock, no
     Gemeinde column: the Baublock code tells it);
   - .demo-city, the demo marker listing every file (ingestion may use the published demo key).
-- DIR/contracts/: the copies of orchestration/contracts/*.yml adapted to the Kreis (`kreis_contracts`).
+- DIR/contracts/: the copies of orchestration/contracts/*.yml adapted to the Kreis (`kreis_contracts`),
+  and the contract variants of Bergheide, whose register software is another vendor's: it delivers
+  its register and movements in that software's format (OTHER_SOFTWARE: other headers, UTF-8 with
+  commas, ISO dates, its own codes), read with register_persons@05999008.yml and
+  register_movements@05999008.yml over the common contracts.
 - DIR/vars.yml: dbt vars over dbt_project.yml's (SOZIALMONITOR_VARS_FILE): the levels with kreis.
 
 Reads the warehouse's contracts as YAML files only: the generator imports nothing of the warehouse.
@@ -87,7 +91,9 @@ __all__ = [
     "Stadt",
     "generate_kreis",
     "kreis_contracts",
+    "other_software_variants",
     "simulate_kreis",
+    "write_in_other_software",
 ]
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "contracts"  # orchestration/contracts, read as YAML
@@ -124,6 +130,52 @@ PER_STADT_PATTERNS: dict[str, tuple[str, str]] = {
         r"Wohnungsbestand_Stadtviertel_(?P<year>\d{4})\.csv",
         r"Wohnungsbestand_Stadtviertel_(?P<gemeinde>\d{8})_(?P<year>\d{4})\.csv",
     ),
+}
+# The Stadt whose register software is another vendor's (Bergheide): it delivers its register and
+# its movements in that software's format, read with a contract variant <source>@<AGS>.yml beside
+# the Kreis's contract (docs/ingestion.md): its own headers (with umlauts), UTF-8, commas, ISO dates,
+# sex as 1/2/3, the residence status as HW/NW and short codes for the movements. The same records
+# as in the Musterstadt format: only how they are written differs.
+OTHER_SOFTWARE_AGS = "05999008"
+OTHER_SOFTWARE: dict[str, dict] = {
+    "register_persons": {
+        "description": "Bergheide's register software (another vendor): its own headers, UTF-8 with commas, "
+        "ISO dates, sex as 1/2/3, the residence status as HW/NW.",
+        "encoding": "utf-8",
+        "delimiter": ",",
+        "columns": [
+            {"name": "person_key", "header": "Personennummer"},
+            {"name": "sex", "header": "Geschlecht_Schlüssel", "recode": {"1": "m", "2": "w", "3": "d"}},
+            {"name": "nationality_1", "header": "Staatsangehörigkeit"},
+            {"name": "nationality_2", "header": "Zweite_Staatsangehörigkeit"},
+            {"name": "street_key", "header": "Straßenschlüssel"},
+            {"name": "house_number_suffix", "header": "Hausnummer_Zusatz"},
+            {"name": "household_key", "header": "Haushalt_Nr", "aliases": []},
+            {"name": "moved_in_date", "header": "Einzug_am", "date_format": "%Y-%m-%d"},
+            {"name": "residence_status", "header": "Wohnsitz", "recode": {"HW": "H", "NW": "N"}},
+        ],
+    },
+    "register_movements": {
+        "description": "Bergheide's register software (another vendor): its own headers, UTF-8 with commas, "
+        "ISO dates, short codes for the kinds of movement.",
+        "encoding": "utf-8",
+        "delimiter": ",",
+        "columns": [
+            {"name": "person_key", "header": "Personennummer"},
+            {
+                "name": "event_type",
+                "header": "Vorgang",
+                "recode": {"GEB": "GEBURT", "TOD": "STERBEFALL", "ZU": "ZUZUG", "FORT": "FORTZUG", "UM": "UMZUG"},
+            },
+            {"name": "event_date", "header": "Datum", "date_format": "%Y-%m-%d"},
+            {"name": "from_street_key", "header": "Straßenschlüssel_bisher"},
+            {"name": "from_house_number", "header": "Hausnummer_bisher"},
+            {"name": "from_house_number_suffix", "header": "Zusatz_bisher"},
+            {"name": "to_street_key", "header": "Straßenschlüssel_neu"},
+            {"name": "to_house_number", "header": "Hausnummer_neu"},
+            {"name": "to_house_number_suffix", "header": "Zusatz_neu"},
+        ],
+    },
 }
 # Kreis-wide sources whose records carry addresses: a column Gemeinde (AGS) in front.
 KREIS_WIDE_WITH_GEMEINDE = (
@@ -366,6 +418,8 @@ def generate_kreis(out_dir: Path, cfg: KreisConfig | None = None, contracts_dir:
     write_demo_marker(raw, written, cfg.name)
     (raw / GENERATING_MARKER).unlink()
     contracts = kreis_contracts(contracts_dir or CONTRACTS_DIR, out / "contracts")
+    if OTHER_SOFTWARE_AGS in {s.ags for s in cfg.staedte}:
+        contracts += other_software_variants(out / "contracts")
     vars_file = out / "vars.yml"
     vars_file.write_text(kreis_vars(cfg), encoding="utf-8")
     gates_file = out / "gates.yml"
@@ -411,9 +465,16 @@ def write_kreis_extracts(raw: Path, kreis: KreisSimulation) -> list[Path]:
             )
             for stichtag in stichtage:
                 year, stamp = stichtag.year, f"{stichtag:%Y%m%d}"
+                persons = register.write_register(con, raw / "einwohner" / f"EWR_Bestand_{ags}_{stamp}.csv", sim, year)
+                movements = register.write_movements(
+                    con, raw / "bewegungen" / f"EWR_Bewegungen_{ags}_{year}.csv", sim, year
+                )
+                if ags == OTHER_SOFTWARE_AGS:
+                    persons = write_in_other_software(persons, "register_persons")
+                    movements = write_in_other_software(movements, "register_movements")
                 written += [
-                    register.write_register(con, raw / "einwohner" / f"EWR_Bestand_{ags}_{stamp}.csv", sim, year),
-                    register.write_movements(con, raw / "bewegungen" / f"EWR_Bewegungen_{ags}_{year}.csv", sim, year),
+                    persons,
+                    movements,
                     wohngeld.write_wohngeld(raw / "wohngeld" / f"Wohngeld_{ags}_{stamp}.csv", sim, stichtag),
                     arbeitsagentur.write_labour_market(
                         raw / "arbeitsagentur" / f"BA_Arbeitsmarkt_Baublock_{ags}_{year}12.xlsx", sim, stichtag
@@ -449,6 +510,50 @@ def write_kreis_extracts(raw: Path, kreis: KreisSimulation) -> list[Path]:
             ),
         ]
     return sorted(written)
+
+
+def write_in_other_software(path: Path, source: str, contracts_dir: Path = CONTRACTS_DIR) -> Path:
+    """Rewrite the file `path` of `source`, written in the Musterstadt format (its contract in
+    `contracts_dir`), as Bergheide's software writes it (OTHER_SOFTWARE): the same records and
+    columns in the same order, the software's headers, codes, date formats, encoding and separator."""
+    common = yaml.safe_load((Path(contracts_dir) / f"{source}.yml").read_text(encoding="utf-8"))
+    variant = OTHER_SOFTWARE[source]
+    frame = pd.read_csv(
+        path, sep=common["delimiter"], encoding=common["encoding"], dtype=str, keep_default_na=False, na_filter=False
+    )
+    by_header = {h: c for c in common["columns"] for h in [c["header"], *c.get("aliases", [])]}
+    changes = {c["name"]: c for c in variant["columns"]}
+    renamed = {}
+    for header in frame.columns:
+        column = by_header[header]
+        change = changes.get(column["name"], {})
+        renamed[header] = change.get("header", header)
+        if "recode" in change:
+            theirs = {ours: code for code, ours in change["recode"].items()}
+            frame[header] = frame[header].map(lambda v, t=theirs: t[v] if v else v)
+        if "date_format" in change:
+            days = pd.to_datetime(frame[header].replace("", None), format=column["date_format"])
+            frame[header] = days.dt.strftime(change["date_format"]).fillna("")
+    frame = frame.rename(columns=renamed)
+    text = frame.to_csv(sep=variant["delimiter"], index=False, lineterminator="\n")
+    path.write_bytes(text.encode(variant["encoding"]))
+    return path
+
+
+def other_software_variants(target: Path) -> list[Path]:
+    """The contract variants of the Stadt with another software (OTHER_SOFTWARE), written into
+    `target` beside the Kreis's contracts: `<source>@<AGS>.yml`."""
+    written = []
+    for source, variant in OTHER_SOFTWARE.items():
+        out = target / f"{source}@{OTHER_SOFTWARE_AGS}.yml"
+        out.write_text(
+            f"# How Bergheide ({OTHER_SOFTWARE_AGS}) delivers {source}: a Stadt's variant over {source}.yml, written\n"
+            "# by the demo generator (orchestration/demo/kreis.py). Only what its software writes differently.\n"
+            + yaml.safe_dump(variant, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120),
+            encoding="utf-8",
+        )
+        written.append(out)
+    return written
 
 
 def kreis_vars(cfg: KreisConfig) -> str:

@@ -39,7 +39,7 @@ def _v(col: Column) -> str:
 def kept_as_text(col: Column) -> bool:
     """A column whose warehouse value is its trimmed text as it stands (free text, codes without
     padding): the typed stage holds it once, not a second time as an identical typed copy."""
-    return col.type == "varchar" or (col.type == "code" and not col.pad)
+    return col.type == "varchar" or (col.type == "code" and not col.pad and not col.recode)
 
 
 def typed_column(col: Column) -> str:
@@ -127,6 +127,10 @@ def typed_expression(contract: Contract, col: Column) -> str:
     if col.type == "varchar":
         return v
     if col.type == "code":
+        if col.recode:
+            # the Stadt's codes -> the contract's (a lookup in SQL); any other value is refused
+            cases = " ".join(f"when {lit(theirs)} then {lit(ours)}" for theirs, ours in col.recode.items())
+            return f"case {v} {cases} else {v} end"
         if col.pad:
             short_number = f"regexp_full_match({v}, '\\d+') and length({v}) < {col.pad}"
             return f"case when {short_number} then lpad({v}, {col.pad}, '0') else {v} end"
@@ -162,6 +166,7 @@ def build_checks(contract: Contract, stichtag: date | None, controls: bool = Tru
     reader knows), so that check is left out."""
     checks: list[Check] = []
     source_file = contract.location
+    common_file = contract.common_location  # where the code lists are (not in a Stadt's variant)
     fix_value = "correct the value in the department's system and deliver the file again"
     for col in contract.columns:
         v = _v(col)
@@ -252,7 +257,20 @@ def build_checks(contract: Contract, stichtag: date | None, controls: bool = Tru
                     fix_value,
                 )
             )
-        if col.pattern:
+        if col.recode:
+            # A recoded column's codes are the Stadt's: every value must be one of them; what they
+            # map to was checked against the code list and pattern when the contract was loaded.
+            theirs = list(col.recode)
+            checks.append(
+                Check(
+                    col,
+                    f"{v} is not null and {v} not in ({', '.join(lit(x) for x in theirs)})",
+                    f"not in this Stadt's code list {theirs}",
+                    f"use one of the codes, or add the new code to `recode` of column '{col.name}' in "
+                    f"{source_file} (mapped to one of the contract's codes)",
+                )
+            )
+        if col.pattern and not col.recode:
             checks.append(
                 Check(
                     col,
@@ -261,16 +279,16 @@ def build_checks(contract: Contract, stichtag: date | None, controls: bool = Tru
                     fix_value,
                 )
             )
-        if col.values:
+        if col.values and not col.recode:
             checks.append(
                 Check(
                     col,
                     f"{typed} is not null and {typed} not in ({', '.join(lit(x) for x in col.values)})",
                     f"not in the code list {col.values}",
-                    f"use one of the codes, or add the new code to `values` in {source_file} "
+                    f"use one of the codes, or add the new code to `values` in {common_file} "
                     "after the working group agreed on it"
                     if col.values_from is None
-                    else f"use one of the project's spatial levels ({col.values_from} in {source_file}), or add "
+                    else f"use one of the project's spatial levels ({col.values_from} in {common_file}), or add "
                     "the new level to the vars nested_levels or non_nested_levels in dbt_project.yml",
                 )
             )

@@ -139,6 +139,10 @@ class Column(BaseModel):
     # A column the department added later: files without it (older years) still load, with the
     # column null. A file that has the header is checked like any other.
     may_be_absent: bool = False
+    # The codes a department writes -> the contract's codes ({"1": m, "2": w}): applied before the
+    # code checks, so the warehouse holds one code list; a value not among the keys is refused. Set
+    # by a Stadt's contract variant (load_contracts) for its own software's code list.
+    recode: dict[str, str] | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -175,6 +179,16 @@ class Column(BaseModel):
             raise ValueError("pad only applies to type code")
         if self.pseudonymise and self.type not in ("varchar", "code"):
             raise ValueError("only varchar and code columns can be pseudonymised")
+        if self.recode is not None:
+            if self.type != "code":
+                raise ValueError("recode only applies to type code")
+            if not self.recode:
+                raise ValueError("recode needs at least one code")
+            for theirs, ours in self.recode.items():
+                if self.values is not None and ours not in self.values:
+                    raise ValueError(f"recode maps '{theirs}' to '{ours}', which is not in the code list {self.values}")
+                if self.pattern and not re.fullmatch(self.pattern, ours):
+                    raise ValueError(f"recode maps '{theirs}' to '{ours}', which does not have the form {self.pattern}")
         return self
 
     @property
@@ -326,8 +340,27 @@ class Contract(BaseModel):
     def table(self) -> str:
         return f"raw.{self.source}"
 
-    # the file the contract was read from (load_contract)
+    # the file the contract was read from (load_contract; a Stadt's variant for its effective contract)
     _path: Path | None = PrivateAttr(default=None)
+    # a Stadt's effective contract: the common contract it varies (None: this is the common one)
+    _common: Contract | None = PrivateAttr(default=None)
+    # the effective contracts of the Städte with a variant (load_contracts), by Gemeinde key
+    _variants: dict[str, Contract] = PrivateAttr(default_factory=dict)
+
+    def for_gemeinde(self, gemeinde: str | None) -> Contract:
+        """The contract that reads the files of `gemeinde`: its variant over this one where it has
+        one (`<source>@<gemeinde>.yml`), else this one."""
+        return self._variants.get(gemeinde, self) if gemeinde else self
+
+    @property
+    def variants(self) -> dict[str, Contract]:
+        """The effective contracts of the Städte with a variant, by Gemeinde key."""
+        return dict(self._variants)
+
+    @property
+    def common_location(self) -> str:
+        """The common contract's file (for a Stadt's effective contract: not its variant's)."""
+        return self._common.location if self._common is not None else self.location
 
     @property
     def location(self) -> str:
@@ -337,6 +370,150 @@ class Contract(BaseModel):
             return f"orchestration/contracts/{self.source}.yml"
         path = self._path.resolve()
         return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# a Stadt's variant of a contract
+
+# A variant's file: <source>@<Gemeinde key>.yml, beside the common contract <source>.yml.
+VARIANT_NAME = re.compile(r"^(?P<source>[^@]+)@(?P<gemeinde>[^@]*)$")
+# What a variant may change: how the Stadt's software writes the file ...
+VARIANT_FILE_KEYS = (
+    "encoding",
+    "delimiter",
+    "decimal",
+    "thousands",
+    "sheet",
+    "header_row",
+    "final_newline",
+    "footer",
+    "control_total",
+)
+# ... and, per column (named by `name`), how it writes that column.
+VARIANT_COLUMN_KEYS = ("header", "aliases", "date_format", "pad", "recode")
+
+
+class ColumnVariant(BaseModel):
+    """How one Stadt's software writes a column of the common contract."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    header: str | None = None
+    aliases: list[str] | None = None
+    date_format: str | None = None
+    pad: int | None = Field(default=None, ge=1, le=20)
+    recode: dict[str, str] | None = None
+
+
+class ContractVariant(BaseModel):
+    """One Stadt's variant of a source delivered per Gemeinde: only what its software writes
+    differently. Column names, types, required-ness, code lists, keys and the raw table are the
+    common contract's: the warehouse's rows are the same whichever software a Stadt uses."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = None
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] | None = None
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    thousands: Literal[".", ",", " "] | None = None
+    sheet: str | None = None
+    header_row: int | Literal["auto"] | None = None
+    final_newline: bool | None = None
+    footer: Footer | None = None
+    control_total: Literal["required", "optional", "none"] | None = None
+    columns: list[ColumnVariant] = []
+
+
+def _variant_refusals(path: Path, data: object) -> list[str]:
+    """Keys a variant may not have, each with why: they are common to all Städte."""
+    if not isinstance(data, dict):
+        return [f"{path}: a contract variant is a mapping of keys (encoding, delimiter, columns, …)"]
+    problems = []
+    common = set(Contract.model_fields) - set(VARIANT_FILE_KEYS) - {"columns", "description"}
+    for key in data:
+        if key in common:
+            problems.append(
+                f"{path}: key '{key}' is common to all Städte and cannot differ in a Stadt's variant "
+                f"(a variant may set: {', '.join(VARIANT_FILE_KEYS)}, columns)"
+            )
+    columns = data.get("columns")
+    for i, column in enumerate(columns if isinstance(columns, list) else []):
+        if not isinstance(column, dict):
+            continue
+        label = f"column {column['name']!r}" if isinstance(column.get("name"), str) else f"column no. {i + 1}"
+        for key in column:
+            if key in set(Column.model_fields) - set(VARIANT_COLUMN_KEYS) - {"name"}:
+                problems.append(
+                    f"{path}: {label}, key '{key}' is common to all Städte and cannot differ in a Stadt's "
+                    f"variant (the raw table is the same for every Stadt; a column may set: "
+                    f"{', '.join(VARIANT_COLUMN_KEYS)})"
+                )
+    return problems
+
+
+def load_variant(path: Path, common: Contract, project: ProjectVars | None = None) -> Contract:
+    """The effective contract of one Stadt: `common` with the variant in `path` over it."""
+    match = VARIANT_NAME.match(path.stem)
+    if match is None or match["source"] != common.source:
+        raise ContractError(f"{path}: a contract variant is named <source>@<Gemeinde key>.yml")
+    gemeinde = match["gemeinde"]
+    if not re.fullmatch(r"\d{8}", gemeinde):
+        raise ContractError(
+            f"{path}: '{gemeinde}' is no Gemeinde key: name a Stadt's variant with its 8-digit AGS "
+            f"({common.source}@05999008.yml)"
+        )
+    if common.delivered_per != "gemeinde":
+        raise ContractError(
+            f"{path}: source '{common.source}' is not delivered per Gemeinde (delivered_per in "
+            f"{common.location}), so no Stadt has files of its own to read differently"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from exc
+    data = {} if data is None else data
+    refusals = _variant_refusals(path, data)
+    if refusals:
+        raise ContractError("\n".join(refusals))
+    try:
+        variant = ContractVariant.model_validate(data)
+    except ValidationError as exc:
+        problems = configuration_problems(exc, file=path, model=ContractVariant, locate=lambda loc: _place(loc, data))
+        raise ContractError("\n".join(problems)) from exc
+    merged = common.model_dump(mode="python")
+    merged.update(variant.model_dump(include=set(VARIANT_FILE_KEYS), exclude_unset=True))
+    by_name = {c["name"]: c for c in merged["columns"]}
+    seen: set[str] = set()
+    for column in variant.columns:
+        if column.name not in by_name:
+            raise ContractError(
+                f"{path}: column '{column.name}' is not a column of {common.location} "
+                f"(its columns: {', '.join(by_name)}); a variant names the common contract's columns"
+            )
+        if column.name in seen:
+            raise ContractError(f"{path}: column '{column.name}' is listed twice")
+        seen.add(column.name)
+        by_name[column.name].update(column.model_dump(exclude={"name"}, exclude_unset=True))
+    for column in merged["columns"]:
+        if column.get("values_from"):
+            column["values"] = None  # filled in again from the project's vars
+    try:
+        effective = Contract.model_validate(merged)
+    except ValidationError as exc:
+        problems = configuration_problems(exc, model=Contract, locate=lambda loc: _place(loc, merged))
+        raise ContractError(
+            "\n".join(f"{path}: with this variant over {common.location}: {p}" for p in problems)
+        ) from exc
+    effective._path = path
+    effective = _with_project_values(effective, path, project)
+    effective._path, effective._common = path, common
+    for column in effective.columns:
+        wrong = [ours for ours in (column.recode or {}).values() if column.values and ours not in column.values]
+        if wrong:
+            raise ContractError(
+                f"{path}: column '{column.name}', key 'recode': {wrong} not in the code list {column.values}"
+            )
+    return effective
 
 
 def load_contract(path: Path, project: ProjectVars | None = None) -> Contract:
@@ -384,17 +561,36 @@ def _place(loc: tuple[str | int, ...], data: object) -> Place:
     return Place(entries, loc)
 
 
+def contract_files(directory: Path) -> list[Path]:
+    """The common contracts in `directory` (`<source>.yml`), without the Städte's variants
+    (`<source>@<AGS>.yml`), sorted."""
+    return [p for p in sorted(Path(directory).glob("*.yml")) if "@" not in p.stem]
+
+
 def load_contracts(directory: Path, project: ProjectVars | None = None) -> dict[str, Contract]:
     """All contracts, ordered so that a source comes after every source it references. `project`:
     the project's vars (Settings.project_vars), for the code lists the contracts take from them."""
     contracts: dict[str, Contract] = {}
+    variants: list[Path] = []
     for path in sorted(directory.glob("*.yml")):
+        if "@" in path.stem:  # a Stadt's variant: read over its common contract below
+            variants.append(path)
+            continue
         contract = load_contract(path, project)
         if contract.source in contracts:
             raise ContractError(f"{path}: source '{contract.source}' is defined twice")
         if path.stem != contract.source:
             raise ContractError(f"{path}: file name must be the source name ('{contract.source}.yml')")
         contracts[contract.source] = contract
+    for path in variants:
+        source = path.stem.split("@", 1)[0]
+        if source not in contracts:
+            raise ContractError(
+                f"{path}: a Stadt's variant of source '{source}', but no contract {source}.yml is in {directory}"
+            )
+        common = contracts[source]
+        effective = load_variant(path, common, project)
+        common._variants[path.stem.split("@", 1)[1]] = effective
     for contract in contracts.values():
         for col in contract.columns:
             ref = col.references

@@ -243,7 +243,9 @@ def discover(
                 continue
             stichtag, problem = _pre_check(settings, contract, path, today)
             claimed.add(path)
-            extracts.append(Extract(contract, path, stichtag, contract.gemeinde(path.name), problem))
+            gemeinde = contract.gemeinde(path.name)
+            # a Stadt with its own software reads with its variant over the common contract
+            extracts.append(Extract(contract.for_gemeinde(gemeinde), path, stichtag, gemeinde, problem))
     unrecognised: list[Path] = []
     if settings.raw_dir.is_dir():
         folders = {settings.raw_dir / c.directory for c in contracts.values()}

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -15,12 +16,15 @@ import yaml
 from orchestration.demo.extracts import DEMO_MARKER
 from orchestration.demo.kreis import (
     KREIS_WIDE_WITH_GEMEINDE,
+    OTHER_SOFTWARE,
+    OTHER_SOFTWARE_AGS,
     PER_STADT_PATTERNS,
     KreisConfig,
     Stadt,
     generate_kreis,
     simulate_kreis,
 )
+from orchestration.demo.sources import register
 from tests.demo.test_generator import (
     checked_tables,
     files_of,
@@ -55,10 +59,43 @@ def kreis():
 
 @pytest.fixture(scope="module")
 def contracts(folder) -> dict[str, dict]:
-    out = {}
+    """The Kreis's common contracts by source; each Stadt's files as its contract reads them:
+    a source with a Stadt's variant (<source>@<AGS>.yml) is split into the common contract for the
+    other Städte's files and one effective contract for that Stadt's, as `effective` merges them."""
+    common, variants = {}, {}
     for path in sorted((folder / "contracts").glob("*.yml")):
         contract = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out[contract["source"]] = contract
+        if "@" in path.stem:
+            source, ags = path.stem.split("@")
+            variants[source, ags] = contract
+        else:
+            common[contract["source"]] = contract
+    out = dict(common)
+    for (source, ags), variant in variants.items():
+        group = r"(?P<gemeinde>\d{8})"
+        assert group in common[source]["file_pattern"]
+        out[source] = {
+            **common[source],
+            "file_pattern": common[source]["file_pattern"].replace(group, rf"(?!{ags}){group}"),
+        }
+        out[f"{source}@{ags}"] = effective(common[source], variant, ags)
+    return out
+
+
+def effective(common: dict, variant: dict, ags: str) -> dict:
+    """A Stadt's contract as the loader merges it (contracts.load_variant), for the checks of
+    tests/demo: a recoded column's code list is the Stadt's codes."""
+    out = {**common, **{k: v for k, v in variant.items() if k not in ("columns", "description")}}
+    out["file_pattern"] = common["file_pattern"].replace(r"(?P<gemeinde>\d{8})", f"(?P<gemeinde>{ags})")
+    changes = {c["name"]: c for c in variant.get("columns", [])}
+    columns = []
+    for column in common["columns"]:
+        column = {**column, **{k: v for k, v in changes.get(column["name"], {}).items() if k != "name"}}
+        if "recode" in column:
+            column["values"] = list(column.pop("recode"))
+            column.pop("pattern", None)
+        columns.append(column)
+    out["columns"] = columns
     return out
 
 
@@ -225,22 +262,28 @@ def test_sozialraeume_are_kreis_wide_and_one_crosses_a_gemeinde_border(areas, me
 
 
 def test_contracts_parse_and_their_patterns_match_the_files(raw, contracts):
-    assert len(contracts) == 15
+    assert len(contracts) == 15 + len(OTHER_SOFTWARE)
     matched: dict[Path, list[str]] = {}
-    for source, contract in contracts.items():
+    for name, contract in contracts.items():
+        source = contract["source"]
         found = files_of(raw, contract)
         if source == "planung_wohnen":
             delivering = [s.ags for s in CONFIG.staedte if s.stadtviertel]
             assert len(found) == len(delivering) * len(STICHTAGE)
         else:
-            assert found, source
+            assert found, name
         for path, _match in found:
-            matched.setdefault(path, []).append(source)
+            matched.setdefault(path, []).append(name)
         assert ("delivered_per" in contract) == (source in PER_STADT_PATTERNS), source
         if source in PER_STADT_PATTERNS:
             assert contract["delivered_per"] == "gemeinde"
             groups = {m["gemeinde"] for _p, m in found}
-            assert groups == {s.ags for s in CONFIG.staedte if s.stadtviertel or source != "planung_wohnen"}
+            delivering = {s.ags for s in CONFIG.staedte if s.stadtviertel or source != "planung_wohnen"}
+            if "@" in name:  # the Stadt with its own software
+                delivering = {OTHER_SOFTWARE_AGS}
+            elif source in OTHER_SOFTWARE:
+                delivering -= {OTHER_SOFTWARE_AGS}
+            assert groups == delivering, name
     extracts = [p for p in raw.rglob("*") if p.is_file() and p.name != DEMO_MARKER]
     assert sorted(matched) == sorted(extracts)
     assert all(len(sources) == 1 for sources in matched.values())
@@ -288,12 +331,13 @@ def test_kreis_wide_files_hold_every_stadt_with_its_gemeinde(raw, contracts, kre
 
 
 def test_per_stadt_files_hold_that_stadts_records(raw, contracts, kreis):
-    contract = contracts["register_persons"]
-    for path, match in files_of(raw, contract):
-        sim = kreis.staedte[match["gemeinde"]]
-        stichtag = stichtag_of(contract, match)
-        _header, body = read_table(path, contract)
-        assert len(body) == (sim.persons["stichtag"] == pd.Timestamp(stichtag)).sum()
+    for name in ("register_persons", f"register_persons@{OTHER_SOFTWARE_AGS}"):
+        contract = contracts[name]
+        for path, match in files_of(raw, contract):
+            sim = kreis.staedte[match["gemeinde"]]
+            stichtag = stichtag_of(contract, match)
+            _header, body = read_table(path, contract)
+            assert len(body) == (sim.persons["stichtag"] == pd.Timestamp(stichtag)).sum()
     contract = contracts["ba_labour_market"]
     for path, match in files_of(raw, contract):
         header, body = read_table(path, contract)
@@ -303,6 +347,66 @@ def test_per_stadt_files_hold_that_stadts_records(raw, contracts, kreis):
     for path, match in files_of(raw, contract):
         header, body = read_table(path, contract)
         assert all(str(row[0]).zfill(7)[:3] == match["gemeinde"][5:] for row in body)
+
+
+def test_bergheide_delivers_the_same_records_in_its_own_softwares_format(raw, folder, contracts, kreis, tmp_path):
+    """Bergheide's register and movements are the records the Musterstadt format would hold, written
+    as its software writes them: its headers, UTF-8 with commas, ISO dates, its own codes. The
+    variants written beside the Kreis's contracts say so, and nothing else about the source."""
+    assert OTHER_SOFTWARE_AGS in AGS
+    sim = kreis.staedte[OTHER_SOFTWARE_AGS]
+    con = duckdb.connect()
+    writers = {"register_persons": register.write_register, "register_movements": register.write_movements}
+    try:
+        for source, writer in writers.items():
+            variant = yaml.safe_load((folder / "contracts" / f"{source}@{OTHER_SOFTWARE_AGS}.yml").read_text("utf-8"))
+            assert variant == OTHER_SOFTWARE[source]
+            assert {"encoding": "utf-8", "delimiter": ","}.items() <= variant.items()
+            common, own = contracts[source], contracts[f"{source}@{OTHER_SOFTWARE_AGS}"]
+            files = files_of(raw, own)
+            assert len(files) == len(STICHTAGE)
+            for path, match in files:
+                stichtag = stichtag_of(own, match)
+                data = path.read_bytes()
+                assert not data.isascii() and b"\r" not in data  # umlauts in the headers, UTF-8, LF
+                header, body = read_table(path, own)
+                assert header == [c["header"] for c in own["columns"] if c["header"] in header]
+                assert "Personennummer" in header and "Personen_ID" not in header
+                musterstadt = writer(con, tmp_path / f"{source}_{stichtag.year}.csv", sim, stichtag.year)
+                expected_header, expected = read_table(musterstadt, common)
+                assert len(header) == len(expected_header) and len(body) == len(expected)
+                # back to the Musterstadt format, column by column: the same records
+                for i, column in enumerate(c for c in own["columns"] if c["header"] in header):
+                    change = next((c for c in variant["columns"] if c["name"] == column["name"]), {})
+                    values = [row[i] for row in body]
+                    if "recode" in change:
+                        values = [change["recode"].get(v, v) for v in values]
+                    if "date_format" in change:
+                        common_format = next(c for c in common["columns"] if c["name"] == column["name"])["date_format"]
+                        values = [
+                            datetime.strptime(v, change["date_format"]).strftime(common_format) if v else v
+                            for v in values
+                        ]
+                    assert values == [row[i] for row in expected], (path.name, column["name"])
+    finally:
+        con.close()
+
+
+def test_the_warehouse_reads_the_kreis_contracts_with_bergheides_variants(folder):
+    from orchestration.ingest.contracts import load_contracts
+    from orchestration.ingest.loader import _table_columns
+    from orchestration.settings import read_project_vars
+
+    project = read_project_vars(Path(__file__).resolve().parents[2] / "dbt_project", folder / "vars.yml")
+    contracts = load_contracts(folder / "contracts", project)
+    for source in OTHER_SOFTWARE:
+        common = contracts[source]
+        own = common.for_gemeinde(OTHER_SOFTWARE_AGS)
+        assert set(common.variants) == {OTHER_SOFTWARE_AGS}
+        assert own.location.endswith(f"{source}@{OTHER_SOFTWARE_AGS}.yml")
+        assert _table_columns(own) == _table_columns(common)
+        assert all(common.for_gemeinde(ags) is common for ags in AGS if ags != OTHER_SOFTWARE_AGS)
+    assert not any(c.variants for s, c in contracts.items() if s not in OTHER_SOFTWARE)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -211,11 +211,12 @@ def test_a_broken_file_of_one_stadt_is_refused_naming_it(kreis, tmp_path):
     )
     name = f"EWR_Bestand_{BERGHEIDE}_20241231.csv"
     path = settings.raw_dir / "einwohner" / name
-    lines = path.read_bytes().split(b"\r\n")
-    fields = lines[5].split(b";")
+    # Bergheide's software writes UTF-8 with commas and LF (its variant register_persons@05999008.yml)
+    lines = path.read_bytes().split(b"\n")
+    fields = lines[5].split(b",")
     fields[1] = b"19x1"  # Geburtsjahr
-    lines[5] = b";".join(fields)
-    path.write_bytes(b"\r\n".join(lines))
+    lines[5] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
     with pytest.raises(IngestFailed) as exc:
         run_ingest(settings)
     (rejected,) = exc.value.report.rejected
@@ -223,6 +224,7 @@ def test_a_broken_file_of_one_stadt_is_refused_naming_it(kreis, tmp_path):
     assert rejected.extract.gemeinde == BERGHEIDE
     assert f"einwohner/{name}, line 6, column 'Geburtsjahr'" in str(problem)
     assert f"For the Kreis: the files of Gemeinde {BERGHEIDE} above are missing, so no Kreis release" in str(exc.value)
+    assert rejected.extract.contract.location.endswith("register_persons@05999008.yml")  # read as Bergheide writes it
     assert (kreis.releases_dir / "latest").resolve().name == "v1"
 
 
