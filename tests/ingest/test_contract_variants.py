@@ -6,7 +6,6 @@ each Stadt's encoding, a real warehouse."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,13 @@ from orchestration.ingest.contracts import ContractError, load_contracts
 from orchestration.ingest.loader import IngestFailed, _table_columns
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.warehouse import connect
-from tests.helpers import settings_for
+from tests.ingest.test_deliveries_per_gemeinde import kreis_with_registers
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "orchestration" / "contracts"
 TEST_KEY = "kreis-test-key-0123456789"
 AHLSTADT, BERGDORF = "05999004", "05999008"
 VARIANT_NAME = f"register_persons@{BERGDORF}.yml"
 
-AREAS = (
-    "Ebene;Schluessel;Name;Oberbezirk;Gueltig_ab;Gueltig_bis\n"
-    f"gemeinde;{AHLSTADT};Ahlstadt;;01.01.2000;\n"
-    f"gemeinde;{BERGDORF};Bergdorf;;01.01.2000;\n"
-)
 # Bergdorf's register software: its own headers (with umlauts, so the encoding matters), UTF-8,
 # commas, ISO dates, sex as 1/2/3, the household number under one header only.
 VARIANT = {
@@ -88,18 +82,8 @@ def kreis(tmp_path, monkeypatch):
     """A Kreis's contracts (the register delivered per Gemeinde, Bergdorf's variant beside it) and
     its Gebietsgliederung."""
     monkeypatch.setenv(ENV_KEY, TEST_KEY)
-    contracts = tmp_path / "contracts"
-    shutil.copytree(CONTRACTS, contracts)
-    path = contracts / "register_persons.yml"
-    contract = yaml.safe_load(path.read_text(encoding="utf-8"))
-    contract["file_pattern"] = r"EWR_Bestand_(?P<gemeinde>\d{8})_(?P<stichtag>\d{8})\.csv"
-    contract["delivered_per"] = "gemeinde"
-    _write_yaml(path, contract)
-    _write_yaml(contracts / VARIANT_NAME, VARIANT)
-    settings = settings_for(tmp_path).with_paths(contracts_dir=contracts)
-    (settings.raw_dir / "gebiete").mkdir(parents=True)
-    (settings.raw_dir / "gebiete" / "gebietsgliederung.csv").write_text(AREAS, encoding="utf-8")
-    (settings.raw_dir / "einwohner").mkdir()
+    settings = kreis_with_registers(tmp_path)
+    _write_yaml(settings.contracts_dir / VARIANT_NAME, VARIANT)
     con = connect(settings.warehouse_path)
     yield settings, con
     con.close()

@@ -39,10 +39,9 @@ def _persons(*keys: str, street: str = "00012") -> bytes:
     return (HEADER + "".join(rows)).encode("cp1252")
 
 
-@pytest.fixture
-def kreis(tmp_path, monkeypatch):
-    """A Kreis's contracts (the register delivered per Gemeinde) and its Gebietsgliederung."""
-    monkeypatch.setenv(ENV_KEY, TEST_KEY)
+def kreis_with_registers(tmp_path: Path):
+    """Settings of a Kreis under `tmp_path`: its contracts (the register delivered per Gemeinde),
+    its Gebietsgliederung of two Gemeinden and an empty einwohner/ folder."""
     contracts = tmp_path / "contracts"
     shutil.copytree(CONTRACTS, contracts)
     path = contracts / "register_persons.yml"
@@ -54,6 +53,14 @@ def kreis(tmp_path, monkeypatch):
     (settings.raw_dir / "gebiete").mkdir(parents=True)
     (settings.raw_dir / "gebiete" / "gebietsgliederung.csv").write_text(AREAS, encoding="utf-8")
     (settings.raw_dir / "einwohner").mkdir()
+    return settings
+
+
+@pytest.fixture
+def kreis(tmp_path, monkeypatch):
+    """A Kreis's contracts (the register delivered per Gemeinde) and its Gebietsgliederung."""
+    monkeypatch.setenv(ENV_KEY, TEST_KEY)
+    settings = kreis_with_registers(tmp_path)
     con = connect(settings.warehouse_path)
     yield settings, con
     con.close()
