@@ -89,6 +89,19 @@ def test_the_kreis_has_its_levels_per_gemeinde(kreis):
            where m.level = 'sozialraum' group by m.area_id having count(distinct g.area_id) > 1""",
     )
     assert len(crossing) == 1
+    # the hierarchy gate checks every link Baublock → … → Gemeinde → Kreis, the skipped ones too
+    # (Bergheide's Baublöcke in Stadtteile, Wiesenau's Gemeindeteile in the Gemeinde), all adding up
+    links = _values(
+        kreis,
+        """select parent_level, child_level, max(abs(difference)) as worst
+           from gates.gate_hierarchy group by all""",
+    )
+    found = {(r.parent_level, r.child_level): r.worst for r in links.itertuples()}
+    for link in [("stadtviertel", "baublock"), ("stadtteil", "baublock"), ("stadtteil", "stadtviertel"),
+                 ("stadtbezirk", "stadtteil"), ("gemeinde", "stadtbezirk"), ("gemeinde", "stadtteil"),
+                 ("kreis", "gemeinde")]:  # fmt: skip
+        assert link in found, link
+        assert found[link] < 1e-3, link
     release = kreis.releases_dir / "latest"
     published = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
     try:
