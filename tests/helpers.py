@@ -31,6 +31,18 @@ def own_dbt_project(settings: Settings, base: Path) -> Settings:
     return settings.with_paths(dbt_project_dir=target)
 
 
+def warehouse_frame(settings: Settings, sql: str, params=()):
+    """The result of `sql` on the settings' warehouse (a DataFrame), opened read-only for this
+    query alone."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).df()
+    finally:
+        con.close()
+
+
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst

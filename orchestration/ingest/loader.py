@@ -413,9 +413,10 @@ def load_extract(
         if not violations:
             violations = find_duplicate_keys(con, contract, name)
         if not violations:
-            violations = find_unknown_references(con, contract, name, _loaded_tables(con))
-        if not violations:
-            violations = unknown_gemeinde(con, extract, name)
+            loaded = _loaded_tables(con)
+            violations = find_unknown_references(con, contract, name, loaded)
+            if not violations:
+                violations = unknown_gemeinde(con, extract, name, loaded)
         if not violations:  # a sound file, but for a Stichtag a release was made from another file
             refused = released_violation(extract, sha, name, released)
             violations = [refused] if refused else []
@@ -541,12 +542,14 @@ def demo_key_violations(
 AREAS_TABLE = f"raw.{AREAS_SOURCE}"
 
 
-def unknown_gemeinde(con: duckdb.DuckDBPyConnection, extract: Extract, name: str) -> list[Violation]:
+def unknown_gemeinde(
+    con: duckdb.DuckDBPyConnection, extract: Extract, name: str, loaded_tables: set[str]
+) -> list[Violation]:
     """A file delivered per Gemeinde must name a Gemeinde of the Gebietsgliederung: its rows are
     that Gemeinde's, and they replace that Gemeinde's rows only."""
     if extract.gemeinde is None:
         return []
-    if AREAS_TABLE not in _loaded_tables(con):
+    if AREAS_TABLE not in loaded_tables:
         return [
             _refusal(
                 name,

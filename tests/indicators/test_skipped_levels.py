@@ -16,7 +16,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 import yaml
@@ -26,7 +25,7 @@ from orchestration.pseudonyms import ENV_KEY
 from orchestration.release.signing import ENV_SIGNING_KEY, write_key_pair
 from tests.disclosure.attacker import attack
 from tests.disclosure.test_independent_attacker import assert_no_leak, assert_sound, true_counts
-from tests.helpers import own_dbt_project, settings_for
+from tests.helpers import own_dbt_project, settings_for, warehouse_frame
 
 WITHOUT_VIERTEL = "03"  # the Stadtbezirk whose Stadtviertel disappear
 WITHOUT_BEZIRK = "06"  # the Stadtbezirk that disappears
@@ -97,14 +96,6 @@ def reshape(raw: Path) -> set[str]:
     return gone
 
 
-def _values(settings, sql: str, params=()) -> pd.DataFrame:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql, list(params)).df()
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def reshaped_city(tmp_path_factory, city_raw):
     base = tmp_path_factory.mktemp("skipped_levels")
@@ -135,10 +126,10 @@ def test_a_city_that_skips_levels_computes_the_same_values(reshaped_city, built_
         "select indicator_id, level, area_id, stichtag, numerator, denominator, value, flags "
         "from marts.fct_indicator_values"
     )
-    new = _values(settings, query)
-    old = _values(built_city, query)
+    new = warehouse_frame(settings, query)
+    old = warehouse_frame(built_city, query)
     housing = set(
-        _values(
+        warehouse_frame(
             settings,
             """select c.indicator_id from reference.indicator_catalogue as c
                join reference.measure_catalogue as m
@@ -153,7 +144,7 @@ def test_a_city_that_skips_levels_computes_the_same_values(reshaped_city, built_
     viertel = new[new.level == "stadtviertel"]
     assert not viertel.area_id.isin(gone).any() and not viertel.empty
     assert not ((new.level == "stadtbezirk") & (new.area_id == WITHOUT_BEZIRK)).any()
-    areas = _values(settings, "select level, area_id, parent_level, parent_id from marts.dim_area")
+    areas = warehouse_frame(settings, "select level, area_id, parent_level, parent_id from marts.dim_area")
     blocks_03 = areas[(areas.level == "baublock") & areas.parent_id.str.startswith(WITHOUT_VIERTEL)]
     assert set(blocks_03.parent_level) == {"stadtteil"}, blocks_03.head()
     teile_06 = areas[(areas.level == "stadtteil") & areas.area_id.str.startswith(WITHOUT_BEZIRK)]
@@ -199,7 +190,7 @@ def test_a_city_that_skips_levels_computes_the_same_values(reshaped_city, built_
 def test_the_hierarchy_gate_checks_the_skipped_levels_and_passes(reshaped_city):
     settings, summary, _ = reshaped_city
     assert summary.gates is not None and summary.gates.outcome in ("passed", "passed_with_warnings")
-    sums = _values(settings, "select * from gates.gate_hierarchy")
+    sums = warehouse_frame(settings, "select * from gates.gate_hierarchy")
     assert (sums.difference.abs() <= 0.001).all()
     pairs = set(zip(sums.child_level, sums.parent_level, sums.parent_id.str[:2], strict=True))
     assert ("baublock", "stadtteil", WITHOUT_VIERTEL) in pairs  # Baublöcke directly in their Stadtteil

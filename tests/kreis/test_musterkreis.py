@@ -21,7 +21,7 @@ from orchestration.indices.mss import MssConfig, compute_mss
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
-from tests.helpers import own_dbt_project
+from tests.helpers import own_dbt_project, warehouse_frame
 from tests.indicators.test_recompute_from_microdata import by_hand
 
 KREIS = KreisConfig.small()
@@ -53,24 +53,16 @@ def kreis_truth():
     return simulate_kreis(KREIS)
 
 
-def _values(settings: Settings, sql: str, params=None) -> pd.DataFrame:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
-
-
 def test_the_kreis_has_its_levels_per_gemeinde(kreis):
     """Baublock → … → Gemeinde → Kreis: one Kreis, four Gemeinden under it; Bergheide without
     Stadtviertel, Wiesenau without Stadtbezirke (its Gemeindeteile under the Gemeinde); the
     Sozialräume county-wide, one of them across a Gemeinde border. What is published says the same."""
-    areas = _values(kreis, "select level, area_id, area_name, parent_id, parent_level from marts.dim_area")
+    areas = warehouse_frame(kreis, "select level, area_id, area_name, parent_id, parent_level from marts.dim_area")
     assert areas[areas.level == "kreis"].area_id.tolist() == [KREIS_CODE]
     gemeinden = areas[areas.level == "gemeinde"]
     assert sorted(gemeinden.area_id) == sorted(s.ags for s in KREIS.staedte)
     assert set(gemeinden.parent_id) == {KREIS_CODE} and set(gemeinden.parent_level) == {"kreis"}
-    viertel = _values(
+    viertel = warehouse_frame(
         kreis,
         """select distinct m.area_id as viertel, g.area_id as gemeinde
            from marts.dim_block_membership as m
@@ -81,7 +73,7 @@ def test_the_kreis_has_its_levels_per_gemeinde(kreis):
     wiesenau_teile = areas[(areas.level == "stadtteil") & areas.area_id.str.startswith(WIESENAU[5:])]
     assert len(wiesenau_teile) >= 2 and set(wiesenau_teile.parent_level) == {"gemeinde"}
     assert set(wiesenau_teile.parent_id) == {WIESENAU}
-    crossing = _values(
+    crossing = warehouse_frame(
         kreis,
         """select m.area_id, count(distinct g.area_id) as gemeinden
            from marts.dim_block_membership as m
@@ -91,7 +83,7 @@ def test_the_kreis_has_its_levels_per_gemeinde(kreis):
     assert len(crossing) == 1
     # the hierarchy gate checks every link Baublock → … → Gemeinde → Kreis, the skipped ones too
     # (Bergheide's Baublöcke in Stadtteile, Wiesenau's Gemeindeteile in the Gemeinde), all adding up
-    links = _values(
+    links = warehouse_frame(
         kreis,
         """select parent_level, child_level, max(abs(difference)) as worst
            from gates.gate_hierarchy group by all""",
@@ -143,7 +135,7 @@ def test_indicators_per_gemeinde_and_kreis_agree_with_the_microdata(kreis, kreis
         units[("stadtteil", first)] = set(blocks.loc[blocks.stadtteil_code == first, "block_code"])
     across = blocks.groupby("sozialraum_code").gemeinde.nunique().loc[lambda n: n > 1].index[0]
     units[("sozialraum", across)] = set(blocks.loc[blocks.sozialraum_code == across, "block_code"])
-    values = _values(
+    values = warehouse_frame(
         kreis,
         f"""select indicator_id, level, area_id, stichtag, value from marts.fct_indicator_values
             where indicator_id in ({", ".join("'" + i + "'" for i in CHECKED)})""",
@@ -165,7 +157,7 @@ def test_indicators_per_gemeinde_and_kreis_agree_with_the_microdata(kreis, kreis
 
 def _index_inputs(kreis: Settings, day: date) -> pd.DataFrame:
     """The status indicators of the index per Stadtviertel at `day` (today's Gebietsstand), wide."""
-    long = _values(
+    long = warehouse_frame(
         kreis,
         """select v.area_id, v.indicator_id, v.value from marts.fct_indicator_values_current as v
            where v.level = 'stadtviertel' and v.stichtag = ?
@@ -184,7 +176,7 @@ def test_the_index_county_wide_and_within_each_stadt(kreis):
     frame = _index_inputs(kreis, day)
     status = ["unemployed_per_100", "long_term_unemployed_per_100", "sgb2_quote", "sozialgeld_quote"]
     config = MssConfig.from_mapping({"status": status, "min_population": 300})
-    results = _values(
+    results = warehouse_frame(
         kreis,
         """select index_id, area_id, indexed, reason, status_z, status_class from marts.fct_index_status_dynamics
            where level = 'stadtviertel' and stichtag = ? and index_id like ?""",
@@ -202,7 +194,7 @@ def test_the_index_county_wide_and_within_each_stadt(kreis):
         )
 
     same(compute_mss(frame, config, id_column="area_id", population_column="residents"), INDEX)
-    gemeinde = _values(
+    gemeinde = warehouse_frame(
         kreis,
         """select distinct m.area_id, g.area_id as gemeinde from marts.dim_block_membership as m
            inner join marts.dim_block_membership as g on g.block_id = m.block_id and g.level = 'gemeinde'
@@ -287,7 +279,7 @@ def test_a_stadt_gets_its_own_figures_and_nothing_of_another(kreis, tmp_path):
         indices = {r[0] for r in exported.execute("select distinct index_id from index_status_dynamics").fetchall()}
     finally:
         exported.close()
-    blocks = _values(
+    blocks = warehouse_frame(
         kreis,
         """select m.level, m.area_id, bool_and(g.area_id = ?) as inside
            from marts.dim_block_membership as m
@@ -299,7 +291,7 @@ def test_a_stadt_gets_its_own_figures_and_nothing_of_another(kreis, tmp_path):
     assert set(units) == inside - {("kreis", KREIS_CODE)}  # Bergheide's own units at the published levels
     assert {level for level, _ in units} == {"gemeinde", "stadtbezirk", "stadtteil", "sozialraum"}
     assert ("gemeinde", BERGHEIDE) in units and not any(level == "kreis" for level, _ in units)
-    warehouse = _values(kreis, "select * from marts.fct_indicator_values order by all")
+    warehouse = warehouse_frame(kreis, "select * from marts.fct_indicator_values order by all")
     own = warehouse[[(lv, a) in set(units) for lv, a in zip(warehouse.level, warehouse.area_id, strict=True)]]
     assert len(values) == len(own) > 1000
     assert indices == {INDEX, f"{INDEX}__innerhalb_gemeinde"}
