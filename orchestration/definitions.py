@@ -3,7 +3,14 @@ quality gates (blocking asset checks) → release; a sensor on raw/ and a weekly
 
 The sensor and the schedule (both off until an operator turns them on) launch `warehouse_job`,
 which ingests, builds and gates but does not publish; `publish_job` (the release only) is
-launched by hand. SOZIALMONITOR_DAGSTER_PUBLISH=1 puts the release into `warehouse_job`."""
+launched by hand. SOZIALMONITOR_DAGSTER_PUBLISH=1 puts the release into `warehouse_job`.
+
+A Kreis (sources that each Stadt delivers for itself, docs/kreis.md) has a third job,
+`delivery_job`: one Stadt's files of one Stichtag (partitions Stichtag × Gemeinde), after which
+the sensor `kreis_after_delivery` launches `warehouse_job` for that Stichtag (defs/sensors.py).
+Dagster runs one partitions definition per run, so `warehouse_job` leaves those sources to
+`delivery_job`; a backfill of every asset (the UI's "Materialize all") loads and builds
+everything."""
 
 from __future__ import annotations
 
@@ -15,11 +22,11 @@ from dagster_dbt import DbtCliResource
 
 from .defs.dbt.assets import build_dbt_assets
 from .defs.ingest.assets import build_raw_assets
-from .defs.partitions import STICHTAG_PARTITIONS
+from .defs.partitions import DELIVERY_PARTITIONS, STICHTAG_PARTITIONS
 from .defs.quality.checks import quality_gates
 from .defs.release.assets import RELEASE_KEY, build_release_asset
 from .defs.resources import WarehouseResource
-from .defs.sensors import build_schedule, build_sensor
+from .defs.sensors import DELIVERY_JOB, WAREHOUSE_JOB, build_kreis_sensor, build_schedule, build_sensor
 from .release.public_models import read_manifest
 from .settings import Settings, dagster_publishes
 
@@ -32,11 +39,11 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
     raw_assets = build_raw_assets(settings, STICHTAG_PARTITIONS)
     project, dbt_assets_def = build_dbt_assets(settings)
     release = build_release_asset(read_manifest(project.manifest_path.parent))
-    everything = dg.AssetSelection.all()
+    deliveries = [a.key for a in raw_assets if a.partitions_def == DELIVERY_PARTITIONS]
+    everything = dg.AssetSelection.all() - dg.AssetSelection.assets(*deliveries)
     warehouse_job = dg.define_asset_job(
-        "warehouse_job",
+        WAREHOUSE_JOB,
         selection=everything if publish else everything - dg.AssetSelection.assets(RELEASE_KEY),
-        partitions_def=STICHTAG_PARTITIONS,
         description=(
             "Everything for one Stichtag: load its extracts (and the reference data), build and test "
             "the whole dbt project and run the quality gates"
@@ -46,12 +53,25 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
                 else ". It does not publish: that is `publish_job`, launched by an operator. "
             )
             + "Launch a backfill over all partitions for a full rebuild."
+            + (" The files each Stadt delivers for itself are delivery_job's." if deliveries else "")
         ),
+    )
+    delivery_job = (
+        dg.define_asset_job(
+            DELIVERY_JOB,
+            selection=dg.AssetSelection.assets(*deliveries),
+            description=(
+                "One Stadt's own files of one Stichtag (partition Stichtag × Gemeinde): its register, "
+                "its Wohngeld, … and nothing of another Stadt. When it succeeds, the sensor "
+                "kreis_after_delivery builds the Stichtag for the whole Kreis (warehouse_job)."
+            ),
+        )
+        if deliveries
+        else None
     )
     publish_job = dg.define_asset_job(
         "publish_job",
         selection=dg.AssetSelection.assets(RELEASE_KEY),
-        partitions_def=STICHTAG_PARTITIONS,
         description=(
             "Publish the release of one Stichtag from the warehouse as it is (after `warehouse_job`): "
             "the quality gates run again on exactly what is published and refuse on a blocking "
@@ -61,8 +81,11 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
     return dg.Definitions(
         assets=[*raw_assets, dbt_assets_def, release],
         asset_checks=[quality_gates],
-        jobs=[warehouse_job, publish_job],
-        sensors=[build_sensor(warehouse_job, Settings.from_env)],
+        jobs=[warehouse_job, publish_job, *([delivery_job] if delivery_job else [])],
+        sensors=[
+            build_sensor([warehouse_job, *([delivery_job] if delivery_job else [])], Settings.from_env),
+            *([build_kreis_sensor(delivery_job, warehouse_job)] if delivery_job else []),
+        ],
         schedules=[build_schedule(warehouse_job)],
         resources={
             "warehouse": WarehouseResource(),

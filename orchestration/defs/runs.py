@@ -39,6 +39,7 @@ import dagster as dg
 from ..locking import run_lock
 from ..pipeline import mark_dagster_step_done, record_dagster_step
 from ..settings import Settings
+from .partitions import partition_parts
 from .transient import LOCK_WAIT, MAX_RETRIES, is_transient, retry_when_busy
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def recorded_step(context, settings: Settings, stage: str, purpose: str) -> Iter
     """Hold the run lock for the step's work and record the step in the run log (module doc)."""
     op = _op_context(context)
     run_id = op.run_id[:12]
-    stichtag = op.partition_key if op.has_partition_key else None
+    stichtag, _ = partition_parts(op)
     outcome = StepOutcome()
     started = _run_started(context)
     start: float | None = None

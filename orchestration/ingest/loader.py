@@ -715,9 +715,11 @@ def ingest(
     progress: ProgressCallback | None = None,
     raise_on_reject: bool = True,
     released: Released | None = None,
+    gemeinden: Iterable[str] | None = None,
 ) -> IngestReport:
-    """Load every extract in raw/ (or those of `sources` / `stichtage`). `released`: the inputs of
-    the releases made so far; a different file for one of their Stichtage is refused."""
+    """Load every extract in raw/ (or those of `sources` / `stichtage`; of a source delivered per
+    Gemeinde only the files of `gemeinden`). `released`: the inputs of the releases made so far; a
+    different file for one of their Stichtage is refused."""
     contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     key = load_key(settings.raw_dir)  # before anything is touched: no key, no load
     check_fingerprint(con, key)
@@ -726,11 +728,14 @@ def ingest(
     extracts, unrecognised = discover(settings, contracts)
     wanted_sources = set(sources) if sources is not None else None
     wanted_days = set(stichtage) if stichtage is not None else None
+    wanted_gemeinden = set(gemeinden) if gemeinden is not None else None
     results: list[LoadResult] = []
     for extract in extracts:
         if wanted_sources is not None and extract.source not in wanted_sources:
             continue
         if wanted_days is not None and extract.stichtag is not None and extract.stichtag not in wanted_days:
+            continue
+        if wanted_gemeinden is not None and extract.gemeinde is not None and extract.gemeinde not in wanted_gemeinden:
             continue
         if progress:
             progress("start", extract, None)

@@ -21,7 +21,7 @@ from orchestration.indices.mss import MssConfig, compute_mss
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
-from tests.helpers import own_dbt_project, warehouse_frame
+from tests.helpers import accept_as_demo, own_dbt_project, warehouse_frame
 from tests.indicators.test_recompute_from_microdata import by_hand
 
 KREIS = KreisConfig.small()
@@ -301,3 +301,89 @@ def test_a_stadt_gets_its_own_figures_and_nothing_of_another(kreis, tmp_path):
         export_gemeinde(kreis, "05999099", tmp_path / "x.duckdb")
     with pytest.raises(GemeindeExportRefused, match="exists"):
         export_gemeinde(kreis, BERGHEIDE, tmp_path / "bergheide.duckdb")
+
+
+def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_builds_the_kreis(
+    kreis, tmp_path, monkeypatch
+):
+    """Dagster's partitions Stichtag × Gemeinde: Bergheide's corrected register of the newest
+    Stichtag starts one run of `delivery_job` for (2024-12-31, Bergheide), which loads that file and
+    no other Stadt's; once it succeeded, `kreis_after_delivery` starts `warehouse_job` for the
+    Stichtag, which builds that Stichtag alone (incremental) for the whole Kreis and gates it."""
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.partitions import DELIVERY_PARTITIONS, STICHTAG_PARTITIONS, delivery_key
+    from orchestration.defs.sensors import evaluate_raw_dir, kreis_level_request
+
+    copy = tmp_path / "kreis"
+    shutil.copytree(kreis.raw_dir.parent, copy, ignore=shutil.ignore_patterns("*.lock", "releases"))
+    settings = kreis.with_paths(
+        raw_dir=copy / "raw",
+        warehouse_path=copy / "warehouse" / kreis.warehouse_path.name,
+        quarantine_dir=copy / "quarantine",
+        releases_dir=copy / "releases",  # none yet: the corrected Stichtag is not published
+        dbt_target_dir=copy / "dbt_target",
+        dbt_project_dir=copy / "dbt_project",
+    )
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    defs = build_definitions(settings, publish=False)
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def == DELIVERY_PARTITIONS
+    assert graph.get(dg.AssetKey(["raw", "jobcenter_sgb2"])).partitions_def == STICHTAG_PARTITIONS  # Kreis-wide
+    assert graph.get(dg.AssetKey(["raw", "geo_addresses"])).partitions_def is None  # reference data
+    assert defs.get_sensor_def("kreis_after_delivery") is not None
+
+    # the raw/ sensor: every Stadt of every Stichtag becomes a partition; then one corrected file
+    _, partitions, cursor = evaluate_raw_dir(settings, None, set())
+    assert partitions["gemeinde"] == sorted(s.ags for s in KREIS.staedte)
+    name = f"EWR_Bestand_{BERGHEIDE}_20241231.csv"
+    path = settings.raw_dir / "einwohner" / name
+    lines = path.read_bytes().split(b"\n")
+    fields = lines[5].split(b",")
+    fields[1] = str(int(fields[1]) - 1).encode()  # the Stadt corrects a Geburtsjahr
+    lines[5] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
+    accept_as_demo(settings.raw_dir, path)  # the corrected file stands for the generator's own
+    (request,) = evaluate_raw_dir(settings, cursor, set(partitions["stichtag"]), set(partitions["gemeinde"]))[0]
+    assert request.job_name == "delivery_job" and request.partition_key == delivery_key("2024-12-31", BERGHEIDE)
+    assert request.tags["sozialmonitor/files"] == f"einwohner/{name}"
+    assert request.asset_selection == [dg.AssetKey(["raw", "register_persons"])]  # not the Stadt's other sources
+
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("stichtag", partitions["stichtag"])
+    instance.add_dynamic_partitions("gemeinde", partitions["gemeinde"])
+    log_before = warehouse_frame(settings, "select * from raw._load_log order by all")
+    delivered = defs.resolve_job_def("delivery_job").execute_in_process(
+        partition_key=request.partition_key,
+        instance=instance,
+        tags=request.tags,
+        asset_selection=request.asset_selection,
+    )
+    assert delivered.success
+    assert [(e.asset_key.to_user_string(), e.partition) for e in delivered.get_asset_materialization_events()] == [
+        ("raw/register_persons", f"{BERGHEIDE}|2024-12-31")
+    ]
+    log_after = warehouse_frame(settings, "select * from raw._load_log order by all")
+    new = log_after.merge(log_before, how="left", indicator=True).query("_merge == 'left_only'")
+    assert [(r.source, r.gemeinde, str(r.stichtag)[:10]) for r in new.itertuples()] == [
+        ("register_persons", BERGHEIDE, "2024-12-31")
+    ]  # that file and nothing else, of no other Stadt
+
+    # then the Kreis: the Stichtag of the delivery, built alone
+    follow = kreis_level_request(instance.get_run_by_id(delivered.run_id))
+    assert follow.job_name == "warehouse_job" and follow.partition_key == "2024-12-31"
+    built = defs.resolve_job_def("warehouse_job").execute_in_process(
+        partition_key=follow.partition_key, instance=instance, tags=follow.tags
+    )
+    assert built.success
+    materialized = {e.asset_key.to_user_string() for e in built.get_asset_materialization_events()}
+    assert "marts/fct_indicator_values" in materialized and "raw/register_persons" not in materialized
+    (mode, stichtage, reasons), *_ = warehouse_frame(
+        settings, "select mode, stichtage, reasons from ops.dbt_builds order by started_at desc"
+    ).itertuples(index=False)
+    assert (mode, stichtage) == ("incremental", "2024-12-31"), reasons
+    assert f"register_persons@{BERGHEIDE} corrected" in reasons
+    gates = {c.check_name: c.passed for c in built.get_asset_check_evaluations()}
+    assert gates["deliveries"] and gates["record_counts"]

@@ -19,13 +19,13 @@ def test_refused_file_names_never_become_partitions_but_start_a_run_that_reports
     (folder / "EWR_Bestand_20241331.csv").write_bytes(register())  # no date
     (folder / "EWR_Bestand_20221231.csv").symlink_to(tmp_path / "missing.csv")  # broken link
     requests, partitions, cursor = evaluate_raw_dir(settings, None, set())
-    assert partitions == ["2021-12-31"]
+    assert partitions == {"stichtag": ["2021-12-31"], "gemeinde": []}
     [request] = requests
     assert request.partition_key == "2021-12-31"
     files = request.tags["sozialmonitor/files"].split(",")
     assert {"einwohner/EWR_Bestand_20301231.csv", "einwohner/EWR_Bestand_20241331.csv"} <= set(files)
     assert "einwohner/EWR_Bestand_20221231.csv" in files
-    assert evaluate_raw_dir(settings, cursor, set(partitions))[0] == []
+    assert evaluate_raw_dir(settings, cursor, set(partitions["stichtag"]))[0] == []
 
 
 def test_sensor_and_schedule_are_off_until_an_operator_turns_them_on(tmp_path):
@@ -37,5 +37,5 @@ def test_sensor_and_schedule_are_off_until_an_operator_turns_them_on(tmp_path):
     def job():
         noop()
 
-    assert build_sensor(job, lambda: settings_for(tmp_path)).default_status == dg.DefaultSensorStatus.STOPPED
+    assert build_sensor([job], lambda: settings_for(tmp_path)).default_status == dg.DefaultSensorStatus.STOPPED
     assert build_schedule(job).default_status == dg.DefaultScheduleStatus.STOPPED

@@ -1,8 +1,10 @@
-"""One Dagster asset per department extract (raw source), partitioned by Stichtag.
+"""One Dagster asset per department extract (raw source), partitioned by Stichtag; a source that
+each Stadt of a Kreis delivers for itself by Stichtag × Gemeinde (defs/partitions.py).
 
 (No `from __future__ import annotations` here: Dagster inspects the `context` annotation at runtime.)
 
-Each asset loads its source's file for the partition's Stichtag through the source contract. A
+Each asset loads its source's file for the partition's Stichtag (and Gemeinde) through the source
+contract. A
 file that breaks the contract fails the asset with the contract's message and is quarantined, so
 nothing downstream runs on it. Every asset that touches the DuckDB file is in the `duckdb` pool:
 one writer at a time (../shared/docs/stack.md).
@@ -17,6 +19,7 @@ from ...ingest.contracts import Contract, load_contracts
 from ...release import released_inputs
 from ...settings import Settings
 from ...warehouse import connect
+from ..partitions import DELIVERY_PARTITIONS, partition_parts
 from ..resources import WarehouseResource
 from ..runs import recorded_step
 
@@ -29,7 +32,8 @@ def raw_asset_key(source: str) -> dg.AssetKey:
 
 def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource, contract: Contract):
     settings = warehouse.settings()
-    days = [date.fromisoformat(context.partition_key)] if context.has_partition_key else None
+    day, gemeinde = partition_parts(context)
+    days = [date.fromisoformat(day)] if day else None
     with recorded_step(context, settings, "ingest", purpose=f"Dagster load of {contract.source}") as outcome:
         con = connect(settings.warehouse_path)
         try:
@@ -39,6 +43,7 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 sources=[contract.source],
                 stichtage=days,
                 released=released_inputs(settings.releases_dir),
+                gemeinden=[gemeinde] if gemeinde else None,
             )
         except IngestFailed as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -49,13 +54,22 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             sum(r.status == "unchanged" for r in report.results),
             len(report.rejected),
         )
-        if not report.results:
-            raise dg.Failure(
-                description=f"No file for source '{contract.source}'"
-                + (f" and Stichtag {days[0]}" if days else "")
-                + f" in {settings.raw_dir / contract.directory} (pattern {contract.file_pattern})"
-            )
-    return dg.MaterializeResult(metadata=load_metadata(report.results[-1]))
+        missing = (
+            f"No file for source '{contract.source}'"
+            + (f" and Stichtag {days[0]}" if days else "")
+            + (f" of Gemeinde {gemeinde}" if gemeinde else "")
+            + f" in {settings.raw_dir / contract.directory} (pattern {contract.file_pattern})"
+        )
+        if not report.results and not gemeinde:
+            raise dg.Failure(description=missing)
+    if report.results:
+        yield dg.MaterializeResult(metadata=load_metadata(report.results[-1]))
+    else:
+        # One Stadt without this source's file for the Stichtag (a Stadt without Stadtviertel has no
+        # planning file; a late one has not delivered yet): its partition stays unmaterialised, which
+        # the asset's partitions show; whether the Kreis may publish without it is the deliveries
+        # gate's decision (gates.yml).
+        context.log.info(missing)
 
 
 def load_metadata(result) -> dict:
@@ -69,6 +83,14 @@ def load_metadata(result) -> dict:
         "footer_rows_dropped": dg.MetadataValue.int(result.footer_rows),
         "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
     }
+
+
+def partitions_of(contract: Contract, stichtag_partitions: dg.PartitionsDefinition) -> dg.PartitionsDefinition | None:
+    """A source's partitions: none for reference data, Stichtag × Gemeinde for one each Stadt
+    delivers for itself, else the Stichtag."""
+    if contract.period != "stichtag":
+        return None
+    return DELIVERY_PARTITIONS if contract.delivered_per == "gemeinde" else stichtag_partitions
 
 
 def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -87,14 +109,15 @@ def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) ->
                     f"Contract: `{contract.location}`; files: "
                     f"`raw/{contract.directory}/{contract.file_pattern}`\n\n{columns}"
                 ),
-                partitions_def=partitions if contract.period == "stichtag" else None,
+                partitions_def=partitions_of(contract, partitions),
                 deps=deps,
                 pool=POOL,
                 kinds={"duckdb", contract.format},
+                output_required=False,  # a Stadt's partition without a file is not materialised
                 metadata={"contract": contract.location},
             )
             def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-                return _materialize(context, warehouse, contract)
+                yield from _materialize(context, warehouse, contract)
 
             return _asset
 
