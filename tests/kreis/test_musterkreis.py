@@ -7,6 +7,7 @@ broken delivery of one Stadt does."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -387,3 +388,72 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
     assert f"register_persons@{BERGHEIDE} corrected" in reasons
     gates = {c.check_name: c.passed for c in built.get_asset_check_evaluations()}
     assert gates["deliveries"] and gates["record_counts"]
+
+
+def test_the_atlas_and_the_report_show_the_kreis_with_its_staedte(kreis):
+    """The Kreis's release speaks of the Kreis: the atlas (in chromium) maps its four Gemeinden with
+    the Kreis as the reference value, and names each Stadtteil with its Stadt (two Städte have an
+    Altstadt); the Datenreport (its PDF's text) compares the Gemeinden for every indicator it shows,
+    with the published values."""
+    from orchestration.release.report import pdf_text
+    from tests.release.atlas_browser import Watched, chromium, de
+    from tests.release.test_report import de as cell_de
+
+    release = (kreis.releases_dir / "latest").resolve()
+    data = release / "data"
+    con = duckdb.connect()
+    try:
+        values = con.execute(
+            f"""select v.level, v.area_id, a.area_name, v.indicator_id, strftime(v.stichtag, '%Y-%m-%d') as day,
+                       v.value, v.unit, coalesce(v.flags, '') as flags, v.is_suppressed, v.suppression_reason
+                from read_parquet('{data / "indicator_values.parquet"}') as v
+                inner join (select distinct level, area_id, area_name from read_parquet('{data / "areas.parquet"}'))
+                    as a using (level, area_id)
+                where v.level in ('gemeinde', 'kreis', 'stadtteil')"""
+        ).df()
+    finally:
+        con.close()
+    newest = values[values.day == "2024-12-31"]
+    sgb2 = newest[newest.indicator_id == "sgb2_quote"].set_index(["level", "area_id"])
+    altstadt = newest[(newest.level == "stadtteil") & (newest.area_name == "Altstadt")].area_id.unique()
+    assert len(altstadt) == 2  # the names collide: the atlas must say whose
+
+    with chromium() as browser:
+        atlas = Watched(browser, [release.as_uri() + "/"])
+        try:
+            url = (release / "atlas" / "index.html").as_uri()
+            atlas.open(url + "#ebene=gemeinde&kennzahl=sgb2_quote&stichtag=2024-12-31")
+            page = atlas.page
+            assert page.locator("#karte path").count() == len(KREIS.staedte)
+            kreis_value = sgb2.loc[("kreis", KREIS_CODE), "value"]
+            assert f"insgesamt: {de(kreis_value, 1)}\u00a0%" in page.inner_text("#stadtwert")
+            page.hover(f'#karte path[data-id="{BERGHEIDE}"]')
+            tip = page.inner_text("#tooltip")
+            assert "Bergheide" in tip and f"{de(sgb2.loc[('gemeinde', BERGHEIDE), 'value'], 1)}\u00a0%" in tip, tip
+            page.select_option("#ebene", "stadtteil")
+            names = set()
+            for area_id in altstadt:
+                page.hover(f'#karte path[data-id="{area_id}"]')
+                names.add(page.inner_text("#tooltip").splitlines()[0].rsplit(" (", 1)[0])  # without "(<id>)"
+            assert names == {"Altstadt (Lindenstadt)", "Altstadt (Bergheide)"}, names
+        finally:
+            atlas.close()
+        assert atlas.outside == [] and atlas.errors == [], (atlas.outside, atlas.errors)
+
+    document = json.loads((release / "bericht" / "daten.json").read_text(encoding="utf-8"))
+    shown = [k for topic in document["themen"] for k in topic["kennzahlen"]]
+    compared = [k for k in shown if k["vergleich"]]
+    at_gemeinde = set(newest[newest.level == "gemeinde"].indicator_id)
+    assert compared and len(compared) == sum(k["id"] in at_gemeinde for k in shown)
+    text = "\n".join(pdf_text(release / "bericht" / "datenreport.pdf"))
+    assert "für den Kreis insgesamt" in " ".join(text.split())
+    assert text.count("im Vergleich der Gemeinden") == len(compared)
+    for k in compared:
+        assert k["vergleich"]["ebene"] == "gemeinde"
+        printed = {row[0]: row[2] for row in k["vergleich"]["zeilen"]}  # name → value at the newest Stichtag
+        for ags, name in ((s.ags, s.name) for s in KREIS.staedte):
+            gemeinde = newest[(newest.level == "gemeinde") & (newest.area_id == ags)]
+            cell = gemeinde[gemeinde.indicator_id == k["id"]].iloc[0].to_dict()
+            expected = cell_de(*(cell[c] for c in ("value", "unit", "flags", "is_suppressed", "suppression_reason")))
+            assert printed[name] == expected, (k["id"], name)
+            assert any(line.startswith(f"{name} ") and expected in line for line in text.splitlines()), (k["id"], name)

@@ -103,6 +103,42 @@ def _levels(con, data: Path, geo: dict[str, Any]) -> tuple[list[str], set[str]]:
     return sorted(geo, key=lambda level: (ranks.get(level, (True, 0)), level)), nested
 
 
+GEMEINDE = "gemeinde"
+
+
+def _gemeinde_names(con, data: Path) -> dict[tuple[str, str], str]:
+    """(level, area_id) → the name of the Gemeinde it lies in, for every nested unit below the
+    Gemeinde level, when the release holds several Gemeinden (a Kreis); empty for one city. A Kreis's
+    Städte reuse names (Altstadt, Nord): a reader must see whose a unit is. Each unit's latest row
+    of the published Gebietsgliederung, walked up its parents to the Gemeinde."""
+    areas = _parquet(data, "areas")
+    (gemeinden,) = con.execute(f"select count(distinct area_id) from {areas} where level = ?", [GEMEINDE]).fetchone()
+    if gemeinden < 2:
+        return {}
+    rows = con.execute(
+        f"""with recursive latest as (
+                select level, area_id, area_name, is_nested, parent_level, parent_id
+                from {areas}
+                qualify row_number() over (partition by level, area_id order by valid_from desc) = 1
+            ),
+            walk as (
+                select level, area_id, parent_level, parent_id, 0 as depth
+                from latest where is_nested and level <> $gemeinde and parent_id is not null
+                union all
+                select w.level, w.area_id, p.parent_level, p.parent_id, w.depth + 1
+                from walk as w
+                inner join latest as p on p.level = w.parent_level and p.area_id = w.parent_id
+                where w.parent_level <> $gemeinde and w.depth < 20
+            )
+            select w.level, w.area_id, g.area_name
+            from walk as w
+            inner join latest as g on g.level = $gemeinde and g.area_id = w.parent_id
+            where w.parent_level = $gemeinde""",
+        {"gemeinde": GEMEINDE},
+    ).fetchall()
+    return {(level, area_id): name for level, area_id, name in rows}
+
+
 def _whole(levels: list[str], nested: set[str], geo_ids: dict[str, list[str]]) -> str | None:
     """The level whose one unit is the whole area of the release (the Gemeinde of a city, the Kreis
     of a Kreis): the largest nested level, if it has exactly one unit. It is the reference line of
@@ -291,6 +327,7 @@ def release_model(release_dir: Path) -> dict[str, Any]:
         if whole is not None:
             city = {"level": whole, "id": geo_ids[whole][0], "name": features[whole][0][1]}
         indices = _status_dynamics(con, data, geo_ids) + _composite(con, data, geo_ids)
+        within = _gemeinde_names(con, data)
     finally:
         con.close()
     published = {i for level in values.values() for i in level}
@@ -317,7 +354,10 @@ def release_model(release_dir: Path) -> dict[str, Any]:
             "areas": {
                 level: {
                     "ids": geo_ids[level],
-                    "names": [f[1] for f in features[level]],
+                    # in a Kreis with the Gemeinde: "Altstadt (Lindenstadt)"
+                    "names": [
+                        f"{f[1]} ({within[level, f[0]]})" if (level, f[0]) in within else f[1] for f in features[level]
+                    ],
                     "paths": [projection.path(f[2]) for f in features[level]],
                 }
                 for level in levels

@@ -99,12 +99,15 @@ def _missing_in_order(expected: list[str], tokens: list[str]) -> str | None:
 
 
 def report_figures_printed(document: dict[str, Any]) -> list[str]:
-    """The figures of the Datenreport's area tables in reading order (area rows, then the Gemeinde)."""
+    """The figures of the Datenreport's area tables in reading order (area rows, then the whole
+    area; in a Kreis then the table of its Gemeinden)."""
     out = []
     for topic in document["themen"]:
         for k in topic["kennzahlen"]:
-            for row in [*k["tabelle"]["zeilen"], k["tabelle"]["gemeinde"]]:
-                out += [x for x in row[1:] if x]
+            tables = [k["tabelle"], *([k["vergleich"]] if k.get("vergleich") else [])]
+            for table in tables:
+                for row in [*table["zeilen"], table["gemeinde"]]:
+                    out += [x for x in row[1:] if x]
     return out
 
 

@@ -31,6 +31,13 @@ SIGN_REASON = {
     ".": "Zahlenwert unbekannt",
 }
 STATUS_DE = {"status": "Status", "dynamics": "Dynamik"}
+# The whole area of the release as the texts name it: level, accusative, nominative. A city is a
+# Gemeinde; a Kreis (docs/kreis.md) is the Kreis, and its report compares its Gemeinden.
+WHOLE_DE = {
+    "gemeinde": {"ebene": "Gemeinde", "akkusativ": "die Gemeinde", "nominativ": "die Gemeinde"},
+    "kreis": {"ebene": "Kreis", "akkusativ": "den Kreis", "nominativ": "der Kreis"},
+}
+GEMEINDE = "gemeinde"
 
 
 def _parquet(release_dir: Path, name: str) -> str:
@@ -168,6 +175,18 @@ class _Release:
         cells = self.cells(self.city_level, indicator, t) if self.city else None
         return cells[0] if cells else (None, ".")
 
+    def whole_de(self) -> dict[str, str]:
+        """How the texts name the whole area (WHOLE_DE; a Gemeinde where the level is unknown)."""
+        return WHOLE_DE.get(self.city_level or GEMEINDE, WHOLE_DE[GEMEINDE])
+
+    def compares_gemeinden(self, indicator: str) -> bool:
+        """A Kreis's report compares its Gemeinden wherever the indicator is published for them."""
+        return (
+            self.city_level != GEMEINDE
+            and len(self.model["geo"]["areas"].get(GEMEINDE, {}).get("ids", [])) > 1
+            and indicator in self.model["values"].get(GEMEINDE, {})
+        )
+
     def published_on(self, indicator: str) -> list[str]:
         return [lv for lv in self.levels if lv != self.city_level and indicator in self.model["values"].get(lv, {})]
 
@@ -178,7 +197,7 @@ def _sentence(r: _Release, ind: dict[str, Any], level: str) -> str:
     unit, first = ind["unit"], 0
     v, c = r.city_cell(ind["id"])
     v0, c0 = r.city_cell(ind["id"], first)
-    gemeinde = r.city["name"] if r.city else "die Gemeinde"
+    gemeinde = r.city["name"] if r.city else r.whole_de()["nominativ"]
     parts = []
     now = day(r.model["stichtag"])
     if v is not None:
@@ -188,6 +207,14 @@ def _sentence(r: _Release, ind: dict[str, Any], level: str) -> str:
         parts.append(text + ".")
     else:
         parts.append(f"{ind['name']}: Für {gemeinde} wird am {now} kein Wert veröffentlicht ({cell(v, c, unit)}).")
+    if r.compares_gemeinden(ind["id"]):
+        parts += _range(r, ind, GEMEINDE)
+    return " ".join(parts + _range(r, ind, level))
+
+
+def _range(r: _Release, ind: dict[str, Any], level: str) -> list[str]:
+    """The highest and the lowest area of `level` with their values, and how many have none."""
+    unit, parts = ind["unit"], []
     cells = r.cells(level, ind["id"]) or []
     names = r.names(level)
     shown = [(x, names[i]) for i, (x, _code) in enumerate(cells) if x is not None]
@@ -205,7 +232,7 @@ def _sentence(r: _Release, ind: dict[str, Any], level: str) -> str:
         signs = sorted({code for x, code in cells if x is None})
         parts.append(f"Für {number(missing, 0)} {plural if missing > 1 else level_de(level)} wird kein Wert "
                      f"veröffentlicht ({', '.join(signs)}).")  # fmt: skip
-    return " ".join(parts)
+    return parts
 
 
 def _map(r: _Release, ind: dict[str, Any], level: str, style: dict[str, Any], classes: int) -> dict[str, Any]:
@@ -247,7 +274,7 @@ def _table(r: _Release, ind: dict[str, Any], level: str) -> dict[str, Any]:
         return [name, cell(a[0], a[1], unit), cell(b[0], b[1], unit), delta]
 
     rows = [row(names[i], first[i], now[i]) for i in range(len(names))]
-    city_name = r.city["name"] if r.city else "Gemeinde"
+    city_name = r.city["name"] if r.city else r.whole_de()["ebene"]
     head = ["Gebiet", day(r.model["stichtage"][0]), day(r.model["stichtag"]), "Veränderung"]
     return {
         "ebene": level, "ebene_name": level_de(level),
@@ -434,6 +461,8 @@ def report_document(release_dir: Path | None, model: dict[str, Any], config: dic
                            f"{ind['denominator']}; Quelle: {ind['source']}; {ind['direction_de']})",
                 "karte": _map(r, ind, map_level, style, int(config.get("klassen", 5))),
                 "tabelle": _table(r, ind, tlevel),
+                # a Kreis: the Gemeinden side by side, with the Kreis (interkommunaler Vergleich)
+                "vergleich": _table(r, ind, GEMEINDE) if r.compares_gemeinden(k) and tlevel != GEMEINDE else None,
             })  # fmt: skip
         topics.append({"name": topic, "kennzahlen": items,
                        "alle": [i["name"] for i in model["indicators"] if i["topic"] == topic]})  # fmt: skip
@@ -446,6 +475,7 @@ def report_document(release_dir: Path | None, model: dict[str, Any], config: dic
         "format": FORMAT,
         "einstellungen": config,
         "gemeinde": r.city["name"] if r.city else model["title"],
+        "ganzes": r.whole_de(),
         "stichtag": day(model["stichtag"]),
         "stichtag_iso": model["stichtag"],
         "jahre": [d[:4] for d in model["stichtage"]],

@@ -204,7 +204,7 @@ def write_pdfs(
                               {"daten": data, "meta": meta, "fig": report_figures(doc, model, style, geo)})  # fmt: skip
             (out_dir / REPORT_FILE).write_bytes(pdf)
             written.append(REPORT_FILE)
-        common = {k: doc[k] for k in ("gemeinde", "stichtag", "stichtag_iso", "jahre", "zeichen")}
+        common = {k: doc[k] for k in ("gemeinde", "ganzes", "stichtag", "stichtag_iso", "jahre", "zeichen")}
         chosen = [p for p in doc["profile"] if areas is None or (p["ebene"], p["id"]) in areas]
         if chosen:
             (out_dir / "gebietsprofile").mkdir(exist_ok=True)
