@@ -4,7 +4,8 @@ From the release DuckDB (`indicator_values`, `areas`, `indicator_catalogue`, and
 `index_status_dynamics` / `index_composite` when the release has them) this writes:
 
 - `tabellen/<Ebene>.xlsx`: one workbook per public level. One sheet per topic of the catalogue;
-  rows are the areas (Gebiets-Nr., Gebietsname), columns are the indicators of the topic, each
+  rows are the areas (Gebiets-Nr., Gebietsname; in a Kreis, below the Gemeinde level, also the
+  Gemeinde: `unit_gemeinde_sql`), columns are the indicators of the topic, each
   with one column per Stichtag in chronological order (two header rows: the indicator with its
   unit over its Stichtage). Above the table a header block (title, Ebene, Stichtag, Quelle,
   Lizenz, Veröffentlichung), below it the definitions (Zähler, Nenner, Quelle) and the
@@ -148,6 +149,36 @@ def _de_date(day: date) -> str:
     return f"{day:%d.%m.%Y}"
 
 
+GEMEINDE = "gemeinde"
+
+
+def unit_gemeinde_sql(areas: str) -> str:
+    """SQL: (level, area_id, gemeinde_id, gemeinde_name) of every nested unit below the Gemeinde
+    level, from the published Gebietsgliederung `areas` (a table, or read_parquet(…)): each unit's
+    latest row walked up its parents. Only where the areas hold several Gemeinden (a Kreis, whose
+    Städte reuse names: Altstadt, Bezirk 1); none for one city."""
+    return f"""with recursive latest as (
+            select level, area_id, area_name, is_nested, parent_level, parent_id
+            from {areas}
+            qualify row_number() over (partition by level, area_id order by valid_from desc) = 1
+        ),
+        walk as (
+            select level, area_id, parent_level, parent_id, 0 as depth
+            from latest
+            where is_nested and level <> '{GEMEINDE}' and parent_id is not null
+                and (select count(*) from latest where level = '{GEMEINDE}') > 1
+            union all
+            select w.level, w.area_id, p.parent_level, p.parent_id, w.depth + 1
+            from walk as w
+            inner join latest as p on p.level = w.parent_level and p.area_id = w.parent_id
+            where w.parent_level <> '{GEMEINDE}' and w.depth < 20
+        )
+        select w.level, w.area_id, g.area_id as gemeinde_id, g.area_name as gemeinde_name
+        from walk as w
+        inner join latest as g on g.level = '{GEMEINDE}' and g.area_id = w.parent_id
+        where w.parent_level = '{GEMEINDE}'"""
+
+
 def _has_table(con, name: str) -> bool:
     row = con.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = 'main' "
@@ -190,9 +221,15 @@ def _shape(con, level: str) -> None:
     """Temporary tables for one level: its areas, its columns (indicator × Stichtag per topic) and
     its cells (one row per area and topic, the cells in column order)."""
     con.execute(
+        f"""create or replace temp table t_gemeinde as
+            select area_id, gemeinde_name from ({unit_gemeinde_sql("main.areas")}) where level = $level""",
+        {"level": level},
+    )
+    con.execute(
         """create or replace temp table t_areas as
-           select area_id, arg_max(area_name, stichtag) as area_name
-           from main.indicator_values where level = $level group by area_id""",
+           select v.area_id, arg_max(v.area_name, v.stichtag) as area_name, any_value(g.gemeinde_name) as gemeinde_name
+           from main.indicator_values as v left join t_gemeinde as g using (area_id)
+           where v.level = $level group by v.area_id""",
         {"level": level},
     )
     con.execute(
@@ -214,7 +251,7 @@ def _shape(con, level: str) -> None:
             with existed as (
                 select distinct area_id, stichtag from main.indicator_values where level = $level
             )
-            select c.topic, a.area_id, a.area_name,
+            select c.topic, a.area_id, a.area_name, a.gemeinde_name,
                 list(struct_pack(value := v.value, sign := {_sign_sql("v", "e.area_id is not null")},
                                  limited := {_limited_sql("v")}, unit := c.unit) order by c.col) as cells
             from t_areas as a cross join t_columns as c
@@ -222,9 +259,15 @@ def _shape(con, level: str) -> None:
             left join main.indicator_values as v
                 on v.level = $level and v.area_id = a.area_id and v.indicator_id = c.indicator_id
                 and v.stichtag = c.stichtag
-            group by c.topic, a.area_id, a.area_name""",
+            group by c.topic, a.area_id, a.area_name, a.gemeinde_name""",
         {"level": level},
     )
+
+
+def _has_gemeinde(con) -> bool:
+    """Whether the level's areas (`_shape`) lie in several Gemeinden: a Kreis's tables name each
+    unit's Gemeinde in a column of its own."""
+    return bool(con.execute("select count(*) from t_gemeinde").fetchone()[0])
 
 
 def _sheet_title(name: str, taken: set[str]) -> str:
@@ -272,11 +315,13 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
         ],
     )
     head, sub = TABLE_HEAD, TABLE_HEAD + 1
-    for col, label in ((1, "Gebiets-Nr."), (2, "Gebietsname")):
+    labels = ["Gebiets-Nr.", "Gebietsname", *(["Gemeinde"] if _has_gemeinde(con) else [])]
+    first = len(labels) + 1  # the first column of the values
+    for col, label in enumerate(labels, start=1):
         ws.cell(row=head, column=col, value=label).font = _BOLD
         ws.merge_cells(start_row=head, start_column=col, end_row=sub, end_column=col)
     per_indicator = {}
-    for i, (indicator_id, _name, _unit, _day, _nth) in enumerate(columns, start=3):
+    for i, (indicator_id, _name, _unit, _day, _nth) in enumerate(columns, start=first):
         per_indicator.setdefault(indicator_id, []).append(i)
     for indicator_id, name, unit, day, nth in columns:
         col = per_indicator[indicator_id][nth - 1]
@@ -290,14 +335,14 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
         cell.font, cell.alignment = _BOLD, _CENTER
     ws.row_dimensions[head].height = 45
     rows = con.execute(
-        "select area_id, area_name, cells from t_cells where topic = ? order by area_id", [topic]
+        "select area_id, area_name, gemeinde_name, cells from t_cells where topic = ? order by area_id", [topic]
     ).fetchall()
     formats = {(u, lim): number_format(u, lim) for u in {c[2] for c in columns} for lim in (False, True)}
     r = sub
-    for r, (area_id, area_name, cells) in enumerate(rows, start=sub + 1):
-        ws.cell(row=r, column=1, value=area_id)
-        ws.cell(row=r, column=2, value=area_name)
-        for col, cell in enumerate(cells, start=3):
+    for r, (area_id, area_name, gemeinde_name, cells) in enumerate(rows, start=sub + 1):
+        for col, text in enumerate([area_id, area_name, gemeinde_name][: first - 1], start=1):
+            ws.cell(row=r, column=col, value=text)
+        for col, cell in enumerate(cells, start=first):
             if cell["sign"] is None:
                 target = ws.cell(row=r, column=col, value=cell["value"])
                 target.number_format = formats[(cell["unit"], bool(cell["limited"]))]
@@ -314,10 +359,12 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
     ws.cell(row=legend, column=1, value="Zeichenerklärung").font = _BOLD
     for i, line in enumerate(_legend_lines(), start=1):
         ws.cell(row=legend + i, column=1, value=line)
-    ws.freeze_panes = ws.cell(row=sub + 1, column=3)
+    ws.freeze_panes = ws.cell(row=sub + 1, column=first)
     ws.column_dimensions["A"].width = 14
     ws.column_dimensions["B"].width = 32
-    for col in range(3, len(columns) + 3):
+    if first > 3:
+        ws.column_dimensions["C"].width = 20
+    for col in range(first, len(columns) + first):
         ws.column_dimensions[get_column_letter(col)].width = 12
     return len(rows)
 
@@ -373,9 +420,16 @@ def _index_sheet(ws, con, level: str, meta: dict[str, Any]) -> int:
             ).fetchall()
         }
         cols = [(c, label) for c, label in columns if c in present]
-        order = ", ".join(c for c in ("index_id", "stichtag", "area_id", "component") if c in present)
+        if _has_gemeinde(con):  # a Kreis: each unit's Gemeinde after its name
+            names = [c for c, _ in cols]
+            after = names.index("area_name" if "area_name" in names else "area_id")
+            cols.insert(after + 1, ("gemeinde_name", "Gemeinde"))
+        order = ", ".join(f"t.{c}" for c in ("index_id", "stichtag", "area_id", "component") if c in present)
         rows = con.execute(
-            f"select {', '.join(c for c, _ in cols)} from main.{table} where level = ? order by {order}", [level]
+            f"""select {", ".join(("g." if c == "gemeinde_name" else "t.") + c for c, _ in cols)}
+                from main.{table} as t left join t_gemeinde as g using (area_id)
+                where t.level = ? order by {order}""",
+            [level],
         ).fetchall()
         if not rows:
             continue
@@ -505,7 +559,7 @@ def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[st
     wb.properties.modified = stamp
     wb.save(path)
     _fix_zip(path, meta["stichtag"])
-    for name in ("t_cells", "t_columns", "t_areas"):
+    for name in ("t_cells", "t_columns", "t_areas", "t_gemeinde"):
         con.execute(f"drop table if exists {name}")
     return {"sheets": sheets, "areas": areas}
 
@@ -519,15 +573,21 @@ def _de_number_sql(expr: str) -> str:
 
 
 def write_csv(con, level: str, path: Path) -> int:
-    """The values of `level` in long form, as German Excel opens a CSV."""
+    """The values of `level` in long form, as German Excel opens a CSV; in a Kreis with the column
+    Gemeinde after the Gebietsname for the levels below the Gemeinde."""
     flags = " || ".join(f"case when list_contains(f, '{k}') then '{v}, ' else '' end" for k, v in FLAG_TEXT.items())
+    gemeinden = f"select area_id, gemeinde_name from ({unit_gemeinde_sql('main.areas')}) where level = $level"
+    (named,) = con.execute(f"select count(*) from ({gemeinden})", {"level": level}).fetchone()
+    columns = [*CSV_COLUMNS[:2], "Gemeinde", *CSV_COLUMNS[2:]] if named else list(CSV_COLUMNS)
     rows = con.execute(
         f"""with v as (
-                select v.*, c.topic, c.name_de, string_split(coalesce(v.flags, ''), ',') as f
+                select v.*, c.topic, c.name_de, string_split(coalesce(v.flags, ''), ',') as f, g.gemeinde_name
                 from main.indicator_values as v inner join main.indicator_catalogue as c using (indicator_id)
+                left join ({gemeinden}) as g using (area_id)
                 where v.level = $level
             )
-            select area_id, area_name, strftime(stichtag, '%d.%m.%Y'), topic, indicator_id, name_de, unit,
+            select area_id, area_name, {"gemeinde_name," if named else ""}
+                strftime(stichtag, '%d.%m.%Y'), topic, indicator_id, name_de, unit,
                 coalesce({_de_number_sql("v.value")}, {_sign_sql("v")}),
                 case when numerator is not null then {_de_number_sql("numerator")}
                      when value is not null then '{SIGN_NOT_MEANINGFUL}' else {_sign_sql("v")} end,
@@ -539,7 +599,7 @@ def write_csv(con, level: str, path: Path) -> int:
     ).fetchall()
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(columns)
     # text from extracts (area names) made inert for spreadsheets; numbers such as -1,5 stay numbers
     writer.writerows([spreadsheet_text(v) if isinstance(v, str) else v for v in row] for row in rows)
     path.write_bytes(buffer.getvalue().encode("utf-8-sig"))

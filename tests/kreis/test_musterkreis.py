@@ -390,11 +390,16 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
     assert gates["deliveries"] and gates["record_counts"]
 
 
-def test_the_atlas_and_the_report_show_the_kreis_with_its_staedte(kreis):
+def test_the_atlas_the_report_and_the_tables_show_the_kreis_with_its_staedte(kreis):
     """The Kreis's release speaks of the Kreis: the atlas (in chromium) maps its four Gemeinden with
     the Kreis as the reference value, and names each Stadtteil with its Stadt (two Städte have an
     Altstadt); the Datenreport (its PDF's text) compares the Gemeinden for every indicator it shows,
-    with the published values."""
+    with the published values; the German tables name each Stadtteil's Gemeinde in a column."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
     from orchestration.release.report import pdf_text
     from tests.release.atlas_browser import Watched, chromium, de
     from tests.release.test_report import de as cell_de
@@ -457,3 +462,24 @@ def test_the_atlas_and_the_report_show_the_kreis_with_its_staedte(kreis):
             expected = cell_de(*(cell[c] for c in ("value", "unit", "flags", "is_suppressed", "suppression_reason")))
             assert printed[name] == expected, (k["id"], name)
             assert any(line.startswith(f"{name} ") and expected in line for line in text.splitlines()), (k["id"], name)
+
+    # the German tables: a column Gemeinde below the Gemeinde level, none at it
+    def csv_rows(level: str) -> list[dict[str, str]]:
+        blob = (release / "tabellen" / f"{level}.csv").read_bytes().decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(blob, newline=""), delimiter=";"))
+
+    whose = {r["Gebiets-Nr."]: r["Gemeinde"] for r in csv_rows("stadtteil") if r["Gebietsname"] == "Altstadt"}
+    # the generator's Stadtteil codes begin with the Gemeinde's last three AGS digits
+    assert whose == {a: "Lindenstadt" if a.startswith(LINDENSTADT[5:]) else "Bergheide" for a in altstadt}
+    assert sorted(whose.values()) == ["Bergheide", "Lindenstadt"]
+    assert "Gemeinde" not in csv_rows("gemeinde")[0]
+    sheet = load_workbook(release / "tabellen" / "stadtteil.xlsx").worksheets[0]
+    header = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "Gebiets-Nr.")
+    assert header[:3] == ("Gebiets-Nr.", "Gebietsname", "Gemeinde")
+    listed = {r[0]: r[2] for r in sheet.iter_rows(values_only=True) if r[0] in whose}
+    assert listed == whose
+    indices = load_workbook(release / "tabellen" / "stadtviertel.xlsx")["Indizes"]
+    header = next(r for r in indices.iter_rows(values_only=True) if r[0] == "Index")
+    assert header[1:4] == ("Gebiets-Nr.", "Gebietsname", "Gemeinde")
+    rows = [r for r in indices.iter_rows(values_only=True) if r[0] == INDEX]
+    assert rows and {r[3] for r in rows} == {s.name for s in KREIS.staedte if s.ags != BERGHEIDE}  # no Viertel there

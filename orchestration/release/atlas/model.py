@@ -31,6 +31,7 @@ from ..tables import (
     SIGN_UNKNOWN,
     SIGNS,
     level_de,
+    unit_gemeinde_sql,
 )
 from .geometry import Projection, read_features
 
@@ -103,40 +104,12 @@ def _levels(con, data: Path, geo: dict[str, Any]) -> tuple[list[str], set[str]]:
     return sorted(geo, key=lambda level: (ranks.get(level, (True, 0)), level)), nested
 
 
-GEMEINDE = "gemeinde"
-
-
 def _gemeinde_names(con, data: Path) -> dict[tuple[str, str], str]:
     """(level, area_id) → the name of the Gemeinde it lies in, for every nested unit below the
-    Gemeinde level, when the release holds several Gemeinden (a Kreis); empty for one city. A Kreis's
-    Städte reuse names (Altstadt, Nord): a reader must see whose a unit is. Each unit's latest row
-    of the published Gebietsgliederung, walked up its parents to the Gemeinde."""
-    areas = _parquet(data, "areas")
-    (gemeinden,) = con.execute(f"select count(distinct area_id) from {areas} where level = ?", [GEMEINDE]).fetchone()
-    if gemeinden < 2:
-        return {}
-    rows = con.execute(
-        f"""with recursive latest as (
-                select level, area_id, area_name, is_nested, parent_level, parent_id
-                from {areas}
-                qualify row_number() over (partition by level, area_id order by valid_from desc) = 1
-            ),
-            walk as (
-                select level, area_id, parent_level, parent_id, 0 as depth
-                from latest where is_nested and level <> $gemeinde and parent_id is not null
-                union all
-                select w.level, w.area_id, p.parent_level, p.parent_id, w.depth + 1
-                from walk as w
-                inner join latest as p on p.level = w.parent_level and p.area_id = w.parent_id
-                where w.parent_level <> $gemeinde and w.depth < 20
-            )
-            select w.level, w.area_id, g.area_name
-            from walk as w
-            inner join latest as g on g.level = $gemeinde and g.area_id = w.parent_id
-            where w.parent_level = $gemeinde""",
-        {"gemeinde": GEMEINDE},
-    ).fetchall()
-    return {(level, area_id): name for level, area_id, name in rows}
+    Gemeinde level when the release holds several Gemeinden (a Kreis: its Städte reuse names, a
+    reader must see whose a unit is); empty for one city."""
+    rows = con.execute(f"select level, area_id, gemeinde_name from ({unit_gemeinde_sql(_parquet(data, 'areas'))})")
+    return {(level, area_id): name for level, area_id, name in rows.fetchall()}
 
 
 def _whole(levels: list[str], nested: set[str], geo_ids: dict[str, list[str]]) -> str | None:
