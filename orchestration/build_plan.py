@@ -65,8 +65,9 @@ KEPT_KEY = "current_gebietsstand_kept"
 STICHTAGE_VIEW = "staging.stg_register__persons"
 MEMBERSHIPS_TABLE = "intermediate.int_block_memberships"
 CURRENT_TABLE = "intermediate.int_current_gebietsstand"
-# top folders of the dbt project that do not shape a table: data tests, lint configuration, dbt's output
-_NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages"})
+# top folders of the dbt project that do not shape a table: data tests, lint configuration, dbt's output;
+# and the generated files of every deployment (`generated`), of which only this one's count
+_NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages", "generated"})
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
 
 # delivery (the source, or source@gemeinde: loader.delivery_name), Stichtag (None for reference
@@ -180,7 +181,12 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
     file and the vars given on the command line, and the versions of dbt and DuckDB. Files, not the
     manifest's node checksums: a model's checksum does not change when a macro it calls does."""
     digest = hashlib.sha256()
-    for label, folder in (("dbt", settings.dbt_project_dir), ("contracts", settings.contracts_dir)):
+    folders = (
+        ("dbt", settings.dbt_project_dir),
+        ("generated", settings.generated_dir),  # the same files give the same print, in any folder
+        ("contracts", settings.contracts_dir),
+    )
+    for label, folder in folders:
         for path in _files(folder):
             digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())

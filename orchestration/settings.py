@@ -4,6 +4,7 @@ municipalities can run side by side without touching the repository."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -151,6 +152,12 @@ class Settings:
         return read_project_vars(self.dbt_project_dir, self.vars_file)
 
     @cached_property
+    def generated_dir(self) -> Path:
+        """Where the files generated from the catalogue and the contracts go for this deployment
+        (`generated_folder`), inside the dbt project."""
+        return self.dbt_project_dir / generated_folder(self.contracts_dir, self.vars_file)
+
+    @cached_property
     def deployment_vars(self) -> dict[str, Any]:
         """The deployment's own vars (`vars_file`), as dbt gets them on its command line; empty
         without a vars file."""
@@ -168,10 +175,37 @@ class Settings:
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
+            # dbt_project.yml's paths: this deployment's generated files
+            GENERATED_SETTING: self.generated_dir.relative_to(self.dbt_project_dir).as_posix(),
             # a deployment's own files, where it has them (unset, a child finds what this process did)
             **({VARS_FILE_SETTING: str(self.vars_file)} if self.vars_file else {}),
             **({GATES_CONFIG_SETTING: str(self.gates_config)} if self.gates_config else {}),
         }
+
+
+GENERATED_SETTING = "SOZIALMONITOR_GENERATED_DIR"
+DEFAULT_GENERATED = "generated/default"
+
+
+def generated_folder(contracts_dir: Path, vars_file: Path | None) -> str:
+    """The folder (relative to the dbt project) of the files generated for a deployment: the seeds,
+    macros, dbt sources and unit-test fixture rendered from the catalogue, its contracts and its
+    vars (orchestration/catalogue/render.py). The shipped contracts without a vars file (the city
+    of this checkout, the test cities, `make lint`) use `generated/default`, which dbt_project.yml
+    names when SOZIALMONITOR_GENERATED_DIR is unset. Any other deployment (a Kreis) uses
+    `generated/<digest of its contracts and vars>`: two deployments of one checkout never rewrite
+    each other's files, and the same contracts and vars give the same folder, wherever they lie (so
+    the lineage docs of two such builds are the same bytes)."""
+    if vars_file is None and contracts_dir.resolve() == SHIPPED_CONTRACTS.resolve():
+        return DEFAULT_GENERATED
+    digest = hashlib.sha256()
+    files = sorted(p for p in contracts_dir.glob("*.yml") if p.is_file()) if contracts_dir.is_dir() else []
+    for path in files:
+        digest.update(f"contracts/{path.name}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    if vars_file is not None and vars_file.is_file():
+        digest.update(b"vars\0" + hashlib.sha256(vars_file.read_bytes()).digest())
+    return f"generated/{digest.hexdigest()[:16]}"
 
 
 VARS_FILE_SETTING = "SOZIALMONITOR_VARS_FILE"

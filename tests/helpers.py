@@ -19,18 +19,6 @@ def settings_for(base: Path) -> Settings:
     )
 
 
-def own_dbt_project(settings: Settings, base: Path) -> Settings:
-    """`settings` with a copy of the dbt project of their own, under `base`. Every dbt call renders
-    the generated files (dbt_project/*/generated/) from the deployment's levels and contracts; a
-    Kreis, or a city with other levels, must not rewrite them under the test city that another
-    worker builds at the same moment (docs/kreis.md: one checkout per deployment)."""
-    target = base / "dbt_project"
-    shutil.copytree(
-        settings.dbt_project_dir, target, ignore=shutil.ignore_patterns("target", "logs", "generated", ".user.yml")
-    )
-    return settings.with_paths(dbt_project_dir=target)
-
-
 def warehouse_frame(settings: Settings, sql: str, params=()):
     """The result of `sql` on the settings' warehouse (a DataFrame), opened read-only for this
     query alone."""

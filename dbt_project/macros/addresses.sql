@@ -27,7 +27,7 @@
     sources name each record's Gemeinde; street keys and street names repeat from Stadt to Stadt,
     so addresses match only within their Gemeinde. Null in a single city's tables: records and
     addresses then meet on a null Gemeinde (same_gemeinde). gemeinde_sources() is generated from
-    the deployment's contracts (macros/generated/deployment.sql). -#}
+    the deployment's contracts (generated/<deployment>/macros/deployment.sql). -#}
 {% macro gemeinde_of(source_table) -%}
     {%- if source_table in gemeinde_sources() -%} gemeinde {%- else -%} cast(null as varchar) {%- endif -%}
 {%- endmacro %}

@@ -1,5 +1,5 @@
 {#- The measures the indicators are built from, as the Kennzahlenkatalog defines them
-    (catalogue/kennzahlenkatalog.yml, rendered into macros/generated/catalogue.sql). Groups of
+    (catalogue/kennzahlenkatalog.yml, rendered into generated/<deployment>/macros/catalogue.sql). Groups of
     Baublock measures share the intermediate model that computes them and the source whose delivery
     they need (`availability`: the column of int_source_availability). A lagged measure is its own
     group (`lag_years`, `of`); it needs the source delivered that many years before the Stichtag.

@@ -1,5 +1,5 @@
 {#- One row per unit and Stichtag of a level, one column per catalogue indicator: the shape
-    analysts paste into a spreadsheet. Columns follow the catalogue (seeds/generated/indicator_catalogue.csv).
+    analysts paste into a spreadsheet. Columns follow the catalogue (generated/default/seeds/indicator_catalogue.csv).
 
     The one definition of the wide views, for both places that have them:
     - the marts' views indicators_<level>: `values` = fct_indicator_values, which has no names, so

@@ -6,14 +6,16 @@ and across its parts (every numerator is a known measure, every source has a con
 entry raises `CatalogueError` naming the file, the indicator (or measure) and the field.
 
 `generate()` (`sozialmonitor catalogue`, and before every dbt invocation) renders what dbt reads
-from it, so nothing is written twice:
-- seeds/generated/indicator_catalogue.csv: one row per indicator (formula, metadata, gate
-  thresholds, disclosure rule), read by the models, the gates and the release (published metadata);
-- seeds/generated/measure_catalogue.csv: one row per measure (kind, source, description);
-- macros/generated/catalogue.sql: the measure registry the dbt models loop over (indented JSON);
-- models/generated/_indicator_views.yml: the wide views with one described column per indicator;
-- models/generated/_sources.yml: the dbt sources of the raw schema, rendered from the source
-  contracts (not from the catalogue): one source per department, one table per contract.
+from it, so nothing is written twice, into the deployment's folder dbt_project/generated/<…>/
+(settings.generated_folder: `default` for the shipped contracts):
+- seeds/indicator_catalogue.csv: one row per indicator (formula, metadata, gate thresholds,
+  disclosure rule), read by the models, the gates and the release (published metadata); the same
+  file as tests/fixtures/indicator_catalogue.csv for the dbt unit tests;
+- seeds/measure_catalogue.csv: one row per measure (kind, source, description);
+- macros/catalogue.sql: the measure registry the dbt models loop over (indented JSON);
+- models/_indicator_views.yml: the wide views with one described column per indicator;
+- models/_sources.yml and macros/deployment.sql: the dbt sources of the raw schema and the tables
+  that carry a Gemeinde, rendered from the source contracts (not from the catalogue).
 The generated folders are ignored by git: every path that runs dbt renders them first
 (orchestration.pipeline.prepare_dbt, called by run_dbt and by the Dagster dbt asset), so a run
 never writes a tracked file and a fresh clone needs nothing else. Each file (a README.md for the

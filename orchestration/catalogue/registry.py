@@ -1,4 +1,4 @@
-"""The measure registry: what the dbt macros read from the catalogue (macros/generated/catalogue.sql,
+"""The measure registry: what the dbt macros read from the catalogue (generated/<deployment>/macros/catalogue.sql,
 macro `catalogue_registry()`): the Baublock measures grouped by model and source, lagged and
 combined measures, and the cells disclosure control protects."""
 

@@ -1,16 +1,22 @@
 """The files dbt reads, rendered from the catalogue (and the dbt sources from the ingest contracts)
-into folders git ignores; `generate()` writes those that changed."""
+into a folder git ignores, one per deployment (`settings.generated_folder`: dbt_project/generated/
+default, or generated/<digest> for a Kreis's contracts and vars); `generate()` writes those that
+changed. dbt_project.yml's model, seed, macro and test paths name that folder through
+SOZIALMONITOR_GENERATED_DIR (Settings.env)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..ingest.contracts import contract_files
-from ..settings import read_project_vars
+from ..settings import DEFAULT_GENERATED, generated_folder, read_project_vars
 from .model import YAML_DUMPER, YAML_LOADER, Catalogue, CatalogueError, default_path
 from .registry import registry
 from .seeds import INDICATOR_COLUMNS, MEASURE_COLUMNS, fmt, indicator_rows, measure_rows, to_csv
@@ -147,12 +153,17 @@ def render_formula_tests(cat: Catalogue) -> dict[str, Any]:
     }
 
 
-# Where the rendered files go, relative to the dbt project: folders of their own, ignored by git
-# (.gitignore), so that a run never writes a tracked file.
-SEEDS = Path("seeds") / "generated"
-MACROS = Path("macros") / "generated"
-MODELS = Path("models") / "generated"
-GENERATED_DIRS = (SEEDS, MACROS, MODELS)
+# Where the rendered files go, relative to a deployment's generated folder (settings.generated_folder,
+# ignored by git: a run never writes a tracked file). dbt_project.yml lists each as a path of its kind.
+SEEDS = Path("seeds")
+MACROS = Path("macros")
+MODELS = Path("models")
+FIXTURES = Path("tests") / "fixtures"  # the dbt unit tests' fixture of the indicator catalogue
+GENERATED_DIRS = (SEEDS, MACROS, MODELS, FIXTURES)
+# where the generated files were until 2026-12 (one set per checkout)
+LEGACY_DIRS = (Path("seeds") / "generated", Path("macros") / "generated", Path("models") / "generated")
+# a deployment's folder unused this long is removed when another one is rendered (not `default`)
+STALE_AFTER_DAYS = 7
 
 
 DEFAULT_CONTRACTS_DIR = Path(__file__).parents[1] / "contracts"
@@ -225,9 +236,11 @@ def rendered_files(
 ) -> dict[Path, str]:
     """Relative path (to the dbt project) → content of every generated file."""
     readme = GENERATED_README.format(by=GENERATED_BY)
+    indicators = to_csv(indicator_rows(cat), INDICATOR_COLUMNS)
     return {
         **{folder / "README.md": readme for folder in GENERATED_DIRS},
-        SEEDS / "indicator_catalogue.csv": to_csv(indicator_rows(cat), INDICATOR_COLUMNS),
+        SEEDS / "indicator_catalogue.csv": indicators,
+        FIXTURES / "indicator_catalogue.csv": indicators,
         SEEDS / "measure_catalogue.csv": to_csv(measure_rows(cat), MEASURE_COLUMNS),
         SEEDS / "indicator_levels.csv": to_csv(
             [{"indicator_id": i.id, "level": lv} for i in cat.indicators for lv in i.levels], ["indicator_id", "level"]
@@ -262,18 +275,41 @@ def project_levels(dbt_project_dir: Path, vars_file: Path | None = None) -> tupl
 def generate(
     dbt_project_dir: Path, contracts_dir: Path | None = None, check_only: bool = False, vars_file: Path | None = None
 ) -> list[Path]:
-    """Render the generated files; returns those that changed (with check_only: would change).
-    `vars_file`: a deployment's vars (Settings.vars_file), e.g. a Kreis's levels."""
+    """Render the generated files of a deployment (its contracts, `vars_file`: Settings.vars_file,
+    e.g. a Kreis's levels) into its folder; returns those that changed (with check_only: would
+    change). Each file is replaced whole (written aside, then renamed), so that another process of
+    the same deployment never reads half a file."""
     project = read_project_vars(dbt_project_dir, vars_file)
     levels, public = project.levels, list(project.public_levels)
+    contracts_dir = contracts_dir or DEFAULT_CONTRACTS_DIR
     cat = load(default_path(dbt_project_dir), contracts_dir, levels, nested_levels=project.nested_levels)
+    folder = dbt_project_dir / generated_folder(contracts_dir, vars_file)
     changed = []
     for rel, content in rendered_files(cat, public, levels, contracts_dir).items():
-        target = dbt_project_dir / rel
+        target = folder / rel
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != content:
             changed.append(target)
             if not check_only:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(content, encoding="utf-8")
+                aside = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                aside.write_text(content, encoding="utf-8")
+                os.replace(aside, target)
+    if not check_only:
+        _prune(folder)
+        for legacy in LEGACY_DIRS:  # where a checkout of before kept them: dbt would read both
+            shutil.rmtree(dbt_project_dir / legacy, ignore_errors=True)
     return changed
+
+
+def _prune(current: Path) -> None:
+    """Mark `current` used and remove the other deployments' folders unused for STALE_AFTER_DAYS
+    (a Kreis whose contracts changed has a new one); `default` always stays."""
+    if current.is_dir():
+        os.utime(current)
+    stale = time.time() - STALE_AFTER_DAYS * 86_400
+    for folder in current.parent.iterdir():
+        if folder == current or folder.name == Path(DEFAULT_GENERATED).name or not folder.is_dir():
+            continue
+        if folder.stat().st_mtime < stale:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -68,7 +68,7 @@ def test_generated_files_are_current_and_untracked():
 
     generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir)
     assert generate(SETTINGS.dbt_project_dir, SETTINGS.contracts_dir, check_only=True) == []
-    folders = [str(SETTINGS.dbt_project_dir / d) for d in GENERATED_DIRS]
+    folders = [str(SETTINGS.generated_dir / d) for d in GENERATED_DIRS]
     tracked = subprocess.run(
         ["git", "ls-files", "--", *folders], cwd=SETTINGS.project_dir, capture_output=True, text=True, check=True
     ).stdout

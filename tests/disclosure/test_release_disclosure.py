@@ -293,7 +293,8 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
     # project's own unit tests
     in_code = {
         m
-        for path in (built_city.dbt_project_dir / "models").rglob("*")
+        for folder in (built_city.dbt_project_dir / "models", built_city.generated_dir / "models")
+        for path in folder.rglob("*")
         if path.suffix in (".yml", ".sql")
         for m in re.findall(r"\b\d{5}\b", path.read_text(encoding="utf-8"))
     }

@@ -25,7 +25,7 @@ from orchestration.pseudonyms import ENV_KEY
 from orchestration.release.signing import ENV_SIGNING_KEY, write_key_pair
 from tests.disclosure.attacker import attack
 from tests.disclosure.test_independent_attacker import assert_no_leak, assert_sound, true_counts
-from tests.helpers import own_dbt_project, settings_for, warehouse_frame
+from tests.helpers import settings_for, warehouse_frame
 
 WITHOUT_VIERTEL = "03"  # the Stadtbezirk whose Stadtviertel disappear
 WITHOUT_BEZIRK = "06"  # the Stadtbezirk that disappears
@@ -106,7 +106,7 @@ def reshaped_city(tmp_path_factory, city_raw):
         yaml.safe_dump({"nested_levels": LEVELS, "public_levels": [*LEVELS, "sozialraum"]}), encoding="utf-8"
     )
     # its levels render other generated dbt files: a dbt project of its own
-    settings = own_dbt_project(settings_for(base).with_paths(vars_file=vars_file), base)
+    settings = settings_for(base).with_paths(vars_file=vars_file)
     # the reshaped files are no longer the demo generator's: they need keys of their own
     signing_key = base / "keys" / "signing.key"
     signing_key.parent.mkdir()

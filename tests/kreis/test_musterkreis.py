@@ -22,7 +22,7 @@ from orchestration.indices.mss import MssConfig, compute_mss
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
-from tests.helpers import accept_as_demo, own_dbt_project, warehouse_frame
+from tests.helpers import accept_as_demo, warehouse_frame
 from tests.indicators.test_recompute_from_microdata import by_hand
 
 KREIS = KreisConfig.small()
@@ -43,7 +43,7 @@ def kreis(tmp_path_factory):
                      "QUARANTINE_DIR", "DBT_TARGET_DIR"):  # fmt: skip
             env.delenv(f"SOZIALMONITOR_{name}", raising=False)
         env.setenv("SOZIALMONITOR_DEPLOYMENT_DIR", str(folder))
-        settings = own_dbt_project(Settings.from_env(), folder)
+        settings = Settings.from_env()  # the checkout's dbt project: the Kreis's generated files are its own
         summary = run_pipeline(settings)
         assert summary.release is not None, "the Musterkreis was not released"
         yield settings
@@ -325,7 +325,6 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
         quarantine_dir=copy / "quarantine",
         releases_dir=copy / "releases",  # none yet: the corrected Stichtag is not published
         dbt_target_dir=copy / "dbt_target",
-        dbt_project_dir=copy / "dbt_project",
     )
     for key, value in settings.env().items():
         monkeypatch.setenv(key, value)

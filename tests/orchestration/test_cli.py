@@ -24,7 +24,7 @@ def test_status_tells_what_is_loaded_and_how_the_last_run_went(built_city):
     out = result.output
     assert "succeeded" in out
     assert "register_persons" in out and "31.12.2024" in out
-    indicators = len(pd.read_csv(built_city.dbt_project_dir / "seeds" / "generated" / "indicator_catalogue.csv"))
+    indicators = len(pd.read_csv(built_city.generated_dir / "seeds" / "indicator_catalogue.csv"))
     assert indicators == 64
     assert f"{indicators} indicators" in out
     assert "Lowest address assignment rate" in out

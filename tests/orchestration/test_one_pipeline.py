@@ -32,7 +32,7 @@ from orchestration.release import find_release, list_releases
 from orchestration.settings import PUBLISH_SETTING
 from tests.helpers import settings_for
 
-STALE_FILE = "seeds/generated/indicator_catalogue.csv"  # generated from the catalogue (catalogue.generate)
+STALE_FILE = "generated/default/seeds/indicator_catalogue.csv"  # generated from the catalogue (catalogue.generate)
 
 
 def _runs(settings) -> list[tuple]:
@@ -67,9 +67,8 @@ def dagster_built(tmp_path_factory, city_raw):
     base = tmp_path_factory.mktemp("dagster_built")
     shutil.copytree(city_raw, base / "raw")
     repo_dbt = settings_for(base).dbt_project_dir
-    # symlinks kept as links: the unit tests' fixture links to the generated seed, which a fresh clone
-    # has only once some dbt call rendered the catalogue (here: the parse below, into the copy)
-    shutil.copytree(repo_dbt, base / "dbt_project", symlinks=True, ignore=shutil.ignore_patterns("target", "logs"))
+    # without the generated files: the parse below renders them into the copy
+    shutil.copytree(repo_dbt, base / "dbt_project", ignore=shutil.ignore_patterns("target", "logs", "generated"))
     settings = settings_for(base).with_paths(dbt_project_dir=base / "dbt_project")
     seen: dict = {"seconds": {}}
     with pytest.MonkeyPatch.context() as mp:

@@ -235,7 +235,7 @@ def test_release_list_and_show(built_city):
 def _own_dbt_project(settings, tmp_path):
     """`settings` with a copy of the dbt project to change (the manifest in the city's target stays)."""
     copy = tmp_path / "dbt_project"
-    shutil.copytree(settings.dbt_project_dir, copy, symlinks=True, ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(settings.dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs", "generated"))
     return settings.with_paths(dbt_project_dir=copy)
 
 

@@ -32,7 +32,8 @@ def dbt_project(settings: Settings) -> DbtProject:
         profiles_dir=settings.dbt_project_dir,
         target_path=settings.dbt_target_dir,
     )
-    project.prepare_if_dev()
+    with scoped_environment(settings.env()):  # under `dagster dev` it parses: this deployment's folders
+        project.prepare_if_dev()
     return project
 
 
