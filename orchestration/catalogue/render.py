@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ def render_deployment_macro(contracts_dir: Path) -> str:
 def rendered_files(
     cat: Catalogue, public_levels: list[str], all_levels: list[str], contracts_dir: Path | None = None
 ) -> dict[Path, str]:
-    """Relative path (to the dbt project) → content of every generated file."""
+    """Relative path (to the deployment's generated folder) → content of every generated file."""
     readme = GENERATED_README.format(by=GENERATED_BY)
     indicators = to_csv(indicator_rows(cat), INDICATOR_COLUMNS)
     return {
@@ -292,7 +293,7 @@ def generate(
             changed.append(target)
             if not check_only:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                aside = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                aside = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
                 aside.write_text(content, encoding="utf-8")
                 os.replace(aside, target)
     if not check_only:
