@@ -152,12 +152,24 @@ def build_sensor(jobs: list, settings_factory) -> dg.SensorDefinition:
     return raw_extracts
 
 
-def kreis_level_request(run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:
+def kreis_level_request(run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
     """The `warehouse_job` run that follows a successful `delivery_job` run: the Stichtag of the
-    Stadt's delivery, for the whole Kreis. One per delivery run (its run key)."""
+    Stadt's delivery, for the whole Kreis. One per delivery run (its run key), unless a run of that
+    Stichtag is still waiting to start: it will find this delivery loaded too (the first tick of a
+    Kreis loads every Stadt's files of every Stichtag, one delivery run each)."""
     day = run.tags.get(f"dagster/partition/{STICHTAG}")
     if not day:
         return dg.SkipReason(f"run {run.run_id} has no Stichtag partition")
+    waiting = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=WAREHOUSE_JOB,
+            statuses=[dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED],
+            tags={"dagster/partition": day},
+        ),
+        limit=1,
+    )
+    if waiting:
+        return dg.SkipReason(f"warehouse_job for {day} is waiting to start ({waiting[0].dagster_run.run_id})")
     return dg.RunRequest(
         job_name=WAREHOUSE_JOB,
         partition_key=day,
@@ -184,7 +196,7 @@ def build_kreis_sensor(delivery_job, warehouse_job) -> dg.SensorDefinition:
         description="After one Stadt's delivery is loaded (delivery_job), build its Stichtag for the whole Kreis.",
     )
     def kreis_after_delivery(context: dg.RunStatusSensorContext):
-        return kreis_level_request(context.dagster_run)
+        return kreis_level_request(context.dagster_run, context.instance)
 
     return kreis_after_delivery
 

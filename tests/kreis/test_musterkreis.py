@@ -372,11 +372,17 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
     ]  # that file and nothing else, of no other Stadt
 
     # then the Kreis: the Stichtag of the delivery, built alone
-    follow = kreis_level_request(instance.get_run_by_id(delivered.run_id))
+    follow = kreis_level_request(instance.get_run_by_id(delivered.run_id), instance)
     assert follow.job_name == "warehouse_job" and follow.partition_key == "2024-12-31"
-    built = defs.resolve_job_def("warehouse_job").execute_in_process(
-        partition_key=follow.partition_key, instance=instance, tags=follow.tags
+    warehouse_job = defs.resolve_job_def("warehouse_job")
+    # a second delivery run of that Stichtag while the Kreis's run still waits: no second Kreis run
+    waiting = instance.create_run_for_job(
+        warehouse_job, tags={"dagster/partition": "2024-12-31"}, status=dg.DagsterRunStatus.NOT_STARTED
     )
+    skipped = kreis_level_request(instance.get_run_by_id(delivered.run_id), instance)
+    assert isinstance(skipped, dg.SkipReason) and waiting.run_id in skipped.skip_message
+    instance.delete_run(waiting.run_id)
+    built = warehouse_job.execute_in_process(partition_key=follow.partition_key, instance=instance, tags=follow.tags)
     assert built.success
     materialized = {e.asset_key.to_user_string() for e in built.get_asset_materialization_events()}
     assert "marts/fct_indicator_values" in materialized and "raw/register_persons" not in materialized
