@@ -399,7 +399,8 @@ def test_the_atlas_the_report_and_the_tables_show_the_kreis_with_its_staedte(kre
     """The Kreis's release speaks of the Kreis: the atlas (in chromium) maps its four Gemeinden with
     the Kreis as the reference value, and names each Stadtteil with its Stadt (two Städte have an
     Altstadt); the Datenreport (its PDF's text) compares the Gemeinden for every indicator it shows,
-    with the published values; the German tables name each Stadtteil's Gemeinde in a column."""
+    with the published values, and a Stadtteil's profile sets it beside its Stadt and the Kreis; the
+    German tables name each Stadtteil's Gemeinde in a column."""
     import csv
     import io
 
@@ -450,6 +451,9 @@ def test_the_atlas_the_report_and_the_tables_show_the_kreis_with_its_staedte(kre
             atlas.close()
         assert atlas.outside == [] and atlas.errors == [], (atlas.outside, atlas.errors)
 
+    def as_printed(cell: dict) -> str:  # a published cell as the German tables and the report print it
+        return cell_de(*(cell[c] for c in ("value", "unit", "flags", "is_suppressed", "suppression_reason")))
+
     document = json.loads((release / "bericht" / "daten.json").read_text(encoding="utf-8"))
     shown = [k for topic in document["themen"] for k in topic["kennzahlen"]]
     compared = [k for k in shown if k["vergleich"]]
@@ -464,9 +468,20 @@ def test_the_atlas_the_report_and_the_tables_show_the_kreis_with_its_staedte(kre
         for ags, name in ((s.ags, s.name) for s in KREIS.staedte):
             gemeinde = newest[(newest.level == "gemeinde") & (newest.area_id == ags)]
             cell = gemeinde[gemeinde.indicator_id == k["id"]].iloc[0].to_dict()
-            expected = cell_de(*(cell[c] for c in ("value", "unit", "flags", "is_suppressed", "suppression_reason")))
+            expected = as_printed(cell)
             assert printed[name] == expected, (k["id"], name)
             assert any(line.startswith(f"{name} ") and expected in line for line in text.splitlines()), (k["id"], name)
+
+    # a Stadtteil's Gebietsprofil: the area, its own Stadt and the Kreis side by side
+    profile = next(p for p in document["profile"] if p["ebene"] == "stadtteil" and p["id"].startswith(BERGHEIDE[5:]))
+    assert profile["stadt"] == "Bergheide"
+    for k in profile["kennzahlen"]:
+        gemeinde = newest[(newest.level == "gemeinde") & (newest.area_id == BERGHEIDE)]
+        cell = gemeinde[gemeinde.indicator_id == k["id"]].iloc[0].to_dict()
+        assert k["stadt"] == as_printed(cell)
+    page = pdf_text(release / "bericht" / profile["datei"])[0]
+    assert "Kennzahl Gebiet Bergheide Kreis" in page
+    assert all(p.get("stadt") is None for p in document["profile"] if p["ebene"] == "sozialraum")
 
     # the German tables: a column Gemeinde below the Gemeinde level, none at it
     def csv_rows(level: str) -> list[dict[str, str]]:

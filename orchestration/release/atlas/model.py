@@ -104,12 +104,12 @@ def _levels(con, data: Path, geo: dict[str, Any]) -> tuple[list[str], set[str]]:
     return sorted(geo, key=lambda level: (ranks.get(level, (True, 0)), level)), nested
 
 
-def _gemeinde_names(con, data: Path) -> dict[tuple[str, str], str]:
-    """(level, area_id) → the name of the Gemeinde it lies in, for every nested unit below the
+def _gemeinde_of(con, data: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(level, area_id) → (id, name) of the Gemeinde it lies in, for every nested unit below the
     Gemeinde level when the release holds several Gemeinden (a Kreis: its Städte reuse names, a
     reader must see whose a unit is); empty for one city."""
-    rows = con.execute(f"select level, area_id, gemeinde_name from ({unit_gemeinde_sql(_parquet(data, 'areas'))})")
-    return {(level, area_id): name for level, area_id, name in rows.fetchall()}
+    sql = f"select level, area_id, gemeinde_id, gemeinde_name from ({unit_gemeinde_sql(_parquet(data, 'areas'))})"
+    return {(level, area_id): (gid, name) for level, area_id, gid, name in con.execute(sql).fetchall()}
 
 
 def _whole(levels: list[str], nested: set[str], geo_ids: dict[str, list[str]]) -> str | None:
@@ -300,7 +300,7 @@ def release_model(release_dir: Path) -> dict[str, Any]:
         if whole is not None:
             city = {"level": whole, "id": geo_ids[whole][0], "name": features[whole][0][1]}
         indices = _status_dynamics(con, data, geo_ids) + _composite(con, data, geo_ids)
-        within = _gemeinde_names(con, data)
+        within = _gemeinde_of(con, data)
     finally:
         con.close()
     published = {i for level in values.values() for i in level}
@@ -329,9 +329,16 @@ def release_model(release_dir: Path) -> dict[str, Any]:
                     "ids": geo_ids[level],
                     # in a Kreis with the Gemeinde: "Altstadt (Lindenstadt)"
                     "names": [
-                        f"{f[1]} ({within[level, f[0]]})" if (level, f[0]) in within else f[1] for f in features[level]
+                        f"{f[1]} ({within[level, f[0]][1]})" if (level, f[0]) in within else f[1]
+                        for f in features[level]
                     ],
                     "paths": [projection.path(f[2]) for f in features[level]],
+                    # in a Kreis, below the Gemeinde: the id of each unit's Gemeinde (its profile's Stadt)
+                    **(
+                        {"gemeinde": [within.get((level, f[0]), (None,))[0] for f in features[level]]}
+                        if any(lv == level for lv, _ in within)
+                        else {}
+                    ),
                 }
                 for level in levels
             },  # fmt: skip

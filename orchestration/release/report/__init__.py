@@ -113,7 +113,9 @@ def report_figures_printed(document: dict[str, Any]) -> list[str]:
 
 def profile_figures_printed(profile: dict[str, Any]) -> list[str]:
     """The figures of a profile's key figures, spine table and trends in reading order."""
-    out = [x for k in profile["kennzahlen"] for x in (k["wert"], k["gemeinde"])]
+    out = [
+        x for k in profile["kennzahlen"] for x in (k["wert"], *([k["stadt"]] if "stadt" in k else []), k["gemeinde"])
+    ]
     out += [x for s in profile["spine"] for x in (s["wert"], s["gemeinde"], s["min"], s["max"]) if x]
     out += [x for t in profile["trends"] for x in [*t["werte"], t["veraenderung"]] if x]
     out += [sign for _name, sign, _why in profile["geheim"]]

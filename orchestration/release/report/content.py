@@ -367,18 +367,33 @@ def _level_context(r: _Release, level: str) -> dict[str, Any]:
     return {"rows": rows, "ranked": ranked}
 
 
+def _stadt(r: _Release, level: str, i: int) -> tuple[int, str] | None:
+    """In a Kreis, the Gemeinde of unit `i` of `level` (below the Gemeinde level): its position at
+    the Gemeinde level and its name; None elsewhere."""
+    gemeinde = r.model["geo"]["areas"][level].get("gemeinde")
+    ids = r.model["geo"]["areas"].get(GEMEINDE, {}).get("ids", [])
+    if not gemeinde or gemeinde[i] not in ids:
+        return None
+    j = ids.index(gemeinde[i])
+    return j, r.names(GEMEINDE)[j]
+
+
 def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]], context: dict[str, Any]) -> dict[str, Any]:
     area_id = r.model["geo"]["areas"][level]["ids"][i]
     name = r.names(level)[i]
+    stadt = _stadt(r, level, i)
     spine, withheld, earlier = [], [], 0
     items = {}
     for ind, item, low, high, city in context["rows"]:
         unit = ind["unit"]
         items[ind["id"]] = item
         x, code = item["v"][r.t][i], item["c"][r.t][i]
+        own = (r.cells(GEMEINDE, ind["id"]) or []) if stadt else []
         spine.append({
             "id": ind["id"], "thema": ind["topic"], "name": ind["name"], "einheit": unit,
             "wert": cell(x, code, unit), "gemeinde": city, "min": low, "max": high, "richtung": ind["direction"],
+            # a Kreis: the value of the unit's own Stadt beside the Kreis's
+            **({"stadt": cell(*own[stadt[0]], unit) if own else "."} if stadt else {}),
         })  # fmt: skip
         if x is None:
             withheld.append([ind["name"], code, SIGN_REASON.get(code, "")])
@@ -415,6 +430,7 @@ def _profile(r: _Release, level: str, i: int, keys: dict[str, list[str]], contex
         indices.append({"name": item["name"], "text": text})
     return {
         "ebene": level, "ebene_name": level_de(level), "id": area_id, "name": name,
+        "stadt": stadt[1] if stadt else None,
         "datei": f"gebietsprofile/{level}-{_safe(area_id)}.pdf",
         "kennzahlen": [s for s in spine if s["id"] in key_ids], "spine": spine, "trends": trends,
         "indizes": indices, "geheim": withheld, "geheim_frueher": number(earlier, 0),
