@@ -4,10 +4,9 @@ each Stadt of a Kreis delivers for itself by Stichtag × Gemeinde (defs/partitio
 (No `from __future__ import annotations` here: Dagster inspects the `context` annotation at runtime.)
 
 Each asset loads its source's file for the partition's Stichtag (and Gemeinde) through the source
-contract. A
-file that breaks the contract fails the asset with the contract's message and is quarantined, so
-nothing downstream runs on it. Every asset that touches the DuckDB file is in the `duckdb` pool:
-one writer at a time (../shared/docs/stack.md).
+contract. A file that breaks the contract fails the asset with the contract's message and is
+quarantined, so nothing downstream runs on it. Every asset that touches the DuckDB file is in the
+`duckdb` pool: one writer at a time (../shared/docs/stack.md).
 """
 
 from datetime import date
