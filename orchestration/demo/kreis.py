@@ -19,7 +19,7 @@ The default Musterkreis (code '05999', NRW, fictional):
 - Talhausen (05999012, 30,000): like Lindenstadt;
 - Wiesenau (05999016, 20,000): no Stadtbezirke: six Gemeindeteile (Stadtteile whose parent is the
   Gemeinde, Oberebene 'gemeinde') with Stadtviertel.
-`KreisConfig.small()` is the same Kreis with 3,000 to 5,000 residents per Stadt, for tests.
+`KreisConfig.small()` is the same Kreis with 6,000 to 12,000 residents per Stadt, for tests.
 
 Sozialräume are Kreis-wide ('SR01'…, parent the Kreis, Oberebene 'kreis'): each Stadt is tiled into
 two rows of them (one column for a Stadt without Stadtbezirke, three below 50,000 residents, else
@@ -252,7 +252,7 @@ class KreisConfig:
 
     @classmethod
     def small(cls, stichtage: tuple[str, ...] = DEFAULT_STICHTAGE) -> KreisConfig:
-        """The Musterkreis with 3,000 to 5,000 residents per Stadt: fast, for tests."""
+        """The Musterkreis with 6,000 to 12,000 residents per Stadt (SMALL_RESIDENTS): fast, for tests."""
         staedte = tuple(
             Stadt(s.name, s.ags, residents, s.seed, s.stadtbezirke, s.stadtviertel)
             for s, residents in zip(MUSTERKREIS, SMALL_RESIDENTS, strict=True)
