@@ -20,6 +20,13 @@ STICHTAG, GEMEINDE = "stichtag", "gemeinde"
 DELIVERY_PARTITIONS = dg.MultiPartitionsDefinition({STICHTAG: STICHTAG_PARTITIONS, GEMEINDE: GEMEINDE_PARTITIONS})
 
 
+def is_delivery(contract) -> bool:
+    """Whether a source (an ingest Contract) is one each Stadt delivers for itself with a Stichtag:
+    partitioned by Stichtag × Gemeinde and loaded by `delivery_job`. A Stadt's addresses are
+    reference data, not such a source."""
+    return contract.period == "stichtag" and contract.delivered_per == "gemeinde"
+
+
 def delivery_key(stichtag: str, gemeinde: str) -> dg.MultiPartitionKey:
     """The partition of one Stadt's delivery for one Stichtag."""
     return dg.MultiPartitionKey({STICHTAG: stichtag, GEMEINDE: gemeinde})

@@ -30,7 +30,7 @@ from ..ingest.contracts import load_contracts
 from ..ingest.loader import discover
 from ..settings import Settings
 from .ingest.assets import raw_asset_key
-from .partitions import GEMEINDE, GEMEINDE_PARTITIONS, STICHTAG, STICHTAG_PARTITIONS, delivery_key
+from .partitions import GEMEINDE, GEMEINDE_PARTITIONS, STICHTAG, STICHTAG_PARTITIONS, delivery_key, is_delivery
 
 SENSOR_INTERVAL = 30
 WAREHOUSE_JOB = "warehouse_job"
@@ -55,7 +55,7 @@ def _fingerprints(settings: Settings) -> dict[str, FileState]:
         # A file refused by its name (no date, a future Stichtag) never becomes a partition; it
         # starts a run of the newest Stichtag, whose ingest refuses and reports it.
         day = e.stichtag.isoformat() if e.stichtag and e.problem is None else None
-        gemeinde = e.gemeinde if day and e.gemeinde and e.contract.period == "stichtag" else None
+        gemeinde = e.gemeinde if day and e.gemeinde and is_delivery(e.contract) else None
         out[rel] = FileState(f"{st.st_size}:{st.st_mtime_ns}", day, gemeinde, e.source)
     return out
 

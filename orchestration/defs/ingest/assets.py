@@ -18,7 +18,7 @@ from ...ingest.contracts import Contract, load_contracts
 from ...release import released_inputs
 from ...settings import Settings
 from ...warehouse import connect
-from ..partitions import DELIVERY_PARTITIONS, partition_parts
+from ..partitions import DELIVERY_PARTITIONS, is_delivery, partition_parts
 from ..resources import WarehouseResource
 from ..runs import recorded_step
 
@@ -87,9 +87,9 @@ def load_metadata(result) -> dict:
 def partitions_of(contract: Contract, stichtag_partitions: dg.PartitionsDefinition) -> dg.PartitionsDefinition | None:
     """A source's partitions: none for reference data, Stichtag × Gemeinde for one each Stadt
     delivers for itself, else the Stichtag."""
-    if contract.period != "stichtag":
-        return None
-    return DELIVERY_PARTITIONS if contract.delivered_per == "gemeinde" else stichtag_partitions
+    if is_delivery(contract):
+        return DELIVERY_PARTITIONS
+    return stichtag_partitions if contract.period == "stichtag" else None
 
 
 def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
