@@ -18,6 +18,8 @@ state (`project_fingerprint`). The next build compares:
 - nothing loaded since, no earlier build unfinished, and the cells of earlier releases (which the
   disclosure pattern keeps to) those the last build saw → nothing to build (`unchanged`): the
   same inputs and the same code give the same tables, so `sozialmonitor run` does not call dbt.
+  A release published from the last build counts as seen by it (`adopt_release`): its cells are
+  the build's own, so the run after a release does not rebuild for them.
 
 An incremental build also tests only the rows it rebuilt (the plan's `test_rebuilt_stichtage_only`,
 dbt_project/macros/tested_stichtage.sql) when the data tests are those of the last build
@@ -247,6 +249,41 @@ def released_state(con) -> str:
         return ""
     row = con.execute(f"select string_agg(distinct release_id, ',' order by release_id) from {RELEASED_TABLE}")
     return row.fetchone()[0] or ""
+
+
+def _with_release(state: str, release_id: str) -> str:
+    """`released_state` once the cells of `release_id` are refreshed into ops.released_cells."""
+    return ",".join(sorted({r for r in state.split(",") if r} | {release_id}))
+
+
+def adopt_release(settings: Settings, release_id: str) -> bool:
+    """After `release_id` was published from the warehouse as the last build left it: that build's
+    disclosure pattern keeps to the new release's cells, since they are its own cells. Record that,
+    so that the next plan does not rebuild everything only because a release was made
+    (`released_state` changes with every release: the first `sozialmonitor run` after a release
+    rebuilt the whole project and published the same numbers).
+
+    Only when the last build succeeded, no build came after it (a failed or unplanned build may have
+    left other tables), and it kept to every release before this one. Whatever else changed since
+    (a file loaded, another release) still gives its own reason to build. The build's
+    `disclosure_pattern.earlier` stays what it was: what releases before the build did with a cell.
+    Returns whether the release was adopted."""
+    con = connect(settings.warehouse_path, extensions=())
+    try:
+        ensure_builds_table(con)
+        builds = con.execute(f"select build_id, status, released from {BUILDS_TABLE} order by started_at").fetchall()
+        succeeded = [i for i, b in enumerate(builds) if b[1] == "succeeded"]
+        if not succeeded or succeeded[-1] != len(builds) - 1:
+            return False
+        build_id, _, kept = builds[-1]
+        if kept is None or kept != released_state(con):
+            return False
+        con.execute(
+            f"update {BUILDS_TABLE} set released = ? where build_id = ?", [_with_release(kept, release_id), build_id]
+        )
+        return True
+    finally:
+        con.close()
 
 
 def _exists(con, table: str) -> bool:

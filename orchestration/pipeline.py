@@ -22,7 +22,7 @@ from data_quality import GateFailed
 from data_quality.beside import GatesBeside
 
 from . import dbt_runner
-from .build_plan import BuildPlan, plan_build, record_build, record_unplanned_build
+from .build_plan import BuildPlan, adopt_release, plan_build, record_build, record_unplanned_build
 from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
 from .faults import checkpoint
@@ -400,6 +400,8 @@ def gate_and_publish(
         if timings is not None:
             timings.update(seconds)
     result.seconds["gates"] = gates.seconds
+    if result.created:
+        adopt_release(settings, result.release.id)  # its cells are the build's own: no rebuild for them
     return result
 
 

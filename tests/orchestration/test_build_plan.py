@@ -14,6 +14,7 @@ import pytest
 from orchestration.build_plan import (
     BUILDS_TABLE,
     add_years,
+    adopt_release,
     lag_years,
     plan_build,
     record_build,
@@ -295,3 +296,34 @@ def test_nothing_to_build_when_nothing_changed_since_the_last_build(settings):
     built(settings)
     (settings.dbt_target_dir / "manifest.json").unlink()
     assert not plan_build(settings).unchanged
+
+
+def test_a_release_made_from_the_last_build_needs_no_rebuild_for_its_own_cells(settings):
+    gebietsstand(settings)
+    settings.dbt_target_dir.mkdir()
+    (settings.dbt_target_dir / "manifest.json").write_text("{}")
+    released(settings)
+    built(settings)
+    built(settings)
+    # published from this build: its cells are the build's own, so its pattern keeps to them
+    assert adopt_release(settings, "2023-12-31/v1")
+    released(settings, "2023-12-31/v1")  # as the next run's prepare_dbt refreshes them
+    plan = plan_build(settings)
+    assert plan.unchanged and "nothing to build" in plan.describe()
+    # a second release adopted as well, the ids kept in order
+    assert adopt_release(settings, "2022-12-31/v1")
+    released(settings, "2022-12-31/v1", "2023-12-31/v1")
+    assert plan_build(settings).unchanged
+    # a release that came from elsewhere (not adopted) still makes dbt build again
+    released(settings, "2022-12-31/v1", "2023-12-31/v1", "2023-12-31/v2")
+    assert not plan_build(settings).unchanged
+    assert not adopt_release(settings, "2023-12-31/v3")  # the build kept to an older state
+    # nor does a build adopt a release when a build that did not finish came after it
+    built(settings)
+    record_build(settings, plan_build(settings), "killed", "running")
+    assert not adopt_release(settings, "2023-12-31/v3")
+    con = duckdb.connect(str(settings.warehouse_path))
+    kept = con.execute(f"select released from {BUILDS_TABLE} where status = 'succeeded' order by started_at")
+    last = kept.fetchall()[-1]
+    con.close()
+    assert last == ("2022-12-31/v1,2023-12-31/v1,2023-12-31/v2",)

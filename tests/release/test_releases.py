@@ -190,7 +190,10 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
 
     # the same build again publishes nothing new (and audits nothing: v2 was audited when it was made)
     monkeypatch.setattr(release_build, "audit_release", lambda *a, **k: pytest.fail("nothing new was audited again"))
-    assert run_pipeline(settings).release.created is False
+    again = run_pipeline(settings)
+    assert again.release.created is False
+    # v2 came from the build before: its cells are that build's own, so dbt had nothing to build
+    assert again.build.unchanged, again.build.describe()
 
 
 def test_a_failing_blocking_gate_stops_the_release(released_copy, tmp_path, monkeypatch):
