@@ -256,10 +256,44 @@ def _configuration(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: _jsonable(v) for k, v in sorted(kwargs.items()) if k not in ("batch_id", "result_format")}
 
 
+def _per_indicator(frame, suite: Suite, catalogue: Catalogue):
+    """What Great Expectations checks of `frame`: the frame itself, or for a suite of PerIndicator
+    one column per catalogue indicator (null where the frame has no row), one row per key."""
+    per = suite.per_indicator
+    if per is None:
+        return frame
+    clash = set(per.key) & set(catalogue.ids)
+    if clash:
+        raise ValueError(f"an indicator id is also a column of suite {suite.name}'s frame: {sorted(clash)}")
+    # pivot, not pivot_table: a key given twice raises instead of being averaged
+    wide = frame.pivot(index=list(per.key), columns=per.by, values=per.value).reindex(columns=catalogue.ids)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def _rows_of(frame, checked, suite: Suite):
+    """The frame's row of an unexpected value: `(index in checked, the expectation's column)` →
+    row of `frame` (for a suite of PerIndicator the row that holds that indicator's value)."""
+    per = suite.per_indicator
+    if per is None:
+        return lambda index, _column: index
+    positions: dict[tuple, int] = {}
+
+    def row(index: int, column: str) -> int | None:
+        if not positions:  # only when an expectation failed
+            keys = zip(*(frame[k] for k in (*per.key, per.by)), strict=True)
+            positions.update((key, i) for i, key in enumerate(keys))
+        return positions.get((*(checked[k].iloc[index] for k in per.key), column))
+
+    return row
+
+
 def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Catalogue) -> list[ExpectationResult]:
     import great_expectations as gx
 
     frame = con.execute(suite.sql(config, catalogue)).df()
+    checked = _per_indicator(frame, suite, catalogue)
+    row_of = _rows_of(frame, checked, suite)
     source = context.data_sources.add_or_update_pandas(f"gate_{suite.name}")
     batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
     # All expectations at once: suite.add_expectation re-serialises the stored suite on every call
@@ -269,19 +303,25 @@ def run_suite(context, con, suite: Suite, config: dict[str, Any], catalogue: Cat
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"gate_{suite.name}", data=batch, suite=gx_suite)
     )
-    outcome = validation.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
+    outcome = validation.run(batch_parameters={"dataframe": checked}, result_format={"result_format": "SUMMARY"})
     results = []
     for item in outcome.to_json_dict()["results"]:
         cfg = item["expectation_config"]
         result = item.get("result") or {}
+        column = (cfg.get("kwargs") or {}).get("column")
         examples = []
         for index in (result.get("partial_unexpected_index_list") or [])[: int(config["examples"])]:
-            if isinstance(index, int) and 0 <= index < len(frame):
-                examples.append({k: _jsonable(v) for k, v in frame.iloc[index].to_dict().items()})
+            if isinstance(index, int) and 0 <= index < len(checked):
+                row = row_of(index, column)
+                if row is not None:
+                    examples.append({k: _jsonable(v) for k, v in frame.iloc[row].to_dict().items()})
         if item.get("exception_info", {}).get("raised_exception"):
             observed = "the expectation could not be evaluated: " + str(item["exception_info"].get("exception_message"))
             success = False
         else:
+            if suite.per_indicator is not None and result.get("missing_count") is not None:
+                # the rows of the indicator: those with a value in its column
+                result = {**result, "element_count": result["element_count"] - result["missing_count"]}
             observed = _observed(cfg["type"], result)
             success = bool(item["success"])
         results.append(

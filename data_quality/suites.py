@@ -30,6 +30,19 @@ class Catalogue:
 
 
 @dataclass(frozen=True)
+class PerIndicator:
+    """A suite with one expectation per indicator checks one column per indicator: its frame (one
+    row per indicator, level, unit and Stichtag) is spread to one row per level, unit and Stichtag
+    with a column per indicator holding `value`. Great Expectations then checks each column as it
+    is: the same values as a condition on `indicator_id` would select, without the pandas query
+    that such a condition costs per metric (half of the gates' time on the demo city)."""
+
+    value: str  # the column of the frame the expectations check
+    key: tuple[str, ...] = ("level", "area_id", "stichtag")
+    by: str = "indicator_id"
+
+
+@dataclass(frozen=True)
 class Suite:
     name: str
     target: str  # the mart this suite gates (a Dagster asset key, "schema/table")
@@ -37,6 +50,7 @@ class Suite:
     model: str  # the dbt model in schema GATES_SCHEMA the suite reads (its frame)
     sql: Callable[[dict, Catalogue], str]
     expectations: Callable[[dict, Catalogue], list]
+    per_indicator: PerIndicator | None = None
 
 
 def _levels(config: dict) -> str:
@@ -115,10 +129,9 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
             continue
         out.append(
             gx.expectations.ExpectColumnValuesToBeBetween(
-                column="value",
+                column=row["indicator_id"],  # the indicator's values (PerIndicator)
                 min_value=low,
                 max_value=high,
-                row_condition=_where("indicator_id", row["indicator_id"]),
                 severity=BLOCK,
                 description=f"{row['indicator_id']} lies within its plausible range "
                 f"[{_bound(low, '−∞')}, {_bound(high, '∞')}] {row['unit']}.",
@@ -241,10 +254,9 @@ def year_over_year_expectations(config: dict, catalogue: Catalogue) -> list:
                 continue
             out.append(
                 gx.expectations.ExpectColumnValuesToBeBetween(
-                    column="change",
+                    column=row["indicator_id"],  # the indicator's changes (PerIndicator)
                     min_value=-float(limit),
                     max_value=float(limit),
-                    row_condition=_where("indicator_id", row["indicator_id"]),
                     severity=severity,
                     description=f"{row['indicator_id']}: a change against the previous Stichtag beyond "
                     f"±{float(limit):g} {unit} {verb}.",
@@ -368,6 +380,7 @@ SUITES: tuple[Suite, ...] = (
         "gate_plausible_ranges",
         ranges_sql,
         ranges_expectations,
+        PerIndicator("value"),
     ),
     Suite(
         "hierarchy",
@@ -416,6 +429,7 @@ SUITES: tuple[Suite, ...] = (
         "gate_year_over_year",
         year_over_year_sql,
         year_over_year_expectations,
+        PerIndicator("change"),
     ),
 )
 

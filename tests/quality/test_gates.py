@@ -268,7 +268,9 @@ def test_the_release_report_carries_nothing_computed_from_the_data(built_city):
     # thresholds are there: the year-over-year limits and plausible ranges come from the catalogue
     ranges = [r for r in report["results"] if r["suite"] == "plausible_ranges"]
     assert ranges and all(
-        r["configuration"]["column"] == "value" and {"min_value", "max_value"} & set(r["configuration"]) for r in ranges
+        r["configuration"]["column"] == r["description"].split()[0]  # the indicator's own column
+        and {"min_value", "max_value"} & set(r["configuration"])
+        for r in ranges
     )
     page = (release.path / "quality" / "gates.html").read_text(encoding="utf-8")
     assert "rows outside the expectation" not in page and "<th>Observed</th>" not in page
@@ -300,7 +302,7 @@ def test_a_tampered_citys_public_report_still_names_the_failed_expectation(built
     said = {r["description"]: r for r in public["results"] if r["outcome"] != "passed"}
     assert set(said) == set(failed)
     assert said[blocked[0]]["outcome"] == "blocked" and said[blocked[0]]["severity"] == "block"
-    assert said[blocked[0]]["configuration"]["row_condition"]["parameter"] == "sgb2_quote"
+    assert said[blocked[0]]["configuration"]["column"] == "sgb2_quote"  # one column per indicator
     assert any(r["outcome"] == "warning" and r["description"].startswith("share_foreign") for r in said.values())
     page = html_path.read_text(encoding="utf-8")
     assert html.escape(blocked[0]) in page and "blocked" in page
