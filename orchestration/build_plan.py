@@ -251,35 +251,36 @@ def released_state(con) -> str:
     return row.fetchone()[0] or ""
 
 
-def _with_release(state: str, release_id: str) -> str:
-    """`released_state` once the cells of `release_id` are refreshed into ops.released_cells."""
-    return ",".join(sorted({r for r in state.split(",") if r} | {release_id}))
-
-
-def adopt_release(settings: Settings, release_id: str) -> bool:
+def adopt_release(settings: Settings, release_id: str, published: Iterable[str]) -> bool:
     """After `release_id` was published from the warehouse as the last build left it: that build's
     disclosure pattern keeps to the new release's cells, since they are its own cells. Record that,
     so that the next plan does not rebuild everything only because a release was made
     (`released_state` changes with every release: the first `sozialmonitor run` after a release
-    rebuilt the whole project and published the same numbers).
+    rebuilt the whole project to publish the same numbers). `published`: the ids of every release
+    in the releases folder, the new one included (what the next build's ops.released_cells holds).
 
     Only when the last build succeeded, no build came after it (a failed or unplanned build may have
-    left other tables), and it kept to every release before this one. Whatever else changed since
-    (a file loaded, another release) still gives its own reason to build. The build's
+    left other tables), and it kept to every other release there. Whatever else changed since (a
+    file loaded, a release from elsewhere) still gives its own reason to build. The build's
     `disclosure_pattern.earlier` stays what it was: what releases before the build did with a cell.
     Returns whether the release was adopted."""
+    published = set(published)
+    if release_id not in published:
+        return False
     con = connect(settings.warehouse_path, extensions=())
     try:
         ensure_builds_table(con)
         builds = con.execute(f"select build_id, status, released from {BUILDS_TABLE} order by started_at").fetchall()
-        succeeded = [i for i, b in enumerate(builds) if b[1] == "succeeded"]
-        if not succeeded or succeeded[-1] != len(builds) - 1:
+        if not builds or builds[-1][1] != "succeeded" or builds[-1][2] is None:
             return False
-        build_id, _, kept = builds[-1]
-        if kept is None or kept != released_state(con):
+        build_id, _, released = builds[-1]
+        kept = {r for r in released.split(",") if r}
+        if not published - {release_id} <= kept:
             return False
+        # as released_state() lists them once the next build's refresh holds every published release
         con.execute(
-            f"update {BUILDS_TABLE} set released = ? where build_id = ?", [_with_release(kept, release_id), build_id]
+            f"update {BUILDS_TABLE} set released = ? where build_id = ?",
+            [",".join(sorted(kept | {release_id})), build_id],
         )
         return True
     finally:

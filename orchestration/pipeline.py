@@ -401,7 +401,8 @@ def gate_and_publish(
             timings.update(seconds)
     result.seconds["gates"] = gates.seconds
     if result.created:
-        adopt_release(settings, result.release.id)  # its cells are the build's own: no rebuild for them
+        # its cells are the build's own: the next run builds nothing for them
+        adopt_release(settings, result.release.id, [r.id for r in list_releases(settings.releases_dir)])
     return result
 
 

@@ -306,24 +306,27 @@ def test_a_release_made_from_the_last_build_needs_no_rebuild_for_its_own_cells(s
     built(settings)
     built(settings)
     # published from this build: its cells are the build's own, so its pattern keeps to them
-    assert adopt_release(settings, "2023-12-31/v1")
+    assert adopt_release(settings, "2023-12-31/v1", ["2023-12-31/v1"])
     released(settings, "2023-12-31/v1")  # as the next run's prepare_dbt refreshes them
     plan = plan_build(settings)
     assert plan.unchanged and "nothing to build" in plan.describe()
-    # a second release adopted as well, the ids kept in order
-    assert adopt_release(settings, "2022-12-31/v1")
+    # another Stichtag released from the same build, without a build between (release create)
+    assert adopt_release(settings, "2022-12-31/v1", ["2022-12-31/v1", "2023-12-31/v1"])
     released(settings, "2022-12-31/v1", "2023-12-31/v1")
     assert plan_build(settings).unchanged
-    # a release that came from elsewhere (not adopted) still makes dbt build again
-    released(settings, "2022-12-31/v1", "2023-12-31/v1", "2023-12-31/v2")
+    # a release from elsewhere, which the build did not keep to: not adopted, and dbt builds again
+    everything = ["2022-12-31/v1", "2023-12-31/v1", "2023-12-31/v2", "2023-12-31/v3"]
+    assert not adopt_release(settings, "2023-12-31/v3", everything)
+    assert not adopt_release(settings, "2023-12-31/v4", ["2023-12-31/v1"])  # not among the published
+    released(settings, *everything)
     assert not plan_build(settings).unchanged
-    assert not adopt_release(settings, "2023-12-31/v3")  # the build kept to an older state
-    # nor does a build adopt a release when a build that did not finish came after it
+    # a build that kept to them adopts the next release; one that did not finish after it, none
     built(settings)
+    assert adopt_release(settings, "2024-12-31/v1", [*everything, "2024-12-31/v1"])
     record_build(settings, plan_build(settings), "killed", "running")
-    assert not adopt_release(settings, "2023-12-31/v3")
+    assert not adopt_release(settings, "2024-12-31/v2", [*everything, "2024-12-31/v1", "2024-12-31/v2"])
     con = duckdb.connect(str(settings.warehouse_path))
     kept = con.execute(f"select released from {BUILDS_TABLE} where status = 'succeeded' order by started_at")
     last = kept.fetchall()[-1]
     con.close()
-    assert last == ("2022-12-31/v1,2023-12-31/v1,2023-12-31/v2",)
+    assert last == (",".join(sorted([*everything, "2024-12-31/v1"])),)
