@@ -217,14 +217,21 @@ def _limited_sql(v: str) -> str:
     )
 
 
-def _shape(con, level: str) -> None:
-    """Temporary tables for one level: its areas, its columns (indicator × Stichtag per topic) and
-    its cells (one row per area and topic, the cells in column order)."""
+def _unit_gemeinden(con, level: str) -> None:
+    """Temporary table t_gemeinde: (area_id, gemeinde_name) of the units of `level` (empty but in a
+    Kreis below the Gemeinde level), for the workbook and the CSV of the level."""
     con.execute(
         f"""create or replace temp table t_gemeinde as
             select area_id, gemeinde_name from ({unit_gemeinde_sql("main.areas")}) where level = $level""",
         {"level": level},
     )
+
+
+def _shape(con, level: str) -> None:
+    """Temporary tables for one level: its areas (with their Gemeinde: `_unit_gemeinden`), its
+    columns (indicator × Stichtag per topic) and its cells (one row per area and topic, the cells in
+    column order)."""
+    _unit_gemeinden(con, level)
     con.execute(
         """create or replace temp table t_areas as
            select v.area_id, arg_max(v.area_name, v.stichtag) as area_name, any_value(g.gemeinde_name) as gemeinde_name
@@ -265,8 +272,8 @@ def _shape(con, level: str) -> None:
 
 
 def _has_gemeinde(con) -> bool:
-    """Whether the level's areas (`_shape`) lie in several Gemeinden: a Kreis's tables name each
-    unit's Gemeinde in a column of its own."""
+    """Whether the level's areas (`_unit_gemeinden`) lie in several Gemeinden: a Kreis's tables
+    name each unit's Gemeinde in a column of its own."""
     return bool(con.execute("select count(*) from t_gemeinde").fetchone()[0])
 
 
@@ -576,14 +583,14 @@ def write_csv(con, level: str, path: Path) -> int:
     """The values of `level` in long form, as German Excel opens a CSV; in a Kreis with the column
     Gemeinde after the Gebietsname for the levels below the Gemeinde."""
     flags = " || ".join(f"case when list_contains(f, '{k}') then '{v}, ' else '' end" for k, v in FLAG_TEXT.items())
-    gemeinden = f"select area_id, gemeinde_name from ({unit_gemeinde_sql('main.areas')}) where level = $level"
-    (named,) = con.execute(f"select count(*) from ({gemeinden})", {"level": level}).fetchone()
+    _unit_gemeinden(con, level)
+    named = _has_gemeinde(con)
     columns = [*CSV_COLUMNS[:2], "Gemeinde", *CSV_COLUMNS[2:]] if named else list(CSV_COLUMNS)
     rows = con.execute(
         f"""with v as (
                 select v.*, c.topic, c.name_de, string_split(coalesce(v.flags, ''), ',') as f, g.gemeinde_name
                 from main.indicator_values as v inner join main.indicator_catalogue as c using (indicator_id)
-                left join ({gemeinden}) as g using (area_id)
+                left join t_gemeinde as g using (area_id)
                 where v.level = $level
             )
             select area_id, area_name, {"gemeinde_name," if named else ""}
@@ -597,6 +604,7 @@ def write_csv(con, level: str, path: Path) -> int:
             from v order by area_id, stichtag, topic, name_de, indicator_id""",
         {"level": level},
     ).fetchall()
+    con.execute("drop table if exists t_gemeinde")
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
