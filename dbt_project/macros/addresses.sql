@@ -29,7 +29,7 @@
     addresses then meet on a null Gemeinde (same_gemeinde). gemeinde_sources() is generated from
     the deployment's contracts (generated/<deployment>/macros/deployment.sql). -#}
 {% macro gemeinde_of(source_table) -%}
-    {%- if source_table in gemeinde_sources() -%} gemeinde {%- else -%} cast(null as varchar) {%- endif -%}
+    {%- if source_table in gemeinde_sources() -%} gemeinde {%- else -%} cast(null as {{ dbt.type_string() }}) {%- endif -%}
 {%- endmacro %}
 
 {#- Whether an address `a` and a record `r` lie in the same Gemeinde (both null in a single city). -#}
@@ -49,12 +49,22 @@
     regexp_replace({{ text }}, {{ pattern }}, {{ replacement }}, 'g')
 {%- endmacro %}
 
+{#- Spark reads backslashes in ordinary string literals as escapes ('\\d' would be 'd'): the pattern, a
+    SQL string literal, becomes a raw one (r'…'). -#}
+{% macro spark__regexp_replace_all(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, r{{ pattern }}, {{ replacement }})
+{%- endmacro %}
+
 {% macro regexp_extract_group(text, pattern, group) -%}
     {{ return(adapter.dispatch('regexp_extract_group', 'sozialmonitor')(text, pattern, group)) }}
 {%- endmacro %}
 
 {% macro default__regexp_extract_group(text, pattern, group) -%}
     regexp_extract({{ text }}, {{ pattern }}, {{ group }})
+{%- endmacro %}
+
+{% macro spark__regexp_extract_group(text, pattern, group) -%}
+    regexp_extract({{ text }}, r{{ pattern }}, {{ group }})
 {%- endmacro %}
 
 {#- The records of CTE `records` (stichtag, street_name_normalized, house_number,

@@ -17,14 +17,27 @@
     it rebuilds only the chosen Stichtage when the plan's `current_gebietsstand_kept` says those
     memberships are the ones of the last build (orchestration.build_plan), else every Stichtag. -#}
 {% macro stichtag_incremental(lags=[], on_current_gebietsstand=false) -%}
-    {{ return({
+    {%- set common = {
         "materialized": "incremental",
-        "incremental_strategy": "stichtag_replace",
         "on_schema_change": "fail",
         "stichtag_lags": lags,
         "stichtag_tests": "rebuilt",
         "on_current_gebietsstand": on_current_gebietsstand,
-    }) }}
+    } -%}
+    {{ return(adapter.dispatch('stichtag_incremental_strategy', 'sozialmonitor')(common)) }}
+{%- endmacro %}
+
+{#- DuckDB (and by default): the strategy below, a delete and an insert. -#}
+{% macro default__stichtag_incremental_strategy(config) -%}
+    {{ return(dict(config, incremental_strategy="stichtag_replace")) }}
+{%- endmacro %}
+
+{#- Spark: a table partitioned by Stichtag whose rebuilt partitions are overwritten (dbt-spark's
+    insert_overwrite, dynamic partition overwrite). The model selects exactly the rows of the
+    rebuilt Stichtage, so the same partitions are replaced as the delete would; a rebuilt Stichtag
+    that no longer has any row keeps its old partition (on DuckDB it is emptied). -#}
+{% macro spark__stichtag_incremental_strategy(config) -%}
+    {{ return(dict(config, incremental_strategy="insert_overwrite", partition_by=["stichtag"], file_format="parquet")) }}
 {%- endmacro %}
 
 {#- The years the catalogue's lagged measures look back (sorted, each once): the `lags` of a model

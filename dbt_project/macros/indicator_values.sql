@@ -32,7 +32,7 @@ joined as (
         stichtag,
         cast({{ num }} as double) as numerator,
         {{ 'cast(' ~ den ~ ' as double)' if den else 'cast(null as double)' }} as denominator,
-        {{ text_literal(den) if den else 'cast(null as varchar)' }} as denominator_measure,
+        {{ text_literal(den) if den else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as denominator_measure,
         cast({{ ind.factor }} as double) as factor,
         {{ text_literal(ind.unit) }} as unit,
         coalesce({{ suppressed[num] if num in suppressed else '0' }}, 0)

@@ -121,7 +121,15 @@
 {#- A number in [0, 1) from the first 7 hex digits of a (pseudonymised, i.e. keyed-hash) text:
     records derived from a pseudonym (households) get their key this way. As many bits as
     ingestion's record keys (orchestration/pseudonyms.py RECORD_KEY_HEX): few enough that their sums
-    are exact, whatever order a parallel sum takes. DuckDB-specific cast. -#}
+    are exact, whatever order a parallel sum takes. -#}
 {% macro hex_fraction(expression) -%}
+    {{ return(adapter.dispatch('hex_fraction', 'sozialmonitor')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hex_fraction(expression) -%}
+    cast(cast(conv(substr({{ expression }}, 1, 7), 16, 10) as bigint) as double) / 268435456.0
+{%- endmacro %}
+
+{% macro duckdb__hex_fraction(expression) -%}
     cast(cast('0x' || substr({{ expression }}, 1, 7) as ubigint) as double) / 268435456.0
 {%- endmacro %}

@@ -56,7 +56,7 @@ cells as (
         p.published_value
     from pattern as p
     cross join today as t
-    where p.level = {{ dbt.split_part('p.level', "'@'", 1) }} || '@' || cast(t.gebietsstand as varchar)
+    where p.level = {{ dbt.split_part('p.level', "'@'", 1) }} || '@' || cast(t.gebietsstand as {{ dbt.type_string() }})
     union all
     select s.stichtag, s.level, s.area_id, s.measure, s.status, s.published_value
     from pattern as s
@@ -64,7 +64,7 @@ cells as (
     where s.level not like '%@%'
         and not exists (
             select 1 from pattern as p
-            where p.level = s.level || '@' || cast(t.gebietsstand as varchar)
+            where p.level = s.level || '@' || cast(t.gebietsstand as {{ dbt.type_string() }})
                 and p.area_id = s.area_id
                 and p.stichtag = s.stichtag
                 and p.measure = s.measure
@@ -171,8 +171,8 @@ final as (
             when denominator_out is null or denominator_out = 0 then null
             else round(numerator_out * factor / denominator_out, {{ var('public_decimals') }})
         end as value,
-        case when numerator_withheld then null else cast(numerator_out as bigint) end as numerator,
-        case when denominator_withheld then null else cast(denominator_out as bigint) end as denominator,
+        case when numerator_withheld then null else {{ sozialmonitor.nearest_bigint('numerator_out') }} end as numerator,
+        case when denominator_withheld then null else {{ sozialmonitor.nearest_bigint('denominator_out') }} end as denominator,
         unit,
         numerator_withheld or denominator_withheld as is_suppressed,
         case

@@ -70,7 +70,9 @@
     {{ return(stichtag_tested('stichtag', scope, tested.config.get('stichtag_lags') or [])) }}
 {%- endmacro %}
 
-{#- dbt's own macro (the `where` config of a generic test), with the Stichtag scope added. -#}
+{#- dbt's own macro (the `where` config of a generic test), with the Stichtag scope added. The
+    relation gets an alias of its own: Spark does not reserve WHERE, and in `<relation> where (flag)`
+    took `where` for the relation's alias and `(flag)` for a list of column aliases. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
@@ -82,7 +84,7 @@
         {%- do conditions.append(scope) -%}
     {%- endif -%}
     {%- if conditions -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}
+        {%- do return('(select * from ' ~ relation ~ ' as dbt_where_source where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}

@@ -1,6 +1,7 @@
 """What sqlfluff's jinja templater needs to render the dbt project without dbt (.sqlfluff,
 library_path): the project's vars from dbt_project.yml, and the few dbt and dbt-duckdb macros the
-models call (dbt.dateadd, dbt.split_part, listagg, adapter.dispatch), rendered as dbt-duckdb
+models call (dbt.dateadd, dbt.split_part, dbt.type_string, listagg, adapter.dispatch and
+adapter.quote), rendered as dbt-duckdb
 renders them. Only for linting: dbt itself never reads this folder (it is no model, macro or
 test path)."""
 
@@ -53,7 +54,37 @@ def _key_sum(expression):
     return f"cast(sum(cast({expression} * {scale}.0 as hugeint)) % {scale} as double) / {scale}.0"
 
 
+def _hex_fraction(expression):
+    return f"cast(cast('0x' || substr({expression}, 1, 7) as ubigint) as double) / 268435456.0"
+
+
+def _ordered_list(expression, delimiter="','", order_by=None):
+    return f"string_agg({expression}, {delimiter} order by {', '.join(order_by or [expression])})"
+
+
+def _matches_pattern(text, pattern):
+    return f"regexp_matches({text}, '{pattern}')"
+
+
+def _stichtag_incremental_strategy(config):
+    return dict(config, incremental_strategy="stichtag_replace")
+
+
+def _register_lake_sources():
+    return "select 1"
+
+
+def _nearest_bigint(expression):
+    return f"cast({expression} as bigint)"
+
+
 _DISPATCHED = {
+    "nearest_bigint": _nearest_bigint,
+    "hex_fraction": _hex_fraction,
+    "ordered_list": _ordered_list,
+    "matches_pattern": _matches_pattern,
+    "stichtag_incremental_strategy": _stichtag_incremental_strategy,
+    "register_lake_sources": _register_lake_sources,
     "regexp_replace_all": _regexp_replace_all,
     "regexp_extract_group": _regexp_extract_group,
     "cte_not_materialized": _cte_not_materialized,
@@ -61,6 +92,6 @@ _DISPATCHED = {
     "key_sum": _key_sum,
 }
 
-dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg)
+dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg, type_string=lambda: "varchar")
 sozialmonitor = SimpleNamespace(**_DISPATCHED)
-adapter = SimpleNamespace(dispatch=lambda name, namespace=None: _DISPATCHED[name])
+adapter = SimpleNamespace(dispatch=lambda name, namespace=None: _DISPATCHED[name], quote=lambda name: f'"{name}"')

@@ -69,7 +69,7 @@ changed as (
 
 select stichtag, level, area_id, atom_id from at_stichtag
 union all
-select o.stichtag, o.level || '@' || cast(t.gebietsstand as varchar) as level, o.area_id, o.atom_id
+select o.stichtag, o.level || '@' || cast(t.gebietsstand as {{ dbt.type_string() }}) as level, o.area_id, o.atom_id
 from on_today as o
 inner join changed as c
     on c.stichtag = o.stichtag

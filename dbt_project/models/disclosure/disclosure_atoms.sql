@@ -43,7 +43,7 @@ signatures as (
     select
         stichtag,
         block_id,
-        {{ listagg("level || '=' || area_id", "'|'", "order by level, area_id") }} as atom_id
+        {{ ordered_list("level || '=' || area_id", "'|'", ['level', 'area_id']) }} as atom_id
     from (
         select * from valid
         union all

@@ -46,13 +46,15 @@ def lagged_measures():
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.disclosure import DISCLOSURE_METHODS
     from orchestration.disclosure.linked import attacker_model
     from orchestration.disclosure.pattern import DuckDBMemo, perturbation, suppression_pattern
 
     method = dbt.config.get("method")
-    cells = dbt.ref("disclosure_cells").df()
+    cells = pandas_frame(dbt.ref("disclosure_cells"))
     if method == "cell_key":
         pattern = perturbation(cells)
         pattern["secondary_suppression"] = None
@@ -63,16 +65,16 @@ def model(dbt, session):
     memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
     pattern = suppression_pattern(
         cells,
-        dbt.ref("disclosure_area_atoms").df(),
-        dbt.ref("disclosure_atom_values").df(),
-        dbt.ref("disclosure_relations").df(),
-        released=dbt.ref("stg_ops__released_cells").df(),
+        pandas_frame(dbt.ref("disclosure_area_atoms")),
+        pandas_frame(dbt.ref("disclosure_atom_values")),
+        pandas_frame(dbt.ref("disclosure_relations")),
+        released=pandas_frame(dbt.ref("stg_ops__released_cells")),
         width=float(dbt.config.get("protection_width")),
         secondary=secondary,
         time_limit=float(dbt.config.get("solver_time_limit")),
         model=attacker_model(str(dbt.config.get("attacker_model"))),
         linked_across_time=lagged_measures(),
-        memo=DuckDBMemo(session) if memo_wanted else None,
+        memo=DuckDBMemo(session) if memo_wanted and type(session).__module__.startswith("duckdb") else None,
         method=str(dbt.config.get("secondary_method")),
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied

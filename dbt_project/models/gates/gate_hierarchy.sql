@@ -57,7 +57,7 @@ summed_per_level as (
 summed as (
     -- one row per partition: the nested children together, each non-nested level on its own
     select
-        {{ listagg('child_level', "','", 'order by child_level') }} as child_level,
+        {{ ordered_list('child_level') }} as child_level,
         parent_level,
         parent_id,
         stichtag,

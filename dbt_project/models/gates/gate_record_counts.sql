@@ -31,6 +31,7 @@ select
     previous_stichtag,
     previous_rows,
     rows,
-    round(100.0 * (rows - previous_rows) / previous_rows, 2) as change_pct,
-    abs(100.0 * (rows - previous_rows) / previous_rows) as abs_change_pct
+    -- cast before the division: a decimal on Spark otherwise (on DuckDB the same double)
+    round(cast(100 * (rows - previous_rows) as double) / previous_rows, 2) as change_pct,
+    abs(cast(100 * (rows - previous_rows) as double) / previous_rows) as abs_change_pct
 from changes

@@ -18,7 +18,7 @@ footprints as {{ cte_not_materialized() }} (
         m.level,
         m.area_id,
         d.stichtag,
-        md5(string_agg(m.block_id, ',' order by m.block_id)) as footprint
+        md5({{ ordered_list('m.block_id') }}) as footprint
     from {{ ref('dim_block_membership') }} as m
     inner join days as d
         on {{ valid_at('m', 'd.stichtag') }}

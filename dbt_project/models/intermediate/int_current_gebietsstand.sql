@@ -12,7 +12,7 @@ with memberships as (
 
 today as (
     -- quoted: current_date is also the SQL keyword for today (the same name to DuckDB)
-    select {{ current_gebietsstand_date() }} as "current_date"
+    select {{ current_gebietsstand_date() }} as {{ adapter.quote('current_date') }}
 )
 
 select

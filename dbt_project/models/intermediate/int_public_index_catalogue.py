@@ -9,13 +9,15 @@ Published as public.index_catalogue by the SQL model pub_index_catalogue, whose 
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.indices.public import index_catalogue_public
     from orchestration.indices.within import expand_from_memberships, requested
 
-    index_catalogue = dbt.ref("index_catalogue").df()
+    index_catalogue = pandas_frame(dbt.ref("index_catalogue"))
     if requested(index_catalogue):
-        today = dbt.ref("int_current_gebietsstand").df()["current_date"].iloc[0]
-        memberships = dbt.ref("dim_block_membership").df()
+        today = pandas_frame(dbt.ref("int_current_gebietsstand"))["current_date"].iloc[0]
+        memberships = pandas_frame(dbt.ref("dim_block_membership"))
         index_catalogue = expand_from_memberships(index_catalogue, memberships, today)
     return index_catalogue_public(index_catalogue)

@@ -7,12 +7,14 @@ Published as public.index_composite by the SQL model pub_index_composite, whose 
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.indices.marts import needed_indicators
     from orchestration.indices.public import public_composite
 
-    index_catalogue = dbt.ref("index_catalogue").df()
-    series = dbt.ref("pub_indicator_series").filter(needed_indicators(index_catalogue)).df()
-    areas = dbt.ref("pub_areas").df()
-    catalogue = dbt.ref("pub_indicator_catalogue").df()
+    index_catalogue = pandas_frame(dbt.ref("index_catalogue"))
+    series = pandas_frame(dbt.ref("pub_indicator_series").filter(needed_indicators(index_catalogue)))
+    areas = pandas_frame(dbt.ref("pub_areas"))
+    catalogue = pandas_frame(dbt.ref("pub_indicator_catalogue"))
     return public_composite(series, index_catalogue, catalogue, areas)

@@ -8,12 +8,14 @@ Published as public.index_status_dynamics by the SQL model pub_index_status_dyna
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.indices.marts import needed_indicators
     from orchestration.indices.public import public_status_dynamics
 
-    index_catalogue = dbt.ref("int_public_index_catalogue").df()
-    series = dbt.ref("pub_indicator_series").filter(needed_indicators(index_catalogue)).df()
-    areas = dbt.ref("pub_areas").df()
-    catalogue = dbt.ref("pub_indicator_catalogue").df()
+    index_catalogue = pandas_frame(dbt.ref("int_public_index_catalogue"))
+    series = pandas_frame(dbt.ref("pub_indicator_series").filter(needed_indicators(index_catalogue)))
+    areas = pandas_frame(dbt.ref("pub_areas"))
+    catalogue = pandas_frame(dbt.ref("pub_indicator_catalogue"))
     return public_status_dynamics(series, index_catalogue, catalogue, areas)

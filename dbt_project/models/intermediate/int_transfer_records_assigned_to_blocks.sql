@@ -5,7 +5,7 @@
 with sgb2 as (
     select
         'jobcenter_sgb2' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
-        house_number_suffix, age, is_employable, cast(null as varchar) as benefit_type,
+        house_number_suffix, age, is_employable, cast(null as {{ dbt.type_string() }}) as benefit_type,
         cast(null as integer) as household_size, months_in_receipt, _record_key
     from {{ ref('stg_jobcenter__sgb2_members') }}
     where {{ stichtag_rebuilt('stichtag') }}
@@ -24,7 +24,7 @@ wohngeld as (
     select
         'wohngeld' as source, stichtag, gemeinde, record_id, street_name_normalized, house_number,
         house_number_suffix, cast(null as integer) as age, cast(null as boolean) as is_employable,
-        cast(null as varchar) as benefit_type, household_size, cast(null as integer) as months_in_receipt,
+        cast(null as {{ dbt.type_string() }}) as benefit_type, household_size, cast(null as integer) as months_in_receipt,
         _record_key
     from {{ ref('stg_wohngeld__households') }}
     where {{ stichtag_rebuilt('stichtag') }}

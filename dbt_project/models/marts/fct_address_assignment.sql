@@ -39,7 +39,7 @@ final as (
         count(*) as records,
         count(block_id) as assigned,
         count(*) - count(block_id) as unassigned,
-        100.0 * count(block_id) / count(*) as assignment_rate
+        cast(count(block_id) as double) * 100 / count(*) as assignment_rate
     from records
     group by source, stichtag
 )

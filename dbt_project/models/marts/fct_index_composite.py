@@ -5,9 +5,11 @@ Configured in the Kennzahlenkatalog (seed index_catalogue), computed on today's 
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.indices.marts import composite, needed_filter
 
-    index_catalogue = dbt.ref("index_catalogue").df()
-    values = dbt.ref("fct_indicator_values_current").filter(needed_filter(index_catalogue)).df()
+    index_catalogue = pandas_frame(dbt.ref("index_catalogue"))
+    values = pandas_frame(dbt.ref("fct_indicator_values_current").filter(needed_filter(index_catalogue)))
     return composite(values, index_catalogue)

@@ -8,14 +8,16 @@ Code: orchestration/indices/marts.py, orchestration/indices/within.py."""
 
 
 def model(dbt, session):
+    from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
+
     dbt.config(materialized="table")
     from orchestration.indices.marts import needed_filter, status_dynamics
     from orchestration.indices.within import expand_from_memberships, requested
 
-    index_catalogue = dbt.ref("index_catalogue").df()
+    index_catalogue = pandas_frame(dbt.ref("index_catalogue"))
     if requested(index_catalogue):
-        today = dbt.ref("int_current_gebietsstand").df()["current_date"].iloc[0]
-        memberships = dbt.ref("dim_block_membership").df()
+        today = pandas_frame(dbt.ref("int_current_gebietsstand"))["current_date"].iloc[0]
+        memberships = pandas_frame(dbt.ref("dim_block_membership"))
         index_catalogue = expand_from_memberships(index_catalogue, memberships, today)
-    values = dbt.ref("fct_indicator_values_current").filter(needed_filter(index_catalogue)).df()
+    values = pandas_frame(dbt.ref("fct_indicator_values_current").filter(needed_filter(index_catalogue)))
     return status_dynamics(values, index_catalogue)

@@ -8,7 +8,7 @@ renamed as (
         {{ gemeinde_of('jobcenter_sgb2') }} as gemeinde,
         bg_number,
         member_number,
-        bg_number || '-' || cast(member_number as varchar) as record_id,
+        bg_number || '-' || cast(member_number as {{ dbt.type_string() }}) as record_id,
         age,
         sex,
         employable = 'j' as is_employable,

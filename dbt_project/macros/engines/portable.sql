@@ -1,0 +1,85 @@
+{#- SQL that the engines spell differently (docs/deployment.md): DuckDB, and Spark where it differs. dbt's
+    cross-database macros (dbt.type_string(), dbt.dateadd(), …) first; these are the ones dbt lacks. -#}
+
+{#- The values of `expression` in a group joined by `delimiter` (a SQL string literal), in the order
+    of the columns `order_by` (a list; default: the expression itself), nulls left out. dbt's
+    listagg cannot order on Spark, so Spark sorts structs of the order columns and the value. -#}
+{% macro ordered_list(expression, delimiter="','", order_by=none) -%}
+    {{ return(adapter.dispatch('ordered_list', 'sozialmonitor')(expression, delimiter, order_by or [expression])) }}
+{%- endmacro %}
+
+{% macro default__ordered_list(expression, delimiter, order_by) -%}
+    string_agg({{ expression }}, {{ delimiter }} order by {{ order_by | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__ordered_list(expression, delimiter, order_by) -%}
+    array_join(transform(array_sort(collect_list(case when {{ expression }} is not null then named_struct(
+        {%- for column in order_by %}'k{{ loop.index }}', {{ column }}, {% endfor %}'v', {{ expression }}) end)),
+        s -> s.v), {{ delimiter }})
+{%- endmacro %}
+
+{#- A double as the nearest whole number (bigint), ties to even: DuckDB's cast rounds so, Spark's
+    cast cuts the fraction off (a published sum of living space came out 1 lower). -#}
+{% macro nearest_bigint(expression) -%}
+    {{ return(adapter.dispatch('nearest_bigint', 'sozialmonitor')(expression)) }}
+{%- endmacro %}
+
+{% macro default__nearest_bigint(expression) -%}
+    cast({{ expression }} as bigint)
+{%- endmacro %}
+
+{% macro spark__nearest_bigint(expression) -%}
+    cast(rint({{ expression }}) as bigint)
+{%- endmacro %}
+
+{#- True where `text` contains a match of the regular expression `pattern` (given as it is, without
+    quotes or SQL escapes; both engines read \x{…} escapes: RE2 and java.util.regex). -#}
+{% macro matches_pattern(text, pattern) -%}
+    {{ return(adapter.dispatch('matches_pattern', 'sozialmonitor')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches_pattern(text, pattern) -%}
+    regexp_matches({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- a raw literal (r'…'): Spark reads backslashes in ordinary string literals as escapes -#}
+{% macro spark__matches_pattern(text, pattern) -%}
+    {{ text }} rlike r'{{ pattern }}'
+{%- endmacro %}
+
+{#- Seeds on Spark: dbt-spark's session cursor writes its bindings as '<value>', so an empty CSV
+    field became the text 'None' and a quote in a text broke the statement. The rows are written as
+    literals here instead: null, numbers as they are, everything else as an escaped text literal. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for col_name in agate_table.column_names -%}
+                    {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                    {%- set value = row[loop.index0] -%}
+                    cast({{ sozialmonitor.spark_literal(value) }} as {{ type }})
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%})
+                {%- if not loop.last %},{% endif %}
+            {% endfor -%}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first %}{% do statements.append(sql) %}{% endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{% endmacro %}
+
+{% macro spark_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        '{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}'
+    {%- endif -%}
+{%- endmacro %}
