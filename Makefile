@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Dagster keeps the run history of `make dev` here (ignored by git).
 DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: help run test test-fast dev docs bench lint lock clean browser
+.PHONY: help run test test-fast dev docs bench lint lock clean browser spark java
 
 help:
 	@echo "make run    build, gate and release the warehouse from raw/ (generates Musterstadt if raw/ is empty)"
@@ -38,11 +38,23 @@ run: $(STAMP)
 # Serial: make test PYTEST_WORKERS=0.
 PYTEST_WORKERS ?= 2
 XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
-test: $(STAMP) browser
+test: $(STAMP) browser spark
 	$(BIN)/python -m pytest $(XDIST)
 
 test-fast: $(STAMP) browser
 	$(BIN)/python -m pytest $(XDIST) -m "not slow"
+
+# The dbt project on Apache Spark (docs/deployment.md): dbt-spark and pyspark from the registry,
+# pinned in requirements-spark.lock, and Java 17 (apt) when missing. `make test` needs them (the
+# engine check, tests/engines); `make run` does not.
+SPARK_STAMP := $(VENV)/.spark
+spark: $(SPARK_STAMP) java
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+java:
+	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
 
 # The atlas tests drive Debian's Chromium through Playwright (`playwright install` downloads a
 # browser of its own, which this kind of machine cannot fetch). Installed with apt when missing.
@@ -86,6 +98,11 @@ lock:
 	( echo "# Fully pinned lock of every package the project installs (generated with \`make lock\`)."; \
 	  echo "# A fresh machine gets exactly these versions: \`make\` installs from this file."; \
 	  /tmp/sozialmonitor-lock/bin/pip freeze --all --exclude pip --exclude sozialmonitor ) > requirements.lock
+	/tmp/sozialmonitor-lock/bin/pip install --quiet ".[spark]"
+	( echo "# Fully pinned lock of the \`spark\` extra, on top of requirements.lock (generated with \`make lock\`)."; \
+	  echo "# \`make spark\` (and so \`make test\`) installs exactly these versions."; \
+	  /tmp/sozialmonitor-lock/bin/pip freeze --all --exclude pip --exclude sozialmonitor \
+	    | grep -vxFf <(grep -v '^#' requirements.lock) ) > requirements-spark.lock
 
 # Releases are read-only on disk (immutable); `make clean` leaves them alone. To discard them too:
 # chmod -R u+w releases && rm -rf releases

@@ -491,6 +491,44 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
     )
 
 
+@app.command("engine-check")
+def engine_check(
+    lake: Path = typer.Option(
+        None, help="Folder for the lake (Parquet), Spark's tables and metastore; default: lake/ beside the warehouse."
+    ),
+) -> None:
+    """Build the dbt project on Apache Spark from the warehouse's sources and compare every model with DuckDB."""
+    from .engine_check import check_spark
+    from .locking import run_lock
+
+    settings = _settings()
+    if not settings.warehouse_path.exists():
+        err.print(f"[red]No warehouse at {settings.warehouse_path}: run the pipeline first.[/]")
+        raise typer.Exit(2)
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        err.print("[red]Spark is not installed here:[/] `make spark` installs dbt-spark and pyspark (Java 17 needed).")
+        raise typer.Exit(2) from None
+    folder = lake or settings.warehouse_path.parent.parent / "lake"
+    try:
+        with run_lock(settings.warehouse_path, purpose="engine-check"):
+            result = check_spark(settings, folder)
+    except (SozialmonitorError, OSError) as exc:
+        fail(exc)
+    seconds = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
+    if not result.equal:
+        for d in result.differences:
+            err.print(f"[red]✗[/] {d.relation}: {d.problem}")
+        err.print(f"[red]Spark and DuckDB differ in {len(result.differences)} place(s)[/] ({seconds}).")
+        raise typer.Exit(1)
+    rows = sum(result.rows.values())
+    console.print(
+        f"[green]✓[/] Spark builds what DuckDB built: {len(result.rows)} models and seeds, {rows:,} rows, "
+        f"equal (counts and texts exactly, numbers to 1e-9) ({seconds})."
+    )
+
+
 @app.command()
 def docs() -> None:
     """Generate the dbt lineage docs as one static HTML file that works offline."""

@@ -33,6 +33,7 @@ CITY_FIXTURES = {
 RUN_FIRST = (
     "tests/release/test_releases.py",
     "tests/orchestration/test_one_pipeline.py",
+    "tests/engines/test_spark.py",
     "tests/kreis/test_musterkreis.py",
     "tests/orchestration/test_dagster.py",
     "tests/release/test_faults.py",
