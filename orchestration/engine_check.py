@@ -169,24 +169,36 @@ def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     """Build the project on Spark from the warehouse's sources and compare every model and seed
     with the DuckDB warehouse (see the module doc)."""
     result = EngineCheck()
-    start = time.perf_counter()
-    build_on_spark(settings, lake)
-    result.seconds["spark build"] = time.perf_counter() - start
-    start = time.perf_counter()
-    manifest = json.loads((spark_settings(settings, lake).dbt_target_dir / "manifest.json").read_text("utf-8"))
-    from pyspark.sql import SparkSession
-
-    # the session dbt built with (dbt ran its queries in a thread of its own: no session is
-    # "active" in this one, but the process has one)
-    spark = SparkSession.builder.getOrCreate()
-    con = connect(settings.warehouse_path, read_only=True)
     try:
-        for name, relation in _relations(manifest):
-            duck = con.execute(f"select * from {relation}").df()
-            result.rows[name] = len(duck)
-            result.differences += compare(duck, pandas_frame(spark.table(relation)), name)
+        start = time.perf_counter()
+        build_on_spark(settings, lake)
+        result.seconds["spark build"] = time.perf_counter() - start
+        start = time.perf_counter()
+        manifest = json.loads((spark_settings(settings, lake).dbt_target_dir / "manifest.json").read_text("utf-8"))
+        from pyspark.sql import SparkSession
+
+        # the session dbt built with (dbt ran its queries in a thread of its own: no session is
+        # "active" in this one, but the process has one)
+        spark = SparkSession.builder.getOrCreate()
+        con = connect(settings.warehouse_path, read_only=True)
+        try:
+            for name, relation in _relations(manifest):
+                duck = con.execute(f"select * from {relation}").df()
+                result.rows[name] = len(duck)
+                result.differences += compare(duck, pandas_frame(spark.table(relation)), name)
+        finally:
+            con.close()
+        result.seconds["comparison"] = time.perf_counter() - start
     finally:
-        con.close()
-        spark.stop()  # its memory back (the JVM stays for the process's next session)
-    result.seconds["comparison"] = time.perf_counter() - start
+        _stop_spark()
     return result
+
+
+def _stop_spark() -> None:
+    """The Spark session's memory back, if dbt started one (the JVM itself stays for the process)."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()

@@ -28,17 +28,16 @@ def pandas_frame(relation: Any):
     if hasattr(relation, "df"):
         return relation.df()
     import pandas as pd
-
-    # through Arrow, with dates and timestamps as DuckDB's .df() gives them (datetime64[us]), so
-    # that a model's lookups by date work the same on both engines
-    # and decimals as floats, as DuckDB's .df() gives them (Spark keeps `1.0 * count` a decimal)
     import pyarrow as pa
 
+    # through Arrow, with the types DuckDB's .df() gives: decimals as floats (Spark keeps
+    # `1.0 * count` a decimal), dates and timestamps as naive datetime64[us] (Spark's TIMESTAMP is
+    # in the session's time zone, UTC), so that a model computes and looks up by date alike on both
     table = relation.toArrow()
-    floats = [pa.float64() if pa.types.is_decimal(f.type) else f.type for f in table.schema]
-    table = table.cast(pa.schema([pa.field(f.name, t) for f, t in zip(table.schema, floats, strict=True)]))
-    frame = table.to_pandas(date_as_object=False)
-    # (Spark's TIMESTAMP is in the session's time zone, UTC: naive UTC, as DuckDB's TIMESTAMP)
+    schema = pa.schema(
+        [pa.field(f.name, pa.float64() if pa.types.is_decimal(f.type) else f.type) for f in table.schema]
+    )
+    frame = table.cast(schema).to_pandas(date_as_object=False)
     for column in frame.columns:
         values = frame[column]
         if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -64,7 +63,8 @@ def export_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS) -> l
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         target = folder / "part-0.parquet"
-        con.execute(f"copy {schema}.{table} to '{target}' (format parquet)")
+        path = str(target).replace("'", "''")
+        con.execute(f'copy "{schema}"."{table}" to \'{path}\' (format parquet)')
         written.append(target)
     return written
 

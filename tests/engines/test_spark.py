@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from orchestration.cli import app
 from orchestration.engine_check import check_spark, compare
+from tests.helpers import settings_for
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -32,6 +35,14 @@ def test_the_comparison_sees_a_changed_value_a_missing_row_and_a_changed_column(
     assert "columns differ" in renamed.problem
     [text] = compare(duck, duck.assign(area_id=["01", "03"]), "t")
     assert "area_id" in text.problem
+
+
+def test_the_command_refuses_without_a_warehouse(tmp_path):
+    settings = settings_for(tmp_path)
+    result = CliRunner().invoke(app, ["engine-check"], env=settings.env())
+    assert result.exit_code == 2
+    assert "No warehouse at" in result.output and "run the pipeline first" in result.output
+    assert not (tmp_path / "lake").exists()
 
 
 def test_spark_builds_what_duckdb_built(built_city, tmp_path):
