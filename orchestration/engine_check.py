@@ -72,7 +72,8 @@ def build_on_spark(settings: Settings, lake: Path) -> None:
         con.close()
     prepare_dbt(settings, released_cells=False)  # the generated files; the warehouse is not written
     enable_session_python_models()
-    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake)}):
+    # Spark's catalog in memory: the check builds afresh and reads back in this process
+    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), "SOZIALMONITOR_SPARK_CATALOG": "in-memory"}):
         dbt_runner.run_dbt(spark_settings(settings, lake), ["build", "--target", SPARK_TARGET, "--full-refresh"])
 
 

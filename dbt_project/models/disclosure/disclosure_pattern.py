@@ -54,6 +54,8 @@ def model(dbt, session):
     from orchestration.disclosure.pattern import DuckDBMemo, perturbation, suppression_pattern
 
     method = dbt.config.get("method")
+    # the memo is a table of the DuckDB warehouse; on Spark every build solves the pattern afresh
+    on_spark = type(session).__module__.startswith("pyspark")
     cells = pandas_frame(dbt.ref("disclosure_cells"))
     if method == "cell_key":
         pattern = perturbation(cells)
@@ -74,7 +76,7 @@ def model(dbt, session):
         time_limit=float(dbt.config.get("solver_time_limit")),
         model=attacker_model(str(dbt.config.get("attacker_model"))),
         linked_across_time=lagged_measures(),
-        memo=DuckDBMemo(session) if memo_wanted and type(session).__module__.startswith("duckdb") else None,
+        memo=DuckDBMemo(session) if memo_wanted and not on_spark else None,
         method=str(dbt.config.get("secondary_method")),
     )
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
