@@ -41,18 +41,14 @@
     {{ return(adapter.dispatch('regexp_replace_all', 'sozialmonitor')(text, pattern, replacement)) }}
 {%- endmacro %}
 
+{#- `pattern` is a SQL string literal; regex_literal spells it so that each engine reads its
+    backslashes as the regular expression's own. -#}
 {% macro default__regexp_replace_all(text, pattern, replacement) -%}
-    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
+    regexp_replace({{ text }}, {{ sozialmonitor.regex_literal(pattern) }}, {{ replacement }})
 {%- endmacro %}
 
 {% macro duckdb__regexp_replace_all(text, pattern, replacement) -%}
-    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }}, 'g')
-{%- endmacro %}
-
-{#- Spark reads backslashes in ordinary string literals as escapes ('\\d' would be 'd'): the pattern, a
-    SQL string literal, becomes a raw one (r'…'). -#}
-{% macro spark__regexp_replace_all(text, pattern, replacement) -%}
-    regexp_replace({{ text }}, r{{ pattern }}, {{ replacement }})
+    regexp_replace({{ text }}, {{ sozialmonitor.regex_literal(pattern) }}, {{ replacement }}, 'g')
 {%- endmacro %}
 
 {% macro regexp_extract_group(text, pattern, group) -%}
@@ -60,11 +56,7 @@
 {%- endmacro %}
 
 {% macro default__regexp_extract_group(text, pattern, group) -%}
-    regexp_extract({{ text }}, {{ pattern }}, {{ group }})
-{%- endmacro %}
-
-{% macro spark__regexp_extract_group(text, pattern, group) -%}
-    regexp_extract({{ text }}, r{{ pattern }}, {{ group }})
+    regexp_extract({{ text }}, {{ sozialmonitor.regex_literal(pattern) }}, {{ group }})
 {%- endmacro %}
 
 {#- The records of CTE `records` (stichtag, street_name_normalized, house_number,

@@ -35,9 +35,10 @@
 {#- Spark: a table partitioned by Stichtag whose rebuilt partitions are overwritten (dbt-spark's
     insert_overwrite, dynamic partition overwrite). The model selects exactly the rows of the
     rebuilt Stichtage, so the same partitions are replaced as the delete would; a rebuilt Stichtag
-    that no longer has any row keeps its old partition (on DuckDB it is emptied). -#}
+    that no longer has any row keeps its old partition (on DuckDB it is emptied). The tables' format
+    (Parquet) is the project's `+file_format`. -#}
 {% macro spark__stichtag_incremental_strategy(config) -%}
-    {{ return(dict(config, incremental_strategy="insert_overwrite", partition_by=["stichtag"], file_format="parquet")) }}
+    {{ return(dict(config, incremental_strategy="insert_overwrite", partition_by=["stichtag"])) }}
 {%- endmacro %}
 
 {#- The years the catalogue's lagged measures look back (sorted, each once): the `lags` of a model

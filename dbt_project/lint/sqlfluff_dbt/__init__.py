@@ -62,6 +62,10 @@ def _ordered_list(expression, delimiter="','", order_by=None):
     return f"string_agg({expression}, {delimiter} order by {', '.join(order_by or [expression])})"
 
 
+def _regex_literal(literal):
+    return literal
+
+
 def _matches_pattern(text, pattern):
     return f"regexp_matches({text}, '{pattern}')"
 
@@ -83,6 +87,7 @@ _DISPATCHED = {
     "hex_fraction": _hex_fraction,
     "ordered_list": _ordered_list,
     "matches_pattern": _matches_pattern,
+    "regex_literal": _regex_literal,
     "stichtag_incremental_strategy": _stichtag_incremental_strategy,
     "register_lake_sources": _register_lake_sources,
     "regexp_replace_all": _regexp_replace_all,

@@ -39,12 +39,26 @@
 {%- endmacro %}
 
 {% macro default__matches_pattern(text, pattern) -%}
-    regexp_matches({{ text }}, '{{ pattern }}')
+    regexp_matches({{ text }}, {{ sozialmonitor.regex_literal("'" ~ pattern ~ "'") }})
 {%- endmacro %}
 
-{#- a raw literal (r'…'): Spark reads backslashes in ordinary string literals as escapes -#}
 {% macro spark__matches_pattern(text, pattern) -%}
-    {{ text }} rlike r'{{ pattern }}'
+    {{ text }} rlike {{ sozialmonitor.regex_literal("'" ~ pattern ~ "'") }}
+{%- endmacro %}
+
+{#- A regular expression given as a SQL string literal ('…'), spelled so that the engine hands its
+    backslashes to the regex engine as they are: DuckDB's literals keep backslashes; Spark reads them
+    as escapes ('\\d' would become 'd'), so Spark gets a raw literal (r'…'). -#}
+{% macro regex_literal(literal) -%}
+    {{ return(adapter.dispatch('regex_literal', 'sozialmonitor')(literal)) }}
+{%- endmacro %}
+
+{% macro default__regex_literal(literal) -%}
+    {{ literal }}
+{%- endmacro %}
+
+{% macro spark__regex_literal(literal) -%}
+    r{{ literal }}
 {%- endmacro %}
 
 {#- Seeds on Spark: dbt-spark's session cursor writes its bindings as '<value>', so an empty CSV
