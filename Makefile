@@ -27,7 +27,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 # Once `make dev` has made the Dagster instance, a run reports what it built to it (shown in the UI).
-run: $(STAMP)
+# SOZIALMONITOR_ENGINE=spark make run: the same run with dbt on Apache Spark (docs/deployment.md)
+run: $(STAMP) $(if $(filter spark,$(SOZIALMONITOR_ENGINE)),spark)
 	$(if $(wildcard $(DAGSTER_HOME)/dagster.yaml),DAGSTER_HOME=$(DAGSTER_HOME) )$(BIN)/sozialmonitor run
 
 # Two worker processes (this machine has 2 cores), each taking whole test files, so a file's

@@ -71,6 +71,7 @@ CURRENT_TABLE = "intermediate.int_current_gebietsstand"
 # and the generated files of every deployment (`generated`), of which only this one's count
 _NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages", "generated"})
 _VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
+_VERSIONED_SPARK = ("dbt-spark", "pyspark")
 
 # delivery (the source, or source@gemeinde: loader.delivery_name), Stichtag (None for reference
 # data), sha256
@@ -180,7 +181,8 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
     """The state a build's tables follow from, apart from the data: every file of the dbt project
     that can shape a table (models, macros, seeds, the catalogue and the files generated from it,
     dbt_project.yml with its vars; not the data tests), the source contracts, the deployment's vars
-    file and the vars given on the command line, and the versions of dbt and DuckDB. Files, not the
+    file and the vars given on the command line, and the versions of dbt and DuckDB (and the engine,
+    with dbt-spark's and Spark's versions, when it is not DuckDB). Files, not the
     manifest's node checksums: a model's checksum does not change when a macro it calls does."""
     digest = hashlib.sha256()
     folders = (
@@ -194,7 +196,11 @@ def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None =
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     given = {**settings.deployment_vars, **(cli_vars or {})}
     digest.update(json.dumps(given, sort_keys=True, default=str).encode())
-    for package in _VERSIONED:
+    packages = _VERSIONED
+    if settings.engine != "duckdb":  # another engine's tables (a DuckDB build's print is as it was)
+        digest.update(f"engine={settings.engine}\0".encode())
+        packages += _VERSIONED_SPARK
+    for package in packages:
         try:
             digest.update(f"{package}={version(package)}\0".encode())
         except PackageNotFoundError:  # pragma: no cover - pinned dependencies
@@ -443,6 +449,8 @@ def plan_build(
         and last[9] == released
         and kept
         and (settings.dbt_target_dir / "manifest.json").is_file()  # what the release reads of the build
+        # on Spark, the warehouse's relations read Spark's files in the lake (orchestration/spark_build.py)
+        and (settings.engine == "duckdb" or (settings.lake / "spark-warehouse").is_dir())
     )
     return BuildPlan(
         full=False,

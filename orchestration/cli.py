@@ -494,24 +494,22 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
 @app.command("engine-check")
 def engine_check(
     lake: Path = typer.Option(
-        None, help="Folder for the lake (Parquet), Spark's tables and metastore; default: lake/ beside the warehouse."
+        None,
+        help="Folder for the lake (Parquet) and Spark's tables; default: SOZIALMONITOR_LAKE, else lake/.",
     ),
 ) -> None:
     """Build the dbt project on Apache Spark from the warehouse's sources and compare every model with DuckDB."""
     from .engine_check import check_spark
     from .locking import run_lock
+    from .spark_build import require_spark
 
     settings = _settings()
     if not settings.warehouse_path.exists():
         err.print(f"[red]No warehouse at {settings.warehouse_path}: run the pipeline first.[/]")
         raise typer.Exit(2)
+    folder = lake or settings.lake
     try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        err.print("[red]Spark is not installed here:[/] `make spark` installs dbt-spark and pyspark (Java 17 needed).")
-        raise typer.Exit(2) from None
-    folder = lake or settings.warehouse_path.parent.parent / "lake"
-    try:
+        require_spark()
         with run_lock(settings.warehouse_path, purpose="engine-check"):
             result = check_spark(settings, folder)
     except (SozialmonitorError, OSError) as exc:

@@ -1,22 +1,20 @@
 """The same dbt project on Apache Spark, checked against the DuckDB warehouse (issue 19,
 docs/deployment.md): `sozialmonitor engine-check`.
 
-The warehouse's last DuckDB build is the reference. Its source tables (schemas raw and ops) are
-written to a lake as Parquet (`engines.export_lake`); dbt builds the whole project from that lake
-with the `spark` target (dbt-spark, Spark in local mode in this process, every data and unit test
-included); then every model and seed of the project is read from both engines and compared: the
-same columns (by name: Spark puts the partition column of an incremental model last), the same
-rows, counts and texts exactly, floating point to 1e-9.
+The warehouse's last DuckDB build is the reference. Spark builds the whole project from the
+warehouse's sources (orchestration/spark_build.py: the lake, every data and unit test on Spark),
+its relations are served in a DuckDB file of the check's own over Spark's Parquet files, and every
+model and seed is compared with the warehouse's: the same columns (by name), the same rows,
+counts and texts exactly, floating point to 1e-9.
 
-So an operator can prove a Spark deployment equal before moving to it, and the test suite proves
-every change portable (tests/engines/test_spark.py). Nothing here writes to the DuckDB warehouse: the
-lake, Spark's metastore and tables, and dbt's target folder for Spark all live in `lake`.
+So an operator can prove a Spark deployment equal before moving to it. Nothing here writes to the
+DuckDB warehouse: the lake, Spark's tables, dbt's target folder for Spark and the served file all
+live in the lake. The test suite runs the same comparison after a whole pipeline run on Spark
+(tests/engines/test_spark.py).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import dbt_runner
-from .engines import LAKE_SETTING, enable_session_python_models, export_lake, pandas_frame
+from . import spark_build
 from .pipeline import prepare_dbt
 from .settings import Settings
-from .warehouse import connect, private_dir
+from .warehouse import connect
 
-SPARK_TARGET = "spark"
 TOLERANCE = 1e-9
+SERVED_FILE = "served.duckdb"
 
 
 @dataclass
@@ -53,40 +50,20 @@ class EngineCheck:
         return not self.differences and bool(self.rows)
 
 
-def spark_settings(settings: Settings, lake: Path) -> Settings:
-    """The settings of the Spark build: dbt's target folder inside the lake (the DuckDB build's
-    manifest, which the release reads, stays as it is)."""
-    return settings.with_paths(dbt_target_dir=lake / "dbt_target")
-
-
-def build_on_spark(settings: Settings, lake: Path) -> None:
-    """The warehouse's sources written to `lake`, then `dbt build` of the whole project on Spark
-    (a fresh metastore and fresh tables: the lake's spark-warehouse is made anew)."""
-    for leftover in ("spark-warehouse", "metastore_db", "dbt_target"):
-        shutil.rmtree(lake / leftover, ignore_errors=True)
-    private_dir(lake)  # the lake holds the raw microdata: owner only, as the warehouse's folder
-    con = connect(settings.warehouse_path, read_only=True)
+def compare_warehouses(reference: Path, other: Path, relations: list[tuple[str, str]]) -> EngineCheck:
+    """Every relation (name, schema.alias) of `relations` read from the DuckDB files `reference` and
+    `other` and compared (`compare`)."""
+    result = EngineCheck()
+    left, right = connect(reference, read_only=True), connect(other, read_only=True)
     try:
-        export_lake(con, lake)
+        for name, relation in relations:
+            duck = left.execute(f"select * from {relation}").df()
+            result.rows[name] = len(duck)
+            result.differences += compare(duck, right.execute(f"select * from {relation}").df(), name)
     finally:
-        con.close()
-    prepare_dbt(settings, released_cells=False)  # the generated files; the warehouse is not written
-    enable_session_python_models()
-    # Spark's catalog in memory: the check builds afresh and reads back in this process
-    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), "SOZIALMONITOR_SPARK_CATALOG": "in-memory"}):
-        dbt_runner.run_dbt(spark_settings(settings, lake), ["build", "--target", SPARK_TARGET, "--full-refresh"])
-
-
-def _relations(manifest: dict) -> list[tuple[str, str]]:
-    """(name, schema.alias) of every model and seed dbt built."""
-    out = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] not in ("model", "seed") or node["config"].get("materialized") == "ephemeral":
-            continue
-        if not node["config"].get("enabled", True):
-            continue
-        out.append((node["name"], f"{node['schema']}.{node['alias']}"))
-    return sorted(out)
+        left.close()
+        right.close()
+    return result
 
 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,37 +146,22 @@ def compare(left: pd.DataFrame, right: pd.DataFrame, relation: str) -> list[Diff
 def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     """Build the project on Spark from the warehouse's sources and compare every model and seed
     with the DuckDB warehouse (see the module doc)."""
-    result = EngineCheck()
+    on_spark = settings.with_paths(lake_dir=lake)
+    prepare_dbt(on_spark, released_cells=False)  # the generated files; the warehouse is not written
+    served_file = lake / SERVED_FILE
+    started = time.perf_counter()
     try:
-        start = time.perf_counter()
-        build_on_spark(settings, lake)
-        result.seconds["spark build"] = time.perf_counter() - start
-        start = time.perf_counter()
-        manifest = json.loads((spark_settings(settings, lake).dbt_target_dir / "manifest.json").read_text("utf-8"))
-        from pyspark.sql import SparkSession
-
-        # the session dbt built with (dbt ran its queries in a thread of its own: no session is
-        # "active" in this one, but the process has one)
-        spark = SparkSession.builder.getOrCreate()
-        con = connect(settings.warehouse_path, read_only=True)
-        try:
-            for name, relation in _relations(manifest):
-                duck = con.execute(f"select * from {relation}").df()
-                result.rows[name] = len(duck)
-                result.differences += compare(duck, pandas_frame(spark.table(relation)), name)
-        finally:
-            con.close()
-        result.seconds["comparison"] = time.perf_counter() - start
+        spark_build.build(on_spark)
+        built = time.perf_counter()
+        served_file.unlink(missing_ok=True)
+        served = spark_build.serve(on_spark, into=served_file)
     finally:
-        _stop_spark()
+        spark_build.stop_spark()
+    compared = time.perf_counter()
+    result = compare_warehouses(settings.warehouse_path, served_file, [(s.name, s.relation) for s in served])
+    result.seconds = {
+        "spark build": built - started,
+        "serving": compared - built,
+        "comparison": time.perf_counter() - compared,
+    }
     return result
-
-
-def _stop_spark() -> None:
-    """The Spark session's memory back, if dbt started one (the JVM itself stays for the process)."""
-    try:
-        from pyspark import SparkContext
-    except ImportError:
-        return
-    if SparkContext._active_spark_context is not None:
-        SparkContext._active_spark_context.stop()

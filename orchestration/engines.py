@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-LAKE_SETTING = "SOZIALMONITOR_LAKE"
 # the schemas of the warehouse that dbt reads as sources
 SOURCE_SCHEMAS = ("raw", "ops")
 

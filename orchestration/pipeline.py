@@ -21,7 +21,7 @@ import yaml
 from data_quality import GateFailed
 from data_quality.beside import GatesBeside
 
-from . import dbt_runner
+from . import dbt_runner, spark_build
 from .build_plan import BuildPlan, adopt_release, plan_build, record_build, record_unplanned_build
 from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
@@ -351,18 +351,38 @@ def planned_dbt(
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
     bare = [c for c in command if c != "--full-refresh"]
     asked = full_refresh or "--full-refresh" in command
+    spark = settings.checked_engine() == "spark"
     plan = plan_build(settings, _given_vars(bare), full_refresh=asked)
     if plan.unchanged and skip_unchanged:
         return None, plan
+    if spark and not plan.full:
+        why = f"Spark rebuilds every Stichtag (on DuckDB: {plan.describe()})"
+        plan = plan_build(settings, _given_vars(bare), full_refresh=True, reason=why)
     record_build(settings, plan, run_id, "running")
     try:
-        final = bare + plan.dbt_arguments(command[0])
-        result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
+        if spark:
+            result = build_on_spark(settings, bare, on_event=on_event)
+        else:
+            final = bare + plan.dbt_arguments(command[0])
+            result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
     except BaseException:
         record_build(settings, plan, run_id, "failed")
         raise
     record_build(settings, plan, run_id, "succeeded")
     return result, plan
+
+
+def build_on_spark(settings: Settings, command: list[str], on_event: Callable | None = None):
+    """A whole-project dbt `command` (build or run) on Spark, every Stichtag, its relations then served
+    in the warehouse over Spark's Parquet files and dbt's manifest written for the DuckDB side (which
+    the release reads): orchestration/spark_build.py. Returns dbt's result."""
+    try:
+        result = spark_build.build(settings, command, on_event=on_event)
+        spark_build.serve(settings)
+    finally:
+        spark_build.stop_spark()
+    dbt_runner.run_dbt(settings, ["parse"])
+    return result
 
 
 def run_dbt(settings: Settings, command: list[str], on_event: Callable | None = None):
@@ -447,6 +467,8 @@ def run_pipeline(
     succeeded run to the Dagster instance of DAGSTER_HOME when one is set
     (orchestration/dagster_report.py, above the pipeline: it knows Dagster's assets)."""
     stage = on_stage or (lambda _name: None)
+    if settings.checked_engine() == "spark":
+        spark_build.require_spark()  # refused before anything is loaded
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=datetime.now())
     with run_lock(settings.warehouse_path, wait=wait):
         _record_run(settings, summary)

@@ -32,6 +32,25 @@ class ProjectConfigError(SozialmonitorError, ValueError):
     hint = "Nothing was loaded. Fix the vars named above (comments in dbt_project.yml) and run again."
 
 
+# The engine dbt builds on (docs/deployment.md): DuckDB, the default, in the warehouse file; or
+# Apache Spark, from the lake (orchestration/spark_build.py). The lake: the Parquet folders Spark
+# reads and writes, beside the warehouse unless moved.
+ENGINE_SETTING = "SOZIALMONITOR_ENGINE"
+ENGINES = ("duckdb", "spark")
+LAKE_SETTING = "SOZIALMONITOR_LAKE"
+
+
+class EngineSettingError(SozialmonitorError, ValueError):
+    """SOZIALMONITOR_ENGINE names no engine this warehouse knows."""
+
+    exit_code = 2
+    headline = "Run stopped: SOZIALMONITOR_ENGINE names no known engine."
+    hint = (
+        "Nothing was loaded. Set SOZIALMONITOR_ENGINE to duckdb (the default) or spark "
+        "(docs/deployment.md), or unset it, and run again."
+    )
+
+
 class ProjectVars(BaseModel):
     """The vars of dbt_project.yml that the Python side reads (the spatial levels, the disclosure
     method); the other vars are kept as they are and passed on. Read once per Settings."""
@@ -112,6 +131,10 @@ class Settings:
     vars_file: Path | None = None
     # The thresholds of the release gates (data_quality/gates.yml unless a deployment has its own).
     gates_config: Path | None = None
+    # The engine dbt builds on (ENGINES) and the lake Spark reads and writes (None: lake/ beside the
+    # warehouse's folder).
+    engine: str = "duckdb"
+    lake_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -143,7 +166,20 @@ class Settings:
             releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", home / "releases")),
             vars_file=Path(vars_file) if vars_file else None,
             gates_config=Path(gates) if gates else None,
+            engine=env(ENGINE_SETTING, "duckdb").strip().lower() or "duckdb",
+            lake_dir=Path(env(LAKE_SETTING)) if env(LAKE_SETTING) else None,
         )
+
+    @property
+    def lake(self) -> Path:
+        """The lake's folder: `lake_dir`, or lake/ beside the warehouse's folder."""
+        return self.lake_dir or self.warehouse_path.parent.parent / "lake"
+
+    def checked_engine(self) -> str:
+        """The engine, refused (EngineSettingError) unless it is one of ENGINES."""
+        if self.engine not in ENGINES:
+            raise EngineSettingError(f"{ENGINE_SETTING}={self.engine!r}: the known engines are {', '.join(ENGINES)}.")
+        return self.engine
 
     @cached_property
     def project_vars(self) -> ProjectVars:
@@ -175,6 +211,8 @@ class Settings:
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
+            ENGINE_SETTING: self.engine,
+            LAKE_SETTING: str(self.lake),
             # dbt_project.yml's paths: this deployment's generated files
             GENERATED_SETTING: self.generated_dir.relative_to(self.dbt_project_dir).as_posix(),
             # a deployment's own files, where it has them (unset, a child finds what this process did)

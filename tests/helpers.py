@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from orchestration.settings import Settings
 
 
 def settings_for(base: Path) -> Settings:
-    """Settings whose raw/, warehouse, quarantine and dbt target all live under `base`."""
-    return Settings.from_env().with_paths(
+    """Settings whose raw/, warehouse, quarantine, dbt target and lake all live under `base`, on DuckDB
+    whatever SOZIALMONITOR_ENGINE says (the Spark tests ask for Spark themselves)."""
+    return replace(Settings.from_env(), engine="duckdb").with_paths(
         raw_dir=base / "raw",
         warehouse_path=base / "warehouse" / "sozialmonitor.duckdb",
         quarantine_dir=base / "quarantine",
         dbt_target_dir=base / "dbt_target",
         releases_dir=base / "releases",
+        lake_dir=base / "lake",
     )
 
 

@@ -100,9 +100,14 @@ class PublishResult:
     gates_report: GateReport | None = None  # the gates' full report, internal (the release holds the redacted one)
 
 
-def _tool_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in TOOLS:
+# and on the Spark engine (docs/deployment.md)
+SPARK_TOOLS = ("dbt-spark", "pyspark")
+
+
+def _tool_versions(engine: str = "duckdb") -> dict[str, str]:
+    """The versions of the tools that made the release, and the engine dbt built on."""
+    versions = {"python": platform.python_version(), "engine": engine}
+    for name in TOOLS + (SPARK_TOOLS if engine == "spark" else ()):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -789,7 +794,7 @@ def _manifest(
         "supersedes": existing[-1].id if existing else None,
         "forced": bool(existing),
         "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
-        "tools": _tool_versions(),
+        "tools": _tool_versions(settings.engine),
         "inputs": build.inputs,
         "public_tables": build.tables,
         "geo": build.geo,

@@ -1,20 +1,29 @@
-"""The dbt project on Apache Spark equals the DuckDB build (issue 19): the test city's sources go to
-a lake, dbt builds the whole project on Spark in local mode (every data and unit test on Spark
-too), and every model and seed is compared with the built city's DuckDB warehouse: the same
-columns and rows, counts and texts exactly, numbers to 1e-9 (orchestration/engine_check.py).
+"""The dbt project on Apache Spark equals the DuckDB build (issue 19): the whole pipeline runs on the
+test city with SOZIALMONITOR_ENGINE=spark (its sources go to a lake, dbt builds the project on Spark
+in local mode, every data and unit test on Spark too, the relations are served to the gates and the
+release over Spark's Parquet files: orchestration/spark_build.py) and publishes the same content as
+the built city's DuckDB run; then every model and seed is compared with the built city's warehouse:
+the same columns and rows, counts and texts exactly, numbers to 1e-9 (orchestration/engine_check.py).
 
 Both the test city's DuckDB build and the Spark build solve the disclosure pattern themselves (the
-DuckDB build from its memo of the same inputs), so equal patterns also show that the pattern
-depends on its inputs only."""
+DuckDB build from its memo of the same inputs; Spark has none), so equal patterns also show that the
+pattern depends on its inputs only."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
+import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.engine_check import check_spark, compare
+from orchestration.engine_check import compare, compare_warehouses
+from orchestration.pipeline import run_pipeline
+from orchestration.release.store import list_releases
+from orchestration.spark_build import built_relations, duckdb_type
 from tests.helpers import settings_for
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
@@ -45,12 +54,53 @@ def test_the_command_refuses_without_a_warehouse(tmp_path):
     assert not (tmp_path / "lake").exists()
 
 
-def test_spark_builds_what_duckdb_built(built_city, tmp_path):
-    result = check_spark(built_city, tmp_path / "lake")
-    print("engine check:", {k: f"{v:.0f} s" for k, v in result.seconds.items()}, f"{len(result.rows)} relations")
+def test_an_unknown_engine_is_refused_before_anything_is_loaded(tmp_path, city_raw):
+    settings = settings_for(tmp_path)
+    shutil.copytree(city_raw, settings.raw_dir)
+    result = CliRunner().invoke(app, ["run"], env={**settings.env(), "SOZIALMONITOR_ENGINE": "oracle"})
+    assert result.exit_code == 2, result.output
+    assert "SOZIALMONITOR_ENGINE='oracle'" in result.output and "duckdb, spark" in result.output
+    assert not settings.warehouse_path.exists()
+
+
+def test_spark_types_map_to_duckdb_types_and_others_are_refused():
+    from pyspark.sql import types as t
+
+    assert duckdb_type(t.StringType()) == "varchar"
+    assert duckdb_type(t.DecimalType(38, 1)) == "decimal(38,1)"
+    assert duckdb_type(t.ArrayType(t.LongType())) == "bigint[]"
+    with pytest.raises(TypeError, match="map<string,int>"):
+        duckdb_type(t.MapType(t.StringType(), t.IntegerType()))
+
+
+def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, built_city, tmp_path):
+    settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
+    summary = run_pipeline(settings)
+    print("run on Spark:", {k: f"{v:.0f} s" for k, v in summary.timings.items()})
+    assert summary.build.full  # on Spark every build is (spark_build: its catalog lives as long as the run)
+    published = summary.release.release.manifest()
+    [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == summary.release.release.stichtag]
+    assert published["tools"]["engine"] == "spark" and reference.manifest()["tools"]["engine"] == "duckdb"
+    # the public tables, geometries, atlas data and report data, byte for byte
+    assert published["content_sha256"] == reference.manifest()["content_sha256"]
+    assert {t: v["sha256"] for t, v in published["public_tables"].items()} == {
+        t: v["sha256"] for t, v in reference.manifest()["public_tables"].items()
+    }
+    # and every model and seed Spark built, value by value, against the DuckDB build
+    relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings)]
+    result = compare_warehouses(built_city.warehouse_path, settings.warehouse_path, relations)
     assert [f"{d.relation}: {d.problem}" for d in result.differences] == []
     # every layer was compared, with rows in it: the sources' models up to the public tables
     for name in ("stg_register__persons", "fct_indicator_values", "disclosure_pattern", "pub_indicator_values",
                  "fct_index_composite", "indicator_catalogue"):  # fmt: skip
         assert result.rows.get(name, 0) > 0, name
     assert result.equal
+    # the warehouse's views read what Spark wrote of its views: nothing was computed outside Spark
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        sql = con.execute(
+            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'stg_register__persons'"
+        )
+        assert str(settings.lake / "served" / "staging" / "stg_register__persons") in sql.fetchone()[0]
+    finally:
+        con.close()

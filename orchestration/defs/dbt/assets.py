@@ -60,6 +60,13 @@ def build_dbt_assets(settings: Settings):
         name="sozialmonitor_dbt",
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        if settings.checked_engine() != "duckdb":
+            # dagster-dbt runs dbt as a child process, where dbt-spark cannot run the project's
+            # Python models (orchestration/engines.py runs them in this process's Spark session)
+            raise dg.Failure(
+                f"The Dagster dbt asset builds on DuckDB only; SOZIALMONITOR_ENGINE is {settings.engine}. "
+                "Build on Spark with `sozialmonitor run` (docs/deployment.md), or unset SOZIALMONITOR_ENGINE."
+            )
         with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
             # as `sozialmonitor run` does: catalogue files, published cells
             prepare_dbt(settings)

@@ -1,0 +1,231 @@
+"""The dbt project built on Apache Spark, its results served through DuckDB (issue 19,
+docs/deployment.md): `SOZIALMONITOR_ENGINE=spark`.
+
+Ingestion stays as it is (each extract checked and typed by DuckDB, into the warehouse's schema
+raw). Then:
+
+1. `build`: the warehouse's source schemas go to the lake as Parquet (`engines.export_lake`) and
+   dbt builds the whole project there with the `spark` target (dbt-spark; every data and unit test
+   runs on Spark). Spark writes its tables as Parquet under `<lake>/spark-warehouse`.
+2. `serve`: every model and seed Spark built goes into a DuckDB file as dbt made it: a table is
+   copied from Spark's Parquet files (DuckDB reads them, set-based), a Spark view becomes a view
+   over the Parquet Spark writes of it under `<lake>/served` (so nothing is computed again outside
+   Spark). Columns keep Spark's types, in the order the dbt manifest documents.
+
+The quality gates and the release then read the DuckDB file as they read a DuckDB build, and
+publish the same files (tests/engines). In the pipeline the file is the warehouse itself; the
+engine check (`sozialmonitor engine-check`) serves into a file of its own in the lake, so that it
+never writes the warehouse.
+
+Spark rebuilds every Stichtag: an incremental Spark build (dbt-spark's insert_overwrite, set up
+in macros/incremental_stichtage.sql) would need Spark's metastore to outlive the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import dbt_runner
+from .engines import enable_session_python_models, export_lake
+from .errors import SozialmonitorError
+from .settings import LAKE_SETTING, Settings
+from .warehouse import connect, private_dir
+
+SPARK_TARGET = "spark"
+CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
+# what a build leaves in the lake besides the exported sources; made anew by every build
+BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target", "served")
+
+
+class SparkMissing(SozialmonitorError):
+    exit_code = 2
+    headline = "Spark is not installed here."
+    hint = (
+        "`make spark` installs dbt-spark and pyspark from the pinned lock file (and Java 17 when missing); "
+        "or unset SOZIALMONITOR_ENGINE to build on DuckDB."
+    )
+
+
+def require_spark() -> None:
+    """Refuse (SparkMissing) unless dbt-spark and pyspark can be imported."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise SparkMissing(f"The Spark engine needs dbt-spark and pyspark: {exc}.") from None
+
+
+def spark_settings(settings: Settings) -> Settings:
+    """The settings of the Spark build: dbt's target folder inside the lake (the DuckDB side's
+    manifest, which the release reads, is written by `serve`)."""
+    return settings.with_paths(dbt_target_dir=settings.lake / "dbt_target")
+
+
+def build(settings: Settings, command: list[str] | None = None, on_event=None) -> Any:
+    """The warehouse's sources written to the lake, then `dbt <command>` (default: build) of the
+    whole project on Spark with a fresh catalog and fresh tables. Returns dbt's result; the Spark
+    session stays up for `serve`."""
+    require_spark()
+    lake = settings.lake
+    for leftover in BUILD_FOLDERS:
+        shutil.rmtree(lake / leftover, ignore_errors=True)
+    private_dir(lake)  # the lake holds the raw microdata: owner only, as the warehouse's folder
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        export_lake(con, lake)
+    finally:
+        con.close()
+    enable_session_python_models()
+    arguments = [*(command or ["build"]), "--target", SPARK_TARGET]
+    if "--full-refresh" not in arguments:
+        arguments.append("--full-refresh")
+    # Spark's catalog in memory: every build starts afresh; what outlives it are the Parquet files
+    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), CATALOG_SETTING: "in-memory"}):
+        return dbt_runner.run_dbt(spark_settings(settings), arguments, on_event=on_event)
+
+
+@dataclass(frozen=True)
+class Served:
+    relation: str  # schema.name, the same in Spark and in DuckDB
+    name: str  # the dbt node's name
+    rows: int
+    kind: str  # "table": copied from Spark's files; "view": over the Parquet Spark wrote of its view
+
+
+def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]:
+    """(name, schema, alias, documented columns) of every model and seed the Spark build made,
+    from its manifest."""
+    manifest = json.loads((spark_settings(settings).dbt_target_dir / "manifest.json").read_text("utf-8"))
+    out = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed") or not node["config"].get("enabled", True):
+            continue
+        if node["config"].get("materialized") == "ephemeral":
+            continue
+        out.append((node["name"], node["schema"], node["alias"], list(node.get("columns", {}))))
+    return sorted(out)
+
+
+def serve(settings: Settings, into: Path | None = None) -> list[Served]:
+    """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
+    warehouse), of the kind dbt made it: a table is copied from Spark's Parquet files (DuckDB reads
+    them, set-based), a view becomes a view over the Parquet Spark writes of it under
+    `<lake>/served`. A relation of the same name there (of an earlier DuckDB build) is replaced; all
+    in one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`."""
+    from pyspark.sql import SparkSession
+
+    # the session dbt built with (dbt ran its queries in a thread of its own)
+    spark = SparkSession.builder.getOrCreate()
+    relations = built_relations(settings)
+    views = {
+        f"{schema}.{t.name}"
+        for schema in sorted({r[1] for r in relations})
+        for t in spark.catalog.listTables(schema)
+        if t.tableType == "VIEW"
+    }
+    served: list[Served] = []
+    con = connect(into or settings.warehouse_path, extensions=())
+    try:
+        con.execute("begin")
+        for name, schema, alias, documented in relations:
+            relation = f"{schema}.{alias}"
+            frame = spark.table(relation)
+            columns = _ordered(frame.schema, documented)
+            con.execute(f'create schema if not exists "{schema}"')
+            _drop(con, schema, alias)
+            if relation in views:
+                folder = settings.lake / "served" / schema / alias
+                frame.write.mode("overwrite").parquet(str(folder))
+                con.execute(f'create view "{schema}"."{alias}" as {_select(folder, columns, [])}')
+            else:
+                partitions = [c.name for c in spark.catalog.listColumns(relation) if c.isPartition]
+                folder = _location(spark, relation)
+                con.execute(f'create table "{schema}"."{alias}" as {_select(folder, columns, partitions)}')
+            rows = con.execute(f'select count(*) from "{schema}"."{alias}"').fetchone()[0]
+            served.append(Served(relation, name, rows, "view" if relation in views else "table"))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+    return served
+
+
+def _location(spark, relation: str) -> Path:
+    for row in spark.sql(f"describe table extended {relation}").collect():
+        if row[0] == "Location":
+            return Path(row[1].removeprefix("file:"))
+    raise RuntimeError(f"Spark names no location for the table {relation}")
+
+
+def _ordered(schema, documented: list[str]) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of Spark's columns, in the order the manifest documents them (a
+    contract's order; Spark puts partition columns last), undocumented ones after in Spark's order."""
+    fields = {f.name: duckdb_type(f.dataType) for f in schema.fields}
+    first = [c for c in documented if c in fields]
+    return [(c, fields[c]) for c in first + [c for c in fields if c not in first]]
+
+
+def duckdb_type(spark_type) -> str:
+    """The DuckDB type of a Spark column type."""
+    from pyspark.sql import types as t
+
+    simple = {
+        t.StringType: "varchar",
+        t.LongType: "bigint",
+        t.IntegerType: "integer",
+        t.ShortType: "smallint",
+        t.ByteType: "tinyint",
+        t.DoubleType: "double",
+        t.FloatType: "float",
+        t.BooleanType: "boolean",
+        t.DateType: "date",
+        t.TimestampType: "timestamp",
+        t.TimestampNTZType: "timestamp",
+        t.BinaryType: "blob",
+    }
+    for kind, name in simple.items():
+        if isinstance(spark_type, kind):
+            return name
+    if isinstance(spark_type, t.DecimalType):
+        return f"decimal({spark_type.precision},{spark_type.scale})"
+    if isinstance(spark_type, t.ArrayType):
+        return f"{duckdb_type(spark_type.elementType)}[]"
+    raise TypeError(f"no DuckDB type for the Spark type {spark_type.simpleString()}")
+
+
+def _select(folder: Path, columns: list[tuple[str, str]], partitions: list[str]) -> str:
+    """The DuckDB query of a served relation: Spark's Parquet files in `folder`, each column cast to
+    its type; no rows when Spark wrote no file (an empty partitioned table)."""
+    listed = ", ".join(f'cast("{c}" as {kind}) as "{c}"' for c, kind in columns)
+    files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        nulls = ", ".join(f'cast(null as {kind}) as "{c}"' for c, kind in columns)
+        return f"select {nulls} where false"
+    pattern = str(folder / ("**/*.parquet" if partitions else "*.parquet")).replace("'", "''")
+    hive = ", hive_partitioning = true, hive_types_autocast = false" if partitions else ", hive_partitioning = false"
+    return f"select {listed} from read_parquet('{pattern}'{hive})"
+
+
+def _drop(con, schema: str, name: str) -> None:
+    found = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchone()
+    if found:
+        kind = "view" if found[0] == "VIEW" else "table"
+        con.execute(f'drop {kind} "{schema}"."{name}"')
+
+
+def stop_spark() -> None:
+    """The Spark session's memory back, if one was started (the JVM itself stays for the process)."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
