@@ -69,20 +69,22 @@ def compare_warehouses(reference: Path, other: Path, relations: list[tuple[str, 
 def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     """A frame in a form both engines' frames share: numbers as float (nullable), dates and times as
     naive datetime64[us], bytes as bytes, text as object; rows in a canonical order."""
-    out = pd.DataFrame(index=range(len(frame)))
+    columns = {}
     for column in frame.columns:
         values = frame[column].reset_index(drop=True)
         kind = values.dtype
         if pd.api.types.is_bool_dtype(kind):
-            out[column] = values.astype("object").where(values.notna(), None)
+            columns[column] = values.astype("object").where(values.notna(), None)
         elif pd.api.types.is_numeric_dtype(kind):
-            out[column] = values.astype("float64")
+            columns[column] = values.astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(kind):
             if getattr(values.dt, "tz", None) is not None:
                 values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-            out[column] = values.astype("datetime64[us]")
+            columns[column] = values.astype("datetime64[us]")
         else:
-            out[column] = values.map(_plain).astype("object")
+            columns[column] = values.map(_plain).astype("object")
+    # built at once: a column at a time fragments a wide frame
+    out = pd.DataFrame(columns, index=range(len(frame)))
     if len(out.columns) and len(out):
         keys = pd.DataFrame({c: out[c].map(_sort_key) for c in out.columns})
         order = keys.sort_values(list(keys.columns), kind="mergesort").index

@@ -62,6 +62,15 @@ def _ordered_list(expression, delimiter="','", order_by=None):
     return f"string_agg({expression}, {delimiter} order by {', '.join(order_by or [expression])})"
 
 
+def _unpivot_measures(source, keys, measures, extra=()):
+    branches = []
+    for measure in measures:
+        columns = [f"u.{key}" for key in keys] + [f"'{measure}' as measure", f"cast(u.{measure} as double) as value"]
+        columns += [f"{expressions.get(measure, 'cast(null as double)')} as {name}" for name, expressions in extra]
+        branches.append(f"select {', '.join(columns)} from {source} as u")
+    return "\nunion all\n".join(branches)
+
+
 def _regex_literal(literal):
     return literal
 
@@ -88,6 +97,7 @@ _DISPATCHED = {
     "ordered_list": _ordered_list,
     "matches_pattern": _matches_pattern,
     "regex_literal": _regex_literal,
+    "unpivot_measures": _unpivot_measures,
     "stichtag_incremental_strategy": _stichtag_incremental_strategy,
     "register_lake_sources": _register_lake_sources,
     "regexp_replace_all": _regexp_replace_all,

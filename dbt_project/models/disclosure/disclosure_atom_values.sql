@@ -42,11 +42,11 @@ summed as (
     group by a.stichtag, a.atom_id
 )
 
-{% for group in registry %}{% set outer = loop %}{% for measure in group.measures %}
-select stichtag, atom_id, '{{ measure }}' as measure, cast({{ measure }} as double) as value,
-    {{ measure ~ '__key' if measure in keyed else 'cast(null as double)' }} as key_sum
-from summed
-{%- if not (outer.last and loop.last) %}
-union all
-{%- endif %}
-{% endfor %}{% endfor %}
+{%- set measures = [] %}
+{%- set keys = {} %}
+{%- for group in registry %}{% for measure in group.measures %}
+    {%- do measures.append(measure) %}
+    {%- if measure in keyed %}{% do keys.update({measure: 'u.' ~ measure ~ '__key'}) %}{% endif %}
+{%- endfor %}{% endfor %}
+{#- key_sum: the sum of the records' keys of a keyed measure, null for the others #}
+{{ unpivot_measures('summed', ['stichtag', 'atom_id'], measures, [('key_sum', keys)]) }}

@@ -47,13 +47,9 @@ area_measures as (
 ),
 
 measures_long as (
-    {%- for group in registry %}{% set outer = loop %}{% for measure in group.measures %}
-    select cell_level, level, area_id, stichtag, '{{ measure }}' as measure, cast({{ measure }} as double) as value
-    from area_measures
-    {%- if not (outer.last and loop.last) %}
-    union all
-    {%- endif %}
-    {%- endfor %}{% endfor %}
+    {%- set measures = [] %}
+    {%- for group in registry %}{% for measure in group.measures %}{% do measures.append(measure) %}{% endfor %}{% endfor %}
+    {{ unpivot_measures('area_measures', ['cell_level', 'level', 'area_id', 'stichtag'], measures) }}
 ),
 
 area_keys as (
