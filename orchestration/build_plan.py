@@ -449,8 +449,8 @@ def plan_build(
         and last[9] == released
         and kept
         and (settings.dbt_target_dir / "manifest.json").is_file()  # what the release reads of the build
-        # on Spark, the warehouse's relations read Spark's files in the lake (orchestration/spark_build.py)
-        and (settings.engine == "duckdb" or (settings.lake / "spark-warehouse").is_dir())
+        # on Spark, the warehouse's views read the Parquet of the last serving (orchestration/spark_build.py)
+        and (settings.engine == "duckdb" or (settings.lake / "served").is_dir())
     )
     return BuildPlan(
         full=False,

@@ -495,7 +495,7 @@ def _catalogue(settings: Settings, out: Path, check: bool) -> None:
 def engine_check(
     lake: Path = typer.Option(
         None,
-        help="Folder for the lake (Parquet) and Spark's tables; default: SOZIALMONITOR_LAKE, else lake/.",
+        help="Folder for the check's lake (Parquet) and Spark's tables; default: engine-check/ in the lake.",
     ),
 ) -> None:
     """Build the dbt project on Apache Spark from the warehouse's sources and compare every model with DuckDB."""
@@ -507,7 +507,8 @@ def engine_check(
     if not settings.warehouse_path.exists():
         err.print(f"[red]No warehouse at {settings.warehouse_path}: run the pipeline first.[/]")
         raise typer.Exit(2)
-    folder = lake or settings.lake
+    # a lake of its own: a Spark run's warehouse reads the views' Parquet in settings.lake
+    folder = lake or settings.lake / "engine-check"
     try:
         require_spark()
         with run_lock(settings.warehouse_path, purpose="engine-check"):

@@ -9,7 +9,7 @@ raw). Then:
    runs on Spark). Spark writes its tables as Parquet under `<lake>/spark-warehouse`.
 2. `serve`: every model and seed Spark built goes into a DuckDB file as dbt made it: a table is
    copied from Spark's Parquet files (DuckDB reads them, set-based), a Spark view becomes a view
-   over the Parquet Spark writes of it under `<lake>/served` (so nothing is computed again outside
+   over the Parquet Spark writes of it under `<lake>/served/<id>` (so nothing is computed again outside
    Spark). Columns keep Spark's types, in the order the dbt manifest documents.
 
 The quality gates and the release then read the DuckDB file as they read a DuckDB build, and
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,10 @@ from .warehouse import connect, private_dir
 SPARK_TARGET = "spark"
 CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
 # what a build leaves in the lake besides the exported sources; made anew by every build
-BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target", "served")
+BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
+# the Parquet of Spark's views that a warehouse's views read: one folder per serving
+# (served/<id>), the older ones removed once a serving is committed
+SERVED_FOLDER = "served"
 
 
 class SparkMissing(SozialmonitorError):
@@ -114,8 +118,9 @@ def serve(settings: Settings, into: Path | None = None) -> list[Served]:
     """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
     warehouse), of the kind dbt made it: a table is copied from Spark's Parquet files (DuckDB reads
     them, set-based), a view becomes a view over the Parquet Spark writes of it under
-    `<lake>/served`. A relation of the same name there (of an earlier DuckDB build) is replaced; all
-    in one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`."""
+    `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are removed once it is
+    committed). A relation of the same name there (of an earlier DuckDB build) is replaced; all in
+    one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`."""
     from pyspark.sql import SparkSession
 
     # the session dbt built with (dbt ran its queries in a thread of its own)
@@ -127,6 +132,9 @@ def serve(settings: Settings, into: Path | None = None) -> list[Served]:
         for t in spark.catalog.listTables(schema)
         if t.tableType == "VIEW"
     }
+    # a folder of this serving's own: the views of the warehouse as it is read the last one's
+    # until this serving is committed (a failed build or serving leaves them working)
+    folder = settings.lake / SERVED_FOLDER / uuid.uuid4().hex[:12]
     served: list[Served] = []
     con = connect(into or settings.warehouse_path, extensions=())
     try:
@@ -138,22 +146,34 @@ def serve(settings: Settings, into: Path | None = None) -> list[Served]:
             con.execute(f'create schema if not exists "{schema}"')
             _drop(con, schema, alias)
             if relation in views:
-                folder = settings.lake / "served" / schema / alias
-                frame.write.mode("overwrite").parquet(str(folder))
-                con.execute(f'create view "{schema}"."{alias}" as {_select(folder, columns, [])}')
+                files = folder / schema / alias
+                frame.write.mode("overwrite").parquet(str(files))
+                con.execute(f'create view "{schema}"."{alias}" as {_select(files, columns, [])}')
             else:
                 partitions = [c.name for c in spark.catalog.listColumns(relation) if c.isPartition]
-                folder = _location(spark, relation)
-                con.execute(f'create table "{schema}"."{alias}" as {_select(folder, columns, partitions)}')
+                files = _location(spark, relation)
+                con.execute(f'create table "{schema}"."{alias}" as {_select(files, columns, partitions)}')
             rows = con.execute(f'select count(*) from "{schema}"."{alias}"').fetchone()[0]
             served.append(Served(relation, name, rows, "view" if relation in views else "table"))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
         con.close()
+    root = settings.lake / SERVED_FOLDER
+    for earlier in root.iterdir() if root.is_dir() else ():
+        if earlier != folder:
+            shutil.rmtree(earlier, ignore_errors=True)
     return served
+
+
+def served_folder(settings: Settings) -> Path | None:
+    """The folder of the last serving into the lake (its views' Parquet), if there is one."""
+    root = settings.lake / SERVED_FOLDER
+    found = sorted(root.iterdir()) if root.is_dir() else []
+    return found[0] if len(found) == 1 else None
 
 
 def _location(spark, relation: str) -> Path:

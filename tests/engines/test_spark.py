@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -23,7 +24,7 @@ from orchestration.cli import app
 from orchestration.engine_check import compare, compare_warehouses
 from orchestration.pipeline import run_pipeline
 from orchestration.release.store import list_releases
-from orchestration.spark_build import built_relations, duckdb_type
+from orchestration.spark_build import _select, built_relations, duckdb_type, served_folder
 from tests.helpers import settings_for
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
@@ -101,6 +102,25 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
         sql = con.execute(
             "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'stg_register__persons'"
         )
-        assert str(settings.lake / "served" / "staging" / "stg_register__persons") in sql.fetchone()[0]
+        assert str(served_folder(settings) / "staging" / "stg_register__persons") in sql.fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_served_relation_reads_spark_parquet_with_its_partitions_and_an_empty_one_has_its_columns(tmp_path):
+    con = duckdb.connect()
+    try:
+        # as Spark writes a table partitioned by Stichtag: stichtag=<date>/part-….parquet, the
+        # partition column only in the folder's name
+        con.execute(
+            f"copy (select * from (values ('01', 1.5, date '2024-12-31'), ('02', null, date '2023-12-31')) "
+            f"as t (area_id, value, stichtag)) to '{tmp_path / 'table'}' (format parquet, partition_by (stichtag))"
+        )
+        columns = [("area_id", "varchar"), ("stichtag", "date"), ("value", "double")]
+        rows = con.execute(_select(tmp_path / "table", columns, ["stichtag"]) + " order by 1").fetchall()
+        assert rows == [("01", date(2024, 12, 31), 1.5), ("02", date(2023, 12, 31), None)]
+        # Spark writes no file for a partitioned table without rows
+        empty = con.execute(_select(tmp_path / "nothing", columns, ["stichtag"]))
+        assert empty.fetchall() == [] and [d[0] for d in empty.description] == ["area_id", "stichtag", "value"]
     finally:
         con.close()
