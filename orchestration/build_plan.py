@@ -411,7 +411,7 @@ def plan_build(
         return full(f"{what} (run {b[1]}) came after the last recorded build")
     if last[4] != fingerprint:
         return full(
-            "the dbt project, the catalogue, the contracts, the vars or the dbt/DuckDB version changed "
+            "the dbt project, the catalogue, the contracts, the vars, the engine or the dbt/DuckDB version changed "
             f"since build {last[0]}"
         )
     before = _loads_from_json(last[5])

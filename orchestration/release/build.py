@@ -187,6 +187,21 @@ def _public_tables(con, stichtag: date, out_dir: Path, models: dict[str, PublicM
             [PUBLIC_SCHEMA],
         ).fetchall()
     ]
+    views = [
+        r[0]
+        for r in con.execute(
+            "select view_name from duckdb_views() where database_name = 'wh' and schema_name = ? and not internal "
+            "order by 1",
+            [PUBLIC_SCHEMA],
+        ).fetchall()
+    ]
+    if views:
+        # refused, not skipped: a view in `public` was meant to be published by someone
+        raise ReleaseRefused(
+            f"{', '.join(f'public.{v}' for v in views)}: a view in the schema public. A release publishes only "
+            "tables, those of reviewed dbt models with enforced contracts: make the model a table (materialized: "
+            "table) after a disclosure review, or move the view out of the schema public."
+        )
     if "indicator_values" not in names:
         raise ReleaseRefused("the warehouse has no public.indicator_values: run the pipeline (dbt build) first")
     try:

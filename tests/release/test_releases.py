@@ -257,6 +257,13 @@ def test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse(released_copy)
     con.close()
     with pytest.raises(ReleaseRefused, match=r"public\.areas does not have .*columns not in the contract: person_key"):
         gate_and_publish(settings)
+    # a view is refused too, not skipped
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("alter table public.areas drop column person_key")
+    con.execute("create view public.person_view as select 'K0001' as person_key")
+    con.close()
+    with pytest.raises(ReleaseRefused, match=r"public\.person_view: a view in the schema public"):
+        gate_and_publish(settings)
     assert tree_digest(settings.releases_dir) == before
 
 
