@@ -335,6 +335,7 @@ def planned_dbt(
     run_id: str | None = None,
     full_refresh: bool = False,
     skip_unchanged: bool = False,
+    timings: dict[str, float] | None = None,
 ):
     """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is. A build (or run)
     of the whole project rebuilds only the Stichtage whose inputs changed since the last build
@@ -361,7 +362,7 @@ def planned_dbt(
     record_build(settings, plan, run_id, "running")
     try:
         if spark:
-            result = build_on_spark(settings, bare, on_event=on_event)
+            result = build_on_spark(settings, bare, on_event=on_event, timings=timings)
         else:
             final = bare + plan.dbt_arguments(command[0])
             result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
@@ -372,13 +373,19 @@ def planned_dbt(
     return result, plan
 
 
-def build_on_spark(settings: Settings, command: list[str], on_event: Callable | None = None):
+def build_on_spark(
+    settings: Settings, command: list[str], on_event: Callable | None = None, timings: dict[str, float] | None = None
+):
     """A whole-project dbt `command` (build or run) on Spark, every Stichtag, its relations then served
     in the warehouse over Spark's Parquet files and dbt's manifest written for the DuckDB side (which
-    the release reads): orchestration/spark_build.py. Returns dbt's result."""
+    the release reads): orchestration/spark_build.py. `timings` gets the seconds of the Spark build
+    and of the serving. Returns dbt's result."""
+    seconds = timings if timings is not None else {}
     try:
-        result = spark_build.build(settings, command, on_event=on_event)
-        spark_build.serve(settings)
+        with timed(seconds, "Spark build (within dbt)"):
+            result = spark_build.build(settings, command, on_event=on_event)
+        with timed(seconds, "serving (within dbt)"):
+            spark_build.serve(settings)
     finally:
         spark_build.stop_spark()
     dbt_runner.run_dbt(settings, ["parse"])
@@ -497,6 +504,7 @@ def run_pipeline(
                     run_id=summary.run_id,
                     full_refresh=full_refresh,
                     skip_unchanged=True,
+                    timings=summary.timings,  # on Spark: its build and the serving, within dbt's
                 )
             if release:
                 stage("release")

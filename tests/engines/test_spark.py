@@ -79,6 +79,9 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
     summary = run_pipeline(settings)
     print("run on Spark:", {k: f"{v:.0f} s" for k, v in summary.timings.items()})
     assert summary.build.full  # on Spark every build is (spark_build: its catalog lives as long as the run)
+    assert (
+        summary.timings["Spark build (within dbt)"] + summary.timings["serving (within dbt)"] < summary.timings["dbt"]
+    )
     published = summary.release.release.manifest()
     [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == summary.release.release.stichtag]
     assert published["tools"]["engine"] == "spark" and reference.manifest()["tools"]["engine"] == "duckdb"
