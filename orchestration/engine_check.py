@@ -160,7 +160,7 @@ def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     finally:
         spark_build.stop_spark()
     compared = time.perf_counter()
-    result = compare_warehouses(settings.warehouse_path, served_file, [(s.name, s.relation) for s in served])
+    result = compare_warehouses(settings.warehouse_path, served_file, served)
     result.seconds = {
         "spark build": built - started,
         "serving": compared - built,

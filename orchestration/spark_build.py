@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +91,6 @@ def build(settings: Settings, command: list[str] | None = None, on_event=None) -
         return dbt_runner.run_dbt(spark_settings(settings), arguments, on_event=on_event)
 
 
-@dataclass(frozen=True)
-class Served:
-    relation: str  # schema.name, the same in Spark and in DuckDB
-    name: str  # the dbt node's name
-    rows: int
-    kind: str  # "table": copied from Spark's files; "view": over the Parquet Spark wrote of its view
-
-
 def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]:
     """(name, schema, alias, documented columns) of every model and seed the Spark build made,
     from its manifest."""
@@ -114,13 +105,14 @@ def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]
     return sorted(out)
 
 
-def serve(settings: Settings, into: Path | None = None) -> list[Served]:
+def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]:
     """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
     warehouse), of the kind dbt made it: a table is copied from Spark's Parquet files (DuckDB reads
     them, set-based), a view becomes a view over the Parquet Spark writes of it under
     `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are removed once it is
     committed). A relation of the same name there (of an earlier DuckDB build) is replaced; all in
-    one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`."""
+    one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`.
+    Returns (dbt node name, schema.alias) of every relation served."""
     from pyspark.sql import SparkSession
 
     # the session dbt built with (dbt ran its queries in a thread of its own)
@@ -135,7 +127,7 @@ def serve(settings: Settings, into: Path | None = None) -> list[Served]:
     # a folder of this serving's own: the views of the warehouse as it is read the last one's
     # until this serving is committed (a failed build or serving leaves them working)
     folder = settings.lake / SERVED_FOLDER / uuid.uuid4().hex[:12]
-    served: list[Served] = []
+    served: list[tuple[str, str]] = []
     con = connect(into or settings.warehouse_path, extensions=())
     try:
         con.execute("begin")
@@ -153,8 +145,7 @@ def serve(settings: Settings, into: Path | None = None) -> list[Served]:
                 partitions = [c.name for c in spark.catalog.listColumns(relation) if c.isPartition]
                 files = _location(spark, relation)
                 con.execute(f'create table "{schema}"."{alias}" as {_select(files, columns, partitions)}')
-            rows = con.execute(f'select count(*) from "{schema}"."{alias}"').fetchone()[0]
-            served.append(Served(relation, name, rows, "view" if relation in views else "table"))
+            served.append((name, relation))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -246,24 +246,30 @@ def test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse(released_copy)
     """The schema `public` may hold only the reviewed dbt models, with exactly their contracts' columns."""
     settings = released_copy
     before = tree_digest(settings.releases_dir)
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("create table public.person_list as select 'K0001' as person_key")
-    con.close()
-    with pytest.raises(ReleaseRefused, match=r"public\.person_list is no dbt model of the manifest"):
-        gate_and_publish(settings)
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("drop table public.person_list")
-    con.execute("alter table public.areas add column person_key varchar")
-    con.close()
-    with pytest.raises(ReleaseRefused, match=r"public\.areas does not have .*columns not in the contract: person_key"):
-        gate_and_publish(settings)
+
+    def refused_after(*statements: str, match: str) -> None:
+        con = duckdb.connect(str(settings.warehouse_path))
+        for statement in statements:
+            con.execute(statement)
+        con.close()
+        with pytest.raises(ReleaseRefused, match=match):
+            gate_and_publish(settings)
+
+    refused_after(
+        "create table public.person_list as select 'K0001' as person_key",
+        match=r"public\.person_list is no dbt model of the manifest",
+    )
+    refused_after(
+        "drop table public.person_list",
+        "alter table public.areas add column person_key varchar",
+        match=r"public\.areas does not have .*columns not in the contract: person_key",
+    )
     # a view is refused too, not skipped
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("alter table public.areas drop column person_key")
-    con.execute("create view public.person_view as select 'K0001' as person_key")
-    con.close()
-    with pytest.raises(ReleaseRefused, match=r"public\.person_view: a view in the schema public"):
-        gate_and_publish(settings)
+    refused_after(
+        "alter table public.areas drop column person_key",
+        "create view public.person_view as select 'K0001' as person_key",
+        match=r"public\.person_view: a view in the schema public",
+    )
     assert tree_digest(settings.releases_dir) == before
 
 
