@@ -31,35 +31,49 @@ def relations_from_frame(frame: pd.DataFrame) -> list[Relation]:
     return out
 
 
-def build_table(
-    cells: pd.DataFrame,
-    area_atoms: pd.DataFrame,
-    atom_values: pd.DataFrame,
-    measures: list[str],
-    relations: list[Relation],
-) -> LinkedTable:
-    """The linked table of one Stichtag over `measures` (cells already restricted to that Stichtag)."""
-    atoms = sorted(area_atoms["atom_id"].unique())
-    atom_pos = {a: i for i, a in enumerate(atoms)}
-    values = np.zeros((len(measures), len(atoms)))
-    m_pos = {m: i for i, m in enumerate(measures)}
-    sub = atom_values[atom_values["measure"].isin(measures) & atom_values["atom_id"].isin(atom_pos)]
-    values[sub["measure"].map(m_pos).to_numpy(), sub["atom_id"].map(atom_pos).to_numpy()] = sub["value"].to_numpy()
-    members: dict[tuple[str, str], np.ndarray] = {
-        (level, area): np.sort(np.fromiter((atom_pos[a] for a in grp["atom_id"]), dtype=int))
-        for (level, area), grp in area_atoms.groupby(["level", "area_id"], sort=False)
-    }
-    ordered = cells.sort_values(["measure", "level", "area_id"])
-    cell_ids = [
-        (m, f"{lv}:{a}") for m, lv, a in zip(ordered["measure"], ordered["level"], ordered["area_id"], strict=True)
-    ]
-    cell_atoms = [
-        members.get((lv, a), np.array([], dtype=int))
-        for lv, a in zip(ordered["level"], ordered["area_id"], strict=True)
-    ]
-    table = LinkedTable(measures, atoms, values, cell_ids, cell_atoms, relations)
-    table.check()
-    return table
+class DayIndex:
+    """What every linked table of one Stichtag shares, computed once per Stichtag: the atoms in
+    order, each atom's position, the atoms of every area (level, area_id) and the atom values of
+    every measure. A Stichtag has one table per group of related measures, and each used to group
+    the Stichtag's atoms again."""
+
+    def __init__(self, area_atoms: pd.DataFrame, atom_values: pd.DataFrame) -> None:
+        self.atoms = sorted(area_atoms["atom_id"].unique())
+        self.atom_pos = {a: i for i, a in enumerate(self.atoms)}
+        positions = area_atoms["atom_id"].map(self.atom_pos).to_numpy(dtype=int)
+        by_area = pd.Series(positions).groupby(
+            [area_atoms["level"].to_numpy(), area_atoms["area_id"].to_numpy()], sort=False
+        )
+        self.members: dict[tuple[str, str], np.ndarray] = {
+            key: np.sort(positions[rows]) for key, rows in by_area.indices.items()
+        }
+        known = atom_values[atom_values["atom_id"].isin(self.atom_pos)]
+        measures = sorted(known["measure"].unique())
+        self.measure_pos = {m: i for i, m in enumerate(measures)}
+        self.values = np.zeros((len(measures), len(self.atoms)))
+        self.values[
+            known["measure"].map(self.measure_pos).to_numpy(), known["atom_id"].map(self.atom_pos).to_numpy()
+        ] = known["value"].to_numpy()
+
+    def measure_values(self, measures: list[str]) -> np.ndarray:
+        """The atom values of `measures` (rows in that order; zero for a measure no atom has)."""
+        values = np.zeros((len(measures), len(self.atoms)))
+        for row, measure in enumerate(measures):
+            if measure in self.measure_pos:
+                values[row] = self.values[self.measure_pos[measure]]
+        return values
+
+    def table(self, cells: pd.DataFrame, measures: list[str], relations: list[Relation]) -> LinkedTable:
+        """The linked table over `measures` of this Stichtag's `cells`, which are in table order
+        (by measure, level and area)."""
+        cell_ids = [
+            (m, f"{lv}:{a}") for m, lv, a in zip(cells["measure"], cells["level"], cells["area_id"], strict=True)
+        ]
+        empty = np.array([], dtype=int)
+        cell_atoms = [self.members.get((lv, a), empty) for lv, a in zip(cells["level"], cells["area_id"], strict=True)]
+        table = LinkedTable(measures, self.atoms, self.measure_values(measures), cell_ids, cell_atoms, relations)
+        table.check()
+        return table
 
 
 def linked_tables(
@@ -75,14 +89,14 @@ def linked_tables(
     never weaker than the attacker. Shared by the suppression and the audit."""
     related = {m for r in relations for m in r.coefficients}
     for day, day_cells in cells.groupby("stichtag", sort=True):
-        day_atoms = area_atoms[area_atoms["stichtag"] == day]
-        day_values = atom_values[atom_values["stichtag"] == day]
+        index = DayIndex(area_atoms[area_atoms["stichtag"] == day], atom_values[atom_values["stichtag"] == day])
+        # in table order once: a group's cells keep it (the keys are unique)
+        day_cells = day_cells.sort_values(["measure", "level", "area_id"])
         for group in components(sorted(set(day_cells["measure"]) | related), relations):
             group_cells = day_cells[day_cells["measure"].isin(group)]
             if group_cells.empty or not wanted(group_cells):
                 continue
-            table = build_table(group_cells, day_atoms, day_values, group, relations)
-            yield group_cells.sort_values(["measure", "level", "area_id"]), table
+            yield group_cells, index.table(group_cells, group, relations)
 
 
 def earlier_state(released: pd.DataFrame | None, cells: pd.DataFrame) -> pd.Series:
@@ -171,8 +185,7 @@ def suppression_pattern(
                 "disclosure_protection_width; the warehouse is built, nothing was published."
             ) from None
         solver_seconds += pattern.seconds
-        for i in pattern.secondary:
-            cells.at[positions[i], "reason"] = "secondary"
+        cells.loc[[positions[i] for i in sorted(pattern.secondary)], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
