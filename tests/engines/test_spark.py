@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.engine_check import compare, compare_warehouses
+from orchestration.engine_check import compare, compare_warehouses, identical
 from orchestration.pipeline import run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.spark_build import _select, built_relations, duckdb_type, served_folder
@@ -45,6 +45,44 @@ def test_the_comparison_sees_a_changed_value_a_missing_row_and_a_changed_column(
     assert "columns differ" in renamed.problem
     [text] = compare(duck, duck.assign(area_id=["01", "03"]), "t")
     assert "area_id" in text.problem
+
+
+def test_warehouses_equal_row_for_row_are_settled_in_duckdb_and_the_rest_compared_within_the_tolerance(tmp_path):
+    def warehouse(name: str, value: str, n_type: str = "integer") -> str:
+        path = tmp_path / name / "sozialmonitor.duckdb"
+        path.parent.mkdir()
+        con = duckdb.connect(str(path))
+        con.execute("create schema marts")
+        con.execute(f"create table marts.t (area_id varchar, value double, n {n_type})")
+        # inserted in another order on each side: the comparison is of multisets
+        rows = [("01", "1.0", "3"), ("02", value, "null"), ("02", value, "null")]
+        con.execute(
+            "insert into marts.t values "
+            + ", ".join(f"('{a}', {v}, {n})" for a, v, n in (rows if name == "duck" else rows[::-1]))
+        )
+        con.close()
+        return str(path)
+
+    relations = [("t", "marts.t")]
+    reference = warehouse("duck", "2.5")
+    con = duckdb.connect(reference, read_only=True)
+    twin = duckdb.connect(warehouse("same", "2.5"), read_only=True)
+    near = duckdb.connect(warehouse("near", "2.5 + 1e-12"), read_only=True)
+    other_type = duckdb.connect(warehouse("wide", "2.5", "bigint"), read_only=True)
+    assert identical(con, twin, "marts.t")
+    assert not identical(con, near, "marts.t")  # exactly equal only
+    assert not identical(con, other_type, "marts.t")  # the same types only
+    for other in (twin, near, other_type, con):
+        other.close()
+
+    assert compare_warehouses(reference, warehouse("twin", "2.5"), relations).differences == []
+    # not identical, but equal within 1e-9 and with numbers of another width: the tolerant comparison decides
+    assert compare_warehouses(reference, warehouse("close", "2.5 + 1e-12"), relations).differences == []
+    assert compare_warehouses(reference, warehouse("wider", "2.5", "bigint"), relations).differences == []
+    [off] = compare_warehouses(reference, warehouse("off", "2.5001"), relations).differences
+    assert "column value: 2 of 3 values differ" in off.problem
+    result = compare_warehouses(reference, warehouse("off2", "2.5001"), relations)
+    assert result.rows == {"t": 3} and not result.equal
 
 
 def test_the_command_refuses_without_a_warehouse(tmp_path):
