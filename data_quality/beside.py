@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from orchestration.errors import SozialmonitorError
-from orchestration.provenance import process_start, run_is_alive
+from orchestration.provenance import die_with_parent, process_start, run_is_alive
 from orchestration.settings import Settings
 from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, share_of_memory_limit
 
@@ -128,17 +128,6 @@ def remove_leftovers(folder: Path) -> list[Path]:
     return removed
 
 
-def _die_with_parent(parent: int) -> None:
-    """Linux: the kernel kills this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        sys.exit(1)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("warehouse", type=Path)
@@ -146,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("folder", type=Path, help="where gates.json is written")
     parser.add_argument("parent", type=int, help="the process this one dies with")
     args = parser.parse_args(argv)
-    _die_with_parent(args.parent)
+    die_with_parent(args.parent)
     con = connect(args.warehouse, read_only=True, extensions=())
     try:
         report = run_gates(con, levels=[level for level in args.levels.split(",") if level])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -53,3 +54,16 @@ def run_is_alive(pid: int | None, host: str | None, started: int | None) -> bool
     now = process_start(pid)
     # a different start time: the pid was given to another process since
     return started is None or now is None or now == started
+
+
+def die_with_parent(parent: int) -> None:
+    """Make this child process die with its parent `parent` (Linux: the kernel kills it, prctl
+    PR_SET_PDEATHSIG), so that a killed run leaves no child holding the warehouse open, which its
+    rerun must open for writing. Exits at once if the parent is gone already."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        sys.exit(1)

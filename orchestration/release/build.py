@@ -26,7 +26,6 @@ import os
 import platform
 import shutil
 import stat
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,7 +37,6 @@ from typing import Any
 
 from data_quality import GateFailed, GateReport
 
-from ..dbt_runner import run_dbt
 from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, sha256_file
@@ -49,6 +47,7 @@ from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
 from .gis import write_gis
+from .lineage import LineageBeside
 from .metadata import describe_release, licence, readme_sections, write_open_data
 from .public_models import (
     PUBLIC_SCHEMA,
@@ -71,7 +70,6 @@ from .tables import write_tables
 # (public_models.py); anything else in the schema refuses the release.
 # The SQL of the release's wide views, rendered by dbt (macro wide_indicator_view).
 WIDE_VIEWS = "wh.marts.release_indicator_views"
-PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 TOOLS = (
     "sozialmonitor",
     "duckdb",
@@ -537,8 +535,8 @@ def publish(
     temporary folder (a killed process leaves it to clean_stale_builds).
 
     Until the gates' report is in, the steps only read the warehouse and write into the temporary
-    folder; the report is awaited before the first step that may write to the warehouse (dbt's
-    lineage docs) and before anything is published. A blocking gate stops the release as before,
+    folder (dbt's lineage docs too: their process reads it read-only, orchestration/release/lineage.py);
+    the report is awaited before anything is published. A blocking gate stops the release as before,
     and before any other refusal: it is the first thing a data engineer must fix."""
     wait_for_gates = gates if callable(gates) else (lambda: gates)
     releases_dir = settings.releases_dir
@@ -546,6 +544,7 @@ def publish(
     clean_stale_builds(releases_dir)
     update_latest(releases_dir)  # repair a switch a killed run did not finish
     build: _Build | None = None
+    lineage: LineageBeside | None = None
     try:
         stichtag = stichtag or newest_stichtag(settings)
         signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
@@ -559,6 +558,8 @@ def publish(
         existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
         same = _same_as_newest(build, existing)
         if same is None:  # something new is published: audit it (nothing new, nothing to audit)
+            build.say("lineage docs (dbt docs generate --static, beside the audit)")
+            lineage = LineageBeside(settings)
             _audit(build)
         report = _passed(wait_for_gates())
         if same is not None:
@@ -569,11 +570,15 @@ def publish(
         _refuse_unforced_correction(build, existing, force)
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
-        _lineage_beside(build, lambda: _documents(build, release_id, signing_key))
+        _documents(build, release_id, signing_key)
+        assert lineage is not None
+        _lineage(build, lineage)
         manifest = _manifest(build, report, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sign_manifest(tmp, signing_key, MANIFEST)
     except BaseException as exc:
+        if lineage is not None:
+            lineage.stop()
         if build is not None:
             build.discard()
         _gates_first(wait_for_gates, exc)
@@ -701,61 +706,16 @@ def _refuse_unforced_correction(build: _Build, existing: list[Release], force: b
     )
 
 
-def _lineage_beside(build: _Build, work: Callable[[], None]) -> None:
-    """The lineage docs in a thread of their own while `work` (the German tables and the PDFs) runs:
-    neither reads what the other writes (dbt: the warehouse and its target folder; `work`: the
-    release's own DuckDB file and folder), and both wait much of their time outside Python
-    (DuckDB, the Typst compiler), so on two cores the pair takes about as long as the longer one.
-    Errors are raised only after both have stopped (nothing may still write into the folder when it
-    is discarded): that of `work`, else the lineage's."""
-    failed: list[BaseException] = []
-
-    def lineage() -> None:
-        try:
-            _lineage(build)
-        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, raised there
-            failed.append(exc)
-
-    thread = threading.Thread(target=lineage, name="release-lineage", daemon=True)
-    thread.start()
-    try:
-        work()
-    finally:
-        thread.join()
-    if failed:
-        raise failed[0]
-
-
-def _lineage(build: _Build) -> None:
-    """Only with a new release certain: the lineage docs (dbt docs generate costs seconds, and dbt
-    opens the warehouse for writing, so it must not run while the export has it attached)."""
+def _lineage(build: _Build, lineage: LineageBeside) -> None:
+    """The lineage docs: wait for dbt's page (its process started beside the audit) and write it,
+    with the machine's paths scrubbed, into the release."""
     settings = build.settings
-    with build.step("lineage", "lineage docs (dbt docs generate --static)"):
-        docs = _lineage_target(settings)
-        run_dbt(settings.with_paths(dbt_target_dir=docs), ["docs", "generate", "--static", "--quiet"])
-        lineage = (docs / "static_index.html").read_text(encoding="utf-8")
-        roots = {docs: "target", settings.dbt_target_dir: "target"}
-        roots |= {settings.dbt_project_dir: ".", settings.project_dir: ".."}
-        (build.tmp / "lineage.html").write_text(scrub_lineage(lineage, roots, build.stichtag), encoding="utf-8")
-
-
-LINEAGE_TARGET = "lineage"
-
-
-def _lineage_target(settings: Settings) -> Path:
-    """dbt's target folder for the lineage docs: a folder of its own inside the build's, so that
-    each keeps its own partial parse. dbt parses the whole project again (2-3 s of CPU) whenever
-    the vars differ from those its saved parse was made with; a build of some Stichtage has vars of
-    its own (rebuild_stichtage), the docs have none, and sharing one folder made the build and the
-    docs parse everything again in every run. The first time, the build's parse is copied in (dbt
-    uses it when the vars agree, a full build's). The build's manifest and run results stay as the
-    build wrote them."""
-    docs = settings.dbt_target_dir / LINEAGE_TARGET
-    docs.mkdir(parents=True, exist_ok=True)
-    parsed, kept = settings.dbt_target_dir / PARTIAL_PARSE, docs / PARTIAL_PARSE
-    if parsed.exists() and not kept.exists():
-        shutil.copyfile(parsed, kept)
-    return docs
+    with build.step("lineage"):
+        page = lineage.html()
+    roots = {lineage.target: "target", settings.dbt_target_dir: "target"}
+    roots |= {settings.dbt_project_dir: ".", settings.project_dir: ".."}
+    (build.tmp / "lineage.html").write_text(scrub_lineage(page, roots, build.stichtag), encoding="utf-8")
+    build.seconds["lineage_process"] = lineage.seconds
 
 
 def _documents(build: _Build, release_id: str, signing_key) -> None:

@@ -1,21 +1,24 @@
 """The release's fixed costs kept small without changing what it does: the quality gates beside
-the export and the audit (a blocking gate still stops the release, first), the lineage docs beside
-the German tables and PDFs (errors still stop the release, and only once both have stopped), and in
-a dbt target folder of their own (so that the build's partial parse and the docs' stay valid)."""
+the export and the audit (a blocking gate still stops the release, first), the lineage docs in a
+process of their own beside the audit, the German tables and the PDFs (reading the warehouse
+read-only; an error stops the release), and in a dbt target folder of their own (so that the
+build's partial parse and the docs' stay valid)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from data_quality import GateFailed, GateReport
 from data_quality.beside import GatesBeside, GatesDidNotRun
 from data_quality.gates import ExpectationResult
+from orchestration.dbt_read_only import READ_ONLY_SETTING, Plugin
+from orchestration.dbt_runner import DbtFailed
 from orchestration.release import build as release_build
+from orchestration.release.lineage import LINEAGE_TARGET, PARTIAL_PARSE, LineageBeside, lineage_target
 from tests.helpers import settings_for
 
 
@@ -58,70 +61,54 @@ def test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it():
     release_build._gates_first(broken, step)
 
 
-def _build_with(lineage):
-    return SimpleNamespace(lineage=lineage)
+def test_the_lineage_docs_read_the_warehouse_beside_other_readers(released_copy):
+    """dbt's docs run in a process of their own, read-only: a reader of the warehouse (the gates'
+    process, the audit) does not keep them out, and the page is the lineage of the project."""
+    reader = duckdb.connect(str(released_copy.warehouse_path), read_only=True)
+    try:
+        lineage = LineageBeside(released_copy)
+        page = lineage.html()
+    finally:
+        reader.close()
+    assert lineage.target == released_copy.dbt_target_dir / LINEAGE_TARGET
+    assert "model.sozialmonitor.fct_indicator_values" in page and lineage.seconds > 0
 
 
-def test_lineage_runs_beside_the_work_and_both_finish(monkeypatch):
-    seen = []
-    lineage_started = threading.Event()
-
-    def lineage(_build):
-        lineage_started.set()
-        time.sleep(0.05)
-        seen.append("lineage")
-
-    def work():
-        assert lineage_started.wait(5), "the lineage docs did not start beside the work"
-        seen.append("work")
-
-    monkeypatch.setattr(release_build, "_lineage", lineage)
-    release_build._lineage_beside(_build_with(None), work)
-    assert sorted(seen) == ["lineage", "work"]  # returns only once both are done
+def test_lineage_docs_that_fail_say_why_and_a_stopped_one_ends(tmp_path):
+    settings = settings_for(tmp_path).with_paths(dbt_project_dir=tmp_path / "no_project")
+    with pytest.raises(DbtFailed, match="lineage docs"):
+        LineageBeside(settings).html()
+    running = LineageBeside(settings)
+    running.stop()
+    assert running._process.returncode is not None
 
 
-def test_an_error_of_the_work_is_raised_after_the_lineage_has_stopped(monkeypatch):
-    stopped = []
-
-    def lineage(_build):
-        time.sleep(0.1)
-        stopped.append(True)
-
-    def work():
-        raise RuntimeError("tables failed")
-
-    monkeypatch.setattr(release_build, "_lineage", lineage)
-    with pytest.raises(RuntimeError, match="tables failed"):
-        release_build._lineage_beside(_build_with(None), work)
-    assert stopped == [True]  # nothing still writes into the folder that is about to be discarded
-
-
-def test_an_error_of_the_lineage_is_raised_in_the_calling_thread(monkeypatch):
-    def lineage(_build):
-        raise release_build.ReleaseRefused("dbt docs generate failed")
-
-    monkeypatch.setattr(release_build, "_lineage", lineage)
-    done = []
-    with pytest.raises(release_build.ReleaseRefused, match="docs generate failed"):
-        release_build._lineage_beside(_build_with(None), lambda: done.append(True))
-    assert done == [True]
+def test_the_read_only_switch_is_read_when_dbt_connects(monkeypatch):
+    plugin = Plugin(name="dbt_read_only", plugin_config={})
+    config: dict = {}
+    monkeypatch.delenv(READ_ONLY_SETTING, raising=False)
+    plugin.update_connection_config(None, config)
+    assert config == {}  # the build writes
+    monkeypatch.setenv(READ_ONLY_SETTING, "1")
+    plugin.update_connection_config(None, config)
+    assert config == {"access_mode": "READ_ONLY"}
 
 
 def test_lineage_target_is_a_folder_of_its_own_seeded_once_with_the_builds_parse(tmp_path: Path):
     target = tmp_path / "target"
     target.mkdir()
-    (target / release_build.PARTIAL_PARSE).write_bytes(b"build parse 1")
+    (target / PARTIAL_PARSE).write_bytes(b"build parse 1")
     settings = SimpleNamespace(dbt_target_dir=target)
-    docs = release_build._lineage_target(settings)
-    assert docs == target / release_build.LINEAGE_TARGET and docs.is_dir()
-    assert (docs / release_build.PARTIAL_PARSE).read_bytes() == b"build parse 1"
+    docs = lineage_target(settings)
+    assert docs == target / LINEAGE_TARGET and docs.is_dir()
+    assert (docs / PARTIAL_PARSE).read_bytes() == b"build parse 1"
     # later builds write their own parse; the docs keep theirs (dbt updates it when the project changes)
-    (target / release_build.PARTIAL_PARSE).write_bytes(b"build parse 2")
-    (docs / release_build.PARTIAL_PARSE).write_bytes(b"docs parse")
-    release_build._lineage_target(settings)
-    assert (docs / release_build.PARTIAL_PARSE).read_bytes() == b"docs parse"
+    (target / PARTIAL_PARSE).write_bytes(b"build parse 2")
+    (docs / PARTIAL_PARSE).write_bytes(b"docs parse")
+    lineage_target(settings)
+    assert (docs / PARTIAL_PARSE).read_bytes() == b"docs parse"
 
 
 def test_lineage_target_without_a_build_parse(tmp_path: Path):
-    docs = release_build._lineage_target(SimpleNamespace(dbt_target_dir=tmp_path / "t"))
-    assert docs.is_dir() and not (docs / release_build.PARTIAL_PARSE).exists()
+    docs = lineage_target(SimpleNamespace(dbt_target_dir=tmp_path / "t"))
+    assert docs.is_dir() and not (docs / PARTIAL_PARSE).exists()

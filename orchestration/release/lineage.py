@@ -1,0 +1,118 @@
+"""The release's lineage docs (`dbt docs generate --static`) in a process of their own, beside the
+disclosure audit, the German tables and the PDFs.
+
+dbt's docs generate is Python (Jinja) for most of its time. On a thread beside the German tables
+(openpyxl, Python too) both held Python's global lock by turns: on the 20,000-resident test city
+the pair took 16 s where the tables and PDFs alone took 5 s. The child reads the warehouse
+read-only (orchestration/dbt_read_only.py), so it no longer has to wait until the gates' process and
+the export have let go of the file: it starts as soon as the release is known to publish something
+new, and the release waits for it only when it needs the HTML. Like the gates' process
+(data_quality.beside), the child dies with the process that started it, and a release that stops
+early ends it.
+
+dbt writes into a target folder of its own (`lineage_target`), so that the build and the docs each
+keep their own partial parse."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..dbt_read_only import READ_ONLY_SETTING
+from ..dbt_runner import DbtFailed, run_dbt
+from ..provenance import die_with_parent
+from ..settings import Settings
+from ..warehouse import MEMORY_LIMIT_SETTING, share_of_memory_limit
+
+LINEAGE_TARGET = "lineage"
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
+STATIC_INDEX = "static_index.html"
+# the share of SOZIALMONITOR_MEMORY_LIMIT the docs' process gets (its catalogue queries are small)
+LINEAGE_MEMORY_SHARE = 0.25
+
+
+def lineage_target(settings: Settings) -> Path:
+    """dbt's target folder for the lineage docs: a folder of its own inside the build's, so that
+    each keeps its own partial parse. dbt parses the whole project again (2-3 s of CPU) whenever
+    the vars differ from those its saved parse was made with; a build of some Stichtage has vars of
+    its own (rebuild_stichtage), the docs have none, and sharing one folder made the build and the
+    docs parse everything again in every run. The first time, the build's parse is copied in (dbt
+    uses it when the vars agree, a full build's). The build's manifest and run results stay as the
+    build wrote them."""
+    docs = settings.dbt_target_dir / LINEAGE_TARGET
+    docs.mkdir(parents=True, exist_ok=True)
+    parsed, kept = settings.dbt_target_dir / PARTIAL_PARSE, docs / PARTIAL_PARSE
+    if parsed.exists() and not kept.exists():
+        shutil.copyfile(parsed, kept)
+    return docs
+
+
+class LineageBeside:
+    """`dbt docs generate --static` for the warehouse of `settings`, started in a child process;
+    `html()` waits for it and returns the page, `stop()` ends it if it still runs."""
+
+    def __init__(self, settings: Settings):
+        self.seconds = 0.0
+        self.target = lineage_target(settings)
+        (self.target / STATIC_INDEX).unlink(missing_ok=True)  # never the page of an earlier run
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the child's stderr, closed by html() or stop()
+        self._started = time.perf_counter()
+        environment = {
+            **os.environ,
+            **settings.env(),
+            READ_ONLY_SETTING: "1",
+            MEMORY_LIMIT_SETTING: share_of_memory_limit(LINEAGE_MEMORY_SHARE),
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(os.getpid()), str(settings.dbt_project_dir), str(self.target)],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+
+    def html(self) -> str:
+        """The static lineage page, once dbt is done (DbtFailed if it failed)."""
+        code = self._process.wait()
+        self.seconds = time.perf_counter() - self._started
+        self._log.seek(0)
+        error = self._log.read().decode("utf-8", "replace").strip().splitlines()[-15:]
+        self._log.close()
+        if code != 0:
+            raise DbtFailed(
+                f"dbt docs generate (the release's lineage docs) ended with code {code}:\n" + "\n".join(error)
+            )
+        return (self.target / STATIC_INDEX).read_text(encoding="utf-8")
+
+    def stop(self) -> None:
+        """End the child if it still runs (the release stopped before it needed the page)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
+        if not self._log.closed:
+            self._log.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parent", type=int, help="the process this one dies with")
+    parser.add_argument("dbt_project_dir", type=Path)
+    parser.add_argument("target", type=Path, help="dbt's target folder for the docs")
+    args = parser.parse_args(argv)
+    die_with_parent(args.parent)
+    settings = Settings.from_env().with_paths(dbt_project_dir=args.dbt_project_dir, dbt_target_dir=args.target)
+    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - the parent shows the last lines of this process's stderr
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
