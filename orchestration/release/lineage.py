@@ -15,7 +15,6 @@ keep their own partial parse."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -24,17 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..dbt_read_only import READ_ONLY_SETTING
-from ..dbt_runner import DbtFailed, run_dbt
-from ..provenance import die_with_parent
+from .. import dbt_read_only
+from ..dbt_runner import DbtFailed
 from ..settings import Settings
-from ..warehouse import MEMORY_LIMIT_SETTING, share_of_memory_limit
 
 LINEAGE_TARGET = "lineage"
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 STATIC_INDEX = "static_index.html"
-# the share of SOZIALMONITOR_MEMORY_LIMIT the docs' process gets (its catalogue queries are small)
-LINEAGE_MEMORY_SHARE = 0.25
 
 
 def lineage_target(settings: Settings) -> Path:
@@ -66,11 +61,11 @@ class LineageBeside:
         environment = {
             **os.environ,
             **settings.env(),
-            READ_ONLY_SETTING: "1",
-            MEMORY_LIMIT_SETTING: share_of_memory_limit(LINEAGE_MEMORY_SHARE),
+            dbt_read_only.READ_ONLY_SETTING: "1",
         }
+        command = [sys.executable, "-m", dbt_read_only.__name__, str(os.getpid())]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(os.getpid()), str(settings.dbt_project_dir), str(self.target)],
+            [*command, str(settings.dbt_project_dir), str(self.target)],
             env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -97,22 +92,3 @@ class LineageBeside:
             self._process.wait()
         if not self._log.closed:
             self._log.close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parent", type=int, help="the process this one dies with")
-    parser.add_argument("dbt_project_dir", type=Path)
-    parser.add_argument("target", type=Path, help="dbt's target folder for the docs")
-    args = parser.parse_args(argv)
-    die_with_parent(args.parent)
-    settings = Settings.from_env().with_paths(dbt_project_dir=args.dbt_project_dir, dbt_target_dir=args.target)
-    run_dbt(settings, ["docs", "generate", "--static", "--quiet"])
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except Exception as exc:  # noqa: BLE001 - the parent shows the last lines of this process's stderr
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
