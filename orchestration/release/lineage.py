@@ -58,11 +58,8 @@ class LineageBeside:
         (self.target / STATIC_INDEX).unlink(missing_ok=True)  # never the page of an earlier run
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the child's stderr, closed by html() or stop()
         self._started = time.perf_counter()
-        environment = {
-            **os.environ,
-            **settings.env(),
-            dbt_read_only.READ_ONLY_SETTING: "1",
-        }
+        # the release's environment as it is (the child switches dbt to read-only itself)
+        environment = {**os.environ, **settings.env()}
         command = [sys.executable, "-m", dbt_read_only.__name__, str(os.getpid())]
         self._process = subprocess.Popen(
             [*command, str(settings.dbt_project_dir), str(self.target)],
