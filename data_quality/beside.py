@@ -20,14 +20,12 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from orchestration.errors import SozialmonitorError
-from orchestration.provenance import die_with_parent, process_start, run_is_alive
+from orchestration.provenance import Beside, die_with_parent, process_start, run_is_alive
 from orchestration.settings import Settings
 from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, share_of_memory_limit
 
@@ -54,10 +52,9 @@ class GatesBeside:
     (SOZIALMONITOR_GATES_CONFIG)."""
 
     def __init__(self, settings: Settings):
-        self.seconds = 0.0
         self._report: GateReport | None = None
         self._error: GatesDidNotRun | None = None
-        self._process: subprocess.Popen | None = None
+        self._child: Beside | None = None
         if not settings.warehouse_path.is_file():  # nothing to check, and no folder beside it to write into
             self._error = GatesDidNotRun(f"the warehouse {settings.warehouse_path} does not exist")
             return
@@ -65,35 +62,38 @@ class GatesBeside:
         remove_leftovers(beside)
         owner = f"{os.getpid()}-{process_start(os.getpid()) or 0}"
         self._folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{owner}-", dir=beside))  # owner only
-        self._log = (self._folder / "stderr.txt").open("w+b")
-        self._started = time.perf_counter()
         levels = ",".join(settings.project_vars.public_levels)
         # a quarter of DuckDB's memory limit: the release beside it may use the whole (at Berlin size
         # the gates' queries took 2.6 GB with the whole limit, 1.0 GB with a quarter, in about the
         # same time; their frames are ordered, so the report does not depend on it)
         environment = {**os.environ, MEMORY_LIMIT_SETTING: share_of_memory_limit(GATES_MEMORY_SHARE)}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(settings.warehouse_path), levels, str(self._folder), str(os.getpid())],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-        )
+        try:
+            self._child = Beside(
+                __name__,
+                [str(settings.warehouse_path), levels, str(self._folder), str(os.getpid())],
+                environment,
+                stderr=self._folder / "stderr.txt",
+            )
+        except BaseException:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
+
+    @property
+    def seconds(self) -> float:
+        """The child's wall-clock time, start-up included (0 until waited for)."""
+        return self._child.seconds if self._child is not None else 0.0
 
     def __call__(self) -> GateReport:
-        if self._report is None and self._error is None and self._process is not None:
+        if self._report is None and self._error is None and self._child is not None:
             try:
-                code = self._process.wait()
-                self.seconds = time.perf_counter() - self._started
+                code, error = self._child.wait()
                 if code == 0:
                     data = json.loads((self._folder / REPORT_FILE).read_text(encoding="utf-8"))
                     self._report = GateReport.from_dict(data)
                 else:
-                    self._log.seek(0)
-                    error = self._log.read().decode("utf-8", "replace").strip().splitlines()[-15:]
-                    self._error = GatesDidNotRun(f"the gates' process ended with code {code}:\n" + "\n".join(error))
+                    self._error = GatesDidNotRun(f"the gates' process ended with code {code}:\n{error}")
             finally:
-                self._close()
+                shutil.rmtree(self._folder, ignore_errors=True)
         if self._error is not None:
             raise self._error
         assert self._report is not None
@@ -102,15 +102,9 @@ class GatesBeside:
     def stop(self) -> None:
         """End the child if it still runs (the caller failed before it waited): it holds the
         warehouse open, and the caller's next step may have to write to it."""
-        if self._process is not None and self._process.returncode is None:
-            self._process.kill()
-            self._process.wait()
-            self._close()
-
-    def _close(self) -> None:
-        if not self._log.closed:
-            self._log.close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._child is not None and self._report is None and self._error is None:
+            self._child.stop()
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def remove_leftovers(folder: Path) -> list[Path]:

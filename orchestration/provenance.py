@@ -1,5 +1,6 @@
-"""Where a run comes from: the code's git commit and the process that runs it. Low level: imports
-nothing from the project, so every layer (the pipeline's run record, the release manifest) can use it."""
+"""Where a run comes from: the code's git commit and the process that runs it, and the child
+processes it starts beside itself. Low level: imports nothing from the project, so every layer (the
+pipeline's run record, the release manifest, the gates' and the lineage docs' processes) can use it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 
@@ -67,3 +70,60 @@ def die_with_parent(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the line above took effect
         sys.exit(1)
+
+
+class Beside:
+    """A child process started beside the caller's own work: `python -m <module> <args>`, its stderr
+    kept in a file, its stdout and stdin closed. The child is expected to call `die_with_parent`
+    with the pid handed to it, so a killed run leaves no child behind. `wait()` returns its exit
+    code and the last lines of its stderr (once; later calls return the same); `stop()` kills it if
+    it still runs (the caller stopped before it needed the result). `seconds`: the child's
+    wall-clock time, start-up included, once waited for."""
+
+    TAIL_LINES = 15
+
+    def __init__(self, module: str, args: list[str], env: dict[str, str], *, stderr: Path | None = None):
+        self.seconds = 0.0
+        self._result: tuple[int, str] | None = None
+        # the child's stderr: a named file where the caller keeps one (a folder it owns), else anonymous
+        self._log = stderr.open("w+b") if stderr is not None else tempfile.TemporaryFile()  # noqa: SIM115
+        self._started = time.perf_counter()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", module, *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._log,
+            )
+        except BaseException:
+            self._log.close()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def wait(self) -> tuple[int, str]:
+        """The child's exit code and the last lines of its stderr, once it has ended."""
+        if self._result is None:
+            try:
+                code = self._process.wait()
+                self.seconds = time.perf_counter() - self._started
+                tail: list[str] = []
+                if not self._log.closed:  # closed: stopped, its stderr no longer of interest
+                    self._log.seek(0)
+                    tail = self._log.read().decode("utf-8", "replace").strip().splitlines()[-self.TAIL_LINES :]
+                self._result = (code, "\n".join(tail))
+            finally:
+                self._log.close()
+        return self._result
+
+    def stop(self) -> None:
+        """Kill the child if it still runs and wait for it to end (it may hold a file open that the
+        caller's next step has to write)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
+        if not self._log.closed:
+            self._log.close()

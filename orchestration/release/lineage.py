@@ -1,14 +1,15 @@
 """The release's lineage docs (`dbt docs generate --static`) in a process of their own, beside the
-disclosure audit, the German tables and the PDFs.
+German tables and the PDFs.
 
 dbt's docs generate is Python (Jinja) for most of its time. On a thread beside the German tables
 (openpyxl, Python too) both held Python's global lock by turns: on the 20,000-resident test city
 the pair took 16 s where the tables and PDFs alone took 5 s. The child reads the warehouse
-read-only (orchestration/dbt_read_only.py), so it no longer has to wait until the gates' process and
-the export have let go of the file: it starts as soon as the release is known to publish something
-new, and the release waits for it only when it needs the HTML. Like the gates' process
-(data_quality.beside), the child dies with the process that started it, and a release that stops
-early ends it.
+read-only (orchestration/dbt_read_only.py), beside any other reader. It starts once nothing refuses
+the release any more (gates, audit, an unforced correction): earlier, beside the export, the audit
+and the gates' process, it took a core from the release's longest path (1M residents, a Stichtag
+added: the release 38 s instead of 25 s), and a refused release would have made it for nothing.
+Like the gates' process (data_quality.beside), the child dies with the process that started it,
+and a release that stops early ends it.
 
 dbt writes into a target folder of its own (`lineage_target`), so that the build and the docs each
 keep their own partial parse."""
@@ -17,14 +18,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 from .. import dbt_read_only
 from ..dbt_runner import DbtFailed
+from ..provenance import Beside
 from ..settings import Settings
 
 LINEAGE_TARGET = "lineage"
@@ -53,39 +51,27 @@ class LineageBeside:
     `html()` waits for it and returns the page, `stop()` ends it if it still runs."""
 
     def __init__(self, settings: Settings):
-        self.seconds = 0.0
         self.target = lineage_target(settings)
         (self.target / STATIC_INDEX).unlink(missing_ok=True)  # never the page of an earlier run
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the child's stderr, closed by html() or stop()
-        self._started = time.perf_counter()
         # the release's environment as it is (the child switches dbt to read-only itself)
-        environment = {**os.environ, **settings.env()}
-        command = [sys.executable, "-m", dbt_read_only.__name__, str(os.getpid())]
-        self._process = subprocess.Popen(
-            [*command, str(settings.dbt_project_dir), str(self.target)],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
+        self._child = Beside(
+            dbt_read_only.__name__,
+            [str(os.getpid()), str(settings.dbt_project_dir), str(self.target)],
+            {**os.environ, **settings.env()},
         )
+
+    @property
+    def seconds(self) -> float:
+        """The child's wall-clock time, start-up included (0 until waited for)."""
+        return self._child.seconds
 
     def html(self) -> str:
         """The static lineage page, once dbt is done (DbtFailed if it failed)."""
-        code = self._process.wait()
-        self.seconds = time.perf_counter() - self._started
-        self._log.seek(0)
-        error = self._log.read().decode("utf-8", "replace").strip().splitlines()[-15:]
-        self._log.close()
+        code, error = self._child.wait()
         if code != 0:
-            raise DbtFailed(
-                f"dbt docs generate (the release's lineage docs) ended with code {code}:\n" + "\n".join(error)
-            )
+            raise DbtFailed(f"dbt docs generate (the release's lineage docs) ended with code {code}:\n{error}")
         return (self.target / STATIC_INDEX).read_text(encoding="utf-8")
 
     def stop(self) -> None:
         """End the child if it still runs (the release stopped before it needed the page)."""
-        if self._process.returncode is None:
-            self._process.kill()
-            self._process.wait()
-        if not self._log.closed:
-            self._log.close()
+        self._child.stop()

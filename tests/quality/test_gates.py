@@ -76,7 +76,7 @@ def test_the_gates_beside_a_killed_run_end_with_it(built_city):
         "from tests.helpers import settings_for\n"
         "from pathlib import Path\n"
         "gates = GatesBeside(settings_for(Path(sys.argv[1])))\n"
-        "print(gates._process.pid, flush=True)\n"
+        "print(gates._child.pid, flush=True)\n"
         "time.sleep(120)\n"
     )
     run = subprocess.Popen(
