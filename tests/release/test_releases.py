@@ -214,13 +214,16 @@ def test_a_failing_blocking_gate_stops_the_release(released_copy, tmp_path, monk
     assert result.exit_code == 5 and "blocked" in result.output
 
 
-def test_release_create_refuses_different_numbers_without_force(released_copy):
+def test_release_create_refuses_different_numbers_without_force(released_copy, monkeypatch):
     settings = released_copy
     con = duckdb.connect(str(settings.warehouse_path))
     con.execute("update public.indicator_values set value = value + 1 where indicator_id = 'sgb2_quote'")
     con.close()
+    # a release refused for want of --force needs no lineage docs: their process is not started
+    monkeypatch.setattr(release_build, "LineageBeside", lambda *a: pytest.fail("lineage docs of a refused release"))
     with pytest.raises(ReleaseRefused, match="already released as 2024-12-31/v1"):
         gate_and_publish(settings)
+    monkeypatch.undo()
     result = runner.invoke(app, ["release", "create"], env=settings.env())
     assert result.exit_code == 6 and "--force" in result.output
 
