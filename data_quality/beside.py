@@ -102,7 +102,7 @@ class GatesBeside:
     def stop(self) -> None:
         """End the child if it still runs (the caller failed before it waited): it holds the
         warehouse open, and the caller's next step may have to write to it."""
-        if self._child is not None and self._report is None and self._error is None:
+        if self._child is not None:  # Beside.stop leaves a child that ended as it is
             self._child.stop()
             shutil.rmtree(self._folder, ignore_errors=True)
 

@@ -6,7 +6,7 @@ orchestration/release/lineage.py; here, so that the process imports dbt and litt
 The release's lineage docs (`dbt docs generate`, orchestration/release/lineage.py) only read the
 warehouse, but dbt-duckdb opens its file for writing, which DuckDB grants one process at a time:
 the docs had to wait until the quality gates' process and the export had let go of the file.
-Read-only, they run in a process of their own beside the audit and the German tables. The switch is an
+Read-only, they run in a process of their own beside the German tables and the PDFs. The switch is an
 environment variable, read when dbt connects, and not a setting in the profile: dbt parses the
 project again whenever the profile's connection settings differ from its saved parse, and the docs
 use the build's parse (the process's environment is the release's otherwise, memory limit

@@ -568,10 +568,8 @@ def publish(
             return PublishResult(same, False, report.outcome, build.seconds, report)
         report.redacted().write(tmp / "quality")
         _refuse_unforced_correction(build, existing, force)
-        # Nothing refuses the release any more: the lineage docs in their process, beside the German
-        # tables and the PDFs. Not earlier: beside the export, the audit and the gates' process they
-        # took a core from the release's longest path (1M residents, a Stichtag added: the release
-        # 25 s with the docs after the audit in a thread, 38 s with their process beside the audit)
+        # nothing refuses the release any more: the lineage docs now, beside the German tables and
+        # the PDFs (why not earlier: orchestration/release/lineage.py)
         build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
         lineage = LineageBeside(settings)
         version = (existing[-1].version + 1) if existing else 1

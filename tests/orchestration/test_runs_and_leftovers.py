@@ -253,7 +253,7 @@ def test_dagster_step_records_are_kept_only_while_their_run_runs(tmp_path):
     assert dict(left) == {"dagsterrun02": 1, "dagsterrun03": 1}  # the ended run's two records are gone
 
 
-def _beside(tmp_path, *args: str, **kw):
+def _beside(*args: str, **kw):
     from orchestration.provenance import Beside
 
     root = str(Path(__file__).parents[2])
@@ -262,19 +262,19 @@ def _beside(tmp_path, *args: str, **kw):
 
 
 def test_a_child_beside_reports_its_exit_code_and_the_end_of_its_stderr(tmp_path):
-    failing = _beside(tmp_path, "20", "3", stderr=tmp_path / "stderr.txt")
+    failing = _beside("20", "3", stderr=tmp_path / "stderr.txt")
     code, tail = failing.wait()
     assert code == 3 and tail.splitlines() == [f"line {i}" for i in range(5, 20)]  # the last 15 lines
     assert failing.wait() == (3, tail) and failing.seconds > 0  # waiting again: the same answer
     assert (tmp_path / "stderr.txt").read_text().count("line") == 20  # the caller's file keeps all
-    assert _beside(tmp_path, "0", "0").wait() == (0, "")
+    assert _beside("0", "0").wait() == (0, "")
     failing.stop()  # a child that ended is left as it is
 
 
-def test_a_child_beside_that_is_stopped_ends_at_once(tmp_path):
+def test_a_child_beside_that_is_stopped_ends_at_once():
     import time
 
-    child = _beside(tmp_path, "1", "0", "60")
+    child = _beside("1", "0", "60")
     started = time.perf_counter()
     child.stop()
     assert time.perf_counter() - started < 10
