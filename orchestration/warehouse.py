@@ -69,7 +69,10 @@ def private_dir(path: Path) -> Path:
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:  # made a moment ago by another thread of this run (ingest's loaders)
+            return path
         path.chmod(0o700)  # mkdir's mode is reduced by the umask; this is exact
     return path
 
