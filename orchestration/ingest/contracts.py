@@ -255,6 +255,16 @@ class Contract(BaseModel):
     def pseudonymised(self) -> list[Column]:
         return [c for c in self.columns if c.pseudonymise]
 
+    @property
+    def checked_against(self) -> list[str]:
+        """The sources this source's files are checked against while they load, so they load first:
+        every source a column `references`, and for a source delivered per Gemeinde the
+        Gebietsgliederung (the Gemeinde in its file names is checked there)."""
+        needed = [col.references.source for col in self.columns if col.references]
+        if self.delivered_per and self.source != AREAS_SOURCE:
+            needed.append(AREAS_SOURCE)
+        return needed
+
     @field_validator("file_pattern")
     @classmethod
     def _file_pattern(cls, value: str) -> str:
@@ -608,11 +618,9 @@ def load_contracts(directory: Path, project: ProjectVars | None = None) -> dict[
             return
         if name in trail:
             raise ContractError(f"contracts reference each other in a cycle: {' -> '.join(trail + (name,))}")
-        for col in contracts[name].columns:
-            if col.references:
-                visit(col.references.source, trail + (name,))
-        if contracts[name].delivered_per and AREAS_SOURCE in contracts and name != AREAS_SOURCE:
-            visit(AREAS_SOURCE, trail + (name,))  # the Gemeinde in its file names is checked there
+        for needed in contracts[name].checked_against:
+            if needed in contracts:  # referenced sources exist (checked above); the Gebietsgliederung may not
+                visit(needed, trail + (name,))
         ordered[name] = contracts[name]
 
     for name in sorted(contracts, key=lambda n: (contracts[n].period != "reference", n)):

@@ -714,15 +714,6 @@ ProgressCallback = Callable[[str, Extract, LoadResult | None], None]
 INGEST_WORKERS = max(1, min(os.cpu_count() or 1, 4))
 
 
-def checked_against(contracts: dict[str, Contract]) -> set[str]:
-    """Sources whose rows other files are checked against while they load: the Gebietsgliederung
-    (the Gemeinde in a file name) and every source named by a column's `references`."""
-    needed = {AREAS_SOURCE}
-    for contract in contracts.values():
-        needed |= {col.references.source for col in contract.columns if col.references}
-    return needed
-
-
 def load_in_parallel(
     con: duckdb.DuckDBPyConnection,
     extracts: list[Extract],
@@ -833,7 +824,8 @@ def ingest(
                 progress("done", extract, result)
         return result
 
-    results = load_in_parallel(con, chosen, checked_against(contracts), load)
+    first = {needed for contract in contracts.values() for needed in contract.checked_against}
+    results = load_in_parallel(con, chosen, first, load)
     report = IngestReport(results, unrecognised)
     if raise_on_reject and report.rejected:
         raise IngestFailed(report)
