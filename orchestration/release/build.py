@@ -47,7 +47,7 @@ from ..timing import timed
 from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
-from .gis import write_gis
+from .gis import GeometryMemo, write_gis
 from .lineage import LineageBeside
 from .metadata import describe_release, licence, readme_sections, write_open_data
 from .public_models import (
@@ -63,7 +63,7 @@ from .report import REPORT_DIR, build_document, check_pdfs, load_templates, meta
 from .report import write_data as write_report_data
 from .reproducible import relative_config, scrub_lineage
 from .signing import SigningError, load_signing_key, sign_manifest, write_public_key
-from .store import MANIFEST, TMP_PREFIX, Release, content_digest, list_releases, update_latest
+from .store import MANIFEST, MEMO_DIR, TMP_PREFIX, Release, content_digest, list_releases, update_latest
 from .tables import write_tables
 
 # The tables a release may contain (and their columns) are the dbt models of the schema `public`
@@ -490,6 +490,7 @@ class _Build:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     geo: dict[str, Any] = field(default_factory=dict)
     geopackage: Any = None
+    geometry_memo: GeometryMemo | None = None
     atlas: dict[str, Any] = field(default_factory=dict)
     atlas_model: Any = None
     templates: Any = None
@@ -565,6 +566,7 @@ def publish(
         if same is not None:
             build.discard()
             update_latest(releases_dir)
+            _keep_memo(build)
             return PublishResult(same, False, report.outcome, build.seconds, report)
         report.redacted().write(tmp / "quality")
         _refuse_unforced_correction(build, existing, force)
@@ -598,6 +600,7 @@ def publish(
     _freeze(target)
     checkpoint("release:before-latest")
     update_latest(releases_dir)
+    _keep_memo(build)
     return PublishResult(Release(target, stichtag, version), True, report.outcome, build.seconds, report)
 
 
@@ -618,9 +621,10 @@ def _export(build: _Build) -> None:
             if unsafe:
                 raise ReleaseRefused(_unsafe_text_message(unsafe))
             _wide_views(con, build.public_levels)
+            build.geometry_memo = GeometryMemo(settings.releases_dir / MEMO_DIR)
             build.geo, build.geopackage = write_gis(
                 con, build.stichtag, build.public_levels, str(dbt_vars.get("geometry_crs", "EPSG:25832")), tmp,
-                gap_closing_m=dbt_vars.get("geometry_gap_closing_m"),
+                gap_closing_m=dbt_vars.get("geometry_gap_closing_m"), memo=build.geometry_memo,
             )  # fmt: skip
             describe_release(con, tmp, build.tables, build.stichtag, dbt_vars, build.public_levels)
             con.execute("commit")
@@ -628,6 +632,17 @@ def _export(build: _Build) -> None:
             con.execute("checkpoint")
         finally:
             con.close()
+
+
+def _keep_memo(build: _Build) -> None:
+    """The unit geometries of a published release, for the next (release/gis.py: GeometryMemo). A
+    memo that cannot be written costs the next release time, never this one: it is published."""
+    if build.geometry_memo is None:
+        return
+    try:
+        build.geometry_memo.keep()
+    except OSError as exc:
+        build.say(f"unit geometries not kept for the next release ({exc}); it computes them again")
 
 
 def _public_content(build: _Build) -> None:

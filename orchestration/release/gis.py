@@ -28,12 +28,17 @@ any folder at any time.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from ..ingest.loader import sha256_file
 from ..warehouse import extension_path
@@ -120,20 +125,106 @@ def gap_closing_distance(con, configured: float | None = None) -> float:
     return float(max(1, math.ceil(round(width, 6))))
 
 
-def unit_geometries(con, stichtag: date, levels: list[str], gap_closing_m: float | None = None) -> float:
+# Unit geometries of earlier releases, by the digest of everything they are computed from (see
+# `GeometryMemo`): a release of a new Stichtag on an unchanged Gebietsstand reuses them.
+MEMO_FOLDER = "unit_geometry"
+MEMO_KEEP = 8  # entries kept (most recently used first): a few Gebietsstände and code versions
+
+
+class GeometryMemo:
+    """The unit geometries of published releases, kept in `folder` as Parquet (the polygons as WKB,
+    exact to the bit) under the SHA-256 of everything they are computed from: each unit's members
+    and their Baublock polygons as stored, the statement (closing distance included) and the
+    versions of DuckDB and its spatial extension. A later release with the same digest reads them
+    instead of dissolving the Baublöcke again; anything else is computed. A computed entry is held
+    in memory and written by `keep()` once its release is published, so a refused release leaves no
+    file; deleting the folder is always safe."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.hit = False
+        self._pending: tuple[Path, Any] | None = None
+
+    def path(self, con, members: str, statement: str, parameters: dict[str, Any]) -> Path:
+        (inputs,) = con.execute(
+            f"""with {members}
+                select sha256(coalesce(string_agg(
+                    to_json([m.level, m.area_id, m.area_name, m.block_id, p.geometry_geojson]), chr(10)
+                    order by m.level, m.area_id, m.block_id, p.geometry_geojson), ''))
+                from members as m left join {BLOCK_GEOMETRY} as p on p.block_id = m.block_id""",
+            parameters,
+        ).fetchone()
+        (spatial,) = con.execute(
+            "select coalesce(max(extension_version), '') from duckdb_extensions() where extension_name = 'spatial'"
+        ).fetchone()
+        key = [inputs, statement, duckdb.__version__, spatial, sorted(parameters["levels"])]
+        return self.folder / MEMO_FOLDER / f"{hashlib.sha256(json.dumps(key).encode()).hexdigest()}.parquet"
+
+    def load(self, con, path: Path) -> bool:
+        """`unit_geometry` from the entry `path`, if there is one (and it reads)."""
+        if not path.is_file():
+            return False
+        try:
+            con.execute(
+                "create or replace temp table unit_geometry as select level, area_id, area_name, "
+                f"ST_GeomFromWKB(wkb) as geom from read_parquet('{_sql_text(path)}') order by level, area_id"
+            )
+        except duckdb.Error:  # unreadable (a disk fault, a hand-edited file): computed again, and replaced
+            return False
+        self.hit = True
+        self._pending = (path, None)  # used: kept when the folder is pruned
+        return True
+
+    def hold(self, con, path: Path) -> None:
+        """The computed `unit_geometry`, to be kept as `path` once the release is published."""
+        self._pending = (
+            path,
+            con.execute(
+                "select level, area_id, area_name, ST_AsWKB(geom) as wkb from unit_geometry order by level, area_id"
+            ).fetch_arrow_table(),
+        )
+
+    def keep(self) -> None:
+        """Write the held entry (aside, then renamed: a killed run leaves no half file under its
+        name), mark a used one as recently used, and drop all but the `MEMO_KEEP` most recent."""
+        if self._pending is None:
+            return
+        path, table = self._pending
+        self._pending = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if table is None:
+            path.touch()
+        else:
+            import pyarrow.parquet as pq
+
+            aside = path.with_name(f".{path.stem}.{os.getpid()}.parquet")
+            pq.write_table(table, aside)
+            os.replace(aside, path)
+        entries = sorted(path.parent.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[MEMO_KEEP:]:
+            old.unlink(missing_ok=True)
+
+
+def unit_geometries(
+    con, stichtag: date, levels: list[str], gap_closing_m: float | None = None, memo: GeometryMemo | None = None
+) -> float:
     """The temporary table `unit_geometry` (level, area_id, area_name, geom): every public unit on the
     Gebietsstand of the Stichtag, its Baublöcke dissolved into a clean area (closed over the streets
     between them, see `gap_closing_distance`), snapped to a 1 m grid, made valid, in the source CRS.
-    Returns the closing distance."""
+    Returns the closing distance.
+
+    The dissolving is most of a release's GIS time (10 s at a million residents, on one thread for a
+    fixed order) and gives the same polygons for every Stichtag of a Gebietsstand: with a `memo`, an
+    earlier release's polygons are read where all their inputs are the same (`GeometryMemo`)."""
     distance = gap_closing_distance(con, gap_closing_m)
     buffer = "'CAP_ROUND', 'JOIN_MITRE', 5.0"  # num_triangles, cap style, join style, mitre limit
-    con.execute(
-        f"""create or replace temp table unit_geometry as
-            with members as (
+    members = f"""members as (
                 select m.level, m.area_id, m.area_name, m.block_id from {UNIT_BLOCKS} as m
                 where m.level in (select unnest($levels::varchar[]))
                     and m.gebietsstand = (select max(gebietsstand) from {UNIT_BLOCKS} where gebietsstand <= $day)
-            ),
+            )"""
+    statement = f"""create or replace temp table unit_geometry as
+            with {members},
             names as (
                 select distinct level, area_id, area_name from members
             ),
@@ -149,10 +240,20 @@ def unit_geometries(con, stichtag: date, levels: list[str], gap_closing_m: float
             select c.level, c.area_id, n.area_name,
                 ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(c.geom, {GRID_M})), 3) as geom
             from closed as c left join names as n using (level, area_id)
-            order by c.level, c.area_id""",
-        {"levels": levels, "day": stichtag},
-    )
+            order by c.level, c.area_id"""
+    parameters = {"levels": levels, "day": stichtag}
+    if memo is None:
+        con.execute(statement, parameters)
+        return distance
+    entry = memo.path(con, members, statement, parameters)
+    if not memo.load(con, entry):
+        con.execute(statement, parameters)
+        memo.hold(con, entry)
     return distance
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _has_table(con, name: str) -> bool:
@@ -343,15 +444,17 @@ def _write_geopackage(con, levels: list[str], crs: str, stichtag: date, path: Pa
 
 
 def write_gis(
-    con, stichtag: date, levels: list[str], crs: str, out_dir: Path, gap_closing_m: float | None = None
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    con, stichtag: date, levels: list[str], crs: str, out_dir: Path, gap_closing_m: float | None = None,
+    memo: GeometryMemo | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:  # fmt: skip
     """Write geo/<level>.geojson (WGS84) and geo/sozialmonitor.gpkg (source CRS, a layer per level).
-    `con` is the release DuckDB with the warehouse attached as `wh` and the public tables in `main`.
+    `con` is the release DuckDB with the warehouse attached as `wh` and the public tables in `main`;
+    `memo`: the unit geometries of earlier releases (`GeometryMemo`).
     Returns (the GeoJSON files per level, the GeoPackage) for the manifest."""
     con.execute(f"load '{extension_path('spatial')}'")
     con.execute("set threads = 1")  # a fixed union order: the same inputs give the same bytes
     try:
-        distance = unit_geometries(con, stichtag, levels, gap_closing_m)
+        distance = unit_geometries(con, stichtag, levels, gap_closing_m, memo)
         geo_dir = out_dir / "geo"
         geo_dir.mkdir()
         geojson = {}

@@ -16,6 +16,8 @@ from ..errors import SozialmonitorError
 MANIFEST = "manifest.json"
 LATEST = "latest"
 TMP_PREFIX = ".tmp-"
+# what releases keep for later ones (release/gis.py: GeometryMemo); never part of a release
+MEMO_DIR = ".memo"
 VERSION = re.compile(r"^v(\d+)$")
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from orchestration.release import find_release
-from orchestration.release.gis import GEOPACKAGE, SIGNS, write_gis
+from orchestration.release.gis import GEOPACKAGE, MEMO_FOLDER, SIGNS, GeometryMemo, unit_geometries, write_gis
 from orchestration.warehouse import extension_path
 
 CRS_CODE = "25832"
@@ -185,7 +185,10 @@ def _copy_release_tables(con, release_path: Path, only: tuple[str, ...] | None =
         con.execute("detach rel")
 
 
-def _rebuild(release_path: Path, warehouse: Path, out: Path, levels: list[str], crs: str, gap: float | None):
+def _rebuild(
+    release_path: Path, warehouse: Path, out: Path, levels: list[str], crs: str, gap: float | None,
+    memo: GeometryMemo | None = None,
+):  # fmt: skip
     out.mkdir(parents=True)
     con = duckdb.connect(str(out / "scratch.duckdb"))
     try:
@@ -194,7 +197,7 @@ def _rebuild(release_path: Path, warehouse: Path, out: Path, levels: list[str], 
         # are joined onto the layers)
         _copy_release_tables(con, release_path)
         stichtag = con.execute("select max(stichtag) from main.indicator_values").fetchone()[0]
-        return write_gis(con, stichtag, levels, crs, out, gap_closing_m=gap)
+        return write_gis(con, stichtag, levels, crs, out, gap_closing_m=gap, memo=memo)
     finally:
         con.close()
 
@@ -218,6 +221,85 @@ def test_two_writes_are_byte_identical(release, built_city, tmp_path):
     assert sorted(p.name for p in (tmp_path / "b" / "geo").iterdir()) == sorted(
         [GEOPACKAGE] + [f"{level}.geojson" for level in levels]
     )
+
+
+def test_an_earlier_releases_unit_geometries_are_reused_and_give_the_same_bytes(release, built_city, tmp_path):
+    rel, manifest = release
+    levels, crs = list(manifest["geo"]), manifest["geopackage"]["crs"]
+    gap = manifest["geopackage"]["gap_closing_m"]
+    files = lambda written: ({k: v["sha256"] for k, v in written[0].items()}, written[1]["sha256"])  # noqa: E731
+    published = ({k: v["sha256"] for k, v in manifest["geo"].items()}, manifest["geopackage"]["sha256"])
+    memo = GeometryMemo(tmp_path / "memo")
+    computed = _rebuild(rel.path, built_city.warehouse_path, tmp_path / "a", levels, crs, gap, memo)
+    assert not memo.hit and not (tmp_path / "memo").exists()  # held until its release is published
+    memo.keep()
+    [entry] = (tmp_path / "memo" / MEMO_FOLDER).iterdir()
+
+    again = GeometryMemo(tmp_path / "memo")
+    reused = _rebuild(rel.path, built_city.warehouse_path, tmp_path / "b", levels, crs, gap, again)
+    assert again.hit
+    assert files(reused) == files(computed) == published
+
+    # another closing distance is another statement: computed, and kept beside
+    wider = GeometryMemo(tmp_path / "memo")
+    _rebuild(rel.path, built_city.warehouse_path, tmp_path / "c", levels, crs, gap + 2, wider)
+    assert not wider.hit
+    wider.keep()
+    assert len(list((tmp_path / "memo" / MEMO_FOLDER).iterdir())) == 2
+
+    # an entry that does not read is computed again, and replaced by a good one
+    entry.write_bytes(b"PAR1 not really")
+    broken = GeometryMemo(tmp_path / "memo")
+    recomputed = _rebuild(rel.path, built_city.warehouse_path, tmp_path / "d", levels, crs, gap, broken)
+    assert not broken.hit and files(recomputed) == published
+    broken.keep()
+    healed = GeometryMemo(tmp_path / "memo")
+    assert files(_rebuild(rel.path, built_city.warehouse_path, tmp_path / "e", levels, crs, gap, healed)) == published
+    assert healed.hit
+
+
+def test_the_geometry_memo_is_keyed_by_every_member_and_baublock_polygon(tmp_path):
+    con = duckdb.connect()
+    con.execute(f"load '{extension_path('spatial')}'")
+    con.execute("attach ':memory:' as wh")
+    con.execute("create schema wh.marts")
+    con.execute(
+        "create table wh.marts.dim_public_unit_blocks as select * from (values "
+        "('stadtteil', '01', 'Altstadt', 'B1', date '2019-12-31'), "
+        "('stadtteil', '01', 'Altstadt', 'B2', date '2019-12-31')"
+        ") as t (level, area_id, area_name, block_id, gebietsstand)"
+    )
+
+    def square(x: int) -> str:
+        ring = [[x, 0], [x + 100, 0], [x + 100, 100], [x, 100], [x, 0]]
+        return json.dumps({"type": "Polygon", "coordinates": [ring]}, separators=(",", ":"))
+
+    con.execute(
+        f"create table wh.marts.dim_block_geometry as select * from (values ('B1', '{square(0)}'), "
+        f"('B2', '{square(110)}')) as t (block_id, geometry_geojson)"
+    )
+    day = date(2024, 12, 31)
+
+    def entry() -> set[str]:
+        memo = GeometryMemo(tmp_path)
+        unit_geometries(con, day, ["stadtteil"], 10.0, memo)
+        memo.keep()
+        return {p.name for p in (tmp_path / MEMO_FOLDER).iterdir()}
+
+    first = entry()
+    (area,) = con.execute("select ST_Area(geom) from unit_geometry").fetchone()
+    assert area == pytest.approx(210 * 100)  # the street between the two blocks is closed
+    assert entry() == first  # the same inputs: the same entry
+    con.execute(f"update wh.marts.dim_block_geometry set geometry_geojson = '{square(111)}' where block_id = 'B2'")
+    moved = entry()
+    assert len(moved) == 2  # a Baublock moved by a metre: another entry
+    con.execute("update wh.marts.dim_public_unit_blocks set area_name = 'Altstadt-Nord'")
+    assert len(entry()) == 3  # a unit renamed
+    con.execute("update wh.marts.dim_public_unit_blocks set gebietsstand = date '2025-12-31' where block_id = 'B2'")
+    assert len(entry()) == 4  # a Baublock no longer a member on the Stichtag's Gebietsstand
+    (area,) = con.execute("select ST_Area(geom) from unit_geometry").fetchone()
+    assert area == pytest.approx(100 * 100)
+    con.close()
 
 
 def test_index_classes_are_joined_where_the_release_has_them(release, built_city, tmp_path):

@@ -18,6 +18,8 @@ from orchestration.ingest.loader import discover, sha256_file
 from orchestration.pipeline import gate_and_publish, run_pipeline
 from orchestration.release import ReleaseRefused, diff, find_release, list_releases, verify
 from orchestration.release import build as release_build
+from orchestration.release.gis import MEMO_FOLDER
+from orchestration.release.store import MEMO_DIR
 from tests.helpers import accept_as_demo, settings_for, tree_digest
 
 runner = CliRunner()
@@ -178,6 +180,10 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
     v1, v2 = find_release(settings.releases_dir, "2024-12-31/v1"), find_release(settings.releases_dir, "latest")
     assert v2.id == "2024-12-31/v2" and v2.manifest()["supersedes"] == "2024-12-31/v1"
     assert verify(v1) == [] and verify(v2) == []
+    # the Gebietsstand is the same: v2's unit polygons are v1's, read from the memo v1 left (GIS
+    # files with the values of 2024, which the correction of 2022 did not change: the same bytes)
+    assert [p.suffix for p in (settings.releases_dir / MEMO_DIR / MEMO_FOLDER).iterdir()] == [".parquet"]
+    assert v2.manifest()["geopackage"]["sha256"] == v1.manifest()["geopackage"]["sha256"]
 
     change = diff(v1, v2)
     assert change["inputs_changed"] == [
