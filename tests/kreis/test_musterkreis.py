@@ -19,6 +19,7 @@ import pytest
 
 from orchestration.demo import KreisConfig, generate_kreis, simulate_kreis
 from orchestration.indices.mss import MssConfig, compute_mss
+from orchestration.ingest.contracts import AREAS_SOURCE
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
@@ -333,6 +334,10 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
     assert graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def == DELIVERY_PARTITIONS
     assert graph.get(dg.AssetKey(["raw", "jobcenter_sgb2"])).partitions_def == STICHTAG_PARTITIONS  # Kreis-wide
     assert graph.get(dg.AssetKey(["raw", "geo_addresses"])).partitions_def is None  # reference data
+    # a Stadt's register is checked against the Gebietsgliederung (its Gemeinde in the file name)
+    # while it loads, so the CLI's ingest loads that first: a Dagster run with both does too
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "register_persons"])).parent_keys}
+    assert parents == {f"raw/{AREAS_SOURCE}"}, parents
     assert defs.get_sensor_def("kreis_after_delivery") is not None
 
     # the raw/ sensor: every Stadt of every Stichtag becomes a partition; then one corrected file

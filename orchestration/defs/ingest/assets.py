@@ -95,7 +95,9 @@ def partitions_of(contract: Contract, stichtag_partitions: dg.PartitionsDefiniti
 def build_raw_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     assets = []
     for contract in load_contracts(settings.contracts_dir, settings.project_vars).values():
-        deps = sorted({raw_asset_key(c.references.source) for c in contract.columns if c.references}, key=str)
+        # what its files are checked against while they load (Contract.checked_against), as the CLI's ingest
+        # loads it first: a run with both materialises that first
+        deps = sorted({raw_asset_key(source) for source in contract.checked_against}, key=str)
         columns = "\n".join(f"- `{c.name}` ← '{c.header}' ({c.type})" for c in contract.columns)
 
         def make(contract: Contract = contract, deps: list = deps, columns: str = columns):
