@@ -193,7 +193,8 @@ class GeometryMemo:
         self._pending = None
         path.parent.mkdir(parents=True, exist_ok=True)
         if table is None:
-            path.touch()
+            if path.is_file():  # (a touch would make an empty file of one removed meanwhile)
+                os.utime(path)
         else:
             import pyarrow.parquet as pq
 
