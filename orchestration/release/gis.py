@@ -40,6 +40,7 @@ from typing import Any
 
 import duckdb
 
+from ..ingest.checks import lit
 from ..ingest.loader import sha256_file
 from ..warehouse import extension_path
 
@@ -167,7 +168,7 @@ class GeometryMemo:
         try:
             con.execute(
                 "create or replace temp table unit_geometry as select level, area_id, area_name, "
-                f"ST_GeomFromWKB(wkb) as geom from read_parquet('{_sql_text(path)}') order by level, area_id"
+                f"ST_GeomFromWKB(wkb) as geom from read_parquet({lit(str(path))}) order by level, area_id"
             )
         except duckdb.Error:  # unreadable (a disk fault, a hand-edited file): computed again, and replaced
             return False
@@ -251,10 +252,6 @@ def unit_geometries(
         con.execute(statement, parameters)
         memo.hold(con, entry)
     return distance
-
-
-def _sql_text(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _has_table(con, name: str) -> bool:
