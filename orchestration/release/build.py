@@ -48,7 +48,7 @@ from ..warehouse import connect
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
 from .gis import GeometryMemo, write_gis
-from .lineage import LineageBeside
+from .lineage import LINEAGE_TARGET, LineageBeside, LineageMemo
 from .metadata import describe_release, licence, readme_sections, write_open_data
 from .public_models import (
     PUBLIC_SCHEMA,
@@ -491,6 +491,7 @@ class _Build:
     geo: dict[str, Any] = field(default_factory=dict)
     geopackage: Any = None
     geometry_memo: GeometryMemo | None = None
+    lineage_memo: LineageMemo | None = None
     atlas: dict[str, Any] = field(default_factory=dict)
     atlas_model: Any = None
     templates: Any = None
@@ -572,12 +573,14 @@ def publish(
         _refuse_unforced_correction(build, existing, force)
         # nothing refuses the release any more: the lineage docs now, beside the German tables and
         # the PDFs (why not earlier: orchestration/release/lineage.py)
-        build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
-        lineage = LineageBeside(settings)
+        kept = _kept_lineage(build)
+        if kept is None:
+            build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
+            lineage = LineageBeside(settings)
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
         _documents(build, release_id, signing_key)
-        _lineage(build, lineage)
+        _lineage(build, lineage, kept)
         manifest = _manifest(build, report, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sign_manifest(tmp, signing_key, MANIFEST)
@@ -635,14 +638,16 @@ def _export(build: _Build) -> None:
 
 
 def _keep_memo(build: _Build) -> None:
-    """The unit geometries of a published release, for the next (release/gis.py: GeometryMemo). A
-    memo that cannot be written costs the next release time, never this one: it is published."""
-    if build.geometry_memo is None:
-        return
-    try:
-        build.geometry_memo.keep()
-    except OSError as exc:
-        build.say(f"unit geometries not kept for the next release ({exc}); it computes them again")
+    """The unit geometries and the lineage page of a published release, for the next
+    (release/gis.py: GeometryMemo; release/lineage.py: LineageMemo). A memo that cannot be written
+    costs the next release time, never this one: it is published."""
+    for memo, what in ((build.geometry_memo, "unit geometries"), (build.lineage_memo, "lineage docs")):
+        if memo is None:
+            continue
+        try:
+            memo.keep()
+        except OSError as exc:
+            build.say(f"{what} not kept for the next release ({exc}); it makes them again")
 
 
 def _public_content(build: _Build) -> None:
@@ -724,16 +729,42 @@ def _refuse_unforced_correction(build: _Build, existing: list[Release], force: b
     )
 
 
-def _lineage(build: _Build, lineage: LineageBeside) -> None:
-    """The lineage docs: wait for dbt's page (its process started before the German tables) and write it,
-    with the machine's paths scrubbed, into the release."""
-    settings = build.settings
-    with build.step("lineage"):
-        page = lineage.html()
-    roots = {lineage.target: "target", settings.dbt_target_dir: "target"}
-    roots |= {settings.dbt_project_dir: ".", settings.project_dir: ".."}
-    (build.tmp / "lineage.html").write_text(scrub_lineage(page, roots, build.stichtag), encoding="utf-8")
-    build.seconds["lineage_process"] = lineage.seconds
+def _lineage_roots(settings: Settings) -> dict[Path, str]:
+    """The folders in dbt's page and what stands for them in the public copy."""
+    roots = {settings.dbt_target_dir / LINEAGE_TARGET: "target", settings.dbt_target_dir: "target"}
+    return roots | {settings.dbt_project_dir: ".", settings.project_dir: ".."}
+
+
+def _kept_lineage(build: _Build) -> str | None:
+    """The public lineage page from the page an earlier release kept for the same project, vars and
+    catalog (release/lineage.py: LineageMemo), or None: dbt makes it (also when the kept page does
+    not read as dbt's)."""
+    build.lineage_memo = LineageMemo(build.settings.releases_dir / MEMO_DIR)
+    with build.step("lineage_memo"):
+        kept = build.lineage_memo.page(build.settings)
+        if kept is None:
+            return None
+        try:
+            return scrub_lineage(kept, _lineage_roots(build.settings), build.stichtag)
+        except ValueError:
+            build.say("the kept lineage docs do not read as dbt's; dbt makes them again")
+            build.lineage_memo.hit = False
+            return None
+
+
+def _lineage(build: _Build, lineage: LineageBeside | None, kept: str | None) -> None:
+    """The lineage docs: the page an earlier release kept (`kept`, already scrubbed), else dbt's
+    (its process started before the German tables), written with the machine's paths scrubbed into
+    the release, and held for the next release."""
+    if kept is None:
+        assert lineage is not None
+        with build.step("lineage"):
+            page = lineage.html()
+        kept = scrub_lineage(page, _lineage_roots(build.settings), build.stichtag)
+        build.seconds["lineage_process"] = lineage.seconds
+        if build.lineage_memo is not None:
+            build.lineage_memo.hold(page)
+    (build.tmp / "lineage.html").write_text(kept, encoding="utf-8")
 
 
 def _documents(build: _Build, release_id: str, signing_key) -> None:

@@ -12,20 +12,42 @@ Like the gates' process (data_quality.beside), the child dies with the process t
 and a release that stops early ends it.
 
 dbt writes into a target folder of its own (`lineage_target`), so that the build and the docs each
-keep their own partial parse."""
+keep their own partial parse.
+
+The page depends on the dbt project, its vars and environment, dbt's versions and the warehouse's
+catalog (relations, columns, types, comments; dbt-duckdb's catalog holds no row counts or other
+figures of the data), never on the rows. A published release keeps its page in
+`releases/.memo/lineage/` under the digest of all that (`LineageMemo`); the next release with the
+same digest (a Stichtag added, a correction, the same code and schema) reads it instead of running
+dbt (15-30 s of CPU beside the German tables)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
+from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from .. import dbt_read_only
 from ..dbt_runner import DbtFailed
 from ..provenance import Beside
 from ..settings import Settings
+from ..warehouse import connect
 
 LINEAGE_TARGET = "lineage"
+MEMO_FOLDER = "lineage"  # in the releases' memo folder (store.MEMO_DIR)
+MEMO_KEEP = 4  # pages kept, the most recently used first
+# what dbt writes into the project folder (its output, never its input), and the anonymous dbt user
+# id (.user.yml; the published page has it removed, reproducible.scrub_lineage)
+NOT_INPUT_FOLDERS = frozenset({"target", "logs", "__pycache__"})
+NOT_INPUT_FILES = frozenset({".user.yml"})
+ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 STATIC_INDEX = "static_index.html"
 
@@ -75,3 +97,111 @@ class LineageBeside:
     def stop(self) -> None:
         """End the child if it still runs (the release stopped before it needed the page)."""
         self._child.stop()
+
+
+class LineageMemo:
+    """The lineage pages of published releases, kept in `folder` (the releases' memo folder) as dbt
+    wrote them, under the SHA-256 of everything dbt's page is made from (`digest`). `page` gives a
+    kept page for `settings` and the warehouse as they are, or None (then dbt runs and `hold` takes
+    its page); `keep`, called once the release is published, writes a held page and prunes the
+    folder. A refused release leaves no file; deleting the folder is always safe (the next release
+    runs dbt). A kept page is trusted as the warehouse is (docs/operations.md)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder / MEMO_FOLDER
+        self.hit = False
+        self._path: Path | None = None
+        self._pending: tuple[Path, str | None] | None = None
+
+    def page(self, settings: Settings) -> str | None:
+        try:
+            self._path = self.folder / f"{digest(settings)}.html"
+        except duckdb.Error:  # the catalog cannot be read here (the file open otherwise in this process)
+            self._path = None
+            return None
+        try:
+            page = self._path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # none yet, or unreadable: dbt makes the page again
+            return None
+        self.hit = True
+        self._pending = (self._path, None)  # used: kept when the folder is pruned
+        return page
+
+    def hold(self, page: str) -> None:
+        """dbt's page for the digest `page` looked up, to be kept once the release is published."""
+        if self._path is not None:
+            self.hit = False
+            self._pending = (self._path, page)
+
+    def keep(self) -> None:
+        """Write the held page (aside, then renamed), mark a used one as recently used, and drop all
+        but the `MEMO_KEEP` most recent."""
+        if self._pending is None:
+            return
+        path, page = self._pending
+        self._pending = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if page is None:
+            if path.is_file():
+                os.utime(path)
+        else:
+            aside = path.with_name(f".{path.stem}.{os.getpid()}.html")
+            aside.write_text(page, encoding="utf-8")
+            os.replace(aside, path)
+        entries = sorted(path.parent.glob("*.html"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[MEMO_KEEP:]:
+            old.unlink(missing_ok=True)
+
+
+def digest(settings: Settings) -> str:
+    """The SHA-256 of what `dbt docs generate` makes the page of `settings`' warehouse from:
+
+    - every file of the dbt project (models, macros, tests, seeds, the generated files of every
+      deployment, dbt_project.yml, profiles.yml), by path and content, but not dbt's output in it;
+    - the deployment's vars (dbt gets them on its command line) and the value of every environment
+      variable the project's files read with env_var(), as the docs' process gets them, and every
+      DBT_* variable (dbt's own flags);
+    - the versions of dbt, dbt-duckdb and DuckDB;
+    - the folders whose paths dbt writes into the page (scrubbed from the public copy);
+    - the warehouse's catalog: every table and view with its comment, every column with its
+      position, type and comment.
+    """
+    project = settings.dbt_project_dir
+    target = settings.dbt_target_dir.resolve()
+    files, read = [], set()
+    for root, folders, names in os.walk(project):
+        here = Path(root)
+        folders[:] = sorted(f for f in folders if f not in NOT_INPUT_FOLDERS and (here / f).resolve() != target)
+        for name in sorted(set(names) - NOT_INPUT_FILES):
+            data = (here / name).read_bytes()
+            files.append([(here / name).relative_to(project).as_posix(), hashlib.sha256(data).hexdigest()])
+            read.update(ENV_VAR_CALL.findall(data.decode("utf-8", errors="replace")))
+    environment = {**os.environ, **settings.env()}
+    variables = {name: environment.get(name) for name in sorted(read)}
+    variables |= {name: value for name, value in sorted(environment.items()) if name.startswith("DBT_")}
+    con = connect(settings.warehouse_path, read_only=True, extensions=())
+    try:
+        relations = con.execute(
+            """select schema_name, table_name, 'table', comment from duckdb_tables()
+                where database_name = current_database()
+            union all
+            select schema_name, view_name, 'view', comment from duckdb_views()
+                where database_name = current_database() and not internal
+            order by all"""
+        ).fetchall()
+        columns = con.execute(
+            """select schema_name, table_name, column_index, column_name, data_type, comment from duckdb_columns()
+                where database_name = current_database() and not internal
+            order by all"""
+        ).fetchall()
+    finally:
+        con.close()
+    key: dict[str, Any] = {
+        "files": files,
+        "vars": settings.deployment_vars,
+        "environment": variables,
+        "versions": [metadata.version("dbt-core"), metadata.version("dbt-duckdb"), duckdb.__version__],
+        "folders": [str(project.resolve()), str(target), str(settings.project_dir.resolve())],
+        "catalog": [relations, columns],
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode("utf-8")).hexdigest()

@@ -6,6 +6,9 @@ build's partial parse and the docs' stay valid)."""
 
 from __future__ import annotations
 
+import shutil
+from contextlib import nullcontext
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +22,9 @@ from orchestration.dbt_read_only import READ_ONLY_SETTING, Plugin
 from orchestration.dbt_runner import DbtFailed
 from orchestration.release import build as release_build
 from orchestration.release.lineage import LINEAGE_TARGET, PARTIAL_PARSE, LineageBeside, lineage_target
+from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
+from orchestration.release.lineage import digest as lineage_digest
+from orchestration.release.store import MEMO_DIR
 from tests.helpers import settings_for
 
 
@@ -61,17 +67,103 @@ def test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it():
     release_build._gates_first(broken, step)
 
 
-def test_the_lineage_docs_read_the_warehouse_beside_other_readers(released_copy):
+def _release_build(settings, tmp: Path) -> SimpleNamespace:
+    """What the release's lineage steps use of a release being built."""
+    tmp.mkdir()
+    return SimpleNamespace(
+        settings=settings, stichtag=date(2024, 12, 31), tmp=tmp, seconds={}, said=[], lineage_memo=None,
+        step=lambda *a: nullcontext(), say=lambda message: None,
+    )  # fmt: skip
+
+
+def test_the_lineage_docs_read_the_warehouse_beside_other_readers_and_are_kept_for_the_next_release(
+    released_copy, tmp_path
+):
     """dbt's docs run in a process of their own, read-only: a reader of the warehouse (the gates'
-    process, the audit) does not keep them out, and the page is the lineage of the project."""
-    reader = duckdb.connect(str(released_copy.warehouse_path), read_only=True)
+    process, the audit) does not keep them out, and the page is the lineage of the project. A
+    published release keeps the page; the next one with the same project and catalog reads it
+    (the same public bytes, no dbt), anything else makes it again."""
+    settings = released_copy
+    settings.releases_dir.joinpath(MEMO_DIR).mkdir(exist_ok=True)
+    shutil.rmtree(settings.releases_dir / MEMO_DIR / LINEAGE_MEMO, ignore_errors=True)
+    first = _release_build(settings, tmp_path / "first")
+    assert release_build._kept_lineage(first) is None  # nothing kept yet
+    reader = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        lineage = LineageBeside(released_copy)
-        page = lineage.html()
+        lineage = LineageBeside(settings)
+        release_build._lineage(first, lineage, None)
     finally:
         reader.close()
-    assert lineage.target == released_copy.dbt_target_dir / LINEAGE_TARGET
-    assert "model.sozialmonitor.fct_indicator_values" in page and lineage.seconds > 0
+    assert lineage.target == settings.dbt_target_dir / LINEAGE_TARGET
+    page = (first.tmp / "lineage.html").read_text(encoding="utf-8")
+    assert "model.sozialmonitor.fct_indicator_values" in page and first.seconds["lineage_process"] > 0
+    kept = settings.releases_dir / MEMO_DIR / LINEAGE_MEMO
+    assert not kept.exists()  # held until the release is published
+    first.lineage_memo.keep()
+    [entry] = kept.iterdir()
+
+    # the next release: the page read, not made, with the same public bytes
+    second = _release_build(settings, tmp_path / "second")
+    public = release_build._kept_lineage(second)
+    assert public == page and second.lineage_memo.hit
+    release_build._lineage(second, None, public)
+    assert (second.tmp / "lineage.html").read_bytes() == (first.tmp / "lineage.html").read_bytes()
+    assert "lineage_process" not in second.seconds
+
+    # a column described otherwise in the warehouse: another page (dbt's catalog shows the comment)
+    column = "marts.fct_indicator_values.value"
+    con = duckdb.connect(str(settings.warehouse_path))
+    (described,) = con.execute(
+        "select comment from duckdb_columns() where schema_name = 'marts' and table_name = 'fct_indicator_values' "
+        "and column_name = 'value'"
+    ).fetchone()
+    con.execute(f"comment on column {column} is 'described otherwise'")
+    con.close()
+    assert release_build._kept_lineage(_release_build(settings, tmp_path / "third")) is None
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(f"comment on column {column} is '{described.replace(chr(39), chr(39) * 2)}'")
+    con.close()
+    assert release_build._kept_lineage(_release_build(settings, tmp_path / "fourth")) == page  # as it was
+    # a kept page that does not read as dbt's is made again
+    entry.write_text("<html>half a page", encoding="utf-8")
+    assert release_build._kept_lineage(_release_build(settings, tmp_path / "fifth")) is None
+
+
+def test_the_lineage_digest_covers_the_projects_files_env_vars_and_catalog_and_nothing_else(tmp_path, monkeypatch):
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "a.sql").write_text("select 1 as x -- {{ env_var('CITY_SETTING', 'x') }}\n")
+    (project / "target").mkdir()
+    warehouse = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create table t (x integer)")
+    con.close()
+    settings = SimpleNamespace(
+        dbt_project_dir=project, dbt_target_dir=project / "target", project_dir=tmp_path, warehouse_path=warehouse,
+        deployment_vars={}, env=lambda: {},
+    )  # fmt: skip
+    monkeypatch.delenv("CITY_SETTING", raising=False)
+    base = lineage_digest(settings)
+    # dbt's own output in the project, and environment variables the project does not read: the same
+    (project / "target" / "manifest.json").write_text("{}")
+    (project / "logs").mkdir()
+    (project / "logs" / "dbt.log").write_text("log")
+    monkeypatch.setenv("SOZIALMONITOR_KILL_AT", "release:before-rename")
+    assert lineage_digest(settings) == base
+    # what dbt reads: another
+    monkeypatch.setenv("CITY_SETTING", "y")
+    assert lineage_digest(settings) not in (base,)
+    monkeypatch.delenv("CITY_SETTING")
+    (project / "models" / "b.sql").write_text("select 2 as y\n")
+    changed = lineage_digest(settings)
+    assert changed != base
+    settings.deployment_vars = {"public_levels": ["gemeinde"]}
+    assert lineage_digest(settings) not in (base, changed)
+    settings.deployment_vars = {}
+    con = duckdb.connect(str(warehouse))
+    con.execute("alter table t add column y varchar")
+    con.close()
+    assert lineage_digest(settings) not in (base, changed)
 
 
 def test_lineage_docs_that_fail_say_why_and_a_stopped_one_ends(tmp_path):

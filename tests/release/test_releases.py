@@ -19,6 +19,8 @@ from orchestration.pipeline import gate_and_publish, run_pipeline
 from orchestration.release import ReleaseRefused, diff, find_release, list_releases, verify
 from orchestration.release import build as release_build
 from orchestration.release.gis import MEMO_FOLDER
+from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
+from orchestration.release.lineage import digest as lineage_digest
 from orchestration.release.store import MEMO_DIR
 from tests.helpers import accept_as_demo, settings_for, tree_digest
 
@@ -184,6 +186,10 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
     # files with the values of 2024, which the correction of 2022 did not change: the same bytes)
     assert [p.suffix for p in (settings.releases_dir / MEMO_DIR / MEMO_FOLDER).iterdir()] == [".parquet"]
     assert v2.manifest()["geopackage"]["sha256"] == v1.manifest()["geopackage"]["sha256"]
+    # the project and the warehouse's catalog are the same: the same lineage page, made in another
+    # folder or read from the memo (release/lineage.py)
+    assert (v2.path / "lineage.html").read_bytes() == (v1.path / "lineage.html").read_bytes()
+    assert (settings.releases_dir / MEMO_DIR / LINEAGE_MEMO / f"{lineage_digest(settings)}.html").is_file()
 
     change = diff(v1, v2)
     assert change["inputs_changed"] == [
