@@ -14,7 +14,9 @@
    The atlas page (`atlas/index.html`, read from file:// or any web server) is written with the
    German tables, once the release id it names is known; so are the report's PDFs (`bericht/`),
    whose text is then checked against `bericht/daten.json` before the release is renamed into place.
-   dbt's lineage docs are made beside those, once nothing refuses the release any more.
+   dbt's lineage docs are made beside those, once nothing refuses the release any more (or read
+   from `releases/.memo/`, where a published release keeps them and its unit polygons for the next
+   release with the same inputs).
 4. The folder is renamed into `releases/<Stichtag>/v<N>/` in one step, then `latest` is switched.
 A process killed at any point leaves either no release or a complete one; leftovers of a killed
 build (`.tmp-*`) are removed by the next one.
