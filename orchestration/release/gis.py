@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import sqlite3
 from datetime import date
@@ -43,6 +42,7 @@ import duckdb
 from ..ingest.checks import lit
 from ..ingest.loader import sha256_file
 from ..warehouse import extension_path
+from .store import keep_memo_entry
 
 GEOPACKAGE = "sozialmonitor.gpkg"
 # Why a value is not given (Zeichenerklärung of official statistics; the same signs as the tables)
@@ -186,25 +186,19 @@ class GeometryMemo:
         )
 
     def keep(self) -> None:
-        """Write the held entry (aside, then renamed: a killed run leaves no half file under its
-        name), mark a used one as recently used, and drop all but the `MEMO_KEEP` most recent."""
+        """Write the held entry, or mark a used one as recently used; keep the `MEMO_KEEP` most
+        recent (store.keep_memo_entry)."""
         if self._pending is None:
             return
         path, table = self._pending
         self._pending = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if table is None:
-            if path.is_file():  # (a touch would make an empty file of one removed meanwhile)
-                os.utime(path)
-        else:
+
+        def write(aside: Path) -> None:
             import pyarrow.parquet as pq
 
-            aside = path.with_name(f".{path.stem}.{os.getpid()}.parquet")
             pq.write_table(table, aside)
-            os.replace(aside, path)
-        entries = sorted(path.parent.glob("*.parquet"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[MEMO_KEEP:]:
-            old.unlink(missing_ok=True)
+
+        keep_memo_entry(path, None if table is None else write, MEMO_KEEP)
 
 
 def unit_geometries(

@@ -39,6 +39,7 @@ from ..dbt_runner import DbtFailed
 from ..provenance import Beside
 from ..settings import Settings
 from ..warehouse import connect
+from .store import keep_memo_entry
 
 LINEAGE_TARGET = "lineage"
 MEMO_FOLDER = "lineage"  # in the releases' memo folder (store.MEMO_DIR)
@@ -128,29 +129,20 @@ class LineageMemo:
         return page
 
     def hold(self, page: str) -> None:
-        """dbt's page for the digest `page` looked up, to be kept once the release is published."""
+        """dbt's page, made because `page` found none, to be kept once the release is published."""
         if self._path is not None:
             self.hit = False
             self._pending = (self._path, page)
 
     def keep(self) -> None:
-        """Write the held page (aside, then renamed), mark a used one as recently used, and drop all
-        but the `MEMO_KEEP` most recent."""
+        """Write the held page, or mark a used one as recently used; keep the `MEMO_KEEP` most
+        recent (store.keep_memo_entry)."""
         if self._pending is None:
             return
         path, page = self._pending
         self._pending = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if page is None:
-            if path.is_file():
-                os.utime(path)
-        else:
-            aside = path.with_name(f".{path.stem}.{os.getpid()}.html")
-            aside.write_text(page, encoding="utf-8")
-            os.replace(aside, path)
-        entries = sorted(path.parent.glob("*.html"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[MEMO_KEEP:]:
-            old.unlink(missing_ok=True)
+        write = None if page is None else (lambda aside: aside.write_text(page, encoding="utf-8"))
+        keep_memo_entry(path, write, MEMO_KEEP)
 
 
 def digest(settings: Settings) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -377,3 +378,21 @@ def _input_changes(ma: dict[str, Any], mb: dict[str, Any]) -> list[str]:
         elif ia[k]["sha256"] != ib[k]["sha256"]:
             out.append(f"~ {k[0]} {k[1]}: {ia[k]['file']} → {ib[k]['file']} (new checksum)")
     return out
+
+
+def keep_memo_entry(path: Path, write: Callable[[Path], None] | None, keep: int) -> None:
+    """One entry of a memo folder of `releases/.memo` (release/gis.py, release/lineage.py) after its
+    release was published: written by `write` (into a file aside, then renamed: a killed run leaves
+    no half file under its name), or, with `write` None, an entry the release read marked as
+    recently used; then all but the `keep` most recently used entries of its kind are dropped."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if write is None:
+        if path.is_file():  # (a touch would make an empty file of one removed meanwhile)
+            os.utime(path)
+    else:
+        aside = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")
+        write(aside)
+        os.replace(aside, path)
+    entries = sorted(path.parent.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in entries[keep:]:
+        old.unlink(missing_ok=True)
