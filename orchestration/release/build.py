@@ -739,8 +739,8 @@ def _lineage_roots(settings: Settings) -> dict[Path, str]:
 
 def _kept_lineage(build: _Build) -> str | None:
     """The public lineage page from the page an earlier release kept for the same project, vars and
-    catalog (release/lineage.py: LineageMemo), or None: dbt makes it (also when the kept page does
-    not read as dbt's)."""
+    catalog (release/lineage.py: LineageMemo), its times set to this Stichtag, or None: dbt makes it
+    (also when the kept page does not read as dbt's)."""
     build.lineage_memo = LineageMemo(build.settings.releases_dir / MEMO_DIR)
     with build.step("lineage_memo"):
         kept = build.lineage_memo.page(build.settings)
@@ -765,7 +765,7 @@ def _lineage(build: _Build, lineage: LineageBeside | None, kept: str | None) -> 
         kept = scrub_lineage(page, _lineage_roots(build.settings), build.stichtag)
         build.seconds["lineage_process"] = lineage.seconds
         if build.lineage_memo is not None:
-            build.lineage_memo.hold(page)
+            build.lineage_memo.hold(kept)  # without the machine's paths and ids; its times stamped again when read
     (build.tmp / "lineage.html").write_text(kept, encoding="utf-8")
 
 

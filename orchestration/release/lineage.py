@@ -16,10 +16,11 @@ keep their own partial parse.
 
 The page depends on the dbt project, its vars and environment, dbt's versions and the warehouse's
 catalog (relations, columns, types, comments; dbt-duckdb's catalog holds no row counts or other
-figures of the data), never on the rows. A published release keeps its page in
-`releases/.memo/lineage/` under the digest of all that (`LineageMemo`); the next release with the
-same digest (a Stichtag added, a correction, the same code and schema) reads it instead of running
-dbt (15-30 s of CPU beside the German tables)."""
+figures of the data), never on the rows. A published release keeps its page (as published: the
+machine's paths and dbt's ids scrubbed, reproducible.scrub_lineage) in `releases/.memo/lineage/`
+under the digest of all that (`LineageMemo`); the next release with the same digest (a Stichtag
+added, a correction, the same code and schema) reads it, with its times set to its own Stichtag,
+instead of running dbt (15-30 s of CPU beside the German tables)."""
 
 from __future__ import annotations
 
@@ -101,8 +102,8 @@ class LineageBeside:
 
 
 class LineageMemo:
-    """The lineage pages of published releases, kept in `folder` (the releases' memo folder) as dbt
-    wrote them, under the SHA-256 of everything dbt's page is made from (`digest`). `page` gives a
+    """The lineage pages of published releases, kept in `folder` (the releases' memo folder) as they
+    were published, under the SHA-256 of everything dbt's page is made from (`digest`). `page` gives a
     kept page for `settings` and the warehouse as they are, or None (then dbt runs and `hold` takes
     its page); `keep`, called once the release is published, writes a held page and prunes the
     folder. A refused release leaves no file; deleting the folder is always safe (the next release
@@ -129,7 +130,7 @@ class LineageMemo:
         return page
 
     def hold(self, page: str) -> None:
-        """dbt's page, made because `page` found none, to be kept once the release is published."""
+        """The page made because `page` found none (scrubbed), to be kept once the release is published."""
         if self._path is not None:
             self.hit = False
             self._pending = (self._path, page)

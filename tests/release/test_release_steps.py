@@ -21,9 +21,10 @@ from data_quality.gates import ExpectationResult
 from orchestration.dbt_read_only import READ_ONLY_SETTING, Plugin
 from orchestration.dbt_runner import DbtFailed
 from orchestration.release import build as release_build
-from orchestration.release.lineage import LINEAGE_TARGET, PARTIAL_PARSE, LineageBeside, lineage_target
+from orchestration.release.lineage import LINEAGE_TARGET, PARTIAL_PARSE, STATIC_INDEX, LineageBeside, lineage_target
 from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
 from orchestration.release.lineage import digest as lineage_digest
+from orchestration.release.reproducible import scrub_lineage
 from orchestration.release.store import MEMO_DIR
 from tests.helpers import settings_for
 
@@ -101,6 +102,8 @@ def test_the_lineage_docs_read_the_warehouse_beside_other_readers_and_are_kept_f
     assert not kept.exists()  # held until the release is published
     first.lineage_memo.keep()
     [entry] = kept.iterdir()
+    # kept as published: none of the machine's folders in it
+    assert str(settings.dbt_target_dir) not in entry.read_text(encoding="utf-8")
 
     # the next release: the page read, not made, with the same public bytes
     second = _release_build(settings, tmp_path / "second")
@@ -109,6 +112,13 @@ def test_the_lineage_docs_read_the_warehouse_beside_other_readers_and_are_kept_f
     release_build._lineage(second, None, public)
     assert (second.tmp / "lineage.html").read_bytes() == (first.tmp / "lineage.html").read_bytes()
     assert "lineage_process" not in second.seconds
+    # another Stichtag's release: the kept page with that Stichtag's times, as dbt's page scrubbed for it
+    other = _release_build(settings, tmp_path / "other")
+    other.stichtag = date(2023, 12, 31)
+    raw = (lineage.target / STATIC_INDEX).read_text(encoding="utf-8")
+    roots = release_build._lineage_roots(settings)
+    assert release_build._kept_lineage(other) == scrub_lineage(raw, roots, other.stichtag)
+    assert release_build._kept_lineage(other) != page
 
     # a column described otherwise in the warehouse: another page (dbt's catalog shows the comment)
     column = "marts.fct_indicator_values.value"
