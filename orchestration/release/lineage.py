@@ -49,6 +49,7 @@ MEMO_KEEP = 4  # pages kept, the most recently used first
 # id (.user.yml; the published page has it removed, reproducible.scrub_lineage)
 NOT_INPUT_FOLDERS = frozenset({"target", "logs", "__pycache__"})
 NOT_INPUT_FILES = frozenset({".user.yml"})
+GENERATED_ROOT = "generated"  # the deployments' generated files, one folder each (settings.generated_folder)
 ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 STATIC_INDEX = "static_index.html"
@@ -118,7 +119,9 @@ class LineageMemo:
     def page(self, settings: Settings) -> str | None:
         try:
             self._path = self.folder / f"{digest(settings)}.html"
-        except duckdb.Error:  # the catalog cannot be read here (the file open otherwise in this process)
+        except (duckdb.Error, OSError):
+            # the catalog cannot be read here (the file open otherwise in this process), or a file of
+            # the project changed while it was read (a deployment rendering its files): dbt runs
             self._path = None
             return None
         try:
@@ -149,8 +152,9 @@ class LineageMemo:
 def digest(settings: Settings) -> str:
     """The SHA-256 of what `dbt docs generate` makes the page of `settings`' warehouse from:
 
-    - every file of the dbt project (models, macros, tests, seeds, the generated files of every
-      deployment, dbt_project.yml, profiles.yml), by path and content, but not dbt's output in it;
+    - every file of the dbt project (models, macros, tests, seeds, this deployment's generated
+      files, dbt_project.yml, profiles.yml), by path and content, but not dbt's output in it nor
+      the generated files of other deployments (dbt_project.yml reads only the deployment's own);
     - the deployment's vars (dbt gets them on its command line) and the value of every environment
       variable the project's files read with env_var(), as the docs' process gets them, and every
       DBT_* variable (dbt's own flags);
@@ -161,10 +165,18 @@ def digest(settings: Settings) -> str:
     """
     project = settings.dbt_project_dir
     target = settings.dbt_target_dir.resolve()
+    generated = (project / GENERATED_ROOT).resolve()
+    own = settings.generated_dir.resolve()
     files, read = [], set()
+
+    def is_input(folder: Path) -> bool:
+        resolved = folder.resolve()
+        others = resolved.parent == generated and resolved != own  # another deployment's files
+        return folder.name not in NOT_INPUT_FOLDERS and resolved != target and not others
+
     for root, folders, names in os.walk(project):
         here = Path(root)
-        folders[:] = sorted(f for f in folders if f not in NOT_INPUT_FOLDERS and (here / f).resolve() != target)
+        folders[:] = sorted(f for f in folders if is_input(here / f))
         for name in sorted(set(names) - NOT_INPUT_FILES):
             data = (here / name).read_bytes()
             files.append([(here / name).relative_to(project).as_posix(), hashlib.sha256(data).hexdigest()])

@@ -148,9 +148,11 @@ def test_the_lineage_digest_covers_the_projects_files_env_vars_and_catalog_and_n
     con = duckdb.connect(str(warehouse))
     con.execute("create table t (x integer)")
     con.close()
+    (project / "generated" / "default").mkdir(parents=True)
+    (project / "generated" / "default" / "seed.csv").write_text("a\n1\n")
     settings = SimpleNamespace(
         dbt_project_dir=project, dbt_target_dir=project / "target", project_dir=tmp_path, warehouse_path=warehouse,
-        deployment_vars={}, env=lambda: {},
+        generated_dir=project / "generated" / "default", deployment_vars={}, env=lambda: {},
     )  # fmt: skip
     monkeypatch.delenv("CITY_SETTING", raising=False)
     base = lineage_digest(settings)
@@ -159,6 +161,12 @@ def test_the_lineage_digest_covers_the_projects_files_env_vars_and_catalog_and_n
     (project / "logs").mkdir()
     (project / "logs" / "dbt.log").write_text("log")
     monkeypatch.setenv("SOZIALMONITOR_KILL_AT", "release:before-rename")
+    (project / "generated" / "a_kreis").mkdir()  # another deployment's generated files
+    (project / "generated" / "a_kreis" / "seed.csv").write_text("a\n2\n")
+    assert lineage_digest(settings) == base
+    (project / "generated" / "default" / "seed.csv").write_text("a\n3\n")  # this deployment's
+    assert lineage_digest(settings) != base
+    (project / "generated" / "default" / "seed.csv").write_text("a\n1\n")
     assert lineage_digest(settings) == base
     # what dbt reads: another
     monkeypatch.setenv("CITY_SETTING", "y")
