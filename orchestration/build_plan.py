@@ -32,14 +32,11 @@ from the same rows as in a full build, and the other Stichtage's rows do not dep
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from .catalogue import default_path
@@ -48,6 +45,7 @@ from .dbt_runner import plan_environment
 from .disclosure.history import TABLE as RELEASED_TABLE
 from .ingest import load_contracts
 from .ingest.loader import LOG_TABLE, delivery_name, log_per_gemeinde, source_of
+from .project_state import project_fingerprint, tests_fingerprint
 from .settings import Settings
 from .warehouse import connect
 
@@ -67,12 +65,6 @@ KEPT_KEY = "current_gebietsstand_kept"
 STICHTAGE_VIEW = "staging.stg_register__persons"
 MEMBERSHIPS_TABLE = "intermediate.int_block_memberships"
 CURRENT_TABLE = "intermediate.int_current_gebietsstand"
-# top folders of the dbt project that do not shape a table: data tests, lint configuration, dbt's output;
-# and the generated files of every deployment (`generated`), of which only this one's count
-_NOT_SHAPING = frozenset({"tests", "lint", "target", "logs", "dbt_packages", "generated"})
-_VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
-_VERSIONED_SPARK = ("dbt-spark", "pyspark")
-
 # delivery (the source, or source@gemeinde: loader.delivery_name), Stichtag (None for reference
 # data), sha256
 Load = tuple[str, date | None, str]
@@ -167,58 +159,6 @@ def lag_years(settings: Settings) -> tuple[int, ...]:
     """The years the catalogue's lagged measures look back."""
     catalogue = load_catalogue(default_path(settings.dbt_project_dir))
     return tuple(sorted({m.lag_years for m in catalogue.measures if m.lag_years is not None}))
-
-
-def _files(folder: Path) -> Iterable[Path]:
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        skipped = relative[0] in _NOT_SHAPING or "__pycache__" in relative or path.name.startswith(".")
-        if path.is_file() and not skipped:
-            yield path
-
-
-def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None = None) -> str:
-    """The state a build's tables follow from, apart from the data: every file of the dbt project
-    that can shape a table (models, macros, seeds, the catalogue and the files generated from it,
-    dbt_project.yml with its vars; not the data tests), the source contracts, the deployment's vars
-    file and the vars given on the command line, and the versions of dbt and DuckDB (and the engine,
-    with dbt-spark's and Spark's versions, when it is not DuckDB). Files, not the
-    manifest's node checksums: a model's checksum does not change when a macro it calls does."""
-    digest = hashlib.sha256()
-    folders = (
-        ("dbt", settings.dbt_project_dir),
-        ("generated", settings.generated_dir),  # the same files give the same print, in any folder
-        ("contracts", settings.contracts_dir),
-    )
-    for label, folder in folders:
-        for path in _files(folder):
-            digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    given = {**settings.deployment_vars, **(cli_vars or {})}
-    digest.update(json.dumps(given, sort_keys=True, default=str).encode())
-    packages = _VERSIONED
-    if settings.engine != "duckdb":  # another engine's tables (a DuckDB build's print is as it was)
-        digest.update(f"engine={settings.engine}\0".encode())
-        packages += _VERSIONED_SPARK
-    for package in packages:
-        try:
-            digest.update(f"{package}={version(package)}\0".encode())
-        except PackageNotFoundError:  # pragma: no cover - pinned dependencies
-            digest.update(f"{package}=?\0".encode())
-    return digest.hexdigest()
-
-
-def tests_fingerprint(settings: Settings) -> str:
-    """The data tests of the dbt project (its `tests` folder: singular and generic tests), which
-    `project_fingerprint` leaves out (they shape no table). The tests declared in the models' YAML
-    files and the macros are covered by `project_fingerprint`."""
-    digest = hashlib.sha256()
-    folder = settings.dbt_project_dir / "tests"
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def data_selection(settings: Settings, reference: set[str]) -> tuple[str, ...]:

@@ -27,9 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ import duckdb
 
 from .. import dbt_read_only
 from ..dbt_runner import DbtFailed
+from ..project_state import env_var_names, project_fingerprint, tests_fingerprint
 from ..provenance import Beside
 from ..settings import Settings
 from ..warehouse import connect
@@ -45,12 +44,6 @@ from .store import keep_memo_entry
 LINEAGE_TARGET = "lineage"
 MEMO_FOLDER = "lineage"  # in the releases' memo folder (store.MEMO_DIR)
 MEMO_KEEP = 4  # pages kept, the most recently used first
-# what dbt writes into the project folder (its output, never its input), and the anonymous dbt user
-# id (.user.yml; the published page has it removed, reproducible.scrub_lineage)
-NOT_INPUT_FOLDERS = frozenset({"target", "logs", "__pycache__"})
-NOT_INPUT_FILES = frozenset({".user.yml"})
-GENERATED_ROOT = "generated"  # the deployments' generated files, one folder each (settings.generated_folder)
-ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 STATIC_INDEX = "static_index.html"
 
@@ -152,37 +145,17 @@ class LineageMemo:
 def digest(settings: Settings) -> str:
     """The SHA-256 of what `dbt docs generate` makes the page of `settings`' warehouse from:
 
-    - every file of the dbt project (models, macros, tests, seeds, this deployment's generated
-      files, dbt_project.yml, profiles.yml), by path and content, but not dbt's output in it nor
-      the generated files of other deployments (dbt_project.yml reads only the deployment's own);
-    - the deployment's vars (dbt gets them on its command line) and the value of every environment
-      variable the project's files read with env_var(), as the docs' process gets them, and every
-      DBT_* variable (dbt's own flags);
-    - the versions of dbt, dbt-duckdb and DuckDB;
+    - the dbt project as a build sees it (project_state.project_fingerprint: every file that shapes
+      a table, this deployment's generated files, the contracts, the deployment's vars, the
+      versions of dbt and the engine) and its data tests (project_state.tests_fingerprint);
+    - the value of every environment variable the project's files read with env_var(), as the
+      docs' process gets them, and every DBT_* variable (dbt's own flags);
     - the folders whose paths dbt writes into the page (scrubbed from the public copy);
     - the warehouse's catalog: every table and view with its comment, every column with its
       position, type and comment.
     """
-    project = settings.dbt_project_dir
-    target = settings.dbt_target_dir.resolve()
-    generated = (project / GENERATED_ROOT).resolve()
-    own = settings.generated_dir.resolve()
-    files, read = [], set()
-
-    def is_input(folder: Path) -> bool:
-        resolved = folder.resolve()
-        others = resolved.parent == generated and resolved != own  # another deployment's files
-        return folder.name not in NOT_INPUT_FOLDERS and resolved != target and not others
-
-    for root, folders, names in os.walk(project):
-        here = Path(root)
-        folders[:] = sorted(f for f in folders if is_input(here / f))
-        for name in sorted(set(names) - NOT_INPUT_FILES):
-            data = (here / name).read_bytes()
-            files.append([(here / name).relative_to(project).as_posix(), hashlib.sha256(data).hexdigest()])
-            read.update(ENV_VAR_CALL.findall(data.decode("utf-8", errors="replace")))
     environment = {**os.environ, **settings.env()}
-    variables = {name: environment.get(name) for name in sorted(read)}
+    variables = {name: environment.get(name) for name in sorted(env_var_names(settings))}
     variables |= {name: value for name, value in sorted(environment.items()) if name.startswith("DBT_")}
     con = connect(settings.warehouse_path, read_only=True, extensions=())
     try:
@@ -202,11 +175,14 @@ def digest(settings: Settings) -> str:
     finally:
         con.close()
     key: dict[str, Any] = {
-        "files": files,
-        "vars": settings.deployment_vars,
+        "project": project_fingerprint(settings),
+        "tests": tests_fingerprint(settings),
         "environment": variables,
-        "versions": [metadata.version("dbt-core"), metadata.version("dbt-duckdb"), duckdb.__version__],
-        "folders": [str(project.resolve()), str(target), str(settings.project_dir.resolve())],
+        "folders": [
+            str(settings.dbt_project_dir.resolve()),
+            str(settings.dbt_target_dir.resolve()),
+            str(settings.project_dir.resolve()),
+        ],
         "catalog": [relations, columns],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode("utf-8")).hexdigest()

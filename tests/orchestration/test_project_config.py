@@ -101,8 +101,8 @@ def test_a_deployment_sets_its_own_vars_in_a_file_beside_the_project(tmp_path, m
     """A Kreis keeps the project as it is and names its levels in its own vars file: the Python
     side reads them over dbt_project.yml's, dbt gets them on its command line (under the vars a
     command gives itself), and they belong to the build's fingerprint."""
-    from orchestration.build_plan import project_fingerprint
     from orchestration.dbt_runner import dbt_args
+    from orchestration.project_state import project_fingerprint
 
     own = tmp_path / "vars.yml"
     own.write_text(yaml.safe_dump(KREIS_LEVELS), encoding="utf-8")

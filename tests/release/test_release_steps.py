@@ -150,14 +150,19 @@ def test_the_lineage_digest_covers_the_projects_files_env_vars_and_catalog_and_n
     con.close()
     (project / "generated" / "default").mkdir(parents=True)
     (project / "generated" / "default" / "seed.csv").write_text("a\n1\n")
+    (project / "dbt_output").mkdir()  # dbt's target folder, named by SOZIALMONITOR_DBT_TARGET_DIR
     settings = SimpleNamespace(
-        dbt_project_dir=project, dbt_target_dir=project / "target", project_dir=tmp_path, warehouse_path=warehouse,
-        generated_dir=project / "generated" / "default", deployment_vars={}, env=lambda: {},
+        dbt_project_dir=project, dbt_target_dir=project / "dbt_output", project_dir=tmp_path, warehouse_path=warehouse,
+        generated_dir=project / "generated" / "default", contracts_dir=tmp_path / "contracts", deployment_vars={},
+        engine="duckdb", env=lambda: {},
     )  # fmt: skip
     monkeypatch.delenv("CITY_SETTING", raising=False)
     base = lineage_digest(settings)
     # dbt's own output in the project, and environment variables the project does not read: the same
     (project / "target" / "manifest.json").write_text("{}")
+    (project / "dbt_output" / "manifest.json").write_text("{}")
+    (project / "dbt_output" / "static_index.html").write_text("<html>")
+    (project / ".user.yml").write_text("id: 1")
     (project / "logs").mkdir()
     (project / "logs" / "dbt.log").write_text("log")
     monkeypatch.setenv("SOZIALMONITOR_KILL_AT", "release:before-rename")
@@ -178,6 +183,14 @@ def test_the_lineage_digest_covers_the_projects_files_env_vars_and_catalog_and_n
     settings.deployment_vars = {"public_levels": ["gemeinde"]}
     assert lineage_digest(settings) not in (base, changed)
     settings.deployment_vars = {}
+    # the data tests and the contracts are part of it too
+    (project / "tests").mkdir()
+    (project / "tests" / "assert_none.sql").write_text("select 1 where false\n")
+    tested = lineage_digest(settings)
+    assert tested not in (base, changed)
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "register.yml").write_text("source: register\n")
+    assert lineage_digest(settings) not in (base, changed, tested)
     con = duckdb.connect(str(warehouse))
     con.execute("alter table t add column y varchar")
     con.close()
