@@ -11,9 +11,13 @@
 {%- set suppressed = {} -%}
 {%- for group in registry %}{% for m, col in group.suppressed.items() %}{% do suppressed.update({m: m ~ '_suppressed_cells'}) %}{% endfor %}{% endfor -%}
 
-{#- One scan of the area measures per indicator, its numerator and denominator read as columns:
-    the catalogue's formula is known when the model compiles (registry `indicators`), so there is
-    no long table of all measures to join back to itself (at Berlin size that join took 3 minutes). -#}
+{#- The catalogue's formulas are known when the model compiles (registry `indicators`). Each
+    indicator is a row of constants (`indicators`: its id, denominator measure, factor and unit),
+    crossed with the area measures: one scan of them, each indicator's numerator and denominator
+    read by a `case` on its number. No long table of all measures is joined back to itself (at
+    Berlin size such a join took 3 minutes), and the measures are not scanned once per indicator
+    either (a union of one select per indicator: 80 scans, which Spark plans as 80 file scans). -#}
+{%- set indicators = catalogue_registry().indicators %}
 with area_measures as (
     select * from {{ ref(area_model) }}
     {%- if incremental %}
@@ -21,29 +25,30 @@ with area_measures as (
     {%- endif %}
 ),
 
-joined as (
-    {%- for ind in catalogue_registry().indicators %}
-    {%- set num = ind.numerator %}
-    {%- set den = ind.denominator %}
-    select
-        {{ text_literal(ind.id) }} as indicator_id,
-        level,
-        area_id,
-        stichtag,
-        cast({{ num }} as double) as numerator,
-        {{ 'cast(' ~ den ~ ' as double)' if den else 'cast(null as double)' }} as denominator,
-        {{ text_literal(den) if den else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as denominator_measure,
-        cast({{ ind.factor }} as double) as factor,
-        {{ text_literal(ind.unit) }} as unit,
-        coalesce({{ suppressed[num] if num in suppressed else '0' }}, 0)
-            + coalesce({{ suppressed[den] if den and den in suppressed else '0' }}, 0) as suppressed_input_cells,
-        coalesce({{ estimated_by[num] if num in estimated_by else 'false' }}, false)
-            or coalesce({{ estimated_by[den] if den and den in estimated_by else 'false' }}, false) as is_estimated
-    from area_measures
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+indicators as (
+    select * from (values
+    {%- for ind in indicators %}
+        ({{ loop.index }}, {{ text_literal(ind.id) }}, {{ text_literal(ind.denominator) if ind.denominator else 'null' }},
+            cast({{ ind.factor }} as double), {{ text_literal(ind.unit) }}){{ "," if not loop.last }}
     {%- endfor %}
+    ) as catalogue (indicator_no, indicator_id, denominator_measure, factor, unit)
+),
+
+joined as (
+    select
+        indicators.indicator_id,
+        area_measures.level,
+        area_measures.area_id,
+        area_measures.stichtag,
+        {{ _case_per_indicator(indicators, 'numerator', 'cast(null as double)') }} as numerator,
+        {{ _case_per_indicator(indicators, 'denominator', 'cast(null as double)') }} as denominator,
+        cast(indicators.denominator_measure as {{ dbt.type_string() }}) as denominator_measure,
+        cast(indicators.factor as double) as factor,
+        indicators.unit,
+        {{ _case_per_indicator(indicators, 'suppressed', '0', suppressed) }} as suppressed_input_cells,
+        {{ _case_per_indicator(indicators, 'estimated', 'false', estimated_by) }} as is_estimated
+    from area_measures
+    cross join indicators
 ),
 
 final as (
@@ -74,3 +79,38 @@ final as (
 
 select * from final
 {% endmacro %}
+
+{#- `case` on the indicator's number (`indicators.indicator_no`) giving, per indicator, the area
+    measure `part` reads: its numerator or denominator as double, or the sum of the input cells the
+    source withheld (`suppressed`: measure -> its column) or whether an input was estimated
+    (`estimated_by`: measure -> its flag column) for numerator and denominator; `otherwise` for the
+    indicators without one. -#}
+{% macro _case_per_indicator(indicators, part, otherwise, columns={}) -%}
+    {%- set branches = [] -%}
+    {%- for ind in indicators -%}
+        {%- set num, den = ind.numerator, ind.denominator -%}
+        {%- if part == 'numerator' -%}
+            {%- do branches.append((loop.index, 'cast(area_measures.' ~ num ~ ' as double)')) -%}
+        {%- elif part == 'denominator' and den -%}
+            {%- do branches.append((loop.index, 'cast(area_measures.' ~ den ~ ' as double)')) -%}
+        {%- elif part in ('suppressed', 'estimated') and (num in columns or (den and den in columns)) -%}
+            {%- set neutral = '0' if part == 'suppressed' else 'false' -%}
+            {%- set operator = ' + ' if part == 'suppressed' else ' or ' -%}
+            {%- set terms = [] -%}
+            {%- for measure in [num, den] -%}
+                {%- do terms.append('coalesce(' ~ ('area_measures.' ~ columns[measure] if measure and measure in columns else neutral) ~ ', ' ~ neutral ~ ')') -%}
+            {%- endfor -%}
+            {%- do branches.append((loop.index, terms | join(operator))) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if branches -%}
+    case indicators.indicator_no
+        {%- for number, expression in branches %}
+            when {{ number }} then {{ expression }}
+        {%- endfor %}
+            else {{ otherwise }}
+        end
+    {%- else -%}
+    {{ otherwise }}
+    {%- endif -%}
+{%- endmacro %}

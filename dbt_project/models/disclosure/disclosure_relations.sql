@@ -3,9 +3,11 @@
     definitions and the age limits in dbt_project.yml: the Kennzahlenkatalog declares them
     (`within`, `partitions`) and macro catalogue_relations derives, from the measures' age
     intervals and the vars, which hold. Both the secondary suppression and the audit use them. -#}
-{% for relation_id, sense, terms in catalogue_relations() %}{% set outer = loop %}{% for measure, coefficient in terms %}
-select '{{ relation_id }}' as relation_id, '{{ sense }}' as sense, '{{ measure }}' as measure, cast({{ coefficient }} as double) as coefficient
-{%- if not (outer.last and loop.last) %}
-union all
-{%- endif %}
+{#- One list of constant rows (a `values` list), not a select per row joined by `union all`:
+    Spark plans each of those selects as a partition of its own and wrote ~120 files of one row. -#}
+select relations.relation_id, relations.sense, relations.measure, relations.coefficient
+from (values
+{%- for relation_id, sense, terms in catalogue_relations() %}{% set outer = loop %}{% for measure, coefficient in terms %}
+    ('{{ relation_id }}', '{{ sense }}', '{{ measure }}', cast({{ coefficient }} as double)){{ ',' if not (outer.last and loop.last) }}
 {%- endfor %}{% endfor %}
+) as relations (relation_id, sense, measure, coefficient)
