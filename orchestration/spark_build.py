@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
 # the Parquet of Spark's views that a warehouse's views read: one folder per serving
 # (served/<id>), the older ones removed once a serving is committed
 SERVED_FOLDER = "served"
+# threads that serve relations from Spark at once (`serve`)
+SERVE_THREADS = 2
 
 
 class SparkMissing(SozialmonitorError):
@@ -127,25 +130,39 @@ def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]
     # a folder of this serving's own: the views of the warehouse as it is read the last one's
     # until this serving is committed (a failed build or serving leaves them working)
     folder = settings.lake / SERVED_FOLDER / uuid.uuid4().hex[:12]
+
+    def spark_side(relation: tuple[str, str, str, list[str]]) -> tuple[bool, Path, list[tuple[str, str]], list[str]]:
+        """Spark's part of serving one relation: whether it is a view, its Parquet folder (a view's
+        rows written there first), its columns and its partition columns."""
+        _, schema, alias, documented = relation
+        name = f"{schema}.{alias}"
+        frame = spark.table(name)
+        columns = _ordered(frame.schema, documented)
+        if name in views:
+            files = folder / schema / alias
+            frame.write.mode("overwrite").parquet(str(files))
+            return True, files, columns, []
+        partitions = [c.name for c in spark.catalog.listColumns(name) if c.isPartition]
+        return False, _location(spark, name), columns, partitions
+
     served: list[tuple[str, str]] = []
-    con = connect(into or settings.warehouse_path, extensions=())
+    try:
+        # Spark's side in SERVE_THREADS threads: each relation is a small job or a catalog call,
+        # mostly planning on the driver, which overlaps another's tasks (one thread left a core idle)
+        with ThreadPoolExecutor(SERVE_THREADS) as pool:
+            prepared = list(pool.map(spark_side, relations))
+        con = connect(into or settings.warehouse_path, extensions=())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         con.execute("begin")
-        for name, schema, alias, documented in relations:
-            relation = f"{schema}.{alias}"
-            frame = spark.table(relation)
-            columns = _ordered(frame.schema, documented)
+        for (name, schema, alias, _), (is_view, files, columns, partitions) in zip(relations, prepared, strict=True):
             con.execute(f'create schema if not exists "{schema}"')
             _drop(con, schema, alias)
-            if relation in views:
-                files = folder / schema / alias
-                frame.write.mode("overwrite").parquet(str(files))
-                con.execute(f'create view "{schema}"."{alias}" as {_select(files, columns, [])}')
-            else:
-                partitions = [c.name for c in spark.catalog.listColumns(relation) if c.isPartition]
-                files = _location(spark, relation)
-                con.execute(f'create table "{schema}"."{alias}" as {_select(files, columns, partitions)}')
-            served.append((name, relation))
+            kind = "view" if is_view else "table"
+            con.execute(f'create {kind} "{schema}"."{alias}" as {_select(files, columns, partitions)}')
+            served.append((name, f"{schema}.{alias}"))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
