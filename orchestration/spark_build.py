@@ -142,8 +142,8 @@ def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]
             files = folder / schema / alias
             frame.write.mode("overwrite").parquet(str(files))
             return True, files, columns, []
-        partitions = [c.name for c in spark.catalog.listColumns(name) if c.isPartition]
-        return False, _location(spark, name), columns, partitions
+        location, partitions = _layout(spark, name)
+        return False, location, columns, partitions
 
     served: list[tuple[str, str]] = []
     try:
@@ -184,11 +184,23 @@ def served_folder(settings: Settings) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def _location(spark, relation: str) -> Path:
+def _layout(spark, relation: str) -> tuple[Path, list[str]]:
+    """The folder of Spark's files of the table `relation` and its partition columns, from one
+    `describe table extended` (listColumns for the partitions was a second catalog call per table)."""
+    location, partitions, section = None, [], ""
     for row in spark.sql(f"describe table extended {relation}").collect():
-        if row[0] == "Location":
-            return Path(row[1].removeprefix("file:"))
-    raise RuntimeError(f"Spark names no location for the table {relation}")
+        name, value = (row[0] or "").strip(), row[1]
+        if name == "# col_name":  # the header of a section's rows
+            continue
+        if name.startswith("# ") or not name:  # a section's title, or the blank row that ends one
+            section = name
+        elif section == "# Partition Information":
+            partitions.append(name)
+        elif section == "# Detailed Table Information" and name == "Location":
+            location = Path(value.removeprefix("file:"))
+    if location is None:
+        raise RuntimeError(f"Spark names no location for the table {relation}")
+    return location, partitions
 
 
 def _ordered(schema, documented: list[str]) -> list[tuple[str, str]]:
