@@ -64,6 +64,12 @@ def lineage_target(settings: Settings) -> Path:
     return docs
 
 
+def docs_environment(settings: Settings) -> dict[str, str]:
+    """The environment of the docs' process: this process's, pointed at the places of `settings`
+    (what dbt reads with env_var() when it makes the page, and so part of `digest`)."""
+    return {**os.environ, **settings.env()}
+
+
 class LineageBeside:
     """`dbt docs generate --static` for the warehouse of `settings`, started in a child process;
     `html()` waits for it and returns the page, `stop()` ends it if it still runs."""
@@ -75,7 +81,7 @@ class LineageBeside:
         self._child = Beside(
             dbt_read_only.__name__,
             [str(os.getpid()), str(settings.dbt_project_dir), str(self.target)],
-            {**os.environ, **settings.env()},
+            docs_environment(settings),
         )
 
     @property
@@ -154,7 +160,7 @@ def digest(settings: Settings) -> str:
     - the warehouse's catalog: every table and view with its comment, every column with its
       position, type and comment.
     """
-    environment = {**os.environ, **settings.env()}
+    environment = docs_environment(settings)
     variables = {name: environment.get(name) for name in sorted(env_var_names(settings))}
     variables |= {name: value for name, value in sorted(environment.items()) if name.startswith("DBT_")}
     con = connect(settings.warehouse_path, read_only=True, extensions=())
