@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -297,12 +298,15 @@ def _compiled(tmp_path: Path, raw: dict, vars_: dict | None = None) -> dict[str,
 
 
 def _relations(sql: str) -> dict[str, tuple[str, dict[str, float]]]:
-    import re
-
+    """The relations of disclosure_relations as compiled (constant rows, no reference to another
+    relation), read by running the SQL in DuckDB."""
     out: dict[str, tuple[str, dict[str, float]]] = {}
-    pattern = r"select '(\w+)' as relation_id, '([=<]+)' as sense, '(\w+)' as measure, cast\(([-\d.]+) as double\)"
-    for relation_id, sense, measure, coefficient in re.findall(pattern, sql):
-        out.setdefault(relation_id, (sense, {}))[1][measure] = float(coefficient)
+    con = duckdb.connect()
+    try:
+        for relation_id, sense, measure, coefficient in con.execute(sql).fetchall():
+            out.setdefault(relation_id, (sense, {}))[1][measure] = coefficient
+    finally:
+        con.close()
     return out
 
 
