@@ -16,10 +16,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from orchestration.errors import SozialmonitorError
 from orchestration.settings import Settings
+from orchestration.yaml_text import load_yaml
 
 from .suites import BLOCK, SUITES, Catalogue, Suite
 
@@ -204,7 +203,7 @@ def load_config(path: Path | None = None, levels: list[str] | None = None) -> di
     else the public levels of the project's dbt_project.yml: written once, there."""
     path = path or config_path()
     with path.open(encoding="utf-8") as fh:
-        config = yaml.safe_load(fh) or {}
+        config = load_yaml(fh) or {}
     if "levels" not in config:
         config["levels"] = list(levels) if levels else list(Settings.from_env().project_vars.public_levels)
     for key in ("levels", "address_assignment", "year_over_year", "hierarchy"):

@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import yaml
-
 from .errors import SozialmonitorError
 from .settings import Settings
+from .yaml_text import load_yaml
 
 # The plan of an incremental build (orchestration.build_plan), as JSON, in the environment of the
 # dbt process; empty: every Stichtag. The macros read it only while dbt executes
@@ -41,7 +40,7 @@ def with_deployment_vars(settings: Settings, command: list[str]) -> list[str]:
     if "--vars" not in command:
         return [*command, "--vars", json.dumps(own, sort_keys=True)]
     at = command.index("--vars")
-    given = yaml.safe_load(command[at + 1]) or {}
+    given = load_yaml(command[at + 1]) or {}
     return [*command[:at], "--vars", json.dumps({**own, **given}, sort_keys=True), *command[at + 2 :]]
 
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
-
 from data_quality import GateFailed
 from data_quality.beside import GatesBeside
 
@@ -41,6 +39,7 @@ from .release import (
 from .settings import Settings
 from .timing import timed
 from .warehouse import connect
+from .yaml_text import load_yaml
 
 RUNS_TABLE = "ops.pipeline_runs"
 # Left in raw/ by a demo generation that has not finished (orchestration/demo/extracts.py writes it
@@ -325,7 +324,7 @@ def _given_vars(command: list[str]) -> dict:
     """The vars given to a dbt `command` (dbt reads them as YAML)."""
     if "--vars" not in command:
         return {}
-    return yaml.safe_load(command[command.index("--vars") + 1]) or {}
+    return load_yaml(command[command.index("--vars") + 1]) or {}
 
 
 def planned_dbt(

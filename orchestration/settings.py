@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 from .errors import Place, SozialmonitorError, configuration_problems
+from .yaml_text import load_yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SHIPPED_CONTRACTS = Path(__file__).parent / "contracts"
@@ -256,7 +257,7 @@ def read_deployment_vars(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        found = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProjectConfigError(f"{VARS_FILE_SETTING}={path}: no such file") from None
     except yaml.YAMLError as exc:
@@ -284,7 +285,7 @@ def read_project_vars(dbt_project_dir: Path, vars_file: Path | None = None) -> P
     (ProjectConfigError names the file and each problem). Settings.project_vars caches it; read it
     through Settings where there is one."""
     path = dbt_project_dir / "dbt_project.yml"
-    project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    project = load_yaml(path.read_text(encoding="utf-8")) or {}
     declared = project.get("vars") or {}
     own = read_deployment_vars(vars_file)
     if own:

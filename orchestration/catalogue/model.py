@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import Place, SozialmonitorError, configuration_problems
+from ..yaml_text import load_yaml
 
 CATALOGUE_FILE = Path("catalogue") / "kennzahlenkatalog.yml"  # relative to the dbt project
 
@@ -22,12 +23,6 @@ Direction = Literal["neutral", "lower_is_better", "higher_is_better"]
 Rule = Literal["count", "derived", "none"]
 Sensitivity = Literal["normal", "sensitive"]
 UNITS = ("Anzahl", "%", "je 100", "je 1.000", "m² je Einwohner")
-
-
-# libyaml's safe loader and dumper when PyYAML was built with it (ten times faster: the catalogue is
-# loaded before every dbt invocation), else the pure-Python ones; both accept the same documents.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class CatalogueError(SozialmonitorError, ValueError):
@@ -175,7 +170,7 @@ def parse(path: Path) -> Catalogue:
     the file's `defaults` first); the checks across entries are `validate.load`'s."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -18,7 +18,8 @@ import yaml
 
 from ..ingest.contracts import contract_files
 from ..settings import DEFAULT_GENERATED, generated_folder, read_project_vars
-from .model import YAML_DUMPER, YAML_LOADER, Catalogue, CatalogueError, default_path
+from ..yaml_text import DUMPER, load_yaml
+from .model import Catalogue, CatalogueError, default_path
 from .registry import registry
 from .seeds import INDICATOR_COLUMNS, MEASURE_COLUMNS, fmt, indicator_rows, measure_rows, to_csv
 from .validate import load
@@ -95,7 +96,7 @@ def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[
         )
     header = "".join(f"# {line}\n" for line in f"{GENERATED_BY}\n{GENERATED_NOTE}".splitlines())
     document = {"version": 2, "models": models, "unit_tests": [render_formula_tests(cat)]}
-    return header + yaml.dump(document, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=110)
+    return header + yaml.dump(document, Dumper=DUMPER, allow_unicode=True, sort_keys=False, width=110)
 
 
 def render_formula_tests(cat: Catalogue) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def render_sources_yml(contracts_dir: Path) -> str:
     ingest asset (["raw", <table>]), so the asset graph runs unbroken from the extract to the marts."""
     by_source: dict[str, list[dict[str, Any]]] = {}
     for path in contract_files(contracts_dir):  # a Stadt's variant adds no table
-        contract = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        contract = load_yaml(path.read_text(encoding="utf-8"))
         by_source.setdefault(contract.get("dbt_source") or contract["directory"], []).append(contract)
     sources = []
     for name, contracts in sorted(by_source.items()):
@@ -208,7 +209,7 @@ def render_sources_yml(contracts_dir: Path) -> str:
         )
     )
     document = {"version": 2, "sources": sources}
-    return header + yaml.dump(document, Dumper=YAML_DUMPER, allow_unicode=True, sort_keys=False, width=110)
+    return header + yaml.dump(document, Dumper=DUMPER, allow_unicode=True, sort_keys=False, width=110)
 
 
 def render_deployment_macro(contracts_dir: Path) -> str:
@@ -218,7 +219,7 @@ def render_deployment_macro(contracts_dir: Path) -> str:
     serves a single city and a Kreis."""
     with_gemeinde = []
     for path in contract_files(contracts_dir):  # a Stadt's variant adds no table
-        contract = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        contract = load_yaml(path.read_text(encoding="utf-8"))
         columns = {c.get("name") for c in contract.get("columns") or []}
         if contract.get("delivered_per") == "gemeinde" or "gemeinde" in columns:
             with_gemeinde.append(contract["source"])

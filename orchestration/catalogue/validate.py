@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..ingest.contracts import contract_files
-from .model import PERSON_KINDS, YAML_LOADER, Catalogue, CatalogueError, Measure, parse
+from ..yaml_text import load_yaml
+from .model import PERSON_KINDS, Catalogue, CatalogueError, Measure, parse
 from .registry import condition_vars
 
 
@@ -203,7 +202,7 @@ def _check_definitions(cat: Catalogue, measures: dict[str, Measure]) -> list[str
     models = {p.stem for p in (project / "models").rglob("*.sql")} if project else None
     project_vars = None
     if project:
-        raw = yaml.load((project / "dbt_project.yml").read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
+        raw = load_yaml((project / "dbt_project.yml").read_text(encoding="utf-8")) or {}
         project_vars = set(raw.get("vars") or {})
     block_models = {m.model for m in cat.block_measures}
     for name in cat.counting_models:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.optimize import linprog, minimize
+
+from ..yaml_text import load_yaml
 
 DEFAULT_CONFIG = Path(__file__).parent / "ckm_parameters.yml"
 ENV_CONFIG = "SOZIALMONITOR_CKM_CONFIG"
@@ -47,7 +48,7 @@ class CkmParameters:
 
 def load_parameters(path: Path | None = None) -> CkmParameters:
     path = Path(path or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     try:
         return CkmParameters(
             max_deviation=int(data["max_deviation"]),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from ..errors import Place, SozialmonitorError, configuration_problems
 from ..settings import PROJECT_DIR, ProjectVars
+from ..yaml_text import load_yaml
 
 ColumnType = Literal["varchar", "code", "integer", "decimal", "date", "count"]
 # The code lists a contract takes from the project's vars (properties of settings.ProjectVars):
@@ -478,7 +479,7 @@ def load_variant(path: Path, common: Contract, project: ProjectVars | None = Non
             f"{common.location}), so no Stadt has files of its own to read differently"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
     data = {} if data is None else data
@@ -530,7 +531,7 @@ def load_contract(path: Path, project: ProjectVars | None = None) -> Contract:
     """The contract in `path`, checked; a code list taken from the project's levels (`values_from`)
     is filled in from `project` (Settings.project_vars), which such a contract needs."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"{path}: not valid YAML: {exc}") from exc
     try:

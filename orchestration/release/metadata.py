@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from ..ingest.loader import sha256_file
 from ..warehouse import connect
+from ..yaml_text import load_yaml
 
 COLUMNS_FILE = Path(__file__).with_name("columns.yml")
 DATAPACKAGE = "datapackage.json"
@@ -68,7 +68,7 @@ class UndocumentedColumn(Exception):
 @cache
 def docs() -> dict[str, Any]:
     with COLUMNS_FILE.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def licence(dbt_vars: dict[str, Any]) -> dict[str, str]:

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
+
+from ..yaml_text import load_yaml
 
 PUBLIC_SCHEMA = "public"
 MANIFEST_FILE = "manifest.json"
@@ -102,7 +103,7 @@ def _model_entry(project_dir: Path, yml: str, name: str) -> tuple[int, dict[str,
     path = project_dir / yml
     if not yml or not path.is_file():
         return 0, None
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = load_yaml(path.read_text(encoding="utf-8")) or {}
     for position, entry in enumerate(document.get("models") or []):
         if isinstance(entry, dict) and entry.get("name") == name:
             return position, entry

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import typst
-import yaml
 
+from ...yaml_text import load_yaml
 from . import figures
 from .german import number
 
@@ -43,8 +43,8 @@ def load_templates(override: Path | None = None) -> dict[str, bytes]:
 
 def load_config(templates: dict[str, bytes]) -> dict[str, Any]:
     """report.yml: the package's defaults, with a city's file merged over them key by key."""
-    base = yaml.safe_load(resources.files(__package__).joinpath("templates", "report.yml").read_bytes())
-    own = yaml.safe_load(templates["report.yml"]) or {}
+    base = load_yaml(resources.files(__package__).joinpath("templates", "report.yml").read_bytes())
+    own = load_yaml(templates["report.yml"]) or {}
     for key, value in own.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}
