@@ -60,12 +60,13 @@ def shaping_files(settings: Settings) -> Iterator[tuple[str, Path, Path]]:
     macros, seeds, catalogue, dbt_project.yml and profiles.yml; this deployment's generated files;
     the source contracts."""
     folders = (
-        ("dbt", settings.dbt_project_dir, NOT_SHAPING),
-        ("generated", settings.generated_dir, frozenset()),  # the same files give the same print, in any folder
-        ("contracts", settings.contracts_dir, frozenset()),
+        ("dbt", settings.dbt_project_dir),
+        ("generated", settings.generated_dir),  # the same files give the same print, in any folder
+        ("contracts", settings.contracts_dir),
     )
-    for label, folder, skipped in folders:
-        for path in _files(folder, skipped, settings.dbt_target_dir):
+    for label, folder in folders:
+        # in each, the same top folders are left out (the generated files' tests/: unit-test fixtures)
+        for path in _files(folder, NOT_SHAPING, settings.dbt_target_dir):
             yield label, folder, path
 
 

@@ -19,6 +19,9 @@ def _project(tmp_path, target_name="target"):
     (project / "tests" / "t.sql").write_text('select 1 where false -- {{ env_var( "TEST_ONLY" ) }}\n')
     (project / "generated" / "default" / "seed.csv").write_text("a\n1\n")
     (project / "generated" / "a_kreis" / "seed.csv").write_text("a\n2\n")
+    # unit-test fixtures generated with the seeds (they follow from the catalogue, which is listed)
+    (project / "generated" / "default" / "tests" / "fixtures").mkdir(parents=True)
+    (project / "generated" / "default" / "tests" / "fixtures" / "catalogue.csv").write_text("a\n1\n")
     (tmp_path / "contracts").mkdir()
     (tmp_path / "contracts" / "register.yml").write_text("source: register\n")
     return SimpleNamespace(
