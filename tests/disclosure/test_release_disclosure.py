@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -55,6 +56,30 @@ def _pseudonyms(warehouse: Path) -> set[str]:
     finally:
         con.close()
     return {v for row in rows for v in row}
+
+
+def _finder(wanted: dict[str, str]) -> Callable[[bytes], dict[str, list[str]]]:
+    """A function that finds every string of `wanted` (ASCII; string -> what it is) anywhere in a
+    blob: the strings found, sorted, by what they are. One pass over the bytes for all strings
+    (Aho-Corasick): a search per string read the release's 20 MB some 1,600 times (17 s on the test
+    city)."""
+    import ahocorasick
+
+    assert wanted and all(text.isascii() for text in wanted)
+    automaton = ahocorasick.Automaton()
+    for text in wanted:
+        automaton.add_word(text, text)
+    automaton.make_automaton()
+
+    def find(blob: bytes) -> dict[str, list[str]]:
+        found: dict[str, set[str]] = {}
+        # latin-1 maps each byte to the character of the same number: an ASCII string occurs in
+        # the text exactly where its bytes occur in the blob
+        for _end, text in automaton.iter(blob.decode("latin-1")):
+            found.setdefault(wanted[text], set()).add(text)
+        return {what: sorted(hits) for what, hits in found.items()}
+
+    return find
 
 
 def _count_violations(values: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
@@ -304,15 +329,15 @@ def test_no_public_artefact_holds_microdata_or_small_counts(built_city):
         named = set(re.findall(r"(?<![\w.])\d{5}(?![\w.])", page.read_text(encoding="utf-8"))) & block_ids
         if named - in_code:
             findings.append(f"{page.relative_to(release)}: names Baublöcke {sorted(named - in_code)[:3]}")
-    # every file of the release, byte for byte: no delivered key, no pseudonym
+    # every file of the release, byte for byte: no delivered key, no pseudonym, no delivered Baublock
+    # coordinate (EPSG:25832, e.g. in a text or WKT column), anywhere in its bytes
+    find = _finder({**dict.fromkeys(block_coordinates, "Baublock coordinates"), **dict.fromkeys(secrets, "keys")})
+    key, coordinate = min(secrets), min(block_coordinates)  # the finder finds, inside other bytes too
+    planted = find(b"\x00a" + key.encode() + b"b\xff" + coordinate.encode() + b"c")
+    assert key in planted["keys"] and coordinate in planted["Baublock coordinates"]
     for path in sorted(p for p in release.rglob("*") if p.is_file()):
-        blob = path.read_bytes()
-        hits = [s for s in secrets if s.encode() in blob]
-        if hits:
-            findings.append(f"{path.relative_to(release)}: contains {hits[:3]}")
-        coordinates = [c for c in block_coordinates if c.encode() in blob]
-        if coordinates:  # the delivered Baublock coordinates (EPSG:25832), e.g. in a text or WKT column
-            findings.append(f"{path.relative_to(release)}: contains Baublock coordinates {coordinates[:3]}")
+        for what, hits in find(path.read_bytes()).items():
+            findings.append(f"{path.relative_to(release)}: contains {what} {hits[:3]}")
     assert not findings, findings
 
 
@@ -350,14 +375,21 @@ def _level_subtraction_recoveries(values: pd.DataFrame, areas: pd.DataFrame, cat
     teil = counts[counts["level"] == "stadtteil"][["indicator_id", "stichtag", "area_id", "numerator"]].rename(
         columns={"area_id": "parent_id", "numerator": "parent_numerator"}
     )
-    out = []
-    for (indicator, day, parent), group in viertel.groupby(["indicator_id", "stichtag", "parent_id"]):
-        hidden = group[group["numerator"].isna() & group["is_suppressed"]]
-        total = teil[(teil["indicator_id"] == indicator) & (teil["stichtag"] == day) & (teil["parent_id"] == parent)]
-        if len(hidden) == 1 and len(total) == 1 and pd.notna(total["parent_numerator"].iloc[0]):
-            recovered = total["parent_numerator"].iloc[0] - group["numerator"].sum()
-            out.append((indicator, day, hidden["area_id"].iloc[0], recovered))
-    return out
+    # per Stadtteil, indicator and Stichtag (one grouping, not a filter of the Stadtteile per group):
+    # its withheld Stadtviertel, the sum of its published ones, and the Stadtteil's own count
+    key = ["indicator_id", "stichtag", "parent_id"]
+    viertel = viertel.assign(hidden=viertel["numerator"].isna() & viertel["is_suppressed"])
+    per = viertel.groupby(key).agg(hidden=("hidden", "sum"), published=("numerator", "sum"))
+    totals = teil.groupby(key).agg(rows=("parent_numerator", "size"), parent_numerator=("parent_numerator", "first"))
+    one = per[per["hidden"] == 1].join(totals, how="inner")
+    one = one[(one["rows"] == 1) & one["parent_numerator"].notna()]
+    withheld = viertel[viertel["hidden"]].set_index(key)["area_id"]
+    one = one.join(withheld, how="inner")
+    recovered = one["parent_numerator"] - one["published"]
+    return [
+        (indicator, day, area, value)
+        for (indicator, day, _parent), area, value in zip(one.index, one["area_id"], recovered, strict=True)
+    ]
 
 
 def _public(settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
