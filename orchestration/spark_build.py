@@ -7,10 +7,13 @@ raw). Then:
 1. `build`: the warehouse's source schemas go to the lake as Parquet (`engines.export_lake`) and
    dbt builds the whole project there with the `spark` target (dbt-spark; every data and unit test
    runs on Spark). Spark writes its tables as Parquet under `<lake>/spark-warehouse`.
-2. `serve`: every model and seed Spark built goes into a DuckDB file as dbt made it: a table is
-   copied from Spark's Parquet files (DuckDB reads them, set-based), a Spark view becomes a view
-   over the Parquet Spark writes of it under `<lake>/served/<id>` (so nothing is computed again outside
-   Spark). Columns keep Spark's types, in the order the dbt manifest documents.
+2. `serve`: every model and seed Spark built is made readable in a DuckDB file, under its schema
+   and name, from Parquet files of this serving's own under `<lake>/served/<id>`: a Spark table's
+   files are hard-linked there (no byte copied; Spark's next build replaces its files, the links
+   keep these), a Spark view's rows are written there by Spark (so nothing is computed again outside
+   Spark), and DuckDB gets a view over them. Only the tables of the schema `public` are copied into
+   the file: the release publishes tables, never views. Columns keep Spark's types, in the order
+   the dbt manifest documents.
 
 The quality gates and the release then read the DuckDB file as they read a DuckDB build, and
 publish the same files (tests/engines). In the pipeline the file is the warehouse itself; the
@@ -24,6 +27,7 @@ in macros/incremental_stichtage.sql) would need Spark's metastore to outlive the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,9 +44,12 @@ SPARK_TARGET = "spark"
 CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
 # what a build leaves in the lake besides the exported sources; made anew by every build
 BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
-# the Parquet of Spark's views that a warehouse's views read: one folder per serving
-# (served/<id>), the older ones removed once a serving is committed
+# the Parquet that a warehouse's views read: one folder per serving (served/<id>), the older ones
+# removed once a serving is committed
 SERVED_FOLDER = "served"
+# the schemas whose tables a serving copies into the DuckDB file; every other relation is a view
+# over the lake. The release publishes the tables of `public` and refuses a view there.
+COPIED_SCHEMAS = ("public",)
 # threads that serve relations from Spark at once (`serve`)
 SERVE_THREADS = 2
 
@@ -110,12 +117,15 @@ def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]
 
 def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]:
     """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
-    warehouse), of the kind dbt made it: a table is copied from Spark's Parquet files (DuckDB reads
-    them, set-based), a view becomes a view over the Parquet Spark writes of it under
-    `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are removed once it is
-    committed). A relation of the same name there (of an earlier DuckDB build) is replaced; all in
-    one transaction, so a failure leaves the file as it was. Needs the Spark session of `build`.
-    Returns (dbt node name, schema.alias) of every relation served."""
+    warehouse), read from `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are
+    removed once it is committed): a table's Parquet files are hard-linked there (copied where the
+    file system cannot link), a view's rows are written there by Spark. Each becomes a DuckDB view
+    over its files, except the tables of COPIED_SCHEMAS, which DuckDB copies (set-based) into the
+    file. So a serving costs what the public tables cost, not what the person-level tables do, and
+    the file holds no second copy of the microdata the lake holds. A relation of the same name there
+    (of an earlier DuckDB build) is replaced; all in one transaction, so a failure leaves the file
+    as it was. Needs the Spark session of `build`. Returns (dbt node name, schema.alias) of every
+    relation served."""
     from pyspark.sql import SparkSession
 
     # the session dbt built with (dbt ran its queries in a thread of its own)
@@ -132,18 +142,22 @@ def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]
     folder = settings.lake / SERVED_FOLDER / uuid.uuid4().hex[:12]
 
     def spark_side(relation: tuple[str, str, str, list[str]]) -> tuple[bool, Path, list[tuple[str, str]], list[str]]:
-        """Spark's part of serving one relation: whether it is a view, its Parquet folder (a view's
-        rows written there first), its columns and its partition columns."""
+        """Spark's part of serving one relation: whether DuckDB gets a view (else a copy), the
+        Parquet folder it reads (this serving's, unless copied), the columns and the partition
+        columns."""
         _, schema, alias, documented = relation
         name = f"{schema}.{alias}"
         frame = spark.table(name)
         columns = _ordered(frame.schema, documented)
+        files = folder / schema / alias
         if name in views:
-            files = folder / schema / alias
             frame.write.mode("overwrite").parquet(str(files))
             return True, files, columns, []
         location, partitions = _layout(spark, name)
-        return False, location, columns, partitions
+        if schema in COPIED_SCHEMAS:
+            return False, location, columns, partitions
+        _link_files(location, files)
+        return True, files, columns, partitions
 
     served: list[tuple[str, str]] = []
     try:
@@ -237,6 +251,20 @@ def duckdb_type(spark_type) -> str:
     if isinstance(spark_type, t.ArrayType):
         return f"{duckdb_type(spark_type.elementType)}[]"
     raise TypeError(f"no DuckDB type for the Spark type {spark_type.simpleString()}")
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """The Parquet files of the folder `source` (partition folders included) hard-linked under
+    `target`, copied where the file system cannot link (another device; a lake without links)."""
+    for path in sorted(source.rglob("*.parquet")):
+        if any(part.startswith((".", "_")) for part in path.relative_to(source).parts):
+            continue  # Spark's checksums and markers, which DuckDB would read as data
+        linked = target / path.relative_to(source)
+        linked.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, linked)
+        except OSError:
+            shutil.copy2(path, linked)
 
 
 def _select(folder: Path, columns: list[tuple[str, str]], partitions: list[str]) -> str:

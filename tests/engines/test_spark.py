@@ -137,13 +137,28 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
                  "fct_index_composite", "indicator_catalogue"):  # fmt: skip
         assert result.rows.get(name, 0) > 0, name
     assert result.equal
-    # the warehouse's views read what Spark wrote of its views: nothing was computed outside Spark
+    # the warehouse's views read what Spark wrote of its views (nothing was computed outside Spark)
+    # and Spark's tables in place, through this serving's links to their files; only the public
+    # tables are copied into the file (a release publishes no view)
+    served = served_folder(settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        sql = con.execute(
-            "select sql from duckdb_views() where schema_name = 'staging' and view_name = 'stg_register__persons'"
-        )
-        assert str(served_folder(settings) / "staging" / "stg_register__persons") in sql.fetchone()[0]
+        kinds = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
+        for relation in ("staging.stg_register__persons", "intermediate.int_persons_assigned_to_blocks"):
+            assert str(served / relation.replace(".", "/")) in kinds[relation], relation
+        tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        copied = {relation for _name, relation in relations if relation.startswith("public.")}
+        assert "public.indicator_values" in copied and copied <= tables
+        assert not tables & {relation for _name, relation in relations if relation not in copied}
+        persons = con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0]
+    finally:
+        con.close()
+    assert persons > 0
+    # the next Spark build replaces Spark's files; the served ones stay what this build made
+    shutil.rmtree(settings.lake / "spark-warehouse")
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0] == persons
     finally:
         con.close()
 
