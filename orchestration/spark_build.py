@@ -254,11 +254,10 @@ def duckdb_type(spark_type) -> str:
 
 
 def _link_files(source: Path, target: Path) -> None:
-    """The Parquet files of the folder `source` (partition folders included) hard-linked under
-    `target`, copied where the file system cannot link (another device; a lake without links)."""
+    """The Parquet files of the folder `source` (partition folders included), the files `_select`
+    reads, hard-linked under `target`; copied where the file system cannot link (another device; a
+    lake without links)."""
     for path in sorted(source.rglob("*.parquet")):
-        if any(part.startswith((".", "_")) for part in path.relative_to(source).parts):
-            continue  # Spark's checksums and markers, which DuckDB would read as data
         linked = target / path.relative_to(source)
         linked.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -143,9 +143,9 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
     served = served_folder(settings)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        kinds = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
+        view_sql = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
         for relation in ("staging.stg_register__persons", "intermediate.int_persons_assigned_to_blocks"):
-            assert str(served / relation.replace(".", "/")) in kinds[relation], relation
+            assert str(served / relation.replace(".", "/")) in view_sql[relation], relation
         tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
         copied = {relation for _name, relation in relations if relation.startswith("public.")}
         assert "public.indicator_values" in copied and copied <= tables
