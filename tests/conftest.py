@@ -103,7 +103,8 @@ def seed_pattern_memo(target, source) -> int:
     """Copy the disclosure pattern memo of the built city (`source`, settings) into the warehouse of
     `target` (settings): the patterns are keyed by the checksum of their inputs, so a copy of the
     ingested city then solves only what its test changed (a first pattern costs minutes). The
-    memo itself is tested in tests/disclosure; the byte-identical rebuild runs without one."""
+    memo itself is tested in tests/disclosure; the Dagster build of the test city, which must publish
+    the CLI's release byte for byte, runs without one (tests/orchestration/test_one_pipeline.py)."""
     import duckdb
 
     from orchestration.disclosure.pattern import DuckDBMemo

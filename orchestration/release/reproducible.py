@@ -36,27 +36,50 @@ def _scrub(value: Any, key: str | None, roots: list[tuple[str, str]], stamp: str
 
 def scrub_lineage(html: str, roots: dict[Path, str], stichtag: date) -> str:
     """`roots`: absolute folder -> what stands for it in the public file (e.g. the dbt project
-    folder -> '.', the target folder -> 'target'); the longest folder is replaced first."""
+    folder -> '.', the target folder -> 'target'); the longest folder is replaced first. The project
+    folder as dbt recorded it (each node's `root_path`) becomes '.' too: the folder dbt parsed need
+    not be the one `roots` names (a manifest made from a copy of the project)."""
     moment = datetime(stichtag.year, stichtag.month, stichtag.day, tzinfo=UTC)
     stamp, epoch = moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.timestamp()
-    pairs = sorted({(a, r) for p, r in roots.items() for a in (str(p), str(p.resolve()))}, key=lambda x: -len(x[0]))
     decoder = json.JSONDecoder()
-    out, pos = [], 0
+    pieces, documents, pos = [], [], 0
     for marker in EMBEDDED:
         at = html.find(marker + "{", pos)
         if at < 0:
             raise ValueError(f"lineage docs: no embedded {marker[:-1]} found (dbt docs layout changed?)")
         start = at + len(marker)
         document, end = decoder.raw_decode(html, start)
-        out.append(html[pos:start])
-        out.append(json.dumps(_scrub(document, None, pairs, stamp, epoch), sort_keys=True))
+        pieces.append(html[pos:start])
+        documents.append(document)
         pos = end
+    recorded = {(folder, ".") for folder in _values(documents[0], "root_path")}
+    pairs = sorted(
+        {(a, r) for p, r in roots.items() for a in (str(p), str(p.resolve()))} | recorded, key=lambda x: -len(x[0])
+    )
+    out = []
+    for piece, document in zip(pieces, documents, strict=True):
+        out += [piece, json.dumps(_scrub(document, None, pairs, stamp, epoch), sort_keys=True)]
     out.append(html[pos:])
     text = "".join(out)
     for absolute, _ in pairs:
         if absolute in text:
             raise ValueError(f"lineage docs: the build folder {absolute} is still in the file")
     return text
+
+
+def _values(document: Any, key: str) -> set[str]:
+    """Every text under `key` anywhere in `document`, except the relative folder '.'."""
+    found: set[str] = set()
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get(key), str) and value[key] not in ("", "."):
+                found.add(value[key])
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 def relative_config(path: str, project_dir: Path) -> str:

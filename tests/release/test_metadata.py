@@ -201,3 +201,8 @@ def test_scrub_lineage_replaces_times_ids_and_paths():
     assert '"generated_at": "2024-12-31T00:00:00Z"' in out and out.startswith("<script>var x={manifest:{")
     with pytest.raises(ValueError, match="no embedded"):
         scrub_lineage("<html></html>", {}, date(2024, 12, 31))
+    # dbt parsed a copy of the project, not the folder the settings name: the folder dbt recorded
+    # as the project's root is scrubbed all the same, wherever it appears
+    copied = html.replace("/b/p/dbt_project", "/c/copy/dbt_project").replace("compiled/m.sql", "x/m.sql")
+    out = scrub_lineage(copied, {Path("/b/p/dbt_project"): ".", Path("/b/t"): "target"}, date(2024, 12, 31))
+    assert "/c/copy" not in out and '"root_path": "."' in out

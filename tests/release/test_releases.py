@@ -1,5 +1,7 @@
-"""Releases: what `make run` ends with, what they hold, that nobody can change them unnoticed,
-that the same inputs give the same bytes, and that a correction becomes a new version."""
+"""Releases: what `make run` ends with, what they hold, that nobody can change them unnoticed, and
+that a correction becomes a new version. (That the same inputs give the same bytes, every file of
+the release, is shown by two builds of the test city in two places: the CLI's and Dagster's,
+tests/orchestration/test_one_pipeline.py.)"""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from orchestration.release.gis import MEMO_FOLDER
 from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
 from orchestration.release.lineage import digest as lineage_digest
 from orchestration.release.store import MEMO_DIR
-from tests.helpers import accept_as_demo, settings_for, tree_digest
+from tests.helpers import accept_as_demo, tree_digest
 
 runner = CliRunner()
 
@@ -120,43 +122,6 @@ def test_verify_notices_any_change_to_a_release(released_copy):
     assert any("extra.csv: not in the manifest" in p for p in problems)
     result = runner.invoke(app, ["release", "verify", release.id], env=settings.env())
     assert result.exit_code == 1 and "problem" in result.output
-
-
-def test_the_same_inputs_give_byte_identical_public_tables(tmp_path, city_raw, built_city):
-    # a second warehouse, built from scratch from the same files in another place
-    shutil.copytree(city_raw, tmp_path / "raw")
-    other = settings_for(tmp_path)
-    run_pipeline(other)
-    a = find_release(built_city.releases_dir, "latest").manifest()
-    b = find_release(other.releases_dir, "latest").manifest()
-    assert b["content_sha256"] == a["content_sha256"]
-    assert {k: v["sha256"] for k, v in b["public_tables"].items()} == {
-        k: v["sha256"] for k, v in a["public_tables"].items()
-    }
-    assert {k: v["sha256"] for k, v in b["geo"].items()} == {k: v["sha256"] for k, v in a["geo"].items()}
-    # every public file is byte-identical, the DuckDB file aside: no build time or build folder in
-    # any of them (lineage.html, quality/, manifest.json, datapackage.json, dcat.jsonld, ...)
-    release_a = find_release(built_city.releases_dir, "latest").path
-    release_b = find_release(other.releases_dir, "latest").path
-    files = sorted(p.relative_to(release_a).as_posix() for p in release_a.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(release_b).as_posix() for p in release_b.rglob("*") if p.is_file())
-    differ = [
-        f for f in files if f != "sozialmonitor.duckdb" and sha256_file(release_a / f) != sha256_file(release_b / f)
-    ]
-    # the manifest lists the checksum of every file, the DuckDB file's too, whose pages are not
-    # byte-stable: apart from that one entry, the manifests are the same bytes (and so is the
-    # signature whenever the manifest is: Ed25519 is deterministic)
-    assert differ in ([], ["manifest.json", "manifest.sig"])
-    texts = [_without_duckdb_output((r / "manifest.json").read_text(encoding="utf-8")) for r in (release_a, release_b)]
-    assert texts[0] == texts[1]
-    # (that a rerun on the same warehouse publishes nothing new is shown on copies of the built
-    # city: tests/release/test_faults.py, the rerun after a kill and the two runs at once)
-
-
-def _without_duckdb_output(manifest: str) -> str:
-    data = json.loads(manifest)
-    data["outputs"] = [o for o in data["outputs"] if o["path"] != "sozialmonitor.duckdb"]
-    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_version(released_copy, monkeypatch):
