@@ -1,11 +1,9 @@
 """The Dagster code location: it loads and shows the whole graph from raw extracts to the release;
-the raw/ sensor starts a run for a new or changed extract; a run of the job for one Stichtag
-materialises everything but the release against a real warehouse, and `publish_job` publishes it;
-a failing blocking quality gate stops the release."""
+a failing blocking quality gate stops the release; a failing step ends its run failed. (The raw/
+sensor's runs and `publish_job` on the test city: tests/orchestration/test_one_pipeline.py.)"""
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import dagster as dg
@@ -16,7 +14,7 @@ from data_quality import SUITE_NAMES
 from orchestration.defs.partitions import STICHTAG_PARTITIONS
 from orchestration.ingest.contracts import load_contracts
 from orchestration.pipeline import run_dbt
-from orchestration.release import find_release, list_releases, verify
+from orchestration.release import list_releases
 from tests.conftest import seed_pattern_memo
 from tests.helpers import settings_for, tree_digest
 
@@ -25,7 +23,8 @@ from tests.helpers import settings_for, tree_digest
 def dagster_city(tmp_path, city_raw, built_city, monkeypatch):
     """A fresh copy of the test city's raw/ and a new warehouse that knows the built city's
     disclosure patterns (`seed_pattern_memo`: these tests are about Dagster's runs, the pattern's
-    own solve is tested on the session city, the byte-identical rebuild and the second city)."""
+    own solve is tested on the session city, the Dagster build of test_one_pipeline and the second
+    city)."""
     shutil.copytree(city_raw, tmp_path / "raw")
     settings = settings_for(tmp_path)
     seed_pattern_memo(settings, built_city)
@@ -95,55 +94,6 @@ def test_definitions_show_the_whole_graph(dagster_city):
     assert ba_parents == {"raw/geo_block_membership"}
     assert defs.resolve_job_def("warehouse_job") is not None
     assert defs.resolve_job_def("publish_job") is not None
-
-
-def _tick(defs, instance, cursor):
-    """One sensor evaluation as the daemon does it: new partitions are added, then the runs requested."""
-    sensor = defs.get_sensor_def("raw_extracts")
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
-
-
-def test_the_sensor_starts_a_run_that_goes_from_raw_files_to_a_release(dagster_city):
-    settings, defs = dagster_city
-    instance = dg.DagsterInstance.ephemeral()
-
-    # first tick: every Stichtag in raw/ becomes a partition and gets a run
-    first = _tick(defs, instance, None)
-    days = [f"{y}-12-31" for y in range(2019, 2025)]
-    assert sorted(instance.get_dynamic_partitions("stichtag")) == days
-    assert [r.partition_key for r in first.run_requests] == days
-    # nothing changed: no run
-    assert _tick(defs, instance, first.cursor).run_requests == []
-    # the Jobcenter delivers its 2023 file again: a run for 2023 only
-    path = settings.raw_dir / "jobcenter" / "JC_SGB2_Personen_20231231.csv"
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-    again = _tick(defs, instance, first.cursor)
-    assert [r.partition_key for r in again.run_requests] == ["2023-12-31"]
-    assert "jobcenter/JC_SGB2_Personen_20231231.csv" in again.run_requests[0].tags["sozialmonitor/files"]
-
-    # the requested run for the newest Stichtag: raw → dbt → gates; an operator's publish_job → release
-    request = first.run_requests[-1]
-    job = defs.resolve_job_def("warehouse_job")
-    result = job.execute_in_process(partition_key=request.partition_key, instance=instance, tags=request.tags)
-    assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values"} <= materialized
-    assert "release" not in materialized and list_releases(settings.releases_dir) == []
-    published = defs.resolve_job_def("publish_job").execute_in_process(
-        partition_key=request.partition_key, instance=instance
-    )
-    assert published.success
-    assert {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()} == {"release"}
-    checks = result.get_asset_check_evaluations()
-    gates = {c.check_name: c for c in checks if c.check_name in SUITE_NAMES}
-    assert gates.keys() == set(SUITE_NAMES)
-    assert all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in checks)
-    release = find_release(settings.releases_dir, "latest")
-    assert release.id == "2024-12-31/v1" and verify(release) == []
-    assert os.environ["SOZIALMONITOR_WAREHOUSE"] == str(settings.warehouse_path)
 
 
 def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 """Dagster and the CLI are one pipeline (issue 16, part 3).
 
+- The raw/ sensor asks for a run of every Stichtag at its first tick, then only for a changed file's;
+  a run builds and gates (every suite a check), `publish_job` publishes.
 - `make dev` alone never publishes: the sensor and the schedule are off, and their job ingests,
   builds and gates but has no release in it; publishing is `publish_job`.
 - The same raw/ built by `sozialmonitor run` (the session's `built_city`) and by Dagster (the
@@ -9,7 +11,7 @@
 - The Dagster dbt asset prepares dbt as the CLI does: a stale catalogue file is rendered again.
 - A CLI run reports what it built to the Dagster instance of DAGSTER_HOME; without one, nothing.
 
-One Dagster build of the test city (module fixture `dagster_built`) serves the first three.
+One Dagster build of the test city (module fixture `dagster_built`) serves the first four.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from datetime import datetime
@@ -26,12 +29,13 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from data_quality import SUITE_NAMES
 from orchestration.catalogue import generate as generate_catalogue_files
 from orchestration.cli import app
 from orchestration.dagster_report import report_cli_run
 from orchestration.defs.release.assets import RELEASE_KEY
 from orchestration.pipeline import RUNS_TABLE, RunSummary, run_dbt
-from orchestration.release import find_release, list_releases
+from orchestration.release import find_release, list_releases, verify
 from orchestration.settings import PUBLISH_SETTING
 from tests.helpers import settings_for
 
@@ -131,6 +135,7 @@ def dagster_built(tmp_path_factory, city_raw):
         publish = defs.resolve_job_def("publish_job")
         results.append(publish.execute_in_process(partition_key=newest.partition_key, instance=instance))
         seen["seconds"]["publish_job"] = time.perf_counter() - start
+        seen["warehouse_setting_after_runs"] = os.environ["SOZIALMONITOR_WAREHOUSE"]
     yield settings, defs, tick, results, instance, seen
 
 
@@ -153,6 +158,44 @@ def test_make_dev_alone_never_publishes(dagster_built):
     # only the operator's publish_job made the release
     assert results[-1].success
     assert find_release(settings.releases_dir, "latest").id == "2024-12-31/v1"
+
+
+def _tick(defs, instance, cursor):
+    """One sensor evaluation as the daemon does it: new partitions are added, then the runs requested."""
+    sensor = defs.get_sensor_def("raw_extracts")
+    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def test_the_sensors_runs_go_from_raw_files_to_gates_and_ask_again_only_for_a_changed_file(dagster_built, monkeypatch):
+    settings, defs, tick, results, instance, seen = dagster_built
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    # the first tick made every Stichtag in raw/ a partition (and asked for a run of each, above)
+    days = [f"{y}-12-31" for y in range(2019, 2025)]
+    assert sorted(instance.get_dynamic_partitions("stichtag")) == days
+    # the run of the newest Stichtag: raw -> dbt -> gates, every suite a check on its mart
+    newest = results[-2]
+    materialized = {e.asset_key.to_user_string() for e in newest.get_asset_materialization_events()}
+    assert {"raw/register_persons", "raw/geo_addresses", "marts/fct_indicator_values"} <= materialized
+    checks = newest.get_asset_check_evaluations()
+    assert {c.check_name for c in checks if c.check_name in SUITE_NAMES} == set(SUITE_NAMES)
+    assert all(c.passed or c.severity == dg.AssetCheckSeverity.WARN for c in checks)
+    # the operator's publish_job: the release alone, and it verifies
+    assert {e.asset_key.to_user_string() for e in results[-1].get_asset_materialization_events()} == {"release"}
+    release = find_release(settings.releases_dir, "latest")
+    assert release.id == "2024-12-31/v1" and verify(release) == []
+    assert seen["warehouse_setting_after_runs"] == str(settings.warehouse_path)  # no run moved the warehouse
+    # nothing changed since: no run
+    assert _tick(defs, instance, tick.cursor).run_requests == []
+    # the Jobcenter delivers its 2023 file again: a run for 2023 only
+    path = settings.raw_dir / "jobcenter" / "JC_SGB2_Personen_20231231.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    again = _tick(defs, instance, tick.cursor)
+    assert [r.partition_key for r in again.run_requests] == ["2023-12-31"]
+    assert "jobcenter/JC_SGB2_Personen_20231231.csv" in again.run_requests[0].tags["sozialmonitor/files"]
 
 
 def test_the_publish_setting_puts_the_release_into_the_sensors_job(dagster_built, monkeypatch):
