@@ -23,8 +23,11 @@ SOURCE_SCHEMAS = ("raw", "ops")
 
 def pandas_frame(relation: Any):
     """A dbt Python model's input as a pandas DataFrame: a DuckDB relation (dbt-duckdb) or a Spark
-    DataFrame (dbt-spark)."""
-    if hasattr(relation, "df"):
+    DataFrame (dbt-spark; in local mode or a Spark Connect client's, which answers every attribute
+    with a column, so it is told by its type, not by an attribute)."""
+    import duckdb
+
+    if isinstance(relation, duckdb.DuckDBPyRelation):
         return relation.df()
     import pandas as pd
     import pyarrow as pa

@@ -41,6 +41,9 @@ from .settings import LAKE_SETTING, Settings
 from .warehouse import connect, private_dir
 
 SPARK_TARGET = "spark"
+# a Spark Connect server (a cluster's front door, or a local one): its address, as pyspark reads it
+REMOTE_SETTING = "SPARK_REMOTE"
+CONNECT_TARGET = "spark_connect"
 CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
 # what a build leaves in the lake besides the exported sources; made anew by every build
 BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
@@ -72,6 +75,12 @@ def require_spark() -> None:
         raise SparkMissing(f"The Spark engine needs dbt-spark and pyspark: {exc}.") from None
 
 
+def spark_target() -> str:
+    """The dbt target of a Spark build: Spark in local mode in this process, or a Spark Connect
+    client when SPARK_REMOTE names a server."""
+    return CONNECT_TARGET if os.environ.get(REMOTE_SETTING) else SPARK_TARGET
+
+
 def spark_settings(settings: Settings) -> Settings:
     """The settings of the Spark build: dbt's target folder inside the lake (the DuckDB side's
     manifest, which the release reads, is written by `serve`)."""
@@ -93,7 +102,7 @@ def build(settings: Settings, command: list[str] | None = None, on_event=None) -
     finally:
         con.close()
     enable_session_python_models()
-    arguments = [*(command or ["build"]), "--target", SPARK_TARGET]
+    arguments = [*(command or ["build"]), "--target", spark_target()]
     if "--full-refresh" not in arguments:
         arguments.append("--full-refresh")
     # Spark's catalog in memory: every build starts afresh; what outlives it are the Parquet files
@@ -102,12 +111,16 @@ def build(settings: Settings, command: list[str] | None = None, on_event=None) -
 
 
 def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]:
-    """(name, schema, alias, documented columns) of every model and seed the Spark build made,
-    from its manifest."""
-    manifest = json.loads((spark_settings(settings).dbt_target_dir / "manifest.json").read_text("utf-8"))
+    """(name, schema, alias, documented columns) of every model and seed the last Spark build made:
+    those its run results name as built (all of them after a build of the whole project), from its
+    manifest."""
+    target = spark_settings(settings).dbt_target_dir
+    manifest = json.loads((target / "manifest.json").read_text("utf-8"))
+    results = json.loads((target / "run_results.json").read_text("utf-8"))["results"]
+    built = {r["unique_id"] for r in results if r["status"] == "success"}
     out = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] not in ("model", "seed") or not node["config"].get("enabled", True):
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] not in ("model", "seed") or unique_id not in built:
             continue
         if node["config"].get("materialized") == "ephemeral":
             continue
@@ -289,10 +302,15 @@ def _drop(con, schema: str, name: str) -> None:
 
 
 def stop_spark() -> None:
-    """The Spark session's memory back, if one was started (the JVM itself stays for the process)."""
+    """The Spark session's memory back, if one was started (the JVM itself stays for the process).
+    The session is stopped and forgotten, not only its context: pyspark opens no Spark Connect
+    session in a process that still knows a local one."""
     try:
         from pyspark import SparkContext
+        from pyspark.sql import SparkSession
     except ImportError:
         return
+    if SparkSession._instantiatedSession is not None:
+        SparkSession._instantiatedSession.stop()  # its context too
     if SparkContext._active_spark_context is not None:
         SparkContext._active_spark_context.stop()

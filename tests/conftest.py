@@ -41,6 +41,7 @@ RUN_FIRST = (
     "tests/orchestration/test_incremental_stichtage.py",
     "tests/disclosure/test_release_disclosure.py",
     "tests/ingest/test_broken_extracts.py",
+    "tests/engines/test_spark_connect.py",
 )
 
 

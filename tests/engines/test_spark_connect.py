@@ -1,0 +1,132 @@
+"""The Spark build through Spark Connect (issue 19: the way to a cluster): with SPARK_REMOTE naming a
+server, dbt builds with the target `spark_connect` (dbt-spark's session method, its session a Spark
+Connect client), the dbt Python models run through that client, and serving reads what the server
+wrote. The server here is a local one, started from pyspark's own jars (offline), as a cluster's
+would be started by its operator.
+
+Built: a selection that holds a dbt Python model and the SQL models it reads (a whole build through
+Connect is measured in docs/deployment.md); every relation of it is served into a DuckDB file of its
+own and compared with the test city's DuckDB build, value by value."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import spark_build
+from orchestration.engine_check import compare_warehouses
+from orchestration.pipeline import prepare_dbt
+
+pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+PYTHON_MODEL = "int_public_index_catalogue"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def connect_server(tmp_path_factory):
+    """A Spark Connect server in local mode, its catalog in memory and its tables under a folder of
+    its own: the address a client puts into SPARK_REMOTE."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    folder = tmp_path_factory.mktemp("spark_connect")
+    port = _free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS, "--master", "local[2]",
+         "--conf", f"spark.connect.grpc.binding.port={port}",
+         "--conf", f"spark.sql.warehouse.dir={folder / 'spark-warehouse'}",
+         "--conf", "spark.sql.catalogImplementation=in-memory",
+         "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.ui.enabled=false",
+         "--conf", "spark.driver.memory=1g", "spark-internal"],
+        env={**os.environ, "SPARK_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT, cwd=folder,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the Spark Connect server did not listen within 180 s"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture
+def connect_client(connect_server, monkeypatch):
+    """SPARK_REMOTE set for the test (a local session stopped first); afterwards the client session
+    stopped and pyspark's own Connect mode switched off again (it sets SPARK_CONNECT_MODE_ENABLED for
+    the process), so that a later Spark build in this process runs in local mode."""
+    # a Spark session of this process's own (test_spark.py's, in the same worker) stopped first:
+    # pyspark starts no Connect session beside a running one
+    spark_build.stop_spark()
+    monkeypatch.setenv(spark_build.REMOTE_SETTING, connect_server)
+    try:
+        yield connect_server
+    finally:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.stop()
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+
+def test_through_spark_connect_a_python_model_is_built_served_and_equal_to_duckdb(
+    connect_client, city_copy, built_city, tmp_path
+):
+    settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
+    assert spark_build.spark_target() == spark_build.CONNECT_TARGET
+    prepare_dbt(settings)  # as a run does: the catalogue's files, and the released cells into ops
+    # with the data tests of these models (those that read only them: --indirect-selection cautious)
+    result = spark_build.build(settings, ["build", "--select", f"+{PYTHON_MODEL}", "--indirect-selection", "cautious"])
+    assert result.success
+
+    from pyspark.sql import SparkSession
+
+    assert type(SparkSession.builder.getOrCreate()).__module__.startswith("pyspark.sql.connect")
+    built = spark_build.built_relations(settings)
+    names = {name for name, *_ in built}
+    assert PYTHON_MODEL in names and "index_catalogue" in names  # the model and the seed it reads
+    assert "fct_indicator_values" not in names  # what the selection left out is not served
+
+    served_file = tmp_path / "served.duckdb"
+    served = spark_build.serve(settings, into=served_file)
+    assert sorted(relation for _name, relation in served) == sorted(f"{s}.{a}" for _n, s, a, _c in built)
+    comparison = compare_warehouses(built_city.warehouse_path, served_file, served)
+    assert [f"{d.relation}: {d.problem}" for d in comparison.differences] == []
+    assert comparison.rows[PYTHON_MODEL] > 0 and comparison.equal
+    # the model's table as the server wrote it, read in place through this serving's links
+    con = duckdb.connect(str(served_file), read_only=True)
+    try:
+        [sql] = con.execute(
+            "select sql from duckdb_views() where schema_name = 'intermediate' and view_name = ?", [PYTHON_MODEL]
+        ).fetchone()
+    finally:
+        con.close()
+    assert str(spark_build.served_folder(settings)) in sql
