@@ -52,7 +52,7 @@ def scrub_lineage(html: str, roots: dict[Path, str], stichtag: date) -> str:
         pieces.append(html[pos:start])
         documents.append(document)
         pos = end
-    recorded = {(folder, ".") for folder in _values(documents[0], "root_path")}
+    recorded = {(folder, ".") for folder in _project_roots(documents[0])}
     pairs = sorted(
         {(a, r) for p, r in roots.items() for a in (str(p), str(p.resolve()))} | recorded, key=lambda x: -len(x[0])
     )
@@ -67,19 +67,19 @@ def scrub_lineage(html: str, roots: dict[Path, str], stichtag: date) -> str:
     return text
 
 
-def _values(document: Any, key: str) -> set[str]:
-    """Every text under `key` anywhere in `document`, except the relative folder '.'."""
-    found: set[str] = set()
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if isinstance(value.get(key), str) and value[key] not in ("", "."):
-                found.add(value[key])
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return found
+def _project_roots(manifest: dict[str, Any]) -> set[str]:
+    """The folders dbt recorded as the root of the project itself (its nodes' and macros'
+    `root_path`; not those of dbt's own macros or of installed packages)."""
+    project = (manifest.get("metadata") or {}).get("project_name")
+    return {
+        entry["root_path"]
+        for kind in ("nodes", "macros", "sources")
+        for entry in (manifest.get(kind) or {}).values()
+        if isinstance(entry, dict)
+        and entry.get("package_name") == project
+        and isinstance(entry.get("root_path"), str)
+        and entry["root_path"] not in ("", ".")
+    }
 
 
 def relative_config(path: str, project_dir: Path) -> str:

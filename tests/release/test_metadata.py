@@ -202,7 +202,14 @@ def test_scrub_lineage_replaces_times_ids_and_paths():
     with pytest.raises(ValueError, match="no embedded"):
         scrub_lineage("<html></html>", {}, date(2024, 12, 31))
     # dbt parsed a copy of the project, not the folder the settings name: the folder dbt recorded
-    # as the project's root is scrubbed all the same, wherever it appears
-    copied = html.replace("/b/p/dbt_project", "/c/copy/dbt_project").replace("compiled/m.sql", "x/m.sql")
-    out = scrub_lineage(copied, {Path("/b/p/dbt_project"): ".", Path("/b/t"): "target"}, date(2024, 12, 31))
-    assert "/c/copy" not in out and '"root_path": "."' in out
+    # as the project's root is scrubbed all the same, wherever it appears; dbt's own macros keep
+    # their folder (here inside the build's folder, so it reads relative to it)
+    copied = (
+        '<script>var x={manifest:{"metadata": {"project_name": "sm"}, "nodes": {"m": {"package_name": "sm", '
+        '"root_path": "/c/copy/dbt_project", "original_file_path": "models/m.sql"}}, "macros": {"d": '
+        '{"package_name": "dbt", "root_path": "/b/venv/dbt/global_project"}}, "doc": "see /c/copy/dbt_project/x"},'
+        'catalog:{"metadata": {}}};</script>'
+    )
+    out = scrub_lineage(copied, {Path("/b/p/dbt_project"): ".", Path("/b"): ".."}, date(2024, 12, 31))
+    assert "/c/copy" not in out and '"root_path": "."' in out and '"see ./x"' in out
+    assert '"root_path": "../venv/dbt/global_project"' in out
