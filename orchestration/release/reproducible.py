@@ -37,7 +37,7 @@ def _scrub(value: Any, key: str | None, roots: list[tuple[str, str]], stamp: str
 def scrub_lineage(html: str, roots: dict[Path, str], stichtag: date) -> str:
     """`roots`: absolute folder -> what stands for it in the public file (e.g. the dbt project
     folder -> '.', the target folder -> 'target'); the longest folder is replaced first. The project
-    folder as dbt recorded it (each node's `root_path`) becomes '.' too: the folder dbt parsed need
+    folder as dbt recorded it (`_project_roots`) becomes '.' too: the folder dbt parsed need
     not be the one `roots` names (a manifest made from a copy of the project)."""
     moment = datetime(stichtag.year, stichtag.month, stichtag.day, tzinfo=UTC)
     stamp, epoch = moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.timestamp()
@@ -68,8 +68,8 @@ def scrub_lineage(html: str, roots: dict[Path, str], stichtag: date) -> str:
 
 
 def _project_roots(manifest: dict[str, Any]) -> set[str]:
-    """The folders dbt recorded as the root of the project itself (its nodes' and macros'
-    `root_path`; not those of dbt's own macros or of installed packages)."""
+    """The folders dbt recorded as the root of the project itself (the `root_path` of its nodes,
+    macros and sources; not those of dbt's own macros or of installed packages)."""
     project = (manifest.get("metadata") or {}).get("project_name")
     return {
         entry["root_path"]

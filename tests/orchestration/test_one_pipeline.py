@@ -16,8 +16,6 @@ One Dagster build of the test city (module fixture `dagster_built`) serves the f
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -34,6 +32,7 @@ from orchestration.catalogue import generate as generate_catalogue_files
 from orchestration.cli import app
 from orchestration.dagster_report import report_cli_run
 from orchestration.defs.release.assets import RELEASE_KEY
+from orchestration.ingest.loader import sha256_file
 from orchestration.pipeline import RUNS_TABLE, RunSummary, run_dbt
 from orchestration.release import find_release, list_releases, verify
 from orchestration.settings import PUBLISH_SETTING
@@ -62,12 +61,8 @@ def _public_tables(settings) -> set[str]:
         con.close()
 
 
-def _sha256(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _without_duckdb_file(release_path) -> dict:
-    manifest = json.loads((release_path / "manifest.json").read_text(encoding="utf-8"))
+def _without_duckdb_file(release) -> dict:
+    manifest = release.manifest()
     manifest["outputs"] = [o for o in manifest["outputs"] if o["path"] != "sozialmonitor.duckdb"]
     return manifest
 
@@ -228,12 +223,14 @@ def test_cli_and_dagster_build_the_same_release_and_record_one_run_each(dagster_
     # orchestrator in any of them (lineage.html, quality/, manifest.json, datapackage.json, ...)
     files = sorted(p.relative_to(cli.path).as_posix() for p in cli.path.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(dagster.path).as_posix() for p in dagster.path.rglob("*") if p.is_file())
-    differ = [f for f in files if f != "sozialmonitor.duckdb" and _sha256(cli.path / f) != _sha256(dagster.path / f)]
+    differ = [
+        f for f in files if f != "sozialmonitor.duckdb" and sha256_file(cli.path / f) != sha256_file(dagster.path / f)
+    ]
     # the manifest lists the checksum of every file, the DuckDB file's too, whose pages are not
     # byte-stable: apart from that one entry, the manifests are the same bytes (and so is the
     # signature whenever the manifest is: Ed25519 is deterministic)
     assert differ in ([], ["manifest.json", "manifest.sig"])
-    assert _without_duckdb_file(dagster.path) == _without_duckdb_file(cli.path)
+    assert _without_duckdb_file(dagster) == _without_duckdb_file(cli)
     assert _public_tables(settings) == _public_tables(built_city) != set()
 
     [cli_run] = _runs(built_city)

@@ -188,12 +188,24 @@ def test_no_public_file_holds_a_folder_or_the_time_of_the_build(built_city, rele
     assert checked >= 10
 
 
+def _docs_page(manifest: dict, catalog: dict) -> str:
+    """A page as `dbt docs generate --static` writes it: its manifest and catalog embedded as JSON."""
+    return f"<script>var x={{manifest:{json.dumps(manifest)},catalog:{json.dumps(catalog)}}};</script>"
+
+
 def test_scrub_lineage_replaces_times_ids_and_paths():
-    html = (
-        '<script>var x={manifest:{"metadata": {"generated_at": "2026-11-30T14:56:33Z", "invocation_id": "f9", '
-        '"user_id": "u1"}, "nodes": {"m": {"root_path": "/b/p/dbt_project", "created_at": 1796050488.9, '
-        '"compiled_path": "/b/t/compiled/m.sql"}}},catalog:{"metadata": {"generated_at": "2026-11-30T14:56:37Z"}}};'
-        "</script>"
+    html = _docs_page(
+        {
+            "metadata": {"generated_at": "2026-11-30T14:56:33Z", "invocation_id": "f9", "user_id": "u1"},
+            "nodes": {
+                "m": {
+                    "root_path": "/b/p/dbt_project",
+                    "created_at": 1796050488.9,
+                    "compiled_path": "/b/t/compiled/m.sql",
+                }
+            },
+        },
+        {"metadata": {"generated_at": "2026-11-30T14:56:37Z"}},
     )
     out = scrub_lineage(html, {Path("/b/p/dbt_project"): ".", Path("/b/t"): "target"}, date(2024, 12, 31))
     assert "/b/" not in out and "2026" not in out and '"f9"' not in out and '"u1"' not in out
@@ -204,11 +216,16 @@ def test_scrub_lineage_replaces_times_ids_and_paths():
     # dbt parsed a copy of the project, not the folder the settings name: the folder dbt recorded
     # as the project's root is scrubbed all the same, wherever it appears; dbt's own macros keep
     # their folder (here inside the build's folder, so it reads relative to it)
-    copied = (
-        '<script>var x={manifest:{"metadata": {"project_name": "sm"}, "nodes": {"m": {"package_name": "sm", '
-        '"root_path": "/c/copy/dbt_project", "original_file_path": "models/m.sql"}}, "macros": {"d": '
-        '{"package_name": "dbt", "root_path": "/b/venv/dbt/global_project"}}, "doc": "see /c/copy/dbt_project/x"},'
-        'catalog:{"metadata": {}}};</script>'
+    copied = _docs_page(
+        {
+            "metadata": {"project_name": "sm"},
+            "nodes": {
+                "m": {"package_name": "sm", "root_path": "/c/copy/dbt_project", "original_file_path": "models/m.sql"}
+            },
+            "macros": {"d": {"package_name": "dbt", "root_path": "/b/venv/dbt/global_project"}},
+            "doc": "see /c/copy/dbt_project/x",
+        },
+        {"metadata": {}},
     )
     out = scrub_lineage(copied, {Path("/b/p/dbt_project"): ".", Path("/b"): ".."}, date(2024, 12, 31))
     assert "/c/copy" not in out and '"root_path": "."' in out and '"see ./x"' in out
