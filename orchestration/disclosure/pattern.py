@@ -5,6 +5,7 @@ consistent with what earlier releases published. Called by the dbt Python model
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
@@ -12,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .linked import COMPLETE, AttackerModel, LinkedTable, Relation, components
-from .secondary import BlockedByFixedCells, PatternMemo, ProtectionImpossible, protect
+from .parallel import solved_in_order
+from .secondary import BlockedByFixedCells, Pattern, PatternMemo, ProtectionImpossible, protect
 
 KEY = ["stichtag", "level", "area_id", "measure"]
 
@@ -157,8 +159,10 @@ def suppression_pattern(
     relations = relations_from_frame(relations_frame)
     solver_seconds = 0.0
     wanted = (lambda group: group["primary_reason"].notna().any()) if secondary else (lambda _group: False)
-    for ordered, table in linked_tables(cells, area_atoms, atom_values, relations, wanted):
-        positions = list(ordered.index)
+
+    def solve(item: tuple[pd.DataFrame, LinkedTable]) -> Pattern:
+        """One linked table's pattern (on a solver thread: it reads only its own cells, `ordered`)."""
+        ordered, table = item
         # by column, in table order (`ordered` holds the cells' rows; a lookup per cell took
         # seconds at Berlin's 210,000 cells)
         is_primary = ordered["primary_reason"].notna().to_numpy()
@@ -168,15 +172,15 @@ def suppression_pattern(
         fixed = {int(i) for i in np.flatnonzero((earlier == "published") | lagged_twin)}
         reuse = {int(i) for i in np.flatnonzero(earlier == "suppressed")}
         try:
-            pattern = protect(
+            return protect(
                 table, primary, width=width, fixed_published=fixed, reuse=reuse, time_limit=time_limit,
-                model=model, memo=memo, method=method,
+                model=model, memo=shared_memo, method=method,
             )  # fmt: skip
         except BlockedByFixedCells as exc:
-            if any(cells.at[idx, "earlier"] == "published" for idx in positions):
+            if (earlier == "published").any():
                 raise
             # nothing was published before: the fixed cells are the lagged counts' twins
-            lagged = sorted({cells.at[positions[i], "measure"] for i in fixed})
+            lagged = sorted({ordered["measure"].iloc[i] for i in fixed})
             raise ProtectionImpossible(
                 f"no suppression pattern protects {exc.names} at {ordered['stichtag'].iloc[0]}: the counts tied "
                 f"to another Stichtag ({', '.join(lagged)}) are never withheld as secondary cells, and without "
@@ -184,12 +188,34 @@ def suppression_pattern(
                 "coarser level (their `levels` in the Kennzahlenkatalog) or lower "
                 "disclosure_protection_width; the warehouse is built, nothing was published."
             ) from None
+
+    shared_memo = LockedMemo(memo) if memo is not None else None
+    tables = linked_tables(cells, area_atoms, atom_values, relations, wanted)
+    for (ordered, _table), pattern in solved_in_order(solve, tables):
         solver_seconds += pattern.seconds
+        positions = list(ordered.index)
         cells.loc[[positions[i] for i in sorted(pattern.secondary)], "reason"] = "secondary"
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
     return cells
+
+
+class LockedMemo:
+    """A memo the solver threads share (parallel.py): one get or put at a time (a DuckDB connection
+    is not to be used from two threads at once)."""
+
+    def __init__(self, memo: PatternMemo) -> None:
+        self.memo = memo
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> list[int] | None:
+        with self.lock:
+            return self.memo.get(key)
+
+    def put(self, key: str, secondary: list[int]) -> None:
+        with self.lock:
+            self.memo.put(key, secondary)
 
 
 class DuckDBMemo:

@@ -38,10 +38,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..disclosure.audit import ModelInconsistent, intervals, proven_intervals, shortfall
+from ..disclosure.audit import Interval, ModelInconsistent, intervals, proven_intervals, shortfall
 from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
-from ..disclosure.linked import COMPLETE
+from ..disclosure.linked import COMPLETE, LinkedTable
+from ..disclosure.parallel import solved_in_order
 from ..disclosure.pattern import KEY, linked_tables, relations_from_frame
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
@@ -49,6 +50,20 @@ from ..warehouse import connect
 from .atlas import check_atlas
 from .report import check_report
 from .store import list_releases
+
+
+@dataclass
+class _TableAudit:
+    """What one linked table's audit found: its cells' keys and reasons (in table order), the withheld
+    cells an earlier release published, the attacker's intervals of the other withheld cells (or
+    why the table's system is inconsistent) and the programmes solved."""
+
+    keys: list[tuple]
+    reasons: list[Any]
+    republished: list[int] = field(default_factory=list)
+    found: list[Interval] = field(default_factory=list)
+    inconsistent: str | None = None
+    solved: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -273,32 +288,44 @@ def audit_release(
         tuple(k): v for k, v in zip(known[KEY].itertuples(index=False, name=None), known["known"], strict=True)
     }
     withheld_in = lambda group: (group["status"] == "suppressed").any()  # noqa: E731
-    solved: Counter = Counter()
-    for ordered, table in linked_tables(pattern, frames["area_atoms"], frames["atom_values"], relations, withheld_in):
+
+    def bounds(item: tuple[pd.DataFrame, LinkedTable]) -> _TableAudit:
+        """One linked table's intervals (on a solver thread: it reads only its own cells)."""
+        ordered, table = item
         ordered = ordered.reset_index(drop=True)
-        keys = list(ordered[KEY].itertuples(index=False, name=None))
+        audit = _TableAudit(list(ordered[KEY].itertuples(index=False, name=None)), ordered["reason"].tolist())
         withheld = (ordered["status"] == "suppressed").tolist()
-        reasons = ordered["reason"].tolist()
-        given = {i: known_key[k] for i, k in enumerate(keys) if k in known_key}
+        given = {i: known_key[k] for i, k in enumerate(audit.keys) if k in known_key}
         targets = [i for i, hidden in enumerate(withheld) if hidden and i not in given]
-        for i, hidden in enumerate(withheld):
-            if hidden and i in given:
-                report.problems.append(
-                    f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
-                    "but an earlier release published the same value"
-                )
-        primary = {i for i in targets if reasons[i] != "secondary"}
+        audit.republished = [i for i, hidden in enumerate(withheld) if hidden and i in given]
+        primary = {i for i in targets if audit.reasons[i] != "secondary"}
         try:
             if exact:
-                found = intervals(table, given, targets, COMPLETE)
-                solved["exact"] += len(targets)
-                solved["linear"] += 2 * len(targets)  # and an integer programme per fractional vertex
+                audit.found = intervals(table, given, targets, COMPLETE)
+                audit.solved["exact"] += len(targets)
+                audit.solved["linear"] += 2 * len(targets)  # and an integer programme per fractional vertex
             else:
-                found = proven_intervals(table, given, targets, primary, protection_width, COMPLETE, counts=solved)
+                audit.found = proven_intervals(
+                    table, given, targets, primary, protection_width, COMPLETE, counts=audit.solved
+                )
         except ModelInconsistent as exc:
-            report.problems.append(str(exc))
+            audit.inconsistent = str(exc)
+        return audit
+
+    solved: Counter = Counter()
+    tables = linked_tables(pattern, frames["area_atoms"], frames["atom_values"], relations, withheld_in)
+    for _item, audit in solved_in_order(bounds, tables):
+        keys, reasons = audit.keys, audit.reasons
+        solved.update(audit.solved)
+        for i in audit.republished:
+            report.problems.append(
+                f"{keys[i][3]} in {keys[i][1]} {keys[i][2]} at {keys[i][0]}: withheld now, "
+                "but an earlier release published the same value"
+            )
+        if audit.inconsistent is not None:
+            report.problems.append(audit.inconsistent)
             continue
-        for iv in found:
+        for iv in audit.found:
             stichtag, level, area_id, measure = keys[iv.cell]
             cell = CellAudit(stichtag, level, area_id, measure, iv.value, reasons[iv.cell], iv.low, iv.high)
             report.cells.append(cell)
