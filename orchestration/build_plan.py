@@ -186,6 +186,8 @@ def ensure_builds_table(con) -> None:
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists tests_fingerprint varchar")
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists gebietsstand_date date")
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists released varchar")
+    # the dbt target the build ran on (profiles.yml: local = DuckDB, spark, spark_connect)
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists dbt_target varchar")
 
 
 def released_state(con) -> str:
@@ -409,17 +411,20 @@ def plan_build(
     )
 
 
-def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status: str) -> None:
+def record_build(
+    settings: Settings, plan: BuildPlan, run_id: str | None, status: str, dbt_target: str | None = None
+) -> None:
     """The build in ops.dbt_builds: made 'running' (or 'unplanned') before dbt, then marked
-    'succeeded' or 'failed'."""
+    'succeeded' or 'failed'. `dbt_target`: the target of profiles.yml dbt builds on (given when
+    the build is made 'running')."""
     con = connect(settings.warehouse_path, extensions=())
     try:
         ensure_builds_table(con)
         if status in ("running", "unplanned"):
             con.execute(
                 f"insert into {BUILDS_TABLE} (build_id, run_id, started_at, finished_at, status, mode, fingerprint,"
-                " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date, released)"
-                " values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date, released,"
+                " dbt_target) values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.build_id,
                     run_id,
@@ -434,6 +439,7 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
                     plan.tests_fingerprint,
                     plan.gebietsstand_date,
                     plan.released,
+                    dbt_target,
                 ],
             )
         else:
@@ -450,6 +456,26 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str | None, status
                 )
     finally:
         con.close()
+
+
+def built_on(settings: Settings) -> str | None:
+    """The dbt target the warehouse's tables were last built on (that of the newest build that
+    succeeded), or None: no build recorded it (none yet, or one made before it was recorded)."""
+    if not settings.warehouse_path.exists():
+        return None
+    con = connect(settings.warehouse_path, read_only=True, extensions=())
+    try:
+        if not _exists(con, BUILDS_TABLE):
+            return None
+        columns = {r[0] for r in con.execute(f"describe {BUILDS_TABLE}").fetchall()}
+        if "dbt_target" not in columns:
+            return None
+        row = con.execute(
+            f"select dbt_target from {BUILDS_TABLE} where status = 'succeeded' order by finished_at desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
 
 
 def record_unplanned_build(settings: Settings, run_id: str | None, what: str) -> None:

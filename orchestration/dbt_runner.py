@@ -18,6 +18,8 @@ from .yaml_text import load_yaml
 # dbt process; empty: every Stichtag. The macros read it only while dbt executes
 # (dbt_project/macros/build_plan.sql), so a new plan never makes dbt parse the project again.
 PLAN_ENVIRONMENT = "SOZIALMONITOR_DBT_PLAN"
+# profiles.yml's default target: the warehouse's DuckDB file (the Spark targets: spark_build.py)
+DUCKDB_TARGET = "local"
 
 
 def plan_environment(choices: Mapping[str, Any] | None = None) -> dict[str, str]:

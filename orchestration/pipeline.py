@@ -20,7 +20,7 @@ from data_quality import GateFailed
 from data_quality.beside import GatesBeside
 
 from . import dbt_runner, spark_build
-from .build_plan import BuildPlan, adopt_release, plan_build, record_build, record_unplanned_build
+from .build_plan import BuildPlan, adopt_release, built_on, plan_build, record_build, record_unplanned_build
 from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
 from .faults import checkpoint
@@ -358,7 +358,9 @@ def planned_dbt(
     if spark and not plan.full:
         why = f"Spark rebuilds every Stichtag (on DuckDB: {plan.describe()})"
         plan = plan_build(settings, _given_vars(bare), full_refresh=True, reason=why)
-    record_build(settings, plan, run_id, "running")
+    record_build(
+        settings, plan, run_id, "running", dbt_target=spark_build.spark_target() if spark else dbt_runner.DUCKDB_TARGET
+    )
     try:
         if spark:
             result = build_on_spark(settings, bare, on_event=on_event, timings=timings)
@@ -411,13 +413,17 @@ def gate_and_publish(
     gates' seconds and the release's (wall-clock, the gates' time within it); the result's
     `seconds` has every step's and the gates'."""
     release_signing_key(settings)  # a release that cannot be signed is refused before the gates run
+    dbt_target = built_on(settings)  # what the manifest names as the engine: what built the tables
     say = progress or (lambda _msg: None)
     say("quality gates (beside the release's first steps)")
     seconds: dict[str, float] = {}
     gates = GatesBeside(settings)
     try:
         with timed(seconds, "release"):
-            result = publish(settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress)
+            result = publish(
+                settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress,
+                built_on=dbt_target,
+            )  # fmt: skip
     except BaseException:
         gates.stop()  # publish() waits for the gates on its own errors; not on those before its first step
         raise

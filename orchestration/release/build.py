@@ -105,9 +105,13 @@ class PublishResult:
 SPARK_TOOLS = ("dbt-spark", "pyspark")
 
 
-def _tool_versions(engine: str = "duckdb") -> dict[str, str]:
-    """The versions of the tools that made the release, and the engine dbt built on."""
+def _tool_versions(engine: str = "duckdb", dbt_target: str | None = None) -> dict[str, str]:
+    """The versions of the tools that made the release, the engine dbt built on and its target
+    in profiles.yml (local: DuckDB; spark: Spark in local mode; spark_connect: a Spark Connect
+    server, whose address is not recorded: it may hold a token)."""
     versions = {"python": platform.python_version(), "engine": engine}
+    if dbt_target is not None:
+        versions["dbt_target"] = dbt_target
     for name in TOOLS + (SPARK_TOOLS if engine == "spark" else ()):
         try:
             versions[name] = metadata.version(name)
@@ -502,6 +506,14 @@ class _Build:
     content: str = ""
     audit: Any = None
     german: Any = None
+    built_on: str | None = None  # the dbt target of the build the warehouse holds (None: not recorded)
+
+    @property
+    def engine(self) -> str:
+        """The engine of the build the warehouse holds, where it was recorded, else the setting's."""
+        if self.built_on is None:
+            return self.settings.engine
+        return "spark" if self.built_on.startswith("spark") else "duckdb"
 
     @property
     def public_levels(self) -> list[str]:
@@ -532,10 +544,13 @@ def publish(
     force: bool = False,
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    built_on: str | None = None,
 ) -> PublishResult:
     """Build the release of `stichtag` (default: the newest in the warehouse) from the warehouse the
     quality gates check (`gates`: their report, or a function that waits for it;
     orchestration.pipeline.gate_and_publish runs them beside the first steps). Hold the run lock.
+    `built_on`: the dbt target the warehouse's tables were built on (build_plan.built_on), which
+    the manifest names.
     The steps are the numbered ones of this module's docstring; a step that refuses removes the
     temporary folder (a killed process leaves it to clean_stale_builds).
 
@@ -559,6 +574,7 @@ def publish(
         tmp.mkdir()
         build = _Build(settings, stichtag, tmp, settings.project_vars.as_dict(), progress or (lambda _msg: None))
         build.models = models
+        build.built_on = built_on
         _export(build)
         _public_content(build)
         existing = [r for r in list_releases(releases_dir) if r.stichtag == stichtag]
@@ -820,7 +836,7 @@ def _manifest(
         "supersedes": existing[-1].id if existing else None,
         "forced": bool(existing),
         "code": {"git_commit": commit, "git_dirty": bool(dirty) if dirty is not None else None},
-        "tools": _tool_versions(settings.engine),
+        "tools": _tool_versions(build.engine, build.built_on),
         "inputs": build.inputs,
         "public_tables": build.tables,
         "geo": build.geo,

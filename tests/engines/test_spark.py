@@ -123,6 +123,8 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
     published = summary.release.release.manifest()
     [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == summary.release.release.stichtag]
     assert published["tools"]["engine"] == "spark" and reference.manifest()["tools"]["engine"] == "duckdb"
+    # and the dbt target of profiles.yml each was built on (Spark in local mode here, not through Connect)
+    assert published["tools"]["dbt_target"] == "spark" and reference.manifest()["tools"]["dbt_target"] == "local"
     # the public tables, geometries, atlas data and report data, byte for byte
     assert published["content_sha256"] == reference.manifest()["content_sha256"]
     assert {t: v["sha256"] for t, v in published["public_tables"].items()} == {

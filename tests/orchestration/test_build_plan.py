@@ -15,6 +15,7 @@ from orchestration.build_plan import (
     BUILDS_TABLE,
     add_years,
     adopt_release,
+    built_on,
     lag_years,
     plan_build,
     record_build,
@@ -178,6 +179,25 @@ def test_a_build_outside_the_plan_makes_the_next_one_full(settings):
     statuses = [r[0] for r in con.execute(f"select status from {BUILDS_TABLE} order by started_at").fetchall()]
     con.close()
     assert statuses == ["succeeded", "unplanned", "succeeded"]
+
+
+def test_the_warehouse_says_which_dbt_target_built_its_tables(settings):
+    """The release's manifest names the engine that built what it publishes (build_plan.built_on):
+    the target of the newest build that succeeded, not of one that failed or still runs."""
+    assert built_on(settings) is None  # nothing built yet
+    first = plan_build(settings)
+    record_build(settings, first, "run1", "running", dbt_target="local")
+    assert built_on(settings) is None  # not finished
+    record_build(settings, first, "run1", "succeeded")
+    assert built_on(settings) == "local"
+    spark = plan_build(settings, full_refresh=True)
+    record_build(settings, spark, "run2", "running", dbt_target="spark_connect")
+    record_build(settings, spark, "run2", "failed")
+    assert built_on(settings) == "local"  # the tables are still those the DuckDB build made
+    again = plan_build(settings, full_refresh=True)
+    record_build(settings, again, "run3", "running", dbt_target="spark_connect")
+    record_build(settings, again, "run3", "succeeded")
+    assert built_on(settings) == "spark_connect"
 
 
 def test_years_are_added_as_duckdb_adds_them():

@@ -64,6 +64,7 @@ def test_the_run_ends_with_a_release_that_verifies(built_city):
     ):
         assert expected in paths
     assert m["code"]["git_commit"] and m["tools"]["duckdb"] == duckdb.__version__
+    assert m["tools"]["engine"] == "duckdb" and m["tools"]["dbt_target"] == "local"  # what built the tables
     assert m["gates"]["outcome"] in ("passed", "passed_with_warnings")
     assert m["rules"]["disclosure"]["method"] == "suppression"
     assert "default 3" in m["rules"]["disclosure"]["primary"]["count_below"]

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...build_plan import plan_build, record_build, record_unplanned_build
-from ...dbt_runner import plan_environment, scoped_environment, with_deployment_vars
+from ...dbt_runner import DUCKDB_TARGET, plan_environment, scoped_environment, with_deployment_vars
 from ...pipeline import prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
@@ -86,7 +86,7 @@ def build_dbt_assets(settings: Settings):
             plan = plan_build(settings)
             args = ["build", *plan.dbt_arguments(select=False)]
             context.log.info(f"dbt: {plan.describe()}")
-            record_build(settings, plan, run_id, "running")
+            record_build(settings, plan, run_id, "running", dbt_target=DUCKDB_TARGET)
             try:
                 with scoped_environment({**settings.env(), **plan.dbt_environment()}):
                     yield from dbt.cli(with_deployment_vars(settings, args), context=context).stream()
