@@ -5,8 +5,9 @@ another (orchestration/disclosure/pattern.py: linked_tables). HiGHS lets go of P
 it solves, so threads share the machine's cores without copying any table to another process. The
 results are taken in the order of the tables, whichever thread finished first: the pattern, the
 audit's findings and the first error raised are the same as in one thread, and independent of
-timing (the `incremental` method has no time limit; `milp` had its own dependence on the limit
-before this, and the memo keeps the pattern it found)."""
+timing: the `incremental` method, the default, has no time limit. (`milp` stops at its time limit,
+in one thread as in several, and a table solved beside another gets less of the machine; the memo
+keeps the pattern it found, so a rerun does not depend on the timing again.)"""
 
 from __future__ import annotations
 
