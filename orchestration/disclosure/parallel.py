@@ -6,8 +6,10 @@ it solves, so threads share the machine's cores without copying any table to ano
 results are taken in the order of the tables, whichever thread finished first: the pattern, the
 audit's findings and the first error raised are the same as in one thread, and independent of
 timing: the `incremental` method, the default, has no time limit. (`milp` stops at its time limit,
-in one thread as in several, and a table solved beside another gets less of the machine; the memo
-keeps the pattern it found, so a rerun does not depend on the timing again.)"""
+so its patterns are solved one table at a time, as before: beside another table one would get less
+of the machine. In the audit only the exact bound of a cell that nothing else proved runs against a
+time limit, whose best whole-number solution then gives a narrower interval than the attacker's:
+stricter, never laxer.)"""
 
 from __future__ import annotations
 

@@ -191,7 +191,10 @@ def suppression_pattern(
 
     shared_memo = LockedMemo(memo) if memo is not None else None
     tables = linked_tables(cells, area_atoms, atom_values, relations, wanted)
-    for (ordered, _table), pattern in solved_in_order(solve, tables):
+    # `milp` stops at a time limit: a table solved beside another would get less of the machine and
+    # so perhaps another pattern; one at a time, as before (parallel.py)
+    threads = 1 if method == "milp" else None
+    for (ordered, _table), pattern in solved_in_order(solve, tables, threads=threads):
         solver_seconds += pattern.seconds
         positions = list(ordered.index)
         cells.loc[[positions[i] for i in sorted(pattern.secondary)], "reason"] = "secondary"
