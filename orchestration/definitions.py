@@ -92,8 +92,9 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
             "dbt": DbtCliResource(
                 project_dir=project,
                 profiles_dir=str(settings.dbt_project_dir),
-                # the dbt of this environment, also when .venv/bin is not on PATH
-                dbt_executable=str(Path(sys.executable).parent / "dbt"),
+                # the dbt of this environment, also when .venv/bin is not on PATH, keeping its saved
+                # parse across warehouse files as `sozialmonitor run` does (dbt_runner.dbt_main)
+                dbt_executable=str(Path(sys.executable).parent / "sozialmonitor-dbt"),
             ),
         },
     )

@@ -147,7 +147,7 @@ class Settings:
         project = Path(env("SOZIALMONITOR_PROJECT_DIR", PROJECT_DIR))
         own = Path(env(DEPLOYMENT_SETTING)) if env(DEPLOYMENT_SETTING) else None
         home = own or project
-        warehouse = Path(env("SOZIALMONITOR_WAREHOUSE", home / "warehouse" / "sozialmonitor.duckdb"))
+        warehouse = Path(env("SOZIALMONITOR_WAREHOUSE", home / "warehouse" / DEFAULT_WAREHOUSE_FILE))
 
         def deployment_file(name: str) -> Path | None:
             return own / name if own is not None and (own / name).exists() else None
@@ -224,6 +224,7 @@ class Settings:
 
 GENERATED_SETTING = "SOZIALMONITOR_GENERATED_DIR"
 DEFAULT_GENERATED = "generated/default"
+DEFAULT_WAREHOUSE_FILE = "sozialmonitor.duckdb"  # in the deployment's warehouse/ folder
 
 
 def generated_folder(contracts_dir: Path, vars_file: Path | None) -> str:

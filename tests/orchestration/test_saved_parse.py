@@ -1,0 +1,106 @@
+"""A new warehouse starts from the checkout's saved dbt parse (orchestration/dbt_runner.py): dbt's
+check of its saved parse leaves the warehouse file's path out, nothing else, and the manifest it
+then uses is the one a full parse makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestration import dbt_runner
+from orchestration.pipeline import run_dbt
+from tests.helpers import settings_for
+
+
+def parsed_files(settings) -> int:
+    """How many files dbt's last parse in the settings' target folder parsed (0: its saved parse as
+    it was)."""
+    return json.loads((settings.dbt_target_dir / "perf_info.json").read_text("utf-8"))["parsed_path_count"]
+
+
+def nodes(settings) -> dict:
+    """The manifest's nodes, macros and sources: everything but its metadata (invocation, time)."""
+    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text("utf-8"))
+    return {key: manifest[key] for key in ("nodes", "macros", "sources", "unit_tests", "parent_map")}
+
+
+def test_a_new_warehouse_starts_from_the_saved_parse_and_gets_the_same_manifest(tmp_path):
+    first = settings_for(tmp_path / "first")
+    run_dbt(first, ["parse", "--quiet"])
+    shared = dbt_runner.shared_parse(first)
+    # the checkout's default place: the one dagster-dbt also starts its target folders from
+    assert shared == first.dbt_project_dir / "target" / dbt_runner.SAVED_PARSE
+    assert shared.exists() and (first.dbt_target_dir / dbt_runner.SAVED_PARSE).exists()
+
+    # another warehouse file in another folder, a target folder without a parse of its own
+    second = settings_for(tmp_path / "second")
+    assert second.warehouse_path != first.warehouse_path
+    assert not second.dbt_target_dir.exists()
+    run_dbt(second, ["parse", "--quiet"])
+    assert parsed_files(second) == 0, "dbt parsed the project again for a warehouse in another place"
+    assert nodes(second) == nodes(first)
+    assert {node["database"] for node in nodes(second)["nodes"].values()} == {"sozialmonitor"}
+
+
+@pytest.mark.slow
+def test_what_enters_the_parse_is_still_checked(tmp_path):
+    """A warehouse file of another name is another database to dbt-duckdb: its models' relations
+    differ, so dbt parses in full and keeps that parse apart from the default one."""
+    settings = settings_for(tmp_path / "city")
+    run_dbt(settings, ["parse", "--quiet"])  # the default parse, saved
+
+    other = settings.with_paths(
+        warehouse_path=tmp_path / "other" / "warehouse" / "statistik.duckdb", dbt_target_dir=tmp_path / "other" / "t"
+    )
+    run_dbt(other, ["parse", "--quiet"])
+    assert parsed_files(other) > 0
+    assert {node["database"] for node in nodes(other)["nodes"].values()} == {"statistik"}
+    assert dbt_runner.shared_parse(other) != dbt_runner.shared_parse(settings)
+    assert dbt_runner.shared_parse(other).exists()  # kept apart: the default one stays the default's
+
+
+@pytest.mark.slow
+def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path):
+    """The Dagster dbt asset runs dbt as a child process (dagster-dbt) through `sozialmonitor-dbt`,
+    which checks the saved parse as `run_dbt` does: a target folder given the checkout's parse (as
+    dagster-dbt gives its own folders) and a new warehouse file parse nothing."""
+    from orchestration.definitions import build_definitions
+
+    first = settings_for(tmp_path / "first")
+    run_dbt(first, ["parse", "--quiet"])
+    executable = build_definitions().resources["dbt"].dbt_executable
+    assert Path(executable).name == "sozialmonitor-dbt"
+
+    child = settings_for(tmp_path / "child")
+    child.dbt_target_dir.mkdir(parents=True)
+    (child.dbt_target_dir / dbt_runner.SAVED_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
+    done = subprocess.run(
+        [executable, "parse", "--quiet", *dbt_runner.dbt_args(child, [])],
+        env={**os.environ, **child.env()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert parsed_files(child) == 0
+    assert nodes(child) == nodes(first)
+
+    # the plain `dbt` beside it checks the path, as dbt does: a full parse (the behaviour the
+    # wrapper exists for; if dbt itself stopped checking the path, the wrapper could go)
+    plain = settings_for(tmp_path / "plain")
+    plain.dbt_target_dir.mkdir(parents=True)
+    (plain.dbt_target_dir / dbt_runner.SAVED_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", *dbt_runner.dbt_args(plain, [])],
+        env={**os.environ, **plain.env()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert parsed_files(plain) > 0
