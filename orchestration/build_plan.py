@@ -459,8 +459,12 @@ def record_build(
 
 
 def built_on(settings: Settings) -> str | None:
-    """The dbt target the warehouse's tables were last built on (that of the newest build that
-    succeeded), or None: no build recorded it (none yet, or one made before it was recorded)."""
+    """The dbt target(s) the warehouse's tables were last built on, or None: no build recorded one
+    (none yet, or one made before targets were recorded). That is the target of the newest build
+    that succeeded; when a build of a selection (recorded 'unplanned': a dbt command with a
+    selection, Dagster's build of some assets) ran on another target after it, its tables are
+    partly that one's, and every target is named, joined by '+' in the order they built (e.g.
+    `spark+local`: a Spark build, then some models rebuilt on DuckDB)."""
     if not settings.warehouse_path.exists():
         return None
     con = connect(settings.warehouse_path, read_only=True, extensions=())
@@ -470,17 +474,28 @@ def built_on(settings: Settings) -> str | None:
         columns = {r[0] for r in con.execute(f"describe {BUILDS_TABLE}").fetchall()}
         if "dbt_target" not in columns:
             return None
-        row = con.execute(
-            f"select dbt_target from {BUILDS_TABLE} where status = 'succeeded' order by finished_at desc limit 1"
+        newest = con.execute(
+            f"select dbt_target, started_at from {BUILDS_TABLE} where status = 'succeeded'"
+            " order by finished_at desc limit 1"
         ).fetchone()
+        if newest is None:
+            return None
+        later = con.execute(
+            f"select dbt_target from {BUILDS_TABLE} where status = 'unplanned' and dbt_target is not null"
+            " and started_at > ? order by started_at",
+            [newest[1]],
+        ).fetchall()
     finally:
         con.close()
-    return row[0] if row else None
+    if newest[0] is None:
+        return None
+    return "+".join(dict.fromkeys([newest[0], *(t for (t,) in later)]))  # each once, in the order they built
 
 
-def record_unplanned_build(settings: Settings, run_id: str | None, what: str) -> None:
+def record_unplanned_build(settings: Settings, run_id: str | None, what: str, dbt_target: str) -> None:
     """A dbt build the plan did not choose (Dagster's of some of the dbt assets, a dbt command with
-    a selection): its tables may hold other inputs than the last recorded build's, so the next
-    planned build refreshes fully."""
+    a selection) on `dbt_target`: its tables may hold other inputs than the last recorded build's,
+    so the next planned build refreshes fully; until then the release names its target too
+    (`built_on`)."""
     plan = BuildPlan(full=True, reasons=(what,), fingerprint="", loads=())
-    record_build(settings, plan, run_id, "unplanned")
+    record_build(settings, plan, run_id, "unplanned", dbt_target=dbt_target)

@@ -347,7 +347,7 @@ def planned_dbt(
     if not command or command[0] not in ("build", "run"):
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
     if SELECTING_FLAGS & set(command):
-        record_unplanned_build(settings, run_id, f"dbt {' '.join(command)}")
+        record_unplanned_build(settings, run_id, f"dbt {' '.join(command)}", dbt_runner.dbt_target_of(command))
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
     bare = [c for c in command if c != "--full-refresh"]
     asked = full_refresh or "--full-refresh" in command

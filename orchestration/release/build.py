@@ -108,11 +108,12 @@ SPARK_TOOLS = ("dbt-spark", "pyspark")
 def _tool_versions(engine: str = "duckdb", dbt_target: str | None = None) -> dict[str, str]:
     """The versions of the tools that made the release, the engine dbt built on and its target
     in profiles.yml (local: DuckDB; spark: Spark in local mode; spark_connect: a Spark Connect
-    server, whose address is not recorded: it may hold a token)."""
+    server, whose address is not recorded: it may hold a token), several joined by '+' where a
+    build of a selection on another target followed the last full one (build_plan.built_on)."""
     versions = {"python": platform.python_version(), "engine": engine}
     if dbt_target is not None:
         versions["dbt_target"] = dbt_target
-    for name in TOOLS + (SPARK_TOOLS if engine == "spark" else ()):
+    for name in TOOLS + (SPARK_TOOLS if "spark" in engine.split("+") else ()):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -510,10 +511,12 @@ class _Build:
 
     @property
     def engine(self) -> str:
-        """The engine of the build the warehouse holds, where it was recorded, else the setting's."""
+        """The engine of the build the warehouse holds, where it was recorded, else the setting's;
+        engines joined by '+' where builds on several made its tables (build_plan.built_on)."""
         if self.built_on is None:
             return self.settings.engine
-        return "spark" if self.built_on.startswith("spark") else "duckdb"
+        engines = ("spark" if target.startswith("spark") else "duckdb" for target in self.built_on.split("+"))
+        return "+".join(dict.fromkeys(engines))
 
     @property
     def public_levels(self) -> list[str]:

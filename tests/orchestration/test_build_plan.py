@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -170,7 +171,7 @@ def test_a_failed_build_is_made_good_by_the_next(settings):
 
 def test_a_build_outside_the_plan_makes_the_next_one_full(settings):
     built(settings)
-    record_unplanned_build(settings, "dagster1", "Dagster dbt build")
+    record_unplanned_build(settings, "dagster1", "Dagster dbt build", "local")
     plan = plan_build(settings)
     assert plan.full and "outside the plan" in plan.describe()
     built(settings)
@@ -198,6 +199,34 @@ def test_the_warehouse_says_which_dbt_target_built_its_tables(settings):
     record_build(settings, again, "run3", "running", dbt_target="spark_connect")
     record_build(settings, again, "run3", "succeeded")
     assert built_on(settings) == "spark_connect"
+    # some models rebuilt on DuckDB after it (a dbt command with a selection): its tables are
+    # partly DuckDB's now, and both are named, in the order they built, each once
+    record_unplanned_build(settings, "run4", "dbt build -s pub_indicator_values", "local")
+    assert built_on(settings) == "spark_connect+local"
+    record_unplanned_build(settings, "run5", "dbt build -s pub_indicator_series", "local")
+    assert built_on(settings) == "spark_connect+local"
+    # the next planned build (a full one, after a selection) makes every table again
+    full = plan_build(settings)
+    assert full.full
+    record_build(settings, full, "run6", "running", dbt_target="local")
+    record_build(settings, full, "run6", "succeeded")
+    assert built_on(settings) == "local"
+
+
+def test_the_release_names_every_engine_that_built_its_tables():
+    from orchestration.release.build import SPARK_TOOLS, _Build, _tool_versions
+
+    def engine(built_on):
+        return _Build.engine.fget(SimpleNamespace(built_on=built_on, settings=SimpleNamespace(engine="duckdb")))
+
+    assert engine(None) == "duckdb"  # not recorded: the setting's
+    assert engine("local") == "duckdb" and engine("spark_connect") == "spark"
+    assert engine("spark+local") == "spark+duckdb"
+    assert engine("spark+spark_connect") == "spark"
+    mixed = _tool_versions(engine("spark+local"), "spark+local")
+    assert mixed["engine"] == "spark+duckdb" and mixed["dbt_target"] == "spark+local"
+    assert set(SPARK_TOOLS) <= set(mixed)
+    assert not set(SPARK_TOOLS) & set(_tool_versions("duckdb", "local"))
 
 
 def test_years_are_added_as_duckdb_adds_them():

@@ -74,7 +74,7 @@ def build_dbt_assets(settings: Settings):
             if is_subset(context):
                 # a selection of the assets: every Stichtag of them, and the next build refreshes
                 # fully (orchestration.build_plan)
-                record_unplanned_build(settings, run_id, "Dagster dbt build of a selection")
+                record_unplanned_build(settings, run_id, "Dagster dbt build of a selection", DUCKDB_TARGET)
                 # the dbt child process inherits this step's environment: this run's warehouse and folders
                 with scoped_environment({**settings.env(), **plan_environment()}):
                     args = with_deployment_vars(settings, ["build", "--full-refresh"])
