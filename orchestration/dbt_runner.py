@@ -53,25 +53,26 @@ def parse_whatever_the_warehouse_file() -> None:
     DuckDBCredentials._connection_keys = connection_keys
 
 
-def shared_parse(settings: Settings) -> Path:
+def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
     """Where the checkout keeps a saved parse for the deployment's project files (its generated
-    folder) and database name (the warehouse file's name): dbt_project/target/ for the default
-    ones, where `make run` and `dbt-parse` write theirs and where dagster-dbt looks for one to start
-    its own target folders from; a folder of its own for any other pair (a Kreis with its own
-    contracts or vars, a warehouse file of another name), whose parse differs."""
+    folder), database name (the warehouse file's name) and profile `target`: dbt_project/target/
+    for the default ones, where `make run` and `dbt-parse` write theirs and where dagster-dbt looks
+    for one to start its own target folders from; a folder of its own for any other (a Kreis with
+    its own contracts or vars, a warehouse file of another name, a Spark target, whose build starts
+    from an empty target folder every time), whose parse differs."""
     home = settings.dbt_project_dir / "target"
     files, database = settings.generated_dir.name, settings.warehouse_path.stem
-    if (files, database) == (Path(DEFAULT_GENERATED).name, Path(DEFAULT_WAREHOUSE_FILE).stem):
+    if (files, database, target) == (Path(DEFAULT_GENERATED).name, Path(DEFAULT_WAREHOUSE_FILE).stem, DUCKDB_TARGET):
         return home / SAVED_PARSE
-    return home / "parse" / f"{files}-{database}" / SAVED_PARSE
+    return home / "parse" / f"{files}-{database}-{target}" / SAVED_PARSE
 
 
-def start_from_shared_parse(settings: Settings) -> None:
+def start_from_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     """A target folder without a saved parse of its own starts from the checkout's (`shared_parse`).
     dbt checks it as it checks its own (versions, settings, vars, every file's checksum) and parses
     again what differs, everything if need be; so a stale or foreign copy costs time, never a
     wrong manifest. Nothing to copy, or a folder that cannot be written: dbt parses in full."""
-    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings)
+    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings, target)
     if own.exists() or not shared.exists() or own == shared:
         return
     try:
@@ -81,12 +82,12 @@ def start_from_shared_parse(settings: Settings) -> None:
         return
 
 
-def keep_shared_parse(settings: Settings) -> None:
+def keep_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     """The target folder's saved parse, after dbt succeeded, becomes the checkout's (`shared_parse`)
     when it differs, so that the next new warehouse starts from the project as it is now. Written
     whole and then renamed: a process copying it at the same time reads the old file or the new
     one. A checkout that cannot be written (installed read-only) keeps what it has."""
-    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings)
+    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings, target)
     if own == shared or not own.exists():
         return
     try:
@@ -193,17 +194,16 @@ def run_dbt(
     from dbt.cli.main import dbtRunner  # lazy: importing dbt costs seconds that most commands never need
 
     parse_whatever_the_warehouse_file()
-    shared = dbt_target_of(command) == DUCKDB_TARGET  # the Spark targets keep their own parse
-    if shared:
-        start_from_shared_parse(settings)
+    target = dbt_target_of(command)
+    start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
     with scoped_environment({**settings.env(), **plan_environment(plan)}):
         try:
             result = runner.invoke(dbt_args(settings, command))
         finally:
             _release_dbt_duckdb()
-    if shared and result.success and "--vars" not in command:  # vars of its own: a parse of its own
-        keep_shared_parse(settings)
+    if result.success and "--vars" not in command:  # vars of its own: a parse of its own
+        keep_shared_parse(settings, target)
     if not result.success:
         failed = []
         res = result.result

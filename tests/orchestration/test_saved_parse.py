@@ -64,6 +64,30 @@ def test_what_enters_the_parse_is_still_checked(tmp_path):
     assert dbt_runner.shared_parse(other).exists()  # kept apart: the default one stays the default's
 
 
+def test_a_spark_build_starts_from_the_saved_parse_of_its_target(tmp_path):
+    """A Spark build empties its target folder in the lake every time (spark_build.BUILD_FOLDERS):
+    it starts from the checkout's parse for the Spark target, kept apart from DuckDB's, whatever
+    the lake's path (dbt-spark's check never held it; the lake enters the parse through a macro's
+    env_var, which dbt checks itself)."""
+    pytest.importorskip("dbt.adapters.spark")
+    from orchestration.dbt_runner import scoped_environment
+    from orchestration.settings import LAKE_SETTING
+    from orchestration.spark_build import SPARK_TARGET, spark_settings
+
+    def parse(name: str):
+        settings = settings_for(tmp_path / name)
+        spark = spark_settings(settings)
+        with scoped_environment({LAKE_SETTING: str(settings.lake)}):
+            run_dbt(spark, ["parse", "--quiet", "--target", SPARK_TARGET])
+        return spark
+
+    first, second = parse("first"), parse("second")
+    assert first.lake != second.lake
+    assert parsed_files(second) == 0
+    assert nodes(second) == nodes(first)
+    assert dbt_runner.shared_parse(second, SPARK_TARGET) != dbt_runner.shared_parse(second)
+
+
 @pytest.mark.slow
 def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path):
     """The Dagster dbt asset runs dbt as a child process (dagster-dbt) through `sozialmonitor-dbt`,
