@@ -25,11 +25,11 @@ DUCKDB_TARGET = "local"
 
 
 # dbt's saved parse of the project, in its target folder
-SAVED_PARSE = "partial_parse.msgpack"
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def parse_whatever_the_warehouse_file() -> None:
-    """dbt uses its saved parse of the project (SAVED_PARSE) again only while the target's
+    """dbt uses its saved parse of the project (PARTIAL_PARSE) again only while the target's
     connection settings are those it was made with; dbt-duckdb's include the warehouse file's
     `path`, so every new warehouse (a test city, a bench run, a new deployment's first run) parsed
     the whole project again: 6-8 s of every first dbt call, where a saved parse takes 0.5 s. The
@@ -63,8 +63,8 @@ def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
     home = settings.dbt_project_dir / "target"
     files, database = settings.generated_dir.name, settings.warehouse_path.stem
     if (files, database, target) == (Path(DEFAULT_GENERATED).name, Path(DEFAULT_WAREHOUSE_FILE).stem, DUCKDB_TARGET):
-        return home / SAVED_PARSE
-    return home / "parse" / f"{files}-{database}-{target}" / SAVED_PARSE
+        return home / PARTIAL_PARSE
+    return home / "parse" / f"{files}-{database}-{target}" / PARTIAL_PARSE
 
 
 def start_from_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
@@ -72,7 +72,7 @@ def start_from_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> 
     dbt checks it as it checks its own (versions, settings, vars, every file's checksum) and parses
     again what differs, everything if need be; so a stale or foreign copy costs time, never a
     wrong manifest. Nothing to copy, or a folder that cannot be written: dbt parses in full."""
-    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings, target)
+    own, shared = settings.dbt_target_dir / PARTIAL_PARSE, shared_parse(settings, target)
     if own.exists() or not shared.exists() or own == shared:
         return
     try:
@@ -87,7 +87,7 @@ def keep_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     when it differs, so that the next new warehouse starts from the project as it is now. Written
     whole and then renamed: a process copying it at the same time reads the old file or the new
     one. A checkout that cannot be written (installed read-only) keeps what it has."""
-    own, shared = settings.dbt_target_dir / SAVED_PARSE, shared_parse(settings, target)
+    own, shared = settings.dbt_target_dir / PARTIAL_PARSE, shared_parse(settings, target)
     if own == shared or not own.exists():
         return
     try:

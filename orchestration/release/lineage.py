@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from .. import dbt_read_only
-from ..dbt_runner import DbtFailed
+from ..dbt_runner import PARTIAL_PARSE, DbtFailed
 from ..project_state import env_var_names, project_fingerprint, tests_fingerprint
 from ..provenance import Beside
 from ..settings import Settings
@@ -44,7 +44,6 @@ from .store import keep_memo_entry
 LINEAGE_TARGET = "lineage"
 MEMO_FOLDER = "lineage"  # in the releases' memo folder (store.MEMO_DIR)
 MEMO_KEEP = 4  # pages kept, the most recently used first
-PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse of the project, in its target folder
 STATIC_INDEX = "static_index.html"
 
 

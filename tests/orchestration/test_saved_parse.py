@@ -34,8 +34,8 @@ def test_a_new_warehouse_starts_from_the_saved_parse_and_gets_the_same_manifest(
     run_dbt(first, ["parse", "--quiet"])
     shared = dbt_runner.shared_parse(first)
     # the checkout's default place: the one dagster-dbt also starts its target folders from
-    assert shared == first.dbt_project_dir / "target" / dbt_runner.SAVED_PARSE
-    assert shared.exists() and (first.dbt_target_dir / dbt_runner.SAVED_PARSE).exists()
+    assert shared == first.dbt_project_dir / "target" / dbt_runner.PARTIAL_PARSE
+    assert shared.exists() and (first.dbt_target_dir / dbt_runner.PARTIAL_PARSE).exists()
 
     # another warehouse file in another folder, a target folder without a parse of its own
     second = settings_for(tmp_path / "second")
@@ -102,7 +102,7 @@ def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path):
 
     child = settings_for(tmp_path / "child")
     child.dbt_target_dir.mkdir(parents=True)
-    (child.dbt_target_dir / dbt_runner.SAVED_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
+    (child.dbt_target_dir / dbt_runner.PARTIAL_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
     done = subprocess.run(
         [executable, "parse", "--quiet", *dbt_runner.dbt_args(child, [])],
         env={**os.environ, **child.env()},
@@ -118,7 +118,7 @@ def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path):
     # wrapper exists for; if dbt itself stopped checking the path, the wrapper could go)
     plain = settings_for(tmp_path / "plain")
     plain.dbt_target_dir.mkdir(parents=True)
-    (plain.dbt_target_dir / dbt_runner.SAVED_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
+    (plain.dbt_target_dir / dbt_runner.PARTIAL_PARSE).write_bytes(dbt_runner.shared_parse(first).read_bytes())
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", *dbt_runner.dbt_args(plain, [])],
         env={**os.environ, **plain.env()},
