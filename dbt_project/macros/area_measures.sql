@@ -103,10 +103,10 @@ summed as (
         {%- if measure in fractional %}
         round(sum(b.{{ measure }}), 6) as {{ measure }},
         {%- else %}
-        sum(b.{{ measure }}) as {{ measure }},
+        {{ count_sum('b.' ~ measure) }} as {{ measure }},
         {%- endif %}
         {%- if measure in group.suppressed %}
-        sum(b.{{ measure }}_suppressed_cells) as {{ measure }}_suppressed_cells,
+        {{ count_sum('b.' ~ measure ~ '_suppressed_cells') }} as {{ measure }}_suppressed_cells,
         {%- endif %}
         {%- endfor %}
         {%- endfor %}
@@ -174,4 +174,13 @@ select * from final
     {%- else -%}
     (select max(stichtag) from {{ ref('int_stichtage') }})
     {%- endif -%}
+{%- endmacro %}
+
+{#- The sum of a count (persons, households, events: whole numbers by the catalogue's kind) as a
+    bigint, the type Spark's sum of a bigint has. DuckDB's sum of an integer is a 128-bit hugeint,
+    and a table of hugeints scans about ten times slower than the same numbers as bigints (DuckDB
+    1.5: 61,023 rows of 73 such columns, 2.8 s against 0.35 s), which every reader of the area
+    measures paid, in every build of a Stichtag. -#}
+{% macro count_sum(expression) -%}
+    cast(sum({{ expression }}) as {{ dbt.type_bigint() }})
 {%- endmacro %}
