@@ -83,6 +83,11 @@ class GatesBeside:
         """The child's wall-clock time, start-up included (0 until waited for)."""
         return self._child.seconds if self._child is not None else 0.0
 
+    @property
+    def running(self) -> bool:
+        """Whether the gates' process still runs (then calling the object would wait for it)."""
+        return self._child is not None and self._report is None and self._error is None and self._child.running
+
     def __call__(self) -> GateReport:
         if self._report is None and self._error is None and self._child is not None:
             try:

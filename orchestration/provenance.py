@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,7 +79,9 @@ class Beside:
     with the pid handed to it, so a killed run leaves no child behind. `wait()` returns its exit
     code and the last lines of its stderr (once; later calls return the same); `stop()` kills it if
     it still runs (the caller stopped before it needed the result). `seconds`: the child's
-    wall-clock time, start-up included, once waited for."""
+    wall-clock time, start-up included, once waited for: until the child ended, not until the
+    caller asked (a thread waits for the end and notes its time), so a caller that did other work
+    first does not count that work as the child's. `running`: whether the child has not ended yet."""
 
     TAIL_LINES = 15
 
@@ -99,17 +102,29 @@ class Beside:
         except BaseException:
             self._log.close()
             raise
+        self._ended: float | None = None
+        self._watch = threading.Thread(target=self._note_end, name=f"beside-{module}", daemon=True)
+        self._watch.start()
+
+    def _note_end(self) -> None:
+        self._process.wait()
+        self._ended = time.perf_counter()
 
     @property
     def pid(self) -> int:
         return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._ended is None
 
     def wait(self) -> tuple[int, str]:
         """The child's exit code and the last lines of its stderr, once it has ended."""
         if self._result is None:
             try:
                 code = self._process.wait()
-                self.seconds = time.perf_counter() - self._started
+                self._watch.join()
+                self.seconds = (self._ended or time.perf_counter()) - self._started
                 tail: list[str] = []
                 if not self._log.closed:  # closed: stopped, its stderr no longer of interest
                     self._log.seek(0)

@@ -16,7 +16,9 @@
    whose text is then checked against `bericht/daten.json` before the release is renamed into place.
    dbt's lineage docs are made beside those, once nothing refuses the release any more (or read
    from `releases/.memo/`, where a published release keeps them and its unit polygons for the next
-   release with the same inputs).
+   release with the same inputs). With the kept page, and while the gates' process still runs, the
+   tables and PDFs are made before the gates' report is in: the release would only wait for it,
+   and a refusal discards them.
 4. The folder is renamed into `releases/<Stichtag>/v<N>/` in one step, then `latest` is switched.
 A process killed at any point leaves either no release or a complete one; leftovers of a killed
 build (`.tmp-*`) are removed by the next one.
@@ -584,6 +586,20 @@ def publish(
         same = _same_as_newest(build, existing)
         if same is None:  # something new is published: audit it (nothing new, nothing to audit)
             _audit(build)
+        version = (existing[-1].version + 1) if existing else 1
+        release_id = f"{stichtag.isoformat()}/v{version}"
+        kept: str | None = None
+        documented = False
+        if same is None and (force or not existing) and getattr(gates, "running", False):
+            # The gates' process still runs, and only its report can refuse the release now. With the
+            # lineage page an earlier release kept, no dbt docs are to run beside the documents, so
+            # they are made now, while the release would otherwise wait: they read only the export
+            # in `tmp`, and a refused release discards them. (Without a kept page they wait, to run
+            # beside dbt's docs; why those start only after the gates: orchestration/release/lineage.py.)
+            kept = _kept_lineage(build)
+            if kept is not None:
+                _documents(build, release_id, signing_key)
+                documented = True
         report = _passed(wait_for_gates())
         if same is not None:
             build.discard()
@@ -592,15 +608,14 @@ def publish(
             return PublishResult(same, False, report.outcome, build.seconds, report)
         report.redacted().write(tmp / "quality")
         _refuse_unforced_correction(build, existing, force)
-        # nothing refuses the release any more: the lineage docs now, beside the German tables and
-        # the PDFs (why not earlier: orchestration/release/lineage.py)
-        kept = _kept_lineage(build)
-        if kept is None:
-            build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
-            lineage = LineageBeside(settings)
-        version = (existing[-1].version + 1) if existing else 1
-        release_id = f"{stichtag.isoformat()}/v{version}"
-        _documents(build, release_id, signing_key)
+        if not documented:
+            # nothing refuses the release any more: the lineage docs now, beside the German tables
+            # and the PDFs (why not earlier: orchestration/release/lineage.py)
+            kept = _kept_lineage(build)
+            if kept is None:
+                build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
+                lineage = LineageBeside(settings)
+            _documents(build, release_id, signing_key)
         _lineage(build, lineage, kept)
         manifest = _manifest(build, report, release_id, version, existing, signing_key)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -280,3 +280,21 @@ def test_a_child_beside_that_is_stopped_ends_at_once():
     assert time.perf_counter() - started < 10
     code, _ = child.wait()
     assert code == -9  # killed, not finished
+
+
+def test_a_child_beside_counts_its_own_time_not_the_callers_wait():
+    """`seconds` is the child's time until it ended, also when the caller asks later (the release
+    makes its documents while the gates' process runs); `running` says whether it still runs."""
+    import time
+
+    started = time.perf_counter()
+    child = _beside("0", "0", "1")
+    assert child.running
+    while child.running and time.perf_counter() - started < 60:
+        time.sleep(0.05)
+    seen_ended = time.perf_counter() - started
+    assert not child.running
+    time.sleep(2)  # the caller's own work, after the child ended
+    assert child.wait() == (0, "")
+    # its own second and start-up, not the caller's two seconds after
+    assert 1 <= child.seconds <= seen_ended + 0.1

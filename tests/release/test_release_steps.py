@@ -6,6 +6,7 @@ build's partial parse and the docs' stay valid)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from contextlib import nullcontext
 from datetime import date
@@ -236,3 +237,60 @@ def test_lineage_target_is_a_folder_of_its_own_seeded_once_with_the_builds_parse
 def test_lineage_target_without_a_build_parse(tmp_path: Path):
     docs = lineage_target(SimpleNamespace(dbt_target_dir=tmp_path / "t"))
     assert docs.is_dir() and not (docs / PARTIAL_PARSE).exists()
+
+
+class _GatesStillRunning:
+    """Gates whose process still runs until they are called: notes what the release's folder
+    held when its report was awaited."""
+
+    def __init__(self, releases_dir: Path, running: bool):
+        self.releases_dir, self.running, self.folder_held = releases_dir, running, None
+
+    def __call__(self) -> GateReport:
+        if self.folder_held is None:
+            [tmp] = self.releases_dir.glob(".tmp-*")
+            self.folder_held = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        self.running = False
+        return _report(blocked=False)
+
+
+def test_with_a_kept_lineage_page_the_documents_are_made_while_the_gates_still_run(released_copy):
+    """Releases of earlier Stichtage of the released city, the gates' process still running when
+    the documents could be made:
+    - without a kept lineage page (2023-12-31) the documents wait for the gates' report, to be made
+      beside dbt's docs; that release keeps its page;
+    - with it (2022-12-31) the German tables, the atlas page and the PDFs are made before the
+      report is awaited;
+    - and they are the same files, byte for byte (but the DuckDB file, which never is), as the
+      release of 2022-12-31 made again with gates that had ended first (documents after the
+      report, as before)."""
+    settings = released_copy
+
+    def publish(stichtag: date, running: bool) -> tuple[release_build.PublishResult, bool]:
+        gates = _GatesStillRunning(settings.releases_dir, running)
+        result = release_build.publish(settings, gates, stichtag=stichtag)
+        assert result.created
+        assert "quality/gates.json" not in gates.folder_held  # the report is written once it is in
+        made_first = "LIESMICH.txt" in gates.folder_held and any(f.endswith(".xlsx") for f in gates.folder_held)
+        return result, made_first
+
+    result, made_first = publish(date(2023, 12, 31), running=True)
+    assert not made_first and "lineage_process" in result.seconds  # no page kept yet: dbt's docs beside
+    result, made_first = publish(date(2022, 12, 31), running=True)
+    assert made_first and "lineage_process" not in result.seconds
+    path = result.release.path
+    early = {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    release_build.make_writable(path.parent)
+    shutil.rmtree(path.parent)  # this test's own copy: the same release made once more
+    result, made_first = publish(date(2022, 12, 31), running=False)
+    assert not made_first and result.release.path == path
+    late = {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    assert sorted(early) == sorted(late)
+    # every file byte for byte but the release's DuckDB file, whose pages are not byte-stable
+    # (tests/release/test_metadata.py), and the manifest and its signature, which list its checksum
+    differing = {name for name in early if early[name] != late[name]}
+    assert differing <= {"sozialmonitor.duckdb", "manifest.json", "manifest.sig"}
+    outputs = [json.loads(files["manifest.json"])["outputs"] for files in (early, late)]
+    assert [[o for o in out if o["path"] != "sozialmonitor.duckdb"] for out in outputs] == [
+        [o for o in outputs[1] if o["path"] != "sozialmonitor.duckdb"]
+    ] * 2
