@@ -1,6 +1,6 @@
 """What sqlfluff's jinja templater needs to render the dbt project without dbt (.sqlfluff,
 library_path): the project's vars from dbt_project.yml, and the few dbt and dbt-duckdb macros the
-models call (dbt.dateadd, dbt.split_part, dbt.type_string, listagg, adapter.dispatch and
+models call (dbt.dateadd, dbt.split_part, dbt.type_string, dbt.type_bigint, listagg, adapter.dispatch and
 adapter.quote), rendered as dbt-duckdb
 renders them. Only for linting: dbt itself never reads this folder (it is no model, macro or
 test path)."""
@@ -107,6 +107,12 @@ _DISPATCHED = {
     "key_sum": _key_sum,
 }
 
-dbt = SimpleNamespace(dateadd=_dateadd, split_part=_split_part, listagg=listagg, type_string=lambda: "varchar")
+dbt = SimpleNamespace(
+    dateadd=_dateadd,
+    split_part=_split_part,
+    listagg=listagg,
+    type_string=lambda: "varchar",
+    type_bigint=lambda: "bigint",
+)
 sozialmonitor = SimpleNamespace(**_DISPATCHED)
 adapter = SimpleNamespace(dispatch=lambda name, namespace=None: _DISPATCHED[name], quote=lambda name: f'"{name}"')
