@@ -589,14 +589,14 @@ def publish(
         version = (existing[-1].version + 1) if existing else 1
         release_id = f"{stichtag.isoformat()}/v{version}"
         kept: str | None = None
-        documented = False
+        looked_up = documented = False
         if same is None and (force or not existing) and getattr(gates, "running", False):
             # The gates' process still runs, and only its report can refuse the release now. With the
             # lineage page an earlier release kept, no dbt docs are to run beside the documents, so
             # they are made now, while the release would otherwise wait: they read only the export
             # in `tmp`, and a refused release discards them. (Without a kept page they wait, to run
             # beside dbt's docs; why those start only after the gates: orchestration/release/lineage.py.)
-            kept = _kept_lineage(build)
+            kept, looked_up = _kept_lineage(build), True
             if kept is not None:
                 _documents(build, release_id, signing_key)
                 documented = True
@@ -611,7 +611,7 @@ def publish(
         if not documented:
             # nothing refuses the release any more: the lineage docs now, beside the German tables
             # and the PDFs (why not earlier: orchestration/release/lineage.py)
-            kept = _kept_lineage(build)
+            kept = kept if looked_up else _kept_lineage(build)
             if kept is None:
                 build.say("lineage docs (dbt docs generate --static, beside the German tables and the PDFs)")
                 lineage = LineageBeside(settings)
