@@ -86,7 +86,7 @@ class GatesBeside:
     @property
     def running(self) -> bool:
         """Whether the gates' process still runs (then calling the object would wait for it)."""
-        return self._child is not None and self._report is None and self._error is None and self._child.running
+        return self._child is not None and self._child.running
 
     def __call__(self) -> GateReport:
         if self._report is None and self._error is None and self._child is not None:

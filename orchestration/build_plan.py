@@ -478,7 +478,7 @@ def built_on(settings: Settings) -> str | None:
             f"select dbt_target, started_at from {BUILDS_TABLE} where status = 'succeeded'"
             " order by finished_at desc limit 1"
         ).fetchone()
-        if newest is None:
+        if newest is None or newest[0] is None:
             return None
         later = con.execute(
             f"select dbt_target from {BUILDS_TABLE} where status = 'unplanned' and dbt_target is not null"
@@ -487,8 +487,6 @@ def built_on(settings: Settings) -> str | None:
         ).fetchall()
     finally:
         con.close()
-    if newest[0] is None:
-        return None
     return "+".join(dict.fromkeys([newest[0], *(t for (t,) in later)]))  # each once, in the order they built
 
 

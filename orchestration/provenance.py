@@ -122,9 +122,10 @@ class Beside:
         """The child's exit code and the last lines of its stderr, once it has ended."""
         if self._result is None:
             try:
-                code = self._process.wait()
-                self._watch.join()
-                self.seconds = (self._ended or time.perf_counter()) - self._started
+                self._watch.join()  # it waited for the end and noted its time
+                code = self._process.wait()  # ended: returns its code at once
+                assert self._ended is not None
+                self.seconds = self._ended - self._started
                 tail: list[str] = []
                 if not self._log.closed:  # closed: stopped, its stderr no longer of interest
                     self._log.seek(0)

@@ -538,7 +538,9 @@ class _Build:
 
 
 # The gate report publish() is given: the report itself, or a function that waits for the gates
-# still running beside the release's first steps and returns their report (orchestration.pipeline).
+# still running beside the release's first steps and returns their report (orchestration.pipeline);
+# such a function with a `running` attribute that is true (data_quality.beside.GatesBeside) lets
+# the release make its documents before it waits.
 Gates = GateReport | Callable[[], GateReport]
 
 
