@@ -187,6 +187,19 @@ def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
     ]
 
 
+def published_gebietsstand(con, stichtag: date, tables: list[str]) -> date | None:
+    """The latest Gebietsstand that the rows of `tables` (public tables with the columns stichtag
+    and gebietsstand) up to `stichtag` are on; None without such rows."""
+    latest = None
+    for name in tables:
+        found = con.execute(
+            f"select max(gebietsstand)::date from wh.{PUBLIC_SCHEMA}.{name} where stichtag <= $day", {"day": stichtag}
+        ).fetchone()[0]
+        if found is not None and (latest is None or found > latest):
+            latest = found
+    return latest
+
+
 def _public_tables(con, stichtag: date, out_dir: Path, models: dict[str, PublicModel]) -> dict[str, dict[str, Any]]:
     names = [
         r[0]
@@ -219,16 +232,22 @@ def _public_tables(con, stichtag: date, out_dir: Path, models: dict[str, PublicM
     data_dir = out_dir / "data"
     data_dir.mkdir()
     tables = {}
+    columns_of = {name: {column for column, _ in models[name].columns} for name in names}
+    gebietsstand = published_gebietsstand(
+        con, stichtag, [n for n in names if {"stichtag", "gebietsstand"} <= columns_of[n]]
+    )
     for name in names:
-        columns = {column for column, _ in models[name].columns}
-        where = ""
+        columns = columns_of[name]
+        where, day = "", stichtag
         if "stichtag" in columns:
             where = "where stichtag <= $day"
         elif "valid_from" in columns:
-            where = "where valid_from <= $day"
+            # the units of every Gebietsstand the published rows are on: the harmonised series of an
+            # earlier Stichtag are on today's, which may be later than the Stichtag
+            where, day = "where valid_from <= $day", max(stichtag, gebietsstand or stichtag)
         con.execute(
             f"create table main.{name} as select * from wh.{PUBLIC_SCHEMA}.{name} {where} order by all",
-            {"day": stichtag} if where else {},
+            {"day": day} if where else {},
         )
         parquet = data_dir / f"{name}.parquet"
         con.execute(f"copy (select * from main.{name} order by all) to '{parquet}' (format parquet, compression zstd)")

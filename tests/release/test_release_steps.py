@@ -259,11 +259,15 @@ def test_with_a_kept_lineage_page_the_documents_are_made_while_the_gates_still_r
     the documents could be made:
     - without a kept lineage page (2023-12-31) the documents wait for the gates' report, to be made
       beside dbt's docs; that release keeps its page;
-    - with it (2022-12-31) the German tables, the atlas page and the PDFs are made before the
+    - with it (2021-12-31) the German tables, the atlas page and the PDFs are made before the
       report is awaited;
     - and they are the same files, byte for byte (but the DuckDB file, which never is), as the
-      release of 2022-12-31 made again with gates that had ended first (documents after the
-      report, as before)."""
+      release of 2021-12-31 made again with gates that had ended first (documents after the
+      report, as before).
+    2021-12-31 lies before the test city's latest Gebietsstand (2022-01-01: Stadtviertel 0522 split
+    into 0523 and 0524), on which the harmonised series are: the release's areas hold the units of
+    both, so that its index is recomputed from the release alone (the audit refused it when the
+    areas stopped at the Stichtag)."""
     settings = released_copy
 
     def publish(stichtag: date, running: bool) -> tuple[release_build.PublishResult, bool]:
@@ -276,13 +280,25 @@ def test_with_a_kept_lineage_page_the_documents_are_made_while_the_gates_still_r
 
     result, made_first = publish(date(2023, 12, 31), running=True)
     assert not made_first and "lineage_process" in result.seconds  # no page kept yet: dbt's docs beside
-    result, made_first = publish(date(2022, 12, 31), running=True)
+    result, made_first = publish(date(2021, 12, 31), running=True)
     assert made_first and "lineage_process" not in result.seconds
+    con = duckdb.connect()
+    try:
+        data = result.release.path / "data"
+        units = con.execute(
+            f"select area_id, valid_from::varchar, valid_to::varchar from '{data}/areas.parquet' "
+            "where level = 'stadtviertel' and area_id in ('0522', '0523', '0524') order by 1"
+        ).fetchall()
+        series = con.execute(f"select distinct gebietsstand::varchar from '{data}/indicator_series.parquet'").fetchall()
+    finally:
+        con.close()
+    assert units == [("0522", "2000-01-01", "2021-12-31"), ("0523", "2022-01-01", None), ("0524", "2022-01-01", None)]
+    assert series == [("2022-01-01",)]
     path = result.release.path
     early = {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
     release_build.make_writable(path.parent)
     shutil.rmtree(path.parent)  # this test's own copy: the same release made once more
-    result, made_first = publish(date(2022, 12, 31), running=False)
+    result, made_first = publish(date(2021, 12, 31), running=False)
     assert not made_first and result.release.path == path
     late = {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
     assert sorted(early) == sorted(late)
