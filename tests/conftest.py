@@ -34,6 +34,7 @@ RUN_FIRST = (
     "tests/release/test_releases.py",
     "tests/orchestration/test_one_pipeline.py",
     "tests/engines/test_spark.py",
+    "tests/engines/test_spark_dagster.py",
     "tests/kreis/test_musterkreis.py",
     "tests/orchestration/test_dagster.py",
     "tests/release/test_faults.py",

@@ -2,6 +2,7 @@
 reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so the graph runs
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from ...build_plan import plan_build, record_build, record_unplanned_build
 from ...dbt_runner import DUCKDB_TARGET, plan_environment, scoped_environment, with_deployment_vars
-from ...pipeline import prepare_dbt
+from ...pipeline import planned_dbt, prepare_dbt
 from ...settings import Settings
 from ..ingest.assets import POOL
 from ..runs import recorded_step
@@ -22,6 +23,9 @@ class LayerTranslator(DagsterDbtTranslator):
             return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+TRANSLATOR = LayerTranslator()
 
 
 def dbt_project(settings: Settings) -> DbtProject:
@@ -55,25 +59,24 @@ def build_dbt_assets(settings: Settings):
 
     @dbt_assets(
         manifest=project.manifest_path,
-        dagster_dbt_translator=LayerTranslator(),
+        dagster_dbt_translator=TRANSLATOR,
         pool=POOL,
         name="sozialmonitor_dbt",
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        if settings.checked_engine() != "duckdb":
-            # dagster-dbt runs dbt as a child process, where dbt-spark cannot run the project's
-            # Python models (orchestration/engines.py runs them in this process's Spark session)
-            raise dg.Failure(
-                f"The Dagster dbt asset builds on DuckDB only; SOZIALMONITOR_ENGINE is {settings.engine}. "
-                "Build on Spark with `sozialmonitor run` (docs/deployment.md), or unset SOZIALMONITOR_ENGINE."
-            )
         with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
+            run_id = context.run_id[:12]
+            subset = is_subset(context)
+            if settings.checked_engine() == "spark" and not subset:
+                # the whole project on Spark: `sozialmonitor run`'s own dbt step, in this process
+                yield from build_on_spark(context, settings, project, run_id)
+                return
             # as `sozialmonitor run` does: catalogue files, published cells
             prepare_dbt(settings)
-            run_id = context.run_id[:12]
-            if is_subset(context):
+            if subset:
                 # a selection of the assets: every Stichtag of them, and the next build refreshes
-                # fully (orchestration.build_plan)
+                # fully (orchestration.build_plan). On DuckDB whatever the engine, as a selection
+                # given to `sozialmonitor dbt build` is (docs/deployment.md)
                 record_unplanned_build(settings, run_id, "Dagster dbt build of a selection", DUCKDB_TARGET)
                 # the dbt child process inherits this step's environment: this run's warehouse and folders
                 with scoped_environment({**settings.env(), **plan_environment()}):
@@ -96,3 +99,62 @@ def build_dbt_assets(settings: Settings):
             record_build(settings, plan, run_id, "succeeded")
 
     return project, sozialmonitor_dbt
+
+
+# dbt's events that report a node's result: dagster-dbt turns them into outputs and check results
+RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+
+
+def build_on_spark(context: dg.AssetExecutionContext, settings: Settings, project: DbtProject, run_id: str):
+    """The whole project built on Spark by the CLI's own dbt step (`pipeline.planned_dbt`: the
+    catalogue files and published cells prepared, every Stichtag planned and recorded, the lake
+    written, dbt on Spark, its relations served in the warehouse, the DuckDB side's manifest),
+    run in this step's process. dagster-dbt's way, dbt as a child process, cannot build on Spark:
+    dbt-spark runs the project's Python models only in the session of the process that runs dbt
+    (orchestration/engines.py), and serving needs that session too. dbt's result events, kept as
+    dagster-dbt reads them from a child's JSON log, become the assets' outputs and check results
+    once dbt returns; those of a failed build too, before its error."""
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+    from dbt_common.events.functions import msg_to_dict
+
+    results: list[dict] = []
+
+    def keep(event) -> None:
+        if event.info.name in RESULT_EVENTS:
+            results.append(msg_to_dict(event))
+
+    def dagster_events():
+        manifest = json.loads(project.manifest_path.read_text("utf-8"))  # the DuckDB side's, as the assets'
+        for raw in results:
+            if not _as_duckdb_node(raw, manifest):
+                name = raw["data"]["node_info"].get("node_name")
+                context.log.warning(f"dbt on Spark built {name}, which the assets' manifest does not know")
+                continue
+            message = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+            yield from message.to_default_asset_events(manifest, TRANSLATOR, context)
+
+    context.log.info("dbt: the whole project on Spark, every Stichtag (docs/deployment.md)")
+    try:
+        planned_dbt(settings, ["build"], on_event=keep, run_id=run_id)
+    except BaseException:
+        yield from dagster_events()
+        raise
+    yield from dagster_events()
+
+
+def _as_duckdb_node(raw: dict, manifest: dict) -> bool:
+    """Point a result event of the Spark build at its node in the DuckDB side's `manifest` (which
+    the assets and checks were made from); False when it has none. Models and seeds have the same
+    ids on both; a data test on a quoted column does not: its id's hash covers the column as
+    quoted, `"current_date"` on DuckDB and `` `current_date` `` on Spark. Its name is the same on
+    both (dbt makes it from the unquoted column), so it is found by name."""
+    info = raw["data"].get("node_info", {})
+    unique_id = info.get("unique_id")
+    if unique_id in manifest["nodes"]:
+        return True
+    kind, name = unique_id.split(".")[0] if unique_id else None, info.get("node_name")
+    same = [key for key, node in manifest["nodes"].items() if node["resource_type"] == kind and node["name"] == name]
+    if len(same) != 1:
+        return False
+    info["unique_id"] = same[0]
+    return True
