@@ -65,7 +65,8 @@ browser:
 dev: export DAGSTER_HOME := $(DAGSTER_HOME)
 # dagster-dbt re-parses the dbt project under `dagster dev` and looks for `dbt` on PATH
 dev: export PATH := $(CURDIR)/$(BIN):$(PATH)
-dev: $(STAMP)
+# SOZIALMONITOR_ENGINE=spark make dev: Dagster's dbt asset builds on Spark (docs/deployment.md)
+dev: $(STAMP) $(if $(filter spark,$(SOZIALMONITOR_ENGINE)),spark)
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sozialmonitor dbt-parse

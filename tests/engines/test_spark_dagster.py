@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import dagster as dg
-import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES
@@ -19,6 +18,7 @@ from orchestration.pipeline import run_dbt
 from orchestration.release import find_release, verify
 from orchestration.release.store import list_releases
 from orchestration.settings import PUBLISH_SETTING
+from tests.helpers import warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -66,13 +66,10 @@ def test_dagster_builds_on_spark_and_publishes_what_the_cli_published_on_duckdb(
     }
     assert {c.check_name for c in checks if c.check_name in SUITE_NAMES} == set(SUITE_NAMES)
     # the build is recorded as the CLI records it: Spark in local mode, every Stichtag
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        build = con.execute(
-            "select dbt_target, status, mode, run_id from ops.dbt_builds order by started_at desc limit 1"
-        ).fetchone()
-    finally:
-        con.close()
+    builds = warehouse_frame(
+        settings, "select dbt_target, status, mode, run_id from ops.dbt_builds order by started_at"
+    )
+    build = tuple(builds.iloc[-1])
     assert build == ("spark", "succeeded", "full", result.run_id[:12])
 
     publish = defs.resolve_job_def("publish_job").execute_in_process(
