@@ -186,3 +186,31 @@ def test_a_run_whose_step_fails_ends_failed_in_the_run_log(dagster_city, monkeyp
     status, trigger, message, pid, finished = _run_rows(settings)[stuck.run_id[:12]]
     assert (status, trigger, pid) == ("failed", "dagster", None) and finished is not None
     assert f"after {transient.MAX_RETRIES} retries" in message and "Could not set lock" in message, message
+
+
+def test_a_spark_result_event_is_pointed_at_the_node_the_assets_were_made_from():
+    from orchestration.defs.dbt.assets import _as_duckdb_node
+
+    def event(unique_id: str, name: str) -> dict:
+        return {"info": {"name": "LogTestResult"}, "data": {"node_info": {"unique_id": unique_id, "node_name": name}}}
+
+    quoted = "not_null_int_current_gebietsstand__current_date_"
+    manifest = {
+        "nodes": {
+            "model.sozialmonitor.int_current_gebietsstand": {
+                "resource_type": "model",
+                "name": "int_current_gebietsstand",
+            },
+            f"test.sozialmonitor.{quoted}.6de22df671": {"resource_type": "test", "name": quoted},
+        }
+    }
+    model = event("model.sozialmonitor.int_current_gebietsstand", "int_current_gebietsstand")
+    assert _as_duckdb_node(model, manifest)
+    assert model["data"]["node_info"]["unique_id"] == "model.sozialmonitor.int_current_gebietsstand"
+    # the same test on Spark: another hash (it covers the column as quoted), the same name
+    test = event(f"test.sozialmonitor.{quoted}.06ab30ea6f", quoted)
+    assert _as_duckdb_node(test, manifest)
+    assert test["data"]["node_info"]["unique_id"] == f"test.sozialmonitor.{quoted}.6de22df671"
+    # a node the assets do not know, or a model whose name only a test has: none
+    assert not _as_duckdb_node(event("test.sozialmonitor.other.0123456789", "other"), manifest)
+    assert not _as_duckdb_node(event(f"model.sozialmonitor.{quoted}", quoted), manifest)
