@@ -120,7 +120,8 @@ def build_on_spark(context: dg.AssetExecutionContext, settings: Settings, projec
     results: list[dict] = []
 
     def keep(event) -> None:
-        if event.info.name in RESULT_EVENTS:
+        # unit tests are no asset checks (dagster-dbt skips them too)
+        if event.info.name in RESULT_EVENTS and not event.data.node_info.unique_id.startswith("unit_test."):
             results.append(msg_to_dict(event))
 
     def dagster_events():
