@@ -67,7 +67,8 @@ def refused(settings, con, relpath: str) -> str:
     results = {r.extract.path.relative_to(settings.raw_dir).as_posix(): r for r in exc.value.report.rejected}
     assert relpath in results, f"{relpath} was not refused: {exc.value}"
     result = results[relpath]
-    assert not (settings.raw_dir / relpath).exists() or (settings.raw_dir / relpath).is_dir() is False
+    assert not (settings.raw_dir / relpath).exists()  # moved to the quarantine, out of raw/
+    assert result.quarantined_to.exists()
     error_text = result.quarantined_to.with_name(result.quarantined_to.name + ".error.txt").read_text(encoding="utf-8")
     assert "Traceback" not in error_text
     return "\n".join(str(v) for v in result.violations)

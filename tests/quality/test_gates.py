@@ -108,6 +108,11 @@ FAULTS = {
         "from marts.fct_indicator_values where level = 'stadtteil') and indicator_id = 'sgb2_quote'",
         "blocked",
     ),
+    "level_without_units_at_a_stichtag": (
+        "completeness",
+        "update marts.dim_area set valid_from = date '2020-01-01' where level = 'stadtbezirk'",
+        "blocked",
+    ),
     "implausible_value": (
         "plausible_ranges",
         "update marts.fct_indicator_values set value = 75 where indicator_id = 'sgb2_quote' and level = 'stadtbezirk'",
