@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cli_common import fail
+from .cli_common import fail, parse_stichtag
 from .errors import SozialmonitorError
 from .settings import Settings
 
@@ -330,15 +330,22 @@ def audit_command(
 def create_command(
     force: bool = typer.Option(False, "--force", help="Publish a new version even though the Stichtag is released."),
     wait: float = typer.Option(0.0, min=0.0, help="If a run holds the warehouse, wait up to this many seconds."),
+    stichtag: str = typer.Option(
+        None,
+        "--stichtag",
+        help="Publish this Stichtag instead of the newest (2024-12-31 or 31.12.2024); a release holds every "
+        "Stichtag up to its own, as Dagster's release of that partition does.",
+    ),
 ) -> None:
-    """Gate the warehouse as it is and publish its newest Stichtag (no ingest, no dbt)."""
+    """Gate the warehouse as it is and publish its newest Stichtag, or --stichtag (no ingest, no dbt)."""
     from .locking import run_lock
     from .pipeline import gate_and_publish
 
+    day = parse_stichtag(stichtag) if stichtag is not None else None  # before the warehouse is touched
     settings = Settings.from_env()
     try:
         with run_lock(settings.warehouse_path, purpose="release", wait=wait):
-            result = gate_and_publish(settings, force=force, progress=lambda m: console.print(f"  … {m}"))
+            result = gate_and_publish(settings, stichtag=day, force=force, progress=lambda m: console.print(f"  … {m}"))
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
     verb = "published" if result.created else "unchanged, already published as"

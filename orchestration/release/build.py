@@ -153,15 +153,24 @@ def _freeze(path: Path) -> None:
     path.chmod(0o555)
 
 
-def newest_stichtag(settings: Settings) -> date:
+def stichtag_to_publish(settings: Settings, stichtag: date | None) -> date:
+    """`stichtag` when the warehouse's public indicator values have it (a release holds every
+    Stichtag up to its own, so one without values of its own would show an earlier one under its
+    date), else refused; None: the newest."""
     con = connect(settings.warehouse_path, read_only=True, extensions=())
     try:
-        row = con.execute(f"select max(stichtag) from {PUBLIC_SCHEMA}.indicator_values").fetchone()
+        query = f"select distinct stichtag from {PUBLIC_SCHEMA}.indicator_values order by 1"
+        days = [r[0] for r in con.execute(query).fetchall()]
     finally:
         con.close()
-    if row is None or row[0] is None:
+    if not days:
         raise ReleaseRefused("the warehouse has no public indicator values yet: run the pipeline first")
-    return row[0]
+    if stichtag is None:
+        return days[-1]
+    if stichtag not in days:
+        listed = ", ".join(f"{d:%d.%m.%Y}" for d in days)
+        raise ReleaseRefused(f"the warehouse has no values for the Stichtag {stichtag:%d.%m.%Y}; it has {listed}")
+    return stichtag
 
 
 def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
@@ -593,7 +602,7 @@ def publish(
     build: _Build | None = None
     lineage: LineageBeside | None = None
     try:
-        stichtag = stichtag or newest_stichtag(settings)
+        stichtag = stichtag_to_publish(settings, stichtag)
         signing_key = release_signing_key(settings)  # before any work: a release that cannot be signed is not made
         models = release_models(settings)  # what may be published: from the dbt manifest, before any work
         tmp = releases_dir / f"{TMP_PREFIX}{run_id or uuid.uuid4().hex[:12]}"

@@ -206,6 +206,19 @@ def test_release_create_refuses_different_numbers_without_force(released_copy, m
     assert result.exit_code == 6 and "--force" in result.output
 
 
+def test_release_create_takes_an_earlier_stichtag_only_one_the_warehouse_has(released_copy):
+    """`release create --stichtag` publishes an earlier Stichtag (tests/release/test_release_steps.py
+    makes such releases); a date that is no Stichtag of the warehouse is refused, naming those it has,
+    since the release would show the Stichtage before it under its date."""
+    env = released_copy.env()
+    result = runner.invoke(app, ["release", "create", "--stichtag", "31.13.2024"], env=env)
+    assert result.exit_code == 2 and "2024-12-31 or 31.12.2024" in result.output
+    result = runner.invoke(app, ["release", "create", "--stichtag", "30.06.2024"], env=env)
+    assert result.exit_code == 6, result.output
+    assert "no values for the Stichtag 30.06.2024" in result.output and "31.12.2023, 31.12.2024" in result.output
+    assert [r.id for r in list_releases(released_copy.releases_dir)] == ["2024-12-31/v1"]
+
+
 def test_release_list_and_show(built_city):
     result = runner.invoke(app, ["release", "list"], env=built_city.env())
     assert result.exit_code == 0 and "2024-12-31/v1" in result.output and "latest" in result.output
