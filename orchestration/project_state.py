@@ -29,7 +29,18 @@ TESTS_FOLDER = "tests"  # the data tests (singular and generic): `tests_fingerpr
 # dbt's output; and the generated files of every deployment (`generated`), of which only this one's
 # count (Settings.generated_dir, fingerprinted on its own)
 NOT_SHAPING = frozenset({TESTS_FOLDER, "lint", "target", "logs", "dbt_packages", "generated"})
-VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
+# the libraries the tables are computed with: dbt and the engine, and what the dbt Python models
+# compute with (the disclosure pattern's solver, the indices)
+VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "numpy", "pandas", "pyarrow", "scipy", "highspy")
+# This package's code that the dbt Python models run: they import it, directly or through each
+# other, so it shapes their tables as the models' own files do (a changed index or suppression
+# rule must rebuild them). Folders and files under orchestration/; tests/orchestration/
+# test_project_state.py checks the list against the models' imports.
+PACKAGE = Path(__file__).resolve().parent
+MODEL_CODE = (
+    "catalogue", "disclosure", "indices", "ingest/contracts.py", "engines.py", "errors.py", "settings.py",
+    "yaml_text.py",
+)  # fmt: skip
 VERSIONED_SPARK = ("dbt-spark", "pyspark")
 ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
 
@@ -70,6 +81,13 @@ def shaping_files(settings: Settings) -> Iterator[tuple[str, Path, Path]]:
             yield label, folder, path
 
 
+def model_code_files() -> Iterator[Path]:
+    """The files of MODEL_CODE (Python's caches left out), in path order."""
+    for item in MODEL_CODE:
+        path = PACKAGE / item
+        yield from _files(path) if path.is_dir() else [path]
+
+
 def test_files(settings: Settings) -> Iterator[Path]:
     """The data tests' files (the project's `tests` folder)."""
     yield from _files(settings.dbt_project_dir / TESTS_FOLDER, output=settings.dbt_target_dir)
@@ -77,13 +95,17 @@ def test_files(settings: Settings) -> Iterator[Path]:
 
 def project_fingerprint(settings: Settings, cli_vars: Mapping[str, Any] | None = None) -> str:
     """The state a build's tables follow from, apart from the data: every file of `shaping_files`
-    (not the data tests), the deployment's vars file and the vars given on the command line, and
-    the versions of dbt and DuckDB (and the engine, with dbt-spark's and Spark's versions, when it
+    (not the data tests), the code the dbt Python models run (`model_code_files`), the deployment's
+    vars file and the vars given on the command line, and the versions of dbt, DuckDB and the
+    models' libraries (and the engine, with dbt-spark's and Spark's versions, when it
     is not DuckDB). Files, not the manifest's node checksums: a model's checksum does not change
     when a macro it calls does."""
     digest = hashlib.sha256()
     for label, folder, path in shaping_files(settings):
         digest.update(f"{label}/{path.relative_to(folder).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in model_code_files():
+        digest.update(f"code/{path.relative_to(PACKAGE).as_posix()}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     given = {**settings.deployment_vars, **(cli_vars or {})}
     digest.update(json.dumps(given, sort_keys=True, default=str).encode())

@@ -3,9 +3,11 @@ both read: what counts as the project, what is dbt's output or another deploymen
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
-from orchestration.project_state import env_var_names, project_fingerprint, shaping_files
+import orchestration
+from orchestration.project_state import PACKAGE, env_var_names, model_code_files, project_fingerprint, shaping_files
 from orchestration.project_state import tests_fingerprint as data_tests_fingerprint  # not a test: no test_ name
 
 
@@ -82,3 +84,53 @@ def test_the_environment_variables_the_project_reads_are_found_in_its_files_and_
     settings = _project(tmp_path)
     (settings.contracts_dir / "register.yml").write_text("note: env_var('NOT_DBT')\n")  # dbt reads no contract
     assert env_var_names(settings) == {"LEVELS", "CITY_SETTING", "TEST_ONLY"}
+
+
+def _imported_package_modules(sources: list[Path]) -> set[Path]:
+    """The files of this package that `sources` import, directly or through each other."""
+    import ast
+    import importlib.util
+
+    def imported(path: Path, module: str) -> set[str]:
+        names = set()
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = (
+                    importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                    if node.level
+                    else node.module
+                )
+                names |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+        return {n for n in names if n == "orchestration" or n.startswith("orchestration.")}
+
+    found: dict[str, Path] = {}
+    todo = [name for source in sources for name in imported(source, "")]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # a name imported from a module (a function), under a module
+            continue
+        if spec is None or spec.origin is None:  # a name imported from a module, not a module
+            continue
+        found[name] = Path(spec.origin)
+        todo.extend(imported(found[name], name))
+    return set(found.values())
+
+
+def test_the_code_the_python_models_run_is_part_of_the_project_state():
+    """A changed index or suppression rule rebuilds the tables: every module of this package that a
+    dbt Python model imports, directly or through another, is in the project's fingerprint."""
+    models = sorted((Path(orchestration.__file__).parent.parent / "dbt_project" / "models").rglob("*.py"))
+    assert len(models) >= 5
+    needed = {p.resolve() for p in _imported_package_modules(models)} - {Path(orchestration.__file__).resolve()}
+    covered = {p.resolve() for p in model_code_files()}
+    assert {"disclosure/pattern.py", "indices/marts.py", "engines.py"} <= {
+        p.relative_to(PACKAGE).as_posix() for p in needed
+    }
+    assert sorted(p.relative_to(PACKAGE).as_posix() for p in needed - covered) == []
