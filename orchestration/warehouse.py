@@ -26,6 +26,13 @@ _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
 _UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
+def sql_string(text: str | Path) -> str:
+    """`text` (a path: its string) as a quoted SQL string literal, for the places where DuckDB takes
+    no parameter (ATTACH, COPY … TO, a table function in a view): a quote in a folder's name
+    (/srv/Stadt's Daten) is doubled, not the literal's end."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def memory_limit() -> str:
     """SOZIALMONITOR_MEMORY_LIMIT (e.g. 2GB, 1500MB), checked; the default when unset."""
     value = os.environ.get(MEMORY_LIMIT_SETTING, "").strip() or DEFAULT_MEMORY_LIMIT

@@ -12,6 +12,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..warehouse import sql_string
+
 TABLE = "ops.released_cells"
 COLUMNS = ["release_id", "stichtag", "level", "area_id", "measure", "value", "suppressed"]
 _DDL = f"""create table if not exists {TABLE} (
@@ -39,17 +41,19 @@ def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id:
     catalogue = data / "indicator_catalogue.parquet"
     if not values.exists() or not catalogue.exists():
         return pd.DataFrame(columns=COLUMNS)
-    rows = f"select stichtag, level, area_id, indicator_id, numerator, denominator from read_parquet('{values}')"
+    rows = (
+        f"select stichtag, level, area_id, indicator_id, numerator, denominator from read_parquet({sql_string(values)})"
+    )
     if series.exists():
         rows += (
             " union all select stichtag, level || '@' || strftime(cast(gebietsstand as date), '%Y-%m-%d'), area_id,"
             " indicator_id,"
-            f" numerator, denominator from read_parquet('{series}')"
+            f" numerator, denominator from read_parquet({sql_string(series)})"
         )
     return con.execute(
         f"""
         with v as ({rows}),
-        c as (select * from read_parquet('{catalogue}')),
+        c as (select * from read_parquet({sql_string(catalogue)})),
         cells as (
             select v.stichtag, v.level, v.area_id, c.numerator_measure as measure,
                 cast(v.numerator as double) as value

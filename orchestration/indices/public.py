@@ -19,9 +19,11 @@ index_catalogue); the release audit does exactly that before anything is publish
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
+from ..warehouse import sql_string
 from .marts import composite, specs, status_dynamics, uncertainty
 
 STATUS_COLUMNS = [
@@ -355,7 +357,10 @@ def recompute_from_release(data_dir) -> dict[str, tuple[pd.DataFrame, pd.DataFra
 
     con = duckdb.connect()
     try:
-        read = lambda name: con.execute(f"select * from read_parquet('{data_dir}/{name}.parquet')").df()  # noqa: E731
+
+        def read(name: str) -> pd.DataFrame:
+            return con.execute(f"select * from read_parquet({sql_string(Path(data_dir) / f'{name}.parquet')})").df()
+
         index_catalogue = read("index_catalogue")
         series = read("indicator_series")
         catalogue = read("indicator_catalogue")

@@ -48,7 +48,7 @@ from ..ingest.loader import LOG_TABLE, sha256_file
 from ..provenance import git, git_commit
 from ..settings import Settings
 from ..timing import timed
-from ..warehouse import connect
+from ..warehouse import connect, sql_string
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import DisclosureAuditFailed, audit_release
 from .gis import GeometryMemo, write_gis
@@ -259,7 +259,9 @@ def _public_tables(con, stichtag: date, out_dir: Path, models: dict[str, PublicM
             {"day": day} if where else {},
         )
         parquet = data_dir / f"{name}.parquet"
-        con.execute(f"copy (select * from main.{name} order by all) to '{parquet}' (format parquet, compression zstd)")
+        con.execute(
+            f"copy (select * from main.{name} order by all) to {sql_string(parquet)} (format parquet, compression zstd)"
+        )
         tables[name] = {
             "rows": con.execute(f"select count(*) from main.{name}").fetchone()[0],
             "parquet": parquet.relative_to(out_dir).as_posix(),
@@ -680,7 +682,7 @@ def _export(build: _Build) -> None:
     with build.step("export", "public tables, Parquet and GeoJSON"):
         con = connect(tmp / "sozialmonitor.duckdb", extensions=())
         try:
-            con.execute(f"attach '{settings.warehouse_path}' as wh (read_only)")
+            con.execute(f"attach {sql_string(settings.warehouse_path)} as wh (read_only)")
             # one transaction: each of the ~450 statements (tables, views, comments) would otherwise
             # commit on its own and write the release file's log to disk each time (seconds of I/O)
             con.execute("begin transaction")

@@ -26,7 +26,7 @@ import duckdb
 
 from ..errors import SozialmonitorError
 from ..settings import Settings
-from ..warehouse import connect
+from ..warehouse import connect, sql_string
 
 EXPORT_TABLES = ("areas", "indicator_values", "indicator_series", "index_status_dynamics")
 
@@ -69,7 +69,7 @@ def export_gemeinde(settings: Settings, gemeinde: str, out: Path, force: bool = 
     tmp.unlink(missing_ok=True)
     target = duckdb.connect(str(tmp))
     try:
-        target.execute(f"attach '{_sql_path(settings.warehouse_path)}' as wh (read_only)")
+        target.execute(f"attach {sql_string(settings.warehouse_path)} as wh (read_only)")
         target.execute(
             """create temp table own_units as
                with gemeinde_of_block as (
@@ -109,7 +109,3 @@ def export_gemeinde(settings: Settings, gemeinde: str, out: Path, force: bool = 
     os.chmod(tmp, 0o600)  # internal figures: for the Stadt's own staff
     tmp.replace(out)
     return GemeindeExport(out, gemeinde, found[0], rows)
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")

@@ -41,7 +41,7 @@ import duckdb
 
 from ..ingest.checks import lit
 from ..ingest.loader import sha256_file
-from ..warehouse import extension_path
+from ..warehouse import extension_path, sql_string
 from .store import keep_memo_entry
 
 GEOPACKAGE = "sozialmonitor.gpkg"
@@ -424,7 +424,7 @@ def _write_geopackage(con, levels: list[str], crs: str, stichtag: date, path: Pa
                 f"""copy (select a.*, {geom} as geom from {table} as a
                           inner join unit_geometry as g on g.level = a.level and g.area_id = a.area_id
                           order by a.area_id)
-                    to '{part}' (format gdal, driver 'GPKG', layer_name '{level}', srs '{crs}',
+                    to {sql_string(part)} (format gdal, driver 'GPKG', layer_name '{level}', srs '{crs}',
                                  geometry_type '{"MULTIPOLYGON" if multi else "POLYGON"}')"""
             )
             parts.append(part)

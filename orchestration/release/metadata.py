@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from ..ingest.loader import sha256_file
-from ..warehouse import connect
+from ..warehouse import connect, sql_string
 from ..yaml_text import load_yaml
 
 COLUMNS_FILE = Path(__file__).with_name("columns.yml")
@@ -79,10 +79,6 @@ def bilingual(item: dict[str, Any]) -> str:
     return f"{item['de']} | English: {item['en']}"
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _columns(con, table: str) -> list[str]:
     return [
         r[0]
@@ -124,9 +120,9 @@ def describe_release(
     for name in sorted(tables):
         doc = table_docs(con, name)
         columns = _columns(con, name)
-        con.execute(f"comment on table main.{name} is {_sql_text(bilingual(doc))}")
+        con.execute(f"comment on table main.{name} is {sql_string(bilingual(doc))}")
         for col in columns:
-            con.execute(f"comment on column main.{name}.{col} is {_sql_text(bilingual(doc['columns'][col]))}")
+            con.execute(f"comment on column main.{name}.{col} is {sql_string(bilingual(doc['columns'][col]))}")
         _german_view(con, doc["view_de"], name, doc, doc["columns"], columns)
         _write_parquet(con, out_dir / tables[name]["parquet"], name, doc, columns, stichtag, lic)
         tables[name]["sha256"] = sha256_file(out_dir / tables[name]["parquet"])
@@ -135,10 +131,10 @@ def describe_release(
     for level in levels:
         view = f"indicators_{level}"
         doc = {"de": wide["de"].format(level=level), "en": wide["en"].format(level=level)}
-        con.execute(f"comment on view main.{view} is {_sql_text(bilingual(doc))}")
+        con.execute(f"comment on view main.{view} is {sql_string(bilingual(doc))}")
         columns = _columns_of_view(con, view)
         for col in columns:
-            con.execute(f"comment on column main.{view}.{col} is {_sql_text(bilingual(wide_cols[col]))}")
+            con.execute(f"comment on column main.{view}.{col} is {sql_string(bilingual(wide_cols[col]))}")
         _german_view(con, wide["view_de"].format(level=level), view, doc, wide_cols, columns)
 
 
@@ -149,9 +145,11 @@ def _columns_of_view(con, view: str) -> list[str]:
 def _german_view(con, view_de: str, source: str, doc: dict[str, Any], col_docs: dict[str, Any], columns: list[str]):
     select = ", ".join(f"{c} as {col_docs[c]['name_de']}" for c in columns)
     con.execute(f"create view main.{view_de} as select {select} from main.{source}")
-    con.execute(f"comment on view main.{view_de} is {_sql_text(bilingual(doc) + f' (view on {source})')}")
+    con.execute(f"comment on view main.{view_de} is {sql_string(bilingual(doc) + f' (view on {source})')}")
     for c in columns:
-        con.execute(f"comment on column main.{view_de}.{col_docs[c]['name_de']} is {_sql_text(bilingual(col_docs[c]))}")
+        con.execute(
+            f"comment on column main.{view_de}.{col_docs[c]['name_de']} is {sql_string(bilingual(col_docs[c]))}"
+        )
 
 
 def _write_parquet(con, path: Path, name: str, doc: dict[str, Any], columns: list[str], stichtag: date, lic) -> None:
@@ -166,9 +164,9 @@ def _write_parquet(con, path: Path, name: str, doc: dict[str, Any], columns: lis
             {c: {"de": doc["columns"][c]["de"], "en": doc["columns"][c]["en"]} for c in columns}, ensure_ascii=False
         ),
     }
-    struct = ", ".join(f'"{k}": {_sql_text(v)}' for k, v in kv.items())
+    struct = ", ".join(f'"{k}": {sql_string(v)}' for k, v in kv.items())
     con.execute(
-        f"copy (select * from main.{name} order by all) to {_sql_text(str(path))} "
+        f"copy (select * from main.{name} order by all) to {sql_string(path)} "
         f"(format parquet, compression zstd, kv_metadata {{{struct}}})"
     )
 
@@ -238,7 +236,7 @@ def _parquet_schema(path: Path) -> list[tuple[str, str]]:
     con = duckdb.connect()
     try:
         return [
-            (r[0], r[1]) for r in con.execute(f"describe select * from read_parquet({_sql_text(str(path))})").fetchall()
+            (r[0], r[1]) for r in con.execute(f"describe select * from read_parquet({sql_string(path)})").fetchall()
         ]
     finally:
         con.close()
@@ -296,7 +294,7 @@ def _gemeinde_bbox(out_dir: Path) -> list[float] | None:
     try:
         row = con.execute(
             "select min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) "
-            f"from ST_Read({_sql_text(str(path))})"
+            f"from ST_Read({sql_string(path)})"
         ).fetchone()
     finally:
         con.close()
@@ -314,9 +312,7 @@ def write_open_data(
     if first_stichtag is None and values.is_file():
         con = duckdb.connect()
         try:
-            first_stichtag = con.execute(
-                f"select min(stichtag) from read_parquet({_sql_text(str(values))})"
-            ).fetchone()[0]
+            first_stichtag = con.execute(f"select min(stichtag) from read_parquet({sql_string(values)})").fetchone()[0]
         finally:
             con.close()
     title = f"Sozialmonitoring {publisher}: Kennzahlen zum Stichtag {stichtag:%d.%m.%Y}"

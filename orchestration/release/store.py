@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SozialmonitorError
+from ..warehouse import sql_string
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -228,8 +229,8 @@ def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dic
                      when x.value is distinct from y.value and abs(coalesce(y.value, 0) - coalesce(x.value, 0)) > ?
                         then 'changed'
                      else 'same' end as change
-            from read_parquet('{pa}') as x
-            full outer join read_parquet('{pb}') as y
+            from read_parquet({sql_string(pa)}) as x
+            full outer join read_parquet({sql_string(pb)}) as y
                 on x.indicator_id = y.indicator_id and x.level = y.level
                 and x.area_id = y.area_id and x.stichtag = y.stichtag""",
             [threshold],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import zipfile
 
 from typer.testing import CliRunner
@@ -127,3 +128,34 @@ def test_an_invisible_direction_override_in_an_area_name_is_stopped_by_the_dbt_t
     assert result.exit_code == 4, result.output
     assert "plain_text" in result.output and "stg_geo__areas" in result.output
     assert tree_digest(settings.releases_dir) == before
+
+
+def test_a_release_in_a_folder_with_a_quote_in_its_name_reads_as_any_other(built_city, tmp_path):
+    """Paths go into SQL as literals where DuckDB takes no parameter (a Parquet file in a view, COPY …
+    TO, ATTACH): a quote in a folder's name (an office's share `Stadt's Daten`) is doubled, not the
+    end of the literal (warehouse.sql_string). The release's own readers: verification, the
+    comparison of two releases, the atlas's and the report's checks, the index recomputed from the
+    release, and the cells a later release keeps to."""
+    import duckdb
+
+    from orchestration.disclosure.history import release_cells
+    from orchestration.indices.public import recompute_from_release
+    from orchestration.release.atlas import check_atlas
+    from orchestration.release.report import check_report
+    from orchestration.release.store import Release
+
+    original = find_release(built_city.releases_dir, "latest")
+    folder = tmp_path / "Stadt's Daten" / original.stichtag.isoformat() / f"v{original.version}"
+    shutil.copytree(original.path, folder)
+    copy = Release(folder, original.stichtag, original.version)
+    assert verify(copy) == verify(original) == []
+    assert diff(original, copy) == diff(original, original)
+    assert check_atlas(folder) == [] and check_report(folder, pdfs=False) == []
+    recomputed = recompute_from_release(folder / "data")
+    assert recomputed and all(len(published) > 0 for published, _ in recomputed.values())
+    con = duckdb.connect()
+    try:
+        cells = release_cells(con, folder, copy.id)
+        assert len(cells) > 0 and cells.equals(release_cells(con, original.path, copy.id))
+    finally:
+        con.close()

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from ...warehouse import sql_string
 from ..tables import (
     DIRECTION_DE,
     SIGN_DISCLOSURE,
@@ -88,7 +89,7 @@ def _rows(con, sql: str, params: list | None = None) -> list[dict[str, Any]]:
 
 
 def _parquet(data: Path, name: str) -> str:
-    return f"read_parquet('{(data / f'{name}.parquet').as_posix()}')"
+    return f"read_parquet({sql_string((data / f'{name}.parquet').as_posix())})"
 
 
 def _levels(con, data: Path, geo: dict[str, Any]) -> tuple[list[str], set[str]]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from ...warehouse import sql_string
 from ..atlas.model import CLASS_ORDER
 from ..tables import LEVEL_BY, SIGN_DISCLOSURE, SIGN_SMALL_POPULATION, SIGNS, level_de
 from .figures import class_of, quantile_breaks, ramp
@@ -41,7 +42,7 @@ GEMEINDE = "gemeinde"
 
 
 def _parquet(release_dir: Path, name: str) -> str:
-    return f"read_parquet('{(release_dir / 'data' / f'{name}.parquet').as_posix()}')"
+    return f"read_parquet({sql_string((release_dir / 'data' / f'{name}.parquet').as_posix())})"
 
 
 def _rows(con, sql: str) -> list[dict[str, Any]]:
