@@ -85,15 +85,14 @@ def test_definitions_show_the_whole_graph(dagster_city):
     }
     assert reads["completeness"] == {"gates/gate_completeness"}
     assert graph.get(dg.AssetKey(["gates", "gate_completeness"])).group_name == "gates"
-    specs = {spec.name: spec for spec in defs.get_assets_def(dg.AssetKey(["release"])).check_specs} or None
-    assert specs is None or not specs  # the checks belong to the marts, not to the release
-    assert defs.get_sensor_def("raw_extracts") is not None
+    assert list(defs.get_assets_def(dg.AssetKey(["release"])).check_specs) == []  # the checks are the marts'
+    assert defs.get_sensor_def("raw_extracts").job_name == "warehouse_job"
     assert defs.get_schedule_def("regular_run").cron_schedule == "0 6 * * 1"
     # the BA's area codes are checked against the Baublock list, so that loads first
     ba_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "ba_labour_market"])).parent_keys}
     assert ba_parents == {"raw/geo_block_membership"}
-    assert defs.resolve_job_def("warehouse_job") is not None
-    assert defs.resolve_job_def("publish_job") is not None
+    for job in ("warehouse_job", "publish_job"):
+        assert defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
 
 
 def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monkeypatch):
