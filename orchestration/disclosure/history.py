@@ -64,10 +64,9 @@ def release_cells(con: duckdb.DuckDBPyConnection, release_dir: Path, release_id:
             from v inner join c on c.indicator_id = v.indicator_id
             where c.denominator_measure is not null
         )
-        select ? as release_id, stichtag, level, area_id, measure,
-            max(value) as value, bool_and(value is null) as suppressed
+        select distinct ? as release_id, stichtag, level, area_id, measure,
+            value, value is null as suppressed
         from cells
-        group by all
         order by all
         """,
         [release_id],
