@@ -39,7 +39,7 @@ VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb", "numpy", "pandas", "pyarrow", "
 PACKAGE = Path(__file__).resolve().parent
 MODEL_CODE = (
     "catalogue", "disclosure", "indices", "ingest/contracts.py", "engines.py", "errors.py", "settings.py",
-    "yaml_text.py",
+    "warehouse.py", "yaml_text.py",
 )  # fmt: skip
 VERSIONED_SPARK = ("dbt-spark", "pyspark")
 ENV_VAR_CALL = re.compile(r"""env_var\(\s*['"]([A-Za-z0-9_]+)['"]""")
