@@ -17,6 +17,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .warehouse import sql_string
+
 # the schemas of the warehouse that dbt reads as sources
 SOURCE_SCHEMAS = ("raw", "ops")
 
@@ -65,8 +67,7 @@ def export_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS) -> l
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         target = folder / "part-0.parquet"
-        path = str(target).replace("'", "''")
-        con.execute(f'copy "{schema}"."{table}" to \'{path}\' (format parquet)')
+        con.execute(f'copy "{schema}"."{table}" to {sql_string(target)} (format parquet)')
         written.append(target)
     return written
 

@@ -38,7 +38,7 @@ from . import dbt_runner
 from .engines import enable_session_python_models, export_lake
 from .errors import SozialmonitorError
 from .settings import LAKE_SETTING, Settings
-from .warehouse import connect, private_dir
+from .warehouse import connect, private_dir, sql_string
 
 SPARK_TARGET = "spark"
 # a Spark Connect server (a cluster's front door, or a local one): its address, as pyspark reads it
@@ -287,9 +287,9 @@ def _select(folder: Path, columns: list[tuple[str, str]], partitions: list[str])
     if not files:
         nulls = ", ".join(f'cast(null as {kind}) as "{c}"' for c, kind in columns)
         return f"select {nulls} where false"
-    pattern = str(folder / ("**/*.parquet" if partitions else "*.parquet")).replace("'", "''")
+    pattern = sql_string(folder / ("**/*.parquet" if partitions else "*.parquet"))
     hive = ", hive_partitioning = true, hive_types_autocast = false" if partitions else ", hive_partitioning = false"
-    return f"select {listed} from read_parquet('{pattern}'{hive})"
+    return f"select {listed} from read_parquet({pattern}{hive})"
 
 
 def _drop(con, schema: str, name: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..warehouse import sql_string
 from .composite import CompositeConfig, compute_composite
 from .mss import MssConfig, MssInputError, compute_mss
 from .uncertainty import UncertaintyConfig, rank_uncertainty
@@ -47,7 +48,7 @@ def needed_filter(index_catalogue: pd.DataFrame, all_levels: bool = False) -> st
             indicators.update(i["id"] for i in dimension["indicators"])
 
     def quoted(values: set[str]) -> str:
-        return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+        return ", ".join(sql_string(v) for v in sorted(values))
 
     if all_levels:
         return f"indicator_id in ({quoted(indicators)})"

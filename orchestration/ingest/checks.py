@@ -14,6 +14,7 @@ from datetime import date
 
 import duckdb
 
+from ..warehouse import sql_string
 from .contracts import RELATIVE_BOUND, Column, Contract
 from .reading import STAGE, Violation
 
@@ -25,7 +26,7 @@ def lit(value: object) -> str:
         return f"date '{value.isoformat()}'"
     if isinstance(value, int | float):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_string(str(value))
 
 
 TYPED = "_typed"

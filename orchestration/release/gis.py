@@ -285,8 +285,7 @@ def _index_columns(con, table: str, level: str, stichtag: date) -> tuple[str, li
                 source = {"gesamt_value": "value::double", "gesamt_rank": "rank::bigint"}[column]
             name = prefix + column
             names.append(name)
-            literal = index_id.replace("'", "''")
-            selects.append(f"max(case when index_id = '{literal}' then {source} end) as {_quote(name)}")
+            selects.append(f"max(case when index_id = {sql_string(index_id)} then {source} end) as {_quote(name)}")
     component = "and component = 'gesamt'" if table == "index_composite" else ""
     sql = f"""select area_id, {", ".join(selects)}
               from main.{table} as t
@@ -317,10 +316,10 @@ def unit_attributes(con, stichtag: date, level: str) -> list[str]:
                     else '{SIGNS["missing"]}' end"""
     pivot, columns = [], []
     for i in ids:
-        literal = i.replace("'", "''")
-        pivot.append(f"max(case when indicator_id = '{literal}' then value end) as {_quote(i)}")
+        literal = sql_string(i)
+        pivot.append(f"max(case when indicator_id = {literal} then value end) as {_quote(i)}")
         pivot.append(
-            f"max(case when indicator_id = '{literal}' and value is null then {sign} end) as {_quote(i + '_zeichen')}"
+            f"max(case when indicator_id = {literal} and value is null then {sign} end) as {_quote(i + '_zeichen')}"
         )
         # a unit without a row for the indicator has no value either: '.'
         columns.append(f"v.{_quote(i)}")
