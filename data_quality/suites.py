@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 BLOCK = "critical"
@@ -78,13 +79,50 @@ def _bound(value: float | None, open_end: str) -> str:
 # --- completeness ---------------------------------------------------------------------------------
 
 
+def _introduced_levels(config: dict) -> list[dict[str, str]]:
+    """gates.yml completeness.introduced: levels a city introduced after its first Stichtag, each with
+    the first Stichtag that must have units of it, why, and who decided. A level missing at a
+    Stichtag is otherwise a broken geometry delivery, so only what is named here is exempt."""
+    entries = (config.get("completeness") or {}).get("introduced") or []
+    out = []
+    for number, entry in enumerate(entries, 1):
+        missing = [key for key in ("level", "from", "reason", "by") if not (entry or {}).get(key)]
+        if missing:
+            raise ValueError(
+                f"gates.yml completeness.introduced, entry {number}: it needs {', '.join(missing)} "
+                "(the level, its first Stichtag as YYYY-MM-DD, why, and who decided)"
+            )
+        first = entry["from"]
+        try:
+            first = first if isinstance(first, date) else date.fromisoformat(str(first))
+        except ValueError:
+            raise ValueError(
+                f"gates.yml completeness.introduced, entry {number}: from: {first!r} is no date; write YYYY-MM-DD"
+            ) from None
+        out.append({"level": str(entry["level"]), "from": first.isoformat(), "reason": str(entry["reason"]),
+                    "by": str(entry["by"])})  # fmt: skip
+    return out
+
+
 def completeness_sql(config: dict, catalogue: Catalogue) -> str:
-    return _model("gate_completeness", "level, stichtag")
+    """The model gate_completeness with gates.yml's introduced levels applied: `areas_required` is
+    the number of units (null where the level is not yet introduced at that Stichtag: not checked)."""
+    from orchestration.ingest.checks import lit
+
+    introduced = _introduced_levels(config)
+    before = " or ".join(f"(level = {lit(e['level'])} and stichtag < date {lit(e['from'])})" for e in introduced)
+    return _model(
+        "gate_completeness",
+        "level, stichtag",
+        columns=f"*, case when {before or 'false'} then null else areas end as areas_required",
+    )
 
 
 def completeness_expectations(config: dict, catalogue: Catalogue) -> list:
     import great_expectations as gx
 
+    introduced = _introduced_levels(config)
+    exempt = "".join(f" {e['level']} only from {e['from']} on ({e['reason']}; {e['by']})." for e in introduced)
     return [
         gx.expectations.ExpectColumnPairValuesToBeEqual(
             column_A="expected_values",
@@ -93,10 +131,11 @@ def completeness_expectations(config: dict, catalogue: Catalogue) -> list:
             description="Every unit of every level has every catalogue indicator at every Stichtag.",
         ),
         gx.expectations.ExpectColumnValuesToBeBetween(
-            column="areas",
+            column="areas_required",
             min_value=1,
             severity=BLOCK,
-            description="Every level has units at every Stichtag.",
+            description="Every level has units at every Stichtag, unless gates.yml says it was introduced later "
+            "(completeness.introduced)." + exempt,
         ),
         gx.expectations.ExpectColumnDistinctValuesToContainSet(
             column="level",

@@ -367,3 +367,49 @@ def test_the_dbt_hierarchy_test_catches_a_sum_that_is_off_and_a_measure_counted_
     # no longer add up (both counts are summed)
     assert problems.get("key missing or not unique", 0) >= 1, problems
     assert problems.get("children do not add up", 0) >= 1, problems
+
+
+def test_a_level_introduced_later_is_exempt_before_its_first_stichtag_only(built_city, tmp_path, monkeypatch):
+    """gates.yml completeness.introduced names a level a city drew later: the Stichtage before its
+    first one need no units of it, every later one does, and the report says who decided why."""
+    copy = tmp_path / built_city.warehouse_path.name
+    shutil.copyfile(built_city.warehouse_path, copy)
+    config = (built_city.project_dir / "data_quality" / "gates.yml").read_text()
+    introduced = tmp_path / "gates.yml"
+    introduced.write_text(
+        config.replace(
+            "  introduced: []\n",
+            "  introduced:\n    - level: stadtbezirk\n      from: 2020-12-31\n"
+            "      reason: 'Stadtbezirke seit der Reform 2020'\n      by: Statistikstelle\n",
+        )
+    )
+    assert introduced.read_text() != config
+    monkeypatch.setenv("SOZIALMONITOR_GATES_CONFIG", str(introduced))
+
+    def units_required(con):
+        [result] = [r for r in run_gates(con, suites=["completeness"]).results if "units at every" in r.description]
+        return result
+
+    con = duckdb.connect(str(copy))
+    try:
+        # no Stadtbezirk at 2019-12-31: exempt, the level came with 2020
+        con.execute("update marts.dim_area set valid_from = date '2020-01-01' where level = 'stadtbezirk'")
+        exempt = units_required(con)
+        assert exempt.success and "stadtbezirk only from 2020-12-31 on" in exempt.description
+        assert "Statistikstelle" in exempt.description
+        # none at 2020-12-31 either: that Stichtag is after the level's introduction, so it blocks
+        con.execute("update marts.dim_area set valid_from = date '2021-01-01' where level = 'stadtbezirk'")
+        missing = units_required(con)
+        assert not missing.success and missing.outcome == "blocked" and missing.unexpected == 1
+        assert "stadtbezirk" in json.dumps(missing.examples, default=str)
+        assert "2020-12-31" in json.dumps(missing.examples, default=str)
+        assert "2019-12-31" not in json.dumps(missing.examples, default=str)
+    finally:
+        con.close()
+    introduced.write_text(config.replace("  introduced: []\n", "  introduced:\n    - level: stadtbezirk\n"))
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        with pytest.raises(ValueError, match=r"entry 1: it needs from, reason, by"):
+            run_gates(con, suites=["completeness"])
+    finally:
+        con.close()
