@@ -5,7 +5,9 @@ What differs between them lives in three places only:
 - SQL: dbt's cross-database macros, and `adapter.dispatch` macros for what dbt lacks
   (dbt_project/macros/engines/).
 - Where the raw tables are: DuckDB holds them in its file; Spark reads the lake, one Parquet folder
-  per table (`export_lake`, registered as tables by the dbt hook `register_lake_sources`).
+  per table, one file per delivery (`sync_lake`: written at ingest when the engine is Spark, and
+  brought up to date before each Spark build; registered as tables by the dbt hook
+  `register_lake_sources`).
 - The dbt Python models: they read their inputs as pandas frames (`pandas_frame`) whatever the
   engine hands them, and dbt-spark runs them in this process's Spark session
   (`enable_session_python_models`: its own submission methods all need Databricks).
@@ -13,7 +15,11 @@ What differs between them lives in three places only:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,25 +57,94 @@ def pandas_frame(relation: Any):
     return frame
 
 
-def export_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS) -> list[Path]:
-    """Every table of `schemas` in the DuckDB warehouse open on `con`, as the lake Spark reads: one
-    folder per table, `<lake>/<schema>/<table>/part-0.parquet` (a folder, since Spark skips files
-    whose names start with "_", as `_load_log` does). A table's folder is replaced whole."""
-    written = []
+# the columns that name a raw row's delivery (orchestration/ingest/loader.py): a table that has them
+# lands in the lake one Parquet file per delivery
+DELIVERY_COLUMNS = ("_source_file", "_source_sha256", "_loaded_at")
+# the columns and types of a table's lake folder, beside its Parquet (Spark skips files whose names
+# start with "_"): when the table's columns change, its folder is written anew
+COLUMNS_FILE = "_columns.json"
+WHOLE_TABLE = "part-0.parquet"
+
+
+@dataclass
+class LakeSync:
+    """What `sync_lake` did: Parquet files written, kept as they were, and removed."""
+
+    written: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+
+
+def delivery_file(source_file: str, sha256: str, loaded_at: Any) -> str:
+    """The name of one delivery's Parquet file in its table's lake folder: the same file, content
+    and load give the same name; a reload (a correction, a changed contract) another."""
+    stamp = loaded_at.isoformat() if loaded_at is not None else ""
+    return hashlib.sha256(f"{source_file}\0{sha256}\0{stamp}".encode()).hexdigest()[:32] + ".parquet"
+
+
+def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables: set[str] | None = None) -> LakeSync:
+    """The tables of `schemas` in the DuckDB warehouse open on `con` (or only those named in
+    `tables`, "schema.table"), as the lake Spark reads: one folder per table, `<lake>/<schema>/
+    <table>/` (a folder, since Spark skips files whose names start with "_", as `_load_log` does).
+
+    A raw table whose rows name their delivery (DELIVERY_COLUMNS) holds one Parquet file per
+    delivery: only a delivery that is not in the lake yet is written, and a file whose delivery
+    left the table (unloaded, replaced by a correction) is removed, so that a new Stichtag costs
+    its own files, not the whole history. Every other table (the load log, the run's bookkeeping:
+    small) is written whole each time, and so is a table without rows (Spark needs one file to
+    know its columns). A table whose columns changed is written anew. Each file is written under a
+    hidden name and renamed, so a reader never sees half a file."""
+    done = LakeSync()
     rows = con.execute(
         "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
         f"and table_schema in ({', '.join('?' for _ in schemas)}) order by 1, 2",
         list(schemas),
     ).fetchall()
     for schema, table in rows:
+        if tables is not None and f"{schema}.{table}" not in tables:
+            continue
+        relation = f'"{schema}"."{table}"'
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = ? "
+            "and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        signature = json.dumps([list(c) for c in columns])
         folder = lake / schema / table
-        if folder.exists():
+        marker = folder / COLUMNS_FILE
+        if folder.exists() and (not marker.is_file() or marker.read_text(encoding="utf-8") != signature):
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        target = folder / "part-0.parquet"
-        con.execute(f'copy "{schema}"."{table}" to {sql_string(target)} (format parquet)')
-        written.append(target)
-    return written
+        folder.mkdir(parents=True, exist_ok=True)
+        wanted: dict[str, str] = {}  # file name: its rows
+        if set(DELIVERY_COLUMNS) <= {name for name, _ in columns}:
+            deliveries = con.execute(
+                f"select {', '.join(DELIVERY_COLUMNS)} from {relation} group by all order by all"
+            ).fetchall()
+            for source_file, sha256, loaded_at in deliveries:
+                stamp = "is null" if loaded_at is None else f"= cast({sql_string(loaded_at.isoformat())} as timestamp)"
+                wanted[delivery_file(source_file, sha256, loaded_at)] = (
+                    f"select * from {relation} where _source_file is not distinct from {sql_string(source_file)} "
+                    f"and _source_sha256 is not distinct from {sql_string(sha256)} and _loaded_at {stamp}"
+                )
+        whole = not wanted
+        if whole:
+            wanted[WHOLE_TABLE] = f"select * from {relation}"
+        for existing in sorted(folder.iterdir()):
+            if existing.name != COLUMNS_FILE and (whole or existing.name not in wanted):
+                existing.unlink()
+                done.removed.append(existing)
+        for name, query in sorted(wanted.items()):
+            target = folder / name
+            if target.exists():
+                done.kept.append(target)
+                continue
+            hidden = folder / f".{name}.writing"
+            con.execute(f"copy ({query}) to {sql_string(hidden)} (format parquet)")
+            os.replace(hidden, target)
+            done.written.append(target)
+        if not marker.is_file():
+            marker.write_text(signature, encoding="utf-8")
+    return done
 
 
 class _SessionPythonJob:

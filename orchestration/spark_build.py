@@ -2,9 +2,11 @@
 docs/deployment.md): `SOZIALMONITOR_ENGINE=spark`.
 
 Ingestion stays as it is (each extract checked and typed by DuckDB, into the warehouse's schema
-raw). Then:
+raw), and each delivery then lands in the lake as a Parquet file of its own (`engines.sync_lake`).
+Then:
 
-1. `build`: the warehouse's source schemas go to the lake as Parquet (`engines.export_lake`) and
+1. `build`: the lake is brought up to date with the warehouse's source schemas (`engines.sync_lake`:
+   what is new is written, what left the warehouse removed, the rest kept) and
    dbt builds the whole project there with the `spark` target (dbt-spark; every data and unit test
    runs on Spark). Spark writes its tables as Parquet under `<lake>/spark-warehouse`.
 2. `serve`: every model and seed Spark built is made readable in a DuckDB file, under its schema
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dbt_runner
-from .engines import enable_session_python_models, export_lake
+from .engines import enable_session_python_models, sync_lake
 from .errors import SozialmonitorError
 from .settings import LAKE_SETTING, Settings
 from .warehouse import connect, private_dir, sql_string
@@ -98,7 +100,7 @@ def build(settings: Settings, command: list[str] | None = None, on_event=None) -
     private_dir(lake)  # the lake holds the raw microdata: owner only, as the warehouse's folder
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        export_lake(con, lake)
+        sync_lake(con, lake)
     finally:
         con.close()
     enable_session_python_models()

@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from ..engines import sync_lake
 from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..pseudonyms import (
@@ -827,6 +828,13 @@ def ingest(
     first = {needed for contract in contracts.values() for needed in contract.checked_against}
     results = load_in_parallel(con, chosen, first, load)
     report = IngestReport(results, unrecognised)
+    if settings.engine == "spark":
+        # each delivery loaded lands in the lake Spark reads, as a file of its own (a Spark build
+        # brings the lake up to date anyway: this is the ingestion's share of that work)
+        loaded = {r.extract.contract.table for r in results if r.status == "loaded"}
+        if loaded:
+            private_dir(settings.lake)  # the lake holds the raw microdata: owner only
+            sync_lake(con, settings.lake, schemas=("raw",), tables=loaded | {LOG_TABLE})
     if raise_on_reject and report.rejected:
         raise IngestFailed(report)
     return report

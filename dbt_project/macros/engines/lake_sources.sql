@@ -1,5 +1,5 @@
 {#- The raw tables on an engine that does not hold them itself: Spark reads each source table as the
-    lake's Parquet folder <lake>/<schema>/<table> (written by orchestration/engines.py, export_lake).
+    lake's Parquet folder <lake>/<schema>/<table> (written by orchestration/engines.py, sync_lake).
     DuckDB holds the raw schema in its own file: nothing to do. Run as on-run-start. -#}
 {% macro register_lake_sources() -%}
     {{ return(adapter.dispatch('register_lake_sources', 'sozialmonitor')()) }}

@@ -1,0 +1,127 @@
+"""The lake Spark reads (issue 19, orchestration/engines.py `sync_lake`): each delivery of a raw table
+lands as a Parquet file of its own, at ingest when the engine is Spark; a later sync writes only
+what is new, removes what left the warehouse, and keeps the rest byte for byte. No Spark here: the
+Spark builds of tests/engines read what this writes."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import date, datetime
+
+import duckdb
+import pytest
+
+from orchestration.engines import COLUMNS_FILE, WHOLE_TABLE, delivery_file, sync_lake
+from orchestration.pipeline import run_ingest
+from tests.helpers import settings_for
+
+
+def _rows(con, folder) -> list[tuple]:
+    return sorted(con.execute(f"select * from read_parquet('{folder}/*.parquet')").fetchall(), key=repr)
+
+
+def _table(con, relation) -> list[tuple]:
+    return sorted(con.execute(f"select * from {relation}").fetchall(), key=repr)
+
+
+def _parts(folder) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.name != COLUMNS_FILE}
+
+
+def test_each_delivery_is_a_file_and_a_sync_writes_only_what_changed(tmp_path):
+    lake = tmp_path / "lake"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.persons (stichtag date, person_key varchar, _source_file varchar, "
+        "_source_sha256 varchar, _loaded_at timestamp)"
+    )
+    con.execute("create table raw._load_log (source varchar, file varchar)")
+    con.execute("create table raw.nothing_yet (stichtag date, _source_file varchar, _source_sha256 varchar, "
+                "_loaded_at timestamp)")  # fmt: skip
+    first = datetime(2025, 1, 2, 3, 4, 5, 678901)
+
+    def deliver(year: int, loaded_at: datetime, persons: int = 3) -> None:
+        con.execute(
+            "insert into raw.persons select make_date(?, 12, 31), 'p' || i, ?, ?, ? from range(?) as r(i)",
+            [year, f"einwohner/EWR_{year}.csv", f"sha-{year}", loaded_at, persons],
+        )
+        con.execute("insert into raw._load_log values ('persons', ?)", [f"einwohner/EWR_{year}.csv"])
+
+    deliver(2023, first)
+    deliver(2024, first.replace(second=6))
+    done = sync_lake(con, lake, schemas=("raw",))
+    persons = lake / "raw" / "persons"
+    assert _parts(persons) == {
+        delivery_file("einwohner/EWR_2023.csv", "sha-2023", first),
+        delivery_file("einwohner/EWR_2024.csv", "sha-2024", first.replace(second=6)),
+    }
+    assert _rows(con, persons) == _table(con, "raw.persons")
+    # a table without delivery columns, and one without rows, as one file each (Spark needs a file
+    # to know the columns)
+    assert _parts(lake / "raw" / "_load_log") == {WHOLE_TABLE} == _parts(lake / "raw" / "nothing_yet")
+    empty = con.execute(f"select * from read_parquet('{lake}/raw/nothing_yet/*.parquet')")
+    assert empty.fetchall() == [] and [d[0] for d in empty.description][:2] == ["stichtag", "_source_file"]
+    assert len(done.written) == 4 and not done.kept and not done.removed
+
+    # a new Stichtag: its file is written, the others are kept as they were
+    before = {p.name: p.stat().st_mtime_ns for p in persons.iterdir() if p.suffix == ".parquet"}
+    deliver(2025, first.replace(second=7))
+    again = sync_lake(con, lake, schemas=("raw",))
+    assert [p.name for p in again.written if p.parent == persons] == [
+        delivery_file("einwohner/EWR_2025.csv", "sha-2025", first.replace(second=7))
+    ]
+    assert {p.name for p in again.kept} == set(before)
+    assert all((persons / name).stat().st_mtime_ns == ns for name, ns in before.items())
+    assert _rows(con, persons) == _table(con, "raw.persons")
+
+    # a correction of 2023 (its rows replaced by a new load) and 2024 unloaded: their files go
+    con.execute("delete from raw.persons where stichtag <= date '2024-12-31'")
+    deliver(2023, datetime(2025, 6, 1), persons=2)
+    (persons / ".left-by-a-killed-sync.parquet.writing").write_bytes(b"half")
+    fixed = sync_lake(con, lake, schemas=("raw",))
+    assert len([p for p in fixed.written if p.parent == persons]) == 1
+    assert {p.name for p in fixed.removed if p.parent == persons} == set(before) | {
+        ".left-by-a-killed-sync.parquet.writing"
+    }
+    assert len(_parts(persons)) == 2 and _rows(con, persons) == _table(con, "raw.persons")
+
+    # a contract that adds a column: the table's folder is written anew, no file of the old shape stays
+    con.execute("alter table raw.persons add column sex varchar")
+    con.execute("update raw.persons set sex = 'w'")
+    changed = sync_lake(con, lake, schemas=("raw",), tables={"raw.persons"})
+    assert len(changed.written) == 2 and not changed.kept
+    assert _rows(con, persons) == _table(con, "raw.persons")
+    assert "sex" in (persons / COLUMNS_FILE).read_text()
+    con.close()
+
+
+@pytest.mark.parametrize("engine", ["spark", "duckdb"])
+def test_ingest_lands_each_delivery_in_the_lake_when_spark_builds(engine, city_raw, tmp_path):
+    settings = replace(settings_for(tmp_path), engine=engine)
+    shutil.copytree(city_raw, settings.raw_dir)
+    first_five = [date(year, 12, 31) for year in range(2019, 2024)]
+    run_ingest(settings, stichtage=first_five)
+    persons = settings.lake / "raw" / "register_persons"
+    if engine == "duckdb":  # a DuckDB build reads its own file: no lake
+        assert not settings.lake.exists()
+        return
+    assert len(_parts(persons)) == 5
+    written_first = {p.name: p.stat().st_mtime_ns for p in persons.iterdir()}
+
+    report = run_ingest(settings)  # the sixth Stichtag
+    assert {r.extract.stichtag for r in report.results if r.status == "loaded"} == {date(2024, 12, 31)}
+    assert len(_parts(persons)) == 6
+    assert all((persons / name).stat().st_mtime_ns == ns for name, ns in written_first.items())
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        # what a Spark build's sync then has to write: no delivery, only the small whole tables
+        done = sync_lake(con, settings.lake)
+        assert done.written and all(p.name == WHOLE_TABLE for p in done.written)
+        assert len([p for p in done.kept if p.parent == persons]) == 6
+        for table in ("register_persons", "register_movements", "ba_labour_market", "geo_addresses"):
+            assert _rows(con, settings.lake / "raw" / table) == _table(con, f"raw.{table}"), table
+    finally:
+        con.close()
