@@ -98,6 +98,8 @@ class BuildPlan:
     # would make (the pipeline does not call dbt)
     unchanged: bool = False
     build_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # an incremental build: the build it adds to (the last that succeeded), whose tables it keeps
+    last_build: str | None = None
 
     def dbt_arguments(self, command: str = "build", select: bool = True) -> list[str]:
         """What the dbt `command` (build or run) gets besides the vars: --full-refresh; in an
@@ -408,6 +410,7 @@ def plan_build(
         gebietsstand_date=today,
         gebietsstand_kept=kept,
         selection=data_selection(settings, reference),
+        last_build=last[0],
     )
 
 

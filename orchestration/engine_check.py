@@ -183,7 +183,7 @@ def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     served_file = lake / SERVED_FILE
     started = time.perf_counter()
     try:
-        spark_build.build(on_spark)
+        spark_build.build(on_spark, catalog="in-memory")  # nothing builds on the check's tables
         built = time.perf_counter()
         served_file.unlink(missing_ok=True)
         served = spark_build.serve(on_spark, into=served_file)

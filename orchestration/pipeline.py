@@ -355,15 +355,14 @@ def planned_dbt(
     plan = plan_build(settings, _given_vars(bare), full_refresh=asked)
     if plan.unchanged and skip_unchanged:
         return None, plan
-    if spark and not plan.full:
-        why = f"Spark rebuilds every Stichtag (on DuckDB: {plan.describe()})"
-        plan = plan_build(settings, _given_vars(bare), full_refresh=True, reason=why)
+    if spark and not plan.full and (stale := spark_build.stale_tables(settings, plan.last_build)):
+        plan = plan_build(settings, _given_vars(bare), full_refresh=True, reason=f"on Spark, {stale}")
     record_build(
         settings, plan, run_id, "running", dbt_target=spark_build.spark_target() if spark else dbt_runner.DUCKDB_TARGET
     )
     try:
         if spark:
-            result = build_on_spark(settings, bare, on_event=on_event, timings=timings)
+            result = build_on_spark(settings, bare, plan, on_event=on_event, timings=timings)
         else:
             final = bare + plan.dbt_arguments(command[0])
             result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
@@ -375,18 +374,30 @@ def planned_dbt(
 
 
 def build_on_spark(
-    settings: Settings, command: list[str], on_event: Callable | None = None, timings: dict[str, float] | None = None
+    settings: Settings,
+    command: list[str],
+    plan: BuildPlan,
+    on_event: Callable | None = None,
+    timings: dict[str, float] | None = None,
 ):
-    """A whole-project dbt `command` (build or run) on Spark, every Stichtag, its relations then served
-    in the warehouse over Spark's Parquet files and dbt's manifest written for the DuckDB side (which
-    the release reads): orchestration/spark_build.py. `timings` gets the seconds of the Spark build
-    and of the serving. Returns dbt's result."""
+    """A whole-project dbt `command` (build or run) on Spark as `plan` says (every Stichtag afresh,
+    or the rebuilt ones into the tables of the last build, which the lake keeps), its relations then
+    served in the warehouse over Spark's Parquet files and dbt's manifest written for the DuckDB
+    side (which the release reads): orchestration/spark_build.py. `timings` gets the seconds of the
+    Spark build and of the serving. Returns dbt's result."""
     seconds = timings if timings is not None else {}
     try:
         with timed(seconds, "Spark build (within dbt)"):
-            result = spark_build.build(settings, command, on_event=on_event)
+            result = spark_build.build(
+                settings,
+                command + plan.dbt_arguments(command[0] if command else "build"),
+                on_event=on_event,
+                plan=plan.choices(),
+                incremental=not plan.full,
+            )
         with timed(seconds, "serving (within dbt)"):
-            spark_build.serve(settings)
+            spark_build.serve(settings, kept=not plan.full)
+        spark_build.mark_built(settings, plan.build_id)
     finally:
         spark_build.stop_spark()
     dbt_runner.run_dbt(settings, ["parse"])

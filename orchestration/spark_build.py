@@ -22,8 +22,10 @@ publish the same files (tests/engines). In the pipeline the file is the warehous
 engine check (`sozialmonitor engine-check`) serves into a file of its own in the lake, so that it
 never writes the warehouse.
 
-Spark rebuilds every Stichtag: an incremental Spark build (dbt-spark's insert_overwrite, set up
-in macros/incremental_stichtage.sql) would need Spark's metastore to outlive the run.
+An incremental build (the build plan's rebuilt Stichtage, dbt-spark's insert_overwrite on tables
+partitioned by Stichtag: macros/incremental_stichtage.sql) adds to the tables the last build left
+in the lake, whose catalog is a Derby metastore there; the lake notes which build those tables are
+(`mark_built`), and anything else makes the build full (`stale_tables`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ CONNECT_TARGET = "spark_connect"
 CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
 # what a build leaves in the lake besides the exported sources; made anew by every build
 BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
+# which build the tables under spark-warehouse are (`mark_built`, `stale_tables`)
+BUILT_MARKER = "spark-warehouse/_sozialmonitor_build.json"
 # the Parquet that a warehouse's views read: one folder per serving (served/<id>), the older ones
 # removed once a serving is committed
 SERVED_FOLDER = "served"
@@ -89,14 +93,28 @@ def spark_settings(settings: Settings) -> Settings:
     return settings.with_paths(dbt_target_dir=settings.lake / "dbt_target")
 
 
-def build(settings: Settings, command: list[str] | None = None, on_event=None) -> Any:
-    """The warehouse's sources written to the lake, then `dbt <command>` (default: build) of the
-    whole project on Spark with a fresh catalog and fresh tables. Returns dbt's result; the Spark
-    session stays up for `serve`."""
+def build(
+    settings: Settings,
+    command: list[str] | None = None,
+    on_event=None,
+    plan: dict[str, Any] | None = None,
+    incremental: bool = False,
+    catalog: str = "hive",
+) -> Any:
+    """The lake brought up to date with the warehouse's sources, then `dbt <command>` (default:
+    build) on Spark. A full build (the default) starts from a fresh catalog and fresh tables; an
+    `incremental` one (the build plan's `plan` choices: the Stichtage it rebuilds) writes into the
+    tables the last build left in the lake, which the caller has checked are there
+    (`stale_tables`). `catalog`: Spark's catalog, `hive` (a Derby metastore in the lake, which an
+    incremental build needs) or `in-memory` (a build that nothing builds on, as the engine check's).
+    Returns dbt's result; the Spark session stays up for `serve`."""
     require_spark()
     lake = settings.lake
-    for leftover in BUILD_FOLDERS:
-        shutil.rmtree(lake / leftover, ignore_errors=True)
+    if incremental:
+        (lake / BUILT_MARKER).unlink(missing_ok=True)  # until it succeeds, the next build is full
+    else:
+        for leftover in BUILD_FOLDERS:
+            shutil.rmtree(lake / leftover, ignore_errors=True)
     private_dir(lake)  # the lake holds the raw microdata: owner only, as the warehouse's folder
     con = connect(settings.warehouse_path, read_only=True)
     try:
@@ -105,24 +123,54 @@ def build(settings: Settings, command: list[str] | None = None, on_event=None) -
         con.close()
     enable_session_python_models()
     arguments = [*(command or ["build"]), "--target", spark_target()]
-    if "--full-refresh" not in arguments:
+    if not incremental and "--full-refresh" not in arguments:
         arguments.append("--full-refresh")
-    # Spark's catalog in memory: every build starts afresh; what outlives it are the Parquet files
-    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), CATALOG_SETTING: "in-memory"}):
-        return dbt_runner.run_dbt(spark_settings(settings), arguments, on_event=on_event)
+    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), CATALOG_SETTING: catalog}):
+        return dbt_runner.run_dbt(spark_settings(settings), arguments, on_event=on_event, plan=plan)
 
 
-def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]:
-    """(name, schema, alias, documented columns) of every model and seed the last Spark build made:
-    those its run results name as built (all of them after a build of the whole project), from its
-    manifest."""
+def mark_built(settings: Settings, build_id: str) -> None:
+    """Note in the lake that its Spark tables are those of build `build_id` (ops.dbt_builds), built
+    and served: the next build may add to them (`stale_tables`)."""
+    marker = settings.lake / BUILT_MARKER
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    hidden = marker.with_name(f".{marker.name}.writing")
+    hidden.write_text(json.dumps({"build_id": build_id}), encoding="utf-8")
+    os.replace(hidden, marker)
+
+
+def stale_tables(settings: Settings, last_build: str | None) -> str | None:
+    """Why an incremental Spark build cannot add to the tables in the lake (None: it can): they
+    must be those of `last_build`, the warehouse's last build that succeeded, built and served on
+    Spark in this lake and not touched since. A new or moved lake, a build that did not finish, or
+    a build elsewhere in between leave no such tables; then every Stichtag is built afresh."""
+    marker = settings.lake / BUILT_MARKER
+    try:
+        built = json.loads(marker.read_text(encoding="utf-8")).get("build_id")
+    except (OSError, ValueError, AttributeError):
+        return f"the lake {settings.lake} holds no Spark tables of a finished build"
+    if built != last_build:
+        return f"the lake's Spark tables are those of build {built}, not of the last build {last_build}"
+    if not (settings.lake / "metastore_db").is_dir():
+        return f"the lake {settings.lake} has no metastore"
+    return None
+
+
+def built_relations(settings: Settings, kept: bool = False) -> list[tuple[str, str, str, list[str]]]:
+    """(name, schema, alias, documented columns) of every model and seed the last Spark build made,
+    from its manifest: those its run results name as built (all of them after a build of the whole
+    project). `kept`: after an incremental build, which selects what depends on the new data, also
+    those it did not run (an earlier build made them; the catalog outlives the run), but none that
+    failed or was skipped."""
     target = spark_settings(settings).dbt_target_dir
     manifest = json.loads((target / "manifest.json").read_text("utf-8"))
-    results = json.loads((target / "run_results.json").read_text("utf-8"))["results"]
-    built = {r["unique_id"] for r in results if r["status"] == "success"}
+    results = {
+        r["unique_id"]: r["status"] for r in json.loads((target / "run_results.json").read_text("utf-8"))["results"]
+    }
     out = []
     for unique_id, node in manifest["nodes"].items():
-        if node["resource_type"] not in ("model", "seed") or unique_id not in built:
+        status = results.get(unique_id, "kept" if kept else None)
+        if node["resource_type"] not in ("model", "seed") or status not in ("success", "kept"):
             continue
         if node["config"].get("materialized") == "ephemeral":
             continue
@@ -130,7 +178,7 @@ def built_relations(settings: Settings) -> list[tuple[str, str, str, list[str]]]
     return sorted(out)
 
 
-def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]:
+def serve(settings: Settings, into: Path | None = None, kept: bool = False) -> list[tuple[str, str]]:
     """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
     warehouse), read from `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are
     removed once it is committed): a table's Parquet files are hard-linked there (copied where the
@@ -139,13 +187,15 @@ def serve(settings: Settings, into: Path | None = None) -> list[tuple[str, str]]
     file. So a serving costs what the public tables cost, not what the person-level tables do, and
     the file holds no second copy of the microdata the lake holds. A relation of the same name there
     (of an earlier DuckDB build) is replaced; all in one transaction, so a failure leaves the file
-    as it was. Needs the Spark session of `build`. Returns (dbt node name, schema.alias) of every
-    relation served."""
+    as it was. Needs the Spark session of `build`. `kept`: after an incremental build, the relations
+    it did not run are served too (`built_relations`), from this serving's folder like the others,
+    since the earlier servings' folders go. Returns (dbt node name, schema.alias) of every relation
+    served."""
     from pyspark.sql import SparkSession
 
     # the session dbt built with (dbt ran its queries in a thread of its own)
     spark = SparkSession.builder.getOrCreate()
-    relations = built_relations(settings)
+    relations = built_relations(settings, kept)
     views = {
         f"{schema}.{t.name}"
         for schema in sorted({r[1] for r in relations})

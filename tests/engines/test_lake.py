@@ -14,6 +14,7 @@ import pytest
 
 from orchestration.engines import COLUMNS_FILE, WHOLE_TABLE, delivery_file, sync_lake
 from orchestration.pipeline import run_ingest
+from orchestration.spark_build import BUILT_MARKER, mark_built, stale_tables
 from tests.helpers import settings_for
 
 
@@ -125,3 +126,18 @@ def test_ingest_lands_each_delivery_in_the_lake_when_spark_builds(engine, city_r
             assert _rows(con, settings.lake / "raw" / table) == _table(con, f"raw.{table}"), table
     finally:
         con.close()
+
+
+def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_lake(tmp_path):
+    settings = replace(settings_for(tmp_path), engine="spark")
+    assert "holds no Spark tables of a finished build" in stale_tables(settings, "b1")
+    (settings.lake / "metastore_db").mkdir(parents=True)
+    mark_built(settings, "b1")
+    assert stale_tables(settings, "b1") is None
+    # a later build elsewhere, or one that did not finish here
+    assert "those of build b1, not of the last build b2" in stale_tables(settings, "b2")
+    (settings.lake / BUILT_MARKER).write_text("{not json", encoding="utf-8")
+    assert "holds no Spark tables of a finished build" in stale_tables(settings, "b1")
+    mark_built(settings, "b1")
+    shutil.rmtree(settings.lake / "metastore_db")
+    assert "has no metastore" in stale_tables(settings, "b1")

@@ -1,8 +1,9 @@
 """The dbt project on Apache Spark equals the DuckDB build (issue 19): the whole pipeline runs on the
 test city with SOZIALMONITOR_ENGINE=spark (its sources go to a lake, dbt builds the project on Spark
 in local mode, every data and unit test on Spark too, the relations are served to the gates and the
-release over Spark's Parquet files: orchestration/spark_build.py) and publishes the same content as
-the built city's DuckDB run; then every model and seed is compared with the built city's warehouse:
+release over Spark's Parquet files: orchestration/spark_build.py), five Stichtage first, then the
+sixth added by an incremental Spark build, and publishes the same content as the built city's
+DuckDB run of all six; then every model and seed is compared with the built city's warehouse:
 the same columns and rows, counts and texts exactly, numbers to 1e-9 (orchestration/engine_check.py).
 
 Both the test city's DuckDB build and the Spark build solve the disclosure pattern themselves (the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -25,7 +27,7 @@ from orchestration.engine_check import compare, compare_warehouses, identical
 from orchestration.pipeline import run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.spark_build import _select, built_relations, duckdb_type, served_folder
-from tests.helpers import settings_for
+from tests.helpers import settings_for, warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -112,11 +114,45 @@ def test_spark_types_map_to_duckdb_types_and_others_are_refused():
         duckdb_type(t.MapType(t.StringType(), t.IntegerType()))
 
 
-def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, built_city, tmp_path):
-    settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
+LATEST = date(2024, 12, 31)
+
+
+def _partition_files(table_folder: Path) -> dict[str, int]:
+    """The Parquet files of a partitioned Spark table, but those of the newest Stichtag: path → inode."""
+    return {
+        str(f.relative_to(table_folder)): f.stat().st_ino
+        for f in table_folder.glob("stichtag=*/*.parquet")
+        if f.parent.name != f"stichtag={LATEST.isoformat()}"
+    }
+
+
+def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_raw, built_city, tmp_path):
+    """Five Stichtage built on Spark, then the sixth added by an incremental Spark build: the
+    release and every model equal the DuckDB build of all six from scratch."""
+    settings = replace(settings_for(tmp_path / "city"), engine="spark", lake_dir=tmp_path / "lake")
+    latest = {p for p in city_raw.rglob("*") if p.is_file() and str(LATEST.year) in p.name}
+    assert len(latest) >= 10
+    shutil.copytree(city_raw, settings.raw_dir, ignore=lambda d, names: [n for n in names if Path(d) / n in latest])
+    first = run_pipeline(settings, release=False)
+    assert first.build.full and LATEST not in first.stichtage
+    persons = settings.lake / "spark-warehouse" / "intermediate.db" / "int_persons_assigned_to_blocks"
+    earlier = _partition_files(persons)
+    assert len({name.split("/")[0] for name in earlier}) == 5
+    for path in latest:
+        shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
+
     summary = run_pipeline(settings)
     print("run on Spark:", {k: f"{v:.0f} s" for k, v in summary.timings.items()})
-    assert summary.build.full  # on Spark every build is (spark_build: its catalog lives as long as the run)
+    # the sixth Stichtag alone, into the tables the first build left in the lake (its metastore
+    # outlives the run): the partitions of the five earlier Stichtage are the same files
+    assert not summary.build.full and summary.build.stichtage == (LATEST,), summary.build.describe()
+    assert _partition_files(persons) == earlier
+    assert (persons / f"stichtag={LATEST.isoformat()}").is_dir()
+    builds = warehouse_frame(settings, "select dbt_target, mode, status from ops.dbt_builds order by started_at")
+    assert [tuple(b) for b in builds.itertuples(index=False)] == [
+        ("spark", "full", "succeeded"),
+        ("spark", "incremental", "succeeded"),
+    ]
     assert (
         summary.timings["Spark build (within dbt)"] + summary.timings["serving (within dbt)"] < summary.timings["dbt"]
     )
@@ -131,7 +167,7 @@ def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_copy, bu
         t: v["sha256"] for t, v in reference.manifest()["public_tables"].items()
     }
     # and every model and seed Spark built, value by value, against the DuckDB build
-    relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings)]
+    relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings, kept=True)]
     result = compare_warehouses(built_city.warehouse_path, settings.warehouse_path, relations)
     assert [f"{d.relation}: {d.problem}" for d in result.differences] == []
     # every layer was compared, with rows in it: the sources' models up to the public tables
