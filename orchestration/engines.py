@@ -92,7 +92,8 @@ def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables
     left the table (unloaded, replaced by a correction) is removed, so that a new Stichtag costs
     its own files, not the whole history. Every other table (the load log, the run's bookkeeping:
     small) is written whole each time, and so is a table without rows (Spark needs one file to
-    know its columns). A table whose columns changed is written anew. Each file is written under a
+    know its columns). A table whose columns changed is written anew; a folder of a table the
+    warehouse no longer has is removed (when all tables are synced). Each file is written under a
     hidden name and renamed, so a reader never sees half a file."""
     done = LakeSync()
     rows = con.execute(
@@ -100,6 +101,18 @@ def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables
         f"and table_schema in ({', '.join('?' for _ in schemas)}) order by 1, 2",
         list(schemas),
     ).fetchall()
+    if tables is None:  # a table that left the warehouse (a contract removed) leaves the lake too
+        for schema in schemas:
+            known = {table for s, table in rows if s == schema}
+            folder = lake / schema
+            for left in sorted(folder.iterdir()) if folder.is_dir() else ():
+                if left.name in known:
+                    continue
+                if left.is_dir():
+                    shutil.rmtree(left)
+                else:
+                    left.unlink()
+                done.removed.append(left)
     for schema, table in rows:
         if tables is not None and f"{schema}.{table}" not in tables:
             continue
@@ -121,10 +134,17 @@ def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables
                 f"select {', '.join(DELIVERY_COLUMNS)} from {relation} group by all order by all"
             ).fetchall()
             for source_file, sha256, loaded_at in deliveries:
-                stamp = "is null" if loaded_at is None else f"= cast({sql_string(loaded_at.isoformat())} as timestamp)"
-                wanted[delivery_file(source_file, sha256, loaded_at)] = (
-                    f"select * from {relation} where _source_file is not distinct from {sql_string(source_file)} "
-                    f"and _source_sha256 is not distinct from {sql_string(sha256)} and _loaded_at {stamp}"
+                stamp = None if loaded_at is None else f"cast({sql_string(loaded_at.isoformat())} as timestamp)"
+                same = " and ".join(
+                    f"{column} is null" if value is None else f"{column} = {value}"
+                    for column, value in (
+                        ("_source_file", None if source_file is None else sql_string(source_file)),
+                        ("_source_sha256", None if sha256 is None else sql_string(sha256)),
+                        ("_loaded_at", stamp),
+                    )
+                )
+                wanted[delivery_file(source_file or "", sha256 or "", loaded_at)] = (
+                    f"select * from {relation} where {same}"
                 )
         whole = not wanted
         if whole:

@@ -335,13 +335,16 @@ def planned_dbt(
     full_refresh: bool = False,
     skip_unchanged: bool = False,
     timings: dict[str, float] | None = None,
+    select: bool = True,
 ):
     """dbt in this process, prepared by `prepare_dbt` as the Dagster dbt asset is. A build (or run)
     of the whole project rebuilds only the Stichtage whose inputs changed since the last build
     (orchestration.build_plan), or everything when `full_refresh` or the plan says so; it is
     recorded in ops.dbt_builds. `skip_unchanged`: no dbt at all when the plan finds nothing
-    changed since the last build (its tables are those dbt would make). Returns dbt's result (None
-    when skipped) and the plan (None for other commands)."""
+    changed since the last build (its tables are those dbt would make). `select`: False builds every
+    node in an incremental build too (each on the plan's Stichtage), not only those downstream of
+    the new data: Dagster expects an output of every asset. Returns dbt's result (None when
+    skipped) and the plan (None for other commands)."""
     building = bool(command) and command[0] in BUILDING_COMMANDS
     prepare_dbt(settings, released_cells=building)
     if not command or command[0] not in ("build", "run"):
@@ -362,9 +365,9 @@ def planned_dbt(
     )
     try:
         if spark:
-            result = build_on_spark(settings, bare, plan, on_event=on_event, timings=timings)
+            result = build_on_spark(settings, bare, plan, on_event=on_event, timings=timings, select=select)
         else:
-            final = bare + plan.dbt_arguments(command[0])
+            final = bare + plan.dbt_arguments(command[0], select=select)
             result = dbt_runner.run_dbt(settings, final, on_event=on_event, plan=plan.choices())
     except BaseException:
         record_build(settings, plan, run_id, "failed")
@@ -379,25 +382,28 @@ def build_on_spark(
     plan: BuildPlan,
     on_event: Callable | None = None,
     timings: dict[str, float] | None = None,
+    select: bool = True,
 ):
     """A whole-project dbt `command` (build or run) on Spark as `plan` says (every Stichtag afresh,
     or the rebuilt ones into the tables of the last build, which the lake keeps), its relations then
     served in the warehouse over Spark's Parquet files and dbt's manifest written for the DuckDB
     side (which the release reads): orchestration/spark_build.py. `timings` gets the seconds of the
-    Spark build and of the serving. Returns dbt's result."""
+    Spark build and of the serving. `select`: as in `planned_dbt`. Returns dbt's result."""
     seconds = timings if timings is not None else {}
+    metastore = spark_build.metastore_for(settings, plan.build_id, incremental=not plan.full)
     try:
         with timed(seconds, "Spark build (within dbt)"):
             result = spark_build.build(
                 settings,
-                command + plan.dbt_arguments(command[0] if command else "build"),
+                command + plan.dbt_arguments(command[0] if command else "build", select=select),
                 on_event=on_event,
                 plan=plan.choices(),
                 incremental=not plan.full,
+                metastore=metastore,
             )
         with timed(seconds, "serving (within dbt)"):
             spark_build.serve(settings, kept=not plan.full)
-        spark_build.mark_built(settings, plan.build_id)
+        spark_build.mark_built(settings, plan.build_id, metastore)
     finally:
         spark_build.stop_spark()
     dbt_runner.run_dbt(settings, ["parse"])

@@ -49,10 +49,16 @@ SPARK_TARGET = "spark"
 REMOTE_SETTING = "SPARK_REMOTE"
 CONNECT_TARGET = "spark_connect"
 CATALOG_SETTING = "SOZIALMONITOR_SPARK_CATALOG"
-# what a build leaves in the lake besides the exported sources; made anew by every build
-BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "dbt_target")
-# which build the tables under spark-warehouse are (`mark_built`, `stale_tables`)
+# what a build leaves in the lake besides the sources; made anew by every full build
+BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "metastore", "dbt_target")
+# which build the tables under spark-warehouse are, in which lake, on which target, with which
+# metastore (`mark_built`, `stale_tables`)
 BUILT_MARKER = "spark-warehouse/_sozialmonitor_build.json"
+# the Derby metastore of a full build and of the incremental builds that add to it: a folder of its
+# own per full build (metastore/<build id>), since a JVM that booted a Derby database keeps it
+# booted, and a later build in the same process must not find a deleted one of the same name there
+METASTORE_SETTING = "SOZIALMONITOR_SPARK_METASTORE"
+METASTORE_FOLDER = "metastore"
 # the Parquet that a warehouse's views read: one folder per serving (served/<id>), the older ones
 # removed once a serving is committed
 SERVED_FOLDER = "served"
@@ -100,14 +106,16 @@ def build(
     plan: dict[str, Any] | None = None,
     incremental: bool = False,
     catalog: str = "hive",
+    metastore: Path | None = None,
 ) -> Any:
     """The lake brought up to date with the warehouse's sources, then `dbt <command>` (default:
     build) on Spark. A full build (the default) starts from a fresh catalog and fresh tables; an
     `incremental` one (the build plan's `plan` choices: the Stichtage it rebuilds) writes into the
     tables the last build left in the lake, which the caller has checked are there
-    (`stale_tables`). `catalog`: Spark's catalog, `hive` (a Derby metastore in the lake, which an
-    incremental build needs) or `in-memory` (a build that nothing builds on, as the engine check's).
-    Returns dbt's result; the Spark session stays up for `serve`."""
+    (`stale_tables`). `catalog`: Spark's catalog, `hive` (a Derby metastore in the lake, at
+    `metastore`: `metastore_for`; an incremental build needs it) or `in-memory` (a build that
+    nothing builds on, as the engine check's). Returns dbt's result; the Spark session stays up for
+    `serve`."""
     require_spark()
     lake = settings.lake
     if incremental:
@@ -125,34 +133,68 @@ def build(
     arguments = [*(command or ["build"]), "--target", spark_target()]
     if not incremental and "--full-refresh" not in arguments:
         arguments.append("--full-refresh")
-    with dbt_runner.scoped_environment({LAKE_SETTING: str(lake), CATALOG_SETTING: catalog}):
+    environment = {LAKE_SETTING: str(lake), CATALOG_SETTING: catalog}
+    if metastore is not None:
+        metastore.parent.mkdir(parents=True, exist_ok=True)
+        environment[METASTORE_SETTING] = str(metastore)
+    with dbt_runner.scoped_environment(environment):
         return dbt_runner.run_dbt(spark_settings(settings), arguments, on_event=on_event, plan=plan)
 
 
-def mark_built(settings: Settings, build_id: str) -> None:
+def _marker(settings: Settings) -> dict[str, Any] | None:
+    try:
+        found = json.loads((settings.lake / BUILT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def metastore_for(settings: Settings, build_id: str, incremental: bool) -> Path:
+    """The Derby metastore of a build: the one of the build it adds to (its marker names it), or a
+    new one for a full build."""
+    if incremental:
+        return Path((_marker(settings) or {})["metastore"])
+    return settings.lake / METASTORE_FOLDER / build_id
+
+
+def mark_built(settings: Settings, build_id: str, metastore: Path) -> None:
     """Note in the lake that its Spark tables are those of build `build_id` (ops.dbt_builds), built
-    and served: the next build may add to them (`stale_tables`)."""
+    and served on this target in this lake with `metastore`: the next build may add to them
+    (`stale_tables`)."""
     marker = settings.lake / BUILT_MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     hidden = marker.with_name(f".{marker.name}.writing")
-    hidden.write_text(json.dumps({"build_id": build_id}), encoding="utf-8")
+    noted = {
+        "build_id": build_id,
+        "lake": str(settings.lake.resolve()),
+        "target": spark_target(),
+        "metastore": str(metastore),
+    }
+    hidden.write_text(json.dumps(noted), encoding="utf-8")
     os.replace(hidden, marker)
 
 
 def stale_tables(settings: Settings, last_build: str | None) -> str | None:
     """Why an incremental Spark build cannot add to the tables in the lake (None: it can): they
-    must be those of `last_build`, the warehouse's last build that succeeded, built and served on
-    Spark in this lake and not touched since. A new or moved lake, a build that did not finish, or
-    a build elsewhere in between leave no such tables; then every Stichtag is built afresh."""
-    marker = settings.lake / BUILT_MARKER
-    try:
-        built = json.loads(marker.read_text(encoding="utf-8")).get("build_id")
-    except (OSError, ValueError, AttributeError):
+    must be those of `last_build`, the warehouse's last build that succeeded, built and served in
+    this lake (not a copy or a moved one: the metastore holds absolute paths) on this target, with
+    a metastore that is still there, and not touched since. A new, copied or moved lake, a build
+    that did not finish, a build elsewhere in between, or Spark Connect (its catalog is the
+    server's, which the lake cannot vouch for) leave no such tables; then every Stichtag is built
+    afresh."""
+    if spark_target() == CONNECT_TARGET:
+        return "through Spark Connect the catalog is the server's, which the lake cannot vouch for"
+    noted = _marker(settings)
+    if noted is None:
         return f"the lake {settings.lake} holds no Spark tables of a finished build"
-    if built != last_build:
-        return f"the lake's Spark tables are those of build {built}, not of the last build {last_build}"
-    if not (settings.lake / "metastore_db").is_dir():
-        return f"the lake {settings.lake} has no metastore"
+    if noted.get("build_id") != last_build:
+        return f"the lake's Spark tables are those of build {noted.get('build_id')}, not of the last build {last_build}"
+    if noted.get("lake") != str(settings.lake.resolve()):
+        return f"the lake's Spark tables were built in {noted.get('lake')}, not in {settings.lake.resolve()}"
+    if noted.get("target") != spark_target():
+        return f"the lake's Spark tables were built with the target {noted.get('target')}, not {spark_target()}"
+    if not noted.get("metastore") or not Path(noted["metastore"]).is_dir():
+        return f"the metastore of the lake's Spark tables ({noted.get('metastore')}) is gone"
     return None
 
 

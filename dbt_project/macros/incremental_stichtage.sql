@@ -34,11 +34,33 @@
 
 {#- Spark: a table partitioned by Stichtag whose rebuilt partitions are overwritten (dbt-spark's
     insert_overwrite, dynamic partition overwrite). The model selects exactly the rows of the
-    rebuilt Stichtage, so the same partitions are replaced as the delete would; a rebuilt Stichtag
-    that no longer has any row keeps its old partition (on DuckDB it is emptied). The tables' format
-    (Parquet) is the project's `+file_format`. -#}
+    rebuilt Stichtage; its pre-hook first drops the partitions those Stichtage have in the table,
+    so that a rebuilt Stichtag without rows (unloaded, or emptied by a correction) keeps none, as
+    DuckDB's delete leaves none. The tables' format (Parquet) is the project's `+file_format`. -#}
 {% macro spark__stichtag_incremental_strategy(config) -%}
-    {{ return(dict(config, incremental_strategy="insert_overwrite", partition_by=["stichtag"])) }}
+    {{ return(dict(config, incremental_strategy="insert_overwrite", partition_by=["stichtag"],
+                   pre_hook=["{{ drop_rebuilt_partitions() }}"])) }}
+{%- endmacro %}
+
+{#- The pre-hook of an incremental model on Spark: drop the partitions of the Stichtage this build
+    rebuilds (those of the table that the model's own condition selects, lags included; all of
+    them when the model rebuilds every Stichtag into its table, as one on today's Gebietsstand does
+    when that moved). Nothing (an empty hook, which dbt skips) in a full build or when the table is
+    new. -#}
+{% macro drop_rebuilt_partitions() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set found = run_query(
+            "select distinct cast(stichtag as string) from " ~ this
+            ~ " where " ~ stichtag_rebuilt('stichtag', config.get('stichtag_lags', []))
+        ) -%}
+        {%- set specs = [] -%}
+        {%- for row in found.rows -%}
+            {%- do specs.append("partition (stichtag = '" ~ row[0] ~ "')") -%}
+        {%- endfor -%}
+        {%- if specs -%}
+            alter table {{ this }} drop if exists {{ specs | join(', ') }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The years the catalogue's lagged measures look back (sorted, each once): the `lags` of a model

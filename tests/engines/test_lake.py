@@ -14,7 +14,7 @@ import pytest
 
 from orchestration.engines import COLUMNS_FILE, WHOLE_TABLE, delivery_file, sync_lake
 from orchestration.pipeline import run_ingest
-from orchestration.spark_build import BUILT_MARKER, mark_built, stale_tables
+from orchestration.spark_build import BUILT_MARKER, REMOTE_SETTING, mark_built, metastore_for, stale_tables
 from tests.helpers import settings_for
 
 
@@ -128,16 +128,50 @@ def test_ingest_lands_each_delivery_in_the_lake_when_spark_builds(engine, city_r
         con.close()
 
 
-def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_lake(tmp_path):
-    settings = replace(settings_for(tmp_path), engine="spark")
+def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_lake(tmp_path, monkeypatch):
+    monkeypatch.delenv(REMOTE_SETTING, raising=False)
+    settings = replace(settings_for(tmp_path / "city"), engine="spark")
     assert "holds no Spark tables of a finished build" in stale_tables(settings, "b1")
-    (settings.lake / "metastore_db").mkdir(parents=True)
-    mark_built(settings, "b1")
+    metastore = metastore_for(settings, "b1", incremental=False)
+    assert metastore == settings.lake / "metastore" / "b1"
+    metastore.mkdir(parents=True)
+    mark_built(settings, "b1", metastore)
     assert stale_tables(settings, "b1") is None
+    assert metastore_for(settings, "b2", incremental=True) == metastore  # an incremental build keeps it
     # a later build elsewhere, or one that did not finish here
     assert "those of build b1, not of the last build b2" in stale_tables(settings, "b2")
+    # through Spark Connect the catalog is the server's
+    monkeypatch.setenv(REMOTE_SETTING, "sc://localhost:15002")
+    assert "Spark Connect" in stale_tables(settings, "b1")
+    monkeypatch.delenv(REMOTE_SETTING)
+    # a copied or moved lake: its metastore names the old paths
+    moved = replace(settings, lake_dir=tmp_path / "elsewhere")
+    shutil.copytree(settings.lake, moved.lake)
+    assert f"built in {settings.lake.resolve()}, not in {moved.lake.resolve()}" in stale_tables(moved, "b1")
     (settings.lake / BUILT_MARKER).write_text("{not json", encoding="utf-8")
     assert "holds no Spark tables of a finished build" in stale_tables(settings, "b1")
-    mark_built(settings, "b1")
-    shutil.rmtree(settings.lake / "metastore_db")
-    assert "has no metastore" in stale_tables(settings, "b1")
+    mark_built(settings, "b1", metastore)
+    shutil.rmtree(metastore)
+    assert "is gone" in stale_tables(settings, "b1")
+
+
+def test_a_delivery_without_a_name_and_a_table_that_left_the_warehouse(tmp_path):
+    lake = tmp_path / "lake"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("create schema raw")
+        con.execute("create table raw.t (v int, _source_file varchar, _source_sha256 varchar, _loaded_at timestamp)")
+        con.execute("insert into raw.t values (1, null, 'a', null), (2, 'f.csv', null, timestamp '2025-01-01')")
+        con.execute("create table raw.gone (v int)")
+        sync_lake(con, lake, schemas=("raw",))
+        assert len(_parts(lake / "raw" / "t")) == 2 and _rows(con, lake / "raw" / "t") == _table(con, "raw.t")
+        con.execute("drop table raw.gone")
+        (lake / "raw" / "stray.txt").write_text("x")
+        # only some tables: nothing else is touched
+        sync_lake(con, lake, schemas=("raw",), tables={"raw.t"})
+        assert (lake / "raw" / "gone").is_dir()
+        done = sync_lake(con, lake, schemas=("raw",))
+        assert {p.name for p in done.removed} == {"gone", "stray.txt"}
+        assert sorted(p.name for p in (lake / "raw").iterdir()) == ["t"]
+    finally:
+        con.close()

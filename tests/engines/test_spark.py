@@ -1,21 +1,12 @@
-"""The dbt project on Apache Spark equals the DuckDB build (issue 19): the whole pipeline runs on the
-test city with SOZIALMONITOR_ENGINE=spark (its sources go to a lake, dbt builds the project on Spark
-in local mode, every data and unit test on Spark too, the relations are served to the gates and the
-release over Spark's Parquet files: orchestration/spark_build.py), five Stichtage first, then the
-sixth added by an incremental Spark build, and publishes the same content as the built city's
-DuckDB run of all six; then every model and seed is compared with the built city's warehouse:
-the same columns and rows, counts and texts exactly, numbers to 1e-9 (orchestration/engine_check.py).
-
-Both the test city's DuckDB build and the Spark build solve the disclosure pattern themselves (the
-DuckDB build from its memo of the same inputs; Spark has none), so equal patterns also show that the
-pattern depends on its inputs only."""
+"""The dbt project on Apache Spark (issue 19): the parts of a Spark build and of the engine check
+that need no whole build (the comparison, the types, the serving's reading of Spark's files, the
+refusals). The whole pipeline on Spark, through Dagster and the CLI, and its equality with the
+DuckDB build: tests/engines/test_spark_dagster.py."""
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -24,10 +15,8 @@ from typer.testing import CliRunner
 
 from orchestration.cli import app
 from orchestration.engine_check import compare, compare_warehouses, identical
-from orchestration.pipeline import run_pipeline
-from orchestration.release.store import list_releases
-from orchestration.spark_build import _select, built_relations, duckdb_type, served_folder
-from tests.helpers import settings_for, warehouse_frame
+from orchestration.spark_build import _select, duckdb_type
+from tests.helpers import settings_for
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -112,93 +101,6 @@ def test_spark_types_map_to_duckdb_types_and_others_are_refused():
     assert duckdb_type(t.ArrayType(t.LongType())) == "bigint[]"
     with pytest.raises(TypeError, match="map<string,int>"):
         duckdb_type(t.MapType(t.StringType(), t.IntegerType()))
-
-
-LATEST = date(2024, 12, 31)
-
-
-def _partition_files(table_folder: Path) -> dict[str, int]:
-    """The Parquet files of a partitioned Spark table, but those of the newest Stichtag: path → inode."""
-    return {
-        str(f.relative_to(table_folder)): f.stat().st_ino
-        for f in table_folder.glob("stichtag=*/*.parquet")
-        if f.parent.name != f"stichtag={LATEST.isoformat()}"
-    }
-
-
-def test_a_run_on_spark_publishes_what_the_run_on_duckdb_published(city_raw, built_city, tmp_path):
-    """Five Stichtage built on Spark, then the sixth added by an incremental Spark build: the
-    release and every model equal the DuckDB build of all six from scratch."""
-    settings = replace(settings_for(tmp_path / "city"), engine="spark", lake_dir=tmp_path / "lake")
-    latest = {p for p in city_raw.rglob("*") if p.is_file() and str(LATEST.year) in p.name}
-    assert len(latest) >= 10
-    shutil.copytree(city_raw, settings.raw_dir, ignore=lambda d, names: [n for n in names if Path(d) / n in latest])
-    first = run_pipeline(settings, release=False)
-    assert first.build.full and LATEST not in first.stichtage
-    persons = settings.lake / "spark-warehouse" / "intermediate.db" / "int_persons_assigned_to_blocks"
-    earlier = _partition_files(persons)
-    assert len({name.split("/")[0] for name in earlier}) == 5
-    for path in latest:
-        shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
-
-    summary = run_pipeline(settings)
-    print("run on Spark:", {k: f"{v:.0f} s" for k, v in summary.timings.items()})
-    # the sixth Stichtag alone, into the tables the first build left in the lake (its metastore
-    # outlives the run): the partitions of the five earlier Stichtage are the same files
-    assert not summary.build.full and summary.build.stichtage == (LATEST,), summary.build.describe()
-    assert _partition_files(persons) == earlier
-    assert (persons / f"stichtag={LATEST.isoformat()}").is_dir()
-    builds = warehouse_frame(settings, "select dbt_target, mode, status from ops.dbt_builds order by started_at")
-    assert [tuple(b) for b in builds.itertuples(index=False)] == [
-        ("spark", "full", "succeeded"),
-        ("spark", "incremental", "succeeded"),
-    ]
-    assert (
-        summary.timings["Spark build (within dbt)"] + summary.timings["serving (within dbt)"] < summary.timings["dbt"]
-    )
-    published = summary.release.release.manifest()
-    [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == summary.release.release.stichtag]
-    assert published["tools"]["engine"] == "spark" and reference.manifest()["tools"]["engine"] == "duckdb"
-    # and the dbt target of profiles.yml each was built on (Spark in local mode here, not through Connect)
-    assert published["tools"]["dbt_target"] == "spark" and reference.manifest()["tools"]["dbt_target"] == "local"
-    # the public tables, geometries, atlas data and report data, byte for byte
-    assert published["content_sha256"] == reference.manifest()["content_sha256"]
-    assert {t: v["sha256"] for t, v in published["public_tables"].items()} == {
-        t: v["sha256"] for t, v in reference.manifest()["public_tables"].items()
-    }
-    # and every model and seed Spark built, value by value, against the DuckDB build
-    relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings, kept=True)]
-    result = compare_warehouses(built_city.warehouse_path, settings.warehouse_path, relations)
-    assert [f"{d.relation}: {d.problem}" for d in result.differences] == []
-    # every layer was compared, with rows in it: the sources' models up to the public tables
-    for name in ("stg_register__persons", "fct_indicator_values", "disclosure_pattern", "pub_indicator_values",
-                 "fct_index_composite", "indicator_catalogue"):  # fmt: skip
-        assert result.rows.get(name, 0) > 0, name
-    assert result.equal
-    # the warehouse's views read what Spark wrote of its views (nothing was computed outside Spark)
-    # and Spark's tables in place, through this serving's links to their files; only the public
-    # tables are copied into the file (a release publishes no view)
-    served = served_folder(settings)
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        view_sql = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
-        for relation in ("staging.stg_register__persons", "intermediate.int_persons_assigned_to_blocks"):
-            assert str(served / relation.replace(".", "/")) in view_sql[relation], relation
-        tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
-        copied = {relation for _name, relation in relations if relation.startswith("public.")}
-        assert "public.indicator_values" in copied and copied <= tables
-        assert not tables & {relation for _name, relation in relations if relation not in copied}
-        persons = con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0]
-    finally:
-        con.close()
-    assert persons > 0
-    # the next Spark build replaces Spark's files; the served ones stay what this build made
-    shutil.rmtree(settings.lake / "spark-warehouse")
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        assert con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0] == persons
-    finally:
-        con.close()
 
 
 def test_a_served_relation_reads_spark_parquet_with_its_partitions_and_an_empty_one_has_its_columns(tmp_path):

@@ -1,36 +1,57 @@
-"""Dagster on Spark (issue 19): with SOZIALMONITOR_ENGINE=spark the sensor's job builds the whole
-dbt project on Spark through `sozialmonitor run`'s own dbt step, in the step's process
-(orchestration/defs/dbt/assets.py), reports every model as materialized and every dbt test as a
-check, gates it, and `publish_job` publishes what the CLI's DuckDB run published, byte for byte.
+"""The whole pipeline on Apache Spark (issue 19), through both front doors, equal to the DuckDB build.
 
-A module of its own, so that pytest-xdist runs it beside the CLI's Spark test (tests/engines/
-test_spark.py) rather than after it."""
+With SOZIALMONITOR_ENGINE=spark the test city's first five Stichtage are built by Dagster: the
+sensor's job builds the whole dbt project on Spark through `sozialmonitor run`'s own dbt step, in
+the step's process (orchestration/defs/dbt/assets.py), reports every model as materialized and every
+dbt test as a check, and gates it. Then the CLI (`run_pipeline`, as `sozialmonitor run`) adds the
+sixth Stichtag to the same warehouse and lake by an incremental Spark build (the rebuilt Stichtag
+alone, into the tables Dagster's build left there), and publishes. The release equals the built
+city's DuckDB release of all six Stichtage byte for byte, and every model and seed Spark has equals
+the DuckDB build value by value: counts and texts exactly, numbers to 1e-9
+(orchestration/engine_check.py). Spark's sources go to the lake one file per delivery, its
+relations are served to the gates and the release over its Parquet files (orchestration/spark_build.py).
+
+Both the test city's DuckDB build and the Spark builds solve the disclosure pattern themselves (the
+DuckDB build from its memo of the same inputs; Spark has none), so equal patterns also show that the
+pattern depends on its inputs only. One Spark build fewer than a test per front door: the suite
+pays about half a second per dbt node on Spark, whatever the city's size."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from data_quality import SUITE_NAMES
-from orchestration.pipeline import run_dbt
-from orchestration.release import find_release, verify
+from orchestration.cli import app
+from orchestration.engine_check import compare_warehouses
+from orchestration.pipeline import run_dbt, run_ingest, run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.settings import PUBLISH_SETTING
-from tests.helpers import warehouse_frame
+from tests.helpers import settings_for, warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
+LATEST = date(2024, 12, 31)
 
-def test_dagster_builds_on_spark_and_publishes_what_the_cli_published_on_duckdb(
-    city_copy, built_city, tmp_path, monkeypatch
-):
-    settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
-    for key, value in settings.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv(PUBLISH_SETTING, raising=False)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+def _partition_files(table_folder: Path) -> dict[str, int]:
+    """The Parquet files of a Spark table partitioned by Stichtag, but the newest Stichtag's: path → inode."""
+    return {
+        str(f.relative_to(table_folder)): f.stat().st_ino
+        for f in table_folder.glob("stichtag=*/*.parquet")
+        if f.parent.name != f"stichtag={LATEST.isoformat()}"
+    }
+
+
+def _dagster_builds_on_spark(settings) -> str:
+    """The sensor's job on the loaded extracts: Dagster's run id. Checks what Dagster reports."""
     run_dbt(settings, ["parse", "--quiet"])  # the DuckDB side's manifest: the assets Dagster knows
     from orchestration.definitions import build_definitions
 
@@ -40,7 +61,7 @@ def test_dagster_builds_on_spark_and_publishes_what_the_cli_published_on_duckdb(
     tick = sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
     for request in tick.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    newest = tick.run_requests[-1]  # the extracts are loaded already (city_copy): one run builds all
+    newest = tick.run_requests[-1]  # the extracts are loaded already: one run builds all
     job = defs.resolve_job_def(sensor.job_name)
     result = job.execute_in_process(partition_key=newest.partition_key, instance=instance, tags=newest.tags)
     assert result.success
@@ -65,20 +86,112 @@ def test_dagster_builds_on_spark_and_publishes_what_the_cli_published_on_duckdb(
         c.check_name for c in dbt_checks
     }
     assert {c.check_name for c in checks if c.check_name in SUITE_NAMES} == set(SUITE_NAMES)
-    # the build is recorded as the CLI records it: Spark in local mode, every Stichtag
-    builds = warehouse_frame(
-        settings, "select dbt_target, status, mode, run_id from ops.dbt_builds order by started_at"
-    )
-    build = tuple(builds.iloc[-1])
-    assert build == ("spark", "succeeded", "full", result.run_id[:12])
+    return result.run_id[:12]
 
-    publish = defs.resolve_job_def("publish_job").execute_in_process(
-        partition_key=newest.partition_key, instance=instance
+
+def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duckdb_published(
+    city_raw, tmp_path, monkeypatch, request
+):
+    settings = replace(settings_for(tmp_path / "city"), engine="spark", lake_dir=tmp_path / "lake")
+    shutil.copytree(city_raw, settings.raw_dir)
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(PUBLISH_SETTING, raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    run_ingest(settings)  # each delivery lands in the lake too
+    dagster_run = _dagster_builds_on_spark(settings)
+    table = settings.lake / "spark-warehouse" / "intermediate.db" / "int_persons_assigned_to_blocks"
+    earlier = _partition_files(table)
+    assert len({name.split("/")[0] for name in earlier}) == 5
+    assert (table / f"stichtag={LATEST.isoformat()}").is_dir()
+
+    # the newest Stichtag taken back out (`sozialmonitor unload`): an incremental Spark build
+    # rebuilds it without rows, and its partitions go from every table, as DuckDB deletes its rows
+    unloaded = CliRunner().invoke(
+        app, ["unload", "--stichtag", LATEST.isoformat(), "--reason", "test delivery"], env=settings.env()
     )
-    assert publish.success
-    release = find_release(settings.releases_dir, "latest")
-    assert verify(release) == []
-    published = release.manifest()
-    [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == release.stichtag]
-    assert (published["tools"]["engine"], published["tools"]["dbt_target"]) == ("spark", "spark")
+    assert unloaded.exit_code == 0, unloaded.output
+    without = run_pipeline(settings, release=False)
+    assert not without.build.full and without.build.stichtage == (LATEST,), without.build.describe()
+    assert _partition_files(table) == earlier and not (table / f"stichtag={LATEST.isoformat()}").exists()
+    for relation in ("intermediate.int_persons_assigned_to_blocks", "marts.fct_indicator_values",
+                     "disclosure.disclosure_cells", "public.indicator_values"):  # fmt: skip
+        latest = f"count(*) filter (where stichtag = date '{LATEST}')"
+        rows = warehouse_frame(settings, f"select {latest} as latest, count(*) as all_rows from {relation}")
+        assert rows.iloc[0, 0] == 0 and rows.iloc[0, 1] > 0, relation
+
+    # and delivered again: the CLI adds it by an incremental Spark build into the same tables
+    for path in city_raw.rglob(f"*{LATEST.year}*"):
+        if path.is_file():
+            shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
+    summary = run_pipeline(settings)
+    print("run on Spark:", {k: f"{v:.0f} s" for k, v in summary.timings.items()})
+    # the sixth Stichtag alone, into the tables the earlier builds left in the lake (its metastore
+    # outlives the run): the partitions of the five earlier Stichtage are the same files
+    assert not summary.build.full and summary.build.stichtage == (LATEST,), summary.build.describe()
+    assert _partition_files(table) == earlier
+    assert (table / f"stichtag={LATEST.isoformat()}").is_dir()
+    builds = warehouse_frame(
+        settings, "select dbt_target, mode, status, run_id from ops.dbt_builds order by started_at"
+    )
+    assert [tuple(b) for b in builds.itertuples(index=False)] == [
+        ("spark", "full", "succeeded", dagster_run),
+        ("spark", "incremental", "succeeded", without.run_id),
+        ("spark", "incremental", "succeeded", summary.run_id),
+    ]
+    assert (
+        summary.timings["Spark build (within dbt)"] + summary.timings["serving (within dbt)"] < summary.timings["dbt"]
+    )
+    # the DuckDB build to compare with, asked for only now: the other worker builds it meanwhile
+    # (tests/conftest.py RUN_FIRST)
+    built_city = request.getfixturevalue("built_city")
+    published = summary.release.release.manifest()
+    [reference] = [r for r in list_releases(built_city.releases_dir) if r.stichtag == summary.release.release.stichtag]
+    assert published["tools"]["engine"] == "spark" and reference.manifest()["tools"]["engine"] == "duckdb"
+    # and the dbt target of profiles.yml each was built on (Spark in local mode here, not through Connect)
+    assert published["tools"]["dbt_target"] == "spark" and reference.manifest()["tools"]["dbt_target"] == "local"
+    # the public tables, geometries, atlas data and report data, byte for byte
     assert published["content_sha256"] == reference.manifest()["content_sha256"]
+    assert {t: v["sha256"] for t, v in published["public_tables"].items()} == {
+        t: v["sha256"] for t, v in reference.manifest()["public_tables"].items()
+    }
+    _every_relation_equals_duckdb(settings, built_city)
+
+
+def _every_relation_equals_duckdb(settings, built_city) -> None:
+    """Every model and seed Spark has, value by value, against the DuckDB build; and how the
+    warehouse reads them."""
+    from orchestration.spark_build import built_relations, served_folder
+
+    relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings, kept=True)]
+    result = compare_warehouses(built_city.warehouse_path, settings.warehouse_path, relations)
+    assert [f"{d.relation}: {d.problem}" for d in result.differences] == []
+    # every layer was compared, with rows in it: the sources' models up to the public tables
+    for name in ("stg_register__persons", "fct_indicator_values", "disclosure_pattern", "pub_indicator_values",
+                 "fct_index_composite", "indicator_catalogue"):  # fmt: skip
+        assert result.rows.get(name, 0) > 0, name
+    assert result.equal
+    # the warehouse's views read what Spark wrote of its views (nothing was computed outside Spark)
+    # and Spark's tables in place, through this serving's links to their files; only the public
+    # tables are copied into the file (a release publishes no view)
+    served = served_folder(settings)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        view_sql = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
+        for relation in ("staging.stg_register__persons", "intermediate.int_persons_assigned_to_blocks"):
+            assert str(served / relation.replace(".", "/")) in view_sql[relation], relation
+        tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        copied = {relation for _name, relation in relations if relation.startswith("public.")}
+        assert "public.indicator_values" in copied and copied <= tables
+        assert not tables & {relation for _name, relation in relations if relation not in copied}
+        persons = con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0]
+    finally:
+        con.close()
+    assert persons > 0
+    # the next Spark build replaces Spark's files; the served ones stay what this build made
+    shutil.rmtree(settings.lake / "spark-warehouse")
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0] == persons
+    finally:
+        con.close()

@@ -107,8 +107,9 @@ RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult
 
 def build_on_spark(context: dg.AssetExecutionContext, settings: Settings, project: DbtProject, run_id: str):
     """The whole project built on Spark by the CLI's own dbt step (`pipeline.planned_dbt`: the
-    catalogue files and published cells prepared, every Stichtag planned and recorded, the lake
-    written, dbt on Spark, its relations served in the warehouse, the DuckDB side's manifest),
+    catalogue files and published cells prepared, the build planned (every Stichtag, or the
+    rebuilt ones into the tables of the last Spark build) and recorded, the lake written, dbt on
+    Spark of every node, its relations served in the warehouse, the DuckDB side's manifest),
     run in this step's process. dagster-dbt's way, dbt as a child process, cannot build on Spark:
     dbt-spark runs the project's Python models only in the session of the process that runs dbt
     (orchestration/engines.py), and serving needs that session too. dbt's result events, kept as
@@ -136,8 +137,12 @@ def build_on_spark(context: dg.AssetExecutionContext, settings: Settings, projec
             message = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
             yield from message.to_default_asset_events(manifest, TRANSLATOR, context)
 
-    context.log.info("dbt: the whole project on Spark, every Stichtag (docs/deployment.md)")
-    planned_dbt(settings, ["build"], on_event=keep, run_id=run_id)
+    context.log.info("dbt: the whole project on Spark, as the build plan says (docs/deployment.md)")
+    # every node, as on DuckDB: an incremental plan's selection would leave assets without an
+    # output, and Dagster would skip the gates and the release downstream of them
+    _result, plan = planned_dbt(settings, ["build"], on_event=keep, run_id=run_id, select=False)
+    if plan is not None:
+        context.log.info(f"dbt on Spark: {plan.describe()}")
     yield from dagster_events()
 
 
