@@ -143,7 +143,19 @@ def completeness_expectations(config: dict, catalogue: Catalogue) -> list:
             severity=BLOCK,
             description="Every gated level is present.",
         ),
-    ]
+    ] + (
+        [
+            gx.expectations.ExpectColumnDistinctValuesToContainSet(
+                column="level",
+                value_set=sorted({e["level"] for e in introduced}),
+                severity=BLOCK,
+                description="Every level named in gates.yml completeness.introduced is a level of the warehouse "
+                "(a misspelt one would exempt nothing).",
+            )
+        ]
+        if introduced
+        else []
+    )
 
 
 # --- plausible ranges -----------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The whole pipeline on Apache Spark (issue 19), through both front doors, equal to the DuckDB build.
 
-With SOZIALMONITOR_ENGINE=spark the test city's first five Stichtage are built by Dagster: the
-sensor's job builds the whole dbt project on Spark through `sozialmonitor run`'s own dbt step, in
-the step's process (orchestration/defs/dbt/assets.py), reports every model as materialized and every
-dbt test as a check, and gates it. Then the CLI (`run_pipeline`, as `sozialmonitor run`) adds the
-sixth Stichtag to the same warehouse and lake by an incremental Spark build (the rebuilt Stichtag
-alone, into the tables Dagster's build left there), and publishes. The release equals the built
+With SOZIALMONITOR_ENGINE=spark the test city is built by Dagster: the sensor's job builds the
+whole dbt project on Spark through `sozialmonitor run`'s own dbt step, in the step's process
+(orchestration/defs/dbt/assets.py), reports every model as materialized and every dbt test as a
+check, and gates it. The newest Stichtag is unloaded and Dagster's job rebuilds it incrementally
+(without rows: its partitions go). Then the CLI (`run_pipeline`, as `sozialmonitor run`) adds it
+again to the same warehouse and lake by an incremental Spark build (the rebuilt Stichtag alone,
+into the tables the earlier builds left there), and publishes. The release equals the built
 city's DuckDB release of all six Stichtage byte for byte, and every model and seed Spark has equals
 the DuckDB build value by value: counts and texts exactly, numbers to 1e-9
 (orchestration/engine_check.py). Spark's sources go to the lake one file per delivery, its
@@ -50,8 +51,10 @@ def _partition_files(table_folder: Path) -> dict[str, int]:
     }
 
 
-def _dagster_builds_on_spark(settings) -> str:
-    """The sensor's job on the loaded extracts: Dagster's run id. Checks what Dagster reports."""
+def _dagster_builds_on_spark(settings) -> tuple[str, str]:
+    """The sensor's job on the loaded extracts, for the newest Stichtag: Dagster's run id and the
+    partition. Checks what Dagster reports: every dbt asset materialized (so nothing downstream,
+    the gates and the release, is skipped), dbt's tests and the gates as checks."""
     run_dbt(settings, ["parse", "--quiet"])  # the DuckDB side's manifest: the assets Dagster knows
     from orchestration.definitions import build_definitions
 
@@ -86,7 +89,7 @@ def _dagster_builds_on_spark(settings) -> str:
         c.check_name for c in dbt_checks
     }
     assert {c.check_name for c in checks if c.check_name in SUITE_NAMES} == set(SUITE_NAMES)
-    return result.run_id[:12]
+    return result.run_id[:12], newest.partition_key
 
 
 def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duckdb_published(
@@ -99,20 +102,26 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
     monkeypatch.delenv(PUBLISH_SETTING, raising=False)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     run_ingest(settings)  # each delivery lands in the lake too
-    dagster_run = _dagster_builds_on_spark(settings)
+    dagster_run, partition = _dagster_builds_on_spark(settings)
+    assert partition.startswith(str(LATEST.year)), partition
     table = settings.lake / "spark-warehouse" / "intermediate.db" / "int_persons_assigned_to_blocks"
     earlier = _partition_files(table)
     assert len({name.split("/")[0] for name in earlier}) == 5
     assert (table / f"stichtag={LATEST.isoformat()}").is_dir()
 
-    # the newest Stichtag taken back out (`sozialmonitor unload`): an incremental Spark build
-    # rebuilds it without rows, and its partitions go from every table, as DuckDB deletes its rows
+    # the newest Stichtag taken back out (`sozialmonitor unload`), and Dagster's job again: an
+    # incremental Spark build of every node rebuilds it without rows, and its partitions go from
+    # every table, as DuckDB deletes its rows
     unloaded = CliRunner().invoke(
         app, ["unload", "--stichtag", LATEST.isoformat(), "--reason", "test delivery"], env=settings.env()
     )
     assert unloaded.exit_code == 0, unloaded.output
-    without = run_pipeline(settings, release=False)
-    assert not without.build.full and without.build.stichtage == (LATEST,), without.build.describe()
+    dagster_again, partition = _dagster_builds_on_spark(settings)
+    assert not partition.startswith(str(LATEST.year)), partition
+    [plan] = warehouse_frame(settings, f"select mode, stichtage from ops.dbt_builds where run_id = '{dagster_again}'")[
+        ["mode", "stichtage"]
+    ].itertuples(index=False)
+    assert tuple(plan) == ("incremental", LATEST.isoformat())
     assert _partition_files(table) == earlier and not (table / f"stichtag={LATEST.isoformat()}").exists()
     for relation in ("intermediate.int_persons_assigned_to_blocks", "marts.fct_indicator_values",
                      "disclosure.disclosure_cells", "public.indicator_values"):  # fmt: skip
@@ -136,7 +145,7 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
     )
     assert [tuple(b) for b in builds.itertuples(index=False)] == [
         ("spark", "full", "succeeded", dagster_run),
-        ("spark", "incremental", "succeeded", without.run_id),
+        ("spark", "incremental", "succeeded", dagster_again),
         ("spark", "incremental", "succeeded", summary.run_id),
     ]
     assert (

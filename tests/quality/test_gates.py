@@ -406,6 +406,20 @@ def test_a_level_introduced_later_is_exempt_before_its_first_stichtag_only(built
         assert "2019-12-31" not in json.dumps(missing.examples, default=str)
     finally:
         con.close()
+    # a misspelt level exempts nothing, and says so
+    introduced.write_text(
+        config.replace(
+            "  introduced: []\n",
+            "  introduced:\n    - level: stadtbezirke\n      from: 2020-12-31\n      reason: r\n      by: b\n",
+        )
+    )
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        report = run_gates(con, suites=["completeness"])
+    finally:
+        con.close()
+    [misspelt] = [r for r in report.results if "is a level of the warehouse" in r.description]
+    assert not misspelt.success and misspelt.outcome == "blocked"
     introduced.write_text(config.replace("  introduced: []\n", "  introduced:\n    - level: stadtbezirk\n"))
     con = duckdb.connect(str(copy), read_only=True)
     try:
