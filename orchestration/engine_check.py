@@ -9,8 +9,8 @@ counts and texts exactly, floating point to 1e-9.
 
 So an operator can prove a Spark deployment equal before moving to it. Nothing here writes to the
 DuckDB warehouse: the lake, Spark's tables, dbt's target folder for Spark and the served file all
-live in the lake. The test suite runs the same comparison after a whole pipeline run on Spark
-(tests/engines/test_spark.py).
+live in the lake. The test suite runs the same comparison after whole pipeline runs on Spark
+(tests/engines/test_spark_dagster.py).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def connect_client(connect_server, monkeypatch):
     """SPARK_REMOTE set for the test (a local session stopped first); afterwards the client session
     stopped and pyspark's own Connect mode switched off again (it sets SPARK_CONNECT_MODE_ENABLED for
     the process), so that a later Spark build in this process runs in local mode."""
-    # a Spark session of this process's own (test_spark.py's, in the same worker) stopped first:
+    # a Spark session of this process's own (another Spark test's, in the same worker) stopped first:
     # pyspark starts no Connect session beside a running one
     spark_build.stop_spark()
     monkeypatch.setenv(spark_build.REMOTE_SETTING, connect_server)
