@@ -75,11 +75,12 @@ class LakeSync:
     removed: list[Path] = field(default_factory=list)
 
 
-def delivery_file(source_file: str, sha256: str, loaded_at: Any) -> str:
+def delivery_file(source_file: str | None, sha256: str | None, loaded_at: Any) -> str:
     """The name of one delivery's Parquet file in its table's lake folder: the same file, content
-    and load give the same name; a reload (a correction, a changed contract) another."""
-    stamp = loaded_at.isoformat() if loaded_at is not None else ""
-    return hashlib.sha256(f"{source_file}\0{sha256}\0{stamp}".encode()).hexdigest()[:32] + ".parquet"
+    and load give the same name; a reload (a correction, a changed contract) another; a missing
+    value (null) another than an empty one."""
+    stamp = loaded_at.isoformat() if loaded_at is not None else None
+    return hashlib.sha256(json.dumps([source_file, sha256, stamp]).encode()).hexdigest()[:32] + ".parquet"
 
 
 def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables: set[str] | None = None) -> LakeSync:
@@ -143,9 +144,7 @@ def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables
                         ("_loaded_at", stamp),
                     )
                 )
-                wanted[delivery_file(source_file or "", sha256 or "", loaded_at)] = (
-                    f"select * from {relation} where {same}"
-                )
+                wanted[delivery_file(source_file, sha256, loaded_at)] = f"select * from {relation} where {same}"
         whole = not wanted
         if whole:
             wanted[WHOLE_TABLE] = f"select * from {relation}"

@@ -395,7 +395,7 @@ def build_on_spark(
         with timed(seconds, "Spark build (within dbt)"):
             result = spark_build.build(
                 settings,
-                command + plan.dbt_arguments(command[0] if command else "build", select=select),
+                command + plan.dbt_arguments(command[0], select=select),
                 on_event=on_event,
                 plan=plan.choices(),
                 incremental=not plan.full,

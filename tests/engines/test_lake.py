@@ -161,10 +161,13 @@ def test_a_delivery_without_a_name_and_a_table_that_left_the_warehouse(tmp_path)
     try:
         con.execute("create schema raw")
         con.execute("create table raw.t (v int, _source_file varchar, _source_sha256 varchar, _loaded_at timestamp)")
-        con.execute("insert into raw.t values (1, null, 'a', null), (2, 'f.csv', null, timestamp '2025-01-01')")
+        con.execute(
+            "insert into raw.t values (1, null, 'a', null), (2, 'f.csv', null, timestamp '2025-01-01'), "
+            "(3, '', 'a', null)"  # an empty name is another delivery than a missing one
+        )
         con.execute("create table raw.gone (v int)")
         sync_lake(con, lake, schemas=("raw",))
-        assert len(_parts(lake / "raw" / "t")) == 2 and _rows(con, lake / "raw" / "t") == _table(con, "raw.t")
+        assert len(_parts(lake / "raw" / "t")) == 3 and _rows(con, lake / "raw" / "t") == _table(con, "raw.t")
         con.execute("drop table raw.gone")
         (lake / "raw" / "stray.txt").write_text("x")
         # only some tables: nothing else is touched
