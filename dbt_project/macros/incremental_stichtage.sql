@@ -27,6 +27,18 @@
     {{ return(adapter.dispatch('stichtag_incremental_strategy', 'sozialmonitor')(common)) }}
 {%- endmacro %}
 
+{#- The config of a staging model whose rows of a Stichtag are its source's rows of that Stichtag,
+    one for one (a Stichtag's extract renamed and typed, nothing read across Stichtage or from
+    another relation): `{{ config(**stichtag_rows()) }}`. A view on both engines. Its data tests in
+    an incremental build check the rows of the rebuilt Stichtage (`stichtag_tests`,
+    macros/tested_stichtage.sql): the rows of the others come from the same files through the same
+    SQL as in the build that tested them (the loader gives every row its file's Stichtag, and
+    the build plan rebuilds every Stichtag whose files changed). On Spark an incremental table
+    partitioned by Stichtag instead of the view was tried: slower (docs/performance.md). -#}
+{% macro stichtag_rows() -%}
+    {{ return({"materialized": "view", "stichtag_tests": "rebuilt"}) }}
+{%- endmacro %}
+
 {#- DuckDB (and by default): the strategy below, a delete and an insert. -#}
 {% macro default__stichtag_incremental_strategy(config) -%}
     {{ return(dict(config, incremental_strategy="stichtag_replace")) }}

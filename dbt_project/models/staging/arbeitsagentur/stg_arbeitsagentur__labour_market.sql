@@ -1,3 +1,4 @@
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('arbeitsagentur', 'ba_labour_market') }}
 ),

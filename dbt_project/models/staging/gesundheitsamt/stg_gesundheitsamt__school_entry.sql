@@ -1,4 +1,5 @@
 {#- School-entry examinations (Schuleingangsuntersuchung) of the year ending at the Stichtag. -#}
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('gesundheitsamt', 'gesundheitsamt_seu') }}
 ),

@@ -1,3 +1,4 @@
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('jobcenter', 'jobcenter_sgb2') }}
 ),

@@ -1,4 +1,5 @@
 {#- Children in day care (Kindertagesbetreuung) at the Stichtag. -#}
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('jugendamt', 'jugendamt_kita') }}
 ),

@@ -1,4 +1,5 @@
 {#- Housing stock per Stadtviertel as the Stadtplanungsamt delivers it (Gebietsstand of the year). -#}
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('planung', 'planung_wohnen') }}
 ),

@@ -1,4 +1,5 @@
 {#- Transitions from grade 4 to a secondary school in the year ending at the Stichtag. -#}
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('schulamt', 'schulamt_uebergaenge') }}
 ),

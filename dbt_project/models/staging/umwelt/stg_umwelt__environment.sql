@@ -1,4 +1,5 @@
 {#- Area, green space and noise-exposed area per Baublock. -#}
+{{ config(**stichtag_rows()) }}
 with source as (
     select * from {{ source('umwelt', 'umwelt_baublock') }}
 ),
