@@ -75,7 +75,7 @@ dev: $(STAMP) $(if $(filter spark,$(SOZIALMONITOR_ENGINE)),spark)
 docs: $(STAMP)
 	$(BIN)/sozialmonitor docs
 
-bench: $(STAMP)
+bench: $(STAMP) spark
 	$(BIN)/python -m orchestration.benchmark
 
 # ruff over the Python; import-linter checks the layers of the code (pyproject.toml,

@@ -9,6 +9,9 @@ Sizes: SOZIALMONITOR_BENCH_SIZES, comma-separated cities, each `residents` (the 
 residents). Default: 100000,1000000,3900000/7200 — Berlin at Berlin's granularity (542
 Planungsräume of about 7,200 residents each). Adding one Stichtag (incremental Stichtage) is
 measured at SOZIALMONITOR_BENCH_INCREMENTAL_SIZE (default 1000000; one of the sizes, empty for none).
+The same three runs (five Stichtage, the sixth added, a corrected old file) on Spark in local mode
+and on DuckDB, their releases compared, at SOZIALMONITOR_BENCH_SPARK_SIZE (default 100000; one of
+the sizes, empty for none; not measured where Spark is not installed: `make spark`).
 """
 
 from __future__ import annotations
@@ -113,13 +116,14 @@ class _TreeMemory:
         return self.peak_mb
 
 
-def _child(city: City, workdir: Path, *extra: str) -> tuple[dict, float, float]:
+def _child(city: City, workdir: Path, *extra: str, engine: str | None = None) -> tuple[dict, float, float]:
     """Run one step in its own process: (its JSON, wall seconds, peak RSS in MB: the largest of the
     process's own peak and that of its process tree, sampled)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "orchestration.benchmark.run_one", *city.arguments(workdir), *extra],
         stdout=subprocess.PIPE,
+        env={**os.environ, "SOZIALMONITOR_ENGINE": engine} if engine else None,
     )
     tree = _TreeMemory(proc.pid)
     output = proc.stdout.read()
@@ -173,10 +177,11 @@ def run_case(case: City, workdir: Path) -> dict:
     return result
 
 
-def run_incremental_case(case: City, workdir: Path) -> dict:
+def run_incremental_case(case: City, workdir: Path, engine: str | None = None) -> dict:
     """A full run on the first five Stichtage' files, then one after adding the sixth's, in a
-    process of its own on the city `run_case` generated (run_one --incremental)."""
-    result, wall, rss = _child(case, workdir, "--incremental")
+    process of its own on the city `run_case` generated (run_one --incremental), on `engine`
+    (default: the environment's)."""
+    result, wall, rss = _child(case, workdir, "--incremental", engine=engine)
     result.update(residents=case.residents, wall_s=wall, peak_rss_mb=rss)
     for case in ("first", "added", "corrected"):
         if f"{case}_stages_s" not in result:
@@ -216,6 +221,75 @@ def incremental_lines(r: dict) -> list[str]:
         f"What dbt rebuilt: {r['added_build']}.",
         *corrected_lines(r),
     ]
+
+
+def spark_installed() -> bool:
+    """Whether this environment can build on Spark (`make spark`: dbt-spark, pyspark, Java)."""
+    from importlib.util import find_spec
+
+    return bool(find_spec("pyspark") and find_spec("dbt.adapters.spark") and shutil.which("java"))
+
+
+def run_engine_cases(case: City, workdir: Path) -> dict:
+    """The incremental case (five Stichtage, the sixth added, a corrected old file) on DuckDB and
+    on Spark, one after the other on the same city, each in a process of its own."""
+    return {engine: run_incremental_case(case, workdir, engine=engine) for engine in ("duckdb", "spark")}
+
+
+# the parts of Spark's dbt stage (orchestration/pipeline.py, build_on_spark)
+SPARK_STAGES = ("Spark build (within dbt)", "serving (within dbt)")
+
+
+def engine_lines(both: dict) -> list[str]:
+    """The section on Spark against DuckDB (run_engine_cases)."""
+    duck, spark = both["duckdb"], both["spark"]
+    runs = (("five Stichtage, full", "first"), ("sixth added", "added"), ("oldest corrected", "corrected"))
+    lines = [
+        "",
+        "## Spark in local mode against DuckDB",
+        "",
+        f"{duck['residents']:,} residents, the three runs of the incremental case (the first five Stichtage in a",
+        "fresh warehouse, then the sixth added, then a corrected register extract of the earliest Stichtag), on",
+        "DuckDB and then with `SOZIALMONITOR_ENGINE=spark` (dbt-spark, Spark in local mode on the same cores, a",
+        "Derby metastore in the lake; docs/deployment.md), each engine in a process of its own on a copy of",
+        "the same files. *Spark build* and *serving* are within *dbt build*: dbt on Spark, then Spark's tables",
+        "made readable in the warehouse file. *Release* compares the `content_sha256` of the two engines'",
+        "releases (public tables, geometries, atlas and report data) after the same run.",
+        "",
+        "| run | engine | ingest | dbt build | Spark build | serving | gates (within the release) |"
+        " gates and release | pipeline | release |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, case in runs:
+        if f"{case}_stages_s" not in spark or f"{case}_stages_s" not in duck:
+            continue
+        for engine, r in (("DuckDB", duck), ("Spark", spark)):
+            st = r[f"{case}_stages_s"]
+            spark_part = " | ".join(f"{st[k]:.1f} s" if k in st else "–" for k in SPARK_STAGES)
+            if engine == "DuckDB":
+                same = "–"
+            elif r.get(f"{case}_content_sha256") == duck.get(f"{case}_content_sha256"):
+                same = "the same as DuckDB's"
+            else:
+                same = "**differs from DuckDB's**"
+            lines.append(
+                f"| {label} | {engine} | {st['ingest']:.1f} s | {st['dbt']:.1f} s | {spark_part} |"
+                f" {st.get('gates', 0):.1f} s | {st.get('release', 0):.1f} s | {r[case + '_pipeline_s']:.1f} s |"
+                f" {same} |"
+            )
+    ratios = [
+        f"{label} {spark[case + '_pipeline_s'] / duck[case + '_pipeline_s']:.1f}×"
+        for label, case in runs
+        if f"{case}_pipeline_s" in spark and f"{case}_pipeline_s" in duck
+    ]
+    lines += [
+        "",
+        f"Spark's pipeline against DuckDB's: {', '.join(ratios)}. Adding the sixth Stichtag cost "
+        f"{spark['added_pipeline_s'] / spark['first_pipeline_s']:.0%} of the full run on Spark "
+        f"({duck['added_pipeline_s'] / duck['first_pipeline_s']:.0%} on DuckDB). What dbt rebuilt for the "
+        f"correction on Spark: {spark.get('corrected_build')}.",
+    ]
+    return lines
 
 
 def corrected_lines(r: dict) -> list[str]:
@@ -309,7 +383,14 @@ def report_lines(r: dict) -> list[str]:
     ]
 
 
-def write_report(results: list[dict], path: Path, report: dict | None = None, incremental: dict | None = None) -> None:
+def write_report(
+    results: list[dict],
+    path: Path,
+    report: dict | None = None,
+    incremental: dict | None = None,
+    engines: dict | str | None = None,
+) -> None:
+    """docs/performance.md. `engines`: run_engine_cases's results, or why Spark was not measured."""
     lines = [
         "# Performance",
         "",
@@ -375,6 +456,10 @@ def write_report(results: list[dict], path: Path, report: dict | None = None, in
     lines += disclosure_lines(results)
     if incremental:
         lines += incremental_lines(incremental)
+    if isinstance(engines, dict):
+        lines += engine_lines(engines)
+    elif engines:
+        lines += ["", "## Spark in local mode against DuckDB", "", f"Not measured: {engines}."]
     if report:
         lines += report_lines(report)
     lines += hand_written_sections(path)
@@ -402,8 +487,12 @@ def main() -> None:
     workdir = settings.project_dir / "bench"
     workdir.mkdir(exist_ok=True)
     incremental_size = os.environ.get("SOZIALMONITOR_BENCH_INCREMENTAL_SIZE", "1000000")
+    spark_size = os.environ.get("SOZIALMONITOR_BENCH_SPARK_SIZE", "100000").strip()
     results = []
     incremental = None
+    engines: dict | str | None = None
+    if spark_size and not spark_installed():
+        engines = "Spark is not installed here (`make spark` installs it)"
     for city in cities:
         print(f"benchmark: {city.residents:,} residents ({city.folder}) …", flush=True)
         result = run_case(city, workdir)
@@ -413,13 +502,20 @@ def main() -> None:
             print(f"benchmark: adding one Stichtag at {city.residents:,} residents …", flush=True)
             incremental = run_incremental_case(city, workdir)
             print(json.dumps(incremental), flush=True)
+        if spark_size and city.spec == spark_size and engines is None:
+            print(f"benchmark: Spark against DuckDB at {city.residents:,} residents …", flush=True)
+            engines = run_engine_cases(city, workdir)
+            print(json.dumps(engines), flush=True)
+            for case in ("first", "added", "corrected"):
+                if engines["spark"].get(f"{case}_content_sha256") != engines["duckdb"].get(f"{case}_content_sha256"):
+                    print(f"benchmark: the Spark release of the {case} run differs from DuckDB's", file=sys.stderr)
     print("benchmark: the printed report at Berlin size …", flush=True)
     from .report import run as run_report
 
     printed = run_report(settings.project_dir / "tests" / "data" / "berlin-mss")
     print(json.dumps(printed), flush=True)
     report = settings.project_dir / "docs" / "performance.md"
-    write_report(results, report, printed, incremental)
+    write_report(results, report, printed, incremental, engines)
     print(f"written {report}")
 
 

@@ -187,6 +187,10 @@ def run_incremental(settings: Settings, workdir: Path) -> dict:
         out[f"{case}_s"] = time.perf_counter() - start
         out[f"{case}_stages_s"] = dict(summary.timings)
         out[f"{case}_build"] = summary.build.describe() if summary.build is not None else None
+        # what the release publishes, to compare engines (the same inputs give the same bytes)
+        release = summary.release.release if summary.release is not None else None
+        out[f"{case}_content_sha256"] = release.manifest()["content_sha256"] if release is not None else None
+    out["engine"] = own.engine
     return out
 
 
@@ -229,7 +233,9 @@ def main() -> None:
         print(json.dumps({"generate_s": t_generate, "raw_mb": round(raw_bytes / 1e6, 1)}))
         return
     if args.incremental:
-        print(json.dumps(run_incremental(settings, args.dir / "incremental")))
+        # a folder per engine: the bench runs both on one city (SOZIALMONITOR_ENGINE)
+        folder = "incremental" if settings.engine == "duckdb" else f"incremental_{settings.engine}"
+        print(json.dumps(run_incremental(settings, args.dir / folder)))
         return
     if args.pipeline:
         summary = run_pipeline(settings)

@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from orchestration.benchmark.__main__ import DEFAULT_SIZES, City, _tree_rss_mb, disclosure_lines, incremental_lines
+from orchestration.benchmark.__main__ import (
+    DEFAULT_SIZES,
+    City,
+    _tree_rss_mb,
+    disclosure_lines,
+    engine_lines,
+    incremental_lines,
+)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -104,3 +111,31 @@ def test_the_disclosure_section_gives_primary_and_secondary_shares_per_level():
     text = "\n".join(disclosure_lines([result]))
     assert "| 3,900,000 | stadtteil | 20 | 1,000 | 5 | 15 | 2.0% | 61.2 s | passed: 1,500 / 40 / 0 |" in text
     assert "| 3,900,000 | stadtviertel | 542 | 20,000 | 900 | 300 | 6.0% | | |" in text
+
+
+def test_the_engine_section_compares_spark_with_duckdb_and_says_when_a_release_differs():
+    def case(dbt: float, sha: str, spark: bool) -> dict:
+        stages = {"ingest": 5.0, "dbt": dbt, "gates": 8.0, "release": 15.0}
+        if spark:
+            stages |= {"Spark build (within dbt)": dbt - 20.0, "serving (within dbt)": 20.0}
+        return {"stages": stages, "pipeline": 20.0 + dbt, "sha": sha}
+
+    def engine(spark: bool, shas: tuple[str, str, str], dbts: tuple[float, float, float]) -> dict:
+        out = {"residents": 100_000, "corrected_build": "rebuilt Stichtage 31.12.2019 …"}
+        for name, sha, dbt in zip(("first", "added", "corrected"), shas, dbts, strict=True):
+            c = case(dbt, sha, spark)
+            out |= {f"{name}_stages_s": c["stages"], f"{name}_pipeline_s": c["pipeline"],
+                    f"{name}_content_sha256": c["sha"]}  # fmt: skip
+        return out
+
+    duck = engine(False, ("a", "b", "c"), (30.0, 20.0, 20.0))
+    spark = engine(True, ("a", "b", "x"), (180.0, 100.0, 100.0))
+    text = "\n".join(engine_lines({"duckdb": duck, "spark": spark}))
+    spark_row = "| sixth added | Spark | 5.0 s | 100.0 s | 80.0 s | 20.0 s | 8.0 s | 15.0 s | 120.0 s |"
+    assert spark_row + " the same as DuckDB's |" in text
+    assert "| sixth added | DuckDB | 5.0 s | 20.0 s | – | – | 8.0 s | 15.0 s | 40.0 s | – |" in text
+    assert "| oldest corrected | Spark |" in text and "**differs from DuckDB's**" in text
+    assert text.count("**differs from DuckDB's**") == 1
+    # 200/50, 120/40, 120/40; the added run against the full one on each engine
+    assert "full 4.0×, sixth added 3.0×, oldest corrected 3.0×" in text
+    assert "cost 60% of the full run on Spark (80% on DuckDB)" in text
