@@ -61,8 +61,10 @@ TEST_SCOPE_KEY = "test_rebuilt_stichtage_only"
 # that the models on today's Gebietsstand rebuild only the chosen Stichtage:
 KEPT_KEY = "current_gebietsstand_kept"
 # the Stichtage the warehouse reports on, and so the default date of today's Gebietsstand (the
-# latest of them): those of the register extract (models/intermediate/int_stichtage.sql)
-STICHTAGE_VIEW = "staging.stg_register__persons"
+# latest of them): those of the register extract (models/intermediate/int_stichtage.sql reads
+# them through its staging view). Read from the raw table as loaded: on Spark the warehouse's
+# staging view reads the rows of the last serving, which lack what was loaded since.
+STICHTAGE_TABLE = "raw.register_persons"
 MEMBERSHIPS_TABLE = "intermediate.int_block_memberships"
 CURRENT_TABLE = "intermediate.int_current_gebietsstand"
 # delivery (the source, or source@gemeinde: loader.delivery_name), Stichtag (None for reference
@@ -248,15 +250,14 @@ def _exists(con, table: str) -> bool:
 def gebietsstand_date(settings: Settings, con, cli_vars: Mapping[str, Any] | None = None) -> date | None:
     """The date of today's Gebietsstand for the next build, as models/intermediate/
     int_current_gebietsstand.sql will take it: var current_gebietsstand, or the latest Stichtag of
-    the register extract loaded (read through the staging view of the last build); None when it
-    cannot be known before the build."""
+    the register extract loaded; None when it cannot be known before the build."""
     fixed = (cli_vars or {}).get("current_gebietsstand") or getattr(settings.project_vars, "current_gebietsstand", None)
     if fixed:
         return date.fromisoformat(str(fixed))
-    if not _exists(con, STICHTAGE_VIEW):
+    if not _exists(con, STICHTAGE_TABLE):
         return None
     try:
-        return con.execute(f"select max(stichtag) from {STICHTAGE_VIEW}").fetchone()[0]
+        return con.execute(f"select max(stichtag) from {STICHTAGE_TABLE}").fetchone()[0]
     except Exception:  # noqa: BLE001 - a view the raw tables no longer fit: not known
         return None
 
