@@ -391,6 +391,12 @@ def build_on_spark(
     Spark build and of the serving. `select`: as in `planned_dbt`. Returns dbt's result."""
     seconds = timings if timings is not None else {}
     metastore = spark_build.metastore_for(settings, plan.build_id, incremental=not plan.full)
+    # the views' rows of the build this one adds to (read now: an incremental build removes the
+    # lake's marker until it succeeds); not when today's Gebietsstand moved, which rebuilds every
+    # Stichtag of the models on it (no view served by Stichtag reads them today; one added later
+    # might, and then its other Stichtage's rows are not those of the last serving)
+    previous = spark_build.last_serving(settings) if not plan.full and plan.gebietsstand_kept else None
+    rebuilt = spark_build.Rebuilt(plan.stichtage, plan.lag_dependants, previous) if previous else None
     try:
         with timed(seconds, "Spark build (within dbt)"):
             result = spark_build.build(
@@ -402,7 +408,7 @@ def build_on_spark(
                 metastore=metastore,
             )
         with timed(seconds, "serving (within dbt)"):
-            spark_build.serve(settings, kept=not plan.full)
+            spark_build.serve(settings, kept=not plan.full, rebuilt=rebuilt)
         spark_build.mark_built(settings, plan.build_id, metastore)
     finally:
         spark_build.stop_spark()

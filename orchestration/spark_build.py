@@ -35,6 +35,8 @@ import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,26 @@ SERVED_FOLDER = "served"
 COPIED_SCHEMAS = ("public",)
 # threads that serve relations from Spark at once (`serve`)
 SERVE_THREADS = 2
+# the partition folder of rows without a Stichtag, as Spark names it
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# the file `_write_by_stichtag` leaves in a view's folder once its rows are there by Stichtag, with
+# the version of that layout: an incremental serving links partitions only from a folder that has
+# it (Spark leaves no _SUCCESS there: a write that overwrites partitions dynamically, as dbt-spark
+# sets the session for its incremental models, moves only the partition folders into place).
+# Spark and DuckDB skip a file whose name starts with an underscore.
+BY_STICHTAG_MARKER = "_sozialmonitor_by_stichtag"
+BY_STICHTAG_LAYOUT = "1"
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What an incremental build rebuilt, so that serving writes again only those rows of a view
+    (`serve`): the plan's Stichtage and their lag dependants, and the last serving's folder, whose
+    other rows are still the view's."""
+
+    stichtage: tuple[date, ...]
+    lag_dependants: tuple[date, ...]
+    previous: Path
 
 
 class SparkMissing(SozialmonitorError):
@@ -159,8 +181,9 @@ def metastore_for(settings: Settings, build_id: str, incremental: bool) -> Path:
 
 def mark_built(settings: Settings, build_id: str, metastore: Path) -> None:
     """Note in the lake that its Spark tables are those of build `build_id` (ops.dbt_builds), built
-    and served on this target in this lake with `metastore`: the next build may add to them
-    (`stale_tables`)."""
+    and served on this target in this lake with `metastore`, and which serving's folder holds its
+    views' rows: the next build may add to them (`stale_tables`, `last_serving`)."""
+    served = served_folder(settings)
     marker = settings.lake / BUILT_MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     hidden = marker.with_name(f".{marker.name}.writing")
@@ -169,9 +192,19 @@ def mark_built(settings: Settings, build_id: str, metastore: Path) -> None:
         "lake": str(settings.lake.resolve()),
         "target": spark_target(),
         "metastore": str(metastore),
+        "served": served.name if served is not None else None,
     }
     hidden.write_text(json.dumps(noted), encoding="utf-8")
     os.replace(hidden, marker)
+
+
+def last_serving(settings: Settings) -> Path | None:
+    """The folder of the serving of the build the lake's tables are (its marker names it), if it
+    is still there: an incremental serving links the rows of its views that did not change from
+    there. Read before an incremental build starts, which removes the marker until it succeeds."""
+    name = (_marker(settings) or {}).get("served")
+    folder = settings.lake / SERVED_FOLDER / name if isinstance(name, str) and name else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def stale_tables(settings: Settings, last_build: str | None) -> str | None:
@@ -220,7 +253,9 @@ def built_relations(settings: Settings, kept: bool = False) -> list[tuple[str, s
     return sorted(out)
 
 
-def serve(settings: Settings, into: Path | None = None, kept: bool = False) -> list[tuple[str, str]]:
+def serve(
+    settings: Settings, into: Path | None = None, kept: bool = False, rebuilt: Rebuilt | None = None
+) -> list[tuple[str, str]]:
     """Every model and seed of the last Spark build in the DuckDB file `into` (default: the
     warehouse), read from `<lake>/served/<id>`, a folder of this serving's own (the earlier ones are
     removed once it is committed): a table's Parquet files are hard-linked there (copied where the
@@ -231,13 +266,18 @@ def serve(settings: Settings, into: Path | None = None, kept: bool = False) -> l
     (of an earlier DuckDB build) is replaced; all in one transaction, so a failure leaves the file
     as it was. Needs the Spark session of `build`. `kept`: after an incremental build, the relations
     it did not run are served too (`built_relations`), from this serving's folder like the others,
-    since the earlier servings' folders go. Returns (dbt node name, schema.alias) of every relation
-    served."""
+    since the earlier servings' folders go. A view whose config `stichtag_tests` says which of its
+    rows an incremental build can change (macros/tested_stichtage.sql: those of the rebuilt
+    Stichtage, or those from the earliest of them on) is written partitioned by Stichtag; after an
+    incremental build (`rebuilt`) only those rows are written, and the partitions of the other
+    Stichtage are hard-linked from the last serving. Returns (dbt node name, schema.alias) of
+    every relation served."""
     from pyspark.sql import SparkSession
 
     # the session dbt built with (dbt ran its queries in a thread of its own)
     spark = SparkSession.builder.getOrCreate()
     relations = built_relations(settings, kept)
+    scopes = stichtag_scopes(settings)
     views = {
         f"{schema}.{t.name}"
         for schema in sorted({r[1] for r in relations})
@@ -258,6 +298,9 @@ def serve(settings: Settings, into: Path | None = None, kept: bool = False) -> l
         columns = _ordered(frame.schema, documented)
         files = folder / schema / alias
         if name in views:
+            if name in scopes and "stichtag" in frame.columns:
+                _write_by_stichtag(frame, files, f"{schema}/{alias}", *scopes[name], rebuilt)
+                return True, files, columns, ["stichtag"]
             frame.write.mode("overwrite").parquet(str(files))
             return True, files, columns, []
         location, partitions = _layout(spark, name)
@@ -296,6 +339,68 @@ def serve(settings: Settings, into: Path | None = None, kept: bool = False) -> l
         if earlier != folder:
             shutil.rmtree(earlier, ignore_errors=True)
     return served
+
+
+def stichtag_scopes(settings: Settings) -> dict[str, tuple[str, bool]]:
+    """schema.alias → (`stichtag_tests`, whether it has `stichtag_lags`) of every model of the last
+    Spark build that says which of its rows an incremental build can change."""
+    manifest = json.loads((spark_settings(settings).dbt_target_dir / "manifest.json").read_text("utf-8"))
+    return {
+        f"{node['schema']}.{node['alias']}": (
+            node["config"]["stichtag_tests"],
+            bool(node["config"].get("stichtag_lags")),
+        )
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("stichtag_tests") in ("rebuilt", "from_earliest")
+    }
+
+
+def _write_by_stichtag(frame, target: Path, relative: str, scope: str, lags: bool, rebuilt: Rebuilt | None) -> None:
+    """A view's rows as Parquet partitioned by Stichtag under `target`. After an incremental build
+    only the rows it can have changed (`scope`: those of the rebuilt Stichtage, with their lag
+    dependants when the view has lags; or those from the earliest rebuilt Stichtag on) and those
+    without a Stichtag are written; the other Stichtage's partitions are hard-linked from the last
+    serving (`relative`: the view's folder there), where the same SQL wrote them from the same rows
+    (the build plan keeps the rows of the other Stichtage and the code as they were)."""
+    from pyspark.sql import functions as F
+
+    def write(rows) -> None:
+        rows.write.mode("overwrite").partitionBy("stichtag").parquet(str(target))
+        target.mkdir(parents=True, exist_ok=True)  # no rows: Spark may leave no folder
+        for empty in target.glob("*.parquet"):  # every row lies in a partition: a file here has none
+            empty.unlink()
+
+    changed = set(rebuilt.stichtage) | (set(rebuilt.lag_dependants) if lags else set()) if rebuilt else set()
+    earlier = rebuilt.previous / relative if rebuilt else None
+    if not changed or earlier is None or not _by_stichtag(earlier):
+        write(frame)
+        (target / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT, encoding="utf-8")
+        return
+    first = min(changed)
+
+    def written(day: date) -> bool:
+        return day >= first if scope == "from_earliest" else day in changed
+
+    stichtag = F.col("stichtag")
+    condition = stichtag >= F.lit(first) if scope == "from_earliest" else stichtag.isin(sorted(changed))
+    write(frame.where(stichtag.isNull() | condition))
+    for partition in sorted(earlier.glob("stichtag=*")):
+        value = partition.name.removeprefix("stichtag=")
+        if value != NULL_PARTITION and not written(date.fromisoformat(value)):
+            _link_files(partition, target / partition.name)
+    (target / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT, encoding="utf-8")
+
+
+def _by_stichtag(folder: Path) -> bool:
+    """Whether `folder` holds a view's rows as `_write_by_stichtag` writes them, in this layout:
+    its marker, written once the rows are all there, and no Parquet file outside a Stichtag's
+    partition (a view that an earlier serving wrote whole has its files at the top)."""
+    marker = folder / BY_STICHTAG_MARKER
+    return (
+        marker.is_file()
+        and marker.read_text(encoding="utf-8") == BY_STICHTAG_LAYOUT
+        and not any(folder.glob("*.parquet"))
+    )
 
 
 def served_folder(settings: Settings) -> Path | None:
@@ -376,7 +481,13 @@ def _link_files(source: Path, target: Path) -> None:
 def _select(folder: Path, columns: list[tuple[str, str]], partitions: list[str]) -> str:
     """The DuckDB query of a served relation: Spark's Parquet files in `folder`, each column cast to
     its type; no rows when Spark wrote no file (an empty partitioned table)."""
-    listed = ", ".join(f'cast("{c}" as {kind}) as "{c}"' for c, kind in columns)
+    listed = ", ".join(
+        # a partition's column is read from its folder's name, and Spark names that of nulls so
+        f'cast(nullif("{c}", \'{NULL_PARTITION}\') as {kind}) as "{c}"'
+        if c in partitions
+        else f'cast("{c}" as {kind}) as "{c}"'
+        for c, kind in columns
+    )
     files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
     if not files:
         nulls = ", ".join(f'cast(null as {kind}) as "{c}"' for c, kind in columns)

@@ -15,7 +15,10 @@
     - 'from_earliest': the rows on or after the earliest rebuilt Stichtag (a gate view whose row
       of a Stichtag also reads the Stichtag before it).
     Only tests that hold row by row (or, for unique_combination and unique_key, group by group
-    within a Stichtag: their key holds the Stichtag) are scoped; any other test of such a model checks every row. -#}
+    within a Stichtag: their key holds the Stichtag) are scoped; any other test of such a model checks every row.
+    The config says which rows an incremental build can change, and serving on Spark relies on it
+    too: a view with it is written by Stichtag, and after an incremental build only those rows are
+    written again (orchestration/spark_build.py). -#}
 
 {#- Generic tests whose result on a set of rows is the union of their results on its Stichtage. -#}
 {% macro _stichtag_separable_tests() -%}

@@ -14,7 +14,20 @@ import pytest
 
 from orchestration.engines import COLUMNS_FILE, WHOLE_TABLE, delivery_file, sync_lake
 from orchestration.pipeline import run_ingest
-from orchestration.spark_build import BUILT_MARKER, REMOTE_SETTING, mark_built, metastore_for, stale_tables
+from orchestration.spark_build import (
+    BUILT_MARKER,
+    BY_STICHTAG_LAYOUT,
+    BY_STICHTAG_MARKER,
+    NULL_PARTITION,
+    REMOTE_SETTING,
+    SERVED_FOLDER,
+    _by_stichtag,
+    _select,
+    last_serving,
+    mark_built,
+    metastore_for,
+    stale_tables,
+)
 from tests.helpers import settings_for
 
 
@@ -153,6 +166,47 @@ def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_la
     mark_built(settings, "b1", metastore)
     shutil.rmtree(metastore)
     assert "is gone" in stale_tables(settings, "b1")
+
+
+def test_the_lake_names_the_serving_whose_view_rows_an_incremental_serving_links(tmp_path):
+    settings = replace(settings_for(tmp_path / "city"), engine="spark")
+    metastore = metastore_for(settings, "b1", incremental=False)
+    mark_built(settings, "b1", metastore)
+    assert last_serving(settings) is None  # nothing served: every view is written whole
+    served = settings.lake / SERVED_FOLDER / "abc123"
+    view = served / "gates" / "gate_x"
+    (view / "stichtag=2023-12-31").mkdir(parents=True)
+    mark_built(settings, "b1", metastore)
+    assert last_serving(settings) == served
+    # a view's folder holds rows by Stichtag once serving marked it so, in this layout, and no
+    # file lies at its top
+    assert not _by_stichtag(view)
+    (view / "_SUCCESS").write_text("")  # Spark's mark is no proof (a dynamic overwrite leaves none)
+    assert not _by_stichtag(view)
+    (view / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT)
+    assert _by_stichtag(view)
+    (view / BY_STICHTAG_MARKER).write_text("0")  # another layout, of other code
+    assert not _by_stichtag(view)
+    (view / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT)
+    (view / "part-0.parquet").write_text("")  # a view an earlier serving wrote whole
+    assert not _by_stichtag(view)
+    shutil.rmtree(served)
+    assert last_serving(settings) is None
+
+
+def test_the_warehouse_reads_a_served_partition_of_rows_without_a_stichtag_as_null(tmp_path):
+    folder = tmp_path / "view"
+    con = duckdb.connect()
+    try:
+        for day, value in (("2023-12-31", 1), (NULL_PARTITION, 2)):
+            (folder / f"stichtag={day}").mkdir(parents=True)
+            con.execute(f"copy (select {value} as v) to '{folder / f'stichtag={day}' / 'part-0.parquet'}'")
+        rows = con.execute(
+            _select(folder, [("stichtag", "date"), ("v", "integer")], ["stichtag"]) + " order by v"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [(date(2023, 12, 31), 1), (None, 2)]
 
 
 def test_a_delivery_without_a_name_and_a_table_that_left_the_warehouse(tmp_path):

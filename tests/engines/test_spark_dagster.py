@@ -51,6 +51,18 @@ def _partition_files(table_folder: Path) -> dict[str, int]:
     }
 
 
+def _served_partitions(settings, views: tuple[str, ...]) -> dict[str, int]:
+    """The Parquet files of the last serving's `views` (schema/name), by Stichtag: path → inode."""
+    from orchestration.spark_build import served_folder
+
+    served = served_folder(settings)
+    return {
+        str(f.relative_to(served)): f.stat().st_ino
+        for view in views
+        for f in (served / view).glob("stichtag=*/*.parquet")
+    }
+
+
 def _dagster_builds_on_spark(settings) -> tuple[str, str]:
     """The sensor's job on the loaded extracts, for the newest Stichtag: Dagster's run id and the
     partition. Checks what Dagster reports: every dbt asset materialized (so nothing downstream,
@@ -129,6 +141,13 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
         rows = warehouse_frame(settings, f"select {latest} as latest, count(*) as all_rows from {relation}")
         assert rows.iloc[0, 0] == 0 and rows.iloc[0, 1] > 0, relation
 
+    # the views whose config says which of their rows an incremental build can change (a staging
+    # view of the extracts: its rebuilt Stichtage; a gate view: from the earliest rebuilt one on)
+    # are served by Stichtag: the next serving writes only those rows and links the others
+    views = ("staging/stg_register__persons", "gates/gate_plausible_ranges")
+    served_before = _served_partitions(settings, views)
+    assert {p.split("/")[2] for p in served_before} == {f"stichtag={d}-12-31" for d in range(2019, 2024)}
+
     # and delivered again: the CLI adds it by an incremental Spark build into the same tables
     for path in city_raw.rglob(f"*{LATEST.year}*"):
         if path.is_file():
@@ -140,6 +159,10 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
     assert not summary.build.full and summary.build.stichtage == (LATEST,), summary.build.describe()
     assert _partition_files(table) == earlier
     assert (table / f"stichtag={LATEST.isoformat()}").is_dir()
+    served_after = _served_partitions(settings, views)
+    newest = {p for p in served_after if f"stichtag={LATEST.isoformat()}" in p}
+    assert {p.split("/")[0] + "/" + p.split("/")[1] for p in newest} == set(views)  # written
+    assert {p: served_after[p] for p in served_after if p not in newest} == served_before  # linked
     builds = warehouse_frame(
         settings, "select dbt_target, mode, status, run_id from ops.dbt_builds order by started_at"
     )
