@@ -357,11 +357,11 @@ def stichtag_scopes(settings: Settings) -> dict[str, tuple[str, bool]]:
 
 def _write_by_stichtag(frame, target: Path, relative: str, scope: str, lags: bool, rebuilt: Rebuilt | None) -> None:
     """A view's rows as Parquet partitioned by Stichtag under `target`. After an incremental build
-    only the rows it can have changed (`scope`: those of the rebuilt Stichtage, with their lag
-    dependants when the view has lags; or those from the earliest rebuilt Stichtag on) and those
-    without a Stichtag are written; the other Stichtage's partitions are hard-linked from the last
-    serving (`relative`: the view's folder there), where the same SQL wrote them from the same rows
-    (the build plan keeps the rows of the other Stichtage and the code as they were)."""
+    the last serving's partitions (`relative`: the view's folder there) of the Stichtage it cannot
+    have changed are hard-linked (`scope`: it changed those of the rebuilt Stichtage, with their
+    lag dependants when the view has lags; or those from the earliest rebuilt Stichtag on): the
+    same SQL wrote them from the same rows (the build plan keeps the rows of the other Stichtage
+    and the code as they were). Every other row is written."""
     from pyspark.sql import functions as F
 
     def write(rows) -> None:
@@ -372,22 +372,24 @@ def _write_by_stichtag(frame, target: Path, relative: str, scope: str, lags: boo
 
     changed = set(rebuilt.stichtage) | (set(rebuilt.lag_dependants) if lags else set()) if rebuilt else set()
     earlier = rebuilt.previous / relative if rebuilt else None
-    if not changed or earlier is None or not _by_stichtag(earlier):
-        write(frame)
-        (target / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT, encoding="utf-8")
-        return
-    first = min(changed)
-
-    def written(day: date) -> bool:
-        return day >= first if scope == "from_earliest" else day in changed
-
-    stichtag = F.col("stichtag")
-    condition = stichtag >= F.lit(first) if scope == "from_earliest" else stichtag.isin(sorted(changed))
-    write(frame.where(stichtag.isNull() | condition))
-    for partition in sorted(earlier.glob("stichtag=*")):
-        value = partition.name.removeprefix("stichtag=")
-        if value != NULL_PARTITION and not written(date.fromisoformat(value)):
+    linked: dict[date, Path] = {}  # the earlier serving's partitions this build cannot have changed
+    if changed and earlier is not None and _by_stichtag(earlier):
+        first = min(changed)
+        for partition in earlier.glob("stichtag=*"):
+            value = partition.name.removeprefix("stichtag=")
+            if value == NULL_PARTITION:
+                continue
+            day = date.fromisoformat(value)
+            if not (day >= first if scope == "from_earliest" else day in changed):
+                linked[day] = partition
+    if linked:
+        # every other row, those without a Stichtag included, is written
+        stichtag = F.col("stichtag")
+        write(frame.where(stichtag.isNull() | ~stichtag.isin(sorted(linked))))
+        for partition in linked.values():
             _link_files(partition, target / partition.name)
+    else:
+        write(frame)
     (target / BY_STICHTAG_MARKER).write_text(BY_STICHTAG_LAYOUT, encoding="utf-8")
 
 
