@@ -252,6 +252,70 @@ class DuckDBMemo:
         )
 
 
+class LakeMemo:
+    """The pattern memo of a build on Spark: Parquet files in a folder of the lake
+    (`<lake>/memo/disclosure_pattern`, `LAKE_MEMO_FOLDER`), read and written through Spark, so the
+    same code serves a local lake and a cluster's. Outside the Spark tables' folders: it outlives
+    a full build as the DuckDB memo outlives one in its warehouse, and a copy of the lake takes it
+    along.
+
+    Every entry is read once, when the memo is made (one small job); the patterns solved meanwhile
+    are kept in memory and written by `flush` as one more file, once the model has all of its
+    patterns verified (a Spark job per pattern would cost more than many a solve). A killed run
+    writes nothing, or leaves a committed file of verified patterns: Spark commits a file only
+    when its job succeeds, and readers skip what it left half-written (`_temporary`)."""
+
+    def __init__(self, session, folder: str) -> None:
+        self.session = session
+        self.folder = folder
+        self.known: dict[str, list[int]] = {}
+        self.new: dict[str, list[int]] = {}
+        self.hits = 0
+        self.misses = 0
+        try:
+            rows = session.read.parquet(folder).select("fingerprint", "secondary").collect()
+        except Exception as exc:  # no memo yet: Spark says so with an AnalysisException (path not found)
+            if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
+                raise
+            rows = []
+        for row in rows:  # a fingerprint names its inputs, so two files never disagree on one
+            self.known[row["fingerprint"]] = [int(i) for i in row["secondary"]]
+
+    def get(self, key: str) -> list[int] | None:
+        found = self.new.get(key, self.known.get(key))
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, secondary: list[int]) -> None:
+        self.new[key] = list(secondary)
+
+    def flush(self) -> int:
+        """Write the patterns solved since the memo was read, as one file; how many they were."""
+        if not self.new:
+            return 0
+        from pyspark.sql import types as t
+
+        schema = t.StructType(
+            [
+                t.StructField("fingerprint", t.StringType(), False),
+                t.StructField("secondary", t.ArrayType(t.IntegerType(), False), False),
+            ]
+        )
+        rows = [(key, self.new[key]) for key in sorted(self.new)]
+        self.session.createDataFrame(rows, schema).coalesce(1).write.mode("append").parquet(self.folder)
+        written = len(self.new)
+        self.known.update(self.new)
+        self.new = {}
+        return written
+
+
+# where a build on Spark keeps its pattern memo, below the lake
+LAKE_MEMO_FOLDER = "memo/disclosure_pattern"
+
+
 def perturbation(cells: pd.DataFrame, parameters_file: str | None = None) -> pd.DataFrame:
     """The Cell Key Method instead of suppression: every cell published with its noise (none is
     withheld, so there is no primary or secondary reason)."""

@@ -188,6 +188,22 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
         t: v["sha256"] for t, v in reference.manifest()["public_tables"].items()
     }
     _every_relation_equals_duckdb(settings, built_city)
+    _the_pattern_memo_in_the_lake_is_duckdbs(settings, built_city)
+
+
+def _the_pattern_memo_in_the_lake_is_duckdbs(settings, built_city) -> None:
+    """The disclosure pattern's memo on Spark, a folder of the lake: the full build solved every
+    linked table and kept its pattern there in one file; the unload and the re-add found every
+    pattern they needed in it (no file more), and it holds what the DuckDB build's memo holds, by
+    the same fingerprints."""
+    from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER
+
+    files = sorted((settings.lake / LAKE_MEMO_FOLDER).glob("*.parquet"))
+    assert len(files) == 1, files
+    spark_memo = dict(duckdb.sql(f"select fingerprint, secondary from read_parquet('{files[0]}')").fetchall())
+    duckdb_memo = warehouse_frame(built_city, "select fingerprint, secondary from ops.disclosure_pattern_memo")
+    assert len(spark_memo) > 10
+    assert spark_memo == {key: list(secondary) for key, secondary in duckdb_memo.itertuples(index=False)}
 
 
 def _every_relation_equals_duckdb(settings, built_city) -> None:

@@ -45,17 +45,26 @@ def lagged_measures():
     )
 
 
+def pattern_memo(session):
+    """The memo of earlier patterns: a table of the DuckDB warehouse, or on Spark a folder of the
+    lake (orchestration/disclosure/pattern.py)."""
+    from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, DuckDBMemo, LakeMemo
+    from orchestration.settings import Settings
+
+    if type(session).__module__.startswith("pyspark"):
+        return LakeMemo(session, f"{Settings.from_env().lake}/{LAKE_MEMO_FOLDER}")
+    return DuckDBMemo(session)
+
+
 def model(dbt, session):
     from orchestration.engines import pandas_frame  # a DuckDB relation or a Spark DataFrame
 
     dbt.config(materialized="table")
     from orchestration.disclosure import DISCLOSURE_METHODS
     from orchestration.disclosure.linked import attacker_model
-    from orchestration.disclosure.pattern import DuckDBMemo, perturbation, suppression_pattern
+    from orchestration.disclosure.pattern import perturbation, suppression_pattern
 
     method = dbt.config.get("method")
-    # the memo is a table of the DuckDB warehouse; on Spark every build solves the pattern afresh
-    on_spark = type(session).__module__.startswith("pyspark")
     cells = pandas_frame(dbt.ref("disclosure_cells"))
     if method == "cell_key":
         pattern = perturbation(cells)
@@ -65,6 +74,7 @@ def model(dbt, session):
         raise ValueError(f"var disclosure_method must be one of {', '.join(DISCLOSURE_METHODS)}, not {method!r}")
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
     memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
+    memo = pattern_memo(session) if memo_wanted else None
     pattern = suppression_pattern(
         cells,
         pandas_frame(dbt.ref("disclosure_area_atoms")),
@@ -76,8 +86,10 @@ def model(dbt, session):
         time_limit=float(dbt.config.get("solver_time_limit")),
         model=attacker_model(str(dbt.config.get("attacker_model"))),
         linked_across_time=lagged_measures(),
-        memo=DuckDBMemo(session) if memo_wanted and not on_spark else None,
+        memo=memo,
         method=str(dbt.config.get("secondary_method")),
     )
+    if hasattr(memo, "flush"):  # on Spark: the patterns solved now, all verified, in one file
+        memo.flush()
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
