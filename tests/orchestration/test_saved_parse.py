@@ -92,15 +92,19 @@ def test_a_spark_build_starts_from_the_saved_parse_of_its_target(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path):
+def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path, monkeypatch):
     """The Dagster dbt asset runs dbt as a child process (dagster-dbt) through `sozialmonitor-dbt`,
     which checks the saved parse as `run_dbt` does: a target folder given the checkout's parse (as
     dagster-dbt gives its own folders) and a new warehouse file parse nothing."""
+    first = settings_for(tmp_path / "first")
+    # the definitions' module builds those of the environment's settings when it is imported: these,
+    # parsed first (the checkout's own target may hold no manifest yet, as in a fresh clone)
+    for key, value in first.env().items():
+        monkeypatch.setenv(key, value)
+    run_dbt(first, ["parse", "--quiet"])
     from orchestration.definitions import build_definitions
 
-    first = settings_for(tmp_path / "first")
-    run_dbt(first, ["parse", "--quiet"])
-    executable = build_definitions().resources["dbt"].dbt_executable
+    executable = build_definitions(first).resources["dbt"].dbt_executable
     assert Path(executable).name == "sozialmonitor-dbt"
 
     child = settings_for(tmp_path / "child")
