@@ -34,9 +34,13 @@
     macros/tested_stichtage.sql): the rows of the others come from the same files through the same
     SQL as in the build that tested them (the loader gives every row its file's Stichtag, and
     the build plan rebuilds every Stichtag whose files changed). On Spark an incremental table
-    partitioned by Stichtag instead of the view was tried: slower (docs/performance.md). -#}
-{% macro stichtag_rows() -%}
-    {{ return({"materialized": "view", "stichtag_tests": "rebuilt"}) }}
+    partitioned by Stichtag instead of the view was tried: slower (docs/performance.md).
+    The same holds for a view whose rows of a Stichtag are computed from that Stichtag's rows of
+    incremental models alone (the wide indicator views: fct_indicator_values and the areas valid
+    at the Stichtag, whose reference data a build never changes incrementally); `lags` are then
+    those of the models it reads, whose lag dependants are rebuilt too. -#}
+{% macro stichtag_rows(lags=[]) -%}
+    {{ return({"materialized": "view", "stichtag_tests": "rebuilt", "stichtag_lags": lags}) }}
 {%- endmacro %}
 
 {#- DuckDB (and by default): the strategy below, a delete and an insert. -#}

@@ -10,8 +10,9 @@
 
     A model declares it with config `stichtag_tests`:
     - 'rebuilt': the rows of the rebuilt Stichtage and of those its `stichtag_lags` make it rebuild
-      (every model configured by stichtag_incremental; all rows of one on today's Gebietsstand
-      when that moved);
+      (every model configured by stichtag_incremental, and the views of stichtag_rows(): a
+      Stichtag's extract, a wide indicator view; all rows of one on today's Gebietsstand when
+      that moved);
     - 'from_earliest': the rows on or after the earliest rebuilt Stichtag (a gate view whose row
       of a Stichtag also reads the Stichtag before it).
     Only tests that hold row by row (or, for unique_combination and unique_key, group by group

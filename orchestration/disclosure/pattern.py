@@ -150,7 +150,8 @@ def suppression_pattern(
     would be given away. Only a primary cell of these measures is withheld (and then its twin is
     primary too, being the same count).
 
-    `memo`: patterns of earlier runs by the fingerprint of their inputs (`DuckDBMemo`); only the
+    `memo`: patterns of earlier runs by the fingerprint of their inputs (`DuckDBMemo`, on Spark
+    `LakeMemo`); only the
     linked tables whose inputs changed are solved. `method`: how secondary cells are chosen
     (`secondary.METHODS`)."""
     cells = cells.reset_index(drop=True).copy()
@@ -273,7 +274,9 @@ class LakeMemo:
         self.hits = 0
         self.misses = 0
         try:
-            rows = session.read.parquet(folder).select("fingerprint", "secondary").collect()
+            # with its schema given: a folder without a committed file (a first write killed before
+            # its commit left only `_temporary`) reads as no rows, where Spark could infer none
+            rows = session.read.schema(_lake_memo_schema()).parquet(folder).collect()
         except Exception as exc:  # no memo yet: Spark says so with an AnalysisException (path not found)
             if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
                 raise
@@ -290,22 +293,15 @@ class LakeMemo:
         return found
 
     def put(self, key: str, secondary: list[int]) -> None:
-        self.new[key] = list(secondary)
+        self.new[key] = [int(i) for i in secondary]
 
     def flush(self) -> int:
         """Write the patterns solved since the memo was read, as one file; how many they were."""
         if not self.new:
             return 0
-        from pyspark.sql import types as t
-
-        schema = t.StructType(
-            [
-                t.StructField("fingerprint", t.StringType(), False),
-                t.StructField("secondary", t.ArrayType(t.IntegerType(), False), False),
-            ]
-        )
         rows = [(key, self.new[key]) for key in sorted(self.new)]
-        self.session.createDataFrame(rows, schema).coalesce(1).write.mode("append").parquet(self.folder)
+        frame = self.session.createDataFrame(rows, _lake_memo_schema())
+        frame.coalesce(1).write.mode("append").parquet(self.folder)
         written = len(self.new)
         self.known.update(self.new)
         self.new = {}
@@ -314,6 +310,18 @@ class LakeMemo:
 
 # where a build on Spark keeps its pattern memo, below the lake
 LAKE_MEMO_FOLDER = "memo/disclosure_pattern"
+
+
+def _lake_memo_schema():
+    """The columns of the memo's Parquet files (as the DuckDB memo's table)."""
+    from pyspark.sql import types as t
+
+    return t.StructType(
+        [
+            t.StructField("fingerprint", t.StringType(), False),
+            t.StructField("secondary", t.ArrayType(t.IntegerType(), False), False),
+        ]
+    )
 
 
 def perturbation(cells: pd.DataFrame, parameters_file: str | None = None) -> pd.DataFrame:

@@ -12,9 +12,9 @@ the DuckDB build value by value: counts and texts exactly, numbers to 1e-9
 (orchestration/engine_check.py). Spark's sources go to the lake one file per delivery, its
 relations are served to the gates and the release over its Parquet files (orchestration/spark_build.py).
 
-Both the test city's DuckDB build and the Spark builds solve the disclosure pattern themselves (the
-DuckDB build from its memo of the same inputs; Spark has none), so equal patterns also show that the
-pattern depends on its inputs only. One Spark build fewer than a test per front door: the suite
+Both the test city's DuckDB build and the Spark builds solve the disclosure pattern themselves (each
+engine keeps a memo of its own: a table of the warehouse, a folder of the lake), so equal patterns
+also show that the pattern depends on its inputs only. One Spark build fewer than a test per front door: the suite
 pays about half a second per dbt node on Spark, whatever the city's size."""
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from typer.testing import CliRunner
 
 from data_quality import SUITE_NAMES
 from orchestration.cli import app
+from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, LakeMemo
 from orchestration.engine_check import compare_warehouses
 from orchestration.pipeline import run_dbt, run_ingest, run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.settings import PUBLISH_SETTING
+from orchestration.spark_build import stichtag_scopes, stop_spark
 from tests.helpers import settings_for, warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
@@ -142,9 +144,11 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
         assert rows.iloc[0, 0] == 0 and rows.iloc[0, 1] > 0, relation
 
     # the views whose config says which of their rows an incremental build can change (a staging
-    # view of the extracts: its rebuilt Stichtage; a gate view: from the earliest rebuilt one on)
-    # are served by Stichtag: the next serving writes only those rows and links the others
-    views = ("staging/stg_register__persons", "gates/gate_plausible_ranges")
+    # view of the extracts and a wide indicator view: its rebuilt Stichtage and their lag
+    # dependants; a gate view: from the earliest rebuilt one on) are served by Stichtag: the next
+    # serving writes only those rows and links the others
+    views = ("staging/stg_register__persons", "marts/indicators_stadtteil", "gates/gate_plausible_ranges")
+    assert stichtag_scopes(settings)["marts.indicators_stadtteil"] == ("rebuilt", True)  # with the lags
     served_before = _served_partitions(settings, views)
     assert {p.split("/")[2] for p in served_before} == {f"stichtag={d}-12-31" for d in range(2019, 2024)}
 
@@ -196,14 +200,30 @@ def _the_pattern_memo_in_the_lake_is_duckdbs(settings, built_city) -> None:
     linked table and kept its pattern there in one file; the unload and the re-add found every
     pattern they needed in it (no file more), and it holds what the DuckDB build's memo holds, by
     the same fingerprints."""
-    from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER
-
     files = sorted((settings.lake / LAKE_MEMO_FOLDER).glob("*.parquet"))
     assert len(files) == 1, files
     spark_memo = dict(duckdb.sql(f"select fingerprint, secondary from read_parquet('{files[0]}')").fetchall())
     duckdb_memo = warehouse_frame(built_city, "select fingerprint, secondary from ops.disclosure_pattern_memo")
     assert len(spark_memo) > 10
     assert spark_memo == {key: list(secondary) for key, secondary in duckdb_memo.itertuples(index=False)}
+
+    # the memo's reading and writing through Spark: what the builds kept is what it reads; a folder
+    # without a committed file (a first write killed before its commit) is an empty memo, not an
+    # error; and what a flush writes is read back
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    try:
+        assert LakeMemo(spark, str(settings.lake / LAKE_MEMO_FOLDER)).known == spark_memo
+        killed = settings.lake / "memo" / "killed"
+        (killed / "_temporary" / "0").mkdir(parents=True)
+        memo = LakeMemo(spark, str(killed))
+        assert memo.known == {} and memo.get("k") is None
+        memo.put("k", [3, 1])
+        assert memo.flush() == 1 and memo.flush() == 0
+        assert LakeMemo(spark, str(killed)).get("k") == [3, 1]
+    finally:
+        stop_spark()
 
 
 def _every_relation_equals_duckdb(settings, built_city) -> None:

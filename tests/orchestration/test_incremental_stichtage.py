@@ -19,7 +19,7 @@ from orchestration.build_plan import BUILDS_TABLE, add_years, lag_years
 from orchestration.pipeline import run_pipeline
 from orchestration.release import list_releases
 from tests.conftest import seed_pattern_memo
-from tests.helpers import accept_as_demo, settings_for
+from tests.helpers import accept_as_demo, settings_for, warehouse_frame
 
 SCHEMAS = ("marts", "disclosure", "public", "intermediate")
 LATEST = date(2024, 12, 31)
@@ -143,6 +143,19 @@ def test_a_corrected_old_file_rebuilds_its_stichtag_and_lag_dependants_as_a_full
         con.close()
     assert recorded[:2] == ("2019-12-31", "2020-12-31,2024-12-31")
     assert "register_persons corrected" in recorded[2]
+
+    # a wide indicator view's rows of a Stichtag follow from fct_indicator_values' rows of it
+    # (stichtag_rows with the catalogue's lags): its test checks the corrected Stichtag and its
+    # lag dependants, the rows an incremental build can change (and Spark's serving writes again)
+    def scope(folder: str, pattern: str) -> str:
+        [tested] = (settings.dbt_target_dir / "run" / "sozialmonitor" / "models" / "marts" / folder).glob(pattern)
+        where = " ".join(tested.read_text().split()).split("as dbt_where_source where ", 1)[1]
+        return where.split(") dbt_subquery", 1)[0]
+
+    wide = scope("_marts.yml", "unique_combination_indicators_baublock_*.sql")
+    assert wide == scope("_marts.yml", "not_null_fct_indicator_values_stichtag.sql")
+    tested_days = warehouse_frame(settings, f"select distinct stichtag from marts.indicators_baublock where {wide}")
+    assert set(tested_days["stichtag"].dt.date) == {CORRECTED, date(2020, 12, 31), date(2024, 12, 31)}
     # the correction changed the Stichtag's numbers (the comparison below is not vacuous)
     changed = differing_tables(settings.warehouse_path, built_city.warehouse_path, ("intermediate",))
     assert "intermediate.int_block_population_measures" in changed

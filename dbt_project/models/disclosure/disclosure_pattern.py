@@ -9,6 +9,8 @@ the pattern and mend it.
 Cell Key Method (cell_key): every cell gets its noise from the perturbation table instead.
 Code: orchestration/disclosure/."""
 
+import contextlib
+
 COLUMNS = [
     "stichtag",
     "level",
@@ -75,20 +77,28 @@ def model(dbt, session):
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
     memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
     memo = pattern_memo(session) if memo_wanted else None
-    pattern = suppression_pattern(
-        cells,
-        pandas_frame(dbt.ref("disclosure_area_atoms")),
-        pandas_frame(dbt.ref("disclosure_atom_values")),
-        pandas_frame(dbt.ref("disclosure_relations")),
-        released=pandas_frame(dbt.ref("stg_ops__released_cells")),
-        width=float(dbt.config.get("protection_width")),
-        secondary=secondary,
-        time_limit=float(dbt.config.get("solver_time_limit")),
-        model=attacker_model(str(dbt.config.get("attacker_model"))),
-        linked_across_time=lagged_measures(),
-        memo=memo,
-        method=str(dbt.config.get("secondary_method")),
-    )
+    try:
+        pattern = suppression_pattern(
+            cells,
+            pandas_frame(dbt.ref("disclosure_area_atoms")),
+            pandas_frame(dbt.ref("disclosure_atom_values")),
+            pandas_frame(dbt.ref("disclosure_relations")),
+            released=pandas_frame(dbt.ref("stg_ops__released_cells")),
+            width=float(dbt.config.get("protection_width")),
+            secondary=secondary,
+            time_limit=float(dbt.config.get("solver_time_limit")),
+            model=attacker_model(str(dbt.config.get("attacker_model"))),
+            linked_across_time=lagged_measures(),
+            memo=memo,
+            method=str(dbt.config.get("secondary_method")),
+        )
+    except BaseException:
+        # the patterns verified before the failure are kept, so a rerun need not solve them again
+        # (the DuckDB memo writes each one as it is verified); the failure is what is reported
+        if hasattr(memo, "flush"):
+            with contextlib.suppress(Exception):
+                memo.flush()
+        raise
     if hasattr(memo, "flush"):  # on Spark: the patterns solved now, all verified, in one file
         memo.flush()
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
