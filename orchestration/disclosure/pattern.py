@@ -271,8 +271,6 @@ class LakeMemo:
         self.folder = folder
         self.known: dict[str, list[int]] = {}
         self.new: dict[str, list[int]] = {}
-        self.hits = 0
-        self.misses = 0
         try:
             # with its schema given: a folder without a committed file (a first write killed before
             # its commit left only `_temporary`) reads as no rows, where Spark could infer none
@@ -285,12 +283,7 @@ class LakeMemo:
             self.known[row["fingerprint"]] = [int(i) for i in row["secondary"]]
 
     def get(self, key: str) -> list[int] | None:
-        found = self.new.get(key, self.known.get(key))
-        if found is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
+        return self.new.get(key, self.known.get(key))
 
     def put(self, key: str, secondary: list[int]) -> None:
         self.new[key] = [int(i) for i in secondary]

@@ -36,7 +36,7 @@ from orchestration.engine_check import compare_warehouses
 from orchestration.pipeline import run_dbt, run_ingest, run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.settings import PUBLISH_SETTING
-from orchestration.spark_build import stichtag_scopes, stop_spark
+from orchestration.spark_build import built_relations, served_folder, stichtag_scopes, stop_spark
 from tests.helpers import settings_for, warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
@@ -55,8 +55,6 @@ def _partition_files(table_folder: Path) -> dict[str, int]:
 
 def _served_partitions(settings, views: tuple[str, ...]) -> dict[str, int]:
     """The Parquet files of the last serving's `views` (schema/name), by Stichtag: path → inode."""
-    from orchestration.spark_build import served_folder
-
     served = served_folder(settings)
     return {
         str(f.relative_to(served)): f.stat().st_ino
@@ -229,8 +227,6 @@ def _the_pattern_memo_in_the_lake_is_duckdbs(settings, built_city) -> None:
 def _every_relation_equals_duckdb(settings, built_city) -> None:
     """Every model and seed Spark has, value by value, against the DuckDB build; and how the
     warehouse reads them."""
-    from orchestration.spark_build import built_relations, served_folder
-
     relations = [(name, f"{schema}.{alias}") for name, schema, alias, _ in built_relations(settings, kept=True)]
     result = compare_warehouses(built_city.warehouse_path, settings.warehouse_path, relations)
     assert [f"{d.relation}: {d.problem}" for d in result.differences] == []
