@@ -6,7 +6,8 @@ would be started by its operator.
 
 Built: a selection that holds a dbt Python model and the SQL models it reads (a whole build through
 Connect is measured in docs/deployment.md); every relation of it is served into a DuckDB file of its
-own and compared with the test city's DuckDB build, value by value."""
+own and compared with the test city's DuckDB build, value by value. The disclosure pattern's memo in
+the lake (`LakeMemo`) is written and read back through the same client."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import duckdb
 import pytest
 
 from orchestration import spark_build
+from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, LakeMemo
 from orchestration.engine_check import compare_warehouses
 from orchestration.pipeline import prepare_dbt
 
@@ -129,3 +131,19 @@ def test_through_spark_connect_a_python_model_is_built_served_and_equal_to_duckd
     finally:
         con.close()
     assert str(spark_build.served_folder(settings)) in sql
+
+    # the pattern memo of a build on Spark, through the client (the server reads and writes the
+    # files): none yet, then what one build flushed is what the next one reads, from one file
+    folder = settings.lake / LAKE_MEMO_FOLDER
+    session = SparkSession.builder.getOrCreate()
+    memo = LakeMemo(session, str(folder))
+    assert memo.known == {} and memo.get("b") is None
+    memo.put("b", [7, 2])
+    memo.put("a", [])
+    assert memo.flush() == 2 and memo.flush() == 0
+    assert LakeMemo(session, str(folder)).known == {"a": [], "b": [7, 2]}
+    [written] = folder.glob("*.parquet")
+    assert duckdb.sql(f"select fingerprint, secondary from read_parquet('{written}') order by 1").fetchall() == [
+        ("a", []),
+        ("b", [7, 2]),
+    ]
