@@ -3,8 +3,8 @@ build (incremental Stichtage, docs/architecture.md).
 
 The microdata-sized dbt models are incremental by Stichtag (dbt_project/macros/
 incremental_stichtage.sql). Each planned build is recorded in ops.dbt_builds with the loads it was
-built from (source, Stichtag, SHA-256 of the file, from the ingest's load log) and the project
-state (`project_fingerprint`). The next build compares:
+built from (source, Stichtag, and the load: the SHA-256 of the file and when it was loaded, from
+the ingest's load log) and the project state (`project_fingerprint`). The next build compares:
 
 - no earlier build, or one that did not finish as a full build, or a build outside the plan (a
   Dagster build of some of the dbt assets, a dbt command with a selection) since the last recorded
@@ -12,7 +12,8 @@ state (`project_fingerprint`). The next build compares:
 - a different project state (any file of the dbt project but its tests, the catalogue, the
   contracts, the vars given on the command line, the dbt and DuckDB versions) → full refresh;
 - a reference source (Gebietsgliederung, addresses: period `reference`) loaded anew → full refresh;
-- otherwise the Stichtage of files loaded since (new or corrected), plus those of an earlier build
+- otherwise the Stichtage of files loaded since (new, corrected, or the same file loaded again:
+  `run --force-reload` after a change to the reading code gives other rows), plus those of an earlier build
   that failed; the models that read a Baublock's value some years before (the catalogue's
   `lag_years`) also rebuild the Stichtage that many years later, named here as `lag_dependants`.
 - nothing loaded since, no earlier build unfinished, and the cells of earlier releases (which the
@@ -280,16 +281,35 @@ def same_gebietsstand(con, days: Iterable[date | None]) -> bool:
 
 
 def current_loads(con) -> tuple[Load, ...]:
-    """The file each raw table holds for each Stichtag: the latest load of the ingest's log."""
+    """The load each raw table holds for each Stichtag, the latest of the ingest's log: the file's
+    SHA-256 and when it was loaded (`sha@loaded_at`), so that a file loaded again is a change too."""
     if not _exists(con, LOG_TABLE):
         return ()
     log_per_gemeinde(con)
     rows = con.execute(
-        f"""select source, gemeinde, stichtag, sha256 from {LOG_TABLE}
+        f"""select source, gemeinde, stichtag, sha256, loaded_at from {LOG_TABLE}
             qualify row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) = 1
             order by source, stichtag nulls first, gemeinde nulls first"""
     ).fetchall()
-    return tuple((delivery_name(source, gemeinde), stichtag, sha) for source, gemeinde, stichtag, sha in rows)
+    return tuple(
+        (delivery_name(source, gemeinde), stichtag, f"{sha}@{loaded_at.isoformat() if loaded_at else ''}")
+        for source, gemeinde, stichtag, sha, loaded_at in rows
+    )
+
+
+def _same_load(before: str | None, now: str | None) -> bool:
+    """Whether a delivery's load is the one an earlier build saw (a build recorded before loads had
+    their time: by the file's SHA-256 alone)."""
+    if before is None or now is None or "@" in before:
+        return before == now
+    return before == now.split("@", 1)[0]
+
+
+def lag_dependants(days: set[date], known: set[date], lags: tuple[int, ...]) -> set[date]:
+    """The Stichtage of `known` whose rows read a Baublock's value of one of `days` (`lags` years
+    before them), as the models select them (a Stichtag whose date `lag` years earlier, with the
+    29 February becoming the 28th, is one of `days`): so the 29.02.2024 depends on the 28.02.2023."""
+    return {later for later in known for lag in lags if add_years(later, -lag) in days}
 
 
 def _loads_from_json(text: str | None) -> dict[tuple[str, date | None], str]:
@@ -361,7 +381,7 @@ def plan_build(
         )
     before = _loads_from_json(last[5])
     now = {(s, d): sha for s, d, sha in loads}
-    changed = sorted((k for k in before.keys() | now.keys() if before.get(k) != now.get(k)), key=str)
+    changed = sorted((k for k in before.keys() | now.keys() if not _same_load(before.get(k), now.get(k))), key=str)
     reference_changed = sorted({s for s, _ in changed if source_of(s) in reference})
     if reference_changed:
         return full(f"reference data loaded anew ({', '.join(reference_changed)})")
@@ -374,7 +394,13 @@ def plan_build(
     if changed:
         by_day: dict[date, list[str]] = {}
         for source, day in changed:
-            verb = "new" if (source, day) not in before else ("removed" if (source, day) not in now else "corrected")
+            if (source, day) not in before:
+                verb = "new"
+            elif (source, day) not in now:
+                verb = "removed"
+            else:
+                same_file = before[(source, day)].split("@")[0] == now[(source, day)].split("@")[0]
+                verb = "loaded again" if same_file else "corrected"
             by_day.setdefault(day, []).append(f"{source} {verb}")
         reasons += [f"{d.isoformat()}: {', '.join(by_day[d])}" for d in sorted(by_day)]
     failed = set().union(*(_dates(b[6]) for b in since)) - days
@@ -382,7 +408,7 @@ def plan_build(
         reasons.append(f"{', '.join(d.isoformat() for d in sorted(failed))}: an earlier build did not finish")
         days |= failed
     known = {d for _, d, _ in loads if d is not None}
-    dependants = {add_years(d, y) for d in days for y in lag_years(settings)} & known
+    dependants = lag_dependants(days, known, lag_years(settings))
     if not reasons:
         reasons.append(f"nothing loaded since build {last[0]}")
         if last[9] is not None and last[9] != released:
