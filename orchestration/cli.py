@@ -435,6 +435,8 @@ def unload(
     console.print(f"[green]✓[/] Stichtag {day:%d.%m.%Y} unloaded: {rows}.")
     if result.moved_to:
         console.print(f"  {len(result.files)} file(s) moved from raw/ to {result.moved_to}")
+    for lake in result.lakes:
+        console.print(f"  Its Parquet files left the lake {lake}; Spark's tables drop its rows with the next build.")
     console.print("  Recorded in ops.unloads. Run the pipeline to rebuild without it.")
 
 

@@ -19,14 +19,105 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .warehouse import sql_string
+from .errors import SozialmonitorError
+from .warehouse import private_dir, sql_string
 
 # the schemas of the warehouse that dbt reads as sources
 SOURCE_SCHEMAS = ("raw", "ops")
+
+# The file that makes a folder a lake (`claim_lake`): which warehouse it belongs to, and whether it
+# is the pipeline's lake or an engine check's.
+LAKE_MARKER = ".sozialmonitor-lake.json"
+LAKE_PURPOSES = ("pipeline", "engine-check")
+# what a lake of this project holds at its top (a lake from before the marker is recognised by
+# them): the source tables, the Spark build's folders, the served Parquet, the pattern memo, the
+# engine check's own lake and file, Derby's log
+LAKE_ENTRIES = frozenset(
+    {"raw", "ops", "spark-warehouse", "metastore_db", "metastore", "dbt_target", "served", "memo",
+     "engine-check", "served.duckdb", "served.duckdb.wal", "derby.log", LAKE_MARKER, f"{LAKE_MARKER}.writing"}
+)  # fmt: skip
+
+
+class LakeRefused(SozialmonitorError):
+    """The lake's folder is not a lake of this warehouse: nothing in it was touched."""
+
+    exit_code = 2
+    headline = "Run stopped: the lake's folder is not this warehouse's lake."
+    hint = (
+        "Nothing was loaded, built or removed. A lake belongs to one warehouse: give each warehouse "
+        "(a copy, another Kreis) and each engine check a folder of its own (SOZIALMONITOR_LAKE, "
+        '`engine-check --lake`; docs/deployment.md, "The lake").'
+    )
+
+
+def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> Path:
+    """The lake's folder, made sure to be this warehouse's lake for `purpose` (LAKE_PURPOSES) before
+    anything is written into it or removed from it (its builds and `sync_lake` remove what they
+    do not know): a new or empty folder becomes one (owner only, 0700, and its marker file);
+    a folder with the marker of another warehouse that is still there (a copied warehouse with
+    the same lake), of the other purpose (the pipeline's lake named as an engine check's, or the
+    reverse), or without a marker and with anything a lake does not hold (a deployment folder, a
+    typo) is refused (LakeRefused). A lake whose warehouse was moved away is taken over, as is
+    one from before the marker. The lake holds raw microdata: whatever its owner set, nobody
+    else may read it (the permissions of others are removed from a folder of ours)."""
+    if purpose not in LAKE_PURPOSES:
+        raise ValueError(f"purpose {purpose!r} is none of {LAKE_PURPOSES}")
+    lake, warehouse = Path(lake).absolute(), Path(warehouse).absolute()
+    marker = lake / LAKE_MARKER
+    noted: dict[str, Any] | None = None
+    if marker.is_file():
+        try:
+            noted = json.loads(marker.read_text(encoding="utf-8"))
+        except ValueError:
+            noted = None
+        if not isinstance(noted, dict) or not isinstance(noted.get("warehouse"), str):
+            raise LakeRefused(f"{marker} is not a lake marker this project wrote; remove it only if {lake} is a lake")
+        if noted.get("purpose") != purpose:
+            raise LakeRefused(
+                f"{lake} is the {noted.get('purpose')} lake of the warehouse {noted['warehouse']}, "
+                f"not a folder for the {purpose}"
+            )
+        owner = Path(noted["warehouse"])
+        if owner != warehouse and owner.exists():
+            raise LakeRefused(
+                f"{lake} is the lake of the warehouse {owner}, which is still there; this run's warehouse is "
+                f"{warehouse}. Two warehouses in one lake would build into and remove each other's files."
+            )
+    elif lake.is_dir():
+        foreign = sorted(entry.name for entry in lake.iterdir() if entry.name not in LAKE_ENTRIES)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+            raise LakeRefused(
+                f"{lake} is no lake of this project (no {LAKE_MARKER}) and holds what a lake does not: {shown}"
+            )
+    private_dir(lake)
+    status = lake.stat()
+    if status.st_uid == os.getuid() and status.st_mode & 0o007:
+        lake.chmod(stat.S_IMODE(status.st_mode) & ~0o007)
+    if noted is None or Path(noted["warehouse"]) != warehouse:
+        hidden = lake / f"{LAKE_MARKER}.writing"
+        hidden.write_text(json.dumps({"warehouse": str(warehouse), "purpose": purpose}), encoding="utf-8")
+        os.replace(hidden, marker)
+    return lake
+
+
+def owned_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> bool:
+    """Whether `lake` is this warehouse's lake for `purpose` (its marker says so): a command that only
+    tidies a lake (unload) touches no other folder and creates none."""
+    try:
+        noted = json.loads((Path(lake) / LAKE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(noted, dict)
+        and noted.get("purpose") == purpose
+        and noted.get("warehouse") == str(Path(warehouse).absolute())
+    )
 
 
 def pandas_frame(relation: Any):

@@ -173,8 +173,9 @@ class Settings:
 
     @property
     def lake(self) -> Path:
-        """The lake's folder: `lake_dir`, or lake/ beside the warehouse's folder."""
-        return self.lake_dir or self.warehouse_path.parent.parent / "lake"
+        """The lake's folder: `lake_dir`, or lake/ beside the warehouse's folder; absolute, since the
+        warehouse's views of a Spark build read its files by path from wherever the file is opened."""
+        return (self.lake_dir or self.warehouse_path.parent.parent / "lake").absolute()
 
     def checked_engine(self) -> str:
         """The engine, refused (EngineSettingError) unless it is one of ENGINES."""

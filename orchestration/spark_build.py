@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from . import dbt_runner
-from .engines import enable_session_python_models, sync_lake
+from .engines import claim_lake, enable_session_python_models, sync_lake
 from .errors import SozialmonitorError
 from .settings import LAKE_SETTING, Settings
-from .warehouse import connect, private_dir, sql_string
+from .warehouse import connect, sql_string
 
 SPARK_TARGET = "spark"
 # a Spark Connect server (a cluster's front door, or a local one): its address, as pyspark reads it
@@ -129,6 +129,7 @@ def build(
     incremental: bool = False,
     catalog: str = "hive",
     metastore: Path | None = None,
+    purpose: str = "pipeline",
 ) -> Any:
     """The lake brought up to date with the warehouse's sources, then `dbt <command>` (default:
     build) on Spark. A full build (the default) starts from a fresh catalog and fresh tables; an
@@ -136,16 +137,17 @@ def build(
     tables the last build left in the lake, which the caller has checked are there
     (`stale_tables`). `catalog`: Spark's catalog, `hive` (a Derby metastore in the lake, at
     `metastore`: `metastore_for`; an incremental build needs it) or `in-memory` (a build that
-    nothing builds on, as the engine check's). Returns dbt's result; the Spark session stays up for
-    `serve`."""
+    nothing builds on, as the engine check's). `purpose`: whose lake it is (`engines.claim_lake`: the
+    pipeline's, or an engine check's of its own). Returns dbt's result; the Spark session stays up
+    for `serve`."""
     require_spark()
-    lake = settings.lake
+    # this warehouse's lake for `purpose` (else refused, before anything in it is removed); owner only
+    lake = claim_lake(settings.lake, settings.warehouse_path, purpose)
     if incremental:
         (lake / BUILT_MARKER).unlink(missing_ok=True)  # until it succeeds, the next build is full
     else:
         for leftover in BUILD_FOLDERS:
             shutil.rmtree(lake / leftover, ignore_errors=True)
-    private_dir(lake)  # the lake holds the raw microdata: owner only, as the warehouse's folder
     con = connect(settings.warehouse_path, read_only=True)
     try:
         sync_lake(con, lake)
@@ -327,6 +329,7 @@ def serve(
             kind = "view" if is_view else "table"
             con.execute(f'create {kind} "{schema}"."{alias}" as {_select(files, columns, partitions)}')
             served.append((name, f"{schema}.{alias}"))
+        _drop_left_views(con, settings.lake / SERVED_FOLDER, {f"{s}.{a}" for _n, s, a, _c in relations})
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -339,6 +342,18 @@ def serve(
         if earlier != folder:
             shutil.rmtree(earlier, ignore_errors=True)
     return served
+
+
+def _drop_left_views(con, root: Path, now: set[str]) -> None:
+    """Drop the views of the DuckDB file open on `con` that read a serving's Parquet under `root` but
+    are not among the relations served `now` (schema.alias): a model removed or renamed since, whose
+    folder goes with the earlier servings. A query then finds no such relation, instead of a view
+    over files that are gone."""
+    for schema, name, sql in con.execute(
+        "select schema_name, view_name, sql from duckdb_views() where not internal"
+    ).fetchall():
+        if f"{schema}.{name}" not in now and sql_string(f"{root}/")[:-1] in sql:
+            con.execute(f'drop view "{schema}"."{name}"')
 
 
 def stichtag_scopes(settings: Settings) -> dict[str, tuple[str, bool]]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from ..engines import sync_lake
+from ..engines import claim_lake, sync_lake
 from ..errors import SozialmonitorError
 from ..faults import checkpoint
 from ..pseudonyms import (
@@ -798,6 +798,8 @@ def ingest(
     contracts = load_contracts(settings.contracts_dir, settings.project_vars)
     key = load_key(settings.raw_dir)  # before anything is touched: no key, no load
     check_fingerprint(con, key)
+    if settings.engine == "spark":  # where the deliveries land too, refused before anything is loaded
+        claim_lake(settings.lake, settings.warehouse_path)
     demo_only = demo_files(settings.raw_dir) if key.is_demo else None
     ensure_schema(con, contracts.values())
     extracts, unrecognised = discover(settings, contracts)
@@ -833,7 +835,6 @@ def ingest(
         # brings the lake up to date anyway: this is the ingestion's share of that work)
         loaded = {r.extract.contract.table for r in results if r.status == "loaded"}
         if loaded:
-            private_dir(settings.lake)  # the lake holds the raw microdata: owner only
             sync_lake(con, settings.lake, schemas=("raw",), tables=loaded | {LOG_TABLE})
     if raise_on_reject and report.rejected:
         raise IngestFailed(report)

@@ -4,8 +4,11 @@ A Stichtag that should never have been loaded (a file named for the wrong date, 
 a Stichtag in the future loaded before the loader refused those) is removed from every raw table
 and the load log in one transaction; its files leave raw/ for `quarantine/_unloaded/<time>/` so the
 next run does not load them again; `ops.unloads` records the Stichtag, sources, rows, files, the
-user and the reason. Releases are never touched (they are immutable); unloading a Stichtag that a
-release was made from needs `force`, since the next release will then differ from it.
+user and the reason. The lakes of this warehouse (the Spark engine's, and the engine check's in it)
+lose its deliveries' Parquet files too; Spark's tables and the files served from them drop its rows
+with the next build, which rebuilds the Stichtag. Releases are never touched (they are immutable);
+unloading a Stichtag that a release was made from needs `force`, since the next release will then
+differ from it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..engines import owned_lake, sync_lake
 from ..errors import SozialmonitorError
 from ..settings import Settings
 from ..warehouse import private_dir
@@ -39,6 +43,7 @@ class UnloadResult:
     rows: dict[str, int] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     moved_to: Path | None = None
+    lakes: list[Path] = field(default_factory=list)  # the lakes whose copies of the deliveries went
 
 
 def unload(
@@ -125,6 +130,12 @@ def unload(
                     dest = result.moved_to / item.relative_to(settings.raw_dir)
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(item), dest)
+    # the lakes' copies of its deliveries (nothing where no lake of this warehouse is)
+    unloaded = {f"raw.{source}" for source in result.rows} | {LOG_TABLE}
+    for lake, purpose in ((settings.lake, "pipeline"), (settings.lake / "engine-check", "engine-check")):
+        if owned_lake(lake, settings.warehouse_path, purpose):
+            result.lakes.append(lake)
+            sync_lake(con, lake, schemas=("raw",), tables=unloaded)
     return result
 
 

@@ -5,14 +5,28 @@ Spark builds of tests/engines read what this writes."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import stat
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.engines import COLUMNS_FILE, WHOLE_TABLE, delivery_file, sync_lake
+from orchestration.engines import (
+    COLUMNS_FILE,
+    LAKE_MARKER,
+    WHOLE_TABLE,
+    LakeRefused,
+    claim_lake,
+    delivery_file,
+    owned_lake,
+    sync_lake,
+)
+from orchestration.ingest.unload import unload
 from orchestration.pipeline import run_ingest
 from orchestration.spark_build import (
     BUILT_MARKER,
@@ -123,6 +137,9 @@ def test_ingest_lands_each_delivery_in_the_lake_when_spark_builds(engine, city_r
         return
     assert len(_parts(persons)) == 5
     written_first = {p.name: p.stat().st_mtime_ns for p in persons.iterdir()}
+    # the ingest claimed the lake for this warehouse: owner only, its marker names the warehouse
+    assert stat.S_IMODE(settings.lake.stat().st_mode) == 0o700
+    assert owned_lake(settings.lake, settings.warehouse_path)
 
     report = run_ingest(settings)  # the sixth Stichtag
     assert {r.extract.stichtag for r in report.results if r.status == "loaded"} == {date(2024, 12, 31)}
@@ -139,6 +156,87 @@ def test_ingest_lands_each_delivery_in_the_lake_when_spark_builds(engine, city_r
             assert _rows(con, settings.lake / "raw" / table) == _table(con, f"raw.{table}"), table
     finally:
         con.close()
+
+    # a Stichtag unloaded leaves the lake too: its deliveries' files, its rows of the load log
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        result = unload(settings, con, date(2024, 12, 31), "a test delivery")
+        assert result.rows and result.lakes == [settings.lake]
+        assert {p.name for p in persons.iterdir()} == set(written_first) | {COLUMNS_FILE}
+        for table in ("register_persons", "_load_log"):
+            assert _rows(con, settings.lake / "raw" / table) == _table(con, f"raw.{table}"), table
+        days = con.execute(f"select distinct stichtag from read_parquet('{persons}/*.parquet')").fetchall()
+        assert {day for (day,) in days} == set(first_five)
+    finally:
+        con.close()
+
+
+def test_a_lake_is_one_warehouses_and_a_folder_that_is_none_is_refused_untouched(tmp_path):
+    warehouse = tmp_path / "city" / "warehouse" / "sozialmonitor.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    warehouse.touch()
+    lake = tmp_path / "city" / "lake"
+
+    # a new folder becomes the lake: owner only, with the marker naming the warehouse (absolute)
+    assert claim_lake(lake, warehouse) == lake
+    assert stat.S_IMODE(lake.stat().st_mode) == 0o700
+    assert json.loads((lake / LAKE_MARKER).read_text()) == {"warehouse": str(warehouse), "purpose": "pipeline"}
+    assert owned_lake(lake, warehouse) and not owned_lake(lake, warehouse, "engine-check")
+    (lake / "raw").mkdir()
+    claim_lake(lake, warehouse)  # again: the same lake
+
+    # a copy of the warehouse with the same lake: refused while the original is there
+    copy = warehouse.with_name("copy.duckdb")
+    shutil.copy(warehouse, copy)
+    with pytest.raises(LakeRefused, match=f"lake of the warehouse {warehouse}, which is still there"):
+        claim_lake(lake, copy)
+    # the pipeline's lake as an engine check's, and an engine check's as the pipeline's
+    with pytest.raises(LakeRefused, match="is the pipeline lake of the warehouse"):
+        claim_lake(lake, warehouse, "engine-check")
+    check = claim_lake(lake / "engine-check", warehouse, "engine-check")
+    with pytest.raises(LakeRefused, match="is the engine-check lake"):
+        claim_lake(check, warehouse)
+    # the warehouse moved away (its old path gone): its lake is taken over
+    warehouse.rename(copy)
+    claim_lake(lake, copy)
+    assert owned_lake(lake, copy) and not owned_lake(lake, warehouse)
+
+    # a folder that is no lake (a deployment folder, a typo in SOZIALMONITOR_LAKE) is refused, and
+    # nothing in it is removed; an empty one becomes a lake
+    deployment = tmp_path / "musterkreis"
+    (deployment / "raw" / "einwohner").mkdir(parents=True)
+    (deployment / "vars.yml").write_text("levels: []\n")
+    before = sorted(str(p.relative_to(deployment)) for p in deployment.rglob("*"))
+    with pytest.raises(LakeRefused, match="holds what a lake does not: vars.yml"):
+        claim_lake(deployment, copy)
+    assert sorted(str(p.relative_to(deployment)) for p in deployment.rglob("*")) == before
+    assert not (deployment / LAKE_MARKER).exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert claim_lake(empty, copy) == empty and owned_lake(empty, copy)
+
+    # a lake from before the marker (it holds only what a lake holds), readable by others as the
+    # engine check made its parent: taken over, and nobody else may read it any more
+    old = tmp_path / "old_lake"
+    (old / "raw" / "register_persons").mkdir(parents=True)
+    (old / "engine-check").mkdir()
+    old.chmod(0o755)
+    claim_lake(old, copy)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o750 and owned_lake(old, copy)
+    # a marker the project did not write is not taken for one
+    (empty / LAKE_MARKER).write_text("[1]")
+    with pytest.raises(LakeRefused, match="not a lake marker"):
+        claim_lake(empty, copy)
+
+
+def test_the_lake_is_an_absolute_path_whatever_the_setting_says(tmp_path, monkeypatch):
+    """The warehouse's views of a Spark build read the served Parquet by the lake's path: a relative
+    one would be read from wherever a reader opens the warehouse."""
+    monkeypatch.chdir(tmp_path)
+    settings = replace(settings_for(tmp_path), lake_dir=Path("musterkreis") / "lake")
+    assert settings.lake == tmp_path / "musterkreis" / "lake" and settings.lake.is_absolute()
+    beside = replace(settings, lake_dir=None).with_paths(warehouse_path=Path("warehouse") / "w.duckdb")
+    assert beside.lake == Path(os.getcwd()) / "lake"
 
 
 def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_lake(tmp_path, monkeypatch):

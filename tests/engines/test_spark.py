@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from orchestration.cli import app
 from orchestration.engine_check import compare, compare_warehouses, identical
+from orchestration.engines import claim_lake
 from orchestration.spark_build import _select, duckdb_type
 from tests.helpers import settings_for
 
@@ -82,6 +83,21 @@ def test_the_command_refuses_without_a_warehouse(tmp_path):
     assert result.exit_code == 2
     assert "No warehouse at" in result.output and "run the pipeline first" in result.output
     assert not (tmp_path / "lake").exists()
+
+
+def test_the_pipelines_lake_is_refused_as_the_engine_checks_and_left_as_it_was(tmp_path):
+    """The check's full build would wipe the Spark tables of the lake it is given and its serving the
+    Parquet the warehouse's views read: the pipeline's lake is not a folder for it."""
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse_path)).close()
+    claim_lake(settings.lake, settings.warehouse_path)
+    (settings.lake / "spark-warehouse" / "marts.db").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["engine-check", "--lake", str(settings.lake)], env=settings.env())
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())  # as the terminal's width wrapped it
+    assert "is the pipeline lake of the warehouse" in said and "not a folder for the engine-check" in said
+    assert (settings.lake / "spark-warehouse" / "marts.db").is_dir()
 
 
 def test_an_unknown_engine_is_refused_before_anything_is_loaded(tmp_path, city_raw):
