@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -317,7 +317,23 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
 
 
 # dbt flags that choose part of the project: such a build is not planned by Stichtag
-SELECTING_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type"})
+SELECTING_FLAGS = frozenset(
+    {"--select", "-s", "--models", "--model", "-m", "--exclude", "--selector", "--resource-type",
+     "--resource-types", "--exclude-resource-type", "--exclude-resource-types", "--empty"}
+)  # fmt: skip
+# what a planned `run` records for the data tests it did not run: no fingerprint of a test, so the
+# next build tests every row (macros/tested_stichtage.sql), not only those it rebuilds
+UNTESTED = "untested (dbt run)"
+
+
+def selects_part(command: list[str]) -> bool:
+    """Whether a dbt command builds part of the project only: a selecting flag however spelled
+    (`--select x`, `--select=x`, `-sx`)."""
+    for token in command:
+        name = token.split("=", 1)[0]
+        if name in SELECTING_FLAGS or (len(token) > 2 and token[:2] in ("-s", "-m") and token[2] != "-"):
+            return True
+    return False
 
 
 def _given_vars(command: list[str]) -> dict:
@@ -349,7 +365,7 @@ def planned_dbt(
     prepare_dbt(settings, released_cells=building)
     if not command or command[0] not in ("build", "run"):
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
-    if SELECTING_FLAGS & set(command):
+    if selects_part(command):
         record_unplanned_build(settings, run_id, f"dbt {' '.join(command)}", dbt_runner.dbt_target_of(command))
         return dbt_runner.run_dbt(settings, command, on_event=on_event), None
     bare = [c for c in command if c != "--full-refresh"]
@@ -360,6 +376,8 @@ def planned_dbt(
         return None, plan
     if spark and not plan.full and (stale := spark_build.stale_tables(settings, plan.last_build)):
         plan = plan_build(settings, _given_vars(bare), full_refresh=True, reason=f"on Spark, {stale}")
+    if command[0] == "run":  # its rows untested: the next build tests them all
+        plan = replace(plan, tests_fingerprint=UNTESTED)
     record_build(
         settings, plan, run_id, "running", dbt_target=spark_build.spark_target() if spark else dbt_runner.DUCKDB_TARGET
     )

@@ -339,8 +339,12 @@ def serve(
         con.close()
     root = settings.lake / SERVED_FOLDER
     for earlier in root.iterdir() if root.is_dir() else ():
-        if earlier != folder:
+        if earlier == folder:
+            continue
+        if earlier.is_dir() and not earlier.is_symlink():
             shutil.rmtree(earlier, ignore_errors=True)
+        else:  # a stray file: with it there, `served_folder` would find no single last serving
+            earlier.unlink(missing_ok=True)
     return served
 
 

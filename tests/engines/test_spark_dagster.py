@@ -158,6 +158,9 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
         con.execute(left.replace("indicators_stadtteil", "indicators_removed", 1))
     finally:
         con.close()
+    stray = served_folder(settings).parent / "notes.txt"  # and a file someone left beside the servings
+    stray.write_text("left here")
+    assert served_folder(settings) is None
 
     # and delivered again: the CLI adds it by an incremental Spark build into the same tables
     for path in city_raw.rglob(f"*{LATEST.year}*"):
@@ -174,6 +177,7 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
     newest = {p for p in served_after if f"stichtag={LATEST.isoformat()}" in p}
     assert {p.split("/")[0] + "/" + p.split("/")[1] for p in newest} == set(views)  # written
     assert {p: served_after[p] for p in served_after if p not in newest} == served_before  # linked
+    assert not stray.exists() and served_folder(settings) is not None
     left = warehouse_frame(settings, "select view_name from duckdb_views() where view_name like 'indicators_%'")
     assert "indicators_removed" not in set(left.view_name) and "indicators_stadtteil" in set(left.view_name)
     builds = warehouse_frame(

@@ -414,3 +414,31 @@ def test_a_release_made_from_the_last_build_needs_no_rebuild_for_its_own_cells(s
     last = kept.fetchall()[-1]
     con.close()
     assert last == (",".join(sorted([*everything, "2024-12-31/v1"])),)
+
+
+def test_a_part_of_the_project_however_spelled_is_unplanned_and_a_run_leaves_its_rows_untested(settings, monkeypatch):
+    """A build of some nodes is recorded outside the plan (the next build is full), whichever way its
+    selecting flag is written; a planned `dbt run` rebuilds as planned but tests nothing, so the
+    build after it tests every row, not only those it rebuilds."""
+    from orchestration import pipeline
+
+    for command in (["build", "--select", "x"], ["build", "--select=x"], ["run", "-sx"], ["build", "-m", "x"],
+                    ["build", "--exclude-resource-type", "test"], ["build", "--empty"]):  # fmt: skip
+        assert pipeline.selects_part(command), command
+    for command in (["build"], ["build", "--full-refresh"], ["run", "--vars", "{}"], ["build", "--threads", "2"]):
+        assert not pipeline.selects_part(command), command
+
+    monkeypatch.setattr(pipeline, "prepare_dbt", lambda *a, **k: [])
+    monkeypatch.setattr(pipeline.dbt_runner, "run_dbt", lambda *a, **k: SimpleNamespace(success=True))
+    built(settings)
+    built(settings)
+    load(settings, "register_persons", DAYS[0], "p-corrected")
+    _result, plan = pipeline.planned_dbt(settings, ["run"], run_id="r1")
+    assert plan.stichtage == (DAYS[0],)
+    after = plan_build(settings)
+    assert after.stichtage == () and not after.tests_scoped and not after.unchanged
+    assert "test_rebuilt_stichtage_only" not in after.choices()  # the tests' scope (macros/tested_stichtage.sql)
+    # a build's tests then pass on every row: the next one is scoped again
+    record_build(settings, after, "r2", "running")
+    record_build(settings, after, "r2", "succeeded")
+    assert plan_build(settings).tests_scoped
