@@ -30,17 +30,20 @@ from .warehouse import private_dir, sql_string
 # the schemas of the warehouse that dbt reads as sources
 SOURCE_SCHEMAS = ("raw", "ops")
 
-# The file that makes a folder a lake (`claim_lake`): which warehouse it belongs to, and whether it
-# is the pipeline's lake or an engine check's.
+# The file that makes a folder a lake (`claim_lake`): which warehouse it belongs to, where the lake
+# was when it was claimed, and whether it is the pipeline's lake or an engine check's.
 LAKE_MARKER = ".sozialmonitor-lake.json"
 LAKE_PURPOSES = ("pipeline", "engine-check")
 # what a lake of this project holds at its top (a lake from before the marker is recognised by
 # them): the source tables, the Spark build's folders, the served Parquet, the pattern memo, the
-# engine check's own lake and file, Derby's log
+# engine check's own lake and file, Derby's log; and what a new file system brings along
 LAKE_ENTRIES = frozenset(
     {"raw", "ops", "spark-warehouse", "metastore_db", "metastore", "dbt_target", "served", "memo",
-     "engine-check", "served.duckdb", "served.duckdb.wal", "derby.log", LAKE_MARKER, f"{LAKE_MARKER}.writing"}
+     "engine-check", "served.duckdb", "served.duckdb.wal", "served.duckdb.tmp", "derby.log", "lost+found",
+     ".snapshot"}
 )  # fmt: skip
+# the folders of a lake whose every entry is a table's folder that sync_lake wrote (COLUMNS_FILE)
+TABLE_FOLDERS = ("raw", "ops")
 
 
 class LakeRefused(SozialmonitorError):
@@ -55,68 +58,111 @@ class LakeRefused(SozialmonitorError):
     )
 
 
+def _foreign_entries(lake: Path) -> list[str]:
+    """What a folder without a marker holds that a lake of this project does not: entries at its top
+    other than LAKE_ENTRIES (and leftovers of a marker's writing), and in raw/ and ops/ anything
+    but the table folders sync_lake writes (each with its COLUMNS_FILE): a folder of deliveries
+    named raw/ is no lake's."""
+    foreign = [
+        entry.name
+        for entry in lake.iterdir()
+        if entry.name not in LAKE_ENTRIES and not entry.name.startswith(LAKE_MARKER)
+    ]
+    for name in TABLE_FOLDERS:
+        folder = lake / name
+        if folder.is_dir():
+            foreign += [
+                f"{name}/{entry.name}"
+                for entry in folder.iterdir()
+                if not (entry.is_dir() and (entry / COLUMNS_FILE).is_file()) and not entry.name.startswith(".")
+            ]
+    return sorted(foreign)
+
+
+def _read_marker(lake: Path) -> dict[str, Any] | None:
+    """The lake's marker, None when it has none; LakeRefused when it is not one this project wrote."""
+    marker = lake / LAKE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        noted = json.loads(marker.read_text(encoding="utf-8"))
+    except ValueError:
+        noted = None
+    if not isinstance(noted, dict) or not all(isinstance(noted.get(k), str) for k in ("warehouse", "purpose")):
+        raise LakeRefused(f"{marker} is not a lake marker this project wrote; remove it only if {lake} is a lake")
+    return noted
+
+
 def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> Path:
     """The lake's folder, made sure to be this warehouse's lake for `purpose` (LAKE_PURPOSES) before
     anything is written into it or removed from it (its builds and `sync_lake` remove what they
-    do not know): a new or empty folder becomes one (owner only, 0700, and its marker file);
-    a folder with the marker of another warehouse that is still there (a copied warehouse with
-    the same lake), of the other purpose (the pipeline's lake named as an engine check's, or the
-    reverse), or without a marker and with anything a lake does not hold (a deployment folder, a
-    typo) is refused (LakeRefused). A lake whose warehouse was moved away is taken over, as is
-    one from before the marker. The lake holds raw microdata: whatever its owner set, nobody
-    else may read it (the permissions of others are removed from a folder of ours)."""
+    do not know); returns it.
+
+    A new or empty folder becomes one: readable by its owner only (0700), with its marker. Refused
+    (LakeRefused, nothing touched): a lake of the other purpose (the pipeline's lake named as an
+    engine check's, or the reverse); a lake, where it was claimed, of another warehouse that is still
+    there (a copy of the warehouse file with the same lake: each would build into and remove the
+    other's files); a folder without a marker that holds anything a lake does not (a deployment
+    folder, a folder of deliveries, a typo). Taken over: a lake whose warehouse was moved away, a
+    lake copied or moved with its deployment (it lies elsewhere than where it was claimed), a lake
+    from before the marker. Paths are compared resolved (a symlinked spelling is the same
+    warehouse). The lake holds raw microdata: whatever its owner set, nobody else may read it (the
+    permissions of others are removed from a folder of ours)."""
     if purpose not in LAKE_PURPOSES:
         raise ValueError(f"purpose {purpose!r} is none of {LAKE_PURPOSES}")
-    lake, warehouse = Path(lake).absolute(), Path(warehouse).absolute()
-    marker = lake / LAKE_MARKER
-    noted: dict[str, Any] | None = None
-    if marker.is_file():
-        try:
-            noted = json.loads(marker.read_text(encoding="utf-8"))
-        except ValueError:
-            noted = None
-        if not isinstance(noted, dict) or not isinstance(noted.get("warehouse"), str):
-            raise LakeRefused(f"{marker} is not a lake marker this project wrote; remove it only if {lake} is a lake")
-        if noted.get("purpose") != purpose:
+    lake = Path(lake).absolute()
+    where, owner_now = str(lake.resolve()), str(Path(warehouse).resolve())
+    noted = _read_marker(lake)
+    if noted is not None:
+        if noted["purpose"] != purpose:
             raise LakeRefused(
-                f"{lake} is the {noted.get('purpose')} lake of the warehouse {noted['warehouse']}, "
+                f"{lake} is the {noted['purpose']} lake of the warehouse {noted['warehouse']}, "
                 f"not a folder for the {purpose}"
             )
         owner = Path(noted["warehouse"])
-        if owner != warehouse and owner.exists():
+        if noted["warehouse"] != owner_now and noted.get("lake") == where and owner.exists():
             raise LakeRefused(
                 f"{lake} is the lake of the warehouse {owner}, which is still there; this run's warehouse is "
-                f"{warehouse}. Two warehouses in one lake would build into and remove each other's files."
+                f"{owner_now}. Two warehouses in one lake would build into and remove each other's files."
             )
-    elif lake.is_dir():
-        foreign = sorted(entry.name for entry in lake.iterdir() if entry.name not in LAKE_ENTRIES)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
-            raise LakeRefused(
-                f"{lake} is no lake of this project (no {LAKE_MARKER}) and holds what a lake does not: {shown}"
-            )
+    elif lake.is_dir() and (foreign := _foreign_entries(lake)):
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise LakeRefused(
+            f"{lake} is no lake of this project (no {LAKE_MARKER}) and holds what a lake does not: {shown}"
+        )
     private_dir(lake)
     status = lake.stat()
     if status.st_uid == os.getuid() and status.st_mode & 0o007:
         lake.chmod(stat.S_IMODE(status.st_mode) & ~0o007)
-    if noted is None or Path(noted["warehouse"]) != warehouse:
-        hidden = lake / f"{LAKE_MARKER}.writing"
-        hidden.write_text(json.dumps({"warehouse": str(warehouse), "purpose": purpose}), encoding="utf-8")
-        os.replace(hidden, marker)
+    wanted = {"warehouse": owner_now, "purpose": purpose, "lake": where}
+    if noted == wanted:
+        return lake
+    text = json.dumps(wanted)
+    if noted is None:  # a new lake: claimed once, even by two warehouses at the same moment
+        try:
+            handle = os.open(lake / LAKE_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another run claimed it just now: checked against that claim
+            return claim_lake(lake, warehouse, purpose)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:  # taken over: the new marker replaces the old one whole
+        hidden = lake / f"{LAKE_MARKER}.{os.getpid()}.writing"
+        hidden.write_text(text, encoding="utf-8")
+        os.replace(hidden, lake / LAKE_MARKER)
     return lake
 
 
 def owned_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> bool:
-    """Whether `lake` is this warehouse's lake for `purpose` (its marker says so): a command that only
-    tidies a lake (unload) touches no other folder and creates none."""
+    """Whether `lake` is this warehouse's lake for `purpose` where it lies (its marker says so): a
+    command that only tidies a lake (unload) touches no other folder and creates none."""
     try:
-        noted = json.loads((Path(lake) / LAKE_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        noted = _read_marker(Path(lake))
+    except LakeRefused:
         return False
-    return (
-        isinstance(noted, dict)
-        and noted.get("purpose") == purpose
-        and noted.get("warehouse") == str(Path(warehouse).absolute())
+    return noted is not None and (noted["purpose"], noted["warehouse"], noted.get("lake")) == (
+        purpose,
+        str(Path(warehouse).resolve()),
+        str(Path(lake).resolve()),
     )
 
 

@@ -180,16 +180,28 @@ def test_a_lake_is_one_warehouses_and_a_folder_that_is_none_is_refused_untouched
     # a new folder becomes the lake: owner only, with the marker naming the warehouse (absolute)
     assert claim_lake(lake, warehouse) == lake
     assert stat.S_IMODE(lake.stat().st_mode) == 0o700
-    assert json.loads((lake / LAKE_MARKER).read_text()) == {"warehouse": str(warehouse), "purpose": "pipeline"}
+    assert json.loads((lake / LAKE_MARKER).read_text()) == {
+        "warehouse": str(warehouse.resolve()),
+        "purpose": "pipeline",
+        "lake": str(lake.resolve()),
+    }
     assert owned_lake(lake, warehouse) and not owned_lake(lake, warehouse, "engine-check")
     (lake / "raw").mkdir()
     claim_lake(lake, warehouse)  # again: the same lake
 
+    # the same warehouse by another spelling of its path (a symlink) is the same warehouse
+    (tmp_path / "link").symlink_to(tmp_path / "city")
+    claim_lake(tmp_path / "link" / "lake", tmp_path / "link" / "warehouse" / "sozialmonitor.duckdb")
     # a copy of the warehouse with the same lake: refused while the original is there
     copy = warehouse.with_name("copy.duckdb")
     shutil.copy(warehouse, copy)
     with pytest.raises(LakeRefused, match=f"lake of the warehouse {warehouse}, which is still there"):
         claim_lake(lake, copy)
+    # a deployment copied with its lake: the copy's lake is the copy's
+    shutil.copytree(tmp_path / "city", tmp_path / "city2", symlinks=True)
+    claim_lake(tmp_path / "city2" / "lake", tmp_path / "city2" / "warehouse" / "sozialmonitor.duckdb")
+    assert owned_lake(tmp_path / "city2" / "lake", tmp_path / "city2" / "warehouse" / "sozialmonitor.duckdb")
+    assert owned_lake(lake, warehouse)  # and the original's is still the original's
     # the pipeline's lake as an engine check's, and an engine check's as the pipeline's
     with pytest.raises(LakeRefused, match="is the pipeline lake of the warehouse"):
         claim_lake(lake, warehouse, "engine-check")
@@ -207,18 +219,26 @@ def test_a_lake_is_one_warehouses_and_a_folder_that_is_none_is_refused_untouched
     (deployment / "raw" / "einwohner").mkdir(parents=True)
     (deployment / "vars.yml").write_text("levels: []\n")
     before = sorted(str(p.relative_to(deployment)) for p in deployment.rglob("*"))
-    with pytest.raises(LakeRefused, match="holds what a lake does not: vars.yml"):
+    with pytest.raises(LakeRefused, match="holds what a lake does not: raw/einwohner, vars.yml"):
         claim_lake(deployment, copy)
     assert sorted(str(p.relative_to(deployment)) for p in deployment.rglob("*")) == before
     assert not (deployment / LAKE_MARKER).exists()
+    # nor is a folder of deliveries whose top looks like a lake's (raw/ without the lake's tables)
+    deliveries = tmp_path / "share"
+    (deliveries / "raw" / "gebiete").mkdir(parents=True)
+    with pytest.raises(LakeRefused, match="holds what a lake does not: raw/gebiete"):
+        claim_lake(deliveries, copy)
+    assert not (deliveries / LAKE_MARKER).exists()
+    # an empty folder, and a new file system's, becomes a lake
     empty = tmp_path / "empty"
-    empty.mkdir()
+    (empty / "lost+found").mkdir(parents=True)
     assert claim_lake(empty, copy) == empty and owned_lake(empty, copy)
 
     # a lake from before the marker (it holds only what a lake holds), readable by others as the
     # engine check made its parent: taken over, and nobody else may read it any more
     old = tmp_path / "old_lake"
     (old / "raw" / "register_persons").mkdir(parents=True)
+    (old / "raw" / "register_persons" / COLUMNS_FILE).write_text("[]")
     (old / "engine-check").mkdir()
     old.chmod(0o755)
     claim_lake(old, copy)
@@ -251,9 +271,10 @@ def test_an_incremental_spark_build_needs_the_tables_of_the_last_build_in_the_la
     assert metastore_for(settings, "b2", incremental=True) == metastore  # an incremental build keeps it
     # a later build elsewhere, or one that did not finish here
     assert "those of build b1, not of the last build b2" in stale_tables(settings, "b2")
-    # through Spark Connect the catalog is the server's
+    # tables built in local mode are not those of a Spark Connect server (whose catalog
+    # tests/engines/test_spark_connect.py asks)
     monkeypatch.setenv(REMOTE_SETTING, "sc://localhost:15002")
-    assert "Spark Connect" in stale_tables(settings, "b1")
+    assert "built with the target spark, not spark_connect" in stale_tables(settings, "b1")
     monkeypatch.delenv(REMOTE_SETTING)
     # a copied or moved lake: its metastore names the old paths
     moved = replace(settings, lake_dir=tmp_path / "elsewhere")
