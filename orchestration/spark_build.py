@@ -56,6 +56,10 @@ BUILD_FOLDERS = ("spark-warehouse", "metastore_db", "metastore", "dbt_target")
 # which build the tables under spark-warehouse are, in which lake, on which target, with which
 # metastore (`mark_built`, `stale_tables`)
 BUILT_MARKER = "spark-warehouse/_sozialmonitor_build.json"
+# through Spark Connect the catalog is the server's: a table there whose properties say which build
+# of which lake its tables are (`mark_built`, `stale_tables`); a server whose catalog forgot it
+# (restarted with its catalog in memory) or holds another lake's build gets a full build
+SERVER_MARKER = "default.sozialmonitor_build"
 # the Derby metastore of a full build and of the incremental builds that add to it: a folder of its
 # own per full build (metastore/<build id>), since a JVM that booted a Derby database keeps it
 # booted, and a later build in the same process must not find a deleted one of the same name there
@@ -196,8 +200,35 @@ def mark_built(settings: Settings, build_id: str, metastore: Path) -> None:
         "metastore": str(metastore),
         "served": served.name if served is not None else None,
     }
+    if noted["target"] == CONNECT_TARGET:  # the server's catalog vouches for its tables, then the lake
+        _mark_server({"sozialmonitor.build_id": build_id, "sozialmonitor.lake": noted["lake"]})
     hidden.write_text(json.dumps(noted), encoding="utf-8")
     os.replace(hidden, marker)
+
+
+def _spark_string(text: str) -> str:
+    """`text` as a Spark SQL string literal (Spark escapes with a backslash)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _mark_server(properties: dict[str, str]) -> None:
+    """Write `properties` onto the Spark Connect server's SERVER_MARKER table (made if missing)."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    spark.sql(f"create table if not exists {SERVER_MARKER} (build_id string) using parquet")
+    listed = ", ".join(f"{_spark_string(k)} = {_spark_string(v)}" for k, v in sorted(properties.items()))
+    spark.sql(f"alter table {SERVER_MARKER} set tblproperties ({listed})")
+
+
+def _server_marker() -> dict[str, str] | None:
+    """The properties of the Spark Connect server's SERVER_MARKER table; None when it has none."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    if not spark.catalog.tableExists(SERVER_MARKER):
+        return None
+    return {row[0]: row[1] for row in spark.sql(f"show tblproperties {SERVER_MARKER}").collect()}
 
 
 def last_serving(settings: Settings) -> Path | None:
@@ -213,12 +244,11 @@ def stale_tables(settings: Settings, last_build: str | None) -> str | None:
     """Why an incremental Spark build cannot add to the tables in the lake (None: it can): they
     must be those of `last_build`, the warehouse's last build that succeeded, built and served in
     this lake (not a copy or a moved one: the metastore holds absolute paths) on this target, with
-    a metastore that is still there, and not touched since. A new, copied or moved lake, a build
-    that did not finish, a build elsewhere in between, or Spark Connect (its catalog is the
-    server's, which the lake cannot vouch for) leave no such tables; then every Stichtag is built
-    afresh."""
-    if spark_target() == CONNECT_TARGET:
-        return "through Spark Connect the catalog is the server's, which the lake cannot vouch for"
+    a metastore that is still there (through Spark Connect: whose server's catalog says it holds
+    that build of this lake), and not touched since. A new, copied or moved lake, a build that did
+    not finish, a build elsewhere in between, or a Connect server that forgot the tables (restarted
+    with its catalog in memory) or holds another lake's leave no such tables; then every Stichtag is
+    built afresh."""
     noted = _marker(settings)
     if noted is None:
         return f"the lake {settings.lake} holds no Spark tables of a finished build"
@@ -228,6 +258,17 @@ def stale_tables(settings: Settings, last_build: str | None) -> str | None:
         return f"the lake's Spark tables were built in {noted.get('lake')}, not in {settings.lake.resolve()}"
     if noted.get("target") != spark_target():
         return f"the lake's Spark tables were built with the target {noted.get('target')}, not {spark_target()}"
+    if spark_target() == CONNECT_TARGET:
+        server = _server_marker()
+        if server is None:
+            return f"the Spark Connect server's catalog has no {SERVER_MARKER}: it holds no tables of a build of ours"
+        held = (server.get("sozialmonitor.build_id"), server.get("sozialmonitor.lake"))
+        if held != (last_build, noted.get("lake")):
+            return (
+                f"the Spark Connect server's tables are those of build {held[0]} of the lake {held[1]}, "
+                f"not of the last build {last_build} of this one"
+            )
+        return None  # its metastore is the server's
     if not noted.get("metastore") or not Path(noted["metastore"]).is_dir():
         return f"the metastore of the lake's Spark tables ({noted.get('metastore')}) is gone"
     return None

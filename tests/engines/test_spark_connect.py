@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,7 @@ pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 PYTHON_MODEL = "int_public_index_catalogue"
+LATEST = date(2024, 12, 31)
 
 
 def _free_port() -> int:
@@ -147,3 +149,64 @@ def test_through_spark_connect_a_python_model_is_built_served_and_equal_to_duckd
         ("a", []),
         ("b", [7, 2]),
     ]
+
+
+def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers_catalog_vouches_for(
+    connect_client, city_copy, tmp_path
+):
+    """Incremental Stichtage on a cluster: the server's catalog says which build of which lake its
+    tables are (`spark_build.SERVER_MARKER`), so the next build rebuilds only its Stichtage into them
+    (dbt-spark's insert_overwrite through the client, the partitions of the others kept as they are);
+    a server whose catalog forgot them gets a full build."""
+    from pyspark.sql import SparkSession
+
+    from orchestration.ingest.unload import unload
+
+    settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
+    prepare_dbt(settings)
+    command = ["build", "--select", "+int_persons_assigned_to_blocks", "--indirect-selection", "cautious"]
+    first = spark_build.metastore_for(settings, "b1", incremental=False)
+    assert spark_build.build(settings, command, metastore=first).success
+    spark_build.mark_built(settings, "b1", first)
+    assert spark_build.stale_tables(settings, "b1") is None  # the server vouches for its tables
+    assert "not of the last build b2" in spark_build.stale_tables(settings, "b2")
+
+    session = SparkSession.builder.getOrCreate()
+    table = "intermediate.int_persons_assigned_to_blocks"
+    location, partitions = spark_build._layout(session, table)
+    assert partitions == ["stichtag"]
+
+    def older_files() -> dict[str, int]:
+        return {
+            str(f.relative_to(location)): f.stat().st_ino
+            for f in location.glob("stichtag=*/*.parquet")
+            if f.parent.name != f"stichtag={LATEST.isoformat()}"
+        }
+
+    earlier = older_files()
+    assert len({name.split("/")[0] for name in earlier}) == 5
+
+    # the newest Stichtag taken back out, and an incremental build through the client rebuilds it
+    # (without rows: its partition goes) into the server's tables
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        unload(settings, con, LATEST, "a test delivery")
+    finally:
+        con.close()
+    plan = {"rebuild_stichtage": [LATEST.isoformat()], "test_rebuilt_stichtage_only": True}
+    second = spark_build.metastore_for(settings, "b2", incremental=True)
+    assert spark_build.build(settings, command, plan=plan, incremental=True, metastore=second).success
+    days = session.sql(f"select distinct cast(stichtag as string) from {table}").collect()
+    assert sorted(row[0] for row in days) == [f"{year}-12-31" for year in range(2019, 2024)]
+    assert older_files() == earlier  # the other Stichtage's files are the same files
+
+    spark_build.mark_built(settings, "b2", second)
+    assert spark_build.stale_tables(settings, "b2") is None
+    # another lake's build on the same server: its tables are not this lake's
+    spark_build._mark_server({"sozialmonitor.build_id": "b2", "sozialmonitor.lake": "/srv/another/lake"})
+    assert "of the lake /srv/another/lake, not of the last build b2 of this one" in spark_build.stale_tables(
+        settings, "b2"
+    )
+    # a server restarted with its catalog in memory knows no build of ours: the next one is full
+    session.sql(f"drop table {spark_build.SERVER_MARKER}")
+    assert "has no default.sozialmonitor_build" in spark_build.stale_tables(settings, "b2")
