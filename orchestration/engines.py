@@ -82,6 +82,8 @@ def _foreign_entries(lake: Path) -> list[str]:
 def _read_marker(lake: Path) -> dict[str, Any] | None:
     """The lake's marker, None when it has none; LakeRefused when it is not one this project wrote."""
     marker = lake / LAKE_MARKER
+    if marker.is_symlink() or (marker.exists() and not marker.is_file()):
+        raise LakeRefused(f"{marker} is not a lake marker this project wrote (not a file)")
     if not marker.is_file():
         return None
     try:
@@ -93,7 +95,7 @@ def _read_marker(lake: Path) -> dict[str, Any] | None:
     return noted
 
 
-def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> Path:
+def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline", _again: bool = True) -> Path:
     """The lake's folder, made sure to be this warehouse's lake for `purpose` (LAKE_PURPOSES) before
     anything is written into it or removed from it (its builds and `sync_lake` remove what they
     do not know); returns it.
@@ -120,7 +122,7 @@ def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> Path:
                 f"not a folder for the {purpose}"
             )
         owner = Path(noted["warehouse"])
-        if noted["warehouse"] != owner_now and noted.get("lake") == where and owner.exists():
+        if noted["warehouse"] != owner_now and noted.get("lake", where) == where and owner.exists():
             raise LakeRefused(
                 f"{lake} is the lake of the warehouse {owner}, which is still there; this run's warehouse is "
                 f"{owner_now}. Two warehouses in one lake would build into and remove each other's files."
@@ -141,8 +143,10 @@ def claim_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> Path:
     if noted is None:  # a new lake: claimed once, even by two warehouses at the same moment
         try:
             handle = os.open(lake / LAKE_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another run claimed it just now: checked against that claim
-            return claim_lake(lake, warehouse, purpose)
+        except FileExistsError:  # another run claimed it just now: checked against that claim (once)
+            if not _again:
+                raise LakeRefused(f"{lake / LAKE_MARKER} appeared and went while this run claimed {lake}") from None
+            return claim_lake(lake, warehouse, purpose, _again=False)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
     else:  # taken over: the new marker replaces the old one whole
@@ -159,10 +163,13 @@ def owned_lake(lake: Path, warehouse: Path, purpose: str = "pipeline") -> bool:
         noted = _read_marker(Path(lake))
     except LakeRefused:
         return False
-    return noted is not None and (noted["purpose"], noted["warehouse"], noted.get("lake")) == (
+    if noted is None:
+        return False
+    where = str(Path(lake).resolve())
+    return (noted["purpose"], noted["warehouse"], noted.get("lake", where)) == (
         purpose,
         str(Path(warehouse).resolve()),
-        str(Path(lake).resolve()),
+        where,
     )
 
 

@@ -328,11 +328,16 @@ UNTESTED = "untested (dbt run)"
 
 def selects_part(command: list[str]) -> bool:
     """Whether a dbt command builds part of the project only: a selecting flag however spelled
-    (`--select x`, `--select=x`, `-sx`)."""
+    (`--select x`, `--select=x`, `-sx`, among other short flags `-xs x`)."""
     for token in command:
-        name = token.split("=", 1)[0]
-        if name in SELECTING_FLAGS or (len(token) > 2 and token[:2] in ("-s", "-m") and token[2] != "-"):
+        if token.split("=", 1)[0] in SELECTING_FLAGS:
             return True
+        if token.startswith("-") and not token.startswith("--"):
+            for letter in token[1:]:
+                if letter in "sm":  # --select, --models
+                    return True
+                if letter == "t":  # --target: the rest is its value
+                    break
     return False
 
 

@@ -147,6 +147,8 @@ def build(
     require_spark()
     # this warehouse's lake for `purpose` (else refused, before anything in it is removed); owner only
     lake = claim_lake(settings.lake, settings.warehouse_path, purpose)
+    if spark_target() == CONNECT_TARGET:  # the server's tables change now: no build of ours until noted
+        _mark_server({"sozialmonitor.build_id": "", "sozialmonitor.lake": f"being built from {lake.resolve()}"})
     if incremental:
         (lake / BUILT_MARKER).unlink(missing_ok=True)  # until it succeeds, the next build is full
     else:

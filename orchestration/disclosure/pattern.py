@@ -277,7 +277,11 @@ class LakeMemo:
             rows = session.read.schema(_lake_memo_schema()).parquet(folder).collect()
         except Exception as exc:  # no memo yet: Spark says so with an AnalysisException (path not found)
             if "PATH_NOT_FOUND" not in str(exc) and "Path does not exist" not in str(exc):
-                raise
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise RuntimeError(
+                    f"the disclosure pattern's memo in {folder} cannot be read ({first}). It only saves work: "
+                    "delete that folder and build again, and every pattern is solved afresh."
+                ) from exc
             rows = []
         for row in rows:  # a fingerprint names its inputs, so two files never disagree on one
             self.known[row["fingerprint"]] = [int(i) for i in row["secondary"]]

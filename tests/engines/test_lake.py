@@ -243,9 +243,13 @@ def test_a_lake_is_one_warehouses_and_a_folder_that_is_none_is_refused_untouched
     old.chmod(0o755)
     claim_lake(old, copy)
     assert stat.S_IMODE(old.stat().st_mode) == 0o750 and owned_lake(old, copy)
-    # a marker the project did not write is not taken for one
+    # a marker the project did not write is not taken for one, nor a folder of the marker's name
     (empty / LAKE_MARKER).write_text("[1]")
     with pytest.raises(LakeRefused, match="not a lake marker"):
+        claim_lake(empty, copy)
+    (empty / LAKE_MARKER).unlink()
+    (empty / LAKE_MARKER).mkdir()
+    with pytest.raises(LakeRefused, match="not a lake marker this project wrote \\(not a file\\)"):
         claim_lake(empty, copy)
 
 

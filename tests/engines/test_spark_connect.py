@@ -145,6 +145,12 @@ def test_through_spark_connect_a_python_model_is_built_served_and_equal_to_duckd
     assert memo.flush() == 2 and memo.flush() == 0
     assert LakeMemo(session, str(folder)).known == {"a": [], "b": [7, 2]}
     [written] = folder.glob("*.parquet")
+    # a memo file that cannot be read (a disk fault) stops the model with what to do
+    broken = settings.lake / "memo" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "part-0.parquet").write_bytes(b"not parquet")
+    with pytest.raises(RuntimeError, match="cannot be read .*delete that folder and build again"):
+        LakeMemo(session, str(broken))
     assert duckdb.sql(f"select fingerprint, secondary from read_parquet('{written}') order by 1").fetchall() == [
         ("a", []),
         ("b", [7, 2]),
@@ -199,6 +205,9 @@ def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers
     days = session.sql(f"select distinct cast(stichtag as string) from {table}").collect()
     assert sorted(row[0] for row in days) == [f"{year}-12-31" for year in range(2019, 2024)]
     assert older_files() == earlier  # the other Stichtage's files are the same files
+    # until a build is noted as built, the server's note names none (a build that fails midway, or an
+    # engine check's on the same server, leaves tables no build of ours vouches for)
+    assert spark_build._server_marker()["sozialmonitor.build_id"] == ""
 
     spark_build.mark_built(settings, "b2", second)
     assert spark_build.stale_tables(settings, "b2") is None

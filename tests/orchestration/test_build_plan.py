@@ -423,9 +423,11 @@ def test_a_part_of_the_project_however_spelled_is_unplanned_and_a_run_leaves_its
     from orchestration import pipeline
 
     for command in (["build", "--select", "x"], ["build", "--select=x"], ["run", "-sx"], ["build", "-m", "x"],
-                    ["build", "--exclude-resource-type", "test"], ["build", "--empty"]):  # fmt: skip
+                    ["build", "-xs", "x"], ["build", "--exclude-resource-type", "test"],
+                    ["build", "--empty"]):  # fmt: skip
         assert pipeline.selects_part(command), command
-    for command in (["build"], ["build", "--full-refresh"], ["run", "--vars", "{}"], ["build", "--threads", "2"]):
+    for command in (["build"], ["build", "--full-refresh"], ["run", "--vars", "{}"], ["build", "--threads", "2"],
+                    ["build", "-x"], ["build", "-tspark"], ["build", "--target", "spark_connect"]):  # fmt: skip
         assert not pipeline.selects_part(command), command
 
     monkeypatch.setattr(pipeline, "prepare_dbt", lambda *a, **k: [])
