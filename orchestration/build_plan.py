@@ -180,6 +180,12 @@ def data_selection(settings: Settings, reference: set[str]) -> tuple[str, ...]:
     return tuple(sorted(f"source:{source}.{name}+" for source, name in sources if name not in reference))
 
 
+# the order of the builds: by their number (`seq`, one more than the highest so far), not by their
+# start time, which is local and naive (in the hour the clocks go back, a later build would sort
+# first); builds recorded before the number came first
+BUILD_ORDER = "seq nulls first, started_at"
+
+
 def ensure_builds_table(con) -> None:
     con.execute("create schema if not exists ops")
     con.execute(
@@ -193,6 +199,7 @@ def ensure_builds_table(con) -> None:
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists released varchar")
     # the dbt target the build ran on (profiles.yml: local = DuckDB, spark, spark_connect)
     con.execute(f"alter table {BUILDS_TABLE} add column if not exists dbt_target varchar")
+    con.execute(f"alter table {BUILDS_TABLE} add column if not exists seq bigint")
 
 
 def released_state(con) -> str:
@@ -223,7 +230,7 @@ def adopt_release(settings: Settings, release_id: str, published: Iterable[str])
     con = connect(settings.warehouse_path, extensions=())
     try:
         ensure_builds_table(con)
-        builds = con.execute(f"select build_id, status, released from {BUILDS_TABLE} order by started_at").fetchall()
+        builds = con.execute(f"select build_id, status, released from {BUILDS_TABLE} order by {BUILD_ORDER}").fetchall()
         if not builds or builds[-1][1] != "succeeded" or builds[-1][2] is None:
             return False
         build_id, _, released = builds[-1]
@@ -342,7 +349,7 @@ def plan_build(
         loads = current_loads(con)
         builds = con.execute(
             "select build_id, run_id, status, mode, fingerprint, loads, stichtage, tests_fingerprint, "
-            f"gebietsstand_date, released from {BUILDS_TABLE} order by started_at"
+            f"gebietsstand_date, released from {BUILDS_TABLE} order by {BUILD_ORDER}"
         ).fetchall()
         released = released_state(con)
         today = gebietsstand_date(settings, con, cli_vars)
@@ -451,10 +458,11 @@ def record_build(
     try:
         ensure_builds_table(con)
         if status in ("running", "unplanned"):
+            [seq] = con.execute(f"select coalesce(max(seq), 0) + 1 from {BUILDS_TABLE}").fetchone()
             con.execute(
                 f"insert into {BUILDS_TABLE} (build_id, run_id, started_at, finished_at, status, mode, fingerprint,"
                 " loads, stichtage, lag_dependants, reasons, tests_fingerprint, gebietsstand_date, released,"
-                " dbt_target) values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " dbt_target, seq) values (?, ?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     plan.build_id,
                     run_id,
@@ -470,6 +478,7 @@ def record_build(
                     plan.gebietsstand_date,
                     plan.released,
                     dbt_target,
+                    seq,
                 ],
             )
         else:
@@ -504,17 +513,14 @@ def built_on(settings: Settings) -> str | None:
         columns = {r[0] for r in con.execute(f"describe {BUILDS_TABLE}").fetchall()}
         if "dbt_target" not in columns:
             return None
-        newest = con.execute(
-            f"select dbt_target, started_at from {BUILDS_TABLE} where status = 'succeeded'"
-            " order by finished_at desc limit 1"
-        ).fetchone()
-        if newest is None or newest[0] is None:
+        # read-only: a warehouse of an older version may lack the builds' numbers (their start times then)
+        order = BUILD_ORDER if "seq" in columns else "started_at"
+        builds = con.execute(f"select status, dbt_target from {BUILDS_TABLE} order by {order}").fetchall()
+        succeeded = [i for i, (status, _target) in enumerate(builds) if status == "succeeded"]
+        if not succeeded or builds[succeeded[-1]][1] is None:
             return None
-        later = con.execute(
-            f"select dbt_target from {BUILDS_TABLE} where status = 'unplanned' and dbt_target is not null"
-            " and started_at > ? order by started_at",
-            [newest[1]],
-        ).fetchall()
+        newest = builds[succeeded[-1]][1:]
+        later = [(t,) for status, t in builds[succeeded[-1] + 1 :] if status == "unplanned" and t is not None]
     finally:
         con.close()
     return "+".join(dict.fromkeys([newest[0], *(t for (t,) in later)]))  # each once, in the order they built

@@ -444,3 +444,34 @@ def test_a_part_of_the_project_however_spelled_is_unplanned_and_a_run_leaves_its
     record_build(settings, after, "r2", "running")
     record_build(settings, after, "r2", "succeeded")
     assert plan_build(settings).tests_scoped
+
+
+def test_the_builds_keep_their_order_when_the_clocks_go_back(settings, monkeypatch):
+    """Start times are local: in the hour the clocks go back (25.10.2026, 03:00 → 02:00) a full build
+    that failed after the last good one started "earlier" than it. The plan still sees it: its
+    tables may be half rebuilt, so the next build is full again."""
+    import orchestration.build_plan as build_plan
+
+    times = iter(
+        [datetime(2026, 10, 25, 1, 50), datetime(2026, 10, 25, 1, 55),  # the first, full build
+         datetime(2026, 10, 25, 2, 50), datetime(2026, 10, 25, 2, 55),  # the next, before the change
+         datetime(2026, 10, 25, 2, 10), datetime(2026, 10, 25, 2, 15)]  # a full one after it: fails
+    )  # fmt: skip
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return next(times)
+
+    monkeypatch.setattr(build_plan, "datetime", Clock)
+    built(settings)
+    built(settings)
+    failed = plan_build(settings, full_refresh=True)
+    record_build(settings, failed, "r3", "running")
+    record_build(settings, failed, "r3", "failed")
+    plan = plan_build(settings)
+    assert plan.full and "did not finish" in plan.describe()
+    con = duckdb.connect(str(settings.warehouse_path))
+    order = [r[0] for r in con.execute(f"select status from {BUILDS_TABLE} order by seq").fetchall()]
+    con.close()
+    assert order == ["succeeded", "succeeded", "failed"]
