@@ -304,12 +304,17 @@ def current_loads(con) -> tuple[Load, ...]:
     )
 
 
+def _file_of(load: str) -> str:
+    """The SHA-256 of the file of a load (`current_loads`)."""
+    return load.split("@", 1)[0]
+
+
 def _same_load(before: str | None, now: str | None) -> bool:
     """Whether a delivery's load is the one an earlier build saw (a build recorded before loads had
     their time: by the file's SHA-256 alone)."""
     if before is None or now is None or "@" in before:
         return before == now
-    return before == now.split("@", 1)[0]
+    return before == _file_of(now)
 
 
 def lag_dependants(days: set[date], known: set[date], lags: tuple[int, ...]) -> set[date]:
@@ -406,7 +411,7 @@ def plan_build(
             elif (source, day) not in now:
                 verb = "removed"
             else:
-                same_file = before[(source, day)].split("@")[0] == now[(source, day)].split("@")[0]
+                same_file = _file_of(before[(source, day)]) == _file_of(now[(source, day)])
                 verb = "loaded again" if same_file else "corrected"
             by_day.setdefault(day, []).append(f"{source} {verb}")
         reasons += [f"{d.isoformat()}: {', '.join(by_day[d])}" for d in sorted(by_day)]
@@ -519,11 +524,11 @@ def built_on(settings: Settings) -> str | None:
         succeeded = [i for i, (status, _target) in enumerate(builds) if status == "succeeded"]
         if not succeeded or builds[succeeded[-1]][1] is None:
             return None
-        newest = builds[succeeded[-1]][1:]
-        later = [(t,) for status, t in builds[succeeded[-1] + 1 :] if status == "unplanned" and t is not None]
+        newest = builds[succeeded[-1]][1]
+        later = [t for status, t in builds[succeeded[-1] + 1 :] if status == "unplanned" and t is not None]
     finally:
         con.close()
-    return "+".join(dict.fromkeys([newest[0], *(t for (t,) in later)]))  # each once, in the order they built
+    return "+".join(dict.fromkeys([newest, *later]))  # each once, in the order they built
 
 
 def record_unplanned_build(settings: Settings, run_id: str | None, what: str, dbt_target: str) -> None:

@@ -502,6 +502,7 @@ def engine_check(
 ) -> None:
     """Build the dbt project on Apache Spark from the warehouse's sources and compare every model with DuckDB."""
     from .engine_check import check_spark
+    from .engines import ENGINE_CHECK_LAKE
     from .locking import run_lock
     from .spark_build import require_spark
 
@@ -510,7 +511,7 @@ def engine_check(
         err.print(f"[red]No warehouse at {settings.warehouse_path}: run the pipeline first.[/]")
         raise typer.Exit(2)
     # a lake of its own: a Spark run's warehouse reads the views' Parquet in settings.lake
-    folder = lake or settings.lake / "engine-check"
+    folder = lake or settings.lake / ENGINE_CHECK_LAKE
     try:
         require_spark()
         with run_lock(settings.warehouse_path, purpose="engine-check"):

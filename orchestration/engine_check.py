@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from . import spark_build
-from .engines import claim_lake
 from .pipeline import prepare_dbt
 from .settings import Settings
 from .warehouse import connect
@@ -180,7 +179,6 @@ def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     """Build the project on Spark from the warehouse's sources and compare every model and seed
     with the DuckDB warehouse (see the module doc)."""
     on_spark = settings.with_paths(lake_dir=lake)
-    claim_lake(on_spark.lake, settings.warehouse_path, "engine-check")  # before anything is written there
     prepare_dbt(on_spark, released_cells=False)  # the generated files; the warehouse is not written
     served_file = lake / SERVED_FILE
     started = time.perf_counter()

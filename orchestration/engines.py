@@ -34,12 +34,14 @@ SOURCE_SCHEMAS = ("raw", "ops")
 # was when it was claimed, and whether it is the pipeline's lake or an engine check's.
 LAKE_MARKER = ".sozialmonitor-lake.json"
 LAKE_PURPOSES = ("pipeline", "engine-check")
+# the engine check's own lake by default: a folder in the pipeline's (`sozialmonitor engine-check`)
+ENGINE_CHECK_LAKE = "engine-check"
 # what a lake of this project holds at its top (a lake from before the marker is recognised by
 # them): the source tables, the Spark build's folders, the served Parquet, the pattern memo, the
 # engine check's own lake and file, Derby's log; and what a new file system brings along
 LAKE_ENTRIES = frozenset(
     {"raw", "ops", "spark-warehouse", "metastore_db", "metastore", "dbt_target", "served", "memo",
-     "engine-check", "served.duckdb", "served.duckdb.wal", "served.duckdb.tmp", "derby.log", "lost+found",
+     ENGINE_CHECK_LAKE, "served.duckdb", "served.duckdb.wal", "served.duckdb.tmp", "derby.log", "lost+found",
      ".snapshot"}
 )  # fmt: skip
 # the folders of a lake whose every entry is a table's folder that sync_lake wrote (COLUMNS_FILE)

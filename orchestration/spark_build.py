@@ -331,7 +331,8 @@ def serve(
     }
     # a folder of this serving's own: the views of the warehouse as it is read the last one's
     # until this serving is committed (a failed build or serving leaves them working)
-    folder = settings.lake / SERVED_FOLDER / uuid.uuid4().hex[:12]
+    root = settings.lake / SERVED_FOLDER
+    folder = root / uuid.uuid4().hex[:12]
 
     def spark_side(relation: tuple[str, str, str, list[str]]) -> tuple[bool, Path, list[tuple[str, str]], list[str]]:
         """Spark's part of serving one relation: whether DuckDB gets a view (else a copy), the
@@ -372,7 +373,7 @@ def serve(
             kind = "view" if is_view else "table"
             con.execute(f'create {kind} "{schema}"."{alias}" as {_select(files, columns, partitions)}')
             served.append((name, f"{schema}.{alias}"))
-        _drop_left_views(con, settings.lake / SERVED_FOLDER, {f"{s}.{a}" for _n, s, a, _c in relations})
+        _drop_left_views(con, root, {relation for _name, relation in served})
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -380,7 +381,6 @@ def serve(
         raise
     finally:
         con.close()
-    root = settings.lake / SERVED_FOLDER
     for earlier in root.iterdir() if root.is_dir() else ():
         if earlier == folder:
             continue

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..engines import owned_lake, sync_lake
+from ..engines import ENGINE_CHECK_LAKE, owned_lake, sync_lake
 from ..errors import SozialmonitorError
 from ..settings import Settings
 from ..warehouse import private_dir
@@ -132,7 +132,7 @@ def unload(
                     shutil.move(str(item), dest)
     # the lakes' copies of its deliveries (nothing where no lake of this warehouse is)
     unloaded = {f"raw.{source}" for source in result.rows} | {LOG_TABLE}
-    for lake, purpose in ((settings.lake, "pipeline"), (settings.lake / "engine-check", "engine-check")):
+    for lake, purpose in ((settings.lake, "pipeline"), (settings.lake / ENGINE_CHECK_LAKE, "engine-check")):
         if owned_lake(lake, settings.warehouse_path, purpose):
             result.lakes.append(lake)
             sync_lake(con, lake, schemas=("raw",), tables=unloaded)
