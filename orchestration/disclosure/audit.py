@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from .linked import COMPLETE, AttackerModel, LinkedTable
+from .linked import COMPLETE, AttackerModel, LinkedTable, regions
 
 INTEGER_TOLERANCE = 1e-6
 MILP_TIME_LIMIT = 30.0
@@ -225,6 +226,56 @@ class _WarmLP:
         return np.asarray(h.getSolution().col_value)
 
 
+class _RegionLP:
+    """The attacker's system over one region's variables (`linked.regions`: a Gemeinde's atoms),
+    every other variable held at its true value: the rows that touch the region, their right-hand
+    sides less what the other variables contribute. Its points, completed with the true values, are
+    points of the whole system (each is still checked exactly before it proves anything), and a
+    programme over one Gemeinde costs a fraction of one over the whole Kreis or Land. The same
+    interface as `_WarmLP`, in the whole table's variables."""
+
+    @staticmethod
+    def prepare(system: AttackerSystem, truth: np.ndarray) -> list[tuple]:
+        """What every region's programme is cut from, computed once per table: the equalities and
+        the inequalities by column, what the true values give each row, and the right-hand sides."""
+        return [
+            (None, None, None) if matrix is None else (matrix.tocsc(), matrix @ truth, rhs)
+            for matrix, rhs in ((system.a_eq, system.b_eq), (system.a_ub, system.b_ub))
+        ]
+
+    def __init__(self, prepared: list[tuple], lower: np.ndarray, truth: np.ndarray, columns: np.ndarray) -> None:
+        self.truth = truth
+        self.columns = columns
+        parts: list[sparse.csr_matrix | np.ndarray | None] = []
+        for by_column, at_truth, rhs in prepared:
+            sub = None if by_column is None else by_column[:, columns].tocsr()
+            touched = None if sub is None else np.diff(sub.indptr) > 0
+            if sub is None or not touched.any():
+                parts += [None, None]
+                continue
+            # what the other variables contribute at their true values (exact: whole numbers,
+            # `AttackerSystem.whole`)
+            rest = at_truth - sub @ truth[columns]
+            parts += [sub[touched], (rhs - rest)[touched]]
+        self.lp = _WarmLP(len(columns), lower[columns], *parts)
+
+    def _whole_table(self, x: np.ndarray | None) -> np.ndarray | None:
+        if x is None:
+            return None
+        out = self.truth.copy()
+        out[self.columns] = x
+        return out
+
+    def optimum(self, objective: np.ndarray, sign: float) -> tuple[str, float, np.ndarray | None]:
+        """As `_WarmLP.optimum` for an objective over the region's variables alone (the other
+        variables do not move, so they add nothing to how far the objective goes)."""
+        status, value, x = self.lp.optimum(objective[self.columns], sign)
+        return status, value, self._whole_table(x)
+
+    def whole_point(self, objective: np.ndarray, sign: float, reach: float) -> np.ndarray | None:
+        return self._whole_table(self.lp.whole_point(objective[self.columns], sign, reach))
+
+
 def _integral(x: np.ndarray) -> bool:
     return bool(np.all(np.abs(x - np.round(x)) <= INTEGER_TOLERANCE))
 
@@ -389,7 +440,9 @@ def proven_intervals(
     one HiGHS model), and a vertex that is not whole-numbered is replaced by a whole-number point
     of the integer programme that reaches the same requirement. So a release with thousands of
     withheld cells needs a few hundred programmes instead of two per cell and an integer programme
-    per fractional vertex.
+    per fractional vertex. In a Kreis or a Land a cell within one Gemeinde is pushed first within
+    that Gemeinde, every other atom at its true value (`_RegionLP`: a table of the whole system,
+    checked like any other); only what that leaves unproven is pushed in the whole table.
 
     Returned per target: an Interval whose bounds are *proven* (the attacker's interval holds
     them; `exact` False), or the exact interval of `intervals` where no proof was found (then it
@@ -422,7 +475,35 @@ def proven_intervals(
             return False
         return not (k in spans and high[k] - low[k] < width - eps)
 
-    lp = _WarmLP(table.n_vars, system.lower, system.a_eq, system.b_eq, system.a_ub, system.b_ub)
+    whole_lp: list[_WarmLP] = []  # made when first needed
+
+    def whole_table() -> _WarmLP:
+        if not whole_lp:
+            whole_lp.append(_WarmLP(table.n_vars, system.lower, system.a_eq, system.b_eq, system.a_ub, system.b_ub))
+        return whole_lp[0]
+
+    # A target within one Gemeinde of a Kreis or a Land is first pushed within its Gemeinde alone
+    # (`_RegionLP`); only a target that this does not prove gets the whole table's programme.
+    parts = regions(table)
+    atom_region = np.full(len(table.atoms), -1, dtype=int)
+    for r, atoms in enumerate(parts):
+        atom_region[atoms] = r
+    region_lps: dict[int, _RegionLP] = {}
+    prepared: list[list[tuple]] = []  # made when the first region's programme is
+
+    def programmes(k: int) -> Iterator[_WarmLP | _RegionLP]:
+        """The programmes that push target k, cheapest first."""
+        touched = np.unique(atom_region[np.asarray(table.cell_atoms[targets[k]], dtype=int)]) if parts else []
+        if len(touched) == 1 and touched[0] >= 0:
+            r = int(touched[0])
+            if r not in region_lps:
+                if not prepared:
+                    prepared.append(_RegionLP.prepare(system, truth))
+                measures = np.arange(len(table.measures))[:, None] * len(table.atoms)
+                columns = (measures + parts[r][None, :]).reshape(-1)
+                region_lps[r] = _RegionLP(prepared[0], system.lower, truth, columns)
+            yield region_lps[r]
+        yield whole_table()
 
     def take(x: np.ndarray | None) -> bool:
         """Keep x's cell values when it is a whole-number point of the attacker's system."""
@@ -436,8 +517,8 @@ def proven_intervals(
         np.maximum(high, moved, out=high)
         return True
 
-    def push(k: int, sign: float) -> None:
-        """Move target k as far as it goes (sign -1 up, 1 down) and keep the table that does it."""
+    def push(k: int, sign: float, lp: _WarmLP | _RegionLP) -> None:
+        """Move target k as far as it goes in `lp` (sign -1 up, 1 down) and keep the table that does it."""
         objective = np.asarray(rows[k].todense()).ravel()
         counts["linear"] += 1
         status, bound, x = lp.optimum(objective, sign)
@@ -448,6 +529,8 @@ def proven_intervals(
                 low[k] = -np.inf
             return
         if status != "optimal":
+            if isinstance(lp, _RegionLP):
+                return  # the whole table's programme decides
             raise ModelInconsistent(f"the audit model for {table.cells[targets[k]]} cannot be solved ({status})")
         if take(x):
             return
@@ -464,13 +547,15 @@ def proven_intervals(
             take(lp.whole_point(objective, sign, need))
 
     for k in range(len(targets)):
-        if not met(k):
-            push(k, -1.0)
-        if not met(k) and k not in upper:
-            push(k, 1.0)
+        for lp in programmes(k):
+            if met(k):
+                break
+            push(k, -1.0, lp)
+            if not met(k) and k not in upper:
+                push(k, 1.0, lp)
     unproven = [targets[k] for k in range(len(targets)) if not met(k)]
     counts["exact"] += len(unproven)
-    exact = {iv.cell: iv for iv in _exact_intervals(table, system, unproven, model, lp)} if unproven else {}
+    exact = {iv.cell: iv for iv in _exact_intervals(table, system, unproven, model, whole_table())} if unproven else {}
     return [
         exact.get(c) or Interval(c, float(low[k]), float(high[k]), float(value[k]), exact=False)
         for k, c in enumerate(targets)

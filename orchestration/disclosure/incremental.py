@@ -23,7 +23,10 @@ of its own (sliding protection).
 
 All programmes of a linked table share one HiGHS model: only the bounds of the protected cell's
 deviation and the costs change between them, and each solve starts from the previous optimal basis.
-HiGHS runs single-threaded with no time limit, so the same table gives the same pattern.
+HiGHS runs single-threaded with no time limit, so the same table gives the same pattern. The table
+of a Kreis or a Land has one such model per Gemeinde (`RegionalWitnesses`): a cell within one
+Gemeinde finds its witness among that Gemeinde's atoms, so the work grows with the number of
+Gemeinden, not with its square.
 
 The witnesses are continuous; the attacker counts in whole numbers. The pattern is therefore
 verified against the whole-number attacker as the release audit verifies it
@@ -44,7 +47,7 @@ import numpy as np
 from scipy import sparse
 
 from .audit import attacker_system, new_highs, proven_intervals, shortfall, solve
-from .linked import COMPLETE, AttackerModel, LinkedTable
+from .linked import COMPLETE, AttackerModel, LinkedTable, regions
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
 COVERED = 1e-6  # slack when comparing a witnessed deviation with the protection width
@@ -191,6 +194,112 @@ class WitnessProgramme:
         return x[self.n_vars : self.n_vars + self.n_mov] - x[self.n_vars + self.n_mov :], x[: self.n_vars]
 
 
+def witness_programmes(table: LinkedTable, fixed: set[int], model: AttackerModel):
+    """The witness programmes of one linked table: one per Gemeinde where the table has several
+    (`RegionalWitnesses`), else one for the whole table (`WitnessProgramme`)."""
+    parts = regions(table)
+    if parts:
+        return RegionalWitnesses(table, fixed, model, parts)
+    return WitnessProgramme(table, fixed, model)
+
+
+@dataclass
+class _Region:
+    """One region's programme and how its columns map to the whole table's."""
+
+    programme: WitnessProgramme
+    local: dict[int, int]  # the table's cell index → the region's
+    movable: np.ndarray  # per movable cell of the region: its position among the table's movable cells
+    variables: np.ndarray  # per variable of the region: the table's variable
+
+
+class RegionalWitnesses:
+    """The witness programmes of a table whose atoms split into regions (its Gemeinden): a cell
+    within one region gets its witness from that region's programme, which holds only the region's
+    atoms and the cells over them (a cell over several regions, a Kreis total, as its sum over the
+    region's atoms). Every other atom keeps its true value, so the witness is one of the whole
+    table's: each relation holds within each atom, the cells outside the region do not move and
+    those over it move by exactly what the programme says. A cell over several regions, or one whose
+    region has no witness (the whole table may: another Gemeinde can balance a Kreis total), gets
+    the whole table's programme, made when first needed.
+
+    A table of n Gemeinden holds n times the cells and atoms of one, and each of its n times as many
+    programmes then costs about n times as much: solved whole, a Kreis or a Land costs the square of
+    its Gemeinden; by region, their number. The witnesses differ where a cheaper one crossed a
+    Gemeinde border; the pattern is verified as every pattern is.
+
+    The same interface as `WitnessProgramme`: `movable`, `pos`, `set_costs`, `witness`."""
+
+    def __init__(self, table: LinkedTable, fixed: set[int], model: AttackerModel, parts: list[np.ndarray]) -> None:
+        self.table, self.fixed, self.model = table, set(fixed), model
+        self.movable = [i for i in range(len(table.cells)) if i not in self.fixed]
+        self.pos = {c: k for k, c in enumerate(self.movable)}
+        self.n_vars, self.n_mov = table.n_vars, len(self.movable)
+        self.parts = parts
+        atom_region = np.full(len(table.atoms), -1, dtype=int)
+        for r, atoms in enumerate(parts):
+            atom_region[atoms] = r
+        self.members: list[list[int]] = [[] for _ in parts]  # per region: the cells over its atoms
+        self.region_of: dict[int, int] = {}  # a cell within one region: that region
+        for i, atoms in enumerate(table.cell_atoms):
+            touched = np.unique(atom_region[np.asarray(atoms, dtype=int)])
+            if len(touched) == 1:
+                self.region_of[i] = int(touched[0])
+            for r in touched:
+                self.members[int(r)].append(i)
+        self._regions: dict[int, _Region] = {}
+        self._whole: WitnessProgramme | None = None
+        self._unit_cost = np.zeros(self.n_mov)
+
+    def set_costs(self, unit_cost: np.ndarray) -> None:
+        """unit_cost[k]: the cost of one unit of deviation of movable cell k (applied to the
+        programme that solves the next witness)."""
+        self._unit_cost = np.asarray(unit_cost, dtype=float).copy()
+
+    def _region(self, r: int) -> _Region:
+        if r not in self._regions:
+            table, atoms = self.table, self.parts[r]
+            local_atom = np.full(len(table.atoms), -1, dtype=int)
+            local_atom[atoms] = np.arange(len(atoms))
+            cells = self.members[r]
+            cell_atoms = []
+            for i in cells:
+                mapped = local_atom[np.asarray(table.cell_atoms[i], dtype=int)]
+                cell_atoms.append(np.sort(mapped[mapped >= 0]))
+            sub = LinkedTable(
+                list(table.measures), [table.atoms[a] for a in atoms], table.atom_values[:, atoms],
+                [table.cells[i] for i in cells], cell_atoms, list(table.relations), table.lower_bounds,
+            )  # fmt: skip
+            local = {c: k for k, c in enumerate(cells)}
+            programme = WitnessProgramme(sub, {local[c] for c in cells if c in self.fixed}, self.model)
+            movable = np.array([self.pos[cells[k]] for k in programme.movable], dtype=int)
+            measures = np.arange(len(table.measures))[:, None] * len(table.atoms)
+            variables = (measures + atoms[None, :]).reshape(-1)
+            self._regions[r] = _Region(programme, local, movable, variables)
+        return self._regions[r]
+
+    def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """As `WitnessProgramme.witness`, over the whole table's movable cells and variables."""
+        r = self.region_of.get(cell)
+        if r is not None:
+            region = self._region(r)
+            region.programme.set_costs(self._unit_cost[region.movable])
+            try:
+                moved, atoms = region.programme.witness(region.local[cell], up, down, integer)
+            except Infeasible:
+                pass  # the whole table may have one
+            else:
+                deviation = np.zeros(self.n_mov)
+                deviation[region.movable] = moved
+                variables = np.zeros(self.n_vars)
+                variables[region.variables] = atoms
+                return deviation, variables
+        if self._whole is None:
+            self._whole = WitnessProgramme(self.table, self.fixed, self.model)
+        self._whole.set_costs(self._unit_cost)
+        return self._whole.witness(cell, up, down, integer)
+
+
 class Certificates:
     """Whole-number witnesses, checked exactly: a witness whose atom deviations are whole numbers
     (within solver tolerance, then rounded) and whose rounded table satisfies every constraint of
@@ -248,7 +357,7 @@ def protect_incremental(
     floor = float(model.withheld_at_least)
     # A zero is published (the release says so): it never moves, whatever the witness.
     zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - set(primary)
-    programme = WitnessProgramme(table, set(fixed_published) | zeros, model)
+    programme = witness_programmes(table, set(fixed_published) | zeros, model)
     # A cell an earlier release withheld stays withheld (and protected like any withheld cell):
     # published now, it would change what that release's Stichtag shows, so a rerun or a new
     # version would publish different numbers for the same data.

@@ -172,6 +172,28 @@ class LinkedTable:
             raise ValueError(f"relation {relation.name or relation.coefficients} does not hold in atom {atom}")
 
 
+# The level whose areas split a linked table into regions solved apart: a Kreis's or a Land's
+# Gemeinden (a city is one Gemeinde, so its tables stay whole).
+REGION_LEVEL = "gemeinde"
+
+
+def regions(table: LinkedTable) -> list[np.ndarray]:
+    """The atoms of each area of `REGION_LEVEL`, when the table has cells of more than one such area
+    and their atoms partition the table's atoms; else none (the table is solved whole)."""
+    prefix = f"{REGION_LEVEL}:"
+    found: dict[str, np.ndarray] = {}
+    for (_measure, area), atoms in zip(table.cells, table.cell_atoms, strict=True):
+        if area.startswith(prefix) and area not in found:
+            found[area] = np.unique(np.asarray(atoms, dtype=int))
+    if len(found) < 2:
+        return []
+    parts = [found[area] for area in sorted(found)]
+    every = np.concatenate(parts)
+    if len(every) != len(table.atoms) or len(np.unique(every)) != len(table.atoms):
+        return []
+    return parts
+
+
 def components(measures: list[str], relations: list[Relation]) -> list[list[str]]:
     """Groups of measures linked by relations (each group is one independent table)."""
     parent = {m: m for m in measures}

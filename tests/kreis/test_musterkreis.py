@@ -23,6 +23,8 @@ from orchestration.ingest.contracts import AREAS_SOURCE
 from orchestration.ingest.loader import IngestFailed
 from orchestration.pipeline import run_ingest, run_pipeline
 from orchestration.settings import Settings
+from tests.disclosure.attacker import attack
+from tests.disclosure.test_independent_attacker import assert_no_leak, assert_sound, true_counts
 from tests.helpers import accept_as_demo, warehouse_frame
 from tests.indicators.test_recompute_from_microdata import by_hand
 
@@ -168,6 +170,20 @@ def _index_inputs(kreis: Settings, day: date) -> pd.DataFrame:
         [day],
     )
     return long.pivot(index="area_id", columns="indicator_id", values="value").reset_index()
+
+
+def test_the_kreis_release_withstands_the_independent_attacker(kreis):
+    """The Kreis's tables are protected Gemeinde by Gemeinde (orchestration/disclosure/linked.py:
+    regions), a Sozialraum across a Gemeinde border and the Kreis totals with the whole table: the
+    attacker, who knows nothing of that and attacks every level of the release at once, narrows no
+    withheld count below the protection width, and the truth lies in every interval it derives."""
+    release = kreis.releases_dir / "latest"
+    result = attack(release)
+    assert_no_leak(result)
+    assert not [n for n in result.notes if "infeasible" in n], result.notes
+    levels = set(result.cells["level"])
+    assert {"kreis", "gemeinde", "stadtviertel", "sozialraum"} <= levels, levels
+    assert_sound(result, true_counts(kreis.warehouse_path, release))
 
 
 def test_the_index_county_wide_and_within_each_stadt(kreis):

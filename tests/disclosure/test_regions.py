@@ -1,0 +1,166 @@
+"""A Kreis's (or a Land's) linked tables are solved Gemeinde by Gemeinde: a withheld cell within one
+Gemeinde gets its witness (the protector) and its proof (the audit) from a programme over that
+Gemeinde's atoms alone, every other atom at its true value; a cell over several Gemeinden, or one
+its Gemeinde cannot protect alone, from the whole table's. The patterns must still be protected
+against the exact attacker of the whole table, and the proofs must agree with its intervals."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from orchestration.disclosure import audit, incremental
+from orchestration.disclosure.audit import intervals, proven_intervals, shortfall
+from orchestration.disclosure.linked import COMPLETE, LinkedTable, Relation, regions
+from orchestration.disclosure.secondary import protect
+from tests.disclosure.test_incremental import assert_protected, primaries, small_city
+
+WIDTH = 3
+
+
+def small_kreis(seed: int, gemeinden: int = 3) -> LinkedTable:
+    """Gemeinden of four to six atoms (Stadtviertel of two atoms, one Stadtteil per three Viertel),
+    Sozialräume by parity within each Gemeinde but one that crosses the border of the first two,
+    the Gemeinden and the Kreis; measures a, b and total = a + b with small random counts."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(4, 7)) for _ in range(gemeinden)]
+    first = np.cumsum([0, *sizes])
+    n = int(first[-1])
+    areas: dict[str, list[int]] = {}
+    for g in range(gemeinden):
+        own = list(range(first[g], first[g + 1]))
+        areas[f"gemeinde:G{g}"] = own
+        for v in range(0, len(own), 2):
+            areas[f"stadtviertel:G{g}V{v // 2}"] = own[v : v + 2]
+        for t in range(0, len(own), 6):
+            areas[f"stadtteil:G{g}T{t // 6}"] = own[t : t + 6]
+    crossing = [int(first[1]) - 1, int(first[1])]  # the last atom of G0, the first of G1
+    areas["sozialraum:cross"] = crossing
+    for g in range(gemeinden):
+        for parity in (0, 1):
+            members = [i for i in range(first[g], first[g + 1]) if i % 2 == parity and i not in crossing]
+            if members:
+                areas[f"sozialraum:G{g}P{parity}"] = members
+    areas["kreis:K"] = list(range(n))
+    a = rng.integers(0, 6, n)
+    b = rng.integers(0, 7, n)
+    measures = ["a", "b", "total"]
+    cells, members = [], []
+    for m in measures:
+        for name, of in areas.items():
+            cells.append((m, name))
+            members.append(np.array(of))
+    table = LinkedTable(
+        measures, [f"x{i:02d}" for i in range(n)], np.vstack([a, b, a + b]), cells, members,
+        [Relation({"total": 1, "a": -1, "b": -1}, "=", "parts")],
+    )  # fmt: skip
+    table.check()
+    return table
+
+
+def test_the_regions_are_the_gemeinden_of_a_kreis_and_none_for_a_city():
+    kreis = small_kreis(0)
+    parts = regions(kreis)
+    gemeinden = sorted(area for _m, area in kreis.cells if area.startswith("gemeinde:"))
+    assert len(parts) == len(set(gemeinden)) == 3
+    for part, area in zip(parts, sorted(set(gemeinden)), strict=True):
+        assert part.tolist() == sorted(kreis.cell_atoms[kreis.cell_index[("a", area)]].tolist())
+    assert regions(small_city(0)) == []  # one Gemeinde: the table stays whole
+    # areas of the level that overlap (or leave atoms out) are no partition: solved whole
+    overlapping = small_kreis(0)
+    g0, g1 = (overlapping.cell_atoms[overlapping.cell_index[("a", f"gemeinde:G{g}")]] for g in (0, 1))
+    for i, (_m, area) in enumerate(overlapping.cells):
+        if area == "gemeinde:G0":
+            overlapping.cell_atoms[i] = np.append(g0, g1[:1])  # G0 reaches into G1
+    assert regions(overlapping) == []
+
+
+def test_a_witness_within_one_gemeinde_moves_nothing_outside_it():
+    table = small_kreis(1)
+    programme = incremental.witness_programmes(table, set(), COMPLETE)
+    assert isinstance(programme, incremental.RegionalWitnesses)
+    cell = table.cell_index[("a", "stadtviertel:G2V0")]
+    programme.set_costs(np.ones(len(programme.movable)))
+    deviation, atoms = programme.witness(cell, WIDTH, 0.0)
+    assert programme._whole is None  # the Gemeinde's programme alone
+    # a witness of the whole table: every relation holds in every atom, and each cell moves by what
+    # its atoms move
+    relations, _ = table.relation_matrix()
+    assert np.allclose(relations @ atoms, 0)
+    moved = table.cell_matrix() @ atoms
+    assert np.allclose(moved[programme.movable], deviation)
+    assert moved[cell] >= WIDTH - 1e-6
+    outside = set(range(len(table.cells))) - {
+        i for i, (_m, area) in enumerate(table.cells) if area.startswith(("kreis:", "sozialraum:cross"))
+    }
+    g2 = set(regions(table)[2].tolist())
+    for i in outside:
+        if not set(table.cell_atoms[i].tolist()) & g2:
+            assert abs(moved[i]) < 1e-9, table.cells[i]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_kreis_pattern_solved_by_gemeinde_is_protected_against_the_whole_table(seed):
+    table = small_kreis(seed)
+    primary = primaries(table)
+    if not primary:
+        pytest.skip("no primary cell")
+    pattern = protect(table, primary, width=WIDTH)
+    assert_protected(table, primary, pattern.suppressed)
+    # the audit's proofs, Gemeinde by Gemeinde, agree with the exact intervals of the whole table
+    values = table.cell_values()
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in pattern.suppressed}
+    counts: Counter = Counter()
+    proven = proven_intervals(table, known, sorted(pattern.suppressed), primary, WIDTH, COMPLETE, counts=counts)
+    exact = intervals(table, known, sorted(pattern.suppressed), COMPLETE)
+    for p, e in zip(proven, exact, strict=True):
+        assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
+        assert shortfall(p, p.cell in primary, WIDTH, COMPLETE) is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_proofs_by_gemeinde_agree_with_exact_intervals_on_unprotected_patterns(seed, monkeypatch):
+    """Random withheld cells, often one subtraction away: a proof found within a Gemeinde never
+    claims more than the whole table's exact interval, and every verdict is the exact one."""
+    rng = np.random.default_rng(100 + seed)
+    table = small_kreis(seed, gemeinden=2 + seed % 3)
+    values = table.cell_values()
+    positive = [i for i in range(len(table.cells)) if values[i] >= 1]
+    withheld = {i for i in positive if rng.random() < 0.35}
+    primary = {i for i in withheld if values[i] < 3}
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    pushed = []
+    within_gemeinde = audit._RegionLP.optimum
+    monkeypatch.setattr(audit._RegionLP, "optimum", lambda *args: pushed.append(1) or within_gemeinde(*args))
+    proven = proven_intervals(table, known, sorted(withheld), primary, WIDTH, COMPLETE)
+    assert pushed  # Gemeinde by Gemeinde first
+    exact = intervals(table, known, sorted(withheld), COMPLETE)
+    for p, e in zip(proven, exact, strict=True):
+        assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
+        verdict = shortfall(p, p.cell in primary, WIDTH, COMPLETE)
+        assert (verdict is None) == (shortfall(e, e.cell in primary, WIDTH, COMPLETE) is None), (p, e)
+
+
+def test_a_gemeinde_that_cannot_protect_alone_gets_the_whole_kreis(monkeypatch):
+    """Gemeinde A is one atom, its Viertel is its total; the Kreis total was published by an earlier
+    release. Within A the Viertel cannot move without moving the Kreis total: only another
+    Gemeinde can balance it, so the witness comes from the whole table's programme."""
+    areas = {
+        "stadtviertel:A1": [0], "gemeinde:A": [0],
+        "stadtviertel:B1": [1], "stadtviertel:B2": [2], "gemeinde:B": [1, 2],
+        "kreis:K": [0, 1, 2],
+    }  # fmt: skip
+    cells = [("n", name) for name in areas]
+    table = LinkedTable(["n"], ["a", "b1", "b2"], np.array([[2, 9, 8]]), cells, [np.array(v) for v in areas.values()])
+    made = []
+    real = incremental.witness_programmes
+    monkeypatch.setattr(incremental, "witness_programmes", lambda *args: made.append(real(*args)) or made[-1])
+    kreis = table.cell_index[("n", "kreis:K")]
+    primary = {table.cell_index[("n", "stadtviertel:A1")], table.cell_index[("n", "gemeinde:A")]}
+    pattern = protect(table, primary, width=WIDTH, fixed_published={kreis})
+    [programme] = made
+    assert isinstance(programme, incremental.RegionalWitnesses) and programme._whole is not None
+    assert kreis not in pattern.suppressed and pattern.suppressed - primary  # B gives way
+    assert_protected(table, primary, pattern.suppressed)
