@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from orchestration.settings import Settings
@@ -89,3 +90,14 @@ def accept_as_demo(raw_dir: Path, *paths: Path) -> None:
     names = {p.relative_to(raw_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
     kept = [line for line in lines if line.partition("  ")[2] not in names]
     marker.write_text("\n".join(kept + [f"{d}  {n}" for n, d in names.items()]) + "\n", encoding="utf-8")
+
+
+def partition_files_but(table_folder: Path, stichtag: date) -> dict[str, int]:
+    """The Parquet files of a Spark table partitioned by Stichtag, but those of `stichtag`: path
+    (below the table's folder) → inode, to show that a build left the other partitions' files as
+    they were."""
+    return {
+        str(f.relative_to(table_folder)): f.stat().st_ino
+        for f in table_folder.glob("stichtag=*/*.parquet")
+        if f.parent.name != f"stichtag={stichtag.isoformat()}"
+    }

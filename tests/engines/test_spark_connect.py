@@ -27,6 +27,7 @@ from orchestration import spark_build
 from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, LakeMemo
 from orchestration.engine_check import compare_warehouses
 from orchestration.pipeline import prepare_dbt
+from tests.helpers import partition_files_but
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -182,14 +183,7 @@ def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers
     location, partitions = spark_build._layout(session, table)
     assert partitions == ["stichtag"]
 
-    def older_files() -> dict[str, int]:
-        return {
-            str(f.relative_to(location)): f.stat().st_ino
-            for f in location.glob("stichtag=*/*.parquet")
-            if f.parent.name != f"stichtag={LATEST.isoformat()}"
-        }
-
-    earlier = older_files()
+    earlier = partition_files_but(location, LATEST)
     assert len({name.split("/")[0] for name in earlier}) == 5
 
     # the newest Stichtag taken back out, and an incremental build through the client rebuilds it
@@ -204,7 +198,7 @@ def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers
     assert spark_build.build(settings, command, plan=plan, incremental=True, metastore=second).success
     days = session.sql(f"select distinct cast(stichtag as string) from {table}").collect()
     assert sorted(row[0] for row in days) == [f"{year}-12-31" for year in range(2019, 2024)]
-    assert older_files() == earlier  # the other Stichtage's files are the same files
+    assert partition_files_but(location, LATEST) == earlier  # the other Stichtage's files are the same files
     # until a build is noted as built, the server's note names none (a build that fails midway, or an
     # engine check's on the same server, leaves tables no build of ours vouches for)
     assert spark_build._server_marker()["sozialmonitor.build_id"] == ""

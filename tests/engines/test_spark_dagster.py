@@ -37,7 +37,7 @@ from orchestration.pipeline import run_dbt, run_ingest, run_pipeline
 from orchestration.release.store import list_releases
 from orchestration.settings import PUBLISH_SETTING
 from orchestration.spark_build import built_relations, served_folder, stichtag_scopes, stop_spark
-from tests.helpers import settings_for, warehouse_frame
+from tests.helpers import partition_files_but, settings_for, warehouse_frame
 
 pytest.importorskip("pyspark", reason="make spark installs dbt-spark and pyspark (make test does)")
 
@@ -46,11 +46,7 @@ LATEST = date(2024, 12, 31)
 
 def _partition_files(table_folder: Path) -> dict[str, int]:
     """The Parquet files of a Spark table partitioned by Stichtag, but the newest Stichtag's: path → inode."""
-    return {
-        str(f.relative_to(table_folder)): f.stat().st_ino
-        for f in table_folder.glob("stichtag=*/*.parquet")
-        if f.parent.name != f"stichtag={LATEST.isoformat()}"
-    }
+    return partition_files_but(table_folder, LATEST)
 
 
 def _served_partitions(settings, views: tuple[str, ...]) -> dict[str, int]:
