@@ -209,7 +209,7 @@ class Benefits:
         income_cut = np.where(rent_rng.random(len(size)) < 0.25, rent_rng.uniform(0.2, 0.7, len(size)), 0.0)
         amount = (base + rent[hh] / size[hh]) * (1 - income_cut[hh]) * np.exp(rng.normal(0.0, 0.05, len(hh)))
         amount = np.round(np.maximum(amount, 0.0), 2)
-        bg_code = case_numbers(hh, 10**7, self.streams.get("bg_numbers"), self.city.geo.gemeinde.number_slot)
+        bg_code = case_numbers(hh, 10**7, self.streams.get("bg_numbers"), *self.city.geo.gemeinde.numbering)
         address = self._typed(rng, h.addr[hh], hh)
         return Sgb2Year(
             pid=pid,
@@ -308,7 +308,7 @@ class Benefits:
         p.s12_type[dropped] = 0
         p.s12_type[ids] = kind
         case_code = case_numbers(
-            p.s12_case[ids], 10**6, self.streams.get("s12_numbers"), self.city.geo.gemeinde.number_slot
+            p.s12_case[ids], 10**6, self.streams.get("s12_numbers"), *self.city.geo.gemeinde.numbering
         )
         address = self._typed(rng, snap.addr[rows], ids)
         return Sgb12Year(pid=ids, kind=kind, case_code=case_code, start=p.s12_start[ids].copy(), address=address)
@@ -322,7 +322,7 @@ class Benefits:
         amount = np.round(np.clip(amount, 20.0, 1500.0), 2)
         month = rng.integers(1, 13, len(wg))
         until = month_start(np.full(len(wg), year + 1), month + 1) - 1  # last day of that month
-        code = case_numbers(wg, 10**7, self.streams.get("wg_numbers"), self.city.geo.gemeinde.number_slot)
+        code = case_numbers(wg, 10**7, self.streams.get("wg_numbers"), *self.city.geo.gemeinde.numbering)
         address = self._typed(rng, h.addr[wg], wg)
         return WohngeldYear(
             hh=wg, application_code=code, size=hsize, amount=amount, approved_until=until, address=address

@@ -154,7 +154,7 @@ class Children:
         choice = np.searchsorted(np.cumsum(FACILITY_CHOICE_P), self._facility_u[pid] * FACILITY_CHOICE_P.sum())
         choice = np.minimum(choice, len(FACILITY_CHOICE_P) - 1)
         facility = self._nearest[g.addr_trait_block[snap.addr[rows]], choice]
-        child_code = case_numbers(pid, 10**7, self.streams.get("daycare_numbers"), self.city.geo.gemeinde.number_slot)
+        child_code = case_numbers(pid, 10**7, self.streams.get("daycare_numbers"), *self.city.geo.gemeinde.numbering)
         rng = self.streams.get("daycare", snap.year)
         address = self.benefits._typed(rng, snap.addr[rows], pid)
         return DaycareYear(pid=pid, child_code=child_code, care_hours=hours, facility=facility, address=address)
@@ -198,7 +198,7 @@ class Children:
         order = np.argsort(p.key[pid], kind="stable")
         exam_code = np.empty(n, dtype=np.int64)
         exam_code[order] = case_numbers(
-            np.arange(n), 10**5, self.streams.get("school_entry_numbers", snap.year), self.city.geo.gemeinde.number_slot
+            np.arange(n), 10**5, self.streams.get("school_entry_numbers", snap.year), *self.city.geo.gemeinde.numbering
         )
         address = self.benefits._typed(rng, snap.addr[rows], pid)
         return SchoolEntryYear(
@@ -232,7 +232,7 @@ class Children:
         index = np.empty(n, dtype=np.int64)
         index[order] = self._pupils + np.arange(n)  # numbers are never given twice, across years too
         self._pupils += n
-        pupil_code = case_numbers(index, 10**6, self.streams.get("pupil_numbers"), self.city.geo.gemeinde.number_slot)
+        pupil_code = case_numbers(index, 10**6, self.streams.get("pupil_numbers"), *self.city.geo.gemeinde.numbering)
         address = self.benefits._typed(rng, snap.addr[rows], pid)
         return TransitionYear(pid=pid, pupil_code=pupil_code, school_type=school, address=address)
 

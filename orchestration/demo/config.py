@@ -54,8 +54,11 @@ class Gemeinde:
         the Stadtteile (and no Stadtviertel is recut).
     postcode_base: a Baublock's postcode is this + 100 × its (internal) Stadtbezirk's number + 10 ×
         half its Stadtteil's rank in the Stadtbezirk: Städte of a Kreis get their own postcodes.
-    number_slot: None, or the digit 0–9 that leads every case, household, child and pupil number of
-        the Stadt, so that a Kreis-wide department's numbers never collide between its Städte.
+    number_slot: None, or the slot (0 to number_slots - 1) that leads every case, household, child
+        and pupil number of the Stadt, so that a Kreis-wide department's numbers never collide
+        between its Städte.
+    number_slots: how many slots the numbers are split into: 10 (one leading digit, a Kreis of up
+        to ten Städte) or 100 (two leading digits, more Städte, each with a hundredth of the numbers).
     sozialraum_columns: Sozialräume per row (two rows).
     sozialraum_codes: the code of each Sozialraum (north row west to east, then the south row);
         None = 'SR01'…. A Kreis gives two neighbouring Städte one shared code: a Sozialraum across the
@@ -70,6 +73,7 @@ class Gemeinde:
     stadtviertel: bool = True
     postcode_base: int = 98_000
     number_slot: int | None = None
+    number_slots: int = 10
     sozialraum_columns: int = N_SOZIALRAUM_COLUMNS
     sozialraum_codes: tuple[str, ...] | None = None
     # Stadtteile per Stadtbezirk (an even number of Stadtbezirke, two rows), or per internal half
@@ -82,8 +86,10 @@ class Gemeinde:
             raise ValueError(f"ags={self.ags!r}: an Amtlicher Gemeindeschlüssel has 8 digits")
         if not re.fullmatch(r"(\d{3})?", self.code_prefix):
             raise ValueError(f"code_prefix={self.code_prefix!r}: empty or three digits")
-        if self.number_slot is not None and not 0 <= self.number_slot <= 9:
-            raise ValueError(f"number_slot={self.number_slot}: a digit from 0 to 9")
+        if self.number_slots not in (10, 100):
+            raise ValueError(f"number_slots={self.number_slots}: 10 or 100")
+        if self.number_slot is not None and not 0 <= self.number_slot < self.number_slots:
+            raise ValueError(f"number_slot={self.number_slot}: from 0 to {self.number_slots - 1}")
         if not 1 <= self.sozialraum_columns <= 6:
             raise ValueError(f"sozialraum_columns={self.sozialraum_columns}: from 1 to 6")
         n = self.sozialraum_columns * N_SOZIALRAUM_ROWS
@@ -95,6 +101,11 @@ class Gemeinde:
             raise ValueError(
                 f"stadtteile={self.stadtteile}: an even number (at least two) of groups of 1 to 9 Stadtteile"
             )
+
+    @property
+    def numbering(self) -> tuple[int | None, int]:
+        """The slot and the number of slots of its case numbers (streams.case_numbers)."""
+        return self.number_slot, self.number_slots
 
     @property
     def levels(self) -> tuple[str, ...]:

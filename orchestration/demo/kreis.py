@@ -1,4 +1,4 @@
-"""The Musterkreis: a seeded, deterministic demo Kreis of four to nine Städte, written as a Kreis
+"""The Musterkreis: a seeded, deterministic demo Kreis of 4 to 40 Städte, written as a Kreis
 deployment folder (issue 18, "A Kreis and its Städte": its shared design).
 
     from orchestration.demo.kreis import KreisConfig, generate_kreis, simulate_kreis
@@ -9,7 +9,8 @@ Each Stadt is simulated on its own (its own seed and size) as Musterstadt is, wi
 identity (config.py) that makes its codes Kreis-unique from the start: area codes below the Gemeinde
 and Baublock codes carry the last three digits of the AGS ('004' + '01' Stadtbezirk, '00400001'
 Baublock), address ids too ('A004000001'); case, household, child and pupil numbers are led by the
-Stadt's digit, so a Kreis-wide department's numbers never collide. The Städte lie side by side from
+Stadt's digit (two digits in a Kreis of more than ten Städte), so a Kreis-wide department's numbers
+never collide. The Städte lie side by side from
 west to east (EPSG:25832) and do not overlap. Street keys stay local: they collide between Städte.
 
 The default Musterkreis (code '05999', NRW, fictional):
@@ -108,6 +109,9 @@ GAP_M = 400.0
 # widest column of Baublöcke (geography._grid draws 110 to 170 m)
 MAX_COLUMN_M = 170.0
 POSTCODE_BASE = 57_000  # + 1,000 per Stadt: the Städte have postcodes of their own
+# At most this many Städte: their postcodes stay five digits (POSTCODE_BASE + 1,000 each). Up to ten
+# number their cases with one leading digit each, more with two (config.Gemeinde.number_slots).
+MAX_STAEDTE = 40
 
 # The sources delivered per Stadt: contract → file pattern with the AGS group (the original pattern
 # each replaces is checked, so that a change of the warehouse's contract is noticed here).
@@ -241,8 +245,8 @@ class KreisConfig:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"\d{5}", self.code):
             raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
-        if not 4 <= len(self.staedte) <= 9:
-            raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to 9")
+        if not 4 <= len(self.staedte) <= MAX_STAEDTE:
+            raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to {MAX_STAEDTE}")
         for stadt in self.staedte:
             if not re.fullmatch(rf"{self.code}\d{{3}}", stadt.ags):
                 raise ValueError(f"{stadt.name}: AGS {stadt.ags!r} is not 8 digits starting with {self.code}")
@@ -280,6 +284,7 @@ class KreisConfig:
                     stadtviertel=s.stadtviertel,
                     postcode_base=POSTCODE_BASE + 1_000 * k,
                     number_slot=k,
+                    number_slots=10 if len(self.staedte) <= 10 else 100,
                     sozialraum_columns=columns[k],
                     sozialraum_codes=codes[k],
                     stadtteile=stadtteile_for(s.residents, s.stadtbezirke),

@@ -166,7 +166,7 @@ class City:
 
     def household_codes(self, hh: np.ndarray) -> np.ndarray:
         """The 8-digit number behind household_key 'H…' (collision-free)."""
-        return case_numbers(hh, 10**8, self.streams.get("household_codes"), self.geo.gemeinde.number_slot)
+        return case_numbers(hh, 10**8, self.streams.get("household_codes"), *self.geo.gemeinde.numbering)
 
     # ----------------------------------------------------------------------------------------------
     # creating households

@@ -63,12 +63,15 @@ def month_start(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[M]").astype("datetime64[D]").astype("int64")
 
 
-def case_numbers(index: np.ndarray, modulus: int, rng: np.random.Generator, slot: int | None) -> np.ndarray:
-    """`affine_codes`; with a slot (a digit) within the slot's tenth of the modulus, led by that
-    digit: the Städte of a Kreis number their cases apart (Gemeinde.number_slot)."""
+def case_numbers(
+    index: np.ndarray, modulus: int, rng: np.random.Generator, slot: int | None, slots: int = 10
+) -> np.ndarray:
+    """`affine_codes`; with a slot, within the slot's part of the modulus (a tenth, or with 100
+    `slots` a hundredth), led by the slot's digits: the Städte of a Kreis number their cases apart
+    (Gemeinde.number_slot, Gemeinde.number_slots)."""
     if slot is None:
         return affine_codes(index, modulus, rng)
-    part = modulus // 10
+    part = modulus // slots
     return slot * part + affine_codes(index, part, rng)
 
 

@@ -129,7 +129,7 @@ def test_config_validation_and_defaults():
     assert ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde") in levels.values()
     assert any("stadtviertel" not in lv and "stadtbezirk" in lv for lv in levels.values())
     assert any("stadtbezirk" not in lv for lv in levels.values())
-    with pytest.raises(ValueError, match="4 to 9"):
+    with pytest.raises(ValueError, match="4 to 40"):
         KreisConfig(staedte=default.staedte[:3])
     with pytest.raises(ValueError, match="starting with 05999"):
         KreisConfig(staedte=(*default.staedte[:3], Stadt("Anderswo", "05111004", 3_000, 1)))
@@ -470,3 +470,32 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
     assert again.exit_code == 1 and "--force" in again.output
     refused = runner.invoke(app, ["demo-data", "--kreis", "--out", str(tmp_path / "x")], env=env)
     assert refused.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
+    """Beyond ten Städte one leading digit per Stadt no longer keeps a Kreis-wide department's
+    numbers apart: each Stadt then gets a hundredth of every number range, led by two digits. Up to
+    40 Städte (their postcodes stay five digits), more are refused."""
+    staedte = tuple(Stadt(f"Stadt{k + 1}", f"05999{100 + 4 * k:03d}", 10_000, 5_999_100 + k) for k in range(12))
+    config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
+    assert {c.gemeinde.numbering for c in config.demo_configs()} == {(k, 100) for k in range(12)}
+    assert {c.gemeinde.numbering[1] for c in CONFIG.demo_configs()} == {10}  # four Städte: as before
+    truth = simulate_kreis(config)
+    widths = {"bg_number": 7, "case_number": 6, "exam_number": 5, "child_number": 7, "pupil_number": 6}
+    frames = {"sgb2": "bg_number", "sgb12": "case_number", "school_entry": "exam_number",
+              "daycare": "child_number", "school_transitions": "pupil_number"}  # fmt: skip
+    for name, column in frames.items():
+        frame = truth.combined(name)
+        digits = frame[column].str[-widths[column] :]  # 'BG0100063': the number after its prefix
+        assert digits.str.fullmatch(r"\d+").all(), name
+        numbers = digits.astype("int64")
+        slot = frame["gemeinde"].map({s.ags: k for k, s in enumerate(staedte)})
+        # led by the Stadt's two digits, so no number is another Stadt's
+        assert (numbers // 10 ** (widths[column] - 2) == slot).all(), name
+        assert numbers.groupby(frame["gemeinde"]).apply(set).map(len).sum() == numbers.nunique(), name
+    postcodes = truth.blocks.groupby("gemeinde")["postcode"].agg(lambda p: set(p.astype(int)))
+    assert all(10_000 <= code <= 99_999 for codes in postcodes for code in codes)
+    assert sum(map(len, postcodes)) == len(set().union(*postcodes))  # each Stadt its own
+    many = tuple(Stadt(f"S{k}", f"05999{k:03d}", 10_000, k) for k in range(41))
+    with pytest.raises(ValueError, match="4 to 40"):
+        KreisConfig(staedte=many)
