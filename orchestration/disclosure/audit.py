@@ -448,7 +448,9 @@ def proven_intervals(
     them; `exact` False), or the exact interval of `intervals` where no proof was found (then it
     decides, and its message names the true bounds). The system must be whole-numbered and the
     model integral; otherwise every cell gets its exact interval. `counts` adds up the programmes:
-    "linear", "integer" and "exact" (cells whose exact interval was computed)."""
+    "linear", "integer" and "exact" (cells whose exact interval was computed), and
+    "within_gemeinde": the whole-number tables found within one Gemeinde (each checked against the
+    whole system) that were kept."""
     if not targets:
         return []
     counts = Counter() if counts is None else counts
@@ -522,6 +524,9 @@ def proven_intervals(
         objective = np.asarray(rows[k].todense()).ravel()
         counts["linear"] += 1
         status, bound, x = lp.optimum(objective, sign)
+        if status != "optimal" and isinstance(lp, _RegionLP):
+            # an unbounded cell is taken without a table to check: the whole table's programme says it
+            return
         if status == "unbounded":  # a rational system with a whole-number point: unbounded in whole numbers too
             if sign < 0:
                 high[k] = np.inf
@@ -529,10 +534,10 @@ def proven_intervals(
                 low[k] = -np.inf
             return
         if status != "optimal":
-            if isinstance(lp, _RegionLP):
-                return  # the whole table's programme decides
             raise ModelInconsistent(f"the audit model for {table.cells[targets[k]]} cannot be solved ({status})")
         if take(x):
+            if isinstance(lp, _RegionLP):
+                counts["within_gemeinde"] += 1
             return
         # a fractional vertex: a whole-number point reaching what the cell still needs, if the
         # linear bound (rounded to whole numbers) leaves room for one
@@ -544,7 +549,8 @@ def proven_intervals(
             reachable = math.ceil(bound - INTEGER_TOLERANCE) <= need + eps
         if reachable:
             counts["integer"] += 1
-            take(lp.whole_point(objective, sign, need))
+            if take(lp.whole_point(objective, sign, need)) and isinstance(lp, _RegionLP):
+                counts["within_gemeinde"] += 1
 
     for k in range(len(targets)):
         for lp in programmes(k):

@@ -79,19 +79,27 @@ def test_the_regions_are_the_gemeinden_of_a_kreis_and_none_for_a_city():
 
 def test_a_witness_within_one_gemeinde_moves_nothing_outside_it():
     table = small_kreis(1)
-    programme = incremental.witness_programmes(table, set(), COMPLETE)
+    values = table.cell_values()
+    # published before: the Gemeinde's total of a, which the witness must leave as it is
+    fixed = {table.cell_index[("a", "gemeinde:G2")]}
+    programme = incremental.witness_programmes(table, fixed, COMPLETE)
     assert isinstance(programme, incremental.RegionalWitnesses)
     cell = table.cell_index[("a", "stadtviertel:G2V0")]
     programme.set_costs(np.ones(len(programme.movable)))
     deviation, atoms = programme.witness(cell, WIDTH, 0.0)
     assert programme._whole is None  # the Gemeinde's programme alone
-    # a witness of the whole table: every relation holds in every atom, and each cell moves by what
-    # its atoms move
+    # a witness of the whole table: every relation holds in every atom, no atom goes below 0, the
+    # published cell does not move, each cell moves by what its atoms move, and a count it moves
+    # stays at least 1 (withheld, it is known to be)
     relations, _ = table.relation_matrix()
     assert np.allclose(relations @ atoms, 0)
+    assert (table.true_vector() + atoms >= -1e-9).all()
     moved = table.cell_matrix() @ atoms
+    assert all(abs(moved[i]) < 1e-9 for i in fixed)
     assert np.allclose(moved[programme.movable], deviation)
     assert moved[cell] >= WIDTH - 1e-6
+    shifted = np.abs(moved) > 1e-6
+    assert (values[shifted] + moved[shifted] >= 1 - 1e-6).all()
     outside = set(range(len(table.cells))) - {
         i for i, (_m, area) in enumerate(table.cells) if area.startswith(("kreis:", "sozialraum:cross"))
     }
@@ -118,6 +126,7 @@ def test_a_kreis_pattern_solved_by_gemeinde_is_protected_against_the_whole_table
     for p, e in zip(proven, exact, strict=True):
         assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
         assert shortfall(p, p.cell in primary, WIDTH, COMPLETE) is None
+    assert counts["within_gemeinde"] > 0  # proven Gemeinde by Gemeinde, not only by the whole table
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -162,5 +171,32 @@ def test_a_gemeinde_that_cannot_protect_alone_gets_the_whole_kreis(monkeypatch):
     pattern = protect(table, primary, width=WIDTH, fixed_published={kreis})
     [programme] = made
     assert isinstance(programme, incremental.RegionalWitnesses) and programme._whole is not None
-    assert kreis not in pattern.suppressed and pattern.suppressed - primary  # B gives way
+    assert pattern.suppressed - primary  # B gives way
     assert_protected(table, primary, pattern.suppressed)
+
+
+def test_what_a_gemeinde_programme_cannot_vouch_for_the_whole_table_decides(monkeypatch):
+    """An atom under nothing but withheld counts is unbounded upwards, in its Gemeinde and in the
+    whole table. Such an answer comes without a table to check, so the Gemeinde's is not taken: were a
+    Gemeinde's programme to call everything unbounded, the intervals would still be the exact
+    ones."""
+    table = small_kreis(3)
+    values = table.cell_values()
+    atom = int(regions(table)[2][0])  # the first atom of the third Gemeinde
+    withheld = [i for i in range(len(table.cells)) if atom in table.cell_atoms[i] and values[i] >= 1]
+    # and two Viertel of the first Gemeinde, which its published Stadtteil bounds
+    withheld += [table.cell_index[("a", f"stadtviertel:G0V{v}")] for v in (0, 1)]
+    withheld = sorted(i for i in set(withheld) if values[i] >= 1)
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    exact = intervals(table, known, withheld, COMPLETE)
+    assert any(np.isinf(e.high) for e in exact) and any(np.isfinite(e.high) for e in exact)
+
+    def check() -> None:
+        proven = proven_intervals(table, known, withheld, set(), WIDTH, COMPLETE)
+        for p, e in zip(proven, exact, strict=True):
+            assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
+            assert (shortfall(p, False, WIDTH, COMPLETE) is None) == (shortfall(e, False, WIDTH, COMPLETE) is None)
+
+    check()
+    monkeypatch.setattr(audit._RegionLP, "optimum", lambda self, objective, sign: ("unbounded", float("nan"), None))
+    check()
