@@ -278,7 +278,8 @@ def _unsafe_text_message(problems: list[str], shown: int = 20) -> str:
         + "\n  ".join(problems[:shown])
         + more
         + "\nArea names come from raw/gebiete/gebietsgliederung.csv: correct the file (or ask the "
-        "Statistikstelle for a corrected one) and run again."
+        "Statistikstelle for a corrected one) and run again. Names and definitions of indicators and "
+        "indices come from the Kennzahlenkatalog and the dbt vars: correct them there."
     )
 
 

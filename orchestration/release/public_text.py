@@ -7,8 +7,10 @@ Parquet tables, the release DuckDB, GeoJSON, GeoPackage, the atlas and the Germa
    table): no control characters (C0 and C1, DEL, line and paragraph separators), no invisible
    format characters (bidirectional overrides and isolates as in "Trojan Source", zero-width
    spaces, byte order marks; soft hyphen, ZWJ and ZWNJ are allowed), no unpaired surrogates, no
-   empty names, and a length limit: `NAME_MAX` characters for names, `TEXT_MAX` for other text
-   (definitions, index configuration). A release with such text is refused before anything is
+   empty names, and a length limit: `NAME_MAX` characters for names, `CONFIG_MAX` for the JSON the
+   warehouse writes itself (`config`, an index's configuration: an index within each Gemeinde
+   names the Gemeinde of every unit it groups, so a Kreis or a Land makes it long), `TEXT_MAX` for
+   other text (definitions, descriptions). A release with such text is refused before anything is
    written; the message names table, column and row key and shows the text with the offending
    characters escaped (never raw, so a terminal escape sequence in a name cannot act on the screen
    that shows the message). The same rule is a dbt test on the staged area names
@@ -34,7 +36,11 @@ import unicodedata
 from collections.abc import Iterable
 
 NAME_MAX = 200  # characters in a name (area, component, indicator), as the contracts' default max_length
-TEXT_MAX = 5_000  # other text: definitions, descriptions, the index configuration (JSON)
+TEXT_MAX = 5_000  # other text: definitions, descriptions
+# the index configuration (JSON the warehouse writes): ~30 characters per unit an index within each
+# Gemeinde groups (27 Gemeinden: 13,739 characters), so a Land's thousands of units fit
+CONFIG_MAX = 2_000_000
+CONFIG_COLUMNS = frozenset({"config"})
 # format characters that are harmless in names (soft hyphen, zero-width (non-)joiner)
 ALLOWED_FORMAT = frozenset({"\u00ad", "\u200c", "\u200d"})
 FORMULA_START = frozenset("=+-@\t\r\n\0\uff1d\uff0b\uff0d\uff20")
@@ -76,9 +82,16 @@ def shown(value: str, width: int = 80) -> str:
     return "".join(out) + ("…" if len(value) > width else "")
 
 
+def length_limit(column: str) -> int:
+    """The most characters a text of `column` may have (module docstring, rule 1)."""
+    if is_name_column(column):
+        return NAME_MAX
+    return CONFIG_MAX if column in CONFIG_COLUMNS else TEXT_MAX
+
+
 def check_values(table: str, column: str, values: Iterable[tuple[str, str]]) -> list[str]:
     """Problems of (row key, text) pairs of one column."""
-    limit = NAME_MAX if is_name_column(column) else TEXT_MAX
+    limit = length_limit(column)
     problems = []
     for key, value in values:
         why = text_problem(value, limit)

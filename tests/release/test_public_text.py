@@ -22,8 +22,11 @@ from typer.testing import CliRunner
 from orchestration.cli import app
 from orchestration.release import diff, find_release
 from orchestration.release.public_text import (
+    CONFIG_MAX,
     NAME_MAX,
+    TEXT_MAX,
     check_public_text,
+    check_values,
     shown,
     spreadsheet_text,
     text_problem,
@@ -71,6 +74,21 @@ def test_names_with_control_or_invisible_characters_or_absurd_length_are_refused
 def test_ordinary_names_pass():
     assert [text_problem(name) for name in FINE] == [None] * len(FINE)
     assert text_problem("x" * 4000, limit=5000) is None  # a definition may be long, a name not
+
+
+def test_each_column_has_its_length_limit():
+    """A name is short, a definition longer; an index's configuration names the Gemeinde of every
+    unit of an index within each Gemeinde, so a Kreis of 27 Gemeinden made it 13,739 characters,
+    and it must still publish (refused, the Kreis had no release at all)."""
+    units = {f"SR{k:03d}": f"05999{100 + 4 * (k % 27):03d}" for k in range(1_000)}
+    config = json.dumps({"within": "gemeinde", "units": {"sozialraum": units}})
+    assert len(config) > 13_739
+    assert check_values("index_catalogue", "config", [("soziale_stadtentwicklung__innerhalb_gemeinde", config)]) == []
+    assert check_values("areas", "area_name", [("stadtteil 011", "A" * (NAME_MAX + 1))])
+    assert check_values("indicator_catalogue", "definition_de", [("x", "A" * (TEXT_MAX + 1))])
+    assert check_values("index_catalogue", "config", [("x", "A" * (CONFIG_MAX + 1))])  # still bounded
+    # and its characters are checked as every text's
+    assert check_values("index_catalogue", "config", [("x", config[:100] + "\u202e" + config[100:])])
 
 
 def test_the_dbt_test_on_staged_names_refuses_what_the_release_check_refuses():
