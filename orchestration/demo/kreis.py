@@ -112,6 +112,10 @@ POSTCODE_BASE = 57_000  # + 1,000 per Stadt: the Städte have postcodes of their
 # At most this many Städte: their postcodes stay five digits (POSTCODE_BASE + 1,000 each). Up to ten
 # number their cases with one leading digit each, more with two (config.Gemeinde.number_slots).
 MAX_STAEDTE = 40
+# Beyond ten Städte each has a hundredth of every number range: its daycare numbers (one per child
+# who ever lived there over the Stichtage, about 1.35 per resident over six) run out from about
+# 74,000 residents. With a margin for more Stichtage:
+MAX_RESIDENTS_BEYOND_TEN = 60_000
 
 # The sources delivered per Stadt: contract → file pattern with the AGS group (the original pattern
 # each replaces is checked, so that a change of the warehouse's contract is noticed here).
@@ -247,6 +251,13 @@ class KreisConfig:
             raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
         if not 4 <= len(self.staedte) <= MAX_STAEDTE:
             raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to {MAX_STAEDTE}")
+        if len(self.staedte) > 10:
+            large = [f"{s.name} ({s.residents:,})" for s in self.staedte if s.residents > MAX_RESIDENTS_BEYOND_TEN]
+            if large:
+                raise ValueError(
+                    f"{', '.join(large)}: a Kreis of more than ten Städte gives each Stadt a hundredth of every "
+                    f"case number range, enough for at most {MAX_RESIDENTS_BEYOND_TEN:,} residents per Stadt"
+                )
         for stadt in self.staedte:
             if not re.fullmatch(rf"{self.code}\d{{3}}", stadt.ags):
                 raise ValueError(f"{stadt.name}: AGS {stadt.ags!r} is not 8 digits starting with {self.code}")

@@ -474,8 +474,9 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
 
 def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
     """Beyond ten Städte one leading digit per Stadt no longer keeps a Kreis-wide department's
-    numbers apart: each Stadt then gets a hundredth of every number range, led by two digits. Up to
-    40 Städte (their postcodes stay five digits), more are refused."""
+    numbers apart: each Stadt then gets a hundredth of every number range, led by two digits, which
+    holds a Stadt of up to 60,000 residents. Up to 40 Städte (their postcodes stay five digits), more
+    are refused."""
     staedte = tuple(Stadt(f"Stadt{k + 1}", f"05999{100 + 4 * k:03d}", 10_000, 5_999_100 + k) for k in range(12))
     config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
     assert {c.gemeinde.numbering for c in config.demo_configs()} == {(k, 100) for k in range(12)}
@@ -499,3 +500,9 @@ def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
     many = tuple(Stadt(f"S{k}", f"05999{k:03d}", 10_000, k) for k in range(41))
     with pytest.raises(ValueError, match="4 to 40"):
         KreisConfig(staedte=many)
+    # ten Städte still have a tenth each; from eleven on a hundredth, too little for a large Stadt
+    assert {c.gemeinde.numbering[1] for c in KreisConfig(staedte=many[:10]).demo_configs()} == {10}
+    assert {c.gemeinde.numbering[1] for c in KreisConfig(staedte=many[:11]).demo_configs()} == {100}
+    large = (*many[:10], Stadt("Großstadt", "05999990", 80_000, 1))
+    with pytest.raises(ValueError, match=r"Großstadt \(80,000\): .* at most 60,000 residents per Stadt"):
+        KreisConfig(staedte=large)
