@@ -251,7 +251,7 @@ class KreisConfig:
             raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
         if not 4 <= len(self.staedte) <= MAX_STAEDTE:
             raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to {MAX_STAEDTE}")
-        if len(self.staedte) > 10:
+        if self.number_slots == 100:
             large = [f"{s.name} ({s.residents:,})" for s in self.staedte if s.residents > MAX_RESIDENTS_BEYOND_TEN]
             if large:
                 raise ValueError(
@@ -264,6 +264,12 @@ class KreisConfig:
         for what, values in (("AGS", [s.ags for s in self.staedte]), ("name", [s.name for s in self.staedte])):
             if len(set(values)) != len(values):
                 raise ValueError(f"two Städte share a {what}: {values}")
+
+    @property
+    def number_slots(self) -> int:
+        """Into how many parts every case number range is split (config.Gemeinde.number_slots): one
+        per leading digit for up to ten Städte, one per two leading digits beyond."""
+        return 10 if len(self.staedte) <= 10 else 100
 
     @classmethod
     def small(cls, stichtage: tuple[str, ...] = DEFAULT_STICHTAGE) -> KreisConfig:
@@ -295,7 +301,7 @@ class KreisConfig:
                     stadtviertel=s.stadtviertel,
                     postcode_base=POSTCODE_BASE + 1_000 * k,
                     number_slot=k,
-                    number_slots=10 if len(self.staedte) <= 10 else 100,
+                    number_slots=self.number_slots,
                     sozialraum_columns=columns[k],
                     sozialraum_codes=codes[k],
                     stadtteile=stadtteile_for(s.residents, s.stadtbezirke),

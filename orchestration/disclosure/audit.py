@@ -21,6 +21,7 @@ computes exact intervals only where no proof is found."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -35,7 +36,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from .linked import COMPLETE, AttackerModel, LinkedTable, regions
+from .linked import COMPLETE, AttackerModel, LinkedTable, atom_regions, regions
 
 INTEGER_TOLERANCE = 1e-6
 MILP_TIME_LIMIT = 30.0
@@ -477,34 +478,28 @@ def proven_intervals(
             return False
         return not (k in spans and high[k] - low[k] < width - eps)
 
-    whole_lp: list[_WarmLP] = []  # made when first needed
-
-    def whole_table() -> _WarmLP:
-        if not whole_lp:
-            whole_lp.append(_WarmLP(table.n_vars, system.lower, system.a_eq, system.b_eq, system.a_ub, system.b_ub))
-        return whole_lp[0]
+    @functools.cache
+    def whole_table() -> _WarmLP:  # made when first needed
+        return _WarmLP(table.n_vars, system.lower, system.a_eq, system.b_eq, system.a_ub, system.b_ub)
 
     # A target within one Gemeinde of a Kreis or a Land is first pushed within its Gemeinde alone
     # (`_RegionLP`); only a target that this does not prove gets the whole table's programme.
     parts = regions(table)
-    atom_region = np.full(len(table.atoms), -1, dtype=int)
-    for r, atoms in enumerate(parts):
-        atom_region[atoms] = r
-    region_lps: dict[int, _RegionLP] = {}
-    prepared: list[list[tuple]] = []  # made when the first region's programme is
+    atom_region = atom_regions(table, parts)
+
+    @functools.cache
+    def prepared() -> list[tuple]:  # made when the first region's programme is
+        return _RegionLP.prepare(system, truth)
+
+    @functools.cache
+    def region_lp(r: int) -> _RegionLP:
+        return _RegionLP(prepared(), system.lower, truth, table.variables_of(parts[r]))
 
     def programmes(k: int) -> Iterator[_WarmLP | _RegionLP]:
         """The programmes that push target k, cheapest first."""
         touched = np.unique(atom_region[np.asarray(table.cell_atoms[targets[k]], dtype=int)]) if parts else []
         if len(touched) == 1 and touched[0] >= 0:
-            r = int(touched[0])
-            if r not in region_lps:
-                if not prepared:
-                    prepared.append(_RegionLP.prepare(system, truth))
-                measures = np.arange(len(table.measures))[:, None] * len(table.atoms)
-                columns = (measures + parts[r][None, :]).reshape(-1)
-                region_lps[r] = _RegionLP(prepared[0], system.lower, truth, columns)
-            yield region_lps[r]
+            yield region_lp(int(touched[0]))
         yield whole_table()
 
     def take(x: np.ndarray | None) -> bool:

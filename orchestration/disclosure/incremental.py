@@ -47,7 +47,7 @@ import numpy as np
 from scipy import sparse
 
 from .audit import attacker_system, new_highs, proven_intervals, shortfall, solve
-from .linked import COMPLETE, AttackerModel, LinkedTable, regions
+from .linked import COMPLETE, AttackerModel, LinkedTable, atom_regions, regions
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
 COVERED = 1e-6  # slack when comparing a witnessed deviation with the protection width
@@ -236,9 +236,7 @@ class RegionalWitnesses:
         self.pos = {c: k for k, c in enumerate(self.movable)}
         self.n_vars, self.n_mov = table.n_vars, len(self.movable)
         self.parts = parts
-        atom_region = np.full(len(table.atoms), -1, dtype=int)
-        for r, atoms in enumerate(parts):
-            atom_region[atoms] = r
+        atom_region = atom_regions(table, parts)
         self.members: list[list[int]] = [[] for _ in parts]  # per region: the cells over its atoms
         self.region_of: dict[int, int] = {}  # a cell within one region: that region
         for i, atoms in enumerate(table.cell_atoms):
@@ -273,9 +271,7 @@ class RegionalWitnesses:
             local = {c: k for k, c in enumerate(cells)}
             programme = WitnessProgramme(sub, {local[c] for c in cells if c in self.fixed}, self.model)
             movable = np.array([self.pos[cells[k]] for k in programme.movable], dtype=int)
-            measures = np.arange(len(table.measures))[:, None] * len(table.atoms)
-            variables = (measures + atoms[None, :]).reshape(-1)
-            self._regions[r] = _Region(programme, local, movable, variables)
+            self._regions[r] = _Region(programme, local, movable, table.variables_of(atoms))
         return self._regions[r]
 
     def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:

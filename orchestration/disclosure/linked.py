@@ -118,6 +118,11 @@ class LinkedTable:
     def var(self, measure: str, atom: int) -> int:
         return self._measure_index[measure] * len(self.atoms) + atom
 
+    def variables_of(self, atoms: np.ndarray) -> np.ndarray:
+        """The variables of `atoms` (atom indices), every measure's, measure by measure."""
+        starts = np.arange(len(self.measures))[:, None] * len(self.atoms)
+        return (starts + np.asarray(atoms, dtype=int)[None, :]).reshape(-1)
+
     def variable_lower_bounds(self) -> np.ndarray:
         return np.repeat(self.lower_bounds, len(self.atoms))
 
@@ -192,6 +197,14 @@ def regions(table: LinkedTable) -> list[np.ndarray]:
     if len(every) != len(table.atoms) or len(np.unique(every)) != len(table.atoms):
         return []
     return parts
+
+
+def atom_regions(table: LinkedTable, parts: list[np.ndarray]) -> np.ndarray:
+    """Per atom of `table`: the index of its part in `parts` (`regions`), -1 where none holds it."""
+    out = np.full(len(table.atoms), -1, dtype=int)
+    for r, atoms in enumerate(parts):
+        out[atoms] = r
+    return out
 
 
 def components(measures: list[str], relations: list[Relation]) -> list[list[str]]:
