@@ -412,6 +412,25 @@ def _sozialraeume(
     raise ValueError(f"could not draw valid Sozialräume on a {nx}×{ny} grid")
 
 
+def sozialraum_columns_that_fit(sizes: Sizes, streams: Streams, gemeinde: Gemeinde, wanted: int) -> int:
+    """The most Sozialraum columns, `wanted` at most, that `build_geography` can draw for this
+    Gemeinde and seed: every Sozialraum must cross a Stadtteil border, and a small Stadt with
+    Stadtbezirke has only two or three Stadtteile side by side, too few for three columns (a Stadt of
+    6,000 never got them). Deterministic: the partition and the drawing use the same streams as
+    `build_geography`, so a Gemeinde whose `wanted` columns fit gets exactly them."""
+    part = _partition(
+        sizes.nx, sizes.ny, sizes.viertel_per_stadtteil, sizes.max_viertel_per_stadtteil, gemeinde,
+        streams.get("partition"),
+    )  # fmt: skip
+    for columns in range(wanted, 1, -1):
+        try:
+            _sozialraeume(sizes.nx, sizes.ny, part["stadtteil"], part["bezirk_row_cut"], columns, streams)
+        except ValueError:
+            continue
+        return columns
+    return 1  # one column: each row of Sozialräume spans the whole Gemeinde, west to east
+
+
 def _valid_sozialraeume(grid_sr: np.ndarray, grid_st: np.ndarray, n: int) -> bool:
     for k in range(n):
         mask = grid_sr == k

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -69,6 +69,7 @@ import yaml
 from .config import DEFAULT_STICHTAGE, N_SOZIALRAUM_ROWS, DemoConfig, Gemeinde, sizes_for
 from .extracts import GENERATING_MARKER, write_demo_marker
 from .files import write_csv
+from .geography import sozialraum_columns_that_fit
 from .simulation import Simulation
 from .sources import (
     arbeitsagentur,
@@ -83,6 +84,7 @@ from .sources import (
     umwelt,
     wohngeld,
 )
+from .streams import Streams
 from .truth import simulate
 
 __all__ = [
@@ -285,29 +287,37 @@ class KreisConfig:
         widths = [MAX_COLUMN_M * sizes_for(s.residents).nx for s in self.staedte]
         centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(widths, widths[1:], strict=False)])
         centres -= (centres[0] + centres[-1]) / 2  # the Kreis centred where Musterstadt is
-        columns = [self._sozialraum_columns(s) for s in self.staedte]
+        gemeinden = [
+            Gemeinde(
+                ags=s.ags,
+                name=s.name,
+                code_prefix=s.ags[5:],
+                offset_m=(float(centres[k]), 0.0),
+                stadtbezirke=s.stadtbezirke,
+                stadtviertel=s.stadtviertel,
+                postcode_base=POSTCODE_BASE + 1_000 * k,
+                number_slot=k,
+                number_slots=self.number_slots,
+                sozialraum_columns=self._sozialraum_columns(s),
+                stadtteile=stadtteile_for(s.residents, s.stadtbezirke),
+            )
+            for k, s in enumerate(self.staedte)
+        ]
+        # as many columns as each Stadt's Stadtteile allow (a small Stadt with Stadtbezirke has
+        # fewer), known before the Kreis-wide codes are numbered through
+        columns = [
+            sozialraum_columns_that_fit(sizes_for(s.residents), Streams(s.seed), g, g.sozialraum_columns)
+            for s, g in zip(self.staedte, gemeinden, strict=True)
+        ]
         codes = self._sozialraum_codes(columns)
         return [
             DemoConfig(
                 residents=s.residents,
                 seed=s.seed,
                 stichtage=self.stichtage,
-                gemeinde=Gemeinde(
-                    ags=s.ags,
-                    name=s.name,
-                    code_prefix=s.ags[5:],
-                    offset_m=(float(centres[k]), 0.0),
-                    stadtbezirke=s.stadtbezirke,
-                    stadtviertel=s.stadtviertel,
-                    postcode_base=POSTCODE_BASE + 1_000 * k,
-                    number_slot=k,
-                    number_slots=self.number_slots,
-                    sozialraum_columns=columns[k],
-                    sozialraum_codes=codes[k],
-                    stadtteile=stadtteile_for(s.residents, s.stadtbezirke),
-                ),
+                gemeinde=replace(g, sozialraum_columns=columns[k], sozialraum_codes=codes[k]),
             )
-            for k, s in enumerate(self.staedte)
+            for k, (s, g) in enumerate(zip(self.staedte, gemeinden, strict=True))
         ]
 
     @staticmethod

@@ -506,3 +506,26 @@ def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
     large = (*many[:10], Stadt("Großstadt", "05999990", 80_000, 1))
     with pytest.raises(ValueError, match=r"Großstadt \(80,000\): .* at most 60,000 residents per Stadt"):
         KreisConfig(staedte=large)
+
+
+def test_small_staedte_with_stadtbezirke_get_as_many_sozialraum_columns_as_their_stadtteile_allow():
+    """A Sozialraum crosses a Stadtteil border. A Stadt of 6,000 residents with Stadtbezirke has two
+    Stadtteile side by side in each, too few for the three columns of Sozialräume a Stadt of its
+    kind has, and could not be generated at all; it now gets fewer columns, chosen before the
+    Kreis-wide codes are numbered through. A Stadt whose three columns fit keeps them (the test
+    Kreis: as before)."""
+    assert [c.gemeinde.sozialraum_columns for c in CONFIG.demo_configs()] == [3, 3, 3, 1]
+    staedte = tuple(Stadt(f"Kleinstadt{k + 1}", f"05999{100 + 4 * k:03d}", 6_000, 5_999_100 + k) for k in range(4))
+    config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
+    columns = [c.gemeinde.sozialraum_columns for c in config.demo_configs()]
+    assert all(1 <= n < 3 for n in columns), columns
+    truth = simulate_kreis(config)
+    areas = truth.areas
+    stadtteil_of = areas[areas["level"] == "stadtviertel"].set_index("area_code")["parent_code"]
+    blocks = truth.membership.pivot_table(index="block_code", columns="level", values="area_code", aggfunc="first")
+    blocks["stadtteil"] = blocks["stadtviertel"].map(stadtteil_of)
+    assert blocks["stadtteil"].notna().all()
+    # every Sozialraum spans at least two Stadtteile, and they are numbered through the Kreis (the
+    # second Stadt's north-west one is the first's north-east one)
+    assert (blocks.groupby("sozialraum")["stadtteil"].nunique() >= 2).all()
+    assert blocks["sozialraum"].nunique() == 2 * sum(columns) - 1
