@@ -182,7 +182,7 @@ class GeometryMemo:
             path,
             con.execute(
                 "select level, area_id, area_name, ST_AsWKB(geom) as wkb from unit_geometry order by level, area_id"
-            ).fetch_arrow_table(),
+            ).to_arrow_table(),
         )
 
     def keep(self) -> None:
