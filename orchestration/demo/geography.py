@@ -422,13 +422,16 @@ def sozialraum_columns_that_fit(sizes: Sizes, streams: Streams, gemeinde: Gemein
         sizes.nx, sizes.ny, sizes.viertel_per_stadtteil, sizes.max_viertel_per_stadtteil, gemeinde,
         streams.get("partition"),
     )  # fmt: skip
-    for columns in range(wanted, 1, -1):
+    for columns in range(wanted, 0, -1):  # one column: each row spans the Gemeinde, west to east
         try:
             _sozialraeume(sizes.nx, sizes.ny, part["stadtteil"], part["bezirk_row_cut"], columns, streams)
         except ValueError:
             continue
         return columns
-    return 1  # one column: each row of Sozialräume spans the whole Gemeinde, west to east
+    raise ValueError(
+        f"{gemeinde.name} ({gemeinde.ags}): no Sozialräume that each cross a Stadtteil border can be drawn on its "
+        f"{sizes.nx}×{sizes.ny} Baublöcke, not even one column of them; give it more residents or another seed"
+    )
 
 
 def _valid_sozialraeume(grid_sr: np.ndarray, grid_st: np.ndarray, n: int) -> bool:

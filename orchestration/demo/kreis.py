@@ -24,7 +24,8 @@ The default Musterkreis (code '05999', NRW, fictional):
 
 Sozialräume are Kreis-wide ('SR01'…, parent the Kreis, Oberebene 'kreis'): each Stadt is tiled into
 two rows of them (one column for a Stadt without Stadtbezirke, three below 50,000 residents, else
-four), numbered through from west to east; the north-east Sozialraum of the first Stadt and the
+four; fewer where a small Stadt's Stadtteile do not allow that many that each cross a Stadtteil
+border), numbered through from west to east; the north-east Sozialraum of the first Stadt and the
 north-west one of the second are one Sozialraum across their Gemeinde border.
 
 The folder DIR:
@@ -231,8 +232,9 @@ RESIDENTS_PER_STADTTEIL = 1_500
 
 def stadtteile_for(residents: int, stadtbezirke: bool) -> tuple[int, ...]:
     """Stadtteile per Stadtbezirk (two rows of Stadtbezirke), or per internal half without
-    Stadtbezirke: about RESIDENTS_PER_STADTTEIL each, 4 to 20 in all."""
-    n = min(20, max(4, round(residents / RESIDENTS_PER_STADTTEIL)))
+    Stadtbezirke: about RESIDENTS_PER_STADTTEIL each, 4 to 20 in all (18 without Stadtbezirke)."""
+    # without Stadtbezirke two groups of at most nine (config.Gemeinde: 1 to 9 Stadtteile per group)
+    n = min(20 if stadtbezirke else 18, max(4, round(residents / RESIDENTS_PER_STADTTEIL)))
     groups = max(2, 2 * round(n / 6)) if stadtbezirke else 2
     base, extra = divmod(n, groups)
     return tuple(base + (1 if g < extra else 0) for g in range(groups))

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from orchestration.demo import simulate
 from orchestration.demo.extracts import DEMO_MARKER
 from orchestration.demo.kreis import (
     KREIS_WIDE_WITH_GEMEINDE,
@@ -518,7 +519,7 @@ def test_small_staedte_with_stadtbezirke_get_as_many_sozialraum_columns_as_their
     staedte = tuple(Stadt(f"Kleinstadt{k + 1}", f"05999{100 + 4 * k:03d}", 6_000, 5_999_100 + k) for k in range(4))
     config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
     columns = [c.gemeinde.sozialraum_columns for c in config.demo_configs()]
-    assert all(1 <= n < 3 for n in columns), columns
+    assert columns == [1, 1, 2, 2]  # as many as each Stadt's seeded Stadtteile allow: two where they fit
     truth = simulate_kreis(config)
     areas = truth.areas
     stadtteil_of = areas[areas["level"] == "stadtviertel"].set_index("area_code")["parent_code"]
@@ -529,3 +530,14 @@ def test_small_staedte_with_stadtbezirke_get_as_many_sozialraum_columns_as_their
     # second Stadt's north-west one is the first's north-east one)
     assert (blocks.groupby("sozialraum")["stadtteil"].nunique() >= 2).all()
     assert blocks["sozialraum"].nunique() == 2 * sum(columns) - 1
+    # the one across a Gemeinde border: the first Stadt's north-east (with one column its whole
+    # north) and the second's north-west, as in every Musterkreis
+    gemeinden = blocks.groupby("sozialraum").apply(lambda b: sorted({code[:3] for code in b.index}))
+    crossing = gemeinden[gemeinden.map(len) > 1]
+    assert list(crossing.index) == ["SR01"] and crossing.iloc[0] == [staedte[0].ags[5:], staedte[1].ags[5:]]
+    # and a larger Stadt without Stadtbezirke: at most nine Gemeindeteile in each half (30,000
+    # residents asked for ten and was refused)
+    large = (*staedte[:3], Stadt("Weitenau", "05999112", 30_000, 5_999_112, stadtbezirke=False))
+    [*_, weitenau] = KreisConfig(staedte=large, stichtage=("2022-12-31",)).demo_configs()
+    assert weitenau.gemeinde.stadtteile == (9, 9)
+    assert (simulate(weitenau).areas["level"] == "stadtteil").sum() == 18
