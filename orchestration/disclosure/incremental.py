@@ -248,6 +248,9 @@ class RegionalWitnesses:
         self._regions: dict[int, _Region] = {}
         self._whole: WitnessProgramme | None = None
         self._unit_cost = np.zeros(self.n_mov)
+        # the region whose programme gave the last witness (None: the whole table's): that witness
+        # moves only the region's movable cells and variables (`Certificates.add_within`)
+        self.last_region: _Region | None = None
 
     def set_costs(self, unit_cost: np.ndarray) -> None:
         """unit_cost[k]: the cost of one unit of deviation of movable cell k (applied to the
@@ -277,6 +280,7 @@ class RegionalWitnesses:
     def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """As `WitnessProgramme.witness`, over the whole table's movable cells and variables."""
         r = self.region_of.get(cell)
+        self.last_region = None
         if r is not None:
             region = self._region(r)
             region.programme.set_costs(self._unit_cost[region.movable])
@@ -289,6 +293,7 @@ class RegionalWitnesses:
                 deviation[region.movable] = moved
                 variables = np.zeros(self.n_vars)
                 variables[region.variables] = atoms
+                self.last_region = region
                 return deviation, variables
         if self._whole is None:
             self._whole = WitnessProgramme(self.table, self.fixed, self.model)
@@ -320,6 +325,11 @@ class Certificates:
         self.enabled = whole_truth and self.system.whole()
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
+        self._within: dict[int, _RegionCheck] = {}
+        self._columns: dict[str, tuple] = {}
+        # the truth satisfies every row (it is the table the attacker's system describes): then a
+        # row over none of a witness's variables holds for the witness too (`add_within`)
+        self._truth_holds = self.enabled and self.system.holds(self.truth)
 
     def add(self, atoms: np.ndarray) -> np.ndarray | None:
         """The exact cell deviations (movable cells) of the witness with these atom deviations, if
@@ -333,6 +343,73 @@ class Certificates:
         np.maximum(self.high, moved, out=self.high)
         np.minimum(self.low, moved, out=self.low)
         return moved
+
+    def by_column(self, kind: str) -> tuple[sparse.csc_matrix | None, np.ndarray | None]:
+        """The equations ('eq') or inequalities ('ub') of the system by column, and what the truth
+        leaves of each right-hand side; made once per table, sliced per region."""
+        if kind not in self._columns:
+            matrix, rhs = (self.system.a_eq, self.system.b_eq) if kind == "eq" else (self.system.a_ub, self.system.b_ub)
+            self._columns[kind] = (None, None) if matrix is None else (matrix.tocsc(), rhs - matrix @ self.truth)
+        return self._columns[kind]
+
+    def add_within(self, region: _Region, atoms: np.ndarray) -> np.ndarray | None:
+        """As `add` for a witness from `region`'s programme, whose deviations are zero outside the
+        region's variables (`atoms`: those, in `region.variables` order): the same answer, checked
+        over the rows and cells the region's variables enter, not the whole table's. A row over
+        none of them has the truth's value, which satisfies it; a row over them and other variables
+        (a Kreis total) changes by its entries in the region's columns alone. Returns the exact
+        deviations of the region's movable cells (`region.movable` order), or None."""
+        if not self.enabled or not self._truth_holds:
+            return None
+        check = self._within.get(id(region))
+        if check is None:
+            check = self._within[id(region)] = _RegionCheck.of(self, region)
+        rounded = np.round(atoms)
+        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not check.holds(rounded):
+            return None
+        moved = check.cells @ rounded
+        k = region.movable
+        self.high[k] = np.maximum(self.high[k], moved)
+        self.low[k] = np.minimum(self.low[k], moved)
+        return moved
+
+
+@dataclass
+class _RegionCheck:
+    """The attacker's system and the cell matrix restricted to one region's variables (columns)
+    and to the rows those enter, with what the truth leaves of each row: a whole-number deviation d
+    of the region's variables holds iff truth + d >= lower there, a_eq d == b_eq - a_eq truth and
+    a_ub d <= b_ub - a_ub truth on those rows (exact: whole numbers below 2**53)."""
+
+    lower_room: np.ndarray  # per region variable: how far it may fall (lower - truth, <= 0)
+    a_eq: sparse.csr_matrix | None
+    eq_room: np.ndarray | None
+    a_ub: sparse.csr_matrix | None
+    ub_room: np.ndarray | None
+    cells: sparse.csr_matrix  # the region's movable cells × its variables
+
+    @classmethod
+    def of(cls, certificates: Certificates, region: _Region) -> _RegionCheck:
+        system, truth, columns = certificates.system, certificates.truth, region.variables
+
+        def rows(by_column, room):
+            if by_column is None:
+                return None, None
+            part = by_column[:, columns].tocsr()
+            touched = np.flatnonzero(np.diff(part.indptr))
+            return part[touched], room[touched]
+
+        a_eq, eq_room = rows(*certificates.by_column("eq"))
+        a_ub, ub_room = rows(*certificates.by_column("ub"))
+        cells = certificates.cells.tocsr()[certificates.movable[region.movable]].tocsc()[:, columns].tocsr()
+        return cls(system.lower[columns] - truth[columns], a_eq, eq_room, a_ub, ub_room, cells)
+
+    def holds(self, d: np.ndarray) -> bool:
+        if np.any(d < self.lower_room):
+            return False
+        if self.a_eq is not None and np.any(self.a_eq @ d != self.eq_room):
+            return False
+        return not (self.a_ub is not None and np.any(self.a_ub @ d > self.ub_room))
 
 
 def protect_incremental(
@@ -383,13 +460,25 @@ def protect_incremental(
 
     def take(c: int, found: tuple[np.ndarray, np.ndarray], queue: deque) -> None:
         deviation, atoms = found
-        np.maximum(high, deviation, out=high)
-        np.minimum(low, deviation, out=low)
-        moved = np.abs(deviation) > MOVED
-        exact = certify.add(atoms)
-        if exact is not None:  # whatever a whole-number witness moves is withheld too
-            moved |= exact != 0
-        moved = np.flatnonzero(moved)
+        region = getattr(programme, "last_region", None)  # the witness's region, if it came from one
+        if region is None:
+            np.maximum(high, deviation, out=high)
+            np.minimum(low, deviation, out=low)
+            moved = np.abs(deviation) > MOVED
+            exact = certify.add(atoms)
+            if exact is not None:  # whatever a whole-number witness moves is withheld too
+                moved |= exact != 0
+            moved = np.flatnonzero(moved)
+        else:  # the same, over the region's cells and variables alone: nothing else moved
+            k = region.movable
+            within = deviation[k]
+            high[k] = np.maximum(high[k], within)
+            low[k] = np.minimum(low[k], within)
+            moved_within = np.abs(within) > MOVED
+            exact = certify.add_within(region, atoms[region.variables])
+            if exact is not None:
+                moved_within |= exact != 0
+            moved = k[moved_within]
         new = sorted(movable[k] for k in moved if movable[k] not in result.suppressed)
         for cell in new:
             result.suppressed.add(cell)

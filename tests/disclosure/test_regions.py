@@ -200,3 +200,78 @@ def test_what_a_gemeinde_programme_cannot_vouch_for_the_whole_table_decides(monk
     check()
     monkeypatch.setattr(audit._RegionLP, "optimum", lambda self, objective, sign: ("unbounded", float("nan"), None))
     check()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_certificate_checked_within_a_gemeinde_is_the_certificate_checked_over_the_whole_table(seed):
+    """A whole-number witness from a Gemeinde's programme is checked against the attacker's system
+    over the rows and cells that Gemeinde's variables enter (`Certificates.add_within`), not the
+    whole table's: the answer must be the whole check's (`add`), for witnesses that hold and for
+    those that break a relation, a lower bound, a published cell or a withheld count's floor."""
+    table = small_kreis(seed, gemeinden=4)
+    values = table.cell_values()
+    rng = np.random.default_rng(seed)
+    fixed = {table.cell_index[("a", "gemeinde:G1")], table.cell_index[("total", "stadtviertel:G2V0")]}
+    programme = incremental.witness_programmes(table, fixed, COMPLETE)
+    assert isinstance(programme, incremental.RegionalWitnesses)
+    truth, cells = table.true_vector(), table.cell_matrix()
+    verdicts = Counter()
+    for r in range(len(programme.parts)):
+        region = programme._region(r)
+        whole = incremental.Certificates(table, fixed, COMPLETE, programme.movable)
+        within = incremental.Certificates(table, fixed, COMPLETE, programme.movable)
+        atoms = len(programme.parts[r])
+        moves = []
+        for j in range(atoms):  # each atom alone: every relation, floor and bound it enters
+            a, b = table.atom_values[0, programme.parts[r][j]], table.atom_values[1, programme.parts[r][j]]
+            for step in ((1, 0, 1), (-1, 0, -1), (0, 1, 1), (0, -1, -1), (1, 0, 0), (0, 0, -1), (-a, -b, -a - b)):
+                d = np.zeros((len(table.measures), atoms), dtype=int)
+                d[:, j] = step
+                moves.append(d)
+        for _ in range(60):  # and small moves of the whole Gemeinde, mostly keeping total = a + b
+            d = rng.integers(-2, 3, (len(table.measures), atoms))
+            if rng.random() < 0.7:
+                d[2] = d[0] + d[1]
+            moves.append(d)
+        for d in moves:
+            deviation = np.zeros(table.n_vars)
+            deviation[region.variables] = d.reshape(-1)
+            expected = whole.add(deviation)
+            got = within.add_within(region, deviation[region.variables])
+            assert (expected is None) == (got is None)
+            verdicts[expected is None] += 1
+            if expected is not None:
+                # the same exact deviations: the Gemeinde's movable cells as the whole check says,
+                # and no other cell moved
+                assert np.array_equal(got, expected[region.movable])
+                others = np.setdiff1d(np.arange(len(programme.movable)), region.movable)
+                assert not expected[others].any()
+                assert np.array_equal((cells @ deviation)[programme.movable], expected)
+                assert (truth + deviation >= 0).all() and (values + cells @ deviation >= 0).all()
+        assert np.array_equal(within.high, whole.high) and np.array_equal(within.low, whole.low)
+    assert verdicts[True] > 0 and verdicts[False] > 0  # both kinds of witness were checked
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_the_whole_table_gives(
+    seed, monkeypatch
+):
+    """The protector takes a Gemeinde's witness (its deviations, its certificate) over that
+    Gemeinde's cells alone: the same witnesses must give the same pattern, the same certified cells
+    and the same audited ones as taking each over every cell of the table."""
+    table = small_kreis(seed, gemeinden=4)
+    primary = primaries(table)
+    if not primary:
+        pytest.skip("no primary cell")
+    within = incremental.protect_incremental(table, primary, WIDTH, set(), set())
+    original = incremental.RegionalWitnesses.witness
+
+    def over_the_whole_table(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        self.last_region = None  # as if the witness came from the whole table's programme
+        return found
+
+    monkeypatch.setattr(incremental.RegionalWitnesses, "witness", over_the_whole_table)
+    whole = incremental.protect_incremental(table, primary, WIDTH, set(), set())
+    assert within.suppressed == whole.suppressed
+    assert (within.certified, within.audited, within.programmes) == (whole.certified, whole.audited, whole.programmes)
