@@ -253,9 +253,7 @@ def test_a_certificate_checked_within_a_gemeinde_is_the_certificate_checked_over
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_the_whole_table_gives(
-    seed, monkeypatch
-):
+def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_the_whole_table_gives(seed, monkeypatch):
     """The protector takes a Gemeinde's witness (its deviations, its certificate) over that
     Gemeinde's cells alone: the same witnesses must give the same pattern, the same certified cells
     and the same audited ones as taking each over every cell of the table."""
