@@ -259,6 +259,19 @@ class _RegionLP:
             rest = at_truth - sub @ truth[columns]
             parts += [sub[touched], (rhs - rest)[touched]]
         self.lp = _WarmLP(len(columns), lower[columns], *parts)
+        self._lower, self._parts = lower[columns], parts
+
+    def holds(self, x: np.ndarray) -> bool:
+        """The region's whole-number values `x` (in `columns` order), the other variables at their
+        true values, satisfy the whole system exactly: the rows over the region as this programme
+        has them (exact: whole numbers), and every other row as the truth does, which must satisfy
+        the system (`proven_intervals` checks it)."""
+        if np.any(x < self._lower):
+            return False
+        a_eq, b_eq, a_ub, b_ub = self._parts
+        if a_eq is not None and np.any(a_eq @ x != b_eq):
+            return False
+        return not (a_ub is not None and np.any(a_ub @ x > b_ub))
 
     def _whole_table(self, x: np.ndarray | None) -> np.ndarray | None:
         if x is None:
@@ -502,10 +515,37 @@ def proven_intervals(
             yield region_lp(int(touched[0]))
         yield whole_table()
 
-    def take(x: np.ndarray | None) -> bool:
+    # a table from a region's programme differs from the truth in that region's variables alone: it
+    # is checked, and its targets moved, over them (`take`), when the truth is in whole numbers
+    truth_whole = bool(np.array_equal(truth, np.round(truth)))
+
+    @functools.cache
+    def rows_by_column() -> sparse.csc_matrix:
+        return rows.tocsc()
+
+    @functools.cache
+    def region_targets(lp: _RegionLP) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """The targets over `lp`'s region and their rows restricted to its variables."""
+        sub = rows_by_column()[:, lp.columns].tocsr()
+        touched = np.flatnonzero(np.diff(sub.indptr))
+        return touched, sub[touched]
+
+    def take(x: np.ndarray | None, lp: _WarmLP | _RegionLP | None = None) -> bool:
         """Keep x's cell values when it is a whole-number point of the attacker's system."""
         if x is None:
             return False
+        if isinstance(lp, _RegionLP) and truth_whole:
+            # the same check and the same cell values as below, over the region's variables and
+            # the targets over them: nothing else differs from the truth
+            within = x[lp.columns]
+            whole = np.round(within)
+            if np.max(np.abs(within - whole), initial=0.0) > INTEGER_TOLERANCE or not lp.holds(whole):
+                return False
+            touched, sub = region_targets(lp)
+            moved = value[touched] + sub @ (whole - truth[lp.columns])
+            low[touched] = np.minimum(low[touched], moved)
+            high[touched] = np.maximum(high[touched], moved)
+            return True
         whole = np.round(x)
         if np.max(np.abs(x - whole), initial=0.0) > INTEGER_TOLERANCE or not system.holds(whole):
             return False
@@ -530,7 +570,7 @@ def proven_intervals(
             return
         if status != "optimal":
             raise ModelInconsistent(f"the audit model for {table.cells[targets[k]]} cannot be solved ({status})")
-        if take(x):
+        if take(x, lp):
             if isinstance(lp, _RegionLP):
                 counts["within_gemeinde"] += 1
             return
@@ -544,7 +584,7 @@ def proven_intervals(
             reachable = math.ceil(bound - INTEGER_TOLERANCE) <= need + eps
         if reachable:
             counts["integer"] += 1
-            if take(lp.whole_point(objective, sign, need)) and isinstance(lp, _RegionLP):
+            if take(lp.whole_point(objective, sign, need), lp) and isinstance(lp, _RegionLP):
                 counts["within_gemeinde"] += 1
 
     for k in range(len(targets)):

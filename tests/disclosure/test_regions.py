@@ -273,3 +273,46 @@ def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_t
     whole = incremental.protect_incremental(table, primary, WIDTH, set(), set())
     assert within.suppressed == whole.suppressed
     assert (within.certified, within.audited, within.programmes) == (whole.certified, whole.audited, whole.programmes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_audit_checks_a_gemeinde_table_over_its_rows_as_the_whole_system_would(seed):
+    """The audit keeps a whole-number table from a Gemeinde's programme after checking it over the
+    rows that Gemeinde's variables enter (`_RegionLP.holds`), every other variable at its true
+    value: for tables that hold and for tables that break a relation, a bound, a published cell or
+    a withheld count's floor, the answer must be the whole system's (`AttackerSystem.holds`)."""
+    table = small_kreis(seed, gemeinden=4)
+    values = table.cell_values()
+    # every count below the Gemeinden withheld (at least 1, the attacker knows), the rest published
+    withheld = [
+        i for i, (_m, area) in enumerate(table.cells) if values[i] >= 1 and not area.startswith(("gemeinde:", "kreis:"))
+    ]
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    system = audit.attacker_system(table, known, COMPLETE, withheld)
+    truth = table.true_vector()
+    assert system.holds(truth)
+    prepared = audit._RegionLP.prepare(system, truth)
+    rng = np.random.default_rng(seed)
+    verdicts = Counter()
+    for part in regions(table):
+        columns = table.variables_of(part)
+        lp = audit._RegionLP(prepared, system.lower, truth, columns)
+        n = len(part)  # the columns are a's atoms, then b's, then total's
+        moves = [np.eye(3 * n, dtype=int)[j] * sign for j in range(3 * n) for sign in (1, -1)]
+        for j in range(n):  # one person of a (or b) from atom j to atom k: relations and totals kept
+            for k in range(n):
+                for measure in (0, 1):
+                    d = np.zeros(3 * n, dtype=int)
+                    d[[measure * n + j, 2 * n + j]] += 1
+                    d[[measure * n + k, 2 * n + k]] -= 1
+                    moves.append(d)
+        moves += [rng.integers(-2, 3, 3 * n) for _ in range(40)]
+        moves += [-truth[columns].astype(int)]  # every atom of the Gemeinde at zero
+        for d in moves:
+            within = truth[columns] + d
+            whole = truth.copy()
+            whole[columns] = within
+            expected = system.holds(whole)
+            assert lp.holds(within) == expected
+            verdicts[expected] += 1
+    assert verdicts[True] > 0 and verdicts[False] > 0
