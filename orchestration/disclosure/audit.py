@@ -259,19 +259,15 @@ class _RegionLP:
             rest = at_truth - sub @ truth[columns]
             parts += [sub[touched], (rhs - rest)[touched]]
         self.lp = _WarmLP(len(columns), lower[columns], *parts)
-        self._lower, self._parts = lower[columns], parts
+        # the same rows for checking a table exactly (`holds`)
+        self.system = AttackerSystem(*parts, lower[columns])
 
     def holds(self, x: np.ndarray) -> bool:
         """The region's whole-number values `x` (in `columns` order), the other variables at their
         true values, satisfy the whole system exactly: the rows over the region as this programme
         has them (exact: whole numbers), and every other row as the truth does, which must satisfy
         the system (`proven_intervals` checks it)."""
-        if np.any(x < self._lower):
-            return False
-        a_eq, b_eq, a_ub, b_ub = self._parts
-        if a_eq is not None and np.any(a_eq @ x != b_eq):
-            return False
-        return not (a_ub is not None and np.any(a_ub @ x > b_ub))
+        return self.system.holds(x)
 
     def _whole_table(self, x: np.ndarray | None) -> np.ndarray | None:
         if x is None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .audit import attacker_system, new_highs, proven_intervals, shortfall, solve
+from .audit import AttackerSystem, attacker_system, new_highs, proven_intervals, shortfall, solve
 from .linked import COMPLETE, AttackerModel, LinkedTable, atom_regions, regions
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
@@ -376,16 +376,13 @@ class Certificates:
 
 @dataclass
 class _RegionCheck:
-    """The attacker's system and the cell matrix restricted to one region's variables (columns)
-    and to the rows those enter, with what the truth leaves of each row: a whole-number deviation d
-    of the region's variables holds iff truth + d >= lower there, a_eq d == b_eq - a_eq truth and
-    a_ub d <= b_ub - a_ub truth on those rows (exact: whole numbers below 2**53)."""
+    """The attacker's system restricted to one region's variables (columns) and to the rows those
+    enter, in deviations from the truth: a whole-number deviation d of the region's variables holds
+    iff truth + d >= lower there, a_eq d == b_eq - a_eq truth and a_ub d <= b_ub - a_ub truth on
+    those rows (exact: whole numbers below 2**53); and the cell matrix of the region's movable
+    cells over its variables."""
 
-    lower_room: np.ndarray  # per region variable: how far it may fall (lower - truth, <= 0)
-    a_eq: sparse.csr_matrix | None
-    eq_room: np.ndarray | None
-    a_ub: sparse.csr_matrix | None
-    ub_room: np.ndarray | None
+    system: AttackerSystem  # over the region's variables, in deviations from the truth
     cells: sparse.csr_matrix  # the region's movable cells × its variables
 
     @classmethod
@@ -402,14 +399,10 @@ class _RegionCheck:
         a_eq, eq_room = rows(*certificates.by_column("eq"))
         a_ub, ub_room = rows(*certificates.by_column("ub"))
         cells = certificates.cells.tocsr()[certificates.movable[region.movable]].tocsc()[:, columns].tocsr()
-        return cls(system.lower[columns] - truth[columns], a_eq, eq_room, a_ub, ub_room, cells)
+        return cls(AttackerSystem(a_eq, eq_room, a_ub, ub_room, system.lower[columns] - truth[columns]), cells)
 
     def holds(self, d: np.ndarray) -> bool:
-        if np.any(d < self.lower_room):
-            return False
-        if self.a_eq is not None and np.any(self.a_eq @ d != self.eq_room):
-            return False
-        return not (self.a_ub is not None and np.any(self.a_ub @ d > self.ub_room))
+        return self.system.holds(d)
 
 
 def protect_incremental(
