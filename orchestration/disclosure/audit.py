@@ -286,6 +286,11 @@ class _RegionLP:
         return self._whole_table(self.lp.whole_point(objective[self.columns], sign, reach))
 
 
+def _whole_numbers(x: np.ndarray) -> bool:
+    """Every entry a finite whole number, exactly."""
+    return bool(np.all(np.isfinite(x)) and np.array_equal(x, np.round(x)))
+
+
 def _integral(x: np.ndarray) -> bool:
     return bool(np.all(np.abs(x - np.round(x)) <= INTEGER_TOLERANCE))
 
@@ -513,7 +518,7 @@ def proven_intervals(
 
     # a table from a region's programme differs from the truth in that region's variables alone: it
     # is checked, and its targets moved, over them (`take`), when the truth is in whole numbers
-    truth_whole = bool(np.array_equal(truth, np.round(truth)))
+    truth_whole = _whole_numbers(truth)
 
     @functools.cache
     def rows_by_column() -> sparse.csc_matrix:

@@ -211,7 +211,13 @@ def test_a_certificate_checked_within_a_gemeinde_is_the_certificate_checked_over
     table = small_kreis(seed, gemeinden=4)
     values = table.cell_values()
     rng = np.random.default_rng(seed)
-    fixed = {table.cell_index[("a", "gemeinde:G1")], table.cell_index[("total", "stadtviertel:G2V0")]}
+    # published before: cells within one Gemeinde and one over all of them (its row reaches beyond
+    # any Gemeinde's columns: checked within, only its entries there change)
+    fixed = {
+        table.cell_index[("a", "gemeinde:G1")],
+        table.cell_index[("total", "stadtviertel:G2V0")],
+        table.cell_index[("b", "kreis:K")],
+    }
     programme = incremental.witness_programmes(table, fixed, COMPLETE)
     assert isinstance(programme, incremental.RegionalWitnesses)
     truth, cells = table.true_vector(), table.cell_matrix()
@@ -316,3 +322,24 @@ def test_the_audit_checks_a_gemeinde_table_over_its_rows_as_the_whole_system_wou
             assert lp.holds(within) == expected
             verdicts[expected] += 1
     assert verdicts[True] > 0 and verdicts[False] > 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_audit_proves_the_same_intervals_checking_gemeinde_tables_within_or_over_the_whole_table(seed, monkeypatch):
+    """The audit checks a table from a Gemeinde's programme over that Gemeinde's rows and moves only
+    the targets over it; checked and moved over the whole table instead, the same tables must give
+    the same proven intervals and the same counts."""
+    table = small_kreis(seed, gemeinden=4)
+    primary = primaries(table)
+    if not primary:
+        pytest.skip("no primary cell")
+    pattern = protect(table, primary, width=WIDTH)
+    values = table.cell_values()
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in pattern.suppressed}
+    targets = sorted(pattern.suppressed)
+    within_counts, whole_counts = Counter(), Counter()
+    within = proven_intervals(table, known, targets, primary, WIDTH, COMPLETE, counts=within_counts)
+    monkeypatch.setattr(audit, "_whole_numbers", lambda _x: False)  # the whole table's check and moves
+    whole = proven_intervals(table, known, targets, primary, WIDTH, COMPLETE, counts=whole_counts)
+    assert within == whole and within_counts == whole_counts
+    assert within_counts["within_gemeinde"] > 0
