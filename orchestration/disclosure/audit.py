@@ -235,32 +235,13 @@ class _RegionLP:
     programme over one Gemeinde costs a fraction of one over the whole Kreis or Land. The same
     interface as `_WarmLP`, in the whole table's variables."""
 
-    @staticmethod
-    def prepare(system: AttackerSystem, truth: np.ndarray) -> list[tuple]:
-        """What every region's programme is cut from, computed once per table: the equalities and
-        the inequalities by column, what the true values give each row, and the right-hand sides."""
-        return [
-            (None, None, None) if matrix is None else (matrix.tocsc(), matrix @ truth, rhs)
-            for matrix, rhs in ((system.a_eq, system.b_eq), (system.a_ub, system.b_ub))
-        ]
-
     def __init__(self, prepared: list[tuple], lower: np.ndarray, truth: np.ndarray, columns: np.ndarray) -> None:
         self.truth = truth
         self.columns = columns
-        parts: list[sparse.csr_matrix | np.ndarray | None] = []
-        for by_column, at_truth, rhs in prepared:
-            sub = None if by_column is None else by_column[:, columns].tocsr()
-            touched = None if sub is None else np.diff(sub.indptr) > 0
-            if sub is None or not touched.any():
-                parts += [None, None]
-                continue
-            # what the other variables contribute at their true values (exact: whole numbers,
-            # `AttackerSystem.whole`)
-            rest = at_truth - sub @ truth[columns]
-            parts += [sub[touched], (rhs - rest)[touched]]
-        self.lp = _WarmLP(len(columns), lower[columns], *parts)
-        # the same rows for checking a table exactly (`holds`)
-        self.system = AttackerSystem(*parts, lower[columns])
+        # the rows that touch the region, also for checking a table exactly (`holds`)
+        self.system = restricted_system(prepared, lower, truth, columns)
+        s = self.system
+        self.lp = _WarmLP(len(columns), s.lower, s.a_eq, s.b_eq, s.a_ub, s.b_ub)
 
     def holds(self, x: np.ndarray) -> bool:
         """The region's whole-number values `x` (in `columns` order), the other variables at their
@@ -286,7 +267,38 @@ class _RegionLP:
         return self._whole_table(self.lp.whole_point(objective[self.columns], sign, reach))
 
 
-def _whole_numbers(x: np.ndarray) -> bool:
+def prepare_restriction(system: AttackerSystem, truth: np.ndarray) -> list[tuple]:
+    """What `restricted_system` cuts each region's system from, computed once per table: the
+    equalities and the inequalities by column, what the true values give each row, and the
+    right-hand sides."""
+    return [
+        (None, None, None) if matrix is None else (matrix.tocsc(), matrix @ truth, rhs)
+        for matrix, rhs in ((system.a_eq, system.b_eq), (system.a_ub, system.b_ub))
+    ]
+
+
+def restricted_system(
+    prepared: list[tuple], lower: np.ndarray, truth: np.ndarray, columns: np.ndarray
+) -> AttackerSystem:
+    """The attacker's system over `columns` alone (a region's variables, `linked.regions`), every
+    other variable held at its true value: the rows that touch the columns, their right-hand sides
+    less what the other variables contribute (exact: whole numbers, `AttackerSystem.whole`).
+    `prepared`: `prepare_restriction` of the whole system. Values over the columns satisfy it iff,
+    completed with the true values, they satisfy every row that touches the columns; a row that does
+    not holds as the truth does."""
+    parts: list[sparse.csr_matrix | np.ndarray | None] = []
+    for by_column, at_truth, rhs in prepared:
+        sub = None if by_column is None else by_column[:, columns].tocsr()
+        touched = None if sub is None else np.diff(sub.indptr) > 0
+        if sub is None or not touched.any():
+            parts += [None, None]
+            continue
+        rest = at_truth - sub @ truth[columns]  # what the other variables contribute
+        parts += [sub[touched], (rhs - rest)[touched]]
+    return AttackerSystem(*parts, lower[columns])
+
+
+def whole_numbers(x: np.ndarray) -> bool:
     """Every entry a finite whole number, exactly."""
     return bool(np.all(np.isfinite(x)) and np.array_equal(x, np.round(x)))
 
@@ -503,7 +515,7 @@ def proven_intervals(
 
     @functools.cache
     def prepared() -> list[tuple]:  # made when the first region's programme is
-        return _RegionLP.prepare(system, truth)
+        return prepare_restriction(system, truth)
 
     @functools.cache
     def region_lp(r: int) -> _RegionLP:
@@ -518,7 +530,7 @@ def proven_intervals(
 
     # a table from a region's programme differs from the truth in that region's variables alone: it
     # is checked, and its targets moved, over them (`take`), when the truth is in whole numbers
-    truth_whole = _whole_numbers(truth)
+    truth_whole = whole_numbers(truth)
 
     @functools.cache
     def rows_by_column() -> sparse.csc_matrix:

@@ -46,7 +46,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .audit import AttackerSystem, attacker_system, new_highs, proven_intervals, shortfall, solve
+from .audit import (
+    AttackerSystem,
+    attacker_system,
+    new_highs,
+    prepare_restriction,
+    proven_intervals,
+    restricted_system,
+    shortfall,
+    solve,
+    whole_numbers,
+)
 from .linked import COMPLETE, AttackerModel, LinkedTable, atom_regions, regions
 
 MOVED = 1e-6  # a cell whose deviation exceeds this is moved by the witness, so withheld
@@ -321,12 +331,11 @@ class Certificates:
         floored = np.flatnonzero(table.count_cells() & (values >= floor)) if floor > 0 else []
         self.system = attacker_system(table, {int(i): float(values[i]) for i in fixed}, model, list(floored))
         self.movable = np.asarray(movable, dtype=int)
-        whole_truth = bool(np.all(np.isfinite(self.truth) & (self.truth == np.round(self.truth))))
-        self.enabled = whole_truth and self.system.whole()
+        self.enabled = whole_numbers(self.truth) and self.system.whole()
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
         self._within: dict[int, _RegionCheck] = {}
-        self._columns: dict[str, tuple] = {}
+        self._prepared: list[tuple] | None = None  # the system by column, for `_RegionCheck`s
         # the truth satisfies every row (it is the table the attacker's system describes): then a
         # row over none of a witness's variables holds for the witness too (`add_within`)
         self._truth_holds = self.enabled and self.system.holds(self.truth)
@@ -344,14 +353,6 @@ class Certificates:
         np.minimum(self.low, moved, out=self.low)
         return moved
 
-    def by_column(self, kind: str) -> tuple[sparse.csc_matrix | None, np.ndarray | None]:
-        """The equations ('eq') or inequalities ('ub') of the system by column, and what the truth
-        leaves of each right-hand side; made once per table, sliced per region."""
-        if kind not in self._columns:
-            matrix, rhs = (self.system.a_eq, self.system.b_eq) if kind == "eq" else (self.system.a_ub, self.system.b_ub)
-            self._columns[kind] = (None, None) if matrix is None else (matrix.tocsc(), rhs - matrix @ self.truth)
-        return self._columns[kind]
-
     def add_within(self, region: _Region, atoms: np.ndarray) -> np.ndarray | None:
         """As `add` for a witness from `region`'s programme, whose deviations are zero outside the
         region's variables (`atoms`: those, in `region.variables` order): the same answer, checked
@@ -363,9 +364,11 @@ class Certificates:
             return None
         check = self._within.get(id(region))
         if check is None:
-            check = self._within[id(region)] = _RegionCheck.of(self, region)
+            if self._prepared is None:
+                self._prepared = prepare_restriction(self.system, self.truth)
+            check = self._within[id(region)] = _RegionCheck.of(self, region, self._prepared)
         rounded = np.round(atoms)
-        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not check.holds(rounded):
+        if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not check.system.holds(check.truth + rounded):
             return None
         moved = check.cells @ rounded
         k = region.movable
@@ -376,33 +379,19 @@ class Certificates:
 
 @dataclass
 class _RegionCheck:
-    """The attacker's system restricted to one region's variables (columns) and to the rows those
-    enter, in deviations from the truth: a whole-number deviation d of the region's variables holds
-    iff truth + d >= lower there, a_eq d == b_eq - a_eq truth and a_ub d <= b_ub - a_ub truth on
-    those rows (exact: whole numbers below 2**53); and the cell matrix of the region's movable
-    cells over its variables."""
+    """What `Certificates.add_within` checks a region's witness with: the attacker's system over the
+    region's variables (`audit.restricted_system`), their true values, and the cell matrix of the
+    region's movable cells over them."""
 
-    system: AttackerSystem  # over the region's variables, in deviations from the truth
+    system: AttackerSystem
+    truth: np.ndarray  # the region's variables' true values
     cells: sparse.csr_matrix  # the region's movable cells × its variables
 
     @classmethod
-    def of(cls, certificates: Certificates, region: _Region) -> _RegionCheck:
+    def of(cls, certificates: Certificates, region: _Region, prepared: list[tuple]) -> _RegionCheck:
         system, truth, columns = certificates.system, certificates.truth, region.variables
-
-        def rows(by_column, room):
-            if by_column is None:
-                return None, None
-            part = by_column[:, columns].tocsr()
-            touched = np.flatnonzero(np.diff(part.indptr))
-            return part[touched], room[touched]
-
-        a_eq, eq_room = rows(*certificates.by_column("eq"))
-        a_ub, ub_room = rows(*certificates.by_column("ub"))
-        cells = certificates.cells.tocsr()[certificates.movable[region.movable]].tocsc()[:, columns].tocsr()
-        return cls(AttackerSystem(a_eq, eq_room, a_ub, ub_room, system.lower[columns] - truth[columns]), cells)
-
-    def holds(self, d: np.ndarray) -> bool:
-        return self.system.holds(d)
+        cells = certificates.cells[certificates.movable[region.movable]].tocsc()[:, columns].tocsr()
+        return cls(restricted_system(prepared, system.lower, truth, columns), truth[columns], cells)
 
 
 def protect_incremental(

@@ -297,7 +297,7 @@ def test_the_audit_checks_a_gemeinde_table_over_its_rows_as_the_whole_system_wou
     system = audit.attacker_system(table, known, COMPLETE, withheld)
     truth = table.true_vector()
     assert system.holds(truth)
-    prepared = audit._RegionLP.prepare(system, truth)
+    prepared = audit.prepare_restriction(system, truth)
     rng = np.random.default_rng(seed)
     verdicts = Counter()
     for part in regions(table):
@@ -339,7 +339,7 @@ def test_the_audit_proves_the_same_intervals_checking_gemeinde_tables_within_or_
     targets = sorted(pattern.suppressed)
     within_counts, whole_counts = Counter(), Counter()
     within = proven_intervals(table, known, targets, primary, WIDTH, COMPLETE, counts=within_counts)
-    monkeypatch.setattr(audit, "_whole_numbers", lambda _x: False)  # the whole table's check and moves
+    monkeypatch.setattr(audit, "whole_numbers", lambda _x: False)  # the whole table's check and moves
     whole = proven_intervals(table, known, targets, primary, WIDTH, COMPLETE, counts=whole_counts)
     assert within == whole and within_counts == whole_counts
     assert within_counts["within_gemeinde"] > 0
