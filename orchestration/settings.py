@@ -159,7 +159,7 @@ class Settings:
             raw_dir=Path(env("SOZIALMONITOR_RAW_DIR", home / "raw")),
             warehouse_path=warehouse,
             quarantine_dir=Path(env("SOZIALMONITOR_QUARANTINE_DIR", home / "quarantine")),
-            dbt_project_dir=project / "dbt_project",
+            dbt_project_dir=Path(env(DBT_PROJECT_SETTING, project / "dbt_project")),
             contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR") or deployment_file("contracts") or SHIPPED_CONTRACTS),
             dbt_target_dir=Path(
                 env("SOZIALMONITOR_DBT_TARGET_DIR", own / "dbt_target" if own else project / "dbt_project" / "target")
@@ -212,6 +212,9 @@ class Settings:
             "SOZIALMONITOR_QUARANTINE_DIR": str(self.quarantine_dir),
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
+            # the dbt project itself: a child (the gates, the release asset of a Dagster job) runs
+            # dbt on the project its parent built, not on the checkout's beside it
+            DBT_PROJECT_SETTING: str(self.dbt_project_dir),
             "SOZIALMONITOR_RELEASES_DIR": str(self.releases_dir),
             ENGINE_SETTING: self.engine,
             LAKE_SETTING: str(self.lake),
@@ -224,6 +227,7 @@ class Settings:
 
 
 GENERATED_SETTING = "SOZIALMONITOR_GENERATED_DIR"
+DBT_PROJECT_SETTING = "SOZIALMONITOR_DBT_PROJECT_DIR"
 DEFAULT_GENERATED = "generated/default"
 DEFAULT_WAREHOUSE_FILE = "sozialmonitor.duckdb"  # in the deployment's warehouse/ folder
 

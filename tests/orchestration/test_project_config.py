@@ -179,3 +179,25 @@ def test_a_deployment_folder_holds_all_its_places(tmp_path, monkeypatch):
     assert full.env()["SOZIALMONITOR_GATES_CONFIG"] == str(kreis / "gates.yml")
     monkeypatch.setenv("SOZIALMONITOR_RAW_DIR", str(tmp_path / "elsewhere"))
     assert Settings.from_env().raw_dir == tmp_path / "elsewhere"
+
+
+def test_a_child_process_finds_every_place_of_its_parents_settings(tmp_path, monkeypatch):
+    """What a run hands its children (`Settings.env()`: the gates' process, a Dagster step's
+    resource, dbt) gives back, through `Settings.from_env()`, the run's own places; among them the
+    dbt project, which a test or a deployment may hold in a copy of its own. A child that found the
+    checkout's project instead ran dbt on it and left a saved parse naming the copy's seeds in the
+    checkout (every later new warehouse's dbt then loaded seeds from that copy, or failed once it
+    was gone)."""
+    parent = settings_for(tmp_path / "run").with_paths(
+        dbt_project_dir=tmp_path / "copy" / "dbt_project",
+        contracts_dir=tmp_path / "contracts",
+        vars_file=tmp_path / "vars.yml",
+        gates_config=tmp_path / "gates.yml",
+    )
+    for key, value in parent.env().items():
+        monkeypatch.setenv(key, value)
+    child = Settings.from_env()
+    for place in ("raw_dir", "warehouse_path", "quarantine_dir", "dbt_project_dir", "contracts_dir",
+                  "dbt_target_dir", "releases_dir", "vars_file", "gates_config", "lake"):  # fmt: skip
+        assert getattr(child, place) == getattr(parent, place), place
+    assert child.engine == parent.engine
