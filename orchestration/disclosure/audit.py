@@ -250,21 +250,21 @@ class _RegionLP:
         the system (`proven_intervals` checks it)."""
         return self.system.holds(x)
 
-    def _whole_table(self, x: np.ndarray | None) -> np.ndarray | None:
-        if x is None:
-            return None
+    def completed(self, x: np.ndarray) -> np.ndarray:
+        """The whole table of the region's values `x`: every other variable at its true value."""
         out = self.truth.copy()
         out[self.columns] = x
         return out
 
     def optimum(self, objective: np.ndarray, sign: float) -> tuple[str, float, np.ndarray | None]:
-        """As `_WarmLP.optimum` for an objective over the region's variables alone (the other
-        variables do not move, so they add nothing to how far the objective goes)."""
-        status, value, x = self.lp.optimum(objective[self.columns], sign)
-        return status, value, self._whole_table(x)
+        """As `_WarmLP.optimum`, in the region's variables: `objective` and the point returned are
+        over `columns` alone (the other variables do not move, so they add nothing to how far the
+        objective goes). Kept in the region's size: a Kreis or a Land pushes thousands of targets,
+        and vectors of the whole table would cost its size each time (`completed` makes one)."""
+        return self.lp.optimum(objective, sign)
 
     def whole_point(self, objective: np.ndarray, sign: float, reach: float) -> np.ndarray | None:
-        return self._whole_table(self.lp.whole_point(objective[self.columns], sign, reach))
+        return self.lp.whole_point(objective, sign, reach)
 
 
 def prepare_restriction(system: AttackerSystem, truth: np.ndarray) -> list[tuple]:
@@ -445,6 +445,16 @@ def _exact_intervals(
     return out
 
 
+def row_within(touched: np.ndarray, rows: sparse.csr_matrix, k: int) -> np.ndarray:
+    """Row k of a matrix kept as its non-empty rows alone (`touched`, sorted: their numbers; `rows`:
+    those rows), dense; zeros when row k is empty. The audit's region programmes keep their
+    targets' rows so, over the region's variables."""
+    at = int(np.searchsorted(touched, k))
+    if at < len(touched) and touched[at] == k:
+        return np.asarray(rows[at].todense()).ravel()
+    return np.zeros(rows.shape[1])
+
+
 def proven_intervals(
     table: LinkedTable,
     known: dict[int, float],
@@ -543,14 +553,22 @@ def proven_intervals(
         touched = np.flatnonzero(np.diff(sub.indptr))
         return touched, sub[touched]
 
+    def objective_in(k: int, lp: _WarmLP | _RegionLP) -> np.ndarray:
+        """Target k's row as `lp`'s objective: over the region's variables for a region's programme
+        (k is a target within that region: its row has no other entry), else over the whole table's."""
+        if isinstance(lp, _RegionLP):
+            return row_within(*region_targets(lp), k)
+        return np.asarray(rows[k].todense()).ravel()
+
     def take(x: np.ndarray | None, lp: _WarmLP | _RegionLP | None = None) -> bool:
-        """Keep x's cell values when it is a whole-number point of the attacker's system."""
+        """Keep x's cell values when it is a whole-number point of the attacker's system (x over the
+        region's variables when `lp` is a region's programme)."""
         if x is None:
             return False
         if isinstance(lp, _RegionLP) and truth_whole:
             # the same check and the same cell values as below, over the region's variables and
             # the targets over them: nothing else differs from the truth
-            within = x[lp.columns]
+            within = x
             whole = np.round(within)
             if np.max(np.abs(within - whole), initial=0.0) > INTEGER_TOLERANCE or not lp.holds(whole):
                 return False
@@ -559,6 +577,8 @@ def proven_intervals(
             low[touched] = np.minimum(low[touched], moved)
             high[touched] = np.maximum(high[touched], moved)
             return True
+        if isinstance(lp, _RegionLP):
+            x = lp.completed(x)
         whole = np.round(x)
         if np.max(np.abs(x - whole), initial=0.0) > INTEGER_TOLERANCE or not system.holds(whole):
             return False
@@ -569,7 +589,7 @@ def proven_intervals(
 
     def push(k: int, sign: float, lp: _WarmLP | _RegionLP) -> None:
         """Move target k as far as it goes in `lp` (sign -1 up, 1 down) and keep the table that does it."""
-        objective = np.asarray(rows[k].todense()).ravel()
+        objective = objective_in(k, lp)
         counts["linear"] += 1
         status, bound, x = lp.optimum(objective, sign)
         if status != "optimal" and isinstance(lp, _RegionLP):

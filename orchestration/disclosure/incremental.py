@@ -223,6 +223,28 @@ class _Region:
     variables: np.ndarray  # per variable of the region: the table's variable
 
 
+@dataclass
+class RegionalWitness:
+    """A witness from one region's programme: the deviations of that region's movable cells
+    (`region.movable` order) and of its variables (`region.variables` order); every other cell and
+    variable stays at its true value. Kept in the region's size: a Kreis or a Land takes thousands
+    of them, and writing each into vectors of the whole table would cost the whole table each time.
+    Unpacks, as `WitnessProgramme.witness`'s tuple does, into the whole table's (deviation, atoms)."""
+
+    region: _Region
+    moved: np.ndarray
+    atoms: np.ndarray
+    n_mov: int
+    n_vars: int
+
+    def __iter__(self):
+        deviation = np.zeros(self.n_mov)
+        deviation[self.region.movable] = self.moved
+        variables = np.zeros(self.n_vars)
+        variables[self.region.variables] = self.atoms
+        return iter((deviation, variables))
+
+
 class RegionalWitnesses:
     """The witness programmes of a table whose atoms split into regions (its Gemeinden): a cell
     within one region gets its witness from that region's programme, which holds only the region's
@@ -258,14 +280,12 @@ class RegionalWitnesses:
         self._regions: dict[int, _Region] = {}
         self._whole: WitnessProgramme | None = None
         self._unit_cost = np.zeros(self.n_mov)
-        # the region whose programme gave the last witness (None: the whole table's): that witness
-        # moves only the region's movable cells and variables (`Certificates.add_within`)
-        self.last_region: _Region | None = None
 
     def set_costs(self, unit_cost: np.ndarray) -> None:
-        """unit_cost[k]: the cost of one unit of deviation of movable cell k (applied to the
-        programme that solves the next witness)."""
-        self._unit_cost = np.asarray(unit_cost, dtype=float).copy()
+        """unit_cost[k]: the cost of one unit of deviation of movable cell k, read by the next
+        `witness` (the caller's array itself, not a copy: a copy per witness cost the whole table's
+        size each time)."""
+        self._unit_cost = unit_cost
 
     def _region(self, r: int) -> _Region:
         if r not in self._regions:
@@ -287,10 +307,12 @@ class RegionalWitnesses:
             self._regions[r] = _Region(programme, local, movable, table.variables_of(atoms))
         return self._regions[r]
 
-    def witness(self, cell: int, up: float, down: float, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """As `WitnessProgramme.witness`, over the whole table's movable cells and variables."""
+    def witness(
+        self, cell: int, up: float, down: float, integer: bool = False
+    ) -> RegionalWitness | tuple[np.ndarray, np.ndarray]:
+        """As `WitnessProgramme.witness`: a `RegionalWitness` when the cell's region has one (it
+        unpacks into the whole table's vectors), else the whole table's (deviation, atoms)."""
         r = self.region_of.get(cell)
-        self.last_region = None
         if r is not None:
             region = self._region(r)
             region.programme.set_costs(self._unit_cost[region.movable])
@@ -299,12 +321,7 @@ class RegionalWitnesses:
             except Infeasible:
                 pass  # the whole table may have one
             else:
-                deviation = np.zeros(self.n_mov)
-                deviation[region.movable] = moved
-                variables = np.zeros(self.n_vars)
-                variables[region.variables] = atoms
-                self.last_region = region
-                return deviation, variables
+                return RegionalWitness(region, moved, atoms, self.n_mov, self.n_vars)
         if self._whole is None:
             self._whole = WitnessProgramme(self.table, self.fixed, self.model)
         self._whole.set_costs(self._unit_cost)
@@ -440,10 +457,9 @@ def protect_incremental(
             return None if span >= width - COVERED else (width + low[k], width - high[k])
         return None
 
-    def take(c: int, found: tuple[np.ndarray, np.ndarray], queue: deque) -> None:
-        deviation, atoms = found
-        region = getattr(programme, "last_region", None)  # the witness's region, if it came from one
-        if region is None:
+    def take(c: int, found: RegionalWitness | tuple[np.ndarray, np.ndarray], queue: deque) -> None:
+        if not isinstance(found, RegionalWitness):
+            deviation, atoms = found
             np.maximum(high, deviation, out=high)
             np.minimum(low, deviation, out=low)
             moved = np.abs(deviation) > MOVED
@@ -452,12 +468,12 @@ def protect_incremental(
                 moved |= exact != 0
             moved = np.flatnonzero(moved)
         else:  # the same, over the region's cells and variables alone: nothing else moved
+            region, within = found.region, found.moved
             k = region.movable
-            within = deviation[k]
             high[k] = np.maximum(high[k], within)
             low[k] = np.minimum(low[k], within)
             moved_within = np.abs(within) > MOVED
-            exact = certify.add_within(region, atoms[region.variables])
+            exact = certify.add_within(region, found.atoms)
             if exact is not None:
                 moved_within |= exact != 0
             moved = k[moved_within]
@@ -467,7 +483,7 @@ def protect_incremental(
             unit_cost[programme.pos[cell]] = WITHHELD_COST
             queue.append(cell)
 
-    def solve(c: int, up: float, down: float, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+    def solve(c: int, up: float, down: float, integer: bool) -> RegionalWitness | tuple[np.ndarray, np.ndarray]:
         """A witness moving c at least `up` upwards; if there is none and c needs only the sliding
         protection, at least `down` downwards instead."""
         programme.set_costs(unit_cost)

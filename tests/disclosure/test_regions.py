@@ -272,8 +272,8 @@ def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_t
 
     def over_the_whole_table(self, *args, **kwargs):
         found = original(self, *args, **kwargs)
-        self.last_region = None  # as if the witness came from the whole table's programme
-        return found
+        assert isinstance(found, incremental.RegionalWitness) or self._whole is not None
+        return tuple(found)  # the whole table's vectors: as if from the whole table's programme
 
     monkeypatch.setattr(incremental.RegionalWitnesses, "witness", over_the_whole_table)
     whole = incremental.protect_incremental(table, primary, WIDTH, set(), set())
@@ -343,3 +343,20 @@ def test_the_audit_proves_the_same_intervals_checking_gemeinde_tables_within_or_
     whole = proven_intervals(table, known, targets, primary, WIDTH, COMPLETE, counts=whole_counts)
     assert within == whole and within_counts == whole_counts
     assert within_counts["within_gemeinde"] > 0
+
+
+def test_a_region_programme_pushes_its_target_by_the_targets_own_row_over_the_regions_variables():
+    """The audit hands a Gemeinde's programme each target's row over that Gemeinde's variables alone,
+    cut from the rows kept for the region (`audit.row_within`): it must be the target's own row (a
+    neighbour's would prove the wrong cell, and leave the target to the whole table's programme)."""
+    table = small_kreis(3, gemeinden=4)
+    rows = table.cell_matrix()
+    for part in regions(table):
+        columns = table.variables_of(part)
+        sub = rows.tocsc()[:, columns].tocsr()
+        touched = np.flatnonzero(np.diff(sub.indptr))
+        kept = sub[touched]
+        assert 0 < len(touched) < rows.shape[0]
+        for k in range(rows.shape[0]):
+            expected = np.asarray(rows[k].todense()).ravel()[columns]
+            assert np.array_equal(audit.row_within(touched, kept, k), expected), table.cells[k]
