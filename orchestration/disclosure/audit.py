@@ -201,6 +201,12 @@ class _WarmLP:
         value = sign * h.getInfo().objective_function_value
         return "optimal", value, np.asarray(h.getSolution().col_value)
 
+    def ray(self) -> np.ndarray | None:
+        """After a solve that found the programme unbounded: HiGHS's primal ray, a direction in
+        which sign·objective falls without end (None when HiGHS has none). Unchecked."""
+        _status, has_ray, values = self.h.getPrimalRay()
+        return np.asarray(values, dtype=float) if has_ray else None
+
     def whole_point(self, objective: np.ndarray, sign: float, reach: float) -> np.ndarray | None:
         """A whole-number point whose sign·objective is at most sign·reach (for sign -1: an objective
         of at least `reach`), or None when branch and bound finds none within INTEGER_NODE_LIMIT
@@ -265,6 +271,27 @@ class _RegionLP:
 
     def whole_point(self, objective: np.ndarray, sign: float, reach: float) -> np.ndarray | None:
         return self.lp.whole_point(objective, sign, reach)
+
+    def unbounded_towards(self, objective: np.ndarray, sign: float) -> bool:
+        """Whether the last `optimum` (of `objective`, `sign`), found unbounded, is proven so: HiGHS's
+        ray, scaled to whole numbers, is checked exactly against the rows over the region
+        (`AttackerSystem.recedes`) and moves sign·objective downwards. The truth satisfies the whole
+        system, so the truth plus any whole multiple of that ray (zero outside the region) is a
+        whole-number table the attacker cannot rule out: the target has no bound that way. Without
+        a ray that checks, the whole table's programme decides."""
+        d = whole_ray(self.lp.ray())
+        return d is not None and float(sign * objective @ d) < 0 and self.system.recedes(d)
+
+
+def whole_ray(ray: np.ndarray | None) -> np.ndarray | None:
+    """A ray scaled so that its smallest entry (in magnitude) is 1, rounded to whole numbers; None
+    for no ray or a zero one. The rounded ray is a candidate only: it must still be checked."""
+    if ray is None:
+        return None
+    moving = np.abs(ray) > 1e-9
+    if not moving.any():
+        return None
+    return np.round(np.where(moving, ray, 0.0) / np.min(np.abs(ray[moving])))
 
 
 def prepare_restriction(system: AttackerSystem, truth: np.ndarray) -> list[tuple]:
@@ -335,6 +362,18 @@ class AttackerSystem:
         if self.a_eq is not None and np.any(self.a_eq @ x != self.b_eq):
             return False
         return not (self.a_ub is not None and np.any(self.a_ub @ x > self.b_ub))
+
+    def recedes(self, d: np.ndarray) -> bool:
+        """Whole-number d is a direction the system holds along, exactly: with x, every x + m·d
+        (m = 1, 2, …) holds too (a_eq d = 0, a_ub d <= 0, and d >= 0 wherever x has a lower bound).
+        For a whole system and whole-number d below 2**12, checked in exact floating point."""
+        if not np.all((d == np.round(d)) & (np.abs(d) < 2.0**12)):
+            return False
+        if np.any(d[np.isfinite(self.lower)] < 0):
+            return False
+        if self.a_eq is not None and np.any(self.a_eq @ d != 0):
+            return False
+        return not (self.a_ub is not None and np.any(self.a_ub @ d > 0))
 
 
 def attacker_system(
@@ -593,8 +632,11 @@ def proven_intervals(
         counts["linear"] += 1
         status, bound, x = lp.optimum(objective, sign)
         if status != "optimal" and isinstance(lp, _RegionLP):
-            # an unbounded cell is taken without a table to check: the whole table's programme says it
-            return
+            # unbounded within the Gemeinde: taken when its ray checks out, else the whole table's
+            # programme says it
+            if not (status == "unbounded" and lp.unbounded_towards(objective, sign)):
+                return
+            counts["unbounded_within_gemeinde"] += 1
         if status == "unbounded":  # a rational system with a whole-number point: unbounded in whole numbers too
             if sign < 0:
                 high[k] = np.inf

@@ -7,6 +7,7 @@ against the exact attacker of the whole table, and the proofs must agree with it
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -360,3 +361,109 @@ def test_a_region_programme_pushes_its_target_by_the_targets_own_row_over_the_re
         for k in range(rows.shape[0]):
             expected = np.asarray(rows[k].todense()).ravel()[columns]
             assert np.array_equal(audit.row_within(touched, kept, k), expected), table.cells[k]
+
+
+def _atom_under_withheld_counts():
+    """small_kreis(3) with every count over the third Gemeinde's first atom withheld (that atom is
+    unbounded upwards, in its Gemeinde and in the whole table), and two Viertel of the first
+    Gemeinde, which its published Stadtteil bounds: the table, what is known, what is withheld."""
+    table = small_kreis(3)
+    values = table.cell_values()
+    atom = int(regions(table)[2][0])
+    withheld = [i for i in range(len(table.cells)) if atom in table.cell_atoms[i] and values[i] >= 1]
+    withheld += [table.cell_index[("a", f"stadtviertel:G0V{v}")] for v in (0, 1)]
+    withheld = sorted(i for i in set(withheld) if values[i] >= 1)
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    return table, known, withheld
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_direction_of_the_system_is_checked_exactly(seed):
+    """`AttackerSystem.recedes`: a whole-number direction d is accepted exactly when the truth plus
+    any multiple of it still satisfies everything the attacker knows (checked here with the
+    multiples 1 and 1,000, beyond every slack of these small counts), over a Gemeinde's rows
+    (`restricted_system`) as over the whole system."""
+    table, known, withheld = _atom_under_withheld_counts()
+    if seed % 2:  # an inequality relation instead (a at most the total, b free): rows a_ub of their own
+        table.relations = [Relation({"a": 1, "total": -1}, "<=", "a within the total")]
+    # and without the floor of withheld counts: then an atom under withheld counts alone is held
+    # up by its lower bound only
+    model = COMPLETE if seed < 2 else replace(COMPLETE, withheld_at_least=0)
+    system = audit.attacker_system(table, known, model, withheld)
+    truth = table.true_vector()
+    prepared = audit.prepare_restriction(system, truth)
+    rng = np.random.default_rng(seed)
+    verdicts = Counter()
+    for part in regions(table):
+        columns = table.variables_of(part)
+        within = audit.restricted_system(prepared, system.lower, truth, columns)
+        n = len(part)
+        candidates = [np.eye(3 * n, dtype=int)[j] * sign for j in range(3 * n) for sign in (1, -1)]
+        candidates += [rng.integers(-1, 2, 3 * n) for _ in range(60)]
+        for j in range(n):  # one more of a (and so of the total) in atom j: a direction only where nothing pins it
+            d = np.zeros(3 * n, dtype=int)
+            d[[j, 2 * n + j]] = 1
+            candidates += [d, -d]
+            for k in range(n):  # one of a (and of the total) from atom j to atom k
+                for measure in (0, 1):
+                    d = np.zeros(3 * n, dtype=int)
+                    d[[measure * n + j, 2 * n + j]] -= 1
+                    d[[measure * n + k, 2 * n + k]] += 1
+                    candidates.append(d)
+        for d in candidates:
+            whole = np.zeros(len(truth))
+            whole[columns] = d
+            expected = system.holds(truth + whole) and system.holds(truth + 1000 * whole)
+            assert within.recedes(d.astype(float)) == expected
+            assert system.recedes(whole) == expected
+            if (
+                expected and d.any()
+            ):  # the same direction, but not in whole numbers, or beyond exact arithmetic: refused
+                assert not within.recedes(d / 2) and not within.recedes(d * 2.0**12)
+            verdicts[expected] += 1
+    assert verdicts[True] > 0 and verdicts[False] > 0
+
+
+def test_a_gemeinde_proves_a_cell_unbounded_by_a_ray_that_checks_out_and_only_so(monkeypatch):
+    """A target within one Gemeinde that its Gemeinde's programme finds unbounded is taken as
+    unbounded there when HiGHS's ray, in whole numbers, checks out against the Gemeinde's rows and
+    moves the target the right way (`_RegionLP.unbounded_towards`); the whole table's programme is
+    then not asked. Rays that do not check out (pointing the other way, breaking a published cell,
+    or none) leave it to the whole table's programme, and the intervals stay sound."""
+    table, known, withheld = _atom_under_withheld_counts()
+    exact = intervals(table, known, withheld, COMPLETE)
+    assert any(np.isinf(e.high) for e in exact) and any(np.isfinite(e.high) for e in exact)
+
+    def proven(counts: Counter) -> None:
+        found = proven_intervals(table, known, withheld, set(), WIDTH, COMPLETE, counts=counts)
+        for p, e in zip(found, exact, strict=True):
+            assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
+            assert (shortfall(p, False, WIDTH, COMPLETE) is None) == (shortfall(e, False, WIDTH, COMPLETE) is None)
+
+    taken = Counter()
+    proven(taken)
+    assert taken["unbounded_within_gemeinde"] > 0
+
+    # the Gemeinde's programme itself: the atom's count goes up without end, and the ray that shows
+    # it proves exactly that (not that it goes down without end)
+    system = audit.attacker_system(table, known, COMPLETE, withheld)
+    truth = table.true_vector()
+    part = regions(table)[2]
+    lp = audit._RegionLP(audit.prepare_restriction(system, truth), system.lower, truth, table.variables_of(part))
+    objective = np.zeros(len(lp.columns))
+    objective[0] = 1.0  # measure a of the Gemeinde's first atom
+    assert lp.optimum(objective, -1.0)[0] == "unbounded"
+    assert lp.unbounded_towards(objective, -1.0) and not lp.unbounded_towards(objective, 1.0)
+
+    # the same rays, each spoilt: nothing is taken within the Gemeinde, the whole table decides
+    real_ray = audit._WarmLP.ray
+    for spoil in (lambda d: -d, lambda d: d + 1, lambda d: None):
+
+        def spoilt(self, spoil=spoil):
+            d = real_ray(self)
+            return None if d is None else spoil(d)
+
+        monkeypatch.setattr(audit._WarmLP, "ray", spoilt)
+        refused = Counter()
+        proven(refused)
+        assert refused["unbounded_within_gemeinde"] == 0
