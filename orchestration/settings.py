@@ -154,15 +154,17 @@ class Settings:
 
         vars_file = env(VARS_FILE_SETTING) or deployment_file("vars.yml")
         gates = env(GATES_CONFIG_SETTING) or deployment_file("gates.yml")
+        dbt_project = Path(env(DBT_PROJECT_SETTING, project / "dbt_project"))
         return cls(
             project_dir=project,
             raw_dir=Path(env("SOZIALMONITOR_RAW_DIR", home / "raw")),
             warehouse_path=warehouse,
             quarantine_dir=Path(env("SOZIALMONITOR_QUARANTINE_DIR", home / "quarantine")),
-            dbt_project_dir=Path(env(DBT_PROJECT_SETTING, project / "dbt_project")),
+            dbt_project_dir=dbt_project,
             contracts_dir=Path(env("SOZIALMONITOR_CONTRACTS_DIR") or deployment_file("contracts") or SHIPPED_CONTRACTS),
             dbt_target_dir=Path(
-                env("SOZIALMONITOR_DBT_TARGET_DIR", own / "dbt_target" if own else project / "dbt_project" / "target")
+                # the project's own target folder: where its saved parse is shared (dbt_runner.shared_parse)
+                env("SOZIALMONITOR_DBT_TARGET_DIR", own / "dbt_target" if own else dbt_project / "target")
             ),
             releases_dir=Path(env("SOZIALMONITOR_RELEASES_DIR", home / "releases")),
             vars_file=Path(vars_file) if vars_file else None,
@@ -212,6 +214,7 @@ class Settings:
             "SOZIALMONITOR_QUARANTINE_DIR": str(self.quarantine_dir),
             "SOZIALMONITOR_CONTRACTS_DIR": str(self.contracts_dir),
             "SOZIALMONITOR_DBT_TARGET_DIR": str(self.dbt_target_dir),
+            "SOZIALMONITOR_PROJECT_DIR": str(self.project_dir),
             # the dbt project itself: a child (the gates, the release asset of a Dagster job) runs
             # dbt on the project its parent built, not on the checkout's beside it
             DBT_PROJECT_SETTING: str(self.dbt_project_dir),

@@ -197,7 +197,24 @@ def test_a_child_process_finds_every_place_of_its_parents_settings(tmp_path, mon
     for key, value in parent.env().items():
         monkeypatch.setenv(key, value)
     child = Settings.from_env()
-    for place in ("raw_dir", "warehouse_path", "quarantine_dir", "dbt_project_dir", "contracts_dir",
+    for place in ("project_dir", "raw_dir", "warehouse_path", "quarantine_dir", "dbt_project_dir", "contracts_dir",
                   "dbt_target_dir", "releases_dir", "vars_file", "gates_config", "lake"):  # fmt: skip
         assert getattr(child, place) == getattr(parent, place), place
     assert child.engine == parent.engine
+
+
+def test_a_dbt_project_of_its_own_has_its_own_target_folder(monkeypatch):
+    """SOZIALMONITOR_DBT_PROJECT_DIR alone moves dbt's target folder with the project (its saved
+    parse is shared by the project's warehouses, `dbt_runner.shared_parse`): a copy of the project
+    never writes its parse into the checkout's; the project folder alone moves both."""
+    for name in ("SOZIALMONITOR_DBT_TARGET_DIR", "SOZIALMONITOR_DEPLOYMENT_DIR", "SOZIALMONITOR_DBT_PROJECT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SOZIALMONITOR_PROJECT_DIR", "/srv/project")
+    assert Settings.from_env().dbt_project_dir == Path("/srv/project/dbt_project")
+    assert Settings.from_env().dbt_target_dir == Path("/srv/project/dbt_project/target")
+    monkeypatch.setenv("SOZIALMONITOR_DBT_PROJECT_DIR", "/tmp/copy/dbt_project")
+    settings = Settings.from_env()
+    assert (settings.dbt_project_dir, settings.dbt_target_dir) == (
+        Path("/tmp/copy/dbt_project"),
+        Path("/tmp/copy/dbt_project/target"),
+    )
