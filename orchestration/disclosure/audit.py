@@ -106,7 +106,7 @@ def solve(h):
 
     h.run()
     status = h.getModelStatus()
-    if status == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+    if status in (highspy.HighsModelStatus.kUnboundedOrInfeasible, highspy.HighsModelStatus.kUnknown):
         h.clearSolver()
         h.setOptionValue("presolve", "off")
         h.run()
@@ -275,10 +275,12 @@ class _RegionLP:
     def unbounded_towards(self, objective: np.ndarray, sign: float) -> bool:
         """Whether the last `optimum` (of `objective`, `sign`), found unbounded, is proven so: HiGHS's
         ray, scaled to whole numbers, is checked exactly against the rows over the region
-        (`AttackerSystem.recedes`) and moves sign·objective downwards. The truth satisfies the whole
-        system, so the truth plus any whole multiple of that ray (zero outside the region) is a
-        whole-number table the attacker cannot rule out: the target has no bound that way. Without
-        a ray that checks, the whole table's programme decides."""
+        (`AttackerSystem.recedes`) and moves sign·objective downwards. A ray zero outside the region
+        that recedes over the rows touching the region recedes over the whole system (every other
+        row is zero on it), so from any whole-number table the attacker cannot rule out (the truth,
+        when it is in whole numbers, as `proven_intervals` checks; any, as for the whole table's
+        "unbounded") its whole multiples lead to more: the target has no bound that way. Without a
+        ray that checks, the whole table's programme decides."""
         d = whole_ray(self.lp.ray())
         return d is not None and float(sign * objective @ d) < 0 and self.system.recedes(d)
 
@@ -371,6 +373,9 @@ class AttackerSystem:
             return False
         if np.any(d[np.isfinite(self.lower)] < 0):
             return False
+        for matrix in (self.a_eq, self.a_ub):  # every row's sum of products below 2**53: exact
+            if matrix is not None and np.any(abs(matrix) @ np.abs(d) >= 2.0**53):
+                return False
         if self.a_eq is not None and np.any(self.a_eq @ d != 0):
             return False
         return not (self.a_ub is not None and np.any(self.a_ub @ d > 0))
@@ -484,6 +489,13 @@ def _exact_intervals(
     return out
 
 
+# A target over several Gemeinden (a Kreis's or a Land's total) is pushed within this many of them
+# (the first by number) before the whole table's programme: a table of one Gemeinde moves the total by
+# that Gemeinde's share, which often proves it (or its ray, that it is unbounded). A count, so that
+# the same inputs give the same proofs.
+REGIONS_TRIED = 4
+
+
 def row_within(touched: np.ndarray, rows: sparse.csr_matrix, k: int) -> np.ndarray:
     """Row k of a matrix kept as its non-empty rows alone (`touched`, sorted: their numbers; `rows`:
     those rows), dense; zeros when row k is empty. The audit's region programmes keep their
@@ -573,8 +585,10 @@ def proven_intervals(
     def programmes(k: int) -> Iterator[_WarmLP | _RegionLP]:
         """The programmes that push target k, cheapest first."""
         touched = np.unique(atom_region[np.asarray(table.cell_atoms[targets[k]], dtype=int)]) if parts else []
-        if len(touched) == 1 and touched[0] >= 0:
-            yield region_lp(int(touched[0]))
+        if len(touched) and touched[0] >= 0:  # within Gemeinden only (-1: an atom of none)
+            # a target over several (a Kreis total): a few of them first, each moving its share
+            for r in touched[:REGIONS_TRIED]:
+                yield region_lp(int(r))
         yield whole_table()
 
     # a table from a region's programme differs from the truth in that region's variables alone: it
@@ -594,7 +608,7 @@ def proven_intervals(
 
     def objective_in(k: int, lp: _WarmLP | _RegionLP) -> np.ndarray:
         """Target k's row as `lp`'s objective: over the region's variables for a region's programme
-        (k is a target within that region: its row has no other entry), else over the whole table's."""
+        (for a target over several regions, its part over this one), else over the whole table's."""
         if isinstance(lp, _RegionLP):
             return row_within(*region_targets(lp), k)
         return np.asarray(rows[k].todense()).ravel()
@@ -631,6 +645,10 @@ def proven_intervals(
         objective = objective_in(k, lp)
         counts["linear"] += 1
         status, bound, x = lp.optimum(objective, sign)
+        # a region's programme gives the target's part over the region; the rest, over the other
+        # regions' atoms at their true values, is constant (zero for a target within the region)
+        offset = value[k] - float(objective @ truth[lp.columns]) if isinstance(lp, _RegionLP) else 0.0
+        bound += offset
         if status != "optimal" and isinstance(lp, _RegionLP):
             # unbounded within the Gemeinde: taken when its ray checks out, else the whole table's
             # programme says it
@@ -659,7 +677,7 @@ def proven_intervals(
             reachable = math.ceil(bound - INTEGER_TOLERANCE) <= need + eps
         if reachable:
             counts["integer"] += 1
-            if take(lp.whole_point(objective, sign, need), lp) and isinstance(lp, _RegionLP):
+            if take(lp.whole_point(objective, sign, need - offset), lp) and isinstance(lp, _RegionLP):
                 counts["within_gemeinde"] += 1
 
     for k in range(len(targets)):

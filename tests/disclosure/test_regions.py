@@ -178,9 +178,9 @@ def test_a_gemeinde_that_cannot_protect_alone_gets_the_whole_kreis(monkeypatch):
 
 def test_what_a_gemeinde_programme_cannot_vouch_for_the_whole_table_decides(monkeypatch):
     """An atom under nothing but withheld counts is unbounded upwards, in its Gemeinde and in the
-    whole table. Such an answer comes without a table to check, so the Gemeinde's is not taken: were a
-    Gemeinde's programme to call everything unbounded, the intervals would still be the exact
-    ones."""
+    whole table. Such an answer comes without a table to check, so the Gemeinde's is taken only with a
+    ray that checks out (the test below): were a Gemeinde's programme to call everything unbounded,
+    the intervals would still be the exact ones."""
     table = small_kreis(3)
     values = table.cell_values()
     atom = int(regions(table)[2][0])  # the first atom of the third Gemeinde
@@ -467,3 +467,70 @@ def test_a_gemeinde_proves_a_cell_unbounded_by_a_ray_that_checks_out_and_only_so
         refused = Counter()
         proven(refused)
         assert refused["unbounded_within_gemeinde"] == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_total_over_several_gemeinden_is_proven_by_a_table_of_one_of_them(seed, monkeypatch):
+    """The Sozialraum across the border of the first two Gemeinden and the Kreis total, withheld with
+    every other count: a table (or a ray) of one Gemeinde moves them by that Gemeinde's share, which
+    proves them, so the whole table's programme is never needed; the proven intervals stay within the
+    exact ones with the exact verdicts."""
+    table = small_kreis(seed, gemeinden=5)
+    values = table.cell_values()
+    over_several = [
+        table.cell_index[(m, area)] for m in ("a", "b", "total") for area in ("sozialraum:cross", "kreis:K")
+    ]
+    withheld = [i for i in range(len(table.cells)) if values[i] >= 1]
+    assert set(over_several) <= set(withheld)
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    whole = []
+    whole_optimum = audit._WarmLP.optimum
+
+    def counted(self, objective, sign):
+        if self.n_vars == table.n_vars:
+            whole.append(1)
+        return whole_optimum(self, objective, sign)
+
+    monkeypatch.setattr(audit._WarmLP, "optimum", counted)
+    counts = Counter()
+    proven = proven_intervals(table, known, withheld, set(), WIDTH, COMPLETE, counts=counts)
+    assert whole == [] and counts["exact"] == 0
+    exact = intervals(table, known, withheld, COMPLETE)
+    for p, e in zip(proven, exact, strict=True):
+        assert e.low - 1e-9 <= p.low <= p.value <= p.high <= e.high + 1e-9, (table.cells[p.cell], p, e)
+        assert (shortfall(p, False, WIDTH, COMPLETE) is None) == (shortfall(e, False, WIDTH, COMPLETE) is None)
+
+
+def test_a_solve_that_ends_unknown_or_undecided_is_solved_again_from_scratch_without_presolve():
+    """HiGHS may end a warm-started solve with status Unknown, or presolve with 'unbounded or
+    infeasible' without saying which: `audit.solve` solves once more from scratch without presolve
+    (at 3,200 Gemeinden a Gemeinde's programme ended Unknown for the Sozialraum across a border, which
+    sent it to the whole table's programme), and a clear answer is returned as it is."""
+    import highspy
+
+    status = highspy.HighsModelStatus
+
+    class Recorder:
+        def __init__(self, answers):
+            self.answers, self.calls = list(answers), []
+
+        def run(self):
+            self.calls.append("run")
+            self.now = self.answers.pop(0)
+
+        def getModelStatus(self):  # noqa: N802 - HiGHS's name
+            return self.now
+
+        def clearSolver(self):  # noqa: N802
+            self.calls.append("clear")
+
+        def setOptionValue(self, name, value):  # noqa: N802
+            self.calls.append(f"{name}={value}")
+
+    for first in (status.kUnknown, status.kUnboundedOrInfeasible):
+        h = Recorder([first, status.kUnbounded])
+        assert audit.solve(h) == status.kUnbounded
+        assert h.calls == ["run", "clear", "presolve=off", "run", "presolve=choose"]
+    for clear in (status.kOptimal, status.kInfeasible, status.kUnbounded):
+        h = Recorder([clear])
+        assert audit.solve(h) == clear and h.calls == ["run"]
