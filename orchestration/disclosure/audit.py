@@ -317,14 +317,25 @@ def restricted_system(
     not holds as the truth does."""
     parts: list[sparse.csr_matrix | np.ndarray | None] = []
     for by_column, at_truth, rhs in prepared:
-        sub = None if by_column is None else by_column[:, columns].tocsr()
-        touched = None if sub is None else np.diff(sub.indptr) > 0
-        if sub is None or not touched.any():
+        touched, sub = rows_over(by_column, columns) if by_column is not None else (np.zeros(0, dtype=int), None)
+        if not len(touched):
             parts += [None, None]
             continue
-        rest = at_truth - sub @ truth[columns]  # what the other variables contribute
-        parts += [sub[touched], (rhs - rest)[touched]]
+        rest = at_truth[touched] - sub @ truth[columns]  # what the other variables contribute
+        parts += [sub, rhs[touched] - rest]
     return AttackerSystem(*parts, lower[columns])
+
+
+def rows_over(by_column: sparse.csc_matrix, columns: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """The rows of a matrix (kept by column) with an entry in `columns` (ascending), and those rows
+    over `columns` alone (in `columns` order). Cut from the columns' own entries: a Gemeinde's rows
+    of a Land's system cost that Gemeinde's entries, not a pass over every row of the Land."""
+    sub = by_column[:, columns]
+    touched = np.unique(sub.indices)
+    local = sparse.csc_matrix(
+        (sub.data, np.searchsorted(touched, sub.indices), sub.indptr), shape=(len(touched), len(columns))
+    )
+    return touched, local.tocsr()
 
 
 def whole_numbers(x: np.ndarray) -> bool:
@@ -602,9 +613,7 @@ def proven_intervals(
     @functools.cache
     def region_targets(lp: _RegionLP) -> tuple[np.ndarray, sparse.csr_matrix]:
         """The targets over `lp`'s region and their rows restricted to its variables."""
-        sub = rows_by_column()[:, lp.columns].tocsr()
-        touched = np.flatnonzero(np.diff(sub.indptr))
-        return touched, sub[touched]
+        return rows_over(rows_by_column(), lp.columns)
 
     def objective_in(k: int, lp: _WarmLP | _RegionLP) -> np.ndarray:
         """Target k's row as `lp`'s objective: over the region's variables for a region's programme

@@ -53,6 +53,7 @@ from .audit import (
     prepare_restriction,
     proven_intervals,
     restricted_system,
+    rows_over,
     shortfall,
     solve,
     whole_numbers,
@@ -352,10 +353,17 @@ class Certificates:
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
         self._within: dict[int, _RegionCheck] = {}
+        self._cells_by_column: sparse.csc_matrix | None = None
         self._prepared: list[tuple] | None = None  # the system by column, for `_RegionCheck`s
         # the truth satisfies every row (it is the table the attacker's system describes): then a
         # row over none of a witness's variables holds for the witness too (`add_within`)
         self._truth_holds = self.enabled and self.system.holds(self.truth)
+
+    def cells_by_column(self) -> sparse.csc_matrix:
+        """The cell matrix kept by column (made once, for the regions' checks)."""
+        if self._cells_by_column is None:
+            self._cells_by_column = self.cells.tocsc()
+        return self._cells_by_column
 
     def add(self, atoms: np.ndarray) -> np.ndarray | None:
         """The exact cell deviations (movable cells) of the witness with these atom deviations, if
@@ -407,7 +415,9 @@ class _RegionCheck:
     @classmethod
     def of(cls, certificates: Certificates, region: _Region, prepared: list[tuple]) -> _RegionCheck:
         system, truth, columns = certificates.system, certificates.truth, region.variables
-        cells = certificates.cells[certificates.movable[region.movable]].tocsc()[:, columns].tocsr()
+        # the region's movable cells (each has atoms in the region) over its variables alone
+        touched, over = rows_over(certificates.cells_by_column(), columns)
+        cells = over[np.searchsorted(touched, certificates.movable[region.movable])]
         return cls(restricted_system(prepared, system.lower, truth, columns), truth[columns], cells)
 
 

@@ -534,3 +534,26 @@ def test_a_solve_that_ends_unknown_or_undecided_is_solved_again_from_scratch_wit
     for clear in (status.kOptimal, status.kInfeasible, status.kUnbounded):
         h = Recorder([clear])
         assert audit.solve(h) == clear and h.calls == ["run"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_gemeindes_rows_are_cut_from_its_columns_as_the_whole_matrix_would_give_them(seed):
+    """`audit.rows_over`: the rows with an entry in a Gemeinde's columns and those rows over its
+    columns alone, cut from the columns' entries: the same rows, in the same order and with the same
+    entries (sorted within each row, as HiGHS is handed them), as slicing the whole matrix gives,
+    for the attacker's system and for the cell matrix; a row of explicit zeros there counts as
+    touching, as it did."""
+    table = small_kreis(seed, gemeinden=4)
+    rng = np.random.default_rng(seed)
+    matrix = table.cell_matrix().tocsr()
+    matrix.data = matrix.data * rng.integers(-3, 4, len(matrix.data))  # some entries stored as zeros
+    for part in regions(table):
+        columns = table.variables_of(part)[::-1] if seed % 2 else table.variables_of(part)
+        touched, rows = audit.rows_over(matrix.tocsc(), columns)
+        full = matrix.tocsc()[:, columns].tocsr()
+        expected = np.flatnonzero(np.diff(full.indptr))
+        assert np.array_equal(touched, expected)
+        assert rows.has_sorted_indices and rows.shape == (len(expected), len(columns))
+        reference = full[expected]
+        assert np.array_equal(rows.indptr, reference.indptr) and np.array_equal(rows.indices, reference.indices)
+        assert np.array_equal(rows.data, reference.data)
