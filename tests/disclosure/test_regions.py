@@ -282,6 +282,21 @@ def test_taking_a_witness_within_its_gemeinde_gives_the_pattern_taking_it_over_t
     assert (within.certified, within.audited, within.programmes) == (whole.certified, whole.audited, whole.programmes)
 
 
+def _moves_within(n: int) -> list[np.ndarray]:
+    """Changes of a Gemeinde of n atoms (its variables: a's atoms, then b's, then total's): each
+    variable one up and one down, and one person of a (or b) from atom j to atom k, which keeps the
+    relations and the totals over both atoms."""
+    moves = [np.eye(3 * n, dtype=int)[j] * sign for j in range(3 * n) for sign in (1, -1)]
+    for j in range(n):
+        for k in range(n):
+            for measure in (0, 1):
+                d = np.zeros(3 * n, dtype=int)
+                d[[measure * n + j, 2 * n + j]] += 1
+                d[[measure * n + k, 2 * n + k]] -= 1
+                moves.append(d)
+    return moves
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_audit_checks_a_gemeinde_table_over_its_rows_as_the_whole_system_would(seed):
     """The audit keeps a whole-number table from a Gemeinde's programme after checking it over the
@@ -305,15 +320,7 @@ def test_the_audit_checks_a_gemeinde_table_over_its_rows_as_the_whole_system_wou
         columns = table.variables_of(part)
         lp = audit._RegionLP(prepared, system.lower, truth, columns)
         n = len(part)  # the columns are a's atoms, then b's, then total's
-        moves = [np.eye(3 * n, dtype=int)[j] * sign for j in range(3 * n) for sign in (1, -1)]
-        for j in range(n):  # one person of a (or b) from atom j to atom k: relations and totals kept
-            for k in range(n):
-                for measure in (0, 1):
-                    d = np.zeros(3 * n, dtype=int)
-                    d[[measure * n + j, 2 * n + j]] += 1
-                    d[[measure * n + k, 2 * n + k]] -= 1
-                    moves.append(d)
-        moves += [rng.integers(-2, 3, 3 * n) for _ in range(40)]
+        moves = _moves_within(n) + [rng.integers(-2, 3, 3 * n) for _ in range(40)]
         moves += [-truth[columns].astype(int)]  # every atom of the Gemeinde at zero
         for d in moves:
             within = truth[columns] + d
@@ -398,18 +405,11 @@ def test_a_direction_of_the_system_is_checked_exactly(seed):
         columns = table.variables_of(part)
         within = audit.restricted_system(prepared, system.lower, truth, columns)
         n = len(part)
-        candidates = [np.eye(3 * n, dtype=int)[j] * sign for j in range(3 * n) for sign in (1, -1)]
-        candidates += [rng.integers(-1, 2, 3 * n) for _ in range(60)]
+        candidates = _moves_within(n) + [rng.integers(-1, 2, 3 * n) for _ in range(60)]
         for j in range(n):  # one more of a (and so of the total) in atom j: a direction only where nothing pins it
             d = np.zeros(3 * n, dtype=int)
             d[[j, 2 * n + j]] = 1
             candidates += [d, -d]
-            for k in range(n):  # one of a (and of the total) from atom j to atom k
-                for measure in (0, 1):
-                    d = np.zeros(3 * n, dtype=int)
-                    d[[measure * n + j, 2 * n + j]] -= 1
-                    d[[measure * n + k, 2 * n + k]] += 1
-                    candidates.append(d)
         for d in candidates:
             whole = np.zeros(len(truth))
             whole[columns] = d
