@@ -317,8 +317,8 @@ def restricted_system(
     not holds as the truth does."""
     parts: list[sparse.csr_matrix | np.ndarray | None] = []
     for by_column, at_truth, rhs in prepared:
-        touched, sub = rows_over(by_column, columns) if by_column is not None else (np.zeros(0, dtype=int), None)
-        if not len(touched):
+        touched, sub = rows_over(by_column, columns) if by_column is not None else ([], None)
+        if not len(touched):  # no row of this kind, or none over the columns
             parts += [None, None]
             continue
         rest = at_truth[touched] - sub @ truth[columns]  # what the other variables contribute
@@ -630,9 +630,8 @@ def proven_intervals(
         if isinstance(lp, _RegionLP) and truth_whole:
             # the same check and the same cell values as below, over the region's variables and
             # the targets over them: nothing else differs from the truth
-            within = x
-            whole = np.round(within)
-            if np.max(np.abs(within - whole), initial=0.0) > INTEGER_TOLERANCE or not lp.holds(whole):
+            whole = np.round(x)
+            if np.max(np.abs(x - whole), initial=0.0) > INTEGER_TOLERANCE or not lp.holds(whole):
                 return False
             touched, sub = region_targets(lp)
             moved = value[touched] + sub @ (whole - truth[lp.columns])

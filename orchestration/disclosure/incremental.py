@@ -42,6 +42,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -353,17 +354,19 @@ class Certificates:
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
         self._within: dict[int, _RegionCheck] = {}
-        self._cells_by_column: sparse.csc_matrix | None = None
-        self._prepared: list[tuple] | None = None  # the system by column, for `_RegionCheck`s
         # the truth satisfies every row (it is the table the attacker's system describes): then a
         # row over none of a witness's variables holds for the witness too (`add_within`)
         self._truth_holds = self.enabled and self.system.holds(self.truth)
 
+    @cached_property
     def cells_by_column(self) -> sparse.csc_matrix:
         """The cell matrix kept by column (made once, for the regions' checks)."""
-        if self._cells_by_column is None:
-            self._cells_by_column = self.cells.tocsc()
-        return self._cells_by_column
+        return self.cells.tocsc()
+
+    @cached_property
+    def prepared(self) -> list[tuple]:
+        """The attacker's system by column, what each region's check is cut from (`_RegionCheck`)."""
+        return prepare_restriction(self.system, self.truth)
 
     def add(self, atoms: np.ndarray) -> np.ndarray | None:
         """The exact cell deviations (movable cells) of the witness with these atom deviations, if
@@ -389,9 +392,7 @@ class Certificates:
             return None
         check = self._within.get(id(region))
         if check is None:
-            if self._prepared is None:
-                self._prepared = prepare_restriction(self.system, self.truth)
-            check = self._within[id(region)] = _RegionCheck.of(self, region, self._prepared)
+            check = self._within[id(region)] = _RegionCheck.of(self, region)
         rounded = np.round(atoms)
         if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not check.system.holds(check.truth + rounded):
             return None
@@ -413,12 +414,12 @@ class _RegionCheck:
     cells: sparse.csr_matrix  # the region's movable cells × its variables
 
     @classmethod
-    def of(cls, certificates: Certificates, region: _Region, prepared: list[tuple]) -> _RegionCheck:
+    def of(cls, certificates: Certificates, region: _Region) -> _RegionCheck:
         system, truth, columns = certificates.system, certificates.truth, region.variables
         # the region's movable cells (each has atoms in the region) over its variables alone
-        touched, over = rows_over(certificates.cells_by_column(), columns)
+        touched, over = rows_over(certificates.cells_by_column, columns)
         cells = over[np.searchsorted(touched, certificates.movable[region.movable])]
-        return cls(restricted_system(prepared, system.lower, truth, columns), truth[columns], cells)
+        return cls(restricted_system(certificates.prepared, system.lower, truth, columns), truth[columns], cells)
 
 
 def protect_incremental(
