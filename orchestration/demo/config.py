@@ -58,7 +58,8 @@ class Gemeinde:
         and pupil number of the Stadt, so that a Kreis-wide department's numbers never collide
         between its Städte.
     number_slots: how many slots the numbers are split into: 10 (one leading digit, a Kreis of up
-        to ten Städte) or 100 (two leading digits, more Städte, each with a hundredth of the numbers).
+        to ten Städte), 100 (two leading digits, up to 100 Städte, each with a hundredth of the
+        numbers) or 1000 (three, more Städte, each with a thousandth).
     sozialraum_columns: Sozialräume per row (two rows).
     sozialraum_codes: the code of each Sozialraum (north row west to east, then the south row);
         None = 'SR01'…. A Kreis gives two neighbouring Städte one shared code: a Sozialraum across the
@@ -86,8 +87,8 @@ class Gemeinde:
             raise ValueError(f"ags={self.ags!r}: an Amtlicher Gemeindeschlüssel has 8 digits")
         if not re.fullmatch(r"(\d{3})?", self.code_prefix):
             raise ValueError(f"code_prefix={self.code_prefix!r}: empty or three digits")
-        if self.number_slots not in (10, 100):
-            raise ValueError(f"number_slots={self.number_slots}: 10 or 100")
+        if self.number_slots not in (10, 100, 1_000):
+            raise ValueError(f"number_slots={self.number_slots}: 10, 100 or 1000")
         if self.number_slot is not None and not 0 <= self.number_slot < self.number_slots:
             raise ValueError(f"number_slot={self.number_slot}: from 0 to {self.number_slots - 1}")
         if not 1 <= self.sozialraum_columns <= 6:

@@ -11,7 +11,13 @@ and Baublock codes carry the last three digits of the AGS ('004' + '01' Stadtbez
 Baublock), address ids too ('A004000001'); case, household, child and pupil numbers are led by the
 Stadt's digit (two digits in a Kreis of more than ten Städte), so a Kreis-wide department's numbers
 never collide. The Städte lie side by side from
-west to east (EPSG:25832) and do not overlap. Street keys stay local: they collide between Städte.
+west to east (EPSG:25832) and do not overlap; a Kreis of more than 40 Städte lays them out in rows of
+20, north to south. Street keys stay local: they collide between Städte.
+
+A Kreis of up to 600 Städte (`KreisConfig.uniform`) is what a Land's statistics office runs in one
+warehouse (issue 19): several hundred Gemeinden. Beyond 100 Städte each Stadt has a thousandth of
+every case number range (at most 6,000 residents each), and beyond 40 the Städte's postcodes follow
+one another from 10000 on, as many as each Stadt's structure needs.
 
 The default Musterkreis (code '05999', NRW, fictional):
 - Lindenstadt (05999004, 80,000 residents): Stadtbezirke, Stadtteile and Stadtviertel, like Musterstadt;
@@ -112,13 +118,28 @@ GAP_M = 400.0
 # widest column of Baublöcke (geography._grid draws 110 to 170 m)
 MAX_COLUMN_M = 170.0
 POSTCODE_BASE = 57_000  # + 1,000 per Stadt: the Städte have postcodes of their own
-# At most this many Städte: their postcodes stay five digits (POSTCODE_BASE + 1,000 each). Up to ten
-# number their cases with one leading digit each, more with two (config.Gemeinde.number_slots).
-MAX_STAEDTE = 40
+# Up to this many Städte lie in one row west to east, each with POSTCODE_BASE + 1,000 × its place
+# (five digits): every Kreis of up to 40 Städte is generated as it always was.
+ONE_ROW = 40
+# Beyond ONE_ROW: rows of this many Städte, north to south, and postcodes one after the other from
+# FIRST_POSTCODE on (a Stadt's postcodes are its base + 100 × (group + 1) + 10 × (rank // 2), for
+# each of its Stadtbezirke, or internal halves, and the Stadtteil's rank in it: geography.py).
+ROW_LENGTH = 20
+FIRST_POSTCODE = 10_000
+# At most this many Städte (a Kreis of more is refused; 999 would be the AGS's limit). Up to ten
+# number their cases with one leading digit each, up to 100 with two, more with three
+# (config.Gemeinde.number_slots). The postcodes stay five digits: beyond 100 Städte each has at most
+# 6,000 residents and so two Stadtbezirke or halves, 150 postcodes apart (600 × 150 from 9,900 on
+# ends at 99,990); up to 100 Städte at most six, 550 apart.
+MAX_STAEDTE = 600
 # Beyond ten Städte each has a hundredth of every number range: its daycare numbers (one per child
 # who ever lived there over the Stichtage, about 1.35 per resident over six) run out from about
 # 74,000 residents. With a margin for more Stichtage:
 MAX_RESIDENTS_BEYOND_TEN = 60_000
+# Beyond 100 Städte a thousandth: the daycare numbers run out from about 7,400 residents.
+MAX_RESIDENTS_BEYOND_HUNDRED = 6_000
+# the highest row of Baublöcke (geography._grid draws 90 to 140 m)
+MAX_ROW_M = 140.0
 
 # The sources delivered per Stadt: contract → file pattern with the AGS group (the original pattern
 # each replaces is checked, so that a change of the warehouse's contract is noticed here).
@@ -255,12 +276,18 @@ class KreisConfig:
             raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
         if not 4 <= len(self.staedte) <= MAX_STAEDTE:
             raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to {MAX_STAEDTE}")
-        if self.number_slots == 100:
-            large = [f"{s.name} ({s.residents:,})" for s in self.staedte if s.residents > MAX_RESIDENTS_BEYOND_TEN]
+        if self.number_slots > 10:
+            most, part, beyond = (
+                (MAX_RESIDENTS_BEYOND_TEN, "a hundredth", "ten")
+                if self.number_slots == 100
+                else (MAX_RESIDENTS_BEYOND_HUNDRED, "a thousandth", "100")
+            )
+            large = [f"{s.name} ({s.residents:,})" for s in self.staedte if s.residents > most]
             if large:
                 raise ValueError(
-                    f"{', '.join(large)}: a Kreis of more than ten Städte gives each Stadt a hundredth of every "
-                    f"case number range, enough for at most {MAX_RESIDENTS_BEYOND_TEN:,} residents per Stadt"
+                    f"{', '.join(large[:5])}{' …' if len(large) > 5 else ''}: a Kreis of more than {beyond} "
+                    f"Städte gives each Stadt {part} of every case number range, enough for at most "
+                    f"{most:,} residents per Stadt"
                 )
         for stadt in self.staedte:
             if not re.fullmatch(rf"{self.code}\d{{3}}", stadt.ags):
@@ -272,8 +299,45 @@ class KreisConfig:
     @property
     def number_slots(self) -> int:
         """Into how many parts every case number range is split (config.Gemeinde.number_slots): one
-        per leading digit for up to ten Städte, one per two leading digits beyond."""
-        return 10 if len(self.staedte) <= 10 else 100
+        per leading digit for up to ten Städte, one per two leading digits up to 100, one per three
+        beyond."""
+        n = len(self.staedte)
+        return 10 if n <= 10 else 100 if n <= 100 else 1_000
+
+    @property
+    def postcode_bases(self) -> list[int]:
+        """Each Stadt's postcode base (config.Gemeinde.postcode_base): POSTCODE_BASE + 1,000 × its
+        place up to ONE_ROW Städte; beyond, one after the other from FIRST_POSTCODE on, each Stadt's
+        lowest postcode (base + 100) right above the previous Stadt's highest (base + 100 × groups + 40)."""
+        if len(self.staedte) <= ONE_ROW:
+            return [POSTCODE_BASE + 1_000 * k for k in range(len(self.staedte))]
+        bases, base = [], FIRST_POSTCODE - 100
+        for stadt in self.staedte:
+            bases.append(base)
+            base += 100 * len(self._stadtteile(stadt)) - 50
+        return bases
+
+    @staticmethod
+    def _stadtteile(stadt: Stadt) -> tuple[int, ...]:
+        return stadtteile_for(stadt.residents, stadt.stadtbezirke)
+
+    def offsets(self) -> list[tuple[float, float]]:
+        """Each Stadt's (east, north) offset in metres from Musterstadt's centre (config.Gemeinde.offset_m):
+        side by side west to east, GAP_M apart; beyond ONE_ROW Städte in rows of ROW_LENGTH, the rows
+        north to south, GAP_M apart. The Kreis is centred where Musterstadt is."""
+        n = len(self.staedte)
+        rows = [range(n)] if n <= ONE_ROW else [range(i, min(i + ROW_LENGTH, n)) for i in range(0, n, ROW_LENGTH)]
+        sizes = [sizes_for(s.residents) for s in self.staedte]
+        heights = [max(MAX_ROW_M * sizes[k].ny for k in row) for row in rows]
+        souths = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(heights, heights[1:], strict=False)])
+        norths = -(souths - (souths[0] + souths[-1]) / 2)  # the first row northernmost, centred
+        out: list[tuple[float, float]] = []
+        for row, north in zip(rows, norths, strict=True):
+            widths = [MAX_COLUMN_M * sizes[k].nx for k in row]
+            centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(widths, widths[1:], strict=False)])
+            centres -= (centres[0] + centres[-1]) / 2
+            out += [(float(x), float(north)) for x in centres]
+        return out
 
     @classmethod
     def small(cls, stichtage: tuple[str, ...] = DEFAULT_STICHTAGE) -> KreisConfig:
@@ -284,24 +348,48 @@ class KreisConfig:
         )
         return cls(staedte=staedte, stichtage=stichtage)
 
+    @classmethod
+    def uniform(
+        cls,
+        n: int,
+        residents: int,
+        stichtage: tuple[str, ...] = DEFAULT_STICHTAGE,
+        code: str = "05999",
+        name: str = "Musterkreis",
+        seed: int = 5_999_000,
+    ) -> KreisConfig:
+        """A Kreis of `n` Städte of `residents` each ('Gemeinde 1'…, AGS the Kreis's code + 001…,
+        seeds `seed` + 1…), every fourth without Stadtbezirke and every third without Stadtviertel:
+        the shape of a Land's many Gemeinden in one warehouse, for benchmarks (issue 19)."""
+        staedte = tuple(
+            Stadt(
+                f"Gemeinde {k}",
+                f"{code}{k:03d}",
+                residents,
+                seed + k,
+                stadtbezirke=k % 4 != 0,
+                stadtviertel=k % 3 != 0,
+            )
+            for k in range(1, n + 1)
+        )
+        return cls(staedte=staedte, stichtage=stichtage, code=code, name=name)
+
     def demo_configs(self) -> list[DemoConfig]:
         """One DemoConfig per Stadt, with the identity that gives it Kreis-unique codes."""
-        widths = [MAX_COLUMN_M * sizes_for(s.residents).nx for s in self.staedte]
-        centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(widths, widths[1:], strict=False)])
-        centres -= (centres[0] + centres[-1]) / 2  # the Kreis centred where Musterstadt is
+        offsets, postcodes = self.offsets(), self.postcode_bases
         gemeinden = [
             Gemeinde(
                 ags=s.ags,
                 name=s.name,
                 code_prefix=s.ags[5:],
-                offset_m=(float(centres[k]), 0.0),
+                offset_m=offsets[k],
                 stadtbezirke=s.stadtbezirke,
                 stadtviertel=s.stadtviertel,
-                postcode_base=POSTCODE_BASE + 1_000 * k,
+                postcode_base=postcodes[k],
                 number_slot=k,
                 number_slots=self.number_slots,
                 sozialraum_columns=self._sozialraum_columns(s),
-                stadtteile=stadtteile_for(s.residents, s.stadtbezirke),
+                stadtteile=self._stadtteile(s),
             )
             for k, s in enumerate(self.staedte)
         ]

@@ -67,8 +67,8 @@ def case_numbers(
     index: np.ndarray, modulus: int, rng: np.random.Generator, slot: int | None, slots: int = 10
 ) -> np.ndarray:
     """`affine_codes`; with a slot, within the slot's part of the modulus (a tenth, or with 100
-    `slots` a hundredth), led by the slot's digits: the Städte of a Kreis number their cases apart
-    (Gemeinde.number_slot, Gemeinde.number_slots)."""
+    `slots` a hundredth, with 1000 a thousandth), led by the slot's digits: the Städte of a Kreis
+    number their cases apart (Gemeinde.number_slot, Gemeinde.number_slots)."""
     if slot is None:
         return affine_codes(index, modulus, rng)
     part = modulus // slots

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -24,7 +26,9 @@ from orchestration.demo.kreis import (
     Stadt,
     generate_kreis,
     simulate_kreis,
+    stadtteile_for,
 )
+from orchestration.demo.simulation import Simulation
 from orchestration.demo.sources import register
 from tests.demo.test_generator import (
     checked_tables,
@@ -130,7 +134,7 @@ def test_config_validation_and_defaults():
     assert ("stadtviertel", "stadtteil", "stadtbezirk", "gemeinde") in levels.values()
     assert any("stadtviertel" not in lv and "stadtbezirk" in lv for lv in levels.values())
     assert any("stadtbezirk" not in lv for lv in levels.values())
-    with pytest.raises(ValueError, match="4 to 40"):
+    with pytest.raises(ValueError, match="4 to 600"):
         KreisConfig(staedte=default.staedte[:3])
     with pytest.raises(ValueError, match="starting with 05999"):
         KreisConfig(staedte=(*default.staedte[:3], Stadt("Anderswo", "05111004", 3_000, 1)))
@@ -473,40 +477,89 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
     assert refused.exit_code == 2 and not (tmp_path / "x").exists()
 
 
-def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
-    """Beyond ten Städte one leading digit per Stadt no longer keeps a Kreis-wide department's
-    numbers apart: each Stadt then gets a hundredth of every number range, led by two digits, which
-    holds a Stadt of up to 60,000 residents. Up to 40 Städte (their postcodes stay five digits), more
-    are refused."""
-    staedte = tuple(Stadt(f"Stadt{k + 1}", f"05999{100 + 4 * k:03d}", 10_000, 5_999_100 + k) for k in range(12))
-    config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
-    assert {c.gemeinde.numbering for c in config.demo_configs()} == {(k, 100) for k in range(12)}
-    assert {c.gemeinde.numbering[1] for c in CONFIG.demo_configs()} == {10}  # four Städte: as before
-    truth = simulate_kreis(config)
+def _numbers_led_by_slots(simulated: dict[str, Simulation], slots: dict[str, int], digits_of_slot: int) -> None:
+    """Every Kreis-wide department's numbers are led by the Stadt's slot (its place in the Kreis,
+    `slots`: AGS → place), with `digits_of_slot` digits, so no number is another Stadt's; every
+    Stadt has postcodes of its own, five digits each. `simulated`: AGS → the Stadt's simulation."""
     widths = {"bg_number": 7, "case_number": 6, "exam_number": 5, "child_number": 7, "pupil_number": 6}
     frames = {"sgb2": "bg_number", "sgb12": "case_number", "school_entry": "exam_number",
               "daycare": "child_number", "school_transitions": "pupil_number"}  # fmt: skip
     for name, column in frames.items():
-        frame = truth.combined(name)
-        digits = frame[column].str[-widths[column] :]  # 'BG0100063': the number after its prefix
+        frame = pd.concat([getattr(sim, name).assign(gemeinde=ags) for ags, sim in simulated.items()])
+        digits = frame[column].astype(str).str[-widths[column] :]  # 'BG0100063': the number after its prefix
         assert digits.str.fullmatch(r"\d+").all(), name
         numbers = digits.astype("int64")
-        slot = frame["gemeinde"].map({s.ags: k for k, s in enumerate(staedte)})
-        # led by the Stadt's two digits, so no number is another Stadt's
-        assert (numbers // 10 ** (widths[column] - 2) == slot).all(), name
+        assert (numbers // 10 ** (widths[column] - digits_of_slot) == frame["gemeinde"].map(slots)).all(), name
         assert numbers.groupby(frame["gemeinde"]).apply(set).map(len).sum() == numbers.nunique(), name
-    postcodes = truth.blocks.groupby("gemeinde")["postcode"].agg(lambda p: set(p.astype(int)))
+    postcodes = [set(sim.blocks["postcode"].astype(int)) for sim in simulated.values()]
     assert all(10_000 <= code <= 99_999 for codes in postcodes for code in codes)
     assert sum(map(len, postcodes)) == len(set().union(*postcodes))  # each Stadt its own
-    many = tuple(Stadt(f"S{k}", f"05999{k:03d}", 10_000, k) for k in range(41))
-    with pytest.raises(ValueError, match="4 to 40"):
-        KreisConfig(staedte=many)
+
+
+def test_a_kreis_of_more_than_ten_staedte_numbers_its_cases_with_two_digits():
+    """Beyond ten Städte one leading digit per Stadt no longer keeps a Kreis-wide department's
+    numbers apart: each Stadt then gets a hundredth of every number range, led by two digits, which
+    holds a Stadt of up to 60,000 residents."""
+    staedte = tuple(Stadt(f"Stadt{k + 1}", f"05999{100 + 4 * k:03d}", 10_000, 5_999_100 + k) for k in range(12))
+    config = KreisConfig(staedte=staedte, stichtage=("2022-12-31",))
+    assert {c.gemeinde.numbering for c in config.demo_configs()} == {(k, 100) for k in range(12)}
+    assert {c.gemeinde.numbering[1] for c in CONFIG.demo_configs()} == {10}  # four Städte: as before
+    _numbers_led_by_slots(simulate_kreis(config).staedte, {s.ags: k for k, s in enumerate(staedte)}, 2)
+    many = tuple(Stadt(f"S{k}", f"05999{k:03d}", 10_000, k) for k in range(101))
     # ten Städte still have a tenth each; from eleven on a hundredth, too little for a large Stadt
     assert {c.gemeinde.numbering[1] for c in KreisConfig(staedte=many[:10]).demo_configs()} == {10}
     assert {c.gemeinde.numbering[1] for c in KreisConfig(staedte=many[:11]).demo_configs()} == {100}
     large = (*many[:10], Stadt("Großstadt", "05999990", 80_000, 1))
     with pytest.raises(ValueError, match=r"Großstadt \(80,000\): .* at most 60,000 residents per Stadt"):
         KreisConfig(staedte=large)
+    # up to 40 Städte in one row west to east with postcodes 1,000 apart, as always
+    forty = KreisConfig(staedte=many[:40])
+    assert [north for _, north in forty.offsets()] == [0.0] * 40
+    assert forty.postcode_bases == [57_000 + 1_000 * k for k in range(40)]
+    # from 101 Städte on a thousandth each (three leading digits), for Städte of up to 6,000
+    with pytest.raises(ValueError, match=r"S0 \(10,000\), .* a thousandth .* at most 6,000 residents per Stadt"):
+        KreisConfig(staedte=many)
+
+
+def test_a_kreis_of_hundreds_of_gemeinden_lies_in_rows_and_numbers_with_three_digits():
+    """A Land's statistics office runs hundreds of Gemeinden in one warehouse (issue 19):
+    `KreisConfig.uniform` makes such a Kreis. Beyond 40 Städte they lie in rows of 20, north to
+    south, without overlapping; beyond 100 each numbers its cases with three leading digits; the
+    postcodes follow one another from 10000 on and run out at about 600 small Städte (refused)."""
+    uniform = KreisConfig.uniform(120, 2_000, stichtage=("2022-12-31",))
+    staedte = uniform.staedte
+    assert len({s.ags for s in staedte}) == 120 and staedte[-1].ags == "05999120"
+    assert {(s.stadtbezirke, s.stadtviertel) for s in staedte} == {(a, b) for a in (True, False) for b in (True, False)}
+    # the Städte this test simulates as they are, the others without Stadtbezirke: a small Stadt
+    # with them tries its Sozialräume in three columns many times before it takes two (0.1 s each)
+    picked = (0, 1, 19, 20, 21, 40, 119)
+    config = replace(
+        uniform, staedte=tuple(s if k in picked else replace(s, stadtbezirke=False) for k, s in enumerate(staedte))
+    )
+    configs = config.demo_configs()
+    assert {c.gemeinde.numbering for c in configs} == {(k, 1_000) for k in range(120)}
+    offsets = config.offsets()
+    assert len({north for _, north in offsets}) == 6  # six rows of 20
+    assert [north for _, north in offsets] == sorted((north for _, north in offsets), reverse=True)
+    # neighbours in a row and across rows, the first and the last: their own numbers and postcodes,
+    # and their Baublöcke apart (the bounding boxes of their centres do not meet)
+    simulated = {configs[k].gemeinde.ags: simulate(configs[k]) for k in picked}
+    _numbers_led_by_slots(simulated, {configs[k].gemeinde.ags: k for k in picked}, 3)
+    boxes = np.array(
+        [[b["x"].min(), b["x"].max(), b["y"].min(), b["y"].max()] for b in (s.blocks for s in simulated.values())]
+    )
+    for k in range(len(boxes)):
+        others = np.delete(boxes, k, axis=0)
+        apart = (others[:, 0] > boxes[k, 1]) | (others[:, 1] < boxes[k, 0]) | (others[:, 2] > boxes[k, 3])
+        assert (apart | (others[:, 3] < boxes[k, 2])).all(), picked[k]
+    # the largest Kreise there are room for: 600 Städte of 6,000 (two Stadtbezirke or halves each),
+    # 100 of 60,000 (six Stadtbezirke each); their highest postcode is base + 100 × groups + 40
+    for n, residents in ((600, 6_000), (100, 60_000)):
+        largest = KreisConfig.uniform(n, residents)
+        groups = max(len(stadtteile_for(s.residents, s.stadtbezirke)) for s in largest.staedte)
+        assert largest.postcode_bases[-1] + 100 * groups + 40 <= 99_999, (n, residents)
+    with pytest.raises(ValueError, match="4 to 600"):
+        KreisConfig.uniform(601, 2_000)
 
 
 def test_small_staedte_with_stadtbezirke_get_as_many_sozialraum_columns_as_their_stadtteile_allow():
