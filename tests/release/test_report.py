@@ -192,6 +192,33 @@ def test_the_check_finds_a_pdf_that_prints_something_else(berlin_report, tmp_pat
     assert any("does not describe" in p for p in check_pdfs(release, chosen))
 
 
+def test_a_table_of_hundreds_of_gemeinden_breaks_across_pages_and_prints_every_row(berlin_report, tmp_path):
+    """A Kreis's report compares its Gemeinden in a table of their own. With 100 Gemeinden (a Land's
+    warehouse holds hundreds, issue 19) that table was kept on one page and ran off its bottom: the
+    rows below were not printed, and the release refused its report. Berlin's 448 Planungsräume
+    stand in for the Gemeinden here: the table breaks across pages, every row printed in order, its
+    header on each page, its title on the page where it starts."""
+    _out, doc, _files, _sample, (model, templates, meta) = berlin_report
+    long = json.loads(json.dumps(doc))
+    kennzahl = long["themen"][0]["kennzahlen"][0]
+    kennzahl["vergleich"] = {**kennzahl["tabelle"], "ebene": "gemeinde", "ebene_name": "Gemeinden"}
+    assert len(kennzahl["vergleich"]["zeilen"]) == 448
+    files = write_pdfs(tmp_path / "bericht", long, model, templates, meta, areas=set())
+    assert files == ["datenreport.pdf"]
+    assert check_pdfs(tmp_path, {**long, "profile": []}) == []
+    from orchestration.release.report import pdf_text
+
+    pages = pdf_text(tmp_path / "bericht" / "datenreport.pdf")
+    title = f"{kennzahl['name']} im Vergleich der Gemeinden"
+    [start] = [k for k, page in enumerate(pages) if title in page]
+    header = " ".join(kennzahl["vergleich"]["kopf"])
+    first, last = kennzahl["vergleich"]["zeilen"][0][0], kennzahl["vergleich"]["zeilen"][-1][0]
+    assert first in pages[start].split(title, 1)[1]  # the title kept with the first rows
+    spread = [k for k in range(start, len(pages)) if header in " ".join(pages[k].split())]
+    assert len(spread) >= 5 and spread == list(range(start, spread[-1] + 1))  # the header on every page of it
+    assert last in pages[spread[-1]]
+
+
 def test_profiles_are_byte_identical_sane_and_embed_their_fonts(berlin_report, tmp_path):
     out, doc, _files, sample, (model, templates, meta) = berlin_report
     again = write_pdfs(tmp_path, doc, model, templates, meta, areas=sample, workers=1)
