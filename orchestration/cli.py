@@ -62,6 +62,13 @@ def demo_data(
     ),
     kreis_dir: Path = typer.Option(Path("musterkreis"), help="With --kreis: the Kreis deployment folder DIR."),
     small: bool = typer.Option(False, help="With --kreis: Städte of 6,000 to 12,000 residents (quick to try)."),
+    gemeinden: int | None = typer.Option(
+        None,
+        help="With --kreis: a Kreis of this many Gemeinden (4 to 600) of --gemeinde-residents each instead of "
+        "the Musterkreis, as a Land's statistics office runs them in one warehouse (more than 100: at most "
+        "6,000 residents each).",
+    ),
+    gemeinde_residents: int = typer.Option(5_000, help="With --gemeinden: the residents of each Gemeinde."),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024), or with
     --kreis the demo Kreis Musterkreis."""
@@ -74,10 +81,11 @@ def demo_data(
             raise typer.BadParameter(
                 "--out is for Musterstadt; the Kreis is written to --kreis-dir", param_hint="--out"
             )
-        _demo_kreis(kreis_dir, small, force)
+        _demo_kreis(kreis_dir, small, force, gemeinden, gemeinde_residents)
         return
-    if small:
-        raise typer.BadParameter("--small needs --kreis", param_hint="--small")
+    if small or gemeinden is not None:
+        option = "--small" if small else "--gemeinden"
+        raise typer.BadParameter(f"{option} needs --kreis", param_hint=option)
     try:
         config = DemoConfig(residents=residents, seed=seed, viertel_residents=viertel_residents)
     except ValueError as exc:
@@ -108,13 +116,25 @@ def demo_data(
         )
 
 
-def _demo_kreis(folder: Path, small: bool, force: bool) -> None:
-    """sozialmonitor demo-data --kreis: the Musterkreis's deployment folder."""
+def _demo_kreis(folder: Path, small: bool, force: bool, gemeinden: int | None = None, residents: int = 5_000) -> None:
+    """sozialmonitor demo-data --kreis: the Musterkreis's deployment folder, or with `gemeinden` a
+    Kreis of that many Gemeinden of `residents` each (KreisConfig.uniform)."""
     from .demo import KreisConfig, generate_kreis
     from .locking import run_lock
     from .pipeline import needs_demo
 
-    config = KreisConfig.small() if small else KreisConfig()
+    if small and gemeinden is not None:
+        raise typer.BadParameter("--small is the Musterkreis's Städte; --gemeinden makes others", param_hint="--small")
+    try:
+        config = (
+            KreisConfig.uniform(gemeinden, residents)
+            if gemeinden is not None
+            else KreisConfig.small()
+            if small
+            else KreisConfig()
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--gemeinden") from None
     raw = folder / "raw"
     # the places of a run with SOZIALMONITOR_DEPLOYMENT_DIR=folder
     settings = _settings().with_paths(raw_dir=raw, warehouse_path=folder / "warehouse" / "sozialmonitor.duckdb")
@@ -129,7 +149,9 @@ def _demo_kreis(folder: Path, small: bool, force: bool) -> None:
                 paths = generate_kreis(folder, config)  # contracts adapted from orchestration/contracts
     except (SozialmonitorError, OSError) as exc:
         fail(exc)
-    staedte = ", ".join(f"{s.name} ({s.ags}, {s.residents:,})" for s in config.staedte)
+    staedte = ", ".join(f"{s.name} ({s.ags}, {s.residents:,})" for s in config.staedte[:6])
+    if len(config.staedte) > 6:
+        staedte += f" and {len(config.staedte) - 6} more"
     folder = folder.resolve()
     console.print(
         f"[green]✓[/] {config.name}: {len(paths)} files for {staedte} written to {folder} "

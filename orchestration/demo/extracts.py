@@ -35,7 +35,14 @@ from .config import DemoConfig
 from .sources import SOURCES
 from .truth import simulate
 
-__all__ = ["DEMO_MARKER", "GENERATING_MARKER", "generate", "write_demo_marker"]
+__all__ = [
+    "DEMO_MARKER",
+    "GENERATING_MARKER",
+    "generate",
+    "listed_demo_files",
+    "remove_stale_demo_files",
+    "write_demo_marker",
+]
 
 # The warehouse recognises these names without importing the generator: orchestration.pseudonyms
 # (DEMO_MARKER) and orchestration.pipeline (GENERATING_MARKER) keep a copy, held equal by tests/demo.
@@ -46,8 +53,9 @@ GENERATING_MARKER = ".demo-generating"
 def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     """Simulate Musterstadt and write all extracts under `out_dir` (the raw/ folder).
 
-    Existing files of the same names are overwritten; other files are left alone. Returns the
-    written paths, sorted.
+    Existing files of the same names are overwritten; files an earlier generation listed in its
+    marker and this one does not write are removed (`remove_stale_demo_files`); other files are
+    left alone. Returns the written paths, sorted.
     """
     cfg = cfg or DemoConfig()
     out = Path(out_dir)
@@ -55,6 +63,7 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     # run regenerates instead of stopping at half a city without its marker.
     out.mkdir(parents=True, exist_ok=True)
     (out / GENERATING_MARKER).write_text("the demo generator is writing this folder\n", encoding="utf-8")
+    earlier = listed_demo_files(out)
     sim = simulate(cfg)
     written: list[Path] = []
     con = duckdb.connect()
@@ -64,9 +73,37 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
             written += source.write(out, sim, con)
     finally:
         con.close()
+    remove_stale_demo_files(earlier, written)
     write_demo_marker(out, written, "Musterstadt")
     (out / GENERATING_MARKER).unlink()
     return sorted(written)
+
+
+def listed_demo_files(out: Path) -> set[Path]:
+    """The files the demo marker in `out` lists (an earlier generation's), within `out` only."""
+    marker = Path(out) / DEMO_MARKER
+    if not marker.is_file():
+        return set()
+    root = Path(out).resolve()
+    files = set()
+    for line in marker.read_text(encoding="utf-8").splitlines():
+        digest, sep, relative = line.partition("  ")
+        if sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            path = (Path(out) / relative).resolve()
+            if path.is_relative_to(root):
+                files.add(path)
+    return files
+
+
+def remove_stale_demo_files(earlier: set[Path], written: list[Path]) -> list[Path]:
+    """Remove the files an earlier generation wrote (`earlier`, from its marker) that this one did
+    not: another Kreis's Städte, other Stichtage. Never a file the marker does not list (an
+    extract put there by hand stays). Returns the removed paths."""
+    now = {Path(p).resolve() for p in written}
+    stale = sorted(p for p in earlier if p not in now and p.is_file())
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def write_demo_marker(out: Path, written: list[Path], name: str) -> Path:

@@ -74,7 +74,7 @@ import pandas as pd
 import yaml
 
 from .config import DEFAULT_STICHTAGE, N_SOZIALRAUM_ROWS, DemoConfig, Gemeinde, sizes_for
-from .extracts import GENERATING_MARKER, write_demo_marker
+from .extracts import GENERATING_MARKER, listed_demo_files, remove_stale_demo_files, write_demo_marker
 from .files import write_csv
 from .geography import sozialraum_columns_that_fit
 from .simulation import Simulation
@@ -529,14 +529,17 @@ def _kreis_areas(cfg: KreisConfig, staedte: dict[str, Simulation]) -> pd.DataFra
 def generate_kreis(out_dir: Path, cfg: KreisConfig | None = None, contracts_dir: Path | None = None) -> list[Path]:
     """Simulate the Kreis and write its deployment folder `out_dir`: raw/ (the extracts), contracts/
     (adapted copies of `contracts_dir`, default orchestration/contracts) and vars.yml. Files of the
-    same names are overwritten; contracts/ is replaced. Returns the written paths, sorted."""
+    same names are overwritten, files of an earlier generation this one does not write are removed
+    (extracts.remove_stale_demo_files); contracts/ is replaced. Returns the written paths, sorted."""
     cfg = cfg or KreisConfig()
     out = Path(out_dir)
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     (raw / GENERATING_MARKER).write_text("the demo generator is writing this folder\n", encoding="utf-8")
+    earlier = listed_demo_files(raw)
     kreis = simulate_kreis(cfg)
     written = write_kreis_extracts(raw, kreis)
+    remove_stale_demo_files(earlier, written)  # another Kreis's Städte, generated here before
     write_demo_marker(raw, written, cfg.name)
     (raw / GENERATING_MARKER).unlink()
     contracts = kreis_contracts(contracts_dir or CONTRACTS_DIR, out / "contracts")

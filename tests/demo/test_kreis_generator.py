@@ -475,6 +475,34 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
     assert again.exit_code == 1 and "--force" in again.output
     refused = runner.invoke(app, ["demo-data", "--kreis", "--out", str(tmp_path / "x")], env=env)
     assert refused.exit_code == 2 and not (tmp_path / "x").exists()
+    # a Kreis of many Gemeinden (KreisConfig.uniform), as a Land runs them: refused where it cannot be
+    for args, says in (
+        (["--gemeinden", "601"], "4 to 600"),
+        (["--gemeinden", "101", "--gemeinde-residents", "7000"], "at most 6,000 residents"),
+        (["--gemeinden", "12", "--small"], "--gemeinden makes others"),
+    ):
+        refused = runner.invoke(app, ["demo-data", "--kreis", "--kreis-dir", str(tmp_path / "x"), *args], env=env)
+        assert refused.exit_code == 2 and says in " ".join(refused.output.replace("│", " ").split()), args
+        assert not (tmp_path / "x").exists()
+    assert runner.invoke(app, ["demo-data", "--gemeinden", "12"], env=env).exit_code == 2  # without --kreis
+    by_hand = target / "raw" / "gebiete" / "notiz.csv"
+    by_hand.write_text("an extract put here by hand\n", encoding="utf-8")
+    outside = tmp_path / "outside.csv"
+    outside.write_text("not the generator's\n", encoding="utf-8")
+    marker = target / "raw" / DEMO_MARKER
+    marker.write_text(marker.read_text(encoding="utf-8") + f"{'0' * 64}  ../../outside.csv\n", encoding="utf-8")
+    made = runner.invoke(
+        app, ["demo-data", "--kreis", "--gemeinden", "4", "--gemeinde-residents", "1000", "--kreis-dir", str(target),
+              "--force"], env=env,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "Gemeinde 1 (05999001, 1,000)" in " ".join(made.output.split())
+    assert (target / "raw" / "gebiete" / "adressen_05999004.csv").is_file()
+    # the Musterkreis's files that this Kreis does not have are gone; what the marker did not list
+    # stays, and so does a file outside the folder that a tampered marker names
+    assert not (target / "raw" / "gebiete" / "adressen_05999008.csv").exists()
+    assert not list((target / "raw" / "einwohner").glob("EWR_Bestand_05999016_*.csv"))
+    assert by_hand.is_file() and outside.is_file()
 
 
 def _numbers_led_by_slots(simulated: dict[str, Simulation], slots: dict[str, int], digits_of_slot: int) -> None:
