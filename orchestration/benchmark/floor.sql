@@ -1,50 +1,43 @@
 -- The floor: the ten indicators of the catalogue for every unit of every level and Stichtag,
 -- hand-written as one DuckDB statement over the raw tables, with the default age limits.
--- The benchmark times it against the pipeline; the tests check the marts against it.
+-- The benchmark times it against the pipeline and checks the marts against it. A city or a Kreis:
+-- addresses are matched within their Gemeinde (street keys are a Gemeinde's own; {gemeinde} is the
+-- column gemeinde of a Kreis's raw tables, null in a city's: run_one.floor_sql), and every
+-- Baublock's units are found by walking up from its lowest unit (its Stadtviertel, or its
+-- Stadtteil in a Gemeinde without Stadtviertel) to each parent, at the parent's level (Oberebene)
+-- or the next nested one up.
 create or replace temp table floor_result as
-with
+with recursive
 addresses as (
     select
-        street_key, house_number, coalesce(lower(trim(house_number_suffix)), '') as suffix,
+        {gemeinde} as gemeinde, street_key, house_number, coalesce(lower(trim(house_number_suffix)), '') as suffix,
         regexp_replace(regexp_replace(regexp_replace(
             replace(replace(replace(replace(lower(trim(street_name)), 'ß', 'ss'), 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'),
             '[^a-z0-9]', '', 'g'), '(strasse|str)$', 'str'), '(platz|pl)$', 'pl') as street,
         block_code, valid_from, valid_to
     from raw.geo_addresses
 ),
-blocks as (
-    select block_code, min(valid_from) as valid_from,
-        case when count(*) = count(valid_to) then max(valid_to) end as valid_to
-    from addresses group by block_code
+areas as (
+    select level, area_code, parent_code, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to,
+        coalesce(parent_level, case level when 'stadtviertel' then 'stadtteil' when 'stadtteil' then 'stadtbezirk'
+            when 'stadtbezirk' then 'gemeinde' when 'gemeinde' then 'kreis' end) as parent_level
+    from raw.geo_areas
 ),
-areas as (select * from raw.geo_areas),
-viertel as (
-    select block_code, area_code, valid_from, valid_to from raw.geo_block_membership where level = 'stadtviertel'
-),
-teil as (
-    select v.block_code, a.parent_code as area_code, greatest(v.valid_from, a.valid_from) as valid_from,
-        least(coalesce(v.valid_to, date '9999-12-31'), coalesce(a.valid_to, date '9999-12-31')) as valid_to
-    from viertel v join areas a on a.level = 'stadtviertel' and a.area_code = v.area_code
-        and a.valid_from <= coalesce(v.valid_to, date '9999-12-31') and coalesce(a.valid_to, date '9999-12-31') >= v.valid_from
-),
-bezirk as (
-    select t.block_code, a.parent_code as area_code, greatest(t.valid_from, a.valid_from) as valid_from,
-        least(t.valid_to, coalesce(a.valid_to, date '9999-12-31')) as valid_to
-    from teil t join areas a on a.level = 'stadtteil' and a.area_code = t.area_code
-        and a.valid_from <= t.valid_to and coalesce(a.valid_to, date '9999-12-31') >= t.valid_from
-),
-gemeinde as (
-    select b.block_code, a.parent_code as area_code, greatest(b.valid_from, a.valid_from) as valid_from,
-        least(b.valid_to, coalesce(a.valid_to, date '9999-12-31')) as valid_to
-    from bezirk b join areas a on a.level = 'stadtbezirk' and a.area_code = b.area_code
-        and a.valid_from <= b.valid_to and coalesce(a.valid_to, date '9999-12-31') >= b.valid_from
+nested (block_code, level, area_code, valid_from, valid_to) as (
+    select block_code, level, area_code, valid_from, coalesce(valid_to, date '9999-12-31')
+    from raw.geo_block_membership where level <> 'sozialraum'
+    union all
+    select n.block_code, a.parent_level, a.parent_code, greatest(n.valid_from, a.valid_from), least(n.valid_to, a.valid_to)
+    from nested n join areas a on a.level = n.level and a.area_code = n.area_code
+        and a.valid_from <= n.valid_to and a.valid_to >= n.valid_from
+    where a.parent_code is not null
 ),
 membership as (
-    select block_code, 'baublock' as level, block_code as area_code, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to from blocks
-    union all select block_code, 'stadtviertel', area_code, valid_from, coalesce(valid_to, date '9999-12-31') from viertel
-    union all select block_code, 'stadtteil', area_code, valid_from, valid_to from teil
-    union all select block_code, 'stadtbezirk', area_code, valid_from, valid_to from bezirk
-    union all select block_code, 'gemeinde', area_code, valid_from, valid_to from gemeinde
+    -- every Baublock of the Gebietsgliederung, with or without addresses (a park has none), while it
+    -- belongs to its lowest unit
+    select block_code, 'baublock' as level, block_code as area_code, valid_from, coalesce(valid_to, date '9999-12-31') as valid_to
+        from raw.geo_block_membership where level <> 'sozialraum'
+    union all select block_code, level, area_code, valid_from, valid_to from nested
     union all select block_code, level, area_code, valid_from, coalesce(valid_to, date '9999-12-31')
         from raw.geo_block_membership where level = 'sozialraum'
 ),
@@ -53,8 +46,9 @@ persons as (
     select p.stichtag, a.block_code, p.household_key,
         extract(year from p.stichtag) - p.birth_year - case when p.birth_month > extract(month from p.stichtag) then 1 else 0 end as age,
         p.nationality_1 <> '000' and coalesce(p.nationality_2, '') <> '000' as is_foreign
-    from raw.register_persons p
-    join addresses a on a.street_key = p.street_key and a.house_number = p.house_number
+    from (select *, {gemeinde} as in_gemeinde from raw.register_persons) p
+    join addresses a on a.gemeinde is not distinct from p.in_gemeinde and a.street_key = p.street_key
+        and a.house_number = p.house_number
         and a.suffix = coalesce(lower(trim(p.house_number_suffix)), '')
         and a.valid_from <= p.stichtag and coalesce(a.valid_to, date '9999-12-31') >= p.stichtag
     where p.residence_status = 'H'
@@ -79,11 +73,11 @@ household_counts as (
 ),
 moves as (
     select m.stichtag, m.event_type, f.block_code as from_block, t.block_code as to_block
-    from raw.register_movements m
-    left join addresses f on f.street_key = m.from_street_key and f.house_number = m.from_house_number
+    from (select *, {gemeinde} as in_gemeinde from raw.register_movements) m
+    left join addresses f on f.gemeinde is not distinct from m.in_gemeinde and f.street_key = m.from_street_key and f.house_number = m.from_house_number
         and f.suffix = coalesce(lower(trim(m.from_house_number_suffix)), '')
         and f.valid_from <= m.event_date and coalesce(f.valid_to, date '9999-12-31') >= m.event_date
-    left join addresses t on t.street_key = m.to_street_key and t.house_number = m.to_house_number
+    left join addresses t on t.gemeinde is not distinct from m.in_gemeinde and t.street_key = m.to_street_key and t.house_number = m.to_house_number
         and t.suffix = coalesce(lower(trim(m.to_house_number_suffix)), '')
         and t.valid_from <= m.event_date and coalesce(t.valid_to, date '9999-12-31') >= m.event_date
     where m.event_type in ('ZUZUG', 'FORTZUG', 'UMZUG')
@@ -99,8 +93,8 @@ migration as (
 ),
 sgb2 as (
     select j.stichtag, a.block_code
-    from raw.jobcenter_sgb2 j
-    join addresses a on a.street = regexp_replace(regexp_replace(regexp_replace(
+    from (select *, {gemeinde} as in_gemeinde from raw.jobcenter_sgb2) j
+    join addresses a on a.gemeinde is not distinct from j.in_gemeinde and a.street = regexp_replace(regexp_replace(regexp_replace(
             replace(replace(replace(replace(lower(trim(j.street_name)), 'ß', 'ss'), 'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'),
             '[^a-z0-9]', '', 'g'), '(strasse|str)$', 'str'), '(platz|pl)$', 'pl')
         and a.house_number = try_cast(regexp_extract(j.house_number_text, '^\s*(\d+)', 1) as integer)

@@ -61,14 +61,27 @@ def read_raw_files(settings: Settings) -> float:
     return elapsed
 
 
+def floor_sql(con) -> str:
+    """The floor's statement for this warehouse: a Kreis's raw tables name each record's Gemeinde
+    (column gemeinde), a city's do not (one Gemeinde: null)."""
+    kreis = con.execute(
+        "select count(*) from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'geo_addresses' and column_name = 'gemeinde'"
+    ).fetchone()[0]
+    return FLOOR_SQL.replace("{gemeinde}", "gemeinde" if kreis else "null::varchar")
+
+
 def run_floor(con) -> float:
+    statement = floor_sql(con)
     start = time.perf_counter()
-    con.execute(FLOOR_SQL)
+    con.execute(statement)
     return time.perf_counter() - start
 
 
 def compare_with_marts(con) -> dict:
-    """Every indicator value of the marts against the floor's: count of rows compared and differing."""
+    """The floor's indicator values against the marts' (`marts.fct_indicator_values`), row by row:
+    how many the floor has, and how many differ: a value that is not equal (to 1e-9, relative), and
+    a row that only one side has (a unit, level or Stichtag the other misses) counts as differing."""
     indicators = [
         name
         for (name,) in con.execute(
@@ -79,15 +92,20 @@ def compare_with_marts(con) -> dict:
     unpivot = " union all ".join(
         f"select level, area_id, stichtag, '{i}' as indicator_id, {i} as value from floor_result" for i in indicators
     )
+    names = ", ".join(f"'{i}'" for i in indicators)
     compared, differing = con.execute(
         f"""
-        with floor as ({unpivot})
-        select count(*), count(*) filter (
-            where not (f.value is not distinct from v.value
-                       or abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value))))
+        with floor as (select *, true as present from ({unpivot})),
+        marts as (
+            select level, area_id, stichtag, indicator_id, value, true as present
+            from marts.fct_indicator_values where indicator_id in ({names})
+        )
+        select count(f.present), count(*) filter (
+            where f.present is null or v.present is null
+                or not (f.value is not distinct from v.value
+                        or coalesce(abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value)), false)))
         from floor f
-        full join marts.fct_indicator_values v
-            using (level, area_id, stichtag, indicator_id)
+        full join marts v using (level, area_id, stichtag, indicator_id)
         """
     ).fetchone()
     return {"values_compared": compared, "values_differing": differing}

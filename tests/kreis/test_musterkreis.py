@@ -172,6 +172,19 @@ def _index_inputs(kreis: Settings, day: date) -> pd.DataFrame:
     return long.pivot(index="area_id", columns="indicator_id", values="value").reset_index()
 
 
+def test_the_bench_floor_equals_the_kreis_marts(kreis):
+    """`make bench` measures a Kreis of many Gemeinden against the same floor as a city
+    (orchestration/benchmark/floor.sql): addresses matched within their Gemeinde, each Baublock's
+    units walked up from its lowest one (a Stadtteil where the Stadt has no Stadtviertel) through
+    Gemeindeteile and Gemeinden to the Kreis."""
+    from tests.orchestration.test_bench_floor import FLOOR_INDICATORS, floor_against_marts
+
+    levels, result = floor_against_marts(kreis.warehouse_path)
+    assert set(levels) == {"baublock", "stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis", "sozialraum"}
+    assert levels["gemeinde"] == 6 * len(KREIS.staedte) and levels["kreis"] == 6
+    assert result == {"values_compared": sum(levels.values()) * FLOOR_INDICATORS, "values_differing": 0}
+
+
 def test_the_kreis_release_withstands_the_independent_attacker(kreis):
     """The Kreis's tables are protected Gemeinde by Gemeinde (orchestration/disclosure/linked.py:
     regions), a Sozialraum across a Gemeinde border and the Kreis totals with the whole table: the
