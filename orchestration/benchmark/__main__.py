@@ -12,6 +12,10 @@ measured at SOZIALMONITOR_BENCH_INCREMENTAL_SIZE (default 1000000; one of the si
 The same three runs (five Stichtage, the sixth added, a corrected old file) on Spark in local mode
 and on DuckDB, their releases compared, at SOZIALMONITOR_BENCH_SPARK_SIZE (default 100000; one of
 the sizes, empty for none; not measured where Spark is not installed: `make spark`).
+Kreise of many Gemeinden (the shape of a Land's warehouse): SOZIALMONITOR_BENCH_KREISE,
+comma-separated `GEMEINDENxRESIDENTS` (default 100x10000: the 1,000,000 city's residents in 100
+Gemeinden), each generated, run and compared with the same floor as a city, and against the city of
+the same residents in the same run.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ from ..settings import Settings
 from ..warehouse import memory_limit
 
 DEFAULT_SIZES = "100000,1000000,3900000/7200"
+# Kreise of many Gemeinden (a Land's shape, issue 19): GEMEINDENxRESIDENTS, comma-separated; the
+# default has the residents of the 1,000,000 city in 100 Gemeinden (empty: none).
+KREISE_SETTING = "SOZIALMONITOR_BENCH_KREISE"
+DEFAULT_KREISE = "100x10000"
 # The stages whose wall-clock seconds add up to the pipeline: the quality gates run beside the
 # release's first steps (orchestration.pipeline.GatesBeside), so "release" holds them and their
 # own seconds ("gates") are shown but not added again.
@@ -42,10 +50,12 @@ PIPELINE_STAGES = ("ingest", "dbt", "release")
 
 @dataclass(frozen=True)
 class City:
-    """One benchmark city: its residents and, if given, the residents per Stadtviertel."""
+    """One benchmark city: its residents and, if given, the residents per Stadtviertel; or with
+    `gemeinden` a Kreis of that many Gemeinden of `residents` each (KreisConfig.uniform)."""
 
     residents: int
     viertel_residents: int | None = None
+    gemeinden: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> City:
@@ -57,17 +67,34 @@ class City:
                 f"SOZIALMONITOR_BENCH_SIZES: {text!r} is not `residents` or `residents/viertel_residents`"
             ) from None
 
+    @classmethod
+    def parse_kreis(cls, text: str) -> City:
+        gemeinden, _, residents = text.strip().partition("x")
+        try:
+            return cls(int(residents), gemeinden=int(gemeinden))
+        except ValueError:
+            raise SystemExit(f"{KREISE_SETTING}: {text!r} is not `GEMEINDENxRESIDENTS` (e.g. 100x10000)") from None
+
     @property
     def spec(self) -> str:
+        if self.gemeinden:
+            return f"{self.gemeinden}x{self.residents}"
         return str(self.residents) + (f"/{self.viertel_residents}" if self.viertel_residents else "")
 
     @property
+    def total_residents(self) -> int:
+        return self.residents * (self.gemeinden or 1)
+
+    @property
     def folder(self) -> str:
+        if self.gemeinden:
+            return f"kreis_{self.gemeinden}x{self.residents}"
         return f"city_{self.residents}" + (f"_v{self.viertel_residents}" if self.viertel_residents else "")
 
     def arguments(self, workdir: Path) -> list[str]:
         viertel = ["--viertel-residents", str(self.viertel_residents)] if self.viertel_residents else []
-        return ["--residents", str(self.residents), "--dir", str(workdir / self.folder), *viertel]
+        kreis = ["--gemeinden", str(self.gemeinden)] if self.gemeinden else []
+        return ["--residents", str(self.residents), "--dir", str(workdir / self.folder), *viertel, *kreis]
 
 
 def _tree_rss_mb(root: int) -> float:
@@ -313,12 +340,12 @@ def _viertel(r: dict) -> str:
     return f"{units:,}" + (f" (~{r['viertel_residents']:,} residents each)" if r.get("viertel_residents") else "")
 
 
-def disclosure_lines(results: list[dict]) -> list[str]:
-    """Disclosure control per city: the cells of all six Stichtage per level, withheld as primary
-    (count or population below the minimum) and secondary, the pattern's time and the audit's."""
+def disclosure_lines(results: list[dict], title: str = "Disclosure control at every level") -> list[str]:
+    """Disclosure control per city (or Kreis): the cells of all six Stichtage per level, withheld as
+    primary (count or population below the minimum) and secondary, the pattern's time and the audit's."""
     lines = [
         "",
-        "## Disclosure control at every level",
+        f"## {title}",
         "",
         "Cells of all six Stichtage (a count of one measure for one unit) per level, withheld as primary",
         "(a count or a population below the minimum) or as secondary (to protect a primary cell), from",
@@ -344,6 +371,46 @@ def disclosure_lines(results: list[dict]) -> list[str]:
                 + (f" {d['pattern_s']:.1f} s | {solved} |" if i == 0 else " | |")
             )
     return lines
+
+
+def kreis_lines(kreise: list[dict], cities: list[dict]) -> list[str]:
+    """The section on Kreise of many Gemeinden: the same columns as the cities', each against the
+    floor and against the city of the same residents measured in the same run (if any), and their
+    disclosure control."""
+    lines = [
+        "",
+        "## Many Gemeinden in one warehouse",
+        "",
+        "A Land's statistics office runs hundreds of Gemeinden in one warehouse (issue 19). Each row is a",
+        "Kreis of that many Gemeinden of the same size (`KreisConfig.uniform`: every fourth without",
+        "Stadtbezirke, every third without Stadtviertel; Kreis-wide Sozialräume), generated and run as the",
+        "cities are, against the same floor (`floor.sql` matches addresses within their Gemeinde and walks",
+        "each Baublock up to the Kreis). *Against the city* divides the Kreis's pipeline by that of the",
+        "city of the same residents in the same run: what being many Gemeinden costs.",
+        "",
+        "| Gemeinden | residents | raw files | ingest | dbt build | gates (within the release) |"
+        " gates and release | pipeline process | peak memory | floor (read + statement) | pipeline / floor |"
+        " against the city | values equal to floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    by_residents = {c["residents"]: c for c in cities}
+    for r in kreise:
+        city = by_residents.get(r["residents"])
+        against = f"{r['pipeline_s'] / city['pipeline_s']:.1f}×" if city else "–"
+        agree = f"{r['values_compared'] - r['values_differing']:,} of {r['values_compared']:,}"
+        lines.append(
+            f"| {r['gemeinden']:,} | {r['residents']:,} | {r['raw_mb']:,.0f} MB | {r['ingest_s']:.1f} s |"
+            f" {r['dbt_s']:.1f} s | {r['gates_s']:.1f} s | {r['release_s']:.1f} s | {r['wall_s']:.1f} s |"
+            f" {r['peak_rss_mb']:,.0f} MB | {r['floor_s']:.2f} s ({r['floor_read_s']:.2f} + "
+            f"{r['floor_statement_s']:.2f}) | {r['pipeline_s'] / r['floor_s']:.0f}× | {against} | {agree} |"
+        )
+    lines += ["", "Generation (its own process):", ""]
+    lines += [
+        f"- {r['gemeinden']:,} Gemeinden: {r['generate_s']:.1f} s, peak {r['generate_peak_rss_mb']:,.0f} MB"
+        + (" (generated by an earlier bench run with the same generator code)" if r.get("generation_cached") else "")
+        for r in kreise
+    ]
+    return lines + disclosure_lines(kreise, "Disclosure control of the Kreise")
 
 
 def cpu_model() -> str:
@@ -389,8 +456,10 @@ def write_report(
     report: dict | None = None,
     incremental: dict | None = None,
     engines: dict | str | None = None,
+    kreise: list[dict] | None = None,
 ) -> None:
-    """docs/performance.md. `engines`: run_engine_cases's results, or why Spark was not measured."""
+    """docs/performance.md. `engines`: run_engine_cases's results, or why Spark was not measured;
+    `kreise`: run_case's results for Kreise of many Gemeinden."""
     lines = [
         "# Performance",
         "",
@@ -454,6 +523,8 @@ def write_report(
         "disclosure control and release included, within 5× the floor and 4 GB on a 2-core machine.",
     ]
     lines += disclosure_lines(results)
+    if kreise:
+        lines += kreis_lines(kreise, results)
     if incremental:
         lines += incremental_lines(incremental)
     if isinstance(engines, dict):
@@ -509,13 +580,20 @@ def main() -> None:
             for case in ("first", "added", "corrected"):
                 if engines["spark"].get(f"{case}_content_sha256") != engines["duckdb"].get(f"{case}_content_sha256"):
                     print(f"benchmark: the Spark release of the {case} run differs from DuckDB's", file=sys.stderr)
+    kreise = []
+    for spec in filter(None, (t.strip() for t in os.environ.get(KREISE_SETTING, DEFAULT_KREISE).split(","))):
+        kreis = City.parse_kreis(spec)
+        print(f"benchmark: a Kreis of {kreis.gemeinden} Gemeinden of {kreis.residents:,} residents …", flush=True)
+        result = run_case(kreis, workdir)
+        print(json.dumps(result), flush=True)
+        kreise.append(result)
     print("benchmark: the printed report at Berlin size …", flush=True)
     from .report import run as run_report
 
     printed = run_report(settings.project_dir / "tests" / "data" / "berlin-mss")
     print(json.dumps(printed), flush=True)
     report = settings.project_dir / "docs" / "performance.md"
-    write_report(results, report, printed, incremental, engines)
+    write_report(results, report, printed, incremental, engines, kreise)
     print(f"written {report}")
 
 

@@ -1,5 +1,6 @@
 """One benchmark step in its own process (so its peak memory is its own): `--generate` writes the
-city's extracts; `--pipeline` runs the whole pipeline on them (ingest, dbt build, quality gates,
+city's extracts (with `--gemeinden N` a Kreis of N Gemeinden of `--residents` each, as a deployment
+folder: docs/kreis.md); `--pipeline` runs the whole pipeline on them (ingest, dbt build, quality gates,
 release); `--floor` then measures the floor on the same raw files and warehouse and checks that
 both give the same numbers; `--incremental` runs the pipeline on the files of all Stichtage but the
 latest in a warehouse of its own, then again after adding the latest Stichtag's files (a reporting
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import time
 from pathlib import Path
 
-from ..demo import DemoConfig, contracts_for, generate
+from ..demo import DemoConfig, KreisConfig, contracts_for, generate, generate_kreis
 from ..pipeline import run_pipeline
 from ..release.build import make_writable
-from ..settings import Settings
+from ..settings import DEPLOYMENT_SETTING, Settings
 from ..warehouse import connect
 
 FLOOR_SQL = (Path(__file__).parent / "floor.sql").read_text(encoding="utf-8")
@@ -220,12 +222,18 @@ def main() -> None:
     parser.add_argument(
         "--viertel-residents", type=int, default=None, help="residents per Stadtviertel (default: the demo's structure)"
     )
+    parser.add_argument(
+        "--gemeinden", type=int, default=None, help="a Kreis of this many Gemeinden of --residents each"
+    )
     step = parser.add_mutually_exclusive_group(required=True)
     step.add_argument("--generate", action="store_true", help="generate the extracts")
     step.add_argument("--pipeline", action="store_true", help="run the pipeline on them")
     step.add_argument("--floor", action="store_true", help="measure the floor, compare with the pipeline's values")
     step.add_argument("--incremental", action="store_true", help="a full run without the latest Stichtag, then add it")
     args = parser.parse_args()
+    if args.gemeinden:
+        # the Kreis's folder: its contracts/, vars.yml and gates.yml (docs/kreis.md)
+        os.environ[DEPLOYMENT_SETTING] = str(args.dir)
     settings = Settings.from_env().with_paths(
         raw_dir=args.dir / "raw",
         warehouse_path=args.dir / "warehouse" / "sozialmonitor.duckdb",
@@ -233,7 +241,7 @@ def main() -> None:
         dbt_target_dir=args.dir / "dbt_target",
         releases_dir=args.dir / "releases",
     )
-    if not args.generate and (settings.raw_dir / "gebiete").exists():
+    if not args.generate and not args.gemeinden and (settings.raw_dir / "gebiete").exists():
         # a city with more than nine Stadtviertel in a Stadtteil is read with contracts of its own
         settings = settings.with_paths(
             contracts_dir=contracts_for(settings.raw_dir, settings.contracts_dir, args.dir / "contracts")
@@ -243,9 +251,12 @@ def main() -> None:
             make_writable(args.dir)  # releases are read-only on disk
             shutil.rmtree(args.dir)
         start = time.perf_counter()
-        paths = generate(
-            settings.raw_dir, DemoConfig(residents=args.residents, viertel_residents=args.viertel_residents)
-        )
+        if args.gemeinden:
+            paths = generate_kreis(args.dir, KreisConfig.uniform(args.gemeinden, args.residents))
+        else:
+            paths = generate(
+                settings.raw_dir, DemoConfig(residents=args.residents, viertel_residents=args.viertel_residents)
+            )
         t_generate = time.perf_counter() - start
         raw_bytes = sum(p.stat().st_size for p in paths)
         print(json.dumps({"generate_s": t_generate, "raw_mb": round(raw_bytes / 1e6, 1)}))
@@ -282,7 +293,8 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "residents": args.residents,
+                "residents": args.residents * (args.gemeinden or 1),
+                "gemeinden": args.gemeinden or 1,
                 "person_rows": persons,
                 "indicator_values": values,
                 # the floor: reading every raw file once plus the one statement (best of the runs)

@@ -24,7 +24,7 @@ files, then the demo marker). Helpers: `frames` (frame columns), `files` (German
 `xlsx` (reproducible workbooks), `contracts` (the contracts for a city whose Stadtviertel codes are
 longer than the demo's).
 
-The Musterkreis: `kreis` (`simulate_kreis()`, `generate_kreis()`: 4 to 40 Städte, each simulated
+The Musterkreis: `kreis` (`simulate_kreis()`, `generate_kreis()`: 4 to 600 Städte, each simulated
 as Musterstadt is with a `Gemeinde` identity of config.py that gives it Kreis-unique codes, written
 as a Kreis deployment folder with raw/, contracts/ and vars.yml).
 """
