@@ -68,7 +68,9 @@ def demo_data(
         "the Musterkreis, as a Land's statistics office runs them in one warehouse (more than 100: at most "
         "6,000 residents each).",
     ),
-    gemeinde_residents: int = typer.Option(5_000, help="With --gemeinden: the residents of each Gemeinde."),
+    gemeinde_residents: int | None = typer.Option(
+        None, help="With --gemeinden: the residents of each Gemeinde (default 5,000)."
+    ),
 ) -> None:
     """Generate the extracts of the demo city Musterstadt (six Stichtage, 2019 to 2024), or with
     --kreis the demo Kreis Musterkreis."""
@@ -81,10 +83,12 @@ def demo_data(
             raise typer.BadParameter(
                 "--out is for Musterstadt; the Kreis is written to --kreis-dir", param_hint="--out"
             )
-        _demo_kreis(kreis_dir, small, force, gemeinden, gemeinde_residents)
+        if gemeinde_residents is not None and gemeinden is None:
+            raise typer.BadParameter("--gemeinde-residents needs --gemeinden", param_hint="--gemeinde-residents")
+        _demo_kreis(kreis_dir, small, force, gemeinden, gemeinde_residents or 5_000)
         return
-    if small or gemeinden is not None:
-        option = "--small" if small else "--gemeinden"
+    if small or gemeinden is not None or gemeinde_residents is not None:
+        option = "--small" if small else "--gemeinden" if gemeinden is not None else "--gemeinde-residents"
         raise typer.BadParameter(f"{option} needs --kreis", param_hint=option)
     try:
         config = DemoConfig(residents=residents, seed=seed, viertel_residents=viertel_residents)
@@ -134,7 +138,7 @@ def _demo_kreis(folder: Path, small: bool, force: bool, gemeinden: int | None = 
             else KreisConfig()
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--gemeinden") from None
+        raise typer.BadParameter(str(exc), param_hint="--gemeinden, --gemeinde-residents") from None
     raw = folder / "raw"
     # the places of a run with SOZIALMONITOR_DEPLOYMENT_DIR=folder
     settings = _settings().with_paths(raw_dir=raw, warehouse_path=folder / "warehouse" / "sozialmonitor.duckdb")

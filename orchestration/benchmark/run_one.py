@@ -82,8 +82,9 @@ def run_floor(con) -> float:
 
 def compare_with_marts(con) -> dict:
     """The floor's indicator values against the marts' (`marts.fct_indicator_values`), row by row:
-    how many the floor has, and how many differ: a value that is not equal (to 1e-9, relative), and
-    a row that only one side has (a unit, level or Stichtag the other misses) counts as differing."""
+    how many (level, unit, Stichtag, indicator) either side has, and how many of them differ: a value
+    that is not equal (to 1e-9, relative), a row that only one side has (a unit, level or Stichtag
+    the other misses), and a row the floor has more than once."""
     indicators = [
         name
         for (name,) in con.execute(
@@ -97,13 +98,17 @@ def compare_with_marts(con) -> dict:
     names = ", ".join(f"'{i}'" for i in indicators)
     compared, differing = con.execute(
         f"""
-        with floor as (select *, true as present from ({unpivot})),
+        with floor as (
+            select level, area_id, stichtag, indicator_id, value, count(*) over (
+                partition by level, area_id, stichtag, indicator_id) as copies
+            from ({unpivot})
+        ),
         marts as (
             select level, area_id, stichtag, indicator_id, value, true as present
             from marts.fct_indicator_values where indicator_id in ({names})
         )
-        select count(f.present), count(*) filter (
-            where f.present is null or v.present is null
+        select count(*), count(*) filter (
+            where f.copies is null or f.copies > 1 or v.present is null
                 or not (f.value is not distinct from v.value
                         or coalesce(abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value)), false)))
         from floor f

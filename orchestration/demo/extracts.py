@@ -79,30 +79,38 @@ def generate(out_dir: Path, cfg: DemoConfig | None = None) -> list[Path]:
     return sorted(written)
 
 
-def listed_demo_files(out: Path) -> set[Path]:
-    """The files the demo marker in `out` lists (an earlier generation's), within `out` only."""
+def listed_demo_files(out: Path) -> dict[Path, str]:
+    """The files the demo marker in `out` lists (an earlier generation's) with their SHA-256: only
+    paths inside `out` (no '..', no folder that a link leads out of), never the markers themselves."""
     marker = Path(out) / DEMO_MARKER
     if not marker.is_file():
-        return set()
+        return {}
     root = Path(out).resolve()
-    files = set()
+    files = {}
     for line in marker.read_text(encoding="utf-8").splitlines():
         digest, sep, relative = line.partition("  ")
-        if sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
-            path = (Path(out) / relative).resolve()
-            if path.is_relative_to(root):
-                files.add(path)
+        if not (sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+            continue
+        path = Path(out) / relative
+        if path.name in (DEMO_MARKER, GENERATING_MARKER) or ".." in Path(relative).parts:
+            continue
+        if path.parent.resolve().is_relative_to(root):
+            files[path] = digest
     return files
 
 
-def remove_stale_demo_files(earlier: set[Path], written: list[Path]) -> list[Path]:
+def remove_stale_demo_files(earlier: dict[Path, str], written: list[Path]) -> list[Path]:
     """Remove the files an earlier generation wrote (`earlier`, from its marker) that this one did
-    not: another Kreis's Städte, other Stichtage. Never a file the marker does not list (an
-    extract put there by hand stays). Returns the removed paths."""
-    now = {Path(p).resolve() for p in written}
-    stale = sorted(p for p in earlier if p not in now and p.is_file())
-    for path in stale:
-        path.unlink()
+    not: another Kreis's Städte, other Stichtage. Only a regular file (not a link) whose content is
+    still what the marker says: a file put there or changed by hand stays. Returns the removed paths."""
+    now = {Path(p).absolute() for p in written}
+    stale = []
+    for path, digest in sorted(earlier.items()):
+        if path.absolute() in now or path.is_symlink() or not path.is_file():
+            continue
+        if hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+            path.unlink()
+            stale.append(path)
     return stale
 
 

@@ -1,4 +1,4 @@
-"""The Musterkreis: a seeded, deterministic demo Kreis of 4 to 40 Städte, written as a Kreis
+"""The Musterkreis: a seeded, deterministic demo Kreis of 4 to 600 Städte, written as a Kreis
 deployment folder (issue 18, "A Kreis and its Städte": its shared design).
 
     from orchestration.demo.kreis import KreisConfig, generate_kreis, simulate_kreis
@@ -9,7 +9,7 @@ Each Stadt is simulated on its own (its own seed and size) as Musterstadt is, wi
 identity (config.py) that makes its codes Kreis-unique from the start: area codes below the Gemeinde
 and Baublock codes carry the last three digits of the AGS ('004' + '01' Stadtbezirk, '00400001'
 Baublock), address ids too ('A004000001'); case, household, child and pupil numbers are led by the
-Stadt's digit (two digits in a Kreis of more than ten Städte), so a Kreis-wide department's numbers
+Stadt's digit (two digits in a Kreis of more than ten Städte, three beyond 100), so a Kreis-wide department's numbers
 never collide. The Städte lie side by side from
 west to east (EPSG:25832) and do not overlap; a Kreis of more than 40 Städte lays them out in rows of
 20, north to south. Street keys stay local: they collide between Städte.
@@ -129,8 +129,8 @@ FIRST_POSTCODE = 10_000
 # At most this many Städte (a Kreis of more is refused; 999 would be the AGS's limit). Up to ten
 # number their cases with one leading digit each, up to 100 with two, more with three
 # (config.Gemeinde.number_slots). The postcodes stay five digits: beyond 100 Städte each has at most
-# 6,000 residents and so two Stadtbezirke or halves, 150 postcodes apart (600 × 150 from 9,900 on
-# ends at 99,990); up to 100 Städte at most six, 550 apart.
+# 6,000 residents and so two Stadtbezirke or halves, 150 postcodes apart (the 600th Stadt's base is
+# 99,750, its postcodes at most base + 240); up to 100 Städte at most six, 550 apart.
 MAX_STAEDTE = 600
 # Beyond ten Städte each has a hundredth of every number range: its daycare numbers (one per child
 # who ever lived there over the Stichtage, about 1.35 per resident over six) run out from about
@@ -138,6 +138,8 @@ MAX_STAEDTE = 600
 MAX_RESIDENTS_BEYOND_TEN = 60_000
 # Beyond 100 Städte a thousandth: the daycare numbers run out from about 7,400 residents.
 MAX_RESIDENTS_BEYOND_HUNDRED = 6_000
+# a Stadt is simulated as Musterstadt is, which needs at least this many (config.DemoConfig)
+MIN_RESIDENTS = 1_000
 # the highest row of Baublöcke (geography._grid draws 90 to 140 m)
 MAX_ROW_M = 140.0
 
@@ -276,6 +278,9 @@ class KreisConfig:
             raise ValueError(f"code={self.code!r}: a Kreis code has 5 digits")
         if not 4 <= len(self.staedte) <= MAX_STAEDTE:
             raise ValueError(f"{len(self.staedte)} Städte: a Musterkreis has 4 to {MAX_STAEDTE}")
+        small = [f"{s.name} ({s.residents:,})" for s in self.staedte if s.residents < MIN_RESIDENTS]
+        if small:
+            raise ValueError(f"{', '.join(small[:5])}: a Stadt needs at least {MIN_RESIDENTS:,} residents")
         if self.number_slots > 10:
             most, part, beyond = (
                 (MAX_RESIDENTS_BEYOND_TEN, "a hundredth", "ten")
@@ -360,7 +365,9 @@ class KreisConfig:
     ) -> KreisConfig:
         """A Kreis of `n` Städte of `residents` each ('Gemeinde 1'…, AGS the Kreis's code + 001…,
         seeds `seed` + 1…), every fourth without Stadtbezirke and every third without Stadtviertel:
-        the shape of a Land's many Gemeinden in one warehouse, for benchmarks (issue 19)."""
+        the shape of a Land's many Gemeinden in one warehouse, for benchmarks (issue 19). From eight
+        Städte on, 'Gemeinde 8' has the AGS of the Stadt whose register software is another
+        vendor's (OTHER_SOFTWARE_AGS): it delivers in that software's format, as Bergheide does."""
         staedte = tuple(
             Stadt(
                 f"Gemeinde {k}",

@@ -3,6 +3,7 @@ Städte, generated once per module. Real files, read as the adapted contracts de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import replace
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from orchestration.demo import simulate
+from orchestration.demo.config import DEFAULT_STICHTAGE
 from orchestration.demo.extracts import DEMO_MARKER
 from orchestration.demo.kreis import (
     KREIS_WIDE_WITH_GEMEINDE,
@@ -480,17 +482,30 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
         (["--gemeinden", "601"], "4 to 600"),
         (["--gemeinden", "101", "--gemeinde-residents", "7000"], "at most 6,000 residents"),
         (["--gemeinden", "12", "--small"], "--gemeinden makes others"),
+        (["--gemeinden", "12", "--gemeinde-residents", "500"], "at least 1,000 residents"),
+        (["--gemeinde-residents", "2000"], "--gemeinde-residents needs --gemeinden"),
     ):
         refused = runner.invoke(app, ["demo-data", "--kreis", "--kreis-dir", str(tmp_path / "x"), *args], env=env)
         assert refused.exit_code == 2 and says in " ".join(refused.output.replace("│", " ").split()), args
         assert not (tmp_path / "x").exists()
-    assert runner.invoke(app, ["demo-data", "--gemeinden", "12"], env=env).exit_code == 2  # without --kreis
+    for args in (["--gemeinden", "12"], ["--gemeinde-residents", "2000"]):  # without --kreis
+        assert runner.invoke(app, ["demo-data", *args], env=env).exit_code == 2
     by_hand = target / "raw" / "gebiete" / "notiz.csv"
     by_hand.write_text("an extract put here by hand\n", encoding="utf-8")
     outside = tmp_path / "outside.csv"
     outside.write_text("not the generator's\n", encoding="utf-8")
+    # a listed file changed by hand since, and a link listed with its target's checksum
+    changed = target / "raw" / "einwohner" / "EWR_Bestand_05999016_20241231.csv"
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    link = target / "raw" / "gebiete" / "verweis.csv"
+    link.symlink_to(by_hand)
     marker = target / "raw" / DEMO_MARKER
-    marker.write_text(marker.read_text(encoding="utf-8") + f"{'0' * 64}  ../../outside.csv\n", encoding="utf-8")
+    digest = hashlib.sha256(by_hand.read_bytes()).hexdigest()
+    marker.write_text(
+        marker.read_text(encoding="utf-8") + f"{'0' * 64}  ../../outside.csv\n{digest}  gebiete/verweis.csv\n"
+        f"{digest}  .demo-generating\n",
+        encoding="utf-8",
+    )
     made = runner.invoke(
         app, ["demo-data", "--kreis", "--gemeinden", "4", "--gemeinde-residents", "1000", "--kreis-dir", str(target),
               "--force"], env=env,
@@ -501,8 +516,8 @@ def test_demo_data_kreis_writes_the_folder_and_says_how_to_run_it(tmp_path):
     # the Musterkreis's files that this Kreis does not have are gone; what the marker did not list
     # stays, and so does a file outside the folder that a tampered marker names
     assert not (target / "raw" / "gebiete" / "adressen_05999008.csv").exists()
-    assert not list((target / "raw" / "einwohner").glob("EWR_Bestand_05999016_*.csv"))
-    assert by_hand.is_file() and outside.is_file()
+    assert sorted((target / "raw" / "einwohner").glob("EWR_Bestand_05999016_*.csv")) == [changed]
+    assert by_hand.is_file() and outside.is_file() and link.is_symlink()
 
 
 def _numbers_led_by_slots(simulated: dict[str, Simulation], slots: dict[str, int], digits_of_slot: int) -> None:
@@ -580,6 +595,9 @@ def test_a_kreis_of_hundreds_of_gemeinden_lies_in_rows_and_numbers_with_three_di
         others = np.delete(boxes, k, axis=0)
         apart = (others[:, 0] > boxes[k, 1]) | (others[:, 1] < boxes[k, 0]) | (others[:, 2] > boxes[k, 3])
         assert (apart | (others[:, 3] < boxes[k, 2])).all(), picked[k]
+    # the largest Stadt a thousandth of the numbers holds, over six Stichtage: still its own numbers
+    largest = replace(configs[119], residents=6_000, stichtage=DEFAULT_STICHTAGE)
+    _numbers_led_by_slots({largest.gemeinde.ags: simulate(largest)}, {largest.gemeinde.ags: 119}, 3)
     # the largest Kreise there are room for: 600 Städte of 6,000 (two Stadtbezirke or halves each),
     # 100 of 60,000 (six Stadtbezirke each); their highest postcode is base + 100 × groups + 40
     for n, residents in ((600, 6_000), (100, 60_000)):

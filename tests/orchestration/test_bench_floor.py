@@ -44,6 +44,8 @@ def test_the_floor_equals_the_marts_of_the_test_city(built_city):
         # a unit the marts do not have
         ("insert into floor_result select level, 'XX' || area_id, stichtag, * exclude (level, area_id, stichtag) "
          "from floor_result where {row}", FLOOR_INDICATORS),
+        # a unit the floor has twice, with the same values: each copy differs
+        ("insert into floor_result select * from floor_result where {row}", 2 * FLOOR_INDICATORS),
     ],
 )  # fmt: skip
 def test_the_comparison_finds_a_value_or_a_row_that_differs(built_city, change, differing):

@@ -105,6 +105,10 @@ def test_a_bench_kreis_is_gemeinden_of_a_size_and_its_section_compares_it_with_t
     }
     with pytest.raises(SystemExit, match="GEMEINDENxRESIDENTS"):
         City.parse_kreis("100")
+    # checked as the generator checks it, before the bench runs anything
+    for spec, says in (("3x10000", "4 to 600"), ("0x10000", "4 to 600"), ("200x10000", "at most 6,000 residents")):
+        with pytest.raises(SystemExit, match=says):
+            City.parse_kreis(spec)
 
     def run(residents: int, gemeinden: int, pipeline: float) -> dict:
         return {
@@ -123,7 +127,8 @@ def test_a_bench_kreis_is_gemeinden_of_a_size_and_its_section_compares_it_with_t
         "| 100 | 1,000,000 | 900 MB | 60.0 s | 90.0 s | 20.0 s | 300.0 s | 454.0 s | 2,500 MB |"
         " 10.00 s (6.00 + 4.00) | 45× | 3.0× | 812,790 of 812,790 |"
     ) in text
-    assert "| 1,000,000 | gemeinde | 100 | 600 | 0 | 0 | 0.0% | 80.0 s | passed: 9 / 0 / 0 |" in text
+    assert "| Gemeinden × residents | level |" in text
+    assert "| 100 × 10,000 | gemeinde | 100 | 600 | 0 | 0 | 0.0% | 80.0 s | passed: 9 / 0 / 0 |" in text
     # without a city of the same residents in the run: no comparison
     assert "| 45× | – |" in "\n".join(kreis_lines([run(1_000_000, 100, 450.0)], [run(100_000, 1, 50.0)]))
 
