@@ -402,7 +402,7 @@ def kreis_lines(kreise: list[dict], cities: list[dict]) -> list[str]:
         "",
         "A Land's statistics office runs hundreds of Gemeinden in one warehouse (issue 19). Each row is a",
         "Kreis of that many Gemeinden of the same size (`KreisConfig.uniform`: every fourth without",
-        "Stadtbezirke; Stadtviertel from 20,000 residents on; Kreis-wide Sozialräume), generated and run as the",
+        "Stadtbezirke, every third without Stadtviertel; Kreis-wide Sozialräume), generated and run as the",
         "cities are, against the same floor (`floor.sql` matches addresses within their Gemeinde and walks",
         "each Baublock up to the Kreis). *Against the city* divides the Kreis's pipeline by that of the",
         "city of the same residents in the same run: what being many Gemeinden costs.",

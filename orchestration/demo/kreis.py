@@ -138,12 +138,6 @@ MAX_STAEDTE = 600
 MAX_RESIDENTS_BEYOND_TEN = 60_000
 # Beyond 100 Städte a thousandth: the daycare numbers run out from about 7,400 residents.
 MAX_RESIDENTS_BEYOND_HUNDRED = 6_000
-# KreisConfig.uniform gives Stadtviertel to Städte of at least this many residents: a smaller
-# Stadt's Stadtviertel hold a few hundred residents, too few for ratios to mean anything (a
-# Kreis of 100 Städte of 10,000 had a Stadtviertel of 382 residents, 225 of them 65 or older and 9
-# under 15: an aging index of 2,500, which the gates refuse as implausible), and a small
-# Gemeinde's statistics office does not divide it that finely.
-UNIFORM_VIERTEL_FROM = 20_000
 # a Stadt is simulated as Musterstadt is, which needs at least this many (config.DemoConfig)
 MIN_RESIDENTS = 1_000
 # the highest row of Baublöcke (geography._grid draws 90 to 140 m)
@@ -368,12 +362,10 @@ class KreisConfig:
         code: str = "05999",
         name: str = "Musterkreis",
         seed: int = 5_999_000,
-        stadtviertel_from: int = UNIFORM_VIERTEL_FROM,
     ) -> KreisConfig:
         """A Kreis of `n` Städte of `residents` each ('Gemeinde 1'…, AGS the Kreis's code + 001…,
-        seeds `seed` + 1…), every fourth without Stadtbezirke; from `stadtviertel_from` residents
-        on every Stadt but each third has Stadtviertel, a smaller one has none: the shape of a
-        Land's many Gemeinden in one warehouse, for benchmarks (issue 19). From eight
+        seeds `seed` + 1…), every fourth without Stadtbezirke and every third without Stadtviertel:
+        the shape of a Land's many Gemeinden in one warehouse, for benchmarks (issue 19). From eight
         Städte on, 'Gemeinde 8' has the AGS of the Stadt whose register software is another
         vendor's (OTHER_SOFTWARE_AGS): it delivers in that software's format, as Bergheide does."""
         staedte = tuple(
@@ -383,7 +375,7 @@ class KreisConfig:
                 residents,
                 seed + k,
                 stadtbezirke=k % 4 != 0,
-                stadtviertel=k % 3 != 0 and residents >= stadtviertel_from,
+                stadtviertel=k % 3 != 0,
             )
             for k in range(1, n + 1)
         )

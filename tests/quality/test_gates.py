@@ -160,6 +160,28 @@ FAULTS = {
 }
 
 
+@pytest.mark.parametrize(("denominator", "blocked"), [(9, False), (29, False), (30, True), (400, True)])
+def test_a_rate_over_too_few_people_is_not_checked_for_plausibility(denominator, blocked, built_city, tmp_path):
+    """A `count` rate over fewer people than the indicator's minimum population (30 by default) is
+    withheld from every release (small_population), and its value is noise: an aging index of 2,500
+    over 9 children under 15 stopped a Kreis of 100 Gemeinden. From the minimum on the range holds."""
+    copy = tmp_path / built_city.warehouse_path.name
+    shutil.copyfile(built_city.warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            f"update marts.fct_indicator_values set value = 2500, denominator = {denominator} "
+            "where indicator_id = 'aging_index' and level = 'stadtteil' and stichtag = date '2024-12-31' "
+            "and area_id = (select min(area_id) from marts.fct_indicator_values where level = 'stadtteil')"
+        )
+        report = run_gates(con, suites=["plausible_ranges"])
+    finally:
+        con.close()
+    failed = [r.description for r in report.results if not r.success]
+    assert bool(report.blocking_failures) is blocked
+    assert failed == (["aging_index lies within its plausible range [0, 2000] je 100."] if blocked else [])
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_suite_catches_its_fault(fault, built_city, tmp_path):
     suite, sql, expected = FAULTS[fault]
