@@ -38,24 +38,28 @@ def read_raw_files(settings: Settings) -> float:
     extracts, _ = discover(settings, contracts)
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")
+    # each file as its contract reads it: a Stadt with another vendor's software (a Kreis) delivers
+    # its part of a source with its own encoding and separator (the contract variant)
+    groups: dict[tuple, list[str]] = {}
+    for e in extracts:
+        if e.problem is None:
+            c = e.contract
+            groups.setdefault((c.source, c.format, c.encoding, c.delimiter, c.sheet), []).append(str(e.path))
     start = time.perf_counter()
-    for contract in contracts.values():
-        files = [str(e.path) for e in extracts if e.source == contract.source and e.problem is None]
-        if not files:
-            continue
-        if contract.format == "csv":
-            encoding = "latin-1" if contract.encoding in ("cp1252", "latin-1") else "utf-8"
+    for k, ((source, form, encoding, delimiter, sheet), files) in enumerate(sorted(groups.items(), key=str)):
+        if form == "csv":
+            encoding = "latin-1" if encoding in ("cp1252", "latin-1") else "utf-8"
             con.execute(
-                f"create temp table floor_{contract.source} as select * from read_csv(?, delim=?, header=true, "
+                f"create temp table floor_{source}_{k} as select * from read_csv(?, delim=?, header=true, "
                 f"all_varchar=true, union_by_name=true, encoding='{encoding}')",
-                [files, contract.delimiter],
+                [files, delimiter],
             )
-        elif contract.format == "xlsx":
+        elif form == "xlsx":
             for path in files:
-                CalamineWorkbook.from_path(path).get_sheet_by_name(contract.sheet).to_python()
+                CalamineWorkbook.from_path(path).get_sheet_by_name(sheet).to_python()
         else:
             con.execute(
-                f"create temp table floor_{contract.source} as select * from read_json(?, maximum_object_size=1e9)",
+                f"create temp table floor_{source}_{k} as select * from read_json(?, maximum_object_size=1e9)",
                 [files],
             )
     elapsed = time.perf_counter() - start

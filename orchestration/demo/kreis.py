@@ -335,7 +335,7 @@ class KreisConfig:
         sizes = [sizes_for(s.residents) for s in self.staedte]
         heights = [max(MAX_ROW_M * sizes[k].ny for k in row) for row in rows]
         souths = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(heights, heights[1:], strict=False)])
-        norths = -(souths - (souths[0] + souths[-1]) / 2)  # the first row northernmost, centred
+        norths = (souths[0] + souths[-1]) / 2 - souths  # the first row northernmost, centred
         out: list[tuple[float, float]] = []
         for row, north in zip(rows, norths, strict=True):
             widths = [MAX_COLUMN_M * sizes[k].nx for k in row]
