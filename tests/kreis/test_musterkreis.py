@@ -172,22 +172,6 @@ def _index_inputs(kreis: Settings, day: date) -> pd.DataFrame:
     return long.pivot(index="area_id", columns="indicator_id", values="value").reset_index()
 
 
-def test_analysts_find_the_kreis_in_its_wide_view(kreis):
-    """Every public level has its wide view in the warehouse (`marts.indicators_<level>`), the
-    Kreis too: one row per Stichtag, the values of fct_indicator_values. (It was missing: its
-    documentation was generated, the model was not, and dbt warned of a patch without a node.)"""
-    wide = warehouse_frame(kreis, "select area_id, stichtag, residents, sgb2_quote from marts.indicators_kreis")
-    long = warehouse_frame(
-        kreis,
-        "select stichtag, indicator_id, value from marts.fct_indicator_values "
-        f"where level = 'kreis' and area_id = '{KREIS_CODE}' and indicator_id in ('residents', 'sgb2_quote')",
-    ).pivot(index="stichtag", columns="indicator_id", values="value")
-    assert set(wide.area_id) == {KREIS_CODE} and len(wide) == len(long) == 6
-    wide = wide.set_index("stichtag").sort_index()
-    assert wide.residents.tolist() == long.sort_index().residents.tolist()
-    assert wide.sgb2_quote.tolist() == long.sort_index().sgb2_quote.tolist()
-
-
 def test_the_bench_floor_equals_the_kreis_marts(kreis):
     """`make bench` measures a Kreis of many Gemeinden against the same floor as a city
     (orchestration/benchmark/floor.sql): addresses matched within their Gemeinde, each Baublock's
