@@ -440,7 +440,7 @@ def kreis_lines(kreise: list[dict], cities: list[dict]) -> list[str]:
     return lines + disclosure_lines(
         kreise,
         "Disclosure control of the Kreise",
-        lambda r: f"{r['gemeinden']} × {r['residents'] // r['gemeinden']:,}",
+        lambda r: f"{r['gemeinden']:,} × {r['residents'] // r['gemeinden']:,}",
         "Gemeinden × residents",
     )
 

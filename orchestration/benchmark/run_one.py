@@ -88,7 +88,7 @@ def compare_with_marts(con) -> dict:
     """The floor's indicator values against the marts' (`marts.fct_indicator_values`), row by row:
     how many (level, unit, Stichtag, indicator) either side has, and how many of them differ: a value
     that is not equal (to 1e-9, relative), a row that only one side has (a unit, level or Stichtag
-    the other misses), and a row the floor has more than once."""
+    the other misses), and a row either side has more than once."""
     indicators = [
         name
         for (name,) in con.execute(
@@ -108,11 +108,12 @@ def compare_with_marts(con) -> dict:
             from ({unpivot})
         ),
         marts as (
-            select level, area_id, stichtag, indicator_id, value, true as present
+            select level, area_id, stichtag, indicator_id, value, count(*) over (
+                partition by level, area_id, stichtag, indicator_id) as copies
             from marts.fct_indicator_values where indicator_id in ({names})
         )
         select count(*), count(*) filter (
-            where f.copies is null or f.copies > 1 or v.present is null
+            where f.copies is null or f.copies > 1 or v.copies is null or v.copies > 1
                 or not (f.value is not distinct from v.value
                         or coalesce(abs(f.value - v.value) <= 1e-9 * greatest(1, abs(f.value)), false)))
         from floor f

@@ -434,6 +434,17 @@ def test_cell_key_release_perturbs_consistently_and_says_tables_do_not_add_up(re
     assert manifest["rules"]["disclosure"]["method"] == "cell_key"
     assert manifest["rules"]["disclosure"]["tables_add_up"] is False
     assert manifest["disclosure_audit"]["passed"] is True
+    # the Cell Key Method withholds nothing: the plausibility gate checks every value (under
+    # suppression it leaves out the rates withheld over too few people)
+    con = duckdb.connect(str(released_copy.warehouse_path), read_only=True)
+    try:
+        checked, values = con.execute(
+            "select (select count(*) from gates.gate_plausible_ranges), "
+            "(select count(*) from marts.fct_indicator_values where value is not null)"
+        ).fetchone()
+    finally:
+        con.close()
+    assert checked == values
 
     # D and V are not published: no parameter of the CKM file appears in the manifest
     assert not {"max_deviation", "variance", "forbidden_small"} & set(json_keys(manifest))

@@ -182,6 +182,29 @@ def test_a_rate_over_too_few_people_is_not_checked_for_plausibility(denominator,
     assert failed == (["aging_index lies within its plausible range [0, 2000] je 100."] if blocked else [])
 
 
+def test_what_the_plausibility_gate_leaves_out_no_release_publishes(built_city):
+    """The rates the gate does not check are withheld ones: at a public level, each is withheld
+    (as `small_population`, or for disclosure where its denominator is withheld too), or not
+    published at that level at all."""
+    with connect(built_city.warehouse_path, read_only=True, extensions=()) as con:
+        left_out = con.execute(
+            """with left_out as (
+                   select indicator_id, level, area_id, stichtag from marts.fct_indicator_values
+                   where value is not null and level in (select distinct level from public.indicator_values)
+                   except
+                   select indicator_id, level, area_id, stichtag from gates.gate_plausible_ranges
+               )
+               select l.*, p.value as published, p.suppression_reason, p.indicator_id is not null as has_row
+               from left_out as l
+               left join public.indicator_values as p using (indicator_id, level, area_id, stichtag)"""
+        ).df()
+    assert len(left_out) > 0  # the test city has such small rates
+    shown = left_out[left_out["has_row"]]
+    # withheld: over too few people, or (where its denominator is withheld too) for disclosure
+    assert shown["published"].isna().all() and shown["suppression_reason"].notna().all()
+    assert "small_population" in set(shown["suppression_reason"])
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_suite_catches_its_fault(fault, built_city, tmp_path):
     suite, sql, expected = FAULTS[fault]
