@@ -334,14 +334,10 @@ class KreisConfig:
         rows = [range(n)] if n <= ONE_ROW else [range(i, min(i + ROW_LENGTH, n)) for i in range(0, n, ROW_LENGTH)]
         sizes = [sizes_for(s.residents) for s in self.staedte]
         heights = [max(MAX_ROW_M * sizes[k].ny for k in row) for row in rows]
-        souths = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(heights, heights[1:], strict=False)])
-        norths = (souths[0] + souths[-1]) / 2 - souths  # the first row northernmost, centred
+        norths = 0.0 - _side_by_side(heights)  # the first row northernmost (0.0, not -0.0, for one row)
         out: list[tuple[float, float]] = []
         for row, north in zip(rows, norths, strict=True):
-            widths = [MAX_COLUMN_M * sizes[k].nx for k in row]
-            centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(widths, widths[1:], strict=False)])
-            centres -= (centres[0] + centres[-1]) / 2
-            out += [(float(x), float(north)) for x in centres]
+            out += [(float(x), float(north)) for x in _side_by_side([MAX_COLUMN_M * sizes[k].nx for k in row])]
         return out
 
     @classmethod
@@ -439,6 +435,12 @@ class KreisConfig:
                 codes.append(f"SR{number:02d}")
             out.append(tuple(codes))
         return out
+
+
+def _side_by_side(lengths: list[float]) -> np.ndarray:
+    """The centres of pieces of these lengths laid one after the other, GAP_M apart, centred on 0."""
+    centres = np.cumsum([0.0] + [(a + b) / 2 + GAP_M for a, b in zip(lengths, lengths[1:], strict=False)])
+    return centres - (centres[0] + centres[-1]) / 2
 
 
 @dataclass
