@@ -85,6 +85,10 @@ def demo_data(
             )
         if gemeinde_residents is not None and gemeinden is None:
             raise typer.BadParameter("--gemeinde-residents needs --gemeinden", param_hint="--gemeinde-residents")
+        if small and gemeinden is not None:
+            raise typer.BadParameter(
+                "--small is the Musterkreis's Städte; --gemeinden makes others", param_hint="--small"
+            )
         _demo_kreis(kreis_dir, small, force, gemeinden, gemeinde_residents or 5_000)
         return
     if small or gemeinden is not None or gemeinde_residents is not None:
@@ -120,15 +124,13 @@ def demo_data(
         )
 
 
-def _demo_kreis(folder: Path, small: bool, force: bool, gemeinden: int | None = None, residents: int = 5_000) -> None:
+def _demo_kreis(folder: Path, small: bool, force: bool, gemeinden: int | None, residents: int) -> None:
     """sozialmonitor demo-data --kreis: the Musterkreis's deployment folder, or with `gemeinden` a
     Kreis of that many Gemeinden of `residents` each (KreisConfig.uniform)."""
     from .demo import KreisConfig, generate_kreis
     from .locking import run_lock
     from .pipeline import needs_demo
 
-    if small and gemeinden is not None:
-        raise typer.BadParameter("--small is the Musterkreis's Städte; --gemeinden makes others", param_hint="--small")
     try:
         config = (
             KreisConfig.uniform(gemeinden, residents)
