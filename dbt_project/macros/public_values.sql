@@ -33,7 +33,7 @@ catalogue as (
         denominator_measure,
         disclosure_rule,
         cast(factor as double) as factor,
-        coalesce(disclosure_min_population, {{ var('disclosure_min_population') }}) as min_population
+        {{ min_population('disclosure_min_population') }} as min_population
     from {{ ref('indicator_catalogue') }}
 ),
 
@@ -177,7 +177,7 @@ final as (
         numerator_withheld or denominator_withheld as is_suppressed,
         case
             when not (numerator_withheld or denominator_withheld) then null
-            when not denominator_withheld and denominator > 0 and denominator < min_population
+            when not denominator_withheld and {{ below_min_population('denominator', 'min_population') }}
                 then 'small_population'
             else 'disclosure'
         end as suppression_reason,

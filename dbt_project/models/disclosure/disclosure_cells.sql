@@ -74,7 +74,7 @@ published_measures as (
 ),
 
 small_population_rules as (
-    select numerator, denominator, level, coalesce(min_population, {{ var('disclosure_min_population') }}) as min_population
+    select numerator, denominator, level, {{ min_population('min_population') }} as min_population
     from (values
         {%- for c in small %}
         ('{{ c.numerator }}', '{{ c.denominator }}', '{{ c.level }}', {{ c.min_population if c.min_population is not none else 'cast(null as integer)' }}){{ "," if not loop.last }}
@@ -89,8 +89,7 @@ small_population as (
     inner join measures_long as d
         on d.measure = r.denominator
         and d.level = r.level
-    where d.value > 0
-        and d.value < r.min_population
+    where {{ below_min_population('d.value', 'r.min_population') }}
 ),
 
 cells as (

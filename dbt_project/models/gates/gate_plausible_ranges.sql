@@ -19,7 +19,6 @@ where
         c.disclosure_rule = 'count'
         and c.denominator_measure is not null
         and v.numerator > 0
-        and v.denominator > 0
-        and v.denominator < coalesce(c.disclosure_min_population, {{ var('disclosure_min_population') }})
+        and {{ below_min_population('v.denominator', min_population('c.disclosure_min_population')) }}
     )
     {%- endif %}
