@@ -99,6 +99,23 @@ def keep_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
         return
 
 
+def forget_saved_parses(settings: Settings) -> None:
+    """Remove every saved parse of the deployment's project files: its target folder's and the
+    checkout's (`shared_parse`, for every target), so that dbt parses the project in full once.
+    Needed when a model file is added whose properties (description, data tests) sit in a YAML file
+    that dbt's saved parse already holds: dbt's partial parse adds the model but applies neither,
+    even when the YAML file changed too (dbt-core issue 10461; seen when the wide view
+    `indicators_kreis` became a generated model beside its generated documentation: the Kreis's
+    manifest had the model without its test, and dagster-dbt stopped on the test's result)."""
+    home = settings.dbt_project_dir / "target"
+    files = settings.generated_dir.name
+    saved = [settings.dbt_target_dir / PARTIAL_PARSE, *home.glob(f"parse/{files}-*/{PARTIAL_PARSE}")]
+    if files == Path(DEFAULT_GENERATED).name:
+        saved.append(home / PARTIAL_PARSE)
+    for path in saved:
+        path.unlink(missing_ok=True)
+
+
 def _replace_atomically(source: Path, destination: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
     try:

@@ -13,7 +13,9 @@ from it, so nothing is written twice, into the deployment's folder dbt_project/g
   file as tests/fixtures/indicator_catalogue.csv for the dbt unit tests;
 - seeds/measure_catalogue.csv: one row per measure (kind, source, description);
 - macros/catalogue.sql: the measure registry the dbt models loop over (indented JSON);
-- models/_indicator_views.yml: the wide views with one described column per indicator;
+- models/_indicator_views.yml and models/marts/indicators_<level>.sql: the wide views, one per
+  level of the deployment above the Baublock (a Kreis's `indicators_kreis` too), with one
+  described column per indicator;
 - models/_sources.yml and macros/deployment.sql: the dbt sources of the raw schema and the tables
   that carry a Gemeinde, rendered from the source contracts (not from the catalogue).
 The generated folders are ignored by git: every path that runs dbt renders them first

@@ -63,9 +63,7 @@ def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[
     """dbt properties of the wide views: one documented column per indicator."""
     measures = {m.id: m for m in cat.measures}
     models = []
-    for level in all_levels:
-        if level == "baublock":
-            continue
+    for level in all_levels[1:]:  # the Baublock's view is documented in models/marts/_marts.yml
         columns = [
             {"name": "area_id", "description": f"Code of the {level}."},
             {"name": "area_name", "description": "Name of the area (valid at the Stichtag)."},
@@ -97,6 +95,20 @@ def render_views_yml(cat: Catalogue, public_levels: list[str], all_levels: list[
     header = "".join(f"# {line}\n" for line in f"{GENERATED_BY}\n{GENERATED_NOTE}".splitlines())
     document = {"version": 2, "models": models, "unit_tests": [render_formula_tests(cat)]}
     return header + yaml.dump(document, Dumper=DUMPER, allow_unicode=True, sort_keys=False, width=110)
+
+
+def render_view_model(level: str) -> str:
+    """The model of a level's wide view (marts.indicators_<level>), documented by
+    render_views_yml: one per level of the deployment above the Baublock, so that a Kreis has its
+    `indicators_kreis` and a city without Sozialräume no empty `indicators_sozialraum`. The
+    Baublock's, the same in every deployment, is models/marts/indicators_baublock.sql."""
+    return (
+        "-- depends_on: {{ ref('indicator_catalogue') }}\n"
+        f"{{#- {GENERATED_BY}\n    {GENERATED_NOTE.replace(chr(10), chr(10) + '    ')}\n"
+        "    Rows by Stichtag, as fct_indicator_values' (macros/incremental_stichtage.sql) -#}\n"
+        "{{ config(**stichtag_rows(catalogue_lag_years())) }}\n"
+        f"{{{{ wide_indicator_view('{level}', ref('fct_indicator_values'), ref('dim_area')) }}}}\n"
+    )
 
 
 def render_formula_tests(cat: Catalogue) -> dict[str, Any]:
@@ -263,6 +275,7 @@ def rendered_files(
         ),
         MACROS / "catalogue.sql": render_macro(cat),
         MODELS / "_indicator_views.yml": render_views_yml(cat, public_levels, all_levels),
+        **{MODELS / "marts" / f"indicators_{level}.sql": render_view_model(level) for level in all_levels[1:]},
         MODELS / "_sources.yml": render_sources_yml(contracts_dir or DEFAULT_CONTRACTS_DIR),
         MACROS / "deployment.sql": render_deployment_macro(contracts_dir or DEFAULT_CONTRACTS_DIR),
     }

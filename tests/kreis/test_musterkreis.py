@@ -98,6 +98,27 @@ def test_the_kreis_has_its_levels_per_gemeinde(kreis):
                  ("kreis", "gemeinde")]:  # fmt: skip
         assert link in found, link
         assert found[link] < 1e-3, link
+    # the analysts' wide views: one per level of the Kreis (its own included), and the Kreis's
+    # holds what the long table holds, one row per Stichtag
+    views = warehouse_frame(
+        kreis,
+        """select table_name from information_schema.tables
+           where table_schema = 'marts' and table_name like 'indicators%'""",
+    )
+    levels = ("baublock", "stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis", "sozialraum")
+    assert set(views.table_name) == {f"indicators_{level}" for level in levels}
+    wide = warehouse_frame(
+        kreis, "select area_id, stichtag, residents, sgb2_quote from marts.indicators_kreis order by stichtag"
+    )
+    long = warehouse_frame(
+        kreis,
+        """select area_id, stichtag,
+               max(value) filter (where indicator_id = 'residents') as residents,
+               max(value) filter (where indicator_id = 'sgb2_quote') as sgb2_quote
+           from marts.fct_indicator_values where level = 'kreis' group by all order by stichtag""",
+    )
+    assert set(wide.area_id) == {KREIS_CODE} and wide.stichtag.is_unique and len(wide) >= len(STICHTAGE)
+    pd.testing.assert_frame_equal(wide, long)
     release = kreis.releases_dir / "latest"
     published = duckdb.connect(str(release / "sozialmonitor.duckdb"), read_only=True)
     try:

@@ -5,6 +5,9 @@ sensor's runs and `publish_job` on the test city: tests/orchestration/test_one_p
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 
 import dagster as dg
 import duckdb
@@ -213,3 +216,52 @@ def test_a_spark_result_event_is_pointed_at_the_node_the_assets_were_made_from()
     # a node the assets do not know, or a model whose name only a test has: none
     assert not _as_duckdb_node(event("test.sozialmonitor.other.0123456789", "other"), manifest)
     assert not _as_duckdb_node(event(f"model.sozialmonitor.{quoted}", quoted), manifest)
+
+
+class _Invocation:
+    """What `streamed` uses of dagster-dbt's DbtCliInvocation: the child process (a real one,
+    standing in for dbt: it runs until it is stopped) and the events taken from it."""
+
+    def __init__(self, code: str):
+        ready = "import sys; sys.stdout.write('ready\\n'); sys.stdout.flush(); import time; time.sleep(600)"
+        self.process = subprocess.Popen([sys.executable, "-c", f"{code}; {ready}"], stdout=subprocess.PIPE)
+        assert self.process.stdout.readline() == b"ready\n"  # it has set up what it does on SIGTERM
+
+    def stream(self):
+        while True:
+            yield "an event"
+
+
+@pytest.mark.parametrize(
+    ("code", "signalled"),
+    [
+        ("pass", -signal.SIGTERM),
+        # a child that does not end when asked is killed
+        ("import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)", -signal.SIGKILL),
+    ],
+    ids=["asked", "killed"],
+)
+def test_a_dbt_child_is_stopped_when_taking_its_events_fails(code, signalled, monkeypatch):
+    """A failure while the Dagster step takes dbt's events (dagster-dbt meeting a node its manifest
+    lacks) ends the dbt child before the failure goes on: left running, it held the warehouse's
+    lock and every retry of the step failed on it."""
+    from orchestration.defs.dbt import assets
+
+    monkeypatch.setattr(assets, "STOP_SECONDS", 1)
+    invocation = _Invocation(code)
+    try:
+        events = assets.streamed(invocation)
+        assert next(events) == "an event"
+        assert invocation.process.poll() is None
+        with pytest.raises(KeyError, match="test.sozialmonitor"):
+            events.throw(KeyError("test.sozialmonitor.unique_combination_indicators_kreis_area_id__stichtag"))
+        assert invocation.process.poll() == signalled
+        # closed without a failure (the step given up): stopped as well
+        again = _Invocation("pass")
+        events = assets.streamed(again)
+        next(events)
+        events.close()
+        assert again.process.poll() == -signal.SIGTERM
+    finally:
+        invocation.process.kill()
+        invocation.process.wait()

@@ -135,3 +135,56 @@ def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path, monkeypatch):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert parsed_files(plain) > 0
+
+
+@pytest.mark.slow
+def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path):
+    """dbt's saved parse does not give a model file added later the description and data tests
+    that a YAML file it already parsed holds for it (dbt-core issue 10461). A deployment of a
+    checkout from before the wide views were generated per level has exactly that: the
+    documentation of `indicators_kreis` without its model. When the generated files add a model,
+    the deployment's saved parses are forgotten and dbt parses in full."""
+    import yaml
+
+    levels = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
+    vars_file = tmp_path / "vars.yml"
+    # the comment gives the deployment generated files of its own (the folder is named by the
+    # vars file's bytes): no other test's dbt reads them while this one removes a model
+    own = "# tests/orchestration/test_saved_parse.py\n"
+    own_vars = {"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}
+    vars_file.write_text(own + yaml.safe_dump(own_vars), "utf-8")
+    settings = settings_for(tmp_path / "kreis").with_paths(vars_file=vars_file)
+    model = settings.generated_dir / "models" / "marts" / "indicators_kreis.sql"
+    test_prefix = "test.sozialmonitor.unique_combination_indicators_kreis_"
+
+    def child_parse(full: bool = False) -> dict:
+        """dbt as the Dagster asset's child runs it: the generated files as they are, not rendered;
+        `full`: without a saved parse to start from (dbt saves the one it makes)."""
+        if full:
+            (settings.dbt_target_dir / dbt_runner.PARTIAL_PARSE).unlink()
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "sozialmonitor-dbt"), "parse", "--quiet",
+             *dbt_runner.dbt_args(settings, [])],
+            env={**os.environ, **settings.env()}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return nodes(settings)["nodes"]
+
+    run_dbt(settings, ["parse", "--quiet"])
+    assert any(key.startswith(test_prefix) for key in nodes(settings)["nodes"])
+    rendered = model.read_text("utf-8")
+    model.unlink()  # what such a checkout left: the documentation, no model; dbt's parse saved
+    assert "model.sozialmonitor.indicators_kreis" not in child_parse(full=True)
+
+    model.write_text(rendered, "utf-8")  # dbt alone, from its saved parse: the model, undocumented
+    found = child_parse()
+    assert found["model.sozialmonitor.indicators_kreis"]["description"] == ""
+    assert not any(key.startswith(test_prefix) for key in found), "dbt fixed issue 10461: the workaround may go"
+
+    model.unlink()
+    child_parse(full=True)
+    run_dbt(settings, ["parse", "--quiet"])  # renders the model again, forgets the saved parses
+    assert parsed_files(settings) > 0
+    found = nodes(settings)["nodes"]
+    assert found["model.sozialmonitor.indicators_kreis"]["description"].startswith("Wide view")
+    assert any(key.startswith(test_prefix) for key in found)

@@ -3,11 +3,12 @@ reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so t
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
 import json
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 
 from ...build_plan import plan_build, record_build, record_unplanned_build
 from ...dbt_runner import DUCKDB_TARGET, plan_environment, scoped_environment, with_deployment_vars
@@ -81,7 +82,7 @@ def build_dbt_assets(settings: Settings):
                 # the dbt child process inherits this step's environment: this run's warehouse and folders
                 with scoped_environment({**settings.env(), **plan_environment()}):
                     args = with_deployment_vars(settings, ["build", "--full-refresh"])
-                    yield from dbt.cli(args, context=context).stream()
+                    yield from streamed(dbt.cli(args, context=context))
                 return
             # the whole project: as `sozialmonitor run`, only the Stichtage loaded since the last
             # build (the plan; dagster_dbt selects every node itself, so those that read only
@@ -92,13 +93,43 @@ def build_dbt_assets(settings: Settings):
             record_build(settings, plan, run_id, "running", dbt_target=DUCKDB_TARGET)
             try:
                 with scoped_environment({**settings.env(), **plan.dbt_environment()}):
-                    yield from dbt.cli(with_deployment_vars(settings, args), context=context).stream()
+                    yield from streamed(dbt.cli(with_deployment_vars(settings, args), context=context))
             except BaseException:
                 record_build(settings, plan, run_id, "failed")
                 raise
             record_build(settings, plan, run_id, "succeeded")
 
     return project, sozialmonitor_dbt
+
+
+# how long a dbt child stopped by `streamed` may take to end before it is killed
+STOP_SECONDS = 30
+
+
+def streamed(invocation: DbtCliInvocation) -> Iterator[Any]:
+    """The events of a dbt child process (dagster-dbt's `stream`), and the child stopped when
+    taking them fails in this process (dagster-dbt meeting a node its manifest lacks, a bug of
+    ours) or the step is closed: dagster-dbt only closes the child's output then, and the child
+    built on, holding the warehouse's lock, so that each retry of the step failed on that lock
+    (seen: three retries in 90 s, all refused). An interrupt dagster-dbt forwards itself."""
+    try:
+        yield from invocation.stream()
+    except BaseException:
+        stop(invocation.process)
+        raise
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a child that still runs: asked first (SIGTERM: dbt's adapter closes, DuckDB keeps its
+    file consistent as after any kill), killed after STOP_SECONDS."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # dbt's events that report a node's result: dagster-dbt turns them into outputs and check results
