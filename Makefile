@@ -109,4 +109,4 @@ lock:
 # Releases are read-only on disk (immutable); `make clean` leaves them alone. To discard them too:
 # chmod -R u+w releases && rm -rf releases
 clean:
-	rm -rf warehouse quarantine dbt_project/target dbt_project/logs
+	rm -rf warehouse quarantine dbt_project/target dbt_project/logs dbt_project/generated

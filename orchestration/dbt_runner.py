@@ -70,10 +70,12 @@ def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
 def start_from_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     """A target folder without a saved parse of its own starts from the checkout's (`shared_parse`).
     dbt checks it as it checks its own (versions, settings, vars, every file's checksum) and parses
-    again what differs, everything if need be; so a stale or foreign copy costs time, never a
-    wrong manifest. Nothing to copy, or a folder that cannot be written: dbt parses in full."""
+    again what differs, everything if need be; so a stale or foreign copy costs time. One case
+    dbt gets wrong, a model file added beside the YAML file that documents it, is left to a full
+    parse by `drop_stale_parses` (which runs before this), and a parse older than the generated
+    models is not copied. Nothing to copy, or a folder that cannot be written: dbt parses in full."""
     own, shared = settings.dbt_target_dir / PARTIAL_PARSE, shared_parse(settings, target)
-    if own.exists() or not shared.exists() or own == shared:
+    if own.exists() or not shared.exists() or own == shared or is_stale(shared, settings):
         return
     try:
         own.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,7 @@ def keep_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     whole and then renamed: a process copying it at the same time reads the old file or the new
     one. A checkout that cannot be written (installed read-only) keeps what it has."""
     own, shared = settings.dbt_target_dir / PARTIAL_PARSE, shared_parse(settings, target)
-    if own == shared or not own.exists():
+    if own == shared or not own.exists() or is_stale(own, settings):
         return
     try:
         if shared.exists() and shared.read_bytes() == own.read_bytes():
@@ -99,21 +101,51 @@ def keep_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
         return
 
 
-def forget_saved_parses(settings: Settings) -> None:
-    """Remove every saved parse of the deployment's project files: its target folder's and the
-    checkout's (`shared_parse`, for every target), so that dbt parses the project in full once.
-    Needed when a model file is added whose properties (description, data tests) sit in a YAML file
-    that dbt's saved parse already holds: dbt's partial parse adds the model but applies neither,
-    even when the YAML file changed too (dbt-core issue 10461; seen when the wide view
-    `indicators_kreis` became a generated model beside its generated documentation: the Kreis's
-    manifest had the model without its test, and dagster-dbt stopped on the test's result)."""
+def saved_parses(settings: Settings) -> list[Path]:
+    """Every saved parse of the deployment's project files: its target folder's and the
+    checkout's (`shared_parse`) for every target and database name."""
     home = settings.dbt_project_dir / "target"
     files = settings.generated_dir.name
     saved = [settings.dbt_target_dir / PARTIAL_PARSE, *home.glob(f"parse/{files}-*/{PARTIAL_PARSE}")]
     if files == Path(DEFAULT_GENERATED).name:
         saved.append(home / PARTIAL_PARSE)
-    for path in saved:
-        path.unlink(missing_ok=True)
+    return saved
+
+
+def generated_models_changed(settings: Settings) -> float:
+    """When a file of the deployment's generated models was last added, replaced or removed (the
+    newest modification time of their folders; 0 without any)."""
+    models = settings.generated_dir / "models"
+    if not models.is_dir():
+        return 0.0
+    return max(folder.stat().st_mtime for folder in (models, *(p for p in models.rglob("*") if p.is_dir())))
+
+
+def is_stale(parse: Path, settings: Settings) -> bool:
+    """Whether a saved parse predates the last change of the deployment's generated models."""
+    try:
+        return parse.stat().st_mtime < generated_models_changed(settings)
+    except FileNotFoundError:
+        return False
+
+
+def drop_stale_parses(settings: Settings) -> None:
+    """Remove the deployment's saved parses (`saved_parses`) made before its generated models last
+    changed, so that dbt parses the project in full once. dbt's partial parse gives a model file
+    added beside a YAML file it already parsed neither the description nor the data tests that file
+    holds for it, even when the YAML file changed too (dbt-core issue 10461; seen when the wide view
+    `indicators_kreis` became a generated model beside its generated documentation: the Kreis's
+    manifest had the model without its test, and dagster-dbt stopped on the test's result). Decided
+    by the files' times, not by who wrote the model, so a run that died in between, or a parse
+    made by a dbt run that started before, is caught by the next call too; `keep_shared_parse`
+    never shares such a parse. Called before every dbt call (pipeline.prepare_dbt)."""
+    since = generated_models_changed(settings)
+    for parse in saved_parses(settings):
+        try:
+            if parse.stat().st_mtime < since:
+                parse.unlink()
+        except FileNotFoundError:
+            continue
 
 
 def _replace_atomically(source: Path, destination: Path) -> None:

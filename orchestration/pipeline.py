@@ -310,13 +310,10 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     dbt finds this run's warehouse and folders in the environment, set only while it runs
     (dbt_runner.scoped_environment). Returns the generated files that changed. Call it holding the
     run lock when `released_cells`."""
-    models = settings.generated_dir / "models"
-    before = set(models.rglob("*.sql"))
     changed = generate_catalogue_files(settings.dbt_project_dir, settings.contracts_dir, vars_file=settings.vars_file)
-    if any(path.suffix == ".sql" and path.is_relative_to(models) and path not in before for path in changed):
-        # a model file added beside the properties that document it: a saved parse would give it
-        # neither (dbt_runner.forget_saved_parses)
-        dbt_runner.forget_saved_parses(settings)
+    # a saved parse from before a model file was added beside the properties that document it
+    # would give the model neither (dbt_runner.drop_stale_parses)
+    dbt_runner.drop_stale_parses(settings)
     if released_cells:
         refresh_released_cells(settings)
     return changed

@@ -1,7 +1,9 @@
 """The files dbt reads, rendered from the catalogue (and the dbt sources from the ingest contracts)
 into a folder git ignores, one per deployment (`settings.generated_folder`: dbt_project/generated/
-default, or generated/<digest> for a Kreis's contracts and vars); `generate()` writes those that
-changed. dbt_project.yml's model, seed, macro and test paths name that folder through
+default, or generated/<digest> for a Kreis's contracts and vars): seeds, macros, the dbt sources,
+the wide views of the deployment's levels (models and their documentation) and the unit-test
+fixture; `generate()` writes those that changed and removes the models it no longer renders.
+dbt_project.yml's model, seed, macro and test paths name that folder through
 SOZIALMONITOR_GENERATED_DIR (Settings.env)."""
 
 from __future__ import annotations
@@ -300,7 +302,8 @@ def generate(
     cat = load(default_path(dbt_project_dir), contracts_dir, levels, nested_levels=project.nested_levels)
     folder = dbt_project_dir / generated_folder(contracts_dir, vars_file)
     changed = []
-    for rel, content in rendered_files(cat, public, levels, contracts_dir).items():
+    files = rendered_files(cat, public, levels, contracts_dir)
+    for rel, content in files.items():
         target = folder / rel
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current != content:
@@ -310,7 +313,17 @@ def generate(
                 aside = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
                 aside.write_text(content, encoding="utf-8")
                 os.replace(aside, target)
+    # a file of an earlier rendering that this one does not write (the view of a level the
+    # deployment's levels no longer have): dbt would build it, undocumented and untested
+    stale = [
+        path
+        for path in sorted((folder / MODELS).rglob("*"))
+        if path.is_file() and path.suffix in (".sql", ".yml") and path.relative_to(folder) not in files
+    ] if (folder / MODELS).is_dir() else []  # fmt: skip
+    changed.extend(stale)
     if not check_only:
+        for path in stale:
+            path.unlink(missing_ok=True)
         _prune(folder)
         for legacy in LEGACY_DIRS:  # where a checkout of before kept them: dbt would read both
             shutil.rmtree(dbt_project_dir / legacy, ignore_errors=True)

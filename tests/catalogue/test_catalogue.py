@@ -365,3 +365,39 @@ def test_a_measure_added_to_the_catalogue_is_counted_and_related_without_touchin
         assert gone not in changed, gone
     for kept in ("age_bands_partition_residents", "age_bands_partition_residents_fixed", "minors_are_five_bands"):
         assert changed[kept] == relations[kept]
+
+
+def test_the_wide_views_follow_the_deployments_levels(tmp_path):
+    """One generated model per level above the Baublock, documented beside it; a level the
+    deployment no longer has leaves no model behind (dbt would build it undocumented)."""
+    import os
+    import shutil
+
+    from orchestration.catalogue import generate
+
+    levels = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
+    vars_file = tmp_path / "vars.yml"
+    # a deployment of its own (the folder is named by the vars file's bytes)
+    vars_file.write_text(
+        f"# tests/catalogue/test_catalogue.py, process {os.getpid()}\n"
+        + yaml.safe_dump({"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}),
+        "utf-8",
+    )
+    settings = SETTINGS.with_paths(vars_file=vars_file)
+    try:
+        generate(settings.dbt_project_dir, settings.contracts_dir, vars_file=vars_file)
+        marts = settings.generated_dir / "models" / "marts"
+        assert sorted(p.name for p in marts.glob("*.sql")) == sorted(
+            f"indicators_{level}.sql" for level in [*levels, "sozialraum"]
+        )
+        documented = yaml.safe_load((settings.generated_dir / "models" / "_indicator_views.yml").read_text("utf-8"))
+        assert {m["name"] for m in documented["models"]} == {p.stem for p in marts.glob("*.sql")}
+        assert "wide_indicator_view('kreis'" in (marts / "indicators_kreis.sql").read_text("utf-8")
+
+        old = marts / "indicators_ortsteil.sql"  # what an earlier rendering with another level wrote
+        old.write_text((marts / "indicators_kreis.sql").read_text("utf-8"), "utf-8")
+        changed = generate(settings.dbt_project_dir, settings.contracts_dir, vars_file=vars_file)
+        assert changed == [old] and not old.exists()
+        assert (marts / "indicators_kreis.sql").exists()
+    finally:
+        shutil.rmtree(settings.generated_dir, ignore_errors=True)

@@ -235,9 +235,9 @@ class _Invocation:
 @pytest.mark.parametrize(
     ("code", "signalled"),
     [
-        ("pass", -signal.SIGTERM),
+        ("pass", -signal.SIGINT),
         # a child that does not end when asked is killed
-        ("import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)", -signal.SIGKILL),
+        ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)", -signal.SIGKILL),
     ],
     ids=["asked", "killed"],
 )
@@ -248,7 +248,7 @@ def test_a_dbt_child_is_stopped_when_taking_its_events_fails(code, signalled, mo
     from orchestration.defs.dbt import assets
 
     monkeypatch.setattr(assets, "STOP_SECONDS", 1)
-    invocation = _Invocation(code)
+    invocation = again = _Invocation(code)
     try:
         events = assets.streamed(invocation)
         assert next(events) == "an event"
@@ -261,7 +261,8 @@ def test_a_dbt_child_is_stopped_when_taking_its_events_fails(code, signalled, mo
         events = assets.streamed(again)
         next(events)
         events.close()
-        assert again.process.poll() == -signal.SIGTERM
+        assert again.process.poll() == -signal.SIGINT
     finally:
-        invocation.process.kill()
-        invocation.process.wait()
+        for child in (invocation, again):
+            child.process.kill()
+            child.process.wait()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,8 +138,16 @@ def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path, monkeypatch):
     assert parsed_files(plain) > 0
 
 
+def _remove_deployment_files(settings) -> None:
+    """The checkout's generated folder and saved parses of a deployment made by a test."""
+    shutil.rmtree(settings.generated_dir, ignore_errors=True)
+    for parse in dbt_runner.saved_parses(settings):
+        if parse.parent.parent.name == "parse":  # the checkout's dbt_project/target/parse/<folder>-…
+            shutil.rmtree(parse.parent, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path):
+def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path, request):
     """dbt's saved parse does not give a model file added later the description and data tests
     that a YAML file it already parsed holds for it (dbt-core issue 10461). A deployment of a
     checkout from before the wide views were generated per level has exactly that: the
@@ -150,10 +159,11 @@ def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path):
     vars_file = tmp_path / "vars.yml"
     # the comment gives the deployment generated files of its own (the folder is named by the
     # vars file's bytes): no other test's dbt reads them while this one removes a model
-    own = "# tests/orchestration/test_saved_parse.py\n"
+    own = f"# tests/orchestration/test_saved_parse.py, process {os.getpid()}\n"
     own_vars = {"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}
     vars_file.write_text(own + yaml.safe_dump(own_vars), "utf-8")
     settings = settings_for(tmp_path / "kreis").with_paths(vars_file=vars_file)
+    request.addfinalizer(lambda: _remove_deployment_files(settings))
     model = settings.generated_dir / "models" / "marts" / "indicators_kreis.sql"
     test_prefix = "test.sozialmonitor.unique_combination_indicators_kreis_"
 
@@ -181,10 +191,14 @@ def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path):
     assert found["model.sozialmonitor.indicators_kreis"]["description"] == ""
     assert not any(key.startswith(test_prefix) for key in found), "dbt fixed issue 10461: the workaround may go"
 
-    model.unlink()
-    child_parse(full=True)
-    run_dbt(settings, ["parse", "--quiet"])  # renders the model again, forgets the saved parses
-    assert parsed_files(settings) > 0
-    found = nodes(settings)["nodes"]
-    assert found["model.sozialmonitor.indicators_kreis"]["description"].startswith("Wide view")
-    assert any(key.startswith(test_prefix) for key in found)
+    for written_by in ("the generated files", "a run that died before dbt ran"):
+        model.unlink()
+        child_parse(full=True)  # the saved parse again: without the model
+        if written_by != "the generated files":
+            model.write_text(rendered, "utf-8")  # the model is there, nothing new to render
+        run_dbt(settings, ["parse", "--quiet"])  # the saved parse predates the model: dropped
+        assert parsed_files(settings) > 0, written_by
+        found = nodes(settings)["nodes"]
+        assert found["model.sozialmonitor.indicators_kreis"]["description"].startswith("Wide view"), written_by
+        assert any(key.startswith(test_prefix) for key in found), written_by
+        assert not dbt_runner.is_stale(settings.dbt_target_dir / dbt_runner.PARTIAL_PARSE, settings)

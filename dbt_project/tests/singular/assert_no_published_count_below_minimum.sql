@@ -2,6 +2,8 @@
 -- of a count indicator lies between 1 and its minimum - 1, and no rate is published on fewer
 -- persons than its minimum population (under suppression), unless it is 0: zeros are always
 -- published, that is what lets a reader know that a withheld count is at least 1.
+-- The rule is written out here on purpose, not taken from the macros that apply it
+-- (macros/small_population.sql): a check that shares the code it checks shares its mistakes.
 with v as (
     select * from {{ ref('pub_indicator_values') }}
 ),

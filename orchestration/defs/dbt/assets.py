@@ -3,6 +3,7 @@ reference). dbt sources carry `meta.dagster.asset_key` = ["raw", <source>], so t
 unbroken from each raw extract asset to the marts. dbt tests become asset checks."""
 
 import json
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -120,11 +121,12 @@ def streamed(invocation: DbtCliInvocation) -> Iterator[Any]:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """End a child that still runs: asked first (SIGTERM: dbt's adapter closes, DuckDB keeps its
-    file consistent as after any kill), killed after STOP_SECONDS."""
+    """End a child that still runs: interrupted first (SIGINT, as dagster-dbt forwards an interrupt:
+    dbt cancels what runs and closes its connections), killed after STOP_SECONDS (DuckDB's file
+    stays consistent after a kill too, as tests/release/test_faults.py checks)."""
     if process.poll() is not None:
         return
-    process.terminate()
+    process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
