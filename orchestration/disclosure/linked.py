@@ -130,30 +130,40 @@ class LinkedTable:
         return self.atom_values.reshape(-1)
 
     # -- matrices ---------------------------------------------------------------------------------
+    # Both matrices are built from whole arrays: element by element in Python they took 30 s of
+    # the 136 s a pattern of 100 Gemeinden took (13,000 calls: every table, every region of a
+    # table, and the audit's). The entries are the same, in the same order.
     def cell_matrix(self) -> sparse.csr_matrix:
         """Row i: the published cell i as a sum of variables."""
-        rows, cols = [], []
-        for i, ((measure, _area), atoms) in enumerate(zip(self.cells, self.cell_atoms, strict=True)):
-            base = self._measure_index[measure] * len(self.atoms)
-            rows.extend([i] * len(atoms))
-            cols.extend((base + np.asarray(atoms, dtype=int)).tolist())
-        data = np.ones(len(rows))
-        return sparse.csr_matrix((data, (rows, cols)), shape=(len(self.cells), self.n_vars))
+        n = len(self.cells)
+        lengths = np.fromiter((len(atoms) for atoms in self.cell_atoms), dtype=np.int64, count=n)
+        bases = np.fromiter((self._measure_index[m] for m, _area in self.cells), dtype=np.int64, count=n)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        atoms = (
+            np.concatenate([np.asarray(a, dtype=np.int64) for a in self.cell_atoms])
+            if lengths.sum()
+            else np.zeros(0, dtype=np.int64)
+        )
+        cols = np.repeat(bases * len(self.atoms), lengths) + atoms
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, self.n_vars))
 
     def relation_matrix(self) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """One row per relation and atom; second value: True where the row is an equation."""
-        rows, cols, data, is_eq = [], [], [], []
-        row = 0
-        for relation in self.relations:
-            for a in range(len(self.atoms)):
-                for measure, coefficient in relation.coefficients.items():
-                    rows.append(row)
-                    cols.append(self.var(measure, a))
-                    data.append(float(coefficient))
-                is_eq.append(relation.sense == "=")
-                row += 1
-        matrix = sparse.csr_matrix((data, (rows, cols)), shape=(row, self.n_vars))
-        return matrix, np.asarray(is_eq, dtype=bool)
+        """One row per relation and atom (relation by relation, atom by atom); second value: True
+        where the row is an equation."""
+        n = len(self.atoms)
+        rows, cols, data = [], [], []
+        for k, relation in enumerate(self.relations):
+            measures = np.array([self._measure_index[m] for m in relation.coefficients], dtype=np.int64)
+            atom = np.repeat(np.arange(n, dtype=np.int64), len(measures))
+            rows.append(k * n + atom)
+            cols.append(np.tile(measures, n) * n + atom)
+            data.append(np.tile(np.array([float(c) for c in relation.coefficients.values()]), n))
+        is_eq = np.repeat(np.array([r.sense == "=" for r in self.relations], dtype=bool), n)
+        shape = (len(self.relations) * n, self.n_vars)
+        if not rows:
+            return sparse.csr_matrix(shape), is_eq
+        matrix = sparse.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+        return matrix, is_eq
 
     def count_cells(self) -> np.ndarray:
         """True for the cells of counts (atoms at or above 0), to which `withheld_at_least` applies."""
