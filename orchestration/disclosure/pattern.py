@@ -272,6 +272,8 @@ class LakeMemo:
         self.folder = folder
         self.known: dict[str, list[int]] = {}
         self.new: dict[str, list[int]] = {}
+        if _lake_path_exists(session, folder) is False:
+            return  # no memo yet (asking Spark to read it would log a Java stack trace as a warning)
         try:
             # with its schema given: a folder without a committed file (a first write killed before
             # its commit left only `_temporary`) reads as no rows, where Spark could infer none
@@ -308,6 +310,20 @@ class LakeMemo:
 
 # where a build on Spark keeps its pattern memo, below the lake
 LAKE_MEMO_FOLDER = "memo/disclosure_pattern"
+
+
+def _lake_path_exists(session, folder: str) -> bool | None:
+    """Whether `folder` exists in the lake, asked of the Hadoop file system Spark itself uses (a
+    local folder, HDFS or an object store alike); None where this session cannot tell (a Spark
+    Connect session has no JVM here: it reads and handles a missing folder as before)."""
+    context = getattr(session, "_jsc", None)
+    if context is None:
+        return None
+    try:
+        path = session._jvm.org.apache.hadoop.fs.Path(folder)
+        return bool(path.getFileSystem(context.hadoopConfiguration()).exists(path))
+    except Exception:  # the read below reports what is wrong with the lake
+        return None
 
 
 def _lake_memo_schema():

@@ -33,7 +33,7 @@ import duckdb
 import pytest
 
 from data_quality import SUITE_NAMES
-from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, LakeMemo
+from orchestration.disclosure.pattern import LAKE_MEMO_FOLDER, LakeMemo, _lake_path_exists
 from orchestration.engine_check import compare_warehouses
 from orchestration.pipeline import run_dbt, run_ingest, run_pipeline
 from orchestration.release.store import list_releases
@@ -213,6 +213,12 @@ def _the_pattern_memo_in_the_lake_is_duckdbs(settings, built_city) -> None:
     spark = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
     try:
         assert LakeMemo(spark, str(settings.lake / LAKE_MEMO_FOLDER)).known == spark_memo
+        # no memo yet (a first build): asked of Spark's file system first, not read (Spark logged
+        # a Java stack trace for the missing folder in every first build)
+        missing = settings.lake / "memo" / "not-yet"
+        assert _lake_path_exists(spark, str(missing)) is False
+        assert _lake_path_exists(spark, str(settings.lake / LAKE_MEMO_FOLDER)) is True
+        assert LakeMemo(spark, str(missing)).known == {} and not missing.exists()
         killed = settings.lake / "memo" / "killed"
         (killed / "_temporary" / "0").mkdir(parents=True)
         memo = LakeMemo(spark, str(killed))
