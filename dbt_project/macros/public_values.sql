@@ -165,11 +165,11 @@ final as (
         stichtag,
         case
             when numerator_withheld or denominator_withheld then null
-            when not is_perturbed then round(value, {{ var('public_decimals') }})
+            when not is_perturbed then {{ published_round('value', var('public_decimals')) }}
             -- perturbed counts: the value is computed from what is published
-            when denominator_measure is null then round(numerator_out * factor, {{ var('public_decimals') }})
+            when denominator_measure is null then {{ published_round('numerator_out * factor', var('public_decimals')) }}
             when denominator_out is null or denominator_out = 0 then null
-            else round(numerator_out * factor / denominator_out, {{ var('public_decimals') }})
+            else {{ published_round('numerator_out * factor / denominator_out', var('public_decimals')) }}
         end as value,
         case when numerator_withheld then null else {{ sozialmonitor.nearest_bigint('numerator_out') }} end as numerator,
         case when denominator_withheld then null else {{ sozialmonitor.nearest_bigint('denominator_out') }} end as denominator,

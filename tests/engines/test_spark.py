@@ -136,3 +136,31 @@ def test_a_served_relation_reads_spark_parquet_with_its_partitions_and_an_empty_
         assert empty.fetchall() == [] and [d[0] for d in empty.description] == ["area_id", "stichtag", "value"]
     finally:
         con.close()
+
+
+def test_published_values_are_rounded_alike_on_duckdb_and_spark():
+    """`published_round` (dbt_project/macros/engines/portable.sql), the rounding of every published
+    value, gives the same double on both engines, half away from zero: `round` of a double does not
+    (DuckDB rounds the binary value, Spark the shortest decimal that reads back as it: 20781.3 m²
+    over 400 residents was published 51.9532 by DuckDB and 51.9533 by Spark)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import jinja2
+    from pyspark.sql import SparkSession
+
+    from orchestration.settings import Settings
+    from orchestration.spark_build import stop_spark
+
+    macros = (Settings.from_env().dbt_project_dir / "macros" / "engines" / "portable.sql").read_text("utf-8")
+    rounded = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(macros).module.published_round
+    values = [20781.3 / 400, 12.34565, -1.23455, 0.00005, 2.675, 1.00004999, 99.99995, 0.0, 1e6 / 3]
+    expected = [float(Decimal(repr(v)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)) for v in values]
+    assert expected[0] == 51.9533
+    rows = " union all ".join(f"select {i} as i, cast('{v!r}' as double) as value" for i, v in enumerate(values))
+    query = f"select i, {rounded('value', 4)} as r from ({rows}) as t order by i"
+    assert [r for _i, r in duckdb.sql(query).fetchall()] == expected
+    spark = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+    try:
+        assert [row["r"] for row in spark.sql(query).collect()] == expected
+    finally:
+        stop_spark()

@@ -8,5 +8,5 @@ select
     records,
     assigned,
     unassigned,
-    round(assignment_rate, 4) as assignment_rate
+    {{ published_round('assignment_rate', 4) }} as assignment_rate
 from {{ ref('fct_address_assignment') }}
