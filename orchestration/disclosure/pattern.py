@@ -70,8 +70,8 @@ class DayIndex:
         (by measure, level and area)."""
         # the columns as lists first: element by element, an Arrow-backed column cost 4 s of a
         # pattern of 100 Gemeinden
-        measures, levels, areas = cells["measure"].tolist(), cells["level"].tolist(), cells["area_id"].tolist()
-        cell_ids = [(m, f"{lv}:{a}") for m, lv, a in zip(measures, levels, areas, strict=True)]
+        of_cell, levels, areas = cells["measure"].tolist(), cells["level"].tolist(), cells["area_id"].tolist()
+        cell_ids = [(m, f"{lv}:{a}") for m, lv, a in zip(of_cell, levels, areas, strict=True)]
         empty = np.array([], dtype=int)
         cell_atoms = [self.members.get((lv, a), empty) for lv, a in zip(levels, areas, strict=True)]
         table = LinkedTable(measures, self.atoms, self.measure_values(measures), cell_ids, cell_atoms, relations)

@@ -51,3 +51,33 @@ def test_the_matrices_are_their_definition_entry_by_entry(seed):
         assert np.array_equal(relations.toarray(), expected)
         assert is_eq.dtype == bool
         assert is_eq.tolist() == [r.sense == "=" for r in table.relations for _ in range(n)]
+
+
+def test_a_stichtags_table_keeps_its_measures_and_relations_when_a_measure_has_no_cell():
+    """`DayIndex.table` makes the linked table over the group's measures, also those no cell
+    publishes: a relation over such a measure is what the attacker knows too (a table built over
+    the cells' measures instead dropped it, and an audit of it played a weaker attacker)."""
+    import pandas as pd
+
+    from orchestration.disclosure.pattern import DayIndex
+
+    area_atoms = pd.DataFrame(
+        {"level": ["stadtteil"] * 3 + ["gemeinde"] * 3, "area_id": ["1", "1", "2", "0", "0", "0"],
+         "atom_id": ["x", "y", "z", "x", "y", "z"]}
+    )  # fmt: skip
+    atom_values = pd.DataFrame(
+        {"atom_id": ["x", "y", "z"] * 3, "measure": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+         "value": [5.0, 7.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 1.0]}
+    )  # fmt: skip
+    cells = pd.DataFrame(
+        {"measure": pd.array(["a", "a", "b"], dtype="string[pyarrow]"),
+         "level": pd.array(["stadtteil", "stadtteil", "gemeinde"], dtype="string[pyarrow]"),
+         "area_id": pd.array(["1", "2", "0"], dtype="string[pyarrow]")}
+    )  # fmt: skip
+    relation = Relation({"a": 1.0, "b": -1.0, "c": -1.0}, "=", "a = b + c")
+    table = DayIndex(area_atoms, atom_values).table(cells, ["a", "b", "c"], [relation])
+    assert table.measures == ["a", "b", "c"] and table.n_vars == 9
+    assert table.relations == [relation]
+    assert table.cells == [("a", "stadtteil:1"), ("a", "stadtteil:2"), ("b", "gemeinde:0")]
+    assert [list(atoms) for atoms in table.cell_atoms] == [[0, 1], [2], [0, 1, 2]]
+    assert table.cell_values().tolist() == [12.0, 2.0, 8.0]

@@ -153,7 +153,7 @@ def test_published_values_are_rounded_alike_on_duckdb_and_spark():
 
     macros = (Settings.from_env().dbt_project_dir / "macros" / "engines" / "portable.sql").read_text("utf-8")
     rounded = jinja2.Environment(extensions=["jinja2.ext.do"]).from_string(macros).module.published_round
-    values = [20781.3 / 400, 12.34565, -1.23455, 0.00005, 2.675, 1.00004999, 99.99995, 0.0, 1e6 / 3]
+    values = [20781.3 / 400, 12.34565, -1.23455, 0.00005, 2.675, 1.00004999, 99.99995, 0.0, 1e6 / 3, 3_900_000.0]
     expected = [float(Decimal(repr(v)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)) for v in values]
     assert expected[0] == 51.9533
     rows = " union all ".join(f"select {i} as i, cast('{v!r}' as double) as value" for i, v in enumerate(values))

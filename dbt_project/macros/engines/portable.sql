@@ -36,7 +36,11 @@
     from zero, of its value to 10 decimals (as a decimal). `round` of a double differs: DuckDB rounds
     the binary value, Spark the shortest decimal that reads back as it, so 20781.3 m² over 400
     residents (51.95325, as a double a hair below) was published 51.9532 by DuckDB and 51.9533 by
-    Spark (the 20-Gemeinden Musterkreis). Portable SQL: no dispatch. -#}
+    Spark (the 20-Gemeinden Musterkreis). Portable SQL: no dispatch. The same on both engines as
+    long as the double times 10^10 is exact in a double (DuckDB casts so): whole numbers up to
+    about 9 * 10^8, others below about 9 * 10^5; the catalogue's values (shares, rates, per-person
+    figures, counts) stay within that. NaN and infinity are refused by the cast: no value is
+    published that is not a number (divisions by zero are null before). -#}
 {% macro published_round(expression, digits) -%}
     cast(round(cast({{ expression }} as decimal(38, 10)), {{ digits }}) as double)
 {%- endmacro %}
