@@ -223,8 +223,13 @@ class _Invocation:
     standing in for dbt: it runs until it is stopped) and the events taken from it."""
 
     def __init__(self, code: str):
+        # as dbt: an interrupt ends it (a child inherits an ignored SIGINT, as under pytest-xdist's
+        # workers, and Python then installs no handler of its own)
+        interruptible = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)"
         ready = "import sys; sys.stdout.write('ready\\n'); sys.stdout.flush(); import time; time.sleep(600)"
-        self.process = subprocess.Popen([sys.executable, "-c", f"{code}; {ready}"], stdout=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", f"{interruptible}; {code}; {ready}"], stdout=subprocess.PIPE
+        )
         assert self.process.stdout.readline() == b"ready\n"  # it has set up what it does on SIGTERM
 
     def stream(self):
