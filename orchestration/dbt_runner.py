@@ -139,13 +139,9 @@ def drop_stale_parses(settings: Settings) -> None:
     by the files' times, not by who wrote the model, so a run that died in between, or a parse
     made by a dbt run that started before, is caught by the next call too; `keep_shared_parse`
     never shares such a parse. Called before every dbt call (pipeline.prepare_dbt)."""
-    since = generated_models_changed(settings)
     for parse in saved_parses(settings):
-        try:
-            if parse.stat().st_mtime < since:
-                parse.unlink()
-        except FileNotFoundError:
-            continue
+        if is_stale(parse, settings):
+            parse.unlink(missing_ok=True)
 
 
 def _replace_atomically(source: Path, destination: Path) -> None:

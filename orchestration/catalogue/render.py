@@ -33,6 +33,12 @@ GENERATED_NOTE = (
 )
 
 
+def _jinja_header(*more: str) -> str:
+    """The comment that opens a generated dbt SQL file: what it is generated from and by which
+    command, then the lines `more`, one per line."""
+    return "{#- " + "\n    ".join([GENERATED_BY, *GENERATED_NOTE.splitlines(), *more]) + " -#}\n"
+
+
 def render_macro(cat: Catalogue) -> str:
     """The registry as a Jinja macro; the JSON is indented (one entry per line) so that a change of
     the catalogue shows in a diff of the generated file as the lines it changes."""
@@ -41,8 +47,7 @@ def render_macro(cat: Catalogue) -> str:
         raise CatalogueError("the measure registry must not contain the word 'endraw'")
     body = "\n".join("    " + line for line in payload.splitlines())
     return (
-        f"{{#- {GENERATED_BY}\n    {GENERATED_NOTE.replace(chr(10), chr(10) + '    ')} -#}}\n"
-        "{% macro catalogue_registry() %}\n"
+        _jinja_header() + "{% macro catalogue_registry() %}\n"
         "{%- set payload -%}{% raw %}\n"
         f"{body}\n"
         "{% endraw %}{%- endset -%}\n"
@@ -106,9 +111,8 @@ def render_view_model(level: str) -> str:
     Baublock's, the same in every deployment, is models/marts/indicators_baublock.sql."""
     return (
         "-- depends_on: {{ ref('indicator_catalogue') }}\n"
-        f"{{#- {GENERATED_BY}\n    {GENERATED_NOTE.replace(chr(10), chr(10) + '    ')}\n"
-        "    Rows by Stichtag, as fct_indicator_values' (macros/incremental_stichtage.sql) -#}\n"
-        "{{ config(**stichtag_rows(catalogue_lag_years())) }}\n"
+        + _jinja_header("Rows by Stichtag, as fct_indicator_values' (macros/incremental_stichtage.sql)")
+        + "{{ config(**stichtag_rows(catalogue_lag_years())) }}\n"
         f"{{{{ wide_indicator_view('{level}', ref('fct_indicator_values'), ref('dim_area')) }}}}\n"
     )
 
@@ -317,9 +321,9 @@ def generate(
     # deployment's levels no longer have): dbt would build it, undocumented and untested
     stale = [
         path
-        for path in sorted((folder / MODELS).rglob("*"))
+        for path in sorted((folder / MODELS).rglob("*"))  # none where the folder is not yet
         if path.is_file() and path.suffix in (".sql", ".yml") and path.relative_to(folder) not in files
-    ] if (folder / MODELS).is_dir() else []  # fmt: skip
+    ]
     changed.extend(stale)
     if not check_only:
         for path in stale:
