@@ -23,6 +23,32 @@ def settings_for(base: Path) -> Settings:
     )
 
 
+def own_kreis_vars(folder: Path, owner: str) -> Path:
+    """`folder`/vars.yml: the vars of a deployment with a level `kreis` above its Gemeinde and the
+    Sozialräume public, marked as `owner`'s in this process, so that its generated files (their
+    folder is named by the vars file's bytes) are read by no other test's dbt while `owner` changes
+    them. Remove them with `remove_deployment_files`."""
+    import os
+
+    import yaml
+
+    levels = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
+    path = folder / "vars.yml"
+    own_vars = {"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}
+    path.write_text(f"# {owner}, process {os.getpid()}\n" + yaml.safe_dump(own_vars), "utf-8")
+    return path
+
+
+def remove_deployment_files(settings: Settings) -> None:
+    """The checkout's generated folder and saved parses of a deployment made by a test."""
+    from orchestration.dbt_runner import saved_parses
+
+    shutil.rmtree(settings.generated_dir, ignore_errors=True)
+    for parse in saved_parses(settings):
+        if parse.parent.parent.name == "parse":  # the checkout's dbt_project/target/parse/<folder>-…
+            shutil.rmtree(parse.parent, ignore_errors=True)
+
+
 def warehouse_frame(settings: Settings, sql: str, params=()):
     """The result of `sql` on the settings' warehouse (a DataFrame), opened read-only for this
     query alone."""

@@ -370,19 +370,11 @@ def test_a_measure_added_to_the_catalogue_is_counted_and_related_without_touchin
 def test_the_wide_views_follow_the_deployments_levels(tmp_path):
     """One generated model per level above the Baublock, documented beside it; a level the
     deployment no longer has leaves no model behind (dbt would build it undocumented)."""
-    import os
-    import shutil
-
     from orchestration.catalogue import generate
+    from tests.helpers import own_kreis_vars, remove_deployment_files
 
+    vars_file = own_kreis_vars(tmp_path, "tests/catalogue/test_catalogue.py")
     levels = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
-    vars_file = tmp_path / "vars.yml"
-    # a deployment of its own (the folder is named by the vars file's bytes)
-    vars_file.write_text(
-        f"# tests/catalogue/test_catalogue.py, process {os.getpid()}\n"
-        + yaml.safe_dump({"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}),
-        "utf-8",
-    )
     settings = SETTINGS.with_paths(vars_file=vars_file)
     try:
         generate(settings.dbt_project_dir, settings.contracts_dir, vars_file=vars_file)
@@ -400,4 +392,4 @@ def test_the_wide_views_follow_the_deployments_levels(tmp_path):
         assert changed == [old] and not old.exists()
         assert (marts / "indicators_kreis.sql").exists()
     finally:
-        shutil.rmtree(settings.generated_dir, ignore_errors=True)
+        remove_deployment_files(settings)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from orchestration import dbt_runner
 from orchestration.pipeline import run_dbt
-from tests.helpers import settings_for
+from tests.helpers import own_kreis_vars, remove_deployment_files, settings_for
 
 
 def parsed_files(settings) -> int:
@@ -138,32 +137,16 @@ def test_the_dagster_dbt_child_keeps_the_saved_parse_too(tmp_path, monkeypatch):
     assert parsed_files(plain) > 0
 
 
-def _remove_deployment_files(settings) -> None:
-    """The checkout's generated folder and saved parses of a deployment made by a test."""
-    shutil.rmtree(settings.generated_dir, ignore_errors=True)
-    for parse in dbt_runner.saved_parses(settings):
-        if parse.parent.parent.name == "parse":  # the checkout's dbt_project/target/parse/<folder>-…
-            shutil.rmtree(parse.parent, ignore_errors=True)
-
-
 @pytest.mark.slow
 def test_a_model_file_added_beside_its_documentation_gets_it(tmp_path, request):
     """dbt's saved parse does not give a model file added later the description and data tests
     that a YAML file it already parsed holds for it (dbt-core issue 10461). A deployment of a
     checkout from before the wide views were generated per level has exactly that: the
-    documentation of `indicators_kreis` without its model. When the generated files add a model,
-    the deployment's saved parses are forgotten and dbt parses in full."""
-    import yaml
-
-    levels = ["stadtviertel", "stadtteil", "stadtbezirk", "gemeinde", "kreis"]
-    vars_file = tmp_path / "vars.yml"
-    # the comment gives the deployment generated files of its own (the folder is named by the
-    # vars file's bytes): no other test's dbt reads them while this one removes a model
-    own = f"# tests/orchestration/test_saved_parse.py, process {os.getpid()}\n"
-    own_vars = {"nested_levels": levels, "public_levels": [*levels, "sozialraum"]}
-    vars_file.write_text(own + yaml.safe_dump(own_vars), "utf-8")
+    documentation of `indicators_kreis` without its model. Saved parses older than the generated
+    models are dropped before dbt runs, and dbt parses in full."""
+    vars_file = own_kreis_vars(tmp_path, "tests/orchestration/test_saved_parse.py")
     settings = settings_for(tmp_path / "kreis").with_paths(vars_file=vars_file)
-    request.addfinalizer(lambda: _remove_deployment_files(settings))
+    request.addfinalizer(lambda: remove_deployment_files(settings))
     model = settings.generated_dir / "models" / "marts" / "indicators_kreis.sql"
     test_prefix = "test.sozialmonitor.unique_combination_indicators_kreis_"
 
