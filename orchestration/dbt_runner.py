@@ -60,8 +60,14 @@ def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
     for one to start its own target folders from; a folder of its own for any other (a Kreis with
     its own contracts or vars, a warehouse file of another name, a Spark target, whose build starts
     from an empty target folder every time), whose parse differs."""
+    return _shared_parse_at(settings, settings.warehouse_path.stem, target)
+
+
+def _shared_parse_at(settings: Settings, database: str, target: str) -> Path:
+    """The layout of the checkout's saved parses (`shared_parse`), written once: `saved_parses`
+    lists them by the same names, with `*` for any database or target."""
     home = settings.dbt_project_dir / "target"
-    files, database = settings.generated_dir.name, settings.warehouse_path.stem
+    files = settings.generated_dir.name
     if (files, database, target) == (Path(DEFAULT_GENERATED).name, Path(DEFAULT_WAREHOUSE_FILE).stem, DUCKDB_TARGET):
         return home / PARTIAL_PARSE
     return home / "parse" / f"{files}-{database}-{target}" / PARTIAL_PARSE
@@ -105,11 +111,9 @@ def saved_parses(settings: Settings) -> list[Path]:
     """Every saved parse of the deployment's project files: its target folder's and the
     checkout's (`shared_parse`) for every target and database name."""
     home = settings.dbt_project_dir / "target"
-    files = settings.generated_dir.name
-    saved = [settings.dbt_target_dir / PARTIAL_PARSE, *home.glob(f"parse/{files}-*/{PARTIAL_PARSE}")]
-    if files == Path(DEFAULT_GENERATED).name:
-        saved.append(home / PARTIAL_PARSE)
-    return saved
+    default = _shared_parse_at(settings, Path(DEFAULT_WAREHOUSE_FILE).stem, DUCKDB_TARGET)
+    others = _shared_parse_at(settings, "*", "*").relative_to(home)
+    return sorted({settings.dbt_target_dir / PARTIAL_PARSE, default, *home.glob(str(others))})
 
 
 def generated_models_changed(settings: Settings) -> float:
