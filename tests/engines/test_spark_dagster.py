@@ -70,7 +70,7 @@ def _dagster_builds_on_spark(settings) -> tuple[str, str]:
 
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
-    sensor = defs.get_sensor_def("raw_extracts")
+    sensor = defs.resolve_sensor_def("raw_extracts")
     tick = sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
     for request in tick.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -390,7 +390,7 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
     # while it loads, so the CLI's ingest loads that first: a Dagster run with both does too
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "register_persons"])).parent_keys}
     assert parents == {f"raw/{AREAS_SOURCE}"}, parents
-    assert defs.get_sensor_def("kreis_after_delivery") is not None
+    assert defs.resolve_sensor_def("kreis_after_delivery") is not None
 
     # the raw/ sensor: every Stadt of every Stichtag becomes a partition; then one corrected file
     _, partitions, cursor = evaluate_raw_dir(settings, None, set())

@@ -89,8 +89,8 @@ def test_definitions_show_the_whole_graph(dagster_city):
     assert reads["completeness"] == {"gates/gate_completeness"}
     assert graph.get(dg.AssetKey(["gates", "gate_completeness"])).group_name == "gates"
     assert list(defs.get_assets_def(dg.AssetKey(["release"])).check_specs) == []  # the checks are the marts'
-    assert defs.get_sensor_def("raw_extracts").job_name == "warehouse_job"
-    assert defs.get_schedule_def("regular_run").cron_schedule == "0 6 * * 1"
+    assert defs.resolve_sensor_def("raw_extracts").job_name == "warehouse_job"
+    assert defs.resolve_schedule_def("regular_run").cron_schedule == "0 6 * * 1"
     # the BA's area codes are checked against the Baublock list, so that loads first
     ba_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["raw", "ba_labour_market"])).parent_keys}
     assert ba_parents == {"raw/geo_block_membership"}

@@ -93,7 +93,7 @@ def dagster_built(tmp_path_factory, city_raw):
 
         defs = build_definitions(settings)  # as `make dev` loads them: the setting unset
         instance = dg.DagsterInstance.ephemeral()
-        sensor = defs.get_sensor_def("raw_extracts")
+        sensor = defs.resolve_sensor_def("raw_extracts")
         tick = sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
         for request in tick.dynamic_partitions_requests or []:
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -136,7 +136,7 @@ def dagster_built(tmp_path_factory, city_raw):
 
 def test_make_dev_alone_never_publishes(dagster_built):
     settings, defs, tick, results, _, seen = dagster_built
-    sensor, schedule = defs.get_sensor_def("raw_extracts"), defs.get_schedule_def("regular_run")
+    sensor, schedule = defs.resolve_sensor_def("raw_extracts"), defs.resolve_schedule_def("regular_run")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     for job_name in (sensor.job_name, schedule.job_name):
@@ -157,7 +157,7 @@ def test_make_dev_alone_never_publishes(dagster_built):
 
 def _tick(defs, instance, cursor):
     """One sensor evaluation as the daemon does it: new partitions are added, then the runs requested."""
-    sensor = defs.get_sensor_def("raw_extracts")
+    sensor = defs.resolve_sensor_def("raw_extracts")
     result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -201,8 +201,8 @@ def test_the_publish_setting_puts_the_release_into_the_sensors_job(dagster_built
         monkeypatch.setenv(key, value)
     monkeypatch.setenv(PUBLISH_SETTING, "1")
     defs = build_definitions(settings)
-    assert RELEASE_KEY in _selected(defs, defs.get_sensor_def("raw_extracts").job_name)
-    assert defs.get_sensor_def("raw_extracts").default_status == dg.DefaultSensorStatus.STOPPED
+    assert RELEASE_KEY in _selected(defs, defs.resolve_sensor_def("raw_extracts").job_name)
+    assert defs.resolve_sensor_def("raw_extracts").default_status == dg.DefaultSensorStatus.STOPPED
 
 
 def test_cli_and_dagster_build_the_same_release_and_record_one_run_each(dagster_built, built_city):

@@ -67,7 +67,7 @@ def build_dbt_assets(settings: Settings):
     )
     def sozialmonitor_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         with recorded_step(context, settings, "dbt", purpose="Dagster dbt build"):
-            run_id = context.run_id[:12]
+            run_id = context.run.run_id[:12]
             subset = is_subset(context)
             if settings.checked_engine() == "spark" and not subset:
                 # the whole project on Spark: `sozialmonitor run`'s own dbt step, in this process

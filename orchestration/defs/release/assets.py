@@ -81,7 +81,7 @@ def _publish(context: dg.AssetExecutionContext, config: ReleaseConfig, warehouse
     stichtag = date.fromisoformat(context.partition_key)
     with recorded_step(context, settings, "release", purpose="Dagster release") as outcome:
         try:
-            result = gate_and_publish(settings, stichtag=stichtag, force=config.force, run_id=context.run_id[:12])
+            result = gate_and_publish(settings, stichtag=stichtag, force=config.force, run_id=context.run.run_id[:12])
         except (GateFailed, ReleaseRefused, DisclosureAuditFailed) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         outcome.release = result
