@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -246,8 +246,13 @@ class _RegionLP:
         self.columns = columns
         # the rows that touch the region, also for checking a table exactly (`holds`)
         self.system = restricted_system(prepared, lower, truth, columns)
+
+    @functools.cached_property
+    def lp(self) -> _WarmLP:
+        """The region's programme, made when first solved (checking an earlier audit's proofs
+        needs only the system)."""
         s = self.system
-        self.lp = _WarmLP(len(columns), s.lower, s.a_eq, s.b_eq, s.a_ub, s.b_ub)
+        return _WarmLP(len(self.columns), s.lower, s.a_eq, s.b_eq, s.a_ub, s.b_ub)
 
     def holds(self, x: np.ndarray) -> bool:
         """The region's whole-number values `x` (in `columns` order), the other variables at their
@@ -283,6 +288,13 @@ class _RegionLP:
         ray that checks, the whole table's programme decides."""
         d = whole_ray(self.lp.ray())
         return d is not None and float(sign * objective @ d) < 0 and self.system.recedes(d)
+
+
+def exact_below(system: AttackerSystem) -> float:
+    """The bound on |x| below which every row's sum of products in `system` stays below 2**53, so
+    that `AttackerSystem.holds` decides exactly (for whole numbers)."""
+    weights = [float(abs(m).sum(axis=1).max()) for m in (system.a_eq, system.a_ub) if m is not None and m.shape[0]]
+    return 2.0**53 / max([1.0, *weights])
 
 
 def whole_ray(ray: np.ndarray | None) -> np.ndarray | None:
@@ -369,8 +381,10 @@ class AttackerSystem:
         return all(bool(np.all(np.isfinite(a) & (a == np.round(a)) & (np.abs(a) < 2.0**40))) for a in parts)
 
     def holds(self, x: np.ndarray) -> bool:
-        """x satisfies every constraint exactly (for whole-number x and a whole system)."""
-        if np.any(x < self.lower):
+        """x satisfies every constraint exactly (for whole-number x and a whole system, while every
+        row's sum of products stays below 2**53). Not a number or an infinite one never holds
+        (every comparison with NaN is false)."""
+        if not np.all(np.isfinite(x)) or np.any(x < self.lower):
             return False
         if self.a_eq is not None and np.any(self.a_eq @ x != self.b_eq):
             return False
@@ -526,6 +540,8 @@ def proven_intervals(
     model: AttackerModel = COMPLETE,
     withheld: list[int] | None = None,
     counts: Counter | None = None,
+    hints: Iterable[tuple[np.ndarray, np.ndarray]] = (),
+    proofs: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[Interval]:
     """Whether every cell in `targets` meets its requirement (`shortfall`) against the attacker, by
     proof rather than by computing its exact interval.
@@ -549,7 +565,15 @@ def proven_intervals(
     model integral; otherwise every cell gets its exact interval. `counts` adds up the programmes:
     "linear", "integer" and "exact" (cells whose exact interval was computed), and
     "within_gemeinde": the whole-number tables found within one Gemeinde (each checked against the
-    whole system) that were kept."""
+    whole system) that were kept.
+
+    `hints`: candidate tables to try before any programme, each as the variables it changes and by
+    how much against the true values (`proofs` of an earlier audit of the same table). Each is
+    checked like a table a programme found, against this system, so a hint that no longer holds (the
+    data or what is published changed, or the hint is wrong) proves nothing and costs one check;
+    counted as "hints" and "hints_taken" (of them "hints_within_gemeinde"). `proofs`: gets every
+    table that moved a bound, in the same form, in the order found (a hint that still proves
+    something among them)."""
     if not targets:
         return []
     counts = Counter() if counts is None else counts
@@ -631,22 +655,34 @@ def proven_intervals(
             # the same check and the same cell values as below, over the region's variables and
             # the targets over them: nothing else differs from the truth
             whole = np.round(x)
-            if np.max(np.abs(x - whole), initial=0.0) > INTEGER_TOLERANCE or not lp.holds(whole):
+            if not np.all(np.abs(x - whole) <= INTEGER_TOLERANCE) or not lp.holds(whole):
                 return False
             touched, sub = region_targets(lp)
-            moved = value[touched] + sub @ (whole - truth[lp.columns])
+            change = whole - truth[lp.columns]
+            moved = value[touched] + sub @ change
+            keep_proof(lp.columns, change, moved < low[touched], moved > high[touched])
             low[touched] = np.minimum(low[touched], moved)
             high[touched] = np.maximum(high[touched], moved)
             return True
         if isinstance(lp, _RegionLP):
             x = lp.completed(x)
         whole = np.round(x)
-        if np.max(np.abs(x - whole), initial=0.0) > INTEGER_TOLERANCE or not system.holds(whole):
+        if not np.all(np.abs(x - whole) <= INTEGER_TOLERANCE) or not system.holds(whole):
             return False
         moved = rows @ whole
+        keep_proof(None, whole - truth, moved < low, moved > high)
         np.minimum(low, moved, out=low)
         np.maximum(high, moved, out=high)
         return True
+
+    def keep_proof(columns: np.ndarray | None, change: np.ndarray, lower: np.ndarray, higher: np.ndarray) -> None:
+        """Note a table that moves some bound (`lower`, `higher`: per target it moves) in `proofs`:
+        the variables it changes (of `columns`, else of the whole table) and by how much."""
+        if proofs is None or not (lower.any() or higher.any()):
+            return
+        changed = np.flatnonzero(change)
+        variables = changed if columns is None else np.asarray(columns)[changed]
+        proofs.append((variables.astype(np.int64), change[changed].astype(float)))
 
     def push(k: int, sign: float, lp: _WarmLP | _RegionLP) -> None:
         """Move target k as far as it goes in `lp` (sign -1 up, 1 down) and keep the table that does it."""
@@ -687,6 +723,43 @@ def proven_intervals(
             counts["integer"] += 1
             if take(lp.whole_point(objective, sign, need - offset), lp) and isinstance(lp, _RegionLP):
                 counts["within_gemeinde"] += 1
+
+    # an earlier audit's tables first: each one that still holds may spare programmes. A hint is
+    # data from a file, not a point of a programme: taken only when it moves distinct variables of
+    # this table by whole numbers, to values small enough for every sum to be exact, and then
+    # checked like a table a programme found (one within a Gemeinde over that Gemeinde's rows)
+    largest_truth = float(np.max(np.abs(truth), initial=0.0))
+    exact_limit = functools.cache(lambda: exact_below(system))  # once, when the first hint asks
+    for variables, change in hints:
+        counts["hints"] += 1
+        try:
+            variables, change = np.asarray(variables, dtype=np.int64), np.asarray(change, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if variables.ndim != 1 or variables.shape != change.shape:
+            continue
+        if len(variables) and (
+            variables.min() < 0 or variables.max() >= table.n_vars or len(np.unique(variables)) < len(variables)
+        ):
+            continue
+        if not np.all(np.isfinite(change) & (change == np.round(change))):
+            continue
+        moved_to = truth[variables] + change
+        if max(largest_truth, float(np.max(np.abs(moved_to), initial=0.0))) >= exact_limit():
+            continue
+        touched = np.unique(atom_region[variables % len(table.atoms)]) if parts else np.array([-1])
+        if truth_whole and len(touched) == 1 and touched[0] >= 0:
+            lp = region_lp(int(touched[0]))
+            x = truth[lp.columns].copy()
+            x[np.searchsorted(lp.columns, variables)] = moved_to  # (a region's columns are sorted)
+            taken = take(x, lp)
+            counts["hints_within_gemeinde"] += taken
+        else:
+            x = truth.copy()
+            x[variables] = moved_to
+            taken = take(x)
+        if taken:
+            counts["hints_taken"] += 1
 
     for k in range(len(targets)):
         for lp in programmes(k):

@@ -50,7 +50,7 @@ from ..settings import Settings
 from ..timing import timed
 from ..warehouse import connect, sql_string
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
-from .disclosure_audit import DisclosureAuditFailed, audit_release
+from .disclosure_audit import AuditProofs, DisclosureAuditFailed, audit_release, proofs_path
 from .gis import GeometryMemo, write_gis
 from .lineage import LINEAGE_TARGET, LineageBeside, LineageMemo
 from .metadata import describe_release, licence, readme_sections, write_open_data
@@ -532,6 +532,7 @@ class _Build:
     geopackage: Any = None
     geometry_memo: GeometryMemo | None = None
     lineage_memo: LineageMemo | None = None
+    audit_proofs: AuditProofs | None = None
     atlas: dict[str, Any] = field(default_factory=dict)
     atlas_model: Any = None
     templates: Any = None
@@ -707,15 +708,21 @@ def _export(build: _Build) -> None:
 
 
 def _keep_memo(build: _Build) -> None:
-    """The unit geometries and the lineage page of a published release, for the next
-    (release/gis.py: GeometryMemo; release/lineage.py: LineageMemo). A memo that cannot be written
-    costs the next release time, never this one: it is published."""
-    for memo, what in ((build.geometry_memo, "unit geometries"), (build.lineage_memo, "lineage docs")):
+    """The unit geometries, the lineage page and the audit's proofs of a published release, for the
+    next (release/gis.py: GeometryMemo; release/lineage.py: LineageMemo; AuditProofs, beside the
+    warehouse). A memo that cannot be written costs the next release time, never this one: it is
+    published."""
+    memos = (
+        (build.geometry_memo, "unit geometries"),
+        (build.lineage_memo, "lineage docs"),
+        (build.audit_proofs, "the disclosure audit's proofs"),
+    )
+    for memo, what in memos:
         if memo is None:
             continue
         try:
             memo.keep()
-        except OSError as exc:
+        except Exception as exc:  # whatever it is: the release is published, the next one pays
             build.say(f"{what} not kept for the next release ({exc}); it makes them again")
 
 
@@ -738,12 +745,19 @@ def _public_content(build: _Build) -> None:
 def _audit(build: _Build) -> None:
     """The disclosure audit of the public files, against every earlier release."""
     with build.step("audit", "disclosure audit (linear programming)"):
+        # the last release's proofs first (kept beside the warehouse: they show true values)
+        build.audit_proofs = AuditProofs(proofs_path(build.settings.warehouse_path))
+        if build.audit_proofs.unreadable:
+            build.say(
+                f"the last release's audit proofs are unreadable ({build.audit_proofs.unreadable}): searched again"
+            )
         build.audit = audit_release(
             build.tmp,
             build.settings.warehouse_path,
             build.settings.releases_dir,
             build.stichtag,
             protection_width=float(build.dbt_vars.get("disclosure_protection_width", 3)),
+            proofs=build.audit_proofs,
         )
     build.dbt_vars["disclosure_method"] = build.audit.method  # as applied (a run may override the default)
     if not build.audit.passed:

@@ -28,6 +28,8 @@ per-cell intervals to the statistics office."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +38,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..disclosure.audit import Interval, ModelInconsistent, intervals, proven_intervals, shortfall
 from ..disclosure.ckm import load_parameters
@@ -46,7 +51,7 @@ from ..disclosure.parallel import solved_in_order
 from ..disclosure.pattern import KEY, linked_tables, relations_from_frame
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
-from ..warehouse import connect
+from ..warehouse import connect, private_dir
 from .atlas import check_atlas
 from .report import check_report
 from .store import list_releases
@@ -64,6 +69,124 @@ class _TableAudit:
     found: list[Interval] = field(default_factory=list)
     inconsistent: str | None = None
     solved: Counter = field(default_factory=Counter)
+    proofs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    key: tuple[str, str] | None = None
+
+
+class AuditProofs:
+    """The whole-number tables with which the last published release's audit proved its withheld
+    cells, per linked table, for the next release's audit to try first (`proven_intervals`' hints).
+    A release of a new Stichtag publishes the earlier Stichtage's tables again, with the same cells
+    withheld; their proofs are checked again instead of searched for again. Every table is checked
+    against the attacker's system of the release being audited, like a table a programme finds: a
+    table that no longer holds (a correction, another pattern, a changed or damaged file) proves
+    nothing, and the programmes run as without it. So the memo can cost time, never a verdict.
+
+    A proof is a table of true values moved within the attacker's constraints: it shows true
+    Baublock values (an atom set to its lower bound moved by its value). It is kept beside the
+    warehouse, which holds them anyway, never in the releases folder: `path`, one Parquet file,
+    written whole and renamed by `keep()` once the release is published. Tables are named by their
+    Stichtag and measures, and their proofs are used only while the table's variables are the same
+    (`layout`: its measures and atoms)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._known: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._held: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+        self._asked: set[str] = set()
+        self.unreadable: str | None = None
+        if path.is_file():
+            try:
+                self._known = _read_proofs(path)
+            except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
+                # a damaged file is no memo: the proofs are searched for (and the file replaced)
+                self.unreadable = f"{type(exc).__name__}: {exc}"
+
+    @staticmethod
+    def name(table: LinkedTable, stichtag: Any) -> tuple[str, str]:
+        """The table's key: its Stichtag and measures, and the digest of its variables' layout."""
+        layout = hashlib.sha256("\n".join([*table.measures, "", *table.atoms]).encode()).hexdigest()
+        return f"{pd.Timestamp(stichtag).date().isoformat()} {','.join(table.measures)}", layout
+
+    def hints(self, key: tuple[str, str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The kept proofs of the table `key` (`name`); the table counts as audited now."""
+        self._asked.add(key[0])
+        return self._known.get(key, [])
+
+    def hold(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """This audit's proofs of a table, written by `keep()` (only once the release is published)."""
+        if proofs:
+            self._held[key] = proofs
+
+    def keep(self) -> None:
+        """Replace the file with the proofs held, and the kept ones of tables this audit did not
+        look at (a correction of an older Stichtag leaves the newer ones' proofs); nothing at all:
+        the file goes. Readable by the owner only, like the warehouse."""
+        private_dir(self.path.parent)
+        for stale in self.path.parent.glob(f".{self.path.name}.*"):  # of a run killed while writing
+            stale.unlink(missing_ok=True)
+        kept = {key: proofs for key, proofs in self._known.items() if key[0] not in self._asked}
+        held = {**kept, **self._held}
+        if not held:
+            self.path.unlink(missing_ok=True)
+            return
+        keys, layouts, proof_ids, variables, changes = [], [], [], [], []
+        number = 0
+        for (key, layout), proofs in sorted(held.items()):
+            for index, change in proofs:
+                keys.append(np.full(len(index), key, dtype=object))
+                layouts.append(np.full(len(index), layout, dtype=object))
+                proof_ids.append(np.full(len(index), number, dtype=np.int64))
+                variables.append(index)
+                changes.append(change)
+                number += 1
+        table = pa.table({
+            "linked_table": pa.array(np.concatenate(keys), pa.string()).dictionary_encode(),
+            "layout": pa.array(np.concatenate(layouts), pa.string()).dictionary_encode(),
+            "proof": np.concatenate(proof_ids),
+            "variable": np.concatenate(variables).astype(np.int64),
+            "change": np.concatenate(changes).astype(float),
+        })  # fmt: skip
+        aside = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            with os.fdopen(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+                pq.write_table(table, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(aside, self.path)
+        finally:
+            aside.unlink(missing_ok=True)
+
+
+def proofs_path(warehouse: Path) -> Path:
+    """Where a warehouse's audit proofs are kept (`AuditProofs`): beside its file."""
+    return warehouse.with_name(f"{warehouse.stem}.audit_proofs.parquet")
+
+
+_PROOF_SCHEMA = pa.schema(
+    [("linked_table", pa.string()), ("layout", pa.string()), ("proof", pa.int64()), ("variable", pa.int64()),
+     ("change", pa.float64())]
+)  # fmt: skip
+
+
+def _read_proofs(path: Path) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:
+    """The file's proofs by table; a file of another shape raises (pyarrow's errors, ValueError)."""
+    table = pq.read_table(path, columns=_PROOF_SCHEMA.names).cast(_PROOF_SCHEMA)
+    if any(column.null_count for column in table.columns):
+        raise ValueError("the proofs file has empty fields")
+    proof = table["proof"].to_numpy()
+    variable, change = table["variable"].to_numpy(), table["change"].to_numpy()
+    known: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    if not len(proof):
+        return known
+    # a proof's rows are contiguous (as `keep` writes them): split where the proof number changes
+    starts = np.flatnonzero(np.r_[True, proof[1:] != proof[:-1]])
+    ends = np.r_[starts[1:], len(proof)]
+    keys = table["linked_table"].take(pa.array(starts)).to_pylist()
+    layouts = table["layout"].take(pa.array(starts)).to_pylist()
+    for key, layout, start, end in zip(keys, layouts, starts.tolist(), ends.tolist(), strict=True):
+        known.setdefault((str(key), str(layout)), []).append((variable[start:end], change[start:end]))
+    return known
 
 
 @dataclass
@@ -101,6 +224,9 @@ PUBLIC_FIGURES = (
     "indices_recomputed",
     # not "narrowest_proven_interval": the proofs start from the true values
     # not "seconds": a build time; the same inputs must give the same manifest (it stays internal)
+    # not "earlier_proofs_tried"/"…_reused": whether the last release's proofs still hold depends on
+    # true values of withheld cells. (The programmes solved depend on those proofs: a warehouse
+    # without its proofs file, `AuditProofs`, solves more, and says so in the counts above.)
     "problems",
 )
 
@@ -117,6 +243,8 @@ class AuditReport:
     linear_programmes: int = 0
     integer_programmes: int = 0
     exact_intervals: int = 0
+    proofs_tried: int = 0
+    proofs_reused: int = 0
     indices_recomputed: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     method: str = "suppression"
@@ -186,6 +314,8 @@ class AuditReport:
             "linear_programmes": self.linear_programmes,
             "integer_programmes": self.integer_programmes,
             "exact_intervals": self.exact_intervals,
+            "earlier_proofs_tried": self.proofs_tried,
+            "earlier_proofs_reused": self.proofs_reused,
             "indices_recomputed": self.indices_recomputed,
             "seconds": round(self.seconds, 2),
             "problems": self.problems[:20],
@@ -229,10 +359,13 @@ def audit_release(
     protection_width: float,
     exclude_release: str | None = None,
     exact: bool = False,
+    proofs: AuditProofs | None = None,
 ) -> AuditReport:
     """Audit the release files in `release_dir` (built or finished) against the warehouse. `exact`:
     compute every withheld cell's exact interval (two linear programmes per cell and an integer
-    programme per fractional vertex) instead of proving each requirement (`proven_intervals`)."""
+    programme per fractional vertex) instead of proving each requirement (`proven_intervals`).
+    `proofs`: the last release's proofs, tried first, and this audit's held for the next
+    (`AuditProofs`)."""
     started = time.perf_counter()
     report = AuditReport(protection_width=float(protection_width))
     frames = _warehouse_frames(warehouse, stichtag)
@@ -299,6 +432,7 @@ def audit_release(
         targets = [i for i, hidden in enumerate(withheld) if hidden and i not in given]
         audit.republished = [i for i, hidden in enumerate(withheld) if hidden and i in given]
         primary = {i for i in targets if audit.reasons[i] != "secondary"}
+        audit.key = AuditProofs.name(table, ordered["stichtag"].iat[0]) if proofs is not None else None
         try:
             if exact:
                 audit.found = intervals(table, given, targets, COMPLETE)
@@ -306,8 +440,9 @@ def audit_release(
                 audit.solved["linear"] += 2 * len(targets)  # and an integer programme per fractional vertex
             else:
                 audit.found = proven_intervals(
-                    table, given, targets, primary, protection_width, COMPLETE, counts=audit.solved
-                )
+                    table, given, targets, primary, protection_width, COMPLETE, counts=audit.solved,
+                    hints=proofs.hints(audit.key) if proofs is not None else (), proofs=audit.proofs,
+                )  # fmt: skip
         except ModelInconsistent as exc:
             audit.inconsistent = str(exc)
         return audit
@@ -325,6 +460,8 @@ def audit_release(
         if audit.inconsistent is not None:
             report.problems.append(audit.inconsistent)
             continue
+        if proofs is not None:
+            proofs.hold(audit.key, audit.proofs)
         for iv in audit.found:
             stichtag, level, area_id, measure = keys[iv.cell]
             cell = CellAudit(stichtag, level, area_id, measure, iv.value, reasons[iv.cell], iv.low, iv.high)
@@ -335,6 +472,7 @@ def audit_release(
     report.linear_programmes = solved["linear"]
     report.integer_programmes = solved["integer"]
     report.exact_intervals = solved["exact"]
+    report.proofs_tried, report.proofs_reused = solved["hints"], solved["hints_taken"]
     _audit_indices(report, release_dir)
     _audit_atlas(report, release_dir)
     _audit_report(report, release_dir)

@@ -20,6 +20,7 @@ from orchestration.ingest.loader import discover, sha256_file
 from orchestration.pipeline import gate_and_publish, run_pipeline
 from orchestration.release import ReleaseRefused, diff, find_release, list_releases, verify
 from orchestration.release import build as release_build
+from orchestration.release.disclosure_audit import proofs_path
 from orchestration.release.gis import MEMO_FOLDER
 from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
 from orchestration.release.lineage import digest as lineage_digest
@@ -156,6 +157,12 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
     # folder or read from the memo (release/lineage.py)
     assert (v2.path / "lineage.html").read_bytes() == (v1.path / "lineage.html").read_bytes()
     assert (settings.releases_dir / MEMO_DIR / LINEAGE_MEMO / f"{lineage_digest(settings)}.html").is_file()
+    # the Stichtage the correction left alone are proven protected by v1's proofs, checked again
+    # (tests/disclosure/test_audit_proofs.py); they show true values: kept beside the warehouse
+    first_audit, audit = v1.manifest()["disclosure_audit"], v2.manifest()["disclosure_audit"]
+    assert audit["passed"] and audit["linear_programmes"] < first_audit["linear_programmes"] / 2
+    assert proofs_path(settings.warehouse_path).is_file()
+    assert not [p for p in settings.releases_dir.rglob("*") if "proof" in p.name]
 
     change = diff(v1, v2)
     assert change["inputs_changed"] == [

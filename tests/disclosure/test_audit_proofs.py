@@ -1,0 +1,294 @@
+"""The release audit tries the last release's proofs first (`AuditProofs`, the hints of
+`proven_intervals`): a proof is a whole-number table the attacker cannot rule out, and one that
+still holds spares the programmes that found it. Every hint is checked against the system of the
+audit at hand, so a wrong, stale or forged one proves nothing: the memo can cost time, never a
+verdict."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from collections import Counter
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.disclosure.audit import proven_intervals, shortfall
+from orchestration.disclosure.linked import COMPLETE, LinkedTable, Relation
+from orchestration.disclosure.secondary import protect
+from orchestration.release import list_releases
+from orchestration.release.disclosure_audit import AuditProofs, audit_release, proofs_path
+from tests.disclosure.test_proven_intervals import WIDTH, compare, random_table
+from tests.disclosure.test_regions import small_kreis
+
+
+def _audit(table, withheld: set[int], primary: set[int], hints=(), proofs=None):
+    values = table.cell_values()
+    known = {i: float(values[i]) for i in range(len(table.cells)) if i not in withheld}
+    counts: Counter = Counter()
+    found = proven_intervals(
+        table, known, sorted(withheld), primary, WIDTH, COMPLETE, counts=counts, hints=hints, proofs=proofs
+    )
+    return found, counts
+
+
+def _protected(seed: int):
+    """A random table, its primary cells and the protector's pattern (None when nothing is small)."""
+    rng = np.random.default_rng(seed)
+    table = random_table(rng)
+    values, counts = table.cell_values(), table.count_cells()
+    small = {
+        i
+        for i in range(len(table.cells))
+        if 1 <= values[i] < 3 and counts[i] and table.cells[i][1].startswith("viertel")
+    }
+    if not small:
+        return None
+    return table, small, protect(table, small, width=WIDTH).suppressed
+
+
+def _protected_kreis(seed: int):
+    """A random Kreis of Gemeinden (programmes within a Gemeinde first) and the protector's pattern."""
+    table = small_kreis(seed, gemeinden=2 + seed % 3)
+    values = table.cell_values()
+    small = {i for i in range(len(table.cells)) if 1 <= values[i] < 3 and table.cells[i][1].startswith("stadtviertel")}
+    if not small:
+        return None
+    return table, small, protect(table, small, width=WIDTH).suppressed
+
+
+@pytest.mark.parametrize("kreis", [False, True], ids=["city", "kreis"])
+@pytest.mark.parametrize("seed", range(20))
+def test_the_proofs_of_an_audit_prove_the_same_cells_again_without_programmes(seed, kreis):
+    case = _protected_kreis(seed) if kreis else _protected(seed)
+    if case is None:
+        pytest.skip("no small cell in this table")
+    table, small, withheld = case
+    proofs: list = []
+    first, counts = _audit(table, withheld, small, proofs=proofs)
+    assert all(shortfall(iv, iv.cell in small, WIDTH, COMPLETE) is None for iv in first)
+    proven = [iv for iv in first if not iv.exact]
+    if not proven:
+        assert proofs == [] and counts["linear"] == 0
+        return
+    assert proofs and all(len(v) == len(c) and len(v) for v, c in proofs)
+    # each proof is a table the attacker cannot rule out: it moves variables of the table only
+    assert all(v.min() >= 0 and v.max() < table.n_vars for v, _ in proofs)
+    again_proofs: list = []
+    again, again_counts = _audit(table, withheld, small, hints=proofs, proofs=again_proofs)
+    # every proof still holds and moves the bounds as far as before: nothing is left to solve but
+    # the cells the attacker cannot bound at all (a direction, not a table: searched again)
+    assert again_counts["hints"] == len(proofs) and again_counts["hints_taken"] == len(proofs)
+    assert not any(iv.exact for iv in first)  # (the protector's pattern: every cell proven)
+    unbounded = sum(1 for iv in first if np.isinf(iv.low) or np.isinf(iv.high))
+    assert again_counts["linear"] <= 2 * unbounded and again_counts["integer"] == 0
+    assert counts["linear"] > again_counts["linear"]
+    # in a Kreis a table that moves one Gemeinde is checked over that Gemeinde's rows again
+    assert (again_counts["hints_within_gemeinde"] > 0) == kreis
+    assert [(iv.cell, iv.low, iv.high, iv.exact) for iv in again] == [
+        (iv.cell, iv.low, iv.high, iv.exact) for iv in first
+    ]
+    # and they are noted again for the next audit
+    assert len(again_proofs) == len(proofs)
+    assert all(
+        np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(again_proofs, proofs, strict=True)
+    )
+
+
+def _first_proven_case():
+    for seed in range(200):
+        case = _protected(seed)
+        if case is None:
+            continue
+        table, small, withheld = case
+        proofs: list = []
+        found, _ = _audit(table, withheld, small, proofs=proofs)
+        if proofs:
+            return table, small, withheld, proofs, found
+    raise AssertionError("no random table with a proof")
+
+
+def test_hints_that_do_not_hold_prove_nothing_and_change_nothing():
+    table, small, withheld, proofs, found = _first_proven_case()
+    variables, change = proofs[0]
+    n = table.n_vars
+    broken = [
+        (variables, change + 1),  # a table that breaks a published sum or a bound
+        (variables, change + 0.5),  # not whole numbers
+        (np.array([n]), np.array([1.0])),  # a variable the table does not have
+        (np.array([-1]), np.array([1.0])),
+        (np.r_[variables, variables[:1]], np.r_[change, change[:1]]),  # a variable twice
+        (variables, change[:-1] if len(change) > 1 else np.array([])),  # lengths that differ
+        (np.array([[0]]), np.array([[1.0]])),  # not a list of variables
+        (variables, np.full(len(change), np.nan)),  # not a number
+        (variables, np.full(len(change), np.inf)),
+        (variables, change * 2.0**60),  # beyond what floating point adds up exactly
+        (np.array(["a"]), np.array(["b"])),  # not numbers at all
+    ]
+    plain, plain_counts = _audit(table, withheld, small)
+    hinted, counts = _audit(table, withheld, small, hints=broken)
+    assert counts["hints"] == len(broken) and counts["hints_taken"] == 0
+    # no hint was taken: the same programmes ran and found the same intervals
+    assert [(iv.cell, iv.low, iv.high, iv.exact) for iv in hinted] == [
+        (iv.cell, iv.low, iv.high, iv.exact) for iv in plain
+    ]
+    assert counts["linear"] == plain_counts["linear"] and counts["integer"] == plain_counts["integer"]
+
+
+def test_no_hint_can_pass_a_cell_that_an_attacker_pins():
+    """A withheld Stadtviertel under a published Stadtteil is pinned by a subtraction. Hints that
+    move it as far as one likes, alone or with the Stadtteil's other atoms, break what is published:
+    the cell still fails, with its exact interval."""
+    for seed in range(100):  # the first table that has one
+        table = random_table(np.random.default_rng(seed))
+        cell = table.cell_index[("f", "viertel:0")]
+        if table.cell_values()[cell] >= 1:
+            break
+    else:
+        raise AssertionError("no random table with a positive Stadtviertel")
+    atom = table.var("f", 0)
+    other = table.var("f", 1)
+    forged = [
+        (np.array([atom]), np.array([10.0])),
+        (np.array([atom]), np.array([-float(table.cell_values()[cell])])),
+        (np.array([atom, other]), np.array([5.0, -5.0])),  # the Stadtteil's sum kept, the Sozialraum's not
+        (np.arange(table.n_vars), np.full(table.n_vars, 7.0)),
+    ]
+    (iv,), counts = _audit(table, {cell}, {cell}, hints=forged)
+    assert counts["hints_taken"] == 0
+    assert iv.exact and shortfall(iv, True, WIDTH, COMPLETE) is not None
+    failing, _ = compare(table, {cell}, {cell})
+    assert failing == 1
+
+
+def test_a_hint_that_is_no_number_or_too_large_proves_nothing_where_only_inequalities_bind():
+    """a <= b in every atom, b published as 1 in each, a withheld: a is pinned to 1 (at least 1 as
+    a withheld count, at most b). A NaN in a satisfies every inequality as floating point compares
+    it (each comparison is false), and a huge change makes sums inexact: neither may pass the cell.
+    The same with a balance (no lower bound), where a sum beyond 2**53 would round to what is published."""
+    table = LinkedTable(
+        ["a", "b"], ["x0", "x1"], np.array([[1, 1], [1, 1]]),
+        [("a", "viertel:0"), ("b", "viertel:0"), ("b", "viertel:1")], [np.array([0]), np.array([0]), np.array([1])],
+        [Relation({"a": 1, "b": -1}, "<=", "part")],
+    )  # fmt: skip
+    values = table.cell_values()
+    known = {i: float(values[i]) for i in (1, 2)}
+    a0 = table.var("a", 0)
+    for hint in [(np.array([a0]), np.array([np.nan])), (np.array([a0]), np.array([-(2.0**60)]))]:
+        counts: Counter = Counter()
+        (iv,) = proven_intervals(table, known, [0], {0}, WIDTH, COMPLETE, counts=counts, hints=[hint])
+        assert counts["hints_taken"] == 0
+        assert iv.exact and (iv.low, iv.high) == (1, 1) and shortfall(iv, True, WIDTH, COMPLETE)
+
+    balance = LinkedTable(
+        ["s"], ["x0", "x1", "x2"], np.array([[256, 0, 0]]),
+        [("s", "a"), ("s", "b"), ("s", "c")], [np.array([0]), np.array([1, 2]), np.array([0, 1, 2])],
+        lower_bounds=np.array([-np.inf]),
+    )  # fmt: skip
+    known = {1: 0.0, 2: 256.0}
+    huge = (np.array([0, 1, 2]), np.array([44.0, 2.0**60, -(2.0**60)]))
+    counts = Counter()
+    (iv,) = proven_intervals(balance, known, [0], {0}, WIDTH, COMPLETE, counts=counts, hints=[huge])
+    assert counts["hints_taken"] == 0 and (iv.low, iv.high) == (256, 256)
+
+
+def test_the_memo_keeps_proofs_whole_and_a_damaged_file_is_no_memo(tmp_path):
+    table, small, withheld, proofs, _ = _first_proven_case()
+    path = tmp_path / "w" / "sozialmonitor.audit_proofs.parquet"
+    memo = AuditProofs(path)
+    assert memo.hints(("x", "y")) == [] and memo.unreadable is None
+    key = AuditProofs.name(table, "2024-12-31")
+    other = ("2023-12-31 f,m,total", key[1])
+    memo.hold(key, proofs)
+    memo.hold(other, proofs[:1])
+    memo.hold(("2022-12-31 none", "z"), [])  # nothing proven: nothing kept
+    memo.keep()
+    read = AuditProofs(path)
+    assert len(read.hints(key)) == len(proofs) and len(read.hints(other)) == 1
+    for (v, c), (v2, c2) in zip(read.hints(key), proofs, strict=True):
+        assert np.array_equal(v, v2) and np.array_equal(c, c2)
+    assert read.hints(("2022-12-31 none", "z")) == []
+    # the same Stichtag and measures over other atoms: another layout, not used
+    assert read.hints((key[0], "another layout")) == []
+    assert list(path.parent.iterdir()) == [path]  # written aside, then renamed
+    # true values: readable by the owner only, in a folder of the owner's, like the warehouse
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    # an audit of an older Stichtag (a correction) replaces what it looked at and keeps the rest
+    older = AuditProofs(path)
+    assert len(older.hints(other)) == 1
+    older.hold(other, proofs[:2])
+    older.keep()
+    after = AuditProofs(path)
+    assert len(after.hints(other)) == len(proofs[:2]) and len(after.hints(key)) == len(proofs)
+    # a file a run left half written when it was killed goes with the next
+    (path.parent / f".{path.name}.12345").write_bytes(b"half")
+    AuditProofs(path).keep()
+    assert list(path.parent.iterdir()) == [path]
+    # a damaged file is no memo: the audit searches as without one
+    path.write_bytes(b"PAR1 not really")
+    damaged = AuditProofs(path)
+    assert damaged.unreadable and damaged.hints(key) == []
+    # and so is a Parquet file of another shape: text for numbers, lists, empty fields, a column missing
+    good = {"linked_table": [key[0]], "layout": [key[1]], "proof": [0], "variable": [0], "change": [1.0]}
+    for changed in (
+        {"change": ["one"]},
+        {"variable": ["x"]},
+        {"change": [[1.0]]},
+        {"variable": [None]},
+        {"proof": None},
+    ):
+        columns = {name: values for name, values in {**good, **changed}.items() if values is not None}
+        pq.write_table(pa.table(columns), path)
+        wrong = AuditProofs(path)
+        assert wrong.unreadable and wrong.hints(key) == [], changed
+    # an audit that proved nothing, of every table there was, leaves no file
+    AuditProofs(path).keep()
+    assert not path.exists()
+
+
+def test_a_release_audit_reuses_the_last_releases_proofs_and_a_forged_memo_changes_no_verdict(built_city, tmp_path):
+    """The test city's release audited again: first with no proofs kept (they are held and kept
+    beside a copy of the warehouse), then with them (no programme where a proof still holds), then
+    with every proof forged (none taken: the same programmes and intervals as without a memo)."""
+    (release,) = list_releases(built_city.releases_dir)
+    warehouse = tmp_path / "warehouse" / built_city.warehouse_path.name
+    warehouse.parent.mkdir()
+    shutil.copy2(built_city.warehouse_path, warehouse)
+
+    def audit(memo: AuditProofs):
+        return audit_release(
+            release.path, warehouse, built_city.releases_dir, release.stichtag, protection_width=3.0,
+            exclude_release=release.id, proofs=memo,
+        )  # fmt: skip
+
+    memo = AuditProofs(proofs_path(warehouse))
+    first = audit(memo)
+    assert first.passed and first.proofs_tried == 0 and first.linear_programmes > 0
+    memo.keep()
+    assert proofs_path(warehouse).is_file() and proofs_path(warehouse).parent == warehouse.parent
+
+    again = audit(AuditProofs(proofs_path(warehouse)))
+    assert again.passed and again.problems == []
+    assert again.proofs_reused == again.proofs_tried > 0
+    assert again.linear_programmes < first.linear_programmes / 4
+    assert len(again.cells) == len(first.cells)
+    # internal figures: whether a proof still holds depends on true values of withheld cells
+    assert again.figures()["earlier_proofs_reused"] == again.proofs_reused
+    assert (
+        "earlier_proofs_reused" not in again.public_figures() and "earlier_proofs_tried" not in again.public_figures()
+    )
+
+    # every proof forged by one more at each variable it moves: none holds, all are searched again
+    held = AuditProofs(proofs_path(warehouse))
+    forged = AuditProofs(tmp_path / "forged.parquet")
+    for key, proofs in held._known.items():
+        forged.hold(key, [(v, c + 1) for v, c in proofs])
+    forged.keep()
+    tampered = audit(AuditProofs(tmp_path / "forged.parquet"))
+    assert tampered.proofs_tried > 0 and tampered.proofs_reused == 0
+    assert tampered.passed and tampered.linear_programmes == first.linear_programmes
+    assert [(c.measure, c.area_id, c.low, c.high) for c in tampered.cells] == [
+        (c.measure, c.area_id, c.low, c.high) for c in first.cells
+    ]
