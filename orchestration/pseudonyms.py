@@ -143,5 +143,5 @@ def check_fingerprint(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None
         raise KeyMissing(
             f"the pseudonymisation key from {key.origin} is not the key this warehouse was loaded with: "
             "its pseudonyms would not match the ones already stored. Use the original key, or start a new "
-            "warehouse (delete the warehouse file and run again)."
+            "warehouse (delete the warehouse file, and the audit proofs beside it, and run again)."
         )

@@ -246,13 +246,16 @@ class _RegionLP:
         self.columns = columns
         # the rows that touch the region, also for checking a table exactly (`holds`)
         self.system = restricted_system(prepared, lower, truth, columns)
+        self._lp: _WarmLP | None = None
 
-    @functools.cached_property
+    @property
     def lp(self) -> _WarmLP:
         """The region's programme, made when first solved (checking an earlier audit's proofs
-        needs only the system)."""
-        s = self.system
-        return _WarmLP(len(self.columns), s.lower, s.a_eq, s.b_eq, s.a_ub, s.b_ub)
+        needs only the system). Each `proven_intervals` call has its own regions, on one thread."""
+        if self._lp is None:
+            s = self.system
+            self._lp = _WarmLP(len(self.columns), s.lower, s.a_eq, s.b_eq, s.a_ub, s.b_ub)
+        return self._lp
 
     def holds(self, x: np.ndarray) -> bool:
         """The region's whole-number values `x` (in `columns` order), the other variables at their
@@ -290,11 +293,14 @@ class _RegionLP:
         return d is not None and float(sign * objective @ d) < 0 and self.system.recedes(d)
 
 
-def exact_below(system: AttackerSystem) -> float:
-    """The bound on |x| below which every row's sum of products in `system` stays below 2**53, so
-    that `AttackerSystem.holds` decides exactly (for whole numbers)."""
-    weights = [float(abs(m).sum(axis=1).max()) for m in (system.a_eq, system.a_ub) if m is not None and m.shape[0]]
-    return 2.0**53 / max([1.0, *weights])
+def exact_below(system: AttackerSystem, *more: sparse.spmatrix) -> float:
+    """The bound on |x| below which every row's sum of products, in `system` and in the matrices
+    `more` (the target cells' rows, which move the bounds), stays below 2**52: whole-number sums
+    are then exact in floating point, for `AttackerSystem.holds` and for the cell values moved, also
+    of a change x − truth (at most twice as large, so still below 2**53)."""
+    matrices = (system.a_eq, system.a_ub, *more)
+    weights = [float(abs(m).sum(axis=1).max()) for m in matrices if m is not None and m.shape[0]]
+    return 2.0**52 / max([1.0, *weights])
 
 
 def whole_ray(ray: np.ndarray | None) -> np.ndarray | None:
@@ -729,7 +735,7 @@ def proven_intervals(
     # this table by whole numbers, to values small enough for every sum to be exact, and then
     # checked like a table a programme found (one within a Gemeinde over that Gemeinde's rows)
     largest_truth = float(np.max(np.abs(truth), initial=0.0))
-    exact_limit = functools.cache(lambda: exact_below(system))  # once, when the first hint asks
+    exact_limit = functools.cache(lambda: exact_below(system, rows))  # once, when the first hint asks
     for variables, change in hints:
         counts["hints"] += 1
         try:

@@ -225,8 +225,9 @@ PUBLIC_FIGURES = (
     # not "narrowest_proven_interval": the proofs start from the true values
     # not "seconds": a build time; the same inputs must give the same manifest (it stays internal)
     # not "earlier_proofs_tried"/"…_reused": whether the last release's proofs still hold depends on
-    # true values of withheld cells. (The programmes solved depend on those proofs: a warehouse
-    # without its proofs file, `AuditProofs`, solves more, and says so in the counts above.)
+    # true values of withheld cells. (The programme counts above are the audit's work: they depend
+    # on how the search went from the true values, and on those proofs: a warehouse without its
+    # proofs file, `AuditProofs`, solves more.)
     "problems",
 )
 

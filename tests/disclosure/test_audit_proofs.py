@@ -193,6 +193,26 @@ def test_a_hint_that_is_no_number_or_too_large_proves_nothing_where_only_inequal
     (iv,) = proven_intervals(balance, known, [0], {0}, WIDTH, COMPLETE, counts=counts, hints=[huge])
     assert counts["hints_taken"] == 0 and (iv.low, iv.high) == (256, 256)
 
+    # the withheld cell's own sum counts too: sixteen balances, published in pairs (i, i + 8) that
+    # add up to 0, so their withheld total is pinned at 0. A hint of ±v in each pair holds exactly,
+    # but summed in column order the total passes 2**53 and rounds to what it is not
+    pairs = LinkedTable(
+        ["s"], [f"x{i}" for i in range(16)], np.zeros((1, 16)),
+        [("s", "total"), *[("s", f"pair:{i}") for i in range(8)]],
+        [np.arange(16), *[np.array([i, i + 8]) for i in range(8)]],
+        lower_bounds=np.array([-np.inf]),
+    )  # fmt: skip
+    v = np.array([2.0**52 - 1, 3, 2.0**52 - 1, 5, 2.0**52 - 1, 7, 1, 1])
+    forged = np.r_[v, -v]
+    cells = pairs.cell_matrix()
+    assert not np.any(cells[1:] @ forged) and (cells[[0]] @ forged)[0] == -4  # in floating point: not 0
+    counts = Counter()
+    known = {i: 0.0 for i in range(1, 9)}
+    (iv,) = proven_intervals(
+        pairs, known, [0], {0}, WIDTH, COMPLETE, counts=counts, hints=[(np.arange(16), np.r_[v, -v])]
+    )
+    assert counts["hints_taken"] == 0 and iv.exact and (iv.low, iv.high) == (0, 0)
+
 
 def test_the_memo_keeps_proofs_whole_and_a_damaged_file_is_no_memo(tmp_path):
     table, small, withheld, proofs, _ = _first_proven_case()
