@@ -753,7 +753,7 @@ def proven_intervals(
         moved_to = truth[variables] + change
         if max(largest_truth, float(np.max(np.abs(moved_to), initial=0.0))) >= exact_limit():
             continue
-        touched = np.unique(atom_region[variables % len(table.atoms)]) if parts else np.array([-1])
+        touched = np.unique(atom_region[variables % len(table.atoms)])  # -1: in no Gemeinde (or no regions)
         if truth_whole and len(touched) == 1 and touched[0] >= 0:
             lp = region_lp(int(touched[0]))
             x = truth[lp.columns].copy()
