@@ -112,18 +112,36 @@ def _table_rows(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def _as_duckdb_shows(threshold: str) -> str:
+    con = duckdb.connect()
+    con.execute(f"set checkpoint_threshold = '{threshold}'")
+    return con.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+
+
 def test_a_parallel_load_stores_the_same_rows_in_the_same_order_as_a_serial_one(tmp_path, city_raw, monkeypatch):
     stores = {}
+    load_extract = loader.load_extract
+    while_loading: set[str] = set()
+
+    def spied(cursor, *args, **kwargs):  # the checkpoint threshold each file is loaded under
+        while_loading.add(cursor.execute("select current_setting('checkpoint_threshold')").fetchone()[0])
+        return load_extract(cursor, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "load_extract", spied)
     for workers in (1, 2):
         monkeypatch.setattr(loader, "INGEST_WORKERS", workers)
         settings = settings_for(tmp_path / f"workers_{workers}")
         shutil.copytree(city_raw, settings.raw_dir)
         con = connect(settings.warehouse_path)
         try:
+            [default] = con.execute("select current_setting('checkpoint_threshold')").fetchone()
             report = ingest(settings, con)
+            # raised while the files load (fewer checkpoints of the growing raw tables), then restored
+            assert con.execute("select current_setting('checkpoint_threshold')").fetchone()[0] == default
         finally:
             con.close()
         assert not report.rejected and len(report.results) > 20
+        assert while_loading == {_as_duckdb_shows(loader.INGEST_CHECKPOINT_THRESHOLD)} != {default}, while_loading
         stores[workers] = _table_rows(settings.warehouse_path)
     assert stores[1].keys() == stores[2].keys() and len(stores[1]) >= 15
     for table, rows in stores[1].items():
