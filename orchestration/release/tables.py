@@ -128,6 +128,7 @@ _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=13)
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _CENTER = Alignment(horizontal="center", wrap_text=True, vertical="top")
+_RIGHT = Alignment(horizontal="right")  # a sign in place of a value (one object: a Kreis has ~10^5)
 
 
 def level_de(level: str) -> str:
@@ -355,7 +356,7 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
                 target.number_format = formats[(cell["unit"], bool(cell["limited"]))]
             else:
                 target = ws.cell(row=r, column=col, value=cell["sign"])
-                target.alignment = Alignment(horizontal="right")
+                target.alignment = _RIGHT
     notes = r + 2
     ws.cell(row=notes, column=1, value="Definitionen").font = _BOLD
     for i, (_id, name, unit, definition, numerator, denominator, source) in enumerate(indicators, start=1):
