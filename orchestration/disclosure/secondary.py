@@ -224,6 +224,22 @@ def protect(
             f"primary cells below {model.withheld_at_least:g} ({names}): zeros are published, so the "
             "release says a withheld count is at least 1; a zero must not be a primary cell"
         )
+    # Every cell published by an earlier release, withheld by one, primary or a zero: the pattern
+    # can only be the earlier one. The incremental method keeps every cell an earlier release
+    # withheld and withholds no published cell, so it returns exactly `forced` when that protects
+    # (its witnesses then only prove it). That it protects this table, with these primary cells,
+    # was proven when a run chose it (the key: the table, the primary and the withheld cells, not
+    # which release fixed them): a Stichtag published before and again beside a new one costs no
+    # programme.
+    forced = _forced(table, primary, fixed_published, reuse, model) if method == "incremental" else None
+    proven = None if memo is None or forced is None else memo.get(_proven_key(table, primary, forced, width, model))
+    if forced is not None and proven is not None:  # (an empty list: proven with no secondary cell)
+        secondary = forced - primary
+        objective = float(sum(abs(values[c]) for c in secondary))
+        memo.put(key, sorted(secondary))  # type: ignore[union-attr]  # proven: a memo was given
+        return Pattern(
+            forced, secondary, objective, "memo: the earlier pattern", time.perf_counter() - started, True, rounds=0
+        )
     if method == "incremental":
         pattern = _incremental(table, primary, width, set(fixed_published), set(reuse), model, max_rounds)
     elif method == "milp":
@@ -235,7 +251,31 @@ def protect(
     pattern.seconds = time.perf_counter() - started
     if memo is not None:
         memo.put(key, sorted(pattern.secondary))
+        if method == "incremental":  # this withheld set protects this table: proven for the runs to come
+            suppressed = primary | pattern.secondary
+            memo.put(_proven_key(table, primary, suppressed, width, model), sorted(pattern.secondary))
     return pattern
+
+
+def _forced(
+    table: LinkedTable, primary: set[int], fixed_published: set[int], reuse: set[int], model: AttackerModel
+) -> set[int] | None:
+    """The withheld cells when the incremental method has no choice (None when it has one): every
+    cell is primary, fixed as published, a zero (published, never moved) or withheld by an earlier
+    release (kept withheld, incremental.py); then the pattern is the primary and the kept cells."""
+    values = table.cell_values()
+    counts = table.count_cells()
+    floor = float(model.withheld_at_least)
+    zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - primary
+    kept = set(reuse) - set(fixed_published) - zeros - primary
+    free = set(range(len(table.cells))) - primary - kept - set(fixed_published) - zeros
+    return None if free else primary | kept
+
+
+def _proven_key(table: LinkedTable, primary: set[int], suppressed: set[int], width: float, model: AttackerModel) -> str:
+    """The memo's key for "withholding `suppressed` protects `primary` in `table`" (an entry of
+    its own, apart from the patterns' keys: method `proven`)."""
+    return fingerprint(table, primary, width, set(), set(suppressed), 0.0, model, method="proven")
 
 
 def _incremental(

@@ -218,3 +218,72 @@ def test_a_rerun_after_a_release_keeps_its_pattern_and_what_it_withheld_stays_wi
     kept = protect(table, primary, width=WIDTH, reuse=first.secondary | {extra})
     assert extra in kept.suppressed and first.secondary <= kept.secondary
     assert_protected(table, primary, kept.suppressed)
+
+
+class DictMemo:
+    """A pattern memo in a dict (the warehouse's table, `DuckDBMemo`, keeps the same pairs)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[int]] = {}
+
+    def get(self, key: str) -> list[int] | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, secondary: list[int]) -> None:
+        self.entries[key] = list(secondary)
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29, 41])
+def test_a_pattern_published_before_is_kept_without_a_programme_when_published_again(seed, monkeypatch):
+    """A run that adds a Stichtag publishes the earlier ones again: each of their tables now has
+    every cell published or withheld by the release. The incremental method has no choice then
+    (it keeps what was withheld, it cannot withhold what was published): the earlier pattern, if it
+    protects. That was proven when it was chosen, so the memo holds it, keyed by the table, its
+    primary and its withheld cells; the pattern is the one the solver gives without the memo."""
+    from orchestration.disclosure import secondary
+
+    table = small_city(seed)
+    primary = primaries(table)
+    memo = DictMemo()
+    first = protect(table, primary, width=WIDTH, memo=memo)
+    assert first.secondary, "a table with secondary cells shows more"
+    published = set(range(len(table.cells))) - first.suppressed
+
+    solved: list[int] = []
+    real = secondary.protect_incremental
+    monkeypatch.setattr(secondary, "protect_incremental", lambda *a, **k: solved.append(1) or real(*a, **k))
+    again = protect(table, primary, width=WIDTH, fixed_published=published, reuse=first.secondary, memo=memo)
+    assert not solved and again.status == "memo: the earlier pattern"
+    assert (again.suppressed, again.secondary, again.objective) == (first.suppressed, first.secondary, first.objective)
+    # what the solver gives without any memo: the same (the memo changes the cost, not the pattern)
+    fresh = protect(table, primary, width=WIDTH, fixed_published=published, reuse=first.secondary)
+    assert solved and fresh.suppressed == again.suppressed
+    assert_protected(table, primary, again.suppressed)
+    # and the next run finds it under its own key
+    solved.clear()
+    third = protect(table, primary, width=WIDTH, fixed_published=published, reuse=first.secondary, memo=memo)
+    assert not solved and third.status == "memo" and third.suppressed == first.suppressed
+
+    # where the pattern is not forced, or not the one proven, the solver decides
+    values = table.cell_values()
+    extra = next(i for i in sorted(published) if values[i] >= 1)
+    changed = small_city(seed)
+    changed.atom_values[[0, 3], 0] += 1  # one more `a` in the first atom (and in its total): another table
+    cases = {
+        "a cell free to choose": dict(fixed_published=published - {extra}, reuse=first.secondary),
+        "a cell withheld by another release": dict(
+            fixed_published=published - {extra}, reuse=first.secondary | {extra}
+        ),
+        "another table": dict(table=changed, fixed_published=published, reuse=first.secondary),
+        "another width": dict(width=WIDTH + 1, fixed_published=published, reuse=first.secondary),
+    }
+    for name, case in cases.items():
+        solved.clear()
+        kept = DictMemo()
+        kept.entries = dict(memo.entries)
+        try:
+            pattern = protect(case.pop("table", table), primary, memo=kept, **{"width": WIDTH, **case})
+        except (secondary.ProtectionImpossible, incremental.Infeasible):
+            pattern = None  # the solver's verdict: the fixed cells leave no protection
+        assert solved, name
+        assert pattern is None or pattern.status != "memo: the earlier pattern", name
