@@ -4,6 +4,8 @@ give the same pattern), and the mend loop repairs what the continuous witnesses 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -276,13 +278,24 @@ def test_a_pattern_published_before_is_kept_without_a_programme_when_published_a
         ),
         "another table": dict(table=changed, fixed_published=published, reuse=first.secondary),
         "another width": dict(width=WIDTH + 1, fixed_published=published, reuse=first.secondary),
+        # the same withheld cells, one of them primary now: its own protection is to be shown
+        "another primary cell": dict(
+            primary=primary | {min(first.secondary)}, fixed_published=published, reuse=first.secondary
+        ),
+        "another attacker": dict(
+            model=dataclasses.replace(COMPLETE, protect_all_withheld=False),
+            fixed_published=published,
+            reuse=first.secondary,
+        ),
     }
     for name, case in cases.items():
         solved.clear()
         kept = DictMemo()
         kept.entries = dict(memo.entries)
         try:
-            pattern = protect(case.pop("table", table), primary, memo=kept, **{"width": WIDTH, **case})
+            pattern = protect(
+                case.pop("table", table), case.pop("primary", primary), memo=kept, **{"width": WIDTH, **case}
+            )
         except (secondary.ProtectionImpossible, incremental.Infeasible):
             pattern = None  # the solver's verdict: the fixed cells leave no protection
         assert solved, name
