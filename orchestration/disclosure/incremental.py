@@ -422,6 +422,25 @@ class _RegionCheck:
         return cls(restricted_system(certificates.prepared, system.lower, truth, columns), truth[columns], cells)
 
 
+def zeros_and_kept(
+    values: np.ndarray,
+    counts: np.ndarray,
+    primary: set[int],
+    fixed_published: set[int],
+    reuse: set[int],
+    model: AttackerModel,
+) -> tuple[set[int], set[int]]:
+    """The cells that never move and the cells kept withheld, before any witness.
+
+    A zero is published (the release says so): it never moves, whatever the witness. A cell an
+    earlier release withheld (`reuse`) stays withheld, and protected like any withheld cell:
+    published now, it would change what that release's Stichtag shows, so a rerun or a new version
+    would publish different numbers for the same data."""
+    floor = float(model.withheld_at_least)
+    zeros = {i for i in range(len(values)) if floor > 0 and counts[i] and values[i] < floor} - set(primary)
+    return zeros, set(reuse) - set(fixed_published) - zeros - set(primary)
+
+
 def protect_incremental(
     table: LinkedTable,
     primary: set[int],
@@ -437,14 +456,8 @@ def protect_incremental(
     verified with exact bounds. Raises `Infeasible` when a cell has no witness."""
     values = table.cell_values()
     counts = table.count_cells()
-    floor = float(model.withheld_at_least)
-    # A zero is published (the release says so): it never moves, whatever the witness.
-    zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - set(primary)
+    zeros, kept = zeros_and_kept(values, counts, primary, fixed_published, reuse, model)
     programme = witness_programmes(table, set(fixed_published) | zeros, model)
-    # A cell an earlier release withheld stays withheld (and protected like any withheld cell):
-    # published now, it would change what that release's Stichtag shows, so a rerun or a new
-    # version would publish different numbers for the same data.
-    kept = set(reuse) - set(fixed_published) - zeros - set(primary)
     result = IncrementalResult(suppressed=set(primary) | kept)
     movable = programme.movable
     base_cost = np.array(

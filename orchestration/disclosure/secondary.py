@@ -48,7 +48,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .audit import intervals, shortfall
-from .incremental import Infeasible, protect_incremental
+from .incremental import Infeasible, protect_incremental, zeros_and_kept
 from .linked import COMPLETE, AttackerModel, LinkedTable
 
 CELL_CHARGE = 0.01  # per suppressed cell, on top of the persons it hides
@@ -231,12 +231,15 @@ def protect(
     # was proven when a run chose it (the key: the table, the primary and the withheld cells, not
     # which release fixed them): a Stichtag published before and again beside a new one costs no
     # programme.
-    forced = _forced(table, primary, fixed_published, reuse, model) if method == "incremental" else None
-    proven = None if memo is None or forced is None else memo.get(_proven_key(table, primary, forced, width, model))
-    if forced is not None and proven is not None:  # (an empty list: proven with no secondary cell)
+    forced = _forced(values, counts, primary, fixed_published, reuse, model) if method == "incremental" else None
+    if (
+        memo is not None
+        and forced is not None
+        and memo.get(_proven_key(table, primary, forced, width, model)) is not None  # ([]: no secondary)
+    ):
         secondary = forced - primary
         objective = float(sum(abs(values[c]) for c in secondary))
-        memo.put(key, sorted(secondary))  # type: ignore[union-attr]  # proven: a memo was given
+        memo.put(key, sorted(secondary))
         return Pattern(
             forced, secondary, objective, "memo: the earlier pattern", time.perf_counter() - started, True, rounds=0
         )
@@ -258,17 +261,19 @@ def protect(
 
 
 def _forced(
-    table: LinkedTable, primary: set[int], fixed_published: set[int], reuse: set[int], model: AttackerModel
+    values: np.ndarray,
+    counts: np.ndarray,
+    primary: set[int],
+    fixed_published: set[int],
+    reuse: set[int],
+    model: AttackerModel,
 ) -> set[int] | None:
     """The withheld cells when the incremental method has no choice (None when it has one): every
     cell is primary, fixed as published, a zero (published, never moved) or withheld by an earlier
-    release (kept withheld, incremental.py); then the pattern is the primary and the kept cells."""
-    values = table.cell_values()
-    counts = table.count_cells()
-    floor = float(model.withheld_at_least)
-    zeros = {i for i in range(len(table.cells)) if floor > 0 and counts[i] and values[i] < floor} - primary
-    kept = set(reuse) - set(fixed_published) - zeros - primary
-    free = set(range(len(table.cells))) - primary - kept - set(fixed_published) - zeros
+    release (kept withheld); then the pattern is the primary and the kept cells. The zeros and the
+    kept cells as the method itself finds them (`incremental.zeros_and_kept`)."""
+    zeros, kept = zeros_and_kept(values, counts, primary, fixed_published, reuse, model)
+    free = set(range(len(values))) - primary - kept - set(fixed_published) - zeros
     return None if free else primary | kept
 
 
