@@ -130,22 +130,15 @@ class AuditProofs:
         if not held:
             self.path.unlink(missing_ok=True)
             return
-        keys, layouts, proof_ids, variables, changes = [], [], [], [], []
-        number = 0
-        for (key, layout), proofs in sorted(held.items()):
-            for index, change in proofs:
-                keys.append(np.full(len(index), key, dtype=object))
-                layouts.append(np.full(len(index), layout, dtype=object))
-                proof_ids.append(np.full(len(index), number, dtype=np.int64))
-                variables.append(index)
-                changes.append(change)
-                number += 1
+        # one row per changed variable; a proof's rows together, numbered in order
+        proofs = [(key, layout, proof) for (key, layout), kept_proofs in sorted(held.items()) for proof in kept_proofs]
+        lengths = [len(index) for _key, _layout, (index, _change) in proofs]
         table = pa.table({
-            "linked_table": pa.array(np.concatenate(keys), pa.string()).dictionary_encode(),
-            "layout": pa.array(np.concatenate(layouts), pa.string()).dictionary_encode(),
-            "proof": np.concatenate(proof_ids),
-            "variable": np.concatenate(variables).astype(np.int64),
-            "change": np.concatenate(changes).astype(float),
+            "linked_table": pa.array(np.repeat([p[0] for p in proofs], lengths), pa.string()).dictionary_encode(),
+            "layout": pa.array(np.repeat([p[1] for p in proofs], lengths), pa.string()).dictionary_encode(),
+            "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
+            "variable": np.concatenate([index for _k, _l, (index, _c) in proofs]).astype(np.int64),
+            "change": np.concatenate([change for _k, _l, (_i, change) in proofs]).astype(float),
         })  # fmt: skip
         aside = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
