@@ -45,7 +45,7 @@ from .catalogue import load as load_catalogue
 from .dbt_runner import plan_environment
 from .disclosure.history import TABLE as RELEASED_TABLE
 from .ingest import load_contracts
-from .ingest.loader import LOG_TABLE, delivery_name, log_per_gemeinde, source_of
+from .ingest.loader import LATEST_LOAD_FIRST, LOG_TABLE, delivery_name, migrate_load_log, source_of
 from .project_state import project_fingerprint, tests_fingerprint
 from .settings import Settings
 from .warehouse import connect
@@ -292,10 +292,10 @@ def current_loads(con) -> tuple[Load, ...]:
     SHA-256 and when it was loaded (`sha@loaded_at`), so that a file loaded again is a change too."""
     if not _exists(con, LOG_TABLE):
         return ()
-    log_per_gemeinde(con)
+    migrate_load_log(con)
     rows = con.execute(
         f"""select source, gemeinde, stichtag, sha256, loaded_at from {LOG_TABLE}
-            qualify row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) = 1
+            qualify row_number() over (partition by source, stichtag, gemeinde order by {LATEST_LOAD_FIRST}) = 1
             order by source, stichtag nulls first, gemeinde nulls first"""
     ).fetchall()
     return tuple(

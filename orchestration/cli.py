@@ -299,10 +299,13 @@ def status() -> None:
             table = Table(title="Loaded extracts (latest load of each file)")
             for col, justify in (("source", "left"), ("Stichtage", "left"), ("rows", "right"), ("last load", "left")):
                 table.add_column(col, justify=justify, no_wrap=col != "Stichtage")
+            from .ingest.loader import LOG_TABLE, latest_load_order
+
+            order = latest_load_order(con, LOG_TABLE)
             for src, years, rows, at in con.execute(
-                """with latest as (
-                       select * from raw._load_log
-                       qualify row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) = 1)
+                f"""with latest as (
+                       select * from {LOG_TABLE}
+                       qualify row_number() over (partition by source, stichtag, gemeinde order by {order}) = 1)
                    select source,
                        case when count(stichtag) = 0 then 'reference'
                             when count(stichtag) = 1 then strftime(min(stichtag), '%d.%m.%Y')

@@ -59,6 +59,13 @@ from .contracts import AREAS_SOURCE, BadFileName, Contract, load_contracts
 from .reading import STAGE, Unreadable, Violation, stage_csv, stage_geojson, stage_xlsx
 
 LOG_TABLE = "raw._load_log"
+# A delivery's loads, the latest first: by the load's number (`load_no`, one more than the
+# delivery's highest so far), not by its time, which is local and naive. In the hour the clocks go
+# back (25.10.2026, 03:00 -> 02:00) a correction loaded at 02:10 after its file was loaded at 02:50
+# would sort before it: the release would name the replaced file as its input, and the build plan
+# would see no change and leave the correction unbuilt. Loads logged before the number came first
+# (null), by their time. The builds are ordered the same way (build_plan.BUILD_ORDER).
+LATEST_LOAD_FIRST = "load_no desc nulls last, loaded_at desc"
 REJECT_TABLE = "raw._rejected_files"
 
 
@@ -268,9 +275,18 @@ def discover(
     return extracts, unrecognised
 
 
-def log_per_gemeinde(con: duckdb.DuckDBPyConnection) -> None:
-    """The load log of a warehouse from before deliveries per Gemeinde gets their column."""
+def migrate_load_log(con: duckdb.DuckDBPyConnection) -> None:
+    """The load log of a warehouse of an earlier version gets the columns added since: the
+    Gemeinde of a delivery per Gemeinde, and the load's number (LATEST_LOAD_FIRST)."""
     con.execute(f"alter table {LOG_TABLE} add column if not exists gemeinde varchar")
+    con.execute(f"alter table {LOG_TABLE} add column if not exists load_no bigint")
+
+
+def latest_load_order(con: duckdb.DuckDBPyConnection, table: str = LOG_TABLE) -> str:
+    """LATEST_LOAD_FIRST for the load log `table`; by time alone where a reader that may not change
+    the warehouse (read-only) meets a log of an earlier version, whose loads have no number."""
+    columns = {row[0] for row in con.execute(f"describe {table}").fetchall()}
+    return LATEST_LOAD_FIRST if "load_no" in columns else "loaded_at desc"
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
@@ -278,9 +294,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract])
     con.execute(
         f"""create table if not exists {LOG_TABLE} (
             source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double, gemeinde varchar)"""
+            footer_rows bigint, loaded_at timestamp, seconds double, gemeinde varchar, load_no bigint)"""
     )
-    log_per_gemeinde(con)
+    migrate_load_log(con)
     con.execute(
         f"""create table if not exists {REJECT_TABLE} (
             source varchar, stichtag date, file varchar, sha256 varchar, quarantined_to varchar,
@@ -328,7 +344,7 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, extract: Extract, sha: str) 
     row = con.execute(
         f"""select sha256 from {LOG_TABLE}
             where source = ? and stichtag is not distinct from ? and gemeinde is not distinct from ?
-            order by loaded_at desc limit 1""",
+            order by {LATEST_LOAD_FIRST} limit 1""",
         [extract.source, extract.stichtag, extract.gemeinde],
     ).fetchone()
     return row is not None and row[0] == sha
@@ -650,8 +666,13 @@ def _insert(
             f"insert into {contract.table} select {', '.join(selects)} from (select *{hashed} from {TYPED})",
             params,
         ).fetchone()[0]
+        # the delivery's next load number (LATEST_LOAD_FIRST): a delivery is loaded by one thread
+        # at a time, and the number is read in the load's own transaction
         con.execute(
-            f"insert into {LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"""insert into {LOG_TABLE}
+                    (source, stichtag, file, sha256, rows, footer_rows, loaded_at, seconds, gemeinde, load_no)
+                select ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(load_no), 0) + 1 from {LOG_TABLE}
+                where source = ? and stichtag is not distinct from ? and gemeinde is not distinct from ?""",
             [
                 extract.source,
                 extract.stichtag,
@@ -661,6 +682,9 @@ def _insert(
                 footer_rows,
                 datetime.now(),
                 time.perf_counter() - started,
+                extract.gemeinde,
+                extract.source,
+                extract.stichtag,
                 extract.gemeinde,
             ],
         )

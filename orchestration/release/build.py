@@ -44,7 +44,7 @@ from data_quality import GateFailed, GateReport
 
 from ..errors import SozialmonitorError
 from ..faults import checkpoint
-from ..ingest.loader import LOG_TABLE, sha256_file
+from ..ingest.loader import LOG_TABLE, latest_load_order, sha256_file
 from ..provenance import git, git_commit
 from ..settings import Settings
 from ..timing import timed
@@ -174,9 +174,10 @@ def stichtag_to_publish(settings: Settings, stichtag: date | None) -> date:
 
 
 def _inputs(con, stichtag: date) -> list[dict[str, Any]]:
+    latest = latest_load_order(con, f"wh.{LOG_TABLE}")  # the warehouse is attached read-only
     rows = con.execute(
         f"""select source, stichtag, file, sha256, rows, loaded_at, gemeinde from (
-                select *, row_number() over (partition by source, stichtag, gemeinde order by loaded_at desc) as n
+                select *, row_number() over (partition by source, stichtag, gemeinde order by {latest}) as n
                 from wh.{LOG_TABLE}
             ) where n = 1 and (stichtag is null or stichtag <= ?)
             order by source, stichtag nulls first, gemeinde nulls first""",

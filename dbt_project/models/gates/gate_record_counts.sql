@@ -8,7 +8,10 @@ with latest as (
     select source, gemeinde, stichtag, rows
     from {{ source('ingest', '_load_log') }}
     where stichtag is not null
-    qualify row_number() over (partition by source, gemeinde, stichtag order by loaded_at desc) = 1
+    -- the latest load by its number, not its local time (orchestration/ingest/loader.py LATEST_LOAD_FIRST)
+    qualify row_number() over (
+        partition by source, gemeinde, stichtag order by load_no desc nulls last, loaded_at desc
+    ) = 1
 ),
 
 changes as (
