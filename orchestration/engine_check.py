@@ -23,9 +23,21 @@ import numpy as np
 import pandas as pd
 
 from . import spark_build
+from .errors import SozialmonitorError
+from .ingest.loader import LATEST_LOAD_FIRST, LOG_TABLE, latest_load_order
 from .pipeline import prepare_dbt
 from .settings import Settings
 from .warehouse import connect
+
+
+class WarehouseOfAnEarlierVersion(SozialmonitorError):
+    """The check reads the warehouse and never writes it; Spark would build from sources that an
+    earlier version's load log lacks a column of."""
+
+    exit_code = 2
+    headline = "Engine check refused, nothing was built:"
+    hint = "Run `sozialmonitor run` once (it brings the warehouse up to date and builds it), then check again."
+
 
 TOLERANCE = 1e-9
 SERVED_FILE = "served.duckdb"
@@ -178,6 +190,7 @@ def compare(left: pd.DataFrame, right: pd.DataFrame, relation: str) -> list[Diff
 def check_spark(settings: Settings, lake: Path) -> EngineCheck:
     """Build the project on Spark from the warehouse's sources and compare every model and seed
     with the DuckDB warehouse (see the module doc)."""
+    _require_current_load_log(settings)
     on_spark = settings.with_paths(lake_dir=lake)
     prepare_dbt(on_spark, released_cells=False)  # the generated files; the warehouse is not written
     served_file = lake / SERVED_FILE
@@ -197,3 +210,20 @@ def check_spark(settings: Settings, lake: Path) -> EngineCheck:
         "comparison": time.perf_counter() - compared,
     }
     return result
+
+
+def _require_current_load_log(settings: Settings) -> None:
+    """Refuse a warehouse whose load log has no load numbers (an earlier version's, not loaded or
+    built since): the record-count gate orders the loads by them (ingest/loader.py LATEST_LOAD_FIRST)."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        logged = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
+        ).fetchone()[0]
+        current = not logged or latest_load_order(con, LOG_TABLE) == LATEST_LOAD_FIRST
+    finally:
+        con.close()
+    if not current:
+        raise WarehouseOfAnEarlierVersion(
+            f"the load log of {settings.warehouse_path} was written by an earlier version and has no load numbers"
+        )

@@ -25,6 +25,7 @@ from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
 from .faults import checkpoint
 from .ingest import IngestReport, ingest
+from .ingest.loader import migrate_load_log
 from .locking import run_lock
 from .provenance import git_commit, process_start
 from .release import (
@@ -316,7 +317,23 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     dbt_runner.drop_stale_parses(settings)
     if released_cells:
         refresh_released_cells(settings)
+        migrate_warehouse(settings)
     return changed
+
+
+def migrate_warehouse(settings: Settings) -> None:
+    """Before dbt builds: what a model reads of the ingest's own tables and an earlier version's
+    warehouse lacks (the load log's numbers, which the record-count gate orders by). A load or a
+    planned build does it too; this covers a build of some models, which is not planned."""
+    con = connect(settings.warehouse_path)
+    try:
+        [[logged]] = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
+        ).fetchall()
+        if logged:
+            migrate_load_log(con)
+    finally:
+        con.close()
 
 
 # dbt flags that choose part of the project: such a build is not planned by Stichtag

@@ -85,6 +85,24 @@ def test_the_command_refuses_without_a_warehouse(tmp_path):
     assert not (tmp_path / "lake").exists()
 
 
+def test_a_warehouse_whose_load_log_has_no_load_numbers_is_refused_unchanged(tmp_path):
+    """The check never writes the warehouse; one of an earlier version, whose load log lacks the
+    load numbers the record-count gate orders by, is refused before Spark builds anything."""
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create schema raw")
+    con.execute("create table raw._load_log (source varchar, stichtag date, sha256 varchar, loaded_at timestamp)")
+    con.close()
+    before = settings.warehouse_path.read_bytes()
+    folder = tmp_path / "check"
+    result = CliRunner().invoke(app, ["engine-check", "--lake", str(folder)], env=settings.env())
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "Engine check refused" in said and "no load numbers" in said and "sozialmonitor run" in said
+    assert settings.warehouse_path.read_bytes() == before and not (folder / "spark-warehouse").exists()
+
+
 def test_the_pipelines_lake_is_refused_as_the_engine_checks_and_left_as_it_was(tmp_path):
     """The check's full build would wipe the Spark tables of the lake it is given and its serving the
     Parquet the warehouse's views read: the pipeline's lake is not a folder for it."""

@@ -15,7 +15,7 @@ import duckdb
 import orchestration.ingest.loader as loader
 from orchestration.build_plan import current_loads
 from orchestration.ingest import ingest
-from orchestration.ingest.loader import LOG_TABLE, latest_load_order, migrate_load_log, sha256_file
+from orchestration.ingest.loader import LOG_TABLE, latest_load_order, sha256_file
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.release.build import _inputs
 from orchestration.warehouse import connect
@@ -93,32 +93,40 @@ def test_a_correction_loaded_in_the_hour_the_clocks_go_back_is_the_latest_load(t
     assert _load(settings, datetime(2026, 10, 25, 2, 20)) == "unchanged"
 
 
-def test_a_load_log_of_an_earlier_version_gets_numbers_after_its_loads(tmp_path):
+def test_a_load_log_of_an_earlier_version_gets_numbers_after_its_loads(tmp_path, monkeypatch):
     """A warehouse of an earlier version: its loads have no number. They come first, by their time;
     the first load after the update gets number 1 and is the latest, whatever its time. A reader
     that may not change the warehouse orders such a log by time alone."""
-    path = tmp_path / "w.duckdb"
-    con = duckdb.connect(str(path))
+    monkeypatch.setenv(ENV_KEY, TEST_KEY)
+    monkeypatch.setattr(loader, "datetime", Clock)
+    settings = kreis_with_registers(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(settings.warehouse_path))
     con.execute("create schema raw")
     con.execute(
         f"""create table {LOG_TABLE} (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double)"""
+            footer_rows bigint, loaded_at timestamp, seconds double, gemeinde varchar)"""
     )
     con.execute(
-        f"insert into {LOG_TABLE} values ('wohngeld', '2024-12-31', 'f', 'old1', 1, 0, '2026-10-25 02:40', 0),"
-        " ('wohngeld', '2024-12-31', 'f', 'old2', 1, 0, '2026-10-25 02:50', 0)"
+        f"insert into {LOG_TABLE} values"
+        " ('register_persons', '2024-12-31', 'f', 'old1', 1, 0, '2026-10-25 02:40', 0, '05999004'),"
+        " ('register_persons', '2024-12-31', 'f', 'old2', 1, 0, '2026-10-25 02:50', 0, '05999004')"
     )
     assert latest_load_order(con) == "loaded_at desc"
-    migrate_load_log(con)
-    assert latest_load_order(con) == loader.LATEST_LOAD_FIRST
-    [(latest,)] = con.execute(f"select sha256 from {LOG_TABLE} order by {loader.LATEST_LOAD_FIRST} limit 1").fetchall()
-    assert latest == "old2"
-    con.execute(
-        f"insert into {LOG_TABLE} (source, stichtag, file, sha256, rows, footer_rows, loaded_at, seconds, load_no)"
-        " values ('wohngeld', '2024-12-31', 'f', 'new', 1, 0, '2026-10-25 02:10', 0, 1)"
-    )
-    order = [
-        r[0] for r in con.execute(f"select sha256 from {LOG_TABLE} order by {loader.LATEST_LOAD_FIRST}").fetchall()
-    ]
-    assert order == ["new", "old2", "old1"]
     con.close()
+    path = settings.raw_dir / "einwohner" / FILE
+    path.write_bytes(_persons("00000000000000aa"))
+    assert _load(settings, datetime(2026, 10, 25, 2, 10)) == "loaded"  # after the update, winter time
+
+    con = connect(settings.warehouse_path)
+    try:
+        assert latest_load_order(con) == loader.LATEST_LOAD_FIRST
+        order = con.execute(
+            f"select sha256, load_no from {LOG_TABLE} where gemeinde is not null order by {loader.LATEST_LOAD_FIRST}"
+        ).fetchall()
+        loads = dict(((d, s), load) for d, s, load in current_loads(con))
+    finally:
+        con.close()
+    assert order == [(sha256_file(path), 1), ("old2", None), ("old1", None)]
+    assert loads[(DELIVERY, STICHTAG)].startswith(f"{sha256_file(path)}@")
+    assert _release_inputs(settings) == {f"einwohner/{FILE}": sha256_file(path)}

@@ -62,3 +62,76 @@ def test_an_explained_change_passes_and_a_looser_limit_too(loaded):
     config["record_counts"]["min_records"] = 5000  # too small to compare: not checked
     config["record_counts"]["sources"]["register_persons"] = {"block_change_pct": 1}
     assert _gate(loaded, config).success
+
+
+def test_the_gate_counts_the_latest_load_when_it_was_loaded_in_the_hour_the_clocks_go_back(tmp_path, monkeypatch):
+    """The 2022 register cut by 5 % is loaded at 02:50 summer time, its full correction 40 minutes
+    later, at 02:10 winter time: the gate counts the correction (the latest load by its number),
+    and passes."""
+    from datetime import datetime
+
+    import orchestration.ingest.loader as loader
+
+    class Clock(datetime):
+        at = datetime(2026, 10, 25, 2, 50)
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.at
+
+    monkeypatch.setenv(ENV_KEY, "record-count-test-key-0123")
+    monkeypatch.setattr(loader, "datetime", Clock)
+    settings = settings_for(tmp_path)
+    folder = settings.raw_dir / "einwohner"
+    folder.mkdir(parents=True)
+    for day, rows in (("20201231", 1200), ("20211231", 1206), ("20221231", 1146)):
+        (folder / f"EWR_Bestand_{day}.csv").write_bytes(register(rows=rows))
+
+    def load() -> None:
+        con = connect(settings.warehouse_path)
+        try:
+            ingest(settings, con)
+        finally:
+            con.close()
+
+    load()
+    Clock.at = datetime(2026, 10, 25, 2, 10)
+    (folder / "EWR_Bestand_20221231.csv").write_bytes(register(rows=1206))  # the correction
+    load()
+    run_dbt(settings, ["run", "--select", "gate_record_counts"])
+    con = connect(settings.warehouse_path)
+    try:
+        [(rows,)] = con.execute(
+            "select rows from gates.gate_record_counts where source = 'register_persons' and stichtag = '2022-12-31'"
+        ).fetchall()
+        assert rows == 1206
+        assert _gate(con, load_config()).success
+    finally:
+        con.close()
+
+
+def test_a_build_of_the_gate_alone_brings_an_earlier_versions_load_log_up_to_date(tmp_path):
+    """A build of some models is not planned, and nothing may have been loaded since the update: the
+    load log of an earlier version (no Gemeinde, no load numbers) gets its columns before dbt reads it."""
+    import duckdb
+
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create schema raw")
+    con.execute(
+        """create table raw._load_log (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
+            footer_rows bigint, loaded_at timestamp, seconds double)"""
+    )
+    con.execute(
+        "insert into raw._load_log values ('wohngeld', '2023-12-31', 'f', 'a', 100, 0, '2026-01-01', 0),"
+        " ('wohngeld', '2024-12-31', 'f', 'b', 104, 0, '2026-01-02', 0)"
+    )
+    con.close()
+    run_dbt(settings, ["run", "--select", "gate_record_counts"])
+    con = connect(settings.warehouse_path)
+    try:
+        rows = con.execute("select stichtag, rows from gates.gate_record_counts order by stichtag").fetchall()
+    finally:
+        con.close()
+    assert [r[1] for r in rows] == [100, 104]
