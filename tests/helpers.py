@@ -127,3 +127,24 @@ def partition_files_but(table_folder: Path, stichtag: date) -> dict[str, int]:
         for f in table_folder.glob("stichtag=*/*.parquet")
         if f.parent.name != f"stichtag={stichtag.isoformat()}"
     }
+
+
+def earlier_load_log(warehouse: Path, rows: list[tuple] = (), gemeinde: bool = False) -> None:
+    """A warehouse file whose load log `raw._load_log` is an earlier version's: no load numbers, and
+    with `gemeinde` the column of deliveries per Gemeinde (added before the numbers). `rows`: its
+    loads, in the columns source, stichtag, file, sha256, rows, footer_rows, loaded_at, seconds
+    (and gemeinde)."""
+    import duckdb
+
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute(
+            "create table raw._load_log (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,"
+            f" footer_rows bigint, loaded_at timestamp, seconds double{', gemeinde varchar' if gemeinde else ''})"
+        )
+        for row in rows:
+            con.execute(f"insert into raw._load_log values ({', '.join('?' * len(row))})", list(row))
+    finally:
+        con.close()

@@ -19,6 +19,7 @@ from orchestration.ingest.loader import LOG_TABLE, latest_load_order, sha256_fil
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.release.build import _inputs
 from orchestration.warehouse import connect
+from tests.helpers import earlier_load_log
 from tests.ingest.test_deliveries_per_gemeinde import TEST_KEY, _persons, kreis_with_registers
 
 STICHTAG = date(2024, 12, 31)
@@ -100,18 +101,10 @@ def test_a_load_log_of_an_earlier_version_gets_numbers_after_its_loads(tmp_path,
     monkeypatch.setenv(ENV_KEY, TEST_KEY)
     monkeypatch.setattr(loader, "datetime", Clock)
     settings = kreis_with_registers(tmp_path)
-    settings.warehouse_path.parent.mkdir(parents=True)
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("create schema raw")
-    con.execute(
-        f"""create table {LOG_TABLE} (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double, gemeinde varchar)"""
-    )
-    con.execute(
-        f"insert into {LOG_TABLE} values"
-        " ('register_persons', '2024-12-31', 'f', 'old1', 1, 0, '2026-10-25 02:40', 0, '05999004'),"
-        " ('register_persons', '2024-12-31', 'f', 'old2', 1, 0, '2026-10-25 02:50', 0, '05999004')"
-    )
+    loads = [("register_persons", STICHTAG, "f", sha, 1, 0, datetime(2026, 10, 25, 2, minute), 0, "05999004")
+             for sha, minute in (("old1", 40), ("old2", 50))]  # fmt: skip
+    earlier_load_log(settings.warehouse_path, loads, gemeinde=True)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     assert latest_load_order(con) == "loaded_at desc"
     con.close()
     path = settings.raw_dir / "einwohner" / FILE

@@ -26,7 +26,7 @@ from orchestration.build_plan import (
 from orchestration.dbt_runner import PLAN_ENVIRONMENT
 from orchestration.disclosure.history import TABLE as RELEASED_TABLE
 from orchestration.ingest.loader import LOG_TABLE
-from tests.helpers import settings_for
+from tests.helpers import earlier_load_log, settings_for
 
 DAYS = [date(y, 12, 31) for y in range(2019, 2024)]
 
@@ -34,14 +34,7 @@ DAYS = [date(y, 12, 31) for y in range(2019, 2024)]
 @pytest.fixture
 def settings(tmp_path):
     settings = settings_for(tmp_path)
-    settings.warehouse_path.parent.mkdir(parents=True)
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("create schema raw")
-    con.execute(
-        f"""create table {LOG_TABLE} (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double)"""
-    )
-    con.close()
+    earlier_load_log(settings.warehouse_path)  # the plan brings it up to date
     load(settings, "geo_addresses", None, "a0")
     for day in DAYS:
         load(settings, "register_persons", day, f"p{day.year}")

@@ -3,6 +3,8 @@ boundary passes every contract check, and is stopped here before anything is pub
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from data_quality.gates import load_config, run_suite
@@ -11,7 +13,7 @@ from orchestration.ingest import ingest
 from orchestration.pipeline import run_dbt
 from orchestration.pseudonyms import ENV_KEY
 from orchestration.warehouse import connect
-from tests.helpers import settings_for
+from tests.helpers import earlier_load_log, settings_for
 from tests.ingest.test_hostile_inputs import register
 
 
@@ -68,8 +70,6 @@ def test_the_gate_counts_the_latest_load_when_it_was_loaded_in_the_hour_the_cloc
     """The 2022 register cut by 5 % is loaded at 02:50 summer time, its full correction 40 minutes
     later, at 02:10 winter time: the gate counts the correction (the latest load by its number),
     and passes."""
-    from datetime import datetime
-
     import orchestration.ingest.loader as loader
 
     class Clock(datetime):
@@ -113,21 +113,10 @@ def test_the_gate_counts_the_latest_load_when_it_was_loaded_in_the_hour_the_cloc
 def test_a_build_of_the_gate_alone_brings_an_earlier_versions_load_log_up_to_date(tmp_path):
     """A build of some models is not planned, and nothing may have been loaded since the update: the
     load log of an earlier version (no Gemeinde, no load numbers) gets its columns before dbt reads it."""
-    import duckdb
-
     settings = settings_for(tmp_path)
-    settings.warehouse_path.parent.mkdir(parents=True)
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("create schema raw")
-    con.execute(
-        """create table raw._load_log (source varchar, stichtag date, file varchar, sha256 varchar, rows bigint,
-            footer_rows bigint, loaded_at timestamp, seconds double)"""
-    )
-    con.execute(
-        "insert into raw._load_log values ('wohngeld', '2023-12-31', 'f', 'a', 100, 0, '2026-01-01', 0),"
-        " ('wohngeld', '2024-12-31', 'f', 'b', 104, 0, '2026-01-02', 0)"
-    )
-    con.close()
+    loads = [("wohngeld", date(year, 12, 31), "f", sha, rows, 0, datetime(2026, 1, day), 0)
+             for year, sha, rows, day in ((2023, "a", 100, 1), (2024, "b", 104, 2))]  # fmt: skip
+    earlier_load_log(settings.warehouse_path, loads)
     run_dbt(settings, ["run", "--select", "gate_record_counts"])
     con = connect(settings.warehouse_path)
     try:
