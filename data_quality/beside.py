@@ -27,7 +27,7 @@ from pathlib import Path
 from orchestration.errors import SozialmonitorError
 from orchestration.provenance import Beside, die_with_parent, process_start, run_is_alive
 from orchestration.settings import Settings
-from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, share_of_memory_limit
+from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, memory_limit, share_of_memory_limit
 
 from .gates import GateReport, run_gates
 
@@ -66,11 +66,12 @@ class GatesBeside:
         # a quarter of DuckDB's memory limit: the release beside it may use the whole (at Berlin size
         # the gates' queries took 2.6 GB with the whole limit, 1.0 GB with a quarter, in about the
         # same time; their frames are ordered, so the report does not depend on it)
+        # (a query that needs more runs again with the whole limit: gates.suite_frame)
         environment = {**os.environ, MEMORY_LIMIT_SETTING: share_of_memory_limit(GATES_MEMORY_SHARE)}
         try:
             self._child = Beside(
                 __name__,
-                [str(settings.warehouse_path), levels, str(self._folder), str(os.getpid())],
+                [str(settings.warehouse_path), levels, str(self._folder), str(os.getpid()), memory_limit()],
                 environment,
                 stderr=self._folder / "stderr.txt",
             )
@@ -133,11 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("levels", help="the public levels, comma-separated")
     parser.add_argument("folder", type=Path, help="where gates.json is written")
     parser.add_argument("parent", type=int, help="the process this one dies with")
+    parser.add_argument("memory_when_short", help="DuckDB's memory limit for a query that needs more than the share")
     args = parser.parse_args(argv)
     die_with_parent(args.parent)
     con = connect(args.warehouse, read_only=True, extensions=())
     try:
-        report = run_gates(con, levels=[level for level in args.levels.split(",") if level])
+        levels = [level for level in args.levels.split(",") if level]
+        report = run_gates(con, levels=levels, memory_when_short=args.memory_when_short)
     finally:
         con.close()
     part = args.folder / f"{REPORT_FILE}.part"

@@ -70,3 +70,29 @@ def test_the_gates_beside_the_release_get_a_share_of_the_limit(monkeypatch, limi
     """data_quality.beside: a quarter of the limit, at least 256 MB, never more than the limit."""
     monkeypatch.setenv(MEMORY_LIMIT_SETTING, limit)
     assert share_of_memory_limit(0.25) == quarter
+
+
+def test_a_gate_query_that_needs_more_than_the_share_runs_again_with_the_whole_limit():
+    """data_quality.gates.suite_frame: the gates' process beside the release has a share of the limit;
+    a query that needs more (the hierarchy of a Kreis of 300 Gemeinden) is run again with the whole
+    limit instead of failing the gates, and gives the same rows. Without a limit to fall back on
+    (`sozialmonitor gates` on its own has the whole) the error stands."""
+    import duckdb
+
+    from data_quality.gates import suite_frame
+
+    sql = "select list(i order by i desc) as values_ from range(3000000) as r(i)"
+    con = duckdb.connect()
+    try:
+        con.execute("set memory_limit = '20MB'")
+        with pytest.raises(duckdb.OutOfMemoryException):
+            suite_frame(con, sql)
+        frame = suite_frame(con, sql, memory_when_short="1GB")
+        assert list(frame["values_"][0][:3]) == [2999999, 2999998, 2999997] and len(frame["values_"][0]) == 3000000
+        raised = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    whole = duckdb.connect()
+    whole.execute("set memory_limit = '1GB'")
+    assert raised == whole.execute("select current_setting('memory_limit')").fetchone()[0]  # for the rest
+    whole.close()
