@@ -293,7 +293,8 @@ def suite_frame(con, sql: str, memory_when_short: str | None = None):
     the limit (data_quality/beside.py), enough up to Berlin's size; the hierarchy of a Kreis of 300
     Gemeinden needs more than that share, and a gate that could not run would stop the release. The
     limit stays raised for the rest of the gates (DuckDB may still hold what the failed query took).
-    The rows, and so the report, are the same either way: every frame is ordered."""
+    The rows, and so the report, are the same either way: every frame is ordered. `con` in
+    autocommit (a failed query inside a transaction aborts it)."""
     import duckdb
 
     try:
@@ -301,6 +302,11 @@ def suite_frame(con, sql: str, memory_when_short: str | None = None):
     except duckdb.OutOfMemoryException:
         if memory_when_short is None:
             raise
+        logging.getLogger(__name__).warning(
+            "a gate query needed more than this process's share of DuckDB's memory limit: run again with %s "
+            "(the release beside may use as much)",
+            memory_when_short,
+        )
         con.execute(f"set memory_limit = '{memory_when_short}'")
         return con.execute(sql).df()
 

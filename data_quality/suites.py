@@ -195,7 +195,7 @@ def ranges_expectations(config: dict, catalogue: Catalogue) -> list:
 
 
 def hierarchy_sql(config: dict, catalogue: Catalogue) -> str:
-    return _model("gate_hierarchy", "child_level, parent_id, stichtag, measure")
+    return _model("gate_hierarchy", "child_level, parent_level, parent_id, stichtag, measure")  # its key
 
 
 def hierarchy_expectations(config: dict, catalogue: Catalogue) -> list:

@@ -36,7 +36,10 @@ class WarehouseOfAnEarlierVersion(SozialmonitorError):
 
     exit_code = 2
     headline = "Engine check refused, nothing was built:"
-    hint = "Run `sozialmonitor run` once (it brings the warehouse up to date and builds it), then check again."
+    hint = (
+        "Run `sozialmonitor ingest` once (it brings the load log up to date; nothing is built or published), "
+        "then check again."
+    )
 
 
 TOLERANCE = 1e-9

@@ -285,10 +285,13 @@ def run_ingest(settings: Settings, progress=None, **kwargs) -> IngestReport:
         con.close()
 
 
-def refresh_released_cells(settings: Settings) -> int:
-    """Before dbt: what earlier releases published, so the secondary suppression keeps to it."""
+def refresh_released_cells(settings: Settings, migrate: bool = False) -> int:
+    """Before dbt: what earlier releases published, so the secondary suppression keeps to it. With
+    `migrate`, in the same connection: migrate_warehouse."""
     con = connect(settings.warehouse_path)
     try:
+        if migrate:
+            migrate_warehouse(con)
         return refresh(con, list_releases(settings.releases_dir))
     finally:
         con.close()
@@ -316,24 +319,19 @@ def prepare_dbt(settings: Settings, released_cells: bool = True) -> list[Path]:
     # would give the model neither (dbt_runner.drop_stale_parses)
     dbt_runner.drop_stale_parses(settings)
     if released_cells:
-        refresh_released_cells(settings)
-        migrate_warehouse(settings)
+        refresh_released_cells(settings, migrate=True)
     return changed
 
 
-def migrate_warehouse(settings: Settings) -> None:
+def migrate_warehouse(con) -> None:
     """Before dbt builds: what a model reads of the ingest's own tables and an earlier version's
     warehouse lacks (the load log's numbers, which the record-count gate orders by). A load or a
     planned build does it too; this covers a build of some models, which is not planned."""
-    con = connect(settings.warehouse_path)
-    try:
-        [[logged]] = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
-        ).fetchall()
-        if logged:
-            migrate_load_log(con)
-    finally:
-        con.close()
+    [[logged]] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
+    ).fetchall()
+    if logged:
+        migrate_load_log(con)
 
 
 # dbt flags that choose part of the project: such a build is not planned by Stichtag

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -129,7 +130,7 @@ def partition_files_but(table_folder: Path, stichtag: date) -> dict[str, int]:
     }
 
 
-def earlier_load_log(warehouse: Path, rows: list[tuple] = (), gemeinde: bool = False) -> None:
+def earlier_load_log(warehouse: Path, rows: Sequence[tuple] = (), gemeinde: bool = False) -> None:
     """A warehouse file whose load log `raw._load_log` is an earlier version's: no load numbers, and
     with `gemeinde` the column of deliveries per Gemeinde (added before the numbers). `rows`: its
     loads, in the columns source, stichtag, file, sha256, rows, footer_rows, loaded_at, seconds

@@ -99,7 +99,7 @@ def test_a_warehouse_whose_load_log_has_no_load_numbers_is_refused_unchanged(tmp
     result = CliRunner().invoke(app, ["engine-check", "--lake", str(folder)], env=settings.env())
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
-    assert "Engine check refused" in said and "no load numbers" in said and "sozialmonitor run" in said
+    assert "Engine check refused" in said and "no load numbers" in said and "sozialmonitor ingest" in said
     assert settings.warehouse_path.read_bytes() == before and not (folder / "spark-warehouse").exists()
 
 

@@ -96,3 +96,32 @@ def test_a_gate_query_that_needs_more_than_the_share_runs_again_with_the_whole_l
     whole.execute("set memory_limit = '1GB'")
     assert raised == whole.execute("select current_setting('memory_limit')").fetchone()[0]  # for the rest
     whole.close()
+
+
+def test_the_gates_beside_the_release_get_the_share_and_the_whole_limit_to_fall_back_on(tmp_path, monkeypatch):
+    """GatesBeside starts its child with the share in the environment and the whole limit as its last
+    argument (suite_frame's fallback), both from this process's setting."""
+    import data_quality.beside as beside
+    from tests.helpers import settings_for
+
+    started = {}
+
+    class Recorded:
+        def __init__(self, module, args, environment, stderr=None):
+            started.update(module=module, args=args, environment=environment)
+
+    monkeypatch.setattr(beside, "Beside", Recorded)
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, "2GB")
+    settings = settings_for(tmp_path)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    settings.warehouse_path.write_bytes(b"")  # the gates only ask that it exists; nothing starts here
+    beside.GatesBeside(settings)
+    assert started["module"] == "data_quality.beside"
+    assert started["environment"][MEMORY_LIMIT_SETTING] == "500MB" and started["args"][-1] == "2GB"
+    # and the child reads them so (its argument parser, with nothing run)
+    parsed = {}
+    monkeypatch.setattr(beside, "die_with_parent", lambda pid: parsed.setdefault("parent", pid))
+    monkeypatch.setattr(beside, "connect", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop")))
+    with pytest.raises(RuntimeError, match="stop"):
+        beside.main([str(settings.warehouse_path), "gemeinde", str(tmp_path), "1", started["args"][-1]])
+    assert parsed == {"parent": 1}
