@@ -134,8 +134,8 @@ class AuditProofs:
         proofs = [(key, layout, proof) for (key, layout), kept_proofs in sorted(held.items()) for proof in kept_proofs]
         lengths = [len(index) for _key, _layout, (index, _change) in proofs]
         table = pa.table({
-            "linked_table": pa.array(np.repeat([p[0] for p in proofs], lengths), pa.string()).dictionary_encode(),
-            "layout": pa.array(np.repeat([p[1] for p in proofs], lengths), pa.string()).dictionary_encode(),
+            "linked_table": _repeated([p[0] for p in proofs], lengths),
+            "layout": _repeated([p[1] for p in proofs], lengths),
             "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
             "variable": np.concatenate([index for _k, _l, (index, _c) in proofs]).astype(np.int64),
             "change": np.concatenate([change for _k, _l, (_i, change) in proofs]).astype(float),
@@ -160,6 +160,16 @@ _PROOF_SCHEMA = pa.schema(
     [("linked_table", pa.string()), ("layout", pa.string()), ("proof", pa.int64()), ("variable", pa.int64()),
      ("change", pa.float64())]
 )  # fmt: skip
+
+
+def _repeated(values: list[str], lengths: list[int]) -> pa.DictionaryArray:
+    """`values[i]` repeated `lengths[i]` times, dictionary-encoded as pyarrow's dictionary_encode
+    encodes it (the values in the order they first appear, int32 indices): built from the indices,
+    never as the repeated strings (NumPy's fixed-width copy of a linked table's name, its measures,
+    for each of millions of rows took gigabytes at 300 Gemeinden)."""
+    first = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    codes = np.repeat(np.fromiter((first[v] for v in values), dtype=np.int32, count=len(values)), lengths)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(first), pa.string()))
 
 
 def _read_proofs(path: Path) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:

@@ -310,3 +310,19 @@ def test_a_release_audit_reuses_the_last_releases_proofs_and_a_forged_memo_chang
     assert [(c.measure, c.area_id, c.low, c.high) for c in tampered.cells] == [
         (c.measure, c.area_id, c.low, c.high) for c in first.cells
     ]
+
+
+def test_the_proofs_names_are_written_as_pyarrow_would_encode_them_repeated():
+    """AuditProofs.keep builds the dictionary columns from indices, not from the repeated names (the
+    fixed-width NumPy copy took gigabytes at 300 Gemeinden): the same array as encoding the
+    repeated names, so the file's bytes do not change."""
+    import numpy as np
+    import pyarrow as pa
+
+    from orchestration.release.disclosure_audit import _repeated
+
+    values, lengths = ["2024-12-31 b,c", "2024-12-31 b,c", "2023-12-31 a", "2024-12-31 b,c"], [2, 0, 3, 1]
+    expected = pa.array(np.repeat(values, lengths).tolist(), pa.string()).dictionary_encode()
+    got = _repeated(values, lengths)
+    assert got.equals(expected) and got.type == expected.type
+    assert _repeated([], []).equals(pa.array([], pa.string()).dictionary_encode())
