@@ -48,7 +48,7 @@ from .ingest import load_contracts
 from .ingest.loader import LATEST_LOAD_FIRST, LOG_TABLE, delivery_name, migrate_load_log, source_of
 from .project_state import project_fingerprint, tests_fingerprint
 from .settings import Settings
-from .warehouse import connect
+from .warehouse import connect, table_exists
 
 BUILDS_TABLE = "ops.dbt_builds"
 # What an incremental build's models and tests read (dbt_project/macros/build_plan.sql), passed to
@@ -205,7 +205,7 @@ def ensure_builds_table(con) -> None:
 def released_state(con) -> str:
     """The releases whose cells ops.released_cells holds (refreshed before every build: `pipeline.
     prepare_dbt`), as their ids: a release never changes, so the ids name the cells."""
-    if not _exists(con, RELEASED_TABLE):
+    if not table_exists(con, RELEASED_TABLE):
         return ""
     row = con.execute(f"select string_agg(distinct release_id, ',' order by release_id) from {RELEASED_TABLE}")
     return row.fetchone()[0] or ""
@@ -247,14 +247,6 @@ def adopt_release(settings: Settings, release_id: str, published: Iterable[str])
         con.close()
 
 
-def _exists(con, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?", [table]
-        ).fetchone()[0]
-    )
-
-
 def gebietsstand_date(settings: Settings, con, cli_vars: Mapping[str, Any] | None = None) -> date | None:
     """The date of today's Gebietsstand for the next build, as models/intermediate/
     int_current_gebietsstand.sql will take it: var current_gebietsstand, or the latest Stichtag of
@@ -262,7 +254,7 @@ def gebietsstand_date(settings: Settings, con, cli_vars: Mapping[str, Any] | Non
     fixed = (cli_vars or {}).get("current_gebietsstand") or getattr(settings.project_vars, "current_gebietsstand", None)
     if fixed:
         return date.fromisoformat(str(fixed))
-    if not _exists(con, STICHTAGE_TABLE):
+    if not table_exists(con, STICHTAGE_TABLE):
         return None
     try:
         return con.execute(f"select max(stichtag) from {STICHTAGE_TABLE}").fetchone()[0]
@@ -274,7 +266,7 @@ def same_gebietsstand(con, days: Iterable[date | None]) -> bool:
     """Whether the Baublöcke's memberships (of every level) valid at each of `days` are the same
     rows (the last build's table of them: the plan refreshes fully when reference data changed)."""
     days = list(days)
-    if not days or any(d is None for d in days) or not _exists(con, MEMBERSHIPS_TABLE):
+    if not days or any(d is None for d in days) or not table_exists(con, MEMBERSHIPS_TABLE):
         return False
     first, *others = days
     valid = "(m.valid_from <= ? and coalesce(m.valid_to, date '9999-12-31') >= ?)"
@@ -290,7 +282,7 @@ def same_gebietsstand(con, days: Iterable[date | None]) -> bool:
 def current_loads(con) -> tuple[Load, ...]:
     """The load each raw table holds for each Stichtag, the latest of the ingest's log: the file's
     SHA-256 and when it was loaded (`sha@loaded_at`), so that a file loaded again is a change too."""
-    if not _exists(con, LOG_TABLE):
+    if not table_exists(con, LOG_TABLE):
         return ()
     migrate_load_log(con)
     rows = con.execute(
@@ -491,7 +483,7 @@ def record_build(
                 f"update {BUILDS_TABLE} set status = ?, finished_at = ? where build_id = ?",
                 [status, datetime.now(), plan.build_id],
             )
-            if status == "succeeded" and _exists(con, CURRENT_TABLE):
+            if status == "succeeded" and table_exists(con, CURRENT_TABLE):
                 # the date the build took (the plan cannot know it before a first build)
                 con.execute(
                     f'update {BUILDS_TABLE} set gebietsstand_date = (select max("current_date") from {CURRENT_TABLE})'
@@ -513,7 +505,7 @@ def built_on(settings: Settings) -> str | None:
         return None
     con = connect(settings.warehouse_path, read_only=True, extensions=())
     try:
-        if not _exists(con, BUILDS_TABLE):
+        if not table_exists(con, BUILDS_TABLE):
             return None
         columns = {r[0] for r in con.execute(f"describe {BUILDS_TABLE}").fetchall()}
         if "dbt_target" not in columns:

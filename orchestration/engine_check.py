@@ -27,7 +27,7 @@ from .errors import SozialmonitorError
 from .ingest.loader import LATEST_LOAD_FIRST, LOG_TABLE, latest_load_order
 from .pipeline import prepare_dbt
 from .settings import Settings
-from .warehouse import connect
+from .warehouse import connect, table_exists
 
 
 class WarehouseOfAnEarlierVersion(SozialmonitorError):
@@ -220,10 +220,7 @@ def _require_current_load_log(settings: Settings) -> None:
     built since): the record-count gate orders the loads by them (ingest/loader.py LATEST_LOAD_FIRST)."""
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        logged = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
-        ).fetchone()[0]
-        current = not logged or latest_load_order(con, LOG_TABLE) == LATEST_LOAD_FIRST
+        current = not table_exists(con, LOG_TABLE) or latest_load_order(con, LOG_TABLE) == LATEST_LOAD_FIRST
     finally:
         con.close()
     if not current:

@@ -25,7 +25,7 @@ from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
 from .faults import checkpoint
 from .ingest import IngestReport, ingest
-from .ingest.loader import migrate_load_log
+from .ingest.loader import LOG_TABLE, migrate_load_log
 from .locking import run_lock
 from .provenance import git_commit, process_start
 from .release import (
@@ -39,7 +39,7 @@ from .release import (
 )
 from .settings import Settings
 from .timing import timed
-from .warehouse import connect
+from .warehouse import connect, table_exists
 from .yaml_text import load_yaml
 
 RUNS_TABLE = "ops.pipeline_runs"
@@ -327,10 +327,7 @@ def migrate_warehouse(con) -> None:
     """Before dbt builds: what a model reads of the ingest's own tables and an earlier version's
     warehouse lacks (the load log's numbers, which the record-count gate orders by). A load or a
     planned build does it too; this covers a build of some models, which is not planned."""
-    [[logged]] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = '_load_log'"
-    ).fetchall()
-    if logged:
+    if table_exists(con, LOG_TABLE):
         migrate_load_log(con)
 
 

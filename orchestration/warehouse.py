@@ -33,6 +33,14 @@ def sql_string(text: str | Path) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` ("schema.name") is in the warehouse `con` is open on (a table or a view)."""
+    [[count]] = con.execute(
+        "select count(*) from information_schema.tables where table_schema || '.' || table_name = ?", [table]
+    ).fetchall()
+    return bool(count)
+
+
 def memory_limit() -> str:
     """SOZIALMONITOR_MEMORY_LIMIT (e.g. 2GB, 1500MB), checked; the default when unset."""
     value = os.environ.get(MEMORY_LIMIT_SETTING, "").strip() or DEFAULT_MEMORY_LIMIT
