@@ -24,6 +24,22 @@ PLAN_ENVIRONMENT = "SOZIALMONITOR_DBT_PLAN"
 DUCKDB_TARGET = "local"
 
 
+# dbt's own log file, where dbt runs in this process (`run_dbt`): in the deployment's dbt target
+# folder, not in the checkout's dbt_project/logs/, which every deployment and test city shared and
+# which a read-only installation of the code cannot write; at level info (each node's result,
+# warnings, errors) instead of dbt's debug, which wrote every statement of the build and took about
+# 2 of a build's 22 s of CPU on the test city. Set in the environment, these win (e.g.
+# DBT_LOG_LEVEL_FILE=debug for a build to be examined). The Dagster dbt asset's child keeps
+# dagster-dbt's own choice (its debug log in the run's target folder).
+LOG_LEVEL_FILE = "info"
+
+
+def log_environment(settings: Settings) -> dict[str, str]:
+    """DBT_LOG_PATH and DBT_LOG_LEVEL_FILE for a dbt run in this process, unless already set."""
+    chosen = {"DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"), "DBT_LOG_LEVEL_FILE": LOG_LEVEL_FILE}
+    return {key: value for key, value in chosen.items() if key not in os.environ}
+
+
 # dbt's saved parse of the project, in its target folder
 PARTIAL_PARSE = "partial_parse.msgpack"
 
@@ -246,7 +262,7 @@ def run_dbt(
     target = dbt_target_of(command)
     start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
-    with scoped_environment({**settings.env(), **plan_environment(plan)}):
+    with scoped_environment({**settings.env(), **plan_environment(plan), **log_environment(settings)}):
         try:
             result = runner.invoke(dbt_args(settings, command))
         finally:

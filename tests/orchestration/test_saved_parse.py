@@ -47,6 +47,28 @@ def test_a_new_warehouse_starts_from_the_saved_parse_and_gets_the_same_manifest(
     assert {node["database"] for node in nodes(second)["nodes"].values()} == {"sozialmonitor"}
 
 
+def test_dbt_logs_into_the_deployments_target_folder_at_level_info(tmp_path, monkeypatch):
+    """dbt's log file goes to the deployment's dbt target folder (not the checkout's
+    dbt_project/logs/, shared by every deployment), without dbt's debug lines (every statement);
+    DBT_LOG_LEVEL_FILE / DBT_LOG_PATH set by whoever runs it still win."""
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    monkeypatch.delenv("DBT_LOG_PATH", raising=False)
+    settings = settings_for(tmp_path / "city")
+    checkout_log = settings.dbt_project_dir / "logs" / "dbt.log"
+    before = checkout_log.stat().st_mtime_ns if checkout_log.exists() else None
+    run_dbt(settings, ["parse", "--quiet"])
+    log = (settings.dbt_target_dir / "logs" / "dbt.log").read_text("utf-8")
+    assert "Running with dbt=" in log  # an info line
+    assert "[debug]" not in log
+    assert (checkout_log.stat().st_mtime_ns if checkout_log.exists() else None) == before
+    assert "DBT_LOG_LEVEL_FILE" not in os.environ  # scoped to the dbt call
+
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "own_logs"))
+    run_dbt(settings, ["parse", "--quiet"])
+    assert "[debug]" in (tmp_path / "own_logs" / "dbt.log").read_text("utf-8")
+
+
 @pytest.mark.slow
 def test_what_enters_the_parse_is_still_checked(tmp_path):
     """A warehouse file of another name is another database to dbt-duckdb: its models' relations
