@@ -29,6 +29,9 @@ from .warehouse import private_dir, sql_string
 
 # the schemas of the warehouse that dbt reads as sources
 SOURCE_SCHEMAS = ("raw", "ops")
+# tables of those schemas that no model reads and that grow with the data: never copied to the lake
+# (the DuckDB pattern's proofs, orchestration/disclosure/pattern.py, which only the release reads)
+NOT_FOR_THE_LAKE = frozenset({"ops.disclosure_pattern_proofs"})
 
 # The file that makes a folder a lake (`claim_lake`): which warehouse it belongs to, where the lake
 # was when it was claimed, and whether it is the pipeline's lake or an engine check's.
@@ -248,6 +251,7 @@ def sync_lake(con, lake: Path, schemas: tuple[str, ...] = SOURCE_SCHEMAS, tables
         f"and table_schema in ({', '.join('?' for _ in schemas)}) order by 1, 2",
         list(schemas),
     ).fetchall()
+    rows = [(schema, table) for schema, table in rows if f"{schema}.{table}" not in NOT_FOR_THE_LAKE]
     if tables is None:  # a table that left the warehouse (a contract removed) leaves the lake too
         for schema in schemas:
             known = {table for s, table in rows if s == schema}

@@ -22,6 +22,7 @@ computes exact intervals only where no proof is found."""
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import os
@@ -548,6 +549,7 @@ def proven_intervals(
     counts: Counter | None = None,
     hints: Iterable[tuple[np.ndarray, np.ndarray]] = (),
     proofs: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    fallback_hints: Iterable[tuple[np.ndarray, np.ndarray]] = (),
 ) -> list[Interval]:
     """Whether every cell in `targets` meets its requirement (`shortfall`) against the attacker, by
     proof rather than by computing its exact interval.
@@ -579,7 +581,9 @@ def proven_intervals(
     data or what is published changed, or the hint is wrong) proves nothing and costs one check;
     counted as "hints" and "hints_taken" (of them "hints_within_gemeinde"). `proofs`: gets every
     table that moved a bound, in the same form, in the order found (a hint that still proves
-    something among them)."""
+    something among them). `fallback_hints`: more candidates, checked the same way after `hints`,
+    each only while a target still lacks its proof (the suppression pattern's own tables, many more
+    than a release needs)."""
     if not targets:
         return []
     counts = Counter() if counts is None else counts
@@ -600,6 +604,16 @@ def proven_intervals(
     upper = {k for k, c in enumerate(targets) if c in primary and model.upper_protection}
     spans = {k for k, c in enumerate(targets) if c in primary or model.protect_all_withheld}
     eps = 1e-6
+
+    upper_at = np.array(sorted(upper), dtype=np.int64)
+    spans_at = np.array(sorted(spans), dtype=np.int64)
+
+    def all_met() -> bool:
+        """`met` for every target at once."""
+        return bool(
+            np.all(high[upper_at] >= value[upper_at] + width - eps)
+            and np.all(high[spans_at] - low[spans_at] >= width - eps)
+        )
 
     def met(k: int) -> bool:
         if k in upper and high[k] < value[k] + width - eps:
@@ -736,7 +750,10 @@ def proven_intervals(
     # checked like a table a programme found (one within a Gemeinde over that Gemeinde's rows)
     largest_truth = float(np.max(np.abs(truth), initial=0.0))
     exact_limit = functools.cache(lambda: exact_below(system, rows))  # once, when the first hint asks
-    for variables, change in hints:
+    candidates = itertools.chain(((False, hint) for hint in hints), ((True, hint) for hint in fallback_hints))
+    for fallback, (variables, change) in candidates:
+        if fallback and all_met():
+            break
         counts["hints"] += 1
         try:
             variables, change = np.asarray(variables, dtype=np.int64), np.asarray(change, dtype=float)

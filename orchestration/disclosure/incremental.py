@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -84,6 +84,9 @@ class IncrementalResult:
     certified: int = 0
     seconds_lp: float = 0.0
     seconds_audit: float = 0.0
+    # whole-number tables that prove withheld cells (the certified witnesses and the verification's
+    # proofs), for the release audit to try first (orchestration/release/disclosure_audit.py)
+    proofs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 class WitnessProgramme:
@@ -354,6 +357,9 @@ class Certificates:
         self.high = np.zeros(len(movable))
         self.low = np.zeros(len(movable))
         self._within: dict[int, _RegionCheck] = {}
+        # every certified table that moved a cell's bound, as the variables it changes and by how
+        # much (the form of `audit.proven_intervals`' hints): the release audit tries them first
+        self.proofs: list[tuple[np.ndarray, np.ndarray]] = []
         # the truth satisfies every row (it is the table the attacker's system describes): then a
         # row over none of a witness's variables holds for the witness too (`add_within`)
         self._truth_holds = self.enabled and self.system.holds(self.truth)
@@ -377,6 +383,7 @@ class Certificates:
         if np.max(np.abs(atoms - rounded), initial=0.0) > INTEGRAL or not self.system.holds(self.truth + rounded):
             return None
         moved = (self.cells @ rounded)[self.movable]
+        self._keep(rounded, None, (moved > self.high) | (moved < self.low))
         np.maximum(self.high, moved, out=self.high)
         np.minimum(self.low, moved, out=self.low)
         return moved
@@ -398,9 +405,18 @@ class Certificates:
             return None
         moved = check.cells @ rounded
         k = region.movable
+        self._keep(rounded, region.variables, (moved > self.high[k]) | (moved < self.low[k]))
         self.high[k] = np.maximum(self.high[k], moved)
         self.low[k] = np.minimum(self.low[k], moved)
         return moved
+
+    def _keep(self, rounded: np.ndarray, variables: np.ndarray | None, widened: np.ndarray) -> None:
+        """Keep a certified table (`rounded` over `variables` of the table; None: over all of them,
+        in order) that widened a bound."""
+        if widened.any():
+            changed = np.flatnonzero(rounded)
+            at = changed if variables is None else np.asarray(variables)[changed]
+            self.proofs.append((at.astype(np.int64), rounded[changed]))
 
 
 @dataclass
@@ -470,6 +486,7 @@ def protect_incremental(
     low = np.zeros(len(movable))
     upper = bool(model.upper_protection)
     certify = Certificates(table, set(fixed_published) | zeros, model, movable)
+    result.proofs = certify.proofs  # the verification below adds its proofs to the same list
 
     def needs(c: int) -> tuple[float, float] | None:
         """What a further witness must do for withheld cell c: (up, down), or None when covered."""
@@ -574,7 +591,7 @@ def protect_incremental(
         started = time.perf_counter()
         # proven where whole-number tables prove it (cheap), exact where not: a cell that falls
         # short always carries its exact interval, so the mend below is the one exact bounds give
-        found = proven_intervals(table, known, to_audit, set(primary), width, model)
+        found = proven_intervals(table, known, to_audit, set(primary), width, model, proofs=result.proofs)
         result.seconds_audit += time.perf_counter() - started
         result.audited += len(to_audit)
         short = [iv for iv in found if shortfall(iv, iv.cell in primary, width, model)]

@@ -5,10 +5,13 @@ consistent with what earlier releases published. Called by the dbt Python model
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -17,6 +20,7 @@ from .parallel import solved_in_order
 from .secondary import BlockedByFixedCells, Pattern, PatternMemo, ProtectionImpossible, protect
 
 KEY = ["stichtag", "level", "area_id", "measure"]
+LOG = logging.getLogger(__name__)
 
 
 def relations_from_frame(frame: pd.DataFrame) -> list[Relation]:
@@ -196,14 +200,30 @@ def suppression_pattern(
     # `milp` stops at a time limit: a table solved beside another would get less of the machine and
     # so perhaps another pattern; one at a time, as before (parallel.py)
     threads = 1 if method == "milp" else None
-    for (ordered, _table), pattern in solved_in_order(solve, tables, threads=threads):
+    solved_tables: set[str] = set()
+    for (ordered, table), pattern in solved_in_order(solve, tables, threads=threads):
         solver_seconds += pattern.seconds
+        key = proof_key(table, ordered["stichtag"].iat[0])
+        solved_tables.add(key[0])
+        if shared_memo is not None and not pattern.status.startswith("memo"):
+            shared_memo.keep_proofs(key, pattern.proofs)  # solved now: its proofs replace the last ones
         positions = list(ordered.index)
         cells.loc[[positions[i] for i in sorted(pattern.secondary)], "reason"] = "secondary"
+    if shared_memo is not None:
+        shared_memo.keep_proofs_of(solved_tables)  # of a table not solved (any more), none are kept
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
     return cells
+
+
+def proof_key(table: LinkedTable, stichtag) -> tuple[str, str]:
+    """The name under which a linked table's proofs are kept: its Stichtag and measures, and the
+    digest of its variables' layout (its measures and atoms). The pattern's proofs and the release
+    audit's (orchestration/release/disclosure_audit.py, AuditProofs) are named alike; a proof is
+    tried only on a table of the same layout."""
+    layout = hashlib.sha256("\n".join([*table.measures, "", *table.atoms]).encode()).hexdigest()
+    return f"{pd.Timestamp(stichtag).date().isoformat()} {','.join(table.measures)}", layout
 
 
 class LockedMemo:
@@ -221,6 +241,22 @@ class LockedMemo:
     def put(self, key: str, secondary: list[int]) -> None:
         with self.lock:
             self.memo.put(key, secondary)
+
+    def keep_proofs(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """The memo keeps the proofs of a linked table where it can (`DuckDBMemo`)."""
+        if hasattr(self.memo, "keep_proofs"):
+            with self.lock:
+                self.memo.keep_proofs(key, proofs)
+
+    def keep_proofs_of(self, tables: set[str]) -> None:
+        """The memo drops the proofs of every linked table not named in `tables`."""
+        if hasattr(self.memo, "keep_proofs_of"):
+            with self.lock:
+                self.memo.keep_proofs_of(tables)
+
+
+# the pattern's proofs, per linked table, in the warehouse (`DuckDBMemo.keep_proofs`)
+PROOFS_TABLE = "ops.disclosure_pattern_proofs"
 
 
 class DuckDBMemo:
@@ -252,6 +288,65 @@ class DuckDBMemo:
         self.con.execute(
             f"insert or replace into {self.TABLE} (fingerprint, secondary) values (?, ?)", [key, list(secondary)]
         )
+
+    def keep_proofs(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """The proofs of the linked table `key` (`proof_key`) this pattern was verified with, in
+        `PROOFS_TABLE` in place of those an earlier build kept for the same table: one row per
+        changed variable, a proof's rows numbered alike. They show true values (a table of true
+        values moved): internal, like the rest of the warehouse. The release audit tries them
+        and checks each (orchestration/release/disclosure_audit.py): they can save it programmes,
+        never decide a verdict; so a table that cannot be written costs the audit time, not the
+        build (a warning)."""
+        try:
+            self._create_proofs()
+            self.con.execute(f"delete from {PROOFS_TABLE} where linked_table = ?", [key[0]])
+            if proofs:
+                self.con.from_arrow(_proof_rows(key, proofs)).insert_into(PROOFS_TABLE)
+        except duckdb.Error as exc:
+            _not_kept(exc)
+
+    def keep_proofs_of(self, tables: set[str]) -> None:
+        """Drop the proofs of every linked table not in `tables` (one no longer solved: a Stichtag
+        taken out, a group without a withheld cell now)."""
+        try:
+            self._create_proofs()
+            if tables:
+                self.con.execute(
+                    f"delete from {PROOFS_TABLE} where not list_contains(?::varchar[], linked_table)", [sorted(tables)]
+                )
+            else:
+                self.con.execute(f"delete from {PROOFS_TABLE}")
+        except duckdb.Error as exc:
+            _not_kept(exc)
+
+    def _create_proofs(self) -> None:
+        self.con.execute(
+            f"create table if not exists {PROOFS_TABLE} (linked_table varchar, layout varchar, proof bigint,"
+            " variable bigint, change double)"
+        )
+
+
+def _not_kept(exc: Exception) -> None:
+    LOG.warning(
+        "the disclosure pattern's proofs could not be kept in %s (%s): the release audit searches for them itself",
+        PROOFS_TABLE, exc,
+    )  # fmt: skip
+
+
+def _proof_rows(key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]):
+    """One Arrow row per changed variable of each proof (PROOFS_TABLE's columns)."""
+    import pyarrow as pa
+
+    name, layout = key
+    lengths = np.fromiter((len(index) for index, _change in proofs), dtype=np.int64, count=len(proofs))
+    same = pa.array(np.zeros(int(lengths.sum()), dtype=np.int32))  # one name for every row
+    return pa.table({
+        "linked_table": pa.DictionaryArray.from_arrays(same, pa.array([name], pa.string())),
+        "layout": pa.DictionaryArray.from_arrays(same, pa.array([layout], pa.string())),
+        "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
+        "variable": np.concatenate([index for index, _change in proofs]).astype(np.int64),
+        "change": np.concatenate([change for _index, change in proofs]).astype(float),
+    })  # fmt: skip
 
 
 class LakeMemo:

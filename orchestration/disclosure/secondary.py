@@ -39,7 +39,7 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -138,6 +138,9 @@ class Pattern:
     seconds: float
     optimal: bool
     rounds: int = 1
+    # whole-number tables proving the withheld cells (variables changed, by how much; the
+    # incremental method's), for the release audit to try first; none from the memo or `milp`
+    proofs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -312,6 +315,7 @@ def _incremental(
         seconds=0.0,
         optimal=False,
         rounds=found.audit_rounds,
+        proofs=found.proofs,
     )
 
 

@@ -760,6 +760,11 @@ def _audit(build: _Build) -> None:
             protection_width=float(build.dbt_vars.get("disclosure_protection_width", 3)),
             proofs=build.audit_proofs,
         )
+        if build.audit_proofs.pattern_unreadable:
+            build.say(
+                "the suppression pattern's proofs in the warehouse are unreadable "
+                f"({build.audit_proofs.pattern_unreadable}): searched again"
+            )
     build.dbt_vars["disclosure_method"] = build.audit.method  # as applied (a run may override the default)
     if not build.audit.passed:
         raise DisclosureAuditFailed(build.audit)

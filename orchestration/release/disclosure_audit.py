@@ -28,7 +28,6 @@ per-cell intervals to the statistics office."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..disclosure.audit import Interval, ModelInconsistent, intervals, proven_intervals, shortfall
@@ -48,10 +48,10 @@ from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
 from ..disclosure.linked import COMPLETE, LinkedTable
 from ..disclosure.parallel import solved_in_order
-from ..disclosure.pattern import KEY, linked_tables, relations_from_frame
+from ..disclosure.pattern import KEY, PROOFS_TABLE, linked_tables, proof_key, relations_from_frame
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
-from ..warehouse import connect, private_dir
+from ..warehouse import connect, private_dir, table_exists
 from .atlas import check_atlas
 from .report import check_report
 from .store import list_releases
@@ -94,7 +94,9 @@ class AuditProofs:
         self._known: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
         self._held: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
         self._asked: set[str] = set()
+        self._pattern: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
         self.unreadable: str | None = None
+        self.pattern_unreadable: str | None = None
         if path.is_file():
             try:
                 self._known = _read_proofs(path)
@@ -105,13 +107,29 @@ class AuditProofs:
     @staticmethod
     def name(table: LinkedTable, stichtag: Any) -> tuple[str, str]:
         """The table's key: its Stichtag and measures, and the digest of its variables' layout."""
-        layout = hashlib.sha256("\n".join([*table.measures, "", *table.atoms]).encode()).hexdigest()
-        return f"{pd.Timestamp(stichtag).date().isoformat()} {','.join(table.measures)}", layout
+        return proof_key(table, stichtag)
+
+    def add_pattern_proofs(
+        self, proofs: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]], unreadable: str | None = None
+    ) -> None:
+        """The whole-number tables with which the build's suppression pattern was verified
+        (`read_pattern_proofs`), tried after the last release's: for a Stichtag no release has
+        audited yet, they spare most programmes. Checked like every hint; never kept as such (a
+        table among them that proves a cell is kept as this audit's proof; tried only for cells the
+        last release's do not prove: a Stichtag no release has audited, a corrected one). `unreadable`: why the
+        warehouse's could not be read (then there are none)."""
+        self._pattern = proofs
+        self.pattern_unreadable = unreadable
 
     def hints(self, key: tuple[str, str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """The kept proofs of the table `key` (`name`); the table counts as audited now."""
         self._asked.add(key[0])
         return self._known.get(key, [])
+
+    def pattern_hints(self, key: tuple[str, str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The pattern's proofs of the table `key`: tried after `hints`, only while a withheld cell
+        still lacks its proof (`proven_intervals`' fallback hints)."""
+        return self._pattern.get(key, [])
 
     def hold(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """This audit's proofs of a table, written by `keep()` (only once the release is published)."""
@@ -177,13 +195,48 @@ def _read_proofs(path: Path) -> dict[tuple[str, str], list[tuple[np.ndarray, np.
     table = pq.read_table(path, columns=_PROOF_SCHEMA.names).cast(_PROOF_SCHEMA)
     if any(column.null_count for column in table.columns):
         raise ValueError("the proofs file has empty fields")
+    return _proofs_by_table(table)
+
+
+def read_pattern_proofs(
+    con, stichtag: date | None = None
+) -> tuple[dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]], str | None]:
+    """The suppression pattern's proofs the warehouse `con` holds (disclosure/pattern.py,
+    PROOFS_TABLE), by table, of the Stichtage up to `stichtag` (all: None), and why there are none
+    where they cannot be read (a warehouse of an earlier version has no such table: no proofs,
+    nothing to say)."""
+    if not table_exists(con, PROOFS_TABLE):
+        return {}, None
+    # a table's name begins with its Stichtag (`proof_key`)
+    until = "9999-12-31" if stichtag is None else pd.Timestamp(stichtag).date().isoformat()
+    try:
+        table = con.execute(
+            f"select linked_table, layout, proof, variable, change from {PROOFS_TABLE} "
+            "where left(linked_table, 10) <= ? order by linked_table, layout, proof, variable",
+            [until],
+        ).arrow()
+        if not isinstance(table, pa.Table):  # DuckDB 1.4 and later: a record batch reader
+            table = table.read_all()
+        return _proofs_by_table(table.cast(_PROOF_SCHEMA)), None
+    except (duckdb.Error, ValueError, TypeError, pa.ArrowException) as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+
+
+def _proofs_by_table(table: pa.Table) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:
+    """Proof rows (_PROOF_SCHEMA, a proof's rows contiguous) by table; empty fields raise."""
+    if any(column.null_count for column in table.columns):
+        raise ValueError("the proofs have empty fields")
     proof = table["proof"].to_numpy()
     variable, change = table["variable"].to_numpy(), table["change"].to_numpy()
     known: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     if not len(proof):
         return known
-    # a proof's rows are contiguous (as `keep` writes them): split where the proof number changes
-    starts = np.flatnonzero(np.r_[True, proof[1:] != proof[:-1]])
+    # split where the proof number or the table changes
+    names = pc.dictionary_encode(table["linked_table"]).combine_chunks().indices.to_numpy()
+    layouts = pc.dictionary_encode(table["layout"]).combine_chunks().indices.to_numpy()
+    starts = np.flatnonzero(
+        np.r_[True, (proof[1:] != proof[:-1]) | (names[1:] != names[:-1]) | (layouts[1:] != layouts[:-1])]
+    )
     ends = np.r_[starts[1:], len(proof)]
     keys = table["linked_table"].take(pa.array(starts)).to_pylist()
     layouts = table["layout"].take(pa.array(starts)).to_pylist()
@@ -227,10 +280,10 @@ PUBLIC_FIGURES = (
     "indices_recomputed",
     # not "narrowest_proven_interval": the proofs start from the true values
     # not "seconds": a build time; the same inputs must give the same manifest (it stays internal)
-    # not "earlier_proofs_tried"/"…_reused": whether the last release's proofs still hold depends on
-    # true values of withheld cells. (The programme counts above are the audit's work: they depend
-    # on how the search went from the true values, and on those proofs: a warehouse without its
-    # proofs file, `AuditProofs`, solves more.)
+    # not "proofs_tried"/"…_reused": whether the last release's or the pattern's proofs still hold
+    # depends on true values of withheld cells. (The programme counts above are the audit's work:
+    # they depend on how the search went from the true values, and on those proofs: a warehouse
+    # without its proofs file or the pattern's proofs, `AuditProofs`, solves more.)
     "problems",
 )
 
@@ -318,8 +371,9 @@ class AuditReport:
             "linear_programmes": self.linear_programmes,
             "integer_programmes": self.integer_programmes,
             "exact_intervals": self.exact_intervals,
-            "earlier_proofs_tried": self.proofs_tried,
-            "earlier_proofs_reused": self.proofs_reused,
+            # tried first: the last release's proofs and the suppression pattern's (`AuditProofs`)
+            "proofs_tried": self.proofs_tried,
+            "proofs_reused": self.proofs_reused,
             "indices_recomputed": self.indices_recomputed,
             "seconds": round(self.seconds, 2),
             "problems": self.problems[:20],
@@ -341,10 +395,13 @@ class DisclosureAuditFailed(SozialmonitorError):
         )
 
 
-def _warehouse_frames(warehouse: Path, stichtag: date) -> dict[str, pd.DataFrame]:
+def _warehouse_frames(warehouse: Path, stichtag: date, proofs: AuditProofs | None = None) -> dict[str, pd.DataFrame]:
+    """The pattern and its inputs up to `stichtag`; `proofs` gets the pattern's proofs."""
     con = connect(warehouse, read_only=True)
     try:
         q = lambda sql: con.execute(sql, [stichtag]).df()  # noqa: E731
+        if proofs is not None:
+            proofs.add_pattern_proofs(*read_pattern_proofs(con, stichtag))
         return {
             "pattern": q("select * from disclosure.disclosure_pattern where stichtag <= ?"),
             "area_atoms": q("select * from disclosure.disclosure_area_atoms where stichtag <= ?"),
@@ -372,7 +429,7 @@ def audit_release(
     (`AuditProofs`)."""
     started = time.perf_counter()
     report = AuditReport(protection_width=float(protection_width))
-    frames = _warehouse_frames(warehouse, stichtag)
+    frames = _warehouse_frames(warehouse, stichtag, proofs)
     pattern = frames["pattern"]
     con = duckdb.connect()
     try:
@@ -446,6 +503,7 @@ def audit_release(
                 audit.found = proven_intervals(
                     table, given, targets, primary, protection_width, COMPLETE, counts=audit.solved,
                     hints=proofs.hints(audit.key) if proofs is not None else (), proofs=audit.proofs,
+                    fallback_hints=proofs.pattern_hints(audit.key) if proofs is not None else (),
                 )  # fmt: skip
         except ModelInconsistent as exc:
             audit.inconsistent = str(exc)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import shutil
 import stat
 from collections import Counter
+from datetime import date
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,9 +19,10 @@ import pytest
 
 from orchestration.disclosure.audit import proven_intervals, shortfall
 from orchestration.disclosure.linked import COMPLETE, LinkedTable, Relation
+from orchestration.disclosure.pattern import PROOFS_TABLE, DuckDBMemo
 from orchestration.disclosure.secondary import protect
 from orchestration.release import list_releases
-from orchestration.release.disclosure_audit import AuditProofs, audit_release, proofs_path
+from orchestration.release.disclosure_audit import AuditProofs, audit_release, proofs_path, read_pattern_proofs
 from tests.disclosure.test_proven_intervals import WIDTH, compare, random_table
 from tests.disclosure.test_regions import small_kreis
 
@@ -93,6 +96,72 @@ def test_the_proofs_of_an_audit_prove_the_same_cells_again_without_programmes(se
     assert all(
         np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(again_proofs, proofs, strict=True)
     )
+
+
+@pytest.mark.parametrize("kreis", [False, True], ids=["city", "kreis"])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_patterns_own_proofs_prove_its_withheld_cells_without_programmes(seed, kreis):
+    """The incremental method keeps the whole-number tables it certified and verified its pattern
+    with (`Pattern.proofs`, the form of the audit's hints): given to the audit, they prove every
+    withheld cell the attacker can bound, and the intervals hold the width as without them."""
+    case = _kreis(seed) if kreis else _city(seed)
+    if case is None:
+        pytest.skip("no small cell in this table")
+    table, small, withheld = case
+    pattern = protect(table, small, width=WIDTH)
+    assert pattern.suppressed == withheld and pattern.proofs
+    assert all(len(v) == len(c) > 0 and v.min() >= 0 and v.max() < table.n_vars for v, c in pattern.proofs)
+    assert all(np.array_equal(c, np.round(c)) for _v, c in pattern.proofs)  # whole numbers
+    without, plain = _audit(table, withheld, small)
+    taken, hinted = _audit(table, withheld, small, hints=pattern.proofs)
+    assert all(shortfall(iv, iv.cell in small, WIDTH, COMPLETE) is None for iv in taken)
+    unbounded = sum(1 for iv in without if np.isinf(iv.low) or np.isinf(iv.high))
+    assert hinted["hints_taken"] > 0 and hinted["linear"] <= 2 * unbounded and hinted["integer"] == 0
+    assert hinted["linear"] <= plain["linear"]
+    assert [iv.cell for iv in taken] == [iv.cell for iv in without]
+
+
+def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
+    """`DuckDBMemo.keep_proofs` replaces what an earlier build kept for the same linked table; the
+    reader splits the rows by table and proof, also where two tables each have one proof numbered 0."""
+    con = duckdb.connect()
+    memo = DuckDBMemo(con)
+    a = ("2024-12-31 residents", "layout-a")
+    b = ("2024-12-31 sgb2", "layout-b")
+    one = (np.array([3, 1]), np.array([2.0, -1.0]))
+    memo.keep_proofs(a, [one, (np.array([0]), np.array([5.0]))])
+    memo.keep_proofs(a, [one])  # the table solved again: its proofs replaced, not added
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))])
+    proofs, unreadable = read_pattern_proofs(con)
+    assert unreadable is None and sorted(proofs) == [a, b]
+    assert [(v.tolist(), c.tolist()) for v, c in proofs[a]] == [([1, 3], [-1.0, 2.0])]
+    assert [(v.tolist(), c.tolist()) for v, c in proofs[b]] == [([7], [-3.0])]
+    assert sorted(read_pattern_proofs(con, date(2024, 12, 30))[0]) == []  # up to a Stichtag
+    memo.keep_proofs(b, [])  # solved again, nothing to keep: its earlier proofs go
+    assert sorted(read_pattern_proofs(con)[0]) == [a]
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))])
+    memo.keep_proofs_of({a[0]})  # b no longer solved (a Stichtag taken out): its proofs go
+    assert sorted(read_pattern_proofs(con)[0]) == [a]
+    memo.keep_proofs_of(set())
+    assert read_pattern_proofs(con) == ({}, None)
+    memo.keep_proofs(a, [one])
+    con.execute(f"update {PROOFS_TABLE} set variable = null")
+    assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
+    assert read_pattern_proofs(duckdb.connect()) == ({}, None)  # an earlier version's warehouse
+
+
+def test_proofs_that_cannot_be_kept_cost_the_audit_time_not_the_build(caplog):
+    """A proofs table of another shape (or any other error writing it) is a warning, not a failed
+    pattern: the audit then searches as it would without them."""
+    con = duckdb.connect()
+    con.execute(f"create schema ops; create table {PROOFS_TABLE} (something_else integer)")
+    memo = DuckDBMemo(con)
+    with caplog.at_level("WARNING"):
+        memo.keep_proofs(("2024-12-31 residents", "layout"), [(np.array([1]), np.array([1.0]))])
+        memo.keep_proofs_of({"2024-12-31 residents"})
+    assert "proofs could not be kept" in caplog.text
+    proofs, unreadable = read_pattern_proofs(con)
+    assert proofs == {} and unreadable  # and the reader says why there are none
 
 
 def _first_proven_case():
@@ -266,20 +335,80 @@ def test_the_memo_keeps_proofs_whole_and_a_damaged_file_is_no_memo(tmp_path):
     assert not path.exists()
 
 
+def _warehouse_copy(city, tmp_path):
+    warehouse = tmp_path / "warehouse" / city.warehouse_path.name
+    warehouse.parent.mkdir()
+    shutil.copy2(city.warehouse_path, warehouse)
+    return warehouse
+
+
+def _audit_again(city, release, warehouse, memo: AuditProofs):
+    return audit_release(
+        release.path, warehouse, city.releases_dir, release.stichtag, protection_width=3.0,
+        exclude_release=release.id, proofs=memo,
+    )  # fmt: skip
+
+
+def test_a_first_audit_takes_the_patterns_proofs_and_forged_ones_change_no_verdict(built_city, tmp_path):
+    """The suppression pattern keeps the whole-number tables it was verified with in the warehouse
+    (disclosure/pattern.py, PROOFS_TABLE); the release audit of a Stichtag no release audited yet
+    checks them first, as it checks the last release's. The test city's release, audited again on a
+    copy of the warehouse: with the pattern's proofs, without them, with them forged, unreadable."""
+    (release,) = list_releases(built_city.releases_dir)
+    warehouse = _warehouse_copy(built_city, tmp_path)
+    con = duckdb.connect(str(warehouse))
+    held = con.execute(f"select count(distinct linked_table), count(*) from {PROOFS_TABLE}").fetchone()
+    con.close()
+    assert held[0] > 0 and held[1] > 0
+    # the city's own release: its audit took the pattern's proofs and needed no programme
+    manifest = release.manifest()["disclosure_audit"]
+    assert manifest["passed"] and manifest["linear_programmes"] == 0 and manifest["integer_programmes"] == 0
+
+    memo = AuditProofs(tmp_path / "none.parquet")  # no release's proofs: the pattern's alone
+    taken = _audit_again(built_city, release, warehouse, memo)
+    assert taken.passed and taken.problems == [] and memo.pattern_unreadable is None
+    assert taken.proofs_reused > 0 and taken.linear_programmes == 0
+
+    def tampered(statement: str) -> tuple:
+        copy = tmp_path / statement.split()[0]
+        copy.mkdir()
+        shutil.copy2(warehouse, copy / warehouse.name)
+        con = duckdb.connect(str(copy / warehouse.name))
+        con.execute(statement)
+        con.close()
+        memo = AuditProofs(tmp_path / "none.parquet")
+        return _audit_again(built_city, release, copy / warehouse.name, memo), memo
+
+    without, _memo = tampered(f"drop table {PROOFS_TABLE}")
+    assert without.passed and without.proofs_tried == 0 and without.linear_programmes > 0
+    assert len(without.cells) == len(taken.cells)
+    # every table moved by one more at each variable it changes: none holds, all searched again
+    forged, _memo = tampered(f"update {PROOFS_TABLE} set change = change + 1")
+    assert forged.proofs_tried > 0 and forged.proofs_reused == 0
+    assert forged.passed and forged.linear_programmes == without.linear_programmes
+    assert [(c.measure, c.area_id, c.low, c.high) for c in forged.cells] == [
+        (c.measure, c.area_id, c.low, c.high) for c in without.cells
+    ]
+    # a table of another shape is no memo: said, searched again, the same verdict
+    unreadable, memo = tampered(
+        f"alter table {PROOFS_TABLE} alter change type varchar; update {PROOFS_TABLE} set change = 'x'"
+    )
+    assert memo.pattern_unreadable and unreadable.proofs_tried == 0
+    assert unreadable.passed and unreadable.linear_programmes == without.linear_programmes
+
+
 def test_a_release_audit_reuses_the_last_releases_proofs_and_a_forged_memo_changes_no_verdict(built_city, tmp_path):
     """The test city's release audited again: first with no proofs kept (they are held and kept
     beside a copy of the warehouse), then with them (no programme where a proof still holds), then
     with every proof forged (none taken: the same programmes and intervals as without a memo)."""
     (release,) = list_releases(built_city.releases_dir)
-    warehouse = tmp_path / "warehouse" / built_city.warehouse_path.name
-    warehouse.parent.mkdir()
-    shutil.copy2(built_city.warehouse_path, warehouse)
+    warehouse = _warehouse_copy(built_city, tmp_path)
+    con = duckdb.connect(str(warehouse))
+    con.execute(f"drop table {PROOFS_TABLE}")  # the suppression pattern's proofs: the test below
+    con.close()
 
     def audit(memo: AuditProofs):
-        return audit_release(
-            release.path, warehouse, built_city.releases_dir, release.stichtag, protection_width=3.0,
-            exclude_release=release.id, proofs=memo,
-        )  # fmt: skip
+        return _audit_again(built_city, release, warehouse, memo)
 
     memo = AuditProofs(proofs_path(warehouse))
     first = audit(memo)
@@ -293,10 +422,8 @@ def test_a_release_audit_reuses_the_last_releases_proofs_and_a_forged_memo_chang
     assert again.linear_programmes < first.linear_programmes / 4
     assert len(again.cells) == len(first.cells)
     # internal figures: whether a proof still holds depends on true values of withheld cells
-    assert again.figures()["earlier_proofs_reused"] == again.proofs_reused
-    assert (
-        "earlier_proofs_reused" not in again.public_figures() and "earlier_proofs_tried" not in again.public_figures()
-    )
+    assert again.figures()["proofs_reused"] == again.proofs_reused
+    assert "proofs_reused" not in again.public_figures() and "proofs_tried" not in again.public_figures()
 
     # every proof forged by one more at each variable it moves: none holds, all are searched again
     held = AuditProofs(proofs_path(warehouse))

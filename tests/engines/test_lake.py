@@ -122,6 +122,14 @@ def test_each_delivery_is_a_file_and_a_sync_writes_only_what_changed(tmp_path):
     assert len(changed.written) == 2 and not changed.kept
     assert _rows(con, persons) == _table(con, "raw.persons")
     assert "sex" in (persons / COLUMNS_FILE).read_text()
+
+    # the DuckDB pattern's proofs (true values moved; only the release reads them) never go to the lake
+    con.execute("create schema ops")
+    con.execute("create table ops.disclosure_pattern_proofs (linked_table varchar)")
+    con.execute("create table ops.disclosure_pattern_memo (fingerprint varchar)")
+    sync_lake(con, lake)
+    assert (lake / "ops" / "disclosure_pattern_memo").is_dir()
+    assert not (lake / "ops" / "disclosure_pattern_proofs").exists()
     con.close()
 
 

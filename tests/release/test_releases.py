@@ -157,10 +157,12 @@ def test_a_correction_for_a_released_stichtag_needs_force_and_becomes_a_new_vers
     # folder or read from the memo (release/lineage.py)
     assert (v2.path / "lineage.html").read_bytes() == (v1.path / "lineage.html").read_bytes()
     assert (settings.releases_dir / MEMO_DIR / LINEAGE_MEMO / f"{lineage_digest(settings)}.html").is_file()
-    # the Stichtage the correction left alone are proven protected by v1's proofs, checked again
-    # (tests/disclosure/test_audit_proofs.py); they show true values: kept beside the warehouse
+    # the Stichtage the correction left alone are proven protected by v1's proofs, checked again,
+    # the corrected one by its new pattern's proofs (tests/disclosure/test_audit_proofs.py): no more
+    # programmes than v1's audit, which had the pattern's proofs of every Stichtag; they show true
+    # values: kept beside the warehouse
     first_audit, audit = v1.manifest()["disclosure_audit"], v2.manifest()["disclosure_audit"]
-    assert audit["passed"] and audit["linear_programmes"] < first_audit["linear_programmes"] / 2
+    assert audit["passed"] and audit["linear_programmes"] <= first_audit["linear_programmes"]
     assert proofs_path(settings.warehouse_path).is_file()
     assert not [p for p in settings.releases_dir.rglob("*") if "proof" in p.name]
 
