@@ -751,9 +751,13 @@ def proven_intervals(
     largest_truth = float(np.max(np.abs(truth), initial=0.0))
     exact_limit = functools.cache(lambda: exact_below(system, rows))  # once, when the first hint asks
     candidates = itertools.chain(((False, hint) for hint in hints), ((True, hint) for hint in fallback_hints))
+    proven_all: bool | None = None  # whether every target is met: asked again only after a hint is taken
     for fallback, (variables, change) in candidates:
-        if fallback and all_met():
-            break
+        if fallback:
+            if proven_all is None:
+                proven_all = all_met()
+            if proven_all:
+                break
         counts["hints"] += 1
         try:
             variables, change = np.asarray(variables, dtype=np.int64), np.asarray(change, dtype=float)
@@ -783,6 +787,7 @@ def proven_intervals(
             taken = take(x)
         if taken:
             counts["hints_taken"] += 1
+            proven_all = None
 
     for k in range(len(targets)):
         for lp in programmes(k):

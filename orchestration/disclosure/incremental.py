@@ -85,7 +85,7 @@ class IncrementalResult:
     seconds_lp: float = 0.0
     seconds_audit: float = 0.0
     # whole-number tables that prove withheld cells (the certified witnesses and the verification's
-    # proofs), for the release audit to try first (orchestration/release/disclosure_audit.py)
+    # proofs), for the release audit to try (orchestration/release/disclosure_audit.py)
     proofs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 

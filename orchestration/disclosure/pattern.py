@@ -11,7 +11,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -200,21 +199,30 @@ def suppression_pattern(
     # `milp` stops at a time limit: a table solved beside another would get less of the machine and
     # so perhaps another pattern; one at a time, as before (parallel.py)
     threads = 1 if method == "milp" else None
+    keeps = shared_memo is not None and shared_memo.keeps_proofs
     solved_tables: set[str] = set()
     for (ordered, table), pattern in solved_in_order(solve, tables, threads=threads):
         solver_seconds += pattern.seconds
-        key = proof_key(table, ordered["stichtag"].iat[0])
-        solved_tables.add(key[0])
-        if shared_memo is not None and not pattern.status.startswith("memo"):
-            shared_memo.keep_proofs(key, pattern.proofs)  # solved now: its proofs replace the last ones
+        if keeps:
+            key = proof_key(table, ordered["stichtag"].iat[0])
+            solved_tables.add(key[0])
+            # solved now: its proofs replace the last ones; from the memo: the last ones stay where
+            # they prove the same withheld cells
+            shared_memo.keep_proofs(key, pattern.proofs, withheld_digest(pattern.suppressed), pattern.from_memo)
         positions = list(ordered.index)
         cells.loc[[positions[i] for i in sorted(pattern.secondary)], "reason"] = "secondary"
-    if shared_memo is not None:
+    if keeps:
         shared_memo.keep_proofs_of(solved_tables)  # of a table not solved (any more), none are kept
     cells["status"] = np.where(cells["reason"].notna(), "suppressed", "published")
     cells["published_value"] = cells["value"].where(cells["status"] == "published")
     cells.attrs["solver_seconds"] = solver_seconds
     return cells
+
+
+def withheld_digest(withheld: set[int]) -> str:
+    """A digest of a linked table's withheld cells (their positions in table order): the proofs
+    kept with a pattern are those of this set."""
+    return hashlib.sha256(",".join(map(str, sorted(withheld))).encode()).hexdigest()
 
 
 def proof_key(table: LinkedTable, stichtag) -> tuple[str, str]:
@@ -242,21 +250,23 @@ class LockedMemo:
         with self.lock:
             self.memo.put(key, secondary)
 
-    def keep_proofs(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """The memo keeps the proofs of a linked table where it can (`DuckDBMemo`)."""
-        if hasattr(self.memo, "keep_proofs"):
-            with self.lock:
-                self.memo.keep_proofs(key, proofs)
+    @property
+    def keeps_proofs(self) -> bool:
+        """Whether the memo keeps the pattern's proofs (`DuckDBMemo`; the lake's does not)."""
+        return hasattr(self.memo, "keep_proofs")
+
+    def keep_proofs(self, key: tuple[str, str], proofs: list, withheld: str, from_memo: bool) -> None:
+        with self.lock:
+            self.memo.keep_proofs(key, proofs, withheld, from_memo)
 
     def keep_proofs_of(self, tables: set[str]) -> None:
-        """The memo drops the proofs of every linked table not named in `tables`."""
-        if hasattr(self.memo, "keep_proofs_of"):
-            with self.lock:
-                self.memo.keep_proofs_of(tables)
+        with self.lock:
+            self.memo.keep_proofs_of(tables)
 
 
 # the pattern's proofs, per linked table, in the warehouse (`DuckDBMemo.keep_proofs`)
 PROOFS_TABLE = "ops.disclosure_pattern_proofs"
+PROOF_COLUMNS = ("linked_table", "layout", "withheld", "proof", "variable", "change")
 
 
 class DuckDBMemo:
@@ -275,6 +285,7 @@ class DuckDBMemo:
         )
         self.hits = 0
         self.misses = 0
+        self._proofs_failed = False
 
     def get(self, key: str) -> list[int] | None:
         row = self.con.execute(f"select secondary from {self.TABLE} where fingerprint = ?", [key]).fetchone()
@@ -289,21 +300,31 @@ class DuckDBMemo:
             f"insert or replace into {self.TABLE} (fingerprint, secondary) values (?, ?)", [key, list(secondary)]
         )
 
-    def keep_proofs(self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def keep_proofs(
+        self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]], withheld: str, from_memo: bool = False
+    ) -> None:
         """The proofs of the linked table `key` (`proof_key`) this pattern was verified with, in
         `PROOFS_TABLE` in place of those an earlier build kept for the same table: one row per
-        changed variable, a proof's rows numbered alike. They show true values (a table of true
-        values moved): internal, like the rest of the warehouse. The release audit tries them
-        and checks each (orchestration/release/disclosure_audit.py): they can save it programmes,
-        never decide a verdict; so a table that cannot be written costs the audit time, not the
-        build (a warning)."""
+        changed variable, a proof's rows numbered alike, each row with the digest of the withheld
+        cells it proves (`withheld_digest`). A pattern from the memo (`from_memo`, no proofs of its
+        own) keeps the earlier rows only where they are of the same layout and withheld cells. They
+        show true values (a table of true values moved): internal, like the rest of the warehouse.
+        The release audit tries them and checks each (orchestration/release/disclosure_audit.py):
+        they can save it programmes, never decide a verdict; so proofs that cannot be written cost
+        the audit time, not the build (a warning, once per build)."""
         try:
             self._create_proofs()
+            if from_memo:
+                self.con.execute(
+                    f"delete from {PROOFS_TABLE} where linked_table = ? and (layout <> ? or withheld <> ?)",
+                    [key[0], key[1], withheld],
+                )
+                return
             self.con.execute(f"delete from {PROOFS_TABLE} where linked_table = ?", [key[0]])
             if proofs:
-                self.con.from_arrow(_proof_rows(key, proofs)).insert_into(PROOFS_TABLE)
-        except duckdb.Error as exc:
-            _not_kept(exc)
+                self.con.from_arrow(_proof_rows(key, proofs, withheld)).insert_into(PROOFS_TABLE)
+        except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
+            self._not_kept(exc)
 
     def keep_proofs_of(self, tables: set[str]) -> None:
         """Drop the proofs of every linked table not in `tables` (one no longer solved: a Stichtag
@@ -316,24 +337,48 @@ class DuckDBMemo:
                 )
             else:
                 self.con.execute(f"delete from {PROOFS_TABLE}")
-        except duckdb.Error as exc:
-            _not_kept(exc)
+        except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
+            self._not_kept(exc)
 
     def _create_proofs(self) -> None:
+        """The table, made anew where one of another shape stands in its place (proofs only save time)."""
+        columns = [
+            row[0]
+            for row in self.con.execute(
+                "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
+                "order by ordinal_position",
+                [PROOFS_TABLE],
+            ).fetchall()
+        ]
+        if columns == list(PROOF_COLUMNS):
+            return
+        if columns:
+            self.con.execute(f"drop table {PROOFS_TABLE}")
         self.con.execute(
-            f"create table if not exists {PROOFS_TABLE} (linked_table varchar, layout varchar, proof bigint,"
-            " variable bigint, change double)"
+            f"create table {PROOFS_TABLE} (linked_table varchar, layout varchar, withheld varchar,"
+            " proof bigint, variable bigint, change double)"
         )
 
+    def _not_kept(self, exc: Exception) -> None:
+        if self._proofs_failed:
+            return
+        self._proofs_failed = True
+        LOG.warning(
+            "the disclosure pattern's proofs could not be kept in %s (%s): the release audit searches for them "
+            "itself", PROOFS_TABLE, exc,
+        )  # fmt: skip
 
-def _not_kept(exc: Exception) -> None:
-    LOG.warning(
-        "the disclosure pattern's proofs could not be kept in %s (%s): the release audit searches for them itself",
-        PROOFS_TABLE, exc,
-    )  # fmt: skip
+
+def drop_pattern_proofs(con) -> None:
+    """No proofs kept by an earlier build: a pattern built without the memo, or with the Cell Key
+    Method, keeps none, and earlier ones would only cost the audit their checks."""
+    try:
+        con.execute(f"drop table if exists {PROOFS_TABLE}")
+    except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
+        LOG.warning("the disclosure pattern's earlier proofs could not be dropped from %s (%s)", PROOFS_TABLE, exc)
 
 
-def _proof_rows(key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]]):
+def _proof_rows(key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]], withheld: str):
     """One Arrow row per changed variable of each proof (PROOFS_TABLE's columns)."""
     import pyarrow as pa
 
@@ -343,6 +388,7 @@ def _proof_rows(key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]
     return pa.table({
         "linked_table": pa.DictionaryArray.from_arrays(same, pa.array([name], pa.string())),
         "layout": pa.DictionaryArray.from_arrays(same, pa.array([layout], pa.string())),
+        "withheld": pa.DictionaryArray.from_arrays(same, pa.array([withheld], pa.string())),
         "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
         "variable": np.concatenate([index for index, _change in proofs]).astype(np.int64),
         "change": np.concatenate([change for _index, change in proofs]).astype(float),

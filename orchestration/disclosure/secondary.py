@@ -139,8 +139,9 @@ class Pattern:
     optimal: bool
     rounds: int = 1
     # whole-number tables proving the withheld cells (variables changed, by how much; the
-    # incremental method's), for the release audit to try first; none from the memo or `milp`
+    # incremental method's), for the release audit to try after the last release's; none from the memo or `milp`
     proofs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    from_memo: bool = False  # taken from the memo, not solved now
 
 
 @dataclass
@@ -213,6 +214,7 @@ def protect(
                 time.perf_counter() - started,
                 True,
                 rounds=0,
+                from_memo=True,
             )
     clash = primary & set(fixed_published)
     if clash:
@@ -244,8 +246,9 @@ def protect(
         objective = float(sum(abs(values[c]) for c in secondary))
         memo.put(key, sorted(secondary))
         return Pattern(
-            forced, secondary, objective, "memo: the earlier pattern", time.perf_counter() - started, True, rounds=0
-        )
+            forced, secondary, objective, "memo: the earlier pattern", time.perf_counter() - started, True, rounds=0,
+            from_memo=True,
+        )  # fmt: skip
     if method == "incremental":
         pattern = _incremental(table, primary, width, set(fixed_published), set(reuse), model, max_rounds)
     elif method == "milp":

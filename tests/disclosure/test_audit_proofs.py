@@ -19,7 +19,7 @@ import pytest
 
 from orchestration.disclosure.audit import proven_intervals, shortfall
 from orchestration.disclosure.linked import COMPLETE, LinkedTable, Relation
-from orchestration.disclosure.pattern import PROOFS_TABLE, DuckDBMemo
+from orchestration.disclosure.pattern import PROOFS_TABLE, DuckDBMemo, drop_pattern_proofs
 from orchestration.disclosure.secondary import protect
 from orchestration.release import list_releases
 from orchestration.release.disclosure_audit import AuditProofs, audit_release, proofs_path, read_pattern_proofs
@@ -122,46 +122,61 @@ def test_the_patterns_own_proofs_prove_its_withheld_cells_without_programmes(see
 
 
 def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
-    """`DuckDBMemo.keep_proofs` replaces what an earlier build kept for the same linked table; the
-    reader splits the rows by table and proof, also where two tables each have one proof numbered 0."""
+    """`DuckDBMemo.keep_proofs` replaces what an earlier build kept for the same linked table; a
+    pattern from the memo keeps them only where they prove the same withheld cells; the reader splits
+    the rows by table and proof, also where two tables each have one proof numbered 0."""
     con = duckdb.connect()
     memo = DuckDBMemo(con)
     a = ("2024-12-31 residents", "layout-a")
     b = ("2024-12-31 sgb2", "layout-b")
     one = (np.array([3, 1]), np.array([2.0, -1.0]))
-    memo.keep_proofs(a, [one, (np.array([0]), np.array([5.0]))])
-    memo.keep_proofs(a, [one])  # the table solved again: its proofs replaced, not added
-    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))])
+    memo.keep_proofs(a, [one, (np.array([0]), np.array([5.0]))], "withheld-a")
+    memo.keep_proofs(a, [one], "withheld-a")  # the table solved again: its proofs replaced, not added
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
     proofs, unreadable = read_pattern_proofs(con)
     assert unreadable is None and sorted(proofs) == [a, b]
     assert [(v.tolist(), c.tolist()) for v, c in proofs[a]] == [([1, 3], [-1.0, 2.0])]
     assert [(v.tolist(), c.tolist()) for v, c in proofs[b]] == [([7], [-3.0])]
     assert sorted(read_pattern_proofs(con, date(2024, 12, 30))[0]) == []  # up to a Stichtag
-    memo.keep_proofs(b, [])  # solved again, nothing to keep: its earlier proofs go
+    # a pattern from the memo: the same withheld cells keep their proofs, others lose them
+    memo.keep_proofs(a, [], "withheld-a", from_memo=True)
+    memo.keep_proofs(b, [], "withheld-b-now", from_memo=True)
     assert sorted(read_pattern_proofs(con)[0]) == [a]
-    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))])
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    memo.keep_proofs(b, [], "withheld-b")  # solved again, nothing to keep: its earlier proofs go
+    assert sorted(read_pattern_proofs(con)[0]) == [a]
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
     memo.keep_proofs_of({a[0]})  # b no longer solved (a Stichtag taken out): its proofs go
     assert sorted(read_pattern_proofs(con)[0]) == [a]
     memo.keep_proofs_of(set())
     assert read_pattern_proofs(con) == ({}, None)
-    memo.keep_proofs(a, [one])
+    memo.keep_proofs(a, [one], "withheld-a")
     con.execute(f"update {PROOFS_TABLE} set variable = null")
     assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
     assert read_pattern_proofs(duckdb.connect()) == ({}, None)  # an earlier version's warehouse
+    drop_pattern_proofs(con)  # a build without the memo, or with the Cell Key Method: none kept
+    assert read_pattern_proofs(con) == ({}, None)
 
 
 def test_proofs_that_cannot_be_kept_cost_the_audit_time_not_the_build(caplog):
-    """A proofs table of another shape (or any other error writing it) is a warning, not a failed
-    pattern: the audit then searches as it would without them."""
+    """A proofs table of another shape is made anew; any error writing the proofs is one warning,
+    not a failed pattern: the audit then searches as it would without them."""
     con = duckdb.connect()
     con.execute(f"create schema ops; create table {PROOFS_TABLE} (something_else integer)")
     memo = DuckDBMemo(con)
+    key = ("2024-12-31 residents", "layout")
+    memo.keep_proofs(key, [(np.array([1]), np.array([1.0]))], "withheld")
+    assert [k for k in read_pattern_proofs(con)[0]] == [key]
+
+    class Broken:  # a session that fails on every statement
+        def execute(self, *args):
+            raise RuntimeError("disk full")
+
+    memo.con = Broken()
     with caplog.at_level("WARNING"):
-        memo.keep_proofs(("2024-12-31 residents", "layout"), [(np.array([1]), np.array([1.0]))])
-        memo.keep_proofs_of({"2024-12-31 residents"})
-    assert "proofs could not be kept" in caplog.text
-    proofs, unreadable = read_pattern_proofs(con)
-    assert proofs == {} and unreadable  # and the reader says why there are none
+        memo.keep_proofs(key, [(np.array([1]), np.array([1.0]))], "withheld")
+        memo.keep_proofs_of({key[0]})
+    assert caplog.text.count("proofs could not be kept") == 1 and "disk full" in caplog.text
 
 
 def _first_proven_case():

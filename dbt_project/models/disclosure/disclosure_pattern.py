@@ -68,6 +68,12 @@ def model(dbt, session):
 
     method = dbt.config.get("method")
     cells = pandas_frame(dbt.ref("disclosure_cells"))
+    on_duckdb = not type(session).__module__.startswith("pyspark")
+    memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
+    if on_duckdb and (method != "suppression" or not memo_wanted):
+        from orchestration.disclosure.pattern import drop_pattern_proofs
+
+        drop_pattern_proofs(session)  # this pattern keeps no proofs: none of an earlier one stay
     if method == "cell_key":
         pattern = perturbation(cells)
         pattern["secondary_suppression"] = None
@@ -75,7 +81,6 @@ def model(dbt, session):
     if method != "suppression":
         raise ValueError(f"var disclosure_method must be one of {', '.join(DISCLOSURE_METHODS)}, not {method!r}")
     secondary = str(dbt.config.get("secondary_suppression")).lower() in ("true", "1", "yes")
-    memo_wanted = str(dbt.config.get("pattern_memo")).lower() in ("true", "1", "yes")
     memo = pattern_memo(session) if memo_wanted else None
     try:
         pattern = suppression_pattern(
