@@ -10,6 +10,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,6 +287,7 @@ class DuckDBMemo:
         self.hits = 0
         self.misses = 0
         self._proofs_failed = False
+        self._proofs_ready = False
 
     def get(self, key: str) -> list[int] | None:
         row = self.con.execute(f"select secondary from {self.TABLE} where fingerprint = ?", [key]).fetchone()
@@ -322,7 +324,10 @@ class DuckDBMemo:
                 return
             self.con.execute(f"delete from {PROOFS_TABLE} where linked_table = ?", [key[0]])
             if proofs:
-                self.con.from_arrow(_proof_rows(key, proofs, withheld)).insert_into(PROOFS_TABLE)
+                import pyarrow as pa
+
+                rows = pa.table(proof_columns([(*key, proof) for proof in proofs], withheld))
+                self.con.from_arrow(rows).insert_into(PROOFS_TABLE)
         except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
             self._not_kept(exc)
 
@@ -341,7 +346,10 @@ class DuckDBMemo:
             self._not_kept(exc)
 
     def _create_proofs(self) -> None:
-        """The table, made anew where one of another shape stands in its place (proofs only save time)."""
+        """The table, made anew where one of another shape stands in its place (proofs only save
+        time); once per memo."""
+        if self._proofs_ready:
+            return
         columns = [
             row[0]
             for row in self.con.execute(
@@ -350,14 +358,14 @@ class DuckDBMemo:
                 [PROOFS_TABLE],
             ).fetchall()
         ]
-        if columns == list(PROOF_COLUMNS):
-            return
-        if columns:
-            self.con.execute(f"drop table {PROOFS_TABLE}")
-        self.con.execute(
-            f"create table {PROOFS_TABLE} (linked_table varchar, layout varchar, withheld varchar,"
-            " proof bigint, variable bigint, change double)"
-        )
+        if columns != list(PROOF_COLUMNS):
+            if columns:
+                self.con.execute(f"drop table {PROOFS_TABLE}")
+            self.con.execute(
+                f"create table {PROOFS_TABLE} (linked_table varchar, layout varchar, withheld varchar,"
+                " proof bigint, variable bigint, change double)"
+            )
+        self._proofs_ready = True
 
     def _not_kept(self, exc: Exception) -> None:
         if self._proofs_failed:
@@ -378,21 +386,37 @@ def drop_pattern_proofs(con) -> None:
         LOG.warning("the disclosure pattern's earlier proofs could not be dropped from %s (%s)", PROOFS_TABLE, exc)
 
 
-def _proof_rows(key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]], withheld: str):
-    """One Arrow row per changed variable of each proof (PROOFS_TABLE's columns)."""
+def proof_columns(
+    proofs: list[tuple[str, str, tuple[np.ndarray, np.ndarray]]], withheld: str | None = None
+) -> dict[str, Any]:
+    """Proofs (linked table, layout, (variables, changes)) as Arrow columns, one row per changed
+    variable, a proof's rows together and numbered in order: the rows of the audit's proofs file
+    (release/disclosure_audit.py, AuditProofs.keep) and, with the digest of the withheld cells they
+    prove, of PROOFS_TABLE."""
+    lengths = [len(index) for _name, _layout, (index, _change) in proofs]
+    columns = {
+        "linked_table": _repeated([p[0] for p in proofs], lengths),
+        "layout": _repeated([p[1] for p in proofs], lengths),
+    }
+    if withheld is not None:
+        columns["withheld"] = _repeated([withheld] * len(proofs), lengths)
+    return columns | {
+        "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
+        "variable": np.concatenate([index for _n, _l, (index, _c) in proofs]).astype(np.int64),
+        "change": np.concatenate([change for _n, _l, (_i, change) in proofs]).astype(float),
+    }
+
+
+def _repeated(values: list[str], lengths: list[int]):
+    """`values[i]` repeated `lengths[i]` times, dictionary-encoded as pyarrow's dictionary_encode
+    encodes it (the values in the order they first appear, int32 indices): built from the indices,
+    never as the repeated strings (NumPy's fixed-width copy of a linked table's name, its measures,
+    for each of millions of rows took gigabytes at 300 Gemeinden)."""
     import pyarrow as pa
 
-    name, layout = key
-    lengths = np.fromiter((len(index) for index, _change in proofs), dtype=np.int64, count=len(proofs))
-    same = pa.array(np.zeros(int(lengths.sum()), dtype=np.int32))  # one name for every row
-    return pa.table({
-        "linked_table": pa.DictionaryArray.from_arrays(same, pa.array([name], pa.string())),
-        "layout": pa.DictionaryArray.from_arrays(same, pa.array([layout], pa.string())),
-        "withheld": pa.DictionaryArray.from_arrays(same, pa.array([withheld], pa.string())),
-        "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
-        "variable": np.concatenate([index for index, _change in proofs]).astype(np.int64),
-        "change": np.concatenate([change for _index, change in proofs]).astype(float),
-    })  # fmt: skip
+    first = {value: i for i, value in enumerate(dict.fromkeys(values))}
+    codes = np.repeat(np.fromiter((first[v] for v in values), dtype=np.int32, count=len(values)), lengths)
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(first), pa.string()))
 
 
 class LakeMemo:

@@ -48,7 +48,7 @@ from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
 from ..disclosure.linked import COMPLETE, LinkedTable
 from ..disclosure.parallel import solved_in_order
-from ..disclosure.pattern import KEY, PROOFS_TABLE, linked_tables, proof_key, relations_from_frame
+from ..disclosure.pattern import KEY, PROOFS_TABLE, linked_tables, proof_columns, proof_key, relations_from_frame
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
 from ..warehouse import connect, private_dir, table_exists
@@ -148,16 +148,8 @@ class AuditProofs:
         if not held:
             self.path.unlink(missing_ok=True)
             return
-        # one row per changed variable; a proof's rows together, numbered in order
         proofs = [(key, layout, proof) for (key, layout), kept_proofs in sorted(held.items()) for proof in kept_proofs]
-        lengths = [len(index) for _key, _layout, (index, _change) in proofs]
-        table = pa.table({
-            "linked_table": _repeated([p[0] for p in proofs], lengths),
-            "layout": _repeated([p[1] for p in proofs], lengths),
-            "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
-            "variable": np.concatenate([index for _k, _l, (index, _c) in proofs]).astype(np.int64),
-            "change": np.concatenate([change for _k, _l, (_i, change) in proofs]).astype(float),
-        })  # fmt: skip
+        table = pa.table(proof_columns(proofs))
         aside = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             with os.fdopen(os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
@@ -180,22 +172,9 @@ _PROOF_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def _repeated(values: list[str], lengths: list[int]) -> pa.DictionaryArray:
-    """`values[i]` repeated `lengths[i]` times, dictionary-encoded as pyarrow's dictionary_encode
-    encodes it (the values in the order they first appear, int32 indices): built from the indices,
-    never as the repeated strings (NumPy's fixed-width copy of a linked table's name, its measures,
-    for each of millions of rows took gigabytes at 300 Gemeinden)."""
-    first = {value: i for i, value in enumerate(dict.fromkeys(values))}
-    codes = np.repeat(np.fromiter((first[v] for v in values), dtype=np.int32, count=len(values)), lengths)
-    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(first), pa.string()))
-
-
 def _read_proofs(path: Path) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:
     """The file's proofs by table; a file of another shape raises (pyarrow's errors, ValueError)."""
-    table = pq.read_table(path, columns=_PROOF_SCHEMA.names).cast(_PROOF_SCHEMA)
-    if any(column.null_count for column in table.columns):
-        raise ValueError("the proofs file has empty fields")
-    return _proofs_by_table(table)
+    return _proofs_by_table(pq.read_table(path, columns=_PROOF_SCHEMA.names).cast(_PROOF_SCHEMA))
 
 
 def read_pattern_proofs(

@@ -461,7 +461,7 @@ def test_the_proofs_names_are_written_as_pyarrow_would_encode_them_repeated():
     import numpy as np
     import pyarrow as pa
 
-    from orchestration.release.disclosure_audit import _repeated
+    from orchestration.disclosure.pattern import _repeated
 
     values, lengths = ["2024-12-31 b,c", "2024-12-31 b,c", "2023-12-31 a", "2024-12-31 b,c"], [2, 0, 3, 1]
     expected = pa.array(np.repeat(values, lengths).tolist(), pa.string()).dictionary_encode()
