@@ -29,21 +29,25 @@ From the release DuckDB (`indicator_values`, `areas`, `indicator_catalogue`, and
 Everything is deterministic: the same release tables give the same bytes (the workbook's dates
 come from the Stichtag, its zip entries are rewritten with a fixed timestamp and order).
 The data are shaped in DuckDB (one row per area and topic, the cells as an ordered list); Python
-only writes the cells.
+only writes the cells, and streams them: the workbook is written row by row (openpyxl's write-only
+mode), the rows read from DuckDB in chunks, so that a Kreis's or a Land's tables never sit in
+memory whole (a cell object per value held 2.5 GB for a Kreis of 100 Gemeinden).
 """
 
 from __future__ import annotations
 
 import csv
 import html
-import io
+import os
 import re
+import shutil
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -288,18 +292,69 @@ def _sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def _header_block(ws, title: str, rows: list[tuple[str, str]]) -> None:
-    ws.cell(row=1, column=1, value=title).font = _TITLE
+# rows fetched from DuckDB at a time while a sheet or a CSV is written
+CHUNK_ROWS = 2_000
+
+
+class _Sheet:
+    """A write-only worksheet, written row by row in order (openpyxl's write-only mode holds no
+    cell once its row is written): `row(r, cells)` writes row `r` (1-based; the rows between the
+    last one written and `r` stay empty). Column widths, row heights, merged ranges and the frozen
+    panes are set before the rows they concern are written. Text that a spreadsheet could read as a
+    formula is made inert as it is written (`cell`)."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.next = 1
+
+    def row(self, r: int, cells: list[Any]) -> None:
+        if r < self.next:
+            raise ValueError(f"row {r} of sheet {self.ws.title!r} comes after row {self.next - 1}")
+        while self.next < r:
+            self.ws.append([])
+            self.next += 1
+        self.ws.append([c if isinstance(c, Cell) else self.cell(c) for c in cells])
+        self.next += 1
+
+    def cell(self, value: Any, font: Font | None = None, alignment: Alignment | None = None,
+             number_format: str | None = None) -> Any:  # fmt: skip
+        """A cell of `value` with its style. Text is never a formula: text that openpyxl would write
+        as one (a leading "=") or that a spreadsheet could read as one gets Excel's quote prefix
+        (public_text.py, rule 2); the workbook holds no formula of its own."""
+        if (
+            font is None and alignment is None and number_format is None
+            and not (isinstance(value, str) and _inert_needed(value))
+        ):  # fmt: skip
+            return value
+        cell = WriteOnlyCell(self.ws, value=value)
+        if cell.data_type == "f" or (cell.data_type == "s" and needs_quote_prefix(cell.value)):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        if font is not None:
+            cell.font = font
+        if alignment is not None:
+            cell.alignment = alignment
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
+
+
+def _inert_needed(text: str) -> bool:
+    return text.startswith("=") or needs_quote_prefix(text)
+
+
+def _header_block(sheet: _Sheet, title: str, rows: list[tuple[str, str]]) -> None:
+    sheet.row(1, [sheet.cell(title, font=_TITLE)])
     for i, (label, text) in enumerate(rows, start=2):
-        ws.cell(row=i, column=1, value=label).font = _BOLD
-        ws.cell(row=i, column=2, value=text)
+        sheet.row(i, [sheet.cell(label, font=_BOLD), sheet.cell(text)])
 
 
 def _legend_lines() -> list[str]:
     return [f"{sign}  {text}" for sign, text in SIGNS]
 
 
-def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
+def _topic_sheet(sheet: _Sheet, con, level: str, topic: str, meta: dict[str, Any]) -> int:
+    ws = sheet.ws
     columns = con.execute(
         "select indicator_id, name_de, unit, stichtag, nth from t_columns where topic = ? order by col", [topic]
     ).fetchall()
@@ -311,8 +366,20 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
         {"topic": topic},
     ).fetchall()
     sources = "; ".join(sorted({r[6] for r in indicators}))
+    head, sub = TABLE_HEAD, TABLE_HEAD + 1
+    labels = ["Gebiets-Nr.", "Gebietsname", *(["Gemeinde"] if _has_gemeinde(con) else [])]
+    first = len(labels) + 1  # the first column of the values
+    # what a write-only sheet needs before its rows: widths, frozen panes, the header's height
+    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["B"].width = 32
+    if first > 3:
+        ws.column_dimensions["C"].width = 20
+    for col in range(first, len(columns) + first):
+        ws.column_dimensions[get_column_letter(col)].width = 12
+    ws.freeze_panes = f"{get_column_letter(first)}{sub + 1}"
+    ws.row_dimensions[head].height = 45
     _header_block(
-        ws,
+        sheet,
         f"Sozialmonitoring – {topic} nach {_by(level)}",
         [
             ("Ebene", level_de(level)),
@@ -322,59 +389,54 @@ def _topic_sheet(ws, con, level: str, topic: str, meta: dict[str, Any]) -> int:
             ("Veröffentlichung", meta["release_id"]),
         ],
     )
-    head, sub = TABLE_HEAD, TABLE_HEAD + 1
-    labels = ["Gebiets-Nr.", "Gebietsname", *(["Gemeinde"] if _has_gemeinde(con) else [])]
-    first = len(labels) + 1  # the first column of the values
-    for col, label in enumerate(labels, start=1):
-        ws.cell(row=head, column=col, value=label).font = _BOLD
-        ws.merge_cells(start_row=head, start_column=col, end_row=sub, end_column=col)
-    per_indicator = {}
+    head_row: list[Any] = [sheet.cell(label, font=_BOLD) for label in labels]
+    sub_row: list[Any] = [None] * len(labels)
+    for col in range(1, first):
+        ws.merged_cells.add(f"{get_column_letter(col)}{head}:{get_column_letter(col)}{sub}")
+    per_indicator: dict[str, list[int]] = {}
     for i, (indicator_id, _name, _unit, _day, _nth) in enumerate(columns, start=first):
         per_indicator.setdefault(indicator_id, []).append(i)
     for indicator_id, name, unit, day, nth in columns:
         col = per_indicator[indicator_id][nth - 1]
         if nth == 1:
-            cell = ws.cell(row=head, column=col, value=f"{name} ({unit})")
-            cell.font, cell.alignment = _BOLD, _CENTER
+            head_row.append(sheet.cell(f"{name} ({unit})", font=_BOLD, alignment=_CENTER))
             last = per_indicator[indicator_id][-1]
             if last > col:
-                ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=last)
-        cell = ws.cell(row=sub, column=col, value=_de_date(day))
-        cell.font, cell.alignment = _BOLD, _CENTER
-    ws.row_dimensions[head].height = 45
-    rows = con.execute(
-        "select area_id, area_name, gemeinde_name, cells from t_cells where topic = ? order by area_id", [topic]
-    ).fetchall()
+                ws.merged_cells.add(f"{get_column_letter(col)}{head}:{get_column_letter(last)}{head}")
+        else:
+            head_row.append(None)
+        sub_row.append(sheet.cell(_de_date(day), font=_BOLD, alignment=_CENTER))
+    sheet.row(head, head_row)
+    sheet.row(sub, sub_row)
     formats = {(u, lim): number_format(u, lim) for u in {c[2] for c in columns} for lim in (False, True)}
-    r = sub
-    for r, (area_id, area_name, gemeinde_name, cells) in enumerate(rows, start=sub + 1):
-        for col, text in enumerate([area_id, area_name, gemeinde_name][: first - 1], start=1):
-            ws.cell(row=r, column=col, value=text)
-        for col, cell in enumerate(cells, start=first):
-            if cell["sign"] is None:
-                target = ws.cell(row=r, column=col, value=cell["value"])
-                target.number_format = formats[(cell["unit"], bool(cell["limited"]))]
-            else:
-                target = ws.cell(row=r, column=col, value=cell["sign"])
-                target.alignment = _RIGHT
+    result = con.execute(
+        "select area_id, area_name, gemeinde_name, cells from t_cells where topic = ? order by area_id", [topic]
+    )
+    r, written = sub, 0
+    while chunk := result.fetchmany(CHUNK_ROWS):
+        for area_id, area_name, gemeinde_name, cells in chunk:
+            r += 1
+            values: list[Any] = [area_id, area_name, gemeinde_name][: first - 1]
+            for cell in cells:
+                if cell["sign"] is None:
+                    values.append(
+                        sheet.cell(cell["value"], number_format=formats[(cell["unit"], bool(cell["limited"]))])
+                    )
+                else:
+                    values.append(sheet.cell(cell["sign"], alignment=_RIGHT))
+            sheet.row(r, values)
+        written += len(chunk)
     notes = r + 2
-    ws.cell(row=notes, column=1, value="Definitionen").font = _BOLD
+    sheet.row(notes, [sheet.cell("Definitionen", font=_BOLD)])
     for i, (_id, name, unit, definition, numerator, denominator, source) in enumerate(indicators, start=1):
         text = f"{name} ({unit}): {definition}. Zähler: {numerator}."
         text += f" Nenner: {denominator}." if denominator else " Kein Nenner (Anzahl)."
-        ws.cell(row=notes + i, column=1, value=f"{text} Quelle: {source}.")
+        sheet.row(notes + i, [f"{text} Quelle: {source}."])
     legend = notes + len(indicators) + 2
-    ws.cell(row=legend, column=1, value="Zeichenerklärung").font = _BOLD
+    sheet.row(legend, [sheet.cell("Zeichenerklärung", font=_BOLD)])
     for i, line in enumerate(_legend_lines(), start=1):
-        ws.cell(row=legend + i, column=1, value=line)
-    ws.freeze_panes = ws.cell(row=sub + 1, column=first)
-    ws.column_dimensions["A"].width = 14
-    ws.column_dimensions["B"].width = 32
-    if first > 3:
-        ws.column_dimensions["C"].width = 20
-    for col in range(first, len(columns) + first):
-        ws.column_dimensions[get_column_letter(col)].width = 12
-    return len(rows)
+        sheet.row(legend + i, [line])
+    return written
 
 
 INDEX_SHEETS = {
@@ -402,10 +464,12 @@ INDEX_SHEETS = {
 }  # fmt: skip
 
 
-def _index_sheet(ws, con, level: str, meta: dict[str, Any]) -> int:
+def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
     """The index tables of `level` one under the other; returns the rows written (0: none)."""
+    sheet.ws.column_dimensions["B"].width = 14
+    sheet.ws.column_dimensions["C"].width = 32
     _header_block(
-        ws,
+        sheet,
         f"Sozialmonitoring – Indizes nach {_by(level)}",
         [
             ("Ebene", level_de(level)),
@@ -433,42 +497,48 @@ def _index_sheet(ws, con, level: str, meta: dict[str, Any]) -> int:
             after = names.index("area_name" if "area_name" in names else "area_id")
             cols.insert(after + 1, ("gemeinde_name", "Gemeinde"))
         order = ", ".join(f"t.{c}" for c in ("index_id", "stichtag", "area_id", "component") if c in present)
-        rows = con.execute(
+        result = con.execute(
             f"""select {", ".join(("g." if c == "gemeinde_name" else "t.") + c for c, _ in cols)}
                 from main.{table} as t left join t_gemeinde as g using (area_id)
                 where t.level = ? order by {order}""",
             [level],
-        ).fetchall()
-        if not rows:
+        )
+        chunk = result.fetchmany(CHUNK_ROWS)
+        if not chunk:
             continue
-        ws.cell(row=r, column=1, value=title).font = _BOLD
+        sheet.row(r, [sheet.cell(title, font=_BOLD)])
         r += 1
-        for col, (_c, label) in enumerate(cols, start=1):
-            ws.cell(row=r, column=col, value=label).font = _BOLD
-        for row in rows:
-            r += 1
-            for col, ((name, _label), value) in enumerate(zip(cols, row, strict=True), start=1):
-                if isinstance(value, bool):
-                    value = "ja" if value else "nein"
-                elif isinstance(value, date):
-                    value = _de_date(value)
-                elif value is None:
-                    value = SIGN_NOT_MEANINGFUL
-                cell = ws.cell(row=r, column=col, value=value)
-                if isinstance(value, float):
-                    cell.number_format = "#,##0.00" if name.endswith("_z") or name == "value" else "#,##0.0"
-                elif isinstance(value, int):
-                    cell.number_format = "#,##0"
-        written += len(rows)
+        sheet.row(r, [sheet.cell(label, font=_BOLD) for _c, label in cols])
+        while chunk:
+            for row in chunk:
+                r += 1
+                values: list[Any] = []
+                for (name, _label), value in zip(cols, row, strict=True):
+                    if isinstance(value, bool):
+                        value = "ja" if value else "nein"
+                    elif isinstance(value, date):
+                        value = _de_date(value)
+                    elif value is None:
+                        value = SIGN_NOT_MEANINGFUL
+                    if isinstance(value, float):
+                        fmt = "#,##0.00" if name.endswith("_z") or name == "value" else "#,##0.0"
+                        values.append(sheet.cell(value, number_format=fmt))
+                    elif isinstance(value, int):
+                        values.append(sheet.cell(value, number_format="#,##0"))
+                    else:
+                        values.append(value)
+                sheet.row(r, values)
+            written += len(chunk)
+            chunk = result.fetchmany(CHUNK_ROWS)
         r += 2
-    ws.column_dimensions["B"].width = 14
-    ws.column_dimensions["C"].width = 32
     return written
 
 
-def _legend_sheet(ws, meta: dict[str, Any], level: str) -> None:
+def _legend_sheet(sheet: _Sheet, meta: dict[str, Any], level: str) -> None:
+    sheet.ws.column_dimensions["A"].width = 18
+    sheet.ws.column_dimensions["B"].width = 110
     _header_block(
-        ws,
+        sheet,
         "Zeichenerklärung und Hinweise",
         [
             ("Ebene", level_de(level)),
@@ -478,11 +548,9 @@ def _legend_sheet(ws, meta: dict[str, Any], level: str) -> None:
         ],
     )
     first = HEADER_ROWS + 1
-    ws.cell(row=first, column=1, value="Zeichen").font = _BOLD
-    ws.cell(row=first, column=2, value="Bedeutung").font = _BOLD
+    sheet.row(first, [sheet.cell("Zeichen", font=_BOLD), sheet.cell("Bedeutung", font=_BOLD)])
     for r, (sign, text) in enumerate(SIGNS, start=first + 1):
-        ws.cell(row=r, column=1, value=sign).alignment = Alignment(horizontal="center")
-        ws.cell(row=r, column=2, value=text).alignment = _WRAP
+        sheet.row(r, [sheet.cell(sign, alignment=Alignment(horizontal="center")), sheet.cell(text, alignment=_WRAP)])
     notes = [
         "Jedes Tabellenblatt eines Themas zeigt je Gebiet (Zeile) jede Kennzahl des Themas zu jedem Stichtag "
         "(Spalten, je Kennzahl in zeitlicher Reihenfolge).",
@@ -495,71 +563,58 @@ def _legend_sheet(ws, meta: dict[str, Any], level: str) -> None:
         "Definitionen aller Kennzahlen: kennzahlenkatalog.html in dieser Veröffentlichung.",
     ]
     first = first + len(SIGNS) + 2
-    ws.cell(row=first, column=1, value="Hinweise").font = _BOLD
+    sheet.row(first, [sheet.cell("Hinweise", font=_BOLD)])
     for r, text in enumerate(notes, start=first + 1):
-        ws.cell(row=r, column=2, value=text).alignment = _WRAP
-    ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 110
+        sheet.row(r, [None, sheet.cell(text, alignment=_WRAP)])
 
 
 def _fix_zip(path: Path, stamp: date) -> None:
     """Rewrite the workbook's zip: entries sorted, one fixed timestamp, fixed compression, and the
-    document dates set to the Stichtag, so that the same content gives the same bytes."""
+    document dates set to the Stichtag, so that the same content gives the same bytes. Entry by
+    entry, streamed (a Land's sheet is hundreds of megabytes of XML)."""
     when = f"{stamp.isoformat()}T00:00:00Z"
-    with zipfile.ZipFile(path) as src:
-        entries = {name: src.read(name) for name in src.namelist()}
-    core = entries.get("docProps/core.xml")
-    if core is not None:
-        text = core.decode("utf-8")
-        for tag in ("created", "modified"):
-            text = re.sub(rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{when}\g<2>", text)
-        entries["docProps/core.xml"] = text.encode("utf-8")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as out:
-        for name in sorted(entries):
+    fixed = path.with_name(path.name + ".fixed")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+        for name in sorted(src.namelist()):
             info = zipfile.ZipInfo(name, date_time=(max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            out.writestr(info, entries[name], compresslevel=6)
-    path.write_bytes(buffer.getvalue())
+            if name == "docProps/core.xml":
+                text = src.read(name).decode("utf-8")
+                for tag in ("created", "modified"):
+                    text = re.sub(rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{when}\g<2>", text)
+                out.writestr(info, text.encode("utf-8"))
+                continue
+            with src.open(name) as entry, out.open(info, "w") as target:
+                shutil.copyfileobj(entry, target, 1 << 20)
+    os.replace(fixed, path)
 
 
-def neutralise_workbook(wb) -> int:
-    """Make every text cell that a spreadsheet could read as a formula inert (public_text.py, rule 2):
-    a text cell (never a formula: openpyxl turns a string starting with "=" into one) with Excel's
-    quote prefix. The workbook holds no formula of its own, so every formula cell is such a text.
-    Returns the cells changed."""
-    changed = 0
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" or (cell.data_type == "s" and needs_quote_prefix(cell.value)):
-                    cell.data_type = "s"
-                    cell.quotePrefix = True
-                    changed += 1
-    return changed
+def _has_index_rows(con, level: str) -> bool:
+    return any(
+        con.execute(f"select exists (select 1 from main.{table} where level = ?)", [level]).fetchone()[0]
+        for table in INDEX_SHEETS
+        if _has_table(con, table)
+    )
 
 
 def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     _shape(con, level)
     topics = [r[0] for r in con.execute("select distinct topic from t_columns order by topic").fetchall()]
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     taken: set[str] = set()
     sheets, areas = [], 0
     for topic in topics:
-        ws = wb.create_sheet(_sheet_title(topic, taken))
-        areas = max(areas, _topic_sheet(ws, con, level, topic, meta))
-        sheets.append(ws.title)
-    index_ws = wb.create_sheet(_sheet_title("Indizes", taken))
-    if _index_sheet(index_ws, con, level, meta):
-        sheets.append(index_ws.title)
-    else:
-        wb.remove(index_ws)
-    legend = wb.create_sheet(_sheet_title("Zeichenerklärung", taken))
+        sheet = _Sheet(wb.create_sheet(_sheet_title(topic, taken)))
+        areas = max(areas, _topic_sheet(sheet, con, level, topic, meta))
+        sheets.append(sheet.ws.title)
+    if _has_index_rows(con, level):  # a write-only sheet cannot be taken out again once made
+        index_sheet = _Sheet(wb.create_sheet(_sheet_title("Indizes", taken)))
+        _index_sheet(index_sheet, con, level, meta)
+        sheets.append(index_sheet.ws.title)
+    legend = _Sheet(wb.create_sheet(_sheet_title("Zeichenerklärung", taken)))
     _legend_sheet(legend, meta, level)
-    sheets.append(legend.title)
-    neutralise_workbook(wb)
+    sheets.append(legend.ws.title)
     stamp = datetime(meta["stichtag"].year, meta["stichtag"].month, meta["stichtag"].day)
     wb.properties.creator = "Sozialmonitoring"
     wb.properties.title = f"Sozialmonitoring – {level_de(level)} – Stichtag {_de_date(meta['stichtag'])}"
@@ -587,7 +642,7 @@ def write_csv(con, level: str, path: Path) -> int:
     _unit_gemeinden(con, level)
     named = _has_gemeinde(con)
     columns = [*CSV_COLUMNS[:2], "Gemeinde", *CSV_COLUMNS[2:]] if named else list(CSV_COLUMNS)
-    rows = con.execute(
+    result = con.execute(
         f"""with v as (
                 select v.*, c.topic, c.name_de, string_split(coalesce(v.flags, ''), ',') as f, g.gemeinde_name
                 from main.indicator_values as v inner join main.indicator_catalogue as c using (indicator_id)
@@ -604,15 +659,18 @@ def write_csv(con, level: str, path: Path) -> int:
                 rtrim({flags}, ', ')
             from v order by area_id, stichtag, topic, name_de, indicator_id""",
         {"level": level},
-    ).fetchall()
+    )
+    rows = 0
+    # UTF-8 with BOM (utf-8-sig writes it once, first), CRLF from the writer, streamed in chunks
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(columns)
+        while chunk := result.fetchmany(CHUNK_ROWS * 10):
+            # text from extracts (area names) made inert for spreadsheets; numbers such as -1,5 stay numbers
+            writer.writerows([spreadsheet_text(v) if isinstance(v, str) else v for v in row] for row in chunk)
+            rows += len(chunk)
     con.execute("drop table if exists t_gemeinde")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
-    # text from extracts (area names) made inert for spreadsheets; numbers such as -1,5 stay numbers
-    writer.writerows([spreadsheet_text(v) if isinstance(v, str) else v for v in row] for row in rows)
-    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
-    return len(rows)
+    return rows
 
 
 def _catalogue_html(con, meta: dict[str, Any]) -> str:
