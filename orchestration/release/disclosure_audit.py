@@ -172,55 +172,87 @@ _PROOF_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def _read_proofs(path: Path) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:
-    """The file's proofs by table; a file of another shape raises (pyarrow's errors, ValueError)."""
-    return _proofs_by_table(pq.read_table(path, columns=_PROOF_SCHEMA.names).cast(_PROOF_SCHEMA))
+_NUMBERS = ("proof", "variable", "change")
+_Proofs = dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]
 
 
-def read_pattern_proofs(
-    con, stichtag: date | None = None
-) -> tuple[dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]], str | None]:
+def _read_proofs(path: Path) -> _Proofs:
+    """The file's proofs by table; a file of another shape raises (pyarrow's errors, ValueError).
+    The tables' names are read as a dictionary: repeated on every one of a Kreis's millions of proof
+    rows as plain strings, they held gigabytes."""
+    table = pq.read_table(path, columns=_PROOF_SCHEMA.names, read_dictionary=["linked_table", "layout"])
+    if any(column.null_count for column in table.columns):
+        raise ValueError("the proofs have empty fields")
+    names = pc.dictionary_encode(table["linked_table"]).combine_chunks()
+    layouts = pc.dictionary_encode(table["layout"]).combine_chunks()
+    pairs = names.indices.to_numpy().astype(np.int64) * len(layouts.dictionary) + layouts.indices.to_numpy()
+    codes, number = np.unique(pairs, return_inverse=True)
+    tables = [
+        (
+            str(names.dictionary[int(code) // len(layouts.dictionary)]),
+            str(layouts.dictionary[int(code) % len(layouts.dictionary)]),
+        )
+        for code in codes
+    ]
+    return _proofs_by_table(tables, number, *(_numbers(table, column) for column in _NUMBERS))
+
+
+def _numbers(table: pa.Table, column: str) -> np.ndarray:
+    return table[column].cast(_PROOF_SCHEMA.field(column).type).to_numpy()
+
+
+def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str | None]:
     """The suppression pattern's proofs the warehouse `con` holds (disclosure/pattern.py,
     PROOFS_TABLE), by table, of the Stichtage up to `stichtag` (all: None), and why there are none
     where they cannot be read (a warehouse of an earlier version has no such table: no proofs,
-    nothing to say)."""
+    nothing to say). The rows come with their table's number, the tables' names once."""
     if not table_exists(con, PROOFS_TABLE):
         return {}, None
     # a table's name begins with its Stichtag (`proof_key`)
     until = "9999-12-31" if stichtag is None else pd.Timestamp(stichtag).date().isoformat()
     try:
-        table = con.execute(
-            f"select linked_table, layout, proof, variable, change from {PROOFS_TABLE} "
-            "where left(linked_table, 10) <= ? order by linked_table, layout, proof, variable",
+        con.execute(
+            f"""create or replace temp table _proof_tables as
+                select linked_table, layout, row_number() over (order by linked_table, layout) - 1 as number
+                from (select distinct linked_table, layout from {PROOFS_TABLE} where left(linked_table, 10) <= ?)""",
             [until],
-        ).arrow()
-        if not isinstance(table, pa.Table):  # DuckDB 1.4 and later: a record batch reader
-            table = table.read_all()
-        return _proofs_by_table(table.cast(_PROOF_SCHEMA)), None
+        )
+        try:
+            tables = [
+                (str(name), str(layout))
+                for name, layout in con.execute(
+                    "select linked_table, layout from _proof_tables order by number"
+                ).fetchall()
+            ]
+            rows = con.execute(
+                f"""select t.number, p.proof, p.variable, p.change
+                    from {PROOFS_TABLE} as p inner join _proof_tables as t using (linked_table, layout)
+                    order by t.number, p.proof, p.variable"""
+            ).arrow()
+            if not isinstance(rows, pa.Table):  # DuckDB 1.4 and later: a record batch reader, read before the drop
+                rows = rows.read_all()
+        finally:
+            con.execute("drop table if exists _proof_tables")
+        if any(column.null_count for column in rows.columns):
+            raise ValueError("the proofs have empty fields")
+        number = rows["number"].cast(pa.int64()).to_numpy()
+        return _proofs_by_table(tables, number, *(_numbers(rows, column) for column in _NUMBERS)), None
     except (duckdb.Error, ValueError, TypeError, pa.ArrowException) as exc:
         return {}, f"{type(exc).__name__}: {exc}"
 
 
-def _proofs_by_table(table: pa.Table) -> dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]:
-    """Proof rows (_PROOF_SCHEMA, a proof's rows contiguous) by table; empty fields raise."""
-    if any(column.null_count for column in table.columns):
-        raise ValueError("the proofs have empty fields")
-    proof = table["proof"].to_numpy()
-    variable, change = table["variable"].to_numpy(), table["change"].to_numpy()
-    known: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+def _proofs_by_table(
+    tables: list[tuple[str, str]], number: np.ndarray, proof: np.ndarray, variable: np.ndarray, change: np.ndarray
+) -> _Proofs:
+    """Proof rows by table (`number`: the row's table in `tables`; a proof's rows contiguous)."""
+    known: _Proofs = {}
     if not len(proof):
         return known
     # split where the proof number or the table changes
-    names = pc.dictionary_encode(table["linked_table"]).combine_chunks().indices.to_numpy()
-    layouts = pc.dictionary_encode(table["layout"]).combine_chunks().indices.to_numpy()
-    starts = np.flatnonzero(
-        np.r_[True, (proof[1:] != proof[:-1]) | (names[1:] != names[:-1]) | (layouts[1:] != layouts[:-1])]
-    )
+    starts = np.flatnonzero(np.r_[True, (proof[1:] != proof[:-1]) | (number[1:] != number[:-1])])
     ends = np.r_[starts[1:], len(proof)]
-    keys = table["linked_table"].take(pa.array(starts)).to_pylist()
-    layouts = table["layout"].take(pa.array(starts)).to_pylist()
-    for key, layout, start, end in zip(keys, layouts, starts.tolist(), ends.tolist(), strict=True):
-        known.setdefault((str(key), str(layout)), []).append((variable[start:end], change[start:end]))
+    for table, start, end in zip(number[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        known.setdefault(tables[table], []).append((variable[start:end], change[start:end]))
     return known
 
 
