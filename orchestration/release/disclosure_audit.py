@@ -218,6 +218,8 @@ def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str
             [until],
         )
         try:
+            if con.execute("select count(*) from _proof_tables where layout is null").fetchone()[0]:
+                raise ValueError("the proofs have empty fields")  # such rows would fall out of the join below
             tables = [
                 (str(name), str(layout))
                 for name, layout in con.execute(

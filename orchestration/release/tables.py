@@ -31,11 +31,12 @@ come from the Stichtag, its zip entries are rewritten with a fixed timestamp and
 The data are shaped in DuckDB (one row per area and topic, the cells as an ordered list); Python
 only writes the cells, and streams them: the workbook is written row by row (openpyxl's write-only
 mode), the rows read from DuckDB in chunks, so that a Kreis's or a Land's tables never sit in
-memory whole (a cell object per value held 2.5 GB for a Kreis of 100 Gemeinden).
+memory whole (a cell object per value: 1.2 GB for the six levels of a Kreis of 100 Gemeinden).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import os
@@ -307,6 +308,12 @@ class _Sheet:
         self.ws = ws
         self.next = 1
 
+    def extent(self, rows: int, columns: int) -> None:
+        """The sheet's used range, known before its rows are written: the <dimension> element that a
+        streamed sheet otherwise lacks (readers in read-only mode take the sheet's size from it)."""
+        ref = f"A1:{get_column_letter(max(columns, 1))}{max(rows, 1)}"
+        self.ws.calculate_dimension = lambda: ref
+
     def row(self, r: int, cells: list[Any]) -> None:
         if r < self.next:
             raise ValueError(f"row {r} of sheet {self.ws.title!r} comes after row {self.next - 1}")
@@ -378,6 +385,8 @@ def _topic_sheet(sheet: _Sheet, con, level: str, topic: str, meta: dict[str, Any
         ws.column_dimensions[get_column_letter(col)].width = 12
     ws.freeze_panes = f"{get_column_letter(first)}{sub + 1}"
     ws.row_dimensions[head].height = 45
+    [area_count] = con.execute("select count(*) from t_cells where topic = ?", [topic]).fetchone()
+    sheet.extent(sub + area_count + 2 + len(indicators) + 2 + len(SIGNS), max(first - 1 + len(columns), 2))
     _header_block(
         sheet,
         f"Sozialmonitoring – {topic} nach {_by(level)}",
@@ -466,20 +475,7 @@ INDEX_SHEETS = {
 
 def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
     """The index tables of `level` one under the other; returns the rows written (0: none)."""
-    sheet.ws.column_dimensions["B"].width = 14
-    sheet.ws.column_dimensions["C"].width = 32
-    _header_block(
-        sheet,
-        f"Sozialmonitoring – Indizes nach {_by(level)}",
-        [
-            ("Ebene", level_de(level)),
-            ("Stichtag", _de_date(meta["stichtag"])),
-            ("Quelle", "Berechnung: Sozialmonitoring aus den Kennzahlen dieser Veröffentlichung"),
-            ("Lizenz", meta["licence"]),
-            ("Veröffentlichung", meta["release_id"]),
-        ],
-    )
-    r, written = HEADER_ROWS + 2, 0
+    planned = []  # (title, columns, query, rows) of each index table with rows of the level
     for table, (title, columns) in INDEX_SHEETS.items():
         if not _has_table(con, table):
             continue
@@ -497,19 +493,35 @@ def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
             after = names.index("area_name" if "area_name" in names else "area_id")
             cols.insert(after + 1, ("gemeinde_name", "Gemeinde"))
         order = ", ".join(f"t.{c}" for c in ("index_id", "stichtag", "area_id", "component") if c in present)
-        result = con.execute(
-            f"""select {", ".join(("g." if c == "gemeinde_name" else "t.") + c for c, _ in cols)}
-                from main.{table} as t left join t_gemeinde as g using (area_id)
-                where t.level = ? order by {order}""",
-            [level],
-        )
-        chunk = result.fetchmany(CHUNK_ROWS)
-        if not chunk:
-            continue
+        query = f"""select {", ".join(("g." if c == "gemeinde_name" else "t.") + c for c, _ in cols)}
+                    from main.{table} as t left join t_gemeinde as g using (area_id)
+                    where t.level = ? order by {order}"""
+        [count] = con.execute(f"select count(*) from main.{table} where level = ?", [level]).fetchone()
+        if count:
+            planned.append((title, cols, query, count))
+    # each table: its title, its header, its rows, then one empty row before the next
+    last = HEADER_ROWS + 2 + sum(count + 3 for *_, count in planned) - 2
+    sheet.extent(last, max([2, *(len(cols) for _t, cols, _q, _n in planned)]))
+    sheet.ws.column_dimensions["B"].width = 14
+    sheet.ws.column_dimensions["C"].width = 32
+    _header_block(
+        sheet,
+        f"Sozialmonitoring – Indizes nach {_by(level)}",
+        [
+            ("Ebene", level_de(level)),
+            ("Stichtag", _de_date(meta["stichtag"])),
+            ("Quelle", "Berechnung: Sozialmonitoring aus den Kennzahlen dieser Veröffentlichung"),
+            ("Lizenz", meta["licence"]),
+            ("Veröffentlichung", meta["release_id"]),
+        ],
+    )
+    r, written = HEADER_ROWS + 2, 0
+    for title, cols, query, _count in planned:
+        result = con.execute(query, [level])
         sheet.row(r, [sheet.cell(title, font=_BOLD)])
         r += 1
         sheet.row(r, [sheet.cell(label, font=_BOLD) for _c, label in cols])
-        while chunk:
+        while chunk := result.fetchmany(CHUNK_ROWS):
             for row in chunk:
                 r += 1
                 values: list[Any] = []
@@ -529,12 +541,26 @@ def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
                         values.append(value)
                 sheet.row(r, values)
             written += len(chunk)
-            chunk = result.fetchmany(CHUNK_ROWS)
         r += 2
     return written
 
 
+# the notes of the sheet Zeichenerklärung
+_NOTES = (
+    "Jedes Tabellenblatt eines Themas zeigt je Gebiet (Zeile) jede Kennzahl des Themas zu jedem Stichtag "
+    "(Spalten, je Kennzahl in zeitlicher Reihenfolge).",
+    "Zahlen sind als Zahlen gespeichert; die Anzeige rundet (Anteile und Quoten auf eine Nachkommastelle), "
+    "die Zelle enthält den veröffentlichten Wert.",
+    "Gebiete, die nicht mehr bestehen, stehen mit ihren früheren Werten in der Tabelle; für Stichtage, zu "
+    "denen ein Gebiet nicht bestand, steht x.",
+    "Geheim gehaltene Werte (• und /) sind nie 0: Nullen werden immer veröffentlicht.",
+    "Dieselben Werte in langer Form: die CSV-Datei gleichen Namens (Trennzeichen Semikolon, Dezimalkomma).",
+    "Definitionen aller Kennzahlen: kennzahlenkatalog.html in dieser Veröffentlichung.",
+)
+
+
 def _legend_sheet(sheet: _Sheet, meta: dict[str, Any], level: str) -> None:
+    sheet.extent(HEADER_ROWS + 1 + len(SIGNS) + 2 + len(_NOTES), 2)
     sheet.ws.column_dimensions["A"].width = 18
     sheet.ws.column_dimensions["B"].width = 110
     _header_block(
@@ -551,20 +577,9 @@ def _legend_sheet(sheet: _Sheet, meta: dict[str, Any], level: str) -> None:
     sheet.row(first, [sheet.cell("Zeichen", font=_BOLD), sheet.cell("Bedeutung", font=_BOLD)])
     for r, (sign, text) in enumerate(SIGNS, start=first + 1):
         sheet.row(r, [sheet.cell(sign, alignment=Alignment(horizontal="center")), sheet.cell(text, alignment=_WRAP)])
-    notes = [
-        "Jedes Tabellenblatt eines Themas zeigt je Gebiet (Zeile) jede Kennzahl des Themas zu jedem Stichtag "
-        "(Spalten, je Kennzahl in zeitlicher Reihenfolge).",
-        "Zahlen sind als Zahlen gespeichert; die Anzeige rundet (Anteile und Quoten auf eine Nachkommastelle), "
-        "die Zelle enthält den veröffentlichten Wert.",
-        "Gebiete, die nicht mehr bestehen, stehen mit ihren früheren Werten in der Tabelle; für Stichtage, zu "
-        "denen ein Gebiet nicht bestand, steht x.",
-        "Geheim gehaltene Werte (• und /) sind nie 0: Nullen werden immer veröffentlicht.",
-        "Dieselben Werte in langer Form: die CSV-Datei gleichen Namens (Trennzeichen Semikolon, Dezimalkomma).",
-        "Definitionen aller Kennzahlen: kennzahlenkatalog.html in dieser Veröffentlichung.",
-    ]
     first = first + len(SIGNS) + 2
     sheet.row(first, [sheet.cell("Hinweise", font=_BOLD)])
-    for r, text in enumerate(notes, start=first + 1):
+    for r, text in enumerate(_NOTES, start=first + 1):
         sheet.row(r, [None, sheet.cell(text, alignment=_WRAP)])
 
 
@@ -574,20 +589,45 @@ def _fix_zip(path: Path, stamp: date) -> None:
     entry, streamed (a Land's sheet is hundreds of megabytes of XML)."""
     when = f"{stamp.isoformat()}T00:00:00Z"
     fixed = path.with_name(path.name + ".fixed")
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
-        for name in sorted(src.namelist()):
-            info = zipfile.ZipInfo(name, date_time=(max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            if name == "docProps/core.xml":
-                text = src.read(name).decode("utf-8")
-                for tag in ("created", "modified"):
-                    text = re.sub(rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{when}\g<2>", text)
-                out.writestr(info, text.encode("utf-8"))
-                continue
-            with src.open(name) as entry, out.open(info, "w") as target:
-                shutil.copyfileobj(entry, target, 1 << 20)
-    os.replace(fixed, path)
+    try:
+        with (
+            zipfile.ZipFile(path) as src,
+            zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out,
+        ):
+            for name in sorted(src.namelist()):
+                info = zipfile.ZipInfo(name, date_time=(max(stamp.year, 1980), stamp.month, stamp.day, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                if name == "docProps/core.xml":
+                    text = src.read(name).decode("utf-8")
+                    for tag in ("created", "modified"):
+                        text = re.sub(rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{when}\g<2>", text)
+                    out.writestr(info, text.encode("utf-8"))
+                    continue
+                # streamed, its size unknown to the zip until written: an entry beyond 2 GiB needs ZIP64 up front
+                large = src.getinfo(name).file_size > zipfile.ZIP64_LIMIT
+                with src.open(name) as entry, out.open(info, "w", force_zip64=large) as target:
+                    shutil.copyfileobj(entry, target, 1 << 20)
+        os.replace(fixed, path)
+    finally:
+        fixed.unlink(missing_ok=True)
+
+
+def _discard(wb) -> None:
+    """Remove the temporary files of a write-only workbook that failed before it was saved (openpyxl
+    writes each sheet's rows into one as they come, and removes it only when the workbook is saved
+    or the process ends: a Land's sheets are large, and a Dagster process lives long)."""
+    for ws in wb.worksheets:
+        writer = getattr(ws, "_writer", None)
+        if writer is None:
+            continue
+        # the row writer and the XML writer closed first: their files are not written after removal
+        with contextlib.suppress(Exception):
+            if getattr(ws, "_rows", None) is not None:
+                ws._rows.close()
+            writer.close()
+        with contextlib.suppress(OSError, ValueError):  # gone already (saved)
+            writer.cleanup()
 
 
 def _has_index_rows(con, level: str) -> bool:
@@ -602,25 +642,29 @@ def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[st
     _shape(con, level)
     topics = [r[0] for r in con.execute("select distinct topic from t_columns order by topic").fetchall()]
     wb = Workbook(write_only=True)
-    taken: set[str] = set()
-    sheets, areas = [], 0
-    for topic in topics:
-        sheet = _Sheet(wb.create_sheet(_sheet_title(topic, taken)))
-        areas = max(areas, _topic_sheet(sheet, con, level, topic, meta))
-        sheets.append(sheet.ws.title)
-    if _has_index_rows(con, level):  # a write-only sheet cannot be taken out again once made
-        index_sheet = _Sheet(wb.create_sheet(_sheet_title("Indizes", taken)))
-        _index_sheet(index_sheet, con, level, meta)
-        sheets.append(index_sheet.ws.title)
-    legend = _Sheet(wb.create_sheet(_sheet_title("Zeichenerklärung", taken)))
-    _legend_sheet(legend, meta, level)
-    sheets.append(legend.ws.title)
-    stamp = datetime(meta["stichtag"].year, meta["stichtag"].month, meta["stichtag"].day)
-    wb.properties.creator = "Sozialmonitoring"
-    wb.properties.title = f"Sozialmonitoring – {level_de(level)} – Stichtag {_de_date(meta['stichtag'])}"
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.save(path)
+    try:
+        taken: set[str] = set()
+        sheets, areas = [], 0
+        for topic in topics:
+            sheet = _Sheet(wb.create_sheet(_sheet_title(topic, taken)))
+            areas = max(areas, _topic_sheet(sheet, con, level, topic, meta))
+            sheets.append(sheet.ws.title)
+        if _has_index_rows(con, level):  # a write-only sheet cannot be taken out again once made
+            index_sheet = _Sheet(wb.create_sheet(_sheet_title("Indizes", taken)))
+            _index_sheet(index_sheet, con, level, meta)
+            sheets.append(index_sheet.ws.title)
+        legend = _Sheet(wb.create_sheet(_sheet_title("Zeichenerklärung", taken)))
+        _legend_sheet(legend, meta, level)
+        sheets.append(legend.ws.title)
+        stamp = datetime(meta["stichtag"].year, meta["stichtag"].month, meta["stichtag"].day)
+        wb.properties.creator = "Sozialmonitoring"
+        wb.properties.title = f"Sozialmonitoring – {level_de(level)} – Stichtag {_de_date(meta['stichtag'])}"
+        wb.properties.created = stamp
+        wb.properties.modified = stamp
+        wb.save(path)
+    except BaseException:
+        _discard(wb)
+        raise
     _fix_zip(path, meta["stichtag"])
     for name in ("t_cells", "t_columns", "t_areas", "t_gemeinde"):
         con.execute(f"drop table if exists {name}")

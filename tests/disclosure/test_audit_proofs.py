@@ -153,6 +153,12 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     memo.keep_proofs(a, [one], "withheld-a")
     con.execute(f"update {PROOFS_TABLE} set variable = null")
     assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
+    # the rows come by table number, the names once: a row without its layout is no proof of any table
+    memo.keep_proofs(a, [one], "withheld-a")
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    con.execute(f"update {PROOFS_TABLE} set layout = null where linked_table = ?", [b[0]])
+    assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
+    assert not con.execute("select * from duckdb_tables() where table_name = '_proof_tables'").fetchall()
     assert read_pattern_proofs(duckdb.connect()) == ({}, None)  # an earlier version's warehouse
     drop_pattern_proofs(con)  # a build without the memo, or with the Cell Key Method: none kept
     assert read_pattern_proofs(con) == ({}, None)
@@ -339,12 +345,20 @@ def test_the_memo_keeps_proofs_whole_and_a_damaged_file_is_no_memo(tmp_path):
         {"variable": ["x"]},
         {"change": [[1.0]]},
         {"variable": [None]},
+        {"layout": [None]},
+        {"linked_table": [None]},
         {"proof": None},
     ):
         columns = {name: values for name, values in {**good, **changed}.items() if values is not None}
         pq.write_table(pa.table(columns), path)
         wrong = AuditProofs(path)
         assert wrong.unreadable and wrong.hints(key) == [], changed
+    # a file without rows holds no proofs, and is no damage
+    schema = pa.schema([("linked_table", pa.string()), ("layout", pa.string()), ("proof", pa.int64()),
+                        ("variable", pa.int64()), ("change", pa.float64())])  # fmt: skip
+    pq.write_table(schema.empty_table(), path)
+    empty = AuditProofs(path)
+    assert empty.unreadable is None and empty.hints(key) == []
     # an audit that proved nothing, of every table there was, leaves no file
     AuditProofs(path).keep()
     assert not path.exists()

@@ -20,13 +20,14 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from orchestration.cli import app
-from orchestration.release import diff, find_release
+from orchestration.release import diff, find_release, tables
 from orchestration.release.public_text import (
     CONFIG_MAX,
     NAME_MAX,
     TEXT_MAX,
     check_public_text,
     check_values,
+    needs_quote_prefix,
     shown,
     spreadsheet_text,
     text_problem,
@@ -184,6 +185,105 @@ def test_formula_like_names_are_inert_in_csv_and_xlsx_and_numbers_stay_numbers(t
     assert not ordinary.quotePrefix
     values = [ws.cell(row=r, column=3) for r in (first, first + 1)]
     assert [(c.data_type, c.value) for c in values] == [("n", -1.5), ("n", 2.0)]  # numbers stay number cells
+
+
+FORMULA = '=HYPERLINK("http://evil.example/";"x")'
+
+
+def _kreis_release_db() -> duckdb.DuckDBPyConnection:
+    """A Kreis's release tables: two Gemeinden (one named like a formula), a Stadtteil in each, an
+    indicator whose texts and an index whose area names a spreadsheet would run."""
+    con = duckdb.connect()
+    con.execute(
+        """create table areas as select * from (values
+            ('gemeinde', 2, true, '001', ?, 'kreis', 'K', date '2019-01-01', null::date),
+            ('gemeinde', 2, true, '002', 'Bergheide', 'kreis', 'K', date '2019-01-01', null::date),
+            ('stadtteil', 3, true, '001011', ?, 'gemeinde', '001', date '2019-01-01', null::date),
+            ('stadtteil', 3, true, '002011', 'Altstadt', 'gemeinde', '002', date '2019-01-01', null::date))
+            t(level, level_rank, is_nested, area_id, area_name, parent_level, parent_id, valid_from, valid_to)""",
+        [FORMULA, "-" + FORMULA],
+    )
+    con.execute(
+        """create table indicator_catalogue as select * from (values ('pop_change', 'Demografie', ?, '%', ?, ?,
+            'Nenner', '+Melderegister', 'Statistikstelle', 'jährlich', 'stadtteil', 'neutral', 2019))
+            t(indicator_id, topic, name_de, unit, definition_de, numerator_de, denominator_de, source_de,
+              responsible, update_cycle, levels, direction, first_period)""",
+        ["@" + FORMULA, FORMULA, FORMULA],
+    )
+    con.execute(
+        """create table indicator_values as select a.level, a.area_id, a.area_name, 'pop_change' as indicator_id,
+            d.stichtag, 1.5 as value, 15.0 as numerator, 1000.0 as denominator, '%' as unit,
+            false as is_suppressed, null::varchar as suppression_reason, null::varchar as flags
+           from areas as a cross join (values (date '2023-12-31'), (date '2024-12-31')) d(stichtag)"""
+    )
+    con.execute(
+        """create table index_status_dynamics as select 'sozialindex' as index_id, level, area_id, area_name,
+            date '2024-12-31' as stichtag, 1200 as population, true as indexed, null::varchar as reason,
+            0.25 as status_z, 2 as status_class
+           from areas where level = 'stadtteil'"""
+    )
+    return con
+
+
+def _texts(ws) -> list:
+    return [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+
+
+def test_every_text_of_a_kreis_workbook_is_inert_and_streaming_changes_no_byte(tmp_path, monkeypatch):
+    """Header block, Gemeinde column, index sheet, definitions: every text a spreadsheet would run is
+    a text cell with Excel's quote prefix, not only the area names. The sheets are streamed (rows
+    from DuckDB in chunks): one row at a time gives the same bytes. Each sheet states its used range,
+    as a reader in read-only mode needs it."""
+    meta = {"stichtag": date(2024, 12, 31), "release_id": "2024-12-31/v1", "licence": "=lizenz()"}
+    con = _kreis_release_db()
+    try:
+        write_workbook(con, "stadtteil", tmp_path / "chunked.xlsx", meta)
+        monkeypatch.setattr(tables, "CHUNK_ROWS", 1)
+        write_workbook(con, "stadtteil", tmp_path / "rows.xlsx", meta)
+    finally:
+        con.close()
+    assert (tmp_path / "chunked.xlsx").read_bytes() == (tmp_path / "rows.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "chunked.xlsx") as z:
+        assert not any("<f>" in z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/"))
+    wb = load_workbook(tmp_path / "chunked.xlsx")
+    assert wb.sheetnames == ["Demografie", "Indizes", "Zeichenerklärung"]
+    hostile = [c for ws in wb.worksheets for c in _texts(ws) if needs_quote_prefix(c.value)]
+    places = {(c.parent.title, c.column_letter) for c in hostile}
+    # the licence and the name in the header block, the Gemeinde, the definitions; the index's areas
+    assert {("Demografie", "B"), ("Demografie", "C"), ("Demografie", "A"), ("Indizes", "C"), ("Indizes", "D")} <= places
+    assert all(c.data_type == "s" and c.quotePrefix for c in hostile), [c.coordinate for c in hostile]
+    assert not any(c.quotePrefix for ws in wb.worksheets for c in _texts(ws) if not needs_quote_prefix(c.value))
+    read_only = load_workbook(tmp_path / "chunked.xlsx", read_only=True)
+    for ws in wb.worksheets:
+        assert (read_only[ws.title].max_row, read_only[ws.title].max_column) == (ws.max_row, ws.max_column), ws.title
+
+
+def test_a_workbook_that_cannot_be_finished_leaves_no_file_behind(tmp_path, monkeypatch):
+    """The zip rewritten for fixed bytes is written beside the workbook and renamed; a failure
+    leaves neither it nor openpyxl's temporary files of the sheets."""
+    import tempfile
+
+    meta = {"stichtag": date(2024, 12, 31), "release_id": "2024-12-31/v1", "licence": "dl-de/by-2.0"}
+    before = set(Path(tempfile.gettempdir()).glob("openpyxl.*"))
+    con = _kreis_release_db()
+    try:
+        broken = tmp_path / "bad.xlsx"
+        write_workbook(con, "stadtteil", broken, meta)
+        broken.write_bytes(broken.read_bytes()[:-200])  # a damaged zip
+        with pytest.raises(zipfile.BadZipFile):
+            tables._fix_zip(broken, date(2024, 12, 31))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xlsx"]
+
+        def fail(*_args):
+            raise RuntimeError("the warehouse went away")
+
+        monkeypatch.setattr(tables, "_legend_sheet", fail)  # after the topic and index sheets were streamed
+        with pytest.raises(RuntimeError, match="went away"):
+            write_workbook(con, "stadtteil", tmp_path / "never.xlsx", meta)
+    finally:
+        con.close()
+    assert not (tmp_path / "never.xlsx").exists()
+    assert set(Path(tempfile.gettempdir()).glob("openpyxl.*")) <= before
 
 
 def test_spreadsheet_rule_case_by_case():
