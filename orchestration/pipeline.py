@@ -38,7 +38,7 @@ from .release import (
     update_latest,
 )
 from .settings import Settings
-from .timing import timed
+from .timing import release_unused_memory, timed
 from .warehouse import connect, table_exists
 from .yaml_text import load_yaml
 
@@ -557,6 +557,7 @@ def run_pipeline(
             stage("ingest")
             with timed(summary.timings, "ingest"):
                 summary.ingest = run_ingest(settings, progress=progress, force=force_reload, released=released)
+            release_unused_memory()
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
             with timed(summary.timings, "dbt"):
@@ -572,6 +573,7 @@ def run_pipeline(
                     skip_unchanged=True,
                     timings=summary.timings,  # on Spark: its build and the serving, within dbt's
                 )
+            release_unused_memory()  # what dbt's Python models freed (the disclosure pattern's frames)
             if release:
                 stage("release")
                 try:

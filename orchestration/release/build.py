@@ -47,7 +47,7 @@ from ..faults import checkpoint
 from ..ingest.loader import LOG_TABLE, latest_load_order, sha256_file
 from ..provenance import git, git_commit
 from ..settings import Settings
-from ..timing import timed
+from ..timing import release_unused_memory, timed
 from ..warehouse import connect, sql_string
 from .atlas import ATLAS_DIR, release_model, write_data, write_page
 from .disclosure_audit import AuditProofs, DisclosureAuditFailed, audit_release, proofs_path
@@ -561,8 +561,11 @@ class _Build:
     def step(self, name: str, message: str | None = None) -> Iterator[None]:
         if message:
             self.say(message)
-        with timed(self.seconds, name):
-            yield
+        try:
+            with timed(self.seconds, name):
+                yield
+        finally:
+            release_unused_memory()  # the next step's peak does not stand on this one's freed memory
 
     def discard(self) -> None:
         if self.tmp.exists():
