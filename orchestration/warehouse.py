@@ -92,6 +92,16 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for work on a release's files and on frames (the audit's cells, the
+    indices recomputed), held to the same memory limit as the warehouse's connections: DuckDB's
+    own default is 80 % of the machine, which a Land's release would take beside its other steps.
+    Never downloads an extension."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    con.execute(f"set memory_limit = '{memory_limit()}'")
+    return con
+
+
 def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ...] = EXTENSIONS):
     """Open the warehouse (or any DuckDB file) with downloads switched off and our extensions loaded.
     A new file and a new folder for it are created readable by the owner only: the warehouse holds

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..warehouse import sql_string
+from ..warehouse import scratch, sql_string
 
 TABLE = "ops.released_cells"
 COLUMNS = ["release_id", "stichtag", "level", "area_id", "measure", "value", "suppressed"]
@@ -82,7 +82,7 @@ def align_to_cells(released: pd.DataFrame, cell_keys: pd.DataFrame) -> pd.DataFr
     if released.empty:
         return released
     key = ["stichtag", "level", "area_id", "measure"]
-    con = duckdb.connect()
+    con = scratch()
     try:
         con.register("released_keys", released[key].assign(row_=np.arange(len(released), dtype=np.int64)))
         con.register("cell_keys", cell_keys[key])
@@ -106,7 +106,7 @@ def align_to_cells(released: pd.DataFrame, cell_keys: pd.DataFrame) -> pd.DataFr
 
 def all_released_cells(releases: Iterable[PublishedRelease], exclude: str | None = None) -> pd.DataFrame:
     """The cells of every release in `releases` (the caller lists them: release.store.list_releases)."""
-    con = duckdb.connect()
+    con = scratch()
     try:
         frames = [release_cells(con, r.path, r.id) for r in releases if r.id != exclude]
     finally:

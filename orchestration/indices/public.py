@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..warehouse import sql_string
+from ..warehouse import scratch, sql_string
 from .marts import composite, specs, status_dynamics, uncertainty
 
 STATUS_COLUMNS = [
@@ -353,9 +353,8 @@ def recompute_from_release(data_dir) -> dict[str, tuple[pd.DataFrame, pd.DataFra
     """Every published index recomputed from the release's own Parquet files (series, catalogues,
     areas), next to the index as published: (published, recomputed) per table. Used by the release
     audit, and by anyone who wants to check that an index depends on published values only."""
-    import duckdb
 
-    con = duckdb.connect()
+    con = scratch()
     try:
 
         def read(name: str) -> pd.DataFrame:

@@ -51,7 +51,7 @@ from ..disclosure.parallel import solved_in_order
 from ..disclosure.pattern import KEY, PROOFS_TABLE, linked_tables, proof_columns, proof_key, relations_from_frame
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
-from ..warehouse import connect, private_dir, table_exists
+from ..warehouse import connect, private_dir, scratch, table_exists
 from .atlas import check_atlas
 from .report import check_report
 from .store import list_releases
@@ -444,7 +444,7 @@ def audit_release(
     report = AuditReport(protection_width=float(protection_width))
     frames = _warehouse_frames(warehouse, stichtag, proofs)
     pattern = frames["pattern"]
-    con = duckdb.connect()
+    con = scratch()
     try:
         published = align_to_cells(release_cells(con, release_dir, "this"), pattern)
     finally:

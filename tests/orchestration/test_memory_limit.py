@@ -15,6 +15,7 @@ from orchestration.warehouse import (
     MEMORY_LIMIT_SETTING,
     connect,
     memory_limit,
+    scratch,
     share_of_memory_limit,
 )
 
@@ -35,11 +36,12 @@ def _as_duckdb_shows(value: str) -> str:
 
 def test_connections_take_the_setting(tmp_path, monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_SETTING, "1500MB")
-    con = connect(tmp_path / "wh" / "a.duckdb")
-    try:
-        assert _limit(con) == _as_duckdb_shows("1500MB") != _as_duckdb_shows("3GB")
-    finally:
-        con.close()
+    # the warehouse's connections, and the in-memory ones that work on a release's files
+    for con in (connect(tmp_path / "wh" / "a.duckdb"), scratch()):
+        try:
+            assert _limit(con) == _as_duckdb_shows("1500MB") != _as_duckdb_shows("3GB")
+        finally:
+            con.close()
 
 
 def test_default_when_unset(tmp_path, monkeypatch):
