@@ -23,11 +23,10 @@ def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
 
 def release_unused_memory() -> None:
     """Hand memory that the steps before freed back to the system, so that the next step's peak
-    does not stand on it: Arrow's pool (mimalloc, which keeps freed pages for reuse: 0.85 GB after
-    the disclosure audit of a Kreis of 100 Gemeinden) and, on Linux with glibc, the C heap's free
-    pages (malloc_trim). Memory another library allocates outside these (Typst's, DuckDB's buffers)
-    is not reused from them, so without this a release's peak was the sum of its steps'. Cheap: a
-    few milliseconds; never fails the run."""
+    does not stand on it: Arrow's pool (mimalloc, which keeps freed pages for its own reuse: 0.85 GB
+    after the disclosure audit of a Kreis of 100 Gemeinden, which Typst's and DuckDB's allocations
+    from the C heap never reuse) and, on Linux with glibc, the C heap's free pages (malloc_trim).
+    Cheap: a few milliseconds at most; never fails the run."""
     with contextlib.suppress(Exception):  # an optimisation, never a reason to stop
         import pyarrow as pa
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import tempfile
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -93,12 +95,17 @@ def private_dir(path: Path) -> Path:
 
 
 def scratch() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for work on a release's files and on frames (the audit's cells, the
-    indices recomputed), held to the same memory limit as the warehouse's connections: DuckDB's
-    own default is 80 % of the machine, which a Land's release would take beside its other steps.
-    Never downloads an extension."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    """An in-memory DuckDB for work on a release's files and on frames (the audit's cells, the atlas
+    model, the indices recomputed, a diff of two releases), held to the same memory limit as the
+    warehouse's connections: DuckDB's own default is 80 % of the machine, which a Land's release
+    would take beside its other steps. Beyond the limit it spills into a folder of its own in the
+    system's temporary directory, which DuckDB makes when it first spills and removes on close (its
+    default, `.tmp` in the working directory, may not be writable where a service runs). Never
+    downloads or loads an extension by itself (JSON and Parquet are built in)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute(f"set memory_limit = '{memory_limit()}'")
+    spill = Path(tempfile.gettempdir()) / f"sozialmonitor-scratch-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    con.execute(f"set temp_directory = {sql_string(spill)}")
     return con
 
 

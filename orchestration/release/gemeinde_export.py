@@ -26,7 +26,7 @@ import duckdb
 
 from ..errors import SozialmonitorError
 from ..settings import Settings
-from ..warehouse import connect, sql_string
+from ..warehouse import connect, memory_limit, sql_string
 
 EXPORT_TABLES = ("areas", "indicator_values", "indicator_series", "index_status_dynamics")
 
@@ -67,7 +67,8 @@ def export_gemeinde(settings: Settings, gemeinde: str, out: Path, force: bool = 
         con.close()
     tmp = out.with_name(out.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    target = duckdb.connect(str(tmp))
+    target = duckdb.connect(str(tmp), config={"autoinstall_known_extensions": False})
+    target.execute(f"set memory_limit = '{memory_limit()}'")  # as the warehouse's own connections
     try:
         target.execute(f"attach {sql_string(settings.warehouse_path)} as wh (read_only)")
         target.execute(

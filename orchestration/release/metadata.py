@@ -18,10 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from ..ingest.loader import sha256_file
-from ..warehouse import connect, sql_string
+from ..warehouse import connect, scratch, sql_string
 from ..yaml_text import load_yaml
 
 COLUMNS_FILE = Path(__file__).with_name("columns.yml")
@@ -233,7 +231,7 @@ def _field_type(duckdb_type: str) -> str:
 
 
 def _parquet_schema(path: Path) -> list[tuple[str, str]]:
-    con = duckdb.connect()
+    con = scratch()
     try:
         return [
             (r[0], r[1]) for r in con.execute(f"describe select * from read_parquet({sql_string(path)})").fetchall()
@@ -310,7 +308,7 @@ def write_open_data(
     resources = data_resources(out_dir)
     values = out_dir / "data" / "indicator_values.parquet"
     if first_stichtag is None and values.is_file():
-        con = duckdb.connect()
+        con = scratch()
         try:
             first_stichtag = con.execute(f"select min(stichtag) from read_parquet({sql_string(values)})").fetchone()[0]
         finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SozialmonitorError
-from ..warehouse import sql_string
+from ..warehouse import scratch, sql_string
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -212,11 +212,10 @@ def content_digest(
 
 def diff(a: Release, b: Release, threshold: float = 0.0, limit: int = 20) -> dict[str, Any]:
     """What changed between two releases' indicator values: per indicator and the largest changes."""
-    import duckdb
 
     pa = a.path / "data" / "indicator_values.parquet"
     pb = b.path / "data" / "indicator_values.parquet"
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = scratch()
     try:
         con.execute(
             f"""create temp table d as
@@ -292,9 +291,8 @@ def _plain(value: Any) -> Any:
 
 
 def _rows(path: Path, keys: tuple[str, ...]) -> tuple[list[str], dict[tuple, dict[str, Any]]]:
-    import duckdb
 
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = scratch()
     try:
         cur = con.execute("select * from read_parquet(?)", [str(path)])
         columns = [d[0] for d in cur.description]

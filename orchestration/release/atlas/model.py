@@ -21,9 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from ...warehouse import sql_string
+from ...warehouse import scratch, sql_string
 from ..tables import (
     DIRECTION_DE,
     SIGN_DISCLOSURE,
@@ -277,7 +275,7 @@ def _composite(con, data: Path, geo_ids: dict[str, list[str]]) -> list[dict[str,
 def release_model(release_dir: Path) -> dict[str, Any]:
     """The atlas document of the release in `release_dir`, from its public files only."""
     data, geo_dir = release_dir / "data", release_dir / "geo"
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = scratch()
     try:
         geo = {p.stem: p for p in sorted(geo_dir.glob("*.geojson"))}
         levels, nested = _levels(con, data, geo)

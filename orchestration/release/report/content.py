@@ -16,9 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from ...warehouse import sql_string
+from ...warehouse import scratch, sql_string
 from ..atlas.model import CLASS_ORDER
 from ..tables import LEVEL_BY, SIGN_DISCLOSURE, SIGN_SMALL_POPULATION, SIGNS, level_de
 from .figures import class_of, quantile_breaks, ramp
@@ -53,7 +51,7 @@ def _rows(con, sql: str) -> list[dict[str, Any]]:
 
 def _public_facts(release_dir: Path) -> dict[str, Any]:
     """What the method chapter needs beyond the atlas model, from the published tables."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = scratch()
     try:
         limits = con.execute(
             f"""select mode(disclosure_min_count), mode(disclosure_min_population)
