@@ -218,14 +218,10 @@ def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str
             [until],
         )
         try:
-            if con.execute("select count(*) from _proof_tables where layout is null").fetchone()[0]:
+            tables = con.execute("select linked_table, layout from _proof_tables order by number").fetchall()
+            if any(layout is None for _name, layout in tables):
                 raise ValueError("the proofs have empty fields")  # such rows would fall out of the join below
-            tables = [
-                (str(name), str(layout))
-                for name, layout in con.execute(
-                    "select linked_table, layout from _proof_tables order by number"
-                ).fetchall()
-            ]
+            tables = [(str(name), str(layout)) for name, layout in tables]
             rows = con.execute(
                 f"""select t.number, p.proof, p.variable, p.change
                     from {PROOFS_TABLE} as p inner join _proof_tables as t using (linked_table, layout)

@@ -325,16 +325,14 @@ class _Sheet:
 
     def cell(self, value: Any, font: Font | None = None, alignment: Alignment | None = None,
              number_format: str | None = None) -> Any:  # fmt: skip
-        """A cell of `value` with its style. Text is never a formula: text that openpyxl would write
-        as one (a leading "=") or that a spreadsheet could read as one gets Excel's quote prefix
-        (public_text.py, rule 2); the workbook holds no formula of its own."""
-        if (
-            font is None and alignment is None and number_format is None
-            and not (isinstance(value, str) and _inert_needed(value))
-        ):  # fmt: skip
+        """A cell of `value` with its style. Text is never a formula: text that a spreadsheet could
+        read as one (public_text.py, rule 2; a leading "=" among it, which openpyxl would write as a
+        formula) is a text cell with Excel's quote prefix; the workbook holds no formula of its own."""
+        inert = isinstance(value, str) and needs_quote_prefix(value)
+        if font is None and alignment is None and number_format is None and not inert:
             return value
         cell = WriteOnlyCell(self.ws, value=value)
-        if cell.data_type == "f" or (cell.data_type == "s" and needs_quote_prefix(cell.value)):
+        if inert:
             cell.data_type = "s"
             cell.quotePrefix = True
         if font is not None:
@@ -344,10 +342,6 @@ class _Sheet:
         if number_format is not None:
             cell.number_format = number_format
         return cell
-
-
-def _inert_needed(text: str) -> bool:
-    return text.startswith("=") or needs_quote_prefix(text)
 
 
 def _header_block(sheet: _Sheet, title: str, rows: list[tuple[str, str]]) -> None:
@@ -473,9 +467,10 @@ INDEX_SHEETS = {
 }  # fmt: skip
 
 
-def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
-    """The index tables of `level` one under the other; returns the rows written (0: none)."""
-    planned = []  # (title, columns, query, rows) of each index table with rows of the level
+def _index_tables(con, level: str) -> list[tuple[str, list[tuple[str, str]], str, int]]:
+    """(title, columns, query, rows) of each index table of the release with rows of `level`: what
+    its sheet shows, known before the sheet is made (a write-only sheet cannot be taken out again)."""
+    planned = []
     for table, (title, columns) in INDEX_SHEETS.items():
         if not _has_table(con, table):
             continue
@@ -499,6 +494,11 @@ def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any]) -> int:
         [count] = con.execute(f"select count(*) from main.{table} where level = ?", [level]).fetchone()
         if count:
             planned.append((title, cols, query, count))
+    return planned
+
+
+def _index_sheet(sheet: _Sheet, con, level: str, meta: dict[str, Any], planned: list) -> int:
+    """The index tables of `level` (`_index_tables`) one under the other; returns the rows written."""
     # each table: its title, its header, its rows, then one empty row before the next
     last = HEADER_ROWS + 2 + sum(count + 3 for *_, count in planned) - 2
     sheet.extent(last, max([2, *(len(cols) for _t, cols, _q, _n in planned)]))
@@ -630,14 +630,6 @@ def _discard(wb) -> None:
             writer.cleanup()
 
 
-def _has_index_rows(con, level: str) -> bool:
-    return any(
-        con.execute(f"select exists (select 1 from main.{table} where level = ?)", [level]).fetchone()[0]
-        for table in INDEX_SHEETS
-        if _has_table(con, table)
-    )
-
-
 def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     _shape(con, level)
     topics = [r[0] for r in con.execute("select distinct topic from t_columns order by topic").fetchall()]
@@ -649,9 +641,10 @@ def write_workbook(con, level: str, path: Path, meta: dict[str, Any]) -> dict[st
             sheet = _Sheet(wb.create_sheet(_sheet_title(topic, taken)))
             areas = max(areas, _topic_sheet(sheet, con, level, topic, meta))
             sheets.append(sheet.ws.title)
-        if _has_index_rows(con, level):  # a write-only sheet cannot be taken out again once made
+        indices = _index_tables(con, level)
+        if indices:  # a write-only sheet cannot be taken out again once made
             index_sheet = _Sheet(wb.create_sheet(_sheet_title("Indizes", taken)))
-            _index_sheet(index_sheet, con, level, meta)
+            _index_sheet(index_sheet, con, level, meta, indices)
             sheets.append(index_sheet.ws.title)
         legend = _Sheet(wb.create_sheet(_sheet_title("Zeichenerklärung", taken)))
         _legend_sheet(legend, meta, level)
