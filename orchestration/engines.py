@@ -31,7 +31,7 @@ from .warehouse import private_dir, sql_string
 SOURCE_SCHEMAS = ("raw", "ops")
 # tables of those schemas that no model reads and that grow with the data: never copied to the lake
 # (the DuckDB pattern's proofs, orchestration/disclosure/pattern.py, which only the release reads)
-NOT_FOR_THE_LAKE = frozenset({"ops.disclosure_pattern_proofs"})
+NOT_FOR_THE_LAKE = frozenset({"ops.disclosure_pattern_proofs", "ops.disclosure_pattern_proof_tables"})
 
 # The file that makes a folder a lake (`claim_lake`): which warehouse it belongs to, where the lake
 # was when it was claimed, and whether it is the pipeline's lake or an engine check's.

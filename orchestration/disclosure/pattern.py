@@ -265,9 +265,13 @@ class LockedMemo:
             self.memo.keep_proofs_of(tables)
 
 
-# the pattern's proofs, per linked table, in the warehouse (`DuckDBMemo.keep_proofs`)
+# the pattern's proofs in the warehouse (`DuckDBMemo.keep_proofs`): each linked table once, under a
+# number, and the proofs' rows under their table's number (the names repeated on every one of
+# hundreds of thousands of rows made writing them a third of the pattern's time in the test city)
+PROOF_TABLES_TABLE = "ops.disclosure_pattern_proof_tables"
+PROOF_TABLE_COLUMNS = ("number", "linked_table", "layout", "withheld")
 PROOFS_TABLE = "ops.disclosure_pattern_proofs"
-PROOF_COLUMNS = ("linked_table", "layout", "withheld", "proof", "variable", "change")
+PROOF_ROW_COLUMNS = ("number", "proof", "variable", "change")
 
 
 class DuckDBMemo:
@@ -276,6 +280,7 @@ class DuckDBMemo:
     after its pattern was verified, so a killed run leaves nothing half-done."""
 
     TABLE = "ops.disclosure_pattern_memo"
+    FLUSH_ROWS = 2_000_000  # proof rows held at most before they are written (48 MB)
 
     def __init__(self, con) -> None:
         self.con = con
@@ -288,6 +293,11 @@ class DuckDBMemo:
         self.misses = 0
         self._proofs_failed = False
         self._proofs_ready = False
+        self._next_number = 0
+        # proofs held until `flush`: per linked table its layout, withheld digest, whether from the
+        # memo, and its rows (None: nothing of its own)
+        self._pending: dict[str, tuple[str, str, bool, dict[str, np.ndarray] | None]] = {}
+        self._pending_rows = 0
 
     def get(self, key: str) -> list[int] | None:
         row = self.con.execute(f"select secondary from {self.TABLE} where fingerprint = ?", [key]).fetchone()
@@ -306,65 +316,141 @@ class DuckDBMemo:
         self, key: tuple[str, str], proofs: list[tuple[np.ndarray, np.ndarray]], withheld: str, from_memo: bool = False
     ) -> None:
         """The proofs of the linked table `key` (`proof_key`) this pattern was verified with, in
-        `PROOFS_TABLE` in place of those an earlier build kept for the same table: one row per
-        changed variable, a proof's rows numbered alike, each row with the digest of the withheld
-        cells it proves (`withheld_digest`). A pattern from the memo (`from_memo`, no proofs of its
-        own) keeps the earlier rows only where they are of the same layout and withheld cells. They
-        show true values (a table of true values moved): internal, like the rest of the warehouse.
-        The release audit tries them and checks each (orchestration/release/disclosure_audit.py):
-        they can save it programmes, never decide a verdict; so proofs that cannot be written cost
-        the audit time, not the build (a warning, once per build)."""
+        place of those an earlier build kept for the same table: the table once in
+        `PROOF_TABLES_TABLE` (its name, layout and the digest of the withheld cells its proofs
+        prove, `withheld_digest`) under a number, and in `PROOFS_TABLE` one row per changed
+        variable under that number, a proof's rows numbered alike. A pattern from the memo
+        (`from_memo`, no proofs of its own) keeps the earlier ones only where they are of the same
+        layout and withheld cells. They show true values (a table of true values moved): internal,
+        like the rest of the warehouse. The release audit tries them and checks each
+        (orchestration/release/disclosure_audit.py): they can save it programmes, never decide a
+        verdict; so proofs that cannot be written cost the audit time, not the build (a warning,
+        once per build).
+
+        Held in memory and written by `flush` (by `keep_proofs_of` at the pattern's end, on a
+        failure, and whenever `FLUSH_ROWS` rows are held), a few statements for all tables: one
+        delete and insert per table, each committed on its own, took more than a second of the
+        test city's pattern."""
+        own = proofs and not from_memo
+        self._pending[key[0]] = (key[1], withheld, from_memo, proof_rows(proofs) if own else None)
+        self._pending_rows += sum(len(index) for index, _change in proofs) if own else 0
+        if self._pending_rows >= self.FLUSH_ROWS:
+            self.flush()
+
+    def keep_proofs_of(self, tables: set[str]) -> None:
+        """The proofs held written (`flush`), and those of every linked table not in `tables`
+        dropped (one no longer solved: a Stichtag taken out, a group without a withheld cell now),
+        with rows of no table."""
+        self.flush()
         try:
             self._create_proofs()
-            if from_memo:
-                self.con.execute(
-                    f"delete from {PROOFS_TABLE} where linked_table = ? and (layout <> ? or withheld <> ?)",
-                    [key[0], key[1], withheld],
-                )
-                return
-            self.con.execute(f"delete from {PROOFS_TABLE} where linked_table = ?", [key[0]])
-            if proofs:
-                import pyarrow as pa
-
-                rows = pa.table(proof_columns([(*key, proof) for proof in proofs], withheld))
-                self.con.from_arrow(rows).insert_into(PROOFS_TABLE)
+            self.con.execute(
+                f"delete from {PROOF_TABLES_TABLE} where not list_contains(?::varchar[], linked_table)",
+                [sorted(tables)],
+            )
+            self.con.execute(
+                f"delete from {PROOFS_TABLE} where number not in (select number from {PROOF_TABLES_TABLE})"
+            )
         except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
             self._not_kept(exc)
 
-    def keep_proofs_of(self, tables: set[str]) -> None:
-        """Drop the proofs of every linked table not in `tables` (one no longer solved: a Stichtag
-        taken out, a group without a withheld cell now)."""
+    def flush(self) -> None:
+        """Write the proofs held (`keep_proofs`): the new rows first, under new numbers, then the
+        tables they replace go and the new tables are named. A run killed in between leaves rows of
+        no table (no reader joins them, the next `keep_proofs_of` removes them) or a table without
+        proofs (the audit searches for them)."""
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        if not pending:
+            return
         try:
+            import pyarrow as pa
+
             self._create_proofs()
-            if tables:
-                self.con.execute(
-                    f"delete from {PROOFS_TABLE} where not list_contains(?::varchar[], linked_table)", [sorted(tables)]
+            names = sorted(pending)
+            solved = [name for name in names if pending[name][3] is not None]
+            numbers = dict(zip(solved, range(self._next_number, self._next_number + len(solved)), strict=True))
+            self._next_number += len(solved)
+            if solved:
+                rows = [pending[name][3] for name in solved]
+                self.con.from_arrow(
+                    pa.table(
+                        {
+                            "number": np.repeat(
+                                np.array([numbers[name] for name in solved], dtype=np.int64),
+                                [len(r["proof"]) for r in rows],
+                            ),
+                            **{
+                                column: np.concatenate([r[column] for r in rows])
+                                for column in ("proof", "variable", "change")
+                            },
+                        }
+                    )
+                ).insert_into(PROOFS_TABLE)
+            # what goes: every earlier table of a name solved now; of a pattern from the memo, an
+            # earlier table of another layout or other withheld cells
+            self.con.from_arrow(
+                pa.table(
+                    {
+                        "linked_table": pa.array(names, pa.string()),
+                        "layout": pa.array([pending[name][0] for name in names], pa.string()),
+                        "withheld": pa.array([pending[name][1] for name in names], pa.string()),
+                        "from_memo": pa.array([pending[name][2] for name in names], pa.bool_()),
+                    }
                 )
-            else:
-                self.con.execute(f"delete from {PROOFS_TABLE}")
+            ).create_view("_pattern_proofs_held", replace=True)
+            try:
+                gone = (
+                    f"select t.number from {PROOF_TABLES_TABLE} as t inner join _pattern_proofs_held as h"
+                    " using (linked_table) where not h.from_memo or t.layout <> h.layout or t.withheld <> h.withheld"
+                )
+                self.con.execute(f"delete from {PROOFS_TABLE} where number in ({gone})")
+                self.con.execute(f"delete from {PROOF_TABLES_TABLE} where number in ({gone})")
+            finally:
+                self.con.execute("drop view if exists _pattern_proofs_held")
+            if solved:
+                self.con.from_arrow(
+                    pa.table(
+                        {
+                            "number": pa.array([numbers[name] for name in solved], pa.int64()),
+                            "linked_table": pa.array(solved, pa.string()),
+                            "layout": pa.array([pending[name][0] for name in solved], pa.string()),
+                            "withheld": pa.array([pending[name][1] for name in solved], pa.string()),
+                        }
+                    )
+                ).insert_into(PROOF_TABLES_TABLE)
         except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
             self._not_kept(exc)
 
     def _create_proofs(self) -> None:
-        """The table, made anew where one of another shape stands in its place (proofs only save
-        time); once per memo."""
+        """The two tables, made anew where one of another shape stands in the place of either
+        (proofs only save time), and the number the next table's proofs get: past every number
+        in use, rows of no table included; once per memo."""
         if self._proofs_ready:
             return
-        columns = [
-            row[0]
-            for row in self.con.execute(
-                "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
-                "order by ordinal_position",
-                [PROOFS_TABLE],
-            ).fetchall()
-        ]
-        if columns != list(PROOF_COLUMNS):
-            if columns:
-                self.con.execute(f"drop table {PROOFS_TABLE}")
+        shapes = {
+            table: [
+                row[0]
+                for row in self.con.execute(
+                    "select column_name from information_schema.columns where table_schema || '.' || table_name = ? "
+                    "order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            for table in (PROOF_TABLES_TABLE, PROOFS_TABLE)
+        }
+        if shapes != {PROOF_TABLES_TABLE: list(PROOF_TABLE_COLUMNS), PROOFS_TABLE: list(PROOF_ROW_COLUMNS)}:
+            drop_pattern_proofs(self.con, quietly=False)
             self.con.execute(
-                f"create table {PROOFS_TABLE} (linked_table varchar, layout varchar, withheld varchar,"
-                " proof bigint, variable bigint, change double)"
+                f"create table {PROOF_TABLES_TABLE}"
+                " (number bigint, linked_table varchar, layout varchar, withheld varchar)"
             )
+            self.con.execute(
+                f"create table {PROOFS_TABLE} (number bigint, proof bigint, variable bigint, change double)"
+            )
+        (self._next_number,) = self.con.execute(
+            f"select coalesce(max(number), -1) + 1 from (select number from {PROOF_TABLES_TABLE}"
+            f" union all select number from {PROOFS_TABLE})"
+        ).fetchone()
         self._proofs_ready = True
 
     def _not_kept(self, exc: Exception) -> None:
@@ -377,33 +463,38 @@ class DuckDBMemo:
         )  # fmt: skip
 
 
-def drop_pattern_proofs(con) -> None:
+def drop_pattern_proofs(con, quietly: bool = True) -> None:
     """No proofs kept by an earlier build: a pattern built without the memo, or with the Cell Key
-    Method, keeps none, and earlier ones would only cost the audit their checks."""
+    Method, keeps none, and earlier ones would only cost the audit their checks. `quietly`: a
+    failure is a warning (else it is raised)."""
     try:
-        con.execute(f"drop table if exists {PROOFS_TABLE}")
+        for table in (PROOFS_TABLE, PROOF_TABLES_TABLE):
+            con.execute(f"drop table if exists {table}")
     except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
+        if not quietly:
+            raise
         LOG.warning("the disclosure pattern's earlier proofs could not be dropped from %s (%s)", PROOFS_TABLE, exc)
 
 
-def proof_columns(
-    proofs: list[tuple[str, str, tuple[np.ndarray, np.ndarray]]], withheld: str | None = None
-) -> dict[str, Any]:
+def proof_columns(proofs: list[tuple[str, str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, Any]:
     """Proofs (linked table, layout, (variables, changes)) as Arrow columns, one row per changed
     variable, a proof's rows together and numbered in order: the rows of the audit's proofs file
-    (release/disclosure_audit.py, AuditProofs.keep) and, with the digest of the withheld cells they
-    prove, of PROOFS_TABLE."""
+    (release/disclosure_audit.py, AuditProofs.keep)."""
     lengths = [len(index) for _name, _layout, (index, _change) in proofs]
-    columns = {
+    return {
         "linked_table": _repeated([p[0] for p in proofs], lengths),
         "layout": _repeated([p[1] for p in proofs], lengths),
-    }
-    if withheld is not None:
-        columns["withheld"] = _repeated([withheld] * len(proofs), lengths)
-    return columns | {
+    } | proof_rows([proof for _name, _layout, proof in proofs])
+
+
+def proof_rows(proofs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One table's proofs (variables, changes) as columns, one row per changed variable, a proof's
+    rows together and numbered in order."""
+    lengths = [len(index) for index, _change in proofs]
+    return {
         "proof": np.repeat(np.arange(len(proofs), dtype=np.int64), lengths),
-        "variable": np.concatenate([index for _n, _l, (index, _c) in proofs]).astype(np.int64),
-        "change": np.concatenate([change for _n, _l, (_i, change) in proofs]).astype(float),
+        "variable": np.concatenate([index for index, _c in proofs]).astype(np.int64),
+        "change": np.concatenate([change for _i, change in proofs]).astype(float),
     }
 
 

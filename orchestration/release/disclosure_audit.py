@@ -48,7 +48,15 @@ from ..disclosure.ckm import load_parameters
 from ..disclosure.history import align_to_cells, all_released_cells, release_cells
 from ..disclosure.linked import COMPLETE, LinkedTable
 from ..disclosure.parallel import solved_in_order
-from ..disclosure.pattern import KEY, PROOFS_TABLE, linked_tables, proof_columns, proof_key, relations_from_frame
+from ..disclosure.pattern import (
+    KEY,
+    PROOF_TABLES_TABLE,
+    PROOFS_TABLE,
+    linked_tables,
+    proof_columns,
+    proof_key,
+    relations_from_frame,
+)
 from ..errors import SozialmonitorError
 from ..indices.public import recompute_from_release
 from ..warehouse import connect, private_dir, scratch, table_exists
@@ -203,38 +211,37 @@ def _numbers(table: pa.Table, column: str) -> np.ndarray:
 
 def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str | None]:
     """The suppression pattern's proofs the warehouse `con` holds (disclosure/pattern.py,
-    PROOFS_TABLE), by table, of the Stichtage up to `stichtag` (all: None), and why there are none
-    where they cannot be read (a warehouse of an earlier version has no such table: no proofs,
-    nothing to say). The rows come with their table's number, the tables' names once."""
-    if not table_exists(con, PROOFS_TABLE):
+    PROOF_TABLES_TABLE and PROOFS_TABLE), by table, of the Stichtage up to `stichtag` (all: None),
+    and why there are none where they cannot be read (a warehouse of an earlier version has no such
+    tables: no proofs, nothing to say)."""
+    if not (table_exists(con, PROOF_TABLES_TABLE) and table_exists(con, PROOFS_TABLE)):
         return {}, None
     # a table's name begins with its Stichtag (`proof_key`)
     until = "9999-12-31" if stichtag is None else pd.Timestamp(stichtag).date().isoformat()
     try:
-        con.execute(
-            f"""create or replace temp table _proof_tables as
-                select linked_table, layout, row_number() over (order by linked_table, layout) - 1 as number
-                from (select distinct linked_table, layout from {PROOFS_TABLE} where left(linked_table, 10) <= ?)""",
+        tables = con.execute(
+            f"""select number, linked_table, layout from {PROOF_TABLES_TABLE}
+                where left(linked_table, 10) <= ? order by number""",
             [until],
-        )
-        try:
-            tables = con.execute("select linked_table, layout from _proof_tables order by number").fetchall()
-            if any(layout is None for _name, layout in tables):
-                raise ValueError("the proofs have empty fields")  # such rows would fall out of the join below
-            tables = [(str(name), str(layout)) for name, layout in tables]
-            rows = con.execute(
-                f"""select t.number, p.proof, p.variable, p.change
-                    from {PROOFS_TABLE} as p inner join _proof_tables as t using (linked_table, layout)
-                    order by t.number, p.proof, p.variable"""
-            ).arrow()
-            if not isinstance(rows, pa.Table):  # DuckDB 1.4 and later: a record batch reader, read before the drop
-                rows = rows.read_all()
-        finally:
-            con.execute("drop table if exists _proof_tables")
+        ).fetchall()
+        if any(None in table for table in tables):
+            raise ValueError("the proofs have empty fields")  # such rows would fall out of the join below
+        numbers = np.array([number for number, _name, _layout in tables], dtype=np.int64)
+        if len(np.unique(numbers)) < len(numbers):
+            raise ValueError("the proofs number two tables alike")
+        rows = con.execute(
+            f"""select p.number, p.proof, p.variable, p.change from {PROOFS_TABLE} as p
+                where p.number in (select number from {PROOF_TABLES_TABLE} where left(linked_table, 10) <= ?)
+                order by p.number, p.proof, p.variable""",
+            [until],
+        ).arrow()
+        if not isinstance(rows, pa.Table):  # DuckDB 1.4 and later: a record batch reader
+            rows = rows.read_all()
         if any(column.null_count for column in rows.columns):
             raise ValueError("the proofs have empty fields")
-        number = rows["number"].cast(pa.int64()).to_numpy()
-        return _proofs_by_table(tables, number, *(_numbers(rows, column) for column in _NUMBERS)), None
+        position = np.searchsorted(numbers, rows["number"].cast(pa.int64()).to_numpy())  # rows' tables in `tables`
+        named = [(str(name), str(layout)) for _number, name, layout in tables]
+        return _proofs_by_table(named, position, *(_numbers(rows, column) for column in _NUMBERS)), None
     except (duckdb.Error, ValueError, TypeError, pa.ArrowException) as exc:
         return {}, f"{type(exc).__name__}: {exc}"
 

@@ -19,7 +19,7 @@ import pytest
 
 from orchestration.disclosure.audit import proven_intervals, shortfall
 from orchestration.disclosure.linked import COMPLETE, LinkedTable, Relation
-from orchestration.disclosure.pattern import PROOFS_TABLE, DuckDBMemo, drop_pattern_proofs
+from orchestration.disclosure.pattern import PROOF_TABLES_TABLE, PROOFS_TABLE, DuckDBMemo, drop_pattern_proofs
 from orchestration.disclosure.secondary import protect
 from orchestration.release import list_releases
 from orchestration.release.disclosure_audit import AuditProofs, audit_release, proofs_path, read_pattern_proofs
@@ -133,6 +133,7 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     memo.keep_proofs(a, [one, (np.array([0]), np.array([5.0]))], "withheld-a")
     memo.keep_proofs(a, [one], "withheld-a")  # the table solved again: its proofs replaced, not added
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    memo.flush()
     proofs, unreadable = read_pattern_proofs(con)
     assert unreadable is None and sorted(proofs) == [a, b]
     assert [(v.tolist(), c.tolist()) for v, c in proofs[a]] == [([1, 3], [-1.0, 2.0])]
@@ -141,9 +142,11 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     # a pattern from the memo: the same withheld cells keep their proofs, others lose them
     memo.keep_proofs(a, [], "withheld-a", from_memo=True)
     memo.keep_proofs(b, [], "withheld-b-now", from_memo=True)
+    memo.flush()
     assert sorted(read_pattern_proofs(con)[0]) == [a]
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
     memo.keep_proofs(b, [], "withheld-b")  # solved again, nothing to keep: its earlier proofs go
+    memo.flush()
     assert sorted(read_pattern_proofs(con)[0]) == [a]
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
     memo.keep_proofs_of({a[0]})  # b no longer solved (a Stichtag taken out): its proofs go
@@ -151,17 +154,62 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     memo.keep_proofs_of(set())
     assert read_pattern_proofs(con) == ({}, None)
     memo.keep_proofs(a, [one], "withheld-a")
+    memo.flush()
     con.execute(f"update {PROOFS_TABLE} set variable = null")
     assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
-    # the rows come by table number, the names once: a row without its layout is no proof of any table
+    # the rows come by table number, the names once: a table without its layout is no proof's table
     memo.keep_proofs(a, [one], "withheld-a")
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
-    con.execute(f"update {PROOFS_TABLE} set layout = null where linked_table = ?", [b[0]])
+    memo.flush()
+    con.execute(f"update {PROOF_TABLES_TABLE} set layout = null where linked_table = ?", [b[0]])
     assert read_pattern_proofs(con)[0] == {} and "empty fields" in read_pattern_proofs(con)[1]
-    assert not con.execute("select * from duckdb_tables() where table_name = '_proof_tables'").fetchall()
+    con.execute(f"update {PROOF_TABLES_TABLE} set layout = ?, number = 0", [b[1]])
+    assert read_pattern_proofs(con)[0] == {} and "alike" in read_pattern_proofs(con)[1]
     assert read_pattern_proofs(duckdb.connect()) == ({}, None)  # an earlier version's warehouse
     drop_pattern_proofs(con)  # a build without the memo, or with the Cell Key Method: none kept
     assert read_pattern_proofs(con) == ({}, None)
+
+
+def test_proof_rows_left_without_their_table_are_never_read_as_another_tables():
+    """A run killed between writing a table's proof rows and its name leaves rows of no table: a
+    later build numbers its tables past them, no reader takes them, and the build's end removes them.
+    The proofs are held until so many rows wait (`FLUSH_ROWS`). Proofs of an earlier version (the
+    names on every row, one table) are dropped and kept anew."""
+    con = duckdb.connect()
+    a = ("2024-12-31 residents", "layout-a")
+    b = ("2024-12-31 sgb2", "layout-b")
+    memo = DuckDBMemo(con)
+    memo.FLUSH_ROWS = 2
+    memo.keep_proofs(a, [(np.array([1]), np.array([1.0]))], "withheld-a")
+    assert read_pattern_proofs(con) == ({}, None)  # held
+    memo.keep_proofs(b, [(np.array([2]), np.array([1.0]))], "withheld-b")  # two rows held: written
+    assert sorted(read_pattern_proofs(con)[0]) == [a, b]
+    memo.keep_proofs_of({a[0]})
+    (number,) = con.execute(f"select number from {PROOF_TABLES_TABLE}").fetchone()
+    con.execute(f"insert into {PROOFS_TABLE} values (?, 0, 9, 4.0)", [number + 1])  # of a table never named
+    memo = DuckDBMemo(con)  # the next build
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    memo.flush()
+    proofs, unreadable = read_pattern_proofs(con)
+    assert unreadable is None
+    assert {key: [(v.tolist(), c.tolist()) for v, c in kept] for key, kept in proofs.items()} == {
+        a: [([1], [1.0])],
+        b: [([7], [-3.0])],
+    }
+    memo.keep_proofs_of({a[0], b[0]})
+    assert con.execute(f"select count(*) from {PROOFS_TABLE}").fetchone() == (2,)
+
+    con = duckdb.connect()
+    con.execute(
+        f"create schema ops; create table {PROOFS_TABLE} (linked_table varchar, layout varchar, withheld varchar,"
+        " proof bigint, variable bigint, change double)"
+    )
+    con.execute(f"insert into {PROOFS_TABLE} values (?, ?, 'w', 0, 1, 1.0)", list(a))
+    assert read_pattern_proofs(con) == ({}, None)  # no table of the tables: nothing to read
+    memo = DuckDBMemo(con)
+    memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    memo.flush()
+    assert sorted(read_pattern_proofs(con)[0]) == [b]
 
 
 def test_proofs_that_cannot_be_kept_cost_the_audit_time_not_the_build(caplog):
@@ -172,11 +220,15 @@ def test_proofs_that_cannot_be_kept_cost_the_audit_time_not_the_build(caplog):
     memo = DuckDBMemo(con)
     key = ("2024-12-31 residents", "layout")
     memo.keep_proofs(key, [(np.array([1]), np.array([1.0]))], "withheld")
+    memo.flush()
     assert [k for k in read_pattern_proofs(con)[0]] == [key]
 
     class Broken:  # a session that fails on every statement
-        def execute(self, *args):
-            raise RuntimeError("disk full")
+        def __getattr__(self, _name):
+            def fail(*_args, **_kwargs):
+                raise RuntimeError("disk full")
+
+            return fail
 
     memo.con = Broken()
     with caplog.at_level("WARNING"):
@@ -386,7 +438,9 @@ def test_a_first_audit_takes_the_patterns_proofs_and_forged_ones_change_no_verdi
     (release,) = list_releases(built_city.releases_dir)
     warehouse = _warehouse_copy(built_city, tmp_path)
     con = duckdb.connect(str(warehouse))
-    held = con.execute(f"select count(distinct linked_table), count(*) from {PROOFS_TABLE}").fetchone()
+    held = con.execute(
+        f"select (select count(*) from {PROOF_TABLES_TABLE}), (select count(*) from {PROOFS_TABLE})"
+    ).fetchone()
     con.close()
     assert held[0] > 0 and held[1] > 0
     # the city's own release: its audit took the pattern's proofs and needed no programme

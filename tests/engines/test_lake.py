@@ -125,11 +125,13 @@ def test_each_delivery_is_a_file_and_a_sync_writes_only_what_changed(tmp_path):
 
     # the DuckDB pattern's proofs (true values moved; only the release reads them) never go to the lake
     con.execute("create schema ops")
-    con.execute("create table ops.disclosure_pattern_proofs (linked_table varchar)")
+    con.execute("create table ops.disclosure_pattern_proofs (number bigint)")
+    con.execute("create table ops.disclosure_pattern_proof_tables (number bigint)")
     con.execute("create table ops.disclosure_pattern_memo (fingerprint varchar)")
     sync_lake(con, lake)
     assert (lake / "ops" / "disclosure_pattern_memo").is_dir()
     assert not (lake / "ops" / "disclosure_pattern_proofs").exists()
+    assert not (lake / "ops" / "disclosure_pattern_proof_tables").exists()
     con.close()
 
 

@@ -105,6 +105,6 @@ def model(dbt, session):
                 memo.flush()
         raise
     if hasattr(memo, "flush"):  # on Spark: the patterns solved now, all verified, in one file
-        memo.flush()
+        memo.flush()  # (the DuckDB memo's proofs are written by then)
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
