@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -281,6 +282,7 @@ class DuckDBMemo:
 
     TABLE = "ops.disclosure_pattern_memo"
     FLUSH_ROWS = 2_000_000  # proof rows held at most before they are written (48 MB)
+    FLUSH_SECONDS = 10.0  # and for at most so long: a run killed outright loses no more
 
     def __init__(self, con) -> None:
         self.con = con
@@ -298,6 +300,7 @@ class DuckDBMemo:
         # memo, and its rows (None: nothing of its own)
         self._pending: dict[str, tuple[str, str, bool, dict[str, np.ndarray] | None]] = {}
         self._pending_rows = 0
+        self._flushed_at = time.monotonic()
 
     def get(self, key: str) -> list[int] | None:
         row = self.con.execute(f"select secondary from {self.TABLE} where fingerprint = ?", [key]).fetchone()
@@ -328,13 +331,19 @@ class DuckDBMemo:
         once per build).
 
         Held in memory and written by `flush` (by `keep_proofs_of` at the pattern's end, on a
-        failure, and whenever `FLUSH_ROWS` rows are held), a few statements for all tables: one
-        delete and insert per table, each committed on its own, took more than a second of the
-        test city's pattern."""
-        own = proofs and not from_memo
-        self._pending[key[0]] = (key[1], withheld, from_memo, proof_rows(proofs) if own else None)
-        self._pending_rows += sum(len(index) for index, _change in proofs) if own else 0
-        if self._pending_rows >= self.FLUSH_ROWS:
+        failure, and once `FLUSH_ROWS` rows are held or `FLUSH_SECONDS` have passed), a few
+        statements for all tables held: one delete and insert per table, each committed on its own,
+        took more than a second of the test city's pattern. A linked table's name comes once per
+        pattern (`linked_tables`: the groups of a Stichtag are disjoint); a second one replaces
+        what is held of the first."""
+        try:
+            own = proofs and not from_memo
+            self._pending[key[0]] = (key[1], withheld, from_memo, proof_rows(proofs) if own else None)
+            self._pending_rows += sum(len(index) for index, _change in proofs) if own else 0
+        except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
+            self._not_kept(exc)
+            return
+        if self._pending_rows >= self.FLUSH_ROWS or time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
             self.flush()
 
     def keep_proofs_of(self, tables: set[str]) -> None:
@@ -357,9 +366,10 @@ class DuckDBMemo:
     def flush(self) -> None:
         """Write the proofs held (`keep_proofs`): the new rows first, under new numbers, then the
         tables they replace go and the new tables are named. A run killed in between leaves rows of
-        no table (no reader joins them, the next `keep_proofs_of` removes them) or a table without
+        no table (no reader takes them, the next `keep_proofs_of` removes them) or a table without
         proofs (the audit searches for them)."""
         pending, self._pending, self._pending_rows = self._pending, {}, 0
+        self._flushed_at = time.monotonic()
         if not pending:
             return
         try:
@@ -388,16 +398,15 @@ class DuckDBMemo:
                 ).insert_into(PROOFS_TABLE)
             # what goes: every earlier table of a name solved now; of a pattern from the memo, an
             # earlier table of another layout or other withheld cells
-            self.con.from_arrow(
-                pa.table(
-                    {
-                        "linked_table": pa.array(names, pa.string()),
-                        "layout": pa.array([pending[name][0] for name in names], pa.string()),
-                        "withheld": pa.array([pending[name][1] for name in names], pa.string()),
-                        "from_memo": pa.array([pending[name][2] for name in names], pa.bool_()),
-                    }
-                )
-            ).create_view("_pattern_proofs_held", replace=True)
+            held = pa.table(
+                {
+                    "linked_table": pa.array(names, pa.string()),
+                    "layout": pa.array([pending[name][0] for name in names], pa.string()),
+                    "withheld": pa.array([pending[name][1] for name in names], pa.string()),
+                    "from_memo": pa.array([pending[name][2] for name in names], pa.bool_()),
+                }
+            )
+            self.con.register("_pattern_proofs_held", held)  # of this connection only, never in the file
             try:
                 gone = (
                     f"select t.number from {PROOF_TABLES_TABLE} as t inner join _pattern_proofs_held as h"
@@ -406,7 +415,7 @@ class DuckDBMemo:
                 self.con.execute(f"delete from {PROOFS_TABLE} where number in ({gone})")
                 self.con.execute(f"delete from {PROOF_TABLES_TABLE} where number in ({gone})")
             finally:
-                self.con.execute("drop view if exists _pattern_proofs_held")
+                self.con.unregister("_pattern_proofs_held")
             if solved:
                 self.con.from_arrow(
                     pa.table(
@@ -473,7 +482,10 @@ def drop_pattern_proofs(con, quietly: bool = True) -> None:
     except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
         if not quietly:
             raise
-        LOG.warning("the disclosure pattern's earlier proofs could not be dropped from %s (%s)", PROOFS_TABLE, exc)
+        LOG.warning(
+            "the disclosure pattern's earlier proofs could not be dropped from %s and %s (%s)",
+            PROOF_TABLES_TABLE, PROOFS_TABLE, exc,
+        )  # fmt: skip
 
 
 def proof_columns(proofs: list[tuple[str, str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, Any]:

@@ -225,10 +225,11 @@ def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str
             [until],
         ).fetchall()
         if any(None in table for table in tables):
-            raise ValueError("the proofs have empty fields")  # such rows would fall out of the join below
-        numbers = np.array([number for number, _name, _layout in tables], dtype=np.int64)
-        if len(np.unique(numbers)) < len(numbers):
+            raise ValueError("the proofs have empty fields")
+        (alike,) = con.execute(f"select count(number) <> count(distinct number) from {PROOF_TABLES_TABLE}").fetchone()
+        if alike:
             raise ValueError("the proofs number two tables alike")
+        numbers = np.array([number for number, _name, _layout in tables], dtype=np.int64)
         rows = con.execute(
             f"""select p.number, p.proof, p.variable, p.change from {PROOFS_TABLE} as p
                 where p.number in (select number from {PROOF_TABLES_TABLE} where left(linked_table, 10) <= ?)
@@ -239,7 +240,12 @@ def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str
             rows = rows.read_all()
         if any(column.null_count for column in rows.columns):
             raise ValueError("the proofs have empty fields")
-        position = np.searchsorted(numbers, rows["number"].cast(pa.int64()).to_numpy())  # rows' tables in `tables`
+        of_table = rows["number"].cast(pa.int64()).to_numpy()
+        position = np.searchsorted(numbers, of_table)  # each row's table in `tables`
+        if len(position) and (
+            not len(numbers) or not np.array_equal(numbers[np.minimum(position, len(numbers) - 1)], of_table)
+        ):
+            raise ValueError("proof rows of a table that is not named")
         named = [(str(name), str(layout)) for _number, name, layout in tables]
         return _proofs_by_table(named, position, *(_numbers(rows, column) for column in _NUMBERS)), None
     except (duckdb.Error, ValueError, TypeError, pa.ArrowException) as exc:

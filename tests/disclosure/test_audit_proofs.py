@@ -131,9 +131,12 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     b = ("2024-12-31 sgb2", "layout-b")
     one = (np.array([3, 1]), np.array([2.0, -1.0]))
     memo.keep_proofs(a, [one, (np.array([0]), np.array([5.0]))], "withheld-a")
+    memo.flush()
+    assert len(read_pattern_proofs(con)[0][a]) == 2
     memo.keep_proofs(a, [one], "withheld-a")  # the table solved again: its proofs replaced, not added
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
     memo.flush()
+    assert not con.execute("select * from duckdb_views() where view_name like '%proofs_held%'").fetchall()
     proofs, unreadable = read_pattern_proofs(con)
     assert unreadable is None and sorted(proofs) == [a, b]
     assert [(v.tolist(), c.tolist()) for v, c in proofs[a]] == [([1, 3], [-1.0, 2.0])]
@@ -145,6 +148,8 @@ def test_the_warehouse_keeps_a_tables_latest_proofs_and_reads_them_apart():
     memo.flush()
     assert sorted(read_pattern_proofs(con)[0]) == [a]
     memo.keep_proofs(b, [(np.array([7]), np.array([-3.0]))], "withheld-b")
+    memo.flush()
+    assert sorted(read_pattern_proofs(con)[0]) == [a, b]
     memo.keep_proofs(b, [], "withheld-b")  # solved again, nothing to keep: its earlier proofs go
     memo.flush()
     assert sorted(read_pattern_proofs(con)[0]) == [a]
@@ -178,12 +183,23 @@ def test_proof_rows_left_without_their_table_are_never_read_as_another_tables():
     con = duckdb.connect()
     a = ("2024-12-31 residents", "layout-a")
     b = ("2024-12-31 sgb2", "layout-b")
+    c = ("2023-12-31 residents", "layout-c")
     memo = DuckDBMemo(con)
     memo.FLUSH_ROWS = 2
     memo.keep_proofs(a, [(np.array([1]), np.array([1.0]))], "withheld-a")
     assert read_pattern_proofs(con) == ({}, None)  # held
     memo.keep_proofs(b, [(np.array([2]), np.array([1.0]))], "withheld-b")  # two rows held: written
     assert sorted(read_pattern_proofs(con)[0]) == [a, b]
+    memo.keep_proofs(b, [(np.array([5]), np.array([1.0]))], "withheld-b")  # solved again in one build
+    memo.keep_proofs(c, [(np.array([3]), np.array([2.0])), (np.array([4]), np.array([1.0]))], "withheld-c")
+    assert {key: [(v.tolist(), c.tolist()) for v, c in kept] for key, kept in read_pattern_proofs(con)[0].items()} == {
+        a: [([1], [1.0])],
+        b: [([5], [1.0])],
+        c: [([3], [2.0]), ([4], [1.0])],
+    }
+    memo.FLUSH_ROWS, memo.FLUSH_SECONDS = 100, 0.0  # and whenever so long has passed
+    memo.keep_proofs(c, [(np.array([6]), np.array([1.0]))], "withheld-c")
+    assert [(v.tolist(), c.tolist()) for v, c in read_pattern_proofs(con)[0][c]] == [([6], [1.0])]
     memo.keep_proofs_of({a[0]})
     (number,) = con.execute(f"select number from {PROOF_TABLES_TABLE}").fetchone()
     con.execute(f"insert into {PROOFS_TABLE} values (?, 0, 9, 4.0)", [number + 1])  # of a table never named
@@ -230,6 +246,11 @@ def test_proofs_that_cannot_be_kept_cost_the_audit_time_not_the_build(caplog):
 
             return fail
 
+    with caplog.at_level("WARNING"):
+        memo.keep_proofs(key, [(np.array(1), np.array(1.0))], "withheld")  # no proof's shape: not kept
+    assert caplog.text.count("proofs could not be kept") == 1
+    caplog.clear()
+    memo._proofs_failed = False
     memo.con = Broken()
     with caplog.at_level("WARNING"):
         memo.keep_proofs(key, [(np.array([1]), np.array([1.0]))], "withheld")

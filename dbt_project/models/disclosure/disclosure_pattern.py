@@ -99,12 +99,13 @@ def model(dbt, session):
         )
     except BaseException:
         # the patterns verified before the failure are kept, so a rerun need not solve them again
-        # (the DuckDB memo writes each one as it is verified); the failure is what is reported
+        # (the DuckDB memo writes each one as it is verified, and here the proofs it holds; the
+        # lake's memo writes the patterns it holds); the failure is what is reported
         if hasattr(memo, "flush"):
             with contextlib.suppress(Exception):
                 memo.flush()
         raise
     if hasattr(memo, "flush"):  # on Spark: the patterns solved now, all verified, in one file
-        memo.flush()  # (the DuckDB memo's proofs are written by then)
+        memo.flush()  # (the DuckDB memo has written its proofs by now: nothing left)
     pattern["secondary_suppression"] = secondary  # recorded, so a release states what was applied
     return typed(pattern)
