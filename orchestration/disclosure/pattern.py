@@ -267,8 +267,8 @@ class LockedMemo:
 
 
 # the pattern's proofs in the warehouse (`DuckDBMemo.keep_proofs`): each linked table once, under a
-# number, and the proofs' rows under their table's number (the names repeated on every one of
-# hundreds of thousands of rows made writing them a third of the pattern's time in the test city)
+# number, and the proofs' rows under their table's number (the names, repeated on every one of
+# 573,050 rows in the demo city, made writing them about 3 s of the pattern model's main thread)
 PROOF_TABLES_TABLE = "ops.disclosure_pattern_proof_tables"
 PROOF_TABLE_COLUMNS = ("number", "linked_table", "layout", "withheld")
 PROOFS_TABLE = "ops.disclosure_pattern_proofs"
@@ -333,9 +333,9 @@ class DuckDBMemo:
         Held in memory and written by `flush` (by `keep_proofs_of` at the pattern's end, on a
         failure, and once `FLUSH_ROWS` rows are held or `FLUSH_SECONDS` have passed), a few
         statements for all tables held: one delete and insert per table, each committed on its own,
-        took more than a second of the test city's pattern. A linked table's name comes once per
-        pattern (`linked_tables`: the groups of a Stichtag are disjoint); a second one replaces
-        what is held of the first."""
+        held the memo's lock the solver threads wait on for seconds in the demo city. A linked
+        table's name comes once per pattern (`linked_tables`: the groups of a Stichtag are
+        disjoint); a second one replaces what is held of the first."""
         try:
             own = proofs and not from_memo
             self._pending[key[0]] = (key[1], withheld, from_memo, proof_rows(proofs) if own else None)
