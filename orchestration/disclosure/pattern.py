@@ -11,7 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -275,6 +275,15 @@ PROOFS_TABLE = "ops.disclosure_pattern_proofs"
 PROOF_ROW_COLUMNS = ("number", "proof", "variable", "change")
 
 
+class _HeldProofs(NamedTuple):
+    """A linked table's proofs held by `DuckDBMemo` until `flush`."""
+
+    layout: str
+    withheld: str
+    from_memo: bool
+    rows: dict[str, np.ndarray] | None  # `proof_rows`; None: nothing of its own
+
+
 class DuckDBMemo:
     """The pattern memo as a table of the warehouse (`ops.disclosure_pattern_memo`): it lives and
     dies with the warehouse, and a copy of the warehouse takes it along. A row is written only
@@ -296,9 +305,7 @@ class DuckDBMemo:
         self._proofs_failed = False
         self._proofs_ready = False
         self._next_number = 0
-        # proofs held until `flush`: per linked table its layout, withheld digest, whether from the
-        # memo, and its rows (None: nothing of its own)
-        self._pending: dict[str, tuple[str, str, bool, dict[str, np.ndarray] | None]] = {}
+        self._pending: dict[str, _HeldProofs] = {}  # by linked table, until `flush`
         self._pending_rows = 0
         self._flushed_at = time.monotonic()
 
@@ -338,7 +345,7 @@ class DuckDBMemo:
         disjoint); a second one replaces what is held of the first."""
         try:
             own = proofs and not from_memo
-            self._pending[key[0]] = (key[1], withheld, from_memo, proof_rows(proofs) if own else None)
+            self._pending[key[0]] = _HeldProofs(key[1], withheld, from_memo, proof_rows(proofs) if own else None)
             self._pending_rows += sum(len(index) for index, _change in proofs) if own else 0
         except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
             self._not_kept(exc)
@@ -377,11 +384,11 @@ class DuckDBMemo:
 
             self._create_proofs()
             names = sorted(pending)
-            solved = [name for name in names if pending[name][3] is not None]
+            solved = [name for name in names if pending[name].rows is not None]
             numbers = dict(zip(solved, range(self._next_number, self._next_number + len(solved)), strict=True))
             self._next_number += len(solved)
             if solved:
-                rows = [pending[name][3] for name in solved]
+                rows = [pending[name].rows for name in solved]
                 self.con.from_arrow(
                     pa.table(
                         {
@@ -401,9 +408,9 @@ class DuckDBMemo:
             held = pa.table(
                 {
                     "linked_table": pa.array(names, pa.string()),
-                    "layout": pa.array([pending[name][0] for name in names], pa.string()),
-                    "withheld": pa.array([pending[name][1] for name in names], pa.string()),
-                    "from_memo": pa.array([pending[name][2] for name in names], pa.bool_()),
+                    "layout": pa.array([pending[name].layout for name in names], pa.string()),
+                    "withheld": pa.array([pending[name].withheld for name in names], pa.string()),
+                    "from_memo": pa.array([pending[name].from_memo for name in names], pa.bool_()),
                 }
             )
             self.con.register("_pattern_proofs_held", held)  # of this connection only, never in the file
@@ -422,8 +429,8 @@ class DuckDBMemo:
                         {
                             "number": pa.array([numbers[name] for name in solved], pa.int64()),
                             "linked_table": pa.array(solved, pa.string()),
-                            "layout": pa.array([pending[name][0] for name in solved], pa.string()),
-                            "withheld": pa.array([pending[name][1] for name in solved], pa.string()),
+                            "layout": pa.array([pending[name].layout for name in solved], pa.string()),
+                            "withheld": pa.array([pending[name].withheld for name in solved], pa.string()),
                         }
                     )
                 ).insert_into(PROOF_TABLES_TABLE)
@@ -448,7 +455,7 @@ class DuckDBMemo:
             for table in (PROOF_TABLES_TABLE, PROOFS_TABLE)
         }
         if shapes != {PROOF_TABLES_TABLE: list(PROOF_TABLE_COLUMNS), PROOFS_TABLE: list(PROOF_ROW_COLUMNS)}:
-            drop_pattern_proofs(self.con, quietly=False)
+            _drop_proofs(self.con)
             self.con.execute(
                 f"create table {PROOF_TABLES_TABLE}"
                 " (number bigint, linked_table varchar, layout varchar, withheld varchar)"
@@ -472,16 +479,17 @@ class DuckDBMemo:
         )  # fmt: skip
 
 
-def drop_pattern_proofs(con, quietly: bool = True) -> None:
+def _drop_proofs(con) -> None:
+    for table in (PROOFS_TABLE, PROOF_TABLES_TABLE):
+        con.execute(f"drop table if exists {table}")
+
+
+def drop_pattern_proofs(con) -> None:
     """No proofs kept by an earlier build: a pattern built without the memo, or with the Cell Key
-    Method, keeps none, and earlier ones would only cost the audit their checks. `quietly`: a
-    failure is a warning (else it is raised)."""
+    Method, keeps none, and earlier ones would only cost the audit their checks."""
     try:
-        for table in (PROOFS_TABLE, PROOF_TABLES_TABLE):
-            con.execute(f"drop table if exists {table}")
+        _drop_proofs(con)
     except Exception as exc:  # noqa: BLE001 - the proofs only save the audit time
-        if not quietly:
-            raise
         LOG.warning(
             "the disclosure pattern's earlier proofs could not be dropped from %s and %s (%s)",
             PROOF_TABLES_TABLE, PROOFS_TABLE, exc,

@@ -229,23 +229,21 @@ def read_pattern_proofs(con, stichtag: date | None = None) -> tuple[_Proofs, str
         (alike,) = con.execute(f"select count(number) <> count(distinct number) from {PROOF_TABLES_TABLE}").fetchone()
         if alike:
             raise ValueError("the proofs number two tables alike")
-        numbers = np.array([number for number, _name, _layout in tables], dtype=np.int64)
+        # each row with its table's place in `tables` (rows of no table named fall out of the join)
         rows = con.execute(
-            f"""select p.number, p.proof, p.variable, p.change from {PROOFS_TABLE} as p
-                where p.number in (select number from {PROOF_TABLES_TABLE} where left(linked_table, 10) <= ?)
-                order by p.number, p.proof, p.variable""",
+            f"""select t.position, p.proof, p.variable, p.change from {PROOFS_TABLE} as p
+                inner join (
+                    select number, row_number() over (order by number) - 1 as position from {PROOF_TABLES_TABLE}
+                    where left(linked_table, 10) <= ?
+                ) as t using (number)
+                order by t.position, p.proof, p.variable""",
             [until],
         ).arrow()
         if not isinstance(rows, pa.Table):  # DuckDB 1.4 and later: a record batch reader
             rows = rows.read_all()
         if any(column.null_count for column in rows.columns):
             raise ValueError("the proofs have empty fields")
-        of_table = rows["number"].cast(pa.int64()).to_numpy()
-        position = np.searchsorted(numbers, of_table)  # each row's table in `tables`
-        if len(position) and (
-            not len(numbers) or not np.array_equal(numbers[np.minimum(position, len(numbers) - 1)], of_table)
-        ):
-            raise ValueError("proof rows of a table that is not named")
+        position = rows["position"].cast(pa.int64()).to_numpy()
         named = [(str(name), str(layout)) for _number, name, layout in tables]
         return _proofs_by_table(named, position, *(_numbers(rows, column) for column in _NUMBERS)), None
     except (duckdb.Error, ValueError, TypeError, pa.ArrowException) as exc:
