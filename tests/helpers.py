@@ -62,6 +62,22 @@ def warehouse_frame(settings: Settings, sql: str, params=()):
         con.close()
 
 
+def published_gates(settings: Settings):
+    """The gates' report the latest release of `settings` published (its quality/gates.json, as
+    redacted). For a test of a refusal that is not the gates' own, on a copy of a released city
+    whose marts it left as they were: publish() takes the report instead of running the gates
+    again (a process of about 8 s of CPU on the test city). Whether the gates run beside the release
+    and refuse it first is tested on its own (test_a_failing_blocking_gate_stops_the_release,
+    tests/release/test_release_steps.py)."""
+    import json
+
+    from data_quality.gates import GateReport
+    from orchestration.release import find_release
+
+    release = find_release(settings.releases_dir, "latest")
+    return GateReport.from_dict(json.loads((release.path / "quality" / "gates.json").read_text(encoding="utf-8")))
+
+
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst

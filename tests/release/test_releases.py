@@ -25,7 +25,7 @@ from orchestration.release.gis import MEMO_FOLDER
 from orchestration.release.lineage import MEMO_FOLDER as LINEAGE_MEMO
 from orchestration.release.lineage import digest as lineage_digest
 from orchestration.release.store import MEMO_DIR
-from tests.helpers import accept_as_demo, tree_digest
+from tests.helpers import accept_as_demo, published_gates, tree_digest
 
 runner = CliRunner()
 
@@ -209,7 +209,7 @@ def test_release_create_refuses_different_numbers_without_force(released_copy, m
     # a release refused for want of --force needs no lineage docs: their process is not started
     monkeypatch.setattr(release_build, "LineageBeside", lambda *a: pytest.fail("lineage docs of a refused release"))
     with pytest.raises(ReleaseRefused, match="already released as 2024-12-31/v1"):
-        gate_and_publish(settings)
+        release_build.publish(settings, published_gates(settings))  # the marts as released: their gates
     monkeypatch.undo()
     result = runner.invoke(app, ["release", "create"], env=settings.env())
     assert result.exit_code == 6 and "--force" in result.output
@@ -249,6 +249,7 @@ def test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse(released_copy)
     """The schema `public` may hold only the reviewed dbt models, with exactly their contracts' columns."""
     settings = released_copy
     before = tree_digest(settings.releases_dir)
+    gates = published_gates(settings)  # the marts stay as released: their gates' report
 
     def refused_after(*statements: str, match: str) -> None:
         con = duckdb.connect(str(settings.warehouse_path))
@@ -256,7 +257,7 @@ def test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse(released_copy)
             con.execute(statement)
         con.close()
         with pytest.raises(ReleaseRefused, match=match):
-            gate_and_publish(settings)
+            release_build.publish(settings, gates)
 
     refused_after(
         "create table public.person_list as select 'K0001' as person_key",
@@ -305,7 +306,7 @@ models:
     )
     run_dbt(settings, ["run", "--select", "pub_block_persons"])  # writes the manifest, as the pipeline's run does
     with pytest.raises(ReleaseRefused) as exc:
-        gate_and_publish(settings)
+        release_build.publish(settings, published_gates(settings))  # the marts as released: their gates
     message = str(exc.value)
     assert "public.pub_block_persons (model pub_block_persons) has no disclosure-review mark" in message
     assert "meta: {disclosure: reviewed}" in message
@@ -315,16 +316,17 @@ models:
 def test_a_release_needs_the_manifest_of_the_dbt_run(released_copy, tmp_path):
     settings = released_copy
     before = tree_digest(settings.releases_dir)
+    gates = published_gates(settings)  # the marts stay as released: their gates' report
     # a model changed since dbt built the warehouse: the manifest no longer says what is published
     changed = _own_dbt_project(settings, tmp_path)
     areas = changed.dbt_project_dir / "models" / "public" / "pub_areas.sql"
     areas.write_text(areas.read_text(encoding="utf-8") + "-- changed\n", encoding="utf-8")
     with pytest.raises(ReleaseRefused, match=r"manifest .* is stale: models/public/pub_areas.sql changed"):
-        gate_and_publish(changed)
+        release_build.publish(changed, gates)
     # no manifest at all
     (settings.dbt_target_dir / "manifest.json").unlink()
     with pytest.raises(ReleaseRefused, match="there is no dbt manifest"):
-        gate_and_publish(settings)
+        release_build.publish(settings, gates)
     result = runner.invoke(app, ["release", "create"], env=settings.env())
     assert result.exit_code == 6 and "no dbt manifest" in result.output
     assert tree_digest(settings.releases_dir) == before
