@@ -66,9 +66,12 @@ def published_gates(settings: Settings):
     """The gates' report the latest release of `settings` published (its quality/gates.json, as
     redacted). For a test of a refusal that is not the gates' own, on a copy of a released city
     whose marts it left as they were: publish() takes the report instead of running the gates
-    again (a process of about 8 s of CPU on the test city). Whether the gates run beside the release
-    and refuse it first is tested on its own (test_a_failing_blocking_gate_stops_the_release,
-    tests/release/test_release_steps.py)."""
+    again (a process of about 8 s of CPU on the test city). The gates beside the release are tested
+    on their own: a blocking gate stops it (tests/release/test_releases.py,
+    test_a_failing_blocking_gate_stops_the_release), it is reported before a step's error
+    (tests/release/test_release_steps.py, test_a_blocking_gate_is_reported_before_the_error_of_a_step_beside_it),
+    and a refusal with them running lets go of the warehouse (test_releases.py,
+    test_what_is_no_reviewed_dbt_model_never_leaves_the_warehouse)."""
     import json
 
     from data_quality.gates import GateReport
