@@ -142,16 +142,72 @@ def generated_models_changed(settings: Settings) -> float:
 
 
 def is_stale(parse: Path, settings: Settings) -> bool:
-    """Whether a saved parse predates the last change of the deployment's generated models."""
+    """Whether a saved parse predates the last change of the deployment's generated models, or was
+    made from another folder of the dbt project (`made_elsewhere`)."""
     try:
-        return parse.stat().st_mtime < generated_models_changed(settings)
+        return parse.stat().st_mtime < generated_models_changed(settings) or made_elsewhere(parse, settings)
     except FileNotFoundError:
         return False
 
 
+def made_elsewhere(parse: Path, settings: Settings) -> bool:
+    """Whether a saved parse was made from another folder of the dbt project than the deployment's
+    (another checkout, or this one before it moved). dbt records the folder a seed is loaded from
+    (its `root_path`) in the parse, and its check of a saved parse compares every file's checksum
+    but not that folder. So a target folder that a second checkout had built in (a warehouse used by
+    two clones of the project) gave this checkout the other one's seed paths: dbt loaded the
+    catalogue's seeds from the other clone, or stopped with "No files found" once it was gone, and
+    the checkout's shared parse (`keep_shared_parse`) passed the paths on to every new warehouse.
+    Read from the bytes (msgpack; `_recorded`), not by loading the parse: every recorded
+    `root_path` must be the project's folder, and the folder must be in the parse at all.
+    FileNotFoundError if there is no parse."""
+    data = parse.read_bytes()
+    folder = settings.dbt_project_dir
+    names = {str(folder), os.path.normpath(os.path.abspath(folder)), str(folder.resolve())}
+    if not any(_msgpack_string(name) in data for name in names):
+        return True
+    return any(root not in names for root in _recorded(data, "root_path"))
+
+
+def _recorded(data: bytes, key: str) -> set[str]:
+    """The strings msgpack `data` holds under the map key `key` (a short key: a string of fewer than
+    32 bytes); values that are no string (null) are left out."""
+    found = set()
+    marker = _msgpack_string(key)
+    at = data.find(marker)
+    while at >= 0:
+        head = at + len(marker)
+        kind = data[head] if head < len(data) else 0xC0
+        if 0xA0 <= kind <= 0xBF:
+            start, size = head + 1, kind & 0x1F
+        elif kind in (0xD9, 0xDA, 0xDB):
+            width = {0xD9: 1, 0xDA: 2, 0xDB: 4}[kind]
+            start, size = head + 1 + width, int.from_bytes(data[head + 1 : head + 1 + width], "big")
+        else:
+            start, size = head, -1
+        if size >= 0:
+            found.add(data[start : start + size].decode("utf-8", errors="replace"))
+        at = data.find(marker, head)
+    return found
+
+
+def _msgpack_string(text: str) -> bytes:
+    """`text` as msgpack writes a string: a header with its length in bytes (1, 2, 3 or 5 bytes),
+    then its UTF-8. The header makes a match whole: a folder is not found inside a longer one."""
+    data = text.encode("utf-8")
+    size = len(data)
+    if size < 32:
+        return bytes([0xA0 | size]) + data
+    for marker, width in ((0xD9, 1), (0xDA, 2), (0xDB, 4)):
+        if size < 1 << (8 * width):
+            return bytes([marker]) + size.to_bytes(width, "big") + data
+    raise ValueError("a string longer than msgpack allows")
+
+
 def drop_stale_parses(settings: Settings) -> None:
-    """Remove the deployment's saved parses (`saved_parses`) made before its generated models last
-    changed, so that dbt parses the project in full once. dbt's partial parse gives a model file
+    """Remove the deployment's saved parses (`saved_parses`) made from another folder of the project
+    (`made_elsewhere`) or before its generated models last changed, so that dbt parses the project
+    in full once. dbt's partial parse gives a model file
     added beside a YAML file it already parsed neither the description nor the data tests that file
     holds for it, even when the YAML file changed too (dbt-core issue 10461; seen when the wide view
     `indicators_kreis` became a generated model beside its generated documentation: the Kreis's

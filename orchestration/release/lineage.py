@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from .. import dbt_read_only
-from ..dbt_runner import PARTIAL_PARSE, DbtFailed
+from ..dbt_runner import PARTIAL_PARSE, DbtFailed, is_stale
 from ..project_state import env_var_names, project_fingerprint, tests_fingerprint
 from ..provenance import Beside
 from ..settings import Settings
@@ -58,7 +58,9 @@ def lineage_target(settings: Settings) -> Path:
     docs = settings.dbt_target_dir / LINEAGE_TARGET
     docs.mkdir(parents=True, exist_ok=True)
     parsed, kept = settings.dbt_target_dir / PARTIAL_PARSE, docs / PARTIAL_PARSE
-    if parsed.exists() and not kept.exists():
+    if is_stale(kept, settings):  # made from another folder of the project, or before its models changed
+        kept.unlink(missing_ok=True)
+    if parsed.exists() and not kept.exists() and not is_stale(parsed, settings):
         shutil.copyfile(parsed, kept)
     return docs
 

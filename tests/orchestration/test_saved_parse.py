@@ -89,6 +89,58 @@ def test_what_enters_the_parse_is_still_checked(tmp_path):
     assert dbt_runner.shared_parse(other).exists()  # kept apart: the default one stays the default's
 
 
+def test_a_parse_made_from_another_folder_of_the_project_is_never_used(tmp_path, monkeypatch):
+    """A target folder that another clone of the project built in (a warehouse two checkouts used)
+    holds a parse with that clone's folder: dbt's check of a saved parse compares the files'
+    checksums, not their folder, and loaded the seeds from the other clone ("No files found" once it
+    was gone; the checkout's shared parse then passed the paths on to every new warehouse). Such a
+    parse is removed before dbt runs, never shared, never started from, and never copied into the
+    lineage docs' folder."""
+    from orchestration.release.lineage import lineage_target
+
+    settings = settings_for(tmp_path / "city")
+    run_dbt(settings, ["parse", "--quiet"])
+    own = settings.dbt_target_dir / dbt_runner.PARTIAL_PARSE
+    good = own.read_bytes()
+    assert not dbt_runner.made_elsewhere(own, settings)
+    # what the other clone's dbt wrote: the same parse with its folder (one of the same length, so
+    # that the file stays readable as dbt's msgpack)
+    here = str(settings.dbt_project_dir).encode()
+    foreign = good.replace(here, b"/" + b"x" * (len(here) - 1))
+    assert foreign != good
+    own.write_bytes(foreign)
+    assert dbt_runner.made_elsewhere(own, settings) and dbt_runner.is_stale(own, settings)
+
+    # the checkout's shared parse (a place of this test's own): not replaced by it, nor started from
+    shared = tmp_path / "checkout" / dbt_runner.PARTIAL_PARSE
+    shared.parent.mkdir()
+    monkeypatch.setattr(dbt_runner, "shared_parse", lambda _settings, _target=dbt_runner.DUCKDB_TARGET: shared)
+    dbt_runner.keep_shared_parse(settings)
+    assert not shared.exists()
+    # nor copied into the lineage docs' folder, whose own such parse goes too
+    docs = lineage_target(settings) / dbt_runner.PARTIAL_PARSE
+    assert not docs.exists()
+    docs.write_bytes(foreign)
+    lineage_target(settings)
+    assert not docs.exists()
+
+    # removed before dbt runs (pipeline.prepare_dbt); a shared one made elsewhere is not started from
+    dbt_runner.drop_stale_parses(settings)
+    assert not own.exists()
+    shared.write_bytes(foreign)
+    dbt_runner.start_from_shared_parse(settings)
+    assert not own.exists()
+
+    # from the checkout's own parse, dbt's seeds are this folder's again
+    shared.write_bytes(good)
+    run_dbt(settings, ["parse", "--quiet"])
+    assert parsed_files(settings) == 0
+    manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text("utf-8"))
+    seeds = [node for node in manifest["nodes"].values() if node["resource_type"] == "seed"]
+    assert seeds and {node["root_path"] for node in seeds} == {str(settings.dbt_project_dir)}
+    assert not dbt_runner.made_elsewhere(own, settings)
+
+
 def test_a_spark_build_starts_from_the_saved_parse_of_its_target(tmp_path):
     """A Spark build empties its target folder in the lake every time (spark_build.BUILD_FOLDERS):
     it starts from the checkout's parse for the Spark target, kept apart from DuckDB's, whatever
