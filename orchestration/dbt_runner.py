@@ -92,10 +92,11 @@ def _shared_parse_at(settings: Settings, database: str, target: str) -> Path:
 def start_from_shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> None:
     """A target folder without a saved parse of its own starts from the checkout's (`shared_parse`).
     dbt checks it as it checks its own (versions, settings, vars, every file's checksum) and parses
-    again what differs, everything if need be; so a stale or foreign copy costs time. One case
-    dbt gets wrong, a model file added beside the YAML file that documents it, is left to a full
-    parse by `drop_stale_parses` (which runs before this), and a parse older than the generated
-    models is not copied. Nothing to copy, or a folder that cannot be written: dbt parses in full."""
+    again what differs, everything if need be; so a copy of an older project costs time. Two cases
+    dbt gets wrong are never copied (`is_stale`) and are removed by `drop_stale_parses` (which runs
+    before this): a parse older than the generated models (a model file added beside the YAML file
+    that documents it) and one made from another folder of the project (`made_elsewhere`). Nothing
+    to copy, or a folder that cannot be written: dbt parses in full."""
     own, shared = settings.dbt_target_dir / PARTIAL_PARSE, shared_parse(settings, target)
     if own.exists() or not shared.exists() or own == shared or is_stale(shared, settings):
         return
@@ -146,7 +147,7 @@ def is_stale(parse: Path, settings: Settings) -> bool:
     made from another folder of the dbt project (`made_elsewhere`)."""
     try:
         return parse.stat().st_mtime < generated_models_changed(settings) or made_elsewhere(parse, settings)
-    except FileNotFoundError:
+    except OSError:  # none, or one this user cannot read (dbt cannot use it either): nothing to judge
         return False
 
 
@@ -158,20 +159,27 @@ def made_elsewhere(parse: Path, settings: Settings) -> bool:
     two clones of the project) gave this checkout the other one's seed paths: dbt loaded the
     catalogue's seeds from the other clone, or stopped with "No files found" once it was gone, and
     the checkout's shared parse (`keep_shared_parse`) passed the paths on to every new warehouse.
-    Read from the bytes (msgpack; `_recorded`), not by loading the parse: every recorded
-    `root_path` must be the project's folder, and the folder must be in the parse at all.
-    FileNotFoundError if there is no parse."""
+
+    Made elsewhere: the folder (in any form dbt may record it) is nowhere in the parse, or a seed's
+    `root_path` is another. Read from the bytes (msgpack) in a few milliseconds where every string
+    after a `root_path` is the folder; loading the parse (tens of milliseconds) settles the rest.
+    OSError if the parse cannot be read."""
     data = parse.read_bytes()
     folder = settings.dbt_project_dir
-    names = {str(folder), os.path.normpath(os.path.abspath(folder)), str(folder.resolve())}
+    names = {
+        str(folder), os.path.normpath(str(folder)), os.path.normpath(os.path.abspath(folder)), str(folder.resolve())
+    }  # fmt: skip
     if not any(_msgpack_string(name) in data for name in names):
         return True
-    return any(root not in names for root in _recorded(data, "root_path"))
+    if _strings_after(data, "root_path") <= names:
+        return False
+    return not _seed_roots(data) <= names
 
 
-def _recorded(data: bytes, key: str) -> set[str]:
-    """The strings msgpack `data` holds under the map key `key` (a short key: a string of fewer than
-    32 bytes); values that are no string (null) are left out."""
+def _strings_after(data: bytes, key: str) -> set[str]:
+    """Every string that msgpack `data` holds right after the string `key` (a short one, fewer
+    than 32 bytes): the values of that map key, and, where `key` is a value itself, the key after
+    it (so a superset; `_seed_roots` reads the parse itself). Values that are no string are left out."""
     found = set()
     marker = _msgpack_string(key)
     at = data.find(marker)
@@ -189,6 +197,21 @@ def _recorded(data: bytes, key: str) -> set[str]:
             found.add(data[start : start + size].decode("utf-8", errors="replace"))
         at = data.find(marker, head)
     return found
+
+
+def _seed_roots(data: bytes) -> set[str]:
+    """The folders the seeds of a saved parse (msgpack `data`) are loaded from (their `root_path`),
+    enabled or disabled. msgpack: dbt's own dependency, which writes the parse."""
+    import msgpack
+
+    manifest = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    nodes = list((manifest.get("nodes") or {}).values())
+    nodes += [node for versions in (manifest.get("disabled") or {}).values() for node in versions or []]
+    return {
+        node["root_path"]
+        for node in nodes
+        if isinstance(node, dict) and node.get("resource_type") == "seed" and isinstance(node.get("root_path"), str)
+    }
 
 
 def _msgpack_string(text: str) -> bytes:
@@ -214,7 +237,8 @@ def drop_stale_parses(settings: Settings) -> None:
     manifest had the model without its test, and dagster-dbt stopped on the test's result). Decided
     by the files' times, not by who wrote the model, so a run that died in between, or a parse
     made by a dbt run that started before, is caught by the next call too; `keep_shared_parse`
-    never shares such a parse. Called before every dbt call (pipeline.prepare_dbt)."""
+    never shares such a parse, and `start_from_shared_parse` never starts from one. Called before
+    every dbt call (pipeline.prepare_dbt)."""
     for parse in saved_parses(settings):
         if is_stale(parse, settings):
             parse.unlink(missing_ok=True)

@@ -53,8 +53,9 @@ def lineage_target(settings: Settings) -> Path:
     the vars differ from those its saved parse was made with; a build of some Stichtage has vars of
     its own (rebuild_stichtage), the docs have none, and sharing one folder made the build and the
     docs parse everything again in every run. The first time, the build's parse is copied in (dbt
-    uses it when the vars agree, a full build's). The build's manifest and run results stay as the
-    build wrote them."""
+    uses it when the vars agree, a full build's). A parse that dbt would get wrong (made from another
+    folder of the project, or before its generated models changed: dbt_runner.is_stale) is neither
+    kept nor copied. The build's manifest and run results stay as the build wrote them."""
     docs = settings.dbt_target_dir / LINEAGE_TARGET
     docs.mkdir(parents=True, exist_ok=True)
     parsed, kept = settings.dbt_target_dir / PARTIAL_PARSE, docs / PARTIAL_PARSE

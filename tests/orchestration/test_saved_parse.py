@@ -110,6 +110,22 @@ def test_a_parse_made_from_another_folder_of_the_project_is_never_used(tmp_path,
     assert foreign != good
     own.write_bytes(foreign)
     assert dbt_runner.made_elsewhere(own, settings) and dbt_runner.is_stale(own, settings)
+    # as this checkout's dbt left such a parse: the files it parsed again with this folder, the
+    # seeds still loaded from the other one
+    import msgpack  # dbt's own dependency: its saved parse is msgpack
+
+    other = "/" + "x" * (len(here) - 1)
+    key = msgpack.packb("root_path")
+    mixed = good.replace(key + msgpack.packb(here.decode()), key + msgpack.packb(other))
+    assert mixed != good and here in mixed
+    own.write_bytes(mixed)
+    assert dbt_runner.made_elsewhere(own, settings)
+    # a value `root_path` (a column's name, say) is no folder of a seed
+    seed = {"resource_type": "seed", "root_path": here.decode()}
+    column = {"name": "root_path", "description": "a column"}
+    own.write_bytes(msgpack.packb({"nodes": {"seed.sozialmonitor.s": seed}, "columns": column}))
+    assert not dbt_runner.made_elsewhere(own, settings)
+    own.write_bytes(foreign)
 
     # the checkout's shared parse (a place of this test's own): not replaced by it, nor started from
     shared = tmp_path / "checkout" / dbt_runner.PARTIAL_PARSE

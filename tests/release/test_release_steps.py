@@ -220,18 +220,31 @@ def test_the_read_only_switch_is_read_when_dbt_connects(monkeypatch):
 
 
 def test_lineage_target_is_a_folder_of_its_own_seeded_once_with_the_builds_parse(tmp_path: Path):
-    target = tmp_path / "target"
-    target.mkdir()
-    (target / PARTIAL_PARSE).write_bytes(b"build parse 1")
-    settings = SimpleNamespace(dbt_target_dir=target)
+    import msgpack  # dbt's own dependency: its saved parse is msgpack
+
+    settings = settings_for(tmp_path / "city")
+    target = settings.dbt_target_dir
+    target.mkdir(parents=True)
+
+    def parse(text: str, folder: Path = settings.dbt_project_dir) -> bytes:
+        """A saved parse in dbt's form as far as the check reads it: a seed and the folder it is loaded from."""
+        seed = {"resource_type": "seed", "root_path": str(folder)}
+        return msgpack.packb({"nodes": {"seed.sozialmonitor.s": seed}, "text": text})
+
+    (target / PARTIAL_PARSE).write_bytes(parse("build parse 1"))
     docs = lineage_target(settings)
     assert docs == target / LINEAGE_TARGET and docs.is_dir()
-    assert (docs / PARTIAL_PARSE).read_bytes() == b"build parse 1"
+    assert (docs / PARTIAL_PARSE).read_bytes() == parse("build parse 1")
     # later builds write their own parse; the docs keep theirs (dbt updates it when the project changes)
-    (target / PARTIAL_PARSE).write_bytes(b"build parse 2")
-    (docs / PARTIAL_PARSE).write_bytes(b"docs parse")
+    (target / PARTIAL_PARSE).write_bytes(parse("build parse 2"))
+    (docs / PARTIAL_PARSE).write_bytes(parse("docs parse"))
     lineage_target(settings)
-    assert (docs / PARTIAL_PARSE).read_bytes() == b"docs parse"
+    assert (docs / PARTIAL_PARSE).read_bytes() == parse("docs parse")
+    # but not one made from another folder of the project (dbt_runner.made_elsewhere), nor seeded with one
+    (docs / PARTIAL_PARSE).write_bytes(parse("docs parse", tmp_path / "other" / "dbt_project"))
+    (target / PARTIAL_PARSE).write_bytes(parse("build parse 3", tmp_path / "other" / "dbt_project"))
+    lineage_target(settings)
+    assert not (docs / PARTIAL_PARSE).exists()
 
 
 def test_lineage_target_without_a_build_parse(tmp_path: Path):
