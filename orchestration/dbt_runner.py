@@ -176,6 +176,10 @@ def made_elsewhere(parse: Path, settings: Settings) -> bool:
     return not _seed_roots(data) <= names
 
 
+# msgpack's strings of 32 bytes and more: the header's first byte, then the length in that many bytes
+_MSGPACK_LONG_STRINGS = {0xD9: 1, 0xDA: 2, 0xDB: 4}
+
+
 def _strings_after(data: bytes, key: str) -> set[str]:
     """Every string that msgpack `data` holds right after the string `key` (a short one, fewer
     than 32 bytes): the values of that map key, and, where `key` is a value itself, the key after
@@ -188,8 +192,8 @@ def _strings_after(data: bytes, key: str) -> set[str]:
         kind = data[head] if head < len(data) else 0xC0
         if 0xA0 <= kind <= 0xBF:
             start, size = head + 1, kind & 0x1F
-        elif kind in (0xD9, 0xDA, 0xDB):
-            width = {0xD9: 1, 0xDA: 2, 0xDB: 4}[kind]
+        elif kind in _MSGPACK_LONG_STRINGS:
+            width = _MSGPACK_LONG_STRINGS[kind]
             start, size = head + 1 + width, int.from_bytes(data[head + 1 : head + 1 + width], "big")
         else:
             start, size = head, -1
@@ -221,7 +225,7 @@ def _msgpack_string(text: str) -> bytes:
     size = len(data)
     if size < 32:
         return bytes([0xA0 | size]) + data
-    for marker, width in ((0xD9, 1), (0xDA, 2), (0xDB, 4)):
+    for marker, width in _MSGPACK_LONG_STRINGS.items():
         if size < 1 << (8 * width):
             return bytes([marker]) + size.to_bytes(width, "big") + data
     raise ValueError("a string longer than msgpack allows")
@@ -230,15 +234,15 @@ def _msgpack_string(text: str) -> bytes:
 def drop_stale_parses(settings: Settings) -> None:
     """Remove the deployment's saved parses (`saved_parses`) made from another folder of the project
     (`made_elsewhere`) or before its generated models last changed, so that dbt parses the project
-    in full once. dbt's partial parse gives a model file
-    added beside a YAML file it already parsed neither the description nor the data tests that file
-    holds for it, even when the YAML file changed too (dbt-core issue 10461; seen when the wide view
-    `indicators_kreis` became a generated model beside its generated documentation: the Kreis's
-    manifest had the model without its test, and dagster-dbt stopped on the test's result). Decided
-    by the files' times, not by who wrote the model, so a run that died in between, or a parse
-    made by a dbt run that started before, is caught by the next call too; `keep_shared_parse`
-    never shares such a parse, and `start_from_shared_parse` never starts from one. Called before
-    every dbt call (pipeline.prepare_dbt)."""
+    in full once. dbt's partial parse gives a model file added beside a YAML file it already parsed
+    neither the description nor the data tests that file holds for it, even when the YAML file
+    changed too (dbt-core issue 10461; seen when the wide view `indicators_kreis` became a generated
+    model beside its generated documentation: the Kreis's manifest had the model without its test,
+    and dagster-dbt stopped on the test's result). The age is decided by the files' times, not by
+    who wrote the model, so a run that died in between, or a parse made by a dbt run that started
+    before, is caught by the next call too; the folder by the parse's own record of it.
+    `keep_shared_parse` never shares such a parse, and `start_from_shared_parse` never starts from
+    one. Called before every dbt call (pipeline.prepare_dbt)."""
     for parse in saved_parses(settings):
         if is_stale(parse, settings):
             parse.unlink(missing_ok=True)
