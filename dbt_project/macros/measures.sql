@@ -60,22 +60,17 @@
 {%- endmacro %}
 
 {#- A sum of record keys, as the fractional part of the exact sum (null when there is nothing to
-    sum). A record key is a whole number of 2^-52 (orchestration/pseudonyms.py, hex_fraction), so
-    the keys are summed as whole numbers: a floating-point sum would depend on the order of the rows
-    in its last bits (threads, a table built incrementally), and the cell key is the fractional part
-    of the sum, so only that part is kept, exactly, at every level the keys are summed. -#}
+    sum): the Cell Key Method keeps only that part, at every level the keys are summed. Every
+    record key is a whole number of 2^-28 in [0, 1) (orchestration/pseudonyms.py RECORD_KEY_HEX;
+    hex_fraction below), and so is every key sum, its fractional part. A double holds 53 bits, so
+    the sum of up to 2^25 (33 M) such terms is exact at every step, in any order a parallel sum
+    takes: the fractional part, and the cell key, do not depend on threads or on the order rows
+    were written. (The terms of one sum are the records of one Baublock, or the atoms of one cell:
+    far fewer.) Summed as whole numbers instead (a 128-bit integer per row), the same bits took
+    about twice as long: 9.6 s against 5.6 s for the 24 key sums of
+    int_block_population_measures over 23.7 M persons (Berlin size). -#}
 {% macro key_sum(expression) -%}
-    {{ return(adapter.dispatch('key_sum', 'sozialmonitor')(expression)) }}
-{%- endmacro %}
-
-{% macro default__key_sum(expression) -%}
-    cast(sum(cast({{ expression }} * 4503599627370496.0 as decimal(38, 0))) % 4503599627370496 as double)
-    / 4503599627370496.0
-{%- endmacro %}
-
-{% macro duckdb__key_sum(expression) -%}
-    cast(sum(cast({{ expression }} * 4503599627370496.0 as hugeint)) % 4503599627370496 as double)
-    / 4503599627370496.0
+    (sum({{ expression }}) - floor(sum({{ expression }})))
 {%- endmacro %}
 
 {#- A measure's condition (Kennzahlenkatalog) with its dbt vars filled in: `{minor_age_limit}` is
