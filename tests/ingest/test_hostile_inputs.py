@@ -126,6 +126,28 @@ def test_a_parser_error_names_the_line_without_duckdb_internals(env):
         assert internal not in problems
 
 
+def test_lines_are_named_right_in_a_file_read_in_parallel(env):
+    """A register of 300,000 rows is parsed by several threads, in row groups of 122,880 rows: each
+    loaded row keeps its physical line (its street key and house number spell it here), and a bad
+    value near the end is named by its line."""
+    settings, con = env
+
+    def row(i: int) -> str:  # line i + 1 = street key * 500 + house number
+        return f"{i:016x};1980;5;w;000;;n;{i // 500:05d};{i % 500 + 1};;H{i:08d};01.02.2010;H"
+
+    lines = [REGISTER_HEADER, *(row(i) for i in range(1, 300_001))]
+    put(settings, "einwohner/EWR_Bestand_20221231.csv", ("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    lines[250_001] = lines[250_001].replace(";1980;5;", ";1980;13;")  # the data row on line 250,002
+    put(settings, "einwohner/EWR_Bestand_20211231.csv", ("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    problems = refused(settings, con, "einwohner/EWR_Bestand_20211231.csv")
+    assert "line 250002, column 'Geburtsmonat'" in problems and "outside the range" in problems
+    loaded, misplaced = con.execute(
+        "select count(*), count(*) filter (where _source_line <> cast(street_key as integer) * 500 + house_number) "
+        "from raw.register_persons"
+    ).fetchone()
+    assert (loaded, misplaced) == (300_000, 0)
+
+
 # --- class 3: values that pass a pattern but cannot be true ---------------------------------------
 
 
