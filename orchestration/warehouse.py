@@ -114,6 +114,7 @@ def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ..
     A new file and a new folder for it are created readable by the owner only: the warehouse holds
     microdata (public copies get their own modes when a release is written)."""
     path = Path(path)
+    limit = memory_limit()  # a wrong setting is refused before a file is created
     new = not read_only and not path.exists()
     if not read_only:
         private_dir(path.parent)
@@ -124,7 +125,7 @@ def connect(path: Path | str, read_only: bool = False, extensions: tuple[str, ..
     )
     # set, not passed as config: dbt-duckdb sets it the same way, and DuckDB refuses a second
     # connection to an open file with a different config
-    con.execute(f"set memory_limit = '{memory_limit()}'")
+    con.execute(f"set memory_limit = '{limit}'")
     if new and path.exists():
         path.chmod(0o600)
     load_extensions(con, extensions)

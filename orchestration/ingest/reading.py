@@ -445,8 +445,6 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
             """,
             [str(read_path), contract.delimiter],
         )
-        con.execute(f"alter table {STAGE} add column _line bigint")
-        con.execute(f"update {STAGE} set _line = rowid + 2")
     except duckdb.Error as exc:
         # DuckDB's message carries its reader options and the path of a temporary file: keep the
         # line number and the sentence that says what is wrong, nothing else.
@@ -474,6 +472,9 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
                 )
             ]
         ) from exc
+    # outside the parse's error handling: a failure here is no fault of the file
+    con.execute(f"alter table {STAGE} add column _line bigint")
+    con.execute(f"update {STAGE} set _line = rowid + 2")
     rows = con.execute(
         f"select line, column_name, error_type, csv_line, error_message from {rejects} order by line limit 20"
     ).fetchall()

@@ -49,11 +49,6 @@ def _text_literal(text):
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _key_sum(expression):
-    scale = "4503599627370496"  # 2^52
-    return f"cast(sum(cast({expression} * {scale}.0 as hugeint)) % {scale} as double) / {scale}.0"
-
-
 def _hex_fraction(expression):
     return f"cast(cast('0x' || substr({expression}, 1, 7) as ubigint) as double) / 268435456.0"
 
@@ -104,7 +99,6 @@ _DISPATCHED = {
     "regexp_extract_group": _regexp_extract_group,
     "cte_not_materialized": _cte_not_materialized,
     "text_literal": _text_literal,
-    "key_sum": _key_sum,
 }
 
 dbt = SimpleNamespace(
