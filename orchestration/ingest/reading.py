@@ -472,9 +472,6 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
                 )
             ]
         ) from exc
-    # outside the parse's error handling: a failure here is no fault of the file
-    con.execute(f"alter table {STAGE} add column _line bigint")
-    con.execute(f"update {STAGE} set _line = rowid + 2")
     rows = con.execute(
         f"select line, column_name, error_type, csv_line, error_message from {rejects} order by line limit 20"
     ).fetchall()
@@ -515,6 +512,10 @@ def _read_csv_into_stage(con, contract, read_path, name, data, headers, mapping,
                 Violation(name, int(line), header, problem, fix, value=(csv_line or "").strip()[:80] or None)
             )
         raise Unreadable(problems)
+    # every line was read (a rejected one refuses the file above), so row id + 2 is the line; set
+    # outside the parse's error handling: a failure here is no fault of the file
+    con.execute(f"alter table {STAGE} add column _line bigint")
+    con.execute(f"update {STAGE} set _line = rowid + 2")
 
 
 def _column_index(column_name: str, headers: list[str]) -> int:
