@@ -209,9 +209,14 @@ def unit_geometries(
     between them, see `gap_closing_distance`), snapped to a 1 m grid, made valid, in the source CRS.
     Returns the closing distance.
 
-    The dissolving is most of a release's GIS time (10 s at a million residents, on one thread for a
-    fixed order) and gives the same polygons for every Stichtag of a Gebietsstand: with a `memo`, an
-    earlier release's polygons are read where all their inputs are the same (`GeometryMemo`)."""
+    Each Baublock is buffered out once, a unit's buffered blocks are unioned and the union is buffered
+    back in. The buffer of a union is the union of the buffers, so this is the closing of the unit's
+    blocks; but the blocks are buffered once for every level instead of once per level and unit, and
+    the union merges overlapping polygons instead of buffering a MultiPolygon of thousands of separate
+    blocks (at Berlin size, 39,060 Baublöcke on five levels: 20 s before, about 5 s). The dissolving
+    runs on one thread for a fixed order and gives the same polygons for every Stichtag of a
+    Gebietsstand: with a `memo`, an earlier release's polygons are read where all their inputs are the
+    same (`GeometryMemo`)."""
     distance = gap_closing_distance(con, gap_closing_m)
     buffer = "'CAP_ROUND', 'JOIN_MITRE', 5.0"  # num_triangles, cap style, join style, mitre limit
     members = f"""members as (
@@ -224,14 +229,15 @@ def unit_geometries(
             names as (
                 select distinct level, area_id, area_name from members
             ),
-            shapes as (
-                select m.level, m.area_id, m.block_id, ST_GeomFromGeoJSON(p.geometry_geojson) as geom
-                from members as m inner join {BLOCK_GEOMETRY} as p on p.block_id = m.block_id
+            dilated as materialized (
+                select p.block_id, ST_Buffer(ST_GeomFromGeoJSON(p.geometry_geojson), {distance}, 8, {buffer}) as geom
+                from {BLOCK_GEOMETRY} as p where p.block_id in (select block_id from members)
             ),
             closed as (
-                select level, area_id, ST_Buffer(ST_Buffer(ST_Union_Agg(geom order by block_id),
-                    {distance}, 8, {buffer}), -{distance}, 8, {buffer}) as geom
-                from shapes group by level, area_id
+                select m.level, m.area_id,
+                    ST_Buffer(ST_Union_Agg(d.geom order by m.block_id), -{distance}, 8, {buffer}) as geom
+                from members as m inner join dilated as d on d.block_id = m.block_id
+                group by m.level, m.area_id
             )
             select c.level, c.area_id, n.area_name,
                 ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(c.geom, {GRID_M})), 3) as geom
