@@ -69,6 +69,65 @@ def parse_whatever_the_warehouse_file() -> None:
     DuckDBCredentials._connection_keys = connection_keys
 
 
+# dbt's record of its last invocation in the target folder: each node's seconds
+RUN_RESULTS = "run_results.json"
+
+
+def longest_path_first() -> None:
+    """dbt hands a free thread the ready node of the lowest topological level (dbt-core's
+    `GraphQueue._get_scores`): a data test of a shallow model goes before a deep model that many
+    others wait for. At Berlin size the disclosure pattern, on the graph's longest path, waited 6 s
+    for a thread behind the marts' tests. This scores each node by the longest path from it to the
+    graph's end instead (the node included), in seconds of dbt's last invocation in the same target
+    folder (`run_results.json`; a node it did not run counts as the median of those it did, every
+    node as 1 without one): list scheduling by longest remaining path, which keeps the threads on
+    the chain that decides when the build ends. Replayed on the Berlin-size build's graph and node
+    times with two threads: 148.0 s in dbt's order (147.7 s measured), 136.5 s in this one. Only the
+    order changes: every node runs after everything it depends on, as before, and what a node
+    computes does not depend on when it runs. Applied with `parse_whatever_the_warehouse_file`;
+    where dbt-core has no such method, dbt's own order stays (a test checks the pinned version's).
+    Idempotent."""
+    from dbt.graph.queue import GraphQueue
+
+    scores = getattr(GraphQueue, "_get_scores", None)
+    if scores is None or getattr(scores, "longest_path_first", False):
+        return
+
+    def longest_remaining(self, graph) -> dict[str, float]:
+        import networkx as nx
+
+        seconds = _last_seconds()
+        known = sorted(seconds[node] for node in graph if node in seconds)
+        default = known[len(known) // 2] if known else 1.0
+        remaining: dict[str, float] = {}
+        for node in reversed(list(nx.topological_sort(graph))):
+            after = max((remaining[child] for child in graph.successors(node)), default=0.0)
+            remaining[node] = seconds.get(node, default) + after
+        return {node: -length for node, length in remaining.items()}
+
+    longest_remaining.longest_path_first = True  # type: ignore[attr-defined]
+    longest_remaining.dbt_scores = scores  # type: ignore[attr-defined]  # dbt's own, for comparison
+    GraphQueue._get_scores = longest_remaining
+
+
+def _last_seconds() -> dict[str, float]:
+    """Each node's seconds in dbt's last invocation with this target folder; empty without one."""
+    from dbt.flags import get_flags
+
+    flags = get_flags()
+    target = getattr(flags, "TARGET_PATH", None)
+    if not target:
+        return {}
+    path = Path(target)
+    if not path.is_absolute():
+        path = Path(getattr(flags, "PROJECT_DIR", None) or ".") / path
+    try:
+        results = json.loads((path / RUN_RESULTS).read_text(encoding="utf-8"))["results"]
+        return {r["unique_id"]: max(float(r["execution_time"]), 0.0) for r in results}
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: equal weights
+        return {}
+
+
 def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
     """Where the checkout keeps a saved parse for the deployment's project files (its generated
     folder), database name (the warehouse file's name) and profile `target`: dbt_project/target/
@@ -276,6 +335,7 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
     from dbt.cli.main import cli
 
     parse_whatever_the_warehouse_file()
+    longest_path_first()
     sys.exit(cli())
 
 
@@ -343,6 +403,7 @@ def run_dbt(
     from dbt.cli.main import dbtRunner  # lazy: importing dbt costs seconds that most commands never need
 
     parse_whatever_the_warehouse_file()
+    longest_path_first()
     target = dbt_target_of(command)
     start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
