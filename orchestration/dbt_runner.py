@@ -4,7 +4,9 @@ earlier releases published) is the pipeline's business (orchestration.pipeline.r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -69,8 +71,13 @@ def parse_whatever_the_warehouse_file() -> None:
     DuckDBCredentials._connection_keys = connection_keys
 
 
-# dbt's record of its last invocation in the target folder: each node's seconds
+# dbt's record of its last invocation in its target folder, and each node's seconds in the latest
+# build or run that ran it, kept in the deployment's target folder (SOZIALMONITOR_DBT_TARGET_DIR)
 RUN_RESULTS = "run_results.json"
+NODE_SECONDS = "node_seconds.json"
+TARGET_ENV = "SOZIALMONITOR_DBT_TARGET_DIR"
+TIMED_COMMANDS = ("build", "run")  # what a build's order is learnt from (not docs, test, seed, parse)
+TIMED_STATUSES = ("success", "pass", "warn", "fail", "error")  # ran; a skipped node has no time
 
 
 def longest_path_first() -> None:
@@ -78,15 +85,15 @@ def longest_path_first() -> None:
     `GraphQueue._get_scores`): a data test of a shallow model goes before a deep model that many
     others wait for. At Berlin size the disclosure pattern, on the graph's longest path, waited 6 s
     for a thread behind the marts' tests. This scores each node by the longest path from it to the
-    graph's end instead (the node included), in seconds of dbt's last invocation in the same target
-    folder (`run_results.json`; a node it did not run counts as the median of those it did, every
-    node as 1 without one): list scheduling by longest remaining path, which keeps the threads on
-    the chain that decides when the build ends. Replayed on the Berlin-size build's graph and node
-    times with two threads: 148.0 s in dbt's order (147.7 s measured), 136.5 s in this one. Only the
-    order changes: every node runs after everything it depends on, as before, and what a node
-    computes does not depend on when it runs. Applied with `parse_whatever_the_warehouse_file`;
-    where dbt-core has no such method, dbt's own order stays (a test checks the pinned version's).
-    Idempotent."""
+    graph's end instead (the node included): list scheduling by longest remaining path, which
+    keeps the threads on the chain that decides when the build ends. A path's length is in the
+    seconds each node took in the latest build or run that ran it (`NODE_SECONDS`; a node without
+    one counts as the middle of those known), or, before a deployment's first build, in nodes.
+    Replayed on a Berlin-size build's graph and node times with two threads: 142.1 s in dbt's order,
+    130.5 s by nodes, 126.8 s by seconds. Only the order changes: every node runs after everything
+    it depends on, as before, and what a node computes does not depend on when it runs. Applied
+    with `parse_whatever_the_warehouse_file` in each process that runs dbt; where dbt-core has no
+    such method, dbt's own order stays (a test checks the pinned version's). Idempotent."""
     from dbt.graph.queue import GraphQueue
 
     scores = getattr(GraphQueue, "_get_scores", None)
@@ -96,7 +103,7 @@ def longest_path_first() -> None:
     def longest_remaining(self, graph) -> dict[str, float]:
         import networkx as nx
 
-        seconds = _last_seconds()
+        seconds = _node_seconds(_seconds_folder())
         known = sorted(seconds[node] for node in graph if node in seconds)
         default = known[len(known) // 2] if known else 1.0
         remaining: dict[str, float] = {}
@@ -110,22 +117,65 @@ def longest_path_first() -> None:
     GraphQueue._get_scores = longest_remaining
 
 
-def _last_seconds() -> dict[str, float]:
-    """Each node's seconds in dbt's last invocation with this target folder; empty without one."""
+def _invocation_target() -> Path | None:
+    """The target folder of the dbt invocation in this process (dbt's default without one)."""
     from dbt.flags import get_flags
 
     flags = get_flags()
+    project = Path(getattr(flags, "PROJECT_DIR", None) or ".")
     target = getattr(flags, "TARGET_PATH", None)
     if not target:
+        return project / "target"
+    return Path(target) if Path(target).is_absolute() else project / target
+
+
+def _seconds_folder() -> Path | None:
+    """Where the node seconds are kept: the deployment's dbt target folder, which stays the same
+    from run to run (Dagster's dbt child gets a fresh target folder for every invocation)."""
+    own = os.environ.get(TARGET_ENV)
+    return Path(own) if own else _invocation_target()
+
+
+def _node_seconds(folder: Path | None) -> dict[str, float]:
+    """The kept node seconds; empty without them (or where they do not read)."""
+    if folder is None:
         return {}
-    path = Path(target)
-    if not path.is_absolute():
-        path = Path(getattr(flags, "PROJECT_DIR", None) or ".") / path
     try:
-        results = json.loads((path / RUN_RESULTS).read_text(encoding="utf-8"))["results"]
-        return {r["unique_id"]: max(float(r["execution_time"]), 0.0) for r in results}
-    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: equal weights
+        data = json.loads((folder / NODE_SECONDS).read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items() if math.isfinite(float(v)) and float(v) >= 0}
+    except (OSError, ValueError, TypeError, AttributeError):
         return {}
+
+
+def remember_node_seconds(run_results: Path, folder: Path | None) -> None:
+    """Keep each node's seconds from `run_results` (a build or run; other commands time other
+    things) in `folder`'s NODE_SECONDS, over those of nodes it did not run. Never fails a run."""
+    if folder is None:
+        return
+    try:
+        data = json.loads(run_results.read_text(encoding="utf-8"))
+        if data.get("args", {}).get("which") not in TIMED_COMMANDS:
+            return
+        timed = {
+            str(r["unique_id"]): float(r["execution_time"])
+            for r in data["results"]
+            if str(r.get("status")) in TIMED_STATUSES and math.isfinite(float(r["execution_time"]))
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return
+    if not timed:
+        return
+    kept = {**_node_seconds(folder), **timed}
+    out = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8") as out:
+            json.dump(dict(sorted(kept.items())), out, indent=0)
+        os.replace(out.name, folder / NODE_SECONDS)
+    except OSError:  # a read-only target folder: the next build is ordered by nodes
+        if out is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(out.name)
 
 
 def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
@@ -329,14 +379,18 @@ def dbt_target_of(command: list[str]) -> str:
 def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Dagster dbt asset
     """`sozialmonitor-dbt`: dbt's own command line, with the saved parse kept across warehouse files
     (`parse_whatever_the_warehouse_file`). The Dagster dbt asset runs dbt as a child process
-    (dagster-dbt), through this, so that it parses as `run_dbt` does."""
-    import sys
-
+    (dagster-dbt), through this, so that it parses and orders its nodes as `run_dbt` does, and keeps
+    the node seconds of its builds in the deployment's target folder (`remember_node_seconds`)."""
     from dbt.cli.main import cli
 
     parse_whatever_the_warehouse_file()
     longest_path_first()
-    sys.exit(cli())
+    try:
+        cli()  # exits (click's standalone mode)
+    finally:
+        target = _invocation_target()
+        if target is not None:
+            remember_node_seconds(target / RUN_RESULTS, _seconds_folder())
 
 
 def plan_environment(choices: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -412,6 +466,7 @@ def run_dbt(
             result = runner.invoke(dbt_args(settings, command))
         finally:
             _release_dbt_duckdb()
+    remember_node_seconds(settings.dbt_target_dir / RUN_RESULTS, settings.dbt_target_dir)
     if result.success and "--vars" not in command:  # vars of its own: a parse of its own
         keep_shared_parse(settings, target)
     if not result.success:

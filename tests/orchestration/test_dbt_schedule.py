@@ -1,6 +1,6 @@
 """The order in which dbt's threads take ready nodes (dbt_runner.longest_path_first): the longest
-remaining path first, in seconds of dbt's last invocation, instead of dbt's lowest topological level.
-On dbt-core's own GraphQueue, drained by one thread as dbt's workers drain it."""
+remaining path first, in the seconds of the latest build that ran each node, instead of dbt's lowest
+topological level. On dbt-core's own GraphQueue, drained by one thread as dbt's workers drain it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from dbt import flags
 from dbt.graph.queue import GraphQueue
 
-from orchestration.dbt_runner import RUN_RESULTS, longest_path_first
+from orchestration import dbt_runner
+from orchestration.dbt_runner import NODE_SECONDS, RUN_RESULTS, longest_path_first, remember_node_seconds
 
 
 class Nodes:
@@ -54,18 +55,23 @@ def drained(scores) -> list[str]:
 
 @pytest.fixture
 def target(tmp_path, monkeypatch):
+    """A dbt invocation's target folder; dbt's queue patched for this test only."""
     monkeypatch.setattr(flags, "GLOBAL_FLAGS", Namespace(TARGET_PATH=str(tmp_path), PROJECT_DIR=None))
+    monkeypatch.delenv(dbt_runner.TARGET_ENV, raising=False)
+    own = getattr(GraphQueue._get_scores, "dbt_scores", GraphQueue._get_scores)
+    monkeypatch.setattr(GraphQueue, "_get_scores", own)
     longest_path_first()
     return tmp_path
 
 
-def write_seconds(target, seconds: dict[str, float]) -> None:
-    results = [{"unique_id": node, "execution_time": s} for node, s in seconds.items()]
-    (target / RUN_RESULTS).write_text(json.dumps({"results": results}), encoding="utf-8")
+def build_results(target, seconds: dict[str, float], which: str = "build", status: str = "success") -> None:
+    results = [{"unique_id": node, "execution_time": s, "status": status} for node, s in seconds.items()]
+    (target / RUN_RESULTS).write_text(json.dumps({"args": {"which": which}, "results": results}), encoding="utf-8")
+    remember_node_seconds(target / RUN_RESULTS, target)
 
 
 def test_the_pattern_goes_before_a_shallower_test(target):
-    write_seconds(
+    build_results(
         target,
         {"model.p.base": 30, "test.p.unique_fct": 7, "model.p.cells": 1, "model.p.pattern": 40, "model.p.index": 2},
     )
@@ -79,16 +85,42 @@ def test_the_pattern_goes_before_a_shallower_test(target):
 
 def test_the_seconds_decide_not_the_number_of_nodes(target):
     # the test takes longer than the whole chain after `cells`: then it goes first
-    write_seconds(target, {"test.p.unique_fct": 60, "model.p.pattern": 1, "model.p.index": 1})
+    build_results(target, {"test.p.unique_fct": 60, "model.p.pattern": 1, "model.p.index": 1})
     scores = GraphQueue._get_scores(None, graph())
     assert scores["test.p.unique_fct"] < scores["model.p.cells"]
-    # a node the last invocation did not run counts as the median of those it ran (1, 1, 60: 1)
+    # a node no build ran counts as the middle of those known (1, 1, 60: 1)
     assert scores["model.p.cells"] == -(1 + 1 + 1 + 1)
     assert drained(GraphQueue._get_scores)[:2] == ["model.p.base", "test.p.unique_fct"]
 
 
-def test_without_a_last_invocation_each_node_counts_one(target):
-    assert not (target / RUN_RESULTS).exists()
+def test_seconds_are_learnt_from_builds_only_and_kept_for_nodes_a_build_skipped(target):
+    build_results(target, {"model.p.pattern": 40, "test.p.unique_fct": 7})
+    # `docs generate` and `test` time other things, in the same run_results.json
+    build_results(target, {"model.p.pattern": 0.1}, which="generate")
+    build_results(target, {"test.p.unique_fct": 0.1}, which="test")
+    # a build that stopped early: the nodes it skipped keep their seconds
+    build_results(target, {"model.p.pattern": 0.0}, status="skipped")
+    build_results(target, {"model.p.index": float("nan")})
+    kept = json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))
+    assert kept == {"model.p.pattern": 40, "test.p.unique_fct": 7}
+    build_results(target, {"model.p.pattern": 35.5}, status="error")  # it ran, and took that long
+    assert json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))["model.p.pattern"] == 35.5
+
+
+def test_the_deployments_folder_holds_the_seconds_whatever_the_invocations_target(
+    target, tmp_path_factory, monkeypatch
+):
+    # Dagster's dbt child gets a fresh target folder per invocation; the deployment's stays
+    deployment = tmp_path_factory.mktemp("deployment")
+    monkeypatch.setenv(dbt_runner.TARGET_ENV, str(deployment))
+    build_results(target, {"test.p.unique_fct": 60})
+    assert not (deployment / NODE_SECONDS).exists()  # written where it was told
+    remember_node_seconds(target / RUN_RESULTS, dbt_runner._seconds_folder())
+    assert GraphQueue._get_scores(None, graph())["test.p.unique_fct"] == -60
+
+
+def test_without_seconds_each_node_counts_one(target):
+    assert not (target / NODE_SECONDS).exists()
     scores = GraphQueue._get_scores(None, graph())
     assert scores == {
         "model.p.base": -5,
@@ -98,7 +130,7 @@ def test_without_a_last_invocation_each_node_counts_one(target):
         "model.p.index": -2,
         "test.p.index_classes": -1,
     }
-    (target / RUN_RESULTS).write_text("{not json", encoding="utf-8")  # a run killed while writing it
+    (target / NODE_SECONDS).write_text("{not json", encoding="utf-8")  # a hand-edited file
     assert GraphQueue._get_scores(None, graph()) == scores
 
 
@@ -109,3 +141,39 @@ def test_applied_once_on_the_pinned_dbt(target):
     assert patched.longest_path_first
     # dbt's own scoring is still a method of that name on this dbt-core (else the order falls back to it)
     assert patched.dbt_scores.__qualname__ == "GraphQueue._get_scores"
+
+
+def test_run_dbt_and_the_dagster_child_order_by_and_keep_the_seconds_of_their_builds(tmp_path, monkeypatch):
+    """Both ways dbt runs here apply the order and keep what their builds took: `run_dbt` in this
+    process, and `sozialmonitor-dbt`, the Dagster asset's child, whose target folder is a fresh one
+    per invocation (dagster-dbt's), into the deployment's folder."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from orchestration.dbt_runner import dbt_args, run_dbt
+    from orchestration.definitions import build_definitions
+    from tests.helpers import settings_for
+
+    settings = settings_for(tmp_path / "deployment")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(
+        GraphQueue, "_get_scores", getattr(GraphQueue._get_scores, "dbt_scores", GraphQueue._get_scores)
+    )
+    seed = "seed.sozialmonitor.indicator_catalogue"
+    run_dbt(settings, ["build", "--select", "indicator_catalogue", "--resource-type", "seed", "--quiet"])
+    assert GraphQueue._get_scores.longest_path_first
+    kept = settings.dbt_target_dir / NODE_SECONDS
+    assert 0 <= json.loads(kept.read_text(encoding="utf-8"))[seed] < 600
+
+    kept.write_text(json.dumps({seed: 999.0}), encoding="utf-8")
+    executable = build_definitions(settings).resources["dbt"].dbt_executable
+    fresh = tmp_path / "dagster_invocation"
+    command = dbt_args(settings, ["build", "--select", "indicator_catalogue", "--resource-type", "seed", "--quiet"])
+    command[command.index("--target-path") + 1] = str(fresh)
+    done = subprocess.run([executable, *command], env={**os.environ, **settings.env()}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (Path(fresh) / RUN_RESULTS).is_file() and not (Path(fresh) / NODE_SECONDS).exists()
+    assert json.loads(kept.read_text(encoding="utf-8"))[seed] != 999.0
