@@ -302,6 +302,105 @@ def test_the_geometry_memo_is_keyed_by_every_member_and_baublock_polygon(tmp_pat
     con.close()
 
 
+def blocks_warehouse(units: dict[str, list[list[list[float]]]]) -> duckdb.DuckDBPyConnection:
+    """A release connection with `wh.marts` holding one Stadtteil per entry of `units`, made of the
+    given Baublock rings (metres)."""
+    con = duckdb.connect()
+    con.execute(f"load '{extension_path('spatial')}'")
+    con.execute("set threads = 1")
+    con.execute("attach ':memory:' as wh")
+    con.execute("create schema wh.marts")
+    members, shapes = [], []
+    for area_id, rings in units.items():
+        for n, ring in enumerate(rings):
+            block = f"{area_id}-{n}"
+            members.append(f"('stadtteil', '{area_id}', 'Teil {area_id}', '{block}', date '2019-12-31')")
+            polygon = json.dumps({"type": "Polygon", "coordinates": [ring]}, separators=(",", ":"))
+            shapes.append(f"('{block}', '{polygon}')")
+    con.execute(
+        "create table wh.marts.dim_public_unit_blocks as select * from (values "
+        + ", ".join(members)
+        + ") as t (level, area_id, area_name, block_id, gebietsstand)"
+    )
+    con.execute(
+        "create table wh.marts.dim_block_geometry as select * from (values "
+        + ", ".join(shapes)
+        + ") as t (block_id, geometry_geojson)"
+    )
+    return con
+
+
+def closed_as_a_whole(con, area_id: str, gap: float) -> tuple[float, float]:
+    """(area, symmetric difference to `unit_geometry`'s polygon) of the unit closed the plain way:
+    its Baublöcke unioned, buffered out and back in, snapped and made valid."""
+    b = f"{gap}, 8, 'CAP_ROUND', 'JOIN_MITRE', 5.0"
+    return con.execute(
+        f"""with whole as (
+                select ST_CollectionExtract(ST_MakeValid(ST_ReducePrecision(ST_Buffer(ST_Buffer(ST_Union_Agg(
+                    ST_GeomFromGeoJSON(p.geometry_geojson) order by m.block_id), {b}), -{b}), 1)), 3) as geom
+                from wh.marts.dim_public_unit_blocks as m
+                inner join wh.marts.dim_block_geometry as p using (block_id)
+                where m.area_id = ?
+            )
+            select ST_Area(w.geom), ST_Area(ST_SymDifference(w.geom, u.geom))
+            from whole as w, unit_geometry as u where u.area_id = ?""",
+        [area_id, area_id],
+    ).fetchone()
+
+
+def square_ring(x: float, y: float, side: float) -> list[list[float]]:
+    return [[x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y]]
+
+
+def test_separate_baublocke_buffered_one_by_one_give_the_units_closing():
+    """Baublöcke apart from each other: the union of their buffers, buffered back in, is the closing
+    of their union (what the release computed before, at a quarter of the cost at Berlin size)."""
+    grid = {
+        "01": [square_ring(x, y, 80 + (x + y) % 17) for x in range(0, 500, 110) for y in range(0, 300, 105)],
+        "02": [square_ring(x, y, 60) for x in range(700, 1000, 74) for y in range(0, 200, 71)],
+    }
+    con = blocks_warehouse(grid)
+    unit_geometries(con, date(2024, 12, 31), ["stadtteil"], 13.0)
+    for area_id in grid:
+        area, differing = closed_as_a_whole(con, area_id, 13.0)
+        assert differing <= 1e-6 * area, area_id
+        (parts,) = con.execute(
+            "select ST_NumGeometries(geom) from unit_geometry where area_id = ?", [area_id]
+        ).fetchone()
+        assert parts == 1, area_id  # the streets between its blocks closed
+    con.close()
+
+
+def test_touching_baublocke_are_closed_as_a_whole_and_a_collapse_is_published_as_the_blocks(caplog):
+    """Baublöcke that touch (three triangles meeting in a corner) keep the spikes of their inner
+    corners when each is buffered alone, and the closing of their union then came out empty: such a
+    unit is closed as a whole. A unit whose closing is smaller than its blocks (a sliver 1 mm wide
+    vanishes) is published as the union of its blocks, and named in the log."""
+    fan = [
+        [[0, 0], [72.85618256890763, 55.213065562790526], [77.25076373466904, 80.35885692444536], [0, 0]],
+        [[0, 0], [73.43111496025489, 76.38552909536361], [51.566081831869155, 102.043505485911], [0, 0]],
+        [[0, 0], [32.7860957616253, 64.88001461156863], [-50.257493307254705, 105.5687790762135], [0, 0]],
+    ]
+    sliver = [[[1000, 0], [1600, 0], [1600, 0.001], [1000, 0.001], [1000, 0]]]
+    apart = [square_ring(2000, 0, 100), square_ring(2120, 0, 100)]
+    con = blocks_warehouse({"fan": fan, "sliver": sliver, "apart": apart})
+    unit_geometries(con, date(2024, 12, 31), ["stadtteil"], 13.0)
+    areas = dict(con.execute("select area_id, ST_Area(geom) from unit_geometry").fetchall())
+    assert set(areas) == {"fan", "sliver", "apart"}
+    whole, differing = closed_as_a_whole(con, "fan", 13.0)
+    assert differing == 0 and areas["fan"] == whole > 5900  # the blocks' own area: 5,932.8 m²
+    assert areas["apart"] == pytest.approx(220 * 100)  # the street between them closed
+    assert "1 unit polygon(s) collapsed" in caplog.text and "stadtteil sliver" in caplog.text
+    assert "stadtteil fan" not in caplog.text
+    assert set(con.execute("select column_name from (describe unit_geometry)").fetchall()) == {
+        ("level",),
+        ("area_id",),
+        ("area_name",),
+        ("geom",),
+    }
+    con.close()
+
+
 def test_index_classes_are_joined_where_the_release_has_them(release, built_city, tmp_path):
     """The index tables (index_status_dynamics, index_composite) are joined onto the levels they
     cover; built here in the published schema from the test city's own areas."""
