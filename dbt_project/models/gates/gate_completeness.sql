@@ -57,7 +57,9 @@ counted as (
 ),
 
 incomplete as (
-    select level, stichtag from counted where present_values < expected_values
+    select level, stichtag
+    from counted
+    where present_values < expected_values
 ),
 
 missing as (
