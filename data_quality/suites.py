@@ -211,6 +211,13 @@ def hierarchy_expectations(config: dict, catalogue: Catalogue) -> list:
             description="Counts of every unit equal the sum over its member units (Baublock → … → Gemeinde, "
             "Sozialraum → Gemeinde), for every measure and Stichtag.",
         ),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="indicator_spread",
+            min_value=0,
+            max_value=tol,
+            severity=BLOCK,
+            description="The indicators that share a measure (a denominator) give the same sum over the member units.",
+        ),
         gx.expectations.ExpectTableRowCountToBeBetween(
             min_value=1, severity=BLOCK, description="There are parent–child relations to check."
         ),

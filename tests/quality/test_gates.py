@@ -130,6 +130,15 @@ FAULTS = {
         "where level = 'stadtviertel')",
         "blocked",
     ),
+    # sgb2_recipients is sgb2_quote's numerator and sgb2_long_term_share's denominator: the sums still
+    # add up (the other indicator's count stands for the measure), but the two no longer agree
+    "a_shared_count_differs_between_indicators": (
+        "hierarchy",
+        "update marts.fct_indicator_values set numerator = null where indicator_id = 'sgb2_quote' "
+        "and level = 'baublock' and area_id = (select min(area_id) from marts.fct_indicator_values "
+        "where level = 'baublock' and indicator_id = 'sgb2_quote' and numerator > 0)",
+        "blocked",
+    ),
     "residents_lost_on_the_way": (
         "reconciliation",
         "delete from intermediate.int_persons_assigned_to_blocks where is_resident and block_id is null",

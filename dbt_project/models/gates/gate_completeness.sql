@@ -7,7 +7,9 @@
     rows as the mart): fct_indicator_values has one row per indicator, unit and Stichtag (its unique
     test), so the values present are its rows that meet a unit valid at their Stichtag and a
     catalogue indicator. Only a level and Stichtag with fewer values than expected is searched for
-    its first missing one. -#}
+    its first missing one. A duplicated value would count twice and could hide a missing one: the
+    mart's unique test stops the build before that (in an incremental build, on the Stichtage it
+    rebuilt, the only ones where a duplicate can arise). -#}
 with grid as (
     select l.level, s.stichtag
     from (select distinct level from {{ ref('dim_area') }}) as l

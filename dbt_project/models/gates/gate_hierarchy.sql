@@ -9,13 +9,14 @@
     non-nested level (the Sozialräume) is a partition of its own. The tolerance lives with its
     consumers (gates.yml; the dbt test: values_differ).
     The children's counts are summed per indicator first (the values read once, without forming a
-    row per value and measure) and then named by their measure: indicators that share a measure (a
-    denominator) give the same sums and become one row. Where they differ (a child whose count for
-    the measure differs between indicators, or is missing or null in one of them), the sums of both
-    indicators are added up and no longer match the parent: reported as not adding up, where the
-    earlier form (distinct counts per child, then summed) let a missing or null one pass. Same rows
-    on consistent data (the demo city, 1 M, Berlin size, the Kreis of 100 Gemeinden); at Berlin
-    size a sum into 0.2 M groups instead of a distinct over 30 M rows, 7.5 s -> 2.5 s. -#}
+    row per value and measure) and then named by their measure. The indicators that share a
+    measure (a denominator) read it from the same column, so their sums agree; one stands for all,
+    and indicator_spread says how far apart they lie (a child's count differing between
+    indicators, or missing or null in one of them: reported by both consumers, where the earlier
+    form, distinct counts per child summed once, let a missing or null one pass). Same rows as
+    before on the demo city, 1 M, Berlin size and the Kreis of 100 Gemeinden; at Berlin size a
+    sum into 0.2 M groups instead of a distinct over 30 M rows, 7.5 s -> 2.5 s.
+-#}
 
 with catalogue as (
     select * from {{ ref('indicator_catalogue') }}
@@ -59,11 +60,13 @@ summed_per_indicator as (
     group by ch.level, ch.is_nested, ch.parent_level, ch.parent_id, ch.stichtag, v.indicator_id
 ),
 
--- named by measure (side 1 the numerator, side 2 the denominator); indicators sharing one meet
-summed_per_level as (
-    select distinct
+-- named by measure (side 1 the numerator, side 2 the denominator): the indicators that share a
+-- measure read it from the same column of the area measures, so their sums agree; how far apart
+-- they lie is kept (indicator_spread), and one of them stands for all
+per_measure as (
+    select
         s.child_level,
-        case when s.is_nested then '' else s.child_level end as partition_,
+        s.is_nested,
         s.parent_level,
         s.parent_id,
         s.stichtag,
@@ -77,6 +80,21 @@ summed_per_level as (
     where d.side = 1 or c.denominator_measure is not null
 ),
 
+summed_per_level as (
+    select
+        child_level,
+        case when is_nested then '' else child_level end as partition_,
+        parent_level,
+        parent_id,
+        stichtag,
+        measure,
+        max(children_sum) as children_sum,
+        max(children) as children,
+        max(children_sum) - min(children_sum) as indicator_spread
+    from per_measure
+    group by child_level, is_nested, parent_level, parent_id, stichtag, measure
+),
+
 summed as (
     -- one row per partition: the nested children together, each non-nested level on its own
     select
@@ -86,7 +104,8 @@ summed as (
         stichtag,
         measure,
         round(sum(children_sum), 6) as children_sum,
-        sum(children) as children
+        sum(children) as children,
+        max(indicator_spread) as indicator_spread
     from summed_per_level
     group by partition_, parent_level, parent_id, stichtag, measure
 ),
@@ -118,7 +137,8 @@ select
     s.children,
     coalesce(p.amount, 0) as parent_value,
     s.children_sum,
-    coalesce(p.amount, 0) - s.children_sum as difference
+    coalesce(p.amount, 0) - s.children_sum as difference,
+    s.indicator_spread
 from summed as s
 left join parents as p
     on p.level = s.parent_level

@@ -7,7 +7,8 @@
     up, the units of a nested level above the Baublock with a count but no member units at all
     (never checked; measure then names the indicator), and the view's key (child level, unit,
     Stichtag, measure) where it is missing or not unique: two indicators that publish different
-    counts for one measure of one unit give two rows. That is the view's unique-key test, here so
+    counts for one measure of one unit give two rows; and the measures whose children's sums differ
+    between the indicators that share them (indicator_spread). That is the view's unique-key test, here so
     that the view is computed once for both. In an incremental build, the Stichtage from the
     earliest rebuilt one on (macros/tested_stichtage.sql). -#}
 {%- set nested = [var('block_level')] + var('nested_levels') -%}
@@ -22,6 +23,13 @@ mismatches as (
         measure, parent_value, children_sum
     from sums
     where {{ values_differ('parent_value', 'children_sum') }}
+),
+
+disagreeing as (
+    select 'indicators sharing the measure disagree' as problem, parent_level as level, parent_id as area_id,
+        stichtag, measure, indicator_spread as parent_value, children_sum
+    from sums
+    where {{ values_differ('indicator_spread', '0') }}
 ),
 
 not_unique as (
@@ -52,6 +60,8 @@ unchecked as (
 )
 
 select * from mismatches
+union all
+select * from disagreeing
 union all
 select * from unchecked
 union all
