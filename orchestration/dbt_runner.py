@@ -77,7 +77,9 @@ RUN_RESULTS = "run_results.json"
 NODE_SECONDS = "node_seconds.json"
 TARGET_ENV = "SOZIALMONITOR_DBT_TARGET_DIR"
 TIMED_COMMANDS = ("build", "run")  # what a build's order is learnt from (not docs, test, seed, parse)
-TIMED_STATUSES = ("success", "pass", "warn", "fail", "error")  # ran; a skipped node has no time
+# ran to its end: a skipped node has no time, and one that stopped with an error (a lock, a typo)
+# took less than it will once mended
+TIMED_STATUSES = ("success", "pass", "warn", "fail")
 
 
 def longest_path_first() -> None:
@@ -117,7 +119,7 @@ def longest_path_first() -> None:
     GraphQueue._get_scores = longest_remaining
 
 
-def _invocation_target() -> Path | None:
+def _invocation_target() -> Path:
     """The target folder of the dbt invocation in this process (dbt's default without one)."""
     from dbt.flags import get_flags
 
@@ -148,20 +150,28 @@ def _node_seconds(folder: Path | None) -> dict[str, float]:
 
 
 def remember_node_seconds(run_results: Path, folder: Path | None) -> None:
-    """Keep each node's seconds from `run_results` (a build or run; other commands time other
-    things) in `folder`'s NODE_SECONDS, over those of nodes it did not run. Never fails a run."""
+    """Keep each node's seconds from `run_results` in `folder`'s NODE_SECONDS, over those of nodes it
+    did not run: only if dbt wrote it in this process's last invocation (not a file an earlier
+    command left, when this one stopped before writing or wrote none, as `--version` does), and
+    only for a build or run that was not `--empty` (other commands time other things). Two
+    processes finishing at once may lose one's update (the order only). Never fails a run."""
     if folder is None:
         return
     try:
+        from dbt_common.invocation import get_invocation_id
+
         data = json.loads(run_results.read_text(encoding="utf-8"))
-        if data.get("args", {}).get("which") not in TIMED_COMMANDS:
+        args = data.get("args", {})
+        if data.get("metadata", {}).get("invocation_id") != get_invocation_id():
+            return
+        if args.get("which") not in TIMED_COMMANDS or args.get("empty"):
             return
         timed = {
             str(r["unique_id"]): float(r["execution_time"])
             for r in data["results"]
             if str(r.get("status")) in TIMED_STATUSES and math.isfinite(float(r["execution_time"]))
         }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError):
         return
     if not timed:
         return
@@ -169,13 +179,25 @@ def remember_node_seconds(run_results: Path, folder: Path | None) -> None:
     out = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp", delete=False, encoding="utf-8") as out:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=folder, prefix=f".{NODE_SECONDS}.", suffix=".tmp", delete=False, encoding="utf-8"
+        ) as out:
             json.dump(dict(sorted(kept.items())), out, indent=0)
+        os.chmod(out.name, 0o666 & ~_umask())  # as a file the user writes (the Dagster service's and an operator's)
         os.replace(out.name, folder / NODE_SECONDS)
+        out = None
     except OSError:  # a read-only target folder: the next build is ordered by nodes
+        pass
+    finally:
         if out is not None:
             with contextlib.suppress(OSError):
                 os.unlink(out.name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:
@@ -388,9 +410,7 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
     try:
         cli()  # exits (click's standalone mode)
     finally:
-        target = _invocation_target()
-        if target is not None:
-            remember_node_seconds(target / RUN_RESULTS, _seconds_folder())
+        remember_node_seconds(_invocation_target() / RUN_RESULTS, _seconds_folder())
 
 
 def plan_environment(choices: Mapping[str, Any] | None = None) -> dict[str, str]:

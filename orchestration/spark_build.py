@@ -152,8 +152,14 @@ def build(
     if incremental:
         (lake / BUILT_MARKER).unlink(missing_ok=True)  # until it succeeds, the next build is full
     else:
+        # the node seconds that order dbt's threads (dbt_runner.NODE_SECONDS) outlive the build folders
+        seconds = lake / "dbt_target" / dbt_runner.NODE_SECONDS
+        kept = seconds.read_bytes() if seconds.is_file() else None
         for leftover in BUILD_FOLDERS:
             shutil.rmtree(lake / leftover, ignore_errors=True)
+        if kept is not None:
+            seconds.parent.mkdir(parents=True, exist_ok=True)
+            seconds.write_bytes(kept)
     con = connect(settings.warehouse_path, read_only=True)
     try:
         sync_lake(con, lake)

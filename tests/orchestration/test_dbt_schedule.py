@@ -64,9 +64,15 @@ def target(tmp_path, monkeypatch):
     return tmp_path
 
 
-def build_results(target, seconds: dict[str, float], which: str = "build", status: str = "success") -> None:
+def build_results(
+    target, seconds: dict[str, float], which: str = "build", status: str = "success", **args
+) -> None:  # fmt: skip
+    """A run_results.json as this process's last dbt invocation writes it, then remembered."""
+    from dbt_common.invocation import get_invocation_id
+
     results = [{"unique_id": node, "execution_time": s, "status": status} for node, s in seconds.items()]
-    (target / RUN_RESULTS).write_text(json.dumps({"args": {"which": which}, "results": results}), encoding="utf-8")
+    data = {"metadata": {"invocation_id": get_invocation_id()}, "args": {"which": which, **args}, "results": results}
+    (target / RUN_RESULTS).write_text(json.dumps(data), encoding="utf-8")
     remember_node_seconds(target / RUN_RESULTS, target)
 
 
@@ -98,13 +104,24 @@ def test_seconds_are_learnt_from_builds_only_and_kept_for_nodes_a_build_skipped(
     # `docs generate` and `test` time other things, in the same run_results.json
     build_results(target, {"model.p.pattern": 0.1}, which="generate")
     build_results(target, {"test.p.unique_fct": 0.1}, which="test")
-    # a build that stopped early: the nodes it skipped keep their seconds
+    # a build that stopped early: the nodes it skipped keep their seconds, and so does one that
+    # stopped with an error (it will take longer once mended)
     build_results(target, {"model.p.pattern": 0.0}, status="skipped")
+    build_results(target, {"model.p.pattern": 0.2}, status="error")
     build_results(target, {"model.p.index": float("nan")})
+    build_results(target, {"model.p.pattern": 0.01}, empty=True)  # `build --empty` reads no rows
     kept = json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))
     assert kept == {"model.p.pattern": 40, "test.p.unique_fct": 7}
-    build_results(target, {"model.p.pattern": 35.5}, status="error")  # it ran, and took that long
+    build_results(target, {"model.p.pattern": 35.5}, status="fail")  # a failing test ran to its end
     assert json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))["model.p.pattern"] == 35.5
+    # a run_results.json an earlier invocation left (this one stopped before writing): not again
+    data = json.loads((target / RUN_RESULTS).read_text(encoding="utf-8"))
+    data["metadata"]["invocation_id"] = "an-earlier-invocation"
+    data["results"][0]["execution_time"] = 99.0
+    (target / RUN_RESULTS).write_text(json.dumps(data), encoding="utf-8")
+    remember_node_seconds(target / RUN_RESULTS, target)
+    assert json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))["model.p.pattern"] == 35.5
+    assert [p.name for p in target.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_the_deployments_folder_holds_the_seconds_whatever_the_invocations_target(
@@ -176,4 +193,19 @@ def test_run_dbt_and_the_dagster_child_order_by_and_keep_the_seconds_of_their_bu
     done = subprocess.run([executable, *command], env={**os.environ, **settings.env()}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (Path(fresh) / RUN_RESULTS).is_file() and not (Path(fresh) / NODE_SECONDS).exists()
-    assert json.loads(kept.read_text(encoding="utf-8"))[seed] != 999.0
+    learnt = json.loads(kept.read_text(encoding="utf-8"))[seed]
+    assert learnt != 999.0
+
+    # dagster-dbt asks `sozialmonitor-dbt --version` in the project folder, whose target/ may hold
+    # another build's run_results.json: nothing of it is learnt
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    other = json.loads((Path(fresh) / RUN_RESULTS).read_text(encoding="utf-8"))
+    for result in other["results"]:
+        result["execution_time"] = 123.0
+    (project / "target" / RUN_RESULTS).write_text(json.dumps(other), encoding="utf-8")
+    done = subprocess.run(
+        [executable, "--version"], cwd=project, env={**os.environ, **settings.env()}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(kept.read_text(encoding="utf-8"))[seed] == learnt
