@@ -195,9 +195,14 @@ def remember_node_seconds(run_results: Path, folder: Path | None) -> None:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """This process's umask, read without setting it (os.umask sets it for every thread at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def shared_parse(settings: Settings, target: str = DUCKDB_TARGET) -> Path:

@@ -5,6 +5,7 @@ topological level. On dbt-core's own GraphQueue, drained by one thread as dbt's 
 from __future__ import annotations
 
 import json
+import os
 from argparse import Namespace
 from types import SimpleNamespace
 
@@ -122,6 +123,8 @@ def test_seconds_are_learnt_from_builds_only_and_kept_for_nodes_a_build_skipped(
     remember_node_seconds(target / RUN_RESULTS, target)
     assert json.loads((target / NODE_SECONDS).read_text(encoding="utf-8"))["model.p.pattern"] == 35.5
     assert [p.name for p in target.iterdir() if p.name.endswith(".tmp")] == []
+    assert (target / NODE_SECONDS).stat().st_mode & 0o777 == 0o666 & ~dbt_runner._umask()
+    assert dbt_runner._umask() == os.umask(os.umask(0o022))  # read as the process has it
 
 
 def test_the_deployments_folder_holds_the_seconds_whatever_the_invocations_target(
