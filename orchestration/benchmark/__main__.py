@@ -482,6 +482,24 @@ def report_lines(r: dict) -> list[str]:
     ]
 
 
+def release_step_lines(results: list[dict]) -> list[str]:
+    """Where each city's release spent its time: its steps (release.PublishResult.seconds), longest
+    first, from 0.1 s; the gates' process runs beside the export and the audit (`gates` is its wall
+    clock, `lineage_process` that of the lineage docs' process, both beside the others)."""
+    steps = [r for r in results if r.get("release_steps_s")]
+    if not steps:
+        return []
+    lines = [
+        "",
+        "The release's steps (seconds of wall clock; *gates* and *lineage_process* run beside the others):",
+        "",
+    ]
+    for r in steps:
+        shown = sorted(((s, n) for n, s in r["release_steps_s"].items() if s >= 0.1), key=lambda x: (-x[0], x[1]))
+        lines.append(f"- {r['residents']:,} residents: " + ", ".join(f"{n} {s:.1f} s" for s, n in shown))
+    return lines
+
+
 def write_report(
     results: list[dict],
     path: Path,
@@ -527,6 +545,7 @@ def write_report(
         )
     lines += ["", "Generation (not part of the pipeline, its own process):", ""]
     lines += [_generated(f"{r['residents']:,} residents", r) for r in results]
+    lines += release_step_lines(results)
     if len(results) > 1:
         small, large = results[0], results[-1]
         scale = large["residents"] / small["residents"]

@@ -285,6 +285,8 @@ def main() -> None:
                     "dbt_s": summary.timings["dbt"],
                     "gates_s": summary.timings["gates"],
                     "release_s": summary.timings["release"],
+                    # the release's own steps (release.PublishResult.seconds; the gates' process beside)
+                    "release_steps_s": dict(getattr(summary.release, "seconds", None) or {}),
                 }
             )
         )
