@@ -32,6 +32,17 @@ sides as (
     select 2 as side
 ),
 
+-- each indicator's measures: its numerator (side 1) and, where it has one, its denominator (side 2)
+measures as (
+    select
+        c.indicator_id,
+        d.side,
+        case when d.side = 1 then c.numerator_measure else c.denominator_measure end as measure
+    from catalogue as c
+    cross join sides as d
+    where d.side = 1 or c.denominator_measure is not null
+),
+
 children as (
     select a.level, a.is_nested, a.area_id, a.parent_level, a.parent_id, s.stichtag
     from {{ ref('dim_area') }} as a
@@ -70,14 +81,12 @@ per_measure as (
         s.parent_level,
         s.parent_id,
         s.stichtag,
-        case when d.side = 1 then c.numerator_measure else c.denominator_measure end as measure,
+        m.measure,
         -- rounded like the area measures: a parallel sum of fractions must not change the table
-        round(case when d.side = 1 then s.numerators else s.denominators end, 6) as children_sum,
+        round(case when m.side = 1 then s.numerators else s.denominators end, 6) as children_sum,
         s.children
     from summed_per_indicator as s
-    inner join catalogue as c on s.indicator_id = c.indicator_id
-    cross join sides as d
-    where d.side = 1 or c.denominator_measure is not null
+    inner join measures as m on m.indicator_id = s.indicator_id
 ),
 
 summed_per_level as (
@@ -117,15 +126,13 @@ parents as (
         v.level,
         v.area_id,
         v.stichtag,
-        case when d.side = 1 then c.numerator_measure else c.denominator_measure end as measure,
-        case when d.side = 1 then v.numerator else v.denominator end as amount
+        m.measure,
+        case when m.side = 1 then v.numerator else v.denominator end as amount
     from (
         select * from values_
         where level in (select distinct ch.parent_level from children as ch)
     ) as v
-    inner join catalogue as c on v.indicator_id = c.indicator_id
-    cross join sides as d
-    where d.side = 1 or c.denominator_measure is not null
+    inner join measures as m on m.indicator_id = v.indicator_id
 )
 
 select
