@@ -79,6 +79,19 @@ BLOCK_GEOMETRY = "wh.marts.dim_block_geometry"
 UNIT_BLOCKS = "wh.marts.dim_public_unit_blocks"
 
 
+def _grid_cells(source: str, key: str, cell: float, margin: float = 0.0) -> str:
+    """SQL: (`key`, cx, cy) for every cell of a grid of `cell` metres that the bounding box of a row
+    of `source` (its columns x0, y0, x1, y1), widened by `margin`, meets. Two rows that share a cell
+    are candidates for a spatial test: an equi-join, linear in the rows, where testing every pair
+    would be quadratic."""
+    return f"""select b.{key}, cx.range as cx, cy.range as cy
+                from {source} as b,
+                    range(floor((b.x0 - {margin}) / {cell})::bigint,
+                        floor((b.x1 + {margin}) / {cell})::bigint + 1) as cx,
+                    range(floor((b.y0 - {margin}) / {cell})::bigint,
+                        floor((b.y1 + {margin}) / {cell})::bigint + 1) as cy"""
+
+
 def gap_closing_distance(con, configured: float | None = None) -> float:
     """The buffer distance (metres) of the closing: the var `geometry_gap_closing_m` if set, otherwise
     derived from the data. A Baublock's nearest neighbour lies across its narrowest street; the 95th
@@ -91,28 +104,15 @@ def gap_closing_distance(con, configured: float | None = None) -> float:
     if configured is not None:
         return float(configured)
     search, cell = GAP_SEARCH_M, 2 * GAP_SEARCH_M
-    # candidate neighbours through a grid of `cell` metres (an equi-join: linear in the number of
-    # blocks, where comparing every pair would be quadratic)
+    # candidate neighbours through a grid of `cell` metres (_grid_cells)
     row = con.execute(
         f"""with blocks as (
                 select block_code, geom,
                     ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
                 from (select block_id as block_code, ST_GeomFromGeoJSON(geometry_geojson) as geom from {BLOCK_GEOMETRY})
             ),
-            reach as (
-                select b.block_code, cx.range as cx, cy.range as cy
-                from blocks as b,
-                    range(floor((b.x0 - {search}) / {cell})::bigint,
-                        floor((b.x1 + {search}) / {cell})::bigint + 1) as cx,
-                    range(floor((b.y0 - {search}) / {cell})::bigint,
-                        floor((b.y1 + {search}) / {cell})::bigint + 1) as cy
-            ),
-            cover as (
-                select b.block_code, cx.range as cx, cy.range as cy
-                from blocks as b,
-                    range(floor(b.x0 / {cell})::bigint, floor(b.x1 / {cell})::bigint + 1) as cx,
-                    range(floor(b.y0 / {cell})::bigint, floor(b.y1 / {cell})::bigint + 1) as cy
-            ),
+            reach as ({_grid_cells("blocks", "block_code", cell, search)}),
+            cover as ({_grid_cells("blocks", "block_code", cell)}),
             candidates as (
                 select distinct r.block_code as a, c.block_code as b
                 from reach as r inner join cover as c on c.cx = r.cx and c.cy = r.cy and c.block_code <> r.block_code
@@ -247,12 +247,7 @@ def unit_geometries(
                     ST_XMin(geom) as x0, ST_YMin(geom) as y0, ST_XMax(geom) as x1, ST_YMax(geom) as y1
                 from {BLOCK_GEOMETRY} as p where p.block_id in (select block_id from members)
             ),
-            cells as (
-                select s.block_id, cx.range as cx, cy.range as cy
-                from shapes as s,
-                    range(floor(s.x0 / {cell})::bigint, floor(s.x1 / {cell})::bigint + 1) as cx,
-                    range(floor(s.y0 / {cell})::bigint, floor(s.y1 / {cell})::bigint + 1) as cy
-            ),
+            cells as ({_grid_cells("shapes", "block_id", cell)}),
             touching as materialized (
                 select distinct p.a as block_id
                 from (
