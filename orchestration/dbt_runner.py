@@ -131,17 +131,15 @@ def _invocation_target() -> Path:
     return Path(target) if Path(target).is_absolute() else project / target
 
 
-def _seconds_folder() -> Path | None:
+def _seconds_folder() -> Path:
     """Where the node seconds are kept: the deployment's dbt target folder, which stays the same
     from run to run (Dagster's dbt child gets a fresh target folder for every invocation)."""
     own = os.environ.get(TARGET_ENV)
     return Path(own) if own else _invocation_target()
 
 
-def _node_seconds(folder: Path | None) -> dict[str, float]:
+def _node_seconds(folder: Path) -> dict[str, float]:
     """The kept node seconds; empty without them (or where they do not read)."""
-    if folder is None:
-        return {}
     try:
         data = json.loads((folder / NODE_SECONDS).read_text(encoding="utf-8"))
         return {str(k): float(v) for k, v in data.items() if math.isfinite(float(v)) and float(v) >= 0}
@@ -149,14 +147,12 @@ def _node_seconds(folder: Path | None) -> dict[str, float]:
         return {}
 
 
-def remember_node_seconds(run_results: Path, folder: Path | None) -> None:
+def remember_node_seconds(run_results: Path, folder: Path) -> None:
     """Keep each node's seconds from `run_results` in `folder`'s NODE_SECONDS, over those of nodes it
     did not run: only if dbt wrote it in this process's last invocation (not a file an earlier
     command left, when this one stopped before writing or wrote none, as `--version` does), and
     only for a build or run that was not `--empty` (other commands time other things). Two
     processes finishing at once may lose one's update (the order only). Never fails a run."""
-    if folder is None:
-        return
     try:
         from dbt_common.invocation import get_invocation_id
 
