@@ -36,9 +36,11 @@
     the build plan rebuilds every Stichtag whose files changed). On Spark an incremental table
     partitioned by Stichtag instead of the view was tried: slower (docs/performance.md).
     The same holds for a view whose rows of a Stichtag are computed from that Stichtag's rows of
-    incremental models alone (the wide indicator views: fct_indicator_values and the areas valid
-    at the Stichtag, whose reference data a build never changes incrementally); `lags` are then
-    those of the models it reads, whose lag dependants are rebuilt too. -#}
+    incremental models or of such views alone, with reference data a build never changes
+    incrementally (the wide indicator views: fct_indicator_values and the areas valid at the
+    Stichtag; the persons' address assignment: the register's rows and the addresses, which the
+    build plan refreshes fully when they are loaded anew); `lags` are then those of the models it
+    reads, whose lag dependants are rebuilt too. -#}
 {% macro stichtag_rows(lags=[]) -%}
     {{ return({"materialized": "view", "stichtag_tests": "rebuilt", "stichtag_lags": lags}) }}
 {%- endmacro %}

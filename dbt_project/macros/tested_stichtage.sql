@@ -24,7 +24,7 @@
 {#- Generic tests whose result on a set of rows is the union of their results on its Stichtage. -#}
 {% macro _stichtag_separable_tests() -%}
     {{ return(["not_null", "columns_not_null", "accepted_values", "expression_is_true", "relationships",
-               "plain_text"]) }}
+               "plain_text", "as_many_rows_per_stichtag_as"]) }}
 {%- endmacro %}
 
 {#- The Stichtage this build rebuilt when its tests may be scoped to them (a list of ISO dates,

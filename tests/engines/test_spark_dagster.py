@@ -119,7 +119,7 @@ def test_dagster_builds_on_spark_the_cli_adds_a_stichtag_and_publishes_what_duck
     run_ingest(settings)  # each delivery lands in the lake too
     dagster_run, partition = _dagster_builds_on_spark(settings)
     assert partition.startswith(str(LATEST.year - 1)), partition
-    table = settings.lake / "spark-warehouse" / "intermediate.db" / "int_persons_assigned_to_blocks"
+    table = settings.lake / "spark-warehouse" / "intermediate.db" / "int_households"
     earlier = _partition_files(table)
     assert len({name.split("/")[0] for name in earlier}) == 5
     assert not (table / f"stichtag={LATEST.isoformat()}").exists()
@@ -248,20 +248,20 @@ def _every_relation_equals_duckdb(settings, built_city) -> None:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         view_sql = dict(con.execute("select schema_name || '.' || view_name, sql from duckdb_views()").fetchall())
-        for relation in ("staging.stg_register__persons", "intermediate.int_persons_assigned_to_blocks"):
+        for relation in ("staging.stg_register__persons", "intermediate.int_households"):
             assert str(served / relation.replace(".", "/")) in view_sql[relation], relation
         tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
         copied = {relation for _name, relation in relations if relation.startswith("public.")}
         assert "public.indicator_values" in copied and copied <= tables
         assert not tables & {relation for _name, relation in relations if relation not in copied}
-        persons = con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0]
+        households = con.execute("select count(*) from intermediate.int_households").fetchone()[0]
     finally:
         con.close()
-    assert persons > 0
+    assert households > 0
     # the next Spark build replaces Spark's files; the served ones stay what this build made
     shutil.rmtree(settings.lake / "spark-warehouse")
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        assert con.execute("select count(*) from intermediate.int_persons_assigned_to_blocks").fetchone()[0] == persons
+        assert con.execute("select count(*) from intermediate.int_households").fetchone()[0] == households
     finally:
         con.close()

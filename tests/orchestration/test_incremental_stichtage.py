@@ -100,12 +100,14 @@ def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(fiv
     # replaced 2024 alone and tested 2024 alone
     rebuilt_only = "(stichtag in (cast('2024-12-31' as date)))"
     ran = settings.dbt_target_dir / "run" / "sozialmonitor" / "models" / "intermediate"
-    replaced = (ran / "int_persons_assigned_to_blocks.sql").read_text(encoding="utf-8")
+    replaced = (ran / "int_movements_assigned_to_blocks.sql").read_text(encoding="utf-8")
     assert f"where {rebuilt_only}" in " ".join(replaced.split())
-    [tested] = (ran / "_intermediate.yml").glob("unique_combination_int_persons_*.sql")
-    # (the relation's alias: Spark does not reserve WHERE, macros/tested_stichtage.sql)
+    [tested] = (ran / "_intermediate.yml").glob("as_many_rows_per_stichtag_as_*.sql")
+    # (the relation's alias: Spark does not reserve WHERE, macros/tested_stichtage.sql); the
+    # persons' assignment is a view, its rows of 2024 counted against the register's of 2024
     tested_sql = " ".join(tested.read_text().split())
     assert f'int_persons_assigned_to_blocks" as dbt_where_source where {rebuilt_only}' in tested_sql
+    assert f'stg_register__persons" where {rebuilt_only}' in tested_sql
     # a staging view of a Stichtag's extract (macros/incremental_stichtage.sql, stichtag_rows) is
     # tested on 2024's rows alone too: the others are the same files through the same SQL
     staged = settings.dbt_target_dir / "run" / "sozialmonitor" / "models" / "staging" / "_staging.yml"

@@ -141,7 +141,10 @@ FAULTS = {
     ),
     "residents_lost_on_the_way": (
         "reconciliation",
-        "delete from intermediate.int_persons_assigned_to_blocks where is_resident and block_id is null",
+        # a model that loses the residents without a Baublock (the persons' assignment is a view)
+        "alter view intermediate.int_persons_assigned_to_blocks rename to int_persons_as_built; "
+        "create view intermediate.int_persons_assigned_to_blocks as select * from intermediate.int_persons_as_built "
+        "where not (is_resident and block_id is null)",
         "blocked",
     ),
     "assignment_rate_low": (
@@ -425,6 +428,55 @@ def test_the_dbt_hierarchy_test_catches_a_sum_that_is_off_and_a_measure_counted_
     # no longer add up (both counts are summed)
     assert problems.get("key missing or not unique", 0) >= 1, problems
     assert problems.get("children do not add up", 0) >= 1, problems
+
+
+def test_the_persons_address_assignment_is_tested_for_a_person_counted_twice_or_lost(released_copy):
+    """int_persons_assigned_to_blocks is a view whose key is not grouped by a test: its test
+    `as_many_rows_per_stichtag_as` compares its rows per Stichtag with the register's staging view
+    (whose key is unique by its own test). An address delivered twice with overlapping validity
+    gives its residents two rows from its first day on; a model that drops persons gives fewer.
+    The staging view's test passes in both cases: only this test can tell."""
+    from orchestration.dbt_runner import DbtFailed, run_dbt
+
+    persons = ["test", "--select", "int_persons_assigned_to_blocks", "stg_register__persons", "--store-failures"]
+    run_dbt(released_copy, persons)  # the built city passes
+    con = duckdb.connect(str(released_copy.warehouse_path))
+    try:
+        # a second record of an inhabited address, valid from 1.1.2023 while the first stays valid
+        [address] = con.execute(
+            "select min(address_id) from intermediate.int_persons_assigned_to_blocks "
+            "where stichtag = date '2024-12-31' and address_id is not null"
+        ).fetchone()
+        con.execute(
+            "insert into raw.geo_addresses select * replace (address_id || 'X' as address_id, "
+            "date '2023-01-01' as valid_from) from raw.geo_addresses where address_id = ?",
+            [address],
+        )
+    finally:
+        con.close()
+    with pytest.raises(DbtFailed, match="as_many_rows_per_stichtag_as_int_persons"):
+        run_dbt(released_copy, persons)
+    con = duckdb.connect(str(released_copy.warehouse_path))
+    try:
+        schema, table = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_name like 'as_many_rows_per_stichtag_as%'"
+        ).fetchone()
+        doubled = con.execute(f'select stichtag, model_rows - other_rows from "{schema}"."{table}" order by 1')
+        doubled = doubled.fetchall()
+        # and a model that loses the persons without an address
+        con.execute("delete from raw.geo_addresses where address_id = ?", [address + "X"])
+        con.execute(
+            "alter view intermediate.int_persons_assigned_to_blocks rename to int_persons_as_built; "
+            "create view intermediate.int_persons_assigned_to_blocks as select * from "
+            "intermediate.int_persons_as_built where address_id is not null"
+        )
+    finally:
+        con.close()
+    # the Stichtage from 2023 on, each with the address's residents once more
+    assert [d.year for d, _ in doubled] == [2023, 2024] and all(extra > 0 for _, extra in doubled), doubled
+    with pytest.raises(DbtFailed, match="as_many_rows_per_stichtag_as_int_persons"):
+        run_dbt(released_copy, ["test", "--select", "int_persons_assigned_to_blocks"])
 
 
 def test_a_level_introduced_later_is_exempt_before_its_first_stichtag_only(built_city, tmp_path, monkeypatch):
