@@ -119,6 +119,48 @@ def longest_path_first() -> None:
     GraphQueue._get_scores = longest_remaining
 
 
+def a_node_per_free_thread() -> None:
+    """dbt's main loop takes the next ready node off its priority queue as soon as the previous one
+    is handed to the thread pool (`GraphRunnableTask.run_queue`, `pool.apply_async`), not when a
+    thread is free: the pool's own queue then holds the nodes in the order they became ready, and
+    the scores decide only between nodes that became ready at the same moment. In the Berlin-size
+    build of 2026-12-07 the pattern's inputs were done at 77.9 s, but the marts' series on today's
+    Gebietsstand had been taken at 77.0 s, when it alone was ready, and waited in the pool: the
+    pattern started at 94.5 s, behind it and a test, on the build's longest path. Here the main
+    loop takes a node only while fewer nodes are in progress than dbt has threads, so a thread that
+    comes free gets the ready node the scores put first (`longest_path_first`). The same nodes
+    run, each after everything it depends on; only the order changes. Idempotent; where dbt-core's
+    queue or loop lacks what this relies on, dbt's own loop stays (a test checks the pinned
+    version's)."""
+    from dbt.graph.queue import GraphQueue
+    from dbt.task.runnable import GraphRunnableTask
+
+    get, run_queue = getattr(GraphQueue, "get", None), getattr(GraphRunnableTask, "run_queue", None)
+    if get is None or run_queue is None or getattr(get, "a_node_per_free_thread", False):
+        return
+
+    def get_when_a_thread_is_free(self, block: bool = True, timeout: float | None = None):
+        threads = getattr(self, "free_threads_only", None)
+        if threads and block:
+            with self.lock:
+                # dbt's callbacks mark a node done (and notify) when its thread has finished it
+                while len(self.in_progress) >= threads:
+                    self.some_task_done.wait(timeout=1.0)
+        return get(self, block=block, timeout=timeout)
+
+    def run_queue_a_node_per_free_thread(self, pool) -> None:
+        threads = getattr(getattr(self, "config", None), "threads", None)
+        if self.job_queue is not None and isinstance(threads, int) and threads > 0:
+            self.job_queue.free_threads_only = threads
+        return run_queue(self, pool)
+
+    get_when_a_thread_is_free.a_node_per_free_thread = True  # type: ignore[attr-defined]
+    get_when_a_thread_is_free.dbt_get = get  # type: ignore[attr-defined]
+    run_queue_a_node_per_free_thread.dbt_run_queue = run_queue  # type: ignore[attr-defined]
+    GraphQueue.get = get_when_a_thread_is_free
+    GraphRunnableTask.run_queue = run_queue_a_node_per_free_thread
+
+
 def _invocation_target() -> Path:
     """The target folder of the dbt invocation in this process (dbt's default without one)."""
     from dbt.flags import get_flags
@@ -408,6 +450,7 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
 
     parse_whatever_the_warehouse_file()
     longest_path_first()
+    a_node_per_free_thread()
     try:
         cli()  # exits (click's standalone mode)
     finally:
@@ -479,6 +522,7 @@ def run_dbt(
 
     parse_whatever_the_warehouse_file()
     longest_path_first()
+    a_node_per_free_thread()
     target = dbt_target_of(command)
     start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])

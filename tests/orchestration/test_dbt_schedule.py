@@ -62,6 +62,7 @@ def target(tmp_path, monkeypatch):
     own = getattr(GraphQueue._get_scores, "dbt_scores", GraphQueue._get_scores)
     monkeypatch.setattr(GraphQueue, "_get_scores", own)
     longest_path_first()
+    dbt_runner.a_node_per_free_thread()
     return tmp_path
 
 
@@ -161,6 +162,115 @@ def test_applied_once_on_the_pinned_dbt(target):
     assert patched.longest_path_first
     # dbt's own scoring is still a method of that name on this dbt-core (else the order falls back to it)
     assert patched.dbt_scores.__qualname__ == "GraphQueue._get_scores"
+
+
+def berlin_end() -> nx.DiGraph:
+    """The end of the Berlin-size build where the pattern waited: one thread runs a mart (`fct`)
+    while the other finishes the area measures on today's Gebietsstand; then the other mart
+    (`fct_current`) and the disclosure cells are ready at once. The cells are quick, and the
+    pattern needs them and their test, which is ready only when the cells are done."""
+    g = nx.DiGraph()
+    g.add_edges_from(
+        [
+            ("model.p.base", "model.p.fct"),
+            ("model.p.base", "model.p.area"),
+            ("model.p.area", "model.p.fct_current"),
+            ("model.p.area", "model.p.cells"),
+            ("model.p.cells", "test.p.cells_unique"),
+            ("model.p.cells", "model.p.pattern"),
+            ("test.p.cells_unique", "model.p.pattern"),
+            ("model.p.pattern", "model.p.index"),
+        ]
+    )
+    return g
+
+
+def started_by_dbts_loop(seconds: dict[str, float], run_queue, threads: int = 2) -> list[str]:
+    """The nodes of `berlin_end` in the order dbt's own main loop (`GraphRunnableTask.run_queue`:
+    take a ready node off the queue, hand it to the thread pool) with `threads` threads starts them,
+    each taking its `seconds`."""
+    import threading
+    import time
+
+    from dbt.graph.thread_pool import DbtThreadPool
+    from dbt.task.runnable import GraphRunnableTask
+
+    started: list[str] = []
+    lock = threading.Lock()
+
+    class Task:
+        config = SimpleNamespace(threads=threads)
+
+        def __init__(self):
+            self.job_queue = GraphQueue(berlin_end(), Nodes(), set(berlin_end()))
+
+        def handle_job_queue(self, pool, callback):  # dbt's, less the runner objects
+            node = self.job_queue.get()
+            pool.apply_async(self.run, args=[node], callback=callback)
+
+        def run(self, node):
+            with lock:
+                started.append(node.unique_id)
+            time.sleep(seconds.get(node.unique_id, 0.01))
+            return SimpleNamespace(node=node)
+
+        def _handle_result(self, result):
+            pass
+
+        def _raise_set_error(self):
+            pass
+
+    Task.run_queue = run_queue
+    assert run_queue.__name__ in ("run_queue", "run_queue_a_node_per_free_thread")
+    assert GraphRunnableTask.run_queue  # (the loop under test is dbt-core's own, passed in)
+    pool = DbtThreadPool(threads)
+    try:
+        Task().run_queue(pool)
+    finally:
+        pool.close()
+        pool.join()
+    return started
+
+
+def test_a_free_thread_takes_the_ready_node_the_scores_put_first(target, monkeypatch):
+    """dbt's main loop hands every node to the pool as soon as it is ready, so the pool's queue, not
+    the scores, decided what a free thread ran next: here the mart on today's Gebietsstand, taken
+    while the cells ran, before the cells' test and the pattern. One node per free thread: the
+    pattern starts as soon as its inputs are done."""
+    from dbt.task.runnable import GraphRunnableTask
+
+    monkeypatch.setattr(flags, "GLOBAL_FLAGS", Namespace(TARGET_PATH=str(target), PROJECT_DIR=None, FAIL_FAST=False))
+    kept = {"model.p.fct": 10, "model.p.area": 6, "model.p.fct_current": 17, "model.p.cells": 1, "model.p.pattern": 30}
+    build_results(target, kept)
+    seconds = {"model.p.fct": 0.8, "model.p.area": 0.1, "model.p.fct_current": 0.6, "model.p.cells": 0.1}
+    seconds["model.p.pattern"] = 0.6
+    ours = started_by_dbts_loop(seconds, GraphRunnableTask.run_queue)
+    assert ours.index("model.p.pattern") < ours.index("model.p.fct_current"), ours
+    # dbt's own loop (the queue's `get` and the loop as dbt-core has them), the same scores
+    ours_get = GraphQueue.get
+    monkeypatch.setattr(GraphQueue, "get", ours_get.dbt_get)
+    dbts = started_by_dbts_loop(seconds, GraphRunnableTask.run_queue.dbt_run_queue)
+    assert dbts.index("model.p.fct_current") < dbts.index("model.p.pattern"), dbts
+    assert sorted(ours) == sorted(dbts) == sorted(berlin_end())
+    # one thread: strictly by the scores
+    monkeypatch.setattr(GraphQueue, "get", ours_get)
+    one = started_by_dbts_loop({}, GraphRunnableTask.run_queue, threads=1)
+    assert one[:5] == ["model.p.base", "model.p.area", "model.p.cells", "test.p.cells_unique", "model.p.pattern"], one
+
+
+def test_one_node_per_free_thread_on_the_pinned_dbt():
+    from dbt.task.runnable import GraphRunnableTask
+
+    dbt_runner.a_node_per_free_thread()
+    get, loop = GraphQueue.get, GraphRunnableTask.run_queue
+    dbt_runner.a_node_per_free_thread()
+    assert GraphQueue.get is get and GraphRunnableTask.run_queue is loop  # once
+    # what the waiting relies on: dbt-core's own loop hands nodes to the pool one `get` at a time,
+    # and its queue counts the nodes in progress under a lock with a condition that `mark_done` notifies
+    assert get.dbt_get.__qualname__ == "GraphQueue.get"
+    assert loop.dbt_run_queue.__qualname__ == "GraphRunnableTask.run_queue"
+    queue = GraphQueue(graph(), Nodes(), set(graph()))
+    assert isinstance(queue.in_progress, set) and hasattr(queue.some_task_done, "notify_all")
 
 
 def test_run_dbt_and_the_dagster_child_order_by_and_keep_the_seconds_of_their_builds(tmp_path, monkeypatch):

@@ -22,6 +22,6 @@ expected as (
 
 select coalesce(t.stichtag, e.stichtag) as stichtag, t.model_rows, e.other_rows
 from tested as t
-full outer join expected as e on t.stichtag = e.stichtag
+full outer join expected as e on t.stichtag is not distinct from e.stichtag
 where t.model_rows is null or e.other_rows is null or t.model_rows <> e.other_rows
 {% endtest %}
