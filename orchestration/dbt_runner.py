@@ -129,14 +129,20 @@ def a_node_per_free_thread() -> None:
     pattern started at 94.5 s, behind it and a test, on the build's longest path. Here the main
     loop takes a node only while fewer nodes are in progress than dbt has threads, so a thread that
     comes free gets the ready node the scores put first (`longest_path_first`). The same nodes
-    run, each after everything it depends on; only the order changes. Idempotent; where dbt-core's
+    run, each after everything it depends on; only the order changes. (A microbatch model's batches
+    take pool threads this count does not see; the project has none.) Idempotent; where dbt-core's
     queue or loop lacks what this relies on, dbt's own loop stays (a test checks the pinned
     version's)."""
     from dbt.graph.queue import GraphQueue
     from dbt.task.runnable import GraphRunnableTask
 
     get, run_queue = getattr(GraphQueue, "get", None), getattr(GraphRunnableTask, "run_queue", None)
-    if get is None or run_queue is None or getattr(get, "a_node_per_free_thread", False):
+    if get is None or run_queue is None:
+        return
+    if getattr(get, "a_node_per_free_thread", False) or hasattr(run_queue, "dbt_run_queue"):
+        return
+    # what the waiting reads of dbt's queue, set in its constructor
+    if not {"lock", "in_progress", "some_task_done"} <= set(getattr(GraphQueue.__init__, "__code__").co_names):
         return
 
     def get_when_a_thread_is_free(self, block: bool = True, timeout: float | None = None):

@@ -56,7 +56,8 @@ def drained(scores) -> list[str]:
 
 @pytest.fixture
 def target(tmp_path, monkeypatch):
-    """A dbt invocation's target folder; dbt's queue patched for this test only."""
+    """A dbt invocation's target folder; dbt's scores patched for this test only (the loop that
+    takes a node per free thread stays applied, as every `run_dbt` applies it)."""
     monkeypatch.setattr(flags, "GLOBAL_FLAGS", Namespace(TARGET_PATH=str(tmp_path), PROJECT_DIR=None))
     monkeypatch.delenv(dbt_runner.TARGET_ENV, raising=False)
     own = getattr(GraphQueue._get_scores, "dbt_scores", GraphQueue._get_scores)
