@@ -142,7 +142,7 @@ def a_node_per_free_thread() -> None:
     if getattr(get, "a_node_per_free_thread", False) or hasattr(run_queue, "dbt_run_queue"):
         return
     # what the waiting reads of dbt's queue, set in its constructor
-    if not {"lock", "in_progress", "some_task_done"} <= set(getattr(GraphQueue.__init__, "__code__").co_names):
+    if not {"lock", "in_progress", "some_task_done"} <= set(GraphQueue.__init__.__code__.co_names):
         return
 
     def get_when_a_thread_is_free(self, block: bool = True, timeout: float | None = None):
