@@ -160,6 +160,7 @@ def public_models(project_dir: Path, target_dir: Path) -> dict[str, PublicModel]
         model = PublicModel(node["name"], table, yml, contract, marked and own_mark, columns, position)
         found[model.table] = model
     if stale:
+        stale.sort()  # not in the manifest's order of nodes, which depends on the parses before
         raise PublicModelsError(
             f"the dbt manifest {Path(target_dir) / MANIFEST_FILE} is stale: "
             + "; ".join(stale[:5])

@@ -238,10 +238,12 @@ def test_release_list_and_show(built_city):
     assert result.exit_code == 1 and "no release" in result.output
 
 
-def _own_dbt_project(settings, tmp_path):
-    """`settings` with a copy of the dbt project to change (the manifest in the city's target stays)."""
+def _own_dbt_project(settings, tmp_path, generated: bool = False):
+    """`settings` with a copy of the dbt project to change (the manifest in the city's target stays);
+    with the files generated from the catalogue when `generated` (else a parse renders them)."""
     copy = tmp_path / "dbt_project"
-    shutil.copytree(settings.dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs", "generated"))
+    left_out = ("target", "logs") if generated else ("target", "logs", "generated")
+    shutil.copytree(settings.dbt_project_dir, copy, ignore=shutil.ignore_patterns(*left_out))
     return settings.with_paths(dbt_project_dir=copy)
 
 
@@ -321,7 +323,7 @@ def test_a_release_needs_the_manifest_of_the_dbt_run(released_copy, tmp_path):
     before = tree_digest(settings.releases_dir)
     gates = published_gates(settings)  # the marts stay as released: their gates' report
     # a model changed since dbt built the warehouse: the manifest no longer says what is published
-    changed = _own_dbt_project(settings, tmp_path)
+    changed = _own_dbt_project(settings, tmp_path, generated=True)  # only the model below differs
     areas = changed.dbt_project_dir / "models" / "public" / "pub_areas.sql"
     areas.write_text(areas.read_text(encoding="utf-8") + "-- changed\n", encoding="utf-8")
     with pytest.raises(ReleaseRefused, match=r"manifest .* is stale: models/public/pub_areas.sql changed"):
