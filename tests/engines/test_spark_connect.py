@@ -171,7 +171,7 @@ def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers
 
     settings = replace(city_copy, engine="spark", lake_dir=tmp_path / "lake")
     prepare_dbt(settings)
-    command = ["build", "--select", "+int_households", "--indirect-selection", "cautious"]
+    command = ["build", "--select", "+int_movements_assigned_to_blocks", "--indirect-selection", "cautious"]
     first = spark_build.metastore_for(settings, "b1", incremental=False)
     assert spark_build.build(settings, command, metastore=first).success
     spark_build.mark_built(settings, "b1", first)
@@ -179,7 +179,7 @@ def test_through_spark_connect_a_stichtag_is_rebuilt_into_the_tables_the_servers
     assert "not of the last build b2" in spark_build.stale_tables(settings, "b2")
 
     session = SparkSession.builder.getOrCreate()
-    table = "intermediate.int_households"
+    table = "intermediate.int_movements_assigned_to_blocks"
     location, partitions = spark_build._layout(session, table)
     assert partitions == ["stichtag"]
 
