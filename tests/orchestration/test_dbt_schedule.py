@@ -194,7 +194,6 @@ def started_by_dbts_loop(seconds: dict[str, float], run_queue, threads: int = 2)
     import time
 
     from dbt.graph.thread_pool import DbtThreadPool
-    from dbt.task.runnable import GraphRunnableTask
 
     started: list[str] = []
     lock = threading.Lock()
@@ -221,9 +220,7 @@ def started_by_dbts_loop(seconds: dict[str, float], run_queue, threads: int = 2)
         def _raise_set_error(self):
             pass
 
-    Task.run_queue = run_queue
-    assert run_queue.__name__ in ("run_queue", "run_queue_a_node_per_free_thread")
-    assert GraphRunnableTask.run_queue  # (the loop under test is dbt-core's own, passed in)
+    Task.run_queue = run_queue  # the loop under test: dbt-core's own, or ours around it
     pool = DbtThreadPool(threads)
     try:
         Task().run_queue(pool)
@@ -243,8 +240,10 @@ def test_a_free_thread_takes_the_ready_node_the_scores_put_first(target, monkeyp
     monkeypatch.setattr(flags, "GLOBAL_FLAGS", Namespace(TARGET_PATH=str(target), PROJECT_DIR=None, FAIL_FAST=False))
     kept = {"model.p.fct": 10, "model.p.area": 6, "model.p.fct_current": 17, "model.p.cells": 1, "model.p.pattern": 30}
     build_results(target, kept)
-    seconds = {"model.p.fct": 0.8, "model.p.area": 0.1, "model.p.fct_current": 0.6, "model.p.cells": 0.1}
-    seconds["model.p.pattern"] = 0.6
+    seconds = {
+        "model.p.fct": 0.8, "model.p.area": 0.1, "model.p.fct_current": 0.6,
+        "model.p.cells": 0.1, "model.p.pattern": 0.6,
+    }  # fmt: skip
     ours = started_by_dbts_loop(seconds, GraphRunnableTask.run_queue)
     assert ours.index("model.p.pattern") < ours.index("model.p.fct_current"), ours
     # dbt's own loop (the queue's `get` and the loop as dbt-core has them), the same scores
