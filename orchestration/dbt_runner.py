@@ -32,13 +32,18 @@ DUCKDB_TARGET = "local"
 # warnings, errors) instead of dbt's debug, which wrote every statement of the build and took about
 # 2 of a build's 22 s of CPU on the test city. Set in the environment, these win (e.g.
 # DBT_LOG_LEVEL_FILE=debug for a build to be examined). The Dagster dbt asset's child keeps
-# dagster-dbt's own choice (its debug log in the run's target folder).
+# dagster-dbt's own choice (its debug log in the run's target folder); `sozialmonitor-dbt` run
+# without dagster-dbt's log path logs as `run_dbt` does (`dbt_main`).
 LOG_LEVEL_FILE = "info"
 
 
 def log_environment(settings: Settings) -> dict[str, str]:
     """DBT_LOG_PATH and DBT_LOG_LEVEL_FILE for a dbt run in this process, unless already set."""
-    chosen = {"DBT_LOG_PATH": str(settings.dbt_target_dir / "logs"), "DBT_LOG_LEVEL_FILE": LOG_LEVEL_FILE}
+    return _log_environment(settings.dbt_target_dir)
+
+
+def _log_environment(target_dir: Path) -> dict[str, str]:
+    chosen = {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_LOG_LEVEL_FILE": LOG_LEVEL_FILE}
     return {key: value for key, value in chosen.items() if key not in os.environ}
 
 
@@ -454,6 +459,10 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
     the node seconds of its builds in the deployment's target folder (`remember_node_seconds`)."""
     from dbt.cli.main import cli
 
+    if "DBT_LOG_PATH" not in os.environ and os.environ.get(TARGET_ENV):
+        # not dagster-dbt's child (which sets the log path): a deployment's dbt, run by hand or by a
+        # script, logs into the deployment's target folder as `run_dbt` does, not into the checkout
+        os.environ.update(_log_environment(Path(os.environ[TARGET_ENV])))
     parse_whatever_the_warehouse_file()
     longest_path_first()
     a_node_per_free_thread()
