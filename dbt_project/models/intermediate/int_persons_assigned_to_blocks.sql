@@ -3,8 +3,8 @@
     null block_id: they are counted in fct_address_assignment, never dropped silently.
     A view (`stichtag_rows`): a Stichtag's rows are that Stichtag's register rows, each with the
     address valid then, and the addresses are reference data, which only a full build changes
-    (orchestration/build_plan.py). Its readers (the households and the population measures, for
-    the Stichtage they rebuild; the address assignment and the reconciliation gate) each aggregate
+    (orchestration/build_plan.py). Its readers (the households, the population measures and the
+    address assignment, for the Stichtage they rebuild; the reconciliation gate) each aggregate
     it in one pass. As a table it wrote 23.7 M rows of pseudonyms and short ids at Berlin size
     (19 s alone, 34 s in the build, on the build's longest path), more than its readers spend
     computing the join again (docs/performance.md). -#}
