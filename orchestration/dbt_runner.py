@@ -37,12 +37,9 @@ DUCKDB_TARGET = "local"
 LOG_LEVEL_FILE = "info"
 
 
-def log_environment(settings: Settings) -> dict[str, str]:
-    """DBT_LOG_PATH and DBT_LOG_LEVEL_FILE for a dbt run in this process, unless already set."""
-    return _log_environment(settings.dbt_target_dir)
-
-
-def _log_environment(target_dir: Path) -> dict[str, str]:
+def log_environment(target_dir: Path) -> dict[str, str]:
+    """DBT_LOG_PATH (`target_dir`/logs) and DBT_LOG_LEVEL_FILE for a dbt run in this process,
+    unless already set."""
     chosen = {"DBT_LOG_PATH": str(target_dir / "logs"), "DBT_LOG_LEVEL_FILE": LOG_LEVEL_FILE}
     return {key: value for key, value in chosen.items() if key not in os.environ}
 
@@ -462,7 +459,7 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
     if "DBT_LOG_PATH" not in os.environ and os.environ.get(TARGET_ENV):
         # not dagster-dbt's child (which sets the log path): a deployment's dbt, run by hand or by a
         # script, logs into the deployment's target folder as `run_dbt` does, not into the checkout
-        os.environ.update(_log_environment(Path(os.environ[TARGET_ENV])))
+        os.environ.update(log_environment(Path(os.environ[TARGET_ENV])))
     parse_whatever_the_warehouse_file()
     longest_path_first()
     a_node_per_free_thread()
@@ -541,7 +538,7 @@ def run_dbt(
     target = dbt_target_of(command)
     start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
-    with scoped_environment({**settings.env(), **plan_environment(plan), **log_environment(settings)}):
+    with scoped_environment({**settings.env(), **plan_environment(plan), **log_environment(settings.dbt_target_dir)}):
         try:
             result = runner.invoke(dbt_args(settings, command))
         finally:
