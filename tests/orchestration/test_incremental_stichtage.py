@@ -9,6 +9,7 @@ patterns are a cache keyed by their inputs, so equal tables stay a proof of the 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -16,8 +17,12 @@ import duckdb
 import pytest
 
 from orchestration.build_plan import BUILDS_TABLE, add_years, lag_years
-from orchestration.pipeline import run_pipeline
-from orchestration.release import list_releases
+from orchestration.ingest.unload import unload
+from orchestration.locking import run_lock
+from orchestration.pipeline import RunSummary, gate_and_publish, run_pipeline
+from orchestration.release import list_releases, released_inputs
+from orchestration.settings import Settings
+from orchestration.warehouse import connect
 from tests.conftest import seed_pattern_memo
 from tests.helpers import accept_as_demo, settings_for, warehouse_frame
 
@@ -58,12 +63,23 @@ def content_sha256(settings) -> str:
     return release.manifest()["content_sha256"]
 
 
+@dataclass
+class FiveThenSix:
+    settings: Settings  # the city: five Stichtage built from scratch, then the sixth added and released
+    added: RunSummary  # the run that added the sixth
+    five: Path  # the warehouse as the build of five Stichtage from scratch left it
+    six_unreleased: Settings  # a copy of the city with six Stichtage, before the release was made
+
+
 @pytest.fixture(scope="module")
-def five_then_six(tmp_path_factory, city_raw, built_city):
+def five_then_six(tmp_path_factory, city_raw, built_city) -> FiveThenSix:
     """The test city built on five Stichtage (no release), then run again with the sixth's files
-    added (released): its settings and the second run's summary."""
+    added, then released (the release step of `sozialmonitor run`, `gate_and_publish`). Kept
+    beside, for the unload test: the five Stichtage's warehouse and a copy of the city before the
+    release (an unloaded Stichtag of a release would change the cells of earlier releases, which the
+    disclosure pattern keeps to, and so the tables a build from scratch would give)."""
     base = tmp_path_factory.mktemp("incremental")
-    settings = settings_for(base)
+    settings = settings_for(base / "city")
     latest = {p for p in city_raw.rglob("*") if p.is_file() and LATEST.strftime("%Y") in p.name}
     assert len(latest) >= 10
     shutil.copytree(city_raw, settings.raw_dir, ignore=lambda d, names: [n for n in names if (Path(d) / n) in latest])
@@ -71,13 +87,19 @@ def five_then_six(tmp_path_factory, city_raw, built_city):
     seed_pattern_memo(settings, built_city)
     first = run_pipeline(settings, release=False)
     assert first.build.full and LATEST not in first.stichtage
+    five = base / "five.duckdb"
+    shutil.copy2(settings.warehouse_path, five)
     for path in latest:
         shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
-    return settings, run_pipeline(settings)
+    added = run_pipeline(settings, release=False)
+    shutil.copytree(settings.raw_dir.parent, base / "six", ignore=shutil.ignore_patterns("*.lock"))
+    with run_lock(settings.warehouse_path):
+        gate_and_publish(settings, run_id=added.run_id)
+    return FiveThenSix(settings, added, five, settings_for(base / "six"))
 
 
 def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(five_then_six, built_city):
-    settings, summary = five_then_six
+    settings, summary = five_then_six.settings, five_then_six.added
     assert not summary.build.full
     assert summary.build.stichtage == (LATEST,)
     assert summary.build.lag_dependants == ()  # nothing lies one or five years after the newest
@@ -119,7 +141,7 @@ def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(fiv
 def test_a_corrected_old_file_rebuilds_its_stichtag_and_lag_dependants_as_a_full_rebuild_would(
     five_then_six, built_city, tmp_path
 ):
-    settings, _ = five_then_six
+    settings = five_then_six.settings
     register = next(settings.raw_dir.rglob(f"EWR_Bestand_{CORRECTED:%Y%m%d}.csv"))
     lines = register.read_text(encoding="utf-8").splitlines(keepends=True)
     fields = lines[1].split(";")
@@ -167,3 +189,31 @@ def test_a_corrected_old_file_rebuilds_its_stichtag_and_lag_dependants_as_a_full
     full = run_pipeline(settings, release=False, full_refresh=True)
     assert full.build.full and "asked for" in full.build.describe()
     assert differing_tables(incremental, settings.warehouse_path) == {}
+
+
+def test_an_unloaded_stichtag_is_rebuilt_without_rows_as_a_build_without_it_from_scratch(five_then_six):
+    """A Stichtag taken back out (`sozialmonitor unload`: a test delivery, a file named for the wrong
+    date) is rebuilt by the next run without rows: every table partitioned by Stichtag loses its
+    rows (the incremental models' delete of the rebuilt Stichtage), and the warehouse holds what the
+    build of the other five Stichtage from scratch held."""
+    settings = five_then_six.six_unreleased
+    # the copy holds the sixth Stichtag, also in the incremental tables (the comparison is not vacuous)
+    before = differing_tables(settings.warehouse_path, five_then_six.five)
+    assert {"marts.fct_address_assignment", "intermediate.int_households", "disclosure.disclosure_pattern"} <= set(
+        before
+    )
+    with run_lock(settings.warehouse_path, purpose="unload"):
+        con = connect(settings.warehouse_path)
+        try:
+            unloaded = unload(settings, con, LATEST, "a test delivery", released=released_inputs(settings.releases_dir))
+        finally:
+            con.close()
+    assert unloaded.rows["register_persons"] > 0 and len(unloaded.files) >= 10
+
+    rebuilt = run_pipeline(settings, release=False)
+    assert not rebuilt.build.full and rebuilt.build.stichtage == (LATEST,), rebuilt.build.describe()
+    assert (
+        f"{LATEST.isoformat()}: " in rebuilt.build.describe() and "register_persons removed" in rebuilt.build.describe()
+    )
+    assert differing_tables(settings.warehouse_path, five_then_six.five) == {}
+    assert warehouse_frame(settings, "select count(*) as n from marts.fct_address_assignment").n[0] > 0
