@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from orchestration.indices.composite import CompositeConfig, compute_composite
-from orchestration.indices.uncertainty import RESULT_COLUMNS, UncertaintyConfig, rank_draws, rank_uncertainty
+from orchestration.indices.uncertainty import (
+    RESULT_COLUMNS,
+    UncertaintyConfig,
+    min_ranks,
+    rank_draws,
+    rank_uncertainty,
+)
 from tests.indices.test_composite import example, mapping
 
 CONFIG = CompositeConfig.from_mapping(mapping())  # minmax, arithmetic: ranks A 3, B 2, C 1, D 4
@@ -185,3 +191,23 @@ def test_uncertainty_config_in_python_form_is_checked_too():
         UncertaintyConfig(draws=0)
     assert UncertaintyConfig(draws=5).replace(seed=3) == UncertaintyConfig(draws=5, seed=3)
     assert UncertaintyConfig(normalisations=["rank"]).normalisations == ("rank",)
+
+
+def test_min_ranks_are_scipys_rankdata_min_with_ties_signed_zeros_and_infinities():
+    """The draws' ranks (numpy, so that the dbt process need not import scipy.stats) are those of
+    scipy.stats.rankdata(method="min", axis=1): ties share the lowest rank of their group."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(17)
+    for trial in range(400):
+        shape = (int(rng.integers(1, 30)), int(rng.integers(1, 50)))
+        values = [
+            rng.normal(size=shape),
+            rng.integers(-3, 4, size=shape).astype(float),  # many ties
+            rng.choice([1.0, np.inf, -np.inf, 0.0, -0.0, 1e-300, -1e-300], size=shape),
+        ][trial % 3]
+        expected = rankdata(values, method="min", axis=1).astype(np.int64)
+        got = min_ranks(values)
+        assert got.dtype == np.int64 and np.array_equal(got, expected), values
+    assert min_ranks(np.array([[2.0, 1.0, 2.0, 0.5]])).tolist() == [[3, 2, 3, 1]]
+    assert min_ranks(np.empty((4, 0))).shape == (4, 0)
