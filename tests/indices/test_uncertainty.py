@@ -210,4 +210,6 @@ def test_min_ranks_are_scipys_rankdata_min_with_ties_signed_zeros_and_infinities
         got = min_ranks(values)
         assert got.dtype == np.int64 and np.array_equal(got, expected), values
     assert min_ranks(np.array([[2.0, 1.0, 2.0, 0.5]])).tolist() == [[3, 2, 3, 1]]
-    assert min_ranks(np.empty((4, 0))).shape == (4, 0)
+    assert min_ranks(np.empty((4, 0))).shape == (4, 0) and min_ranks(np.empty((0, 3))).shape == (0, 3)
+    with pytest.raises(ValueError, match="NaN"):
+        min_ranks(np.array([[1.0, 2.0], [np.nan, 0.0]]))

@@ -19,7 +19,7 @@ import pytest
 from orchestration.build_plan import BUILDS_TABLE, add_years, lag_years
 from orchestration.ingest.unload import unload
 from orchestration.locking import run_lock
-from orchestration.pipeline import RunSummary, gate_and_publish, run_pipeline
+from orchestration.pipeline import RunSummary, run_pipeline
 from orchestration.release import list_releases, released_inputs
 from orchestration.settings import Settings
 from orchestration.warehouse import connect
@@ -68,15 +68,15 @@ class FiveThenSix:
     settings: Settings  # the city: five Stichtage built from scratch, then the sixth added and released
     added: RunSummary  # the run that added the sixth
     five: Path  # the warehouse as the build of five Stichtage from scratch left it
-    six_unreleased: Settings  # a copy of the city with six Stichtage, before the release was made
+    six_unreleased: Settings  # a copy of the city with six Stichtage, taken before the release was made
 
 
 @pytest.fixture(scope="module")
 def five_then_six(tmp_path_factory, city_raw, built_city) -> FiveThenSix:
     """The test city built on five Stichtage (no release), then run again with the sixth's files
-    added, then released (the release step of `sozialmonitor run`, `gate_and_publish`). Kept
-    beside, for the unload test: the five Stichtage's warehouse and a copy of the city before the
-    release (an unloaded Stichtag of a release would change the cells of earlier releases, which the
+    added (released in the same run). Kept beside, for the unload test: the five Stichtage's
+    warehouse, and a copy of the city taken in the second run between its dbt build and its release
+    (an unloaded Stichtag of a release would change the cells of earlier releases, which the
     disclosure pattern keeps to, and so the tables a build from scratch would give)."""
     base = tmp_path_factory.mktemp("incremental")
     settings = settings_for(base / "city")
@@ -87,15 +87,19 @@ def five_then_six(tmp_path_factory, city_raw, built_city) -> FiveThenSix:
     seed_pattern_memo(settings, built_city)
     first = run_pipeline(settings, release=False)
     assert first.build.full and LATEST not in first.stichtage
-    five = base / "five.duckdb"
-    shutil.copy2(settings.warehouse_path, five)
+    unlocked = shutil.ignore_patterns("*.lock")
+    shutil.copytree(settings.warehouse_path.parent, base / "five", ignore=unlocked)
     for path in latest:
         shutil.copy2(path, settings.raw_dir / path.relative_to(city_raw))
-    added = run_pipeline(settings, release=False)
-    shutil.copytree(settings.raw_dir.parent, base / "six", ignore=shutil.ignore_patterns("*.lock"))
-    with run_lock(settings.warehouse_path):
-        gate_and_publish(settings, run_id=added.run_id)
-    return FiveThenSix(settings, added, five, settings_for(base / "six"))
+    six = settings_for(base / "six")
+
+    def before_the_release(stage: str) -> None:
+        if stage == "release":  # dbt has built the sixth Stichtag; nothing is written until the release
+            shutil.copytree(settings.raw_dir.parent, six.raw_dir.parent, ignore=unlocked)
+
+    added = run_pipeline(settings, on_stage=before_the_release)
+    assert six.warehouse_path.is_file()
+    return FiveThenSix(settings, added, base / "five" / settings.warehouse_path.name, six)
 
 
 def test_adding_a_stichtag_rebuilds_it_alone_and_equals_a_build_from_scratch(five_then_six, built_city):
@@ -216,4 +220,5 @@ def test_an_unloaded_stichtag_is_rebuilt_without_rows_as_a_build_without_it_from
         f"{LATEST.isoformat()}: " in rebuilt.build.describe() and "register_persons removed" in rebuilt.build.describe()
     )
     assert differing_tables(settings.warehouse_path, five_then_six.five) == {}
-    assert warehouse_frame(settings, "select count(*) as n from marts.fct_address_assignment").n[0] > 0
+    newest = warehouse_frame(settings, "select max(stichtag) as d, count(*) as n from marts.fct_address_assignment")
+    assert newest.d[0].date() == date(2023, 12, 31) and newest.n[0] > 0
