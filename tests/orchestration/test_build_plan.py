@@ -118,6 +118,27 @@ def test_a_corrected_old_file_rebuilds_its_stichtag_and_the_lagged_ones(settings
     assert same.stichtage == () and "nothing loaded since" in same.describe()
 
 
+def test_an_unloaded_stichtag_is_rebuilt_and_so_are_the_stichtage_whose_lag_read_it(settings):
+    """`unload` takes a Stichtag's rows out of the raw tables and the load log
+    (orchestration/ingest/unload.py): the next build rebuilds it, without rows, and the Stichtage
+    whose lagged measures read it (a year later, the residents a year before are then unknown, as
+    in a build from scratch without it). tests/orchestration/test_incremental_stichtage.py builds
+    the unload of the newest Stichtag and compares it with a build from scratch."""
+    built(settings)
+    gone = date(2019, 12, 31)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(f"delete from {LOG_TABLE} where stichtag = ?", [gone])  # what `unload` leaves of its loads
+    con.close()
+    plan = plan_build(settings)
+    assert not plan.full and plan.stichtage == (gone,)
+    expected = {add_years(gone, y) for y in lag_years(settings)} & set(DAYS)
+    assert set(plan.lag_dependants) == expected == {date(2020, 12, 31)}
+    assert "register_persons removed" in plan.describe() and "jobcenter_sgb2 removed" in plan.describe()
+    # dbt is told the rebuilt Stichtag; the models with lagged measures add 2020 by the catalogue's
+    # lags themselves (dbt_project/macros/incremental_stichtage.sql, stichtag_rebuilt)
+    assert plan.choices()["rebuild_stichtage"] == ["2019-12-31"]
+
+
 def test_reference_data_the_project_or_the_vars_changed_refresh_fully(settings, tmp_path):
     built(settings)
     assert plan_build(settings, full_refresh=True).full
