@@ -111,11 +111,9 @@ def min_ranks(values: np.ndarray) -> np.ndarray:
     1.3 s of CPU to import, paid by the dbt process of every build only for this. The values are the
     draws' composites of the indexed areas, finite by construction (a missing share below 1, a
     geometric floor above 0); a NaN is refused, where rankdata gave the whole row a meaningless rank."""
-    if values.shape[1] == 0:
-        return np.empty(values.shape, dtype=np.int64)
     if np.isnan(values).any():
         raise ValueError("a drawn composite index is NaN for an indexed area: its rank is undefined")
-    order = np.argsort(values, axis=1, kind="stable")
+    order = np.argsort(values, axis=1)  # equal values share a rank: their order among themselves does not matter
     ordered = np.take_along_axis(values, order, axis=1)
     # in sorted order, a value's rank is the position where its run of equal values begins
     begins = np.ones(ordered.shape, dtype=bool)
