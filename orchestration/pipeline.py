@@ -106,6 +106,13 @@ def ensure_runs_table(con) -> None:
             stichtage varchar, files_loaded integer, files_unchanged integer, files_rejected integer,
             seconds_ingest double, seconds_dbt double, git_commit varchar, message varchar)"""
     )
+    have = {
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'ops' and table_name = 'pipeline_runs'"
+        ).fetchall()
+    }
     for column, kind in (
         ("seconds_gates", "double"),
         ("seconds_release", "double"),
@@ -121,7 +128,8 @@ def ensure_runs_table(con) -> None:
         ("dbt_build_id", "varchar"),
         ("dbt_rebuilt", "varchar"),
     ):
-        con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
+        if column not in have:  # each step of a Dagster run records itself: no DDL when nothing is missing
+            con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
 
 
 def _record_run(settings: Settings, summary: RunSummary, message: str = "") -> None:

@@ -10,6 +10,8 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -73,6 +75,22 @@ def extension_path(name: str) -> Path:
     if not path.exists():
         raise RuntimeError(f"{path} missing: duckdb-extension-{name} must match duckdb=={duckdb.__version__}")
     return path
+
+
+@contextmanager
+def kept_open(path: Path | str) -> Iterator[None]:
+    """Keep the warehouse open in this process while the block runs. DuckDB keeps one database per
+    file and process, so each `connect` within the block shares this one instead of reading the
+    file's catalog again (35-55 ms for the test city's built warehouse, against under 1 ms), and the
+    file is checkpointed once, when the block ends, instead of at each connection's close (about
+    50 ms after a write). For work in which nothing opens the file another way: while it is held, a
+    read-only or otherwise configured connection of this process (dbt-duckdb's) and any other
+    process (the gates', the lineage docs') are refused."""
+    con = connect(path)
+    try:
+        yield
+    finally:
+        con.close()
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = EXTENSIONS) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +39,7 @@ import dagster as dg
 from ..locking import run_lock
 from ..pipeline import mark_dagster_step_done, record_dagster_step
 from ..settings import Settings
+from ..warehouse import kept_open
 from .partitions import partition_parts
 from .transient import LOCK_WAIT, MAX_RETRIES, is_transient, retry_when_busy
 
@@ -86,8 +87,13 @@ def ends_the_run(context, finished: set[str] | frozenset[str] = frozenset()) -> 
 
 
 @contextmanager
-def recorded_step(context, settings: Settings, stage: str, purpose: str) -> Iterator[StepOutcome]:
-    """Hold the run lock for the step's work and record the step in the run log (module doc)."""
+def recorded_step(
+    context, settings: Settings, stage: str, purpose: str, keep_open: bool = False
+) -> Iterator[StepOutcome]:
+    """Hold the run lock for the step's work and record the step in the run log (module doc).
+    `keep_open`: the warehouse stays open in this process from the step's first record to its last
+    (warehouse.kept_open), for a step whose work opens it only as the run log does (a raw extract's
+    load: four connections of its own, each of which read the catalog and wrote a checkpoint)."""
     op = _op_context(context)
     run_id = op.run_id[:12]
     stichtag, _ = partition_parts(op)
@@ -105,7 +111,11 @@ def recorded_step(context, settings: Settings, stage: str, purpose: str) -> Iter
     final = op.retry_number >= MAX_RETRIES  # a retry asked for now is refused: Dagster fails the step
     ended = False
     try:
-        with retry_when_busy(), run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT):
+        with (
+            retry_when_busy(),
+            run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT),
+            kept_open(settings.warehouse_path) if keep_open else nullcontext(),
+        ):
             record_dagster_step(
                 settings, run_id, stage, started_at=started, status="running", stichtag=stichtag, working=True
             )

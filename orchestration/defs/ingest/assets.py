@@ -33,7 +33,8 @@ def _materialize(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     settings = warehouse.settings()
     day, gemeinde = partition_parts(context)
     days = [date.fromisoformat(day)] if day else None
-    with recorded_step(context, settings, "ingest", purpose=f"Dagster load of {contract.source}") as outcome:
+    purpose = f"Dagster load of {contract.source}"
+    with recorded_step(context, settings, "ingest", purpose=purpose, keep_open=True) as outcome:
         con = connect(settings.warehouse_path)
         try:
             report = ingest(
