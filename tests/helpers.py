@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -168,3 +171,43 @@ def earlier_load_log(warehouse: Path, rows: Sequence[tuple] = (), gemeinde: bool
             con.execute(f"insert into raw._load_log values ({', '.join('?' * len(row))})", list(row))
     finally:
         con.close()
+
+
+@contextmanager
+def recording_proxy() -> Iterator[tuple[dict[str, str], list[str]]]:
+    """A proxy on this machine that answers nothing and records the first line of each request
+    made to it (`CONNECT pypi.org:443 HTTP/1.1`). Yields the environment that points Python's HTTP
+    clients at it (requests, urllib and httpx read these variables; this machine's own addresses
+    stay direct) and the list of what it got: a process run with that environment that goes out to
+    the network shows up in the list, and reaches nothing."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    seen: list[str] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(512)
+                except OSError:
+                    first = b""
+            seen.append(first.split(b"\r\n", 1)[0].decode("latin-1") or "a connection that sent nothing")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    environment = {name: url for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")}
+    environment |= {name.lower(): url for name in environment}
+    environment |= {"NO_PROXY": "localhost,127.0.0.1", "no_proxy": "localhost,127.0.0.1"}
+    try:
+        yield environment, seen
+    finally:
+        done.set()
+        thread.join()
+        server.close()

@@ -4,10 +4,12 @@ sensor's runs and `publish_job` on the test city: tests/orchestration/test_one_p
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -19,7 +21,7 @@ from orchestration.ingest.contracts import load_contracts
 from orchestration.pipeline import run_dbt
 from orchestration.release import list_releases
 from tests.conftest import seed_pattern_memo
-from tests.helpers import settings_for, tree_digest
+from tests.helpers import recording_proxy, settings_for, tree_digest
 
 
 @pytest.fixture
@@ -216,6 +218,35 @@ def test_a_spark_result_event_is_pointed_at_the_node_the_assets_were_made_from()
     # a node the assets do not know, or a model whose name only a test has: none
     assert not _as_duckdb_node(event("test.sozialmonitor.other.0123456789", "other"), manifest)
     assert not _as_duckdb_node(event(f"model.sozialmonitor.{quoted}", quoted), manifest)
+
+
+def test_dbts_version_is_told_without_the_network():
+    """dagster-dbt asks dbt's version in every Dagster dbt step; dbt's own answer asks PyPI for the
+    latest versions. `sozialmonitor-dbt --version` answers from the installed packages, in the form
+    dagster-dbt reads, and nothing reaches the proxy that every HTTP client of the child is pointed
+    at; dbt's own command, run the same way, does reach it (the check can fail)."""
+    from importlib.metadata import version
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.settings import Settings
+
+    bin_dir = Path(sys.executable).parent
+    with recording_proxy() as (environment, seen):
+        env = {**os.environ, **environment}
+        ours = subprocess.run(
+            [bin_dir / "sozialmonitor-dbt", "--version"], env=env, capture_output=True, text=True, check=True
+        )
+        assert seen == []
+        dbts = subprocess.run([bin_dir / "dbt", "--version"], env=env, capture_output=True, text=True, check=True)
+        assert any("pypi.org" in line for line in seen), (seen, dbts.stdout)
+    assert ours.stdout.splitlines()[:2] == ["Core:", f"  - installed: {version('dbt-core')}"]
+    assert f"  - duckdb: {version('dbt-duckdb')}" in ours.stdout.splitlines()
+    # read as dagster-dbt reads it, with the executable the Dagster dbt resource is given
+    resource = DbtCliResource(
+        project_dir=str(Settings.from_env().dbt_project_dir), dbt_executable=str(bin_dir / "sozialmonitor-dbt")
+    )
+    assert str(resource._cli_version) == version("dbt-core")
 
 
 class _Invocation:

@@ -36,7 +36,7 @@ from orchestration.ingest.loader import sha256_file
 from orchestration.pipeline import RUNS_TABLE, RunSummary, run_dbt
 from orchestration.release import find_release, list_releases, verify
 from orchestration.settings import PUBLISH_SETTING
-from tests.helpers import settings_for
+from tests.helpers import recording_proxy, settings_for
 
 STALE_FILE = "generated/default/seeds/indicator_catalogue.csv"  # generated from the catalogue (catalogue.generate)
 
@@ -83,8 +83,10 @@ def dagster_built(tmp_path_factory, city_raw):
     shutil.copytree(repo_dbt, base / "dbt_project", ignore=shutil.ignore_patterns("target", "logs", "generated"))
     settings = settings_for(base).with_paths(dbt_project_dir=base / "dbt_project")
     seen: dict = {"seconds": {}}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in settings.env().items():
+    # every HTTP client of the build and its children (the dbt child, the gates', the lineage
+    # docs') pointed at a proxy that records what reaches it: nothing may go out to the network
+    with recording_proxy() as (proxy, reached), pytest.MonkeyPatch.context() as mp:
+        for key, value in {**settings.env(), **proxy}.items():
             mp.setenv(key, value)
         mp.delenv(PUBLISH_SETTING, raising=False)
         mp.delenv("DAGSTER_HOME", raising=False)
@@ -131,6 +133,7 @@ def dagster_built(tmp_path_factory, city_raw):
         results.append(publish.execute_in_process(partition_key=newest.partition_key, instance=instance))
         seen["seconds"]["publish_job"] = time.perf_counter() - start
         seen["warehouse_setting_after_runs"] = os.environ["SOZIALMONITOR_WAREHOUSE"]
+        seen["network"] = list(reached)
     yield settings, defs, tick, results, instance, seen
 
 
@@ -153,6 +156,8 @@ def test_make_dev_alone_never_publishes(dagster_built):
     # only the operator's publish_job made the release
     assert results[-1].success
     assert find_release(settings.releases_dir, "latest").id == "2024-12-31/v1"
+    # and nothing of it went out to the network (dagster-dbt asks dbt's version in its step)
+    assert seen["network"] == []
 
 
 def _tick(defs, instance, cursor):
