@@ -84,8 +84,8 @@ def kept_open(path: Path | str) -> Iterator[None]:
     file's catalog again (35-55 ms for the test city's built warehouse, against under 1 ms), and the
     file is checkpointed once, when the block ends, instead of at each connection's close (about
     50 ms after a write). For work in which nothing opens the file another way: while it is held, a
-    read-only or otherwise configured connection of this process (dbt-duckdb's) and any other
-    process (the gates', the lineage docs') are refused."""
+    read-only or otherwise configured connection of this process (the gates' read-only one,
+    dbt-duckdb's) and any other process (the lineage docs', a dbt child) are refused."""
     con = connect(path)
     try:
         yield

@@ -178,8 +178,9 @@ def recording_proxy() -> Iterator[tuple[dict[str, str], list[str]]]:
     """A proxy on this machine that answers nothing and records the first line of each request
     made to it (`CONNECT pypi.org:443 HTTP/1.1`). Yields the environment that points Python's HTTP
     clients at it (requests, urllib and httpx read these variables; this machine's own addresses
-    stay direct) and the list of what it got: a process run with that environment that goes out to
-    the network shows up in the list, and reaches nothing."""
+    stay direct) and the list of what it got: a process run with that environment whose HTTP client
+    goes out to the network shows up in the list, and reaches nothing (a client that ignores these
+    variables, a raw socket, is not seen)."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.1)
     seen: list[str] = []
@@ -191,13 +192,17 @@ def recording_proxy() -> Iterator[tuple[dict[str, str], list[str]]]:
                 conn, _ = server.accept()
             except TimeoutError:
                 continue
+            except OSError as exc:  # the listening socket broke: told, not a silent end of the records
+                seen.append(f"the proxy stopped listening: {exc}")
+                return
             with conn:
                 conn.settimeout(2)
                 try:
                     first = conn.recv(512)
                 except OSError:
                     first = b""
-            seen.append(first.split(b"\r\n", 1)[0].decode("latin-1") or "a connection that sent nothing")
+                # recorded before the connection closes: the client may end as soon as it is closed
+                seen.append(first.split(b"\r\n", 1)[0].decode("latin-1") or "a connection that sent nothing")
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

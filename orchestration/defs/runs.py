@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,11 +111,9 @@ def recorded_step(
     final = op.retry_number >= MAX_RETRIES  # a retry asked for now is refused: Dagster fails the step
     ended = False
     try:
-        with (
-            retry_when_busy(),
-            run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT),
-            kept_open(settings.warehouse_path) if keep_open else nullcontext(),
-        ):
+        with retry_when_busy(), run_lock(settings.warehouse_path, purpose=purpose, wait=LOCK_WAIT), ExitStack() as held:
+            if keep_open:
+                held.enter_context(kept_open(settings.warehouse_path))
             record_dagster_step(
                 settings, run_id, stage, started_at=started, status="running", stichtag=stichtag, working=True
             )
@@ -124,6 +122,9 @@ def recorded_step(
                 yield outcome
             except BaseException as exc:
                 ended = True  # recorded here, still holding the lock
+                # on a database of its own: the step's error may have been DuckDB's, which leaves
+                # the database it was shared on unusable for any connection of this process
+                _let_go(held)
                 _quietly(record, *_ending(exc, final))
                 raise
             finished = set() if outcome.failure else mark_dagster_step_done(settings, op.run_id, _step_key(context))
@@ -155,6 +156,15 @@ def _ending(exc: BaseException, final: bool) -> tuple[str, str]:
 def _message(exc: BaseException) -> str:
     """The error's text, or its kind where it has none."""
     return str(exc) or type(exc).__name__
+
+
+def _let_go(held: ExitStack) -> None:
+    """Close what the step held open (warehouse.kept_open); a close that fails is logged, the
+    step's own error follows."""
+    try:
+        held.close()
+    except Exception as exc:  # noqa: BLE001 - the step's own error is what Dagster must see
+        logger.warning("the warehouse kept open for the step could not be closed: %s", exc)
 
 
 def _quietly(record, *args) -> None:

@@ -98,6 +98,11 @@ def test_definitions_show_the_whole_graph(dagster_city):
     assert ba_parents == {"raw/geo_block_membership"}
     for job in ("warehouse_job", "publish_job"):
         assert defs.resolve_job_def(job).asset_layer.selected_asset_keys, job
+    # every job runs its steps in the run's own process, the jobs the UI makes from the asset graph
+    # too: a process per step loaded the code location again for each (definitions.py)
+    implicit = defs.resolve_implicit_global_asset_job_def()
+    for job in [defs.resolve_job_def(j) for j in ("warehouse_job", "publish_job")] + [implicit]:
+        assert job.executor_def is dg.in_process_executor, job.name
 
 
 def test_a_failing_blocking_check_stops_the_release(dagster_city, tmp_path, monkeypatch):

@@ -84,7 +84,8 @@ def dagster_built(tmp_path_factory, city_raw):
     settings = settings_for(base).with_paths(dbt_project_dir=base / "dbt_project")
     seen: dict = {"seconds": {}}
     # every HTTP client of the build and its children (the dbt child, the gates', the lineage
-    # docs') pointed at a proxy that records what reaches it: nothing may go out to the network
+    # docs') that honours the proxy variables pointed at a proxy that records what reaches it:
+    # nothing may go out to the network
     with recording_proxy() as (proxy, reached), pytest.MonkeyPatch.context() as mp:
         for key, value in {**settings.env(), **proxy}.items():
             mp.setenv(key, value)
