@@ -83,8 +83,10 @@ def build_definitions(settings: Settings | None = None, publish: bool | None = N
         # one step at a time at the warehouse anyway), as `sozialmonitor run` does. Dagster's default
         # executor started a process per step, and each loaded this code location again (about 6 s
         # of CPU: Dagster, dbt's manifest, the contracts) to load a file in a tenth of that: the 15
-        # raw extracts of one Stichtag of the test city took 132 s instead of 12 s. The dbt build
-        # still runs in a child process (dagster-dbt), the lineage docs too.
+        # raw extracts of one Stichtag of the test city took 132 s instead of 12 s. On DuckDB the
+        # dbt build still runs in a child process (dagster-dbt), the lineage docs too. A step that
+        # dies takes the run's process with it: orchestration/dagster.yaml's run monitoring frees
+        # the pool slot it held.
         executor=dg.in_process_executor,
         assets=[*raw_assets, dbt_assets_def, release],
         asset_checks=[quality_gates],

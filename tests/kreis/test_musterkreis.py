@@ -383,6 +383,8 @@ def test_in_dagster_a_late_delivery_of_one_stadt_loads_only_its_files_then_build
         monkeypatch.setenv(key, value)
     defs = build_definitions(settings, publish=False)
     graph = defs.resolve_asset_graph()
+    # the Kreis's own job runs its steps in the run's process, as every job does (definitions.py)
+    assert defs.resolve_job_def("delivery_job").executor_def is dg.in_process_executor
     assert graph.get(dg.AssetKey(["raw", "register_persons"])).partitions_def == DELIVERY_PARTITIONS
     assert graph.get(dg.AssetKey(["raw", "jobcenter_sgb2"])).partitions_def == STICHTAG_PARTITIONS  # Kreis-wide
     assert graph.get(dg.AssetKey(["raw", "geo_addresses"])).partitions_def is None  # reference data

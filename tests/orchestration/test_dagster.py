@@ -225,6 +225,26 @@ def test_a_spark_result_event_is_pointed_at_the_node_the_assets_were_made_from()
     assert not _as_duckdb_node(event(f"model.sozialmonitor.{quoted}", quoted), manifest)
 
 
+def test_the_instance_settings_of_make_dev_load(tmp_path, monkeypatch):
+    """orchestration/dagster.yaml, which `make dev` copies into a new DAGSTER_HOME, loads as
+    Dagster's instance: one step at a time in the pool `duckdb`, no telemetry, and the daemon's
+    run monitoring frees the pool slots of a run whose process died in a step (every step runs in
+    the run's process)."""
+    shutil.copy(Path(__file__).parents[2] / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance = dg.DagsterInstance.get()
+    try:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert (
+            instance.run_monitoring_enabled and instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+        )
+        assert instance.run_monitoring_max_resume_run_attempts == 0  # the default launcher cannot resume a run
+        assert "MONITORING" in instance.get_required_daemon_types()
+        assert not instance.telemetry_enabled
+    finally:
+        instance.dispose()
+
+
 def test_dbts_version_is_told_without_the_network():
     """dagster-dbt asks dbt's version in every Dagster dbt step; dbt's own answer asks PyPI for the
     latest versions. `sozialmonitor-dbt --version` answers from the installed packages, in the form
