@@ -355,12 +355,10 @@ def status() -> None:
 def _print_last_run(con) -> None:
     """The newest run; one still `running` whose process is gone (a CLI run's, or that of the Dagster
     step at work) is shown as aborted."""
-    from .pipeline import RUNS_TABLE
+    from .pipeline import RUNS_TABLE, run_log_columns
     from .provenance import run_is_alive
 
-    columns = {r[0] for r in con.execute(
-        "select column_name from duckdb_columns() where schema_name = 'ops' and table_name = 'pipeline_runs'"
-    ).fetchall()}  # fmt: skip
+    columns = run_log_columns(con)
     process = "pid, host, process_start" if "pid" in columns else "null, null, null"
     trigger = "trigger" if "trigger" in columns else "null"
     row = con.execute(

@@ -97,6 +97,17 @@ def _mark_abandoned_runs(con, current: str) -> int:
     return len(rows)
 
 
+def run_log_columns(con) -> set[str]:
+    """The columns the run log has (a warehouse of an earlier version lacks the later ones)."""
+    return {
+        row[0]
+        for row in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'ops' and table_name = 'pipeline_runs'"
+        ).fetchall()
+    }
+
+
 def ensure_runs_table(con) -> None:
     """The run log, with the columns added since it was first made."""
     con.execute("create schema if not exists ops")
@@ -106,13 +117,7 @@ def ensure_runs_table(con) -> None:
             stichtage varchar, files_loaded integer, files_unchanged integer, files_rejected integer,
             seconds_ingest double, seconds_dbt double, git_commit varchar, message varchar)"""
     )
-    have = {
-        row[0]
-        for row in con.execute(
-            "select column_name from duckdb_columns() where database_name = current_database() "
-            "and schema_name = 'ops' and table_name = 'pipeline_runs'"
-        ).fetchall()
-    }
+    have = run_log_columns(con)
     for column, kind in (
         ("seconds_gates", "double"),
         ("seconds_release", "double"),
