@@ -23,7 +23,7 @@ from . import dbt_runner, spark_build
 from .build_plan import BuildPlan, adopt_release, built_on, plan_build, record_build, record_unplanned_build
 from .catalogue import generate as generate_catalogue_files
 from .disclosure.history import refresh
-from .faults import checkpoint
+from .faults import armed, checkpoint
 from .ingest import IngestReport, ingest
 from .ingest.loader import LOG_TABLE, migrate_load_log
 from .locking import run_lock
@@ -580,7 +580,8 @@ def run_pipeline(
                 _, summary.build = planned_dbt(
                     settings,
                     command,
-                    on_event=_dbt_fault_point,
+                    # watching dbt's events makes each of them a message (dbt_runner.lines_only_where_written)
+                    on_event=_dbt_fault_point if armed("dbt:mid-build") else None,
                     run_id=summary.run_id,
                     full_refresh=full_refresh,
                     skip_unchanged=True,
