@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .dbt_templates import compiled_templates_kept, folder_for
 from .errors import SozialmonitorError
 from .settings import DEFAULT_GENERATED, DEFAULT_WAREHOUSE_FILE, Settings
 from .yaml_text import load_yaml
@@ -539,6 +540,17 @@ def installed_versions() -> str:
     return "\n".join(lines)
 
 
+def _argument(argv: list[str], flag: str) -> str | None:
+    """The value of `flag` on a command line (`flag value` or `flag=value`), the last one given."""
+    value = None
+    for at, word in enumerate(argv):
+        if word == flag and at + 1 < len(argv):
+            value = argv[at + 1]
+        elif word.startswith(flag + "="):
+            value = word[len(flag) + 1 :]
+    return value
+
+
 def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Dagster dbt asset
     """`sozialmonitor-dbt`: dbt's own command line, with the saved parse kept across warehouse files
     (`parse_whatever_the_warehouse_file`). The Dagster dbt asset runs dbt as a child process
@@ -560,6 +572,8 @@ def dbt_main() -> None:  # pragma: no cover - console entry point, run by the Da
     longest_path_first()
     a_node_per_free_thread()
     lines_only_where_written()
+    project = _argument(sys.argv[1:], "--project-dir") or os.environ.get("DBT_PROJECT_DIR")
+    compiled_templates_kept(folder_for(Path(project)) if project else None)
     try:
         cli()  # exits (click's standalone mode)
     finally:
@@ -633,6 +647,7 @@ def run_dbt(
     longest_path_first()
     a_node_per_free_thread()
     lines_only_where_written()
+    compiled_templates_kept(folder_for(settings.dbt_project_dir))
     target = dbt_target_of(command)
     start_from_shared_parse(settings, target)
     runner = dbtRunner(callbacks=[on_event] if on_event else [])
