@@ -185,8 +185,10 @@ def lines_only_where_written() -> None:
     - a logger formats a line only if its Python logger takes the event's level, the level it would
       be sent at (a print event as an error, as dbt does); and
     - an event at level debug or test becomes no message at all when no logger takes that level and
-      nothing else listens (no callback; dbt's binary-serialisation check off). An event that a
-      warning could turn into an error (`--warn-error`) is at level warn, and always handled by dbt.
+      nothing else listens: no callback but dbt's own `track_behavior_change_warn`, which every
+      command adds and which acts on a `BehaviorChangeEvent` alone (that one is always handled);
+      dbt's binary-serialisation check off. An event that a warning could turn into an error
+      (`--warn-error`) is at level warn, and always handled by dbt.
 
     What is written is what dbt wrote: the same lines for the same events, in the same places
     (tests/orchestration/test_dbt_events.py compares both paths at the levels used here, and the
@@ -202,6 +204,11 @@ def lines_only_where_written() -> None:
     if write_line is None or fire_event is None or getattr(write_line, "lines_only_where_written", False):
         return
     is_print = getattr(dbt_logger, "_is_print_event", None)
+    try:  # the callback every dbt command adds (dbt.events.logging.setup_event_logger): it reads one event
+        from dbt.tracking import track_behavior_change_warn as tracked
+    except ImportError:
+        tracked = None
+    tracked_event = "BehaviorChangeEvent"
     quiet_levels = {getattr(base_types.EventLevel, "DEBUG", None), getattr(base_types.EventLevel, "TEST", None)}
     if is_print is None or None in quiet_levels:
         return
@@ -215,7 +222,11 @@ def lines_only_where_written() -> None:
         write_line(self, msg)
 
     def fire_event_if_taken(self, e, level=None, node=None, force_warn_or_error_handling=False) -> None:
-        listened = self.callbacks or force_warn_or_error_handling or os.environ.get("DBT_TEST_BINARY_SERIALIZATION")
+        listened = (
+            force_warn_or_error_handling
+            or os.environ.get("DBT_TEST_BINARY_SERIALIZATION")
+            or any(callback is not tracked or type(e).__name__ == tracked_event for callback in self.callbacks)
+        )
         if not listened and (level or e.level_tag()) in quiet_levels and not any(map(_takes_debug, self.loggers)):
             return  # no logger writes it, nobody listens: dbt would make the message for nothing
         fire_event(self, e, level, node, force_warn_or_error_handling)

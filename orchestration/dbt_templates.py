@@ -9,21 +9,26 @@ about 1 s of the lineage docs' 12 s.
 
 `compiled_templates_kept(folder)` keeps the code Jinja compiles for dbt's environments, under the
 SHA-256 of everything the code depends on (`_key`): the source, the template's name, Jinja's,
-dbt-common's and Python's versions, and the environment's shape (its class and code generator, the
-delimiters and whitespace settings, the extensions, the filters and tests with what each is handed,
-the compiler policies). An environment with a setting the key does not cover (a callable autoescape
-or finalize) is compiled as before. The code is the same code Jinja would make for that key:
-the templates render what they rendered before (tests/orchestration/test_dbt_templates.py renders
-the project's nodes both ways).
+dbt-common's and Python's versions, and the environment's shape (its classes and code generator,
+the delimiters and whitespace settings, the sandbox's intercepted operators, the extensions, the
+filters and tests (which function, and what each is handed), the compiler policies). Jinja
+evaluates constant expressions while it compiles, with those filters and tests and the
+environment's undefined; so only the environments that render (Jinja's own undefined) are kept,
+and dbt's parse, whose undefined records what it meets, compiles as before, as does an environment
+with a setting the key does not cover (a callable autoescape or finalize). The code is the code
+Jinja makes for that key (tests/orchestration/test_dbt_templates.py compares it for every template
+of the project and of dbt's own macros, in both of dbt's environments).
 
 Kept in this process, and in `folder` (`dbt_project/target/jinja-<uid>`), one file per source
 (`marshal`, as Python's own .pyc and Jinja's bytecode cache keep code), so that the next process
 finds them too. Loading code from a file runs what the file says, so the folder is the user's own:
-made 0700, used only when owned by this user and writable by no one else, each file written 0600
-and replaced atomically; a file that does not load is compiled again and rewritten. A checkout that
-cannot be written keeps the code in the process only. When the folder holds more than `KEEP` files
-(templates of models since changed), the oldest half is removed. Deleting the folder is always safe.
-`DBT_MACRO_DEBUGGING` (dbt's own switch to write the compiled templates out) compiles as before.
+made 0700 and used only if it is no link, is owned by this user and writable by no one else; it
+is opened once and its files relative to that, each only if it is a regular file of this user's
+with one link, written by no one else; files are written 0600 and replaced atomically; a file
+that does not load is compiled again and rewritten. A checkout that cannot be written keeps the
+code in the process only. A folder of more than `KEEP` files (templates of models since changed)
+is emptied and fills again. Deleting it is always safe. dbt's macro debugging (`DBT_MACRO_DEBUGGING`,
+`--macro-debugging`) compiles as dbt does.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ import marshal
 import os
 import stat
 import sys
-import tempfile
 import threading
 from importlib.metadata import version
 from pathlib import Path
@@ -48,7 +52,8 @@ SUFFIX = ".jinjac"
 
 _lock = threading.Lock()
 _codes: dict[str, CodeType] = {}
-_folder: Path | None = None
+_folder: int | None = None  # a descriptor of the folder in use (`_usable`)
+_opened: dict[str, int | None] = {}
 
 
 def folder_for(dbt_project_dir: Path) -> Path:
@@ -60,7 +65,13 @@ def compiled_templates_kept(folder: Path | None = None) -> None:
     """Keep the code that Jinja compiles for dbt's environments, in this process and in `folder`
     (none: in this process only). Idempotent; a later call changes the folder."""
     global _folder
-    _folder = _usable(folder) if folder is not None else None
+    if folder is None:
+        _folder = None
+    else:  # one descriptor per folder for the life of the process: a thread may be reading with it
+        key = str(Path(folder).absolute())
+        if _opened.get(key) is None:
+            _opened[key] = _usable(Path(folder))
+        _folder = _opened[key]
     from dbt_common.clients import jinja as dbt_jinja
 
     environment = getattr(dbt_jinja, "MacroFuzzEnvironment", None)
@@ -88,31 +99,37 @@ def compiled_templates_kept(folder: Path | None = None) -> None:
 
 def _key(environment, source: str, name, filename, defer_init: bool) -> str | None:
     """The SHA-256 of everything the compiled code depends on, or None where that is not known."""
-    if os.environ.get("DBT_MACRO_DEBUGGING"):
-        return None
+    import jinja2
+    from dbt_common.clients import jinja as dbt_jinja
+
+    if os.environ.get("DBT_MACRO_DEBUGGING") or getattr(dbt_jinja, "MACRO_DEBUGGING", False):
+        return None  # dbt puts the compiled source where a debugger finds it: compiled as dbt does
     autoescape, finalize = getattr(environment, "autoescape", None), getattr(environment, "finalize", None)
     if not isinstance(autoescape, bool) or finalize is not None:
         return None
-    from jinja2.utils import _PassArg
-
+    # Jinja evaluates constant expressions while it compiles, with the environment's filters, tests,
+    # attribute lookup and undefined: dbt's parse (an undefined that records what it meets) is
+    # compiled as before; the environments that render (Jinja's own undefined) are kept
+    if environment.undefined is not jinja2.Undefined:
+        return None
     versions = _versions()
     if versions is None:
         return None
-    cls = type(environment)
     shape = (
         versions,
-        f"{cls.__module__}.{cls.__qualname__}",
-        f"{environment.code_generator_class.__module__}.{environment.code_generator_class.__qualname__}",
-        f"{environment.template_class.__module__}.{environment.template_class.__qualname__}",
+        _named(type(environment)), _named(environment.code_generator_class), _named(environment.template_class),
+        _named(environment.undefined), _named(environment.context_class),
         environment.block_start_string, environment.block_end_string,
         environment.variable_start_string, environment.variable_end_string,
         environment.comment_start_string, environment.comment_end_string,
         environment.line_statement_prefix, environment.line_comment_prefix,
         environment.trim_blocks, environment.lstrip_blocks, environment.newline_sequence,
         environment.keep_trailing_newline, environment.optimized, environment.is_async, autoescape,
-        sorted(f"{type(e).__module__}.{type(e).__qualname__}" for e in environment.extensions.values()),
-        sorted((n, repr(_PassArg.from_obj(f))) for n, f in environment.filters.items()),
-        sorted((n, repr(_PassArg.from_obj(f))) for n, f in environment.tests.items()),
+        getattr(environment, "sandboxed", False),
+        sorted(getattr(environment, "intercepted_binops", ())), sorted(getattr(environment, "intercepted_unops", ())),
+        sorted(_named(type(e)) for e in environment.extensions.values()),
+        sorted((n, _named(f)) for n, f in environment.filters.items()),
+        sorted((n, _named(f)) for n, f in environment.tests.items()),
         sorted((str(k), repr(v)) for k, v in environment.policies.items()),
         name, filename, bool(defer_init),
     )  # fmt: skip
@@ -120,6 +137,22 @@ def _key(environment, source: str, name, filename, defer_init: bool) -> str | No
     digest.update(b"\0")
     digest.update(source.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _named(thing) -> tuple:
+    """What names a class or function across processes: its module and qualified name, where its code
+    starts, and what Jinja hands it (a context, an environment); for anything else its type and repr."""
+    from jinja2.utils import _PassArg
+
+    code = getattr(thing, "__code__", None)
+    qualname = getattr(thing, "__qualname__", None)
+    if qualname is None:
+        return (type(thing).__module__, type(thing).__qualname__, repr(thing))
+    return (
+        getattr(thing, "__module__", None), qualname,
+        code.co_filename if code else None, code.co_firstlineno if code else None,
+        repr(_PassArg.from_obj(thing)) if callable(thing) and not isinstance(thing, type) else None,
+    )  # fmt: skip
 
 
 @functools.cache
@@ -133,26 +166,37 @@ def _versions() -> tuple[str, ...] | None:
         return None
 
 
-def _usable(folder: Path) -> Path | None:
-    """`folder`, made if missing (0700); None if it is not this user's alone or cannot be made."""
+def _usable(folder: Path) -> int | None:
+    """A descriptor of `folder`, made if missing (0700), or None if it is not this user's alone (a
+    link, a folder others may write) or cannot be made. Files are opened relative to it, so the
+    folder checked is the folder read, whatever its path points to later."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
-        info = os.lstat(folder)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+    info = os.fstat(descriptor)
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        os.close(descriptor)
         return None
-    return folder
+    return descriptor
 
 
 def _read(key: str) -> CodeType | None:
-    if _folder is None:
+    folder = _folder
+    if folder is None:
         return None
     try:
-        with open(_folder / f"{key}{SUFFIX}", "rb") as file:
+        descriptor = os.open(f"{key}{SUFFIX}", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(descriptor, "rb") as file:
             info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                return None
             if info.st_uid != os.getuid() or info.st_mode & 0o077:
                 return None
             code = marshal.load(file)
@@ -165,33 +209,33 @@ def _write(key: str, code: CodeType) -> None:
     folder = _folder
     if folder is None:
         return
-    out = None
+    temporary = f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".tmp", delete=False) as out:
-            marshal.dump(code, out)  # NamedTemporaryFile makes it 0600
-        os.replace(out.name, folder / f"{key}{SUFFIX}")
-        out = None
+        descriptor = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder
+        )
+        with os.fdopen(descriptor, "wb") as file:
+            marshal.dump(code, file)
+        os.replace(temporary, f"{key}{SUFFIX}", src_dir_fd=folder, dst_dir_fd=folder)
         _prune(folder)
     except (OSError, ValueError):  # a full disk, a folder gone: the code stays in this process
-        pass
-    finally:
-        if out is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(out.name)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
 
 
-def _prune(folder: Path) -> None:
-    """Remove the oldest half of the kept files once there are more than KEEP (checked now and then)."""
+def _prune(folder: int) -> None:
+    """Empty the folder once it holds more than KEEP files (counted now and then): it fills again
+    with what is still compiled, and templates of models changed since go."""
     with _lock:
         _prune.writes = getattr(_prune, "writes", 0) + 1
         if _prune.writes % 500 != 1:
             return
     try:
-        files = [(entry.stat().st_mtime, entry.path) for entry in os.scandir(folder) if entry.name.endswith(SUFFIX)]
+        names = [entry.name for entry in os.scandir(folder) if entry.name.endswith(SUFFIX)]
     except OSError:
         return
-    if len(files) <= KEEP:
+    if len(names) <= KEEP:
         return
-    for _, path in sorted(files)[: len(files) // 2]:
+    for name in names:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(name, dir_fd=folder)

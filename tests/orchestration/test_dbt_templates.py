@@ -5,6 +5,7 @@ again by a new process; a folder or file someone else could have written is neve
 from __future__ import annotations
 
 import marshal
+import os
 from pathlib import Path
 
 import jinja2
@@ -94,6 +95,24 @@ def test_what_the_code_depends_on_is_in_its_key():
     escaping = dbt_jinja.get_environment()
     escaping.autoescape = lambda name: True  # not covered by the key: compiled as before
     assert dbt_templates._key(escaping, source, None, None, False) is None
+    # Jinja folds constants with the filter functions themselves: another function, another key
+    folded = dbt_jinja.get_environment()
+    folded.filters["upper"] = lambda value: value.lower()
+    assert dbt_templates._key(folded, source, None, None, False) not in keys
+    intercepting = dbt_jinja.get_environment()
+    intercepting.intercepted_binops = frozenset({"+"})
+    assert dbt_templates._key(intercepting, source, None, None, False) not in keys
+
+
+def test_dbts_parse_compiles_as_before_and_never_hands_its_code_to_a_render(kept):
+    """dbt's parse renders with an undefined that records what it meets; Jinja folds constants with
+    it while compiling. Code compiled there would render without the error a run raises."""
+    source = "select {{ 'x'.nope.foo }}"
+    parsing = dbt_jinja.get_environment(node=None, capture_macros=True)
+    assert dbt_templates._key(parsing, source, None, None, False) is None
+    parsing.from_string(source)
+    with pytest.raises(jinja2.UndefinedError):
+        dbt_jinja.get_environment().from_string(source).render({})
 
 
 def test_a_template_that_does_not_compile_fails_as_before(kept):
@@ -103,8 +122,27 @@ def test_a_template_that_does_not_compile_fails_as_before(kept):
 
 
 def test_debugging_dbts_macros_compiles_as_dbt_does(kept, monkeypatch):
+    environment = dbt_jinja.get_environment()
+    assert dbt_templates._key(environment, "{{ 1 }}", None, None, False) is not None
+    monkeypatch.setattr(dbt_jinja, "MACRO_DEBUGGING", "write")  # dbt's --macro-debugging
+    assert dbt_templates._key(environment, "{{ 1 }}", None, None, False) is None
+    monkeypatch.setattr(dbt_jinja, "MACRO_DEBUGGING", False)
     monkeypatch.setenv("DBT_MACRO_DEBUGGING", "1")
-    assert dbt_templates._key(dbt_jinja.get_environment(), "{{ 1 }}", None, None, False) is None
+    assert dbt_templates._key(environment, "{{ 1 }}", None, None, False) is None
+
+
+def test_a_full_folder_is_emptied_and_fills_again(kept, monkeypatch):
+    folder, _ = kept
+    monkeypatch.setattr(dbt_templates, "KEEP", 3)
+    environment = dbt_jinja.get_environment()
+    for n in range(4):
+        environment.compile(f"select {n}")
+    assert len(list(folder.glob(f"*{SUFFIX}"))) == 4
+    monkeypatch.setattr(dbt_templates._prune, "writes", 0)  # the next write counts the files
+    environment.compile("select 'next'")
+    assert list(folder.glob(f"*{SUFFIX}")) == []
+    environment.compile("select 'after'")
+    assert len(list(folder.glob(f"*{SUFFIX}"))) == 1
 
 
 def test_files_that_another_user_could_have_written_are_not_loaded(kept, tmp_path):
@@ -120,6 +158,12 @@ def test_files_that_another_user_could_have_written_are_not_loaded(kept, tmp_pat
     dbt_templates._codes.clear()
     assert environment.from_string(source).render({}) == "select 42"
     assert oct(file.stat().st_mode & 0o777) == "0o600"  # and written again as its own
+    # a file with a second name (a hard link someone made to a file of ours): not loaded
+    (tmp_path / "elsewhere").mkdir()
+    file.write_bytes(marshal.dumps(forged))
+    os.link(file, tmp_path / "elsewhere" / "hard")
+    dbt_templates._codes.clear()
+    assert environment.from_string(source).render({}) == "select 42"
     # a file that does not load: compiled again
     file.write_bytes(b"not marshal")
     dbt_templates._codes.clear()
