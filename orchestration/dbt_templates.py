@@ -27,8 +27,8 @@ is opened once and its files relative to that, each only if it is a regular file
 with one link, written by no one else; files are written 0600 and replaced atomically; a file
 that does not load is compiled again and rewritten. A checkout that cannot be written keeps the
 code in the process only. A folder of more than `KEEP` files (templates of models since changed)
-is emptied and fills again. Deleting it is always safe. dbt's macro debugging (`DBT_MACRO_DEBUGGING`,
-`--macro-debugging`) compiles as dbt does.
+is emptied and fills again. Deleting it is always safe (a process that held it opens the new one).
+dbt's macro debugging (`DBT_MACRO_DEBUGGING`, `--macro-debugging`) compiles as dbt does.
 """
 
 from __future__ import annotations
@@ -42,12 +42,14 @@ import os
 import stat
 import sys
 import threading
+import time
 from importlib.metadata import version
 from pathlib import Path
 from types import CodeType
 
 IN_PROCESS = 20_000  # code objects held in this process before they are dropped
-KEEP = 20_000  # files in the folder before the oldest half goes (a few MB per thousand)
+KEEP = 20_000  # files in the folder before it is emptied (a few MB per thousand)
+TEMPORARY = ".tmp"
 SUFFIX = ".jinjac"
 
 _lock = threading.Lock()
@@ -67,9 +69,10 @@ def compiled_templates_kept(folder: Path | None = None) -> None:
     global _folder
     if folder is None:
         _folder = None
-    else:  # one descriptor per folder for the life of the process: a thread may be reading with it
+    else:  # one descriptor per folder, never closed (a thread may be reading with it), opened
+        # again when the folder at that path is another (removed by `make clean`, made again)
         key = str(Path(folder).absolute())
-        if _opened.get(key) is None:
+        if _opened.get(key) is None or not _still_there(_opened[key], Path(folder)):
             _opened[key] = _usable(Path(folder))
         _folder = _opened[key]
     from dbt_common.clients import jinja as dbt_jinja
@@ -139,7 +142,7 @@ def _key(environment, source: str, name, filename, defer_init: bool) -> str | No
     return digest.hexdigest()
 
 
-def _named(thing) -> tuple:
+def _named(thing, _depth: int = 0) -> tuple:
     """What names a class or function across processes: its module and qualified name, where its code
     starts, and what Jinja hands it (a context, an environment); for anything else its type and repr."""
     from jinja2.utils import _PassArg
@@ -148,10 +151,19 @@ def _named(thing) -> tuple:
     qualname = getattr(thing, "__qualname__", None)
     if qualname is None:
         return (type(thing).__module__, type(thing).__qualname__, repr(thing))
+    # a function made by another (a closure) or with defaults computes with what it was given
+    cells = getattr(thing, "__closure__", None) or ()
+    if _depth < 2:
+        contents = [c.cell_contents for c in cells]
+        closure = tuple(_named(v, _depth + 1) if callable(v) else repr(v) for v in contents)
+    else:
+        closure = (len(cells),)
+    given = (closure, repr(getattr(thing, "__defaults__", None)), repr(getattr(thing, "__kwdefaults__", None)))
     return (
         getattr(thing, "__module__", None), qualname,
         code.co_filename if code else None, code.co_firstlineno if code else None,
         repr(_PassArg.from_obj(thing)) if callable(thing) and not isinstance(thing, type) else None,
+        given if code else None,
     )  # fmt: skip
 
 
@@ -184,6 +196,15 @@ def _usable(folder: Path) -> int | None:
     return descriptor
 
 
+def _still_there(descriptor: int, folder: Path) -> bool:
+    """Whether `descriptor` is still the folder at `folder` (not removed, not replaced)."""
+    try:
+        held, there = os.fstat(descriptor), os.lstat(folder)
+    except OSError:
+        return False
+    return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
+
+
 def _read(key: str) -> CodeType | None:
     folder = _folder
     if folder is None:
@@ -209,16 +230,19 @@ def _write(key: str, code: CodeType) -> None:
     folder = _folder
     if folder is None:
         return
-    temporary = f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary = f".{key}.{os.getpid()}.{threading.get_ident()}{TEMPORARY}"
     try:
         descriptor = os.open(
             temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder
         )
+    except OSError:  # a full disk, a folder gone, a name another process holds: kept in this process
+        return
+    try:
         with os.fdopen(descriptor, "wb") as file:
             marshal.dump(code, file)
         os.replace(temporary, f"{key}{SUFFIX}", src_dir_fd=folder, dst_dir_fd=folder)
         _prune(folder)
-    except (OSError, ValueError):  # a full disk, a folder gone: the code stays in this process
+    except (OSError, ValueError):
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=folder)
 
@@ -231,11 +255,12 @@ def _prune(folder: int) -> None:
         if _prune.writes % 500 != 1:
             return
     try:
-        names = [entry.name for entry in os.scandir(folder) if entry.name.endswith(SUFFIX)]
+        entries = list(os.scandir(folder))
+        # what a process killed while writing left: an hour old, no longer written by anyone
+        stale = [e.name for e in entries if e.name.endswith(TEMPORARY) and e.stat().st_mtime < time.time() - 3600]
     except OSError:
         return
-    if len(names) <= KEEP:
-        return
-    for name in names:
+    names = [entry.name for entry in entries if entry.name.endswith(SUFFIX)]
+    for name in stale + (names if len(names) > KEEP else []):
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=folder)

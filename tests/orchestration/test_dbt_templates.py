@@ -134,6 +134,7 @@ def test_debugging_dbts_macros_compiles_as_dbt_does(kept, monkeypatch):
 def test_a_full_folder_is_emptied_and_fills_again(kept, monkeypatch):
     folder, _ = kept
     monkeypatch.setattr(dbt_templates, "KEEP", 3)
+    monkeypatch.setattr(dbt_templates._prune, "writes", 1, raising=False)  # no count while these four are written
     environment = dbt_jinja.get_environment()
     for n in range(4):
         environment.compile(f"select {n}")
@@ -179,6 +180,24 @@ def test_files_that_another_user_could_have_written_are_not_loaded(kept, tmp_pat
     (tmp_path / "link").symlink_to(folder)
     compiled_templates_kept(tmp_path / "link")
     assert dbt_templates._folder is None
+
+
+def test_the_folder_checked_is_the_folder_written_and_a_new_one_is_taken(kept, tmp_path):
+    folder, _ = kept
+    environment = dbt_jinja.get_environment()
+    # the folder renamed away and a link to another put at its path while the process holds it:
+    # the files go into the folder that was checked, nothing into the link's target
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder.rename(tmp_path / "moved")
+    folder.symlink_to(elsewhere)
+    environment.compile("select 'held'")
+    assert list(elsewhere.iterdir()) == [] and len(list((tmp_path / "moved").glob(f"*{SUFFIX}"))) == 1
+    # removed (make clean) and made again: the next dbt invocation in this process takes the new one
+    folder.unlink()
+    compiled_templates_kept(folder)
+    environment.compile("select 'new'")
+    assert len(list(folder.glob(f"*{SUFFIX}"))) == 1 and not folder.is_symlink()
 
 
 def test_a_checkout_that_cannot_be_written_keeps_the_code_in_the_process(kept, tmp_path):
