@@ -50,12 +50,14 @@ from types import CodeType
 IN_PROCESS = 20_000  # code objects held in this process before they are dropped
 KEEP = 20_000  # files in the folder before it is emptied (a few MB per thousand)
 TEMPORARY = ".tmp"
+SHAPES = 64  # environment shapes held in this process (dbt makes two kinds)
 SUFFIX = ".jinjac"
 
 _lock = threading.Lock()
 _codes: dict[str, CodeType] = {}
 _folder: int | None = None  # a descriptor of the folder in use (`_usable`)
 _opened: dict[str, int | None] = {}
+_shapes: dict[tuple, str] = {}  # an environment's classes, settings and functions -> its shape (`_shape`)
 
 
 def folder_for(dbt_project_dir: Path) -> Path:
@@ -115,13 +117,27 @@ def _key(environment, source: str, name, filename, defer_init: bool) -> str | No
     # compiled as before; the environments that render (Jinja's own undefined) are kept
     if environment.undefined is not jinja2.Undefined:
         return None
-    versions = _versions()
-    if versions is None:
+    shape = _shape(environment, autoescape)
+    if shape is None:
         return None
-    shape = (
-        versions,
-        _named(type(environment)), _named(environment.code_generator_class), _named(environment.template_class),
-        _named(environment.undefined), _named(environment.context_class),
+    digest = hashlib.sha256(repr((shape, name, filename, bool(defer_init))).encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(source.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _shape(environment, autoescape: bool) -> str | None:
+    """The SHA-256 of the environment's shape (everything but the template that its compiled code
+    depends on), or None where a version is not known. dbt makes a new environment for every
+    template, with the same classes and functions; naming each filter and test took about half a
+    compile's time, so the shape is worked out once per set of those objects (`_shapes`, keyed by
+    the objects themselves, which it holds): a filter function changed in place after it was first
+    met (its defaults, its closure) is not seen, and dbt's are never changed."""
+    classes = (
+        type(environment), environment.code_generator_class, environment.template_class,
+        environment.undefined, environment.context_class,
+    )  # fmt: skip
+    settings = (
         environment.block_start_string, environment.block_end_string,
         environment.variable_start_string, environment.variable_end_string,
         environment.comment_start_string, environment.comment_end_string,
@@ -130,16 +146,34 @@ def _key(environment, source: str, name, filename, defer_init: bool) -> str | No
         environment.keep_trailing_newline, environment.optimized, environment.is_async, autoescape,
         getattr(environment, "sandboxed", False),
         sorted(getattr(environment, "intercepted_binops", ())), sorted(getattr(environment, "intercepted_unops", ())),
-        sorted(_named(type(e)) for e in environment.extensions.values()),
-        sorted((n, _named(f)) for n, f in environment.filters.items()),
-        sorted((n, _named(f)) for n, f in environment.tests.items()),
         sorted((str(k), repr(v)) for k, v in environment.policies.items()),
-        name, filename, bool(defer_init),
     )  # fmt: skip
-    digest = hashlib.sha256(repr(shape).encode("utf-8"))
-    digest.update(b"\0")
-    digest.update(source.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    extensions = tuple(type(e) for e in environment.extensions.values())
+    filters, tests = tuple(environment.filters.items()), tuple(environment.tests.items())
+    probe: tuple | None = (classes, repr(settings), extensions, filters, tests)
+    try:
+        known = _shapes.get(probe)
+    except TypeError:  # a filter or test that cannot be hashed: worked out every time
+        known, probe = None, None
+    if known is not None:
+        return known
+    versions = _versions()
+    if versions is None:
+        return None
+    shape = (
+        versions,
+        [_named(c) for c in classes],
+        settings,
+        sorted(_named(e) for e in extensions),
+        sorted((n, _named(f)) for n, f in filters),
+        sorted((n, _named(f)) for n, f in tests),
+    )
+    known = hashlib.sha256(repr(shape).encode("utf-8")).hexdigest()
+    if probe is not None:
+        if len(_shapes) >= SHAPES:
+            _shapes.clear()  # environments of many kinds: start again
+        _shapes[probe] = known
+    return known
 
 
 def _named(thing, _depth: int = 0) -> tuple:
