@@ -170,10 +170,6 @@ def a_node_per_free_thread() -> None:
     GraphRunnableTask.run_queue = run_queue_a_node_per_free_thread
 
 
-# the Python logging level dbt's loggers send an event's level at (dbt_common.events.logger.send_to_logger)
-_PYTHON_LEVELS = {"test": 10, "debug": 10, "info": 20, "warn": 30, "error": 40}
-
-
 def lines_only_where_written() -> None:
     """dbt makes every event a protobuf message, and then for each of its loggers (the log file, the
     console) a formatted line scrubbed of secrets, before Python's logging drops the line whose
@@ -210,14 +206,22 @@ def lines_only_where_written() -> None:
         tracked = None
     tracked_event = "BehaviorChangeEvent"
     quiet_levels = {getattr(base_types.EventLevel, "DEBUG", None), getattr(base_types.EventLevel, "TEST", None)}
-    if is_print is None or None in quiet_levels:
+    # the Python logging level dbt's loggers send each event level at (dbt_common's own table)
+    python_levels = {level.value: number for level, number in getattr(dbt_logger, "_log_level_map", {}).items()}
+    if is_print is None or None in quiet_levels or "debug" not in python_levels:
         return
+
+    def takes_debug(logger) -> bool:
+        """Whether a dbt logger may write an event at level debug (one without a Python logger of its
+        own may: what it does is not known here)."""
+        python_logger = getattr(logger, "_python_logger", None)
+        return python_logger is None or python_logger.isEnabledFor(python_levels["debug"])
 
     def write_line_if_taken(self, msg) -> None:
         python_logger = getattr(self, "_python_logger", None)
         level = "error" if is_print(msg) else msg.info.level
-        taken = python_logger is None or level not in _PYTHON_LEVELS
-        if not (taken or python_logger.isEnabledFor(_PYTHON_LEVELS[level])):
+        taken = python_logger is None or level not in python_levels
+        if not (taken or python_logger.isEnabledFor(python_levels[level])):
             return  # the line Python's logging would drop
         write_line(self, msg)
 
@@ -227,7 +231,7 @@ def lines_only_where_written() -> None:
             or os.environ.get("DBT_TEST_BINARY_SERIALIZATION")
             or any(callback is not tracked or type(e).__name__ == tracked_event for callback in self.callbacks)
         )
-        if not listened and (level or e.level_tag()) in quiet_levels and not any(map(_takes_debug, self.loggers)):
+        if not listened and (level or e.level_tag()) in quiet_levels and not any(map(takes_debug, self.loggers)):
             return  # no logger writes it, nobody listens: dbt would make the message for nothing
         fire_event(self, e, level, node, force_warn_or_error_handling)
 
@@ -236,13 +240,6 @@ def lines_only_where_written() -> None:
     fire_event_if_taken.dbt_fire_event = fire_event  # type: ignore[attr-defined]
     dbt_logger._Logger.write_line = write_line_if_taken
     EventManager.fire_event = fire_event_if_taken
-
-
-def _takes_debug(logger) -> bool:
-    """Whether a dbt logger may write an event at level debug (one without a Python logger of its own
-    may: what it does is not known here)."""
-    python_logger = getattr(logger, "_python_logger", None)
-    return python_logger is None or python_logger.isEnabledFor(_PYTHON_LEVELS["debug"])
 
 
 def _invocation_target() -> Path:
