@@ -25,11 +25,17 @@ import tempfile
 from pathlib import Path
 
 from orchestration.errors import SozialmonitorError
-from orchestration.provenance import Beside, die_with_parent, process_start, run_is_alive
+from orchestration.provenance import Beside, die_with_parent, held_until_go, process_start, run_is_alive
 from orchestration.settings import Settings
-from orchestration.warehouse import MEMORY_LIMIT_SETTING, connect, memory_limit, share_of_memory_limit
+from orchestration.warehouse import (
+    MEMORY_LIMIT_SETTING,
+    connect,
+    memory_limit,
+    memory_limit_bytes,
+    share_of_memory_limit,
+)
 
-from .gates import GateReport, run_gates
+from .gates import GateReport, prepare_gates, run_gates
 
 REPORT_FILE = "gates.json"
 # the child's folder beside the warehouse: FOLDER_PREFIX, the pid and the start time (clock ticks
@@ -48,10 +54,15 @@ class GatesDidNotRun(SozialmonitorError):
 class GatesBeside:
     """The gates on the warehouse of `settings`, started in a child process; call the object to wait
     for their report (again and again: the same report). `seconds`: the child's wall-clock time,
-    start-up included. The gates' configuration comes from the environment as in this process
-    (SOZIALMONITOR_GATES_CONFIG)."""
+    start-up included unless it was held (then from `start()`). The gates' configuration comes from
+    the environment as in this process (SOZIALMONITOR_GATES_CONFIG), read when the gates run.
 
-    def __init__(self, settings: Settings):
+    `held`: the child imports Great Expectations (3-4 s of CPU) and then waits; `start()` (or the
+    first call) lets it run the gates, and `seconds` count from there. The pipeline starts it so
+    before dbt's build, which holds Python's lock on one core and leaves the other mostly idle, and
+    lets it go once the build is done: it must not open the warehouse while dbt writes to it."""
+
+    def __init__(self, settings: Settings, held: bool = False):
         self._report: GateReport | None = None
         self._error: GatesDidNotRun | None = None
         self._child: Beside | None = None
@@ -71,9 +82,11 @@ class GatesBeside:
         try:
             self._child = Beside(
                 __name__,
-                [str(settings.warehouse_path), levels, str(self._folder), str(os.getpid()), memory_limit()],
+                [str(settings.warehouse_path), levels, str(self._folder), str(os.getpid()), memory_limit()]
+                + (["--held"] if held else []),
                 environment,
                 stderr=self._folder / "stderr.txt",
+                held=held,
             )
         except BaseException:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -81,7 +94,7 @@ class GatesBeside:
 
     @property
     def seconds(self) -> float:
-        """The child's wall-clock time, start-up included (0 until waited for)."""
+        """The child's wall-clock time, start-up included unless held (0 until waited for)."""
         return self._child.seconds if self._child is not None else 0.0
 
     @property
@@ -89,13 +102,21 @@ class GatesBeside:
         """Whether the gates' process still runs (then calling the object would wait for it)."""
         return self._child is not None and self._child.running
 
+    def start(self) -> None:
+        """Let a held child run the gates (once; a child not held runs them from the start)."""
+        if self._child is not None:
+            self._child.go()
+
     def __call__(self) -> GateReport:
         if self._report is None and self._error is None and self._child is not None:
+            self.start()
             try:
                 code, error = self._child.wait()
-                if code == 0:
+                if code == 0 and (self._folder / REPORT_FILE).is_file():
                     data = json.loads((self._folder / REPORT_FILE).read_text(encoding="utf-8"))
                     self._report = GateReport.from_dict(data)
+                elif code == 0:  # a held child whose stdin closed before its go: it checked nothing
+                    self._error = GatesDidNotRun(f"the gates' process ended without a report:\n{error}")
                 else:
                     self._error = GatesDidNotRun(f"the gates' process ended with code {code}:\n{error}")
             finally:
@@ -111,6 +132,21 @@ class GatesBeside:
         if self._child is not None:  # Beside.stop leaves a child that ended as it is
             self._child.stop()
             shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def hold_before_build(settings: Settings) -> bool:
+    """Whether `sozialmonitor run` starts the gates' process held before dbt's build (GatesBeside,
+    `held`): only while the warehouse is smaller than the gates' share of DuckDB's memory limit. A
+    held process keeps about 300 MB of Python while dbt builds, for the 3-4 s of importing it takes
+    off the release. A small city's build stays far below the limit, and its run's peak is the
+    release's, where the gates' process runs anyway; at 1,000,000 residents (a 1 GB warehouse, the
+    build at the limit) holding it raised the run's peak from 1.8 to 2.0-2.2 GB for about a second
+    (docs/performance.md), so a warehouse that size starts it when the release does."""
+    try:
+        size = settings.warehouse_path.stat().st_size
+    except OSError:
+        return False
+    return size < memory_limit_bytes() * GATES_MEMORY_SHARE
 
 
 def remove_leftovers(folder: Path) -> list[Path]:
@@ -145,9 +181,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("folder", type=Path, help="where gates.json is written")
     parser.add_argument("parent", type=int, help="the process this one dies with")
     parser.add_argument("memory_when_short", help="DuckDB's memory limit for a query that needs more than the share")
+    parser.add_argument("--held", action="store_true", help="import first, then wait for the parent's go (stdin)")
     args = parser.parse_args(argv)
     die_with_parent(args.parent)
     _without_spark()
+    if args.held:
+        prepare_gates()
+        if not held_until_go():
+            return  # the parent stopped before the gates: nothing to check, nothing written
     con = connect(args.warehouse, read_only=True, extensions=())
     try:
         levels = [level for level in args.levels.split(",") if level]

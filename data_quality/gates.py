@@ -372,6 +372,15 @@ def run_suite(
     return results
 
 
+def prepare_gates() -> None:
+    """Import what `run_gates` imports when it runs (Great Expectations above all: 3-4 s of CPU), so
+    that a process can do that before it has a warehouse to check (data_quality.beside, held)."""
+    import great_expectations  # noqa: F401
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: F401
+
+    from orchestration.ingest.loader import sha256_file  # noqa: F401
+
+
 def run_gates(
     con,
     suites: list[str] | None = None,

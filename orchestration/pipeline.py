@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from data_quality import GateFailed
-from data_quality.beside import GatesBeside
+from data_quality.beside import GatesBeside, hold_before_build
 
 from . import dbt_runner, spark_build
 from .build_plan import BuildPlan, adopt_release, built_on, plan_build, record_build, record_unplanned_build
@@ -480,19 +480,23 @@ def gate_and_publish(
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     timings: dict[str, float] | None = None,
+    gates: GatesBeside | None = None,
 ) -> PublishResult:
     """The quality gates on the warehouse as it is, and publish() with their report, the gates
     running in a process of their own beside its first steps (data_quality.beside): `sozialmonitor
     run` and `release create`, and Dagster's release asset. Hold the run lock. `timings` gets the
     gates' seconds and the release's (wall-clock, the gates' time within it); the result's
-    `seconds` has every step's and the gates'."""
+    `seconds` has every step's and the gates'. `gates`: their process, started held by the caller
+    (the pipeline, before dbt's build), let go here; the caller stops it if this refuses before."""
     release_signing_key(settings)  # a release that cannot be signed is refused before the gates run
     dbt_target = built_on(settings)  # what the manifest names as the engine: what built the tables
     say = progress or (lambda _msg: None)
     say("quality gates (beside the release's first steps)")
     seconds: dict[str, float] = {}
-    gates = GatesBeside(settings)
+    if gates is None:
+        gates = GatesBeside(settings)
     try:
+        gates.start()
         with timed(seconds, "release"):
             result = publish(
                 settings, gates, stichtag=stichtag, force=force, run_id=run_id, progress=progress,
@@ -558,6 +562,7 @@ def run_pipeline(
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], started_at=datetime.now())
     with run_lock(settings.warehouse_path, wait=wait):
         _record_run(settings, summary)
+        gates: GatesBeside | None = None
         try:
             # leftovers of a run that was killed while it built a release
             clean_stale_builds(settings.releases_dir)
@@ -573,6 +578,10 @@ def run_pipeline(
             release_unused_memory()
             summary.stichtage = summary.ingest.stichtage
             stage("dbt")
+            # the gates' process imports Great Expectations beside dbt's build, which holds Python's
+            # lock on one core, and holds until the release lets it go (gate_and_publish); where
+            # its memory does not add to the run's peak (data_quality.beside.hold_before_build)
+            gates = GatesBeside(settings, held=True) if release and hold_before_build(settings) else None
             with timed(summary.timings, "dbt"):
                 command = list(dbt_command or ["build"])
                 if dbt_vars:
@@ -592,7 +601,12 @@ def run_pipeline(
                 stage("release")
                 try:
                     summary.release = gate_and_publish(
-                        settings, force=force_release, run_id=summary.run_id, progress=stage, timings=summary.timings
+                        settings,
+                        force=force_release,
+                        run_id=summary.run_id,
+                        progress=stage,
+                        timings=summary.timings,
+                        gates=gates,
                     )
                 except GateFailed as exc:
                     summary.gates = exc.report
@@ -603,6 +617,9 @@ def run_pipeline(
             summary.ingest = summary.ingest or getattr(exc, "report", None)
             _record_run(settings, summary, message=str(exc))
             raise
+        finally:
+            if gates is not None:  # held and never let go (the run stopped before the release): ended
+                gates.stop()
         summary.status = "succeeded"
         _record_run(settings, summary)
     return summary

@@ -4,6 +4,7 @@ pipeline's run record, the release manifest, the gates' and the lineage docs' pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -60,6 +61,16 @@ def run_is_alive(pid: int | None, host: str | None, started: int | None) -> bool
     return started is None or now is None or now == started
 
 
+# what a held child (Beside(held=True)) reads from its stdin when it may go on
+GO = b"go\n"
+
+
+def held_until_go() -> bool:
+    """In a child started held (`Beside(held=True)`): wait until the parent lets it go on (True),
+    or closes the pipe without (False: the parent stopped before it needed the child)."""
+    return sys.stdin.buffer.readline() == GO
+
+
 def die_with_parent(parent: int) -> None:
     """Make this child process die with its parent `parent` (Linux: the kernel kills it, prctl
     PR_SET_PDEATHSIG), so that a killed run leaves no child holding the warehouse open, which its
@@ -75,17 +86,23 @@ def die_with_parent(parent: int) -> None:
 
 class Beside:
     """A child process started beside the caller's own work: `python -m <module> <args>`, its stderr
-    kept in a file, its stdout and stdin closed. The child is expected to call `die_with_parent`
-    with the pid handed to it, so a killed run leaves no child behind. `wait()` returns its exit
-    code and the last lines of its stderr (once; later calls return the same); `stop()` kills it if
-    it still runs (the caller stopped before it needed the result). `seconds`: the child's
+    kept in a file, its stdout closed, its stdin too unless it is `held`. The child is expected to
+    call `die_with_parent` with the pid handed to it, so a killed run leaves no child behind.
+    `wait()` returns its exit code and the last lines of its stderr (once; later calls return the
+    same); `stop()` kills it if it still runs (the caller stopped before it needed the result). `seconds`: the child's
     wall-clock time, start-up included, once waited for: until the child ended, not until the
     caller asked (a thread waits for the end and notes its time), so a caller that did other work
-    first does not count that work as the child's. `running`: whether the child has not ended yet."""
+    first does not count that work as the child's. `running`: whether the child has not ended yet.
+
+    `held`: the child is started now but holds until `go()`: it reads one line from its stdin
+    (`held_until_go`), so it can do its start-up (imports) while the caller still works on what the
+    child will read, on a core the caller leaves idle. Its `seconds` then count from `go()`."""
 
     TAIL_LINES = 15
 
-    def __init__(self, module: str, args: list[str], env: dict[str, str], *, stderr: Path | None = None):
+    def __init__(
+        self, module: str, args: list[str], env: dict[str, str], *, stderr: Path | None = None, held: bool = False
+    ):
         self.seconds = 0.0
         self._result: tuple[int, str] | None = None
         # the child's stderr: a named file where the caller keeps one (a folder it owns), else anonymous
@@ -95,7 +112,7 @@ class Beside:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", module, *args],
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if held else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=self._log,
             )
@@ -119,13 +136,15 @@ class Beside:
         return self._ended is None
 
     def wait(self) -> tuple[int, str]:
-        """The child's exit code and the last lines of its stderr, once it has ended."""
+        """The child's exit code and the last lines of its stderr, once it has ended (a held child
+        is let go first: it would wait for that)."""
+        self.go()
         if self._result is None:
             try:
                 self._watch.join()  # it waited for the end and noted its time
                 code = self._process.wait()  # ended: returns its code at once
                 assert self._ended is not None
-                self.seconds = self._ended - self._started
+                self.seconds = max(0.0, self._ended - self._started)  # a held child may end before go()
                 tail: list[str] = []
                 if not self._log.closed:  # closed: stopped, its stderr no longer of interest
                     self._log.seek(0)
@@ -135,11 +154,30 @@ class Beside:
                 self._log.close()
         return self._result
 
+    def go(self) -> None:
+        """Let a held child go on (`held`); its `seconds` count from here. Once: later calls, and
+        calls for a child that was not held, do nothing. A child that ended meanwhile (its start-up
+        failed) is left for `wait` to report."""
+        pipe, self._process.stdin = self._process.stdin, None
+        if pipe is None:
+            return
+        self._started = time.perf_counter()
+        try:
+            with contextlib.suppress(OSError):  # it ended: wait() tells how
+                pipe.write(GO)
+        finally:
+            with contextlib.suppress(OSError):  # the same (closing flushes the line)
+                pipe.close()
+
     def stop(self) -> None:
         """Kill the child if it still runs and wait for it to end (it may hold a file open that the
         caller's next step has to write)."""
         if self._process.returncode is None:
             self._process.kill()
             self._process.wait()
+        if self._process.stdin is not None:  # held and never let go
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+            self._process.stdin = None
         if not self._log.closed:
             self._log.close()

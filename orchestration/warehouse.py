@@ -55,12 +55,17 @@ def memory_limit() -> str:
     return value
 
 
+def memory_limit_bytes() -> int:
+    """memory_limit() in bytes."""
+    size = _MEMORY.match(memory_limit())
+    assert size is not None  # memory_limit() checked it
+    return int(float(size.group(1)) * _UNITS[size.group(2).lower()])
+
+
 def share_of_memory_limit(fraction: float, at_least_mb: int = 256) -> str:
     """`fraction` of memory_limit() as a DuckDB memory size in MB (not below `at_least_mb`, unless
     the limit itself is): the limit of a process that works beside another on the same warehouse."""
-    size = _MEMORY.match(memory_limit())
-    assert size is not None  # memory_limit() checked it
-    total_mb = float(size.group(1)) * _UNITS[size.group(2).lower()] / 10**6
+    total_mb = memory_limit_bytes() / 10**6
     return f"{int(max(min(at_least_mb, total_mb), total_mb * fraction))}MB"
 
 

@@ -112,7 +112,7 @@ def test_the_gates_beside_the_release_get_the_share_and_the_whole_limit_to_fall_
     started = {}
 
     class Recorded:
-        def __init__(self, module, args, environment, stderr=None):
+        def __init__(self, module, args, environment, stderr=None, held=False):
             started.update(module=module, args=args, environment=environment)
 
     monkeypatch.setattr(beside, "Beside", Recorded)
@@ -182,3 +182,24 @@ def test_a_scratch_connection_spills_into_a_folder_of_its_own_and_removes_it(tmp
         con.close()
     assert not list(tmp_path.iterdir())
     assert not list(Path(tempfile.gettempdir()).glob(ours))
+
+
+def test_the_gates_are_held_before_the_build_only_where_the_warehouse_is_small_against_the_limit(tmp_path, monkeypatch):
+    """`sozialmonitor run` starts the gates' process held before dbt's build (about 300 MB of
+    Python beside it) only while the warehouse is smaller than the gates' share of DuckDB's limit:
+    a build beyond that fills the limit, and the held process would add to the run's peak."""
+    from data_quality.beside import hold_before_build
+    from tests.helpers import settings_for
+
+    settings = settings_for(tmp_path)
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, "2GB")
+    assert not hold_before_build(settings)  # no warehouse (yet)
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with settings.warehouse_path.open("wb") as file:
+        file.truncate(400 * 10**6)  # sparse: its size is what counts
+    assert hold_before_build(settings)
+    with settings.warehouse_path.open("r+b") as file:
+        file.truncate(600 * 10**6)
+    assert not hold_before_build(settings)
+    monkeypatch.setenv(MEMORY_LIMIT_SETTING, "4GB")
+    assert hold_before_build(settings)

@@ -298,3 +298,29 @@ def test_a_child_beside_counts_its_own_time_not_the_callers_wait():
     assert child.wait() == (0, "")
     # its own second and start-up, not the caller's two seconds after
     assert 1 <= child.seconds <= seen_ended + 0.1
+
+
+def test_a_held_child_waits_for_its_go_and_counts_its_time_from_there():
+    """A child started held (the gates' process, started before dbt's build) does its start-up and
+    then waits for `go()`; its `seconds` count from there. Held and never let go, `stop` ends it; a
+    child that ended before its go (its start-up failed) is reported by `wait`, and `go` does not
+    raise for it."""
+    import time
+
+    child = _beside("0", "0", "0.5", "held", held=True)
+    time.sleep(1.5)
+    assert child.running  # unheld it would have ended after half a second
+    let_go = time.perf_counter()
+    child.go()
+    child.go()  # once: the second does nothing
+    assert child.wait() == (0, "") and 0.5 <= child.seconds <= time.perf_counter() - let_go
+
+    never = _beside("0", "0", "0", "held", held=True)
+    never.stop()
+    assert never.wait()[0] == -9
+
+    ended = _beside("2", "3", held=True)  # does not wait for its go: it ends at once
+    while ended.running:
+        time.sleep(0.05)
+    ended.go()  # into a pipe nobody reads any more
+    assert ended.wait() == (3, "line 0\nline 1") and ended.seconds == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from data_quality import SUITE_NAMES, run_gates
 from data_quality.beside import FOLDER_PREFIX, GatesBeside, remove_leftovers
 from orchestration.warehouse import connect
-from tests.helpers import json_keys
+from tests.helpers import json_keys, settings_for
 
 
 def test_the_gates_pass_on_the_built_city_and_report_the_same_beside_the_release(built_city):
@@ -98,6 +99,74 @@ def test_the_gates_beside_a_killed_run_end_with_it(built_city):
     beside = built_city.warehouse_path.parent
     [left] = beside.glob(f"{FOLDER_PREFIX}{run.pid}-*")
     assert left in remove_leftovers(beside) and not left.exists()
+
+
+def _waits_on_its_stdin(pid: int) -> bool:
+    """Whether process `pid` sleeps in a read of its stdin, a pipe (Linux: the system call it is in,
+    read being number 0 on x86-64, else where the kernel has it wait)."""
+    try:
+        call = Path(f"/proc/{pid}/syscall").read_text().split()
+        waits = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+    if platform.machine() == "x86_64":
+        return call[:2] == ["0", "0x0"]
+    return "pipe_read" in waits
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the child's state in /proc")
+def test_held_gates_import_first_and_open_the_warehouse_only_once_let_go(built_city, tmp_path):
+    """The pipeline starts the gates' process held before dbt's build, so that it imports Great
+    Expectations beside the build, and lets it go once the build is done: until then it must not open
+    the warehouse, which dbt writes, and it checks the warehouse as it is when let go. Its time counts
+    from then. A held process never let go ends with nothing written."""
+    settings = settings_for(tmp_path / "city")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    shutil.copyfile(built_city.warehouse_path, settings.warehouse_path)
+    started = time.perf_counter()
+    gates = GatesBeside(settings, held=True)
+    pid = gates._child.pid
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _waits_on_its_stdin(pid):
+        time.sleep(0.05)
+    assert _waits_on_its_stdin(pid) and gates.running
+    # it has imported Great Expectations (which loads scipy's libraries) and not opened the warehouse
+    assert "/scipy/" in Path(f"/proc/{pid}/maps").read_text()
+    assert str(settings.warehouse_path.resolve()) not in _open_files(pid)
+    # so a writer may open it meanwhile (DuckDB refuses one while another process reads the file)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute(FAULTS["implausible_value"][1])
+    finally:
+        con.close()
+    time.sleep(0.5)
+    held = time.perf_counter() - started
+    gates.start()
+    report = gates()
+    assert [r.suite for r in report.blocking_failures] == ["plausible_ranges"]
+    assert 0 < gates.seconds < time.perf_counter() - started - held
+
+    # held and stopped without being let go: it ends, and its folder goes with it
+    gates = GatesBeside(settings, held=True)
+    pid = gates._child.pid
+    gates.stop()
+    assert not _alive(pid)
+    assert not list(settings.warehouse_path.parent.glob(f"{FOLDER_PREFIX}*"))
+
+
+def test_a_held_gates_process_whose_parent_closes_its_stdin_ends_without_reading(tmp_path):
+    """`python -m data_quality.beside --held` waits for its go; a parent that closes the pipe instead
+    (it stopped before the gates) ends it at once, without touching the warehouse (here none exists:
+    opening it would fail). Let go, the same process reads the warehouse."""
+    missing = tmp_path / "none.duckdb"
+    command = [sys.executable, "-m", "data_quality.beside", str(missing), "gemeinde", str(tmp_path)]
+    for given, code in ((b"", 0), (b"go\n", 1)):
+        run = subprocess.Popen(
+            [*command, str(os.getpid()), "1GB", "--held"], stdin=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        _, error = run.communicate(given, timeout=120)
+        assert run.returncode == code, error
+    assert not missing.exists() and list(tmp_path.iterdir()) == []
 
 
 # (suite, SQL that breaks the warehouse, expected outcome)
