@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data_quality import SUITE_NAMES, run_gates
+from data_quality import SUITE_NAMES, gates, run_gates
 from data_quality.beside import FOLDER_PREFIX, GatesBeside, remove_leftovers
 from orchestration.warehouse import connect
 from tests.helpers import json_keys, settings_for
@@ -316,6 +316,44 @@ def test_each_suite_catches_its_fault(fault, built_city, tmp_path):
         assert outcomes == {"warning"} and not after.blocking_failures
     # the report names the offending rows
     assert all(r.examples for r in worse if r.unexpected)
+
+
+def _every_expectations_rows(context, suite, config, catalogue, batch, checked, items):
+    """The report's example rows as the gates found them before: Great Expectations' SUMMARY format
+    for every expectation of the suite, not only for those whose counts found unexpected rows."""
+    import great_expectations as gx
+
+    name = f"{suite.name}__every"
+    every = context.suites.add(gx.ExpectationSuite(name=name, expectations=suite.expectations(config, catalogue)))
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=every))
+    outcome = validation.run(batch_parameters={"dataframe": checked}, result_format={"result_format": "SUMMARY"})
+    return {
+        gates._key(item["expectation_config"]): item["result"].get("partial_unexpected_index_list") or []
+        for item in outcome.to_json_dict()["results"]
+    }
+
+
+def test_the_example_rows_are_those_of_every_expectation_that_found_some(built_city, tmp_path, monkeypatch):
+    """The gates count with Great Expectations' BASIC format and ask for the unexpected rows' indexes
+    (SUMMARY) only for the expectations that found some: the same report, counts and examples, as
+    SUMMARY for every expectation, on a city with warnings and blocking failures of expectations
+    per indicator column, over column pairs and with a row condition."""
+    copy = tmp_path / built_city.warehouse_path.name
+    shutil.copyfile(built_city.warehouse_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        for fault in ("implausible_value", "counts_do_not_add_up", "residents_lost_on_the_way", "assignment_rate_low"):
+            con.execute(FAULTS[fault][1])
+        report = run_gates(con)
+        monkeypatch.setattr(gates, "COUNTS_FORMAT", "SUMMARY")
+        monkeypatch.setattr(gates, "_unexpected_rows", _every_expectations_rows)
+        reference = run_gates(con)
+    finally:
+        con.close()
+    assert report.warnings
+    with_examples = {r.suite for r in report.results if r.examples}
+    assert {"plausible_ranges", "year_over_year", "hierarchy", "address_assignment"} <= with_examples, with_examples
+    assert {**report.to_dict(), "checked_at": ""} == {**reference.to_dict(), "checked_at": ""}
 
 
 def test_thresholds_come_from_configuration(built_city, tmp_path, monkeypatch):
