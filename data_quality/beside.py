@@ -58,9 +58,10 @@ class GatesBeside:
     the environment as in this process (SOZIALMONITOR_GATES_CONFIG), read when the gates run.
 
     `held`: the child imports Great Expectations (3-4 s of CPU) and then waits; `start()` (or the
-    first call) lets it run the gates, and `seconds` count from there. The pipeline starts it so
-    before dbt's build, which holds Python's lock on one core and leaves the other mostly idle, and
-    lets it go once the build is done: it must not open the warehouse while dbt writes to it."""
+    first call, whose wait lets it go) lets it run the gates, and `seconds` count from there. The
+    pipeline starts it so before dbt's build, which holds Python's lock on one core and leaves the
+    other mostly idle, and lets it go once the build is done: it must not open the warehouse while
+    dbt writes to it."""
 
     def __init__(self, settings: Settings, held: bool = False):
         self._report: GateReport | None = None
@@ -109,7 +110,6 @@ class GatesBeside:
 
     def __call__(self) -> GateReport:
         if self._report is None and self._error is None and self._child is not None:
-            self.start()
             try:
                 code, error = self._child.wait()
                 if code == 0 and (self._folder / REPORT_FILE).is_file():

@@ -323,23 +323,31 @@ def _key(configuration: dict[str, Any]) -> str:
     return json.dumps([configuration["type"], arguments], sort_keys=True, default=str)
 
 
+def _validate(context, suite_name: str, name: str, batch, expectations: list, checked, result_format: str) -> list:
+    """Great Expectations' results of `expectations` on the frame `checked`, as a suite `suite_name`
+    with a validation `name` on `batch`, in `result_format`. All expectations at once:
+    suite.add_expectation re-serialises the stored suite on every call (quadratic; it took half of
+    the gates' time with 210 expectations)."""
+    import great_expectations as gx
+
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=gx_suite))
+    outcome = validation.run(batch_parameters={"dataframe": checked}, result_format={"result_format": result_format})
+    return outcome.to_json_dict()["results"]
+
+
 def _unexpected_rows(context, suite: Suite, config, catalogue: Catalogue, batch, checked, items) -> dict[str, list]:
     """The indexes of the first unexpected rows (Great Expectations' SUMMARY format), by `_key`, of
     the expectations whose results (BASIC format: the counts) found such rows; the report shows
     them as examples. SUMMARY for every expectation took about 1 s more per gates run on the test
     city (the 128 year-over-year expectations 2.1 s instead of 1.2 s), though few find any rows."""
-    import great_expectations as gx
-
     wanted = {_key(item["expectation_config"]) for item in items if (item.get("result") or {}).get("unexpected_count")}
     if not wanted or int(config["examples"]) <= 0:
         return {}
     again = [e for e in suite.expectations(config, catalogue) if _key(e.configuration.to_json_dict()) in wanted]
     name = f"{suite.name}__unexpected_rows"
-    rows_suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=again))
-    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=rows_suite))
-    outcome = validation.run(batch_parameters={"dataframe": checked}, result_format={"result_format": "SUMMARY"})
     rows = {}
-    for item in outcome.to_json_dict()["results"]:
+    for item in _validate(context, name, name, batch, again, checked, "SUMMARY"):
         if item.get("exception_info", {}).get("raised_exception"):  # counted before: only its examples are missing
             logging.getLogger(__name__).warning(
                 "gate %s: the unexpected rows of %s could not be listed: %s",
@@ -360,22 +368,13 @@ def run_suite(
     memory_when_short: str | None = None,
 ) -> list[ExpectationResult]:
     """`memory_when_short`: see suite_frame."""
-    import great_expectations as gx
-
     frame = suite_frame(con, suite.sql(config, catalogue), memory_when_short)
     checked = _per_indicator(frame, suite, catalogue)
     row_of = _rows_of(frame, checked, suite)
     source = context.data_sources.add_or_update_pandas(f"gate_{suite.name}")
     batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
-    # All expectations at once: suite.add_expectation re-serialises the stored suite on every call
-    # (quadratic; it took half of the gates' time with 210 expectations).
     expectations = suite.expectations(config, catalogue)
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"gate_{suite.name}", data=batch, suite=gx_suite)
-    )
-    outcome = validation.run(batch_parameters={"dataframe": checked}, result_format={"result_format": COUNTS_FORMAT})
-    items = outcome.to_json_dict()["results"]
+    items = _validate(context, suite.name, f"gate_{suite.name}", batch, expectations, checked, COUNTS_FORMAT)
     unexpected_rows = _unexpected_rows(context, suite, config, catalogue, batch, checked, items)
     results = []
     for item in items:

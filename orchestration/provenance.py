@@ -89,10 +89,11 @@ class Beside:
     kept in a file, its stdout closed, its stdin too unless it is `held`. The child is expected to
     call `die_with_parent` with the pid handed to it, so a killed run leaves no child behind.
     `wait()` returns its exit code and the last lines of its stderr (once; later calls return the
-    same); `stop()` kills it if it still runs (the caller stopped before it needed the result). `seconds`: the child's
-    wall-clock time, start-up included, once waited for: until the child ended, not until the
-    caller asked (a thread waits for the end and notes its time), so a caller that did other work
-    first does not count that work as the child's. `running`: whether the child has not ended yet.
+    same); `stop()` kills it if it still runs (the caller stopped before it needed the result).
+    `seconds`: the child's wall-clock time, start-up included, once waited for: until the child
+    ended, not until the caller asked (a thread waits for the end and notes its time), so a caller
+    that did other work first does not count that work as the child's. `running`: whether the
+    child has not ended yet.
 
     `held`: the child is started now but holds until `go()`: it reads one line from its stdin
     (`held_until_go`), so it can do its start-up (imports) while the caller still works on what the
